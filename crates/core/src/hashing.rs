@@ -1,0 +1,232 @@
+//! Argon2id hashing of passwords and PINs, off the async runtime and bounded.
+//!
+//! Each Argon2id computation takes tens of milliseconds of CPU and `memory_kib` of RAM. Running
+//! it on the async workers would stall every other request, and running an unbounded number at
+//! once would let a burst of logins exhaust memory. So hashes run on the blocking pool, at most
+//! `max_concurrent` at a time; a request that cannot get a slot within `queue_timeout` is
+//! refused with [`HashError::Busy`] rather than queued without end.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HashParams {
+    /// Memory per hash in KiB (OWASP: 19456).
+    pub memory_kib: u32,
+    /// Passes over memory (OWASP: 2).
+    pub iterations: u32,
+    /// Lanes (OWASP: 1).
+    pub parallelism: u32,
+}
+
+impl Default for HashParams {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+impl HashParams {
+    pub fn to_argon2(self) -> Result<Params, HashError> {
+        Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+            .map_err(|e| HashError::Params(e.to_string()))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("too many hashes in progress")]
+    Busy,
+    #[error("invalid Argon2 parameters: {0}")]
+    Params(String),
+    #[error("stored hash is malformed")]
+    Malformed,
+    #[error("hashing failed: {0}")]
+    Failed(String),
+}
+
+/// A pool that runs Argon2id hashes on the blocking thread pool, a bounded number at a time.
+#[derive(Clone)]
+pub struct HashPool {
+    params: Params,
+    slots: Arc<Semaphore>,
+    queue_timeout: Duration,
+}
+
+impl std::fmt::Debug for HashPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashPool")
+            .field("available_slots", &self.slots.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A secret that keys the hash (a "pepper"): PIN hashes use one that is not in the database.
+pub type Pepper = Arc<[u8]>;
+
+impl HashPool {
+    pub fn new(
+        params: HashParams,
+        max_concurrent: usize,
+        queue_timeout: Duration,
+    ) -> Result<Self, HashError> {
+        Ok(Self {
+            params: params.to_argon2()?,
+            slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            queue_timeout,
+        })
+    }
+
+    /// Hashes `secret` with a fresh salt into a PHC string (`$argon2id$v=19$...`).
+    pub async fn hash(&self, secret: String, pepper: Option<Pepper>) -> Result<String, HashError> {
+        let params = self.params.clone();
+        self.run(move || {
+            let argon = argon2_for(params, pepper.as_deref())?;
+            argon
+                .hash_password(secret.as_bytes())
+                .map(|hash| hash.to_string())
+                .map_err(|e| HashError::Failed(e.to_string()))
+        })
+        .await
+    }
+
+    /// Checks `secret` against a PHC string produced by [`HashPool::hash`] with the same pepper.
+    pub async fn verify(
+        &self,
+        secret: String,
+        phc: String,
+        pepper: Option<Pepper>,
+    ) -> Result<bool, HashError> {
+        let params = self.params.clone();
+        self.run(move || {
+            let parsed = PasswordHash::new(&phc).map_err(|_| HashError::Malformed)?;
+            let argon = argon2_for(params, pepper.as_deref())?;
+            match argon.verify_password(secret.as_bytes(), &parsed) {
+                Ok(()) => Ok(true),
+                Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
+                Err(e) => Err(HashError::Failed(e.to_string())),
+            }
+        })
+        .await
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, HashError> + Send + 'static,
+    ) -> Result<T, HashError> {
+        let permit = tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| HashError::Busy)?
+            .map_err(|_| HashError::Busy)?;
+        tokio::task::spawn_blocking(move || {
+            let result = work();
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| HashError::Failed(e.to_string()))?
+    }
+}
+
+fn argon2_for(params: Params, pepper: Option<&[u8]>) -> Result<Argon2<'_>, HashError> {
+    match pepper {
+        Some(key) => Argon2::new_with_secret(key, Algorithm::Argon2id, Version::V0x13, params)
+            .map_err(|e| HashError::Params(e.to_string())),
+        None => Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small_pool(max: usize) -> HashPool {
+        let params = HashParams {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        HashPool::new(params, max, Duration::from_secs(5)).expect("valid params")
+    }
+
+    #[tokio::test]
+    async fn hashes_verify_and_reject() {
+        let pool = small_pool(2);
+        let phc = pool.hash("correct horse".into(), None).await.expect("hash");
+        assert!(phc.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
+        assert!(
+            pool.verify("correct horse".into(), phc.clone(), None)
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !pool
+                .verify("wrong horse".into(), phc, None)
+                .await
+                .expect("verify")
+        );
+    }
+
+    #[tokio::test]
+    async fn pepper_is_part_of_the_hash() {
+        let pool = small_pool(2);
+        let pepper: Pepper = Arc::from(&b"server-side secret, 32 bytes...."[..]);
+        let phc = pool
+            .hash("482916".into(), Some(pepper.clone()))
+            .await
+            .expect("hash");
+        assert!(
+            pool.verify("482916".into(), phc.clone(), Some(pepper))
+                .await
+                .expect("verify")
+        );
+        // The same PIN without the server-side key does not verify: a stolen database alone
+        // cannot be brute-forced offline.
+        assert!(
+            !pool
+                .verify("482916".into(), phc.clone(), None)
+                .await
+                .expect("verify")
+        );
+        let other: Pepper = Arc::from(&b"another secret, also 32 bytes..."[..]);
+        assert!(
+            !pool
+                .verify("482916".into(), phc, Some(other))
+                .await
+                .expect("verify")
+        );
+    }
+
+    #[tokio::test]
+    async fn malformed_hash_is_an_error_not_a_match() {
+        let pool = small_pool(1);
+        let result = pool
+            .verify("x".into(), "not a phc string".into(), None)
+            .await;
+        assert!(matches!(result, Err(HashError::Malformed)));
+    }
+
+    #[tokio::test]
+    async fn a_full_pool_refuses_after_the_queue_timeout() {
+        let params = HashParams {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let pool = HashPool::new(params, 1, Duration::from_millis(10)).expect("pool");
+        let held = pool.slots.clone().acquire_owned().await.expect("permit");
+        let result = pool.hash("x".into(), None).await;
+        assert!(matches!(result, Err(HashError::Busy)));
+        drop(held);
+        assert!(pool.hash("x".into(), None).await.is_ok());
+    }
+}

@@ -1,0 +1,18 @@
+//! Domain types shared by every crate: the OAuth error vocabulary, the clock, the storage
+//! traits each backend implements, the bounded Argon2id hasher and the sign-up policies.
+//!
+//! Which error type to use where: storage code returns [`StoreError`]; protocol checks return
+//! [`OAuthError`], which the server renders in exactly one place; policy checks return their own
+//! rejection enums whose `Display` is the sentence shown to the user.
+
+pub mod clock;
+pub mod error;
+pub mod hashing;
+pub mod model;
+pub mod password_policy;
+pub mod random;
+pub mod store;
+pub mod validate;
+
+pub use clock::{Clock, SystemClock};
+pub use error::{ErrorCode, OAuthError, StoreError};

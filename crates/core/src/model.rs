@@ -1,0 +1,201 @@
+//! The records the provider keeps.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::UnixTime;
+
+/// A person who signs in. `id` is the stable, opaque OIDC subject (`sub`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    /// Lower-case, as normalised by [`crate::validate::username`].
+    pub username: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub phone: Option<String>,
+    pub phone_verified: bool,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Argon2id PHC string keyed with the server-side PIN key; `None` when a new PIN must be set.
+    pub pin_hash: Option<String>,
+    /// PIN tries taken since the last correct PIN (see `PinAttemptStore`).
+    pub pin_failures: u32,
+    pub created_at: UnixTime,
+}
+
+/// What sign-up (web or CLI) stores, all of it at once.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub password_hash: String,
+    pub pin_hash: String,
+    pub created_at: UnixTime,
+}
+
+/// How a client proves its identity at the token endpoint (RFC 7591 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEndpointAuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+impl TokenEndpointAuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::None => "none",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "client_secret_basic" => Some(Self::ClientSecretBasic),
+            "client_secret_post" => Some(Self::ClientSecretPost),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+
+/// JWS algorithms the provider signs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SigningAlg {
+    ES256,
+    RS256,
+}
+
+impl SigningAlg {
+    pub const ALL: [SigningAlg; 2] = [SigningAlg::ES256, SigningAlg::RS256];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ES256 => "ES256",
+            Self::RS256 => "RS256",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "ES256" => Some(Self::ES256),
+            "RS256" => Some(Self::RS256),
+            _ => None,
+        }
+    }
+}
+
+/// A registered relying party.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    /// SHA-256 of the secret (see [`crate::random::sha256_b64`]); `None` for public clients.
+    pub secret_hash: Option<String>,
+    /// Matched exactly, character for character (RFC 9700 §2.1).
+    pub redirect_uris: Vec<String>,
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    pub id_token_signed_response_alg: SigningAlg,
+    /// May call the admin API (client credentials with scope `admin`).
+    pub admin: bool,
+    pub created_at: UnixTime,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.token_endpoint_auth_method == TokenEndpointAuthMethod::None
+    }
+}
+
+/// A signed-in browser: what the SSO cookie points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// SHA-256 of the cookie value; the cookie value itself is never stored.
+    pub id_hash: String,
+    /// Public session identifier, the ID token's `sid` claim.
+    pub sid: String,
+    pub user_id: String,
+    pub auth_time: UnixTime,
+    pub acr: String,
+    pub amr: Vec<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// The tokens issued to one client for one user from one authorization; revoking it revokes
+/// them all (a replayed authorization code does so, RFC 6749 §4.1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub created_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// A signing key as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub alg: SigningAlg,
+    /// PKCS#8 DER.
+    pub private_der: Vec<u8>,
+    pub state: KeyState,
+    pub created_at: UnixTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    Active,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "active" => Some(Self::Active),
+            _ => None,
+        }
+    }
+}
+
+/// Short-lived records kept by kind: each expires on its own and some are consumed once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EphemeralKind {
+    /// An authorization request in progress (login and PIN steps).
+    Interaction,
+    /// A sign-up waiting for its PIN.
+    Signup,
+    /// An authorization code (RFC 6749 §4.1.2), consumed once.
+    AuthorizationCode,
+}
+
+impl EphemeralKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Interaction => "interaction",
+            Self::Signup => "signup",
+            Self::AuthorizationCode => "code",
+        }
+    }
+}
+
+/// The outcome of consuming a single-use record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Consumed {
+    /// First use: the payload, now marked consumed.
+    Fresh(serde_json::Value),
+    /// Already consumed before: the payload, so the caller can revoke what the first use issued.
+    Replayed(serde_json::Value),
+    /// Unknown or expired.
+    Missing,
+}

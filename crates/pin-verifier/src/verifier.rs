@@ -1,0 +1,263 @@
+//! Checking a typed PIN. A try is taken from the user's allowance *before* the PIN is evaluated
+//! and given back only when it is correct, so the number of PINs evaluated can never exceed the
+//! allowance, whatever the number of concurrent requests or nodes (the counter lives in the
+//! shared store and is taken atomically).
+
+use std::sync::Arc;
+
+use idp_core::StoreError;
+use idp_core::hashing::{HashError, HashPool, Pepper};
+use idp_core::model::User;
+use idp_core::store::PinAttemptStore;
+
+use crate::policy::{PinPolicy, PinRejection};
+
+/// Longest input that is hashed at all; longer digit strings are wrong without hashing.
+const MAX_TYPED_LENGTH: usize = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinOutcome {
+    Correct,
+    /// Wrong; `tries_left` is 0 when this try locked the PIN.
+    Wrong {
+        tries_left: u32,
+    },
+    /// No tries left: only recovery or an administrator opens it.
+    Locked,
+    /// Not digits (often a password typed into the PIN field): no try taken.
+    NotDigits,
+    /// The account has no PIN (one must be set first).
+    NotSet,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PinVerifierError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+}
+
+#[derive(Clone)]
+pub struct PinVerifier {
+    hasher: HashPool,
+    pepper: Pepper,
+    attempts: Arc<dyn PinAttemptStore>,
+    max_attempts: u32,
+    policy: PinPolicy,
+}
+
+impl PinVerifier {
+    pub fn new(
+        hasher: HashPool,
+        pepper: Pepper,
+        attempts: Arc<dyn PinAttemptStore>,
+        max_attempts: u32,
+        policy: PinPolicy,
+    ) -> Self {
+        Self {
+            hasher,
+            pepper,
+            attempts,
+            max_attempts: max_attempts.max(1),
+            policy,
+        }
+    }
+
+    pub fn policy(&self) -> &PinPolicy {
+        &self.policy
+    }
+
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// Hashes a new PIN (already checked with [`PinPolicy::check_new`]) with the server-side key.
+    pub async fn hash_new_pin(&self, pin: &str) -> Result<String, HashError> {
+        self.hasher
+            .hash(pin.to_owned(), Some(self.pepper.clone()))
+            .await
+    }
+
+    pub async fn verify(&self, user: &User, typed: &str) -> Result<PinOutcome, PinVerifierError> {
+        if self.policy.check_format(typed) == Err(PinRejection::NotDigits) {
+            return Ok(PinOutcome::NotDigits);
+        }
+        let Some(stored) = user.pin_hash.clone() else {
+            return Ok(PinOutcome::NotSet);
+        };
+        let Some(taken) = self
+            .attempts
+            .take_pin_attempt(&user.id, self.max_attempts)
+            .await?
+        else {
+            return Ok(PinOutcome::Locked);
+        };
+        let correct = typed.len() <= MAX_TYPED_LENGTH
+            && self
+                .hasher
+                .verify(typed.to_owned(), stored, Some(self.pepper.clone()))
+                .await?;
+        if correct {
+            self.attempts.reset_pin_attempts(&user.id).await?;
+            return Ok(PinOutcome::Correct);
+        }
+        Ok(PinOutcome::Wrong {
+            tries_left: self.max_attempts.saturating_sub(taken),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use idp_core::hashing::HashParams;
+
+    use super::*;
+
+    /// The counter contract in memory; the SQL backends are held to the same contract by the
+    /// storage contract tests.
+    #[derive(Default)]
+    struct Counter(Mutex<HashMap<String, u32>>);
+
+    #[async_trait]
+    impl PinAttemptStore for Counter {
+        async fn take_pin_attempt(
+            &self,
+            user_id: &str,
+            max: u32,
+        ) -> Result<Option<u32>, StoreError> {
+            let mut map = self
+                .0
+                .lock()
+                .map_err(|_| StoreError::Corrupt("poisoned".into()))?;
+            let taken = map.entry(user_id.to_owned()).or_default();
+            if *taken >= max {
+                return Ok(None);
+            }
+            *taken += 1;
+            Ok(Some(*taken))
+        }
+
+        async fn reset_pin_attempts(&self, user_id: &str) -> Result<(), StoreError> {
+            let mut map = self
+                .0
+                .lock()
+                .map_err(|_| StoreError::Corrupt("poisoned".into()))?;
+            map.insert(user_id.to_owned(), 0);
+            Ok(())
+        }
+    }
+
+    async fn setup(pin: &str) -> (PinVerifier, User) {
+        let params = HashParams {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let pool = HashPool::new(params, 4, Duration::from_secs(5)).expect("pool");
+        let verifier = PinVerifier::new(
+            pool,
+            Arc::from(&b"0123456789abcdef0123456789abcdef"[..]),
+            Arc::new(Counter::default()),
+            5,
+            PinPolicy::default(),
+        );
+        let user = User {
+            id: "u1".into(),
+            username: "alice".into(),
+            email: "alice@example.com".into(),
+            email_verified: false,
+            phone: None,
+            phone_verified: false,
+            password_hash: String::new(),
+            pin_hash: Some(verifier.hash_new_pin(pin).await.expect("hash")),
+            pin_failures: 0,
+            created_at: 0,
+        };
+        (verifier, user)
+    }
+
+    #[tokio::test]
+    async fn correct_pin_resets_the_count() {
+        let (verifier, user) = setup("482916").await;
+        assert_eq!(
+            verifier.verify(&user, "000000").await.unwrap(),
+            PinOutcome::Wrong { tries_left: 4 }
+        );
+        assert_eq!(
+            verifier.verify(&user, "482916").await.unwrap(),
+            PinOutcome::Correct
+        );
+        assert_eq!(
+            verifier.verify(&user, "000000").await.unwrap(),
+            PinOutcome::Wrong { tries_left: 4 }
+        );
+    }
+
+    #[tokio::test]
+    async fn five_wrong_pins_lock_even_the_right_one_out() {
+        let (verifier, user) = setup("482916").await;
+        for left in (0..5).rev() {
+            assert_eq!(
+                verifier.verify(&user, "000000").await.unwrap(),
+                PinOutcome::Wrong { tries_left: left }
+            );
+        }
+        assert_eq!(
+            verifier.verify(&user, "482916").await.unwrap(),
+            PinOutcome::Locked
+        );
+    }
+
+    #[tokio::test]
+    async fn letters_take_no_try() {
+        let (verifier, user) = setup("482916").await;
+        for _ in 0..10 {
+            assert_eq!(
+                verifier.verify(&user, "my password").await.unwrap(),
+                PinOutcome::NotDigits
+            );
+        }
+        assert_eq!(
+            verifier.verify(&user, "482916").await.unwrap(),
+            PinOutcome::Correct
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_wrong_pins_evaluate_at_most_the_allowance() {
+        let (verifier, user) = setup("482916").await;
+        let attempts = (0..50).map(|_| {
+            let (verifier, user) = (verifier.clone(), user.clone());
+            tokio::spawn(async move { verifier.verify(&user, "000000").await.unwrap() })
+        });
+        let mut wrong = 0;
+        for attempt in attempts {
+            match attempt.await.unwrap() {
+                PinOutcome::Wrong { .. } => wrong += 1,
+                PinOutcome::Locked => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(wrong, 5);
+        assert_eq!(
+            verifier.verify(&user, "482916").await.unwrap(),
+            PinOutcome::Locked
+        );
+    }
+
+    #[tokio::test]
+    async fn an_account_without_a_pin_says_so() {
+        let (verifier, mut user) = setup("482916").await;
+        user.pin_hash = None;
+        assert_eq!(
+            verifier.verify(&user, "482916").await.unwrap(),
+            PinOutcome::NotSet
+        );
+    }
+}

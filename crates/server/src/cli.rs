@@ -1,0 +1,241 @@
+//! The `idp` command line: the server, and the admin commands scripts use. Output meant for
+//! scripts is JSON on stdout; errors go to stderr with a non-zero exit.
+
+use std::io::BufRead as _;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use idp_core::StoreError;
+use idp_core::model::{Client, NewUser, SigningAlg, TokenEndpointAuthMethod};
+use idp_core::random::{random_token, sha256_b64};
+use idp_core::validate;
+use serde_json::json;
+
+use crate::state::AppState;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "idp",
+    version,
+    about = "OpenID Connect provider with password and PIN sign-in"
+)]
+pub struct Cli {
+    /// A TOML file of settings, applied over config/default.toml and under IDP_* variables.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage OAuth clients (relying parties).
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; reads the password, then the PIN, one per line on stdin.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        phone: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints JSON with client_id (and client_secret unless --public).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Exact redirect URI; repeat the flag or list several.
+        #[arg(long = "redirect-uri", value_name = "URI", required = true, num_args = 1..)]
+        redirect_uris: Vec<String>,
+        /// A public client (a native or browser app): no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// May use the admin API.
+        #[arg(long)]
+        admin: bool,
+        /// Algorithm of the client's ID tokens.
+        #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = ["ES256", "RS256"])]
+        id_token_alg: String,
+    },
+}
+
+/// A command failure, printed as one line on stderr.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CliError(pub String);
+
+impl From<StoreError> for CliError {
+    fn from(error: StoreError) -> Self {
+        Self(format!("database: {error}"))
+    }
+}
+
+impl From<idp_core::hashing::HashError> for CliError {
+    fn from(error: idp_core::hashing::HashError) -> Self {
+        Self(format!("hashing: {error}"))
+    }
+}
+
+fn read_line(
+    lines: &mut impl Iterator<Item = std::io::Result<String>>,
+    what: &str,
+) -> Result<String, CliError> {
+    match lines.next() {
+        Some(Ok(line)) => Ok(line.trim_end_matches(['\r', '\n']).to_owned()),
+        Some(Err(e)) => Err(CliError(format!("cannot read the {what} from stdin: {e}"))),
+        None => Err(CliError(format!(
+            "expected the {what} on stdin (password, then PIN, one per line)"
+        ))),
+    }
+}
+
+pub async fn create_user(
+    state: &AppState,
+    username: &str,
+    email: &str,
+    phone: Option<&str>,
+) -> Result<serde_json::Value, CliError> {
+    let username =
+        validate::username(username).map_err(|e| CliError(format!("--username: {e}")))?;
+    let email = validate::email(email).map_err(|e| CliError(format!("--email: {e}")))?;
+    let phone = phone
+        .map(|p| validate::phone(p).map_err(|e| CliError(format!("--phone: {e}"))))
+        .transpose()?;
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    let password = read_line(&mut lines, "password")?;
+    let pin = read_line(&mut lines, "PIN")?;
+    state
+        .password_policy
+        .check(&password, &password, &username)
+        .map_err(|e| CliError(format!("password: {e}")))?;
+    state
+        .pins
+        .policy()
+        .check_new(&pin, &pin, phone.as_deref())
+        .map_err(|e| CliError(format!("PIN: {e}")))?;
+    let user = NewUser {
+        id: random_token(16),
+        username: username.clone(),
+        email,
+        phone,
+        password_hash: state.hasher.hash(password, None).await?,
+        pin_hash: state.pins.hash_new_pin(&pin).await?,
+        created_at: state.now(),
+    };
+    match state.stores.users.create_user(&user).await {
+        Ok(()) => Ok(json!({ "sub": user.id, "username": username })),
+        Err(StoreError::Conflict(_)) => Err(CliError(format!("username `{username}` is taken"))),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Redirect URIs a client may register: absolute, no fragment (RFC 6749 §3.1.2); https, or
+/// http on a loopback address, or a private-use scheme of a native app (RFC 8252 §7.1).
+pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
+    let parsed =
+        url::Url::parse(uri).map_err(|e| format!("`{uri}` is not an absolute URI: {e}"))?;
+    if parsed.fragment().is_some() {
+        return Err(format!("`{uri}` may not have a fragment"));
+    }
+    let loopback = matches!(parsed.host(), Some(url::Host::Domain("localhost")))
+        || matches!(parsed.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(parsed.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(format!(
+            "`{uri}` must use https (http only on a loopback address)"
+        )),
+        scheme if scheme.contains('.') => Ok(()),
+        _ => Err(format!(
+            "`{uri}` must use https, http on loopback, or a reverse-DNS private scheme"
+        )),
+    }
+}
+
+pub async fn create_client(
+    state: &AppState,
+    name: &str,
+    redirect_uris: &[String],
+    public: bool,
+    admin: bool,
+    id_token_alg: &str,
+) -> Result<serde_json::Value, CliError> {
+    if name.trim().is_empty() {
+        return Err(CliError("--name may not be empty".into()));
+    }
+    for uri in redirect_uris {
+        check_redirect_uri(uri).map_err(|e| CliError(format!("--redirect-uri: {e}")))?;
+    }
+    if public && admin {
+        return Err(CliError(
+            "an --admin client must be confidential (not --public)".into(),
+        ));
+    }
+    let alg = SigningAlg::parse(id_token_alg).ok_or_else(|| {
+        CliError(format!(
+            "--id-token-alg: `{id_token_alg}` is not ES256 or RS256"
+        ))
+    })?;
+    let secret = (!public).then(|| random_token(32));
+    let client = Client {
+        id: random_token(16),
+        name: name.trim().to_owned(),
+        secret_hash: secret.as_deref().map(sha256_b64),
+        redirect_uris: redirect_uris.to_vec(),
+        token_endpoint_auth_method: if public {
+            TokenEndpointAuthMethod::None
+        } else {
+            TokenEndpointAuthMethod::ClientSecretBasic
+        },
+        id_token_signed_response_alg: alg,
+        admin,
+        created_at: state.now(),
+    };
+    state.stores.clients.create_client(&client).await?;
+    let mut out = json!({
+        "client_id": client.id,
+        "client_name": client.name,
+        "redirect_uris": client.redirect_uris,
+        "token_endpoint_auth_method": client.token_endpoint_auth_method.as_str(),
+        "id_token_signed_response_alg": alg.as_str(),
+    });
+    if let Some(secret) = secret {
+        out["client_secret"] = json!(secret);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_are_checked() {
+        assert!(check_redirect_uri("https://rp.example/cb").is_ok());
+        assert!(check_redirect_uri("http://127.0.0.1:9000/cb").is_ok());
+        assert!(check_redirect_uri("http://localhost/cb").is_ok());
+        assert!(check_redirect_uri("com.example.app:/cb").is_ok());
+        assert!(check_redirect_uri("http://rp.example/cb").is_err());
+        assert!(check_redirect_uri("https://rp.example/cb#frag").is_err());
+        assert!(check_redirect_uri("/relative").is_err());
+        assert!(check_redirect_uri("javascript:alert(1)").is_err());
+    }
+}

@@ -1,0 +1,237 @@
+//! Settings: one struct, layered from `config/default.toml` (compiled in), an optional
+//! `--config FILE`, then `IDP_*` environment variables, and validated before anything starts.
+//! A bad setting stops start-up with one line that names it.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format as _, Toml};
+use idp_core::hashing::HashParams;
+use serde::Deserialize;
+use url::Url;
+
+const DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub issuer: String,
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub log: String,
+    /// 32 bytes, base64: keys CSRF tokens and one-time codes. Generated into `data_dir` when
+    /// the issuer is a loopback address and none is set.
+    #[serde(default)]
+    pub master_key: Option<String>,
+    /// 32 bytes, base64: the server-side key of PIN hashes. Kept apart from the master key so
+    /// that replacing one never invalidates every PIN.
+    #[serde(default)]
+    pub pin_key: Option<String>,
+    pub hashing: HashingSettings,
+    pub password: PasswordSettings,
+    pub pin: PinSettings,
+    pub tokens: TokenSettings,
+    pub session: SessionSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HashingSettings {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    pub max_concurrent: usize,
+    pub queue_timeout_secs: u64,
+}
+
+impl HashingSettings {
+    pub fn params(&self) -> HashParams {
+        HashParams {
+            memory_kib: self.memory_kib,
+            iterations: self.iterations,
+            parallelism: self.parallelism,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordSettings {
+    pub min_length: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinSettings {
+    pub min_length: usize,
+    pub max_length: usize,
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    pub authorization_code_ttl: i64,
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    pub ttl: i64,
+    pub interaction_ttl: i64,
+}
+
+/// A setting that stops start-up, with its name.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+fn invalid(name: &str, why: impl std::fmt::Display) -> ConfigError {
+    ConfigError(format!(
+        "invalid setting `{name}` ({}): {why}",
+        env_name(name)
+    ))
+}
+
+/// One line naming the first bad setting, its variable and what is wrong with it.
+fn describe(error: figment::Error) -> ConfigError {
+    let mut path: Vec<String> = error.path.iter().map(|p| p.to_lowercase()).collect();
+    if let figment::error::Kind::UnknownField(field, _) = &error.kind {
+        path.push(field.to_lowercase());
+        let key = path.join(".");
+        return ConfigError(format!(
+            "unknown setting `{key}` ({}): check its spelling",
+            env_name(&key)
+        ));
+    }
+    let key = path.join(".");
+    let why = error.kind.to_string().replace('\n', " ");
+    if key.is_empty() {
+        return ConfigError(why);
+    }
+    invalid(&key, why)
+}
+
+fn env_name(key: &str) -> String {
+    format!("IDP_{}", key.replace('.', "__").to_uppercase())
+}
+
+impl Settings {
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError(format!(
+                    "configuration file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        // IDP_TEST_* variables belong to the test suite, not to the server.
+        let env = Env::prefixed("IDP_")
+            .split("__")
+            .filter(|key| !key.as_str().starts_with("test_"));
+        let settings: Settings = figment.merge(env).extract().map_err(describe)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let issuer = Url::parse(&self.issuer).map_err(|e| invalid("issuer", e))?;
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err(invalid("issuer", "may not have a query or fragment"));
+        }
+        if self.issuer.ends_with('/') {
+            return Err(invalid("issuer", "may not end with `/`"));
+        }
+        match issuer.scheme() {
+            "https" => {}
+            "http" if self.issuer_is_loopback() => {}
+            _ => {
+                return Err(invalid(
+                    "issuer",
+                    "must be https (http only on a loopback address)",
+                ));
+            }
+        }
+        self.listen
+            .parse::<SocketAddr>()
+            .map_err(|e| invalid("listen", format!("`{}`: {e}", self.listen)))?;
+        if !self.database_url.starts_with("sqlite:") {
+            return Err(invalid("database_url", "only sqlite://PATH is supported"));
+        }
+        let hashing = &self.hashing;
+        hashing
+            .params()
+            .to_argon2()
+            .map_err(|e| invalid("hashing", e))?;
+        if hashing.memory_kib < 8 * 1024 {
+            return Err(invalid("hashing.memory_kib", "must be at least 8192"));
+        }
+        if self.password.min_length < 8 {
+            return Err(invalid("password.min_length", "must be at least 8"));
+        }
+        if self.pin.min_length < 4 || self.pin.max_length < self.pin.min_length {
+            return Err(invalid(
+                "pin.min_length",
+                "must be at least 4 and at most pin.max_length",
+            ));
+        }
+        if self.pin.max_length > 32 {
+            return Err(invalid("pin.max_length", "must be at most 32"));
+        }
+        if !(1..=100).contains(&self.pin.max_attempts) {
+            return Err(invalid("pin.max_attempts", "must be between 1 and 100"));
+        }
+        for (name, value) in [
+            (
+                "tokens.authorization_code_ttl",
+                self.tokens.authorization_code_ttl,
+            ),
+            ("tokens.access_token_ttl", self.tokens.access_token_ttl),
+            ("tokens.id_token_ttl", self.tokens.id_token_ttl),
+            ("session.ttl", self.session.ttl),
+            ("session.interaction_ttl", self.session.interaction_ttl),
+        ] {
+            if value <= 0 {
+                return Err(invalid(name, "must be a positive number of seconds"));
+            }
+        }
+        if self.tokens.authorization_code_ttl > 600 {
+            return Err(invalid(
+                "tokens.authorization_code_ttl",
+                "must be at most 600 (RFC 6749 §4.1.2)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the issuer names this machine only (the embedded default, development).
+    pub fn issuer_is_loopback(&self) -> bool {
+        let Ok(url) = Url::parse(&self.issuer) else {
+            return false;
+        };
+        match url.host() {
+            Some(url::Host::Domain(name)) => name == "localhost",
+            Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+            Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+            None => false,
+        }
+    }
+
+    pub fn issuer_is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    pub fn max_concurrent_hashes(&self) -> usize {
+        match self.hashing.max_concurrent {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! How errors reach people and clients, in one place. Pages get an HTML page; the token
+//! endpoint gets RFC 6749 §5.2 JSON; protected resources get an RFC 6750 challenge. Internal
+//! detail goes only to the log, under a reference id that the response shows.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use idp_core::hashing::HashError;
+use idp_core::{ErrorCode, OAuthError, StoreError};
+use serde_json::json;
+
+use crate::web::templates::render;
+
+/// Logs an internal failure and returns the reference id to show.
+pub fn log_internal(error: &dyn std::fmt::Display) -> String {
+    let reference = idp_core::random::random_token(9);
+    tracing::error!(%reference, %error, "internal error");
+    reference
+}
+
+/// An error shown as a page, never as a redirect.
+#[derive(Debug)]
+pub enum PageError {
+    BadRequest {
+        heading: &'static str,
+        message: String,
+    },
+    Forbidden(String),
+    Busy,
+    Internal(String),
+}
+
+impl PageError {
+    pub fn bad_request(heading: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            heading,
+            message: message.into(),
+        }
+    }
+
+    /// The interaction cookie or record is missing or expired.
+    pub fn expired() -> Self {
+        Self::bad_request(
+            "This sign-in has expired",
+            "Go back to the site you came from and choose “Sign in” again.",
+        )
+    }
+
+    /// The form's CSRF token did not match.
+    pub fn csrf() -> Self {
+        Self::Forbidden(
+            "This form was too old or did not come from this site. Go back, reload the page and try again."
+                .into(),
+        )
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(error: StoreError) -> Self {
+        Self::Internal(log_internal(&error))
+    }
+}
+
+impl From<HashError> for PageError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => Self::Busy,
+            other => Self::Internal(log_internal(&other)),
+        }
+    }
+}
+
+impl From<idp_pin_verifier::PinVerifierError> for PageError {
+    fn from(error: idp_pin_verifier::PinVerifierError) -> Self {
+        match error {
+            idp_pin_verifier::PinVerifierError::Store(e) => e.into(),
+            idp_pin_verifier::PinVerifierError::Hash(e) => e.into(),
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, heading, message, reference) = match self {
+            Self::BadRequest { heading, message } => (StatusCode::BAD_REQUEST, heading, message, None),
+            Self::Forbidden(message) => (StatusCode::FORBIDDEN, "We could not accept that form", message, None),
+            Self::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "We are very busy",
+                "Too many people are signing in right now. Please wait a minute and try again.".into(),
+                None,
+            ),
+            Self::Internal(reference) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Something went wrong on our side. Please try again; if it keeps happening, contact support with the reference below.".into(),
+                Some(reference),
+            ),
+        };
+        let mut response = render(
+            status,
+            "error.html",
+            json!({ "heading": heading, "message": message, "reference": reference }),
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        }
+        response
+    }
+}
+
+fn oauth_status(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// A token endpoint error (RFC 6749 §5.2).
+#[derive(Debug)]
+pub struct JsonError(pub OAuthError);
+
+impl From<OAuthError> for JsonError {
+    fn from(error: OAuthError) -> Self {
+        Self(error)
+    }
+}
+
+fn server_error(reference: String) -> OAuthError {
+    OAuthError::new(
+        ErrorCode::ServerError,
+        format!("internal error, reference {reference}"),
+    )
+}
+
+impl From<StoreError> for JsonError {
+    fn from(error: StoreError) -> Self {
+        Self(server_error(log_internal(&error)))
+    }
+}
+
+impl From<idp_token_issuer::TokenError> for JsonError {
+    fn from(error: idp_token_issuer::TokenError) -> Self {
+        Self(server_error(log_internal(&error)))
+    }
+}
+
+impl IntoResponse for JsonError {
+    fn into_response(self) -> Response {
+        let status = oauth_status(self.0.code);
+        let body =
+            json!({ "error": self.0.code.as_str(), "error_description": self.0.description });
+        let mut response = (status, Json(body)).into_response();
+        if self.0.code == ErrorCode::InvalidClient {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"token\""),
+            );
+        }
+        response
+    }
+}
+
+/// A protected-resource error (RFC 6750 §3).
+#[derive(Debug)]
+pub struct BearerError(pub OAuthError);
+
+impl From<StoreError> for BearerError {
+    fn from(error: StoreError) -> Self {
+        Self(server_error(log_internal(&error)))
+    }
+}
+
+impl IntoResponse for BearerError {
+    fn into_response(self) -> Response {
+        let status = oauth_status(self.0.code);
+        let challenge = format!(
+            "Bearer error=\"{}\", error_description=\"{}\"",
+            self.0.code.as_str(),
+            self.0.description.replace(['"', '\\'], "")
+        );
+        let mut response = (
+            status,
+            Json(json!({ "error": self.0.code.as_str(), "error_description": self.0.description })),
+        )
+            .into_response();
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}

@@ -1,0 +1,117 @@
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser as _;
+use idp_core::SystemClock;
+use idp_server::AppState;
+use idp_server::cli::{Cli, ClientCommand, Command, UserCommand};
+use idp_server::config::Settings;
+use idp_server::state::StartError;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("idp: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("idp: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Config(message)) => {
+            eprintln!("idp: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Other(message)) => {
+            eprintln!("idp: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Configuration errors exit with 2, like a bad command line; anything else with 1.
+enum Failure {
+    Config(String),
+    Other(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self::Other(message)
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
+    let listen = settings.listen.clone();
+    let state = AppState::build(settings, Arc::new(SystemClock))
+        .await
+        .map_err(|e| match e {
+            StartError::Config(config) => Failure::Config(config.to_string()),
+            other => Failure::Other(other.to_string()),
+        })?;
+    let print = |value: serde_json::Value| println!("{value:#}");
+    match command {
+        Command::Serve => {
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            tracing::info!(issuer = state.issuer(), listen = %listen, "serving");
+            idp_server::serve(state, listener)
+                .await
+                .map_err(|e| Failure::Other(e.to_string()))
+        }
+        Command::Migrate => {
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::User(UserCommand::Create {
+            username,
+            email,
+            phone,
+        }) => {
+            let out = idp_server::cli::create_user(&state, &username, &email, phone.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            print(out);
+            Ok(())
+        }
+        Command::Client(ClientCommand::Create {
+            name,
+            redirect_uris,
+            public,
+            admin,
+            id_token_alg,
+        }) => {
+            let out = idp_server::cli::create_client(
+                &state,
+                &name,
+                &redirect_uris,
+                public,
+                admin,
+                &id_token_alg,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            print(out);
+            Ok(())
+        }
+    }
+}

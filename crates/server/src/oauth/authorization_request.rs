@@ -1,0 +1,388 @@
+//! The authorization request (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2.1), checked in
+//! order by small named checks. Until the client and its redirect URI are known to be good,
+//! every error is a page; after that, errors go back to the client (RFC 6749 §4.1.2.1).
+
+use std::collections::HashSet;
+
+use idp_core::model::Client;
+use idp_core::store::ClientStore;
+use idp_core::{ErrorCode, OAuthError, StoreError};
+use serde::{Deserialize, Serialize};
+
+use super::SCOPES_SUPPORTED;
+
+/// Longest accepted value of the free-form parameters.
+const MAX_STATE_LENGTH: usize = 2048;
+const MAX_NONCE_LENGTH: usize = 512;
+const MAX_HINT_LENGTH: usize = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Prompt {
+    /// Show nothing: answer from the session or fail with `login_required`.
+    None,
+    /// Sign in again even with a session.
+    Login,
+}
+
+/// A checked authorization request, as kept through the sign-in steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    /// S256 code challenge (RFC 7636).
+    pub code_challenge: Option<String>,
+    pub prompt: Option<Prompt>,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+}
+
+/// Why a request was refused, and so how to answer it.
+#[derive(Debug)]
+pub enum Rejection {
+    /// The client or redirect URI cannot be trusted: show a page, never redirect.
+    Page(String),
+    /// Tell the client, at its verified redirect URI.
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+        error: OAuthError,
+    },
+    Store(StoreError),
+}
+
+impl From<StoreError> for Rejection {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+/// The request's parameters, each at most once (RFC 6749 §3.1).
+struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .filter(|value| !value.is_empty())
+    }
+
+    fn count(&self, name: &str) -> usize {
+        self.pairs.iter().filter(|(key, _)| key == name).count()
+    }
+
+    fn duplicated(&self) -> Option<&str> {
+        let mut seen = HashSet::new();
+        self.pairs
+            .iter()
+            .map(|(key, _)| key.as_str())
+            .find(|key| !seen.insert(*key))
+    }
+}
+
+/// Checks the request and returns it with its client.
+pub async fn check(
+    pairs: Vec<(String, String)>,
+    clients: &dyn ClientStore,
+) -> Result<(AuthorizationRequest, Client), Rejection> {
+    let params = Params { pairs };
+    let client = check_client(&params, clients).await?;
+    let redirect_uri = check_redirect_uri(&params, &client)?;
+    let state = params.get("state").map(str::to_owned);
+    let refuse = |error: OAuthError| Rejection::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        state: state.clone().filter(|s| s.len() <= MAX_STATE_LENGTH),
+        error,
+    };
+    check_no_duplicates(&params).map_err(refuse)?;
+    check_request_objects(&params).map_err(refuse)?;
+    check_response_type(&params).map_err(refuse)?;
+    check_response_mode(&params).map_err(refuse)?;
+    let scopes = check_scope(&params).map_err(refuse)?;
+    let code_challenge = check_pkce(&params, &client).map_err(refuse)?;
+    let prompt = check_prompt(&params).map_err(refuse)?;
+    let max_age = check_max_age(&params).map_err(refuse)?;
+    check_lengths(&params).map_err(refuse)?;
+    let request = AuthorizationRequest {
+        client_id: client.id.clone(),
+        redirect_uri,
+        scopes,
+        state,
+        nonce: params.get("nonce").map(str::to_owned),
+        code_challenge,
+        prompt,
+        max_age,
+        login_hint: params.get("login_hint").map(str::to_owned),
+    };
+    Ok((request, client))
+}
+
+async fn check_client(params: &Params, clients: &dyn ClientStore) -> Result<Client, Rejection> {
+    if params.count("client_id") > 1 {
+        return Err(Rejection::Page(
+            "The request names more than one client.".into(),
+        ));
+    }
+    let Some(client_id) = params.get("client_id") else {
+        return Err(Rejection::Page(
+            "The request does not say which site it comes from (no client_id).".into(),
+        ));
+    };
+    clients.find_client(client_id).await?.ok_or_else(|| {
+        Rejection::Page(
+            "The site that sent you here is not registered with us (unknown client_id).".into(),
+        )
+    })
+}
+
+/// The redirect URI must be given and equal, character for character, to a registered one
+/// (OpenID Connect Core §3.1.2.1; RFC 9700 §2.1 forbids pattern matching).
+fn check_redirect_uri(params: &Params, client: &Client) -> Result<String, Rejection> {
+    if params.count("redirect_uri") > 1 {
+        return Err(Rejection::Page(
+            "The request names more than one redirect_uri.".into(),
+        ));
+    }
+    let Some(redirect_uri) = params.get("redirect_uri") else {
+        return Err(Rejection::Page(
+            "The request does not say where to return to (no redirect_uri).".into(),
+        ));
+    };
+    if !client
+        .redirect_uris
+        .iter()
+        .any(|registered| registered == redirect_uri)
+    {
+        return Err(Rejection::Page(
+            "The address to return to (redirect_uri) is not registered for this site, so we will not send you there.".into(),
+        ));
+    }
+    Ok(redirect_uri.to_owned())
+}
+
+fn check_no_duplicates(params: &Params) -> Result<(), OAuthError> {
+    match params.duplicated() {
+        Some(name) => Err(OAuthError::invalid_request(format!(
+            "parameter `{name}` is repeated"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn check_request_objects(params: &Params) -> Result<(), OAuthError> {
+    if params.get("request").is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        ));
+    }
+    if params.get("request_uri").is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        ));
+    }
+    Ok(())
+}
+
+fn check_response_type(params: &Params) -> Result<(), OAuthError> {
+    match params.get("response_type") {
+        Some("code") => Ok(()),
+        Some(_) => Err(OAuthError::new(
+            ErrorCode::UnsupportedResponseType,
+            "only response_type=code is supported",
+        )),
+        None => Err(OAuthError::invalid_request("response_type is required")),
+    }
+}
+
+fn check_response_mode(params: &Params) -> Result<(), OAuthError> {
+    match params.get("response_mode") {
+        None | Some("query") => Ok(()),
+        Some(_) => Err(OAuthError::invalid_request(
+            "only response_mode=query is supported",
+        )),
+    }
+}
+
+/// `openid` is required; unknown scopes are dropped, duplicates removed.
+fn check_scope(params: &Params) -> Result<Vec<String>, OAuthError> {
+    let requested: Vec<&str> = params.get("scope").unwrap_or_default().split(' ').collect();
+    if !requested.contains(&"openid") {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "scope must include openid",
+        ));
+    }
+    Ok(SCOPES_SUPPORTED
+        .iter()
+        .filter(|scope| requested.contains(scope))
+        .map(|scope| (*scope).to_owned())
+        .collect())
+}
+
+/// PKCE (RFC 7636): S256 only, never `plain`; required for public clients (RFC 9700 §2.1.1).
+fn check_pkce(params: &Params, client: &Client) -> Result<Option<String>, OAuthError> {
+    let challenge = params.get("code_challenge");
+    let method = params.get("code_challenge_method");
+    match (challenge, method) {
+        (None, None) if client.is_public() => Err(OAuthError::invalid_request(
+            "PKCE is required for public clients: send code_challenge with code_challenge_method=S256",
+        )),
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(OAuthError::invalid_request(
+            "code_challenge_method without code_challenge",
+        )),
+        (Some(_), None | Some("plain")) => Err(OAuthError::invalid_request(
+            "code_challenge_method must be S256",
+        )),
+        (Some(_), Some(other)) if other != "S256" => Err(OAuthError::invalid_request(
+            "code_challenge_method must be S256",
+        )),
+        (Some(challenge), Some(_)) => {
+            let valid = challenge.len() == 43
+                && challenge
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if valid {
+                Ok(Some(challenge.to_owned()))
+            } else {
+                Err(OAuthError::invalid_request(
+                    "code_challenge must be the base64url SHA-256 of the verifier (43 characters)",
+                ))
+            }
+        }
+    }
+}
+
+fn check_prompt(params: &Params) -> Result<Option<Prompt>, OAuthError> {
+    let Some(value) = params.get("prompt") else {
+        return Ok(None);
+    };
+    let values: Vec<&str> = value.split(' ').filter(|v| !v.is_empty()).collect();
+    if values.contains(&"none") && values.len() > 1 {
+        return Err(OAuthError::invalid_request(
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    let mut prompt = None;
+    for value in values {
+        prompt = Some(match value {
+            "none" => Prompt::None,
+            "login" => Prompt::Login,
+            _ => {
+                return Err(OAuthError::invalid_request(format!(
+                    "prompt `{}` is not supported",
+                    value.chars().take(32).collect::<String>()
+                )));
+            }
+        });
+    }
+    Ok(prompt)
+}
+
+fn check_max_age(params: &Params) -> Result<Option<i64>, OAuthError> {
+    params
+        .get("max_age")
+        .map(|value| {
+            value.parse::<u32>().map(i64::from).map_err(|_| {
+                OAuthError::invalid_request("max_age must be a whole number of seconds")
+            })
+        })
+        .transpose()
+}
+
+fn check_lengths(params: &Params) -> Result<(), OAuthError> {
+    for (name, limit) in [
+        ("state", MAX_STATE_LENGTH),
+        ("nonce", MAX_NONCE_LENGTH),
+        ("login_hint", MAX_HINT_LENGTH),
+    ] {
+        if params.get(name).is_some_and(|value| value.len() > limit) {
+            return Err(OAuthError::invalid_request(format!(
+                "{name} is longer than {limit} characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Where to send the user with an error (RFC 6749 §4.1.2.1, RFC 9207 `iss`).
+pub fn error_redirect(
+    redirect_uri: &str,
+    state: Option<&str>,
+    error: &OAuthError,
+    issuer: &str,
+) -> String {
+    let mut pairs = vec![
+        ("error", error.code.as_str()),
+        ("error_description", error.description.as_ref()),
+    ];
+    if let Some(state) = state {
+        pairs.push(("state", state));
+    }
+    pairs.push(("iss", issuer));
+    append_query(redirect_uri, &pairs)
+}
+
+/// `uri` with `pairs` added to its query, keeping what it already has.
+pub fn append_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+    let encoded = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    match uri.split_once('#') {
+        Some((base, _fragment)) => format!("{base}{separator}{encoded}"),
+        None => format!("{uri}{separator}{encoded}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_to_an_existing_query() {
+        assert_eq!(
+            append_query("https://rp.example/cb", &[("code", "a b")]),
+            "https://rp.example/cb?code=a+b"
+        );
+        assert_eq!(
+            append_query("https://rp.example/cb?x=1", &[("code", "c")]),
+            "https://rp.example/cb?x=1&code=c"
+        );
+    }
+
+    #[test]
+    fn prompt_values_are_checked() {
+        let params = |v: &str| Params {
+            pairs: vec![("prompt".into(), v.into())],
+        };
+        assert_eq!(check_prompt(&params("login")).unwrap(), Some(Prompt::Login));
+        assert_eq!(check_prompt(&params("none")).unwrap(), Some(Prompt::None));
+        assert!(check_prompt(&params("none login")).is_err());
+        assert!(check_prompt(&params("select_account")).is_err());
+    }
+
+    #[test]
+    fn scopes_keep_only_what_is_supported() {
+        let params = Params {
+            pairs: vec![("scope".into(), "openid email bogus email".into())],
+        };
+        assert_eq!(check_scope(&params).unwrap(), vec!["openid", "email"]);
+        let params = Params {
+            pairs: vec![("scope".into(), "email".into())],
+        };
+        assert_eq!(
+            check_scope(&params).unwrap_err().code,
+            ErrorCode::InvalidScope
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! An interaction carries one authorization request through the sign-in pages. It is stored
+//! server-side and bound to the browser that started it by a cookie scoped to its own path, so
+//! several tabs can sign in at once and a leaked URL is useless in another browser.
+
+use idp_core::StoreError;
+use idp_core::clock::UnixTime;
+use idp_core::model::{EphemeralKind, Session};
+use idp_core::random::{random_token, sha256_b64};
+use serde::{Deserialize, Serialize};
+
+use super::authorization_code::CodeGrant;
+use super::authorization_request::{AuthorizationRequest, Prompt, append_query};
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Interaction {
+    pub id: String,
+    pub request: AuthorizationRequest,
+    pub client_name: String,
+    pub created_at: UnixTime,
+    /// Set once the password was right; the PIN step needs it.
+    pub user_id: Option<String>,
+    /// The session a sign-up made for this request, which answers it whatever `prompt` and
+    /// `max_age` say: the user has just chosen their password and PIN.
+    #[serde(default)]
+    pub signed_up_sid: Option<String>,
+}
+
+impl Interaction {
+    pub async fn start(
+        state: &AppState,
+        request: AuthorizationRequest,
+        client_name: String,
+    ) -> Result<Self, StoreError> {
+        let interaction = Self {
+            id: random_token(24),
+            request,
+            client_name,
+            created_at: state.now(),
+            user_id: None,
+            signed_up_sid: None,
+        };
+        interaction.save(state).await?;
+        Ok(interaction)
+    }
+
+    pub async fn load(state: &AppState, id: &str) -> Result<Option<Self>, StoreError> {
+        let Some(payload) = state
+            .stores
+            .ephemeral
+            .get(EphemeralKind::Interaction, id, state.now())
+            .await?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_value(payload)
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt("interaction".into()))
+    }
+
+    pub async fn save(&self, state: &AppState) -> Result<(), StoreError> {
+        let payload = serde_json::to_value(self).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let expires_at = self.created_at + state.settings.session.interaction_ttl;
+        state
+            .stores
+            .ephemeral
+            .put(EphemeralKind::Interaction, &self.id, &payload, expires_at)
+            .await
+    }
+
+    /// The path of this interaction's pages; its cookie is scoped to it.
+    pub fn path(&self) -> String {
+        format!("/login/{}", self.id)
+    }
+}
+
+/// Whether a session answers the request without asking anything: not under `prompt=login`,
+/// and under `max_age` only with a sign-in at most that old.
+pub fn session_satisfies(request: &AuthorizationRequest, session: &Session, now: UnixTime) -> bool {
+    if request.prompt == Some(Prompt::Login) {
+        return false;
+    }
+    match request.max_age {
+        Some(max_age) => now - session.auth_time <= max_age,
+        None => true,
+    }
+}
+
+/// Issues a single-use authorization code for the request and returns the redirect URI that
+/// delivers it (with `state` and the RFC 9207 `iss`).
+pub async fn issue_code(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    session: &Session,
+) -> Result<String, StoreError> {
+    let code = random_token(32);
+    let grant = CodeGrant {
+        client_id: request.client_id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        user_id: session.user_id.clone(),
+        scopes: request.scopes.clone(),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        auth_time: session.auth_time,
+        acr: session.acr.clone(),
+        amr: session.amr.clone(),
+        sid: session.sid.clone(),
+        grant_id: random_token(16),
+    };
+    let payload = serde_json::to_value(&grant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    state
+        .stores
+        .ephemeral
+        .put(
+            EphemeralKind::AuthorizationCode,
+            &sha256_b64(&code),
+            &payload,
+            state.now() + state.settings.tokens.authorization_code_ttl,
+        )
+        .await?;
+    let mut pairs = vec![("code", code.as_str())];
+    if let Some(value) = request.state.as_deref() {
+        pairs.push(("state", value));
+    }
+    pairs.push(("iss", state.issuer()));
+    Ok(append_query(&request.redirect_uri, &pairs))
+}

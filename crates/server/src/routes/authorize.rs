@@ -1,0 +1,114 @@
+//! The authorization endpoint (RFC 6749 §3.1, OpenID Connect Core §3.1.2): checks the request,
+//! answers from the SSO session when it can, and otherwise starts the sign-in.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use idp_core::{ErrorCode, OAuthError};
+
+use super::session;
+use crate::error::PageError;
+use crate::oauth::authorization_request::{self, Prompt, Rejection, error_redirect};
+use crate::oauth::interaction::{Interaction, issue_code, session_satisfies};
+use crate::state::AppState;
+use crate::web::cookies;
+
+pub async fn authorize_get(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let pairs = parse_pairs(query.unwrap_or_default().as_bytes())?;
+    authorize(state, jar, pairs).await
+}
+
+/// OpenID Connect Core §3.1.2.1: the endpoint also takes form posts.
+pub async fn authorize_post(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let pairs = parse_pairs(&body)?;
+    authorize(state, jar, pairs).await
+}
+
+fn parse_pairs(raw: &[u8]) -> Result<Vec<(String, String)>, PageError> {
+    // form_urlencoded replaces invalid UTF-8 with U+FFFD; refuse such input outright instead.
+    if std::str::from_utf8(raw).is_err() {
+        return Err(PageError::bad_request(
+            "We cannot sign you in to that site",
+            "The request is not valid UTF-8.",
+        ));
+    }
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw).into_owned().collect();
+    if pairs
+        .iter()
+        .any(|(k, v)| k.contains('\u{FFFD}') || v.contains('\u{FFFD}'))
+    {
+        return Err(PageError::bad_request(
+            "We cannot sign you in to that site",
+            "The request is not valid UTF-8.",
+        ));
+    }
+    Ok(pairs)
+}
+
+async fn authorize(
+    state: AppState,
+    jar: CookieJar,
+    pairs: Vec<(String, String)>,
+) -> Result<Response, PageError> {
+    let (request, client) = match authorization_request::check(pairs, state.stores.clients.as_ref())
+        .await
+    {
+        Ok(checked) => checked,
+        Err(Rejection::Page(message)) => {
+            return Err(PageError::bad_request(
+                "We cannot sign you in to that site",
+                message,
+            ));
+        }
+        Err(Rejection::Redirect {
+            redirect_uri,
+            state: rp_state,
+            error,
+        }) => {
+            let target = error_redirect(&redirect_uri, rp_state.as_deref(), &error, state.issuer());
+            return Ok(Redirect::to(&target).into_response());
+        }
+        Err(Rejection::Store(error)) => return Err(error.into()),
+    };
+    let now = state.now();
+    if let Some(session) = session::current(&state, &jar).await?
+        && session_satisfies(&request, &session, now)
+    {
+        let target = issue_code(&state, &request, &session).await?;
+        return Ok(Redirect::to(&target).into_response());
+    }
+    if request.prompt == Some(Prompt::None) {
+        let error = OAuthError::new(ErrorCode::LoginRequired, "the user must sign in");
+        let target = error_redirect(
+            &request.redirect_uri,
+            request.state.as_deref(),
+            &error,
+            state.issuer(),
+        );
+        return Ok(Redirect::to(&target).into_response());
+    }
+    let interaction = Interaction::start(&state, request, client.name).await?;
+    let cookie = cookies::with_path(
+        &state,
+        cookies::INTERACTION,
+        interaction.id.clone(),
+        &interaction.path(),
+        Some(state.settings.session.interaction_ttl),
+    );
+    Ok((
+        StatusCode::SEE_OTHER,
+        jar.add(cookie),
+        [(axum::http::header::LOCATION, interaction.path())],
+    )
+        .into_response())
+}

@@ -1,0 +1,57 @@
+//! Discovery (OpenID Connect Discovery 1.0 §3) and the JWKS (RFC 7517): exactly what is
+//! implemented, nothing more.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::oauth::{ACR_PASSWORD_PIN, SCOPES_SUPPORTED};
+use crate::state::AppState;
+
+/// How long relying parties may cache the JWKS. Key rotation pre-publishes keys for longer.
+pub const JWKS_MAX_AGE_SECS: u32 = 300;
+
+pub async fn configuration(State(state): State<AppState>) -> Response {
+    let issuer = state.issuer();
+    let algs: Vec<&str> = state.keys.algorithms().iter().map(|a| a.as_str()).collect();
+    let body = json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "scopes_supported": SCOPES_SUPPORTED,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": algs,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login"],
+        "acr_values_supported": [ACR_PASSWORD_PIN],
+        "claims_supported": [
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
+            "at_hash", "preferred_username", "email", "email_verified", "phone_number",
+            "phone_number_verified"
+        ],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+    });
+    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(body)).into_response()
+}
+
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CACHE_CONTROL,
+            format!("public, max-age={JWKS_MAX_AGE_SECS}"),
+        )],
+        Json(state.keys.jwks()),
+    )
+        .into_response()
+}

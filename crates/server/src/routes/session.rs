@@ -1,0 +1,60 @@
+//! The SSO session: found from its cookie, started after a full sign-in.
+
+use axum_extra::extract::CookieJar;
+use idp_core::StoreError;
+use idp_core::model::Session;
+use idp_core::random::{random_token, sha256_b64};
+
+use crate::oauth::{ACR_PASSWORD_PIN, AMR_PASSWORD_PIN};
+use crate::state::AppState;
+use crate::web::cookies;
+
+fn cookie_value(state: &AppState, jar: &CookieJar) -> Option<String> {
+    jar.get(&cookies::name(state, cookies::SESSION, true))
+        .map(|c| c.value().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The live session this browser presents, if any.
+pub async fn current(state: &AppState, jar: &CookieJar) -> Result<Option<Session>, StoreError> {
+    let Some(value) = cookie_value(state, jar) else {
+        return Ok(None);
+    };
+    state
+        .stores
+        .sessions
+        .find_session(&sha256_b64(&value), state.now())
+        .await
+}
+
+/// Starts a session for `user_id` after a sign-in with password and PIN. Always a new session
+/// id (no fixation); the one the browser had before, if any, ends.
+pub async fn start(
+    state: &AppState,
+    jar: CookieJar,
+    user_id: &str,
+) -> Result<(CookieJar, Session), StoreError> {
+    if let Some(old) = cookie_value(state, &jar) {
+        state
+            .stores
+            .sessions
+            .delete_session(&sha256_b64(&old))
+            .await?;
+    }
+    let now = state.now();
+    let ttl = state.settings.session.ttl;
+    let value = random_token(32);
+    let session = Session {
+        id_hash: sha256_b64(&value),
+        sid: random_token(16),
+        user_id: user_id.to_owned(),
+        auth_time: now,
+        acr: ACR_PASSWORD_PIN.to_owned(),
+        amr: AMR_PASSWORD_PIN.iter().map(|s| (*s).to_owned()).collect(),
+        created_at: now,
+        expires_at: now + ttl,
+    };
+    state.stores.sessions.create_session(&session).await?;
+    let jar = jar.add(cookies::build(state, cookies::SESSION, value, Some(ttl)));
+    Ok((jar, session))
+}

@@ -1,0 +1,311 @@
+//! Sign-up: the account details and password, then the PIN. Nothing is stored until both steps
+//! pass; the user is then signed in and, if a relying party sent them, continues to it.
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use idp_core::StoreError;
+use idp_core::model::{EphemeralKind, NewUser};
+use idp_core::random::random_token;
+use idp_core::validate;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::session;
+use crate::error::PageError;
+use crate::oauth::interaction::Interaction;
+use crate::state::AppState;
+use crate::web::templates::render;
+use crate::web::{cookies, csrf};
+
+const SIGNUP_PATH: &str = "/signup";
+const USERNAME_TAKEN: &str = "That username is taken. Choose another.";
+
+/// A sign-up waiting for its PIN.
+#[derive(Serialize, Deserialize)]
+struct PendingSignup {
+    username: String,
+    email: String,
+    phone: Option<String>,
+    password_hash: String,
+    interaction: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct SignupQuery {
+    #[serde(default)]
+    interaction: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct SignupForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    interaction: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+fn signup_form(
+    state: &AppState,
+    jar: CookieJar,
+    status: StatusCode,
+    form: &SignupForm,
+    error: Option<String>,
+) -> Response {
+    let (jar, token) = csrf::issue(state, jar);
+    let page = render(
+        status,
+        "signup.html",
+        json!({
+            "csrf": token,
+            "interaction": form.interaction,
+            "username": form.username,
+            "email": form.email,
+            "phone": form.phone,
+            "password_min": state.password_policy.min_length,
+            "error": error,
+        }),
+    );
+    (jar, page).into_response()
+}
+
+pub async fn signup_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(query): Query<SignupQuery>,
+) -> Response {
+    let form = SignupForm {
+        interaction: query.interaction,
+        ..SignupForm::default()
+    };
+    signup_form(&state, jar, StatusCode::OK, &form, None)
+}
+
+pub async fn signup_submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<SignupForm>,
+) -> Result<Response, PageError> {
+    if !csrf::verify(&state, &jar, &form.csrf) {
+        return Err(PageError::csrf());
+    }
+    let refuse = |jar, message: String| {
+        Ok(signup_form(
+            &state,
+            jar,
+            StatusCode::BAD_REQUEST,
+            &form,
+            Some(message),
+        ))
+    };
+    let username = match validate::username(&form.username) {
+        Ok(name) => name,
+        Err(why) => return refuse(jar, why.to_string()),
+    };
+    let email = match validate::email(&form.email) {
+        Ok(email) => email,
+        Err(why) => return refuse(jar, why.to_string()),
+    };
+    let phone = match form.phone.trim() {
+        "" => None,
+        typed => match validate::phone(typed) {
+            Ok(phone) => Some(phone),
+            Err(why) => return refuse(jar, why.to_string()),
+        },
+    };
+    if let Err(why) = state
+        .password_policy
+        .check(&form.password, &form.password_confirm, &username)
+    {
+        return refuse(jar, why.to_string());
+    }
+    if state
+        .stores
+        .users
+        .find_user_by_username(&username)
+        .await?
+        .is_some()
+    {
+        return refuse(jar, USERNAME_TAKEN.to_owned());
+    }
+    let pending = PendingSignup {
+        username,
+        email,
+        phone,
+        password_hash: state.hasher.hash(form.password.clone(), None).await?,
+        interaction: Some(form.interaction.clone()).filter(|i| !i.is_empty()),
+    };
+    let id = random_token(24);
+    let payload = serde_json::to_value(&pending).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let ttl = state.settings.session.interaction_ttl;
+    state
+        .stores
+        .ephemeral
+        .put(EphemeralKind::Signup, &id, &payload, state.now() + ttl)
+        .await?;
+    let jar = jar.add(cookies::with_path(
+        &state,
+        cookies::SIGNUP,
+        id,
+        SIGNUP_PATH,
+        Some(ttl),
+    ));
+    Ok((jar, Redirect::to("/signup/pin")).into_response())
+}
+
+async fn load_pending(
+    state: &AppState,
+    jar: &CookieJar,
+) -> Result<(String, PendingSignup), PageError> {
+    let name = cookies::name(state, cookies::SIGNUP, false);
+    let id = jar
+        .get(&name)
+        .map(|c| c.value().to_owned())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(signup_expired)?;
+    let payload = state
+        .stores
+        .ephemeral
+        .get(EphemeralKind::Signup, &id, state.now())
+        .await?
+        .ok_or_else(signup_expired)?;
+    let pending =
+        serde_json::from_value(payload).map_err(|_| StoreError::Corrupt("signup".into()))?;
+    Ok((id, pending))
+}
+
+fn signup_expired() -> PageError {
+    PageError::bad_request(
+        "This sign-up has expired",
+        "Nothing was saved. Please start again at the sign-up page.",
+    )
+}
+
+fn pin_form(
+    state: &AppState,
+    jar: CookieJar,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let (jar, token) = csrf::issue(state, jar);
+    let policy = state.pins.policy();
+    let page = render(
+        status,
+        "pin_create.html",
+        json!({
+            "csrf": token,
+            "action": "/signup/pin",
+            "pin_min": policy.min_length,
+            "pin_max": policy.max_length,
+            "error": error,
+        }),
+    );
+    (jar, page).into_response()
+}
+
+pub async fn pin_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+) -> Result<Response, PageError> {
+    load_pending(&state, &jar).await?;
+    Ok(pin_form(&state, jar, StatusCode::OK, None))
+}
+
+#[derive(Deserialize)]
+pub struct PinForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    pin: String,
+    #[serde(default)]
+    pin_confirm: String,
+}
+
+pub async fn pin_submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<PinForm>,
+) -> Result<Response, PageError> {
+    if !csrf::verify(&state, &jar, &form.csrf) {
+        return Err(PageError::csrf());
+    }
+    let (id, pending) = load_pending(&state, &jar).await?;
+    let (pin, confirmation) = (form.pin.trim(), form.pin_confirm.trim());
+    if let Err(why) = state
+        .pins
+        .policy()
+        .check_new(pin, confirmation, pending.phone.as_deref())
+    {
+        return Ok(pin_form(
+            &state,
+            jar,
+            StatusCode::BAD_REQUEST,
+            Some(why.to_string()),
+        ));
+    }
+    let user = NewUser {
+        id: random_token(16),
+        username: pending.username.clone(),
+        email: pending.email,
+        phone: pending.phone,
+        password_hash: pending.password_hash,
+        pin_hash: state.pins.hash_new_pin(pin).await?,
+        created_at: state.now(),
+    };
+    // On a backend failure the pending sign-up stays, so the user can simply submit again.
+    let created = match state.stores.users.create_user(&user).await {
+        Err(StoreError::Conflict(_)) => false,
+        other => other.map(|()| true)?,
+    };
+    state
+        .stores
+        .ephemeral
+        .delete(EphemeralKind::Signup, &id)
+        .await?;
+    let jar = jar.add(cookies::removal(&state, cookies::SIGNUP, SIGNUP_PATH));
+    if !created {
+        {
+            let form = SignupForm {
+                interaction: pending.interaction.unwrap_or_default(),
+                username: pending.username,
+                ..SignupForm::default()
+            };
+            return Ok(signup_form(
+                &state,
+                jar,
+                StatusCode::CONFLICT,
+                &form,
+                Some(USERNAME_TAKEN.to_owned()),
+            ));
+        }
+    }
+    tracing::info!("new account created");
+    let (jar, session) = session::start(&state, jar, &user.id).await?;
+    if let Some(id) = pending.interaction.as_deref()
+        && let Some(mut interaction) = Interaction::load(&state, id).await?
+    {
+        // The interaction's own page, which checks that this browser started it, sees the new
+        // session and completes the authorization.
+        interaction.signed_up_sid = Some(session.sid);
+        interaction.save(&state).await?;
+        return Ok((jar, Redirect::to(&interaction.path())).into_response());
+    }
+    let page = render(
+        StatusCode::OK,
+        "signed_up.html",
+        json!({ "username": user.username }),
+    );
+    Ok((jar, page).into_response())
+}

@@ -1,0 +1,67 @@
+//! The UserInfo endpoint (OpenID Connect Core §5.3): the claims the access token's scopes allow.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use idp_core::OAuthError;
+use idp_token_issuer::AccessTokenClaims;
+use serde_json::{Map, Value, json};
+
+use crate::error::BearerError;
+use crate::state::AppState;
+
+pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match handle(&state, &headers).await {
+        Ok(claims) => Json(claims).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+async fn handle(state: &AppState, headers: &HeaderMap) -> Result<Map<String, Value>, BearerError> {
+    let invalid = |why: &'static str| BearerError(OAuthError::invalid_token(why));
+    let token = bearer(headers).ok_or_else(|| invalid("a bearer access token is required"))?;
+    let claims: AccessTokenClaims = state
+        .keys
+        .verify(token, "at+jwt", state.issuer(), state.now())
+        .map_err(|_| invalid("the access token is invalid or expired"))?;
+    if !state
+        .stores
+        .grants
+        .grant_is_active(&claims.grant_id)
+        .await?
+    {
+        return Err(invalid("the access token was revoked"));
+    }
+    let user = state
+        .stores
+        .users
+        .find_user(&claims.sub)
+        .await?
+        .ok_or_else(|| invalid("the user no longer exists"))?;
+    let scopes: Vec<&str> = claims.scope.split(' ').collect();
+    let mut body = Map::new();
+    body.insert("sub".into(), json!(user.id));
+    if scopes.contains(&"profile") {
+        body.insert("preferred_username".into(), json!(user.username));
+    }
+    if scopes.contains(&"email") {
+        body.insert("email".into(), json!(user.email));
+        body.insert("email_verified".into(), json!(user.email_verified));
+    }
+    if scopes.contains(&"phone")
+        && let Some(phone) = &user.phone
+    {
+        body.insert("phone_number".into(), json!(phone));
+        body.insert("phone_number_verified".into(), json!(user.phone_verified));
+    }
+    Ok(body)
+}

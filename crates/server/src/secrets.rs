@@ -1,0 +1,91 @@
+//! The server-side secrets that are not in the database: the master key and the PIN key.
+
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac as _};
+use sha2::Sha256;
+
+use crate::config::{ConfigError, Settings};
+
+pub struct Secrets {
+    pub master_key: [u8; 32],
+    pub pin_key: [u8; 32],
+}
+
+impl Secrets {
+    /// Reads the keys from the settings. With a loopback issuer, a missing key is generated
+    /// into `data_dir` (mode 0600) and kept there; elsewhere a missing key stops start-up.
+    pub fn load(settings: &Settings) -> Result<Self, ConfigError> {
+        Ok(Self {
+            master_key: key(settings, "master_key", settings.master_key.as_deref())?,
+            pin_key: key(settings, "pin_key", settings.pin_key.as_deref())?,
+        })
+    }
+
+    /// A key for one purpose, derived from the master key, so that no two uses share a key.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as hmac::Mac>::new_from_slice(&self.master_key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+fn decode(name: &str, value: &str) -> Result<[u8; 32], ConfigError> {
+    let env = format!("IDP_{}", name.to_uppercase());
+    STANDARD
+        .decode(value.trim())
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or_else(|| {
+            ConfigError(format!(
+                "invalid setting `{name}` ({env}): must be 32 bytes in base64 (openssl rand -base64 32)"
+            ))
+        })
+}
+
+fn key(settings: &Settings, name: &str, configured: Option<&str>) -> Result<[u8; 32], ConfigError> {
+    if let Some(value) = configured {
+        return decode(name, value);
+    }
+    let env = format!("IDP_{}", name.to_uppercase());
+    if !settings.issuer_is_loopback() {
+        return Err(ConfigError(format!(
+            "setting `{name}` ({env}) is required when the issuer is not a loopback address"
+        )));
+    }
+    let path = settings
+        .data_dir
+        .join(format!("{}.key", name.trim_end_matches("_key")));
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+        return decode(name, &text);
+    }
+    let generated = idp_core::random::random_key();
+    write_private(&path, &STANDARD.encode(generated))
+        .map_err(|e| ConfigError(format!("cannot write {}: {e}", path.display())))?;
+    tracing::warn!(
+        path = %path.display(),
+        "generated `{name}` for this loopback installation; set {env} in production"
+    );
+    Ok(generated)
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()
+}

@@ -1,0 +1,109 @@
+//! What every handler can reach: settings, stores, keys, hashers and the clock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use idp_core::Clock;
+use idp_core::hashing::HashPool;
+use idp_core::password_policy::PasswordPolicy;
+use idp_pin_verifier::{PinPolicy, PinVerifier};
+use idp_token_issuer::KeySet;
+
+use crate::config::Settings;
+use crate::secrets::Secrets;
+use crate::store::Stores;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub settings: Settings,
+    pub clock: Arc<dyn Clock>,
+    pub stores: Stores,
+    pub keys: Arc<KeySet>,
+    pub hasher: HashPool,
+    pub pins: PinVerifier,
+    pub password_policy: PasswordPolicy,
+    /// A hash of a random password, verified when the username is unknown so that an unknown
+    /// username costs the same time as a wrong password.
+    pub dummy_password_hash: String,
+    pub csrf_key: [u8; 32],
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("database: {0}")]
+    Store(#[from] idp_core::StoreError),
+    #[error("password hashing: {0}")]
+    Hash(#[from] idp_core::hashing::HashError),
+    #[error("signing keys: {0}")]
+    Keys(#[from] idp_token_issuer::TokenError),
+}
+
+impl AppState {
+    /// Opens the stores, loads or creates the signing keys and the secrets, and builds the state.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        // Owner-only: the directory holds the database and, on loopback, the generated keys.
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(&settings.data_dir)
+            .map_err(|e| {
+                crate::config::ConfigError(format!(
+                    "invalid setting `data_dir` (IDP_DATA_DIR): cannot create {}: {e}",
+                    settings.data_dir.display()
+                ))
+            })?;
+        let secrets = Secrets::load(&settings)?;
+        let stores = Stores::open(&settings).await?;
+        let keys = crate::keys::load_or_create(stores.keys.as_ref(), clock.now()).await?;
+        let hasher = HashPool::new(
+            settings.hashing.params(),
+            settings.max_concurrent_hashes(),
+            Duration::from_secs(settings.hashing.queue_timeout_secs),
+        )?;
+        let pins = PinVerifier::new(
+            hasher.clone(),
+            Arc::from(&secrets.pin_key[..]),
+            stores.pin_attempts.clone(),
+            settings.pin.max_attempts,
+            PinPolicy {
+                min_length: settings.pin.min_length,
+                max_length: settings.pin.max_length,
+            },
+        );
+        let dummy_password_hash = hasher
+            .hash(idp_core::random::random_token(32), None)
+            .await?;
+        Ok(Self(Arc::new(Inner {
+            password_policy: PasswordPolicy {
+                min_length: settings.password.min_length,
+                ..PasswordPolicy::default()
+            },
+            csrf_key: secrets.derive("csrf"),
+            settings,
+            clock,
+            stores,
+            keys: Arc::new(keys),
+            hasher,
+            pins,
+            dummy_password_hash,
+        })))
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.settings.issuer
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}

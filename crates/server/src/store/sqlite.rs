@@ -1,0 +1,446 @@
+//! The embedded default: everything in one SQLite file, in WAL mode.
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use idp_core::StoreError;
+use idp_core::clock::UnixTime;
+use idp_core::model::{
+    Client, Consumed, EphemeralKind, Grant, KeyState, NewUser, Session, SigningAlg,
+    SigningKeyRecord, TokenEndpointAuthMethod, User,
+};
+use idp_core::store::{
+    ClientStore, EphemeralStore, GrantStore, KeyStore, PinAttemptStore, SessionStore, UserStore,
+};
+use sqlx::Row as _;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn backend(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &error
+        && db.is_unique_violation()
+    {
+        return StoreError::Conflict("already exists");
+    }
+    StoreError::backend(error)
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database at `url` (`sqlite://PATH`).
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(backend)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an acknowledged sign-up survives a power cut, not only a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        prepare_file(options.get_filename()).map_err(StoreError::backend)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        Ok(Self { pool })
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await.map_err(StoreError::backend)
+    }
+}
+
+/// Creates the database file readable by its owner only: it holds password and PIN hashes and
+/// signing keys. SQLite gives its -wal and -shm files the same mode.
+fn prepare_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" || path.exists() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+}
+
+fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
+    let get = |e: sqlx::Error| backend(e);
+    Ok(User {
+        id: row.try_get("id").map_err(get)?,
+        username: row.try_get("username").map_err(get)?,
+        email: row.try_get("email").map_err(get)?,
+        email_verified: row.try_get("email_verified").map_err(get)?,
+        phone: row.try_get("phone").map_err(get)?,
+        phone_verified: row.try_get("phone_verified").map_err(get)?,
+        password_hash: row.try_get("password_hash").map_err(get)?,
+        pin_hash: row.try_get("pin_hash").map_err(get)?,
+        pin_failures: row.try_get("pin_failures").map_err(get)?,
+        created_at: row.try_get("created_at").map_err(get)?,
+    })
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn create_user(&self, user: &NewUser) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO users (id, username, email, phone, password_hash, pin_hash, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&user.id)
+        .bind(&user.username)
+        .bind(&user.email)
+        .bind(&user.phone)
+        .bind(&user.password_hash)
+        .bind(&user.pin_hash)
+        .bind(user.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query("SELECT * FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query("SELECT * FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+}
+
+#[async_trait]
+impl PinAttemptStore for SqliteStore {
+    async fn take_pin_attempt(&self, user_id: &str, max: u32) -> Result<Option<u32>, StoreError> {
+        // One statement: SQLite runs it atomically, so no two requests take the same try.
+        let taken: Option<u32> = sqlx::query_scalar(
+            "UPDATE users SET pin_failures = pin_failures + 1
+             WHERE id = ? AND pin_failures < ? RETURNING pin_failures",
+        )
+        .bind(user_id)
+        .bind(max)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(taken)
+    }
+
+    async fn reset_pin_attempts(&self, user_id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET pin_failures = 0 WHERE id = ?")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ClientStore for SqliteStore {
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
+        let redirect_uris =
+            serde_json::to_string(&client.redirect_uris).map_err(StoreError::backend)?;
+        sqlx::query(
+            "INSERT INTO clients (id, name, secret_hash, redirect_uris, token_endpoint_auth_method,
+                                  id_token_signed_response_alg, admin, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&client.id)
+        .bind(&client.name)
+        .bind(&client.secret_hash)
+        .bind(redirect_uris)
+        .bind(client.token_endpoint_auth_method.as_str())
+        .bind(client.id_token_signed_response_alg.as_str())
+        .bind(client.admin)
+        .bind(client.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        let Some(row) = sqlx::query("SELECT * FROM clients WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        let redirect_uris: String = row.try_get("redirect_uris").map_err(backend)?;
+        let method: String = row.try_get("token_endpoint_auth_method").map_err(backend)?;
+        let alg: String = row
+            .try_get("id_token_signed_response_alg")
+            .map_err(backend)?;
+        Ok(Some(Client {
+            id: row.try_get("id").map_err(backend)?,
+            name: row.try_get("name").map_err(backend)?,
+            secret_hash: row.try_get("secret_hash").map_err(backend)?,
+            redirect_uris: serde_json::from_str(&redirect_uris)
+                .map_err(|_| corrupt("clients.redirect_uris"))?,
+            token_endpoint_auth_method: TokenEndpointAuthMethod::parse(&method)
+                .ok_or_else(|| corrupt("clients.token_endpoint_auth_method"))?,
+            id_token_signed_response_alg: SigningAlg::parse(&alg)
+                .ok_or_else(|| corrupt("clients.id_token_signed_response_alg"))?,
+            admin: row.try_get("admin").map_err(backend)?,
+            created_at: row.try_get("created_at").map_err(backend)?,
+        }))
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        let amr = serde_json::to_string(&session.amr).map_err(StoreError::backend)?;
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, sid, user_id, auth_time, acr, amr, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&session.id_hash)
+        .bind(&session.sid)
+        .bind(&session.user_id)
+        .bind(session.auth_time)
+        .bind(&session.acr)
+        .bind(amr)
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn find_session(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> Result<Option<Session>, StoreError> {
+        let Some(row) = sqlx::query("SELECT * FROM sessions WHERE id_hash = ? AND expires_at > ?")
+            .bind(id_hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        let amr: String = row.try_get("amr").map_err(backend)?;
+        Ok(Some(Session {
+            id_hash: row.try_get("id_hash").map_err(backend)?,
+            sid: row.try_get("sid").map_err(backend)?,
+            user_id: row.try_get("user_id").map_err(backend)?,
+            auth_time: row.try_get("auth_time").map_err(backend)?,
+            acr: row.try_get("acr").map_err(backend)?,
+            amr: serde_json::from_str(&amr).map_err(|_| corrupt("sessions.amr"))?,
+            created_at: row.try_get("created_at").map_err(backend)?,
+            expires_at: row.try_get("expires_at").map_err(backend)?,
+        }))
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl GrantStore for SqliteStore {
+    async fn create_grant(&self, grant: &Grant) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO grants (id, user_id, client_id, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&grant.id)
+        .bind(&grant.user_id)
+        .bind(&grant.client_id)
+        .bind(grant.created_at)
+        .bind(grant.revoked_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn revoke_grant(&self, id: &str, now: UnixTime) -> Result<(), StoreError> {
+        sqlx::query("UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn grant_is_active(&self, id: &str) -> Result<bool, StoreError> {
+        let active: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NULL")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(active.is_some())
+    }
+}
+
+#[async_trait]
+impl KeyStore for SqliteStore {
+    async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM signing_keys ORDER BY created_at, kid")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                let alg: String = row.try_get("alg").map_err(backend)?;
+                let state: String = row.try_get("state").map_err(backend)?;
+                Ok(SigningKeyRecord {
+                    kid: row.try_get("kid").map_err(backend)?,
+                    alg: SigningAlg::parse(&alg).ok_or_else(|| corrupt("signing_keys.alg"))?,
+                    private_der: row.try_get("private_der").map_err(backend)?,
+                    state: KeyState::parse(&state).ok_or_else(|| corrupt("signing_keys.state"))?,
+                    created_at: row.try_get("created_at").map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, private_der, state, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&key.kid)
+        .bind(key.alg.as_str())
+        .bind(&key.private_der)
+        .bind(key.state.as_str())
+        .bind(key.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EphemeralStore for SqliteStore {
+    async fn put(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        payload: &serde_json::Value,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO ephemeral (kind, id, payload, expires_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload,
+                                                  expires_at = excluded.expires_at",
+        )
+        .bind(kind.as_str())
+        .bind(id)
+        .bind(payload.to_string())
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn get(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        now: UnixTime,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        let payload: Option<String> = sqlx::query_scalar(
+            "SELECT payload FROM ephemeral
+             WHERE kind = ? AND id = ? AND expires_at > ? AND consumed_at IS NULL",
+        )
+        .bind(kind.as_str())
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        payload
+            .map(|p| serde_json::from_str(&p).map_err(|_| corrupt("ephemeral.payload")))
+            .transpose()
+    }
+
+    async fn consume(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        now: UnixTime,
+    ) -> Result<Consumed, StoreError> {
+        let parse = |p: String| serde_json::from_str(&p).map_err(|_| corrupt("ephemeral.payload"));
+        let fresh: Option<String> = sqlx::query_scalar(
+            "UPDATE ephemeral SET consumed_at = ?
+             WHERE kind = ? AND id = ? AND expires_at > ? AND consumed_at IS NULL
+             RETURNING payload",
+        )
+        .bind(now)
+        .bind(kind.as_str())
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        if let Some(payload) = fresh {
+            return Ok(Consumed::Fresh(parse(payload)?));
+        }
+        let spent: Option<String> = sqlx::query_scalar(
+            "SELECT payload FROM ephemeral WHERE kind = ? AND id = ? AND consumed_at IS NOT NULL",
+        )
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(match spent {
+            Some(payload) => Consumed::Replayed(parse(payload)?),
+            None => Consumed::Missing,
+        })
+    }
+
+    async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM ephemeral WHERE kind = ? AND id = ?")
+            .bind(kind.as_str())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}

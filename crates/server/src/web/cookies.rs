@@ -1,0 +1,55 @@
+//! The cookies the provider sets. All are HttpOnly and SameSite=Lax (Lax, not Strict: the SSO
+//! cookie must arrive on the top-level redirect from a relying party); under https they are
+//! Secure and carry the `__Host-` prefix (or `__Secure-` where a path is needed), so that no
+//! sibling domain can set or shadow them.
+
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use time::Duration;
+
+use crate::state::AppState;
+
+pub const SESSION: &str = "idp_session";
+pub const CSRF: &str = "idp_csrf";
+pub const INTERACTION: &str = "idp_interaction";
+pub const SIGNUP: &str = "idp_signup";
+
+/// The name a cookie has on the wire: prefixed under https.
+pub fn name(state: &AppState, base: &str, host_only_root: bool) -> String {
+    match (state.settings.issuer_is_https(), host_only_root) {
+        (true, true) => format!("__Host-{base}"),
+        (true, false) => format!("__Secure-{base}"),
+        (false, _) => base.to_owned(),
+    }
+}
+
+/// A cookie for the whole site, living `max_age` seconds (a browser-session cookie if `None`).
+pub fn build(state: &AppState, base: &str, value: String, max_age: Option<i64>) -> Cookie<'static> {
+    with_path(state, base, value, "/", max_age)
+}
+
+/// A cookie sent only under `path` (an interaction's own pages).
+pub fn with_path(
+    state: &AppState,
+    base: &str,
+    value: String,
+    path: &str,
+    max_age: Option<i64>,
+) -> Cookie<'static> {
+    let root = path == "/";
+    let mut cookie = Cookie::new(name(state, base, root), value);
+    cookie.set_path(path.to_owned());
+    cookie.set_http_only(true);
+    cookie.set_same_site(SameSite::Lax);
+    cookie.set_secure(state.settings.issuer_is_https());
+    if let Some(seconds) = max_age {
+        cookie.set_max_age(Duration::seconds(seconds));
+    }
+    cookie
+}
+
+/// A cookie that tells the browser to forget `base` at `path`.
+pub fn removal(state: &AppState, base: &str, path: &str) -> Cookie<'static> {
+    let mut cookie = with_path(state, base, String::new(), path, Some(0));
+    cookie.make_removal();
+    cookie
+}

@@ -1,0 +1,21 @@
+//! Signing keys, the JWKS that publishes them, and the tokens the provider signs: the OpenID
+//! Connect ID token and the RFC 9068 JWT access token.
+
+pub mod claims;
+pub mod keys;
+
+pub use claims::{AccessTokenClaims, IdTokenClaims, at_hash};
+pub use keys::{KeySet, SigningKey};
+
+/// Why a token could not be signed or verified.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("no active signing key for {0}")]
+    NoKey(&'static str),
+    #[error("key material rejected: {0}")]
+    Key(String),
+    #[error("token rejected: {0}")]
+    Invalid(&'static str),
+    #[error(transparent)]
+    Jwt(#[from] jsonwebtoken::errors::Error),
+}

@@ -1,0 +1,146 @@
+//! The `idp` command line, as scripts use it.
+
+use serde_json::Value;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn user_create_applies_the_policies_and_stores_nothing_on_refusal() {
+    let idp = TestIdp::start().await;
+    let refused = [
+        (
+            vec!["--username", "bob", "--email", "bob@example.com"],
+            format!("short\n{PIN}\n"),
+            "password",
+        ),
+        (
+            vec!["--username", "bob", "--email", "bob@example.com"],
+            format!("{PASSWORD}\n123456\n"),
+            "PIN",
+        ),
+        (
+            vec!["--username", "bob", "--email", "bob@example.com"],
+            format!("{PASSWORD}\n"),
+            "PIN on stdin",
+        ),
+        (
+            vec!["--username", "b", "--email", "bob@example.com"],
+            format!("{PASSWORD}\n{PIN}\n"),
+            "--username",
+        ),
+        (
+            vec!["--username", "bob", "--email", "bob"],
+            format!("{PASSWORD}\n{PIN}\n"),
+            "--email",
+        ),
+        (
+            vec![
+                "--username",
+                "bob",
+                "--email",
+                "bob@example.com",
+                "--phone",
+                "123",
+            ],
+            format!("{PASSWORD}\n{PIN}\n"),
+            "--phone",
+        ),
+    ];
+    for (args, stdin, mentions) in refused {
+        let mut all = vec!["user", "create"];
+        all.extend(args);
+        let out = idp.cli(&all, &stdin);
+        assert!(!out.status.success(), "{all:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(mentions), "{all:?}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
+    assert_eq!(idp.count("users", "1").await, 0);
+
+    idp.create_user("bob");
+    let again = idp.cli(
+        &[
+            "user",
+            "create",
+            "--username",
+            "BOB",
+            "--email",
+            "b@example.com",
+        ],
+        &format!("{PASSWORD}\n{PIN}\n"),
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("taken"));
+    assert_eq!(idp.count("users", "1").await, 1);
+}
+
+#[tokio::test]
+async fn client_create_prints_json_and_checks_redirect_uris() {
+    let idp = TestIdp::start().await;
+    let confidential = idp.create_client(&[
+        "--name",
+        "Portal",
+        "--redirect-uri",
+        "https://rp.example/cb",
+        "https://rp.example/cb2",
+    ]);
+    assert!(confidential["client_id"].as_str().is_some());
+    assert_eq!(
+        confidential["client_secret"].as_str().map(str::len),
+        Some(43)
+    );
+    assert_eq!(
+        confidential["redirect_uris"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let public = idp.create_client(&[
+        "--name",
+        "App",
+        "--redirect-uri",
+        "http://127.0.0.1:7000/cb",
+        "--public",
+    ]);
+    assert!(public.get("client_secret").is_none());
+    assert_eq!(public["token_endpoint_auth_method"], "none");
+    // Only the hash of the secret is stored.
+    let secret = confidential["client_secret"].as_str().unwrap();
+    assert_eq!(
+        idp.count("clients", &format!("secret_hash = '{secret}'"))
+            .await,
+        0
+    );
+
+    for bad in [
+        "http://rp.example/cb",
+        "https://rp.example/cb#x",
+        "not a uri",
+    ] {
+        let out = idp.cli(
+            &["client", "create", "--name", "X", "--redirect-uri", bad],
+            "",
+        );
+        assert!(!out.status.success(), "{bad}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--redirect-uri"));
+    }
+    let out = idp.cli(&["client", "create", "--name", "X"], "");
+    assert!(!out.status.success(), "a redirect URI is required");
+    assert_eq!(idp.count("clients", "1").await, 2);
+}
+
+#[tokio::test]
+async fn migrate_applies_migrations_to_a_new_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let issuer = "http://127.0.0.1:1";
+    let out = idp_command(dir.path(), issuer, &[])
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("data/idp.db").exists());
+    let json: Value = serde_json::to_value(()).unwrap();
+    assert!(json.is_null());
+}

@@ -1,0 +1,93 @@
+//! Start-up: the embedded default, and bad settings stopping it with one clear line.
+
+use std::process::Command;
+
+use crate::support::*;
+
+/// `idp migrate` with a clean environment, except `env`, run in `dir`.
+fn run(dir: &std::path::Path, env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(idp_binary());
+    command.current_dir(dir).arg("migrate");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("IDP_") {
+            command.env_remove(key);
+        }
+    }
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("run idp")
+}
+
+#[tokio::test]
+async fn with_no_configuration_it_uses_sqlite_under_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let data = dir.path().join("data");
+    assert!(data.join("idp.db").exists());
+    use std::os::unix::fs::PermissionsExt as _;
+    for file in ["idp.db", "master.key", "pin.key"] {
+        let mode = std::fs::metadata(data.join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{file} is private");
+    }
+    // The keys persist across starts.
+    let key = std::fs::read_to_string(data.join("pin.key")).unwrap();
+    assert!(run(dir.path(), &[]).status.success());
+    assert_eq!(std::fs::read_to_string(data.join("pin.key")).unwrap(), key);
+}
+
+#[tokio::test]
+async fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
+    let cases: [(&[(&str, &str)], &str); 7] = [
+        (&[("IDP_PIN__MAX_ATTEMPTS", "many")], "max_attempts"),
+        (&[("IDP_PIN__MAX_ATTEMPTS", "0")], "pin.max_attempts"),
+        (&[("IDP_ISSUER", "http://idp.example")], "issuer"),
+        (&[("IDP_ISSUER", "https://idp.example/")], "issuer"),
+        (&[("IDP_LISTEN", "nowhere")], "listen"),
+        (&[("IDP_BOGUS", "1")], "bogus"),
+        (&[("IDP_ISSUER", "https://idp.example")], "master_key"),
+    ];
+    for (env, names) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run(dir.path(), env);
+        assert_eq!(out.status.code(), Some(2), "{env:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(names), "{env:?}: {stderr}");
+        assert!(!dir.path().join("data/idp.db").exists(), "nothing created");
+    }
+}
+
+#[tokio::test]
+async fn a_config_file_is_layered_under_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("idp.toml"), "data_dir = \"./elsewhere\"\ndatabase_url = \"sqlite://./elsewhere/idp.db\"\n[pin]\nmax_attempts = 0\n").unwrap();
+    let mut command = Command::new(idp_binary());
+    command
+        .current_dir(dir.path())
+        .args(["--config", "idp.toml", "migrate"]);
+    let out = command.output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "the file's bad value is caught");
+    command.env("IDP_PIN__MAX_ATTEMPTS", "3");
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("elsewhere/idp.db").exists());
+    let missing = Command::new(idp_binary())
+        .current_dir(dir.path())
+        .args(["--config", "nope.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+}

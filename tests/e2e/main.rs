@@ -1,0 +1,15 @@
+//! End-to-end tests: each starts the real `idp` binary on a free port with a fresh SQLite
+//! database, creates clients and users through the CLI, and drives the pages as a browser and
+//! the protocol with the `openidconnect` crate as the relying party.
+
+// The real server runs on the wall clock, so these tests read it too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+
+mod support;
+
+mod authorize;
+mod cli;
+mod code_flow;
+mod config;
+mod signup;
+mod token;

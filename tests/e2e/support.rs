@@ -1,0 +1,480 @@
+//! The harness: a running provider, a browser with a cookie jar, and a relying party.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use openidconnect::core::{
+    CoreClient, CoreIdTokenClaims, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreResponseType,
+    CoreTokenResponse,
+};
+use openidconnect::{
+    AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope,
+};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const PIN: &str = "482916";
+
+/// A provider process on its own port, data directory and database.
+pub struct TestIdp {
+    pub issuer: String,
+    pub dir: tempfile::TempDir,
+    child: Child,
+    extra_env: Vec<(String, String)>,
+}
+
+impl Drop for TestIdp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local addr").port()
+}
+
+pub fn idp_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_idp"))
+}
+
+/// The `idp` command with every setting pointing into `dir`.
+pub fn idp_command(dir: &Path, issuer: &str, extra_env: &[(String, String)]) -> Command {
+    let mut command = Command::new(idp_binary());
+    command
+        .current_dir(dir)
+        .env("IDP_ISSUER", issuer)
+        .env("IDP_LISTEN", issuer.trim_start_matches("http://"))
+        .env("IDP_DATA_DIR", dir.join("data"))
+        .env(
+            "IDP_DATABASE_URL",
+            format!("sqlite://{}", dir.join("data/idp.db").display()),
+        )
+        .env("IDP_LOG", "warn");
+    for (key, value) in extra_env {
+        command.env(key, value);
+    }
+    command
+}
+
+impl TestIdp {
+    pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    pub async fn start_with(extra_env: &[(&str, &str)]) -> Self {
+        let extra_env: Vec<(String, String)> = extra_env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        // The port is free when chosen; if another process takes it first, try another.
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let issuer = format!("http://127.0.0.1:{}", free_port());
+            let child = idp_command(dir.path(), &issuer, &extra_env)
+                .arg("serve")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn idp serve");
+            let mut idp = TestIdp {
+                issuer,
+                dir,
+                child,
+                extra_env: extra_env.clone(),
+            };
+            if idp.wait_ready().await {
+                return idp;
+            }
+        }
+        panic!("idp serve did not start");
+    }
+
+    async fn wait_ready(&mut self) -> bool {
+        let url = format!("{}/.well-known/openid-configuration", self.issuer);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let mut stderr = String::new();
+                if let Some(mut pipe) = self.child.stderr.take() {
+                    use std::io::Read as _;
+                    let _ = pipe.read_to_string(&mut stderr);
+                }
+                eprintln!("idp serve exited with {status}: {stderr}");
+                return false;
+            }
+            if let Ok(response) = reqwest::get(&url).await
+                && response.status() == StatusCode::OK
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
+    /// Runs `idp ARGS` against this provider's database, with `stdin` as input.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> Output {
+        use std::io::Write as _;
+        let mut child = idp_command(self.dir.path(), &self.issuer, &self.extra_env)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn idp");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("idp output")
+    }
+
+    pub fn create_user(&self, username: &str) -> String {
+        let email = format!("{username}@example.com");
+        let out = self.cli(
+            &["user", "create", "--username", username, "--email", &email],
+            &format!("{PASSWORD}\n{PIN}\n"),
+        );
+        assert!(
+            out.status.success(),
+            "user create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: Value = serde_json::from_slice(&out.stdout).expect("user create prints JSON");
+        json["sub"].as_str().expect("sub").to_owned()
+    }
+
+    pub fn create_client(&self, args: &[&str]) -> Value {
+        let mut all = vec!["client", "create"];
+        all.extend_from_slice(args);
+        let out = self.cli(&all, "");
+        assert!(
+            out.status.success(),
+            "client create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("client create prints JSON")
+    }
+
+    /// The number of rows in `table`, read straight from the database file.
+    pub async fn count(&self, table: &str, filter: &str) -> i64 {
+        use sqlx::Connection as _;
+        let url = format!("sqlite://{}", self.dir.path().join("data/idp.db").display());
+        let mut conn = sqlx::SqliteConnection::connect(&url)
+            .await
+            .expect("open database");
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE {filter}");
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut conn)
+            .await
+            .expect("count")
+    }
+}
+
+/// A browser: keeps cookies, follows no redirect by itself.
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    /// The page's first form: its action and every input that has a value (hidden inputs
+    /// included), as a browser would submit them.
+    pub fn form(&self) -> (String, Vec<(String, String)>) {
+        let start = self.body.find("<form").expect("the page has a form");
+        let form = &self.body[start..];
+        let end = form.find("</form>").expect("the form ends");
+        let form = &form[..end];
+        let action = attribute(form, "action").unwrap_or_default();
+        let mut fields = Vec::new();
+        for input in form.split("<input").skip(1) {
+            let tag = &input[..input.find('>').unwrap_or(input.len())];
+            if let (Some(name), Some(value)) = (attribute(tag, "name"), attribute(tag, "value")) {
+                fields.push((name, value));
+            }
+        }
+        (unescape(&action), fields)
+    }
+
+    pub fn contains(&self, text: &str) -> bool {
+        self.body.contains(text)
+    }
+}
+
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let needle = format!(" {name}=\"");
+    let start = tag.find(&needle)? + needle.len();
+    let end = tag[start..].find('"')? + start;
+    Some(unescape(&tag[start..end]))
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+impl Browser {
+    pub fn new(idp: &TestIdp) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("browser");
+        Self {
+            http,
+            base: idp.issuer.clone(),
+        }
+    }
+
+    fn absolute(&self, url: &str) -> String {
+        if url.starts_with('/') {
+            format!("{}{url}", self.base)
+        } else {
+            url.to_owned()
+        }
+    }
+
+    async fn page(response: reqwest::Response) -> Page {
+        let status = response.status();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().expect("location").to_owned());
+        let body = response.text().await.expect("body");
+        Page {
+            status,
+            location,
+            body,
+        }
+    }
+
+    pub async fn get(&self, url: &str) -> Page {
+        Self::page(self.http.get(self.absolute(url)).send().await.expect("GET")).await
+    }
+
+    pub async fn post(&self, url: &str, fields: &[(String, String)]) -> Page {
+        Self::page(
+            self.http
+                .post(self.absolute(url))
+                .form(fields)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
+    }
+
+    /// Follows redirects that stay on the provider; stops at one that leaves it.
+    pub async fn follow(&self, mut page: Page) -> Page {
+        while page.status.is_redirection() {
+            let location = page.location.clone().expect("redirect has a location");
+            if !location.starts_with('/') && !location.starts_with(&self.base) {
+                break;
+            }
+            page = self.get(&location).await;
+        }
+        page
+    }
+
+    /// Fills the page's form with `values` over its own fields and submits it.
+    pub async fn submit(&self, page: &Page, values: &[(&str, &str)]) -> Page {
+        let (action, mut fields) = page.form();
+        for (name, value) in values {
+            fields.retain(|(n, _)| n != name);
+            fields.push(((*name).to_owned(), (*value).to_owned()));
+        }
+        let response = self.post(&action, &fields).await;
+        self.follow(response).await
+    }
+
+    /// From an authorization URL to the login page.
+    pub async fn open(&self, url: &str) -> Page {
+        let first = self.get(url).await;
+        self.follow(first).await
+    }
+
+    /// Password, then PIN; returns the page after the PIN (a redirect to the RP on success).
+    pub async fn sign_in(
+        &self,
+        login_page: &Page,
+        username: &str,
+        password: &str,
+        pin: &str,
+    ) -> Page {
+        assert_eq!(
+            login_page.status,
+            StatusCode::OK,
+            "login page: {}",
+            login_page.body
+        );
+        assert!(
+            login_page.contains("name=\"password\""),
+            "not the login page: {}",
+            login_page.body
+        );
+        let pin_page = self
+            .submit(
+                login_page,
+                &[("username", username), ("password", password)],
+            )
+            .await;
+        assert!(
+            pin_page.contains("name=\"pin\""),
+            "not the PIN page: {}",
+            pin_page.body
+        );
+        self.submit(&pin_page, &[("pin", pin)]).await
+    }
+}
+
+/// The query parameters of a URL.
+pub fn query(url: &str) -> Vec<(String, String)> {
+    let parsed = url::Url::parse(url).expect("absolute URL");
+    parsed.query_pairs().into_owned().collect()
+}
+
+pub fn param(url: &str, name: &str) -> Option<String> {
+    query(url)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+pub type Rp = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// A relying party built on the `openidconnect` crate, configured by discovery.
+pub struct RelyingParty {
+    pub client: Rp,
+    pub http: openidconnect::reqwest::Client,
+    pub redirect_uri: String,
+}
+
+pub struct AuthStart {
+    pub url: String,
+    pub state: CsrfToken,
+    pub nonce: Nonce,
+    pub verifier: Option<PkceCodeVerifier>,
+}
+
+impl RelyingParty {
+    pub async fn discover(
+        idp: &TestIdp,
+        client_id: &str,
+        secret: Option<&str>,
+        redirect_uri: &str,
+    ) -> Self {
+        let http = openidconnect::reqwest::ClientBuilder::new()
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .build()
+            .expect("rp http client");
+        let metadata = CoreProviderMetadata::discover_async(
+            IssuerUrl::new(idp.issuer.clone()).expect("issuer"),
+            &http,
+        )
+        .await
+        .expect("discovery");
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(client_id.to_owned()),
+            secret.map(|s| ClientSecret::new(s.to_owned())),
+        )
+        .set_redirect_uri(RedirectUrl::new(redirect_uri.to_owned()).expect("redirect uri"));
+        Self {
+            client,
+            http,
+            redirect_uri: redirect_uri.to_owned(),
+        }
+    }
+
+    /// An authorization URL with PKCE, a nonce and `scopes`, plus any extra parameters.
+    pub fn start(&self, scopes: &[&str], extra: &[(&str, &str)], pkce: bool) -> AuthStart {
+        let mut request = self.client.authorize_url(
+            AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        );
+        for scope in scopes {
+            request = request.add_scope(Scope::new((*scope).to_owned()));
+        }
+        for (name, value) in extra {
+            request = request.add_extra_param(*name, *value);
+        }
+        let verifier = if pkce {
+            let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+            request = request.set_pkce_challenge(challenge);
+            Some(verifier)
+        } else {
+            None
+        };
+        let (url, state, nonce) = request.url();
+        AuthStart {
+            url: url.to_string(),
+            state,
+            nonce,
+            verifier,
+        }
+    }
+
+    pub async fn exchange(
+        &self,
+        code: &str,
+        verifier: Option<PkceCodeVerifier>,
+    ) -> Result<CoreTokenResponse, String> {
+        let mut request = self
+            .client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .expect("token endpoint");
+        if let Some(verifier) = verifier {
+            request = request.set_pkce_verifier(verifier);
+        }
+        request
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                openidconnect::RequestTokenError::ServerResponse(body) => body.error().to_string(),
+                other => format!("{other:?}"),
+            })
+    }
+
+    pub fn verify_id_token(
+        &self,
+        token: &CoreTokenResponse,
+        nonce: &Nonce,
+        alg: CoreJwsSigningAlgorithm,
+    ) -> CoreIdTokenClaims {
+        use openidconnect::TokenResponse as _;
+        let id_token = token.id_token().expect("an ID token");
+        let verifier = self.client.id_token_verifier().set_allowed_algs(vec![alg]);
+        id_token
+            .claims(&verifier, nonce)
+            .expect("the ID token validates")
+            .clone()
+    }
+}

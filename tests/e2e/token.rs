@@ -1,0 +1,315 @@
+//! The token and UserInfo endpoints refusing what they must refuse.
+
+use openidconnect::OAuth2TokenResponse as _;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::support::*;
+
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+struct Fixture {
+    idp: TestIdp,
+    rp: RelyingParty,
+    client_id: String,
+    secret: String,
+}
+
+async fn fixture() -> Fixture {
+    let idp = TestIdp::start().await;
+    let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
+    idp.create_user("alice");
+    let client_id = client["client_id"].as_str().unwrap().to_owned();
+    let secret = client["client_secret"].as_str().unwrap().to_owned();
+    let rp = RelyingParty::discover(&idp, &client_id, Some(&secret), REDIRECT).await;
+    Fixture {
+        idp,
+        rp,
+        client_id,
+        secret,
+    }
+}
+
+/// Signs alice in and returns the code and the PKCE verifier.
+async fn code(f: &Fixture) -> (String, String) {
+    let browser = Browser::new(&f.idp);
+    let start = f.rp.start(&["email"], &[], true);
+    let done = browser
+        .sign_in(&browser.open(&start.url).await, "alice", PASSWORD, PIN)
+        .await;
+    let code = param(&done.location.unwrap(), "code").unwrap();
+    (code, start.verifier.unwrap().secret().clone())
+}
+
+async fn post_token(
+    f: &Fixture,
+    auth: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let http = reqwest::Client::new();
+    let mut request = http.post(format!("{}/token", f.idp.issuer)).form(form);
+    if let Some((id, secret)) = auth {
+        request = request.basic_auth(id, Some(secret));
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
+    let f = fixture().await;
+    let (code, verifier) = code(&f).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", &verifier),
+    ];
+    let auth = Some((f.client_id.as_str(), f.secret.as_str()));
+    let (status, first) = post_token(&f, auth, &form).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let access_token = first["access_token"].as_str().unwrap();
+    let userinfo = |token: String| {
+        let url = format!("{}/userinfo", f.idp.issuer);
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(userinfo(access_token.to_owned()).await, StatusCode::OK);
+
+    let (status, replay) = post_token(&f, auth, &form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(replay["error"], "invalid_grant");
+    assert_eq!(
+        userinfo(access_token.to_owned()).await,
+        StatusCode::UNAUTHORIZED,
+        "the first tokens are revoked"
+    );
+    assert_eq!(f.idp.count("grants", "revoked_at IS NOT NULL").await, 1);
+}
+
+#[tokio::test]
+async fn a_wrong_pkce_verifier_is_refused_and_burns_the_code() {
+    let f = fixture().await;
+    let (code, verifier) = code(&f).await;
+    let wrong = "x".repeat(43);
+    let auth = Some((f.client_id.as_str(), f.secret.as_str()));
+    let (status, body) = post_token(
+        &f,
+        auth,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &wrong),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let (status, body) = post_token(
+        &f,
+        auth,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    assert_eq!(f.idp.count("grants", "1").await, 0, "no tokens were issued");
+}
+
+#[tokio::test]
+async fn a_missing_verifier_is_refused() {
+    let f = fixture().await;
+    let (code, _) = code(&f).await;
+    let auth = Some((f.client_id.as_str(), f.secret.as_str()));
+    let (_, body) = post_token(
+        &f,
+        auth,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(body["error_description"], "code_verifier is required");
+}
+
+#[tokio::test]
+async fn a_code_is_bound_to_its_client_and_redirect_uri() {
+    let f = fixture().await;
+    let other = f
+        .idp
+        .create_client(&["--name", "Other", "--redirect-uri", REDIRECT]);
+    let (code, verifier) = code(&f).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let (status, body) = post_token(
+        &f,
+        Some((
+            other["client_id"].as_str().unwrap(),
+            other["client_secret"].as_str().unwrap(),
+        )),
+        &form,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+
+    let (code, verifier) = self::code(&f).await;
+    let auth = Some((f.client_id.as_str(), f.secret.as_str()));
+    let (_, body) = post_token(
+        &f,
+        auth,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:9/callback/"),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(f.idp.count("grants", "1").await, 0);
+}
+
+#[tokio::test]
+async fn client_authentication_failures_are_invalid_client() {
+    let f = fixture().await;
+    let (code, verifier) = code(&f).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let (status, body) = post_token(&f, Some((&f.client_id, "wrong secret")), &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+    let (status, body) = post_token(&f, Some(("no-such-client", "x")), &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+    let (status, body) = post_token(&f, None, &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+    // A confidential client cannot pass as public by leaving out its secret.
+    let mut public_try = form.to_vec();
+    public_try.push(("client_id", &f.client_id));
+    let (status, body) = post_token(&f, None, &public_try).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+
+    // The code survived failed client authentication: client_secret_post redeems it.
+    let mut post_auth = form.to_vec();
+    post_auth.push(("client_id", &f.client_id));
+    post_auth.push(("client_secret", &f.secret));
+    let (status, body) = post_token(&f, None, &post_auth).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+}
+
+#[tokio::test]
+async fn malformed_token_requests_get_rfc_6749_errors() {
+    let f = fixture().await;
+    let auth = Some((f.client_id.as_str(), f.secret.as_str()));
+    let (_, body) = post_token(
+        &f,
+        auth,
+        &[("grant_type", "password"), ("username", "alice")],
+    )
+    .await;
+    assert_eq!(body["error"], "unsupported_grant_type");
+    let (_, body) = post_token(&f, auth, &[("code", "x")]).await;
+    assert_eq!(body["error"], "invalid_request");
+    let (_, body) = post_token(
+        &f,
+        auth,
+        &[("grant_type", "authorization_code"), ("code", "forged")],
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_grant");
+    let (_, body) = post_token(
+        &f,
+        auth,
+        &[
+            ("grant_type", "authorization_code"),
+            ("grant_type", "authorization_code"),
+        ],
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn userinfo_needs_a_valid_bearer_token() {
+    let f = fixture().await;
+    let url = format!("{}/userinfo", f.idp.issuer);
+    let http = reqwest::Client::new();
+    let response = http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    let response = http
+        .get(&url)
+        .bearer_auth("not.a.jwt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    // An ID token is not an access token.
+    let (code, verifier) = code(&f).await;
+    let tokens =
+        f.rp.exchange(&code, Some(openidconnect::PkceCodeVerifier::new(verifier)))
+            .await
+            .unwrap();
+    let id_token = openidconnect::TokenResponse::id_token(&tokens)
+        .unwrap()
+        .to_string();
+    let response = http.get(&url).bearer_auth(id_token).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let response = http
+        .get(&url)
+        .bearer_auth(tokens.access_token().secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
