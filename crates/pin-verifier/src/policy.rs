@@ -162,7 +162,8 @@ fn is_run(digits: &[u8]) -> bool {
 /// A short unit repeated (111111, 121212, 123123) or each digit doubled (112233, 001122).
 fn is_repeat(digits: &[u8]) -> bool {
     let periodic = (1..=digits.len() / 2).any(|unit| {
-        digits.len().is_multiple_of(unit) && digits.chunks(unit).all(|chunk| chunk == &digits[..unit])
+        digits.len().is_multiple_of(unit)
+            && digits.chunks(unit).all(|chunk| chunk == &digits[..unit])
     });
     let doubled = digits.len().is_multiple_of(2) && digits.chunks(2).all(|pair| pair[0] == pair[1]);
     periodic || doubled

@@ -3,6 +3,9 @@
 
 pub mod sqlite;
 
+#[cfg(test)]
+mod contract;
+
 use std::sync::Arc;
 
 use idp_core::StoreError;
@@ -27,7 +30,11 @@ pub struct Stores {
 impl Stores {
     /// Opens the database named by the settings and applies pending migrations.
     pub async fn open(settings: &Settings) -> Result<Self, StoreError> {
-        let db = Arc::new(sqlite::SqliteStore::open(&settings.database_url).await?);
+        Self::open_url(&settings.database_url).await
+    }
+
+    pub async fn open_url(database_url: &str) -> Result<Self, StoreError> {
+        let db = Arc::new(sqlite::SqliteStore::open(database_url).await?);
         db.migrate().await?;
         Ok(Self {
             users: db.clone(),
@@ -38,5 +45,16 @@ impl Stores {
             keys: db.clone(),
             ephemeral: db,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_meets_the_storage_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("contract.db").display());
+        let stores = super::Stores::open_url(&url).await.unwrap();
+        super::contract::run_all(stores).await;
     }
 }
