@@ -38,6 +38,12 @@ async fn with_no_configuration_it_uses_sqlite_under_data() {
             .mode();
         assert_eq!(mode & 0o077, 0, "{file} is private");
     }
+    // The test suite's own variables are not settings.
+    assert!(
+        run(dir.path(), &[("IDP_TEST_POSTGRES_URL", "postgres://x")])
+            .status
+            .success()
+    );
     // The keys persist across starts.
     let key = std::fs::read_to_string(data.join("pin.key")).unwrap();
     assert!(run(dir.path(), &[]).status.success());

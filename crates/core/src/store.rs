@@ -45,6 +45,8 @@ pub trait SessionStore: Send + Sync {
         now: UnixTime,
     ) -> Result<Option<Session>, StoreError>;
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+    /// Deletes sessions that expired before `before`; returns how many.
+    async fn purge_expired_sessions(&self, before: UnixTime) -> Result<u64, StoreError>;
 }
 
 #[async_trait]
@@ -87,4 +89,7 @@ pub trait EphemeralStore: Send + Sync {
         now: UnixTime,
     ) -> Result<Consumed, StoreError>;
     async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError>;
+    /// Deletes records that expired before `before`; returns how many. Callers keep consumed
+    /// codes a while past their expiry so that a late replay is still recognised.
+    async fn purge_expired(&self, before: UnixTime) -> Result<u64, StoreError>;
 }

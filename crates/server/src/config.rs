@@ -101,7 +101,9 @@ fn invalid(name: &str, why: impl std::fmt::Display) -> ConfigError {
 fn describe(error: figment::Error) -> ConfigError {
     let mut path: Vec<String> = error.path.iter().map(|p| p.to_lowercase()).collect();
     if let figment::error::Kind::UnknownField(field, _) = &error.kind {
-        path.push(field.to_lowercase());
+        if path.last() != Some(&field.to_lowercase()) {
+            path.push(field.to_lowercase());
+        }
         let key = path.join(".");
         return ConfigError(format!(
             "unknown setting `{key}` ({}): check its spelling",
@@ -135,7 +137,7 @@ impl Settings {
         // IDP_TEST_* variables belong to the test suite, not to the server.
         let env = Env::prefixed("IDP_")
             .split("__")
-            .filter(|key| !key.as_str().starts_with("test_"));
+            .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"));
         let settings: Settings = figment.merge(env).extract().map_err(describe)?;
         settings.validate()?;
         Ok(settings)

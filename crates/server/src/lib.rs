@@ -18,8 +18,15 @@ use tokio::net::TcpListener;
 
 pub use state::AppState;
 
+/// How often expired records are deleted.
+const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+/// How long a consumed authorization code is kept past its expiry, so that a late replay is
+/// still recognised and revokes what the code issued.
+const REPLAY_MEMORY_SECS: i64 = 86_400;
+
 /// Serves the provider on `listener` until ctrl-c or SIGTERM.
 pub async fn serve(state: AppState, listener: TcpListener) -> std::io::Result<()> {
+    tokio::spawn(purge_expired(state.clone()));
     let app = routes::router(state);
     axum::serve(
         listener,
@@ -27,6 +34,28 @@ pub async fn serve(state: AppState, listener: TcpListener) -> std::io::Result<()
     )
     .with_graceful_shutdown(shutdown_signal())
     .await
+}
+
+async fn purge_expired(state: AppState) {
+    let mut interval = tokio::time::interval(PURGE_INTERVAL);
+    loop {
+        interval.tick().await;
+        let now = state.now();
+        let ephemeral = state
+            .stores
+            .ephemeral
+            .purge_expired(now - REPLAY_MEMORY_SECS)
+            .await;
+        let sessions = state.stores.sessions.purge_expired_sessions(now).await;
+        match (ephemeral, sessions) {
+            (Ok(records), Ok(sessions)) => {
+                tracing::debug!(records, sessions, "purged expired records");
+            }
+            (Err(error), _) | (_, Err(error)) => {
+                tracing::warn!(%error, "purging expired records failed");
+            }
+        }
+    }
 }
 
 async fn shutdown_signal() {

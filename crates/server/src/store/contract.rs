@@ -195,6 +195,16 @@ async fn records_expire(stores: &Stores) {
             .unwrap()
             .is_none()
     );
+
+    let ephemeral = &stores.ephemeral;
+    ephemeral.put(kind, "old", &json!({}), 2000).await.unwrap();
+    ephemeral.put(kind, "new", &json!({}), 4000).await.unwrap();
+    assert!(ephemeral.purge_expired(3000).await.unwrap() >= 1);
+    assert!(ephemeral.get(kind, "new", 2500).await.unwrap().is_some());
+    assert_eq!(
+        ephemeral.consume(kind, "old", 1000).await.unwrap(),
+        Consumed::Missing
+    );
 }
 
 async fn sessions_expire_and_end(stores: &Stores) {
@@ -208,28 +218,24 @@ async fn sessions_expire_and_end(stores: &Stores) {
         created_at: 1000,
         expires_at: 2000,
     };
-    stores.sessions.create_session(&session).await.unwrap();
+    let sessions = &stores.sessions;
+    sessions.create_session(&session).await.unwrap();
     assert_eq!(
-        stores.sessions.find_session("h1", 1999).await.unwrap(),
-        Some(session)
+        sessions.find_session("h1", 1999).await.unwrap(),
+        Some(session.clone())
     );
-    assert!(
-        stores
-            .sessions
-            .find_session("h1", 2000)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    stores.sessions.delete_session("h1").await.unwrap();
-    assert!(
-        stores
-            .sessions
-            .find_session("h1", 1500)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(sessions.find_session("h1", 2000).await.unwrap().is_none());
+    sessions.delete_session("h1").await.unwrap();
+    assert!(sessions.find_session("h1", 1500).await.unwrap().is_none());
+
+    let stale = Session {
+        id_hash: "h2".into(),
+        sid: "sid-2".into(),
+        ..session
+    };
+    sessions.create_session(&stale).await.unwrap();
+    assert_eq!(sessions.purge_expired_sessions(2001).await.unwrap(), 1);
+    assert!(sessions.find_session("h2", 1500).await.unwrap().is_none());
 }
 
 async fn grants_revoke(stores: &Stores) {
