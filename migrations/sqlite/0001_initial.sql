@@ -27,7 +27,8 @@ CREATE TABLE clients (
 CREATE TABLE signing_keys (
     kid          TEXT PRIMARY KEY NOT NULL,
     alg          TEXT NOT NULL,
-    private_der  BLOB NOT NULL,
+    -- PKCS#8 private key sealed with AES-256-GCM under a key derived from the master key.
+    sealed_private_key  BLOB NOT NULL,
     state        TEXT NOT NULL,
     created_at   INTEGER NOT NULL
 );

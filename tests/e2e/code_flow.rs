@@ -297,3 +297,32 @@ async fn login_hint_fills_in_the_username() {
     let page = browser.open(&start.url).await;
     assert!(page.contains("value=\"alice\""), "{}", page.body);
 }
+
+#[tokio::test]
+async fn a_client_may_authenticate_with_client_secret_post() {
+    let (idp, rp, sub) = setup(&["--token-endpoint-auth-method", "client_secret_post"]).await;
+    let rp = RelyingParty {
+        client: rp
+            .client
+            .set_auth_type(openidconnect::AuthType::RequestBody),
+        ..rp
+    };
+    let browser = Browser::new(&idp);
+    let start = rp.start(&[], &[], true);
+    let done = browser
+        .sign_in(&browser.open(&start.url).await, "alice", PASSWORD, PIN)
+        .await;
+    let tokens = rp
+        .exchange(
+            &param(&done.location.unwrap(), "code").unwrap(),
+            start.verifier,
+        )
+        .await
+        .expect("client_secret_post");
+    let claims = rp.verify_id_token(
+        &tokens,
+        &start.nonce,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    );
+    assert_eq!(claims.subject().as_str(), sub);
+}

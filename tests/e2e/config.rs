@@ -97,3 +97,31 @@ async fn a_config_file_is_layered_under_the_environment() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn signing_keys_are_sealed_with_the_master_key() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run(dir.path(), &[]).status.success());
+    use sqlx::Connection as _;
+    let url = format!("sqlite://{}", dir.path().join("data/idp.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let sealed: Vec<Vec<u8>> = sqlx::query_scalar("SELECT sealed_private_key FROM signing_keys")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(sealed.len(), 2, "ES256 and RS256");
+    for blob in &sealed {
+        // A PKCS#8 key in the clear starts with a DER SEQUENCE (0x30); a sealed one with its
+        // format byte.
+        assert_eq!(blob[0], 1);
+    }
+    // Another master key cannot open them: start-up stops and says why.
+    let other = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let out = run(dir.path(), &[("IDP_MASTER_KEY", other)]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("does not open with this master key"),
+        "{stderr}"
+    );
+}

@@ -142,8 +142,9 @@ pub struct Grant {
 pub struct SigningKeyRecord {
     pub kid: String,
     pub alg: SigningAlg,
-    /// PKCS#8 DER.
-    pub private_der: Vec<u8>,
+    /// The PKCS#8 DER private key, sealed with AES-256-GCM under a key derived from the master
+    /// key (never stored in the clear).
+    pub sealed_private_key: Vec<u8>,
     pub state: KeyState,
     pub created_at: UnixTime,
 }

@@ -25,6 +25,9 @@ pub trait PinAttemptStore: Send + Sync {
     /// (1..=max), or `None` when `max` are already taken (the PIN is locked). A try is taken
     /// *before* the PIN is evaluated, so concurrent requests can never evaluate more than `max`.
     async fn take_pin_attempt(&self, user_id: &str, max: u32) -> Result<Option<u32>, StoreError>;
+    /// Gives one try back: the PIN it was taken for could not be evaluated (the hashing pool
+    /// was busy, or the store failed), so it does not count.
+    async fn give_back_pin_attempt(&self, user_id: &str) -> Result<(), StoreError>;
     /// Gives every try back after a correct PIN.
     async fn reset_pin_attempts(&self, user_id: &str) -> Result<(), StoreError>;
 }

@@ -93,11 +93,22 @@ impl PinVerifier {
         else {
             return Ok(PinOutcome::Locked);
         };
-        let correct = typed.len() <= MAX_TYPED_LENGTH
-            && self
+        let correct = if typed.len() <= MAX_TYPED_LENGTH {
+            let checked = self
                 .hasher
                 .verify(typed.to_owned(), stored, Some(self.pepper.clone()))
-                .await?;
+                .await;
+            match checked {
+                Ok(correct) => correct,
+                Err(error) => {
+                    // Not evaluated, so not counted: a busy server must not lock people out.
+                    self.attempts.give_back_pin_attempt(&user.id).await?;
+                    return Err(error.into());
+                }
+            }
+        } else {
+            false
+        };
         if correct {
             self.attempts.reset_pin_attempts(&user.id).await?;
             return Ok(PinOutcome::Correct);
@@ -141,6 +152,17 @@ mod tests {
             }
             *taken += 1;
             Ok(Some(*taken))
+        }
+
+        async fn give_back_pin_attempt(&self, user_id: &str) -> Result<(), StoreError> {
+            let mut map = self
+                .0
+                .lock()
+                .map_err(|_| StoreError::Corrupt("poisoned".into()))?;
+            if let Some(taken) = map.get_mut(user_id) {
+                *taken = taken.saturating_sub(1);
+            }
+            Ok(())
         }
 
         async fn reset_pin_attempts(&self, user_id: &str) -> Result<(), StoreError> {
@@ -258,6 +280,22 @@ mod tests {
         assert_eq!(
             verifier.verify(&user, "482916").await.unwrap(),
             PinOutcome::NotSet
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pin_that_could_not_be_checked_takes_no_try() {
+        let (verifier, user) = setup("482916").await;
+        let broken = User {
+            pin_hash: Some("not a hash".into()),
+            ..user.clone()
+        };
+        for _ in 0..10 {
+            assert!(verifier.verify(&broken, "482916").await.is_err());
+        }
+        assert_eq!(
+            verifier.verify(&user, "000000").await.unwrap(),
+            PinOutcome::Wrong { tries_left: 4 }
         );
     }
 }

@@ -69,6 +69,10 @@ pub enum ClientCommand {
         /// May use the admin API.
         #[arg(long)]
         admin: bool,
+        /// How a confidential client authenticates at the token endpoint.
+        #[arg(long, value_name = "METHOD", default_value = "client_secret_basic",
+              value_parser = ["client_secret_basic", "client_secret_post"])]
+        token_endpoint_auth_method: String,
         /// Algorithm of the client's ID tokens.
         #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = ["ES256", "RS256"])]
         id_token_alg: String,
@@ -176,6 +180,7 @@ pub async fn create_client(
     redirect_uris: &[String],
     public: bool,
     admin: bool,
+    auth_method: &str,
     id_token_alg: &str,
 ) -> Result<serde_json::Value, CliError> {
     if name.trim().is_empty() {
@@ -203,7 +208,11 @@ pub async fn create_client(
         token_endpoint_auth_method: if public {
             TokenEndpointAuthMethod::None
         } else {
-            TokenEndpointAuthMethod::ClientSecretBasic
+            TokenEndpointAuthMethod::parse(auth_method)
+                .filter(|m| *m != TokenEndpointAuthMethod::None)
+                .ok_or_else(|| {
+                    CliError(format!("--token-endpoint-auth-method: `{auth_method}` is not client_secret_basic or client_secret_post"))
+                })?
         },
         id_token_signed_response_alg: alg,
         admin,

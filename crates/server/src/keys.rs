@@ -4,7 +4,7 @@ use idp_core::StoreError;
 use idp_core::clock::UnixTime;
 use idp_core::model::{KeyState, SigningAlg, SigningKeyRecord};
 use idp_core::store::KeyStore;
-use idp_token_issuer::{KeySet, SigningKey, TokenError};
+use idp_token_issuer::{KeySet, SigningKey, TokenError, sealing};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyLoadError {
@@ -23,8 +23,18 @@ impl From<KeyLoadError> for crate::state::StartError {
     }
 }
 
+/// What a sealed key is bound to: moving it to another row makes it fail to open.
+fn context(kid: &str, alg: SigningAlg) -> Vec<u8> {
+    format!("signing-key:{kid}:{}", alg.as_str()).into_bytes()
+}
+
 /// Loads the stored keys, generating and storing one for each algorithm that has none.
-pub async fn load_or_create(store: &dyn KeyStore, now: UnixTime) -> Result<KeySet, KeyLoadError> {
+/// `sealing_key` seals private keys at rest.
+pub async fn load_or_create(
+    store: &dyn KeyStore,
+    sealing_key: &[u8; 32],
+    now: UnixTime,
+) -> Result<KeySet, KeyLoadError> {
     let mut records = store.list_signing_keys().await?;
     for alg in SigningAlg::ALL {
         if records
@@ -36,9 +46,9 @@ pub async fn load_or_create(store: &dyn KeyStore, now: UnixTime) -> Result<KeySe
         let der = SigningKey::generate(alg)?;
         let key = SigningKey::from_pkcs8(alg, &der)?;
         let record = SigningKeyRecord {
+            sealed_private_key: sealing::seal(sealing_key, &context(&key.kid, alg), &der)?,
             kid: key.kid.clone(),
             alg,
-            private_der: der,
             state: KeyState::Active,
             created_at: now,
         };
@@ -49,7 +59,17 @@ pub async fn load_or_create(store: &dyn KeyStore, now: UnixTime) -> Result<KeySe
     let keys = records
         .iter()
         .filter(|r| r.state == KeyState::Active)
-        .map(|r| SigningKey::from_pkcs8(r.alg, &r.private_der))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|r| {
+            let der = sealing::open(sealing_key, &context(&r.kid, r.alg), &r.sealed_private_key)?;
+            let key = SigningKey::from_pkcs8(r.alg, &der)?;
+            if key.kid != r.kid {
+                return Err(TokenError::Key(format!(
+                    "key {} does not match its kid",
+                    r.kid
+                )));
+            }
+            Ok(key)
+        })
+        .collect::<Result<Vec<_>, TokenError>>()?;
     Ok(KeySet::new(keys))
 }

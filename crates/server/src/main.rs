@@ -98,6 +98,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             redirect_uris,
             public,
             admin,
+            token_endpoint_auth_method,
             id_token_alg,
         }) => {
             let out = idp_server::cli::create_client(
@@ -106,6 +107,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                 &redirect_uris,
                 public,
                 admin,
+                &token_endpoint_auth_method,
                 &id_token_alg,
             )
             .await

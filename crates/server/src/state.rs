@@ -64,7 +64,12 @@ impl AppState {
             })?;
         let secrets = Secrets::load(&settings)?;
         let stores = Stores::open(&settings).await?;
-        let keys = crate::keys::load_or_create(stores.keys.as_ref(), clock.now()).await?;
+        let keys = crate::keys::load_or_create(
+            stores.keys.as_ref(),
+            &secrets.derive("signing-keys"),
+            clock.now(),
+        )
+        .await?;
         let hasher = HashPool::new(
             settings.hashing.params(),
             settings.max_concurrent_hashes(),

@@ -3,6 +3,7 @@
 
 pub mod claims;
 pub mod keys;
+pub mod sealing;
 
 pub use claims::{AccessTokenClaims, IdTokenClaims, at_hash};
 pub use keys::{KeySet, SigningKey};

@@ -53,9 +53,28 @@ pub async fn exchange(
     let code = request
         .code
         .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
-    let grant = consume_code(state, code).await?;
+    let id = sha256_b64(code);
+    let Some(payload) = state.stores.ephemeral.get(CODE, &id, state.now()).await? else {
+        return Err(unusable_code(state, client, &id).await);
+    };
+    let grant = parse(payload)?;
+    // Checked before the code is consumed, so that whoever else presents a leaked code (another
+    // client, or without the PKCE verifier) cannot use it up.
     check_client_binding(&grant, client, request.redirect_uri)?;
     check_pkce(&grant, request.code_verifier)?;
+    match state
+        .stores
+        .ephemeral
+        .consume(CODE, &id, state.now())
+        .await?
+    {
+        Consumed::Fresh(_) => {}
+        // Another redemption won the race: the code was used twice.
+        Consumed::Replayed(_) => return Err(replayed(state, &grant).await),
+        Consumed::Missing => {
+            return Err(OAuthError::invalid_grant("the authorization code expired").into());
+        }
+    }
     let user = state
         .stores
         .users
@@ -77,38 +96,42 @@ pub async fn exchange(
     issue_tokens(state, client, &grant, now)
 }
 
-/// Consumes the code once. A second use is a replay (the code leaked, or an attacker raced the
-/// client): the grant issued by the first use is revoked (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
-async fn consume_code(state: &AppState, code: &str) -> Result<CodeGrant, JsonError> {
-    let parse = |payload: serde_json::Value| {
-        serde_json::from_value::<CodeGrant>(payload)
-            .map_err(|_| JsonError::from(StoreError::Corrupt("authorization code".into())))
-    };
-    match state
-        .stores
-        .ephemeral
-        .consume(
-            EphemeralKind::AuthorizationCode,
-            &sha256_b64(code),
-            state.now(),
-        )
-        .await?
-    {
-        Consumed::Fresh(payload) => parse(payload),
-        Consumed::Replayed(payload) => {
-            let grant = parse(payload)?;
-            state
-                .stores
-                .grants
-                .revoke_grant(&grant.grant_id, state.now())
-                .await?;
-            tracing::warn!(client_id = %grant.client_id, "authorization code replayed; its grant is revoked");
-            Err(OAuthError::invalid_grant("the authorization code was already used").into())
-        }
-        Consumed::Missing => {
-            Err(OAuthError::invalid_grant("the authorization code is invalid or expired").into())
-        }
+const CODE: EphemeralKind = EphemeralKind::AuthorizationCode;
+
+fn parse(payload: serde_json::Value) -> Result<CodeGrant, JsonError> {
+    serde_json::from_value::<CodeGrant>(payload)
+        .map_err(|_| JsonError::from(StoreError::Corrupt("authorization code".into())))
+}
+
+/// The answer for a code that is not live: unknown, expired, or already used. A second use by
+/// the client it was issued to means the code leaked or was raced, so the grant its first use
+/// created is revoked (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+async fn unusable_code(state: &AppState, client: &Client, id: &str) -> JsonError {
+    match state.stores.ephemeral.consume(CODE, id, state.now()).await {
+        Ok(Consumed::Replayed(payload)) => match parse(payload) {
+            Ok(grant) if grant.client_id == client.id => replayed(state, &grant).await,
+            Ok(_) => {
+                OAuthError::invalid_grant("the authorization code was issued to another client")
+                    .into()
+            }
+            Err(error) => error,
+        },
+        Ok(_) => OAuthError::invalid_grant("the authorization code is invalid or expired").into(),
+        Err(error) => error.into(),
     }
+}
+
+async fn replayed(state: &AppState, grant: &CodeGrant) -> JsonError {
+    if let Err(error) = state
+        .stores
+        .grants
+        .revoke_grant(&grant.grant_id, state.now())
+        .await
+    {
+        return error.into();
+    }
+    tracing::warn!(client_id = %grant.client_id, "authorization code replayed; its grant is revoked");
+    OAuthError::invalid_grant("the authorization code was already used").into()
 }
 
 fn check_client_binding(

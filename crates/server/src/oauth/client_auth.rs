@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use idp_core::model::Client;
+use idp_core::model::{Client, TokenEndpointAuthMethod};
 use idp_core::random::{constant_time_eq, sha256_b64};
 use idp_core::store::ClientStore;
 use idp_core::{OAuthError, StoreError};
@@ -56,6 +56,11 @@ pub async fn authenticate(
     presented: Presented<'_>,
     clients: &dyn ClientStore,
 ) -> Result<Client, AuthError> {
+    let method = match (presented.authorization, presented.form_client_secret) {
+        (Some(_), _) => TokenEndpointAuthMethod::ClientSecretBasic,
+        (None, Some(_)) => TokenEndpointAuthMethod::ClientSecretPost,
+        (None, None) => TokenEndpointAuthMethod::None,
+    };
     let (client_id, secret) = match (presented.authorization, presented.form_client_secret) {
         (Some(_), Some(_)) => {
             return Err(OAuthError::invalid_request(
@@ -88,6 +93,14 @@ pub async fn authenticate(
         .await
         .map_err(AuthError::Store)?
         .ok_or_else(failed)?;
+    // Only the method the client registered (RFC 7591 §2): a secret registered for the
+    // Authorization header is never accepted from a form body that proxies may log.
+    if method != client.token_endpoint_auth_method {
+        return Err(AuthError::OAuth(OAuthError::invalid_client(format!(
+            "this client authenticates with {}",
+            client.token_endpoint_auth_method.as_str()
+        ))));
+    }
     match (&client.secret_hash, secret) {
         // A public client presents no secret; PKCE binds its code instead.
         (None, None) if client.is_public() => Ok(client),

@@ -1,5 +1,5 @@
 //! An interaction carries one authorization request through the sign-in pages. It is stored
-//! server-side and bound to the browser that started it by a cookie scoped to its own path, so
+//! server-side and bound to the browser that started it (see `web::csrf::browser_binding`), so
 //! several tabs can sign in at once and a leaked URL is useless in another browser.
 
 use idp_core::StoreError;
@@ -15,6 +15,8 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Interaction {
     pub id: String,
+    /// The browser that started it.
+    pub browser: String,
     pub request: AuthorizationRequest,
     pub client_name: String,
     pub created_at: UnixTime,
@@ -29,11 +31,13 @@ pub struct Interaction {
 impl Interaction {
     pub async fn start(
         state: &AppState,
+        browser: String,
         request: AuthorizationRequest,
         client_name: String,
     ) -> Result<Self, StoreError> {
         let interaction = Self {
             id: random_token(24),
+            browser,
             request,
             client_name,
             created_at: state.now(),
@@ -68,7 +72,7 @@ impl Interaction {
             .await
     }
 
-    /// The path of this interaction's pages; its cookie is scoped to it.
+    /// The path of this interaction's pages.
     pub fn path(&self) -> String {
         format!("/login/{}", self.id)
     }

@@ -3,7 +3,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use idp_core::{ErrorCode, OAuthError};
@@ -13,7 +12,7 @@ use crate::error::PageError;
 use crate::oauth::authorization_request::{self, Prompt, Rejection, error_redirect};
 use crate::oauth::interaction::{Interaction, issue_code, session_satisfies};
 use crate::state::AppState;
-use crate::web::cookies;
+use crate::web::csrf;
 
 pub async fn authorize_get(
     State(state): State<AppState>,
@@ -97,18 +96,7 @@ async fn authorize(
         );
         return Ok(Redirect::to(&target).into_response());
     }
-    let interaction = Interaction::start(&state, request, client.name).await?;
-    let cookie = cookies::with_path(
-        &state,
-        cookies::INTERACTION,
-        interaction.id.clone(),
-        &interaction.path(),
-        Some(state.settings.session.interaction_ttl),
-    );
-    Ok((
-        StatusCode::SEE_OTHER,
-        jar.add(cookie),
-        [(axum::http::header::LOCATION, interaction.path())],
-    )
-        .into_response())
+    let (jar, browser) = csrf::browser_binding(&state, jar);
+    let interaction = Interaction::start(&state, browser, request, client.name).await?;
+    Ok((jar, Redirect::to(&interaction.path())).into_response())
 }

@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use idp_core::model::User;
-use idp_core::random::constant_time_eq;
 use idp_pin_verifier::PinOutcome;
 use serde::Deserialize;
 use serde_json::json;
@@ -15,24 +14,20 @@ use super::session;
 use crate::error::PageError;
 use crate::oauth::interaction::{Interaction, issue_code, session_satisfies};
 use crate::state::AppState;
+use crate::web::csrf;
 use crate::web::templates::render;
-use crate::web::{cookies, csrf};
 
 const WRONG_PASSWORD: &str = "That username or password is not correct.";
 
-/// The interaction named in the path, if this browser started it (its cookie, scoped to the
-/// interaction's path, holds the same id).
+/// The interaction named in the path, if this browser started it.
 async fn load(state: &AppState, jar: &CookieJar, id: &str) -> Result<Interaction, PageError> {
-    let name = cookies::name(state, cookies::INTERACTION, false);
-    let bound = jar
-        .get(&name)
-        .is_some_and(|cookie| constant_time_eq(cookie.value().as_bytes(), id.as_bytes()));
-    if !bound {
+    let interaction = Interaction::load(state, id)
+        .await?
+        .ok_or_else(PageError::expired)?;
+    if !csrf::is_bound(state, jar, &interaction.browser) {
         return Err(PageError::expired());
     }
-    Interaction::load(state, id)
-        .await?
-        .ok_or_else(PageError::expired)
+    Ok(interaction)
 }
 
 /// Ends the interaction and sends the browser back to the relying party with a code.
@@ -48,11 +43,6 @@ async fn finish(
         .ephemeral
         .delete(idp_core::model::EphemeralKind::Interaction, &interaction.id)
         .await?;
-    let jar = jar.add(cookies::removal(
-        state,
-        cookies::INTERACTION,
-        &interaction.path(),
-    ));
     Ok((jar, Redirect::to(&target)).into_response())
 }
 

@@ -31,6 +31,8 @@ struct PendingSignup {
     phone: Option<String>,
     password_hash: String,
     interaction: Option<String>,
+    /// The browser that started the sign-up (see `web::csrf::browser_binding`).
+    browser: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -146,7 +148,10 @@ pub async fn signup_submit(
         phone,
         password_hash: state.hasher.hash(form.password.clone(), None).await?,
         interaction: Some(form.interaction.clone()).filter(|i| !i.is_empty()),
+        browser: String::new(),
     };
+    let (jar, browser) = csrf::browser_binding(&state, jar);
+    let pending = PendingSignup { browser, ..pending };
     let id = random_token(24);
     let payload = serde_json::to_value(&pending).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let ttl = state.settings.session.interaction_ttl;
@@ -181,8 +186,11 @@ async fn load_pending(
         .get(EphemeralKind::Signup, &id, state.now())
         .await?
         .ok_or_else(signup_expired)?;
-    let pending =
+    let pending: PendingSignup =
         serde_json::from_value(payload).map_err(|_| StoreError::Corrupt("signup".into()))?;
+    if !csrf::is_bound(state, jar, &pending.browser) {
+        return Err(signup_expired());
+    }
     Ok((id, pending))
 }
 

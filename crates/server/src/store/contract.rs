@@ -93,18 +93,18 @@ async fn pin_tries_are_taken_atomically(stores: &Stores) {
     );
     let user = stores.users.find_user("u-pin").await.unwrap().unwrap();
     assert_eq!(user.pin_failures, 5);
-    stores
-        .pin_attempts
-        .reset_pin_attempts("u-pin")
-        .await
-        .unwrap();
+    let attempts = &stores.pin_attempts;
+    attempts.give_back_pin_attempt("u-pin").await.unwrap();
     assert_eq!(
-        stores
-            .pin_attempts
-            .take_pin_attempt("u-pin", 5)
-            .await
-            .unwrap(),
-        Some(1)
+        attempts.take_pin_attempt("u-pin", 5).await.unwrap(),
+        Some(5)
+    );
+    attempts.reset_pin_attempts("u-pin").await.unwrap();
+    attempts.give_back_pin_attempt("u-pin").await.unwrap();
+    assert_eq!(
+        attempts.take_pin_attempt("u-pin", 5).await.unwrap(),
+        Some(1),
+        "never below zero"
     );
 }
 
@@ -289,7 +289,7 @@ async fn clients_and_keys_round_trip(stores: &Stores) {
     let key = SigningKeyRecord {
         kid: "k1".into(),
         alg: SigningAlg::ES256,
-        private_der: vec![1, 2, 3],
+        sealed_private_key: vec![1, 2, 3],
         state: KeyState::Active,
         created_at: 1000,
     };

@@ -154,6 +154,17 @@ impl PinAttemptStore for SqliteStore {
         Ok(taken)
     }
 
+    async fn give_back_pin_attempt(&self, user_id: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE users SET pin_failures = pin_failures - 1 WHERE id = ? AND pin_failures > 0",
+        )
+        .bind(user_id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
     async fn reset_pin_attempts(&self, user_id: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE users SET pin_failures = 0 WHERE id = ?")
             .bind(user_id)
@@ -338,7 +349,7 @@ impl KeyStore for SqliteStore {
                 Ok(SigningKeyRecord {
                     kid: row.try_get("kid").map_err(backend)?,
                     alg: SigningAlg::parse(&alg).ok_or_else(|| corrupt("signing_keys.alg"))?,
-                    private_der: row.try_get("private_der").map_err(backend)?,
+                    sealed_private_key: row.try_get("sealed_private_key").map_err(backend)?,
                     state: KeyState::parse(&state).ok_or_else(|| corrupt("signing_keys.state"))?,
                     created_at: row.try_get("created_at").map_err(backend)?,
                 })
@@ -348,11 +359,11 @@ impl KeyStore for SqliteStore {
 
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, private_der, state, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO signing_keys (kid, alg, sealed_private_key, state, created_at) VALUES (?, ?, ?, ?, ?)",
         )
         .bind(&key.kid)
         .bind(key.alg.as_str())
-        .bind(&key.private_der)
+        .bind(&key.sealed_private_key)
         .bind(key.state.as_str())
         .bind(key.created_at)
         .execute(&self.pool)

@@ -1,7 +1,8 @@
 //! The cookies the provider sets. All are HttpOnly and SameSite=Lax (Lax, not Strict: the SSO
 //! cookie must arrive on the top-level redirect from a relying party); under https they are
-//! Secure and carry the `__Host-` prefix (or `__Secure-` where a path is needed), so that no
-//! sibling domain can set or shadow them.
+//! Secure and carry the `__Host-` prefix (`__Secure-` where a path is needed: such a cookie
+//! only names a record, and the record itself is bound to the `__Host-` CSRF cookie, so a
+//! cookie planted by a sibling domain finds nothing).
 
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use time::Duration;
@@ -10,7 +11,6 @@ use crate::state::AppState;
 
 pub const SESSION: &str = "idp_session";
 pub const CSRF: &str = "idp_csrf";
-pub const INTERACTION: &str = "idp_interaction";
 pub const SIGNUP: &str = "idp_signup";
 
 /// The name a cookie has on the wire: prefixed under https.
