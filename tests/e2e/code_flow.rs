@@ -137,11 +137,9 @@ pub fn decode_header(token: &str) -> serde_json::Value {
 async fn a_second_relying_party_signs_in_through_the_session_without_prompts() {
     let (idp, rp, sub) = setup(&[]).await;
     let browser = Browser::new(&idp);
-    let first = rp.start(&[], &[], true);
-    let login = browser.open(&first.url).await;
-    let done = browser.sign_in(&login, "alice", PASSWORD, PIN).await;
-    let code = param(&done.location.unwrap(), "code").unwrap();
-    let tokens = rp.exchange(&code, first.verifier).await.unwrap();
+    let tokens = rp
+        .sign_in(&browser, "alice", &mut rp.start(&[], &[], true))
+        .await;
     let first_claims = decode_payload(&tokens.id_token().unwrap().to_string());
 
     let other_redirect = "http://127.0.0.1:9/other";
@@ -189,17 +187,8 @@ async fn a_second_relying_party_signs_in_through_the_session_without_prompts() {
 async fn a_client_may_choose_rs256_id_tokens() {
     let (idp, rp, _) = setup(&["--id-token-alg", "RS256"]).await;
     let browser = Browser::new(&idp);
-    let start = rp.start(&[], &[], true);
-    let done = browser
-        .sign_in(&browser.open(&start.url).await, "alice", PASSWORD, PIN)
-        .await;
-    let tokens = rp
-        .exchange(
-            &param(&done.location.unwrap(), "code").unwrap(),
-            start.verifier,
-        )
-        .await
-        .unwrap();
+    let mut start = rp.start(&[], &[], true);
+    let tokens = rp.sign_in(&browser, "alice", &mut start).await;
     rp.verify_id_token(
         &tokens,
         &start.nonce,
@@ -308,17 +297,8 @@ async fn a_client_may_authenticate_with_client_secret_post() {
         ..rp
     };
     let browser = Browser::new(&idp);
-    let start = rp.start(&[], &[], true);
-    let done = browser
-        .sign_in(&browser.open(&start.url).await, "alice", PASSWORD, PIN)
-        .await;
-    let tokens = rp
-        .exchange(
-            &param(&done.location.unwrap(), "code").unwrap(),
-            start.verifier,
-        )
-        .await
-        .expect("client_secret_post");
+    let mut start = rp.start(&[], &[], true);
+    let tokens = rp.sign_in(&browser, "alice", &mut start).await;
     let claims = rp.verify_id_token(
         &tokens,
         &start.nonce,

@@ -54,17 +54,8 @@ async fn a_new_user_signs_up_then_signs_in_to_a_relying_party() {
     )
     .await;
     let other = Browser::new(&idp);
-    let start = rp.start(&[], &[], true);
-    let answer = other
-        .sign_in(&other.open(&start.url).await, "bea", PASSWORD, PIN)
-        .await;
-    let tokens = rp
-        .exchange(
-            &param(&answer.location.unwrap(), "code").unwrap(),
-            start.verifier,
-        )
-        .await
-        .unwrap();
+    let mut start = rp.start(&[], &[], true);
+    let tokens = rp.sign_in(&other, "bea", &mut start).await;
     rp.verify_id_token(
         &tokens,
         &start.nonce,

@@ -442,6 +442,23 @@ impl RelyingParty {
         }
     }
 
+    /// The whole flow for `username` in `browser`: authorization request, password, PIN, and
+    /// the code exchange.
+    pub async fn sign_in(
+        &self,
+        browser: &Browser,
+        username: &str,
+        start: &mut AuthStart,
+    ) -> CoreTokenResponse {
+        let login = browser.open(&start.url).await;
+        let done = browser.sign_in(&login, username, PASSWORD, PIN).await;
+        let location = done.location.expect("a redirect to the relying party");
+        let code = param(&location, "code").expect("a code");
+        self.exchange(&code, start.verifier.take())
+            .await
+            .expect("code exchange")
+    }
+
     pub async fn exchange(
         &self,
         code: &str,
