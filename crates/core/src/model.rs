@@ -124,6 +124,8 @@ pub struct Session {
     pub amr: Vec<String>,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 /// The tokens issued to one client for one user from one authorization; revoking it revokes
@@ -199,4 +201,158 @@ pub enum Consumed {
     Replayed(serde_json::Value),
     /// Unknown or expired.
     Missing,
+}
+
+/// A security event for the audit log. It names what happened and to whom, never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub at: UnixTime,
+    pub kind: AuditKind,
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    /// Who acted, when not the user: `cli`, or an admin client id.
+    pub actor: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// A short, secret-free note (for example the channel a code went to).
+    pub detail: String,
+}
+
+impl AuditEvent {
+    pub fn new(kind: AuditKind, at: UnixTime) -> Self {
+        Self {
+            at,
+            kind,
+            user_id: None,
+            client_id: None,
+            actor: None,
+            ip: None,
+            user_agent: None,
+            detail: String::new(),
+        }
+    }
+
+    pub fn user(mut self, user_id: &str) -> Self {
+        self.user_id = Some(user_id.to_owned());
+        self
+    }
+
+    pub fn client(mut self, client_id: &str) -> Self {
+        self.client_id = Some(client_id.to_owned());
+        self
+    }
+
+    pub fn actor(mut self, actor: &str) -> Self {
+        self.actor = Some(actor.to_owned());
+        self
+    }
+
+    pub fn origin(mut self, ip: Option<&str>, user_agent: Option<&str>) -> Self {
+        self.ip = ip.map(str::to_owned);
+        self.user_agent = user_agent.map(str::to_owned);
+        self
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditKind {
+    SignUp,
+    SignInSucceeded,
+    PasswordWrong,
+    PasswordThrottled,
+    PinWrong,
+    PinLocked,
+    PinChanged,
+    PasswordChanged,
+    PinUnlocked,
+    RecoveryStarted,
+    RecoveryCodeWrong,
+    RecoveryCompleted,
+    ContactConfirmed,
+    ContactChanged,
+    SessionEnded,
+}
+
+impl AuditKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignUp => "sign_up",
+            Self::SignInSucceeded => "sign_in_succeeded",
+            Self::PasswordWrong => "password_wrong",
+            Self::PasswordThrottled => "password_throttled",
+            Self::PinWrong => "pin_wrong",
+            Self::PinLocked => "pin_locked",
+            Self::PinChanged => "pin_changed",
+            Self::PasswordChanged => "password_changed",
+            Self::PinUnlocked => "pin_unlocked",
+            Self::RecoveryStarted => "recovery_started",
+            Self::RecoveryCodeWrong => "recovery_code_wrong",
+            Self::RecoveryCompleted => "recovery_completed",
+            Self::ContactConfirmed => "contact_confirmed",
+            Self::ContactChanged => "contact_changed",
+            Self::SessionEnded => "session_ended",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Self::SignUp,
+            Self::SignInSucceeded,
+            Self::PasswordWrong,
+            Self::PasswordThrottled,
+            Self::PinWrong,
+            Self::PinLocked,
+            Self::PinChanged,
+            Self::PasswordChanged,
+            Self::PinUnlocked,
+            Self::RecoveryStarted,
+            Self::RecoveryCodeWrong,
+            Self::RecoveryCompleted,
+            Self::ContactConfirmed,
+            Self::ContactChanged,
+            Self::SessionEnded,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == value)
+    }
+}
+
+/// How a message reaches a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "email" => Some(Self::Email),
+            "sms" => Some(Self::Sms),
+            _ => None,
+        }
+    }
+}
+
+/// A message to a person, kept in the outbox when no delivery is configured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub channel: Channel,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
 }

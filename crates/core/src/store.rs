@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use crate::clock::UnixTime;
 use crate::error::StoreError;
 use crate::model::{
-    Client, Consumed, EphemeralKind, Grant, NewUser, Session, SigningKeyRecord, User,
+    AuditEvent, Client, Consumed, EphemeralKind, Grant, Message, NewUser, Session,
+    SigningKeyRecord, User,
 };
 
 #[async_trait]
@@ -16,6 +17,20 @@ pub trait UserStore: Send + Sync {
     async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError>;
     /// `username` must already be normalised.
     async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// Sets a new PIN hash, or none (a new PIN must be chosen at the next sign-in), and gives
+    /// every PIN try back.
+    async fn set_pin(&self, user_id: &str, pin_hash: Option<&str>) -> Result<(), StoreError>;
+    async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError>;
+    /// Sets the e-mail address and whether it is confirmed.
+    async fn set_email(&self, user_id: &str, email: &str, verified: bool)
+    -> Result<(), StoreError>;
+    /// Sets the phone number (or removes it) and whether it is confirmed.
+    async fn set_phone(
+        &self,
+        user_id: &str,
+        phone: Option<&str>,
+        verified: bool,
+    ) -> Result<(), StoreError>;
 }
 
 /// The PIN try counter. Correctness under concurrency lives here, so it is its own trait.
@@ -48,6 +63,11 @@ pub trait SessionStore: Send + Sync {
         now: UnixTime,
     ) -> Result<Option<Session>, StoreError>;
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+    /// The user's live sessions, newest first.
+    async fn list_sessions(&self, user_id: &str, now: UnixTime)
+    -> Result<Vec<Session>, StoreError>;
+    /// Ends the user's session with this public `sid`; false when there is none.
+    async fn delete_session_by_sid(&self, user_id: &str, sid: &str) -> Result<bool, StoreError>;
     /// Deletes sessions that expired before `before`; returns how many.
     async fn purge_expired_sessions(&self, before: UnixTime) -> Result<u64, StoreError>;
 }
@@ -95,4 +115,46 @@ pub trait EphemeralStore: Send + Sync {
     /// Deletes records that expired before `before`; returns how many. Callers keep consumed
     /// codes a while past their expiry so that a late replay is still recognised.
     async fn purge_expired(&self, before: UnixTime) -> Result<u64, StoreError>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn record(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// The user's most recent events of the given kinds (all kinds when empty), newest first.
+    async fn recent_for_user(
+        &self,
+        user_id: &str,
+        kinds: &[crate::model::AuditKind],
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
+}
+
+/// Messages kept instead of sent when no SMTP server or SMS webhook is configured.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    async fn push(&self, message: &Message, at: UnixTime) -> Result<(), StoreError>;
+    /// Every kept message, oldest first, with when it was kept.
+    async fn list(&self) -> Result<Vec<(UnixTime, Message)>, StoreError>;
+}
+
+/// Counts recent failures per key (an account, a client IP) to slow guessing down. Counts are
+/// shared by every node where the backend is shared.
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// Records a failure at `now`; returns the failures within the last `window` seconds,
+    /// this one included.
+    async fn record_failure(
+        &self,
+        key: &str,
+        now: UnixTime,
+        window: i64,
+    ) -> Result<u32, StoreError>;
+    /// The failures within the last `window` seconds and when the latest happened.
+    async fn recent_failures(
+        &self,
+        key: &str,
+        now: UnixTime,
+        window: i64,
+    ) -> Result<(u32, Option<UnixTime>), StoreError>;
+    async fn clear(&self, key: &str) -> Result<(), StoreError>;
 }

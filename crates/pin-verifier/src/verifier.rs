@@ -79,6 +79,14 @@ impl PinVerifier {
             .await
     }
 
+    /// Whether `pin` is the one `hash` was made from, without counting a try: for refusing a
+    /// new PIN equal to the old one.
+    pub async fn matches_hash(&self, pin: &str, hash: &str) -> Result<bool, HashError> {
+        self.hasher
+            .verify(pin.to_owned(), hash.to_owned(), Some(self.pepper.clone()))
+            .await
+    }
+
     pub async fn verify(&self, user: &User, typed: &str) -> Result<PinOutcome, PinVerifierError> {
         if self.policy.check_format(typed) == Err(PinRejection::NotDigits) {
             return Ok(PinOutcome::NotDigits);

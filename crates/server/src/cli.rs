@@ -39,6 +39,15 @@ pub enum Command {
     /// Manage OAuth clients (relying parties).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Messages kept instead of sent (no SMTP server or SMS webhook configured).
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Print every kept message as JSON, oldest first.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,6 +60,12 @@ pub enum UserCommand {
         email: String,
         #[arg(long)]
         phone: Option<String>,
+    },
+    /// Support-assisted PIN unlock, after support confirmed who the user is: the PIN is
+    /// cleared and the user chooses a new one at the next sign-in.
+    Unlock {
+        /// The username.
+        username: String,
     },
 }
 
@@ -230,6 +245,40 @@ pub async fn create_client(
         out["client_secret"] = json!(secret);
     }
     Ok(out)
+}
+
+pub async fn unlock_user(state: &AppState, username: &str) -> Result<serde_json::Value, CliError> {
+    let name = validate::username(username).map_err(|e| CliError(format!("username: {e}")))?;
+    let user = state
+        .stores
+        .users
+        .find_user_by_username(&name)
+        .await?
+        .ok_or_else(|| CliError(format!("no user `{name}`")))?;
+    state.stores.users.set_pin(&user.id, None).await?;
+    let event =
+        idp_core::model::AuditEvent::new(idp_core::model::AuditKind::PinUnlocked, state.now())
+            .user(&user.id)
+            .actor("cli")
+            .detail("support-assisted unlock; a new PIN is required at the next sign-in");
+    crate::audit::record(state, event).await;
+    Ok(json!({ "sub": user.id, "username": user.username, "pin": "reset" }))
+}
+
+pub async fn list_outbox(state: &AppState) -> Result<serde_json::Value, CliError> {
+    let messages = state.stores.outbox.list().await?;
+    Ok(messages
+        .into_iter()
+        .map(|(at, m)| {
+            json!({
+                "at": at,
+                "channel": m.channel.as_str(),
+                "to": m.recipient,
+                "subject": m.subject,
+                "body": m.body,
+            })
+        })
+        .collect())
 }
 
 #[cfg(test)]

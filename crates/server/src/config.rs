@@ -29,6 +29,17 @@ pub struct Settings {
     /// that replacing one never invalidates every PIN.
     #[serde(default)]
     pub pin_key: Option<String>,
+    /// `smtp://HOST:PORT` (plain or STARTTLS when offered), `smtps://HOST:PORT` (TLS); with
+    /// user and password in the URL when the server needs them. Unset: e-mail goes to the
+    /// outbox (`idp outbox list`).
+    #[serde(default)]
+    pub smtp_url: Option<String>,
+    /// The sender of e-mail.
+    pub smtp_from: String,
+    /// Texts are POSTed here as JSON `{"to": "+447700900123", "body": "..."}`. Unset: texts go
+    /// to the outbox.
+    #[serde(default)]
+    pub sms_webhook_url: Option<String>,
     pub hashing: HashingSettings,
     pub password: PasswordSettings,
     pub pin: PinSettings,
@@ -166,6 +177,26 @@ impl Settings {
             .map_err(|e| invalid("listen", format!("`{}`: {e}", self.listen)))?;
         if !self.database_url.starts_with("sqlite:") {
             return Err(invalid("database_url", "only sqlite://PATH is supported"));
+        }
+        if let Some(url) = &self.smtp_url {
+            let scheme = Url::parse(url)
+                .map(|u| u.scheme().to_owned())
+                .unwrap_or_default();
+            if scheme != "smtp" && scheme != "smtps" {
+                return Err(invalid("smtp_url", "must be an smtp:// or smtps:// URL"));
+            }
+        }
+        if self.smtp_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid(
+                "smtp_from",
+                "must be an address like `Sign-in <no-reply@example.com>`",
+            ));
+        }
+        if let Some(url) = &self.sms_webhook_url {
+            let parsed = Url::parse(url).map_err(|e| invalid("sms_webhook_url", e))?;
+            if parsed.scheme() != "https" && parsed.scheme() != "http" {
+                return Err(invalid("sms_webhook_url", "must be an http(s) URL"));
+            }
         }
         let hashing = &self.hashing;
         hashing

@@ -1,15 +1,19 @@
 //! The OpenID Connect provider: HTTP server, pages and command line. The only crate that
 //! knows axum; protocol and domain rules live in the library crates and in `oauth`.
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod keys;
+pub mod messages;
+pub mod notify;
 pub mod oauth;
 pub mod routes;
 pub mod secrets;
 pub mod state;
 pub mod store;
+pub mod throttle;
 pub mod web;
 
 use std::net::SocketAddr;

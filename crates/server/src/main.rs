@@ -4,7 +4,7 @@ use std::sync::Arc;
 use clap::Parser as _;
 use idp_core::SystemClock;
 use idp_server::AppState;
-use idp_server::cli::{Cli, ClientCommand, Command, UserCommand};
+use idp_server::cli::{Cli, ClientCommand, Command, OutboxCommand, UserCommand};
 use idp_server::config::Settings;
 use idp_server::state::StartError;
 use tracing_subscriber::EnvFilter;
@@ -88,6 +88,20 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             phone,
         }) => {
             let out = idp_server::cli::create_user(&state, &username, &email, phone.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            print(out);
+            Ok(())
+        }
+        Command::User(UserCommand::Unlock { username }) => {
+            let out = idp_server::cli::unlock_user(&state, &username)
+                .await
+                .map_err(|e| e.to_string())?;
+            print(out);
+            Ok(())
+        }
+        Command::Outbox(OutboxCommand::List) => {
+            let out = idp_server::cli::list_outbox(&state)
                 .await
                 .map_err(|e| e.to_string())?;
             print(out);

@@ -28,6 +28,9 @@ pub struct Inner {
     /// username costs the same time as a wrong password.
     pub dummy_password_hash: String,
     pub csrf_key: [u8; 32],
+    /// Keys one-time codes sent by e-mail or text.
+    pub code_key: [u8; 32],
+    pub notifier: crate::notify::Notifier,
 }
 
 impl std::ops::Deref for AppState {
@@ -94,6 +97,12 @@ impl AppState {
                 ..PasswordPolicy::default()
             },
             csrf_key: secrets.derive("csrf"),
+            code_key: secrets.derive("one-time-codes"),
+            notifier: crate::notify::Notifier::new(
+                &settings,
+                stores.outbox.clone(),
+                clock.clone(),
+            )?,
             settings,
             clock,
             stores,

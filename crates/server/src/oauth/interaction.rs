@@ -26,6 +26,12 @@ pub struct Interaction {
     /// `max_age` say: the user has just chosen their password and PIN.
     #[serde(default)]
     pub signed_up_sid: Option<String>,
+    /// PIN recovery in progress (the code sent and its tries), if any.
+    #[serde(default)]
+    pub recovery: Option<crate::routes::recovery::RecoveryState>,
+    /// Set once recovery re-proved the user's identity: a new PIN may be chosen.
+    #[serde(default)]
+    pub recovered: bool,
 }
 
 impl Interaction {
@@ -43,6 +49,8 @@ impl Interaction {
             created_at: state.now(),
             user_id: None,
             signed_up_sid: None,
+            recovery: None,
+            recovered: false,
         };
         interaction.save(state).await?;
         Ok(interaction)

@@ -1,26 +1,35 @@
-//! The sign-in pages of an interaction: password, then PIN, then back to the relying party.
+//! The sign-in pages of an interaction: password, then PIN (or a new PIN after an unlock),
+//! then back to the relying party.
 
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use idp_core::model::User;
+use idp_core::model::{AuditKind, EphemeralKind, Session, User};
 use idp_pin_verifier::PinOutcome;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::session;
+use crate::audit;
 use crate::error::PageError;
+use crate::messages;
 use crate::oauth::interaction::{Interaction, issue_code, session_satisfies};
 use crate::state::AppState;
+use crate::throttle;
+use crate::web::client_info::ClientInfo;
 use crate::web::csrf;
 use crate::web::templates::render;
 
 const WRONG_PASSWORD: &str = "That username or password is not correct.";
 
 /// The interaction named in the path, if this browser started it.
-async fn load(state: &AppState, jar: &CookieJar, id: &str) -> Result<Interaction, PageError> {
+pub(super) async fn load(
+    state: &AppState,
+    jar: &CookieJar,
+    id: &str,
+) -> Result<Interaction, PageError> {
     let interaction = Interaction::load(state, id)
         .await?
         .ok_or_else(PageError::expired)?;
@@ -30,20 +39,56 @@ async fn load(state: &AppState, jar: &CookieJar, id: &str) -> Result<Interaction
     Ok(interaction)
 }
 
+/// The interaction and the user whose password it has seen.
+pub(super) async fn load_with_user(
+    state: &AppState,
+    jar: &CookieJar,
+    id: &str,
+) -> Result<(Interaction, User), PageError> {
+    let interaction = load(state, jar, id).await?;
+    let Some(user_id) = interaction.user_id.as_deref() else {
+        return Err(PageError::expired());
+    };
+    let user = state
+        .stores
+        .users
+        .find_user(user_id)
+        .await?
+        .ok_or_else(PageError::expired)?;
+    Ok((interaction, user))
+}
+
 /// Ends the interaction and sends the browser back to the relying party with a code.
 async fn finish(
     state: &AppState,
     jar: CookieJar,
     interaction: &Interaction,
-    session: &idp_core::model::Session,
+    session: &Session,
 ) -> Result<Response, PageError> {
     let target = issue_code(state, &interaction.request, session).await?;
     state
         .stores
         .ephemeral
-        .delete(idp_core::model::EphemeralKind::Interaction, &interaction.id)
+        .delete(EphemeralKind::Interaction, &interaction.id)
         .await?;
     Ok((jar, Redirect::to(&target)).into_response())
+}
+
+/// The user proved password and PIN (or chose a new PIN): start the session, record it, and
+/// return to the relying party.
+pub(super) async fn signed_in(
+    state: &AppState,
+    jar: CookieJar,
+    interaction: &Interaction,
+    user: &User,
+    from: &ClientInfo,
+) -> Result<Response, PageError> {
+    let (jar, session) = session::start(state, jar, &user.id, from).await?;
+    let event = audit::event(state, AuditKind::SignInSucceeded, from)
+        .user(&user.id)
+        .client(&interaction.request.client_id);
+    audit::record(state, event).await;
+    finish(state, jar, interaction, &session).await
 }
 
 fn login_page(
@@ -104,9 +149,23 @@ pub struct PasswordForm {
     password: String,
 }
 
+fn wait_message(seconds: i64) -> String {
+    match seconds {
+        0..=59 => format!(
+            "Too many sign-in attempts. Wait {seconds} second{} and try again.",
+            if seconds == 1 { "" } else { "s" }
+        ),
+        _ => format!(
+            "Too many sign-in attempts. Wait {} minutes and try again.",
+            (seconds + 59) / 60
+        ),
+    }
+}
+
 pub async fn password_submit(
     State(state): State<AppState>,
     jar: CookieJar,
+    from: ClientInfo,
     Path(id): Path<String>,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
@@ -114,33 +173,60 @@ pub async fn password_submit(
         return Err(PageError::csrf());
     }
     let mut interaction = load(&state, &jar, &id).await?;
-    let user = match check_password(&state, &form.username, &form.password).await? {
-        Some(user) => user,
-        None => {
-            tracing::info!(client_id = %interaction.request.client_id, "sign-in refused: wrong username or password");
-            return Ok(login_page(
+    let typed = form.username.trim();
+    let wait = throttle::password_wait(&state, typed, from.ip()).await?;
+    if wait > 0 {
+        let event = audit::event(&state, AuditKind::PasswordThrottled, &from)
+            .client(&interaction.request.client_id);
+        audit::record(&state, event).await;
+        let message = wait_message(wait);
+        let page = login_page(
+            &state,
+            jar,
+            &interaction,
+            StatusCode::TOO_MANY_REQUESTS,
+            typed,
+            Some(&message),
+        );
+        return Ok(page);
+    }
+    let (user, matches) = check_password(&state, typed, &form.password).await?;
+    let user = match user {
+        Some(user) if matches => user,
+        other => {
+            throttle::password_failed(&state, typed, from.ip()).await?;
+            let mut event = audit::event(&state, AuditKind::PasswordWrong, &from)
+                .client(&interaction.request.client_id);
+            event = match &other {
+                Some(user) => event.user(&user.id),
+                None => event.detail("unknown username"),
+            };
+            audit::record(&state, event).await;
+            let page = login_page(
                 &state,
                 jar,
                 &interaction,
                 StatusCode::UNAUTHORIZED,
-                form.username.trim(),
+                typed,
                 Some(WRONG_PASSWORD),
-            ));
+            );
+            return Ok(page);
         }
     };
+    throttle::password_succeeded(&state, typed).await?;
     interaction.user_id = Some(user.id);
     interaction.save(&state).await?;
     Ok(Redirect::to(&format!("{}/pin", interaction.path())).into_response())
 }
 
-/// The user whose password this is, or `None`. An unknown or malformed username costs the
-/// same Argon2id verification as a wrong password, so neither the answer nor its timing tells
-/// whether the username exists.
+/// The user with this username, if any, and whether the password is theirs. An unknown or
+/// malformed username costs the same Argon2id verification as a wrong password, so neither
+/// the answer nor its timing tells whether the username exists.
 async fn check_password(
     state: &AppState,
     username: &str,
     password: &str,
-) -> Result<Option<User>, PageError> {
+) -> Result<(Option<User>, bool), PageError> {
     let user = match idp_core::validate::username(username) {
         Ok(name) => state.stores.users.find_user_by_username(&name).await?,
         Err(_) => None,
@@ -156,25 +242,7 @@ async fn check_password(
         String::new()
     };
     let matches = state.hasher.verify(typed, stored, None).await?;
-    Ok(user.filter(|_| matches && bounded))
-}
-
-async fn interaction_user(
-    state: &AppState,
-    jar: &CookieJar,
-    id: &str,
-) -> Result<(Interaction, User), PageError> {
-    let interaction = load(state, jar, id).await?;
-    let Some(user_id) = interaction.user_id.as_deref() else {
-        return Err(PageError::expired());
-    };
-    let user = state
-        .stores
-        .users
-        .find_user(user_id)
-        .await?
-        .ok_or_else(PageError::expired)?;
-    Ok((interaction, user))
+    Ok((user, matches && bounded))
 }
 
 fn pin_page_response(
@@ -193,6 +261,7 @@ fn pin_page_response(
             "client_name": interaction.client_name,
             "username": user.username,
             "action": format!("{}/pin", interaction.path()),
+            "recover": format!("{}/recover", interaction.path()),
             "csrf": token,
             "error": error,
         }),
@@ -200,11 +269,15 @@ fn pin_page_response(
     (jar, page).into_response()
 }
 
-fn locked_page(state: &AppState, message: &str) -> Response {
+pub(super) fn locked_page(state: &AppState, interaction: &Interaction, message: &str) -> Response {
     render(
         StatusCode::FORBIDDEN,
         "locked.html",
-        json!({ "message": message, "max_attempts": state.pins.max_attempts() }),
+        json!({
+            "message": message,
+            "max_attempts": state.pins.max_attempts(),
+            "recover": format!("{}/recover", interaction.path()),
+        }),
     )
 }
 
@@ -215,14 +288,25 @@ fn tries_left_message(tries_left: u32) -> String {
     }
 }
 
+fn new_pin_path(interaction: &Interaction) -> String {
+    format!("{}/new-pin", interaction.path())
+}
+
 pub async fn pin_page(
     State(state): State<AppState>,
     jar: CookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let (interaction, user) = interaction_user(&state, &jar, &id).await?;
+    let (interaction, user) = load_with_user(&state, &jar, &id).await?;
+    if user.pin_hash.is_none() {
+        return Ok(Redirect::to(&new_pin_path(&interaction)).into_response());
+    }
     if user.pin_failures >= state.pins.max_attempts() {
-        return Ok(locked_page(&state, "Too many wrong PINs were entered."));
+        return Ok(locked_page(
+            &state,
+            &interaction,
+            "Too many wrong PINs were entered.",
+        ));
     }
     let tries_left = state.pins.max_attempts() - user.pin_failures;
     let notice =
@@ -248,24 +332,34 @@ pub struct PinForm {
 pub async fn pin_submit(
     State(state): State<AppState>,
     jar: CookieJar,
+    from: ClientInfo,
     Path(id): Path<String>,
     Form(form): Form<PinForm>,
 ) -> Result<Response, PageError> {
     if !csrf::verify(&state, &jar, &form.csrf) {
         return Err(PageError::csrf());
     }
-    let (interaction, user) = interaction_user(&state, &jar, &id).await?;
-    let typed = form.pin.trim();
-    match state.pins.verify(&user, typed).await? {
-        PinOutcome::Correct => {
-            let (jar, session) = session::start(&state, jar, &user.id).await?;
-            tracing::info!(client_id = %interaction.request.client_id, "signed in with password and PIN");
-            finish(&state, jar, &interaction, &session).await
-        }
+    let (interaction, user) = load_with_user(&state, &jar, &id).await?;
+    let client_id = interaction.request.client_id.as_str();
+    let outcome = state.pins.verify(&user, form.pin.trim()).await?;
+    if let PinOutcome::Wrong { tries_left } = outcome {
+        let event = audit::event(&state, AuditKind::PinWrong, &from)
+            .user(&user.id)
+            .client(client_id)
+            .detail(format!("{tries_left} tries left"));
+        audit::record(&state, event).await;
+    }
+    match outcome {
+        PinOutcome::Correct => signed_in(&state, jar, &interaction, &user, &from).await,
         PinOutcome::Wrong { tries_left: 0 } => {
-            tracing::warn!("PIN locked after too many wrong tries");
+            let event = audit::event(&state, AuditKind::PinLocked, &from)
+                .user(&user.id)
+                .client(client_id);
+            audit::record(&state, event).await;
+            state.notifier.send_later(messages::pin_locked(&user));
             Ok(locked_page(
                 &state,
+                &interaction,
                 "That PIN is not correct, and your PIN is now locked.",
             ))
         }
@@ -280,7 +374,11 @@ pub async fn pin_submit(
                 Some(message),
             ))
         }
-        PinOutcome::Locked => Ok(locked_page(&state, "Too many wrong PINs were entered.")),
+        PinOutcome::Locked => Ok(locked_page(
+            &state,
+            &interaction,
+            "Too many wrong PINs were entered.",
+        )),
         PinOutcome::NotDigits => {
             let message = "Your PIN is numbers only.".to_owned();
             Ok(pin_page_response(
@@ -292,9 +390,131 @@ pub async fn pin_submit(
                 Some(message),
             ))
         }
-        PinOutcome::NotSet => Err(PageError::bad_request(
-            "Your account needs a new PIN",
-            "Your PIN was reset. Contact support to choose a new one.",
-        )),
+        PinOutcome::NotSet => Ok(Redirect::to(&new_pin_path(&interaction)).into_response()),
     }
+}
+
+/// Whether this interaction may set a new PIN: after an administrator's unlock (the account
+/// has no PIN), or once recovery re-proved the user's identity.
+fn may_set_pin(interaction: &Interaction, user: &User) -> bool {
+    user.pin_hash.is_none() || interaction.recovered
+}
+
+pub(super) fn new_pin_form(
+    state: &AppState,
+    jar: CookieJar,
+    action: &str,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let (jar, token) = csrf::issue(state, jar);
+    let policy = state.pins.policy();
+    let page = render(
+        status,
+        "pin_create.html",
+        json!({
+            "csrf": token,
+            "action": action,
+            "pin_min": policy.min_length,
+            "pin_max": policy.max_length,
+            "submit": "Save PIN and continue",
+            "error": error,
+        }),
+    );
+    (jar, page).into_response()
+}
+
+pub async fn new_pin_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let (interaction, user) = load_with_user(&state, &jar, &id).await?;
+    if !may_set_pin(&interaction, &user) {
+        return Ok(Redirect::to(&format!("{}/pin", interaction.path())).into_response());
+    }
+    Ok(new_pin_form(
+        &state,
+        jar,
+        &new_pin_path(&interaction),
+        StatusCode::OK,
+        None,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct NewPinForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    pin: String,
+    #[serde(default)]
+    pin_confirm: String,
+}
+
+pub async fn new_pin_submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    Path(id): Path<String>,
+    Form(form): Form<NewPinForm>,
+) -> Result<Response, PageError> {
+    if !csrf::verify(&state, &jar, &form.csrf) {
+        return Err(PageError::csrf());
+    }
+    let (interaction, user) = load_with_user(&state, &jar, &id).await?;
+    if !may_set_pin(&interaction, &user) {
+        return Err(PageError::expired());
+    }
+    let action = new_pin_path(&interaction);
+    let (pin, confirmation) = (form.pin.trim(), form.pin_confirm.trim());
+    if let Err(why) = state
+        .pins
+        .policy()
+        .check_new(pin, confirmation, user.phone.as_deref())
+    {
+        return Ok(new_pin_form(
+            &state,
+            jar,
+            &action,
+            StatusCode::BAD_REQUEST,
+            Some(why.to_string()),
+        ));
+    }
+    if let Some(old) = &user.pin_hash
+        && state.pins.matches_hash(pin, old).await?
+    {
+        let message = "Choose a PIN you have not used before.".to_owned();
+        return Ok(new_pin_form(
+            &state,
+            jar,
+            &action,
+            StatusCode::BAD_REQUEST,
+            Some(message),
+        ));
+    }
+    let hash = state.pins.hash_new_pin(pin).await?;
+    state.stores.users.set_pin(&user.id, Some(&hash)).await?;
+    let recovered = interaction.recovered;
+    let kind = if recovered {
+        AuditKind::RecoveryCompleted
+    } else {
+        AuditKind::PinChanged
+    };
+    let event = audit::event(&state, kind, &from)
+        .user(&user.id)
+        .client(&interaction.request.client_id)
+        .detail(if recovered {
+            "new PIN after recovery"
+        } else {
+            "new PIN after unlock"
+        });
+    audit::record(&state, event).await;
+    let notice = if recovered {
+        messages::recovery_completed(&user)
+    } else {
+        messages::pin_changed(&user)
+    };
+    state.notifier.send_later(notice);
+    signed_in(&state, jar, &interaction, &user, &from).await
 }

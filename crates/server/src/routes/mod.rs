@@ -3,6 +3,7 @@
 mod authorize;
 mod discovery;
 mod login;
+pub mod recovery;
 mod session;
 mod signup;
 mod token;
@@ -49,6 +50,18 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/login/{id}/pin",
             get(login::pin_page).post(login::pin_submit),
+        )
+        .route(
+            "/login/{id}/new-pin",
+            get(login::new_pin_page).post(login::new_pin_submit),
+        )
+        .route(
+            "/login/{id}/recover",
+            get(recovery::choose_page).post(recovery::choose_submit),
+        )
+        .route(
+            "/login/{id}/recover/code",
+            get(recovery::code_page).post(recovery::code_submit),
         )
         .route(
             "/signup",

@@ -7,6 +7,7 @@ use idp_core::random::{random_token, sha256_b64};
 
 use crate::oauth::{ACR_PASSWORD_PIN, AMR_PASSWORD_PIN};
 use crate::state::AppState;
+use crate::web::client_info::ClientInfo;
 use crate::web::cookies;
 
 fn cookie_value(state: &AppState, jar: &CookieJar) -> Option<String> {
@@ -33,6 +34,7 @@ pub async fn start(
     state: &AppState,
     jar: CookieJar,
     user_id: &str,
+    from: &ClientInfo,
 ) -> Result<(CookieJar, Session), StoreError> {
     if let Some(old) = cookie_value(state, &jar) {
         state
@@ -53,6 +55,8 @@ pub async fn start(
         amr: AMR_PASSWORD_PIN.iter().map(|s| (*s).to_owned()).collect(),
         created_at: now,
         expires_at: now + ttl,
+        ip: from.ip.clone(),
+        user_agent: from.user_agent.clone(),
     };
     state.stores.sessions.create_session(&session).await?;
     let jar = jar.add(cookies::build(state, cookies::SESSION, value, Some(ttl)));

@@ -7,16 +7,18 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use idp_core::StoreError;
-use idp_core::model::{EphemeralKind, NewUser};
+use idp_core::model::{AuditKind, EphemeralKind, NewUser};
 use idp_core::random::random_token;
 use idp_core::validate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::session;
+use crate::audit;
 use crate::error::PageError;
 use crate::oauth::interaction::Interaction;
 use crate::state::AppState;
+use crate::web::client_info::ClientInfo;
 use crate::web::templates::render;
 use crate::web::{cookies, csrf};
 
@@ -244,6 +246,7 @@ pub struct PinForm {
 pub async fn pin_submit(
     State(state): State<AppState>,
     jar: CookieJar,
+    from: ClientInfo,
     Form(form): Form<PinForm>,
 ) -> Result<Response, PageError> {
     if !csrf::verify(&state, &jar, &form.csrf) {
@@ -299,8 +302,12 @@ pub async fn pin_submit(
             ));
         }
     }
-    tracing::info!("new account created");
-    let (jar, session) = session::start(&state, jar, &user.id).await?;
+    audit::record(
+        &state,
+        audit::event(&state, AuditKind::SignUp, &from).user(&user.id),
+    )
+    .await;
+    let (jar, session) = session::start(&state, jar, &user.id, &from).await?;
     if let Some(id) = pending.interaction.as_deref()
         && let Some(mut interaction) = Interaction::load(&state, id).await?
     {

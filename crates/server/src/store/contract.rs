@@ -31,6 +31,205 @@ pub async fn run_all(stores: Stores) {
     sessions_expire_and_end(&stores).await;
     grants_revoke(&stores).await;
     clients_and_keys_round_trip(&stores).await;
+    users_change_their_secrets_and_contacts(&stores).await;
+    sessions_are_listed_and_ended_by_sid(&stores).await;
+    audit_events_are_kept_newest_first(&stores).await;
+    the_outbox_keeps_messages_in_order(&stores).await;
+    throttle_counts_failures_in_a_window(&stores).await;
+}
+
+async fn users_change_their_secrets_and_contacts(stores: &Stores) {
+    let users = &stores.users;
+    users
+        .create_user(&user("u-change", "changer"))
+        .await
+        .unwrap();
+    stores
+        .pin_attempts
+        .take_pin_attempt("u-change", 5)
+        .await
+        .unwrap();
+    users.set_pin("u-change", None).await.unwrap();
+    let changed = users.find_user("u-change").await.unwrap().unwrap();
+    assert_eq!((changed.pin_hash, changed.pin_failures), (None, 0));
+    users.set_pin("u-change", Some("$new")).await.unwrap();
+    users.set_password("u-change", "$pw").await.unwrap();
+    users
+        .set_email("u-change", "new@example.com", true)
+        .await
+        .unwrap();
+    users
+        .set_phone("u-change", Some("+15550100"), true)
+        .await
+        .unwrap();
+    let changed = users.find_user("u-change").await.unwrap().unwrap();
+    assert_eq!(changed.pin_hash.as_deref(), Some("$new"));
+    assert_eq!(changed.password_hash, "$pw");
+    assert_eq!(
+        (changed.email.as_str(), changed.email_verified),
+        ("new@example.com", true)
+    );
+    assert_eq!(
+        (changed.phone.as_deref(), changed.phone_verified),
+        (Some("+15550100"), true)
+    );
+    users.set_phone("u-change", None, true).await.unwrap();
+    let changed = users.find_user("u-change").await.unwrap().unwrap();
+    assert_eq!(
+        (changed.phone, changed.phone_verified),
+        (None, false),
+        "no number, nothing confirmed"
+    );
+    assert!(
+        users.set_password("nobody", "$pw").await.is_err(),
+        "an unknown user is an error"
+    );
+}
+
+async fn sessions_are_listed_and_ended_by_sid(stores: &Stores) {
+    let sessions = &stores.sessions;
+    for (hash, sid, created) in [("l1", "sid-l1", 1000), ("l2", "sid-l2", 1100)] {
+        let session = Session {
+            id_hash: hash.into(),
+            sid: sid.into(),
+            user_id: "u-change".into(),
+            auth_time: created,
+            acr: "acr".into(),
+            amr: vec![],
+            created_at: created,
+            expires_at: 5000,
+            ip: None,
+            user_agent: None,
+        };
+        sessions.create_session(&session).await.unwrap();
+    }
+    let listed: Vec<String> = sessions
+        .list_sessions("u-change", 1500)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.sid)
+        .collect();
+    assert_eq!(listed, ["sid-l2", "sid-l1"], "newest first");
+    assert!(
+        !sessions
+            .delete_session_by_sid("u1", "sid-l1")
+            .await
+            .unwrap(),
+        "only the owner's"
+    );
+    assert!(
+        sessions
+            .delete_session_by_sid("u-change", "sid-l1")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        sessions
+            .list_sessions("u-change", 1500)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        sessions
+            .list_sessions("u-change", 5000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "expired ones are not listed"
+    );
+}
+
+async fn audit_events_are_kept_newest_first(stores: &Stores) {
+    use idp_core::model::{AuditEvent, AuditKind};
+    let audit = &stores.audit;
+    for (at, kind) in [
+        (1, AuditKind::PasswordWrong),
+        (2, AuditKind::SignInSucceeded),
+        (3, AuditKind::PinWrong),
+    ] {
+        audit
+            .record(
+                &AuditEvent::new(kind, at)
+                    .user("u-audit")
+                    .client("c1")
+                    .origin(Some("10.0.0.1"), Some("ua")),
+            )
+            .await
+            .unwrap();
+    }
+    audit
+        .record(&AuditEvent::new(AuditKind::SignUp, 4).user("someone-else"))
+        .await
+        .unwrap();
+    let all = audit.recent_for_user("u-audit", &[], 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        [
+            AuditKind::PinWrong,
+            AuditKind::SignInSucceeded,
+            AuditKind::PasswordWrong
+        ]
+    );
+    assert_eq!(all[0].ip.as_deref(), Some("10.0.0.1"));
+    let some = audit
+        .recent_for_user(
+            "u-audit",
+            &[AuditKind::PasswordWrong, AuditKind::SignInSucceeded],
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        some.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        [AuditKind::SignInSucceeded]
+    );
+}
+
+async fn the_outbox_keeps_messages_in_order(stores: &Stores) {
+    use idp_core::model::{Channel, Message};
+    for (channel, to) in [
+        (Channel::Email, "a@example.com"),
+        (Channel::Sms, "+15550100"),
+    ] {
+        let message = Message {
+            channel,
+            recipient: to.into(),
+            subject: "s".into(),
+            body: "b".into(),
+        };
+        stores.outbox.push(&message, 7).await.unwrap();
+    }
+    let kept = stores.outbox.list().await.unwrap();
+    assert_eq!(kept.len(), 2);
+    assert_eq!((kept[0].0, kept[0].1.channel), (7, Channel::Email));
+    assert_eq!(kept[1].1.recipient, "+15550100");
+}
+
+async fn throttle_counts_failures_in_a_window(stores: &Stores) {
+    let throttle = &stores.throttle;
+    assert_eq!(throttle.record_failure("k", 100, 60).await.unwrap(), 1);
+    assert_eq!(throttle.record_failure("k", 130, 60).await.unwrap(), 2);
+    assert_eq!(
+        throttle.recent_failures("k", 150, 60).await.unwrap(),
+        (2, Some(130))
+    );
+    assert_eq!(
+        throttle.recent_failures("k", 170, 60).await.unwrap(),
+        (1, Some(130)),
+        "the first fell out of the window"
+    );
+    assert_eq!(
+        throttle.recent_failures("other", 170, 60).await.unwrap(),
+        (0, None)
+    );
+    throttle.clear("k").await.unwrap();
+    assert_eq!(
+        throttle.recent_failures("k", 170, 60).await.unwrap(),
+        (0, None)
+    );
 }
 
 async fn users_are_unique_by_username(stores: &Stores) {
@@ -217,6 +416,8 @@ async fn sessions_expire_and_end(stores: &Stores) {
         amr: vec!["pwd".into(), "pin".into()],
         created_at: 1000,
         expires_at: 2000,
+        ip: Some("127.0.0.1".into()),
+        user_agent: Some("test".into()),
     };
     let sessions = &stores.sessions;
     sessions.create_session(&session).await.unwrap();

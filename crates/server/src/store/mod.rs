@@ -1,6 +1,7 @@
 //! The storage backends. Domain code sees only the traits of `idp_core::store`; this module
 //! is the one place that knows sqlx.
 
+pub mod memory;
 pub mod sqlite;
 
 #[cfg(test)]
@@ -10,7 +11,8 @@ use std::sync::Arc;
 
 use idp_core::StoreError;
 use idp_core::store::{
-    ClientStore, EphemeralStore, GrantStore, KeyStore, PinAttemptStore, SessionStore, UserStore,
+    AuditStore, ClientStore, EphemeralStore, GrantStore, KeyStore, OutboxStore, PinAttemptStore,
+    SessionStore, ThrottleStore, UserStore,
 };
 
 use crate::config::Settings;
@@ -25,6 +27,10 @@ pub struct Stores {
     pub grants: Arc<dyn GrantStore>,
     pub keys: Arc<dyn KeyStore>,
     pub ephemeral: Arc<dyn EphemeralStore>,
+    pub audit: Arc<dyn AuditStore>,
+    pub outbox: Arc<dyn OutboxStore>,
+    /// Failure counters for throttling; in memory on the embedded default.
+    pub throttle: Arc<dyn ThrottleStore>,
 }
 
 impl Stores {
@@ -43,7 +49,10 @@ impl Stores {
             sessions: db.clone(),
             grants: db.clone(),
             keys: db.clone(),
-            ephemeral: db,
+            ephemeral: db.clone(),
+            audit: db.clone(),
+            outbox: db,
+            throttle: Arc::new(memory::MemoryThrottle::default()),
         })
     }
 }

@@ -7,11 +7,12 @@ use async_trait::async_trait;
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
 use idp_core::model::{
-    Client, Consumed, EphemeralKind, Grant, KeyState, NewUser, Session, SigningAlg,
-    SigningKeyRecord, TokenEndpointAuthMethod, User,
+    AuditEvent, AuditKind, Channel, Client, Consumed, EphemeralKind, Grant, KeyState, Message,
+    NewUser, Session, SigningAlg, SigningKeyRecord, TokenEndpointAuthMethod, User,
 };
 use idp_core::store::{
-    ClientStore, EphemeralStore, GrantStore, KeyStore, PinAttemptStore, SessionStore, UserStore,
+    AuditStore, ClientStore, EphemeralStore, GrantStore, KeyStore, OutboxStore, PinAttemptStore,
+    SessionStore, UserStore,
 };
 use sqlx::Row as _;
 use sqlx::sqlite::{
@@ -83,6 +84,22 @@ fn prepare_file(path: &std::path::Path) -> std::io::Result<()> {
         .map(drop)
 }
 
+fn session_from_row(row: &SqliteRow) -> Result<Session, StoreError> {
+    let amr: String = row.try_get("amr").map_err(backend)?;
+    Ok(Session {
+        id_hash: row.try_get("id_hash").map_err(backend)?,
+        sid: row.try_get("sid").map_err(backend)?,
+        user_id: row.try_get("user_id").map_err(backend)?,
+        auth_time: row.try_get("auth_time").map_err(backend)?,
+        acr: row.try_get("acr").map_err(backend)?,
+        amr: serde_json::from_str(&amr).map_err(|_| corrupt("sessions.amr"))?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+        expires_at: row.try_get("expires_at").map_err(backend)?,
+        ip: row.try_get("ip").map_err(backend)?,
+        user_agent: row.try_get("user_agent").map_err(backend)?,
+    })
+}
+
 fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
     let get = |e: sqlx::Error| backend(e);
     Ok(User {
@@ -135,6 +152,67 @@ impl UserStore for SqliteStore {
             .await
             .map_err(backend)?;
         row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn set_pin(&self, user_id: &str, pin_hash: Option<&str>) -> Result<(), StoreError> {
+        self.execute_one(
+            sqlx::query("UPDATE users SET pin_hash = ?, pin_failures = 0 WHERE id = ?")
+                .bind(pin_hash)
+                .bind(user_id),
+        )
+        .await
+    }
+
+    async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError> {
+        self.execute_one(
+            sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+                .bind(password_hash)
+                .bind(user_id),
+        )
+        .await
+    }
+
+    async fn set_email(
+        &self,
+        user_id: &str,
+        email: &str,
+        verified: bool,
+    ) -> Result<(), StoreError> {
+        self.execute_one(
+            sqlx::query("UPDATE users SET email = ?, email_verified = ? WHERE id = ?")
+                .bind(email)
+                .bind(verified)
+                .bind(user_id),
+        )
+        .await
+    }
+
+    async fn set_phone(
+        &self,
+        user_id: &str,
+        phone: Option<&str>,
+        verified: bool,
+    ) -> Result<(), StoreError> {
+        self.execute_one(
+            sqlx::query("UPDATE users SET phone = ?, phone_verified = ? WHERE id = ?")
+                .bind(phone)
+                .bind(verified && phone.is_some())
+                .bind(user_id),
+        )
+        .await
+    }
+}
+
+impl SqliteStore {
+    async fn execute_one(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    ) -> Result<(), StoreError> {
+        let done = query.execute(&self.pool).await.map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Corrupt("no such record".into()));
+        }
+        Ok(())
     }
 }
 
@@ -234,8 +312,9 @@ impl SessionStore for SqliteStore {
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
         let amr = serde_json::to_string(&session.amr).map_err(StoreError::backend)?;
         sqlx::query(
-            "INSERT INTO sessions (id_hash, sid, user_id, auth_time, acr, amr, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (id_hash, sid, user_id, auth_time, acr, amr, created_at, expires_at,
+                                   ip, user_agent)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&session.id_hash)
         .bind(&session.sid)
@@ -245,6 +324,8 @@ impl SessionStore for SqliteStore {
         .bind(amr)
         .bind(session.created_at)
         .bind(session.expires_at)
+        .bind(&session.ip)
+        .bind(&session.user_agent)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
@@ -265,17 +346,7 @@ impl SessionStore for SqliteStore {
         else {
             return Ok(None);
         };
-        let amr: String = row.try_get("amr").map_err(backend)?;
-        Ok(Some(Session {
-            id_hash: row.try_get("id_hash").map_err(backend)?,
-            sid: row.try_get("sid").map_err(backend)?,
-            user_id: row.try_get("user_id").map_err(backend)?,
-            auth_time: row.try_get("auth_time").map_err(backend)?,
-            acr: row.try_get("acr").map_err(backend)?,
-            amr: serde_json::from_str(&amr).map_err(|_| corrupt("sessions.amr"))?,
-            created_at: row.try_get("created_at").map_err(backend)?,
-            expires_at: row.try_get("expires_at").map_err(backend)?,
-        }))
+        session_from_row(&row).map(Some)
     }
 
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
@@ -285,6 +356,32 @@ impl SessionStore for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn list_sessions(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<Vec<Session>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, sid",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(session_from_row).collect()
+    }
+
+    async fn delete_session_by_sid(&self, user_id: &str, sid: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = ? AND sid = ?")
+            .bind(user_id)
+            .bind(sid)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn purge_expired_sessions(&self, before: UnixTime) -> Result<u64, StoreError> {
@@ -471,5 +568,104 @@ impl EphemeralStore for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(done.rows_affected())
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, kind, user_id, client_id, actor, ip, user_agent, detail)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(event.at)
+        .bind(event.kind.as_str())
+        .bind(&event.user_id)
+        .bind(&event.client_id)
+        .bind(&event.actor)
+        .bind(&event.ip)
+        .bind(&event.user_agent)
+        .bind(&event.detail)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn recent_for_user(
+        &self,
+        user_id: &str,
+        kinds: &[AuditKind],
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        let kinds = serde_json::to_string(&kinds).map_err(StoreError::backend)?;
+        let rows = sqlx::query(
+            "SELECT * FROM audit_log WHERE user_id = ?
+               AND (json_array_length(?) = 0 OR kind IN (SELECT value FROM json_each(?)))
+             ORDER BY at DESC, id DESC LIMIT ?",
+        )
+        .bind(user_id)
+        .bind(&kinds)
+        .bind(&kinds)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind").map_err(backend)?;
+                Ok(AuditEvent {
+                    at: row.try_get("at").map_err(backend)?,
+                    kind: AuditKind::parse(&kind).ok_or_else(|| corrupt("audit_log.kind"))?,
+                    user_id: row.try_get("user_id").map_err(backend)?,
+                    client_id: row.try_get("client_id").map_err(backend)?,
+                    actor: row.try_get("actor").map_err(backend)?,
+                    ip: row.try_get("ip").map_err(backend)?,
+                    user_agent: row.try_get("user_agent").map_err(backend)?,
+                    detail: row.try_get("detail").map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    async fn push(&self, message: &Message, at: UnixTime) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO outbox (at, channel, recipient, subject, body) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(at)
+        .bind(message.channel.as_str())
+        .bind(&message.recipient)
+        .bind(&message.subject)
+        .bind(&message.body)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn list(&self) -> Result<Vec<(UnixTime, Message)>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM outbox ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                let channel: String = row.try_get("channel").map_err(backend)?;
+                Ok((
+                    row.try_get("at").map_err(backend)?,
+                    Message {
+                        channel: Channel::parse(&channel)
+                            .ok_or_else(|| corrupt("outbox.channel"))?,
+                        recipient: row.try_get("recipient").map_err(backend)?,
+                        subject: row.try_get("subject").map_err(backend)?,
+                        body: row.try_get("body").map_err(backend)?,
+                    },
+                ))
+            })
+            .collect()
     }
 }

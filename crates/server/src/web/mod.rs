@@ -1,5 +1,6 @@
 //! What pages share: templates, cookies and CSRF protection.
 
+pub mod client_info;
 pub mod cookies;
 pub mod csrf;
 pub mod templates;

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    let pages: [(&str, &str); 9] = [
+    let pages: [(&str, &str); 11] = [
         ("layout.html", include_str!("../templates/layout.html")),
         ("error.html", include_str!("../templates/error.html")),
         ("login.html", include_str!("../templates/login.html")),
@@ -25,6 +25,14 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../templates/signed_up.html"),
         ),
         ("help.html", include_str!("../templates/help.html")),
+        (
+            "recover_choose.html",
+            include_str!("../templates/recover_choose.html"),
+        ),
+        (
+            "recover_code.html",
+            include_str!("../templates/recover_code.html"),
+        ),
     ];
     for (name, source) in pages {
         if let Err(error) = env.add_template(name, source) {

@@ -1,0 +1,314 @@
+//! PIN recovery: a user who forgot or locked their PIN, and who has just given the right
+//! password, proves who they are again with a one-time code sent to a confirmed e-mail address
+//! or phone, then chooses a new PIN and continues to the relying party.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use idp_core::model::{AuditKind, Channel, User};
+use idp_recovery::{CodeCheck, StoredCode, issue_code};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::login::load_with_user;
+use crate::audit;
+use crate::error::PageError;
+use crate::messages;
+use crate::oauth::interaction::Interaction;
+use crate::state::AppState;
+use crate::web::client_info::ClientInfo;
+use crate::web::csrf;
+use crate::web::templates::render;
+
+/// Codes one sign-in may have sent; a new code replaces the last.
+const MAX_CODES: u32 = 3;
+
+/// Recovery in progress, kept in the interaction.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecoveryState {
+    channel: Channel,
+    code: StoredCode,
+    codes_sent: u32,
+}
+
+/// `a•••e@example.com`
+pub fn mask_email(email: &str) -> String {
+    let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
+    let chars: Vec<char> = local.chars().collect();
+    let shown = match chars.as_slice() {
+        [] => String::new(),
+        [only] => format!("{only}•••"),
+        [first, .., last] => format!("{first}•••{last}"),
+    };
+    format!("{shown}@{domain}")
+}
+
+/// `+•• ••• ••• 0123`: only the last four digits.
+pub fn mask_phone(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+    let tail: String = digits.iter().skip(digits.len().saturating_sub(4)).collect();
+    format!("•••• {tail}")
+}
+
+/// The confirmed destinations a code can go to.
+fn destinations(user: &User) -> Vec<(Channel, String, String)> {
+    let mut out = Vec::new();
+    if user.email_verified {
+        out.push((Channel::Email, user.email.clone(), mask_email(&user.email)));
+    }
+    if let Some(phone) = user.phone.as_ref().filter(|_| user.phone_verified) {
+        out.push((Channel::Sms, phone.clone(), mask_phone(phone)));
+    }
+    out
+}
+
+fn recover_path(interaction: &Interaction) -> String {
+    format!("{}/recover", interaction.path())
+}
+
+fn choose_form(
+    state: &AppState,
+    jar: CookieJar,
+    interaction: &Interaction,
+    user: &User,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    let (jar, token) = csrf::issue(state, jar);
+    let options: Vec<_> = destinations(user)
+        .into_iter()
+        .map(|(channel, _, masked)| json!({ "value": channel.as_str(), "label": masked }))
+        .collect();
+    let page = render(
+        status,
+        "recover_choose.html",
+        json!({
+            "csrf": token,
+            "action": recover_path(interaction),
+            "options": options,
+            "error": error,
+        }),
+    );
+    (jar, page).into_response()
+}
+
+pub async fn choose_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let (interaction, user) = load_with_user(&state, &jar, &id).await?;
+    Ok(choose_form(
+        &state,
+        jar,
+        &interaction,
+        &user,
+        StatusCode::OK,
+        None,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct ChooseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    channel: String,
+}
+
+pub async fn choose_submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    Path(id): Path<String>,
+    Form(form): Form<ChooseForm>,
+) -> Result<Response, PageError> {
+    if !csrf::verify(&state, &jar, &form.csrf) {
+        return Err(PageError::csrf());
+    }
+    let (mut interaction, user) = load_with_user(&state, &jar, &id).await?;
+    let chosen = Channel::parse(&form.channel);
+    let Some((channel, recipient, _)) = destinations(&user)
+        .into_iter()
+        .find(|(channel, _, _)| Some(*channel) == chosen)
+    else {
+        let message = "Choose where we should send your code.";
+        return Ok(choose_form(
+            &state,
+            jar,
+            &interaction,
+            &user,
+            StatusCode::BAD_REQUEST,
+            Some(message),
+        ));
+    };
+    let codes_sent = interaction.recovery.as_ref().map_or(0, |r| r.codes_sent);
+    if codes_sent >= MAX_CODES {
+        let message = "We have sent you several codes already. Use the last one, or start signing in again later.";
+        return Ok(choose_form(
+            &state,
+            jar,
+            &interaction,
+            &user,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(message),
+        ));
+    }
+    let (code, stored) = issue_code(&state.code_key, state.now());
+    let message = messages::one_time_code(channel, &recipient, "recover your PIN", &code);
+    if let Err(error) = state.notifier.send(&message).await {
+        tracing::warn!(%error, channel = channel.as_str(), "recovery code not delivered");
+        let message = "We could not send the code just now. Please try again in a few minutes.";
+        return Ok(choose_form(
+            &state,
+            jar,
+            &interaction,
+            &user,
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(message),
+        ));
+    }
+    interaction.recovery = Some(RecoveryState {
+        channel,
+        code: stored,
+        codes_sent: codes_sent + 1,
+    });
+    interaction.save(&state).await?;
+    let event = audit::event(&state, AuditKind::RecoveryStarted, &from)
+        .user(&user.id)
+        .client(&interaction.request.client_id)
+        .detail(format!("code sent by {}", channel.as_str()));
+    audit::record(&state, event).await;
+    Ok(Redirect::to(&format!("{}/code", recover_path(&interaction))).into_response())
+}
+
+fn code_form(
+    state: &AppState,
+    jar: CookieJar,
+    interaction: &Interaction,
+    recovery: &RecoveryState,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let (jar, token) = csrf::issue(state, jar);
+    let sent_to = match recovery.channel {
+        Channel::Email => "your e-mail address",
+        Channel::Sms => "your phone",
+    };
+    let page = render(
+        status,
+        "recover_code.html",
+        json!({
+            "csrf": token,
+            "action": format!("{}/code", recover_path(interaction)),
+            "resend": recover_path(interaction),
+            "sent_to": sent_to,
+            "error": error,
+        }),
+    );
+    (jar, page).into_response()
+}
+
+pub async fn code_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let (interaction, _) = load_with_user(&state, &jar, &id).await?;
+    let Some(recovery) = interaction.recovery.clone() else {
+        return Ok(Redirect::to(&recover_path(&interaction)).into_response());
+    };
+    Ok(code_form(
+        &state,
+        jar,
+        &interaction,
+        &recovery,
+        StatusCode::OK,
+        None,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn code_submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    Path(id): Path<String>,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, PageError> {
+    if !csrf::verify(&state, &jar, &form.csrf) {
+        return Err(PageError::csrf());
+    }
+    let (mut interaction, user) = load_with_user(&state, &jar, &id).await?;
+    let Some(mut recovery) = interaction.recovery.clone() else {
+        return Ok(Redirect::to(&recover_path(&interaction)).into_response());
+    };
+    let outcome = recovery
+        .code
+        .check(&state.code_key, &form.code, state.now());
+    let client_id = interaction.request.client_id.clone();
+    match outcome {
+        CodeCheck::Correct => {
+            interaction.recovery = None;
+            interaction.recovered = true;
+            interaction.save(&state).await?;
+            Ok(Redirect::to(&format!("{}/new-pin", interaction.path())).into_response())
+        }
+        CodeCheck::Wrong { tries_left } => {
+            interaction.recovery = Some(recovery.clone());
+            interaction.save(&state).await?;
+            let event = audit::event(&state, AuditKind::RecoveryCodeWrong, &from)
+                .user(&user.id)
+                .client(&client_id)
+                .detail(format!("{tries_left} tries left"));
+            audit::record(&state, event).await;
+            let message = if tries_left == 0 {
+                "That code is not correct, and it cannot be tried again. Send yourself a new code."
+                    .to_owned()
+            } else {
+                format!("That code is not correct. {tries_left} tries left.")
+            };
+            Ok(code_form(
+                &state,
+                jar,
+                &interaction,
+                &recovery,
+                StatusCode::UNAUTHORIZED,
+                Some(message),
+            ))
+        }
+        CodeCheck::Spent => {
+            let message = "This code has expired or was tried too often. Send yourself a new code."
+                .to_owned();
+            Ok(code_form(
+                &state,
+                jar,
+                &interaction,
+                &recovery,
+                StatusCode::GONE,
+                Some(message),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_are_masked() {
+        assert_eq!(mask_email("alice@example.com"), "a•••e@example.com");
+        assert_eq!(mask_email("a@example.com"), "a•••@example.com");
+        assert_eq!(mask_phone("+447700900123"), "•••• 0123");
+    }
+}
