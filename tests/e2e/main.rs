@@ -5,11 +5,14 @@
 // The real server runs on the wall clock, so these tests read it too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
+mod sinks;
 mod support;
 
+mod account;
 mod authorize;
 mod cli;
 mod code_flow;
 mod config;
+mod pin_life;
 mod signup;
 mod token;

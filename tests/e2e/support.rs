@@ -212,6 +212,16 @@ impl Page {
         (unescape(&action), fields)
     }
 
+    /// The first link whose target contains `part`.
+    pub fn link(&self, part: &str) -> String {
+        self.body
+            .split("href=\"")
+            .skip(1)
+            .map(|s| unescape(s.split('"').next().unwrap_or_default()))
+            .find(|href| href.contains(part))
+            .unwrap_or_else(|| panic!("no link to {part} in {}", self.body))
+    }
+
     pub fn contains(&self, text: &str) -> bool {
         self.body.contains(text)
     }
@@ -344,6 +354,32 @@ impl Browser {
             pin_page.body
         );
         self.submit(&pin_page, &[("pin", pin)]).await
+    }
+}
+
+impl Browser {
+    /// Signs in to the account page with password and PIN; returns the account page.
+    pub async fn open_account(&self, username: &str, pin: &str) -> Page {
+        let login = self.open("/account").await;
+        let done = self.sign_in(&login, username, PASSWORD, pin).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        assert!(done.contains("Your account"), "{}", done.body);
+        done
+    }
+
+    /// Submits the account page form whose action is `action`.
+    pub async fn submit_to(&self, page: &Page, action: &str, values: &[(&str, &str)]) -> Page {
+        let at = page
+            .body
+            .find(&format!("action=\"{action}\""))
+            .unwrap_or_else(|| panic!("no form {action}"));
+        let start = page.body[..at].rfind("<form").expect("form start");
+        let form = Page {
+            status: page.status,
+            location: None,
+            body: page.body[start..].to_owned(),
+        };
+        self.submit(&form, values).await
     }
 }
 

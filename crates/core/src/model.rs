@@ -180,6 +180,8 @@ pub enum EphemeralKind {
     Signup,
     /// An authorization code (RFC 6749 §4.1.2), consumed once.
     AuthorizationCode,
+    /// A contact (e-mail or phone) waiting for its confirmation code.
+    ContactChange,
 }
 
 impl EphemeralKind {
@@ -188,6 +190,7 @@ impl EphemeralKind {
             Self::Interaction => "interaction",
             Self::Signup => "signup",
             Self::AuthorizationCode => "code",
+            Self::ContactChange => "contact",
         }
     }
 }

@@ -48,6 +48,18 @@ pub fn password_changed(user: &User) -> Message {
     )
 }
 
+pub fn contact_changed(user: &User) -> Message {
+    email(
+        user,
+        "Your contact details were changed",
+        format!(
+            "Hello {},\n\nThe e-mail address of your account was just changed. This is the last \
+             message sent to this address.\n\n{NOT_YOU}\n",
+            user.username
+        ),
+    )
+}
+
 pub fn recovery_completed(user: &User) -> Message {
     email(
         user,

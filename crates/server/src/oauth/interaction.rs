@@ -34,7 +34,31 @@ pub struct Interaction {
     pub recovered: bool,
 }
 
+/// The client id of the provider's own account pages, which sign people in through the same
+/// steps as a relying party but continue to `/account` instead of receiving a code.
+pub const ACCOUNT_CLIENT: &str = "account";
+
 impl Interaction {
+    /// An interaction that signs the user in for the account page.
+    pub async fn start_for_account(state: &AppState, browser: String) -> Result<Self, StoreError> {
+        let request = AuthorizationRequest {
+            client_id: ACCOUNT_CLIENT.to_owned(),
+            redirect_uri: "/account".to_owned(),
+            scopes: Vec::new(),
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            prompt: None,
+            max_age: None,
+            login_hint: None,
+        };
+        Self::start(state, browser, request, "your account".to_owned()).await
+    }
+
+    pub fn is_for_account(&self) -> bool {
+        self.request.client_id == ACCOUNT_CLIENT
+    }
+
     pub async fn start(
         state: &AppState,
         browser: String,

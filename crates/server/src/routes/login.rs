@@ -65,7 +65,11 @@ async fn finish(
     interaction: &Interaction,
     session: &Session,
 ) -> Result<Response, PageError> {
-    let target = issue_code(state, &interaction.request, session).await?;
+    let target = if interaction.is_for_account() {
+        "/account".to_owned()
+    } else {
+        issue_code(state, &interaction.request, session).await?
+    };
     state
         .stores
         .ephemeral

@@ -1,5 +1,6 @@
 //! The HTTP surface: one module per endpoint or page group.
 
+mod account;
 mod authorize;
 mod discovery;
 mod login;
@@ -71,6 +72,15 @@ pub fn router(state: AppState) -> Router {
             "/signup/pin",
             get(signup::pin_page).post(signup::pin_submit),
         )
+        .route("/account", get(account::account_page))
+        .route("/account/password", post(account::change_password))
+        .route("/account/pin", post(account::change_pin))
+        .route("/account/contact", post(account::start_contact_change))
+        .route(
+            "/account/contact/code",
+            get(account::contact_code_page).post(account::confirm_contact),
+        )
+        .route("/account/sessions/end", post(account::end_session))
         .route("/token", post(token::token))
         .route(
             "/userinfo",

@@ -9,31 +9,27 @@ use serde::Serialize;
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    let pages: [(&str, &str); 11] = [
-        ("layout.html", include_str!("../templates/layout.html")),
-        ("error.html", include_str!("../templates/error.html")),
-        ("login.html", include_str!("../templates/login.html")),
-        ("pin.html", include_str!("../templates/pin.html")),
-        ("locked.html", include_str!("../templates/locked.html")),
-        ("signup.html", include_str!("../templates/signup.html")),
-        (
-            "pin_create.html",
-            include_str!("../templates/pin_create.html"),
-        ),
-        (
-            "signed_up.html",
-            include_str!("../templates/signed_up.html"),
-        ),
-        ("help.html", include_str!("../templates/help.html")),
-        (
-            "recover_choose.html",
-            include_str!("../templates/recover_choose.html"),
-        ),
-        (
-            "recover_code.html",
-            include_str!("../templates/recover_code.html"),
-        ),
-    ];
+    /// Every page, by file name.
+    macro_rules! pages {
+        ($($name:literal),* $(,)?) => {
+            [$(($name, include_str!(concat!("../templates/", $name)))),*]
+        };
+    }
+    let pages = pages!(
+        "layout.html",
+        "error.html",
+        "login.html",
+        "pin.html",
+        "locked.html",
+        "signup.html",
+        "pin_create.html",
+        "signed_up.html",
+        "help.html",
+        "recover_choose.html",
+        "recover_code.html",
+        "account.html",
+        "account_code.html",
+    );
     for (name, source) in pages {
         if let Err(error) = env.add_template(name, source) {
             // Templates are compiled in; a broken one is caught by the tests that render it.

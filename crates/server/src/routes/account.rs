@@ -1,0 +1,658 @@
+//! The account page: contact details and their confirmation, password and PIN changes,
+//! sessions, and recent sign-ins. Every page needs a full sign-in (password and PIN); every
+//! change needs the current secret it replaces.
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use idp_core::model::{AuditEvent, AuditKind, Channel, EphemeralKind, Session, User};
+use idp_core::{StoreError, validate};
+use idp_pin_verifier::PinOutcome;
+use idp_recovery::{CodeCheck, StoredCode, issue_code};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::session;
+use crate::audit;
+use crate::error::PageError;
+use crate::messages;
+use crate::oauth::interaction::Interaction;
+use crate::state::AppState;
+use crate::web::client_info::ClientInfo;
+use crate::web::cookies;
+use crate::web::csrf;
+use crate::web::templates::render;
+
+/// Sign-in events shown on the account page.
+const SIGN_IN_EVENTS: [AuditKind; 5] = [
+    AuditKind::SignInSucceeded,
+    AuditKind::PasswordWrong,
+    AuditKind::PasswordThrottled,
+    AuditKind::PinWrong,
+    AuditKind::PinLocked,
+];
+
+/// A new or unconfirmed contact waiting for the code sent to it; keyed by the session.
+#[derive(Serialize, Deserialize)]
+struct PendingContact {
+    user_id: String,
+    channel: Channel,
+    value: String,
+    code: StoredCode,
+}
+
+/// The signed-in user, or a redirect into sign-in that comes back here.
+async fn signed_in_user(
+    state: &AppState,
+    jar: CookieJar,
+) -> Result<Result<(CookieJar, Session, User), Response>, PageError> {
+    if let Some(session) = session::current(state, &jar).await?
+        && let Some(user) = state.stores.users.find_user(&session.user_id).await?
+    {
+        return Ok(Ok((jar, session, user)));
+    }
+    let (jar, browser) = csrf::browser_binding(state, jar);
+    let interaction = Interaction::start_for_account(state, browser).await?;
+    Ok(Err((jar, Redirect::to(&interaction.path())).into_response()))
+}
+
+/// The account page, with a notice or an error from the last action.
+async fn page(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    status: StatusCode,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Result<Response, PageError> {
+    let (jar, token) = csrf::issue(state, jar);
+    let sessions: Vec<_> = state
+        .stores
+        .sessions
+        .list_sessions(&user.id, state.now())
+        .await?
+        .into_iter()
+        .map(|s| {
+            json!({
+                "sid": s.sid,
+                "current": s.sid == session.sid,
+                "created_at": s.created_at,
+                "ip": s.ip,
+                "user_agent": s.user_agent,
+            })
+        })
+        .collect();
+    let events: Vec<_> = state
+        .stores
+        .audit
+        .recent_for_user(&user.id, &SIGN_IN_EVENTS, 20)
+        .await?
+        .into_iter()
+        .map(|e| {
+            json!({
+                "at": e.at,
+                "outcome": outcome_label(e.kind),
+                "ip": e.ip,
+                "user_agent": e.user_agent,
+            })
+        })
+        .collect();
+    let body = render(
+        status,
+        "account.html",
+        json!({
+            "csrf": token,
+            "username": user.username,
+            "email": user.email,
+            "email_verified": user.email_verified,
+            "phone": user.phone,
+            "phone_verified": user.phone_verified,
+            "sessions": sessions,
+            "events": events,
+            "notice": notice,
+            "error": error,
+        }),
+    );
+    Ok((jar, body).into_response())
+}
+
+fn outcome_label(kind: AuditKind) -> &'static str {
+    match kind {
+        AuditKind::SignInSucceeded => "Signed in",
+        AuditKind::PasswordWrong => "Wrong password",
+        AuditKind::PasswordThrottled => "Refused: too many tries",
+        AuditKind::PinWrong => "Wrong PIN",
+        AuditKind::PinLocked => "PIN locked",
+        _ => "Other",
+    }
+}
+
+pub async fn account_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+) -> Result<Response, PageError> {
+    match signed_in_user(&state, jar).await? {
+        Ok((jar, session, user)) => {
+            page(&state, jar, &session, &user, StatusCode::OK, None, None).await
+        }
+        Err(redirect) => Ok(redirect),
+    }
+}
+
+/// Runs a form action for the signed-in user after the CSRF check.
+macro_rules! signed_in_form {
+    ($state:expr, $jar:expr, $csrf:expr) => {{
+        if !csrf::verify(&$state, &$jar, $csrf) {
+            return Err(PageError::csrf());
+        }
+        match signed_in_user(&$state, $jar).await? {
+            Ok(found) => found,
+            Err(redirect) => return Ok(redirect),
+        }
+    }};
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, PageError> {
+    let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
+    let current_ok = form.current_password.chars().count() <= state.password_policy.max_length
+        && state
+            .hasher
+            .verify(
+                form.current_password.clone(),
+                user.password_hash.clone(),
+                None,
+            )
+            .await?;
+    if !current_ok {
+        let error = "Your current password is not correct.";
+        return page(
+            &state,
+            jar,
+            &session,
+            &user,
+            StatusCode::UNAUTHORIZED,
+            None,
+            Some(error),
+        )
+        .await;
+    }
+    if let Err(why) =
+        state
+            .password_policy
+            .check(&form.password, &form.password_confirm, &user.username)
+    {
+        return page(
+            &state,
+            jar,
+            &session,
+            &user,
+            StatusCode::BAD_REQUEST,
+            None,
+            Some(&why.to_string()),
+        )
+        .await;
+    }
+    let hash = state.hasher.hash(form.password.clone(), None).await?;
+    state.stores.users.set_password(&user.id, &hash).await?;
+    end_other_sessions(&state, &user, &session).await?;
+    audit::record(
+        &state,
+        audit::event(&state, AuditKind::PasswordChanged, &from).user(&user.id),
+    )
+    .await;
+    state.notifier.send_later(messages::password_changed(&user));
+    let notice = "Your password is changed. Your other sessions were signed out.";
+    page(
+        &state,
+        jar,
+        &session,
+        &user,
+        StatusCode::OK,
+        Some(notice),
+        None,
+    )
+    .await
+}
+
+async fn end_other_sessions(
+    state: &AppState,
+    user: &User,
+    current: &Session,
+) -> Result<(), StoreError> {
+    for other in state
+        .stores
+        .sessions
+        .list_sessions(&user.id, state.now())
+        .await?
+    {
+        if other.sid != current.sid {
+            state
+                .stores
+                .sessions
+                .delete_session_by_sid(&user.id, &other.sid)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+pub struct PinForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current_pin: String,
+    #[serde(default)]
+    pin: String,
+    #[serde(default)]
+    pin_confirm: String,
+}
+
+pub async fn change_pin(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    Form(form): Form<PinForm>,
+) -> Result<Response, PageError> {
+    let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
+    let (pin, confirmation) = (form.pin.trim(), form.pin_confirm.trim());
+    // The new PIN is checked first, so that a typo in it does not cost a try of the current one.
+    if let Err(why) = state
+        .pins
+        .policy()
+        .check_new(pin, confirmation, user.phone.as_deref())
+    {
+        return page(
+            &state,
+            jar,
+            &session,
+            &user,
+            StatusCode::BAD_REQUEST,
+            None,
+            Some(&why.to_string()),
+        )
+        .await;
+    }
+    let error = match state.pins.verify(&user, form.current_pin.trim()).await? {
+        PinOutcome::Correct => None,
+        PinOutcome::Wrong { tries_left: 0 } | PinOutcome::Locked => {
+            let event = audit::event(&state, AuditKind::PinLocked, &from).user(&user.id);
+            audit::record(&state, event).await;
+            state.notifier.send_later(messages::pin_locked(&user));
+            Some("Your current PIN is not correct, and your PIN is now locked. Sign out and use “Forgot PIN?” to unlock it.".to_owned())
+        }
+        PinOutcome::Wrong { tries_left } => {
+            let event = audit::event(&state, AuditKind::PinWrong, &from)
+                .user(&user.id)
+                .detail(format!("{tries_left} tries left"));
+            audit::record(&state, event).await;
+            Some(format!(
+                "Your current PIN is not correct. {tries_left} tries left."
+            ))
+        }
+        PinOutcome::NotDigits => Some("Your PIN is numbers only.".to_owned()),
+        PinOutcome::NotSet => Some("Your account has no PIN yet.".to_owned()),
+    };
+    if let Some(error) = error {
+        return page(
+            &state,
+            jar,
+            &session,
+            &user,
+            StatusCode::UNAUTHORIZED,
+            None,
+            Some(&error),
+        )
+        .await;
+    }
+    if state
+        .pins
+        .matches_hash(pin, user.pin_hash.as_deref().unwrap_or_default())
+        .await?
+    {
+        let error = "Choose a PIN different from your current one.";
+        return page(
+            &state,
+            jar,
+            &session,
+            &user,
+            StatusCode::BAD_REQUEST,
+            None,
+            Some(error),
+        )
+        .await;
+    }
+    let hash = state.pins.hash_new_pin(pin).await?;
+    state.stores.users.set_pin(&user.id, Some(&hash)).await?;
+    audit::record(
+        &state,
+        audit::event(&state, AuditKind::PinChanged, &from).user(&user.id),
+    )
+    .await;
+    state.notifier.send_later(messages::pin_changed(&user));
+    page(
+        &state,
+        jar,
+        &session,
+        &user,
+        StatusCode::OK,
+        Some("Your PIN is changed."),
+        None,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct ContactForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    channel: String,
+    /// The new address or number; empty to confirm the current one.
+    #[serde(default)]
+    value: String,
+}
+
+/// Sends a code to a new contact, or to the current unconfirmed one; the contact counts only
+/// once the code comes back.
+pub async fn start_contact_change(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<ContactForm>,
+) -> Result<Response, PageError> {
+    let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
+    let refuse = |message: String| (StatusCode::BAD_REQUEST, message);
+    let checked = match (Channel::parse(&form.channel), form.value.trim()) {
+        (Some(Channel::Email), "") => Ok((Channel::Email, user.email.clone())),
+        (Some(Channel::Email), typed) => validate::email(typed)
+            .map(|v| (Channel::Email, v))
+            .map_err(|e| refuse(e.to_string())),
+        (Some(Channel::Sms), "") => user
+            .phone
+            .clone()
+            .map(|p| (Channel::Sms, p))
+            .ok_or_else(|| refuse("Enter a phone number.".to_owned())),
+        (Some(Channel::Sms), typed) => validate::phone(typed)
+            .map(|v| (Channel::Sms, v))
+            .map_err(|e| refuse(e.to_string())),
+        (None, _) => Err(refuse("Choose e-mail or phone.".to_owned())),
+    };
+    let (channel, value) = match checked {
+        Ok(found) => found,
+        Err((status, message)) => {
+            return page(&state, jar, &session, &user, status, None, Some(&message)).await;
+        }
+    };
+    let (code, stored) = issue_code(&state.code_key, state.now());
+    let purpose = match channel {
+        Channel::Email => "confirm your e-mail address",
+        Channel::Sms => "confirm your phone number",
+    };
+    if let Err(error) = state
+        .notifier
+        .send(&messages::one_time_code(channel, &value, purpose, &code))
+        .await
+    {
+        tracing::warn!(%error, "contact confirmation code not delivered");
+        let message = "We could not send the code just now. Please try again in a few minutes.";
+        return page(
+            &state,
+            jar,
+            &session,
+            &user,
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            Some(message),
+        )
+        .await;
+    }
+    let pending = PendingContact {
+        user_id: user.id.clone(),
+        channel,
+        value,
+        code: stored,
+    };
+    let payload = serde_json::to_value(&pending).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let expires = pending.code.expires_at;
+    state
+        .stores
+        .ephemeral
+        .put(
+            EphemeralKind::ContactChange,
+            &session.sid,
+            &payload,
+            expires,
+        )
+        .await?;
+    Ok((jar, Redirect::to("/account/contact/code")).into_response())
+}
+
+fn code_form(
+    state: &AppState,
+    jar: CookieJar,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let (jar, token) = csrf::issue(state, jar);
+    (
+        jar,
+        render(
+            status,
+            "account_code.html",
+            json!({ "csrf": token, "error": error }),
+        ),
+    )
+        .into_response()
+}
+
+pub async fn contact_code_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+) -> Result<Response, PageError> {
+    match signed_in_user(&state, jar).await? {
+        Ok((jar, _, _)) => Ok(code_form(&state, jar, StatusCode::OK, None)),
+        Err(redirect) => Ok(redirect),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn confirm_contact(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, PageError> {
+    let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
+    let kind = EphemeralKind::ContactChange;
+    let Some(payload) = state
+        .stores
+        .ephemeral
+        .get(kind, &session.sid, state.now())
+        .await?
+    else {
+        let error = "That code has expired. Ask for a new one.";
+        return page(
+            &state,
+            jar,
+            &session,
+            &user,
+            StatusCode::GONE,
+            None,
+            Some(error),
+        )
+        .await;
+    };
+    let mut pending: PendingContact = serde_json::from_value(payload)
+        .map_err(|_| StoreError::Corrupt("pending contact".into()))?;
+    if pending.user_id != user.id {
+        return Err(PageError::expired());
+    }
+    match pending.code.check(&state.code_key, &form.code, state.now()) {
+        CodeCheck::Correct => {
+            state.stores.ephemeral.delete(kind, &session.sid).await?;
+            let changed = match pending.channel {
+                Channel::Email => user.email != pending.value,
+                Channel::Sms => user.phone.as_deref() != Some(pending.value.as_str()),
+            };
+            match pending.channel {
+                Channel::Email => {
+                    state
+                        .stores
+                        .users
+                        .set_email(&user.id, &pending.value, true)
+                        .await?
+                }
+                Channel::Sms => {
+                    state
+                        .stores
+                        .users
+                        .set_phone(&user.id, Some(&pending.value), true)
+                        .await?
+                }
+            }
+            let kind = if changed {
+                AuditKind::ContactChanged
+            } else {
+                AuditKind::ContactConfirmed
+            };
+            let event = audit::event(&state, kind, &from)
+                .user(&user.id)
+                .detail(pending.channel.as_str());
+            audit::record(&state, event).await;
+            if changed && pending.channel == Channel::Email {
+                // Tell the old address too: a takeover would change it first.
+                state.notifier.send_later(messages::contact_changed(&user));
+            }
+            let user = state
+                .stores
+                .users
+                .find_user(&user.id)
+                .await?
+                .ok_or_else(PageError::expired)?;
+            let notice = match pending.channel {
+                Channel::Email => "Your e-mail address is confirmed.",
+                Channel::Sms => "Your phone number is confirmed.",
+            };
+            page(
+                &state,
+                jar,
+                &session,
+                &user,
+                StatusCode::OK,
+                Some(notice),
+                None,
+            )
+            .await
+        }
+        CodeCheck::Wrong { tries_left } => {
+            let payload =
+                serde_json::to_value(&pending).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            state
+                .stores
+                .ephemeral
+                .put(kind, &session.sid, &payload, pending.code.expires_at)
+                .await?;
+            Ok(code_form(
+                &state,
+                jar,
+                StatusCode::UNAUTHORIZED,
+                Some(format!(
+                    "That code is not correct. {tries_left} tries left."
+                )),
+            ))
+        }
+        CodeCheck::Spent => {
+            state.stores.ephemeral.delete(kind, &session.sid).await?;
+            let error = "That code has expired or was tried too often. Ask for a new one.";
+            page(
+                &state,
+                jar,
+                &session,
+                &user,
+                StatusCode::GONE,
+                None,
+                Some(error),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EndSessionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    sid: String,
+}
+
+/// Signs out one session of the user's (this one included).
+pub async fn end_session(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    Form(form): Form<EndSessionForm>,
+) -> Result<Response, PageError> {
+    let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
+    if !state
+        .stores
+        .sessions
+        .delete_session_by_sid(&user.id, &form.sid)
+        .await?
+    {
+        let error = "That session has already ended.";
+        return page(
+            &state,
+            jar,
+            &session,
+            &user,
+            StatusCode::NOT_FOUND,
+            None,
+            Some(error),
+        )
+        .await;
+    }
+    let event: AuditEvent = audit::event(&state, AuditKind::SessionEnded, &from).user(&user.id);
+    audit::record(&state, event).await;
+    if form.sid == session.sid {
+        let jar = jar.add(cookies::removal(&state, cookies::SESSION, "/"));
+        return Ok((jar, Redirect::to("/account")).into_response());
+    }
+    page(
+        &state,
+        jar,
+        &session,
+        &user,
+        StatusCode::OK,
+        Some("That session is signed out."),
+        None,
+    )
+    .await
+}

@@ -1,0 +1,291 @@
+//! The account page: a full sign-in first, then every change needs the secret it replaces.
+
+use reqwest::StatusCode;
+
+use crate::sinks::{Inbox, smtp_sink};
+use crate::support::*;
+
+async fn setup() -> (TestIdp, Inbox) {
+    let (smtp, mail) = smtp_sink().await;
+    let idp = TestIdp::start_with(&[("IDP_SMTP_URL", &smtp)]).await;
+    idp.create_user("alice");
+    (idp, mail)
+}
+
+#[tokio::test]
+async fn the_account_page_needs_password_and_pin() {
+    let (idp, _) = setup().await;
+    let browser = Browser::new(&idp);
+    let first = browser.get("/account").await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    let login = browser.follow(first).await;
+    assert!(login.contains("name=\"password\""));
+    let pin = browser
+        .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    assert!(pin.contains("name=\"pin\""));
+    let account = browser.submit(&pin, &[("pin", PIN)]).await;
+    assert!(
+        account.contains("Signed in as <strong>alice</strong>"),
+        "{}",
+        account.body
+    );
+    assert!(
+        account.contains("Signed in at"),
+        "recent sign-ins are listed: {}",
+        account.body
+    );
+    assert!(account.contains("this browser"));
+}
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one_and_signs_out_other_sessions() {
+    let (idp, mail) = setup().await;
+    let other = Browser::new(&idp);
+    other.open_account("alice", PIN).await;
+    let browser = Browser::new(&idp);
+    let account = browser.open_account("alice", PIN).await;
+    assert_eq!(idp.count("sessions", "1").await, 2);
+    let new = "a brand new passphrase here";
+
+    let wrong = browser
+        .submit_to(
+            &account,
+            "/account/password",
+            &[
+                ("current_password", "not it at all"),
+                ("password", new),
+                ("password_confirm", new),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.contains("Your current password is not correct."));
+    let weak = browser
+        .submit_to(
+            &account,
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("password", "qwerty123456"),
+                ("password_confirm", "qwerty123456"),
+            ],
+        )
+        .await;
+    assert!(weak.contains("too common"), "{}", weak.body);
+    let done = browser
+        .submit_to(
+            &account,
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("password", new),
+                ("password_confirm", new),
+            ],
+        )
+        .await;
+    assert!(done.contains("Your password is changed."), "{}", done.body);
+    assert_eq!(
+        idp.count("sessions", "1").await,
+        1,
+        "the other session ended"
+    );
+    mail.wait_for("alice@example.com", "Your password was changed", 0)
+        .await;
+    let again = other.get("/account").await;
+    assert_eq!(
+        again.status,
+        StatusCode::SEE_OTHER,
+        "the other browser must sign in again"
+    );
+}
+
+#[tokio::test]
+async fn changing_the_pin_needs_the_current_one() {
+    let (idp, mail) = setup().await;
+    let browser = Browser::new(&idp);
+    let account = browser.open_account("alice", PIN).await;
+    let weak = browser
+        .submit_to(
+            &account,
+            "/account/pin",
+            &[
+                ("current_pin", PIN),
+                ("pin", "111111"),
+                ("pin_confirm", "111111"),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        idp.count("users", "pin_failures = 0").await,
+        1,
+        "a weak new PIN costs no try"
+    );
+    let wrong = browser
+        .submit_to(
+            &account,
+            "/account/pin",
+            &[
+                ("current_pin", "000000"),
+                ("pin", "739184"),
+                ("pin_confirm", "739184"),
+            ],
+        )
+        .await;
+    assert!(
+        wrong.contains("Your current PIN is not correct. 4 tries left."),
+        "{}",
+        wrong.body
+    );
+    let same = browser
+        .submit_to(
+            &account,
+            "/account/pin",
+            &[("current_pin", PIN), ("pin", PIN), ("pin_confirm", PIN)],
+        )
+        .await;
+    assert!(
+        same.contains("different from your current one"),
+        "{}",
+        same.body
+    );
+    let done = browser
+        .submit_to(
+            &account,
+            "/account/pin",
+            &[
+                ("current_pin", PIN),
+                ("pin", "739184"),
+                ("pin_confirm", "739184"),
+            ],
+        )
+        .await;
+    assert!(done.contains("Your PIN is changed."), "{}", done.body);
+    mail.wait_for("alice@example.com", "Your PIN was changed", 0)
+        .await;
+    let fresh = Browser::new(&idp);
+    fresh.open_account("alice", "739184").await;
+}
+
+#[tokio::test]
+async fn a_new_email_address_counts_once_its_code_comes_back() {
+    let (idp, mail) = setup().await;
+    let browser = Browser::new(&idp);
+    let account = browser.open_account("alice", PIN).await;
+    let bad = browser
+        .submit_to(
+            &account,
+            "/account/contact",
+            &[("channel", "email"), ("value", "not an address")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let code_page = browser
+        .submit_to(
+            &account,
+            "/account/contact",
+            &[("channel", "email"), ("value", "alice@new.example")],
+        )
+        .await;
+    assert_eq!(
+        idp.count("users", "email = 'alice@example.com'").await,
+        1,
+        "unchanged until confirmed"
+    );
+    let code = mail.code("alice@new.example", 0).await;
+    let done = browser.submit(&code_page, &[("code", &code)]).await;
+    assert!(
+        done.contains("Your e-mail address is confirmed."),
+        "{}",
+        done.body
+    );
+    assert_eq!(
+        idp.count(
+            "users",
+            "email = 'alice@new.example' AND email_verified = 1"
+        )
+        .await,
+        1
+    );
+    mail.wait_for("alice@example.com", "Your contact details were changed", 0)
+        .await;
+}
+
+#[tokio::test]
+async fn another_session_can_be_signed_out() {
+    let (idp, _) = setup().await;
+    let phone = Browser::new(&idp);
+    phone.open_account("alice", PIN).await;
+    let browser = Browser::new(&idp);
+    let account = browser.open_account("alice", PIN).await;
+    let other_sid = {
+        let marker = account.body.find("this browser").unwrap();
+        let (before, after) = account.body.split_at(marker);
+        let sids: Vec<&str> = before
+            .split("name=\"sid\" value=\"")
+            .skip(1)
+            .chain(after.split("name=\"sid\" value=\"").skip(1))
+            .map(|s| s.split('"').next().unwrap())
+            .collect();
+        let this = after
+            .split("name=\"sid\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        sids.into_iter().find(|s| *s != this).unwrap().to_owned()
+    };
+    let done = browser
+        .submit_to(&account, "/account/sessions/end", &[("sid", &other_sid)])
+        .await;
+    assert!(
+        done.contains("That session is signed out."),
+        "{}",
+        done.body
+    );
+    assert_eq!(phone.get("/account").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(browser.get("/account").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn account_forms_without_the_csrf_token_change_nothing() {
+    let (idp, _) = setup().await;
+    let browser = Browser::new(&idp);
+    browser.open_account("alice", PIN).await;
+    for (action, fields) in [
+        (
+            "/account/password",
+            vec![
+                ("current_password", PASSWORD),
+                ("password", "another fine passphrase"),
+                ("password_confirm", "another fine passphrase"),
+            ],
+        ),
+        (
+            "/account/pin",
+            vec![
+                ("current_pin", PIN),
+                ("pin", "739184"),
+                ("pin_confirm", "739184"),
+            ],
+        ),
+        (
+            "/account/contact",
+            vec![("channel", "email"), ("value", "x@example.com")],
+        ),
+    ] {
+        let fields: Vec<(String, String)> = fields
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        assert_eq!(
+            browser.post(action, &fields).await.status,
+            StatusCode::FORBIDDEN,
+            "{action}"
+        );
+    }
+    let fresh = Browser::new(&idp);
+    fresh.open_account("alice", PIN).await;
+}

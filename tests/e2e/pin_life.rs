@@ -1,0 +1,494 @@
+//! The PIN's life: lockout that cannot be raced, password guessing slowed without lockout,
+//! support unlock, and recovery by a code sent by e-mail or text.
+
+use openidconnect::core::CoreJwsSigningAlgorithm;
+use reqwest::StatusCode;
+
+use crate::sinks::{Inbox, sms_sink, smtp_sink};
+use crate::support::*;
+
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+const NEW_PIN: &str = "739184";
+
+struct World {
+    idp: TestIdp,
+    rp: RelyingParty,
+    mail: Inbox,
+    texts: Inbox,
+}
+
+async fn world() -> World {
+    let (smtp, mail) = smtp_sink().await;
+    let (webhook, texts) = sms_sink().await;
+    let idp =
+        TestIdp::start_with(&[("IDP_SMTP_URL", &smtp), ("IDP_SMS_WEBHOOK_URL", &webhook)]).await;
+    let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
+    let out = idp.cli(
+        &[
+            "user",
+            "create",
+            "--username",
+            "alice",
+            "--email",
+            "alice@example.com",
+            "--phone",
+            "+44 7700 900123",
+        ],
+        &format!("{PASSWORD}\n{PIN}\n"),
+    );
+    assert!(out.status.success());
+    let rp = RelyingParty::discover(
+        &idp,
+        client["client_id"].as_str().unwrap(),
+        client["client_secret"].as_str(),
+        REDIRECT,
+    )
+    .await;
+    World {
+        idp,
+        rp,
+        mail,
+        texts,
+    }
+}
+
+/// Password right, then the PIN page.
+async fn at_pin_page(w: &World, browser: &Browser) -> Page {
+    let login = browser.open(&w.rp.start(&[], &[], true).url).await;
+    let page = browser
+        .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    assert!(page.contains("name=\"pin\""), "{}", page.body);
+    page
+}
+
+async fn lock(w: &World, browser: &Browser) -> Page {
+    let mut page = at_pin_page(w, browser).await;
+    for _ in 0..5 {
+        page = browser.submit(&page, &[("pin", "000000")]).await;
+    }
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.contains("now locked"));
+    page
+}
+
+/// Confirms alice's e-mail (or phone) on the account page, with the code that arrives.
+async fn confirm_contact(w: &World, channel: &str) {
+    let browser = Browser::new(&w.idp);
+    let account = browser.open_account("alice", PIN).await;
+    assert!(account.contains("not confirmed"));
+    let code_page = browser
+        .submit_to(
+            &account,
+            "/account/contact",
+            &[("channel", channel), ("value", "")],
+        )
+        .await;
+    assert!(code_page.contains("Enter your code"), "{}", code_page.body);
+    let code = match channel {
+        "email" => w.mail.code("alice@example.com", 0).await,
+        _ => w.texts.code("+447700900123", 0).await,
+    };
+    let wrong = browser
+        .submit(
+            &code_page,
+            &[("code", if code == "000000" { "111111" } else { "000000" })],
+        )
+        .await;
+    assert!(
+        wrong.contains("That code is not correct. 4 tries left."),
+        "{}",
+        wrong.body
+    );
+    let done = browser.submit(&wrong, &[("code", &code)]).await;
+    assert!(done.contains("is confirmed"), "{}", done.body);
+}
+
+#[tokio::test]
+async fn fifty_concurrent_wrong_pins_evaluate_at_most_five_and_lock() {
+    let w = world().await;
+    let browser = Browser::new(&w.idp);
+    let page = at_pin_page(&w, &browser).await;
+    let (action, mut fields) = page.form();
+    fields.push(("pin".into(), "000000".into()));
+    let attempts = (0..50).map(|_| {
+        let (http, url, fields) = (
+            browser.http.clone(),
+            format!("{}{action}", w.idp.issuer),
+            fields.clone(),
+        );
+        tokio::spawn(async move {
+            let response = http.post(url).form(&fields).send().await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        })
+    });
+    let mut evaluated = 0;
+    for attempt in attempts {
+        let (status, body) = attempt.await.unwrap();
+        if body.contains("That PIN is not correct") {
+            evaluated += 1;
+        } else {
+            assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+            assert!(body.contains("Too many wrong PINs"), "{body}");
+        }
+    }
+    assert_eq!(evaluated, 5, "exactly the allowance was evaluated");
+    assert_eq!(w.idp.count("users", "pin_failures = 5").await, 1);
+    assert_eq!(w.idp.count("audit_log", "kind = 'pin_wrong'").await, 5);
+    assert_eq!(w.idp.count("audit_log", "kind = 'pin_locked'").await, 1);
+    // The person is told.
+    w.mail
+        .wait_for("alice@example.com", "Your PIN is locked", 0)
+        .await;
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_slowed_but_never_lock() {
+    let w = world().await;
+    let browser = Browser::new(&w.idp);
+    let login = browser.open(&w.rp.start(&[], &[], true).url).await;
+    let mut throttled = None;
+    for _ in 0..8 {
+        let page = browser
+            .submit(
+                &login,
+                &[("username", "alice"), ("password", "wrong password!")],
+            )
+            .await;
+        if page.status == StatusCode::TOO_MANY_REQUESTS {
+            throttled = Some(page);
+            break;
+        }
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    }
+    let throttled = throttled.expect("guessing is slowed down");
+    assert!(
+        throttled.contains("Too many sign-in attempts. Wait"),
+        "{}",
+        throttled.body
+    );
+    // Even the right password waits its turn, and nothing was locked.
+    let early = browser
+        .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(early.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(w.idp.count("users", "pin_failures = 0").await, 1);
+    // An unknown username is slowed the same way.
+    let mut unknown_throttled = false;
+    for _ in 0..8 {
+        let page = browser
+            .submit(
+                &login,
+                &[("username", "nobody"), ("password", "wrong password!")],
+            )
+            .await;
+        if page.status == StatusCode::TOO_MANY_REQUESTS {
+            unknown_throttled = true;
+            break;
+        }
+    }
+    assert!(unknown_throttled);
+    // After the wait, the right password works.
+    let wait: u64 = throttled
+        .body
+        .split("Wait ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(
+        wait.max(early_wait(&early)) + 1,
+    ))
+    .await;
+    let page = browser
+        .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    assert!(page.contains("name=\"pin\""), "{}", page.body);
+    assert!(
+        w.idp
+            .count("audit_log", "kind = 'password_throttled'")
+            .await
+            >= 2
+    );
+}
+
+fn early_wait(page: &Page) -> u64 {
+    page.body
+        .split("Wait ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn support_unlock_makes_the_user_choose_a_new_pin() {
+    let w = world().await;
+    lock(&w, &Browser::new(&w.idp)).await;
+    let out = w.idp.cli(&["user", "unlock", "alice"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        w.idp
+            .count("audit_log", "kind = 'pin_unlocked' AND actor = 'cli'")
+            .await,
+        1
+    );
+    let missing = w.idp.cli(&["user", "unlock", "nobody"], "");
+    assert!(!missing.status.success());
+
+    let browser = Browser::new(&w.idp);
+    let mut start = w.rp.start(&[], &[], true);
+    let login = browser.open(&start.url).await;
+    let new_pin = browser
+        .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    assert!(new_pin.contains("Choose your PIN"), "{}", new_pin.body);
+    let weak = browser
+        .submit(&new_pin, &[("pin", "123456"), ("pin_confirm", "123456")])
+        .await;
+    assert_eq!(weak.status, StatusCode::BAD_REQUEST);
+    let done = browser
+        .submit(&weak, &[("pin", NEW_PIN), ("pin_confirm", NEW_PIN)])
+        .await;
+    let code = param(&done.location.expect("back to the relying party"), "code").unwrap();
+    let tokens = w.rp.exchange(&code, start.verifier.take()).await.unwrap();
+    w.rp.verify_id_token(
+        &tokens,
+        &start.nonce,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    );
+    w.mail
+        .wait_for("alice@example.com", "Your PIN was changed", 0)
+        .await;
+    // The new PIN is the PIN from now on.
+    let other = Browser::new(&w.idp);
+    let page = at_pin_page(&w, &other).await;
+    let wrong_old = other.submit(&page, &[("pin", PIN)]).await;
+    assert!(wrong_old.contains("That PIN is not correct"));
+}
+
+#[tokio::test]
+async fn a_locked_pin_is_recovered_with_a_code_sent_by_email() {
+    let w = world().await;
+    confirm_contact(&w, "email").await;
+    let browser = Browser::new(&w.idp);
+    let mut start = w.rp.start(&[], &[], true);
+    let login = browser.open(&start.url).await;
+    let mut page = browser
+        .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    for _ in 0..5 {
+        page = browser.submit(&page, &[("pin", "000000")]).await;
+    }
+    assert!(page.contains("Unlock your PIN"));
+    let recover_link = page.link("/recover");
+    let choose = browser.get(&recover_link).await;
+    assert!(
+        choose.contains("a•••e@example.com"),
+        "the address is masked: {}",
+        choose.body
+    );
+    assert!(
+        !choose.contains("0123"),
+        "an unconfirmed phone is not offered"
+    );
+    let code_page = browser.submit(&choose, &[("channel", "email")]).await;
+    assert!(code_page.contains("Enter your code"), "{}", code_page.body);
+    // The first code went to confirm the address; this is the second.
+    let code = w.mail.code("alice@example.com", 1).await;
+    let wrong = browser
+        .submit(
+            &code_page,
+            &[("code", if code == "999999" { "888888" } else { "999999" })],
+        )
+        .await;
+    assert!(
+        wrong.contains("That code is not correct. 4 tries left."),
+        "{}",
+        wrong.body
+    );
+    let new_pin = browser.submit(&wrong, &[("code", &code)]).await;
+    assert!(new_pin.contains("Choose your PIN"), "{}", new_pin.body);
+    let same = browser
+        .submit(&new_pin, &[("pin", PIN), ("pin_confirm", PIN)])
+        .await;
+    assert!(
+        same.contains("Choose a PIN you have not used before."),
+        "{}",
+        same.body
+    );
+    let done = browser
+        .submit(&same, &[("pin", NEW_PIN), ("pin_confirm", NEW_PIN)])
+        .await;
+    let location = done
+        .location
+        .expect("back to the relying party that started the sign-in");
+    assert!(location.starts_with(REDIRECT));
+    let tokens =
+        w.rp.exchange(&param(&location, "code").unwrap(), start.verifier.take())
+            .await
+            .unwrap();
+    w.rp.verify_id_token(
+        &tokens,
+        &start.nonce,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    );
+    w.mail
+        .wait_for("alice@example.com", "Your account was recovered", 0)
+        .await;
+    w.mail
+        .wait_for("alice@example.com", "Your PIN is locked", 0)
+        .await;
+    assert_eq!(w.idp.count("users", "pin_failures = 0").await, 1);
+    for kind in [
+        "recovery_started",
+        "recovery_code_wrong",
+        "recovery_completed",
+        "pin_locked",
+    ] {
+        assert_eq!(
+            w.idp.count("audit_log", &format!("kind = '{kind}'")).await,
+            1,
+            "{kind}"
+        );
+    }
+    // A used code does not work twice.
+    let replay = browser.get(&format!("{recover_link}/code")).await;
+    assert_ne!(replay.status, StatusCode::OK, "the interaction is over");
+}
+
+#[tokio::test]
+async fn a_forgotten_pin_is_recovered_with_a_code_sent_by_text() {
+    let w = world().await;
+    confirm_contact(&w, "sms").await;
+    let browser = Browser::new(&w.idp);
+    let mut start = w.rp.start(&[], &[], true);
+    let pin_page = {
+        let login = browser.open(&start.url).await;
+        browser
+            .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
+            .await
+    };
+    let link = pin_page.link("/recover");
+    let choose = browser.get(&link).await;
+    assert!(choose.contains("•••• 0123"), "{}", choose.body);
+    assert!(
+        !choose.contains("value=\"email\""),
+        "an unconfirmed e-mail address is not offered"
+    );
+    let code_page = browser.submit(&choose, &[("channel", "sms")]).await;
+    let code = w.texts.code("+447700900123", 1).await;
+    let new_pin = browser.submit(&code_page, &[("code", &code)]).await;
+    let done = browser
+        .submit(&new_pin, &[("pin", NEW_PIN), ("pin_confirm", NEW_PIN)])
+        .await;
+    let tokens =
+        w.rp.exchange(
+            &param(&done.location.unwrap(), "code").unwrap(),
+            start.verifier.take(),
+        )
+        .await
+        .unwrap();
+    w.rp.verify_id_token(
+        &tokens,
+        &start.nonce,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    );
+}
+
+#[tokio::test]
+async fn recovery_codes_run_out_and_need_a_confirmed_contact() {
+    let w = world().await;
+    let browser = Browser::new(&w.idp);
+    let pin_page = at_pin_page(&w, &browser).await;
+    let link = pin_page.link("/recover");
+    let choose = browser.get(&link).await;
+    assert!(
+        choose.contains("contact support"),
+        "no confirmed contact: {}",
+        choose.body
+    );
+    // The CSRF token of the PIN page serves: it belongs to this browser.
+    let refused = browser
+        .post(&link, &choose_fields(&pin_page, "email"))
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::BAD_REQUEST,
+        "an unconfirmed channel is refused"
+    );
+
+    confirm_contact(&w, "email").await;
+    let choose = browser.get(&link).await;
+    let mut page = browser.submit(&choose, &[("channel", "email")]).await;
+    let code = w.mail.code("alice@example.com", 1).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        page = browser.submit(&page, &[("code", wrong)]).await;
+    }
+    assert!(page.contains("cannot be tried again"), "{}", page.body);
+    let spent = browser.submit(&page, &[("code", &code)]).await;
+    assert_eq!(spent.status, StatusCode::GONE);
+    assert!(spent.contains("expired or was tried too often"));
+    // A new code works.
+    let choose = browser.get(&link).await;
+    let page = browser.submit(&choose, &[("channel", "email")]).await;
+    let code = w.mail.code("alice@example.com", 2).await;
+    let new_pin = browser.submit(&page, &[("code", &code)]).await;
+    assert!(new_pin.contains("Choose your PIN"), "{}", new_pin.body);
+}
+
+fn choose_fields(page: &Page, channel: &str) -> Vec<(String, String)> {
+    let csrf = page
+        .body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .map(|s| s.split('"').next().unwrap().to_owned())
+        .unwrap_or_default();
+    vec![("csrf".into(), csrf), ("channel".into(), channel.into())]
+}
+
+#[tokio::test]
+async fn without_smtp_notifications_go_to_the_outbox() {
+    let idp = TestIdp::start().await;
+    let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
+    idp.create_user("alice");
+    let rp = RelyingParty::discover(
+        &idp,
+        client["client_id"].as_str().unwrap(),
+        client["client_secret"].as_str(),
+        REDIRECT,
+    )
+    .await;
+    let w = World {
+        idp,
+        rp,
+        mail: Inbox::default(),
+        texts: Inbox::default(),
+    };
+    lock(&w, &Browser::new(&w.idp)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let out = w.idp.cli(&["outbox", "list"], "");
+        assert!(out.status.success());
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if let Some(message) = list.as_array().unwrap().first() {
+            assert_eq!(message["channel"], "email");
+            assert_eq!(message["to"], "alice@example.com");
+            assert_eq!(message["subject"], "Your PIN is locked");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the notice reaches the outbox"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
