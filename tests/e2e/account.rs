@@ -2,13 +2,13 @@
 
 use reqwest::StatusCode;
 
-use crate::sinks::{Inbox, smtp_sink};
+use crate::sinks::Inbox;
 use crate::support::*;
 
 async fn setup() -> (TestIdp, Inbox) {
-    let (smtp, mail) = smtp_sink().await;
-    let idp = TestIdp::start_with(&[("IDP_SMTP_URL", &smtp)]).await;
+    let idp = TestIdp::start().await;
     idp.create_user("alice");
+    let mail = idp.mail.clone();
     (idp, mail)
 }
 
@@ -24,7 +24,7 @@ async fn the_account_page_needs_password_and_pin() {
         .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
         .await;
     assert!(pin.contains("name=\"pin\""));
-    let account = browser.submit(&pin, &[("pin", PIN)]).await;
+    let account = browser.submit_pin(&pin, PIN).await;
     assert!(
         account.contains("Signed in as <strong>alice</strong>"),
         "{}",
@@ -193,7 +193,9 @@ async fn a_new_email_address_counts_once_its_code_comes_back() {
         1,
         "unchanged until confirmed"
     );
-    let code = mail.code("alice@new.example", 0).await;
+    let code = mail
+        .code("alice@new.example", "confirm your e-mail address", 0)
+        .await;
     let done = browser.submit(&code_page, &[("code", &code)]).await;
     assert!(
         done.contains("Your e-mail address is confirmed."),

@@ -241,7 +241,7 @@ async fn a_wrong_pin_says_how_many_tries_are_left_and_letters_do_not_count() {
         "letters took no try"
     );
 
-    let done = browser.submit(&password_in_pin, &[("pin", PIN)]).await;
+    let done = browser.submit_pin(&password_in_pin, PIN).await;
     assert!(param(&done.location.unwrap(), "code").is_some());
     assert_eq!(
         idp.count("users", "pin_failures = 0").await,

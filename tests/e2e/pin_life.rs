@@ -4,7 +4,7 @@
 use openidconnect::core::CoreJwsSigningAlgorithm;
 use reqwest::StatusCode;
 
-use crate::sinks::{Inbox, sms_sink, smtp_sink};
+use crate::sinks::{Inbox, sms_sink};
 use crate::support::*;
 
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
@@ -18,10 +18,9 @@ struct World {
 }
 
 async fn world() -> World {
-    let (smtp, mail) = smtp_sink().await;
     let (webhook, texts) = sms_sink().await;
-    let idp =
-        TestIdp::start_with(&[("IDP_SMTP_URL", &smtp), ("IDP_SMS_WEBHOOK_URL", &webhook)]).await;
+    let idp = TestIdp::start_with(&[("IDP_SMS_WEBHOOK_URL", &webhook)]).await;
+    let mail = idp.mail.clone();
     let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
     let out = idp.cli(
         &[
@@ -72,23 +71,32 @@ async fn lock(w: &World, browser: &Browser) -> Page {
     page
 }
 
-/// Confirms alice's e-mail (or phone) on the account page, with the code that arrives.
+/// Confirms alice's e-mail address (the new-device code of her first sign-in, sent to it,
+/// does that) and, for "sms", her phone with the code texted to it.
 async fn confirm_contact(w: &World, channel: &str) {
     let browser = Browser::new(&w.idp);
     let account = browser.open_account("alice", PIN).await;
-    assert!(account.contains("not confirmed"));
+    assert!(
+        account.contains("E-mail: alice@example.com — confirmed"),
+        "{}",
+        account.body
+    );
+    if channel == "email" {
+        return;
+    }
+    assert!(account.contains("— not confirmed"));
     let code_page = browser
         .submit_to(
             &account,
             "/account/contact",
-            &[("channel", channel), ("value", "")],
+            &[("channel", "sms"), ("value", "")],
         )
         .await;
     assert!(code_page.contains("Enter your code"), "{}", code_page.body);
-    let code = match channel {
-        "email" => w.mail.code("alice@example.com", 0).await,
-        _ => w.texts.code("+447700900123", 0).await,
-    };
+    let code = w
+        .texts
+        .code("+447700900123", "confirm your phone number", 0)
+        .await;
     let wrong = browser
         .submit(
             &code_page,
@@ -101,7 +109,11 @@ async fn confirm_contact(w: &World, channel: &str) {
         wrong.body
     );
     let done = browser.submit(&wrong, &[("code", &code)]).await;
-    assert!(done.contains("is confirmed"), "{}", done.body);
+    assert!(
+        done.contains("Your phone number is confirmed."),
+        "{}",
+        done.body
+    );
 }
 
 #[tokio::test]
@@ -254,9 +266,15 @@ async fn support_unlock_makes_the_user_choose_a_new_pin() {
         .submit(&new_pin, &[("pin", "123456"), ("pin_confirm", "123456")])
         .await;
     assert_eq!(weak.status, StatusCode::BAD_REQUEST);
-    let done = browser
+    let codes_before = browser.device_codes_sent();
+    let device_check = browser
         .submit(&weak, &[("pin", NEW_PIN), ("pin_confirm", NEW_PIN)])
         .await;
+    assert!(
+        device_check.contains("Confirm it is you"),
+        "a new browser still needs its code"
+    );
+    let done = browser.pass_device_check(device_check, codes_before).await;
     let code = param(&done.location.expect("back to the relying party"), "code").unwrap();
     let tokens = w.rp.exchange(&code, start.verifier.take()).await.unwrap();
     w.rp.verify_id_token(
@@ -301,8 +319,10 @@ async fn a_locked_pin_is_recovered_with_a_code_sent_by_email() {
     );
     let code_page = browser.submit(&choose, &[("channel", "email")]).await;
     assert!(code_page.contains("Enter your code"), "{}", code_page.body);
-    // The first code went to confirm the address; this is the second.
-    let code = w.mail.code("alice@example.com", 1).await;
+    let code = w
+        .mail
+        .code("alice@example.com", "recover your PIN", 0)
+        .await;
     let wrong = browser
         .submit(
             &code_page,
@@ -379,12 +399,8 @@ async fn a_forgotten_pin_is_recovered_with_a_code_sent_by_text() {
     let link = pin_page.link("/recover");
     let choose = browser.get(&link).await;
     assert!(choose.contains("•••• 0123"), "{}", choose.body);
-    assert!(
-        !choose.contains("value=\"email\""),
-        "an unconfirmed e-mail address is not offered"
-    );
     let code_page = browser.submit(&choose, &[("channel", "sms")]).await;
-    let code = w.texts.code("+447700900123", 1).await;
+    let code = w.texts.code("+447700900123", "recover your PIN", 0).await;
     let new_pin = browser.submit(&code_page, &[("code", &code)]).await;
     let done = browser
         .submit(&new_pin, &[("pin", NEW_PIN), ("pin_confirm", NEW_PIN)])
@@ -428,7 +444,10 @@ async fn recovery_codes_run_out_and_need_a_confirmed_contact() {
     confirm_contact(&w, "email").await;
     let choose = browser.get(&link).await;
     let mut page = browser.submit(&choose, &[("channel", "email")]).await;
-    let code = w.mail.code("alice@example.com", 1).await;
+    let code = w
+        .mail
+        .code("alice@example.com", "recover your PIN", 0)
+        .await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
         page = browser.submit(&page, &[("code", wrong)]).await;
@@ -440,7 +459,10 @@ async fn recovery_codes_run_out_and_need_a_confirmed_contact() {
     // A new code works.
     let choose = browser.get(&link).await;
     let page = browser.submit(&choose, &[("channel", "email")]).await;
-    let code = w.mail.code("alice@example.com", 2).await;
+    let code = w
+        .mail
+        .code("alice@example.com", "recover your PIN", 1)
+        .await;
     let new_pin = browser.submit(&page, &[("code", &code)]).await;
     assert!(new_pin.contains("Choose your PIN"), "{}", new_pin.body);
 }
@@ -457,7 +479,7 @@ fn choose_fields(page: &Page, channel: &str) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn without_smtp_notifications_go_to_the_outbox() {
-    let idp = TestIdp::start().await;
+    let idp = TestIdp::start_with_outbox().await;
     let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
     idp.create_user("alice");
     let rp = RelyingParty::discover(
@@ -491,4 +513,133 @@ async fn without_smtp_notifications_go_to_the_outbox() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test]
+async fn a_new_browser_needs_a_code_after_the_pin_and_is_trusted_after() {
+    let w = world().await;
+    let browser = Browser::new(&w.idp);
+    let mut start = w.rp.start(&[], &[], true);
+    let login = browser.open(&start.url).await;
+    let pin_page = browser
+        .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    let check = browser.submit(&pin_page, &[("pin", PIN)]).await;
+    assert!(check.contains("Confirm it is you"), "{}", check.body);
+    assert!(
+        check.contains("a•••e@example.com"),
+        "where the code went, masked"
+    );
+    assert!(
+        check.location.is_none(),
+        "no code for the relying party yet"
+    );
+    let code = w.mail.code("alice@example.com", DEVICE_CODE, 0).await;
+    let wrong = browser
+        .submit(
+            &check,
+            &[("code", if code == "000000" { "111111" } else { "000000" })],
+        )
+        .await;
+    assert!(
+        wrong.contains("That code is not correct. 4 tries left."),
+        "{}",
+        wrong.body
+    );
+    // A new code replaces the old one.
+    let resend = wrong.form().0 + "/resend";
+    let resent = browser.submit_to(&wrong, &resend, &[]).await;
+    assert!(resent.contains("Confirm it is you"));
+    let code = w.mail.code("alice@example.com", DEVICE_CODE, 1).await;
+    let done = browser.submit(&resent, &[("code", &code)]).await;
+    let location = done.location.expect("back to the relying party");
+    let tokens =
+        w.rp.exchange(&param(&location, "code").unwrap(), start.verifier.take())
+            .await
+            .unwrap();
+    let claims = w.rp.verify_id_token(
+        &tokens,
+        &start.nonce,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    );
+    let amr: Vec<String> = claims
+        .auth_method_refs()
+        .unwrap()
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(amr, ["pwd", "pin", "otp"]);
+    w.mail
+        .wait_for("alice@example.com", "New sign-in to your account", 0)
+        .await;
+    assert_eq!(w.idp.count("devices", "1").await, 1);
+
+    // The same browser, signing in again, is trusted: no code.
+    let mut again = w.rp.start(&[], &[("prompt", "login")], true);
+    let login = browser.open(&again.url).await;
+    let pin_page = browser
+        .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    let done = browser.submit(&pin_page, &[("pin", PIN)]).await;
+    let location = done
+        .location
+        .expect("straight back: the browser is trusted");
+    let tokens =
+        w.rp.exchange(&param(&location, "code").unwrap(), again.verifier.take())
+            .await
+            .unwrap();
+    let claims = w.rp.verify_id_token(
+        &tokens,
+        &again.nonce,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    );
+    let amr: Vec<String> = claims
+        .auth_method_refs()
+        .unwrap()
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(amr, ["pwd", "pin"]);
+
+    // Forgotten on the account page, it needs a code again.
+    let account = browser.open("/account").await;
+    assert!(account.contains("Trusted devices"));
+    let forgotten = browser
+        .submit_to(&account, "/account/devices/forget", &[])
+        .await;
+    assert!(
+        forgotten.contains("That device is forgotten"),
+        "{}",
+        forgotten.body
+    );
+    let login = browser
+        .open(&w.rp.start(&[], &[("prompt", "login")], true).url)
+        .await;
+    let pin_page = browser
+        .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    let check = browser.submit(&pin_page, &[("pin", PIN)]).await;
+    assert!(check.contains("Confirm it is you"));
+}
+
+#[tokio::test]
+async fn the_new_device_check_can_be_turned_off() {
+    let idp = TestIdp::start_with(&[("IDP_NEW_DEVICE__ENABLED", "false")]).await;
+    let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
+    idp.create_user("alice");
+    let rp = RelyingParty::discover(
+        &idp,
+        client["client_id"].as_str().unwrap(),
+        client["client_secret"].as_str(),
+        REDIRECT,
+    )
+    .await;
+    let browser = Browser::new(&idp);
+    let login = browser.open(&rp.start(&[], &[], true).url).await;
+    let pin_page = browser
+        .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    let done = browser.submit(&pin_page, &[("pin", PIN)]).await;
+    assert!(done.location.is_some_and(|l| l.starts_with(REDIRECT)));
+    assert_eq!(idp.mail.count(DEVICE_CODE), 0);
 }

@@ -47,10 +47,19 @@ impl Inbox {
         }
     }
 
-    /// The one-time code in the `nth` code message to `to`.
-    pub async fn code(&self, to: &str, nth: usize) -> String {
-        let message = self.wait_for(to, "code", nth).await;
+    /// The one-time code in the `nth` message to `to` whose text names `purpose` (for example
+    /// "recover your PIN").
+    pub async fn code(&self, to: &str, purpose: &str, nth: usize) -> String {
+        let message = self.wait_for(to, purpose, nth).await;
         six_digits(&message.text).unwrap_or_else(|| panic!("no code in {}", message.text))
+    }
+
+    /// How many messages so far name `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.all()
+            .iter()
+            .filter(|m| m.text.contains(needle))
+            .count()
     }
 }
 

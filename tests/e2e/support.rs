@@ -18,13 +18,19 @@ use openidconnect::{
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::sinks::{Inbox, smtp_sink};
+
 pub const PASSWORD: &str = "correct horse battery staple";
+/// The purpose named in new-device code messages.
+pub const DEVICE_CODE: &str = "sign in on a new device";
 pub const PIN: &str = "482916";
 
 /// A provider process on its own port, data directory and database.
 pub struct TestIdp {
     pub issuer: String,
     pub dir: tempfile::TempDir,
+    /// What the provider e-mailed (empty when it keeps messages in its outbox instead).
+    pub mail: Inbox,
     child: Child,
     extra_env: Vec<(String, String)>,
 }
@@ -69,7 +75,20 @@ impl TestIdp {
         Self::start_with(&[]).await
     }
 
+    /// Starts the provider with an SMTP server of its own that keeps what it receives.
     pub async fn start_with(extra_env: &[(&str, &str)]) -> Self {
+        let (smtp, mail) = smtp_sink().await;
+        let mut env = vec![("IDP_SMTP_URL", smtp.as_str())];
+        env.extend_from_slice(extra_env);
+        Self::launch(&env, mail).await
+    }
+
+    /// Starts the provider with no SMTP server: e-mail goes to its outbox.
+    pub async fn start_with_outbox() -> Self {
+        Self::launch(&[], Inbox::default()).await
+    }
+
+    async fn launch(extra_env: &[(&str, &str)], mail: Inbox) -> Self {
         let extra_env: Vec<(String, String)> = extra_env
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -87,6 +106,7 @@ impl TestIdp {
             let mut idp = TestIdp {
                 issuer,
                 dir,
+                mail: mail.clone(),
                 child,
                 extra_env: extra_env.clone(),
             };
@@ -185,6 +205,7 @@ impl TestIdp {
 pub struct Browser {
     pub http: reqwest::Client,
     pub base: String,
+    mail: Inbox,
 }
 
 pub struct Page {
@@ -253,6 +274,7 @@ impl Browser {
         Self {
             http,
             base: idp.issuer.clone(),
+            mail: idp.mail.clone(),
         }
     }
 
@@ -353,7 +375,29 @@ impl Browser {
             "not the PIN page: {}",
             pin_page.body
         );
-        self.submit(&pin_page, &[("pin", pin)]).await
+        self.submit_pin(&pin_page, pin).await
+    }
+
+    /// Submits the PIN and, on a browser the provider does not know yet, the new-device code
+    /// it e-mails.
+    pub async fn submit_pin(&self, pin_page: &Page, pin: &str) -> Page {
+        let codes_before = self.mail.count(DEVICE_CODE);
+        let answer = self.submit(pin_page, &[("pin", pin)]).await;
+        self.pass_device_check(answer, codes_before).await
+    }
+
+    /// Completes the new-device check if `page` asks for it, with the code e-mailed after
+    /// `codes_before` earlier ones.
+    pub async fn pass_device_check(&self, page: Page, codes_before: usize) -> Page {
+        if !page.contains("Confirm it is you") {
+            return page;
+        }
+        let code = self.mail.code("", DEVICE_CODE, codes_before).await;
+        self.submit(&page, &[("code", &code)]).await
+    }
+
+    pub fn device_codes_sent(&self) -> usize {
+        self.mail.count(DEVICE_CODE)
     }
 }
 
@@ -369,15 +413,15 @@ impl Browser {
 
     /// Submits the account page form whose action is `action`.
     pub async fn submit_to(&self, page: &Page, action: &str, values: &[(&str, &str)]) -> Page {
-        let at = page
-            .body
+        let body = unescape(&page.body);
+        let at = body
             .find(&format!("action=\"{action}\""))
             .unwrap_or_else(|| panic!("no form {action}"));
-        let start = page.body[..at].rfind("<form").expect("form start");
+        let start = body[..at].rfind("<form").expect("form start");
         let form = Page {
             status: page.status,
             location: None,
-            body: page.body[start..].to_owned(),
+            body: body[start..].to_owned(),
         };
         self.submit(&form, values).await
     }

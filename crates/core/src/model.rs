@@ -128,6 +128,20 @@ pub struct Session {
     pub user_agent: Option<String>,
 }
 
+/// A browser the user completed a sign-in on, known by its long-lived device cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Public identifier, for the account page.
+    pub id: String,
+    /// SHA-256 of the device cookie; the cookie value is never stored.
+    pub id_hash: String,
+    pub user_id: String,
+    pub created_at: UnixTime,
+    pub last_seen_at: UnixTime,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
 /// The tokens issued to one client for one user from one authorization; revoking it revokes
 /// them all (a replayed authorization code does so, RFC 6749 §4.1.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,6 +294,9 @@ pub enum AuditKind {
     ContactConfirmed,
     ContactChanged,
     SessionEnded,
+    NewDeviceCodeSent,
+    NewDeviceVerified,
+    DeviceForgotten,
 }
 
 impl AuditKind {
@@ -300,6 +317,9 @@ impl AuditKind {
             Self::ContactConfirmed => "contact_confirmed",
             Self::ContactChanged => "contact_changed",
             Self::SessionEnded => "session_ended",
+            Self::NewDeviceCodeSent => "new_device_code_sent",
+            Self::NewDeviceVerified => "new_device_verified",
+            Self::DeviceForgotten => "device_forgotten",
         }
     }
 
@@ -320,6 +340,9 @@ impl AuditKind {
             Self::ContactConfirmed,
             Self::ContactChanged,
             Self::SessionEnded,
+            Self::NewDeviceCodeSent,
+            Self::NewDeviceVerified,
+            Self::DeviceForgotten,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == value)

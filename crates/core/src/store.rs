@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use crate::clock::UnixTime;
 use crate::error::StoreError;
 use crate::model::{
-    AuditEvent, Client, Consumed, EphemeralKind, Grant, Message, NewUser, Session,
+    AuditEvent, Client, Consumed, Device, EphemeralKind, Grant, Message, NewUser, Session,
     SigningKeyRecord, User,
 };
 
@@ -157,4 +157,22 @@ pub trait ThrottleStore: Send + Sync {
         window: i64,
     ) -> Result<(u32, Option<UnixTime>), StoreError>;
     async fn clear(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// Trusted devices (browsers that completed a sign-in with the new-device check).
+#[async_trait]
+pub trait DeviceStore: Send + Sync {
+    /// Trusts the device for its user (again, if it already was).
+    async fn trust_device(&self, device: &Device) -> Result<(), StoreError>;
+    /// Whether the device is trusted by the user; if so, notes that it was seen at `now`.
+    async fn device_is_trusted(
+        &self,
+        id_hash: &str,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// The user's trusted devices, most recently seen first.
+    async fn list_devices(&self, user_id: &str) -> Result<Vec<Device>, StoreError>;
+    /// Forgets one of the user's devices; false when there is none with that id.
+    async fn forget_device(&self, user_id: &str, id: &str) -> Result<bool, StoreError>;
 }

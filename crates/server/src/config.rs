@@ -43,6 +43,7 @@ pub struct Settings {
     pub hashing: HashingSettings,
     pub password: PasswordSettings,
     pub pin: PinSettings,
+    pub new_device: NewDeviceSettings,
     pub tokens: TokenSettings,
     pub session: SessionSettings,
 }
@@ -79,6 +80,12 @@ pub struct PinSettings {
     pub min_length: usize,
     pub max_length: usize,
     pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDeviceSettings {
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

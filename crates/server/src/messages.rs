@@ -71,6 +71,20 @@ pub fn recovery_completed(user: &User) -> Message {
     )
 }
 
+pub fn new_device(user: &User, from: &crate::web::client_info::ClientInfo) -> Message {
+    let browser = from.user_agent.as_deref().unwrap_or("an unknown browser");
+    let place = from.ip.as_deref().unwrap_or("an unknown address");
+    email(
+        user,
+        "New sign-in to your account",
+        format!(
+            "Hello {},\n\nYour account was just signed in to on a new device: {browser}, from \
+             {place}.\n\n{NOT_YOU}\n",
+            user.username
+        ),
+    )
+}
+
 /// A one-time code to `recipient` over `channel`, for `purpose` (“recover your PIN”).
 pub fn one_time_code(channel: Channel, recipient: &str, purpose: &str, code: &str) -> Message {
     let body = match channel {

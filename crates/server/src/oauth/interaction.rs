@@ -29,9 +29,16 @@ pub struct Interaction {
     /// PIN recovery in progress (the code sent and its tries), if any.
     #[serde(default)]
     pub recovery: Option<crate::routes::recovery::RecoveryState>,
-    /// Set once recovery re-proved the user's identity: a new PIN may be chosen.
+    /// Set, to the channel its code went by, once recovery re-proved the user's identity: a
+    /// new PIN may be chosen.
     #[serde(default)]
-    pub recovered: bool,
+    pub recovered_by: Option<idp_core::model::Channel>,
+    /// Set once the PIN was right (or newly chosen): only the new-device check may remain.
+    #[serde(default)]
+    pub pin_verified: bool,
+    /// The new-device check in progress, if any.
+    #[serde(default)]
+    pub device_check: Option<crate::routes::device::DeviceCheck>,
 }
 
 /// The client id of the provider's own account pages, which sign people in through the same
@@ -74,7 +81,9 @@ impl Interaction {
             user_id: None,
             signed_up_sid: None,
             recovery: None,
-            recovered: false,
+            recovered_by: None,
+            pin_verified: false,
+            device_check: None,
         };
         interaction.save(state).await?;
         Ok(interaction)

@@ -100,6 +100,22 @@ async fn page(
             })
         })
         .collect();
+    let devices: Vec<_> = state
+        .stores
+        .devices
+        .list_devices(&user.id)
+        .await?
+        .into_iter()
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "created_at": d.created_at,
+                "last_seen_at": d.last_seen_at,
+                "ip": d.ip,
+                "user_agent": d.user_agent,
+            })
+        })
+        .collect();
     let body = render(
         status,
         "account.html",
@@ -111,6 +127,7 @@ async fn page(
             "phone": user.phone,
             "phone_verified": user.phone_verified,
             "sessions": sessions,
+            "devices": devices,
             "events": events,
             "notice": notice,
             "error": error,
@@ -652,6 +669,58 @@ pub async fn end_session(
         &user,
         StatusCode::OK,
         Some("That session is signed out."),
+        None,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct ForgetDeviceForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    id: String,
+}
+
+/// Forgets a trusted device: its next sign-in needs a new-device code again.
+pub async fn forget_device(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    Form(form): Form<ForgetDeviceForm>,
+) -> Result<Response, PageError> {
+    let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
+    if !state
+        .stores
+        .devices
+        .forget_device(&user.id, &form.id)
+        .await?
+    {
+        let error = "That device is not on your list.";
+        return page(
+            &state,
+            jar,
+            &session,
+            &user,
+            StatusCode::NOT_FOUND,
+            None,
+            Some(error),
+        )
+        .await;
+    }
+    audit::record(
+        &state,
+        audit::event(&state, AuditKind::DeviceForgotten, &from).user(&user.id),
+    )
+    .await;
+    let notice = "That device is forgotten: signing in on it will need a code again.";
+    page(
+        &state,
+        jar,
+        &session,
+        &user,
+        StatusCode::OK,
+        Some(notice),
         None,
     )
     .await

@@ -11,7 +11,7 @@ use idp_pin_verifier::PinOutcome;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::session;
+use super::{device, session};
 use crate::audit;
 use crate::error::PageError;
 use crate::messages;
@@ -85,9 +85,10 @@ pub(super) async fn signed_in(
     jar: CookieJar,
     interaction: &Interaction,
     user: &User,
+    amr: &[&str],
     from: &ClientInfo,
 ) -> Result<Response, PageError> {
-    let (jar, session) = session::start(state, jar, &user.id, from).await?;
+    let (jar, session) = session::start(state, jar, &user.id, amr, from).await?;
     let event = audit::event(state, AuditKind::SignInSucceeded, from)
         .user(&user.id)
         .client(&interaction.request.client_id);
@@ -354,7 +355,7 @@ pub async fn pin_submit(
         audit::record(&state, event).await;
     }
     match outcome {
-        PinOutcome::Correct => signed_in(&state, jar, &interaction, &user, &from).await,
+        PinOutcome::Correct => device::after_pin(&state, jar, interaction, &user, &from).await,
         PinOutcome::Wrong { tries_left: 0 } => {
             let event = audit::event(&state, AuditKind::PinLocked, &from)
                 .user(&user.id)
@@ -401,7 +402,7 @@ pub async fn pin_submit(
 /// Whether this interaction may set a new PIN: after an administrator's unlock (the account
 /// has no PIN), or once recovery re-proved the user's identity.
 fn may_set_pin(interaction: &Interaction, user: &User) -> bool {
-    user.pin_hash.is_none() || interaction.recovered
+    user.pin_hash.is_none() || interaction.recovered_by.is_some()
 }
 
 pub(super) fn new_pin_form(
@@ -499,7 +500,7 @@ pub async fn new_pin_submit(
     }
     let hash = state.pins.hash_new_pin(pin).await?;
     state.stores.users.set_pin(&user.id, Some(&hash)).await?;
-    let recovered = interaction.recovered;
+    let recovered = interaction.recovered_by.is_some();
     let kind = if recovered {
         AuditKind::RecoveryCompleted
     } else {
@@ -520,5 +521,14 @@ pub async fn new_pin_submit(
         messages::pin_changed(&user)
     };
     state.notifier.send_later(notice);
-    signed_in(&state, jar, &interaction, &user, &from).await
+    match interaction.recovered_by {
+        // The recovery code, sent to a confirmed contact, was the one-time code of this
+        // sign-in: the browser becomes trusted and no new-device code is asked.
+        Some(channel) => {
+            let jar = device::trust_this_device(&state, jar, &user.id, &from).await?;
+            let amr = device::amr_with_code(channel);
+            signed_in(&state, jar, &interaction, &user, &amr, &from).await
+        }
+        None => device::after_pin(&state, jar, interaction, &user, &from).await,
+    }
 }

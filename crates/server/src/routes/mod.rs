@@ -2,6 +2,7 @@
 
 mod account;
 mod authorize;
+pub mod device;
 mod discovery;
 mod login;
 pub mod recovery;
@@ -57,6 +58,11 @@ pub fn router(state: AppState) -> Router {
             get(login::new_pin_page).post(login::new_pin_submit),
         )
         .route(
+            "/login/{id}/device",
+            get(device::device_page).post(device::device_submit),
+        )
+        .route("/login/{id}/device/resend", post(device::device_resend))
+        .route(
             "/login/{id}/recover",
             get(recovery::choose_page).post(recovery::choose_submit),
         )
@@ -81,6 +87,7 @@ pub fn router(state: AppState) -> Router {
             get(account::contact_code_page).post(account::confirm_contact),
         )
         .route("/account/sessions/end", post(account::end_session))
+        .route("/account/devices/forget", post(account::forget_device))
         .route("/token", post(token::token))
         .route(
             "/userinfo",

@@ -259,7 +259,7 @@ pub async fn code_submit(
     match outcome {
         CodeCheck::Correct => {
             interaction.recovery = None;
-            interaction.recovered = true;
+            interaction.recovered_by = Some(recovery.channel);
             interaction.save(&state).await?;
             Ok(Redirect::to(&format!("{}/new-pin", interaction.path())).into_response())
         }

@@ -5,7 +5,7 @@ use idp_core::StoreError;
 use idp_core::model::Session;
 use idp_core::random::{random_token, sha256_b64};
 
-use crate::oauth::{ACR_PASSWORD_PIN, AMR_PASSWORD_PIN};
+use crate::oauth::ACR_PASSWORD_PIN;
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
 use crate::web::cookies;
@@ -28,12 +28,14 @@ pub async fn current(state: &AppState, jar: &CookieJar) -> Result<Option<Session
         .await
 }
 
-/// Starts a session for `user_id` after a sign-in with password and PIN. Always a new session
-/// id (no fixation); the one the browser had before, if any, ends.
+/// Starts a session for `user_id` after a sign-in with password and PIN (and the methods of
+/// `amr`, RFC 8176). Always a new session id (no fixation); the one the browser had before, if
+/// any, ends.
 pub async fn start(
     state: &AppState,
     jar: CookieJar,
     user_id: &str,
+    amr: &[&str],
     from: &ClientInfo,
 ) -> Result<(CookieJar, Session), StoreError> {
     if let Some(old) = cookie_value(state, &jar) {
@@ -52,7 +54,7 @@ pub async fn start(
         user_id: user_id.to_owned(),
         auth_time: now,
         acr: ACR_PASSWORD_PIN.to_owned(),
-        amr: AMR_PASSWORD_PIN.iter().map(|s| (*s).to_owned()).collect(),
+        amr: amr.iter().map(|s| (*s).to_owned()).collect(),
         created_at: now,
         expires_at: now + ttl,
         ip: from.ip.clone(),

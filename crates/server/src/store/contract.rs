@@ -36,6 +36,63 @@ pub async fn run_all(stores: Stores) {
     audit_events_are_kept_newest_first(&stores).await;
     the_outbox_keeps_messages_in_order(&stores).await;
     throttle_counts_failures_in_a_window(&stores).await;
+    devices_are_trusted_per_user(&stores).await;
+}
+
+async fn devices_are_trusted_per_user(stores: &Stores) {
+    use idp_core::model::Device;
+    let devices = &stores.devices;
+    let device = |id: &str, user: &str, at| Device {
+        id: id.into(),
+        id_hash: "browser-1".into(),
+        user_id: user.into(),
+        created_at: at,
+        last_seen_at: at,
+        ip: None,
+        user_agent: Some("ua".into()),
+    };
+    assert!(
+        !devices
+            .device_is_trusted("browser-1", "u1", 10)
+            .await
+            .unwrap()
+    );
+    devices.trust_device(&device("d1", "u1", 10)).await.unwrap();
+    devices
+        .trust_device(&device("d2", "u-change", 20))
+        .await
+        .unwrap();
+    assert!(
+        devices
+            .device_is_trusted("browser-1", "u1", 30)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !devices
+            .device_is_trusted("browser-2", "u1", 30)
+            .await
+            .unwrap()
+    );
+    let listed = devices.list_devices("u1").await.unwrap();
+    assert_eq!((listed.len(), listed[0].last_seen_at), (1, 30));
+    assert!(
+        !devices.forget_device("u1", "d2").await.unwrap(),
+        "only the owner's"
+    );
+    assert!(devices.forget_device("u1", "d1").await.unwrap());
+    assert!(
+        !devices
+            .device_is_trusted("browser-1", "u1", 40)
+            .await
+            .unwrap()
+    );
+    assert!(
+        devices
+            .device_is_trusted("browser-1", "u-change", 40)
+            .await
+            .unwrap()
+    );
 }
 
 async fn users_change_their_secrets_and_contacts(stores: &Stores) {

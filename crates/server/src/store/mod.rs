@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use idp_core::StoreError;
 use idp_core::store::{
-    AuditStore, ClientStore, EphemeralStore, GrantStore, KeyStore, OutboxStore, PinAttemptStore,
-    SessionStore, ThrottleStore, UserStore,
+    AuditStore, ClientStore, DeviceStore, EphemeralStore, GrantStore, KeyStore, OutboxStore,
+    PinAttemptStore, SessionStore, ThrottleStore, UserStore,
 };
 
 use crate::config::Settings;
@@ -29,6 +29,7 @@ pub struct Stores {
     pub ephemeral: Arc<dyn EphemeralStore>,
     pub audit: Arc<dyn AuditStore>,
     pub outbox: Arc<dyn OutboxStore>,
+    pub devices: Arc<dyn DeviceStore>,
     /// Failure counters for throttling; in memory on the embedded default.
     pub throttle: Arc<dyn ThrottleStore>,
 }
@@ -51,7 +52,8 @@ impl Stores {
             keys: db.clone(),
             ephemeral: db.clone(),
             audit: db.clone(),
-            outbox: db,
+            outbox: db.clone(),
+            devices: db,
             throttle: Arc::new(memory::MemoryThrottle::default()),
         })
     }

@@ -7,12 +7,12 @@ use async_trait::async_trait;
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
 use idp_core::model::{
-    AuditEvent, AuditKind, Channel, Client, Consumed, EphemeralKind, Grant, KeyState, Message,
-    NewUser, Session, SigningAlg, SigningKeyRecord, TokenEndpointAuthMethod, User,
+    AuditEvent, AuditKind, Channel, Client, Consumed, Device, EphemeralKind, Grant, KeyState,
+    Message, NewUser, Session, SigningAlg, SigningKeyRecord, TokenEndpointAuthMethod, User,
 };
 use idp_core::store::{
-    AuditStore, ClientStore, EphemeralStore, GrantStore, KeyStore, OutboxStore, PinAttemptStore,
-    SessionStore, UserStore,
+    AuditStore, ClientStore, DeviceStore, EphemeralStore, GrantStore, KeyStore, OutboxStore,
+    PinAttemptStore, SessionStore, UserStore,
 };
 use sqlx::Row as _;
 use sqlx::sqlite::{
@@ -667,5 +667,77 @@ impl OutboxStore for SqliteStore {
                 ))
             })
             .collect()
+    }
+}
+
+#[async_trait]
+impl DeviceStore for SqliteStore {
+    async fn trust_device(&self, device: &Device) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO devices (id_hash, user_id, id, created_at, last_seen_at, ip, user_agent)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id_hash, user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at,
+                 ip = excluded.ip, user_agent = excluded.user_agent",
+        )
+        .bind(&device.id_hash)
+        .bind(&device.user_id)
+        .bind(&device.id)
+        .bind(device.created_at)
+        .bind(device.last_seen_at)
+        .bind(&device.ip)
+        .bind(&device.user_agent)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn device_is_trusted(
+        &self,
+        id_hash: &str,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE devices SET last_seen_at = ? WHERE id_hash = ? AND user_id = ?")
+                .bind(now)
+                .bind(id_hash)
+                .bind(user_id)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_devices(&self, user_id: &str) -> Result<Vec<Device>, StoreError> {
+        let rows =
+            sqlx::query("SELECT * FROM devices WHERE user_id = ? ORDER BY last_seen_at DESC, id")
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                Ok(Device {
+                    id: row.try_get("id").map_err(backend)?,
+                    id_hash: row.try_get("id_hash").map_err(backend)?,
+                    user_id: row.try_get("user_id").map_err(backend)?,
+                    created_at: row.try_get("created_at").map_err(backend)?,
+                    last_seen_at: row.try_get("last_seen_at").map_err(backend)?,
+                    ip: row.try_get("ip").map_err(backend)?,
+                    user_agent: row.try_get("user_agent").map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn forget_device(&self, user_id: &str, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM devices WHERE user_id = ? AND id = ?")
+            .bind(user_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
     }
 }

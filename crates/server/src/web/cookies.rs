@@ -12,6 +12,7 @@ use crate::state::AppState;
 pub const SESSION: &str = "idp_session";
 pub const CSRF: &str = "idp_csrf";
 pub const SIGNUP: &str = "idp_signup";
+pub const DEVICE: &str = "idp_device";
 
 /// The name a cookie has on the wire: prefixed under https.
 pub fn name(state: &AppState, base: &str, host_only_root: bool) -> String {

@@ -29,6 +29,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "recover_code.html",
         "account.html",
         "account_code.html",
+        "device.html",
     );
     for (name, source) in pages {
         if let Err(error) = env.add_template(name, source) {
