@@ -643,3 +643,128 @@ async fn the_new_device_check_can_be_turned_off() {
     assert!(done.location.is_some_and(|l| l.starts_with(REDIRECT)));
     assert_eq!(idp.mail.count(DEVICE_CODE), 0);
 }
+
+#[tokio::test]
+async fn with_security_questions_set_recovery_needs_the_answers_too() {
+    let w = world().await;
+    let browser = Browser::new(&w.idp);
+    let account = browser.open_account("alice", PIN).await;
+    let set = |password: &'static str, q2: &'static str| {
+        vec![
+            ("current_password", password),
+            ("question_1", "first_pet"),
+            ("answer_1", "Rex"),
+            ("question_2", q2),
+            ("answer_2", "St. Mary's School"),
+        ]
+    };
+    let wrong_password = browser
+        .submit_to(
+            &account,
+            "/account/questions",
+            &set("not my password", "first_school"),
+        )
+        .await;
+    assert_eq!(wrong_password.status, StatusCode::UNAUTHORIZED);
+    let twice = browser
+        .submit_to(&account, "/account/questions", &set(PASSWORD, "first_pet"))
+        .await;
+    assert!(
+        twice.contains("Choose two different questions."),
+        "{}",
+        twice.body
+    );
+    assert_eq!(
+        w.idp.count("users", "security_questions IS NULL").await,
+        1,
+        "nothing stored yet"
+    );
+    let saved = browser
+        .submit_to(
+            &account,
+            "/account/questions",
+            &set(PASSWORD, "first_school"),
+        )
+        .await;
+    assert!(
+        saved.contains("Your security questions are saved."),
+        "{}",
+        saved.body
+    );
+    assert_eq!(
+        w.idp
+            .count(
+                "users",
+                "security_questions LIKE '%argon2id%' AND security_questions NOT LIKE '%Rex%'"
+            )
+            .await,
+        1
+    );
+
+    // Recovery now asks the questions with the code.
+    let other = Browser::new(&w.idp);
+    let pin_page = at_pin_page(&w, &other).await;
+    let choose = other.get(&pin_page.link("/recover")).await;
+    let code_page = other.submit(&choose, &[("channel", "email")]).await;
+    assert!(
+        code_page.contains("What was the name of your first pet?"),
+        "{}",
+        code_page.body
+    );
+    let code = w
+        .mail
+        .code("alice@example.com", "recover your PIN", 0)
+        .await;
+    let wrong = other
+        .submit(
+            &code_page,
+            &[
+                ("code", &code),
+                ("answer_1", "Max"),
+                ("answer_2", "St Marys School"),
+            ],
+        )
+        .await;
+    assert!(
+        wrong.contains("The code or an answer is not correct. 4 tries left."),
+        "{}",
+        wrong.body
+    );
+    let right = other
+        .submit(
+            &wrong,
+            &[
+                ("code", &code),
+                ("answer_1", " rex "),
+                ("answer_2", "st marys school"),
+            ],
+        )
+        .await;
+    assert!(
+        right.contains("Choose your PIN"),
+        "answers match whatever their case and punctuation: {}",
+        right.body
+    );
+
+    // And they can be removed.
+    let account = browser.get("/account").await;
+    let removed = browser
+        .submit_to(
+            &account,
+            "/account/questions",
+            &[("remove", "1"), ("current_password", PASSWORD)],
+        )
+        .await;
+    assert!(
+        removed.contains("Your security questions are removed."),
+        "{}",
+        removed.body
+    );
+    assert_eq!(w.idp.count("users", "security_questions IS NULL").await, 1);
+    assert_eq!(
+        w.idp
+            .count("audit_log", "kind = 'security_questions_changed'")
+            .await,
+        2
+    );
+}

@@ -11,6 +11,7 @@ pub mod hashing;
 pub mod model;
 pub mod password_policy;
 pub mod random;
+pub mod security_questions;
 pub mod store;
 pub mod validate;
 

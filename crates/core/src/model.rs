@@ -20,6 +20,8 @@ pub struct User {
     pub pin_hash: Option<String>,
     /// PIN tries taken since the last correct PIN (see `PinAttemptStore`).
     pub pin_failures: u32,
+    /// Optional security questions for recovery (empty when none are set).
+    pub security_questions: Vec<crate::security_questions::SecurityAnswer>,
     pub created_at: UnixTime,
 }
 
@@ -297,6 +299,7 @@ pub enum AuditKind {
     NewDeviceCodeSent,
     NewDeviceVerified,
     DeviceForgotten,
+    SecurityQuestionsChanged,
 }
 
 impl AuditKind {
@@ -320,6 +323,7 @@ impl AuditKind {
             Self::NewDeviceCodeSent => "new_device_code_sent",
             Self::NewDeviceVerified => "new_device_verified",
             Self::DeviceForgotten => "device_forgotten",
+            Self::SecurityQuestionsChanged => "security_questions_changed",
         }
     }
 
@@ -343,6 +347,7 @@ impl AuditKind {
             Self::NewDeviceCodeSent,
             Self::NewDeviceVerified,
             Self::DeviceForgotten,
+            Self::SecurityQuestionsChanged,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == value)

@@ -21,6 +21,12 @@ pub trait UserStore: Send + Sync {
     /// every PIN try back.
     async fn set_pin(&self, user_id: &str, pin_hash: Option<&str>) -> Result<(), StoreError>;
     async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError>;
+    /// Replaces the user's security questions (none: removes them).
+    async fn set_security_questions(
+        &self,
+        user_id: &str,
+        answers: &[crate::security_questions::SecurityAnswer],
+    ) -> Result<(), StoreError>;
     /// Sets the e-mail address and whether it is confirmed.
     async fn set_email(&self, user_id: &str, email: &str, verified: bool)
     -> Result<(), StoreError>;

@@ -74,13 +74,19 @@ impl PinVerifier {
 
     /// Hashes a new PIN (already checked with [`PinPolicy::check_new`]) with the server-side key.
     pub async fn hash_new_pin(&self, pin: &str) -> Result<String, HashError> {
+        self.hash_keyed(pin).await
+    }
+
+    /// Hashes a secret with the server-side key, as PINs are: for other low-entropy secrets
+    /// such as security answers.
+    pub async fn hash_keyed(&self, secret: &str) -> Result<String, HashError> {
         self.hasher
-            .hash(pin.to_owned(), Some(self.pepper.clone()))
+            .hash(secret.to_owned(), Some(self.pepper.clone()))
             .await
     }
 
-    /// Whether `pin` is the one `hash` was made from, without counting a try: for refusing a
-    /// new PIN equal to the old one.
+    /// Whether `pin` (or another secret hashed by [`PinVerifier::hash_keyed`]) is the one
+    /// `hash` was made from, without counting a try: for refusing a new PIN equal to the old one.
     pub async fn matches_hash(&self, pin: &str, hash: &str) -> Result<bool, HashError> {
         self.hasher
             .verify(pin.to_owned(), hash.to_owned(), Some(self.pepper.clone()))
@@ -207,6 +213,7 @@ mod tests {
             password_hash: String::new(),
             pin_hash: Some(verifier.hash_new_pin(pin).await.expect("hash")),
             pin_failures: 0,
+            security_questions: Vec::new(),
             created_at: 0,
         };
         (verifier, user)

@@ -55,6 +55,18 @@ pub fn issue_code(key: &[u8], now: UnixTime) -> (String, StoredCode) {
 }
 
 impl StoredCode {
+    /// Spends one try without looking at the code: another proof given with it (a security
+    /// answer) was wrong, and the caller must not say which.
+    pub fn spend_try(&mut self, now: UnixTime) -> CodeCheck {
+        if now >= self.expires_at || self.tries_left == 0 {
+            return CodeCheck::Spent;
+        }
+        self.tries_left -= 1;
+        CodeCheck::Wrong {
+            tries_left: self.tries_left,
+        }
+    }
+
     /// Checks a typed code, spending one try. The caller stores the updated record, or deletes
     /// it on `Correct` so that it cannot be used twice.
     pub fn check(&mut self, key: &[u8], typed: &str, now: UnixTime) -> CodeCheck {
@@ -109,6 +121,14 @@ mod tests {
             );
         }
         assert_eq!(stored.check(KEY, &code, 1001), CodeCheck::Spent);
+    }
+
+    #[test]
+    fn a_try_can_be_spent_without_a_code() {
+        let (code, mut stored) = issue_code(KEY, 1000);
+        assert_eq!(stored.spend_try(1001), CodeCheck::Wrong { tries_left: 4 });
+        assert_eq!(stored.check(KEY, &code, 1002), CodeCheck::Correct);
+        assert_eq!(stored.spend_try(1003), CodeCheck::Spent);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use idp_core::model::{AuditEvent, AuditKind, Channel, EphemeralKind, Session, User};
+use idp_core::security_questions::{self, SecurityAnswer};
 use idp_core::{StoreError, validate};
 use idp_pin_verifier::PinOutcome;
 use idp_recovery::{CodeCheck, StoredCode, issue_code};
@@ -128,6 +129,15 @@ async fn page(
             "phone_verified": user.phone_verified,
             "sessions": sessions,
             "devices": devices,
+            "questions": security_questions::QUESTIONS
+                .iter()
+                .map(|(id, text)| json!({ "id": id, "text": text }))
+                .collect::<Vec<_>>(),
+            "questions_set": user
+                .security_questions
+                .iter()
+                .filter_map(|a| security_questions::question_text(&a.question))
+                .collect::<Vec<_>>(),
             "events": events,
             "notice": notice,
             "error": error,
@@ -191,16 +201,7 @@ pub async fn change_password(
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
     let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
-    let current_ok = form.current_password.chars().count() <= state.password_policy.max_length
-        && state
-            .hasher
-            .verify(
-                form.current_password.clone(),
-                user.password_hash.clone(),
-                None,
-            )
-            .await?;
-    if !current_ok {
+    if !current_password_ok(&state, &user, &form.current_password).await? {
         let error = "Your current password is not correct.";
         return page(
             &state,
@@ -249,6 +250,20 @@ pub async fn change_password(
         None,
     )
     .await
+}
+
+async fn current_password_ok(
+    state: &AppState,
+    user: &User,
+    typed: &str,
+) -> Result<bool, PageError> {
+    if typed.chars().count() > state.password_policy.max_length {
+        return Ok(false);
+    }
+    Ok(state
+        .hasher
+        .verify(typed.to_owned(), user.password_hash.clone(), None)
+        .await?)
 }
 
 async fn end_other_sessions(
@@ -714,6 +729,107 @@ pub async fn forget_device(
     )
     .await;
     let notice = "That device is forgotten: signing in on it will need a code again.";
+    page(
+        &state,
+        jar,
+        &session,
+        &user,
+        StatusCode::OK,
+        Some(notice),
+        None,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct QuestionsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current_password: String,
+    /// "1" to remove the questions instead of setting them.
+    #[serde(default)]
+    remove: String,
+    #[serde(default)]
+    question_1: String,
+    #[serde(default)]
+    answer_1: String,
+    #[serde(default)]
+    question_2: String,
+    #[serde(default)]
+    answer_2: String,
+}
+
+/// Sets (or removes) the security questions that recovery asks besides the code.
+pub async fn set_questions(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    Form(form): Form<QuestionsForm>,
+) -> Result<Response, PageError> {
+    let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
+    if !current_password_ok(&state, &user, &form.current_password).await? {
+        let error = "Your current password is not correct.";
+        return page(
+            &state,
+            jar,
+            &session,
+            &user,
+            StatusCode::UNAUTHORIZED,
+            None,
+            Some(error),
+        )
+        .await;
+    }
+    let mut answers = Vec::new();
+    if form.remove != "1" {
+        let choices = [
+            (form.question_1.as_str(), form.answer_1.as_str()),
+            (form.question_2.as_str(), form.answer_2.as_str()),
+        ];
+        let checked = match security_questions::check(&choices) {
+            Ok(checked) => checked,
+            Err(why) => {
+                return page(
+                    &state,
+                    jar,
+                    &session,
+                    &user,
+                    StatusCode::BAD_REQUEST,
+                    None,
+                    Some(&why.to_string()),
+                )
+                .await;
+            }
+        };
+        for (question, answer) in checked {
+            answers.push(SecurityAnswer {
+                question,
+                answer_hash: state.pins.hash_keyed(&answer).await?,
+            });
+        }
+    }
+    state
+        .stores
+        .users
+        .set_security_questions(&user.id, &answers)
+        .await?;
+    let detail = if answers.is_empty() { "removed" } else { "set" };
+    let event = audit::event(&state, AuditKind::SecurityQuestionsChanged, &from)
+        .user(&user.id)
+        .detail(detail);
+    audit::record(&state, event).await;
+    let user = state
+        .stores
+        .users
+        .find_user(&user.id)
+        .await?
+        .ok_or_else(PageError::expired)?;
+    let notice = if answers.is_empty() {
+        "Your security questions are removed."
+    } else {
+        "Your security questions are saved. PIN recovery will ask for them."
+    };
     page(
         &state,
         jar,

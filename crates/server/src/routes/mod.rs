@@ -88,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/account/sessions/end", post(account::end_session))
         .route("/account/devices/forget", post(account::forget_device))
+        .route("/account/questions", post(account::set_questions))
         .route("/token", post(token::token))
         .route(
             "/userinfo",

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use idp_core::model::{AuditKind, Channel, User};
+use idp_core::security_questions;
 use idp_recovery::{CodeCheck, StoredCode, issue_code};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -188,10 +189,22 @@ fn code_form(
     state: &AppState,
     jar: CookieJar,
     interaction: &Interaction,
+    user: &User,
     recovery: &RecoveryState,
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
+    let questions: Vec<_> = user
+        .security_questions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            json!({
+                "field": format!("answer_{}", i + 1),
+                "text": security_questions::question_text(&a.question).unwrap_or("Your answer"),
+            })
+        })
+        .collect();
     let (jar, token) = csrf::issue(state, jar);
     let sent_to = match recovery.channel {
         Channel::Email => "your e-mail address",
@@ -205,6 +218,7 @@ fn code_form(
             "action": format!("{}/code", recover_path(interaction)),
             "resend": recover_path(interaction),
             "sent_to": sent_to,
+            "questions": questions,
             "error": error,
         }),
     );
@@ -216,7 +230,7 @@ pub async fn code_page(
     jar: CookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let (interaction, _) = load_with_user(&state, &jar, &id).await?;
+    let (interaction, user) = load_with_user(&state, &jar, &id).await?;
     let Some(recovery) = interaction.recovery.clone() else {
         return Ok(Redirect::to(&recover_path(&interaction)).into_response());
     };
@@ -224,6 +238,7 @@ pub async fn code_page(
         &state,
         jar,
         &interaction,
+        &user,
         &recovery,
         StatusCode::OK,
         None,
@@ -236,6 +251,24 @@ pub struct CodeForm {
     csrf: String,
     #[serde(default)]
     code: String,
+    #[serde(default)]
+    answer_1: String,
+    #[serde(default)]
+    answer_2: String,
+}
+
+/// Whether the typed answers match the user's security questions (true when none are set).
+async fn answers_match(state: &AppState, user: &User, typed: &[&str]) -> Result<bool, PageError> {
+    let mut all = true;
+    for (i, stored) in user.security_questions.iter().enumerate() {
+        let answer = security_questions::normalise(typed.get(i).copied().unwrap_or_default());
+        // Every answer is checked, so the time taken does not tell which one was wrong.
+        all &= state
+            .pins
+            .matches_hash(&answer, &stored.answer_hash)
+            .await?;
+    }
+    Ok(all)
 }
 
 pub async fn code_submit(
@@ -252,9 +285,21 @@ pub async fn code_submit(
     let Some(mut recovery) = interaction.recovery.clone() else {
         return Ok(Redirect::to(&recover_path(&interaction)).into_response());
     };
-    let outcome = recovery
-        .code
-        .check(&state.code_key, &form.code, state.now());
+    // With security questions, a wrong answer spends a try like a wrong code, and the message
+    // does not say which of them was wrong.
+    let answers = [form.answer_1.as_str(), form.answer_2.as_str()];
+    let outcome = if answers_match(&state, &user, &answers).await? {
+        recovery
+            .code
+            .check(&state.code_key, &form.code, state.now())
+    } else {
+        recovery.code.spend_try(state.now())
+    };
+    let what = if user.security_questions.is_empty() {
+        "That code is"
+    } else {
+        "The code or an answer is"
+    };
     let client_id = interaction.request.client_id.clone();
     match outcome {
         CodeCheck::Correct => {
@@ -272,15 +317,17 @@ pub async fn code_submit(
                 .detail(format!("{tries_left} tries left"));
             audit::record(&state, event).await;
             let message = if tries_left == 0 {
-                "That code is not correct, and it cannot be tried again. Send yourself a new code."
-                    .to_owned()
+                format!(
+                    "{what} not correct, and the code cannot be tried again. Send yourself a new code."
+                )
             } else {
-                format!("That code is not correct. {tries_left} tries left.")
+                format!("{what} not correct. {tries_left} tries left.")
             };
             Ok(code_form(
                 &state,
                 jar,
                 &interaction,
+                &user,
                 &recovery,
                 StatusCode::UNAUTHORIZED,
                 Some(message),
@@ -293,6 +340,7 @@ pub async fn code_submit(
                 &state,
                 jar,
                 &interaction,
+                &user,
                 &recovery,
                 StatusCode::GONE,
                 Some(message),

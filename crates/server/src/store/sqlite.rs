@@ -112,6 +112,15 @@ fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
         password_hash: row.try_get("password_hash").map_err(get)?,
         pin_hash: row.try_get("pin_hash").map_err(get)?,
         pin_failures: row.try_get("pin_failures").map_err(get)?,
+        security_questions: match row
+            .try_get::<Option<String>, _>("security_questions")
+            .map_err(get)?
+        {
+            Some(json) => {
+                serde_json::from_str(&json).map_err(|_| corrupt("users.security_questions"))?
+            }
+            None => Vec::new(),
+        },
         created_at: row.try_get("created_at").map_err(get)?,
     })
 }
@@ -167,6 +176,24 @@ impl UserStore for SqliteStore {
         self.execute_one(
             sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
                 .bind(password_hash)
+                .bind(user_id),
+        )
+        .await
+    }
+
+    async fn set_security_questions(
+        &self,
+        user_id: &str,
+        answers: &[idp_core::security_questions::SecurityAnswer],
+    ) -> Result<(), StoreError> {
+        let json = if answers.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(answers).map_err(StoreError::backend)?)
+        };
+        self.execute_one(
+            sqlx::query("UPDATE users SET security_questions = ? WHERE id = ?")
+                .bind(json)
                 .bind(user_id),
         )
         .await
