@@ -412,10 +412,21 @@ async fn a_forgotten_pin_is_recovered_with_a_code_sent_by_text() {
         )
         .await
         .unwrap();
-    w.rp.verify_id_token(
+    let claims = w.rp.verify_id_token(
         &tokens,
         &start.nonce,
         CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    );
+    let amr: Vec<String> = claims
+        .auth_method_refs()
+        .unwrap()
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(
+        amr,
+        ["pwd", "pin", "otp", "sms"],
+        "the texted recovery code was this sign-in's one-time code"
     );
 }
 
@@ -767,4 +778,32 @@ async fn with_security_questions_set_recovery_needs_the_answers_too() {
             .await,
         2
     );
+}
+
+#[tokio::test]
+async fn an_expired_code_is_refused() {
+    let idp = TestIdp::start_with(&[("IDP_CODES__LIFETIME_SECS", "1")]).await;
+    let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
+    idp.create_user("alice");
+    let rp = RelyingParty::discover(
+        &idp,
+        client["client_id"].as_str().unwrap(),
+        client["client_secret"].as_str(),
+        REDIRECT,
+    )
+    .await;
+    let browser = Browser::new(&idp);
+    let login = browser.open(&rp.start(&[], &[], true).url).await;
+    let pin_page = browser
+        .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    let check = browser.submit(&pin_page, &[("pin", PIN)]).await;
+    assert!(check.contains("Confirm it is you"));
+    let code = idp.mail.code("alice@example.com", DEVICE_CODE, 0).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let late = browser.submit(&check, &[("code", &code)]).await;
+    assert_eq!(late.status, StatusCode::GONE);
+    assert!(late.contains("This code has expired"), "{}", late.body);
+    assert_eq!(idp.count("devices", "1").await, 0, "nothing trusted");
+    assert_eq!(idp.count("sessions", "1").await, 0, "no session");
 }

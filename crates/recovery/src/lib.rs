@@ -10,9 +10,43 @@ use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+pub mod mask;
+
 pub const CODE_DIGITS: usize = 6;
+/// The default lifetime of a code (SPEC: 10 minutes).
 pub const CODE_LIFETIME_SECS: i64 = 600;
 pub const CODE_TRIES: u32 = 5;
+
+/// Issues and checks codes under one server-side key and lifetime.
+#[derive(Clone)]
+pub struct CodeIssuer {
+    key: [u8; 32],
+    lifetime_secs: i64,
+}
+
+impl std::fmt::Debug for CodeIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeIssuer")
+            .field("lifetime_secs", &self.lifetime_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CodeIssuer {
+    pub fn new(key: [u8; 32], lifetime_secs: i64) -> Self {
+        Self { key, lifetime_secs }
+    }
+
+    /// A fresh code: the digits to send and the record to keep.
+    pub fn issue(&self, now: UnixTime) -> (String, StoredCode) {
+        issue_code_for(&self.key, now, self.lifetime_secs)
+    }
+
+    /// Checks a typed code against its record, spending one try (see [`StoredCode::check`]).
+    pub fn check(&self, stored: &mut StoredCode, typed: &str, now: UnixTime) -> CodeCheck {
+        stored.check(&self.key, typed, now)
+    }
+}
 
 /// HMAC-SHA-256 (RFC 2104) of `message` under `key`.
 fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
@@ -40,15 +74,19 @@ pub enum CodeCheck {
     Spent,
 }
 
-/// Makes a fresh code: the digits to send and the record to keep.
+/// Makes a fresh code valid for the default ten minutes.
 pub fn issue_code(key: &[u8], now: UnixTime) -> (String, StoredCode) {
+    issue_code_for(key, now, CODE_LIFETIME_SECS)
+}
+
+fn issue_code_for(key: &[u8], now: UnixTime, lifetime_secs: i64) -> (String, StoredCode) {
     let mut rng = rand::rng();
     let code: String = (0..CODE_DIGITS)
         .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
         .collect();
     let stored = StoredCode {
         hash: hmac(key, code.as_bytes()),
-        expires_at: now + CODE_LIFETIME_SECS,
+        expires_at: now + lifetime_secs,
         tries_left: CODE_TRIES,
     };
     (code, stored)

@@ -44,6 +44,7 @@ pub struct Settings {
     pub password: PasswordSettings,
     pub pin: PinSettings,
     pub new_device: NewDeviceSettings,
+    pub codes: CodeSettings,
     pub tokens: TokenSettings,
     pub session: SessionSettings,
 }
@@ -80,6 +81,12 @@ pub struct PinSettings {
     pub min_length: usize,
     pub max_length: usize,
     pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeSettings {
+    pub lifetime_secs: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -237,6 +244,7 @@ impl Settings {
             ("tokens.id_token_ttl", self.tokens.id_token_ttl),
             ("session.ttl", self.session.ttl),
             ("session.interaction_ttl", self.session.interaction_ttl),
+            ("codes.lifetime_secs", self.codes.lifetime_secs),
         ] {
             if value <= 0 {
                 return Err(invalid(name, "must be a positive number of seconds"));

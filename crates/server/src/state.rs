@@ -28,8 +28,8 @@ pub struct Inner {
     /// username costs the same time as a wrong password.
     pub dummy_password_hash: String,
     pub csrf_key: [u8; 32],
-    /// Keys one-time codes sent by e-mail or text.
-    pub code_key: [u8; 32],
+    /// One-time codes sent by e-mail or text.
+    pub codes: idp_recovery::CodeIssuer,
     pub notifier: crate::notify::Notifier,
 }
 
@@ -97,7 +97,10 @@ impl AppState {
                 ..PasswordPolicy::default()
             },
             csrf_key: secrets.derive("csrf"),
-            code_key: secrets.derive("one-time-codes"),
+            codes: idp_recovery::CodeIssuer::new(
+                secrets.derive("one-time-codes"),
+                settings.codes.lifetime_secs,
+            ),
             notifier: crate::notify::Notifier::new(
                 &settings,
                 stores.outbox.clone(),

@@ -11,7 +11,7 @@ use idp_core::model::{AuditEvent, AuditKind, Channel, EphemeralKind, Session, Us
 use idp_core::security_questions::{self, SecurityAnswer};
 use idp_core::{StoreError, validate};
 use idp_pin_verifier::PinOutcome;
-use idp_recovery::{CodeCheck, StoredCode, issue_code};
+use idp_recovery::{CodeCheck, StoredCode};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -435,7 +435,7 @@ pub async fn start_contact_change(
             return page(&state, jar, &session, &user, status, None, Some(&message)).await;
         }
     };
-    let (code, stored) = issue_code(&state.code_key, state.now());
+    let (code, stored) = state.codes.issue(state.now());
     let purpose = match channel {
         Channel::Email => "confirm your e-mail address",
         Channel::Sms => "confirm your phone number",
@@ -546,7 +546,10 @@ pub async fn confirm_contact(
     if pending.user_id != user.id {
         return Err(PageError::expired());
     }
-    match pending.code.check(&state.code_key, &form.code, state.now()) {
+    match state
+        .codes
+        .check(&mut pending.code, &form.code, state.now())
+    {
         CodeCheck::Correct => {
             state.stores.ephemeral.delete(kind, &session.sid).await?;
             let changed = match pending.channel {

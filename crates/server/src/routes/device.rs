@@ -10,12 +10,11 @@ use axum_extra::extract::CookieJar;
 use idp_core::StoreError;
 use idp_core::model::{AuditKind, Channel, Device, User};
 use idp_core::random::{random_token, sha256_b64};
-use idp_recovery::{CodeCheck, StoredCode, issue_code};
+use idp_recovery::{CodeCheck, StoredCode, mask};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::login::{load_with_user, signed_in};
-use super::recovery::{mask_email, mask_phone};
 use crate::audit;
 use crate::error::PageError;
 use crate::messages;
@@ -145,7 +144,7 @@ async fn send_code(
     codes_sent: u32,
     from: &ClientInfo,
 ) -> Result<(), PageError> {
-    let (code, stored) = issue_code(&state.code_key, state.now());
+    let (code, stored) = state.codes.issue(state.now());
     let message = messages::one_time_code(channel, &recipient, "sign in on a new device", &code);
     // Saved before sending, so that a failed delivery still counts against the limit.
     interaction.device_check = Some(DeviceCheck {
@@ -193,8 +192,8 @@ fn code_form(
 ) -> Response {
     let (jar, token) = csrf::issue(state, jar);
     let sent_to = match check.channel {
-        Channel::Email => mask_email(&check.recipient),
-        Channel::Sms => mask_phone(&check.recipient),
+        Channel::Email => mask::email(&check.recipient),
+        Channel::Sms => mask::phone(&check.recipient),
     };
     let page = render(
         status,
@@ -246,7 +245,7 @@ pub async fn device_submit(
         return Err(PageError::csrf());
     }
     let (mut interaction, user, mut check) = load_check(&state, &jar, &id).await?;
-    match check.code.check(&state.code_key, &form.code, state.now()) {
+    match state.codes.check(&mut check.code, &form.code, state.now()) {
         CodeCheck::Correct => {
             interaction.device_check = None;
             interaction.save(&state).await?;

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use idp_core::model::{AuditKind, Channel, User};
 use idp_core::security_questions;
-use idp_recovery::{CodeCheck, StoredCode, issue_code};
+use idp_recovery::{CodeCheck, StoredCode, mask};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -34,33 +34,14 @@ pub struct RecoveryState {
     codes_sent: u32,
 }
 
-/// `a•••e@example.com`
-pub fn mask_email(email: &str) -> String {
-    let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
-    let chars: Vec<char> = local.chars().collect();
-    let shown = match chars.as_slice() {
-        [] => String::new(),
-        [only] => format!("{only}•••"),
-        [first, .., last] => format!("{first}•••{last}"),
-    };
-    format!("{shown}@{domain}")
-}
-
-/// `+•• ••• ••• 0123`: only the last four digits.
-pub fn mask_phone(phone: &str) -> String {
-    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
-    let tail: String = digits.iter().skip(digits.len().saturating_sub(4)).collect();
-    format!("•••• {tail}")
-}
-
 /// The confirmed destinations a code can go to.
 fn destinations(user: &User) -> Vec<(Channel, String, String)> {
     let mut out = Vec::new();
     if user.email_verified {
-        out.push((Channel::Email, user.email.clone(), mask_email(&user.email)));
+        out.push((Channel::Email, user.email.clone(), mask::email(&user.email)));
     }
     if let Some(phone) = user.phone.as_ref().filter(|_| user.phone_verified) {
-        out.push((Channel::Sms, phone.clone(), mask_phone(phone)));
+        out.push((Channel::Sms, phone.clone(), mask::phone(phone)));
     }
     out
 }
@@ -157,7 +138,7 @@ pub async fn choose_submit(
             Some(message),
         ));
     }
-    let (code, stored) = issue_code(&state.code_key, state.now());
+    let (code, stored) = state.codes.issue(state.now());
     let message = messages::one_time_code(channel, &recipient, "recover your PIN", &code);
     if let Err(error) = state.notifier.send(&message).await {
         tracing::warn!(%error, channel = channel.as_str(), "recovery code not delivered");
@@ -289,9 +270,9 @@ pub async fn code_submit(
     // does not say which of them was wrong.
     let answers = [form.answer_1.as_str(), form.answer_2.as_str()];
     let outcome = if answers_match(&state, &user, &answers).await? {
-        recovery
-            .code
-            .check(&state.code_key, &form.code, state.now())
+        state
+            .codes
+            .check(&mut recovery.code, &form.code, state.now())
     } else {
         recovery.code.spend_try(state.now())
     };
@@ -346,17 +327,5 @@ pub async fn code_submit(
                 Some(message),
             ))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn destinations_are_masked() {
-        assert_eq!(mask_email("alice@example.com"), "a•••e@example.com");
-        assert_eq!(mask_email("a@example.com"), "a•••@example.com");
-        assert_eq!(mask_phone("+447700900123"), "•••• 0123");
     }
 }
