@@ -807,3 +807,50 @@ async fn an_expired_code_is_refused() {
     assert_eq!(idp.count("devices", "1").await, 0, "nothing trusted");
     assert_eq!(idp.count("sessions", "1").await, 0, "no session");
 }
+
+#[tokio::test]
+async fn proofs_do_not_carry_over_when_another_user_signs_in_on_the_same_page() {
+    let w = world().await;
+    // Mallory has an account of her own, with an address she reads.
+    let out = w.idp.cli(
+        &[
+            "user",
+            "create",
+            "--username",
+            "mallory",
+            "--email",
+            "mallory@example.com",
+        ],
+        &format!("{PASSWORD}\n{PIN}\n"),
+    );
+    assert!(out.status.success());
+    let browser = Browser::new(&w.idp);
+    let login = browser.open(&w.rp.start(&[], &[], true).url).await;
+    let pin_page = browser
+        .submit(&login, &[("username", "mallory"), ("password", PASSWORD)])
+        .await;
+    let check = browser.submit(&pin_page, &[("pin", PIN)]).await;
+    assert!(check.contains("Confirm it is you"));
+    let code = w.mail.code("mallory@example.com", DEVICE_CODE, 0).await;
+    // She knows alice's password, but not her PIN: the password step again, as alice ...
+    let again = browser
+        .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    assert!(again.contains("name=\"pin\""), "{}", again.body);
+    // ... and then her own code on the device page: refused, alice's PIN was never given.
+    let (action, mut fields) = check.form();
+    fields.push(("code".into(), code));
+    let refused = browser.post(&action, &fields).await;
+    assert_ne!(refused.status, StatusCode::SEE_OTHER, "{}", refused.body);
+    assert_eq!(w.idp.count("sessions", "1").await, 0);
+    assert_eq!(
+        w.idp
+            .count(
+                "users",
+                "username = 'alice' AND email = 'alice@example.com'"
+            )
+            .await,
+        1
+    );
+    assert_eq!(w.idp.count("devices", "1").await, 0);
+}

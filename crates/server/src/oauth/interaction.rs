@@ -113,6 +113,17 @@ impl Interaction {
             .await
     }
 
+    /// Records that `user_id` gave the right password. Everything proven for whoever was
+    /// signing in before (PIN, recovery, new-device code) is forgotten: proofs never carry
+    /// over from one user to another, nor from one password step to the next.
+    pub fn password_verified(&mut self, user_id: String) {
+        self.user_id = Some(user_id);
+        self.recovery = None;
+        self.recovered_by = None;
+        self.pin_verified = false;
+        self.device_check = None;
+    }
+
     /// The path of this interaction's pages.
     pub fn path(&self) -> String {
         format!("/login/{}", self.id)

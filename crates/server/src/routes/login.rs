@@ -219,7 +219,7 @@ pub async fn password_submit(
         }
     };
     throttle::password_succeeded(&state, typed).await?;
-    interaction.user_id = Some(user.id);
+    interaction.password_verified(user.id);
     interaction.save(&state).await?;
     Ok(Redirect::to(&format!("{}/pin", interaction.path())).into_response())
 }
