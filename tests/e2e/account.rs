@@ -177,7 +177,11 @@ async fn a_new_email_address_counts_once_its_code_comes_back() {
         .submit_to(
             &account,
             "/account/contact",
-            &[("channel", "email"), ("value", "not an address")],
+            &[
+                ("channel", "email"),
+                ("value", "not an address"),
+                ("current_password", PASSWORD),
+            ],
         )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
@@ -185,7 +189,11 @@ async fn a_new_email_address_counts_once_its_code_comes_back() {
         .submit_to(
             &account,
             "/account/contact",
-            &[("channel", "email"), ("value", "alice@new.example")],
+            &[
+                ("channel", "email"),
+                ("value", "alice@new.example"),
+                ("current_password", PASSWORD),
+            ],
         )
         .await;
     assert_eq!(
@@ -290,4 +298,98 @@ async fn account_forms_without_the_csrf_token_change_nothing() {
     }
     let fresh = Browser::new(&idp);
     fresh.open_account("alice", PIN).await;
+}
+
+#[tokio::test]
+async fn contact_codes_need_the_password_are_rationed_and_their_tries_cannot_be_raced() {
+    let (idp, mail) = setup().await;
+    let browser = Browser::new(&idp);
+    let account = browser.open_account("alice", PIN).await;
+    let no_password = browser
+        .submit_to(
+            &account,
+            "/account/contact",
+            &[
+                ("channel", "email"),
+                ("value", "x@new.example"),
+                ("current_password", "wrong password"),
+            ],
+        )
+        .await;
+    assert_eq!(no_password.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(mail.count("confirm your e-mail address"), 0, "nothing sent");
+
+    let code_page = browser
+        .submit_to(
+            &account,
+            "/account/contact",
+            &[
+                ("channel", "email"),
+                ("value", "x@new.example"),
+                ("current_password", PASSWORD),
+            ],
+        )
+        .await;
+    let code = mail
+        .code("x@new.example", "confirm your e-mail address", 0)
+        .await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (action, mut fields) = code_page.form();
+    fields.push(("code".into(), wrong.into()));
+    let guesses = (0..30).map(|_| {
+        let (http, url, fields) = (
+            browser.http.clone(),
+            format!("{}{action}", idp.issuer),
+            fields.clone(),
+        );
+        tokio::spawn(async move {
+            http.post(url)
+                .form(&fields)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        })
+    });
+    let mut checked = 0;
+    for guess in guesses {
+        if guess.await.unwrap().contains("That code is not correct.") {
+            checked += 1;
+        }
+    }
+    assert_eq!(
+        checked, 5,
+        "five tries, however many guesses arrive at once"
+    );
+    let late = browser.submit(&code_page, &[("code", &code)]).await;
+    assert!(
+        late.contains("expired or was tried too often"),
+        "{}",
+        late.body
+    );
+
+    // Codes are rationed per user: the new-device code of the sign-in counted, and so do these.
+    let mut refused = None;
+    for _ in 0..12 {
+        let page = browser
+            .submit_to(
+                &account,
+                "/account/contact",
+                &[
+                    ("channel", "email"),
+                    ("value", ""),
+                    ("current_password", PASSWORD),
+                ],
+            )
+            .await;
+        if page.status == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(page);
+            break;
+        }
+    }
+    let refused = refused.expect("the hourly limit is reached");
+    assert!(refused.contains("several codes in the last hour"));
+    assert_eq!(mail.count("code to"), 10, "ten codes in all, then none");
 }

@@ -89,7 +89,11 @@ async fn confirm_contact(w: &World, channel: &str) {
         .submit_to(
             &account,
             "/account/contact",
-            &[("channel", "sms"), ("value", "")],
+            &[
+                ("channel", "sms"),
+                ("value", ""),
+                ("current_password", PASSWORD),
+            ],
         )
         .await;
     assert!(code_page.contains("Enter your code"), "{}", code_page.body);

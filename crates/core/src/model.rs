@@ -196,8 +196,6 @@ pub enum EphemeralKind {
     Signup,
     /// An authorization code (RFC 6749 §4.1.2), consumed once.
     AuthorizationCode,
-    /// A contact (e-mail or phone) waiting for its confirmation code.
-    ContactChange,
 }
 
 impl EphemeralKind {
@@ -206,7 +204,6 @@ impl EphemeralKind {
             Self::Interaction => "interaction",
             Self::Signup => "signup",
             Self::AuthorizationCode => "code",
-            Self::ContactChange => "contact",
         }
     }
 }
@@ -386,4 +383,36 @@ pub struct Message {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+}
+
+/// What a one-time code is for; each user has at most one live code per purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodePurpose {
+    /// PIN recovery.
+    Recovery,
+    /// The new-device check after the PIN.
+    NewDevice,
+    /// Confirming an e-mail address or phone number.
+    Contact,
+}
+
+impl CodePurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Recovery => "recovery",
+            Self::NewDevice => "new_device",
+            Self::Contact => "contact",
+        }
+    }
+}
+
+/// A one-time code as stored: its keyed hash (never the code), when it expires, the tries it
+/// has left, and what it was sent for (channel, destination).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OneTimeCode {
+    pub hash: String,
+    pub expires_at: UnixTime,
+    pub tries_left: u32,
+    pub data: serde_json::Value,
 }

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use crate::clock::UnixTime;
 use crate::error::StoreError;
 use crate::model::{
-    AuditEvent, Client, Consumed, Device, EphemeralKind, Grant, Message, NewUser, Session,
-    SigningKeyRecord, User,
+    AuditEvent, Client, CodePurpose, Consumed, Device, EphemeralKind, Grant, Message, NewUser,
+    OneTimeCode, Session, SigningKeyRecord, User,
 };
 
 #[async_trait]
@@ -143,25 +143,20 @@ pub trait OutboxStore: Send + Sync {
     async fn list(&self) -> Result<Vec<(UnixTime, Message)>, StoreError>;
 }
 
-/// Counts recent failures per key (an account, a client IP) to slow guessing down. Counts are
-/// shared by every node where the backend is shared.
+/// Counts recent attempts per key (an account, a client IP, codes sent to a user) to slow
+/// guessing and flooding down. Counts are shared by every node where the backend is shared.
 #[async_trait]
 pub trait ThrottleStore: Send + Sync {
-    /// Records a failure at `now`; returns the failures within the last `window` seconds,
-    /// this one included.
-    async fn record_failure(
-        &self,
-        key: &str,
-        now: UnixTime,
-        window: i64,
-    ) -> Result<u32, StoreError>;
-    /// The failures within the last `window` seconds and when the latest happened.
-    async fn recent_failures(
+    /// Records an attempt at `now`, atomically; returns how many attempts were recorded within
+    /// the last `window` seconds before this one, and when the latest of them was.
+    async fn record_attempt(
         &self,
         key: &str,
         now: UnixTime,
         window: i64,
     ) -> Result<(u32, Option<UnixTime>), StoreError>;
+    /// Takes back the latest attempt (it succeeded, or was refused without being tried).
+    async fn forget_latest(&self, key: &str) -> Result<(), StoreError>;
     async fn clear(&self, key: &str) -> Result<(), StoreError>;
 }
 
@@ -181,4 +176,39 @@ pub trait DeviceStore: Send + Sync {
     async fn list_devices(&self, user_id: &str) -> Result<Vec<Device>, StoreError>;
     /// Forgets one of the user's devices; false when there is none with that id.
     async fn forget_device(&self, user_id: &str, id: &str) -> Result<bool, StoreError>;
+}
+
+/// One-time codes. Tries are taken atomically, so concurrent guesses never get more than the
+/// code's tries, and a code is consumed exactly once.
+#[async_trait]
+pub trait CodeStore: Send + Sync {
+    /// Stores the user's code for `purpose`, replacing any earlier one.
+    async fn put_code(
+        &self,
+        purpose: CodePurpose,
+        user_id: &str,
+        code: &OneTimeCode,
+    ) -> Result<(), StoreError>;
+    /// The live code, without taking a try.
+    async fn peek_code(
+        &self,
+        purpose: CodePurpose,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<Option<OneTimeCode>, StoreError>;
+    /// Takes one try of the live code: the code with the tries left after this one, or `None`
+    /// when there is no live code or it has no tries left.
+    async fn take_code_try(
+        &self,
+        purpose: CodePurpose,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<Option<OneTimeCode>, StoreError>;
+    /// Deletes the code with this hash; true for the one caller that deleted it.
+    async fn consume_code(
+        &self,
+        purpose: CodePurpose,
+        user_id: &str,
+        hash: &str,
+    ) -> Result<bool, StoreError>;
 }

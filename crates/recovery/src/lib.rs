@@ -1,21 +1,47 @@
 //! One-time codes that re-prove identity: sent to a confirmed e-mail address or phone, they
-//! open PIN recovery and confirm new contact details. A code is six digits, single use, valid
-//! for ten minutes and five tries (SPEC "Recovery codes"), and stored only as a keyed hash: six
-//! digits are too few to survive an offline search of a plain hash.
-
-use hmac::{Hmac, Mac};
-use idp_core::clock::UnixTime;
-use idp_core::random::constant_time_eq;
-use rand::Rng as _;
-use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+//! open PIN recovery, confirm new contact details and vouch for a new device. A code is six
+//! digits, single use, valid for ten minutes (configurable) and five tries (SPEC "Recovery
+//! codes"), and stored only as a keyed hash: six digits are too few to survive an offline
+//! search of a plain hash. Tries are taken atomically by the store, so concurrent guesses get
+//! no more than five.
 
 pub mod mask;
+
+use hmac::{Hmac, Mac};
+use idp_core::StoreError;
+use idp_core::clock::UnixTime;
+use idp_core::model::{CodePurpose, OneTimeCode};
+use idp_core::random::constant_time_eq;
+use idp_core::store::CodeStore;
+use rand::Rng as _;
+use sha2::Sha256;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 pub const CODE_DIGITS: usize = 6;
 /// The default lifetime of a code (SPEC: 10 minutes).
 pub const CODE_LIFETIME_SECS: i64 = 600;
 pub const CODE_TRIES: u32 = 5;
+
+/// HMAC-SHA-256 (RFC 2104) of `message` under `key`, base64url.
+fn hmac(key: &[u8], message: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    mac.update(message);
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// Right: the code is used up; here is what it was sent for.
+    Correct(serde_json::Value),
+    Wrong {
+        tries_left: u32,
+    },
+    /// Expired, used, or out of tries: a new code must be sent.
+    Spent,
+}
 
 /// Issues and checks codes under one server-side key and lifetime.
 #[derive(Clone)]
@@ -37,157 +63,263 @@ impl CodeIssuer {
         Self { key, lifetime_secs }
     }
 
-    /// A fresh code: the digits to send and the record to keep.
-    pub fn issue(&self, now: UnixTime) -> (String, StoredCode) {
-        issue_code_for(&self.key, now, self.lifetime_secs)
+    /// A fresh code for `data` (what it is sent for): the digits to send and the record to keep.
+    pub fn issue(&self, now: UnixTime, data: serde_json::Value) -> (String, OneTimeCode) {
+        let mut rng = rand::rng();
+        let code: String = (0..CODE_DIGITS)
+            .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+            .collect();
+        let record = OneTimeCode {
+            hash: hmac(&self.key, code.as_bytes()),
+            expires_at: now + self.lifetime_secs,
+            tries_left: CODE_TRIES,
+            data,
+        };
+        (code, record)
     }
 
-    /// Checks a typed code against its record, spending one try (see [`StoredCode::check`]).
-    pub fn check(&self, stored: &mut StoredCode, typed: &str, now: UnixTime) -> CodeCheck {
-        stored.check(&self.key, typed, now)
-    }
-}
-
-/// HMAC-SHA-256 (RFC 2104) of `message` under `key`.
-fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-    mac.update(message);
-    mac.finalize().into_bytes().into()
-}
-
-/// A code as stored: its keyed hash, when it expires, and the tries it has left.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredCode {
-    hash: [u8; 32],
-    pub expires_at: UnixTime,
-    pub tries_left: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeCheck {
-    Correct,
-    Wrong {
-        tries_left: u32,
-    },
-    /// Expired, or out of tries: a new code must be sent.
-    Spent,
-}
-
-/// Makes a fresh code valid for the default ten minutes.
-pub fn issue_code(key: &[u8], now: UnixTime) -> (String, StoredCode) {
-    issue_code_for(key, now, CODE_LIFETIME_SECS)
-}
-
-fn issue_code_for(key: &[u8], now: UnixTime, lifetime_secs: i64) -> (String, StoredCode) {
-    let mut rng = rand::rng();
-    let code: String = (0..CODE_DIGITS)
-        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-        .collect();
-    let stored = StoredCode {
-        hash: hmac(key, code.as_bytes()),
-        expires_at: now + lifetime_secs,
-        tries_left: CODE_TRIES,
-    };
-    (code, stored)
-}
-
-impl StoredCode {
-    /// Spends one try without looking at the code: another proof given with it (a security
-    /// answer) was wrong, and the caller must not say which.
-    pub fn spend_try(&mut self, now: UnixTime) -> CodeCheck {
-        if now >= self.expires_at || self.tries_left == 0 {
-            return CodeCheck::Spent;
-        }
-        self.tries_left -= 1;
-        CodeCheck::Wrong {
-            tries_left: self.tries_left,
-        }
-    }
-
-    /// Checks a typed code, spending one try. The caller stores the updated record, or deletes
-    /// it on `Correct` so that it cannot be used twice.
-    pub fn check(&mut self, key: &[u8], typed: &str, now: UnixTime) -> CodeCheck {
-        if now >= self.expires_at || self.tries_left == 0 {
-            return CodeCheck::Spent;
-        }
-        self.tries_left -= 1;
+    /// Checks a typed code for the user's live code of `purpose`, taking one try.
+    pub async fn check(
+        &self,
+        store: &dyn CodeStore,
+        purpose: CodePurpose,
+        user_id: &str,
+        typed: &str,
+        now: UnixTime,
+    ) -> Result<CodeCheck, StoreError> {
+        let Some(code) = store.take_code_try(purpose, user_id, now).await? else {
+            return Ok(CodeCheck::Spent);
+        };
         let typed: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
-        if constant_time_eq(&hmac(key, typed.as_bytes()), &self.hash) {
-            self.tries_left = 0;
-            return CodeCheck::Correct;
+        if !constant_time_eq(
+            hmac(&self.key, typed.as_bytes()).as_bytes(),
+            code.hash.as_bytes(),
+        ) {
+            return Ok(CodeCheck::Wrong {
+                tries_left: code.tries_left,
+            });
         }
-        CodeCheck::Wrong {
-            tries_left: self.tries_left,
+        // Two right answers at once: only one consumes the code.
+        if store.consume_code(purpose, user_id, &code.hash).await? {
+            Ok(CodeCheck::Correct(code.data))
+        } else {
+            Ok(CodeCheck::Spent)
         }
+    }
+
+    /// Takes one try without looking at a code: another proof given with it (a security
+    /// answer) was wrong, and the caller must not say which.
+    pub async fn spend_try(
+        &self,
+        store: &dyn CodeStore,
+        purpose: CodePurpose,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<CodeCheck, StoreError> {
+        Ok(match store.take_code_try(purpose, user_id, now).await? {
+            Some(code) => CodeCheck::Wrong {
+                tries_left: code.tries_left,
+            },
+            None => CodeCheck::Spent,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use serde_json::json;
+
     use super::*;
 
-    const KEY: &[u8] = b"server-side code key";
+    /// The code-store contract in memory; the SQL backends meet the same contract in the
+    /// storage contract tests.
+    #[derive(Default)]
+    struct Codes(Mutex<HashMap<(CodePurpose, String), OneTimeCode>>);
+
+    #[async_trait]
+    impl CodeStore for Codes {
+        async fn put_code(
+            &self,
+            p: CodePurpose,
+            u: &str,
+            c: &OneTimeCode,
+        ) -> Result<(), StoreError> {
+            self.0.lock().unwrap().insert((p, u.to_owned()), c.clone());
+            Ok(())
+        }
+        async fn peek_code(
+            &self,
+            p: CodePurpose,
+            u: &str,
+            now: UnixTime,
+        ) -> Result<Option<OneTimeCode>, StoreError> {
+            Ok(self
+                .0
+                .lock()
+                .unwrap()
+                .get(&(p, u.to_owned()))
+                .filter(|c| c.expires_at > now)
+                .cloned())
+        }
+        async fn take_code_try(
+            &self,
+            p: CodePurpose,
+            u: &str,
+            now: UnixTime,
+        ) -> Result<Option<OneTimeCode>, StoreError> {
+            let mut map = self.0.lock().unwrap();
+            Ok(map
+                .get_mut(&(p, u.to_owned()))
+                .filter(|c| c.expires_at > now && c.tries_left > 0)
+                .map(|c| {
+                    c.tries_left -= 1;
+                    c.clone()
+                }))
+        }
+        async fn consume_code(
+            &self,
+            p: CodePurpose,
+            u: &str,
+            hash: &str,
+        ) -> Result<bool, StoreError> {
+            let mut map = self.0.lock().unwrap();
+            let key = (p, u.to_owned());
+            if map.get(&key).is_some_and(|c| c.hash == hash) {
+                map.remove(&key);
+                return Ok(true);
+            }
+            Ok(false)
+        }
+    }
+
+    const PURPOSE: CodePurpose = CodePurpose::Recovery;
+
+    async fn sent(issuer: &CodeIssuer, store: &Codes) -> String {
+        let (code, record) = issuer.issue(1000, json!({ "channel": "email" }));
+        store.put_code(PURPOSE, "u1", &record).await.unwrap();
+        code
+    }
+
+    fn wrong_for(code: &str) -> &'static str {
+        if code == "000000" { "111111" } else { "000000" }
+    }
 
     #[test]
     fn hmac_matches_rfc_4231_case_2() {
         let mac = hmac(b"Jefe", b"what do ya want for nothing?");
-        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        let bytes = URL_SAFE_NO_PAD.decode(mac).unwrap();
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(
             hex,
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }
 
-    #[test]
-    fn a_code_is_six_digits_and_works_once() {
-        let (code, mut stored) = issue_code(KEY, 1000);
+    #[tokio::test]
+    async fn a_code_is_six_digits_works_once_and_carries_its_data() {
+        let (issuer, store) = (CodeIssuer::new([1; 32], 600), Codes::default());
+        let code = sent(&issuer, &store).await;
         assert_eq!(code.len(), 6);
         assert!(code.chars().all(|c| c.is_ascii_digit()));
-        assert_eq!(stored.check(KEY, &code, 1001), CodeCheck::Correct);
-        assert_eq!(stored.check(KEY, &code, 1002), CodeCheck::Spent);
-    }
-
-    #[test]
-    fn five_wrong_tries_spend_the_code() {
-        let (code, mut stored) = issue_code(KEY, 1000);
-        let wrong = if code == "000000" { "111111" } else { "000000" };
-        for left in (0..5).rev() {
-            assert_eq!(
-                stored.check(KEY, wrong, 1001),
-                CodeCheck::Wrong { tries_left: left }
-            );
-        }
-        assert_eq!(stored.check(KEY, &code, 1001), CodeCheck::Spent);
-    }
-
-    #[test]
-    fn a_try_can_be_spent_without_a_code() {
-        let (code, mut stored) = issue_code(KEY, 1000);
-        assert_eq!(stored.spend_try(1001), CodeCheck::Wrong { tries_left: 4 });
-        assert_eq!(stored.check(KEY, &code, 1002), CodeCheck::Correct);
-        assert_eq!(stored.spend_try(1003), CodeCheck::Spent);
-    }
-
-    #[test]
-    fn a_code_expires_after_ten_minutes() {
-        let (code, mut stored) = issue_code(KEY, 1000);
+        let spaced = format!("{} {}", &code[..3], &code[3..]);
+        let first = issuer
+            .check(&store, PURPOSE, "u1", &spaced, 1001)
+            .await
+            .unwrap();
+        assert_eq!(first, CodeCheck::Correct(json!({ "channel": "email" })));
         assert_eq!(
-            stored.check(KEY, &code, 1000 + CODE_LIFETIME_SECS),
+            issuer
+                .check(&store, PURPOSE, "u1", &code, 1002)
+                .await
+                .unwrap(),
             CodeCheck::Spent
         );
     }
 
-    #[test]
-    fn the_stored_record_does_not_contain_the_code() {
-        let (code, stored) = issue_code(KEY, 1000);
-        let json = serde_json::to_string(&stored).unwrap();
-        assert!(!json.contains(&code));
-        // And a different key does not accept it.
-        let mut stored = stored;
+    #[tokio::test]
+    async fn five_wrong_tries_spend_the_code() {
+        let (issuer, store) = (CodeIssuer::new([1; 32], 600), Codes::default());
+        let code = sent(&issuer, &store).await;
+        for left in (0..5).rev() {
+            let check = issuer
+                .check(&store, PURPOSE, "u1", wrong_for(&code), 1001)
+                .await
+                .unwrap();
+            assert_eq!(check, CodeCheck::Wrong { tries_left: left });
+        }
         assert_eq!(
-            stored.check(b"other key", &code, 1001),
+            issuer
+                .check(&store, PURPOSE, "u1", &code, 1001)
+                .await
+                .unwrap(),
+            CodeCheck::Spent
+        );
+    }
+
+    #[tokio::test]
+    async fn a_try_can_be_spent_without_a_code() {
+        let (issuer, store) = (CodeIssuer::new([1; 32], 600), Codes::default());
+        let code = sent(&issuer, &store).await;
+        assert_eq!(
+            issuer.spend_try(&store, PURPOSE, "u1", 1001).await.unwrap(),
             CodeCheck::Wrong { tries_left: 4 }
+        );
+        assert!(matches!(
+            issuer
+                .check(&store, PURPOSE, "u1", &code, 1002)
+                .await
+                .unwrap(),
+            CodeCheck::Correct(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_code_expires() {
+        let (issuer, store) = (CodeIssuer::new([1; 32], 600), Codes::default());
+        let code = sent(&issuer, &store).await;
+        assert_eq!(
+            issuer
+                .check(&store, PURPOSE, "u1", &code, 1600)
+                .await
+                .unwrap(),
+            CodeCheck::Spent
+        );
+    }
+
+    #[tokio::test]
+    async fn codes_belong_to_their_user_purpose_and_key() {
+        let (issuer, store) = (CodeIssuer::new([1; 32], 600), Codes::default());
+        let code = sent(&issuer, &store).await;
+        assert_eq!(
+            issuer
+                .check(&store, PURPOSE, "u2", &code, 1001)
+                .await
+                .unwrap(),
+            CodeCheck::Spent
+        );
+        assert_eq!(
+            issuer
+                .check(&store, CodePurpose::NewDevice, "u1", &code, 1001)
+                .await
+                .unwrap(),
+            CodeCheck::Spent
+        );
+        let other_key = CodeIssuer::new([2; 32], 600);
+        assert_eq!(
+            other_key
+                .check(&store, PURPOSE, "u1", &code, 1001)
+                .await
+                .unwrap(),
+            CodeCheck::Wrong { tries_left: 4 }
+        );
+        let stored = store.peek_code(PURPOSE, "u1", 1001).await.unwrap().unwrap();
+        assert!(
+            !stored.hash.contains(&code),
+            "the record does not hold the code"
         );
     }
 }

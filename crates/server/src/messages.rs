@@ -53,8 +53,8 @@ pub fn contact_changed(user: &User) -> Message {
         user,
         "Your contact details were changed",
         format!(
-            "Hello {},\n\nThe e-mail address of your account was just changed. This is the last \
-             message sent to this address.\n\n{NOT_YOU}\n",
+            "Hello {},\n\nThe e-mail address or phone number of your account was just \
+             changed.\n\n{NOT_YOU}\n",
             user.username
         ),
     )

@@ -1,23 +1,35 @@
-//! Slowing password guessing without locking anyone out. A wrong password never locks an
-//! account (that would let anyone lock anyone out); instead, after a few free failures, each
-//! further try for the same username, or from the same client IP, must wait longer: 1 s, 2 s,
-//! 4 s, ... up to 5 minutes. The key is the username as typed, so unknown usernames are slowed
-//! exactly like real ones.
+//! Slowing guessing and flooding down without locking anyone out.
+//!
+//! Passwords: a wrong password never locks an account (that would let anyone lock anyone out);
+//! instead, after a few free failures, each further try for the same username, or from the
+//! same client IP, must wait longer: 1 s, 2 s, 4 s, ... up to 5 minutes. The key is the
+//! username as typed, so unknown usernames are slowed exactly like real ones. An attempt is
+//! recorded *before* the password is checked, so concurrent guesses cannot all slip through.
+//!
+//! Codes: at most ten one-time codes an hour are sent for one user, whatever the purpose, so
+//! nobody can flood a person's inbox or phone, or get endless fresh codes to guess.
 
 use idp_core::StoreError;
+use idp_core::random::sha256_b64;
 
 use crate::state::AppState;
 
-/// Failures are counted over this window.
+/// Password attempts are counted over this window.
 const WINDOW_SECS: i64 = 900;
 /// Failures allowed per username, and per client IP, before waits begin.
 const FREE_PER_ACCOUNT: u32 = 5;
 const FREE_PER_IP: u32 = 20;
 /// The longest wait.
 const MAX_WAIT_SECS: i64 = 300;
+/// Codes sent for one user per hour.
+const CODES_PER_HOUR: u32 = 10;
 
 fn account_key(username: &str) -> String {
-    format!("password:user:{}", username.trim().to_lowercase())
+    // A digest bounds the key's size whatever was typed.
+    format!(
+        "password:user:{}",
+        sha256_b64(&username.trim().to_lowercase())
+    )
 }
 
 fn ip_key(ip: &str) -> String {
@@ -35,54 +47,74 @@ fn wait_after(failures: u32, free: u32) -> i64 {
     }
 }
 
-/// Seconds to wait before this username may try a password from this IP again (0: now).
-pub async fn password_wait(
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Check the password.
+    Go,
+    /// Refuse without checking; try again in this many seconds.
+    Wait(i64),
+}
+
+/// Records a password attempt for this username from this IP, and says whether it may be
+/// checked. A refused attempt is not counted.
+pub async fn password_attempt(
     state: &AppState,
     username: &str,
     ip: Option<&str>,
-) -> Result<i64, StoreError> {
+) -> Result<Verdict, StoreError> {
     let now = state.now();
-    let mut wait = 0;
     let mut keys = vec![(account_key(username), FREE_PER_ACCOUNT)];
     if let Some(ip) = ip {
         keys.push((ip_key(ip), FREE_PER_IP));
     }
-    for (key, free) in keys {
-        let (failures, last) = state
+    let mut wait = 0;
+    for (key, free) in &keys {
+        let (before, last) = state
             .stores
             .throttle
-            .recent_failures(&key, now, WINDOW_SECS)
+            .record_attempt(key, now, WINDOW_SECS)
             .await?;
         if let Some(last) = last {
-            wait = wait.max(last + wait_after(failures, free) - now);
+            wait = wait.max(last + wait_after(before, *free) - now);
         }
     }
-    Ok(wait)
+    if wait <= 0 {
+        return Ok(Verdict::Go);
+    }
+    for (key, _) in &keys {
+        state.stores.throttle.forget_latest(key).await?;
+    }
+    Ok(Verdict::Wait(wait))
 }
 
-pub async fn password_failed(
+/// The password was right: the username's failures are forgotten, and this attempt does not
+/// count against the IP.
+pub async fn password_succeeded(
     state: &AppState,
     username: &str,
     ip: Option<&str>,
 ) -> Result<(), StoreError> {
-    let now = state.now();
-    state
-        .stores
-        .throttle
-        .record_failure(&account_key(username), now, WINDOW_SECS)
-        .await?;
+    state.stores.throttle.clear(&account_key(username)).await?;
     if let Some(ip) = ip {
-        state
-            .stores
-            .throttle
-            .record_failure(&ip_key(ip), now, WINDOW_SECS)
-            .await?;
+        state.stores.throttle.forget_latest(&ip_key(ip)).await?;
     }
     Ok(())
 }
 
-pub async fn password_succeeded(state: &AppState, username: &str) -> Result<(), StoreError> {
-    state.stores.throttle.clear(&account_key(username)).await
+/// Records a code about to be sent for the user; false (and not recorded) when the hourly
+/// limit is reached.
+pub async fn may_send_code(state: &AppState, user_id: &str) -> Result<bool, StoreError> {
+    let key = format!("codes:{user_id}");
+    let (before, _) = state
+        .stores
+        .throttle
+        .record_attempt(&key, state.now(), 3600)
+        .await?;
+    if before >= CODES_PER_HOUR {
+        state.stores.throttle.forget_latest(&key).await?;
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

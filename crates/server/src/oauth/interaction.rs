@@ -26,9 +26,9 @@ pub struct Interaction {
     /// `max_age` say: the user has just chosen their password and PIN.
     #[serde(default)]
     pub signed_up_sid: Option<String>,
-    /// PIN recovery in progress (the code sent and its tries), if any.
+    /// PIN recovery in progress: the channel its code went by.
     #[serde(default)]
-    pub recovery: Option<crate::routes::recovery::RecoveryState>,
+    pub recovery: Option<idp_core::model::Channel>,
     /// Set, to the channel its code went by, once recovery re-proved the user's identity: a
     /// new PIN may be chosen.
     #[serde(default)]

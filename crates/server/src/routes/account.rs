@@ -7,11 +7,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use idp_core::model::{AuditEvent, AuditKind, Channel, EphemeralKind, Session, User};
+use idp_core::model::{AuditEvent, AuditKind, Channel, CodePurpose, Session, User};
 use idp_core::security_questions::{self, SecurityAnswer};
 use idp_core::{StoreError, validate};
 use idp_pin_verifier::PinOutcome;
-use idp_recovery::{CodeCheck, StoredCode};
+use idp_recovery::CodeCheck;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -21,6 +21,7 @@ use crate::error::PageError;
 use crate::messages;
 use crate::oauth::interaction::Interaction;
 use crate::state::AppState;
+use crate::throttle;
 use crate::web::client_info::ClientInfo;
 use crate::web::cookies;
 use crate::web::csrf;
@@ -35,13 +36,11 @@ const SIGN_IN_EVENTS: [AuditKind; 5] = [
     AuditKind::PinLocked,
 ];
 
-/// A new or unconfirmed contact waiting for the code sent to it; keyed by the session.
+/// What a contact code confirms: the data kept with the code.
 #[derive(Serialize, Deserialize)]
 struct PendingContact {
-    user_id: String,
     channel: Channel,
     value: String,
-    code: StoredCode,
 }
 
 /// The signed-in user, or a redirect into sign-in that comes back here.
@@ -399,6 +398,8 @@ pub struct ContactForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
+    current_password: String,
+    #[serde(default)]
     channel: String,
     /// The new address or number; empty to confirm the current one.
     #[serde(default)]
@@ -406,13 +407,26 @@ pub struct ContactForm {
 }
 
 /// Sends a code to a new contact, or to the current unconfirmed one; the contact counts only
-/// once the code comes back.
+/// once the code comes back. Needs the password: the contacts are where recovery codes go.
 pub async fn start_contact_change(
     State(state): State<AppState>,
     jar: CookieJar,
     Form(form): Form<ContactForm>,
 ) -> Result<Response, PageError> {
     let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
+    if !current_password_ok(&state, &user, &form.current_password).await? {
+        let error = "Your current password is not correct.";
+        return page(
+            &state,
+            jar,
+            &session,
+            &user,
+            StatusCode::UNAUTHORIZED,
+            None,
+            Some(error),
+        )
+        .await;
+    }
     let refuse = |message: String| (StatusCode::BAD_REQUEST, message);
     let checked = match (Channel::parse(&form.channel), form.value.trim()) {
         (Some(Channel::Email), "") => Ok((Channel::Email, user.email.clone())),
@@ -435,16 +449,33 @@ pub async fn start_contact_change(
             return page(&state, jar, &session, &user, status, None, Some(&message)).await;
         }
     };
-    let (code, stored) = state.codes.issue(state.now());
+    if !throttle::may_send_code(&state, &user.id).await? {
+        let error = super::recovery::TOO_MANY_CODES;
+        return page(
+            &state,
+            jar,
+            &session,
+            &user,
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            Some(error),
+        )
+        .await;
+    }
+    let pending = PendingContact { channel, value };
+    let data = serde_json::to_value(&pending).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let (code, record) = state.codes.issue(state.now(), data);
+    state
+        .stores
+        .codes
+        .put_code(CodePurpose::Contact, &user.id, &record)
+        .await?;
     let purpose = match channel {
         Channel::Email => "confirm your e-mail address",
         Channel::Sms => "confirm your phone number",
     };
-    if let Err(error) = state
-        .notifier
-        .send(&messages::one_time_code(channel, &value, purpose, &code))
-        .await
-    {
+    let message = messages::one_time_code(channel, &pending.value, purpose, &code);
+    if let Err(error) = state.notifier.send(&message).await {
         tracing::warn!(%error, "contact confirmation code not delivered");
         let message = "We could not send the code just now. Please try again in a few minutes.";
         return page(
@@ -458,24 +489,6 @@ pub async fn start_contact_change(
         )
         .await;
     }
-    let pending = PendingContact {
-        user_id: user.id.clone(),
-        channel,
-        value,
-        code: stored,
-    };
-    let payload = serde_json::to_value(&pending).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let expires = pending.code.expires_at;
-    state
-        .stores
-        .ephemeral
-        .put(
-            EphemeralKind::ContactChange,
-            &session.sid,
-            &payload,
-            expires,
-        )
-        .await?;
     Ok((jar, Redirect::to("/account/contact/code")).into_response())
 }
 
@@ -522,111 +535,31 @@ pub async fn confirm_contact(
     Form(form): Form<CodeForm>,
 ) -> Result<Response, PageError> {
     let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
-    let kind = EphemeralKind::ContactChange;
-    let Some(payload) = state
-        .stores
-        .ephemeral
-        .get(kind, &session.sid, state.now())
-        .await?
-    else {
-        let error = "That code has expired. Ask for a new one.";
-        return page(
-            &state,
-            jar,
-            &session,
-            &user,
-            StatusCode::GONE,
-            None,
-            Some(error),
-        )
-        .await;
-    };
-    let mut pending: PendingContact = serde_json::from_value(payload)
-        .map_err(|_| StoreError::Corrupt("pending contact".into()))?;
-    if pending.user_id != user.id {
-        return Err(PageError::expired());
-    }
-    match state
+    let store = state.stores.codes.as_ref();
+    let outcome = state
         .codes
-        .check(&mut pending.code, &form.code, state.now())
-    {
-        CodeCheck::Correct => {
-            state.stores.ephemeral.delete(kind, &session.sid).await?;
-            let changed = match pending.channel {
-                Channel::Email => user.email != pending.value,
-                Channel::Sms => user.phone.as_deref() != Some(pending.value.as_str()),
-            };
-            match pending.channel {
-                Channel::Email => {
-                    state
-                        .stores
-                        .users
-                        .set_email(&user.id, &pending.value, true)
-                        .await?
-                }
-                Channel::Sms => {
-                    state
-                        .stores
-                        .users
-                        .set_phone(&user.id, Some(&pending.value), true)
-                        .await?
-                }
-            }
-            let kind = if changed {
-                AuditKind::ContactChanged
-            } else {
-                AuditKind::ContactConfirmed
-            };
-            let event = audit::event(&state, kind, &from)
-                .user(&user.id)
-                .detail(pending.channel.as_str());
-            audit::record(&state, event).await;
-            if changed && pending.channel == Channel::Email {
-                // Tell the old address too: a takeover would change it first.
-                state.notifier.send_later(messages::contact_changed(&user));
-            }
-            let user = state
-                .stores
-                .users
-                .find_user(&user.id)
-                .await?
-                .ok_or_else(PageError::expired)?;
-            let notice = match pending.channel {
-                Channel::Email => "Your e-mail address is confirmed.",
-                Channel::Sms => "Your phone number is confirmed.",
-            };
-            page(
-                &state,
-                jar,
-                &session,
-                &user,
-                StatusCode::OK,
-                Some(notice),
-                None,
-            )
-            .await
-        }
+        .check(
+            store,
+            CodePurpose::Contact,
+            &user.id,
+            &form.code,
+            state.now(),
+        )
+        .await?;
+    let data = match outcome {
+        CodeCheck::Correct(data) => data,
         CodeCheck::Wrong { tries_left } => {
-            let payload =
-                serde_json::to_value(&pending).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            state
-                .stores
-                .ephemeral
-                .put(kind, &session.sid, &payload, pending.code.expires_at)
-                .await?;
-            Ok(code_form(
+            let message = format!("That code is not correct. {tries_left} tries left.");
+            return Ok(code_form(
                 &state,
                 jar,
                 StatusCode::UNAUTHORIZED,
-                Some(format!(
-                    "That code is not correct. {tries_left} tries left."
-                )),
-            ))
+                Some(message),
+            ));
         }
         CodeCheck::Spent => {
-            state.stores.ephemeral.delete(kind, &session.sid).await?;
             let error = "That code has expired or was tried too often. Ask for a new one.";
-            page(
+            return page(
                 &state,
                 jar,
                 &session,
@@ -635,9 +568,64 @@ pub async fn confirm_contact(
                 None,
                 Some(error),
             )
-            .await
+            .await;
+        }
+    };
+    let pending: PendingContact = serde_json::from_value(data)
+        .map_err(|_| StoreError::Corrupt("contact code data".into()))?;
+    let changed = match pending.channel {
+        Channel::Email => user.email != pending.value,
+        Channel::Sms => user.phone.as_deref() != Some(pending.value.as_str()),
+    };
+    match pending.channel {
+        Channel::Email => {
+            state
+                .stores
+                .users
+                .set_email(&user.id, &pending.value, true)
+                .await?
+        }
+        Channel::Sms => {
+            state
+                .stores
+                .users
+                .set_phone(&user.id, Some(&pending.value), true)
+                .await?
         }
     }
+    let kind = if changed {
+        AuditKind::ContactChanged
+    } else {
+        AuditKind::ContactConfirmed
+    };
+    let event = audit::event(&state, kind, &from)
+        .user(&user.id)
+        .detail(pending.channel.as_str());
+    audit::record(&state, event).await;
+    if changed {
+        // Told at the address the account had: a takeover would change the contacts first.
+        state.notifier.send_later(messages::contact_changed(&user));
+    }
+    let user = state
+        .stores
+        .users
+        .find_user(&user.id)
+        .await?
+        .ok_or_else(PageError::expired)?;
+    let notice = match pending.channel {
+        Channel::Email => "Your e-mail address is confirmed.",
+        Channel::Sms => "Your phone number is confirmed.",
+    };
+    page(
+        &state,
+        jar,
+        &session,
+        &user,
+        StatusCode::OK,
+        Some(notice),
+        None,
+    )
+    .await
 }
 
 #[derive(Deserialize)]

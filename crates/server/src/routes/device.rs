@@ -8,9 +8,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use idp_core::StoreError;
-use idp_core::model::{AuditKind, Channel, Device, User};
+use idp_core::model::{AuditKind, Channel, CodePurpose, Device, User};
 use idp_core::random::{random_token, sha256_b64};
-use idp_recovery::{CodeCheck, StoredCode, mask};
+use idp_recovery::{CodeCheck, mask};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -21,6 +21,7 @@ use crate::messages;
 use crate::oauth::AMR_PASSWORD_PIN;
 use crate::oauth::interaction::Interaction;
 use crate::state::AppState;
+use crate::throttle;
 use crate::web::client_info::ClientInfo;
 use crate::web::templates::render;
 use crate::web::{cookies, csrf};
@@ -28,10 +29,8 @@ use crate::web::{cookies, csrf};
 /// How long a browser stays trusted without being used: 400 days, the most browsers keep a
 /// cookie.
 const DEVICE_COOKIE_MAX_AGE: i64 = 400 * 86_400;
-/// Codes one sign-in may send.
-const MAX_CODES: u32 = 3;
 
-/// The check in progress, kept in the interaction.
+/// The check in progress, kept in the interaction; the code itself is in the code store.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeviceCheck {
     channel: Channel,
@@ -39,8 +38,6 @@ pub struct DeviceCheck {
     /// The code goes to an e-mail address not yet confirmed (a new account's first sign-in
     /// elsewhere): receiving it confirms the address.
     confirms_email: bool,
-    code: StoredCode,
-    codes_sent: u32,
 }
 
 /// RFC 8176 methods of a sign-in that also used a one-time code sent over `channel`.
@@ -113,19 +110,15 @@ pub async fn after_pin(
     if trusted || !state.settings.new_device.enabled {
         return signed_in(state, jar, &interaction, user, &AMR_PASSWORD_PIN, from).await;
     }
-    interaction.pin_verified = true;
     let (channel, recipient, confirms_email) = destination(user);
-    send_code(
-        state,
-        &mut interaction,
-        user,
+    interaction.pin_verified = true;
+    interaction.device_check = Some(DeviceCheck {
         channel,
         recipient,
         confirms_email,
-        0,
-        from,
-    )
-    .await?;
+    });
+    interaction.save(state).await?;
+    send_code(state, &interaction, user, from).await?;
     Ok((jar, Redirect::to(&device_path(&interaction))).into_response())
 }
 
@@ -133,36 +126,42 @@ fn device_path(interaction: &Interaction) -> String {
     format!("{}/device", interaction.path())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Sends a new code for the interaction's check (within the user's hourly limit).
 async fn send_code(
     state: &AppState,
-    interaction: &mut Interaction,
+    interaction: &Interaction,
     user: &User,
-    channel: Channel,
-    recipient: String,
-    confirms_email: bool,
-    codes_sent: u32,
     from: &ClientInfo,
 ) -> Result<(), PageError> {
-    let (code, stored) = state.codes.issue(state.now());
-    let message = messages::one_time_code(channel, &recipient, "sign in on a new device", &code);
-    // Saved before sending, so that a failed delivery still counts against the limit.
-    interaction.device_check = Some(DeviceCheck {
-        channel,
-        recipient,
-        confirms_email,
-        code: stored,
-        codes_sent: codes_sent + 1,
-    });
-    interaction.save(state).await?;
+    let Some(check) = &interaction.device_check else {
+        return Err(PageError::expired());
+    };
+    if !throttle::may_send_code(state, &user.id).await? {
+        return Err(PageError::bad_request(
+            "Too many codes",
+            super::recovery::TOO_MANY_CODES,
+        ));
+    }
+    let (code, record) = state.codes.issue(state.now(), json!({}));
+    state
+        .stores
+        .codes
+        .put_code(CodePurpose::NewDevice, &user.id, &record)
+        .await?;
+    let message = messages::one_time_code(
+        check.channel,
+        &check.recipient,
+        "sign in on a new device",
+        &code,
+    );
     if let Err(error) = state.notifier.send(&message).await {
-        tracing::warn!(%error, channel = channel.as_str(), "new-device code not delivered");
+        tracing::warn!(%error, channel = check.channel.as_str(), "new-device code not delivered");
         return Err(PageError::Busy);
     }
     let event = audit::event(state, AuditKind::NewDeviceCodeSent, from)
         .user(&user.id)
         .client(&interaction.request.client_id)
-        .detail(format!("code sent by {}", channel.as_str()));
+        .detail(format!("code sent by {}", check.channel.as_str()));
     audit::record(state, event).await;
     Ok(())
 }
@@ -244,9 +243,20 @@ pub async fn device_submit(
     if !csrf::verify(&state, &jar, &form.csrf) {
         return Err(PageError::csrf());
     }
-    let (mut interaction, user, mut check) = load_check(&state, &jar, &id).await?;
-    match state.codes.check(&mut check.code, &form.code, state.now()) {
-        CodeCheck::Correct => {
+    let (mut interaction, user, check) = load_check(&state, &jar, &id).await?;
+    let store = state.stores.codes.as_ref();
+    let outcome = state
+        .codes
+        .check(
+            store,
+            CodePurpose::NewDevice,
+            &user.id,
+            &form.code,
+            state.now(),
+        )
+        .await?;
+    match outcome {
+        CodeCheck::Correct(_) => {
             interaction.device_check = None;
             interaction.save(&state).await?;
             if check.confirms_email {
@@ -268,8 +278,6 @@ pub async fn device_submit(
             signed_in(&state, jar, &interaction, &user, &amr, &from).await
         }
         CodeCheck::Wrong { tries_left } => {
-            interaction.device_check = Some(check.clone());
-            interaction.save(&state).await?;
             let message = if tries_left == 0 {
                 "That code is not correct, and it cannot be tried again. Send yourself a new code."
                     .to_owned()
@@ -288,7 +296,6 @@ pub async fn device_submit(
         CodeCheck::Spent => {
             let message = "This code has expired or was tried too often. Send yourself a new code."
                 .to_owned();
-            check.code.tries_left = 0;
             Ok(code_form(
                 &state,
                 jar,
@@ -317,35 +324,7 @@ pub async fn device_resend(
     if !csrf::verify(&state, &jar, &form.csrf) {
         return Err(PageError::csrf());
     }
-    let (mut interaction, user, check) = load_check(&state, &jar, &id).await?;
-    if check.codes_sent >= MAX_CODES {
-        let message = "We have sent you several codes already. Use the last one, or start signing in again later.".to_owned();
-        return Ok(code_form(
-            &state,
-            jar,
-            &interaction,
-            &check,
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(message),
-        ));
-    }
-    let DeviceCheck {
-        channel,
-        recipient,
-        confirms_email,
-        codes_sent,
-        ..
-    } = check;
-    send_code(
-        &state,
-        &mut interaction,
-        &user,
-        channel,
-        recipient,
-        confirms_email,
-        codes_sent,
-        &from,
-    )
-    .await?;
+    let (interaction, user, _) = load_check(&state, &jar, &id).await?;
+    send_code(&state, &interaction, &user, &from).await?;
     Ok((jar, Redirect::to(&device_path(&interaction))).into_response())
 }

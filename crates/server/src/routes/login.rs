@@ -179,8 +179,9 @@ pub async fn password_submit(
     }
     let mut interaction = load(&state, &jar, &id).await?;
     let typed = form.username.trim();
-    let wait = throttle::password_wait(&state, typed, from.ip()).await?;
-    if wait > 0 {
+    if let throttle::Verdict::Wait(wait) =
+        throttle::password_attempt(&state, typed, from.ip()).await?
+    {
         let event = audit::event(&state, AuditKind::PasswordThrottled, &from)
             .client(&interaction.request.client_id);
         audit::record(&state, event).await;
@@ -199,7 +200,6 @@ pub async fn password_submit(
     let user = match user {
         Some(user) if matches => user,
         other => {
-            throttle::password_failed(&state, typed, from.ip()).await?;
             let mut event = audit::event(&state, AuditKind::PasswordWrong, &from)
                 .client(&interaction.request.client_id);
             event = match &other {
@@ -218,7 +218,7 @@ pub async fn password_submit(
             return Ok(page);
         }
     };
-    throttle::password_succeeded(&state, typed).await?;
+    throttle::password_succeeded(&state, typed, from.ip()).await?;
     interaction.password_verified(user.id);
     interaction.save(&state).await?;
     Ok(Redirect::to(&format!("{}/pin", interaction.path())).into_response())

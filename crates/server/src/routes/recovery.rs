@@ -1,16 +1,17 @@
 //! PIN recovery: a user who forgot or locked their PIN, and who has just given the right
 //! password, proves who they are again with a one-time code sent to a confirmed e-mail address
-//! or phone, then chooses a new PIN and continues to the relying party.
+//! or phone (and, when set, the answers to their security questions), then chooses a new PIN
+//! and continues to the relying party.
 
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use idp_core::model::{AuditKind, Channel, User};
+use idp_core::model::{AuditKind, Channel, CodePurpose, User};
 use idp_core::security_questions;
-use idp_recovery::{CodeCheck, StoredCode, mask};
-use serde::{Deserialize, Serialize};
+use idp_recovery::{CodeCheck, mask};
+use serde::Deserialize;
 use serde_json::json;
 
 use super::login::load_with_user;
@@ -19,20 +20,13 @@ use crate::error::PageError;
 use crate::messages;
 use crate::oauth::interaction::Interaction;
 use crate::state::AppState;
+use crate::throttle;
 use crate::web::client_info::ClientInfo;
 use crate::web::csrf;
 use crate::web::templates::render;
 
-/// Codes one sign-in may have sent; a new code replaces the last.
-const MAX_CODES: u32 = 3;
-
-/// Recovery in progress, kept in the interaction.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RecoveryState {
-    channel: Channel,
-    code: StoredCode,
-    codes_sent: u32,
-}
+pub(super) const TOO_MANY_CODES: &str =
+    "We have sent you several codes in the last hour. Use the last one, or try again later.";
 
 /// The confirmed destinations a code can go to.
 fn destinations(user: &User) -> Vec<(Channel, String, String)> {
@@ -126,19 +120,24 @@ pub async fn choose_submit(
             Some(message),
         ));
     };
-    let codes_sent = interaction.recovery.as_ref().map_or(0, |r| r.codes_sent);
-    if codes_sent >= MAX_CODES {
-        let message = "We have sent you several codes already. Use the last one, or start signing in again later.";
+    if !throttle::may_send_code(&state, &user.id).await? {
         return Ok(choose_form(
             &state,
             jar,
             &interaction,
             &user,
             StatusCode::TOO_MANY_REQUESTS,
-            Some(message),
+            Some(TOO_MANY_CODES),
         ));
     }
-    let (code, stored) = state.codes.issue(state.now());
+    let (code, record) = state
+        .codes
+        .issue(state.now(), json!({ "channel": channel }));
+    state
+        .stores
+        .codes
+        .put_code(CodePurpose::Recovery, &user.id, &record)
+        .await?;
     let message = messages::one_time_code(channel, &recipient, "recover your PIN", &code);
     if let Err(error) = state.notifier.send(&message).await {
         tracing::warn!(%error, channel = channel.as_str(), "recovery code not delivered");
@@ -152,11 +151,7 @@ pub async fn choose_submit(
             Some(message),
         ));
     }
-    interaction.recovery = Some(RecoveryState {
-        channel,
-        code: stored,
-        codes_sent: codes_sent + 1,
-    });
+    interaction.recovery = Some(channel);
     interaction.save(&state).await?;
     let event = audit::event(&state, AuditKind::RecoveryStarted, &from)
         .user(&user.id)
@@ -171,10 +166,15 @@ fn code_form(
     jar: CookieJar,
     interaction: &Interaction,
     user: &User,
-    recovery: &RecoveryState,
+    channel: Channel,
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
+    let (jar, token) = csrf::issue(state, jar);
+    let sent_to = match channel {
+        Channel::Email => "your e-mail address",
+        Channel::Sms => "your phone",
+    };
     let questions: Vec<_> = user
         .security_questions
         .iter()
@@ -186,11 +186,6 @@ fn code_form(
             })
         })
         .collect();
-    let (jar, token) = csrf::issue(state, jar);
-    let sent_to = match recovery.channel {
-        Channel::Email => "your e-mail address",
-        Channel::Sms => "your phone",
-    };
     let page = render(
         status,
         "recover_code.html",
@@ -212,7 +207,7 @@ pub async fn code_page(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let (interaction, user) = load_with_user(&state, &jar, &id).await?;
-    let Some(recovery) = interaction.recovery.clone() else {
+    let Some(channel) = interaction.recovery else {
         return Ok(Redirect::to(&recover_path(&interaction)).into_response());
     };
     Ok(code_form(
@@ -220,7 +215,7 @@ pub async fn code_page(
         jar,
         &interaction,
         &user,
-        &recovery,
+        channel,
         StatusCode::OK,
         None,
     ))
@@ -263,38 +258,40 @@ pub async fn code_submit(
         return Err(PageError::csrf());
     }
     let (mut interaction, user) = load_with_user(&state, &jar, &id).await?;
-    let Some(mut recovery) = interaction.recovery.clone() else {
+    let Some(channel) = interaction.recovery else {
         return Ok(Redirect::to(&recover_path(&interaction)).into_response());
     };
     // With security questions, a wrong answer spends a try like a wrong code, and the message
     // does not say which of them was wrong.
+    let (store, now) = (state.stores.codes.as_ref(), state.now());
     let answers = [form.answer_1.as_str(), form.answer_2.as_str()];
     let outcome = if answers_match(&state, &user, &answers).await? {
         state
             .codes
-            .check(&mut recovery.code, &form.code, state.now())
+            .check(store, CodePurpose::Recovery, &user.id, &form.code, now)
+            .await?
     } else {
-        recovery.code.spend_try(state.now())
+        state
+            .codes
+            .spend_try(store, CodePurpose::Recovery, &user.id, now)
+            .await?
     };
     let what = if user.security_questions.is_empty() {
         "That code is"
     } else {
         "The code or an answer is"
     };
-    let client_id = interaction.request.client_id.clone();
     match outcome {
-        CodeCheck::Correct => {
+        CodeCheck::Correct(_) => {
             interaction.recovery = None;
-            interaction.recovered_by = Some(recovery.channel);
+            interaction.recovered_by = Some(channel);
             interaction.save(&state).await?;
             Ok(Redirect::to(&format!("{}/new-pin", interaction.path())).into_response())
         }
         CodeCheck::Wrong { tries_left } => {
-            interaction.recovery = Some(recovery.clone());
-            interaction.save(&state).await?;
             let event = audit::event(&state, AuditKind::RecoveryCodeWrong, &from)
                 .user(&user.id)
-                .client(&client_id)
+                .client(&interaction.request.client_id)
                 .detail(format!("{tries_left} tries left"));
             audit::record(&state, event).await;
             let message = if tries_left == 0 {
@@ -309,7 +306,7 @@ pub async fn code_submit(
                 jar,
                 &interaction,
                 &user,
-                &recovery,
+                channel,
                 StatusCode::UNAUTHORIZED,
                 Some(message),
             ))
@@ -322,7 +319,7 @@ pub async fn code_submit(
                 jar,
                 &interaction,
                 &user,
-                &recovery,
+                channel,
                 StatusCode::GONE,
                 Some(message),
             ))

@@ -37,6 +37,7 @@ pub async fn run_all(stores: Stores) {
     the_outbox_keeps_messages_in_order(&stores).await;
     throttle_counts_failures_in_a_window(&stores).await;
     devices_are_trusted_per_user(&stores).await;
+    codes_take_tries_atomically_and_are_consumed_once(&stores).await;
 }
 
 async fn devices_are_trusted_per_user(stores: &Stores) {
@@ -267,25 +268,112 @@ async fn the_outbox_keeps_messages_in_order(stores: &Stores) {
 
 async fn throttle_counts_failures_in_a_window(stores: &Stores) {
     let throttle = &stores.throttle;
-    assert_eq!(throttle.record_failure("k", 100, 60).await.unwrap(), 1);
-    assert_eq!(throttle.record_failure("k", 130, 60).await.unwrap(), 2);
     assert_eq!(
-        throttle.recent_failures("k", 150, 60).await.unwrap(),
-        (2, Some(130))
+        throttle.record_attempt("k", 100, 60).await.unwrap(),
+        (0, None)
     );
     assert_eq!(
-        throttle.recent_failures("k", 170, 60).await.unwrap(),
+        throttle.record_attempt("k", 130, 60).await.unwrap(),
+        (1, Some(100))
+    );
+    assert_eq!(
+        throttle.record_attempt("k", 170, 60).await.unwrap(),
         (1, Some(130)),
         "the first fell out of the window"
     );
+    throttle.forget_latest("k").await.unwrap();
     assert_eq!(
-        throttle.recent_failures("other", 170, 60).await.unwrap(),
+        throttle.record_attempt("k", 171, 60).await.unwrap(),
+        (1, Some(130)),
+        "the latest was taken back"
+    );
+    assert_eq!(
+        throttle.record_attempt("other", 170, 60).await.unwrap(),
         (0, None)
     );
     throttle.clear("k").await.unwrap();
     assert_eq!(
-        throttle.recent_failures("k", 170, 60).await.unwrap(),
+        throttle.record_attempt("k", 172, 60).await.unwrap(),
         (0, None)
+    );
+}
+
+async fn codes_take_tries_atomically_and_are_consumed_once(stores: &Stores) {
+    use idp_core::model::{CodePurpose, OneTimeCode};
+    let codes = &stores.codes;
+    let code = OneTimeCode {
+        hash: "h1".into(),
+        expires_at: 2000,
+        tries_left: 5,
+        data: serde_json::json!({"to": "x"}),
+    };
+    codes
+        .put_code(CodePurpose::Recovery, "u1", &code)
+        .await
+        .unwrap();
+    assert_eq!(
+        codes
+            .peek_code(CodePurpose::Recovery, "u1", 1000)
+            .await
+            .unwrap()
+            .unwrap()
+            .data["to"],
+        "x"
+    );
+    assert!(
+        codes
+            .peek_code(CodePurpose::Contact, "u1", 1000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let tries = (0..30).map(|_| {
+        let codes = codes.clone();
+        tokio::spawn(async move {
+            codes
+                .take_code_try(CodePurpose::Recovery, "u1", 1000)
+                .await
+                .unwrap()
+        })
+    });
+    let mut left = Vec::new();
+    for attempt in tries {
+        if let Some(code) = attempt.await.unwrap() {
+            left.push(code.tries_left);
+        }
+    }
+    left.sort_unstable();
+    assert_eq!(left, [0, 1, 2, 3, 4], "exactly five tries, each once");
+    codes
+        .put_code(CodePurpose::Recovery, "u1", &code)
+        .await
+        .unwrap();
+    assert!(
+        codes
+            .take_code_try(CodePurpose::Recovery, "u1", 2000)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(
+        !codes
+            .consume_code(CodePurpose::Recovery, "u1", "other hash")
+            .await
+            .unwrap()
+    );
+    assert!(
+        codes
+            .consume_code(CodePurpose::Recovery, "u1", "h1")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !codes
+            .consume_code(CodePurpose::Recovery, "u1", "h1")
+            .await
+            .unwrap(),
+        "once"
     );
 }
 

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use idp_core::StoreError;
 use idp_core::store::{
-    AuditStore, ClientStore, DeviceStore, EphemeralStore, GrantStore, KeyStore, OutboxStore,
-    PinAttemptStore, SessionStore, ThrottleStore, UserStore,
+    AuditStore, ClientStore, CodeStore, DeviceStore, EphemeralStore, GrantStore, KeyStore,
+    OutboxStore, PinAttemptStore, SessionStore, ThrottleStore, UserStore,
 };
 
 use crate::config::Settings;
@@ -30,6 +30,7 @@ pub struct Stores {
     pub audit: Arc<dyn AuditStore>,
     pub outbox: Arc<dyn OutboxStore>,
     pub devices: Arc<dyn DeviceStore>,
+    pub codes: Arc<dyn CodeStore>,
     /// Failure counters for throttling; in memory on the embedded default.
     pub throttle: Arc<dyn ThrottleStore>,
 }
@@ -53,7 +54,8 @@ impl Stores {
             ephemeral: db.clone(),
             audit: db.clone(),
             outbox: db.clone(),
-            devices: db,
+            devices: db.clone(),
+            codes: db,
             throttle: Arc::new(memory::MemoryThrottle::default()),
         })
     }

@@ -7,12 +7,13 @@ use async_trait::async_trait;
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
 use idp_core::model::{
-    AuditEvent, AuditKind, Channel, Client, Consumed, Device, EphemeralKind, Grant, KeyState,
-    Message, NewUser, Session, SigningAlg, SigningKeyRecord, TokenEndpointAuthMethod, User,
+    AuditEvent, AuditKind, Channel, Client, CodePurpose, Consumed, Device, EphemeralKind, Grant,
+    KeyState, Message, NewUser, OneTimeCode, Session, SigningAlg, SigningKeyRecord,
+    TokenEndpointAuthMethod, User,
 };
 use idp_core::store::{
-    AuditStore, ClientStore, DeviceStore, EphemeralStore, GrantStore, KeyStore, OutboxStore,
-    PinAttemptStore, SessionStore, UserStore,
+    AuditStore, ClientStore, CodeStore, DeviceStore, EphemeralStore, GrantStore, KeyStore,
+    OutboxStore, PinAttemptStore, SessionStore, UserStore,
 };
 use sqlx::Row as _;
 use sqlx::sqlite::{
@@ -766,5 +767,100 @@ impl DeviceStore for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(done.rows_affected() > 0)
+    }
+}
+
+fn code_from_row(row: &SqliteRow) -> Result<OneTimeCode, StoreError> {
+    let data: String = row.try_get("data").map_err(backend)?;
+    Ok(OneTimeCode {
+        hash: row.try_get("hash").map_err(backend)?,
+        expires_at: row.try_get("expires_at").map_err(backend)?,
+        tries_left: row.try_get("tries_left").map_err(backend)?,
+        data: serde_json::from_str(&data).map_err(|_| corrupt("one_time_codes.data"))?,
+    })
+}
+
+#[async_trait]
+impl CodeStore for SqliteStore {
+    async fn put_code(
+        &self,
+        purpose: CodePurpose,
+        user_id: &str,
+        code: &OneTimeCode,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO one_time_codes (purpose, user_id, hash, expires_at, tries_left, data)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (purpose, user_id) DO UPDATE SET hash = excluded.hash,
+                 expires_at = excluded.expires_at, tries_left = excluded.tries_left,
+                 data = excluded.data",
+        )
+        .bind(purpose.as_str())
+        .bind(user_id)
+        .bind(&code.hash)
+        .bind(code.expires_at)
+        .bind(code.tries_left)
+        .bind(code.data.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn peek_code(
+        &self,
+        purpose: CodePurpose,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<Option<OneTimeCode>, StoreError> {
+        let row = sqlx::query(
+            "SELECT * FROM one_time_codes WHERE purpose = ? AND user_id = ? AND expires_at > ?",
+        )
+        .bind(purpose.as_str())
+        .bind(user_id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(code_from_row).transpose()
+    }
+
+    async fn take_code_try(
+        &self,
+        purpose: CodePurpose,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<Option<OneTimeCode>, StoreError> {
+        // One statement: no two requests take the same try.
+        let row = sqlx::query(
+            "UPDATE one_time_codes SET tries_left = tries_left - 1
+             WHERE purpose = ? AND user_id = ? AND expires_at > ? AND tries_left > 0
+             RETURNING *",
+        )
+        .bind(purpose.as_str())
+        .bind(user_id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(code_from_row).transpose()
+    }
+
+    async fn consume_code(
+        &self,
+        purpose: CodePurpose,
+        user_id: &str,
+        hash: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM one_time_codes WHERE purpose = ? AND user_id = ? AND hash = ?",
+        )
+        .bind(purpose.as_str())
+        .bind(user_id)
+        .bind(hash)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
     }
 }
