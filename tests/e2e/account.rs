@@ -393,3 +393,30 @@ async fn contact_codes_need_the_password_are_rationed_and_their_tries_cannot_be_
     assert!(refused.contains("several codes in the last hour"));
     assert_eq!(mail.count("code to"), 10, "ten codes in all, then none");
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_address_is_recorded() {
+    let spoofer = TestIdp::start().await;
+    spoofer.create_user("alice");
+    let browser = Browser::with_headers(&spoofer, &[("x-forwarded-for", "203.0.113.9")]);
+    let account = browser.open_account("alice", PIN).await;
+    assert!(
+        !account.contains("203.0.113.9"),
+        "the header is ignored from a client"
+    );
+    assert!(account.contains("from 127.0.0.1"));
+
+    let idp = TestIdp::start_with(&[("IDP_TRUSTED_PROXIES", "[\"127.0.0.1\"]")]).await;
+    idp.create_user("alice");
+    let browser = Browser::with_headers(&idp, &[("x-forwarded-for", "203.0.113.9")]);
+    let account = browser.open_account("alice", PIN).await;
+    assert!(account.contains("from 203.0.113.9"), "{}", account.body);
+    assert_eq!(
+        idp.count(
+            "audit_log",
+            "kind = 'sign_in_succeeded' AND ip = '203.0.113.9'"
+        )
+        .await,
+        1
+    );
+}

@@ -266,9 +266,19 @@ fn unescape(text: &str) -> String {
 
 impl Browser {
     pub fn new(idp: &TestIdp) -> Self {
+        Self::with_headers(idp, &[])
+    }
+
+    /// A browser that sends these headers with every request.
+    pub fn with_headers(idp: &TestIdp, headers: &[(&'static str, &str)]) -> Self {
+        let mut defaults = reqwest::header::HeaderMap::new();
+        for (name, value) in headers {
+            defaults.insert(*name, value.parse().expect("header value"));
+        }
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            .default_headers(defaults)
             .build()
             .expect("browser");
         Self {

@@ -40,6 +40,10 @@ pub struct Settings {
     /// to the outbox.
     #[serde(default)]
     pub sms_webhook_url: Option<String>,
+    /// Addresses of the load balancers or reverse proxies in front of the server. A request
+    /// from one of them is taken to come from the address it names in `X-Forwarded-For`.
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub hashing: HashingSettings,
     pub password: PasswordSettings,
     pub pin: PinSettings,
