@@ -13,6 +13,7 @@ mod authorize;
 mod cli;
 mod code_flow;
 mod config;
+mod lifecycle;
 mod pin_life;
 mod signup;
 mod token;

@@ -196,6 +196,10 @@ pub enum EphemeralKind {
     Signup,
     /// An authorization code (RFC 6749 §4.1.2), consumed once.
     AuthorizationCode,
+    /// A refresh token (RFC 6749 §6), consumed once: each use rotates it.
+    RefreshToken,
+    /// The `jti` of a revoked access token, kept until the token would have expired.
+    RevokedAccessToken,
 }
 
 impl EphemeralKind {
@@ -204,6 +208,8 @@ impl EphemeralKind {
             Self::Interaction => "interaction",
             Self::Signup => "signup",
             Self::AuthorizationCode => "code",
+            Self::RefreshToken => "refresh",
+            Self::RevokedAccessToken => "revoked_jti",
         }
     }
 }

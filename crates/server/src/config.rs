@@ -105,6 +105,7 @@ pub struct TokenSettings {
     pub authorization_code_ttl: i64,
     pub access_token_ttl: i64,
     pub id_token_ttl: i64,
+    pub refresh_token_ttl: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -246,6 +247,7 @@ impl Settings {
             ),
             ("tokens.access_token_ttl", self.tokens.access_token_ttl),
             ("tokens.id_token_ttl", self.tokens.id_token_ttl),
+            ("tokens.refresh_token_ttl", self.tokens.refresh_token_ttl),
             ("session.ttl", self.session.ttl),
             ("session.interaction_ttl", self.session.interaction_ttl),
             ("codes.lifetime_secs", self.codes.lifetime_secs),

@@ -27,7 +27,9 @@ pub struct IdTokenClaims {
 }
 
 /// The JWT access token (RFC 9068 §2.2), with the grant it belongs to so that revoking the
-/// grant (for example after a replayed code) invalidates it.
+/// grant (a replayed code, a reused refresh token, a revocation) invalidates it. A token from
+/// the `client_credentials` grant has the client as subject and no user, grant or
+/// authentication claims.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessTokenClaims {
     pub iss: String,
@@ -38,11 +40,15 @@ pub struct AccessTokenClaims {
     pub jti: String,
     pub client_id: String,
     pub scope: String,
-    pub auth_time: UnixTime,
-    pub acr: String,
-    pub amr: Vec<String>,
-    /// The grant this token was issued under.
-    pub grant_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<UnixTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+    /// The grant this token was issued under (none for client credentials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
 }
 
 /// `at_hash` (OpenID Connect Core §3.1.3.6): the left half of the hash of the access token,

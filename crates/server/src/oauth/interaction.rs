@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::authorization_code::CodeGrant;
 use super::authorization_request::{AuthorizationRequest, Prompt, append_query};
+use super::tokens::UserGrant;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -151,17 +152,19 @@ pub async fn issue_code(
 ) -> Result<String, StoreError> {
     let code = random_token(32);
     let grant = CodeGrant {
-        client_id: request.client_id.clone(),
+        grant: UserGrant {
+            client_id: request.client_id.clone(),
+            user_id: session.user_id.clone(),
+            scopes: request.scopes.clone(),
+            auth_time: session.auth_time,
+            acr: session.acr.clone(),
+            amr: session.amr.clone(),
+            sid: session.sid.clone(),
+            grant_id: random_token(16),
+        },
         redirect_uri: request.redirect_uri.clone(),
-        user_id: session.user_id.clone(),
-        scopes: request.scopes.clone(),
         nonce: request.nonce.clone(),
         code_challenge: request.code_challenge.clone(),
-        auth_time: session.auth_time,
-        acr: session.acr.clone(),
-        amr: session.amr.clone(),
-        sid: session.sid.clone(),
-        grant_id: random_token(16),
     };
     let payload = serde_json::to_value(&grant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     state

@@ -2,10 +2,13 @@
 
 mod account;
 mod authorize;
+mod client_request;
 pub mod device;
 mod discovery;
+mod introspect;
 mod login;
 pub mod recovery;
+mod revoke;
 mod session;
 mod signup;
 mod token;
@@ -90,6 +93,8 @@ pub fn router(state: AppState) -> Router {
         .route("/account/devices/forget", post(account::forget_device))
         .route("/account/questions", post(account::set_questions))
         .route("/token", post(token::token))
+        .route("/revoke", post(revoke::revoke))
+        .route("/introspect", post(introspect::introspect))
         .route(
             "/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),

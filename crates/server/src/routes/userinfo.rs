@@ -5,10 +5,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use idp_core::OAuthError;
-use idp_token_issuer::AccessTokenClaims;
 use serde_json::{Map, Value, json};
 
 use crate::error::BearerError;
+use crate::oauth::access_token;
 use crate::state::AppState;
 
 pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -29,17 +29,11 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 async fn handle(state: &AppState, headers: &HeaderMap) -> Result<Map<String, Value>, BearerError> {
     let invalid = |why: &'static str| BearerError(OAuthError::invalid_token(why));
     let token = bearer(headers).ok_or_else(|| invalid("a bearer access token is required"))?;
-    let claims: AccessTokenClaims = state
-        .keys
-        .verify(token, "at+jwt", state.issuer(), state.now())
-        .map_err(|_| invalid("the access token is invalid or expired"))?;
-    if !state
-        .stores
-        .grants
-        .grant_is_active(&claims.grant_id)
+    let claims = access_token::active_claims(state, token)
         .await?
-    {
-        return Err(invalid("the access token was revoked"));
+        .ok_or_else(|| invalid("the access token is invalid, expired or revoked"))?;
+    if claims.grant_id.is_none() {
+        return Err(invalid("this access token was not issued for a user"));
     }
     let user = state
         .stores

@@ -1,0 +1,182 @@
+//! Issuing tokens at the token endpoint: for a user (authorization code, refresh token) or for
+//! a client acting on its own behalf (client credentials).
+
+use idp_core::model::{Client, EphemeralKind, SigningAlg};
+use idp_core::random::{random_token, sha256_b64};
+use idp_core::{OAuthError, StoreError};
+use idp_token_issuer::{AccessTokenClaims, IdTokenClaims, at_hash};
+use serde::{Deserialize, Serialize};
+
+use crate::error::JsonError;
+use crate::state::AppState;
+
+/// The scope that asks for a refresh token (OpenID Connect Core §11).
+pub const OFFLINE_ACCESS: &str = "offline_access";
+
+/// A user's authorization of a client, as an authorization code or a refresh token carries it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserGrant {
+    pub client_id: String,
+    pub user_id: String,
+    pub scopes: Vec<String>,
+    pub auth_time: i64,
+    pub acr: String,
+    pub amr: Vec<String>,
+    pub sid: String,
+    /// Every token issued under this authorization; revoking it revokes them all.
+    pub grant_id: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub scope: String,
+}
+
+fn access_token(state: &AppState, claims: &AccessTokenClaims) -> Result<String, JsonError> {
+    // Access tokens are always ES256; a client's choice applies to its ID tokens.
+    Ok(state.keys.sign(SigningAlg::ES256, "at+jwt", claims)?)
+}
+
+/// Tokens for a user: an access token, an ID token (with `nonce` when the request had one),
+/// and a rotating refresh token when `offline_access` was granted.
+pub async fn issue_for_user(
+    state: &AppState,
+    client: &Client,
+    grant: &UserGrant,
+    nonce: Option<String>,
+) -> Result<TokenResponse, JsonError> {
+    let now = state.now();
+    let settings = &state.settings.tokens;
+    let scope = grant.scopes.join(" ");
+    let access_token = access_token(
+        state,
+        &AccessTokenClaims {
+            iss: state.issuer().to_owned(),
+            sub: grant.user_id.clone(),
+            aud: state.issuer().to_owned(),
+            exp: now + settings.access_token_ttl,
+            iat: now,
+            jti: random_token(16),
+            client_id: client.id.clone(),
+            scope: scope.clone(),
+            auth_time: Some(grant.auth_time),
+            acr: Some(grant.acr.clone()),
+            amr: Some(grant.amr.clone()),
+            grant_id: Some(grant.grant_id.clone()),
+        },
+    )?;
+    let alg = client.id_token_signed_response_alg;
+    let id_token = state.keys.sign(
+        alg,
+        "JWT",
+        &IdTokenClaims {
+            iss: state.issuer().to_owned(),
+            sub: grant.user_id.clone(),
+            aud: client.id.clone(),
+            exp: now + settings.id_token_ttl,
+            iat: now,
+            auth_time: grant.auth_time,
+            nonce,
+            acr: grant.acr.clone(),
+            amr: grant.amr.clone(),
+            sid: grant.sid.clone(),
+            at_hash: Some(at_hash(&access_token, alg)),
+        },
+    )?;
+    let refresh_token = if grant.scopes.iter().any(|s| s == OFFLINE_ACCESS) {
+        Some(store_refresh_token(state, grant).await?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: settings.access_token_ttl,
+        id_token: Some(id_token),
+        refresh_token,
+        scope,
+    })
+}
+
+/// A new refresh token for the grant, stored as its digest; single use (each use rotates it).
+async fn store_refresh_token(state: &AppState, grant: &UserGrant) -> Result<String, JsonError> {
+    let token = random_token(32);
+    let payload = serde_json::to_value(grant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    state
+        .stores
+        .ephemeral
+        .put(
+            EphemeralKind::RefreshToken,
+            &sha256_b64(&token),
+            &payload,
+            state.now() + state.settings.tokens.refresh_token_ttl,
+        )
+        .await?;
+    Ok(token)
+}
+
+/// An access token for the client itself (RFC 6749 §4.4): no user, no ID token, no refresh.
+pub fn issue_for_client(
+    state: &AppState,
+    client: &Client,
+    scopes: &[String],
+) -> Result<TokenResponse, JsonError> {
+    let now = state.now();
+    let ttl = state.settings.tokens.access_token_ttl;
+    let scope = scopes.join(" ");
+    let access_token = access_token(
+        state,
+        &AccessTokenClaims {
+            iss: state.issuer().to_owned(),
+            sub: client.id.clone(),
+            aud: state.issuer().to_owned(),
+            exp: now + ttl,
+            iat: now,
+            jti: random_token(16),
+            client_id: client.id.clone(),
+            scope: scope.clone(),
+            auth_time: None,
+            acr: None,
+            amr: None,
+            grant_id: None,
+        },
+    )?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ttl,
+        id_token: None,
+        refresh_token: None,
+        scope,
+    })
+}
+
+/// The scopes a refresh may ask for: those of the grant or fewer (RFC 6749 §6).
+pub fn narrowed_scopes(
+    granted: &[String],
+    requested: Option<&str>,
+) -> Result<Vec<String>, OAuthError> {
+    let Some(requested) = requested else {
+        return Ok(granted.to_vec());
+    };
+    let mut out = Vec::new();
+    for scope in requested.split(' ').filter(|s| !s.is_empty()) {
+        if !granted.iter().any(|g| g == scope) {
+            return Err(OAuthError::new(
+                idp_core::ErrorCode::InvalidScope,
+                "a refresh may not ask for scopes the grant does not have",
+            ));
+        }
+        if !out.iter().any(|o: &String| o == scope) {
+            out.push(scope.to_owned());
+        }
+    }
+    Ok(out)
+}

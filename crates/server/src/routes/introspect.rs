@@ -1,0 +1,89 @@
+//! Token introspection (RFC 7662), for authenticated confidential clients such as resource
+//! servers. An active access token's answer includes `acr` and `auth_time`, so a resource
+//! server can demand fresh or stronger authentication (RFC 9470). A refresh token is described
+//! only to the client it was issued to.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use idp_core::model::EphemeralKind;
+use idp_core::random::sha256_b64;
+use idp_core::{ErrorCode, OAuthError};
+use serde_json::{Value, json};
+
+use super::client_request::FormBody;
+use crate::error::JsonError;
+use crate::oauth::access_token;
+use crate::oauth::tokens::UserGrant;
+use crate::state::AppState;
+
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&state, &headers, &body).await {
+        Ok(answer) => Json(answer).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Value, JsonError> {
+    let form = FormBody::parse(headers, body)?;
+    let client = form.client(state, headers).await?;
+    if client.is_public() {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "introspection needs a confidential client",
+        )
+        .into());
+    }
+    let token = form
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    if let Some(claims) = access_token::active_claims(state, token).await? {
+        let mut answer = json!({
+            "active": true,
+            "token_type": "Bearer",
+            "scope": claims.scope,
+            "client_id": claims.client_id,
+            "sub": claims.sub,
+            "aud": claims.aud,
+            "iss": claims.iss,
+            "exp": claims.exp,
+            "iat": claims.iat,
+            "jti": claims.jti,
+        });
+        if let Some(auth_time) = claims.auth_time {
+            answer["auth_time"] = json!(auth_time);
+        }
+        if let Some(acr) = claims.acr {
+            answer["acr"] = json!(acr);
+        }
+        return Ok(answer);
+    }
+    let refresh = state
+        .stores
+        .ephemeral
+        .get(EphemeralKind::RefreshToken, &sha256_b64(token), state.now())
+        .await?
+        .and_then(|payload| serde_json::from_value::<UserGrant>(payload).ok());
+    if let Some(grant) = refresh
+        && grant.client_id == client.id
+        && state.stores.grants.grant_is_active(&grant.grant_id).await?
+    {
+        return Ok(json!({
+            "active": true,
+            "token_type": "refresh_token",
+            "scope": grant.scopes.join(" "),
+            "client_id": grant.client_id,
+            "sub": grant.user_id,
+            "iss": state.issuer(),
+            "auth_time": grant.auth_time,
+            "acr": grant.acr,
+        }));
+    }
+    Ok(json!({ "active": false }))
+}

@@ -1,0 +1,55 @@
+//! Token revocation (RFC 7009). Revoking a refresh token revokes its whole grant, access tokens
+//! included (§2.1); revoking an access token revokes that token. The answer is 200 whether or
+//! not the token was known, so the endpoint tells nobody which tokens exist.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use idp_core::OAuthError;
+use idp_core::model::EphemeralKind;
+use idp_core::random::sha256_b64;
+
+use super::client_request::FormBody;
+use crate::error::JsonError;
+use crate::oauth::access_token;
+use crate::oauth::tokens::UserGrant;
+use crate::state::AppState;
+
+pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match handle(&state, &headers, &body).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), JsonError> {
+    let form = FormBody::parse(headers, body)?;
+    let client = form.client(state, headers).await?;
+    let token = form
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let refresh = state
+        .stores
+        .ephemeral
+        .get(EphemeralKind::RefreshToken, &sha256_b64(token), state.now())
+        .await?
+        .and_then(|payload| serde_json::from_value::<UserGrant>(payload).ok());
+    if let Some(grant) = refresh {
+        // Only the client it was issued to may revoke it (§2.1); others learn nothing.
+        if grant.client_id == client.id {
+            state
+                .stores
+                .grants
+                .revoke_grant(&grant.grant_id, state.now())
+                .await?;
+        }
+        return Ok(());
+    }
+    if let Some(claims) = access_token::active_claims(state, token).await?
+        && claims.client_id == client.id
+    {
+        access_token::revoke(state, &claims).await?;
+    }
+    Ok(())
+}

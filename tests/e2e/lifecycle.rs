@@ -1,0 +1,381 @@
+//! Tokens after sign-in: rotating refresh tokens, client credentials, revocation (RFC 7009)
+//! and introspection (RFC 7662).
+
+use openidconnect::OAuth2TokenResponse as _;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::support::*;
+
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+struct Fixture {
+    idp: TestIdp,
+    rp: RelyingParty,
+    client_id: String,
+    secret: String,
+}
+
+async fn fixture() -> Fixture {
+    let idp = TestIdp::start().await;
+    let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
+    idp.create_user("alice");
+    let client_id = client["client_id"].as_str().unwrap().to_owned();
+    let secret = client["client_secret"].as_str().unwrap().to_owned();
+    let rp = RelyingParty::discover(&idp, &client_id, Some(&secret), REDIRECT).await;
+    Fixture {
+        idp,
+        rp,
+        client_id,
+        secret,
+    }
+}
+
+async fn post(
+    f: &Fixture,
+    path: &str,
+    auth: (&str, &str),
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", f.idp.issuer))
+        .basic_auth(auth.0, Some(auth.1))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+impl Fixture {
+    fn auth(&self) -> (&str, &str) {
+        (&self.client_id, &self.secret)
+    }
+
+    async fn introspect(&self, token: &str) -> Value {
+        let (status, body) = post(self, "/introspect", self.auth(), &[("token", token)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    async fn userinfo_status(&self, token: &str) -> StatusCode {
+        reqwest::Client::new()
+            .get(format!("{}/userinfo", self.idp.issuer))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    async fn refresh(&self, token: &str) -> (StatusCode, Value) {
+        post(
+            self,
+            "/token",
+            self.auth(),
+            &[("grant_type", "refresh_token"), ("refresh_token", token)],
+        )
+        .await
+    }
+}
+
+async fn signed_in(f: &Fixture, scopes: &[&str]) -> openidconnect::core::CoreTokenResponse {
+    let browser = Browser::new(&f.idp);
+    f.rp.sign_in(&browser, "alice", &mut f.rp.start(scopes, &[], true))
+        .await
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_grant() {
+    let f = fixture().await;
+    let tokens = signed_in(&f, &["offline_access", "email"]).await;
+    let first = tokens
+        .refresh_token()
+        .expect("offline_access gives a refresh token")
+        .clone();
+
+    // The relying party's own library refreshes.
+    let refreshed =
+        f.rp.client
+            .exchange_refresh_token(&first)
+            .unwrap()
+            .request_async(&f.rp.http)
+            .await
+            .expect("refresh");
+    let second = refreshed
+        .refresh_token()
+        .expect("a new refresh token")
+        .clone();
+    assert_ne!(second.secret(), first.secret(), "rotated");
+    assert_eq!(
+        f.userinfo_status(refreshed.access_token().secret()).await,
+        StatusCode::OK
+    );
+    let id_token =
+        openidconnect::TokenResponse::id_token(&refreshed).expect("an ID token on refresh");
+    let claims = super::code_flow::decode_payload(&id_token.to_string());
+    assert!(claims.get("nonce").is_none());
+
+    // The spent one, presented again: refused, and the whole grant dies.
+    let (status, body) = f.refresh(first.secret()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let (_, body) = f.refresh(second.secret()).await;
+    assert_eq!(
+        body["error"], "invalid_grant",
+        "the rotated token died with its grant"
+    );
+    assert_eq!(
+        f.userinfo_status(refreshed.access_token().secret()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        f.introspect(tokens.access_token().secret()).await["active"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn refresh_needs_offline_access_its_own_client_and_no_wider_scope() {
+    let f = fixture().await;
+    let plain = signed_in(&f, &["email"]).await;
+    assert!(
+        plain.refresh_token().is_none(),
+        "no offline_access, no refresh token"
+    );
+
+    let tokens = signed_in(&f, &["offline_access", "email"]).await;
+    let refresh = tokens.refresh_token().unwrap().secret().clone();
+    let other = f
+        .idp
+        .create_client(&["--name", "Other", "--redirect-uri", REDIRECT]);
+    let other_auth = (
+        other["client_id"].as_str().unwrap(),
+        other["client_secret"].as_str().unwrap(),
+    );
+    let (_, body) = post(
+        &f,
+        "/token",
+        other_auth,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(
+        body["error"], "invalid_grant",
+        "another client's refresh token"
+    );
+    let (_, body) = post(
+        &f,
+        "/token",
+        f.auth(),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("scope", "openid phone"),
+        ],
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_scope", "no widening");
+    let (status, body) = post(
+        &f,
+        "/token",
+        f.auth(),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("scope", "openid"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the refresh token survived the refused attempts: {body}"
+    );
+    assert_eq!(body["scope"], "openid", "narrowed");
+    let (_, body) = post(&f, "/token", f.auth(), &[("grant_type", "refresh_token")]).await;
+    assert_eq!(body["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn client_credentials_give_a_token_for_the_client_alone() {
+    let f = fixture().await;
+    let (status, body) = post(
+        &f,
+        "/token",
+        f.auth(),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.get("id_token").is_none() && body.get("refresh_token").is_none());
+    let token = body["access_token"].as_str().unwrap();
+    let answer = f.introspect(token).await;
+    assert_eq!(
+        (answer["active"].as_bool(), answer["sub"].as_str()),
+        (Some(true), Some(f.client_id.as_str()))
+    );
+    assert_eq!(
+        f.userinfo_status(token).await,
+        StatusCode::UNAUTHORIZED,
+        "no user behind it"
+    );
+
+    let (_, body) = post(
+        &f,
+        "/token",
+        f.auth(),
+        &[("grant_type", "client_credentials"), ("scope", "admin")],
+    )
+    .await;
+    assert_eq!(
+        body["error"], "invalid_scope",
+        "admin only for admin clients"
+    );
+    let admin = f
+        .idp
+        .create_client(&["--name", "Ops", "--redirect-uri", REDIRECT, "--admin"]);
+    let admin_auth = (
+        admin["client_id"].as_str().unwrap(),
+        admin["client_secret"].as_str().unwrap(),
+    );
+    let (status, body) = post(
+        &f,
+        "/token",
+        admin_auth,
+        &[("grant_type", "client_credentials"), ("scope", "admin")],
+    )
+    .await;
+    assert_eq!(
+        (status, body["scope"].as_str()),
+        (StatusCode::OK, Some("admin"))
+    );
+
+    let public = f
+        .idp
+        .create_client(&["--name", "App", "--redirect-uri", REDIRECT, "--public"]);
+    let response = reqwest::Client::new()
+        .post(format!("{}/token", f.idp.issuer))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", public["client_id"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized_client");
+}
+
+#[tokio::test]
+async fn revoking_an_access_token_or_a_refresh_token() {
+    let f = fixture().await;
+    let tokens = signed_in(&f, &["offline_access"]).await;
+    let access = tokens.access_token().secret().clone();
+    let refresh = tokens.refresh_token().unwrap().secret().clone();
+
+    // Another client cannot revoke them, and learns nothing: 200 all the same.
+    let other = f
+        .idp
+        .create_client(&["--name", "Other", "--redirect-uri", REDIRECT]);
+    let other_auth = (
+        other["client_id"].as_str().unwrap(),
+        other["client_secret"].as_str().unwrap(),
+    );
+    for token in [&access, &refresh, &"never issued".to_owned()] {
+        let (status, _) = post(&f, "/revoke", other_auth, &[("token", token)]).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    assert_eq!(f.introspect(&access).await["active"], true);
+    let (status, _) = post(
+        &f,
+        "/revoke",
+        ("no-such-client", "x"),
+        &[("token", &access)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (status, _) = post(
+        &f,
+        "/revoke",
+        f.auth(),
+        &[("token", &access), ("token_type_hint", "access_token")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(f.introspect(&access).await["active"], false);
+    assert_eq!(f.userinfo_status(&access).await, StatusCode::UNAUTHORIZED);
+    // The refresh token still works: an access token's revocation is its own.
+    let (status, body) = f.refresh(&refresh).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let new_access = body["access_token"].as_str().unwrap().to_owned();
+    let new_refresh = body["refresh_token"].as_str().unwrap().to_owned();
+
+    // Revoking the refresh token ends the grant and its access tokens.
+    let (status, _) = post(&f, "/revoke", f.auth(), &[("token", &new_refresh)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(f.refresh(&new_refresh).await.1["error"], "invalid_grant");
+    assert_eq!(f.introspect(&new_access).await["active"], false);
+    let (_, body) = post(&f, "/revoke", f.auth(), &[]).await;
+    assert_eq!(body["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn introspection_describes_active_tokens_with_acr_and_auth_time() {
+    let f = fixture().await;
+    let tokens = signed_in(&f, &["offline_access"]).await;
+    let answer = f.introspect(tokens.access_token().secret()).await;
+    assert_eq!(answer["active"], true);
+    assert_eq!(answer["client_id"], f.client_id);
+    assert_eq!(answer["token_type"], "Bearer");
+    assert_eq!(answer["iss"], f.idp.issuer);
+    assert!(
+        answer["acr"].as_str().unwrap().starts_with("urn:idp:acr:"),
+        "{answer}"
+    );
+    assert!(answer["auth_time"].as_i64().is_some());
+    let refresh = f.introspect(tokens.refresh_token().unwrap().secret()).await;
+    assert_eq!(
+        (refresh["active"].as_bool(), refresh["token_type"].as_str()),
+        (Some(true), Some("refresh_token"))
+    );
+    assert_eq!(
+        f.introspect("garbage").await,
+        serde_json::json!({ "active": false })
+    );
+    let id_token = openidconnect::TokenResponse::id_token(&tokens)
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        f.introspect(&id_token).await["active"],
+        false,
+        "an ID token is not an access token"
+    );
+
+    let public = f
+        .idp
+        .create_client(&["--name", "App", "--redirect-uri", REDIRECT, "--public"]);
+    let response = reqwest::Client::new()
+        .post(format!("{}/introspect", f.idp.issuer))
+        .form(&[
+            ("token", tokens.access_token().secret().as_str()),
+            ("client_id", public["client_id"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized_client");
+    let unauthenticated = reqwest::Client::new()
+        .post(format!("{}/introspect", f.idp.issuer))
+        .form(&[("token", tokens.access_token().secret().as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
+}
