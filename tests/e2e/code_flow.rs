@@ -72,7 +72,7 @@ async fn a_relying_party_signs_a_user_in_with_password_and_pin() {
     );
     assert_eq!(
         claims.auth_context_ref().unwrap().as_str(),
-        "urn:idp:acr:password-pin"
+        "urn:idp:acr:password-pin-device"
     );
     let auth_time = claims.auth_time().expect("auth_time");
     assert!((wall_clock_now() - auth_time.timestamp()).abs() < 60);

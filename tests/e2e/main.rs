@@ -16,4 +16,5 @@ mod config;
 mod lifecycle;
 mod pin_life;
 mod signup;
+mod step_up;
 mod token;

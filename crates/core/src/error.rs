@@ -21,6 +21,7 @@ pub enum ErrorCode {
     RequestNotSupported,
     RequestUriNotSupported,
     InvalidToken,
+    UnmetAuthenticationRequirements,
 }
 
 impl ErrorCode {
@@ -41,6 +42,7 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InvalidToken => "invalid_token",
+            Self::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
         }
     }
 }

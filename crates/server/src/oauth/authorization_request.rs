@@ -38,6 +38,9 @@ pub struct AuthorizationRequest {
     pub prompt: Option<Prompt>,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// The authentication context class the sign-in must reach (see `oauth::acr`).
+    #[serde(default)]
+    pub acr: Option<String>,
 }
 
 /// Why a request was refused, and so how to answer it.
@@ -110,6 +113,8 @@ pub async fn check(
     let prompt = check_prompt(&params).map_err(refuse)?;
     let max_age = check_max_age(&params).map_err(refuse)?;
     check_lengths(&params).map_err(refuse)?;
+    let acr =
+        super::acr::required(params.get("acr_values"), params.get("claims")).map_err(refuse)?;
     let request = AuthorizationRequest {
         client_id: client.id.clone(),
         redirect_uri,
@@ -120,6 +125,7 @@ pub async fn check(
         prompt,
         max_age,
         login_hint: params.get("login_hint").map(str::to_owned),
+        acr,
     };
     Ok((request, client))
 }

@@ -59,6 +59,7 @@ impl Interaction {
             prompt: None,
             max_age: None,
             login_hint: None,
+            acr: None,
         };
         Self::start(state, browser, request, "your account".to_owned()).await
     }
@@ -132,9 +133,13 @@ impl Interaction {
 }
 
 /// Whether a session answers the request without asking anything: not under `prompt=login`,
-/// and under `max_age` only with a sign-in at most that old.
+/// under `max_age` only with a sign-in at most that old, and only at the level of
+/// authentication the request requires.
 pub fn session_satisfies(request: &AuthorizationRequest, session: &Session, now: UnixTime) -> bool {
     if request.prompt == Some(Prompt::Login) {
+        return false;
+    }
+    if !super::acr::satisfies(&session.acr, request.acr.as_deref()) {
         return false;
     }
     match request.max_age {

@@ -2,6 +2,7 @@
 //! authorization-code grant, and the interaction that carries a request through sign-in.
 
 pub mod access_token;
+pub mod acr;
 pub mod authorization_code;
 pub mod authorization_request;
 pub mod client_auth;
@@ -11,8 +12,6 @@ pub mod refresh_token;
 pub mod single_use;
 pub mod tokens;
 
-/// The authentication context class of a sign-in with password and PIN.
-pub const ACR_PASSWORD_PIN: &str = "urn:idp:acr:password-pin";
 /// RFC 8176 authentication method references of that sign-in.
 pub const AMR_PASSWORD_PIN: [&str; 2] = ["pwd", "pin"];
 /// Scopes this provider understands; others are ignored (OpenID Connect Core §3.1.2.1).

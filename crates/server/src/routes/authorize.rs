@@ -80,10 +80,11 @@ async fn authorize(
         Err(Rejection::Store(error)) => return Err(error.into()),
     };
     let now = state.now();
-    if let Some(session) = session::current(&state, &jar).await?
-        && session_satisfies(&request, &session, now)
+    let session = session::current(&state, &jar).await?;
+    if let Some(session) = &session
+        && session_satisfies(&request, session, now)
     {
-        let target = issue_code(&state, &request, &session).await?;
+        let target = issue_code(&state, &request, session).await?;
         return Ok(Redirect::to(&target).into_response());
     }
     if request.prompt == Some(Prompt::None) {
@@ -97,6 +98,15 @@ async fn authorize(
         return Ok(Redirect::to(&target).into_response());
     }
     let (jar, browser) = csrf::browser_binding(&state, jar);
-    let interaction = Interaction::start(&state, browser, request, client.name).await?;
+    let step_up = request.prompt != Some(Prompt::Login);
+    let mut interaction = Interaction::start(&state, browser, request, client.name).await?;
+    if let Some(session) = session.filter(|_| step_up) {
+        // Step-up: the session's sign-in is too old or too weak for this request. The person
+        // is known and gave their password in this session; only the PIN is asked again (and
+        // the device code where the requested level needs it).
+        interaction.password_verified(session.user_id);
+        interaction.save(&state).await?;
+        return Ok((jar, Redirect::to(&format!("{}/pin", interaction.path()))).into_response());
+    }
     Ok((jar, Redirect::to(&interaction.path())).into_response())
 }

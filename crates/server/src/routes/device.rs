@@ -18,8 +18,8 @@ use super::login::{load_with_user, signed_in};
 use crate::audit;
 use crate::error::PageError;
 use crate::messages;
-use crate::oauth::AMR_PASSWORD_PIN;
 use crate::oauth::interaction::Interaction;
+use crate::oauth::{AMR_PASSWORD_PIN, acr};
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;
@@ -107,8 +107,26 @@ pub async fn after_pin(
         }
         None => false,
     };
-    if trusted || !state.settings.new_device.enabled {
-        return signed_in(state, jar, &interaction, user, &AMR_PASSWORD_PIN, from).await;
+    // The check runs on an unknown browser when it is enabled, and always when the relying
+    // party asked for the device level.
+    let device_level_required =
+        interaction.request.acr.as_deref() == Some(acr::PASSWORD_PIN_DEVICE);
+    if trusted || !(state.settings.new_device.enabled || device_level_required) {
+        let level = if trusted {
+            acr::PASSWORD_PIN_DEVICE
+        } else {
+            acr::PASSWORD_PIN
+        };
+        return signed_in(
+            state,
+            jar,
+            &interaction,
+            user,
+            level,
+            &AMR_PASSWORD_PIN,
+            from,
+        )
+        .await;
     }
     let (channel, recipient, confirms_email) = destination(user);
     interaction.pin_verified = true;
@@ -275,7 +293,16 @@ pub async fn device_submit(
                 .notifier
                 .send_later(messages::new_device(&user, &from));
             let amr = amr_with_code(check.channel);
-            signed_in(&state, jar, &interaction, &user, &amr, &from).await
+            signed_in(
+                &state,
+                jar,
+                &interaction,
+                &user,
+                acr::PASSWORD_PIN_DEVICE,
+                &amr,
+                &from,
+            )
+            .await
         }
         CodeCheck::Wrong { tries_left } => {
             let message = if tries_left == 0 {

@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::oauth::{ACR_PASSWORD_PIN, SCOPES_SUPPORTED};
+use crate::oauth::{SCOPES_SUPPORTED, acr};
 use crate::state::AppState;
 
 /// How long relying parties may cache the JWKS. Key rotation pre-publishes keys for longer.
@@ -35,13 +35,13 @@ pub async fn configuration(State(state): State<AppState>) -> Response {
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login"],
-        "acr_values_supported": [ACR_PASSWORD_PIN],
+        "acr_values_supported": acr::LEVELS,
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
             "at_hash", "preferred_username", "email", "email_verified", "phone_number",
             "phone_number_verified"
         ],
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,

@@ -15,6 +15,7 @@ use super::{device, session};
 use crate::audit;
 use crate::error::PageError;
 use crate::messages;
+use crate::oauth::acr;
 use crate::oauth::interaction::{Interaction, issue_code, session_satisfies};
 use crate::state::AppState;
 use crate::throttle;
@@ -85,10 +86,11 @@ pub(super) async fn signed_in(
     jar: CookieJar,
     interaction: &Interaction,
     user: &User,
+    acr: &str,
     amr: &[&str],
     from: &ClientInfo,
 ) -> Result<Response, PageError> {
-    let (jar, session) = session::start(state, jar, &user.id, amr, from).await?;
+    let (jar, session) = session::start(state, jar, &user.id, acr, amr, from).await?;
     let event = audit::event(state, AuditKind::SignInSucceeded, from)
         .user(&user.id)
         .client(&interaction.request.client_id);
@@ -527,7 +529,16 @@ pub async fn new_pin_submit(
         Some(channel) => {
             let jar = device::trust_this_device(&state, jar, &user.id, &from).await?;
             let amr = device::amr_with_code(channel);
-            signed_in(&state, jar, &interaction, &user, &amr, &from).await
+            signed_in(
+                &state,
+                jar,
+                &interaction,
+                &user,
+                acr::PASSWORD_PIN_DEVICE,
+                &amr,
+                &from,
+            )
+            .await
         }
         None => device::after_pin(&state, jar, interaction, &user, &from).await,
     }

@@ -5,7 +5,6 @@ use idp_core::StoreError;
 use idp_core::model::Session;
 use idp_core::random::{random_token, sha256_b64};
 
-use crate::oauth::ACR_PASSWORD_PIN;
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
 use crate::web::cookies;
@@ -35,6 +34,7 @@ pub async fn start(
     state: &AppState,
     jar: CookieJar,
     user_id: &str,
+    acr: &str,
     amr: &[&str],
     from: &ClientInfo,
 ) -> Result<(CookieJar, Session), StoreError> {
@@ -53,7 +53,7 @@ pub async fn start(
         sid: random_token(16),
         user_id: user_id.to_owned(),
         auth_time: now,
-        acr: ACR_PASSWORD_PIN.to_owned(),
+        acr: acr.to_owned(),
         amr: amr.iter().map(|s| (*s).to_owned()).collect(),
         created_at: now,
         expires_at: now + ttl,

@@ -16,8 +16,8 @@ use serde_json::json;
 use super::session;
 use crate::audit;
 use crate::error::PageError;
-use crate::oauth::AMR_PASSWORD_PIN;
 use crate::oauth::interaction::Interaction;
+use crate::oauth::{AMR_PASSWORD_PIN, acr};
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
 use crate::web::templates::render;
@@ -308,7 +308,15 @@ pub async fn pin_submit(
         audit::event(&state, AuditKind::SignUp, &from).user(&user.id),
     )
     .await;
-    let (jar, session) = session::start(&state, jar, &user.id, &AMR_PASSWORD_PIN, &from).await?;
+    let (jar, session) = session::start(
+        &state,
+        jar,
+        &user.id,
+        acr::PASSWORD_PIN_DEVICE,
+        &AMR_PASSWORD_PIN,
+        &from,
+    )
+    .await?;
     // The browser that created the account is the user's first trusted device.
     let jar = super::device::trust_this_device(&state, jar, &user.id, &from).await?;
     if let Some(id) = pending.interaction.as_deref()
