@@ -15,6 +15,7 @@ mod code_flow;
 mod config;
 mod lifecycle;
 mod pin_life;
+mod registration;
 mod signup;
 mod step_up;
 mod token;

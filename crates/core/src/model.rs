@@ -105,12 +105,44 @@ pub struct Client {
     /// May call the admin API (client credentials with scope `admin`).
     pub admin: bool,
     pub created_at: UnixTime,
+    pub metadata: ClientMetadata,
 }
 
 impl Client {
     pub fn is_public(&self) -> bool {
         self.token_endpoint_auth_method == TokenEndpointAuthMethod::None
     }
+
+    /// Whether the client may use this grant type: any, for clients an administrator created
+    /// without a list; the registered ones otherwise (RFC 7591 §2).
+    pub fn may_use_grant(&self, grant_type: &str) -> bool {
+        self.metadata.grant_types.is_empty()
+            || self.metadata.grant_types.iter().any(|g| g == grant_type)
+    }
+}
+
+/// The rest of a client's registration (RFC 7591 §2, RP-initiated and back-channel logout).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientMetadata {
+    /// Empty: every grant type (clients created by an administrator).
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    /// The client's public keys, for `private_key_jwt` (a JWK Set).
+    #[serde(default)]
+    pub jwks: Option<serde_json::Value>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    /// Authorization requests must come through PAR (RFC 9126 §6).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+    /// Created by an administrator: trusted, so no consent page.
+    #[serde(default)]
+    pub first_party: bool,
+    /// Registered over HTTP: managed with this registration access token (its SHA-256).
+    #[serde(default)]
+    pub registration_token_hash: Option<String>,
 }
 
 /// A signed-in browser: what the SSO cookie points at.
@@ -200,6 +232,8 @@ pub enum EphemeralKind {
     RefreshToken,
     /// The `jti` of a revoked access token, kept until the token would have expired.
     RevokedAccessToken,
+    /// An initial access token for dynamic client registration, used once.
+    InitialAccessToken,
 }
 
 impl EphemeralKind {
@@ -210,6 +244,7 @@ impl EphemeralKind {
             Self::AuthorizationCode => "code",
             Self::RefreshToken => "refresh",
             Self::RevokedAccessToken => "revoked_jti",
+            Self::InitialAccessToken => "initial_access_token",
         }
     }
 }

@@ -57,6 +57,10 @@ pub trait PinAttemptStore: Send + Sync {
 pub trait ClientStore: Send + Sync {
     async fn create_client(&self, client: &Client) -> Result<(), StoreError>;
     async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError>;
+    /// Replaces everything but the id and creation time.
+    async fn update_client(&self, client: &Client) -> Result<(), StoreError>;
+    /// False when there was no such client.
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError>;
 }
 
 #[async_trait]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use idp_core::StoreError;
-use idp_core::model::{Client, NewUser, SigningAlg, TokenEndpointAuthMethod};
+use idp_core::model::{Client, ClientMetadata, NewUser, SigningAlg, TokenEndpointAuthMethod};
 use idp_core::random::{random_token, sha256_b64};
 use idp_core::validate;
 use serde_json::json;
@@ -42,6 +42,62 @@ pub enum Command {
     /// Messages kept instead of sent (no SMTP server or SMS webhook configured).
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Initial access tokens for dynamic client registration.
+    #[command(subcommand, name = "registration-token")]
+    RegistrationToken(RegistrationTokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistrationTokenCommand {
+    /// Print a new initial access token for one registration at POST /register.
+    Create {
+        /// How long it stays valid: seconds, or a number with s, m, h or d (default 24h).
+        #[arg(long, value_name = "DUR", default_value = "24h")]
+        expires_in: String,
+    },
+}
+
+/// `90`, `90s`, `15m`, `24h`, `7d` as seconds.
+pub fn parse_duration(text: &str) -> Result<i64, CliError> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let multiplier = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => 0,
+    };
+    let value: i64 = digits.parse().unwrap_or(0);
+    match value.checked_mul(multiplier) {
+        Some(seconds) if seconds > 0 && seconds <= 365 * 86_400 => Ok(seconds),
+        _ => Err(CliError(format!(
+            "--expires-in: `{text}` is not a duration like 3600, 30m, 24h or 7d (at most 365d)"
+        ))),
+    }
+}
+
+pub async fn create_registration_token(
+    state: &AppState,
+    expires_in: &str,
+) -> Result<serde_json::Value, CliError> {
+    let seconds = parse_duration(expires_in)?;
+    let token = random_token(32);
+    let expires_at = state.now() + seconds;
+    state
+        .stores
+        .ephemeral
+        .put(
+            idp_core::model::EphemeralKind::InitialAccessToken,
+            &sha256_b64(&token),
+            &json!({ "created_by": "cli" }),
+            expires_at,
+        )
+        .await?;
+    Ok(json!({ "initial_access_token": token, "expires_at": expires_at }))
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,30 +221,6 @@ pub async fn create_user(
     }
 }
 
-/// Redirect URIs a client may register: absolute, no fragment (RFC 6749 §3.1.2); https, or
-/// http on a loopback address, or a private-use scheme of a native app (RFC 8252 §7.1).
-pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
-    let parsed =
-        url::Url::parse(uri).map_err(|e| format!("`{uri}` is not an absolute URI: {e}"))?;
-    if parsed.fragment().is_some() {
-        return Err(format!("`{uri}` may not have a fragment"));
-    }
-    let loopback = matches!(parsed.host(), Some(url::Host::Domain("localhost")))
-        || matches!(parsed.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-        || matches!(parsed.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
-    match parsed.scheme() {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
-        "http" => Err(format!(
-            "`{uri}` must use https (http only on a loopback address)"
-        )),
-        scheme if scheme.contains('.') => Ok(()),
-        _ => Err(format!(
-            "`{uri}` must use https, http on loopback, or a reverse-DNS private scheme"
-        )),
-    }
-}
-
 pub async fn create_client(
     state: &AppState,
     name: &str,
@@ -202,7 +234,8 @@ pub async fn create_client(
         return Err(CliError("--name may not be empty".into()));
     }
     for uri in redirect_uris {
-        check_redirect_uri(uri).map_err(|e| CliError(format!("--redirect-uri: {e}")))?;
+        crate::oauth::client_metadata::check_redirect_uri(uri)
+            .map_err(|e| CliError(format!("--redirect-uri: {e}")))?;
     }
     if public && admin {
         return Err(CliError(
@@ -232,6 +265,10 @@ pub async fn create_client(
         id_token_signed_response_alg: alg,
         admin,
         created_at: state.now(),
+        metadata: ClientMetadata {
+            first_party: true,
+            ..ClientMetadata::default()
+        },
     };
     state.stores.clients.create_client(&client).await?;
     let mut out = json!({
@@ -286,14 +323,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redirect_uris_are_checked() {
-        assert!(check_redirect_uri("https://rp.example/cb").is_ok());
-        assert!(check_redirect_uri("http://127.0.0.1:9000/cb").is_ok());
-        assert!(check_redirect_uri("http://localhost/cb").is_ok());
-        assert!(check_redirect_uri("com.example.app:/cb").is_ok());
-        assert!(check_redirect_uri("http://rp.example/cb").is_err());
-        assert!(check_redirect_uri("https://rp.example/cb#frag").is_err());
-        assert!(check_redirect_uri("/relative").is_err());
-        assert!(check_redirect_uri("javascript:alert(1)").is_err());
+    fn durations_parse() {
+        assert_eq!(parse_duration("90").unwrap(), 90);
+        assert_eq!(parse_duration("15m").unwrap(), 900);
+        assert_eq!(parse_duration("24h").unwrap(), 86_400);
+        assert_eq!(parse_duration("7d").unwrap(), 604_800);
+        for bad in ["", "0", "5y", "h", "-3", "999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 }

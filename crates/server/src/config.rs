@@ -48,6 +48,7 @@ pub struct Settings {
     pub password: PasswordSettings,
     pub pin: PinSettings,
     pub new_device: NewDeviceSettings,
+    pub registration: RegistrationSettings,
     pub codes: CodeSettings,
     pub tokens: TokenSettings,
     pub session: SessionSettings,
@@ -85,6 +86,12 @@ pub struct PinSettings {
     pub min_length: usize,
     pub max_length: usize,
     pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationSettings {
+    pub require_initial_access_token: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use clap::Parser as _;
 use idp_core::SystemClock;
 use idp_server::AppState;
-use idp_server::cli::{Cli, ClientCommand, Command, OutboxCommand, UserCommand};
+use idp_server::cli::{
+    Cli, ClientCommand, Command, OutboxCommand, RegistrationTokenCommand, UserCommand,
+};
 use idp_server::config::Settings;
 use idp_server::state::StartError;
 use tracing_subscriber::EnvFilter;
@@ -95,6 +97,13 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
         }
         Command::User(UserCommand::Unlock { username }) => {
             let out = idp_server::cli::unlock_user(&state, &username)
+                .await
+                .map_err(|e| e.to_string())?;
+            print(out);
+            Ok(())
+        }
+        Command::RegistrationToken(RegistrationTokenCommand::Create { expires_in }) => {
+            let out = idp_server::cli::create_registration_token(&state, &expires_in)
                 .await
                 .map_err(|e| e.to_string())?;
             print(out);

@@ -105,6 +105,12 @@ pub async fn check(
         error,
     };
     check_no_duplicates(&params).map_err(refuse)?;
+    if !client.may_use_grant("authorization_code") {
+        return Err(refuse(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client is not registered for the authorization code grant",
+        )));
+    }
     check_request_objects(&params).map_err(refuse)?;
     check_response_type(&params).map_err(refuse)?;
     check_response_mode(&params).map_err(refuse)?;

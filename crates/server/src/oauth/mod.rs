@@ -7,6 +7,7 @@ pub mod authorization_code;
 pub mod authorization_request;
 pub mod client_auth;
 pub mod client_credentials;
+pub mod client_metadata;
 pub mod interaction;
 pub mod refresh_token;
 pub mod single_use;

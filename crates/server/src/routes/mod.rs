@@ -8,6 +8,7 @@ mod discovery;
 mod introspect;
 mod login;
 pub mod recovery;
+mod registration;
 mod revoke;
 mod session;
 mod signup;
@@ -94,6 +95,13 @@ pub fn router(state: AppState) -> Router {
         .route("/account/questions", post(account::set_questions))
         .route("/token", post(token::token))
         .route("/revoke", post(revoke::revoke))
+        .route("/register", post(registration::register))
+        .route(
+            "/register/{id}",
+            get(registration::read)
+                .put(registration::update)
+                .delete(registration::delete),
+        )
         .route("/introspect", post(introspect::introspect))
         .route(
             "/userinfo",

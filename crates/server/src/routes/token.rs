@@ -24,6 +24,15 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
 async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, JsonError> {
     let form = FormBody::parse(headers, body)?;
     let client = form.client(state, headers).await?;
+    if let Some(grant_type) = form.get("grant_type")
+        && !client.may_use_grant(grant_type)
+    {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client is not registered for that grant type",
+        )
+        .into());
+    }
     let response = match form.get("grant_type") {
         Some("authorization_code") => {
             let request = CodeRequest {

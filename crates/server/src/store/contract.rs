@@ -617,6 +617,11 @@ fn client(id: &str) -> Client {
         id_token_signed_response_alg: SigningAlg::RS256,
         admin: false,
         created_at: 1000,
+        metadata: idp_core::model::ClientMetadata {
+            grant_types: vec!["authorization_code".into()],
+            post_logout_redirect_uris: vec!["https://rp.example/bye".into()],
+            ..idp_core::model::ClientMetadata::default()
+        },
     }
 }
 
@@ -631,6 +636,21 @@ async fn clients_and_keys_round_trip(stores: &Stores) {
         Err(StoreError::Conflict(_))
     ));
     assert!(stores.clients.find_client("c2").await.unwrap().is_none());
+    let mut renamed = client("c1");
+    renamed.name = "Renamed".into();
+    renamed.metadata.first_party = true;
+    stores.clients.update_client(&renamed).await.unwrap();
+    assert_eq!(
+        stores.clients.find_client("c1").await.unwrap(),
+        Some(renamed)
+    );
+    stores
+        .clients
+        .create_client(&client("c-gone"))
+        .await
+        .unwrap();
+    assert!(stores.clients.delete_client("c-gone").await.unwrap());
+    assert!(!stores.clients.delete_client("c-gone").await.unwrap());
 
     let key = SigningKeyRecord {
         kid: "k1".into(),

@@ -288,8 +288,8 @@ impl ClientStore for SqliteStore {
             serde_json::to_string(&client.redirect_uris).map_err(StoreError::backend)?;
         sqlx::query(
             "INSERT INTO clients (id, name, secret_hash, redirect_uris, token_endpoint_auth_method,
-                                  id_token_signed_response_alg, admin, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                  id_token_signed_response_alg, admin, created_at, metadata)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&client.id)
         .bind(&client.name)
@@ -299,6 +299,7 @@ impl ClientStore for SqliteStore {
         .bind(client.id_token_signed_response_alg.as_str())
         .bind(client.admin)
         .bind(client.created_at)
+        .bind(serde_json::to_string(&client.metadata).map_err(StoreError::backend)?)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
@@ -331,7 +332,40 @@ impl ClientStore for SqliteStore {
                 .ok_or_else(|| corrupt("clients.id_token_signed_response_alg"))?,
             admin: row.try_get("admin").map_err(backend)?,
             created_at: row.try_get("created_at").map_err(backend)?,
+            metadata: serde_json::from_str(&row.try_get::<String, _>("metadata").map_err(backend)?)
+                .map_err(|_| corrupt("clients.metadata"))?,
         }))
+    }
+
+    async fn update_client(&self, client: &Client) -> Result<(), StoreError> {
+        let redirect_uris =
+            serde_json::to_string(&client.redirect_uris).map_err(StoreError::backend)?;
+        self.execute_one(
+            sqlx::query(
+                "UPDATE clients SET name = ?, secret_hash = ?, redirect_uris = ?,
+                        token_endpoint_auth_method = ?, id_token_signed_response_alg = ?,
+                        admin = ?, metadata = ?
+                 WHERE id = ?",
+            )
+            .bind(&client.name)
+            .bind(&client.secret_hash)
+            .bind(redirect_uris)
+            .bind(client.token_endpoint_auth_method.as_str())
+            .bind(client.id_token_signed_response_alg.as_str())
+            .bind(client.admin)
+            .bind(serde_json::to_string(&client.metadata).map_err(StoreError::backend)?)
+            .bind(&client.id),
+        )
+        .await
+    }
+
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM clients WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
     }
 }
 

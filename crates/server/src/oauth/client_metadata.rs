@@ -1,0 +1,288 @@
+//! Client metadata as relying parties register it (RFC 7591 §2), checked before anything is
+//! stored; refusals use the codes of RFC 7591 §3.2.2.
+
+use idp_core::model::{ClientMetadata, SigningAlg, TokenEndpointAuthMethod};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Grant types a client may register.
+const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+
+/// Redirect URIs a client may register: absolute, no fragment (RFC 6749 §3.1.2); https, or
+/// http on a loopback address, or a private-use scheme of a native app (RFC 8252 §7.1).
+pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
+    let parsed =
+        url::Url::parse(uri).map_err(|e| format!("`{uri}` is not an absolute URI: {e}"))?;
+    if parsed.fragment().is_some() {
+        return Err(format!("`{uri}` may not have a fragment"));
+    }
+    let loopback = matches!(parsed.host(), Some(url::Host::Domain("localhost")))
+        || matches!(parsed.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(parsed.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(format!(
+            "`{uri}` must use https (http only on a loopback address)"
+        )),
+        scheme if scheme.contains('.') => Ok(()),
+        _ => Err(format!(
+            "`{uri}` must use https, http on loopback, or a reverse-DNS private scheme"
+        )),
+    }
+}
+
+/// A refusal: the RFC 7591 error code and a description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataError {
+    pub code: &'static str,
+    pub description: String,
+}
+
+fn invalid(description: impl Into<String>) -> MetadataError {
+    MetadataError {
+        code: "invalid_client_metadata",
+        description: description.into(),
+    }
+}
+
+/// The registration request (RFC 7591 §2); unknown members are ignored (§2).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct RegistrationRequest {
+    #[serde(default)]
+    pub redirect_uris: Option<Vec<String>>,
+    #[serde(default)]
+    pub client_name: Option<String>,
+    #[serde(default)]
+    pub grant_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub response_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+    #[serde(default)]
+    pub jwks: Option<Value>,
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    pub require_pushed_authorization_requests: Option<bool>,
+}
+
+/// What a checked registration becomes.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub auth_method: TokenEndpointAuthMethod,
+    pub id_token_alg: SigningAlg,
+    pub metadata: ClientMetadata,
+}
+
+pub fn check(request: &RegistrationRequest) -> Result<Registration, MetadataError> {
+    let grant_types = request
+        .grant_types
+        .clone()
+        .unwrap_or_else(|| vec!["authorization_code".to_owned()]);
+    if grant_types.is_empty() {
+        return Err(invalid("grant_types may not be empty"));
+    }
+    if let Some(unknown) = grant_types
+        .iter()
+        .find(|g| !GRANT_TYPES.contains(&g.as_str()))
+    {
+        return Err(invalid(format!("grant type `{unknown}` is not supported")));
+    }
+    let uses_code = grant_types.iter().any(|g| g == "authorization_code");
+    let response_types = request.response_types.clone().unwrap_or_else(|| {
+        if uses_code {
+            vec!["code".to_owned()]
+        } else {
+            Vec::new()
+        }
+    });
+    if response_types.iter().any(|r| r != "code") {
+        return Err(invalid("only the response type `code` is supported"));
+    }
+    if uses_code != response_types.contains(&"code".to_owned()) {
+        return Err(invalid(
+            "response type `code` goes with grant type `authorization_code`",
+        ));
+    }
+    let redirect_uris = request.redirect_uris.clone().unwrap_or_default();
+    if uses_code && redirect_uris.is_empty() {
+        return Err(MetadataError {
+            code: "invalid_redirect_uri",
+            description: "redirect_uris is required for the authorization code grant".into(),
+        });
+    }
+    for uri in &redirect_uris {
+        check_redirect_uri(uri).map_err(|description| MetadataError {
+            code: "invalid_redirect_uri",
+            description,
+        })?;
+    }
+    let auth_method = match request.token_endpoint_auth_method.as_deref() {
+        None => TokenEndpointAuthMethod::ClientSecretBasic,
+        Some(method) => TokenEndpointAuthMethod::parse(method).ok_or_else(|| {
+            invalid(format!(
+                "token_endpoint_auth_method `{method}` is not supported"
+            ))
+        })?,
+    };
+    if auth_method == TokenEndpointAuthMethod::None
+        && grant_types.iter().any(|g| g == "client_credentials")
+    {
+        return Err(invalid("a public client cannot use client_credentials"));
+    }
+    if request.jwks_uri.is_some() {
+        return Err(invalid("jwks_uri is not supported: send the keys as jwks"));
+    }
+    if let Some(jwks) = &request.jwks
+        && jwks["keys"].as_array().is_none_or(|keys| keys.is_empty())
+    {
+        return Err(invalid("jwks must be a JWK Set with at least one key"));
+    }
+    let id_token_alg = match request.id_token_signed_response_alg.as_deref() {
+        None => SigningAlg::ES256,
+        Some(alg) => SigningAlg::parse(alg).ok_or_else(|| {
+            invalid(format!(
+                "id_token_signed_response_alg `{alg}` is not supported"
+            ))
+        })?,
+    };
+    let post_logout_redirect_uris = request
+        .post_logout_redirect_uris
+        .clone()
+        .unwrap_or_default();
+    for uri in &post_logout_redirect_uris {
+        check_redirect_uri(uri).map_err(|e| invalid(format!("post_logout_redirect_uris: {e}")))?;
+    }
+    if let Some(uri) = &request.backchannel_logout_uri {
+        let parsed =
+            url::Url::parse(uri).map_err(|e| invalid(format!("backchannel_logout_uri: {e}")))?;
+        if parsed.fragment().is_some() || !matches!(parsed.scheme(), "https" | "http") {
+            return Err(invalid(
+                "backchannel_logout_uri must be an http(s) URL without a fragment",
+            ));
+        }
+        check_redirect_uri(uri).map_err(|e| invalid(format!("backchannel_logout_uri: {e}")))?;
+    }
+    let name = request
+        .client_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("Unnamed application");
+    if name.chars().count() > 100 {
+        return Err(invalid("client_name is longer than 100 characters"));
+    }
+    Ok(Registration {
+        name: name.to_owned(),
+        redirect_uris,
+        auth_method,
+        id_token_alg,
+        metadata: ClientMetadata {
+            grant_types,
+            jwks: request.jwks.clone(),
+            post_logout_redirect_uris,
+            backchannel_logout_uri: request.backchannel_logout_uri.clone(),
+            require_pushed_authorization_requests: request
+                .require_pushed_authorization_requests
+                .unwrap_or(false),
+            first_party: false,
+            registration_token_hash: None,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_are_checked() {
+        assert!(check_redirect_uri("https://rp.example/cb").is_ok());
+        assert!(check_redirect_uri("http://127.0.0.1:9000/cb").is_ok());
+        assert!(check_redirect_uri("http://localhost/cb").is_ok());
+        assert!(check_redirect_uri("com.example.app:/cb").is_ok());
+        assert!(check_redirect_uri("http://rp.example/cb").is_err());
+        assert!(check_redirect_uri("https://rp.example/cb#frag").is_err());
+        assert!(check_redirect_uri("/relative").is_err());
+        assert!(check_redirect_uri("javascript:alert(1)").is_err());
+    }
+
+    fn request(json: Value) -> RegistrationRequest {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn a_minimal_registration_gets_the_defaults() {
+        let checked = check(&request(
+            serde_json::json!({ "redirect_uris": ["https://rp.example/cb"] }),
+        ))
+        .unwrap();
+        assert_eq!(
+            checked.auth_method,
+            TokenEndpointAuthMethod::ClientSecretBasic
+        );
+        assert_eq!(checked.metadata.grant_types, ["authorization_code"]);
+        assert_eq!(checked.id_token_alg, SigningAlg::ES256);
+        assert!(!checked.metadata.first_party);
+    }
+
+    #[test]
+    fn bad_metadata_is_refused_with_the_rfc_7591_codes() {
+        let cases = [
+            (serde_json::json!({}), "invalid_redirect_uri"),
+            (
+                serde_json::json!({ "redirect_uris": ["http://rp.example/cb"] }),
+                "invalid_redirect_uri",
+            ),
+            (
+                serde_json::json!({ "redirect_uris": ["https://rp.example/cb"], "grant_types": ["implicit"] }),
+                "invalid_client_metadata",
+            ),
+            (
+                serde_json::json!({ "redirect_uris": ["https://rp.example/cb"], "response_types": ["token"] }),
+                "invalid_client_metadata",
+            ),
+            (
+                serde_json::json!({ "redirect_uris": ["https://rp.example/cb"], "token_endpoint_auth_method": "tls_client_auth" }),
+                "invalid_client_metadata",
+            ),
+            (
+                serde_json::json!({ "redirect_uris": ["https://rp.example/cb"], "id_token_signed_response_alg": "none" }),
+                "invalid_client_metadata",
+            ),
+            (
+                serde_json::json!({ "redirect_uris": ["https://rp.example/cb"], "jwks_uri": "https://rp.example/jwks" }),
+                "invalid_client_metadata",
+            ),
+            (
+                serde_json::json!({ "redirect_uris": ["https://rp.example/cb"], "jwks": { "keys": [] } }),
+                "invalid_client_metadata",
+            ),
+            (
+                serde_json::json!({ "redirect_uris": ["https://rp.example/cb"], "post_logout_redirect_uris": ["http://rp.example/"] }),
+                "invalid_client_metadata",
+            ),
+            (
+                serde_json::json!({ "redirect_uris": ["https://rp.example/cb"], "backchannel_logout_uri": "ftp://rp.example/" }),
+                "invalid_client_metadata",
+            ),
+            (
+                serde_json::json!({ "grant_types": ["client_credentials"], "token_endpoint_auth_method": "none" }),
+                "invalid_client_metadata",
+            ),
+        ];
+        for (json, code) in cases {
+            let refused = check(&request(json.clone())).unwrap_err();
+            assert_eq!(refused.code, code, "{json}");
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Dynamic client registration (RFC 7591) and its management (RFC 7592). Registering needs an
+//! initial access token from `idp registration-token create` unless the operator turned that
+//! off; managing a client needs the registration access token handed out with it.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use idp_core::model::{Client, Consumed, EphemeralKind, TokenEndpointAuthMethod};
+use idp_core::random::{constant_time_eq, random_token, sha256_b64};
+use idp_core::{OAuthError, StoreError};
+use serde_json::{Value, json};
+
+use crate::error::BearerError;
+use crate::oauth::client_metadata::{self, MetadataError, RegistrationRequest};
+use crate::state::AppState;
+
+pub enum RegistrationError {
+    Metadata(MetadataError),
+    Token(&'static str),
+    NotFound,
+    Store(StoreError),
+}
+
+impl From<StoreError> for RegistrationError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+impl From<MetadataError> for RegistrationError {
+    fn from(error: MetadataError) -> Self {
+        Self::Metadata(error)
+    }
+}
+
+impl IntoResponse for RegistrationError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Metadata(error) => (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": error.code, "error_description": error.description })),
+            )
+                .into_response(),
+            Self::Token(why) => BearerError(OAuthError::invalid_token(why)).into_response(),
+            // RFC 7592 §2: an unknown client answers like a bad token, telling nothing.
+            Self::NotFound => BearerError(OAuthError::invalid_token(
+                "the registration access token is not valid",
+            ))
+            .into_response(),
+            Self::Store(error) => BearerError::from(error).into_response(),
+        }
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<RegistrationRequest, RegistrationError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if !json {
+        return Err(RegistrationError::Metadata(MetadataError {
+            code: "invalid_client_metadata",
+            description: "the body must be application/json".into(),
+        }));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        RegistrationError::Metadata(MetadataError {
+            code: "invalid_client_metadata",
+            description: format!("the body is not valid client metadata: {e}"),
+        })
+    })
+}
+
+/// The client's registration as RFC 7591 §3.2.1 and RFC 7592 §3 return it.
+fn describe(state: &AppState, client: &Client) -> Value {
+    let metadata = &client.metadata;
+    let mut out = json!({
+        "client_id": client.id,
+        "client_id_issued_at": client.created_at,
+        "client_name": client.name,
+        "redirect_uris": client.redirect_uris,
+        "grant_types": metadata.grant_types,
+        "response_types": if metadata.grant_types.iter().any(|g| g == "authorization_code") { vec!["code"] } else { Vec::new() },
+        "token_endpoint_auth_method": client.token_endpoint_auth_method.as_str(),
+        "id_token_signed_response_alg": client.id_token_signed_response_alg.as_str(),
+        "post_logout_redirect_uris": metadata.post_logout_redirect_uris,
+        "require_pushed_authorization_requests": metadata.require_pushed_authorization_requests,
+        "registration_client_uri": format!("{}/register/{}", state.issuer(), client.id),
+    });
+    if let Some(jwks) = &metadata.jwks {
+        out["jwks"] = jwks.clone();
+    }
+    if let Some(uri) = &metadata.backchannel_logout_uri {
+        out["backchannel_logout_uri"] = json!(uri);
+    }
+    if client.secret_hash.is_some() {
+        out["client_secret_expires_at"] = json!(0);
+    }
+    out
+}
+
+fn secret_for(method: TokenEndpointAuthMethod) -> Option<String> {
+    matches!(
+        method,
+        TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost
+    )
+    .then(|| random_token(32))
+}
+
+pub async fn register(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match handle_register(&state, &headers, &body).await {
+        Ok(answer) => (StatusCode::CREATED, Json(answer)).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn handle_register(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, RegistrationError> {
+    if state.settings.registration.require_initial_access_token {
+        let token = bearer(headers).ok_or(RegistrationError::Token(
+            "an initial access token is required",
+        ))?;
+        let consumed = state
+            .stores
+            .ephemeral
+            .consume(
+                EphemeralKind::InitialAccessToken,
+                &sha256_b64(token),
+                state.now(),
+            )
+            .await?;
+        if !matches!(consumed, Consumed::Fresh(_)) {
+            return Err(RegistrationError::Token(
+                "the initial access token is not valid",
+            ));
+        }
+    }
+    let request = parse_body(headers, body)?;
+    let checked = client_metadata::check(&request)?;
+    let secret = secret_for(checked.auth_method);
+    let registration_token = random_token(32);
+    let mut metadata = checked.metadata;
+    metadata.registration_token_hash = Some(sha256_b64(&registration_token));
+    let client = Client {
+        id: random_token(16),
+        name: checked.name,
+        secret_hash: secret.as_deref().map(sha256_b64),
+        redirect_uris: checked.redirect_uris,
+        token_endpoint_auth_method: checked.auth_method,
+        id_token_signed_response_alg: checked.id_token_alg,
+        admin: false,
+        created_at: state.now(),
+        metadata,
+    };
+    state.stores.clients.create_client(&client).await?;
+    tracing::info!(client_id = %client.id, "client registered");
+    let mut answer = describe(state, &client);
+    answer["registration_access_token"] = json!(registration_token);
+    if let Some(secret) = secret {
+        answer["client_secret"] = json!(secret);
+    }
+    Ok(answer)
+}
+
+/// The client the registration access token manages.
+async fn managed_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    client_id: &str,
+) -> Result<Client, RegistrationError> {
+    let token = bearer(headers).ok_or(RegistrationError::Token(
+        "the registration access token is required",
+    ))?;
+    let client = state
+        .stores
+        .clients
+        .find_client(client_id)
+        .await?
+        .ok_or(RegistrationError::NotFound)?;
+    match &client.metadata.registration_token_hash {
+        Some(hash) if constant_time_eq(sha256_b64(token).as_bytes(), hash.as_bytes()) => Ok(client),
+        _ => Err(RegistrationError::NotFound),
+    }
+}
+
+pub async fn read(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    match managed_client(&state, &headers, &id).await {
+        Ok(client) => Json(describe(&state, &client)).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let client = managed_client(&state, &headers, &id).await?;
+        let request = parse_body(&headers, &body)?;
+        let named: Value = serde_json::from_slice(&body).unwrap_or_default();
+        if named["client_id"].as_str() != Some(client.id.as_str()) {
+            return Err(RegistrationError::Metadata(MetadataError {
+                code: "invalid_client_metadata",
+                description: "client_id must be given and match (RFC 7592 §2.2)".into(),
+            }));
+        }
+        let checked = client_metadata::check(&request)?;
+        // The secret stays unless the method changes between having one and not.
+        let secret_hash = match (client.secret_hash.clone(), secret_for(checked.auth_method)) {
+            (Some(hash), Some(_)) => Some(hash),
+            (_, other) => other.as_deref().map(sha256_b64),
+        };
+        let updated = Client {
+            name: checked.name,
+            secret_hash,
+            redirect_uris: checked.redirect_uris,
+            token_endpoint_auth_method: checked.auth_method,
+            id_token_signed_response_alg: checked.id_token_alg,
+            metadata: idp_core::model::ClientMetadata {
+                registration_token_hash: client.metadata.registration_token_hash.clone(),
+                ..checked.metadata
+            },
+            ..client
+        };
+        state.stores.clients.update_client(&updated).await?;
+        Ok(describe(&state, &updated))
+    }
+    .await;
+    match result {
+        Ok(answer) => Json(answer).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        let client = managed_client(&state, &headers, &id).await?;
+        state.stores.clients.delete_client(&client.id).await?;
+        tracing::info!(client_id = %client.id, "client deleted by its registration access token");
+        Ok::<_, RegistrationError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => error.into_response(),
+    }
+}

@@ -1,0 +1,281 @@
+//! Dynamic client registration (RFC 7591) and management (RFC 7592), over HTTP.
+
+use openidconnect::core::CoreJwsSigningAlgorithm;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+fn initial_token(idp: &TestIdp) -> String {
+    let out = idp.cli(&["registration-token", "create", "--expires-in", "1h"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["initial_access_token"].as_str().unwrap().to_owned()
+}
+
+async fn register(idp: &TestIdp, token: Option<&str>, body: &Value) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/register", idp.issuer))
+        .json(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_developer_registers_a_client_and_signs_a_user_in_with_it() {
+    let idp = TestIdp::start().await;
+    idp.create_user("alice");
+    let metadata = json!({ "client_name": "Budget App", "redirect_uris": [REDIRECT], "grant_types": ["authorization_code", "refresh_token"] });
+    let (status, _) = register(&idp, None, &metadata).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "an initial access token is required"
+    );
+    let (status, _) = register(&idp, Some("made up"), &metadata).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(idp.count("clients", "1").await, 0);
+
+    let token = initial_token(&idp);
+    let (status, client) = register(&idp, Some(&token), &metadata).await;
+    assert_eq!(status, StatusCode::CREATED, "{client}");
+    assert_eq!(client["client_name"], "Budget App");
+    assert_eq!(client["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(
+        client["grant_types"],
+        json!(["authorization_code", "refresh_token"])
+    );
+    assert!(client["registration_access_token"].as_str().is_some());
+    assert_eq!(
+        client["registration_client_uri"],
+        format!(
+            "{}/register/{}",
+            idp.issuer,
+            client["client_id"].as_str().unwrap()
+        )
+    );
+    let (status, _) = register(&idp, Some(&token), &metadata).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "an initial access token works once"
+    );
+
+    let rp = RelyingParty::discover(
+        &idp,
+        client["client_id"].as_str().unwrap(),
+        client["client_secret"].as_str(),
+        REDIRECT,
+    )
+    .await;
+    let browser = Browser::new(&idp);
+    let mut start = rp.start(&[], &[], true);
+    let tokens = rp.sign_in(&browser, "alice", &mut start).await;
+    rp.verify_id_token(
+        &tokens,
+        &start.nonce,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    );
+}
+
+#[tokio::test]
+async fn bad_metadata_is_refused_and_nothing_is_stored() {
+    let idp = TestIdp::start().await;
+    let cases = [
+        (json!({}), "invalid_redirect_uri"),
+        (
+            json!({ "redirect_uris": ["http://rp.example/cb"] }),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({ "redirect_uris": ["https://rp.example/cb#x"] }),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({ "redirect_uris": [REDIRECT], "grant_types": ["password"] }),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({ "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "unknown" }),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({ "redirect_uris": [REDIRECT], "id_token_signed_response_alg": "HS256" }),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({ "redirect_uris": "not a list" }),
+            "invalid_client_metadata",
+        ),
+    ];
+    for (body, code) in cases {
+        let (status, answer) = register(&idp, Some(&initial_token(&idp)), &body).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(code)),
+            "{body}"
+        );
+    }
+    assert_eq!(idp.count("clients", "1").await, 0);
+}
+
+#[tokio::test]
+async fn the_registration_access_token_reads_updates_and_deletes_the_client() {
+    let idp = TestIdp::start().await;
+    let (_, client) = register(
+        &idp,
+        Some(&initial_token(&idp)),
+        &json!({ "redirect_uris": [REDIRECT] }),
+    )
+    .await;
+    let id = client["client_id"].as_str().unwrap();
+    let secret = client["client_secret"].as_str().unwrap();
+    let rat = client["registration_access_token"].as_str().unwrap();
+    let uri = client["registration_client_uri"].as_str().unwrap();
+    let http = reqwest::Client::new();
+
+    let read: Value = http
+        .get(uri)
+        .bearer_auth(rat)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["redirect_uris"], json!([REDIRECT]));
+    assert_eq!(
+        http.get(uri)
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        http.get(uri).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let new_redirect = "http://127.0.0.1:9/new";
+    let updated = http
+        .put(uri)
+        .bearer_auth(rat)
+        .json(
+            &json!({ "client_id": id, "client_name": "Renamed", "redirect_uris": [new_redirect] }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.status(), StatusCode::OK);
+    let updated: Value = updated.json().await.unwrap();
+    assert_eq!(
+        (
+            updated["client_name"].as_str(),
+            updated["redirect_uris"][0].as_str()
+        ),
+        (Some("Renamed"), Some(new_redirect))
+    );
+    let mismatched = http
+        .put(uri)
+        .bearer_auth(rat)
+        .json(&json!({ "client_id": "other", "redirect_uris": [REDIRECT] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mismatched.status(), StatusCode::BAD_REQUEST);
+    // The secret still works after the update.
+    let token = http
+        .post(format!("{}/token", idp.issuer))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "authorization_code"), ("code", "x")])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = token.json().await.unwrap();
+    assert_eq!(
+        body["error"], "invalid_grant",
+        "authenticated, only the code is bad"
+    );
+
+    assert_eq!(
+        http.delete(uri)
+            .bearer_auth(rat)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        http.get(uri)
+            .bearer_auth(rat)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let token = http
+        .post(format!("{}/token", idp.issuer))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        token.status(),
+        StatusCode::UNAUTHORIZED,
+        "a deleted client is unknown"
+    );
+}
+
+#[tokio::test]
+async fn a_client_uses_only_its_registered_grant_types() {
+    let idp =
+        TestIdp::start_with(&[("IDP_REGISTRATION__REQUIRE_INITIAL_ACCESS_TOKEN", "false")]).await;
+    let (status, client) = register(
+        &idp,
+        None,
+        &json!({ "grant_types": ["client_credentials"] }),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "open registration when the operator allows it: {client}"
+    );
+    let id = client["client_id"].as_str().unwrap();
+    let secret = client["client_secret"].as_str().unwrap();
+    let http = reqwest::Client::new();
+    let ok = http
+        .post(format!("{}/token", idp.issuer))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let refused: Value = http
+        .post(format!("{}/token", idp.issuer))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "authorization_code"), ("code", "x")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refused["error"], "unauthorized_client");
+}
