@@ -279,3 +279,109 @@ async fn a_client_uses_only_its_registered_grant_types() {
         .unwrap();
     assert_eq!(refused["error"], "unauthorized_client");
 }
+
+/// A client key pair: the JWKS to register and a signer for assertions.
+fn client_keys() -> idp_token_issuer::KeySet {
+    use idp_core::model::SigningAlg;
+    use idp_token_issuer::{KeySet, SigningKey};
+    let der = SigningKey::generate(SigningAlg::ES256).unwrap();
+    KeySet::new(vec![
+        SigningKey::from_pkcs8(SigningAlg::ES256, &der).unwrap(),
+    ])
+}
+
+fn assertion(keys: &idp_token_issuer::KeySet, client_id: &str, aud: &str, jti: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let claims = json!({ "iss": client_id, "sub": client_id, "aud": aud, "iat": now, "exp": now + 120, "jti": jti });
+    keys.sign(idp_core::model::SigningAlg::ES256, "JWT", &claims)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_client_authenticates_with_a_signed_assertion_once() {
+    let idp = TestIdp::start().await;
+    let keys = client_keys();
+    let jwks = serde_json::to_value(keys.jwks()).unwrap();
+    let (status, answer) = register(&idp, Some(&initial_token(&idp)), &json!({ "grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt" })).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_client_metadata")),
+        "keys are needed"
+    );
+    let (status, client) = register(
+        &idp,
+        Some(&initial_token(&idp)),
+        &json!({ "grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt", "jwks": jwks }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{client}");
+    assert!(
+        client.get("client_secret").is_none(),
+        "no secret for private_key_jwt"
+    );
+    let id = client["client_id"].as_str().unwrap();
+    let token_endpoint = format!("{}/token", idp.issuer);
+    let post = |assertion: String| {
+        let url = token_endpoint.clone();
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", assertion.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let first = assertion(&keys, id, &token_endpoint, "jti-1");
+    let (status, body) = post(first.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = post(first).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client")),
+        "replayed"
+    );
+    let (status, _) = post(assertion(&keys, id, &idp.issuer, "jti-2")).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the issuer is an accepted audience too"
+    );
+    let (status, _) = post(assertion(
+        &keys,
+        id,
+        "https://elsewhere.example/token",
+        "jti-3",
+    ))
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "wrong audience");
+    let (status, _) = post(assertion(&client_keys(), id, &token_endpoint, "jti-4")).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a key the client did not register"
+    );
+    let basic = reqwest::Client::new()
+        .post(&token_endpoint)
+        .basic_auth(id, Some("guess"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        basic.status(),
+        StatusCode::UNAUTHORIZED,
+        "only the registered method"
+    );
+}

@@ -43,6 +43,8 @@ pub struct NewUser {
 pub enum TokenEndpointAuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
+    /// A JWT signed with a key the client registered (RFC 7523).
+    PrivateKeyJwt,
     None,
 }
 
@@ -51,6 +53,7 @@ impl TokenEndpointAuthMethod {
         match self {
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
             Self::None => "none",
         }
     }
@@ -59,6 +62,7 @@ impl TokenEndpointAuthMethod {
         match value {
             "client_secret_basic" => Some(Self::ClientSecretBasic),
             "client_secret_post" => Some(Self::ClientSecretPost),
+            "private_key_jwt" => Some(Self::PrivateKeyJwt),
             "none" => Some(Self::None),
             _ => None,
         }
@@ -234,6 +238,8 @@ pub enum EphemeralKind {
     RevokedAccessToken,
     /// An initial access token for dynamic client registration, used once.
     InitialAccessToken,
+    /// A client assertion's `jti`, kept until the assertion expires so it is accepted once.
+    AssertionJti,
 }
 
 impl EphemeralKind {
@@ -245,6 +251,7 @@ impl EphemeralKind {
             Self::RefreshToken => "refresh",
             Self::RevokedAccessToken => "revoked_jti",
             Self::InitialAccessToken => "initial_access_token",
+            Self::AssertionJti => "assertion_jti",
         }
     }
 }

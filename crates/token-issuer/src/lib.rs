@@ -2,6 +2,7 @@
 //! Connect ID token and the RFC 9068 JWT access token.
 
 pub mod claims;
+pub mod client_assertion;
 pub mod keys;
 pub mod sealing;
 

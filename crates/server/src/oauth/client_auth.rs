@@ -1,12 +1,15 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3): `client_secret_basic`,
-//! `client_secret_post`, or `none` for a public client (which must then use PKCE).
+//! `client_secret_post`, `private_key_jwt` (RFC 7523), or `none` for a public client (which
+//! must then use PKCE).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use idp_core::model::{Client, TokenEndpointAuthMethod};
+use idp_core::model::{Client, Consumed, EphemeralKind, TokenEndpointAuthMethod};
 use idp_core::random::{constant_time_eq, sha256_b64};
-use idp_core::store::ClientStore;
 use idp_core::{OAuthError, StoreError};
+use idp_token_issuer::client_assertion;
+
+use crate::state::AppState;
 
 /// The credentials a request presented.
 #[derive(Debug, Default)]
@@ -15,6 +18,8 @@ pub struct Presented<'a> {
     pub authorization: Option<&'a str>,
     pub form_client_id: Option<&'a str>,
     pub form_client_secret: Option<&'a str>,
+    pub client_assertion_type: Option<&'a str>,
+    pub client_assertion: Option<&'a str>,
 }
 
 #[derive(Debug)]
@@ -52,10 +57,11 @@ fn parse_basic(header: &str) -> Result<(String, String), AuthError> {
     Ok((unescape(id)?, unescape(secret)?))
 }
 
-pub async fn authenticate(
-    presented: Presented<'_>,
-    clients: &dyn ClientStore,
-) -> Result<Client, AuthError> {
+pub async fn authenticate(presented: Presented<'_>, state: &AppState) -> Result<Client, AuthError> {
+    if presented.client_assertion.is_some() || presented.client_assertion_type.is_some() {
+        return authenticate_with_assertion(presented, state).await;
+    }
+    let clients = state.stores.clients.as_ref();
     let method = match (presented.authorization, presented.form_client_secret) {
         (Some(_), _) => TokenEndpointAuthMethod::ClientSecretBasic,
         (None, Some(_)) => TokenEndpointAuthMethod::ClientSecretPost,
@@ -112,6 +118,69 @@ pub async fn authenticate(
             }
         }
         _ => Err(failed()),
+    }
+}
+
+/// `private_key_jwt` (RFC 7523 §2.2): the assertion must verify against the client's
+/// registered keys and be used only once (its `jti` is remembered until it expires).
+async fn authenticate_with_assertion(
+    presented: Presented<'_>,
+    state: &AppState,
+) -> Result<Client, AuthError> {
+    if presented.authorization.is_some() || presented.form_client_secret.is_some() {
+        return Err(
+            OAuthError::invalid_request("use one client authentication method, not both").into(),
+        );
+    }
+    if presented.client_assertion_type != Some(client_assertion::JWT_BEARER) {
+        return Err(OAuthError::invalid_client("client_assertion_type must be jwt-bearer").into());
+    }
+    let assertion = presented.client_assertion.ok_or_else(failed)?;
+    let claimed = client_assertion::claimed_client(assertion);
+    let client_id = match (presented.form_client_id, claimed.as_deref()) {
+        (Some(form), Some(claimed)) if form != claimed => return Err(failed()),
+        (Some(form), _) => form.to_owned(),
+        (None, Some(claimed)) => claimed.to_owned(),
+        (None, None) => return Err(failed()),
+    };
+    let client = state
+        .stores
+        .clients
+        .find_client(&client_id)
+        .await
+        .map_err(AuthError::Store)?
+        .ok_or_else(failed)?;
+    if client.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
+        return Err(AuthError::OAuth(OAuthError::invalid_client(format!(
+            "this client authenticates with {}",
+            client.token_endpoint_auth_method.as_str()
+        ))));
+    }
+    let jwks = client.metadata.jwks.as_ref().ok_or_else(failed)?;
+    let token_endpoint = format!("{}/token", state.issuer());
+    let audiences = [state.issuer(), token_endpoint.as_str()];
+    let verified = client_assertion::verify(assertion, &client.id, jwks, &audiences, state.now())
+        .map_err(|_| failed())?;
+    let key = format!("{}:{}", client.id, verified.jti);
+    let ephemeral = &state.stores.ephemeral;
+    ephemeral
+        .put(
+            EphemeralKind::AssertionJti,
+            &key,
+            &serde_json::json!({}),
+            verified.exp + 60,
+        )
+        .await
+        .map_err(AuthError::Store)?;
+    match ephemeral
+        .consume(EphemeralKind::AssertionJti, &key, state.now())
+        .await
+    {
+        Ok(Consumed::Fresh(_)) => Ok(client),
+        Ok(_) => Err(AuthError::OAuth(OAuthError::invalid_client(
+            "the client assertion was already used",
+        ))),
+        Err(error) => Err(AuthError::Store(error)),
     }
 }
 

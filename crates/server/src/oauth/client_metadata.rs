@@ -139,6 +139,11 @@ pub fn check(request: &RegistrationRequest) -> Result<Registration, MetadataErro
     {
         return Err(invalid("a public client cannot use client_credentials"));
     }
+    if auth_method == TokenEndpointAuthMethod::PrivateKeyJwt && request.jwks.is_none() {
+        return Err(invalid(
+            "private_key_jwt needs the client's public keys in jwks",
+        ));
+    }
     if request.jwks_uri.is_some() {
         return Err(invalid("jwks_uri is not supported: send the keys as jwks"));
     }

@@ -61,8 +61,10 @@ impl FormBody {
                 .and_then(|v| v.to_str().ok()),
             form_client_id: self.get("client_id"),
             form_client_secret: self.get("client_secret"),
+            client_assertion_type: self.get("client_assertion_type"),
+            client_assertion: self.get("client_assertion"),
         };
-        match client_auth::authenticate(presented, state.stores.clients.as_ref()).await {
+        match client_auth::authenticate(presented, state).await {
             Ok(client) => Ok(client),
             Err(AuthError::OAuth(error)) => Err(error.into()),
             Err(AuthError::Store(error)) => Err(error.into()),
