@@ -14,6 +14,7 @@ mod cli;
 mod code_flow;
 mod config;
 mod lifecycle;
+mod logout;
 mod pin_life;
 mod registration;
 mod signup;

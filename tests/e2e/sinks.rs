@@ -168,3 +168,31 @@ fn finds_six_digit_codes() {
     );
     assert_eq!(six_digits("no code"), None);
 }
+
+/// Starts an HTTP endpoint that keeps the `logout_token` of every form posted to it.
+pub async fn logout_sink() -> (String, Inbox) {
+    use axum::routing::post;
+    let inbox = Inbox::default();
+    let kept = inbox.clone();
+    let app = axum::Router::new().route(
+        "/backchannel",
+        post(
+            move |axum::Form(form): axum::Form<std::collections::HashMap<String, String>>| {
+                let inbox = kept.clone();
+                async move {
+                    inbox.push(Received {
+                        to: "rp".into(),
+                        text: form.get("logout_token").cloned().unwrap_or_default(),
+                    });
+                    axum::http::StatusCode::OK
+                }
+            },
+        ),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/backchannel", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, inbox)
+}

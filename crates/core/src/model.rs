@@ -187,6 +187,8 @@ pub struct Grant {
     pub id: String,
     pub user_id: String,
     pub client_id: String,
+    /// The SSO session it came from (`sid`).
+    pub sid: Option<String>,
     pub created_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
 }

@@ -88,6 +88,8 @@ pub trait GrantStore: Send + Sync {
     async fn revoke_grant(&self, id: &str, now: UnixTime) -> Result<(), StoreError>;
     /// Whether the grant exists and has not been revoked.
     async fn grant_is_active(&self, id: &str) -> Result<bool, StoreError>;
+    /// The clients that received grants from the session `sid`.
+    async fn clients_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError>;
 }
 
 #[async_trait]

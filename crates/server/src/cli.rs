@@ -140,6 +140,12 @@ pub enum ClientCommand {
         /// May use the admin API.
         #[arg(long)]
         admin: bool,
+        /// Where the client may send people after RP-initiated logout; repeat for several.
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Where logout tokens are POSTed when a session ends (back-channel logout).
+        #[arg(long, value_name = "URI")]
+        backchannel_logout_uri: Option<String>,
         /// How a confidential client authenticates at the token endpoint.
         #[arg(long, value_name = "METHOD", default_value = "client_secret_basic",
               value_parser = ["client_secret_basic", "client_secret_post"])]
@@ -221,15 +227,40 @@ pub async fn create_user(
     }
 }
 
+/// What `idp client create` was asked for.
+pub struct NewClient<'a> {
+    pub name: &'a str,
+    pub redirect_uris: &'a [String],
+    pub post_logout_redirect_uris: &'a [String],
+    pub backchannel_logout_uri: Option<&'a str>,
+    pub public: bool,
+    pub admin: bool,
+    pub auth_method: &'a str,
+    pub id_token_alg: &'a str,
+}
+
 pub async fn create_client(
     state: &AppState,
-    name: &str,
-    redirect_uris: &[String],
-    public: bool,
-    admin: bool,
-    auth_method: &str,
-    id_token_alg: &str,
+    new: NewClient<'_>,
 ) -> Result<serde_json::Value, CliError> {
+    let NewClient {
+        name,
+        redirect_uris,
+        public,
+        admin,
+        auth_method,
+        id_token_alg,
+        ..
+    } = new;
+    let logout_uris = new
+        .post_logout_redirect_uris
+        .iter()
+        .map(String::as_str)
+        .chain(new.backchannel_logout_uri);
+    for uri in logout_uris {
+        crate::oauth::client_metadata::check_redirect_uri(uri)
+            .map_err(|e| CliError(format!("logout URI: {e}")))?;
+    }
     if name.trim().is_empty() {
         return Err(CliError("--name may not be empty".into()));
     }
@@ -267,6 +298,8 @@ pub async fn create_client(
         created_at: state.now(),
         metadata: ClientMetadata {
             first_party: true,
+            post_logout_redirect_uris: new.post_logout_redirect_uris.to_vec(),
+            backchannel_logout_uri: new.backchannel_logout_uri.map(str::to_owned),
             ..ClientMetadata::default()
         },
     };

@@ -119,22 +119,26 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
         Command::Client(ClientCommand::Create {
             name,
             redirect_uris,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
             public,
             admin,
             token_endpoint_auth_method,
             id_token_alg,
         }) => {
-            let out = idp_server::cli::create_client(
-                &state,
-                &name,
-                &redirect_uris,
+            let new = idp_server::cli::NewClient {
+                name: &name,
+                redirect_uris: &redirect_uris,
+                post_logout_redirect_uris: &post_logout_redirect_uris,
+                backchannel_logout_uri: backchannel_logout_uri.as_deref(),
                 public,
                 admin,
-                &token_endpoint_auth_method,
-                &id_token_alg,
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+                auth_method: &token_endpoint_auth_method,
+                id_token_alg: &id_token_alg,
+            };
+            let out = idp_server::cli::create_client(&state, new)
+                .await
+                .map_err(|e| e.to_string())?;
             print(out);
             Ok(())
         }

@@ -31,6 +31,8 @@ pub struct Inner {
     /// One-time codes sent by e-mail or text.
     pub codes: idp_recovery::CodeIssuer,
     pub notifier: crate::notify::Notifier,
+    /// For calls to relying parties (back-channel logout): short timeout, no redirects.
+    pub http: reqwest::Client,
 }
 
 impl std::ops::Deref for AppState {
@@ -106,6 +108,13 @@ impl AppState {
                 stores.outbox.clone(),
                 clock.clone(),
             )?,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| {
+                    crate::config::ConfigError(format!("cannot build the HTTP client: {e}"))
+                })?,
             settings,
             clock,
             stores,

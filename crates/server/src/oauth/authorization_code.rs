@@ -73,6 +73,7 @@ pub async fn exchange(
             id: grant.grant_id.clone(),
             user_id: grant.user_id.clone(),
             client_id: client.id.clone(),
+            sid: Some(grant.sid.clone()),
             created_at: state.now(),
             revoked_at: None,
         })

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use idp_core::model::{AuditEvent, AuditKind, Channel, CodePurpose, Session, User};
+use idp_core::model::{AuditKind, Channel, CodePurpose, Session, User};
 use idp_core::security_questions::{self, SecurityAnswer};
 use idp_core::{StoreError, validate};
 use idp_pin_verifier::PinOutcome;
@@ -231,7 +231,7 @@ pub async fn change_password(
     }
     let hash = state.hasher.hash(form.password.clone(), None).await?;
     state.stores.users.set_password(&user.id, &hash).await?;
-    end_other_sessions(&state, &user, &session).await?;
+    end_other_sessions(&state, &user, &session, &from).await?;
     audit::record(
         &state,
         audit::event(&state, AuditKind::PasswordChanged, &from).user(&user.id),
@@ -265,10 +265,12 @@ async fn current_password_ok(
         .await?)
 }
 
+/// Ends the user's other sessions, telling their relying parties (back-channel logout).
 async fn end_other_sessions(
     state: &AppState,
     user: &User,
     current: &Session,
+    from: &ClientInfo,
 ) -> Result<(), StoreError> {
     for other in state
         .stores
@@ -277,11 +279,7 @@ async fn end_other_sessions(
         .await?
     {
         if other.sid != current.sid {
-            state
-                .stores
-                .sessions
-                .delete_session_by_sid(&user.id, &other.sid)
-                .await?;
+            super::logout::end(state, &other, from).await?;
         }
     }
     Ok(())
@@ -644,12 +642,14 @@ pub async fn end_session(
     Form(form): Form<EndSessionForm>,
 ) -> Result<Response, PageError> {
     let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
-    if !state
+    let target = state
         .stores
         .sessions
-        .delete_session_by_sid(&user.id, &form.sid)
+        .list_sessions(&user.id, state.now())
         .await?
-    {
+        .into_iter()
+        .find(|s| s.sid == form.sid);
+    let Some(target) = target else {
         let error = "That session has already ended.";
         return page(
             &state,
@@ -661,9 +661,8 @@ pub async fn end_session(
             Some(error),
         )
         .await;
-    }
-    let event: AuditEvent = audit::event(&state, AuditKind::SessionEnded, &from).user(&user.id);
-    audit::record(&state, event).await;
+    };
+    super::logout::end(&state, &target, &from).await?;
     if form.sid == session.sid {
         let jar = jar.add(cookies::removal(&state, cookies::SESSION, "/"));
         return Ok((jar, Redirect::to("/account")).into_response());

@@ -7,6 +7,7 @@ pub mod device;
 mod discovery;
 mod introspect;
 mod login;
+pub(crate) mod logout;
 pub mod recovery;
 mod registration;
 mod revoke;
@@ -82,6 +83,8 @@ pub fn router(state: AppState) -> Router {
             "/signup/pin",
             get(signup::pin_page).post(signup::pin_submit),
         )
+        .route("/logout", get(logout::logout_get).post(logout::logout_post))
+        .route("/logout/confirm", post(logout::logout_confirm))
         .route("/account", get(account::account_page))
         .route("/account/password", post(account::change_password))
         .route("/account/pin", post(account::change_pin))

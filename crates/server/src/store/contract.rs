@@ -594,11 +594,24 @@ async fn grants_revoke(stores: &Stores) {
         id: "g1".into(),
         user_id: "u1".into(),
         client_id: "c-grant".into(),
+        sid: Some("sid-g".into()),
         created_at: 1000,
         revoked_at: None,
     };
     stores.grants.create_grant(&grant).await.unwrap();
     assert!(stores.grants.grant_is_active("g1").await.unwrap());
+    assert_eq!(
+        stores.grants.clients_of_session("sid-g").await.unwrap(),
+        ["c-grant"]
+    );
+    assert!(
+        stores
+            .grants
+            .clients_of_session("other")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     stores.grants.revoke_grant("g1", 1500).await.unwrap();
     assert!(!stores.grants.grant_is_active("g1").await.unwrap());
     assert!(!stores.grants.grant_is_active("unknown").await.unwrap());

@@ -460,13 +460,14 @@ impl SessionStore for SqliteStore {
 impl GrantStore for SqliteStore {
     async fn create_grant(&self, grant: &Grant) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO grants (id, user_id, client_id, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO grants (id, user_id, client_id, created_at, revoked_at, sid) VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(&grant.id)
         .bind(&grant.user_id)
         .bind(&grant.client_id)
         .bind(grant.created_at)
         .bind(grant.revoked_at)
+        .bind(&grant.sid)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
@@ -481,6 +482,14 @@ impl GrantStore for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn clients_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar("SELECT DISTINCT client_id FROM grants WHERE sid = ? ORDER BY client_id")
+            .bind(sid)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)
     }
 
     async fn grant_is_active(&self, id: &str) -> Result<bool, StoreError> {

@@ -30,6 +30,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "account.html",
         "account_code.html",
         "device.html",
+        "logout.html",
+        "signed_out.html",
     );
     for (name, source) in pages {
         if let Err(error) = env.add_template(name, source) {

@@ -1,0 +1,132 @@
+//! RP-initiated logout and back-channel logout.
+
+use openidconnect::TokenResponse as _;
+use reqwest::StatusCode;
+
+use crate::code_flow::{decode_header, decode_payload};
+use crate::sinks::logout_sink;
+use crate::support::*;
+
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+const AFTER: &str = "http://127.0.0.1:9/signed-out";
+
+#[tokio::test]
+async fn a_relying_party_signs_the_user_out_everywhere() {
+    let (backchannel, tokens_received) = logout_sink().await;
+    let idp = TestIdp::start().await;
+    let client = idp.create_client(&[
+        "--name",
+        "Tax Portal",
+        "--redirect-uri",
+        REDIRECT,
+        "--post-logout-redirect-uri",
+        AFTER,
+        "--backchannel-logout-uri",
+        &backchannel,
+    ]);
+    idp.create_user("alice");
+    let client_id = client["client_id"].as_str().unwrap();
+    let rp =
+        RelyingParty::discover(&idp, client_id, client["client_secret"].as_str(), REDIRECT).await;
+    let browser = Browser::new(&idp);
+    let tokens = rp
+        .sign_in(&browser, "alice", &mut rp.start(&[], &[], true))
+        .await;
+    let id_token = tokens.id_token().unwrap().to_string();
+    let sid = decode_payload(&id_token)["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let url = format!(
+        "{}/logout?id_token_hint={id_token}&post_logout_redirect_uri={}&state=bye-123",
+        idp.issuer,
+        url::form_urlencoded::byte_serialize(AFTER.as_bytes()).collect::<String>()
+    );
+    let confirm = browser.get(&url).await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(
+        confirm.contains("Tax Portal") && confirm.contains("Sign out?"),
+        "{}",
+        confirm.body
+    );
+    assert_eq!(
+        idp.count("sessions", "1").await,
+        1,
+        "nothing happens before the person confirms"
+    );
+    let done = browser.submit(&confirm, &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        done.location.as_deref(),
+        Some(format!("{AFTER}?state=bye-123").as_str())
+    );
+    assert_eq!(idp.count("sessions", "1").await, 0);
+    let again = browser
+        .get(&rp.start(&[], &[("prompt", "none")], true).url)
+        .await;
+    assert_eq!(
+        param(&again.location.unwrap(), "error").as_deref(),
+        Some("login_required")
+    );
+
+    // The relying party hears of it on its back channel.
+    let token = tokens_received.wait_for("rp", ".", 0).await.text;
+    assert_eq!(decode_header(&token)["typ"], "logout+jwt");
+    let claims = decode_payload(&token);
+    assert_eq!(claims["aud"], client_id);
+    assert_eq!(claims["iss"], idp.issuer);
+    assert_eq!(claims["sid"], sid);
+    assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+    assert!(claims.get("nonce").is_none());
+}
+
+#[tokio::test]
+async fn logout_never_redirects_to_an_unregistered_address() {
+    let idp = TestIdp::start().await;
+    let client = idp.create_client(&[
+        "--name",
+        "Tax Portal",
+        "--redirect-uri",
+        REDIRECT,
+        "--post-logout-redirect-uri",
+        AFTER,
+    ]);
+    idp.create_user("alice");
+    let client_id = client["client_id"].as_str().unwrap();
+    let rp =
+        RelyingParty::discover(&idp, client_id, client["client_secret"].as_str(), REDIRECT).await;
+    let browser = Browser::new(&idp);
+    let tokens = rp
+        .sign_in(&browser, "alice", &mut rp.start(&[], &[], true))
+        .await;
+    let id_token = tokens.id_token().unwrap().to_string();
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    for url in [
+        format!(
+            "/logout?id_token_hint={id_token}&post_logout_redirect_uri={}",
+            encode("https://attacker.example/")
+        ),
+        format!("/logout?post_logout_redirect_uri={}", encode(AFTER)),
+        format!(
+            "/logout?id_token_hint=forged.token.here&post_logout_redirect_uri={}",
+            encode(AFTER)
+        ),
+        format!("/logout?id_token_hint={id_token}&client_id=someone-else"),
+    ] {
+        let page = browser.get(&url).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{url}");
+        assert!(page.location.is_none());
+    }
+    // A confirmation posted without this browser's CSRF token changes nothing.
+    let forged = browser
+        .post("/logout/confirm", &[("client_id".into(), client_id.into())])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(idp.count("sessions", "1").await, 1);
+    // Without a hint or a redirect, the person is simply signed out.
+    let confirm = browser.get("/logout").await;
+    let done = browser.submit(&confirm, &[]).await;
+    assert!(done.contains("You are signed out"), "{}", done.body);
+    assert_eq!(idp.count("sessions", "1").await, 0);
+}
