@@ -15,6 +15,7 @@ mod code_flow;
 mod config;
 mod lifecycle;
 mod logout;
+mod par;
 mod pin_life;
 mod registration;
 mod signup;

@@ -242,6 +242,8 @@ pub enum EphemeralKind {
     InitialAccessToken,
     /// A client assertion's `jti`, kept until the assertion expires so it is accepted once.
     AssertionJti,
+    /// A pushed authorization request (RFC 9126), used once.
+    PushedRequest,
 }
 
 impl EphemeralKind {
@@ -254,6 +256,7 @@ impl EphemeralKind {
             Self::RevokedAccessToken => "revoked_jti",
             Self::InitialAccessToken => "initial_access_token",
             Self::AssertionJti => "assertion_jti",
+            Self::PushedRequest => "pushed_request",
         }
     }
 }

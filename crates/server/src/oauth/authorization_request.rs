@@ -91,9 +91,19 @@ impl Params {
 }
 
 /// Checks the request and returns it with its client.
+/// How the request arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// On the front channel, in the browser's URL or form.
+    Direct,
+    /// Pushed first by the authenticated client (RFC 9126).
+    Pushed,
+}
+
 pub async fn check(
     pairs: Vec<(String, String)>,
     clients: &dyn ClientStore,
+    arrival: Arrival,
 ) -> Result<(AuthorizationRequest, Client), Rejection> {
     let params = Params { pairs };
     let client = check_client(&params, clients).await?;
@@ -105,6 +115,11 @@ pub async fn check(
         error,
     };
     check_no_duplicates(&params).map_err(refuse)?;
+    if arrival == Arrival::Direct && client.metadata.require_pushed_authorization_requests {
+        return Err(refuse(OAuthError::invalid_request(
+            "this client must push its authorization requests (PAR, RFC 9126)",
+        )));
+    }
     if !client.may_use_grant("authorization_code") {
         return Err(refuse(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -198,7 +213,7 @@ fn check_request_objects(params: &Params) -> Result<(), OAuthError> {
     if params.get("request_uri").is_some() {
         return Err(OAuthError::new(
             ErrorCode::RequestUriNotSupported,
-            "request_uri is not supported",
+            "request_uri is only accepted as the reference to a pushed request",
         ));
     }
     Ok(())

@@ -59,9 +59,9 @@ async fn authorize(
     jar: CookieJar,
     pairs: Vec<(String, String)>,
 ) -> Result<Response, PageError> {
-    let (request, client) = match authorization_request::check(pairs, state.stores.clients.as_ref())
-        .await
-    {
+    let (pairs, arrival) = super::par::resolve(&state, pairs).await?;
+    let clients = state.stores.clients.as_ref();
+    let (request, client) = match authorization_request::check(pairs, clients, arrival).await {
         Ok(checked) => checked,
         Err(Rejection::Page(message)) => {
             return Err(PageError::bad_request(

@@ -44,6 +44,10 @@ impl FormBody {
         Ok(Self { pairs })
     }
 
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
     /// The parameter's value; an empty value counts as absent (RFC 6749 §3.1).
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs

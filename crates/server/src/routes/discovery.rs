@@ -22,6 +22,8 @@ pub async fn configuration(State(state): State<AppState>) -> Response {
         "token_endpoint": format!("{issuer}/token"),
         "userinfo_endpoint": format!("{issuer}/userinfo"),
         "registration_endpoint": format!("{issuer}/register"),
+        "pushed_authorization_request_endpoint": format!("{issuer}/par"),
+        "require_pushed_authorization_requests": false,
         "end_session_endpoint": format!("{issuer}/logout"),
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,

@@ -8,6 +8,7 @@ mod discovery;
 mod introspect;
 mod login;
 pub(crate) mod logout;
+mod par;
 pub mod recovery;
 mod registration;
 mod revoke;
@@ -98,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .route("/account/questions", post(account::set_questions))
         .route("/token", post(token::token))
         .route("/revoke", post(revoke::revoke))
+        .route("/par", post(par::push))
         .route("/register", post(registration::register))
         .route(
             "/register/{id}",

@@ -1,0 +1,138 @@
+//! Pushed authorization requests (RFC 9126): the client sends the authorization request
+//! straight to the provider, authenticated, and the browser carries only a short-lived,
+//! single-use reference to it.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use idp_core::OAuthError;
+use idp_core::model::{Consumed, EphemeralKind};
+use idp_core::random::random_token;
+use serde_json::json;
+
+use super::client_request::FormBody;
+use crate::error::{JsonError, PageError};
+use crate::oauth::authorization_request::{self, Arrival, Rejection};
+use crate::state::AppState;
+
+/// The prefix of the references PAR hands out (RFC 9126 §2.2).
+const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+/// How long a pushed request waits for the browser.
+const LIFETIME_SECS: i64 = 90;
+
+/// Parameters that authenticate the client at the PAR endpoint and are not part of the
+/// authorization request itself.
+const CLIENT_AUTH_PARAMS: [&str; 3] =
+    ["client_secret", "client_assertion", "client_assertion_type"];
+
+pub async fn push(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match handle(&state, &headers, &body).await {
+        Ok(answer) => (StatusCode::CREATED, Json(answer)).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn handle(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<serde_json::Value, JsonError> {
+    let form = FormBody::parse(headers, body)?;
+    let client = form.client(state, headers).await?;
+    if form.get("request_uri").is_some() {
+        return Err(OAuthError::invalid_request("request_uri may not be pushed").into());
+    }
+    let mut pairs: Vec<(String, String)> = form
+        .pairs()
+        .iter()
+        .filter(|(key, _)| !CLIENT_AUTH_PARAMS.contains(&key.as_str()))
+        .cloned()
+        .collect();
+    match form.get("client_id") {
+        Some(id) if id != client.id => {
+            return Err(OAuthError::invalid_request(
+                "client_id differs from the authenticated client",
+            )
+            .into());
+        }
+        Some(_) => {}
+        None => pairs.push(("client_id".to_owned(), client.id.clone())),
+    }
+    // Checked now, so the client hears of a bad request at once and in JSON.
+    match authorization_request::check(
+        pairs.clone(),
+        state.stores.clients.as_ref(),
+        Arrival::Pushed,
+    )
+    .await
+    {
+        Ok(_) => {}
+        Err(Rejection::Page(message)) => return Err(OAuthError::invalid_request(message).into()),
+        Err(Rejection::Redirect { error, .. }) => return Err(error.into()),
+        Err(Rejection::Store(error)) => return Err(error.into()),
+    }
+    let id = random_token(24);
+    let payload =
+        serde_json::to_value(&pairs).map_err(|e| idp_core::StoreError::Corrupt(e.to_string()))?;
+    state
+        .stores
+        .ephemeral
+        .put(
+            EphemeralKind::PushedRequest,
+            &id,
+            &payload,
+            state.now() + LIFETIME_SECS,
+        )
+        .await?;
+    Ok(json!({ "request_uri": format!("{REQUEST_URI_PREFIX}{id}"), "expires_in": LIFETIME_SECS }))
+}
+
+/// The parameters of an authorization request: the pushed ones when `request_uri` refers to a
+/// pushed request (used once, and only with the `client_id` that pushed it), else those given.
+pub async fn resolve(
+    state: &AppState,
+    pairs: Vec<(String, String)>,
+) -> Result<(Vec<(String, String)>, Arrival), PageError> {
+    let Some(reference) = pairs
+        .iter()
+        .find(|(k, _)| k == "request_uri")
+        .map(|(_, v)| v.clone())
+    else {
+        return Ok((pairs, Arrival::Direct));
+    };
+    let refused = || {
+        PageError::bad_request(
+            "We cannot sign you in to that site",
+            "The sign-in request has expired or was already used. Go back to the site and try again.",
+        )
+    };
+    // Any other request_uri is refused by the request checks (request_uri_not_supported).
+    let Some(id) = reference.strip_prefix(REQUEST_URI_PREFIX) else {
+        return Ok((pairs, Arrival::Direct));
+    };
+    let pushed = match state
+        .stores
+        .ephemeral
+        .consume(EphemeralKind::PushedRequest, id, state.now())
+        .await?
+    {
+        Consumed::Fresh(payload) => payload,
+        _ => return Err(refused()),
+    };
+    let pushed: Vec<(String, String)> = serde_json::from_value(pushed)
+        .map_err(|_| idp_core::StoreError::Corrupt("pushed request".into()))?;
+    let pushed_client = pushed
+        .iter()
+        .find(|(k, _)| k == "client_id")
+        .map(|(_, v)| v.as_str());
+    let given_client = pairs
+        .iter()
+        .find(|(k, _)| k == "client_id")
+        .map(|(_, v)| v.as_str());
+    if pushed_client.is_none() || pushed_client != given_client {
+        return Err(refused());
+    }
+    Ok((pushed, Arrival::Pushed))
+}
