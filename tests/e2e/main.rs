@@ -13,6 +13,7 @@ mod authorize;
 mod cli;
 mod code_flow;
 mod config;
+mod consent;
 mod lifecycle;
 mod logout;
 mod par;

@@ -80,7 +80,16 @@ async fn a_developer_registers_a_client_and_signs_a_user_in_with_it() {
     .await;
     let browser = Browser::new(&idp);
     let mut start = rp.start(&[], &[], true);
-    let tokens = rp.sign_in(&browser, "alice", &mut start).await;
+    let login = browser.open(&start.url).await;
+    let consent = browser.sign_in(&login, "alice", PASSWORD, PIN).await;
+    assert!(
+        consent.contains("Allow Budget App?"),
+        "a registered client is third-party: {}",
+        consent.body
+    );
+    let done = browser.submit(&consent, &[("decision", "allow")]).await;
+    let code = param(&done.location.unwrap(), "code").unwrap();
+    let tokens = rp.exchange(&code, start.verifier.take()).await.unwrap();
     rp.verify_id_token(
         &tokens,
         &start.nonce,

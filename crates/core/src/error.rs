@@ -22,6 +22,7 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     InvalidToken,
     UnmetAuthenticationRequirements,
+    ConsentRequired,
 }
 
 impl ErrorCode {
@@ -43,6 +44,7 @@ impl ErrorCode {
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InvalidToken => "invalid_token",
             Self::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
+            Self::ConsentRequired => "consent_required",
         }
     }
 }

@@ -88,6 +88,13 @@ pub trait GrantStore: Send + Sync {
     async fn revoke_grant(&self, id: &str, now: UnixTime) -> Result<(), StoreError>;
     /// Whether the grant exists and has not been revoked.
     async fn grant_is_active(&self, id: &str) -> Result<bool, StoreError>;
+    /// Revokes every grant the user gave the client (consent withdrawn).
+    async fn revoke_grants_of(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
     /// The clients that received grants from the session `sid`.
     async fn clients_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError>;
 }
@@ -217,4 +224,30 @@ pub trait CodeStore: Send + Sync {
         user_id: &str,
         hash: &str,
     ) -> Result<bool, StoreError>;
+}
+
+/// Consent to third-party clients: the scopes a person allowed each one.
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// The scopes the user allowed the client, if any.
+    async fn consented_scopes(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> Result<Option<Vec<String>>, StoreError>;
+    /// Records the consent, adding to what was allowed before.
+    async fn grant_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scopes: &[String],
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Every client the user consented to, with the scopes and when.
+    async fn list_consents(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<(String, Vec<String>, UnixTime)>, StoreError>;
+    /// False when there was no consent.
+    async fn withdraw_consent(&self, user_id: &str, client_id: &str) -> Result<bool, StoreError>;
 }

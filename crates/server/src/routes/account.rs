@@ -116,6 +116,17 @@ async fn page(
             })
         })
         .collect();
+    let mut consents = Vec::new();
+    for (client_id, scopes, granted_at) in state.stores.consents.list_consents(&user.id).await? {
+        let name = state
+            .stores
+            .clients
+            .find_client(&client_id)
+            .await?
+            .map_or_else(|| "A removed application".to_owned(), |c| c.name);
+        let scopes: Vec<_> = scopes.iter().map(|s| super::consent::describe(s)).collect();
+        consents.push(json!({ "client_id": client_id, "name": name, "scopes": scopes, "granted_at": granted_at }));
+    }
     let body = render(
         status,
         "account.html",
@@ -128,6 +139,7 @@ async fn page(
             "phone_verified": user.phone_verified,
             "sessions": sessions,
             "devices": devices,
+            "consents": consents,
             "questions": security_questions::QUESTIONS
                 .iter()
                 .map(|(id, text)| json!({ "id": id, "text": text }))
@@ -820,6 +832,57 @@ pub async fn set_questions(
     } else {
         "Your security questions are saved. PIN recovery will ask for them."
     };
+    page(
+        &state,
+        jar,
+        &session,
+        &user,
+        StatusCode::OK,
+        Some(notice),
+        None,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct WithdrawForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    client_id: String,
+}
+
+/// Withdraws consent from a third-party application, and revokes what it holds.
+pub async fn withdraw_consent(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<WithdrawForm>,
+) -> Result<Response, PageError> {
+    let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
+    if !state
+        .stores
+        .consents
+        .withdraw_consent(&user.id, &form.client_id)
+        .await?
+    {
+        let error = "That application is not on your list.";
+        return page(
+            &state,
+            jar,
+            &session,
+            &user,
+            StatusCode::NOT_FOUND,
+            None,
+            Some(error),
+        )
+        .await;
+    }
+    state
+        .stores
+        .grants
+        .revoke_grants_of(&user.id, &form.client_id, state.now())
+        .await?;
+    let notice = "Access withdrawn. The application will have to ask you again.";
     page(
         &state,
         jar,

@@ -84,6 +84,25 @@ async fn authorize(
     if let Some(session) = &session
         && session_satisfies(&request, session, now)
     {
+        if super::consent::needed(&state, &client, &session.user_id, &request.scopes).await? {
+            if request.prompt == Some(Prompt::None) {
+                let error = OAuthError::new(
+                    ErrorCode::ConsentRequired,
+                    "the user has not allowed this client",
+                );
+                let target = error_redirect(
+                    &request.redirect_uri,
+                    request.state.as_deref(),
+                    &error,
+                    state.issuer(),
+                );
+                return Ok(Redirect::to(&target).into_response());
+            }
+            let (jar, browser) = csrf::browser_binding(&state, jar);
+            let interaction = Interaction::start(&state, browser, request, client.name).await?;
+            let target = super::consent::ask(&state, interaction, session).await?;
+            return Ok((jar, Redirect::to(&target)).into_response());
+        }
         let target = issue_code(&state, &request, session).await?;
         return Ok(Redirect::to(&target).into_response());
     }

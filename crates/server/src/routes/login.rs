@@ -69,6 +69,23 @@ async fn finish(
     let target = if interaction.is_for_account() {
         "/account".to_owned()
     } else {
+        let client = state
+            .stores
+            .clients
+            .find_client(&interaction.request.client_id)
+            .await?
+            .ok_or_else(PageError::expired)?;
+        if super::consent::needed(
+            state,
+            &client,
+            &session.user_id,
+            &interaction.request.scopes,
+        )
+        .await?
+        {
+            let target = super::consent::ask(state, interaction.clone(), session).await?;
+            return Ok((jar, Redirect::to(&target)).into_response());
+        }
         issue_code(state, &interaction.request, session).await?
     };
     state

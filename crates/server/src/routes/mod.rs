@@ -3,6 +3,7 @@
 mod account;
 mod authorize;
 mod client_request;
+mod consent;
 pub mod device;
 mod discovery;
 mod introspect;
@@ -64,6 +65,10 @@ pub fn router(state: AppState) -> Router {
             get(login::new_pin_page).post(login::new_pin_submit),
         )
         .route(
+            "/login/{id}/consent",
+            get(consent::consent_page).post(consent::consent_submit),
+        )
+        .route(
             "/login/{id}/device",
             get(device::device_page).post(device::device_submit),
         )
@@ -97,6 +102,10 @@ pub fn router(state: AppState) -> Router {
         .route("/account/sessions/end", post(account::end_session))
         .route("/account/devices/forget", post(account::forget_device))
         .route("/account/questions", post(account::set_questions))
+        .route(
+            "/account/consents/withdraw",
+            post(account::withdraw_consent),
+        )
         .route("/token", post(token::token))
         .route("/revoke", post(revoke::revoke))
         .route("/par", post(par::push))

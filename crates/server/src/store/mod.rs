@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use idp_core::StoreError;
 use idp_core::store::{
-    AuditStore, ClientStore, CodeStore, DeviceStore, EphemeralStore, GrantStore, KeyStore,
-    OutboxStore, PinAttemptStore, SessionStore, ThrottleStore, UserStore,
+    AuditStore, ClientStore, CodeStore, ConsentStore, DeviceStore, EphemeralStore, GrantStore,
+    KeyStore, OutboxStore, PinAttemptStore, SessionStore, ThrottleStore, UserStore,
 };
 
 use crate::config::Settings;
@@ -31,6 +31,7 @@ pub struct Stores {
     pub outbox: Arc<dyn OutboxStore>,
     pub devices: Arc<dyn DeviceStore>,
     pub codes: Arc<dyn CodeStore>,
+    pub consents: Arc<dyn ConsentStore>,
     /// Failure counters for throttling; in memory on the embedded default.
     pub throttle: Arc<dyn ThrottleStore>,
 }
@@ -55,7 +56,8 @@ impl Stores {
             audit: db.clone(),
             outbox: db.clone(),
             devices: db.clone(),
-            codes: db,
+            codes: db.clone(),
+            consents: db,
             throttle: Arc::new(memory::MemoryThrottle::default()),
         })
     }

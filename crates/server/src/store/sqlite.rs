@@ -12,8 +12,8 @@ use idp_core::model::{
     TokenEndpointAuthMethod, User,
 };
 use idp_core::store::{
-    AuditStore, ClientStore, CodeStore, DeviceStore, EphemeralStore, GrantStore, KeyStore,
-    OutboxStore, PinAttemptStore, SessionStore, UserStore,
+    AuditStore, ClientStore, CodeStore, ConsentStore, DeviceStore, EphemeralStore, GrantStore,
+    KeyStore, OutboxStore, PinAttemptStore, SessionStore, UserStore,
 };
 use sqlx::Row as _;
 use sqlx::sqlite::{
@@ -484,6 +484,22 @@ impl GrantStore for SqliteStore {
         Ok(())
     }
 
+    async fn revoke_grants_of(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(user_id)
+            .bind(client_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     async fn clients_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError> {
         sqlx::query_scalar("SELECT DISTINCT client_id FROM grants WHERE sid = ? ORDER BY client_id")
             .bind(sid)
@@ -905,5 +921,89 @@ impl CodeStore for SqliteStore {
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl ConsentStore for SqliteStore {
+    async fn consented_scopes(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let scopes: Option<String> =
+            sqlx::query_scalar("SELECT scopes FROM consents WHERE user_id = ? AND client_id = ?")
+                .bind(user_id)
+                .bind(client_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        scopes
+            .map(|s| serde_json::from_str(&s).map_err(|_| corrupt("consents.scopes")))
+            .transpose()
+    }
+
+    async fn grant_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scopes: &[String],
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let mut all = self
+            .consented_scopes(user_id, client_id)
+            .await?
+            .unwrap_or_default();
+        for scope in scopes {
+            if !all.contains(scope) {
+                all.push(scope.clone());
+            }
+        }
+        sqlx::query(
+            "INSERT INTO consents (user_id, client_id, scopes, granted_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes,
+                 granted_at = excluded.granted_at",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .bind(serde_json::to_string(&all).map_err(StoreError::backend)?)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn list_consents(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<(String, Vec<String>, UnixTime)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM consents WHERE user_id = ? ORDER BY granted_at DESC, client_id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                let scopes: String = row.try_get("scopes").map_err(backend)?;
+                Ok((
+                    row.try_get("client_id").map_err(backend)?,
+                    serde_json::from_str(&scopes).map_err(|_| corrupt("consents.scopes"))?,
+                    row.try_get("granted_at").map_err(backend)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn withdraw_consent(&self, user_id: &str, client_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM consents WHERE user_id = ? AND client_id = ?")
+            .bind(user_id)
+            .bind(client_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
     }
 }

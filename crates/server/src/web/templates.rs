@@ -30,6 +30,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "account.html",
         "account_code.html",
         "device.html",
+        "consent.html",
         "logout.html",
         "signed_out.html",
     );
