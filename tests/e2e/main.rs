@@ -21,4 +21,5 @@ mod pin_life;
 mod registration;
 mod signup;
 mod step_up;
+mod tax_portal;
 mod token;
