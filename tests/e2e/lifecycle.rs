@@ -379,3 +379,69 @@ async fn introspection_describes_active_tokens_with_acr_and_auth_time() {
         .unwrap();
     assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_password_change_revokes_what_was_issued() {
+    let f = fixture().await;
+    let tokens = signed_in(&f, &["offline_access"]).await;
+    let refresh = tokens.refresh_token().unwrap().secret().clone();
+    let browser = Browser::new(&f.idp);
+    let account = browser.open_account("alice", PIN).await;
+    let new = "a brand new passphrase here";
+    let done = browser
+        .submit_to(
+            &account,
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("password", new),
+                ("password_confirm", new),
+            ],
+        )
+        .await;
+    assert!(done.contains("Your password is changed."));
+    assert_eq!(f.refresh(&refresh).await.1["error"], "invalid_grant");
+    assert_eq!(
+        f.introspect(tokens.access_token().secret()).await["active"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn a_third_party_client_introspects_only_its_own_tokens() {
+    let f = fixture().await;
+    let tokens = signed_in(&f, &[]).await;
+    let out = f.idp.cli(&["registration-token", "create"], "");
+    let token: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let third: Value = reqwest::Client::new()
+        .post(format!("{}/register", f.idp.issuer))
+        .bearer_auth(token["initial_access_token"].as_str().unwrap())
+        .json(&serde_json::json!({ "grant_types": ["client_credentials"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let auth = (
+        third["client_id"].as_str().unwrap(),
+        third["client_secret"].as_str().unwrap(),
+    );
+    let (_, answer) = post(
+        &f,
+        "/introspect",
+        auth,
+        &[("token", tokens.access_token().secret())],
+    )
+    .await;
+    assert_eq!(answer, serde_json::json!({ "active": false }));
+    let (_, own) = post(&f, "/token", auth, &[("grant_type", "client_credentials")]).await;
+    let (_, answer) = post(
+        &f,
+        "/introspect",
+        auth,
+        &[("token", own["access_token"].as_str().unwrap())],
+    )
+    .await;
+    assert_eq!(answer["active"], true);
+}

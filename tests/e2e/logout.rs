@@ -130,3 +130,37 @@ async fn logout_never_redirects_to_an_unregistered_address() {
     assert!(done.contains("You are signed out"), "{}", done.body);
     assert_eq!(idp.count("sessions", "1").await, 0);
 }
+
+#[tokio::test]
+async fn relying_parties_signed_in_before_a_step_up_still_hear_of_the_logout() {
+    let (backchannel, received) = logout_sink().await;
+    let idp = TestIdp::start().await;
+    let client = idp.create_client(&[
+        "--name",
+        "Tax Portal",
+        "--redirect-uri",
+        REDIRECT,
+        "--backchannel-logout-uri",
+        &backchannel,
+    ]);
+    idp.create_user("alice");
+    let rp = RelyingParty::discover(
+        &idp,
+        client["client_id"].as_str().unwrap(),
+        client["client_secret"].as_str(),
+        REDIRECT,
+    )
+    .await;
+    let browser = Browser::new(&idp);
+    rp.sign_in(&browser, "alice", &mut rp.start(&[], &[], true))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let pin_page = browser
+        .open(&rp.start(&[], &[("max_age", "0")], true).url)
+        .await;
+    browser.submit(&pin_page, &[("pin", PIN)]).await;
+    let confirm = browser.get("/logout").await;
+    browser.submit(&confirm, &[]).await;
+    let token = received.wait_for("rp", ".", 0).await.text;
+    assert_eq!(decode_payload(&token)["aud"], client["client_id"]);
+}

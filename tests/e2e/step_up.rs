@@ -208,3 +208,64 @@ async fn discovery_names_the_levels() {
     );
     assert_eq!(discovery["claims_parameter_supported"], true);
 }
+
+#[tokio::test]
+async fn a_step_up_cannot_jump_to_the_consent_page() {
+    let (idp, rp) = setup(&[]).await;
+    let browser = Browser::new(&idp);
+    browser
+        .sign_in(
+            &browser.open(&rp.start(&[], &[], true).url).await,
+            "alice",
+            PASSWORD,
+            PIN,
+        )
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let to_pin = browser
+        .get(&rp.start(&[], &[("max_age", "0")], true).url)
+        .await
+        .location
+        .unwrap();
+    assert!(to_pin.ends_with("/pin"), "{to_pin}");
+    let consent = to_pin.trim_end_matches("/pin").to_owned() + "/consent";
+    let page = browser.get(&consent).await;
+    assert_eq!(
+        page.status,
+        StatusCode::BAD_REQUEST,
+        "no PIN, no consent page: {}",
+        page.body
+    );
+    let csrf = browser.get(&to_pin).await.form().1;
+    let mut fields = csrf;
+    fields.push(("decision".into(), "allow".into()));
+    let answer = browser.post(&consent, &fields).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(answer.location.is_none(), "no code without the PIN");
+}
+
+#[tokio::test]
+async fn a_step_up_ends_with_the_session_it_started_from() {
+    let (idp, rp) = setup(&[]).await;
+    let browser = Browser::new(&idp);
+    browser
+        .sign_in(
+            &browser.open(&rp.start(&[], &[], true).url).await,
+            "alice",
+            PASSWORD,
+            PIN,
+        )
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let pin_page = browser
+        .open(&rp.start(&[], &[("max_age", "0")], true).url)
+        .await;
+    assert!(pin_page.contains("name=\"pin\""));
+    // The session ends (signed out) before the PIN is given: the step-up is over too.
+    let confirm = browser.get("/logout").await;
+    browser.submit(&confirm, &[]).await;
+    let answer = browser.submit(&pin_page, &[("pin", PIN)]).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+    assert!(answer.contains("This sign-in has expired"));
+    assert_eq!(idp.count("sessions", "1").await, 0);
+}

@@ -95,6 +95,15 @@ pub trait GrantStore: Send + Sync {
         client_id: &str,
         now: UnixTime,
     ) -> Result<(), StoreError>;
+    /// Moves the grants of session `from_sid` to session `to_sid` (a session replaced by a
+    /// newer one of the same user, after a step-up).
+    async fn move_session_grants(&self, from_sid: &str, to_sid: &str) -> Result<(), StoreError>;
+    /// Revokes every grant of the user (their password changed, their PIN was recovered).
+    async fn revoke_all_grants_of_user(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
     /// The clients that received grants from the session `sid`.
     async fn clients_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError>;
 }

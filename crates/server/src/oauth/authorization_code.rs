@@ -66,6 +66,18 @@ pub async fn exchange(
     {
         return Err(OAuthError::invalid_grant("the user no longer exists").into());
     }
+    // Consent withdrawn between the code and its exchange counts.
+    if !client.metadata.first_party {
+        let consented = state
+            .stores
+            .consents
+            .consented_scopes(&grant.user_id, &client.id)
+            .await?
+            .unwrap_or_default();
+        if !grant.scopes.iter().all(|s| consented.contains(s)) {
+            return Err(OAuthError::invalid_grant("the user withdrew their consent").into());
+        }
+    }
     state
         .stores
         .grants

@@ -101,11 +101,10 @@ pub async fn authenticate(presented: Presented<'_>, state: &AppState) -> Result<
         .ok_or_else(failed)?;
     // Only the method the client registered (RFC 7591 §2): a secret registered for the
     // Authorization header is never accepted from a form body that proxies may log.
+    // The answer is the same as for a wrong secret: it tells nobody which clients exist or
+    // how they authenticate.
     if method != client.token_endpoint_auth_method {
-        return Err(AuthError::OAuth(OAuthError::invalid_client(format!(
-            "this client authenticates with {}",
-            client.token_endpoint_auth_method.as_str()
-        ))));
+        return Err(failed());
     }
     match (&client.secret_hash, secret) {
         // A public client presents no secret; PKCE binds its code instead.
@@ -151,10 +150,7 @@ async fn authenticate_with_assertion(
         .map_err(AuthError::Store)?
         .ok_or_else(failed)?;
     if client.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
-        return Err(AuthError::OAuth(OAuthError::invalid_client(format!(
-            "this client authenticates with {}",
-            client.token_endpoint_auth_method.as_str()
-        ))));
+        return Err(failed());
     }
     let jwks = client.metadata.jwks.as_ref().ok_or_else(failed)?;
     let token_endpoint = format!("{}/token", state.issuer());

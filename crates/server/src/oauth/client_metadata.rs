@@ -32,6 +32,39 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
     }
 }
 
+/// Whether an address is on the public internet: not loopback, private (RFC 1918, ULA),
+/// link-local, shared (RFC 6598), multicast, documentation or unspecified. The provider calls
+/// URLs that third parties registered (back-channel logout) only at such addresses, so it
+/// cannot be made to reach into the network it runs in.
+pub fn is_public_address(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || (a == 100 && (64..128).contains(&b))
+                || a == 0)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_address(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
 /// A refusal: the RFC 7591 error code and a description.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetadataError {
@@ -175,7 +208,19 @@ pub fn check(request: &RegistrationRequest) -> Result<Registration, MetadataErro
                 "backchannel_logout_uri must be an http(s) URL without a fragment",
             ));
         }
-        check_redirect_uri(uri).map_err(|e| invalid(format!("backchannel_logout_uri: {e}")))?;
+        // Registered by a third party and called by the server: https to a public host only.
+        if parsed.scheme() != "https" {
+            return Err(invalid("backchannel_logout_uri must use https"));
+        }
+        let internal = match parsed.host() {
+            Some(url::Host::Domain(name)) => name == "localhost" || name.ends_with(".localhost"),
+            Some(url::Host::Ipv4(ip)) => !is_public_address(ip.into()),
+            Some(url::Host::Ipv6(ip)) => !is_public_address(ip.into()),
+            None => true,
+        };
+        if internal {
+            return Err(invalid("backchannel_logout_uri must name a public host"));
+        }
     }
     let name = request
         .client_name
@@ -223,6 +268,28 @@ mod tests {
 
     fn request(json: Value) -> RegistrationRequest {
         serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for ip in [
+            "127.0.0.1",
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_public_address(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "2606:2800:220:1::1"] {
+            assert!(is_public_address(ip.parse().unwrap()), "{ip}");
+        }
     }
 
     #[test]

@@ -27,6 +27,13 @@ pub struct Interaction {
     /// `max_age` say: the user has just chosen their password and PIN.
     #[serde(default)]
     pub signed_up_sid: Option<String>,
+    /// A step-up of this session: the password was given in it, so every later step needs
+    /// that session to still be this browser's.
+    #[serde(default)]
+    pub step_up_sid: Option<String>,
+    /// Sent to the consent page for this session; nothing else may reach it.
+    #[serde(default)]
+    pub consent_sid: Option<String>,
     /// PIN recovery in progress: the channel its code went by.
     #[serde(default)]
     pub recovery: Option<idp_core::model::Channel>,
@@ -82,6 +89,8 @@ impl Interaction {
             created_at: state.now(),
             user_id: None,
             signed_up_sid: None,
+            step_up_sid: None,
+            consent_sid: None,
             recovery: None,
             recovered_by: None,
             pin_verified: false,
@@ -120,6 +129,8 @@ impl Interaction {
     /// over from one user to another, nor from one password step to the next.
     pub fn password_verified(&mut self, user_id: String) {
         self.user_id = Some(user_id);
+        self.step_up_sid = None;
+        self.consent_sid = None;
         self.recovery = None;
         self.recovered_by = None;
         self.pin_verified = false;

@@ -39,9 +39,7 @@ pub async fn redeem<T: Redeemable>(
     };
     let record: T = parse(payload, what)?;
     if record.grant().client_id != client.id {
-        return Err(
-            OAuthError::invalid_grant(format!("the {what} was issued to another client")).into(),
-        );
+        return Err(OAuthError::invalid_grant(format!("the {what} is invalid or expired")).into());
     }
     check(&record)?;
     match store.consume(kind, &id, state.now()).await? {
@@ -65,9 +63,7 @@ async fn unusable<T: Redeemable>(
             Ok(record) if record.grant().client_id == client.id => {
                 replayed(state, what, record.grant()).await
             }
-            Ok(_) => {
-                OAuthError::invalid_grant(format!("the {what} was issued to another client")).into()
-            }
+            Ok(_) => OAuthError::invalid_grant(format!("the {what} is invalid or expired")).into(),
             Err(error) => error,
         },
         Ok(_) => OAuthError::invalid_grant(format!("the {what} is invalid or expired")).into(),

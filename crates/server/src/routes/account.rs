@@ -244,13 +244,19 @@ pub async fn change_password(
     let hash = state.hasher.hash(form.password.clone(), None).await?;
     state.stores.users.set_password(&user.id, &hash).await?;
     end_other_sessions(&state, &user, &session, &from).await?;
+    // Whatever was issued under the old password goes too: relying parties must sign in again.
+    state
+        .stores
+        .grants
+        .revoke_all_grants_of_user(&user.id, state.now())
+        .await?;
     audit::record(
         &state,
         audit::event(&state, AuditKind::PasswordChanged, &from).user(&user.id),
     )
     .await;
     state.notifier.send_later(messages::password_changed(&user));
-    let notice = "Your password is changed. Your other sessions were signed out.";
+    let notice = "Your password is changed. Your other sessions were signed out, and the sites you use will ask you to sign in again.";
     page(
         &state,
         jar,

@@ -124,6 +124,7 @@ async fn authorize(
         // is known and gave their password in this session; only the PIN is asked again (and
         // the device code where the requested level needs it).
         interaction.password_verified(session.user_id);
+        interaction.step_up_sid = Some(session.sid);
         interaction.save(&state).await?;
         return Ok((jar, Redirect::to(&format!("{}/pin", interaction.path()))).into_response());
     }

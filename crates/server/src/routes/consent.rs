@@ -17,7 +17,7 @@ use super::login::load;
 use super::session;
 use crate::error::PageError;
 use crate::oauth::authorization_request::error_redirect;
-use crate::oauth::interaction::{Interaction, issue_code};
+use crate::oauth::interaction::{Interaction, issue_code, session_satisfies};
 use crate::state::AppState;
 use crate::web::csrf;
 use crate::web::templates::render;
@@ -64,6 +64,7 @@ pub async fn ask(
     session: &Session,
 ) -> Result<String, StoreError> {
     interaction.user_id = Some(session.user_id.clone());
+    interaction.consent_sid = Some(session.sid.clone());
     interaction.save(state).await?;
     Ok(format!("{}/consent", interaction.path()))
 }
@@ -78,7 +79,12 @@ async fn load_for_consent(
     let session = session::current(state, jar)
         .await?
         .ok_or_else(PageError::expired)?;
-    if interaction.user_id.as_deref() != Some(session.user_id.as_str()) {
+    // Only an interaction sent here, for this very session, reaches consent: a step-up or a
+    // `prompt=login` waiting for its PIN cannot jump ahead.
+    if interaction.consent_sid.as_deref() != Some(session.sid.as_str())
+        || interaction.user_id.as_deref() != Some(session.user_id.as_str())
+        || !session_satisfies(&interaction.request, &session, state.now())
+    {
         return Err(PageError::expired());
     }
     let client = state

@@ -43,7 +43,12 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Va
     let token = form
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    if let Some(claims) = access_token::active_claims(state, token).await? {
+    // A third-party client learns only about its own tokens; first-party clients (resource
+    // servers an administrator set up) about any.
+    let may_see = |owner: &str| owner == client.id || client.metadata.first_party;
+    if let Some(claims) = access_token::active_claims(state, token).await?
+        && may_see(&claims.client_id)
+    {
         let mut answer = json!({
             "active": true,
             "token_type": "Bearer",

@@ -50,6 +50,14 @@ pub(super) async fn load_with_user(
     let Some(user_id) = interaction.user_id.as_deref() else {
         return Err(PageError::expired());
     };
+    // A step-up continues the session it started from: if that session has ended (signed
+    // out, password changed), the password must be given again.
+    if let Some(sid) = &interaction.step_up_sid {
+        let current = session::current(state, jar).await?;
+        if current.is_none_or(|s| s.sid != *sid) {
+            return Err(PageError::expired());
+        }
+    }
     let user = state
         .stores
         .users
@@ -520,6 +528,14 @@ pub async fn new_pin_submit(
     let hash = state.pins.hash_new_pin(pin).await?;
     state.stores.users.set_pin(&user.id, Some(&hash)).await?;
     let recovered = interaction.recovered_by.is_some();
+    if recovered {
+        // The PIN may have been known to someone else: every grant made with it ends.
+        state
+            .stores
+            .grants
+            .revoke_all_grants_of_user(&user.id, state.now())
+            .await?;
+    }
     let kind = if recovered {
         AuditKind::RecoveryCompleted
     } else {

@@ -222,7 +222,18 @@ pub async fn end(
                     continue;
                 }
             };
-        let http = state.http.clone();
+        let http = if client.metadata.first_party {
+            // Set up by an administrator: any address they chose.
+            state.http.clone()
+        } else {
+            match public_client(&uri).await {
+                Some(http) => http,
+                None => {
+                    tracing::warn!(client_id = %client.id, "back-channel logout URI does not resolve to a public address; not called");
+                    continue;
+                }
+            }
+        };
         tokio::spawn(async move {
             let sent = http
                 .post(&uri)
@@ -241,4 +252,27 @@ pub async fn end(
         });
     }
     Ok(())
+}
+
+/// An HTTP client that reaches `uri`'s host only at the public address it resolves to now, so
+/// a later DNS answer cannot point the request into the provider's own network.
+async fn public_client(uri: &str) -> Option<reqwest::Client> {
+    use crate::oauth::client_metadata::is_public_address;
+    let url = url::Url::parse(uri).ok()?;
+    let host = url.host_str()?.to_owned();
+    let port = url.port_or_known_default()?;
+    let addresses: Vec<_> = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .ok()?
+        .collect();
+    let address = *addresses.first()?;
+    if addresses.iter().any(|a| !is_public_address(a.ip())) {
+        return None;
+    }
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve(&host, address)
+        .build()
+        .ok()
 }

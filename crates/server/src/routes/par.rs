@@ -112,15 +112,13 @@ pub async fn resolve(
     let Some(id) = reference.strip_prefix(REQUEST_URI_PREFIX) else {
         return Ok((pairs, Arrival::Direct));
     };
-    let pushed = match state
-        .stores
-        .ephemeral
-        .consume(EphemeralKind::PushedRequest, id, state.now())
+    // The client is checked before the request is used up, so that whoever merely saw the
+    // URL cannot spend it.
+    let store = &state.stores.ephemeral;
+    let pushed = store
+        .get(EphemeralKind::PushedRequest, id, state.now())
         .await?
-    {
-        Consumed::Fresh(payload) => payload,
-        _ => return Err(refused()),
-    };
+        .ok_or_else(refused)?;
     let pushed: Vec<(String, String)> = serde_json::from_value(pushed)
         .map_err(|_| idp_core::StoreError::Corrupt("pushed request".into()))?;
     let pushed_client = pushed
@@ -132,6 +130,12 @@ pub async fn resolve(
         .find(|(k, _)| k == "client_id")
         .map(|(_, v)| v.as_str());
     if pushed_client.is_none() || pushed_client != given_client {
+        return Err(refused());
+    }
+    let consumed = store
+        .consume(EphemeralKind::PushedRequest, id, state.now())
+        .await?;
+    if !matches!(consumed, Consumed::Fresh(_)) {
         return Err(refused());
     }
     Ok((pushed, Arrival::Pushed))

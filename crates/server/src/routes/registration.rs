@@ -225,10 +225,12 @@ pub async fn update(
         }
         let checked = client_metadata::check(&request)?;
         // The secret stays unless the method changes between having one and not.
-        let secret_hash = match (client.secret_hash.clone(), secret_for(checked.auth_method)) {
-            (Some(hash), Some(_)) => Some(hash),
-            (_, other) => other.as_deref().map(sha256_b64),
-        };
+        let (secret_hash, new_secret) =
+            match (client.secret_hash.clone(), secret_for(checked.auth_method)) {
+                (Some(hash), Some(_)) => (Some(hash), None),
+                (_, Some(secret)) => (Some(sha256_b64(&secret)), Some(secret)),
+                (_, None) => (None, None),
+            };
         let updated = Client {
             name: checked.name,
             secret_hash,
@@ -242,7 +244,12 @@ pub async fn update(
             ..client
         };
         state.stores.clients.update_client(&updated).await?;
-        Ok(describe(&state, &updated))
+        let mut answer = describe(&state, &updated);
+        // A method that now needs a secret gets one, returned this once (RFC 7592 §2.2).
+        if let Some(secret) = new_secret {
+            answer["client_secret"] = json!(secret);
+        }
+        Ok(answer)
     }
     .await;
     match result {

@@ -38,13 +38,16 @@ pub async fn start(
     amr: &[&str],
     from: &ClientInfo,
 ) -> Result<(CookieJar, Session), StoreError> {
-    if let Some(old) = cookie_value(state, &jar) {
-        state
-            .stores
-            .sessions
-            .delete_session(&sha256_b64(&old))
-            .await?;
-    }
+    let previous = match cookie_value(state, &jar) {
+        Some(old) => {
+            state
+                .stores
+                .sessions
+                .find_session(&sha256_b64(&old), state.now())
+                .await?
+        }
+        None => None,
+    };
     let now = state.now();
     let ttl = state.settings.session.ttl;
     let value = random_token(32);
@@ -61,6 +64,24 @@ pub async fn start(
         user_agent: from.user_agent.clone(),
     };
     state.stores.sessions.create_session(&session).await?;
+    if let Some(previous) = previous {
+        if previous.user_id == user_id {
+            // The same person, signing in again or stepping up: the relying parties of the
+            // old session now belong to the new one, so a later logout still reaches them.
+            state
+                .stores
+                .sessions
+                .delete_session(&previous.id_hash)
+                .await?;
+            state
+                .stores
+                .grants
+                .move_session_grants(&previous.sid, &session.sid)
+                .await?;
+        } else {
+            super::logout::end(state, &previous, from).await?;
+        }
+    }
     let jar = jar.add(cookies::build(state, cookies::SESSION, value, Some(ttl)));
     Ok((jar, session))
 }

@@ -500,6 +500,30 @@ impl GrantStore for SqliteStore {
         Ok(())
     }
 
+    async fn move_session_grants(&self, from_sid: &str, to_sid: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE grants SET sid = ? WHERE sid = ?")
+            .bind(to_sid)
+            .bind(from_sid)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn revoke_all_grants_of_user(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     async fn clients_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError> {
         sqlx::query_scalar("SELECT DISTINCT client_id FROM grants WHERE sid = ? ORDER BY client_id")
             .bind(sid)
