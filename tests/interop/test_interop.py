@@ -1,0 +1,222 @@
+"""Interoperability: the provider driven by Authlib, a Python OAuth/OpenID Connect library
+written independently of it, the way a Python relying party would use it.
+
+Starts `target/debug/idp` (or $IDP_BIN) on a free port with a fresh database, registers a
+client over HTTP, and covers discovery, registration, code + PKCE, ID token validation,
+refresh, revocation, introspection, logout and step-up.
+"""
+
+import html
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import warnings
+from urllib.parse import parse_qs, urljoin, urlparse
+
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oidc.discovery import OpenIDProviderMetadata
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from authlib.jose import JsonWebKey, jwt
+    from authlib.oidc.core import CodeIDToken
+
+os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"  # the provider runs on http://127.0.0.1
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+IDP = os.environ.get("IDP_BIN", os.path.join(ROOT, "target", "debug", "idp"))
+REDIRECT = "http://127.0.0.1:9/callback"
+AFTER_LOGOUT = "http://127.0.0.1:9/bye"
+PASSWORD = "correct horse battery staple"
+PIN = "482916"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Provider:
+    """A provider process of its own."""
+
+    def __init__(self):
+        self.dir = tempfile.TemporaryDirectory()
+        port = free_port()
+        self.issuer = f"http://127.0.0.1:{port}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+        self.env.update(
+            IDP_ISSUER=self.issuer,
+            IDP_LISTEN=f"127.0.0.1:{port}",
+            IDP_DATA_DIR=os.path.join(self.dir.name, "data"),
+            IDP_DATABASE_URL=f"sqlite://{self.dir.name}/data/idp.db",
+            IDP_LOG="warn",
+            # No SMTP here: the device check would need its code from the outbox.
+            IDP_NEW_DEVICE__ENABLED="false",
+        )
+        self.process = subprocess.Popen([IDP, "serve"], env=self.env, cwd=self.dir.name)
+        for _ in range(300):
+            try:
+                if requests.get(self.issuer + "/.well-known/openid-configuration", timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("idp serve did not start")
+
+    def cli(self, *args, stdin=""):
+        done = subprocess.run([IDP, *args], env=self.env, cwd=self.dir.name, input=stdin,
+                              capture_output=True, text=True, check=True)
+        return json.loads(done.stdout)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self.dir.cleanup()
+
+
+class Browser:
+    """Fills the provider's forms as a person would: hidden inputs as found, plus answers."""
+
+    def __init__(self, base):
+        self.base = base
+        self.http = requests.Session()
+
+    def get(self, url):
+        return self.http.get(urljoin(self.base, url), allow_redirects=False)
+
+    def follow(self, response):
+        while response.is_redirect and response.headers["location"].startswith(("/", self.base)):
+            response = self.get(response.headers["location"])
+        return response
+
+    def submit(self, page, **answers):
+        form = re.search(r"<form[^>]*action=\"([^\"]*)\"(.*?)</form>", page.text, re.S)
+        fields = {name: html.unescape(value)
+                  for name, value in re.findall(r"<input[^>]*name=\"([^\"]+)\"[^>]*value=\"([^\"]*)\"", form.group(2))}
+        fields.update(answers)
+        action = html.unescape(form.group(1))
+        return self.follow(self.http.post(urljoin(self.base, action), data=fields, allow_redirects=False))
+
+
+class AuthlibInterop(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.idp = Provider()
+        cls.idp.cli("user", "create", "--username", "alice", "--email", "alice@example.com",
+                    stdin=f"{PASSWORD}\n{PIN}\n")
+        cls.metadata = requests.get(cls.idp.issuer + "/.well-known/openid-configuration").json()
+        cls.jwks = JsonWebKey.import_key_set(requests.get(cls.metadata["jwks_uri"]).json())
+        token = cls.idp.cli("registration-token", "create")["initial_access_token"]
+        registered = requests.post(
+            cls.metadata["registration_endpoint"],
+            headers={"Authorization": f"Bearer {token}"},
+            json={"client_name": "Python RP", "redirect_uris": [REDIRECT],
+                  "grant_types": ["authorization_code", "refresh_token"],
+                  "post_logout_redirect_uris": [AFTER_LOGOUT]},
+        )
+        assert registered.status_code == 201, registered.text
+        cls.client = registered.json()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.idp.stop()
+
+    def session(self, **kwargs):
+        return OAuth2Session(self.client["client_id"], self.client["client_secret"],
+                             scope="openid profile offline_access", redirect_uri=REDIRECT,
+                             code_challenge_method="S256", **kwargs)
+
+    def sign_in(self, browser, extra=None, expect_password=True):
+        """The authorization code flow with PKCE: returns the token response and the nonce."""
+        session = self.session()
+        verifier = "v" * 20 + os.urandom(24).hex()
+        nonce = os.urandom(12).hex()
+        url, state = session.create_authorization_url(
+            self.metadata["authorization_endpoint"], code_verifier=verifier, nonce=nonce, **(extra or {}))
+        page = browser.follow(browser.get(url))
+        if expect_password:
+            self.assertIn('name="password"', page.text)
+            page = browser.submit(page, username="alice", password=PASSWORD)
+        else:
+            self.assertNotIn('name="password"', page.text)
+        self.assertIn('name="pin"', page.text)
+        page = browser.submit(page, pin=PIN)
+        if "Allow Python RP?" in page.text:
+            page = browser.submit(page, decision="allow")
+        self.assertTrue(page.is_redirect, page.text)
+        location = page.headers["location"]
+        self.assertTrue(location.startswith(REDIRECT), location)
+        self.assertEqual(parse_qs(urlparse(location).query)["state"], [state])
+        token = session.fetch_token(self.metadata["token_endpoint"], authorization_response=location,
+                                    code_verifier=verifier)
+        return token, nonce
+
+    def id_claims(self, token, nonce):
+        claims = jwt.decode(token["id_token"], self.jwks, claims_cls=CodeIDToken,
+                            claims_options={"iss": {"value": self.idp.issuer}},
+                            claims_params={"nonce": nonce, "client_id": self.client["client_id"],
+                                           "access_token": token["access_token"]})
+        claims.validate()
+        return claims
+
+    def test_discovery_document_is_valid(self):
+        OpenIDProviderMetadata(self.metadata).validate()
+        self.assertIn("S256", self.metadata["code_challenge_methods_supported"])
+
+    def test_code_flow_refresh_introspection_and_revocation(self):
+        browser = Browser(self.idp.issuer)
+        token, nonce = self.sign_in(browser)
+        claims = self.id_claims(token, nonce)
+        self.assertIn("pwd", claims["amr"])
+        self.assertIn("pin", claims["amr"])
+        session = self.session(token=token)
+        info = session.get(self.metadata["userinfo_endpoint"]).json()
+        self.assertEqual(info["preferred_username"], "alice")
+
+        refreshed = session.refresh_token(self.metadata["token_endpoint"], refresh_token=token["refresh_token"])
+        self.assertNotEqual(refreshed["refresh_token"], token["refresh_token"])
+        introspected = session.introspect_token(self.metadata["introspection_endpoint"],
+                                                token=refreshed["access_token"]).json()
+        self.assertTrue(introspected["active"])
+        self.assertEqual(introspected["acr"], claims["acr"])
+
+        session.revoke_token(self.metadata["revocation_endpoint"], token=refreshed["refresh_token"],
+                             token_type_hint="refresh_token")
+        after = session.introspect_token(self.metadata["introspection_endpoint"],
+                                         token=refreshed["access_token"]).json()
+        self.assertFalse(after["active"])
+
+    def test_step_up_asks_only_for_the_pin(self):
+        browser = Browser(self.idp.issuer)
+        first, nonce = self.sign_in(browser)
+        before = self.id_claims(first, nonce)["auth_time"]
+        time.sleep(1.1)
+        stepped, nonce = self.sign_in(browser, extra={"max_age": 0}, expect_password=False)
+        self.assertGreater(self.id_claims(stepped, nonce)["auth_time"], before)
+
+    def test_logout_returns_to_the_registered_address(self):
+        browser = Browser(self.idp.issuer)
+        token, _ = self.sign_in(browser)
+        page = browser.get(self.metadata["end_session_endpoint"] + "?" + requests.compat.urlencode({
+            "id_token_hint": token["id_token"], "post_logout_redirect_uri": AFTER_LOGOUT, "state": "s1"}))
+        self.assertEqual(page.status_code, 200)
+        done = browser.submit(page)
+        self.assertEqual(done.headers["location"], AFTER_LOGOUT + "?state=s1")
+        silent = self.session().create_authorization_url(self.metadata["authorization_endpoint"],
+                                                        code_verifier="x" * 43, prompt="none")[0]
+        answer = browser.get(silent)
+        self.assertIn("error=login_required", answer.headers["location"])
+
+
+if __name__ == "__main__":
+    result = unittest.main(exit=False, verbosity=2).result
+    failed = len(result.failures) + len(result.errors)
+    print(f"interop: {result.testsRun - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
