@@ -122,3 +122,33 @@ async fn refusing_consent_sends_access_denied() {
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert_eq!(idp.count("consents", "1").await, 0);
 }
+
+#[tokio::test]
+async fn an_administrator_may_mark_a_client_third_party() {
+    let idp = TestIdp::start().await;
+    idp.create_user("alice");
+    let client = idp.create_client(&[
+        "--name",
+        "Partner",
+        "--redirect-uri",
+        REDIRECT,
+        "--third-party",
+    ]);
+    let rp = RelyingParty::discover(
+        &idp,
+        client["client_id"].as_str().unwrap(),
+        client["client_secret"].as_str(),
+        REDIRECT,
+    )
+    .await;
+    let browser = Browser::new(&idp);
+    let consent = browser
+        .sign_in(
+            &browser.open(&rp.start(&[], &[], true).url).await,
+            "alice",
+            PASSWORD,
+            PIN,
+        )
+        .await;
+    assert!(consent.contains("Allow Partner?"), "{}", consent.body);
+}

@@ -140,6 +140,10 @@ pub enum ClientCommand {
         /// May use the admin API.
         #[arg(long)]
         admin: bool,
+        /// Treat as a third party: people are asked to consent before it gets their data
+        /// (clients created here are first-party otherwise).
+        #[arg(long)]
+        third_party: bool,
         /// Where the client may send people after RP-initiated logout; repeat for several.
         #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
         post_logout_redirect_uris: Vec<String>,
@@ -235,6 +239,7 @@ pub struct NewClient<'a> {
     pub backchannel_logout_uri: Option<&'a str>,
     pub public: bool,
     pub admin: bool,
+    pub third_party: bool,
     pub auth_method: &'a str,
     pub id_token_alg: &'a str,
 }
@@ -297,7 +302,7 @@ pub async fn create_client(
         admin,
         created_at: state.now(),
         metadata: ClientMetadata {
-            first_party: true,
+            first_party: !new.third_party,
             post_logout_redirect_uris: new.post_logout_redirect_uris.to_vec(),
             backchannel_logout_uri: new.backchannel_logout_uri.map(str::to_owned),
             ..ClientMetadata::default()

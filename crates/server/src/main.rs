@@ -123,6 +123,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             backchannel_logout_uri,
             public,
             admin,
+            third_party,
             token_endpoint_auth_method,
             id_token_alg,
         }) => {
@@ -133,6 +134,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                 backchannel_logout_uri: backchannel_logout_uri.as_deref(),
                 public,
                 admin,
+                third_party,
                 auth_method: &token_endpoint_auth_method,
                 id_token_alg: &id_token_alg,
             };
