@@ -14,6 +14,7 @@ mod cli;
 mod code_flow;
 mod config;
 mod consent;
+mod keys;
 mod lifecycle;
 mod logout;
 mod par;

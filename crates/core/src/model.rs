@@ -203,23 +203,35 @@ pub struct SigningKeyRecord {
     pub sealed_private_key: Vec<u8>,
     pub state: KeyState,
     pub created_at: UnixTime,
+    /// For a `next` key: when it starts signing.
+    pub activate_at: Option<UnixTime>,
+    /// For a `retired` key: when it leaves the JWKS.
+    pub remove_after: Option<UnixTime>,
 }
 
+/// Where a signing key is in its life: `next` (published, not signing yet), `active`
+/// (signing), `retired` (published, not signing, until what it signed has expired).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyState {
+    Next,
     Active,
+    Retired,
 }
 
 impl KeyState {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Next => "next",
             Self::Active => "active",
+            Self::Retired => "retired",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
         match value {
+            "next" => Some(Self::Next),
             "active" => Some(Self::Active),
+            "retired" => Some(Self::Retired),
             _ => None,
         }
     }
@@ -350,6 +362,7 @@ pub enum AuditKind {
     NewDeviceVerified,
     DeviceForgotten,
     SecurityQuestionsChanged,
+    KeyRevoked,
 }
 
 impl AuditKind {
@@ -374,6 +387,7 @@ impl AuditKind {
             Self::NewDeviceVerified => "new_device_verified",
             Self::DeviceForgotten => "device_forgotten",
             Self::SecurityQuestionsChanged => "security_questions_changed",
+            Self::KeyRevoked => "key_revoked",
         }
     }
 
@@ -398,6 +412,7 @@ impl AuditKind {
             Self::NewDeviceVerified,
             Self::DeviceForgotten,
             Self::SecurityQuestionsChanged,
+            Self::KeyRevoked,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == value)

@@ -112,6 +112,16 @@ pub trait GrantStore: Send + Sync {
 pub trait KeyStore: Send + Sync {
     async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;
+    /// Moves a key to `state` with its new dates.
+    async fn update_signing_key(
+        &self,
+        kid: &str,
+        state: crate::model::KeyState,
+        activate_at: Option<UnixTime>,
+        remove_after: Option<UnixTime>,
+    ) -> Result<(), StoreError>;
+    /// False when there was no such key.
+    async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError>;
 }
 
 /// Short-lived records (interactions, pending sign-ups, authorization codes).

@@ -42,9 +42,50 @@ pub enum Command {
     /// Messages kept instead of sent (no SMTP server or SMS webhook configured).
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Signing keys: list, rotate, retire, revoke.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Initial access tokens for dynamic client registration.
     #[command(subcommand, name = "registration-token")]
     RegistrationToken(RegistrationTokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print every key with its state (next, active, retired) and dates, as JSON.
+    List,
+    /// Create a `next` key per algorithm; it starts signing after the pre-publication window.
+    Rotate,
+    /// Retire an active key now, handing over to its published `next` key.
+    Retire { kid: String },
+    /// Remove a key at once (it leaked): what it signed stops verifying.
+    Revoke { kid: String },
+}
+
+pub async fn run_keys(
+    state: &AppState,
+    command: KeysCommand,
+) -> Result<serde_json::Value, CliError> {
+    let refused = |e: crate::keys::KeyLoadError| CliError(e.to_string());
+    match command {
+        KeysCommand::List => {}
+        KeysCommand::Rotate => {
+            crate::keys::rotate(state).await.map_err(refused)?;
+        }
+        KeysCommand::Retire { kid } => crate::keys::retire(state, &kid).await.map_err(refused)?,
+        KeysCommand::Revoke { kid } => {
+            crate::keys::revoke(state, &kid).await.map_err(refused)?;
+            let event = idp_core::model::AuditEvent::new(
+                idp_core::model::AuditKind::KeyRevoked,
+                state.now(),
+            )
+            .actor("cli")
+            .detail(format!("kid {kid}"));
+            crate::audit::record(state, event).await;
+        }
+    }
+    let records = state.stores.keys.list_signing_keys().await?;
+    Ok(crate::keys::describe(&records))
 }
 
 #[derive(Debug, Subcommand)]

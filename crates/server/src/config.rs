@@ -48,6 +48,7 @@ pub struct Settings {
     pub password: PasswordSettings,
     pub pin: PinSettings,
     pub new_device: NewDeviceSettings,
+    pub keys: KeySettings,
     pub registration: RegistrationSettings,
     pub codes: CodeSettings,
     pub tokens: TokenSettings,
@@ -86,6 +87,16 @@ pub struct PinSettings {
     pub min_length: usize,
     pub max_length: usize,
     pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySettings {
+    pub jwks_max_age_secs: i64,
+    pub prepublish_secs: i64,
+    pub retired_lifetime_secs: i64,
+    pub rotation_interval_secs: i64,
+    pub tick_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -262,6 +273,26 @@ impl Settings {
             if value <= 0 {
                 return Err(invalid(name, "must be a positive number of seconds"));
             }
+        }
+        let keys = &self.keys;
+        if keys.jwks_max_age_secs < 0 || keys.prepublish_secs < keys.jwks_max_age_secs {
+            return Err(invalid(
+                "keys.prepublish_secs",
+                "must be at least keys.jwks_max_age_secs, so caches hold a key before it signs",
+            ));
+        }
+        let longest_token = self.tokens.access_token_ttl.max(self.tokens.id_token_ttl);
+        if keys.retired_lifetime_secs < longest_token {
+            return Err(invalid(
+                "keys.retired_lifetime_secs",
+                "must be at least the longest token lifetime",
+            ));
+        }
+        if keys.rotation_interval_secs < 0 || keys.tick_secs == 0 {
+            return Err(invalid(
+                "keys",
+                "rotation_interval_secs may not be negative and tick_secs must be positive",
+            ));
         }
         if self.tokens.authorization_code_ttl > 600 {
             return Err(invalid(

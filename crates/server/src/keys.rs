@@ -1,4 +1,11 @@
-//! Signing keys at start-up: one active key per algorithm, generated on first start.
+//! The signing keys' lifecycle. Each key is `next` (published in the JWKS, not signing yet),
+//! then `active` (signing), then `retired` (published, not signing, until everything it signed
+//! has expired), then removed. A `next` key becomes active only after the pre-publication
+//! window, at least the JWKS cache lifetime, so every relying party that caches the JWKS as
+//! its `Cache-Control` allows already holds the key before the first token it signs.
+//!
+//! The database is the truth: every node reloads the keys from it on each tick, so a rotation
+//! made through one node or the CLI reaches them all without a restart.
 
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
@@ -6,12 +13,16 @@ use idp_core::model::{KeyState, SigningAlg, SigningKeyRecord};
 use idp_core::store::KeyStore;
 use idp_token_issuer::{KeySet, SigningKey, TokenError, sealing};
 
+use crate::state::AppState;
+
 #[derive(Debug, thiserror::Error)]
 pub enum KeyLoadError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Token(#[from] TokenError),
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl From<KeyLoadError> for crate::state::StartError {
@@ -19,6 +30,7 @@ impl From<KeyLoadError> for crate::state::StartError {
         match error {
             KeyLoadError::Store(e) => Self::Store(e),
             KeyLoadError::Token(e) => Self::Keys(e),
+            KeyLoadError::Refused(e) => Self::Keys(TokenError::Key(e)),
         }
     }
 }
@@ -28,48 +40,269 @@ fn context(kid: &str, alg: SigningAlg) -> Vec<u8> {
     format!("signing-key:{kid}:{}", alg.as_str()).into_bytes()
 }
 
-/// Loads the stored keys, generating and storing one for each algorithm that has none.
-/// `sealing_key` seals private keys at rest.
-pub async fn load_or_create(
+/// Generates, seals and stores a new key.
+async fn create(
+    store: &dyn KeyStore,
+    sealing_key: &[u8; 32],
+    alg: SigningAlg,
+    state: KeyState,
+    now: UnixTime,
+    activate_at: Option<UnixTime>,
+) -> Result<SigningKeyRecord, KeyLoadError> {
+    let der = SigningKey::generate(alg)?;
+    let key = SigningKey::from_pkcs8(alg, &der)?;
+    let record = SigningKeyRecord {
+        sealed_private_key: sealing::seal(sealing_key, &context(&key.kid, alg), &der)?,
+        kid: key.kid.clone(),
+        alg,
+        state,
+        created_at: now,
+        activate_at,
+        remove_after: None,
+    };
+    store.insert_signing_key(&record).await?;
+    tracing::info!(kid = %record.kid, alg = alg.as_str(), state = state.as_str(), "generated signing key");
+    Ok(record)
+}
+
+/// Makes sure each algorithm has an active key (on first start: generates them).
+pub async fn ensure_active(
     store: &dyn KeyStore,
     sealing_key: &[u8; 32],
     now: UnixTime,
-) -> Result<KeySet, KeyLoadError> {
-    let mut records = store.list_signing_keys().await?;
+) -> Result<(), KeyLoadError> {
+    let records = store.list_signing_keys().await?;
     for alg in SigningAlg::ALL {
-        if records
+        if !records
             .iter()
             .any(|r| r.alg == alg && r.state == KeyState::Active)
         {
-            continue;
+            create(store, sealing_key, alg, KeyState::Active, now, None).await?;
         }
-        let der = SigningKey::generate(alg)?;
-        let key = SigningKey::from_pkcs8(alg, &der)?;
-        let record = SigningKeyRecord {
-            sealed_private_key: sealing::seal(sealing_key, &context(&key.kid, alg), &der)?,
-            kid: key.kid.clone(),
-            alg,
-            state: KeyState::Active,
-            created_at: now,
-        };
-        store.insert_signing_key(&record).await?;
-        tracing::info!(kid = %record.kid, alg = alg.as_str(), "generated signing key");
-        records.push(record);
     }
+    Ok(())
+}
+
+/// The published keys (next, active and retired), opened with the sealing key.
+pub async fn load(store: &dyn KeyStore, sealing_key: &[u8; 32]) -> Result<KeySet, KeyLoadError> {
+    let mut records = store.list_signing_keys().await?;
+    // Newest first, so the newest active key of an algorithm signs.
+    records.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then_with(|| a.kid.cmp(&b.kid))
+    });
     let keys = records
         .iter()
-        .filter(|r| r.state == KeyState::Active)
         .map(|r| {
             let der = sealing::open(sealing_key, &context(&r.kid, r.alg), &r.sealed_private_key)?;
-            let key = SigningKey::from_pkcs8(r.alg, &der)?;
+            let mut key = SigningKey::from_pkcs8(r.alg, &der)?;
             if key.kid != r.kid {
                 return Err(TokenError::Key(format!(
                     "key {} does not match its kid",
                     r.kid
                 )));
             }
+            key.signing = r.state == KeyState::Active;
             Ok(key)
         })
         .collect::<Result<Vec<_>, TokenError>>()?;
     Ok(KeySet::new(keys))
+}
+
+/// One step of the lifecycle, run on every node at every tick: due `next` keys become active
+/// (and the key they replace retires), retired keys past their time are removed, a scheduled
+/// rotation starts when it is due, and the node reloads its keys.
+pub async fn tick(state: &AppState) -> Result<(), KeyLoadError> {
+    let store = state.stores.keys.as_ref();
+    let settings = &state.settings.keys;
+    let now = state.now();
+    let records = store.list_signing_keys().await?;
+    for next in records
+        .iter()
+        .filter(|r| r.state == KeyState::Next && r.activate_at.is_some_and(|t| t <= now))
+    {
+        promote(state, &records, next).await?;
+    }
+    for retired in records
+        .iter()
+        .filter(|r| r.state == KeyState::Retired && r.remove_after.is_some_and(|t| t <= now))
+    {
+        store.delete_signing_key(&retired.kid).await?;
+        tracing::info!(kid = %retired.kid, "removed retired signing key");
+    }
+    if settings.rotation_interval_secs > 0 {
+        let records = store.list_signing_keys().await?;
+        for alg in SigningAlg::ALL {
+            let newest_active = records
+                .iter()
+                .filter(|r| r.alg == alg && r.state == KeyState::Active)
+                .map(|r| r.created_at.max(r.activate_at.unwrap_or(0)))
+                .max();
+            let has_next = records
+                .iter()
+                .any(|r| r.alg == alg && r.state == KeyState::Next);
+            if !has_next
+                && newest_active.is_some_and(|t| t + settings.rotation_interval_secs <= now)
+            {
+                let activate_at = now + settings.prepublish_secs;
+                create(
+                    store,
+                    &state.key_sealing,
+                    alg,
+                    KeyState::Next,
+                    now,
+                    Some(activate_at),
+                )
+                .await?;
+            }
+        }
+    }
+    state.set_keys(load(store, &state.key_sealing).await?);
+    Ok(())
+}
+
+/// Makes `next` active and retires the other active keys of its algorithm.
+async fn promote(
+    state: &AppState,
+    records: &[SigningKeyRecord],
+    next: &SigningKeyRecord,
+) -> Result<(), KeyLoadError> {
+    let store = state.stores.keys.as_ref();
+    let now = state.now();
+    let remove_after = now + state.settings.keys.retired_lifetime_secs;
+    for old in records
+        .iter()
+        .filter(|r| r.alg == next.alg && r.state == KeyState::Active)
+    {
+        store
+            .update_signing_key(&old.kid, KeyState::Retired, None, Some(remove_after))
+            .await?;
+        tracing::info!(kid = %old.kid, "retired signing key");
+    }
+    store
+        .update_signing_key(&next.kid, KeyState::Active, next.activate_at, None)
+        .await?;
+    tracing::info!(kid = %next.kid, "activated signing key");
+    Ok(())
+}
+
+/// Starts a rotation: a `next` key for each algorithm that has none, active after the
+/// pre-publication window.
+pub async fn rotate(state: &AppState) -> Result<Vec<SigningKeyRecord>, KeyLoadError> {
+    let store = state.stores.keys.as_ref();
+    let now = state.now();
+    let records = store.list_signing_keys().await?;
+    let mut created = Vec::new();
+    for alg in SigningAlg::ALL {
+        if let Some(pending) = records
+            .iter()
+            .find(|r| r.alg == alg && r.state == KeyState::Next)
+        {
+            created.push(pending.clone());
+            continue;
+        }
+        let activate_at = now + state.settings.keys.prepublish_secs;
+        created.push(
+            create(
+                store,
+                &state.key_sealing,
+                alg,
+                KeyState::Next,
+                now,
+                Some(activate_at),
+            )
+            .await?,
+        );
+    }
+    Ok(created)
+}
+
+/// Retires an active key now. Its algorithm must keep a signing key: a `next` key published at
+/// least one JWKS cache lifetime ago takes over at once.
+pub async fn retire(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
+    let store = state.stores.keys.as_ref();
+    let now = state.now();
+    let records = store.list_signing_keys().await?;
+    let key = records
+        .iter()
+        .find(|r| r.kid == kid)
+        .ok_or_else(|| KeyLoadError::Refused(format!("no key `{kid}`")))?;
+    if key.state != KeyState::Active {
+        return Err(KeyLoadError::Refused(format!(
+            "key `{kid}` is {}, not active",
+            key.state.as_str()
+        )));
+    }
+    let ready = records.iter().find(|r| {
+        r.alg == key.alg
+            && r.state == KeyState::Next
+            && r.created_at + state.settings.keys.jwks_max_age_secs <= now
+    });
+    let Some(next) = ready else {
+        return Err(KeyLoadError::Refused(format!(
+            "key `{kid}` is the only {} key that signs: run `idp keys rotate` and retire it once the new key has been published for {} seconds",
+            key.alg.as_str(),
+            state.settings.keys.jwks_max_age_secs
+        )));
+    };
+    promote(state, &records, next).await
+}
+
+/// Removes a key at once (it leaked): every token it signed stops verifying. An algorithm left
+/// without a signing key gets a new one immediately; relying parties fetch the JWKS again when
+/// they meet its unknown `kid`.
+pub async fn revoke(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
+    let store = state.stores.keys.as_ref();
+    let records = store.list_signing_keys().await?;
+    let key = records
+        .iter()
+        .find(|r| r.kid == kid)
+        .ok_or_else(|| KeyLoadError::Refused(format!("no key `{kid}`")))?;
+    store.delete_signing_key(kid).await?;
+    tracing::warn!(kid, "signing key revoked");
+    let still_signing = records
+        .iter()
+        .any(|r| r.kid != kid && r.alg == key.alg && r.state == KeyState::Active);
+    if !still_signing {
+        create(
+            store,
+            &state.key_sealing,
+            key.alg,
+            KeyState::Active,
+            state.now(),
+            None,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Runs [`tick`] for ever, every `keys.tick_secs`.
+pub async fn run_lifecycle(state: AppState) {
+    let period = std::time::Duration::from_secs(state.settings.keys.tick_secs.max(1));
+    let mut interval = tokio::time::interval(period);
+    loop {
+        interval.tick().await;
+        if let Err(error) = tick(&state).await {
+            tracing::error!(%error, "signing key lifecycle failed");
+        }
+    }
+}
+
+/// The keys as `idp keys list` prints them.
+pub fn describe(records: &[SigningKeyRecord]) -> serde_json::Value {
+    records
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "kid": r.kid,
+                "alg": r.alg.as_str(),
+                "state": r.state.as_str(),
+                "created_at": r.created_at,
+                "activate_at": r.activate_at,
+                "remove_after": r.remove_after,
+            })
+        })
+        .collect()
 }

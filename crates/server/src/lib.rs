@@ -31,6 +31,7 @@ const REPLAY_MEMORY_SECS: i64 = 86_400;
 /// Serves the provider on `listener` until ctrl-c or SIGTERM.
 pub async fn serve(state: AppState, listener: TcpListener) -> std::io::Result<()> {
     tokio::spawn(purge_expired(state.clone()));
+    tokio::spawn(keys::run_lifecycle(state.clone()));
     let app = routes::router(state);
     axum::serve(
         listener,

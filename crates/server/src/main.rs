@@ -109,6 +109,13 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             print(out);
             Ok(())
         }
+        Command::Keys(command) => {
+            let out = idp_server::cli::run_keys(&state, command)
+                .await
+                .map_err(|e| e.to_string())?;
+            print(out);
+            Ok(())
+        }
         Command::Outbox(OutboxCommand::List) => {
             let out = idp_server::cli::list_outbox(&state)
                 .await

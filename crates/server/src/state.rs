@@ -20,7 +20,9 @@ pub struct Inner {
     pub settings: Settings,
     pub clock: Arc<dyn Clock>,
     pub stores: Stores,
-    pub keys: Arc<KeySet>,
+    keys: std::sync::RwLock<Arc<KeySet>>,
+    /// Seals private signing keys at rest.
+    pub key_sealing: [u8; 32],
     pub hasher: HashPool,
     pub pins: PinVerifier,
     pub password_policy: PasswordPolicy,
@@ -69,12 +71,9 @@ impl AppState {
             })?;
         let secrets = Secrets::load(&settings)?;
         let stores = Stores::open(&settings).await?;
-        let keys = crate::keys::load_or_create(
-            stores.keys.as_ref(),
-            &secrets.derive("signing-keys"),
-            clock.now(),
-        )
-        .await?;
+        let key_sealing = secrets.derive("signing-keys");
+        crate::keys::ensure_active(stores.keys.as_ref(), &key_sealing, clock.now()).await?;
+        let keys = crate::keys::load(stores.keys.as_ref(), &key_sealing).await?;
         let hasher = HashPool::new(
             settings.hashing.params(),
             settings.max_concurrent_hashes(),
@@ -118,11 +117,28 @@ impl AppState {
             settings,
             clock,
             stores,
-            keys: Arc::new(keys),
+            keys: std::sync::RwLock::new(Arc::new(keys)),
+            key_sealing,
             hasher,
             pins,
             dummy_password_hash,
         })))
+    }
+
+    /// The published keys, as of the last lifecycle tick.
+    pub fn keys(&self) -> Arc<KeySet> {
+        match self.keys.read() {
+            Ok(keys) => keys.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn set_keys(&self, keys: KeySet) {
+        let mut slot = match self.keys.write() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = Arc::new(keys);
     }
 
     pub fn issuer(&self) -> &str {

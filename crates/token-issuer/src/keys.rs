@@ -27,6 +27,9 @@ pub(crate) fn jwt_alg(alg: SigningAlg) -> Algorithm {
 pub struct SigningKey {
     pub kid: String,
     pub alg: SigningAlg,
+    /// Signs new tokens. A published key that does not sign is either about to (pre-published
+    /// so that caches hold it first) or retired (kept until what it signed has expired).
+    pub signing: bool,
     encoding: EncodingKey,
     decoding: DecodingKey,
     jwk: Jwk,
@@ -82,6 +85,7 @@ impl SigningKey {
         Ok(Self {
             kid,
             alg,
+            signing: true,
             encoding,
             decoding,
             jwk,
@@ -90,6 +94,18 @@ impl SigningKey {
 
     pub fn jwk(&self) -> &Jwk {
         &self.jwk
+    }
+
+    #[cfg(test)]
+    fn clone_key(&self) -> Self {
+        Self {
+            kid: self.kid.clone(),
+            alg: self.alg,
+            signing: self.signing,
+            encoding: self.encoding.clone(),
+            decoding: self.decoding.clone(),
+            jwk: self.jwk.clone(),
+        }
     }
 }
 
@@ -115,11 +131,16 @@ impl KeySet {
         Self { keys }
     }
 
+    /// The algorithms this set signs with.
     pub fn algorithms(&self) -> Vec<SigningAlg> {
         SigningAlg::ALL
             .into_iter()
-            .filter(|alg| self.keys.iter().any(|k| k.alg == *alg))
+            .filter(|alg| self.keys.iter().any(|k| k.alg == *alg && k.signing))
             .collect()
+    }
+
+    pub fn kids(&self) -> Vec<String> {
+        self.keys.iter().map(|k| k.kid.clone()).collect()
     }
 
     /// The JWKS document (RFC 7517 §5).
@@ -139,7 +160,7 @@ impl KeySet {
         let key = self
             .keys
             .iter()
-            .find(|k| k.alg == alg)
+            .find(|k| k.alg == alg && k.signing)
             .ok_or(TokenError::NoKey(alg.as_str()))?;
         let mut header = Header::new(jwt_alg(alg));
         header.typ = Some(typ.to_owned());
@@ -276,6 +297,59 @@ mod tests {
         assert_eq!(list[0]["kty"], "EC");
         assert_eq!(list[0]["crv"], "P-256");
         assert_eq!(list[1]["kty"], "RSA");
+    }
+
+    #[test]
+    fn only_signing_keys_sign_but_every_published_key_verifies() {
+        let make = |signing| {
+            let mut key = SigningKey::from_pkcs8(
+                SigningAlg::ES256,
+                &SigningKey::generate(SigningAlg::ES256).unwrap(),
+            )
+            .unwrap();
+            key.signing = signing;
+            key
+        };
+        let (retired, active) = (make(false), make(true));
+        let (retired_kid, active_kid) = (retired.kid.clone(), active.kid.clone());
+        let old = KeySet::new(vec![make_signing(&retired)]);
+        let claims = Claims {
+            iss: "i".into(),
+            sub: "u".into(),
+            exp: 2000,
+        };
+        let old_token = old.sign(SigningAlg::ES256, "JWT", &claims).unwrap();
+        let keys = KeySet::new(vec![retired, active]);
+        let token = keys.sign(SigningAlg::ES256, "JWT", &claims).unwrap();
+        assert_eq!(
+            jsonwebtoken::decode_header(&token).unwrap().kid.as_deref(),
+            Some(active_kid.as_str())
+        );
+        assert_eq!(
+            jsonwebtoken::decode_header(&old_token)
+                .unwrap()
+                .kid
+                .as_deref(),
+            Some(retired_kid.as_str())
+        );
+        assert!(
+            keys.verify::<Claims>(&old_token, "JWT", "i", 1000).is_ok(),
+            "a retired key still verifies"
+        );
+        assert_eq!(keys.jwks().keys.len(), 2);
+        assert!(
+            KeySet::new(vec![make(false)])
+                .sign(SigningAlg::ES256, "JWT", &claims)
+                .is_err()
+        );
+    }
+
+    /// The same key, signing.
+    fn make_signing(key: &SigningKey) -> SigningKey {
+        SigningKey {
+            signing: true,
+            ..key.clone_key()
+        }
     }
 
     #[test]

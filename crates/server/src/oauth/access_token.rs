@@ -14,7 +14,7 @@ pub async fn active_claims(
 ) -> Result<Option<AccessTokenClaims>, StoreError> {
     let Ok(claims) =
         state
-            .keys
+            .keys()
             .verify::<AccessTokenClaims>(token, "at+jwt", state.issuer(), state.now())
     else {
         return Ok(None);

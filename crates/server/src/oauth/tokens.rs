@@ -41,7 +41,7 @@ pub struct TokenResponse {
 
 fn access_token(state: &AppState, claims: &AccessTokenClaims) -> Result<String, JsonError> {
     // Access tokens are always ES256; a client's choice applies to its ID tokens.
-    Ok(state.keys.sign(SigningAlg::ES256, "at+jwt", claims)?)
+    Ok(state.keys().sign(SigningAlg::ES256, "at+jwt", claims)?)
 }
 
 /// Tokens for a user: an access token, an ID token (with `nonce` when the request had one),
@@ -73,7 +73,7 @@ pub async fn issue_for_user(
         },
     )?;
     let alg = client.id_token_signed_response_alg;
-    let id_token = state.keys.sign(
+    let id_token = state.keys().sign(
         alg,
         "JWT",
         &IdTokenClaims {

@@ -10,12 +10,14 @@ use serde_json::json;
 use crate::oauth::{SCOPES_SUPPORTED, acr};
 use crate::state::AppState;
 
-/// How long relying parties may cache the JWKS. Key rotation pre-publishes keys for longer.
-pub const JWKS_MAX_AGE_SECS: u32 = 300;
-
 pub async fn configuration(State(state): State<AppState>) -> Response {
     let issuer = state.issuer();
-    let algs: Vec<&str> = state.keys.algorithms().iter().map(|a| a.as_str()).collect();
+    let algs: Vec<&str> = state
+        .keys()
+        .algorithms()
+        .iter()
+        .map(|a| a.as_str())
+        .collect();
     let body = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
@@ -60,9 +62,9 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
     (
         [(
             header::CACHE_CONTROL,
-            format!("public, max-age={JWKS_MAX_AGE_SECS}"),
+            format!("public, max-age={}", state.settings.keys.jwks_max_age_secs),
         )],
-        Json(state.keys.jwks()),
+        Json(state.keys().jwks()),
     )
         .into_response()
 }

@@ -52,7 +52,7 @@ async fn check(
     let hinted = match request.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
         Some(hint) => Some(
             state
-                .keys
+                .keys()
                 .verify_ignoring_expiry::<IdTokenClaims>(hint, "JWT", state.issuer())
                 .map_err(|_| refused("The sign-out request carries an ID token we did not issue."))?
                 .aud,
@@ -213,7 +213,7 @@ pub async fn end(
         });
         let token =
             match state
-                .keys
+                .keys()
                 .sign(client.id_token_signed_response_alg, "logout+jwt", &claims)
             {
                 Ok(token) => token,

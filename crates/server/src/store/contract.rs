@@ -671,8 +671,34 @@ async fn clients_and_keys_round_trip(stores: &Stores) {
         sealed_private_key: vec![1, 2, 3],
         state: KeyState::Active,
         created_at: 1000,
+        activate_at: None,
+        remove_after: None,
     };
     stores.keys.insert_signing_key(&key).await.unwrap();
+    stores
+        .keys
+        .update_signing_key("k1", KeyState::Retired, None, Some(5000))
+        .await
+        .unwrap();
+    let stored = stores
+        .keys
+        .list_signing_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.kid == "k1")
+        .unwrap();
+    assert_eq!(
+        (stored.state, stored.remove_after),
+        (KeyState::Retired, Some(5000))
+    );
+    assert!(
+        stores
+            .keys
+            .update_signing_key("nope", KeyState::Active, None, None)
+            .await
+            .is_err()
+    );
     let kids: HashSet<String> = stores
         .keys
         .list_signing_keys()
@@ -682,4 +708,6 @@ async fn clients_and_keys_round_trip(stores: &Stores) {
         .map(|k| k.kid)
         .collect();
     assert!(kids.contains("k1"));
+    assert!(stores.keys.delete_signing_key("k1").await.unwrap());
+    assert!(!stores.keys.delete_signing_key("k1").await.unwrap());
 }

@@ -545,6 +545,32 @@ impl GrantStore for SqliteStore {
 
 #[async_trait]
 impl KeyStore for SqliteStore {
+    async fn update_signing_key(
+        &self,
+        kid: &str,
+        state: KeyState,
+        activate_at: Option<UnixTime>,
+        remove_after: Option<UnixTime>,
+    ) -> Result<(), StoreError> {
+        self.execute_one(
+            sqlx::query("UPDATE signing_keys SET state = ?, activate_at = ?, remove_after = ? WHERE kid = ?")
+                .bind(state.as_str())
+                .bind(activate_at)
+                .bind(remove_after)
+                .bind(kid),
+        )
+        .await
+    }
+
+    async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM signing_keys WHERE kid = ?")
+            .bind(kid)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
         let rows = sqlx::query("SELECT * FROM signing_keys ORDER BY created_at, kid")
             .fetch_all(&self.pool)
@@ -560,6 +586,8 @@ impl KeyStore for SqliteStore {
                     sealed_private_key: row.try_get("sealed_private_key").map_err(backend)?,
                     state: KeyState::parse(&state).ok_or_else(|| corrupt("signing_keys.state"))?,
                     created_at: row.try_get("created_at").map_err(backend)?,
+                    activate_at: row.try_get("activate_at").map_err(backend)?,
+                    remove_after: row.try_get("remove_after").map_err(backend)?,
                 })
             })
             .collect()
@@ -567,13 +595,16 @@ impl KeyStore for SqliteStore {
 
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, sealed_private_key, state, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO signing_keys (kid, alg, sealed_private_key, state, created_at, activate_at, remove_after)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&key.kid)
         .bind(key.alg.as_str())
         .bind(&key.sealed_private_key)
         .bind(key.state.as_str())
         .bind(key.created_at)
+        .bind(key.activate_at)
+        .bind(key.remove_after)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
