@@ -307,3 +307,16 @@ async fn a_client_may_authenticate_with_client_secret_post() {
     );
     assert_eq!(claims.subject().as_str(), sub);
 }
+
+#[tokio::test]
+async fn a_client_may_choose_eddsa_id_tokens() {
+    let (idp, rp, _) = setup(&["--id-token-alg", "EdDSA"]).await;
+    let browser = Browser::new(&idp);
+    let mut start = rp.start(&[], &[], true);
+    let tokens = rp.sign_in(&browser, "alice", &mut start).await;
+    rp.verify_id_token(&tokens, &start.nonce, CoreJwsSigningAlgorithm::EdDsa);
+    assert_eq!(
+        decode_header(&tokens.id_token().unwrap().to_string())["alg"],
+        "EdDSA"
+    );
+}

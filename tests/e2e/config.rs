@@ -109,7 +109,7 @@ async fn signing_keys_are_sealed_with_the_master_key() {
         .fetch_all(&mut conn)
         .await
         .unwrap();
-    assert_eq!(sealed.len(), 2, "ES256 and RS256");
+    assert_eq!(sealed.len(), 3, "ES256, RS256 and EdDSA");
     for blob in &sealed {
         // A PKCS#8 key in the clear starts with a DER SEQUENCE (0x30); a sealed one with its
         // format byte.

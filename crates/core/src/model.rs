@@ -74,15 +74,18 @@ impl TokenEndpointAuthMethod {
 pub enum SigningAlg {
     ES256,
     RS256,
+    /// Ed25519 (RFC 8037).
+    EdDSA,
 }
 
 impl SigningAlg {
-    pub const ALL: [SigningAlg; 2] = [SigningAlg::ES256, SigningAlg::RS256];
+    pub const ALL: [SigningAlg; 3] = [SigningAlg::ES256, SigningAlg::RS256, SigningAlg::EdDSA];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ES256 => "ES256",
             Self::RS256 => "RS256",
+            Self::EdDSA => "EdDSA",
         }
     }
 
@@ -90,6 +93,7 @@ impl SigningAlg {
         match value {
             "ES256" => Some(Self::ES256),
             "RS256" => Some(Self::RS256),
+            "EdDSA" => Some(Self::EdDSA),
             _ => None,
         }
     }

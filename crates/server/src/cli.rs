@@ -196,7 +196,7 @@ pub enum ClientCommand {
               value_parser = ["client_secret_basic", "client_secret_post"])]
         token_endpoint_auth_method: String,
         /// Algorithm of the client's ID tokens.
-        #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = ["ES256", "RS256"])]
+        #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = ["ES256", "RS256", "EdDSA"])]
         id_token_alg: String,
     },
 }
@@ -321,7 +321,7 @@ pub async fn create_client(
     }
     let alg = SigningAlg::parse(id_token_alg).ok_or_else(|| {
         CliError(format!(
-            "--id-token-alg: `{id_token_alg}` is not ES256 or RS256"
+            "--id-token-alg: `{id_token_alg}` is not ES256, RS256 or EdDSA"
         ))
     })?;
     let secret = (!public).then(|| random_token(32));

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use idp_core::clock::UnixTime;
 use idp_core::model::SigningAlg;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
+use sha2::{Digest as _, Sha256, Sha512};
 
 /// The ID token (OpenID Connect Core §2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,10 +52,12 @@ pub struct AccessTokenClaims {
 }
 
 /// `at_hash` (OpenID Connect Core §3.1.3.6): the left half of the hash of the access token,
-/// with the hash of the ID token's signing algorithm (SHA-256 for ES256 and RS256).
+/// with the hash of the ID token's signing algorithm (SHA-256 for ES256 and RS256, SHA-512 for
+/// Ed25519).
 pub fn at_hash(access_token: &str, alg: SigningAlg) -> String {
-    let digest = match alg {
-        SigningAlg::ES256 | SigningAlg::RS256 => Sha256::digest(access_token.as_bytes()),
+    let digest: Vec<u8> = match alg {
+        SigningAlg::ES256 | SigningAlg::RS256 => Sha256::digest(access_token.as_bytes()).to_vec(),
+        SigningAlg::EdDSA => Sha512::digest(access_token.as_bytes()).to_vec(),
     };
     URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
 }

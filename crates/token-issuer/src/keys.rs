@@ -4,7 +4,7 @@
 use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use idp_core::clock::UnixTime;
@@ -20,6 +20,7 @@ pub(crate) fn jwt_alg(alg: SigningAlg) -> Algorithm {
     match alg {
         SigningAlg::ES256 => Algorithm::ES256,
         SigningAlg::RS256 => Algorithm::RS256,
+        SigningAlg::EdDSA => Algorithm::EdDSA,
     }
 }
 
@@ -63,6 +64,11 @@ impl SigningKey {
                 let der = pair.as_der().map_err(rejected)?;
                 Ok(der.as_ref().to_vec())
             }
+            // PKCS#8 v1: jsonwebtoken cannot build a JWK from the v2 form.
+            SigningAlg::EdDSA => Ok(Ed25519KeyPair::generate_pkcs8v1(&SystemRandom::new())
+                .map_err(rejected)?
+                .as_ref()
+                .to_vec()),
         }
     }
 
@@ -72,6 +78,7 @@ impl SigningKey {
             SigningAlg::ES256 => EncodingKey::from_ec_der(der),
             // jsonwebtoken signs RSA with a PKCS#1 key, which it extracts from a PKCS#8 PEM.
             SigningAlg::RS256 => EncodingKey::from_rsa_pem(pkcs8_pem(der).as_bytes())?,
+            SigningAlg::EdDSA => EncodingKey::from_ed_der(der),
         };
         let mut jwk = Jwk::from_encoding_key(&encoding, jwt_alg(alg))?;
         let kid = jwk.thumbprint(ThumbprintHash::SHA256)?;
@@ -80,6 +87,7 @@ impl SigningKey {
         jwk.common.key_algorithm = Some(match alg {
             SigningAlg::ES256 => KeyAlgorithm::ES256,
             SigningAlg::RS256 => KeyAlgorithm::RS256,
+            SigningAlg::EdDSA => KeyAlgorithm::EdDSA,
         });
         let decoding = DecodingKey::from_jwk(&jwk)?;
         Ok(Self {
@@ -285,7 +293,7 @@ mod tests {
         let keys = keyset();
         let jwks = serde_json::to_value(keys.jwks()).unwrap();
         let list = jwks["keys"].as_array().unwrap();
-        assert_eq!(list.len(), 2);
+        assert_eq!(list.len(), 3);
         for jwk in list {
             assert!(
                 jwk.get("d").is_none() && jwk.get("p").is_none(),
@@ -297,6 +305,10 @@ mod tests {
         assert_eq!(list[0]["kty"], "EC");
         assert_eq!(list[0]["crv"], "P-256");
         assert_eq!(list[1]["kty"], "RSA");
+        assert_eq!(
+            (list[2]["kty"].as_str(), list[2]["crv"].as_str()),
+            (Some("OKP"), Some("Ed25519"))
+        );
     }
 
     #[test]
