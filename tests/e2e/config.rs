@@ -125,3 +125,53 @@ async fn signing_keys_are_sealed_with_the_master_key() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn keys_move_to_a_new_master_key() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run(dir.path(), &[]).status.success());
+    let key_file = dir.path().join("data/master.key");
+    let old = std::fs::read_to_string(&key_file).unwrap();
+    let rewrap = |input: &str| {
+        let mut child = Command::new(idp_binary())
+            .current_dir(dir.path())
+            .args(["keys", "rewrap"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let refused = rewrap("not a key\n");
+    assert!(!refused.status.success());
+    assert_eq!(
+        std::fs::read_to_string(&key_file).unwrap(),
+        old,
+        "nothing changed"
+    );
+
+    let new = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let done = rewrap(&format!("{new}\n"));
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+    assert_eq!(report["rewrapped"], 3);
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim(), new);
+    assert!(
+        run(dir.path(), &[]).status.success(),
+        "the keys open with the new master key"
+    );
+    let with_old = run(dir.path(), &[("IDP_MASTER_KEY", old.trim())]);
+    assert!(!with_old.status.success(), "and no longer with the old one");
+}

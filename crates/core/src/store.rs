@@ -122,6 +122,8 @@ pub trait KeyStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// False when there was no such key.
     async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError>;
+    /// Replaces the sealed private keys, all or none (moving to a new master key).
+    async fn replace_sealed_keys(&self, sealed: &[(String, Vec<u8>)]) -> Result<(), StoreError>;
 }
 
 /// Short-lived records (interactions, pending sign-ups, authorization codes).

@@ -60,6 +60,8 @@ pub enum KeysCommand {
     Retire { kid: String },
     /// Remove a key at once (it leaked): what it signed stops verifying.
     Revoke { kid: String },
+    /// Re-seal every private key under a new master key, read (base64) from stdin.
+    Rewrap,
 }
 
 pub async fn run_keys(
@@ -73,6 +75,7 @@ pub async fn run_keys(
             crate::keys::rotate(state).await.map_err(refused)?;
         }
         KeysCommand::Retire { kid } => crate::keys::retire(state, &kid).await.map_err(refused)?,
+        KeysCommand::Rewrap => return rewrap(state).await,
         KeysCommand::Revoke { kid } => {
             crate::keys::revoke(state, &kid).await.map_err(refused)?;
             let event = idp_core::model::AuditEvent::new(
@@ -86,6 +89,33 @@ pub async fn run_keys(
     }
     let records = state.stores.keys.list_signing_keys().await?;
     Ok(crate::keys::describe(&records))
+}
+
+async fn rewrap(state: &AppState) -> Result<serde_json::Value, CliError> {
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    let line = read_line(&mut lines, "new master key")?;
+    let new_master =
+        crate::secrets::parse_master_key(&line).map_err(|e| CliError(e.to_string()))?;
+    let count = crate::keys::rewrap(state, &new_master)
+        .await
+        .map_err(|e| CliError(e.to_string()))?;
+    let mut out = json!({ "rewrapped": count });
+    match crate::secrets::generated_master_key_file(&state.settings) {
+        Some(path) => {
+            crate::secrets::replace_master_key_file(&path, &new_master).map_err(|e| {
+                CliError(format!(
+                    "keys re-sealed, but {} could not be replaced: {e}",
+                    path.display()
+                ))
+            })?;
+            out["master_key_file"] = json!(path.display().to_string());
+        }
+        None => {
+            out["next_step"] = json!("set IDP_MASTER_KEY to the new key before the next start");
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Subcommand)]

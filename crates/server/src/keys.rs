@@ -306,3 +306,21 @@ pub fn describe(records: &[SigningKeyRecord]) -> serde_json::Value {
         })
         .collect()
 }
+
+/// Re-seals every private key under a key derived from `new_master`, in one transaction. The
+/// operator then runs the provider with the new master key.
+pub async fn rewrap(state: &AppState, new_master: &[u8; 32]) -> Result<usize, KeyLoadError> {
+    let store = state.stores.keys.as_ref();
+    let new_sealing = crate::secrets::derive(new_master, "signing-keys");
+    let mut sealed = Vec::new();
+    for record in store.list_signing_keys().await? {
+        let label = context(&record.kid, record.alg);
+        let der = sealing::open(&state.key_sealing, &label, &record.sealed_private_key)?;
+        sealed.push((
+            record.kid.clone(),
+            sealing::seal(&new_sealing, &label, &der)?,
+        ));
+    }
+    store.replace_sealed_keys(&sealed).await?;
+    Ok(sealed.len())
+}

@@ -26,11 +26,38 @@ impl Secrets {
 
     /// A key for one purpose, derived from the master key, so that no two uses share a key.
     pub fn derive(&self, purpose: &str) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as hmac::Mac>::new_from_slice(&self.master_key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-        mac.update(purpose.as_bytes());
-        mac.finalize().into_bytes().into()
+        derive(&self.master_key, purpose)
     }
+}
+
+/// A key for `purpose`, derived from `master` (HMAC-SHA-256 as a PRF).
+pub fn derive(master: &[u8; 32], purpose: &str) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as hmac::Mac>::new_from_slice(master)
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+/// The file a loopback installation keeps its generated master key in, when no
+/// `master_key` is configured.
+pub fn generated_master_key_file(settings: &Settings) -> Option<std::path::PathBuf> {
+    settings
+        .master_key
+        .is_none()
+        .then(|| settings.data_dir.join("master.key"))
+}
+
+/// Decodes a master key given as base64 (as `IDP_MASTER_KEY` is).
+pub fn parse_master_key(text: &str) -> Result<[u8; 32], ConfigError> {
+    decode("master_key", text)
+}
+
+/// Replaces the generated master key file, atomically.
+pub fn replace_master_key_file(path: &Path, key: &[u8; 32]) -> std::io::Result<()> {
+    let temporary = path.with_extension("key.new");
+    let _ = std::fs::remove_file(&temporary);
+    write_private(&temporary, &STANDARD.encode(key))?;
+    std::fs::rename(&temporary, path)
 }
 
 fn decode(name: &str, value: &str) -> Result<[u8; 32], ConfigError> {

@@ -562,6 +562,22 @@ impl KeyStore for SqliteStore {
         .await
     }
 
+    async fn replace_sealed_keys(&self, sealed: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await.map_err(backend)?;
+        for (kid, blob) in sealed {
+            let done = sqlx::query("UPDATE signing_keys SET sealed_private_key = ? WHERE kid = ?")
+                .bind(blob)
+                .bind(kid)
+                .execute(&mut *transaction)
+                .await
+                .map_err(backend)?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Corrupt(format!("no signing key {kid}")));
+            }
+        }
+        transaction.commit().await.map_err(backend)
+    }
+
     async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM signing_keys WHERE kid = ?")
             .bind(kid)
