@@ -9,6 +9,7 @@ mod sinks;
 mod support;
 
 mod account;
+mod admin;
 mod authorize;
 mod cli;
 mod code_flow;

@@ -23,6 +23,7 @@ pub enum ErrorCode {
     InvalidToken,
     UnmetAuthenticationRequirements,
     ConsentRequired,
+    InsufficientScope,
 }
 
 impl ErrorCode {
@@ -45,6 +46,7 @@ impl ErrorCode {
             Self::InvalidToken => "invalid_token",
             Self::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
             Self::ConsentRequired => "consent_required",
+            Self::InsufficientScope => "insufficient_scope",
         }
     }
 }

@@ -23,6 +23,8 @@ pub struct User {
     /// Optional security questions for recovery (empty when none are set).
     pub security_questions: Vec<crate::security_questions::SecurityAnswer>,
     pub created_at: UnixTime,
+    /// Set when an administrator disabled the account.
+    pub disabled_at: Option<UnixTime>,
 }
 
 /// What sign-up (web or CLI) stores, all of it at once.
@@ -151,6 +153,9 @@ pub struct ClientMetadata {
     /// Registered over HTTP: managed with this registration access token (its SHA-256).
     #[serde(default)]
     pub registration_token_hash: Option<String>,
+    /// Disabled by an administrator: treated as unknown everywhere.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// A signed-in browser: what the SSO cookie points at.
@@ -367,6 +372,7 @@ pub enum AuditKind {
     DeviceForgotten,
     SecurityQuestionsChanged,
     KeyRevoked,
+    AdminAction,
 }
 
 impl AuditKind {
@@ -392,6 +398,7 @@ impl AuditKind {
             Self::DeviceForgotten => "device_forgotten",
             Self::SecurityQuestionsChanged => "security_questions_changed",
             Self::KeyRevoked => "key_revoked",
+            Self::AdminAction => "admin_action",
         }
     }
 
@@ -417,6 +424,7 @@ impl AuditKind {
             Self::DeviceForgotten,
             Self::SecurityQuestionsChanged,
             Self::KeyRevoked,
+            Self::AdminAction,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == value)

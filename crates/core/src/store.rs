@@ -21,6 +21,12 @@ pub trait UserStore: Send + Sync {
     /// every PIN try back.
     async fn set_pin(&self, user_id: &str, pin_hash: Option<&str>) -> Result<(), StoreError>;
     async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError>;
+    /// Disables the account (`Some(time)`) or enables it again (`None`).
+    async fn set_disabled(
+        &self,
+        user_id: &str,
+        disabled_at: Option<UnixTime>,
+    ) -> Result<(), StoreError>;
     /// Replaces the user's security questions (none: removes them).
     async fn set_security_questions(
         &self,
@@ -56,6 +62,9 @@ pub trait PinAttemptStore: Send + Sync {
 #[async_trait]
 pub trait ClientStore: Send + Sync {
     async fn create_client(&self, client: &Client) -> Result<(), StoreError>;
+    /// Every client, oldest first.
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+    /// The client, unless it does not exist or was disabled.
     async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError>;
     /// Replaces everything but the id and creation time.
     async fn update_client(&self, client: &Client) -> Result<(), StoreError>;
@@ -160,6 +169,13 @@ pub trait EphemeralStore: Send + Sync {
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     async fn record(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// The most recent events, newest first, optionally of one user and one kind.
+    async fn query(
+        &self,
+        user_id: Option<&str>,
+        kind: Option<crate::model::AuditKind>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
     /// The user's most recent events of the given kinds (all kinds when empty), newest first.
     async fn recent_for_user(
         &self,

@@ -215,6 +215,7 @@ mod tests {
             pin_failures: 0,
             security_questions: Vec::new(),
             created_at: 0,
+            disabled_at: None,
         };
         (verifier, user)
     }

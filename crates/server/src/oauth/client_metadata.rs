@@ -246,6 +246,7 @@ pub fn check(request: &RegistrationRequest) -> Result<Registration, MetadataErro
                 .unwrap_or(false),
             first_party: false,
             registration_token_hash: None,
+            disabled: false,
         },
     })
 }

@@ -44,7 +44,7 @@ pub async fn exchange(
         .users
         .find_user(&grant.user_id)
         .await?
-        .is_none()
+        .is_none_or(|user| user.disabled_at.is_some())
     {
         return Err(OAuthError::invalid_grant("the user no longer exists").into());
     }

@@ -246,6 +246,12 @@ pub async fn password_submit(
         }
     };
     throttle::password_succeeded(&state, typed, from.ip()).await?;
+    if user.disabled_at.is_some() {
+        // Said only after the right password, so it tells a stranger nothing.
+        return Err(PageError::Forbidden(
+            "This account is disabled. Please contact support.".into(),
+        ));
+    }
     interaction.password_verified(user.id);
     interaction.save(&state).await?;
     Ok(Redirect::to(&format!("{}/pin", interaction.path())).into_response())

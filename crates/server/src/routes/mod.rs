@@ -1,6 +1,7 @@
 //! The HTTP surface: one module per endpoint or page group.
 
 mod account;
+mod admin;
 mod authorize;
 mod client_request;
 mod consent;
@@ -106,6 +107,18 @@ pub fn router(state: AppState) -> Router {
             "/account/consents/withdraw",
             post(account::withdraw_consent),
         )
+        .route("/admin/openapi.json", get(admin::openapi))
+        .route("/admin/keys", get(admin::list_keys))
+        .route("/admin/keys/rotate", post(admin::rotate_keys))
+        .route("/admin/keys/{kid}/retire", post(admin::retire_key))
+        .route("/admin/keys/{kid}/revoke", post(admin::revoke_key))
+        .route("/admin/users/{username}", get(admin::get_user))
+        .route("/admin/users/{username}/unlock", post(admin::unlock_user))
+        .route("/admin/users/{username}/disable", post(admin::disable_user))
+        .route("/admin/users/{username}/enable", post(admin::enable_user))
+        .route("/admin/clients", get(admin::list_clients))
+        .route("/admin/clients/{id}/disable", post(admin::disable_client))
+        .route("/admin/audit", get(admin::audit_log))
         .route("/token", post(token::token))
         .route("/revoke", post(revoke::revoke))
         .route("/par", post(par::push))

@@ -85,6 +85,43 @@ fn prepare_file(path: &std::path::Path) -> std::io::Result<()> {
         .map(drop)
 }
 
+fn audit_from_row(row: &SqliteRow) -> Result<AuditEvent, StoreError> {
+    let kind: String = row.try_get("kind").map_err(backend)?;
+    Ok(AuditEvent {
+        at: row.try_get("at").map_err(backend)?,
+        kind: AuditKind::parse(&kind).ok_or_else(|| corrupt("audit_log.kind"))?,
+        user_id: row.try_get("user_id").map_err(backend)?,
+        client_id: row.try_get("client_id").map_err(backend)?,
+        actor: row.try_get("actor").map_err(backend)?,
+        ip: row.try_get("ip").map_err(backend)?,
+        user_agent: row.try_get("user_agent").map_err(backend)?,
+        detail: row.try_get("detail").map_err(backend)?,
+    })
+}
+
+fn client_from_row(row: &SqliteRow) -> Result<Client, StoreError> {
+    let redirect_uris: String = row.try_get("redirect_uris").map_err(backend)?;
+    let method: String = row.try_get("token_endpoint_auth_method").map_err(backend)?;
+    let alg: String = row
+        .try_get("id_token_signed_response_alg")
+        .map_err(backend)?;
+    let metadata: String = row.try_get("metadata").map_err(backend)?;
+    Ok(Client {
+        id: row.try_get("id").map_err(backend)?,
+        name: row.try_get("name").map_err(backend)?,
+        secret_hash: row.try_get("secret_hash").map_err(backend)?,
+        redirect_uris: serde_json::from_str(&redirect_uris)
+            .map_err(|_| corrupt("clients.redirect_uris"))?,
+        token_endpoint_auth_method: TokenEndpointAuthMethod::parse(&method)
+            .ok_or_else(|| corrupt("clients.token_endpoint_auth_method"))?,
+        id_token_signed_response_alg: SigningAlg::parse(&alg)
+            .ok_or_else(|| corrupt("clients.id_token_signed_response_alg"))?,
+        admin: row.try_get("admin").map_err(backend)?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+        metadata: serde_json::from_str(&metadata).map_err(|_| corrupt("clients.metadata"))?,
+    })
+}
+
 fn session_from_row(row: &SqliteRow) -> Result<Session, StoreError> {
     let amr: String = row.try_get("amr").map_err(backend)?;
     Ok(Session {
@@ -123,6 +160,7 @@ fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
             None => Vec::new(),
         },
         created_at: row.try_get("created_at").map_err(get)?,
+        disabled_at: row.try_get("disabled_at").map_err(get)?,
     })
 }
 
@@ -177,6 +215,19 @@ impl UserStore for SqliteStore {
         self.execute_one(
             sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
                 .bind(password_hash)
+                .bind(user_id),
+        )
+        .await
+    }
+
+    async fn set_disabled(
+        &self,
+        user_id: &str,
+        disabled_at: Option<UnixTime>,
+    ) -> Result<(), StoreError> {
+        self.execute_one(
+            sqlx::query("UPDATE users SET disabled_at = ? WHERE id = ?")
+                .bind(disabled_at)
                 .bind(user_id),
         )
         .await
@@ -307,34 +358,25 @@ impl ClientStore for SqliteStore {
     }
 
     async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
-        let Some(row) = sqlx::query("SELECT * FROM clients WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM clients WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.pool)
             .await
-            .map_err(backend)?
-        else {
-            return Ok(None);
-        };
-        let redirect_uris: String = row.try_get("redirect_uris").map_err(backend)?;
-        let method: String = row.try_get("token_endpoint_auth_method").map_err(backend)?;
-        let alg: String = row
-            .try_get("id_token_signed_response_alg")
             .map_err(backend)?;
-        Ok(Some(Client {
-            id: row.try_get("id").map_err(backend)?,
-            name: row.try_get("name").map_err(backend)?,
-            secret_hash: row.try_get("secret_hash").map_err(backend)?,
-            redirect_uris: serde_json::from_str(&redirect_uris)
-                .map_err(|_| corrupt("clients.redirect_uris"))?,
-            token_endpoint_auth_method: TokenEndpointAuthMethod::parse(&method)
-                .ok_or_else(|| corrupt("clients.token_endpoint_auth_method"))?,
-            id_token_signed_response_alg: SigningAlg::parse(&alg)
-                .ok_or_else(|| corrupt("clients.id_token_signed_response_alg"))?,
-            admin: row.try_get("admin").map_err(backend)?,
-            created_at: row.try_get("created_at").map_err(backend)?,
-            metadata: serde_json::from_str(&row.try_get::<String, _>("metadata").map_err(backend)?)
-                .map_err(|_| corrupt("clients.metadata"))?,
-        }))
+        // A disabled client is not found: nothing can authenticate as it or sign in to it.
+        Ok(row
+            .as_ref()
+            .map(client_from_row)
+            .transpose()?
+            .filter(|client| !client.metadata.disabled))
+    }
+
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM clients ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(client_from_row).collect()
     }
 
     async fn update_client(&self, client: &Client) -> Result<(), StoreError> {
@@ -750,6 +792,27 @@ impl AuditStore for SqliteStore {
         Ok(())
     }
 
+    async fn query(
+        &self,
+        user_id: Option<&str>,
+        kind: Option<AuditKind>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM audit_log WHERE (? IS NULL OR user_id = ?) AND (? IS NULL OR kind = ?)
+             ORDER BY at DESC, id DESC LIMIT ?",
+        )
+        .bind(user_id)
+        .bind(user_id)
+        .bind(kind.map(AuditKind::as_str))
+        .bind(kind.map(AuditKind::as_str))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
     async fn recent_for_user(
         &self,
         user_id: &str,
@@ -770,21 +833,7 @@ impl AuditStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        rows.iter()
-            .map(|row| {
-                let kind: String = row.try_get("kind").map_err(backend)?;
-                Ok(AuditEvent {
-                    at: row.try_get("at").map_err(backend)?,
-                    kind: AuditKind::parse(&kind).ok_or_else(|| corrupt("audit_log.kind"))?,
-                    user_id: row.try_get("user_id").map_err(backend)?,
-                    client_id: row.try_get("client_id").map_err(backend)?,
-                    actor: row.try_get("actor").map_err(backend)?,
-                    ip: row.try_get("ip").map_err(backend)?,
-                    user_agent: row.try_get("user_agent").map_err(backend)?,
-                    detail: row.try_get("detail").map_err(backend)?,
-                })
-            })
-            .collect()
+        rows.iter().map(audit_from_row).collect()
     }
 }
 

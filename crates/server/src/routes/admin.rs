@@ -1,0 +1,376 @@
+//! The admin API under `/admin/`: JSON, authorised by a bearer access token with scope `admin`
+//! that a client created with `idp client create --admin` obtained through client credentials.
+//! Every change is recorded in the audit log with the acting client. `/admin/openapi.json`
+//! describes it.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use idp_core::model::{AuditEvent, AuditKind, Client, User};
+use idp_core::{ErrorCode, OAuthError, StoreError, validate};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::BearerError;
+use crate::oauth::access_token;
+use crate::state::AppState;
+
+pub struct AdminError(BearerError);
+
+impl From<StoreError> for AdminError {
+    fn from(error: StoreError) -> Self {
+        Self(BearerError::from(error))
+    }
+}
+
+impl From<crate::keys::KeyLoadError> for AdminError {
+    fn from(error: crate::keys::KeyLoadError) -> Self {
+        Self(BearerError(OAuthError::invalid_request(error.to_string())))
+    }
+}
+
+fn not_found(what: &str) -> AdminError {
+    AdminError(BearerError(OAuthError::new(
+        ErrorCode::InvalidRequest,
+        format!("no {what}"),
+    )))
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let mut response = self.0.into_response();
+        if response.status() == StatusCode::BAD_REQUEST {
+            response.headers_mut().remove(header::WWW_AUTHENTICATE);
+        }
+        response
+    }
+}
+
+type Answer = Result<Json<Value>, AdminError>;
+
+/// The admin client the request's bearer token stands for.
+async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Client, AdminError> {
+    let refuse = |code, why: &'static str| AdminError(BearerError(OAuthError::new(code, why)));
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or_else(|| refuse(ErrorCode::InvalidToken, "a bearer access token is required"))?;
+    let claims = access_token::active_claims(state, token)
+        .await?
+        .ok_or_else(|| {
+            refuse(
+                ErrorCode::InvalidToken,
+                "the access token is invalid, expired or revoked",
+            )
+        })?;
+    if claims.grant_id.is_some() || !claims.scope.split(' ').any(|s| s == "admin") {
+        return Err(refuse(
+            ErrorCode::InsufficientScope,
+            "the admin API needs a client token with scope admin",
+        ));
+    }
+    state
+        .stores
+        .clients
+        .find_client(&claims.client_id)
+        .await?
+        .filter(|client| client.admin)
+        .ok_or_else(|| {
+            refuse(
+                ErrorCode::InsufficientScope,
+                "this client may not use the admin API",
+            )
+        })
+}
+
+async fn record(
+    state: &AppState,
+    actor: &Client,
+    kind: AuditKind,
+    user_id: Option<&str>,
+    detail: String,
+) {
+    let mut event = AuditEvent::new(kind, state.now())
+        .actor(&actor.id)
+        .detail(detail);
+    if let Some(user_id) = user_id {
+        event = event.user(user_id);
+    }
+    crate::audit::record(state, event).await;
+}
+
+async fn keys_answer(state: &AppState) -> Answer {
+    Ok(Json(crate::keys::describe(
+        &state.stores.keys.list_signing_keys().await?,
+    )))
+}
+
+pub async fn list_keys(State(state): State<AppState>, headers: HeaderMap) -> Answer {
+    admin(&state, &headers).await?;
+    keys_answer(&state).await
+}
+
+pub async fn rotate_keys(State(state): State<AppState>, headers: HeaderMap) -> Answer {
+    let actor = admin(&state, &headers).await?;
+    crate::keys::rotate(&state).await?;
+    record(
+        &state,
+        &actor,
+        AuditKind::AdminAction,
+        None,
+        "keys rotate".into(),
+    )
+    .await;
+    keys_answer(&state).await
+}
+
+pub async fn retire_key(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(kid): Path<String>,
+) -> Answer {
+    let actor = admin(&state, &headers).await?;
+    crate::keys::retire(&state, &kid).await?;
+    record(
+        &state,
+        &actor,
+        AuditKind::AdminAction,
+        None,
+        format!("keys retire {kid}"),
+    )
+    .await;
+    keys_answer(&state).await
+}
+
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(kid): Path<String>,
+) -> Answer {
+    let actor = admin(&state, &headers).await?;
+    crate::keys::revoke(&state, &kid).await?;
+    record(
+        &state,
+        &actor,
+        AuditKind::KeyRevoked,
+        None,
+        format!("kid {kid}"),
+    )
+    .await;
+    keys_answer(&state).await
+}
+
+fn describe_user(state: &AppState, user: &User) -> Value {
+    json!({
+        "sub": user.id,
+        "username": user.username,
+        "email": user.email,
+        "email_verified": user.email_verified,
+        "phone_number": user.phone,
+        "phone_number_verified": user.phone_verified,
+        "pin_set": user.pin_hash.is_some(),
+        "pin_locked": user.pin_failures >= state.pins.max_attempts(),
+        "security_questions": !user.security_questions.is_empty(),
+        "disabled": user.disabled_at.is_some(),
+        "created_at": user.created_at,
+    })
+}
+
+async fn find_user(state: &AppState, username: &str) -> Result<User, AdminError> {
+    let name = validate::username(username).map_err(|_| not_found("such user"))?;
+    state
+        .stores
+        .users
+        .find_user_by_username(&name)
+        .await?
+        .ok_or_else(|| not_found("such user"))
+}
+
+pub async fn get_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+) -> Answer {
+    admin(&state, &headers).await?;
+    let user = find_user(&state, &username).await?;
+    Ok(Json(describe_user(&state, &user)))
+}
+
+pub async fn unlock_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+) -> Answer {
+    let actor = admin(&state, &headers).await?;
+    let user = find_user(&state, &username).await?;
+    state.stores.users.set_pin(&user.id, None).await?;
+    record(
+        &state,
+        &actor,
+        AuditKind::PinUnlocked,
+        Some(&user.id),
+        "a new PIN is required at the next sign-in".into(),
+    )
+    .await;
+    let user = find_user(&state, &username).await?;
+    Ok(Json(describe_user(&state, &user)))
+}
+
+/// Disables an account: its sessions end (relying parties are told), its grants are revoked,
+/// and it cannot sign in until enabled again.
+pub async fn disable_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+) -> Answer {
+    let actor = admin(&state, &headers).await?;
+    let user = find_user(&state, &username).await?;
+    state
+        .stores
+        .users
+        .set_disabled(&user.id, Some(state.now()))
+        .await?;
+    let from = crate::web::client_info::ClientInfo::default();
+    for session in state
+        .stores
+        .sessions
+        .list_sessions(&user.id, state.now())
+        .await?
+    {
+        super::logout::end(&state, &session, &from).await?;
+    }
+    state
+        .stores
+        .grants
+        .revoke_all_grants_of_user(&user.id, state.now())
+        .await?;
+    record(
+        &state,
+        &actor,
+        AuditKind::AdminAction,
+        Some(&user.id),
+        "user disabled".into(),
+    )
+    .await;
+    let user = find_user(&state, &username).await?;
+    Ok(Json(describe_user(&state, &user)))
+}
+
+pub async fn enable_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+) -> Answer {
+    let actor = admin(&state, &headers).await?;
+    let user = find_user(&state, &username).await?;
+    state.stores.users.set_disabled(&user.id, None).await?;
+    record(
+        &state,
+        &actor,
+        AuditKind::AdminAction,
+        Some(&user.id),
+        "user enabled".into(),
+    )
+    .await;
+    let user = find_user(&state, &username).await?;
+    Ok(Json(describe_user(&state, &user)))
+}
+
+fn describe_client(client: &Client) -> Value {
+    json!({
+        "client_id": client.id,
+        "client_name": client.name,
+        "redirect_uris": client.redirect_uris,
+        "token_endpoint_auth_method": client.token_endpoint_auth_method.as_str(),
+        "first_party": client.metadata.first_party,
+        "admin": client.admin,
+        "disabled": client.metadata.disabled,
+        "created_at": client.created_at,
+    })
+}
+
+pub async fn list_clients(State(state): State<AppState>, headers: HeaderMap) -> Answer {
+    admin(&state, &headers).await?;
+    let clients = state.stores.clients.list_clients().await?;
+    Ok(Json(clients.iter().map(describe_client).collect()))
+}
+
+/// Disables a client: it can no longer authenticate or sign anyone in, and what it holds is
+/// revoked as its grants are checked.
+pub async fn disable_client(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    let actor = admin(&state, &headers).await?;
+    if id == actor.id {
+        return Err(AdminError(BearerError(OAuthError::invalid_request(
+            "a client cannot disable itself",
+        ))));
+    }
+    let mut client = state
+        .stores
+        .clients
+        .list_clients()
+        .await?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| not_found("such client"))?;
+    client.metadata.disabled = true;
+    state.stores.clients.update_client(&client).await?;
+    record(
+        &state,
+        &actor,
+        AuditKind::AdminAction,
+        None,
+        format!("client disabled {id}"),
+    )
+    .await;
+    Ok(Json(describe_client(&client)))
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+pub async fn audit_log(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<AuditQuery>,
+) -> Answer {
+    admin(&state, &headers).await?;
+    let kind = match query.kind.as_deref() {
+        Some(kind) => Some(AuditKind::parse(kind).ok_or_else(|| not_found("such event kind"))?),
+        None => None,
+    };
+    let user_id = match query.user.as_deref() {
+        Some(username) => Some(find_user(&state, username).await?.id),
+        None => None,
+    };
+    let events = state
+        .stores
+        .audit
+        .query(
+            user_id.as_deref(),
+            kind,
+            query.limit.unwrap_or(100).min(1000),
+        )
+        .await?;
+    Ok(Json(
+        serde_json::to_value(events).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+    ))
+}
+
+pub async fn openapi() -> Json<Value> {
+    Json(serde_json::from_str(include_str!("admin_openapi.json")).unwrap_or_default())
+}
