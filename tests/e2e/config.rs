@@ -115,6 +115,24 @@ async fn signing_keys_are_sealed_with_the_master_key() {
         // format byte.
         assert_eq!(blob[0], 1);
     }
+    // No private key in the clear anywhere in the database files: no key algorithm identifier
+    // (id-ecPublicKey, rsaEncryption, Ed25519) of a PKCS#8 structure appears in them.
+    let oids: [&[u8]; 3] = [
+        &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01],
+        &[
+            0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+        ],
+        &[0x06, 0x03, 0x2b, 0x65, 0x70],
+    ];
+    for file in std::fs::read_dir(dir.path().join("data")).unwrap() {
+        let bytes = std::fs::read(file.unwrap().path()).unwrap();
+        for oid in oids {
+            assert!(
+                !bytes.windows(oid.len()).any(|w| w == oid),
+                "a private key in the clear"
+            );
+        }
+    }
     // Another master key cannot open them: start-up stops and says why.
     let other = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
     let out = run(dir.path(), &[("IDP_MASTER_KEY", other)]);

@@ -233,3 +233,62 @@ async fn the_jwks_says_how_long_to_cache_it() {
     let response = reqwest::get(format!("{}/jwks", idp.issuer)).await.unwrap();
     assert_eq!(response.headers()["cache-control"], "public, max-age=300");
 }
+
+#[tokio::test]
+async fn a_scheduled_rotation_never_breaks_a_relying_party_either() {
+    let idp = TestIdp::start_with(&[
+        ("IDP_KEYS__JWKS_MAX_AGE_SECS", "1"),
+        ("IDP_KEYS__PREPUBLISH_SECS", "1"),
+        ("IDP_KEYS__ROTATION_INTERVAL_SECS", "2"),
+        ("IDP_KEYS__TICK_SECS", "1"),
+    ])
+    .await;
+    let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
+    idp.create_user("alice");
+    let mut rp = CachingRp {
+        idp_issuer: idp.issuer.clone(),
+        client_id: client["client_id"].as_str().unwrap().to_owned(),
+        secret: client["client_secret"].as_str().unwrap().to_owned(),
+        rp: None,
+        expires: Instant::now(),
+    };
+    let browser = Browser::new(&idp);
+    {
+        let relying = rp.current(&idp).await;
+        relying
+            .sign_in(&browser, "alice", &mut relying.start(&[], &[], true))
+            .await;
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(7);
+    while Instant::now() < deadline {
+        let relying = rp.current(&idp).await;
+        let mut start = relying.start(&[], &[], true);
+        let answer = browser.get(&start.url).await;
+        let code = param(
+            &answer.location.expect("a code through the session"),
+            "code",
+        )
+        .unwrap();
+        let tokens = relying
+            .exchange(&code, start.verifier.take())
+            .await
+            .unwrap();
+        relying.verify_id_token(
+            &tokens,
+            &start.nonce,
+            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        );
+        seen.insert(
+            decode_header(&tokens.id_token().unwrap().to_string())["kid"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        seen.len() >= 2,
+        "the schedule rotated the key at least once: {seen:?}"
+    );
+}
