@@ -157,6 +157,38 @@ async fn page(
     Ok((jar, body).into_response())
 }
 
+/// The account page after a change, with a notice.
+async fn done(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    notice: &str,
+) -> Result<Response, PageError> {
+    page(
+        state,
+        jar,
+        session,
+        user,
+        StatusCode::OK,
+        Some(notice),
+        None,
+    )
+    .await
+}
+
+/// The account page after a refused change, with the reason.
+async fn refused(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    status: StatusCode,
+    error: &str,
+) -> Result<Response, PageError> {
+    page(state, jar, session, user, status, None, Some(error)).await
+}
+
 fn outcome_label(kind: AuditKind) -> &'static str {
     match kind {
         AuditKind::SignInSucceeded => "Signed in",
@@ -214,14 +246,13 @@ pub async fn change_password(
     let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
     if !current_password_ok(&state, &user, &form.current_password).await? {
         let error = "Your current password is not correct.";
-        return page(
+        return refused(
             &state,
             jar,
             &session,
             &user,
             StatusCode::UNAUTHORIZED,
-            None,
-            Some(error),
+            error,
         )
         .await;
     }
@@ -230,14 +261,13 @@ pub async fn change_password(
             .password_policy
             .check(&form.password, &form.password_confirm, &user.username)
     {
-        return page(
+        return refused(
             &state,
             jar,
             &session,
             &user,
             StatusCode::BAD_REQUEST,
-            None,
-            Some(&why.to_string()),
+            &why.to_string(),
         )
         .await;
     }
@@ -257,16 +287,7 @@ pub async fn change_password(
     .await;
     state.notifier.send_later(messages::password_changed(&user));
     let notice = "Your password is changed. Your other sessions were signed out, and the sites you use will ask you to sign in again.";
-    page(
-        &state,
-        jar,
-        &session,
-        &user,
-        StatusCode::OK,
-        Some(notice),
-        None,
-    )
-    .await
+    done(&state, jar, &session, &user, notice).await
 }
 
 async fn current_password_ok(
@@ -329,14 +350,13 @@ pub async fn change_pin(
         .policy()
         .check_new(pin, confirmation, user.phone.as_deref())
     {
-        return page(
+        return refused(
             &state,
             jar,
             &session,
             &user,
             StatusCode::BAD_REQUEST,
-            None,
-            Some(&why.to_string()),
+            &why.to_string(),
         )
         .await;
     }
@@ -361,14 +381,13 @@ pub async fn change_pin(
         PinOutcome::NotSet => Some("Your account has no PIN yet.".to_owned()),
     };
     if let Some(error) = error {
-        return page(
+        return refused(
             &state,
             jar,
             &session,
             &user,
             StatusCode::UNAUTHORIZED,
-            None,
-            Some(&error),
+            &error,
         )
         .await;
     }
@@ -378,16 +397,7 @@ pub async fn change_pin(
         .await?
     {
         let error = "Choose a PIN different from your current one.";
-        return page(
-            &state,
-            jar,
-            &session,
-            &user,
-            StatusCode::BAD_REQUEST,
-            None,
-            Some(error),
-        )
-        .await;
+        return refused(&state, jar, &session, &user, StatusCode::BAD_REQUEST, error).await;
     }
     let hash = state.pins.hash_new_pin(pin).await?;
     state.stores.users.set_pin(&user.id, Some(&hash)).await?;
@@ -397,16 +407,7 @@ pub async fn change_pin(
     )
     .await;
     state.notifier.send_later(messages::pin_changed(&user));
-    page(
-        &state,
-        jar,
-        &session,
-        &user,
-        StatusCode::OK,
-        Some("Your PIN is changed."),
-        None,
-    )
-    .await
+    done(&state, jar, &session, &user, "Your PIN is changed.").await
 }
 
 #[derive(Deserialize)]
@@ -432,14 +433,13 @@ pub async fn start_contact_change(
     let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
     if !current_password_ok(&state, &user, &form.current_password).await? {
         let error = "Your current password is not correct.";
-        return page(
+        return refused(
             &state,
             jar,
             &session,
             &user,
             StatusCode::UNAUTHORIZED,
-            None,
-            Some(error),
+            error,
         )
         .await;
     }
@@ -462,19 +462,18 @@ pub async fn start_contact_change(
     let (channel, value) = match checked {
         Ok(found) => found,
         Err((status, message)) => {
-            return page(&state, jar, &session, &user, status, None, Some(&message)).await;
+            return refused(&state, jar, &session, &user, status, &message).await;
         }
     };
     if !throttle::may_send_code(&state, &user.id).await? {
         let error = super::recovery::TOO_MANY_CODES;
-        return page(
+        return refused(
             &state,
             jar,
             &session,
             &user,
             StatusCode::TOO_MANY_REQUESTS,
-            None,
-            Some(error),
+            error,
         )
         .await;
     }
@@ -494,14 +493,13 @@ pub async fn start_contact_change(
     if let Err(error) = state.notifier.send(&message).await {
         tracing::warn!(%error, "contact confirmation code not delivered");
         let message = "We could not send the code just now. Please try again in a few minutes.";
-        return page(
+        return refused(
             &state,
             jar,
             &session,
             &user,
             StatusCode::SERVICE_UNAVAILABLE,
-            None,
-            Some(message),
+            message,
         )
         .await;
     }
@@ -575,16 +573,7 @@ pub async fn confirm_contact(
         }
         CodeCheck::Spent => {
             let error = "That code has expired or was tried too often. Ask for a new one.";
-            return page(
-                &state,
-                jar,
-                &session,
-                &user,
-                StatusCode::GONE,
-                None,
-                Some(error),
-            )
-            .await;
+            return refused(&state, jar, &session, &user, StatusCode::GONE, error).await;
         }
     };
     let pending: PendingContact = serde_json::from_value(data)
@@ -632,16 +621,7 @@ pub async fn confirm_contact(
         Channel::Email => "Your e-mail address is confirmed.",
         Channel::Sms => "Your phone number is confirmed.",
     };
-    page(
-        &state,
-        jar,
-        &session,
-        &user,
-        StatusCode::OK,
-        Some(notice),
-        None,
-    )
-    .await
+    done(&state, jar, &session, &user, notice).await
 }
 
 #[derive(Deserialize)]
@@ -669,32 +649,14 @@ pub async fn end_session(
         .find(|s| s.sid == form.sid);
     let Some(target) = target else {
         let error = "That session has already ended.";
-        return page(
-            &state,
-            jar,
-            &session,
-            &user,
-            StatusCode::NOT_FOUND,
-            None,
-            Some(error),
-        )
-        .await;
+        return refused(&state, jar, &session, &user, StatusCode::NOT_FOUND, error).await;
     };
     super::logout::end(&state, &target, &from).await?;
     if form.sid == session.sid {
         let jar = jar.add(cookies::removal(&state, cookies::SESSION, "/"));
         return Ok((jar, Redirect::to("/account")).into_response());
     }
-    page(
-        &state,
-        jar,
-        &session,
-        &user,
-        StatusCode::OK,
-        Some("That session is signed out."),
-        None,
-    )
-    .await
+    done(&state, jar, &session, &user, "That session is signed out.").await
 }
 
 #[derive(Deserialize)]
@@ -720,16 +682,7 @@ pub async fn forget_device(
         .await?
     {
         let error = "That device is not on your list.";
-        return page(
-            &state,
-            jar,
-            &session,
-            &user,
-            StatusCode::NOT_FOUND,
-            None,
-            Some(error),
-        )
-        .await;
+        return refused(&state, jar, &session, &user, StatusCode::NOT_FOUND, error).await;
     }
     audit::record(
         &state,
@@ -737,16 +690,7 @@ pub async fn forget_device(
     )
     .await;
     let notice = "That device is forgotten: signing in on it will need a code again.";
-    page(
-        &state,
-        jar,
-        &session,
-        &user,
-        StatusCode::OK,
-        Some(notice),
-        None,
-    )
-    .await
+    done(&state, jar, &session, &user, notice).await
 }
 
 #[derive(Deserialize)]
@@ -778,14 +722,13 @@ pub async fn set_questions(
     let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
     if !current_password_ok(&state, &user, &form.current_password).await? {
         let error = "Your current password is not correct.";
-        return page(
+        return refused(
             &state,
             jar,
             &session,
             &user,
             StatusCode::UNAUTHORIZED,
-            None,
-            Some(error),
+            error,
         )
         .await;
     }
@@ -798,14 +741,13 @@ pub async fn set_questions(
         let checked = match security_questions::check(&choices) {
             Ok(checked) => checked,
             Err(why) => {
-                return page(
+                return refused(
                     &state,
                     jar,
                     &session,
                     &user,
                     StatusCode::BAD_REQUEST,
-                    None,
-                    Some(&why.to_string()),
+                    &why.to_string(),
                 )
                 .await;
             }
@@ -838,16 +780,7 @@ pub async fn set_questions(
     } else {
         "Your security questions are saved. PIN recovery will ask for them."
     };
-    page(
-        &state,
-        jar,
-        &session,
-        &user,
-        StatusCode::OK,
-        Some(notice),
-        None,
-    )
-    .await
+    done(&state, jar, &session, &user, notice).await
 }
 
 #[derive(Deserialize)]
@@ -872,16 +805,7 @@ pub async fn withdraw_consent(
         .await?
     {
         let error = "That application is not on your list.";
-        return page(
-            &state,
-            jar,
-            &session,
-            &user,
-            StatusCode::NOT_FOUND,
-            None,
-            Some(error),
-        )
-        .await;
+        return refused(&state, jar, &session, &user, StatusCode::NOT_FOUND, error).await;
     }
     state
         .stores
@@ -889,14 +813,5 @@ pub async fn withdraw_consent(
         .revoke_grants_of(&user.id, &form.client_id, state.now())
         .await?;
     let notice = "Access withdrawn. The application will have to ask you again.";
-    page(
-        &state,
-        jar,
-        &session,
-        &user,
-        StatusCode::OK,
-        Some(notice),
-        None,
-    )
-    .await
+    done(&state, jar, &session, &user, notice).await
 }
