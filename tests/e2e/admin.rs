@@ -148,6 +148,19 @@ async fn admins_manage_keys_users_clients_and_read_the_audit_log() {
     .await;
     assert_eq!(user["pin_set"], false, "a new PIN at the next sign-in");
 
+    // Someone part-way through signing in when the account is disabled gets no further.
+    let rp_early = RelyingParty::discover(
+        &idp,
+        normal["client_id"].as_str().unwrap(),
+        normal["client_secret"].as_str(),
+        REDIRECT,
+    )
+    .await;
+    let early = Browser::new(&idp);
+    let login = early.open(&rp_early.start(&[], &[], true).url).await;
+    let new_pin_page = early
+        .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
+        .await;
     let (_, user) = call(
         &idp,
         Method::POST,
@@ -156,6 +169,14 @@ async fn admins_manage_keys_users_clients_and_read_the_audit_log() {
     )
     .await;
     assert_eq!(user["disabled"], true);
+    let stopped = early
+        .submit(
+            &new_pin_page,
+            &[("pin", "739184"), ("pin_confirm", "739184")],
+        )
+        .await;
+    assert_eq!(stopped.status, StatusCode::FORBIDDEN, "{}", stopped.body);
+    assert_eq!(idp.count("sessions", "1").await, 0);
     let rp = RelyingParty::discover(
         &idp,
         normal["client_id"].as_str().unwrap(),
@@ -194,6 +215,7 @@ async fn admins_manage_keys_users_clients_and_read_the_audit_log() {
     let (_, clients) = call(&idp, Method::GET, "/admin/clients", Some(&token)).await;
     assert_eq!(clients.as_array().unwrap().len(), 2);
     let normal_id = normal["client_id"].as_str().unwrap();
+    let issued_before = client_token(&idp, &normal, "").await;
     let (status, _) = call(
         &idp,
         Method::POST,
@@ -202,6 +224,17 @@ async fn admins_manage_keys_users_clients_and_read_the_audit_log() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    let introspected: Value = reqwest::Client::new()
+        .post(format!("{}/introspect", idp.issuer))
+        .basic_auth(admin_id, admin["client_secret"].as_str())
+        .form(&[("token", issued_before.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspected["active"], false, "its tokens went with it");
     assert!(
         client_token(&idp, &normal, "").await.is_empty(),
         "a disabled client cannot authenticate"
@@ -239,7 +272,7 @@ async fn admins_manage_keys_users_clients_and_read_the_audit_log() {
 async fn an_id_token_hint_of_a_retired_key_still_works_for_logout() {
     let idp = TestIdp::start_with(&[
         ("IDP_KEYS__JWKS_MAX_AGE_SECS", "1"),
-        ("IDP_KEYS__PREPUBLISH_SECS", "1"),
+        ("IDP_KEYS__PREPUBLISH_SECS", "2"),
         ("IDP_KEYS__TICK_SECS", "1"),
     ])
     .await;
@@ -265,7 +298,7 @@ async fn an_id_token_hint_of_a_retired_key_still_works_for_logout() {
         .await;
     let hint = tokens.id_token().unwrap().to_string();
     assert!(idp.cli(&["keys", "rotate"], "").status.success());
-    tokio::time::sleep(std::time::Duration::from_millis(3000)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(4000)).await;
     assert_eq!(
         idp.count("signing_keys", "state = 'retired'").await,
         3,

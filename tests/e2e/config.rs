@@ -52,7 +52,11 @@ async fn with_no_configuration_it_uses_sqlite_under_data() {
 
 #[tokio::test]
 async fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
-    let cases: [(&[(&str, &str)], &str); 7] = [
+    let cases: [(&[(&str, &str)], &str); 8] = [
+        (
+            &[("IDP_KEYS__PREPUBLISH_SECS", "300")],
+            "keys.prepublish_secs",
+        ),
         (&[("IDP_PIN__MAX_ATTEMPTS", "many")], "max_attempts"),
         (&[("IDP_PIN__MAX_ATTEMPTS", "0")], "pin.max_attempts"),
         (&[("IDP_ISSUER", "http://idp.example")], "issuer"),

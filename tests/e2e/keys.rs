@@ -187,6 +187,7 @@ async fn retiring_needs_a_published_successor() {
     let idp = TestIdp::start_with(&[
         ("IDP_KEYS__JWKS_MAX_AGE_SECS", "1"),
         ("IDP_KEYS__PREPUBLISH_SECS", "3600"),
+        ("IDP_KEYS__TICK_SECS", "1"),
     ])
     .await;
     let active: Vec<String> = kids(&idp)
@@ -198,7 +199,7 @@ async fn retiring_needs_a_published_successor() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("idp keys rotate"));
     assert!(idp.cli(&["keys", "rotate"], "").status.success());
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     let retired = idp.cli(&["keys", "retire", &active[0]], "");
     assert!(
         retired.status.success(),
@@ -238,7 +239,7 @@ async fn the_jwks_says_how_long_to_cache_it() {
 async fn a_scheduled_rotation_never_breaks_a_relying_party_either() {
     let idp = TestIdp::start_with(&[
         ("IDP_KEYS__JWKS_MAX_AGE_SECS", "1"),
-        ("IDP_KEYS__PREPUBLISH_SECS", "1"),
+        ("IDP_KEYS__PREPUBLISH_SECS", "2"),
         ("IDP_KEYS__ROTATION_INTERVAL_SECS", "2"),
         ("IDP_KEYS__TICK_SECS", "1"),
     ])
@@ -260,7 +261,7 @@ async fn a_scheduled_rotation_never_breaks_a_relying_party_either() {
             .await;
     }
     let mut seen = std::collections::BTreeSet::new();
-    let deadline = Instant::now() + Duration::from_secs(7);
+    let deadline = Instant::now() + Duration::from_secs(8);
     while Instant::now() < deadline {
         let relying = rp.current(&idp).await;
         let mut start = relying.start(&[], &[], true);

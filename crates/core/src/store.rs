@@ -107,6 +107,12 @@ pub trait GrantStore: Send + Sync {
     /// Moves the grants of session `from_sid` to session `to_sid` (a session replaced by a
     /// newer one of the same user, after a step-up).
     async fn move_session_grants(&self, from_sid: &str, to_sid: &str) -> Result<(), StoreError>;
+    /// Revokes every grant made to the client (it was disabled).
+    async fn revoke_grants_of_client(
+        &self,
+        client_id: &str,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
     /// Revokes every grant of the user (their password changed, their PIN was recovered).
     async fn revoke_all_grants_of_user(
         &self,
@@ -131,7 +137,8 @@ pub trait KeyStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// False when there was no such key.
     async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError>;
-    /// Replaces the sealed private keys, all or none (moving to a new master key).
+    /// Replaces the sealed private keys, all or none (moving to a new master key); refused
+    /// with `Conflict` unless `sealed` names exactly the stored keys.
     async fn replace_sealed_keys(&self, sealed: &[(String, Vec<u8>)]) -> Result<(), StoreError>;
 }
 

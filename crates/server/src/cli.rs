@@ -60,7 +60,8 @@ pub enum KeysCommand {
     Retire { kid: String },
     /// Remove a key at once (it leaked): what it signed stops verifying.
     Revoke { kid: String },
-    /// Re-seal every private key under a new master key, read (base64) from stdin.
+    /// Re-seal every private key under a new master key, read (base64) from stdin. Stop every
+    /// node first, then start them with the new master key.
     Rewrap,
 }
 
@@ -73,8 +74,12 @@ pub async fn run_keys(
         KeysCommand::List => {}
         KeysCommand::Rotate => {
             crate::keys::rotate(state).await.map_err(refused)?;
+            record_cli(state, "keys rotate".into()).await;
         }
-        KeysCommand::Retire { kid } => crate::keys::retire(state, &kid).await.map_err(refused)?,
+        KeysCommand::Retire { kid } => {
+            crate::keys::retire(state, &kid).await.map_err(refused)?;
+            record_cli(state, format!("keys retire {kid}")).await;
+        }
         KeysCommand::Rewrap => return rewrap(state).await,
         KeysCommand::Revoke { kid } => {
             crate::keys::revoke(state, &kid).await.map_err(refused)?;
@@ -91,6 +96,14 @@ pub async fn run_keys(
     Ok(crate::keys::describe(&records))
 }
 
+async fn record_cli(state: &AppState, detail: String) {
+    let event =
+        idp_core::model::AuditEvent::new(idp_core::model::AuditKind::AdminAction, state.now())
+            .actor("cli")
+            .detail(detail);
+    crate::audit::record(state, event).await;
+}
+
 async fn rewrap(state: &AppState) -> Result<serde_json::Value, CliError> {
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
@@ -100,6 +113,7 @@ async fn rewrap(state: &AppState) -> Result<serde_json::Value, CliError> {
     let count = crate::keys::rewrap(state, &new_master)
         .await
         .map_err(|e| CliError(e.to_string()))?;
+    record_cli(state, format!("keys rewrap ({count} keys)")).await;
     let mut out = json!({ "rewrapped": count });
     match crate::secrets::generated_master_key_file(&state.settings) {
         Some(path) => {

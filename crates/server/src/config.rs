@@ -275,23 +275,31 @@ impl Settings {
             }
         }
         let keys = &self.keys;
-        if keys.jwks_max_age_secs < 0 || keys.prepublish_secs < keys.jwks_max_age_secs {
-            return Err(invalid(
-                "keys.prepublish_secs",
-                "must be at least keys.jwks_max_age_secs, so caches hold a key before it signs",
-            ));
-        }
-        let longest_token = self.tokens.access_token_ttl.max(self.tokens.id_token_ttl);
-        if keys.retired_lifetime_secs < longest_token {
-            return Err(invalid(
-                "keys.retired_lifetime_secs",
-                "must be at least the longest token lifetime",
-            ));
-        }
-        if keys.rotation_interval_secs < 0 || keys.tick_secs == 0 {
+        let lag = i64::try_from(keys.tick_secs).unwrap_or(i64::MAX);
+        if keys.tick_secs == 0 || keys.rotation_interval_secs < 0 || keys.jwks_max_age_secs < 0 {
             return Err(invalid(
                 "keys",
-                "rotation_interval_secs may not be negative and tick_secs must be positive",
+                "tick_secs must be positive, the others not negative",
+            ));
+        }
+        // Caches must hold a key before it signs, even on a node that learns of it a tick late.
+        if keys.prepublish_secs < keys.jwks_max_age_secs.saturating_add(lag) {
+            return Err(invalid(
+                "keys.prepublish_secs",
+                "must be at least keys.jwks_max_age_secs + keys.tick_secs",
+            ));
+        }
+        // A retired key verifies what it signed until that has expired, ID tokens used as
+        // id_token_hint during the session included.
+        let longest = self
+            .tokens
+            .access_token_ttl
+            .max(self.tokens.id_token_ttl)
+            .max(self.session.ttl);
+        if keys.retired_lifetime_secs < longest.saturating_add(lag) {
+            return Err(invalid(
+                "keys.retired_lifetime_secs",
+                "must be at least the longest token or session lifetime + keys.tick_secs",
             ));
         }
         if self.tokens.authorization_code_ttl > 600 {

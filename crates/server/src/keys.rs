@@ -116,6 +116,18 @@ pub async fn load(store: &dyn KeyStore, sealing_key: &[u8; 32]) -> Result<KeySet
 pub async fn tick(state: &AppState) -> Result<(), KeyLoadError> {
     let store = state.stores.keys.as_ref();
     let settings = &state.settings.keys;
+    // A node that cannot open the stored keys (its master key is not the one they are sealed
+    // with: a rewrap happened) writes nothing, and stops trusting keys that are gone.
+    if let Err(error) = load(store, &state.key_sealing).await {
+        let present: Vec<String> = store
+            .list_signing_keys()
+            .await?
+            .into_iter()
+            .map(|r| r.kid)
+            .collect();
+        state.set_keys(state.keys().retaining(&present));
+        return Err(error);
+    }
     let now = state.now();
     let records = store.list_signing_keys().await?;
     for next in records
@@ -162,6 +174,11 @@ pub async fn tick(state: &AppState) -> Result<(), KeyLoadError> {
     Ok(())
 }
 
+/// How late a node may learn of a key change: one tick.
+fn lag(state: &AppState) -> i64 {
+    i64::try_from(state.settings.keys.tick_secs).unwrap_or(i64::MAX)
+}
+
 /// Makes `next` active and retires the other active keys of its algorithm.
 async fn promote(
     state: &AppState,
@@ -170,20 +187,21 @@ async fn promote(
 ) -> Result<(), KeyLoadError> {
     let store = state.stores.keys.as_ref();
     let now = state.now();
+    // The new key signs before the old one stops, so there is never a moment without one.
+    store
+        .update_signing_key(&next.kid, KeyState::Active, next.activate_at, None)
+        .await?;
+    tracing::info!(kid = %next.kid, "activated signing key");
     let remove_after = now + state.settings.keys.retired_lifetime_secs;
     for old in records
         .iter()
-        .filter(|r| r.alg == next.alg && r.state == KeyState::Active)
+        .filter(|r| r.alg == next.alg && r.state == KeyState::Active && r.kid != next.kid)
     {
         store
             .update_signing_key(&old.kid, KeyState::Retired, None, Some(remove_after))
             .await?;
         tracing::info!(kid = %old.kid, "retired signing key");
     }
-    store
-        .update_signing_key(&next.kid, KeyState::Active, next.activate_at, None)
-        .await?;
-    tracing::info!(kid = %next.kid, "activated signing key");
     Ok(())
 }
 
@@ -237,13 +255,13 @@ pub async fn retire(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
     let ready = records.iter().find(|r| {
         r.alg == key.alg
             && r.state == KeyState::Next
-            && r.created_at + state.settings.keys.jwks_max_age_secs <= now
+            && r.created_at + state.settings.keys.jwks_max_age_secs + lag(state) <= now
     });
     let Some(next) = ready else {
         return Err(KeyLoadError::Refused(format!(
             "key `{kid}` is the only {} key that signs: run `idp keys rotate` and retire it once the new key has been published for {} seconds",
             key.alg.as_str(),
-            state.settings.keys.jwks_max_age_secs
+            state.settings.keys.jwks_max_age_secs + lag(state)
         )));
     };
     promote(state, &records, next).await
@@ -259,11 +277,10 @@ pub async fn revoke(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
         .iter()
         .find(|r| r.kid == kid)
         .ok_or_else(|| KeyLoadError::Refused(format!("no key `{kid}`")))?;
-    store.delete_signing_key(kid).await?;
-    tracing::warn!(kid, "signing key revoked");
     let still_signing = records
         .iter()
         .any(|r| r.kid != kid && r.alg == key.alg && r.state == KeyState::Active);
+    // The replacement signs before the revoked key goes, so there is never a moment without one.
     if !still_signing {
         create(
             store,
@@ -275,6 +292,10 @@ pub async fn revoke(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
         )
         .await?;
     }
+    store.delete_signing_key(kid).await?;
+    tracing::warn!(kid, "signing key revoked");
+    // This node stops trusting it now; the others at their next tick.
+    state.set_keys(load(store, &state.key_sealing).await?);
     Ok(())
 }
 
@@ -321,6 +342,8 @@ pub async fn rewrap(state: &AppState, new_master: &[u8; 32]) -> Result<usize, Ke
             sealing::seal(&new_sealing, &label, &der)?,
         ));
     }
+    // Refused if the keys changed meanwhile (a node rotated): nothing is then half re-sealed.
     store.replace_sealed_keys(&sealed).await?;
+    state.set_keys(load(store, &new_sealing).await?);
     Ok(sealed.len())
 }

@@ -104,6 +104,17 @@ impl SigningKey {
         &self.jwk
     }
 
+    fn duplicate(&self) -> Self {
+        Self {
+            kid: self.kid.clone(),
+            alg: self.alg,
+            signing: self.signing,
+            encoding: self.encoding.clone(),
+            decoding: self.decoding.clone(),
+            jwk: self.jwk.clone(),
+        }
+    }
+
     #[cfg(test)]
     fn clone_key(&self) -> Self {
         Self {
@@ -145,6 +156,18 @@ impl KeySet {
             .into_iter()
             .filter(|alg| self.keys.iter().any(|k| k.alg == *alg && k.signing))
             .collect()
+    }
+
+    /// The same set without the keys whose `kid` is not in `kids` (removed elsewhere).
+    pub fn retaining(&self, kids: &[String]) -> KeySet {
+        KeySet {
+            keys: self
+                .keys
+                .iter()
+                .filter(|k| kids.contains(&k.kid))
+                .map(SigningKey::duplicate)
+                .collect(),
+        }
     }
 
     pub fn kids(&self) -> Vec<String> {

@@ -33,6 +33,16 @@ pub async fn active_claims(
     {
         return Ok(None);
     }
+    // A client disabled since (or deleted) takes its tokens with it.
+    if state
+        .stores
+        .clients
+        .find_client(&claims.client_id)
+        .await?
+        .is_none()
+    {
+        return Ok(None);
+    }
     Ok(Some(claims))
 }
 

@@ -50,6 +50,7 @@ async fn signed_in_user(
 ) -> Result<Result<(CookieJar, Session, User), Response>, PageError> {
     if let Some(session) = session::current(state, &jar).await?
         && let Some(user) = state.stores.users.find_user(&session.user_id).await?
+        && user.disabled_at.is_none()
     {
         return Ok(Ok((jar, session, user)));
     }

@@ -26,7 +26,20 @@ impl From<StoreError> for AdminError {
 
 impl From<crate::keys::KeyLoadError> for AdminError {
     fn from(error: crate::keys::KeyLoadError) -> Self {
-        Self(BearerError(OAuthError::invalid_request(error.to_string())))
+        match error {
+            // Why it was refused, for the operator: no internal detail in it.
+            crate::keys::KeyLoadError::Refused(why) => {
+                Self(BearerError(OAuthError::invalid_request(why)))
+            }
+            crate::keys::KeyLoadError::Store(e) => Self::from(e),
+            crate::keys::KeyLoadError::Token(e) => Self(BearerError(OAuthError::new(
+                ErrorCode::ServerError,
+                format!(
+                    "internal error, reference {}",
+                    crate::error::log_internal(&e)
+                ),
+            ))),
+        }
     }
 }
 
@@ -322,6 +335,12 @@ pub async fn disable_client(
         .ok_or_else(|| not_found("such client"))?;
     client.metadata.disabled = true;
     state.stores.clients.update_client(&client).await?;
+    // Its refresh tokens die with its grants; its access tokens fail the client check.
+    state
+        .stores
+        .grants
+        .revoke_grants_of_client(&client.id, state.now())
+        .await?;
     record(
         &state,
         &actor,

@@ -64,6 +64,11 @@ pub(super) async fn load_with_user(
         .find_user(user_id)
         .await?
         .ok_or_else(PageError::expired)?;
+    if user.disabled_at.is_some() {
+        return Err(PageError::Forbidden(
+            "This account is disabled. Please contact support.".into(),
+        ));
+    }
     Ok((interaction, user))
 }
 

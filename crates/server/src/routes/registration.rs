@@ -239,6 +239,7 @@ pub async fn update(
             id_token_signed_response_alg: checked.id_token_alg,
             metadata: idp_core::model::ClientMetadata {
                 registration_token_hash: client.metadata.registration_token_hash.clone(),
+                disabled: client.metadata.disabled,
                 ..checked.metadata
             },
             ..client

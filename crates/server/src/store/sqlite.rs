@@ -552,6 +552,20 @@ impl GrantStore for SqliteStore {
         Ok(())
     }
 
+    async fn revoke_grants_of_client(
+        &self,
+        client_id: &str,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE grants SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(client_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     async fn revoke_all_grants_of_user(
         &self,
         user_id: &str,
@@ -606,6 +620,18 @@ impl KeyStore for SqliteStore {
 
     async fn replace_sealed_keys(&self, sealed: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
         let mut transaction = self.pool.begin().await.map_err(backend)?;
+        let mut stored: Vec<String> = sqlx::query_scalar("SELECT kid FROM signing_keys")
+            .fetch_all(&mut *transaction)
+            .await
+            .map_err(backend)?;
+        let mut given: Vec<String> = sealed.iter().map(|(kid, _)| kid.clone()).collect();
+        stored.sort();
+        given.sort();
+        if stored != given {
+            return Err(StoreError::Conflict(
+                "the signing keys changed; run it again",
+            ));
+        }
         for (kid, blob) in sealed {
             let done = sqlx::query("UPDATE signing_keys SET sealed_private_key = ? WHERE kid = ?")
                 .bind(blob)
