@@ -197,3 +197,21 @@ async fn keys_move_to_a_new_master_key() {
     let with_old = run(dir.path(), &[("IDP_MASTER_KEY", old.trim())]);
     assert!(!with_old.status.success(), "and no longer with the old one");
 }
+
+#[tokio::test]
+async fn liveness_and_readiness_probes_answer() {
+    let idp = TestIdp::start().await;
+    let live: serde_json::Value = reqwest::get(format!("{}/healthz", idp.issuer))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(live["status"], "ok");
+    let ready = reqwest::get(format!("{}/readyz", idp.issuer))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), reqwest::StatusCode::OK);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["database"], "ok");
+}

@@ -10,6 +10,12 @@ use crate::model::{
     OneTimeCode, Session, SigningKeyRecord, User,
 };
 
+/// Whether a backend answers, for readiness probes.
+#[async_trait]
+pub trait HealthCheck: Send + Sync {
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Stores the whole user in one write. `StoreError::Conflict` when the username is taken.

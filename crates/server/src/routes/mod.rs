@@ -21,7 +21,7 @@ mod userinfo;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -135,6 +135,8 @@ pub fn router(state: AppState) -> Router {
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
         .route("/help", get(help))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/static/style.css", get(stylesheet))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -166,6 +168,31 @@ pub fn router(state: AppState) -> Router {
         None => router,
     };
     router.layer(TraceLayer::new_for_http()).with_state(state)
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> Response {
+    (
+        StatusCode::OK,
+        axum::Json(serde_json::json!({ "status": "ok" })),
+    )
+        .into_response()
+}
+
+/// Readiness: the database answers (and, with Redis, Redis will).
+async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    match state.stores.health.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({ "status": "ready", "database": "ok" })),
+        )
+            .into_response(),
+        Err(error) => {
+            let reference = crate::error::log_internal(&error);
+            let body = serde_json::json!({ "status": "unavailable", "database": "unreachable", "reference": reference });
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+        }
+    }
 }
 
 async fn help() -> Response {

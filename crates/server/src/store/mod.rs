@@ -12,7 +12,7 @@ use std::sync::Arc;
 use idp_core::StoreError;
 use idp_core::store::{
     AuditStore, ClientStore, CodeStore, ConsentStore, DeviceStore, EphemeralStore, GrantStore,
-    KeyStore, OutboxStore, PinAttemptStore, SessionStore, ThrottleStore, UserStore,
+    HealthCheck, KeyStore, OutboxStore, PinAttemptStore, SessionStore, ThrottleStore, UserStore,
 };
 
 use crate::config::Settings;
@@ -32,6 +32,7 @@ pub struct Stores {
     pub devices: Arc<dyn DeviceStore>,
     pub codes: Arc<dyn CodeStore>,
     pub consents: Arc<dyn ConsentStore>,
+    pub health: Arc<dyn HealthCheck>,
     /// Failure counters for throttling; in memory on the embedded default.
     pub throttle: Arc<dyn ThrottleStore>,
 }
@@ -57,7 +58,8 @@ impl Stores {
             outbox: db.clone(),
             devices: db.clone(),
             codes: db.clone(),
-            consents: db,
+            consents: db.clone(),
+            health: db,
             throttle: Arc::new(memory::MemoryThrottle::default()),
         })
     }

@@ -13,7 +13,7 @@ use idp_core::model::{
 };
 use idp_core::store::{
     AuditStore, ClientStore, CodeStore, ConsentStore, DeviceStore, EphemeralStore, GrantStore,
-    KeyStore, OutboxStore, PinAttemptStore, SessionStore, UserStore,
+    HealthCheck, KeyStore, OutboxStore, PinAttemptStore, SessionStore, UserStore,
 };
 use sqlx::Row as _;
 use sqlx::sqlite::{
@@ -1151,5 +1151,16 @@ impl ConsentStore for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(done.rows_affected() > 0)
+    }
+}
+
+#[async_trait]
+impl HealthCheck for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 }
