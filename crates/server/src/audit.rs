@@ -14,6 +14,7 @@ pub fn event(state: &AppState, kind: AuditKind, from: &ClientInfo) -> AuditEvent
 /// Records the event. A failure to store it is logged, never shown to the user: the log line
 /// is written either way.
 pub async fn record(state: &AppState, event: AuditEvent) {
+    state.metrics.event(event.kind.as_str());
     tracing::info!(
         target: "audit",
         kind = event.kind.as_str(),

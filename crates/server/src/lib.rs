@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod keys;
 pub mod messages;
+pub mod metrics;
 pub mod notify;
 pub mod oauth;
 pub mod routes;

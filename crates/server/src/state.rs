@@ -35,6 +35,7 @@ pub struct Inner {
     pub notifier: crate::notify::Notifier,
     /// For calls to relying parties (back-channel logout): short timeout, no redirects.
     pub http: reqwest::Client,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl std::ops::Deref for AppState {
@@ -114,6 +115,7 @@ impl AppState {
                 .map_err(|e| {
                     crate::config::ConfigError(format!("cannot build the HTTP client: {e}"))
                 })?,
+            metrics: crate::metrics::Metrics::default(),
             settings,
             clock,
             stores,

@@ -91,10 +91,13 @@ pub async fn issue_for_user(
         },
     )?;
     let refresh_token = if grant.scopes.iter().any(|s| s == OFFLINE_ACCESS) {
+        state.metrics.token("refresh");
         Some(store_refresh_token(state, grant).await?)
     } else {
         None
     };
+    state.metrics.token("access");
+    state.metrics.token("id");
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -148,6 +151,7 @@ pub fn issue_for_client(
             grant_id: None,
         },
     )?;
+    state.metrics.token("access");
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

@@ -137,6 +137,7 @@ pub fn router(state: AppState) -> Router {
         .route("/help", get(help))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::exposition))
         .route("/static/style.css", get(stylesheet))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -167,7 +168,13 @@ pub fn router(state: AppState) -> Router {
         Some(layer) => router.layer(layer),
         None => router,
     };
-    router.layer(TraceLayer::new_for_http()).with_state(state)
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }
 
 /// Liveness: the process answers.

@@ -1,0 +1,141 @@
+//! Prometheus metrics at `/metrics`: request latency per endpoint, security events by kind
+//! (sign-ins by outcome, PIN failures, lockouts, ...) and tokens issued by type. Kept in
+//! process, so each node reports its own.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::state::AppState;
+
+/// Upper bounds of the latency histogram, in seconds.
+const BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Default)]
+struct Latency {
+    count: u64,
+    sum: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), Latency>>,
+    events: Mutex<BTreeMap<&'static str, u64>>,
+    tokens: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Metrics {
+    fn observe(&self, route: String, method: String, status: u16, seconds: f64) {
+        if let Ok(mut requests) = self.requests.lock() {
+            let entry = requests.entry((route, method, status)).or_default();
+            entry.count += 1;
+            entry.sum += seconds;
+            for (bucket, bound) in entry.buckets.iter_mut().zip(BUCKETS) {
+                if seconds <= bound {
+                    *bucket += 1;
+                }
+            }
+        }
+    }
+
+    /// Counts a security event (the audit log's kinds).
+    pub fn event(&self, kind: &'static str) {
+        if let Ok(mut events) = self.events.lock() {
+            *events.entry(kind).or_default() += 1;
+        }
+    }
+
+    /// Counts a token issued (`access`, `id`, `refresh`).
+    pub fn token(&self, kind: &'static str) {
+        if let Ok(mut tokens) = self.tokens.lock() {
+            *tokens.entry(kind).or_default() += 1;
+        }
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str(
+            "# HELP idp_http_request_duration_seconds Time to answer a request, by endpoint.\n",
+        );
+        out.push_str("# TYPE idp_http_request_duration_seconds histogram\n");
+        if let Ok(requests) = self.requests.lock() {
+            for ((route, method, status), latency) in requests.iter() {
+                let labels = format!("route=\"{route}\",method=\"{method}\",status=\"{status}\"");
+                for (count, bound) in latency.buckets.iter().zip(BUCKETS) {
+                    let _ = writeln!(
+                        out,
+                        "idp_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    "idp_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                    latency.count
+                );
+                let _ = writeln!(
+                    out,
+                    "idp_http_request_duration_seconds_sum{{{labels}}} {}",
+                    latency.sum
+                );
+                let _ = writeln!(
+                    out,
+                    "idp_http_request_duration_seconds_count{{{labels}}} {}",
+                    latency.count
+                );
+            }
+        }
+        out.push_str("# HELP idp_security_events_total Security events by kind (sign-in outcomes, PIN failures, lockouts, ...).\n");
+        out.push_str("# TYPE idp_security_events_total counter\n");
+        if let Ok(events) = self.events.lock() {
+            for (kind, count) in events.iter() {
+                let _ = writeln!(out, "idp_security_events_total{{kind=\"{kind}\"}} {count}");
+            }
+        }
+        out.push_str("# HELP idp_tokens_issued_total Tokens issued, by type.\n");
+        out.push_str("# TYPE idp_tokens_issued_total counter\n");
+        if let Ok(tokens) = self.tokens.lock() {
+            for (kind, count) in tokens.iter() {
+                let _ = writeln!(out, "idp_tokens_issued_total{{type=\"{kind}\"}} {count}");
+            }
+        }
+        out
+    }
+}
+
+/// Times every request under the route it matched (never the raw path: no ids in labels).
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    state.metrics.observe(
+        route,
+        method,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+pub async fn exposition(State(state): State<AppState>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
