@@ -91,8 +91,6 @@ pub trait SessionStore: Send + Sync {
     /// The user's live sessions, newest first.
     async fn list_sessions(&self, user_id: &str, now: UnixTime)
     -> Result<Vec<Session>, StoreError>;
-    /// Ends the user's session with this public `sid`; false when there is none.
-    async fn delete_session_by_sid(&self, user_id: &str, sid: &str) -> Result<bool, StoreError>;
     /// Deletes sessions that expired before `before`; returns how many.
     async fn purge_expired_sessions(&self, before: UnixTime) -> Result<u64, StoreError>;
 }

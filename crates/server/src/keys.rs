@@ -118,23 +118,28 @@ pub async fn tick(state: &AppState) -> Result<(), KeyLoadError> {
     let settings = &state.settings.keys;
     // A node that cannot open the stored keys (its master key is not the one they are sealed
     // with: a rewrap happened) writes nothing, and stops trusting keys that are gone.
-    if let Err(error) = load(store, &state.key_sealing).await {
-        let present: Vec<String> = store
-            .list_signing_keys()
-            .await?
-            .into_iter()
-            .map(|r| r.kid)
-            .collect();
-        state.set_keys(state.keys().retaining(&present));
-        return Err(error);
-    }
+    let loaded = match load(store, &state.key_sealing).await {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            let present: Vec<String> = store
+                .list_signing_keys()
+                .await?
+                .into_iter()
+                .map(|r| r.kid)
+                .collect();
+            state.set_keys(state.keys().retaining(&present));
+            return Err(error);
+        }
+    };
     let now = state.now();
-    let records = store.list_signing_keys().await?;
+    let mut records = store.list_signing_keys().await?;
+    let mut changed = false;
     for next in records
         .iter()
         .filter(|r| r.state == KeyState::Next && r.activate_at.is_some_and(|t| t <= now))
     {
         promote(state, &records, next).await?;
+        changed = true;
     }
     for retired in records
         .iter()
@@ -142,9 +147,12 @@ pub async fn tick(state: &AppState) -> Result<(), KeyLoadError> {
     {
         store.delete_signing_key(&retired.kid).await?;
         tracing::info!(kid = %retired.kid, "removed retired signing key");
+        changed = true;
     }
     if settings.rotation_interval_secs > 0 {
-        let records = store.list_signing_keys().await?;
+        if changed {
+            records = store.list_signing_keys().await?;
+        }
         for alg in SigningAlg::ALL {
             let newest_active = records
                 .iter()
@@ -167,10 +175,17 @@ pub async fn tick(state: &AppState) -> Result<(), KeyLoadError> {
                     Some(activate_at),
                 )
                 .await?;
+                changed = true;
             }
         }
     }
-    state.set_keys(load(store, &state.key_sealing).await?);
+    // Opened once per tick, again only when this tick changed the keys.
+    let keys = if changed {
+        load(store, &state.key_sealing).await?
+    } else {
+        loaded
+    };
+    state.set_keys(keys);
     Ok(())
 }
 

@@ -170,10 +170,6 @@ impl KeySet {
         }
     }
 
-    pub fn kids(&self) -> Vec<String> {
-        self.keys.iter().map(|k| k.kid.clone()).collect()
-    }
-
     /// The JWKS document (RFC 7517 §5).
     pub fn jwks(&self) -> JwkSet {
         JwkSet {

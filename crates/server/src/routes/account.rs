@@ -25,7 +25,6 @@ use crate::throttle;
 use crate::web::client_info::ClientInfo;
 use crate::web::cookies;
 use crate::web::csrf;
-use crate::web::templates::render;
 
 /// Sign-in events shown on the account page.
 const SIGN_IN_EVENTS: [AuditKind; 5] = [
@@ -69,7 +68,6 @@ async fn page(
     notice: Option<&str>,
     error: Option<&str>,
 ) -> Result<Response, PageError> {
-    let (jar, token) = csrf::issue(state, jar);
     let sessions: Vec<_> = state
         .stores
         .sessions
@@ -128,11 +126,12 @@ async fn page(
         let scopes: Vec<_> = scopes.iter().map(|s| super::consent::describe(s)).collect();
         consents.push(json!({ "client_id": client_id, "name": name, "scopes": scopes, "granted_at": granted_at }));
     }
-    let body = render(
+    Ok(csrf::form_page(
+        state,
+        jar,
         status,
         "account.html",
         json!({
-            "csrf": token,
             "username": user.username,
             "email": user.email,
             "email_verified": user.email_verified,
@@ -154,8 +153,7 @@ async fn page(
             "notice": notice,
             "error": error,
         }),
-    );
-    Ok((jar, body).into_response())
+    ))
 }
 
 /// The account page after a change, with a notice.
@@ -513,16 +511,13 @@ fn code_form(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
-    let (jar, token) = csrf::issue(state, jar);
-    (
+    csrf::form_page(
+        state,
         jar,
-        render(
-            status,
-            "account_code.html",
-            json!({ "csrf": token, "error": error }),
-        ),
+        status,
+        "account_code.html",
+        json!({ "error": error }),
     )
-        .into_response()
 }
 
 pub async fn contact_code_page(

@@ -20,7 +20,6 @@ use crate::oauth::authorization_request::error_redirect;
 use crate::oauth::interaction::{Interaction, issue_code, session_satisfies};
 use crate::state::AppState;
 use crate::web::csrf;
-use crate::web::templates::render;
 
 /// A scope in people's words.
 pub fn describe(scope: &str) -> &'static str {
@@ -102,24 +101,23 @@ pub async fn consent_page(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let (interaction, _, client) = load_for_consent(&state, &jar, &id).await?;
-    let (jar, token) = csrf::issue(&state, jar);
     let scopes: Vec<_> = interaction
         .request
         .scopes
         .iter()
         .map(|s| describe(s))
         .collect();
-    let page = render(
+    Ok(csrf::form_page(
+        &state,
+        jar,
         StatusCode::OK,
         "consent.html",
         json!({
-            "csrf": token,
             "action": format!("{}/consent", interaction.path()),
             "client_name": client.name,
             "scopes": scopes,
         }),
-    );
-    Ok((jar, page).into_response())
+    ))
 }
 
 #[derive(Deserialize)]

@@ -23,7 +23,6 @@ use crate::oauth::{AMR_PASSWORD_PIN, acr};
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;
-use crate::web::templates::render;
 use crate::web::{cookies, csrf};
 
 /// How long a browser stays trusted without being used: 400 days, the most browsers keep a
@@ -207,24 +206,23 @@ fn code_form(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
-    let (jar, token) = csrf::issue(state, jar);
     let sent_to = match check.channel {
         Channel::Email => mask::email(&check.recipient),
         Channel::Sms => mask::phone(&check.recipient),
     };
-    let page = render(
+    csrf::form_page(
+        state,
+        jar,
         status,
         "device.html",
         json!({
-            "csrf": token,
             "action": device_path(interaction),
             "resend": format!("{}/resend", device_path(interaction)),
             "sent_to": sent_to,
             "client_name": interaction.client_name,
             "error": error,
         }),
-    );
-    (jar, page).into_response()
+    )
 }
 
 pub async fn device_page(

@@ -136,20 +136,19 @@ fn login_page(
     username: &str,
     error: Option<&str>,
 ) -> Response {
-    let (jar, token) = csrf::issue(state, jar);
-    let page = render(
+    csrf::form_page(
+        state,
+        jar,
         status,
         "login.html",
         json!({
             "client_name": interaction.client_name,
             "action": interaction.path(),
             "interaction": interaction.id,
-            "csrf": token,
             "username": username,
             "error": error,
         }),
-    );
-    (jar, page).into_response()
+    )
 }
 
 pub async fn password_page(
@@ -296,8 +295,9 @@ fn pin_page_response(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
-    let (jar, token) = csrf::issue(state, jar);
-    let page = render(
+    csrf::form_page(
+        state,
+        jar,
         status,
         "pin.html",
         json!({
@@ -305,11 +305,9 @@ fn pin_page_response(
             "username": user.username,
             "action": format!("{}/pin", interaction.path()),
             "recover": format!("{}/recover", interaction.path()),
-            "csrf": token,
             "error": error,
         }),
-    );
-    (jar, page).into_response()
+    )
 }
 
 pub(super) fn locked_page(state: &AppState, interaction: &Interaction, message: &str) -> Response {
@@ -450,21 +448,20 @@ pub(super) fn new_pin_form(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
-    let (jar, token) = csrf::issue(state, jar);
     let policy = state.pins.policy();
-    let page = render(
+    csrf::form_page(
+        state,
+        jar,
         status,
         "pin_create.html",
         json!({
-            "csrf": token,
             "action": action,
             "pin_min": policy.min_length,
             "pin_max": policy.max_length,
             "submit": "Save PIN and continue",
             "error": error,
         }),
-    );
-    (jar, page).into_response()
+    )
 }
 
 pub async fn new_pin_page(

@@ -21,7 +21,7 @@ use crate::error::PageError;
 use crate::oauth::authorization_request::append_query;
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
-use crate::web::templates::{page, render};
+use crate::web::templates::render;
 use crate::web::{cookies, csrf};
 
 /// The event a logout token carries (Back-Channel Logout 1.0 §2.4).
@@ -101,18 +101,18 @@ async fn show(
     request: LogoutRequest,
 ) -> Result<Response, PageError> {
     let (client, redirect) = check(&state, &request).await?;
-    let (jar, token) = csrf::issue(&state, jar);
-    let body = page(
+    Ok(csrf::form_page(
+        &state,
+        jar,
+        StatusCode::OK,
         "logout.html",
         json!({
-            "csrf": token,
             "client_name": client.as_ref().map(|c| c.name.clone()),
             "client_id": client.as_ref().map(|c| c.id.clone()),
             "post_logout_redirect_uri": redirect,
             "state": request.state,
         }),
-    );
-    Ok((jar, body).into_response())
+    ))
 }
 
 pub async fn logout_get(

@@ -23,7 +23,6 @@ use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;
 use crate::web::csrf;
-use crate::web::templates::render;
 
 pub(super) const TOO_MANY_CODES: &str =
     "We have sent you several codes in the last hour. Use the last one, or try again later.";
@@ -52,22 +51,21 @@ fn choose_form(
     status: StatusCode,
     error: Option<&str>,
 ) -> Response {
-    let (jar, token) = csrf::issue(state, jar);
     let options: Vec<_> = destinations(user)
         .into_iter()
         .map(|(channel, _, masked)| json!({ "value": channel.as_str(), "label": masked }))
         .collect();
-    let page = render(
+    csrf::form_page(
+        state,
+        jar,
         status,
         "recover_choose.html",
         json!({
-            "csrf": token,
             "action": recover_path(interaction),
             "options": options,
             "error": error,
         }),
-    );
-    (jar, page).into_response()
+    )
 }
 
 pub async fn choose_page(
@@ -170,7 +168,6 @@ fn code_form(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
-    let (jar, token) = csrf::issue(state, jar);
     let sent_to = match channel {
         Channel::Email => "your e-mail address",
         Channel::Sms => "your phone",
@@ -186,19 +183,19 @@ fn code_form(
             })
         })
         .collect();
-    let page = render(
+    csrf::form_page(
+        state,
+        jar,
         status,
         "recover_code.html",
         json!({
-            "csrf": token,
             "action": format!("{}/code", recover_path(interaction)),
             "resend": recover_path(interaction),
             "sent_to": sent_to,
             "questions": questions,
             "error": error,
         }),
-    );
-    (jar, page).into_response()
+    )
 }
 
 pub async fn code_page(

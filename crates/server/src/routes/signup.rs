@@ -69,12 +69,12 @@ fn signup_form(
     form: &SignupForm,
     error: Option<String>,
 ) -> Response {
-    let (jar, token) = csrf::issue(state, jar);
-    let page = render(
+    csrf::form_page(
+        state,
+        jar,
         status,
         "signup.html",
         json!({
-            "csrf": token,
             "interaction": form.interaction,
             "username": form.username,
             "email": form.email,
@@ -82,8 +82,7 @@ fn signup_form(
             "password_min": state.password_policy.min_length,
             "error": error,
         }),
-    );
-    (jar, page).into_response()
+    )
 }
 
 pub async fn signup_page(
@@ -210,20 +209,19 @@ fn pin_form(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
-    let (jar, token) = csrf::issue(state, jar);
     let policy = state.pins.policy();
-    let page = render(
+    csrf::form_page(
+        state,
+        jar,
         status,
         "pin_create.html",
         json!({
-            "csrf": token,
             "action": "/signup/pin",
             "pin_min": policy.min_length,
             "pin_max": policy.max_length,
             "error": error,
         }),
-    );
-    (jar, page).into_response()
+    )
 }
 
 pub async fn pin_page(

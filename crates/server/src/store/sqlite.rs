@@ -478,16 +478,6 @@ impl SessionStore for SqliteStore {
         rows.iter().map(session_from_row).collect()
     }
 
-    async fn delete_session_by_sid(&self, user_id: &str, sid: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM sessions WHERE user_id = ? AND sid = ?")
-            .bind(user_id)
-            .bind(sid)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() > 0)
-    }
-
     async fn purge_expired_sessions(&self, before: UnixTime) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
             .bind(before)

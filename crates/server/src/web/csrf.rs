@@ -39,10 +39,29 @@ fn ensure_cookie(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
 }
 
 /// The token to put in a form, setting the browser's CSRF cookie first if it has none.
-pub fn issue(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+fn issue(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
     let (jar, value) = ensure_cookie(state, jar);
     let token = token_for(state, &value);
     (jar, token)
+}
+
+/// Renders a page that holds a form: the context gets this browser's CSRF token as `csrf`,
+/// and the response sets the CSRF cookie if the browser has none yet.
+pub fn form_page(
+    state: &AppState,
+    jar: CookieJar,
+    status: axum::http::StatusCode,
+    template: &str,
+    mut context: serde_json::Value,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let (jar, token) = issue(state, jar);
+    context["csrf"] = serde_json::Value::String(token);
+    (
+        jar,
+        crate::web::templates::render(status, template, context),
+    )
+        .into_response()
 }
 
 /// Whether `submitted` is the token for this browser's CSRF cookie.
