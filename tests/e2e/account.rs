@@ -45,7 +45,7 @@ async fn changing_the_password_needs_the_current_one_and_signs_out_other_session
     other.open_account("alice", PIN).await;
     let browser = Browser::new(&idp);
     let account = browser.open_account("alice", PIN).await;
-    assert_eq!(idp.count("sessions", "1").await, 2);
+    assert_eq!(idp.count("sessions", "TRUE").await, 2);
     let new = "a brand new passphrase here";
 
     let wrong = browser
@@ -86,7 +86,7 @@ async fn changing_the_password_needs_the_current_one_and_signs_out_other_session
         .await;
     assert!(done.contains("Your password is changed."), "{}", done.body);
     assert_eq!(
-        idp.count("sessions", "1").await,
+        idp.count("sessions", "TRUE").await,
         1,
         "the other session ended"
     );
@@ -213,7 +213,7 @@ async fn a_new_email_address_counts_once_its_code_comes_back() {
     assert_eq!(
         idp.count(
             "users",
-            "email = 'alice@new.example' AND email_verified = 1"
+            "email = 'alice@new.example' AND email_verified = TRUE"
         )
         .await,
         1

@@ -84,7 +84,11 @@ async fn an_unknown_client_or_redirect_uri_gets_a_page_never_a_redirect() {
         assert!(page.location.is_none(), "never redirects: {url}");
         assert!(page.contains("We cannot sign you in to that site"));
     }
-    assert_eq!(idp.count("ephemeral", "1").await, 0, "nothing was stored");
+    assert_eq!(
+        idp.count("ephemeral", "TRUE").await,
+        0,
+        "nothing was stored"
+    );
 }
 
 #[tokio::test]
@@ -163,7 +167,11 @@ async fn bad_requests_from_a_known_client_go_back_with_an_error() {
         );
         assert!(param(&location, "code").is_none());
     }
-    assert_eq!(idp.count("ephemeral", "1").await, 0, "nothing was stored");
+    assert_eq!(
+        idp.count("ephemeral", "TRUE").await,
+        0,
+        "nothing was stored"
+    );
 }
 
 #[tokio::test]
@@ -284,7 +292,7 @@ async fn five_wrong_pins_lock_the_pin() {
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
     assert!(answer.location.is_none());
     assert_eq!(
-        idp.count("sessions", "1").await,
+        idp.count("sessions", "TRUE").await,
         0,
         "no session was started"
     );

@@ -55,7 +55,7 @@ async fn user_create_applies_the_policies_and_stores_nothing_on_refusal() {
         assert!(stderr.contains(mentions), "{all:?}: {stderr}");
         assert!(out.stdout.is_empty());
     }
-    assert_eq!(idp.count("users", "1").await, 0);
+    assert_eq!(idp.count("users", "TRUE").await, 0);
 
     idp.create_user("bob");
     let again = idp.cli(
@@ -71,7 +71,7 @@ async fn user_create_applies_the_policies_and_stores_nothing_on_refusal() {
     );
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("taken"));
-    assert_eq!(idp.count("users", "1").await, 1);
+    assert_eq!(idp.count("users", "TRUE").await, 1);
 }
 
 #[tokio::test]
@@ -124,7 +124,7 @@ async fn client_create_prints_json_and_checks_redirect_uris() {
     }
     let out = idp.cli(&["client", "create", "--name", "X"], "");
     assert!(!out.status.success(), "a redirect URI is required");
-    assert_eq!(idp.count("clients", "1").await, 2);
+    assert_eq!(idp.count("clients", "TRUE").await, 2);
 }
 
 #[tokio::test]

@@ -112,7 +112,7 @@ async fn refusing_consent_sends_access_denied() {
         param(&location, "state").as_deref(),
         Some(start.state.secret().as_str())
     );
-    assert_eq!(idp.count("consents", "1").await, 0);
+    assert_eq!(idp.count("consents", "TRUE").await, 0);
     // Without this browser's CSRF token, the form does nothing.
     let consent = browser.open(&rp.start(&[], &[], true).url).await;
     let (action, _) = consent.form();
@@ -120,7 +120,7 @@ async fn refusing_consent_sends_access_denied() {
         .post(&action, &[("decision".into(), "allow".into())])
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    assert_eq!(idp.count("consents", "1").await, 0);
+    assert_eq!(idp.count("consents", "TRUE").await, 0);
 }
 
 #[tokio::test]

@@ -587,7 +587,7 @@ async fn a_new_browser_needs_a_code_after_the_pin_and_is_trusted_after() {
     w.mail
         .wait_for("alice@example.com", "New sign-in to your account", 0)
         .await;
-    assert_eq!(w.idp.count("devices", "1").await, 1);
+    assert_eq!(w.idp.count("devices", "TRUE").await, 1);
 
     // The same browser, signing in again, is trusted: no code.
     let mut again = w.rp.start(&[], &[("prompt", "login")], true);
@@ -808,8 +808,8 @@ async fn an_expired_code_is_refused() {
     let late = browser.submit(&check, &[("code", &code)]).await;
     assert_eq!(late.status, StatusCode::GONE);
     assert!(late.contains("This code has expired"), "{}", late.body);
-    assert_eq!(idp.count("devices", "1").await, 0, "nothing trusted");
-    assert_eq!(idp.count("sessions", "1").await, 0, "no session");
+    assert_eq!(idp.count("devices", "TRUE").await, 0, "nothing trusted");
+    assert_eq!(idp.count("sessions", "TRUE").await, 0, "no session");
 }
 
 #[tokio::test]
@@ -846,7 +846,7 @@ async fn proofs_do_not_carry_over_when_another_user_signs_in_on_the_same_page() 
     fields.push(("code".into(), code));
     let refused = browser.post(&action, &fields).await;
     assert_ne!(refused.status, StatusCode::SEE_OTHER, "{}", refused.body);
-    assert_eq!(w.idp.count("sessions", "1").await, 0);
+    assert_eq!(w.idp.count("sessions", "TRUE").await, 0);
     assert_eq!(
         w.idp
             .count(
@@ -856,5 +856,5 @@ async fn proofs_do_not_carry_over_when_another_user_signs_in_on_the_same_page() 
             .await,
         1
     );
-    assert_eq!(w.idp.count("devices", "1").await, 0);
+    assert_eq!(w.idp.count("devices", "TRUE").await, 0);
 }

@@ -28,7 +28,7 @@ async fn a_new_user_signs_up_then_signs_in_to_a_relying_party() {
         .await;
     assert!(pin_page.contains("Choose your PIN"), "{}", pin_page.body);
     assert_eq!(
-        idp.count("users", "1").await,
+        idp.count("users", "TRUE").await,
         0,
         "nothing stored before the PIN"
     );
@@ -138,7 +138,7 @@ async fn weak_or_mismatched_pins_are_refused_and_nothing_is_stored() {
         assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{pin}");
         assert!(refused.contains(message), "{pin}: {}", refused.body);
     }
-    assert_eq!(idp.count("users", "1").await, 0);
+    assert_eq!(idp.count("users", "TRUE").await, 0);
     let done = browser
         .submit(&pin_page, &[("pin", PIN), ("pin_confirm", PIN)])
         .await;
@@ -200,7 +200,7 @@ async fn bad_details_and_weak_passwords_are_refused_and_nothing_is_stored() {
         assert!(refused.contains(message), "{message}: {}", refused.body);
         assert!(!refused.contains(PASSWORD), "the password is never echoed");
     }
-    assert_eq!(idp.count("users", "1").await, 1, "only alice");
+    assert_eq!(idp.count("users", "TRUE").await, 1, "only alice");
     assert_eq!(idp.count("ephemeral", "kind = 'signup'").await, 0);
     // What was typed (but the password) is kept on the form.
     let refused = browser

@@ -100,9 +100,13 @@ pub enum StoreError {
     /// A stored record could not be read back into its type.
     #[error("corrupt record: {0}")]
     Corrupt(String),
-    /// The backend itself failed (unreachable, I/O error, ...).
+    /// The backend itself failed (an error it reported, a record it refused, ...).
     #[error("storage backend: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The backend cannot be reached now (down, timed out, no free connection). Nothing was
+    /// changed that the caller can rely on; the same request may succeed later.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl StoreError {

@@ -159,7 +159,7 @@ pub struct ClientMetadata {
 }
 
 /// A signed-in browser: what the SSO cookie points at.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// SHA-256 of the cookie value; the cookie value itself is never stored.
     pub id_hash: String,
@@ -279,6 +279,15 @@ impl EphemeralKind {
             Self::AssertionJti => "assertion_jti",
             Self::PushedRequest => "pushed_request",
         }
+    }
+
+    /// Records that must outlive a restart of a cache: they stay in the database even where a
+    /// shared cache holds the short-lived ones.
+    pub fn is_durable(self) -> bool {
+        matches!(
+            self,
+            Self::RefreshToken | Self::RevokedAccessToken | Self::InitialAccessToken
+        )
     }
 }
 

@@ -149,7 +149,7 @@ pub trait KeyStore: Send + Sync {
 /// Short-lived records (interactions, pending sign-ups, authorization codes).
 #[async_trait]
 pub trait EphemeralStore: Send + Sync {
-    /// Inserts or replaces the record.
+    /// Inserts or replaces the record; a record already consumed stays consumed.
     async fn put(
         &self,
         kind: EphemeralKind,
@@ -298,4 +298,18 @@ pub trait ConsentStore: Send + Sync {
     ) -> Result<Vec<(String, Vec<String>, UnixTime)>, StoreError>;
     /// False when there was no consent.
     async fn withdraw_consent(&self, user_id: &str, client_id: &str) -> Result<bool, StoreError>;
+}
+
+/// Leases on cluster-wide chores, so that one node at a time does them.
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// Takes or renews the lease `name` for `holder` until `until`: true when `holder` now
+    /// holds it (it was free, expired at `now`, or already its own).
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: UnixTime,
+        until: UnixTime,
+    ) -> Result<bool, StoreError>;
 }

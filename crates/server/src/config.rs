@@ -20,7 +20,22 @@ pub struct Settings {
     pub listen: String,
     pub data_dir: PathBuf,
     pub database_url: String,
+    /// Connections each node keeps open to the database at most.
+    pub database_max_connections: u32,
+    /// `redis://HOST:PORT[/DB]` (or `rediss://`): sessions, authorization codes, replay
+    /// caches and throttling counters shared by every node, and key-change notifications.
+    /// Unset: the database and this node's memory hold them (one node).
+    #[serde(default)]
+    pub redis_url: Option<String>,
+    /// Prepended to every Redis key, so that several deployments can share one Redis.
+    pub redis_key_prefix: String,
     pub log: String,
+    /// `text` (for people) or `json` (one object per line, for log collectors).
+    pub log_format: LogFormat,
+    /// A second address that serves only `/metrics` (Prometheus). Unset: `/metrics` is served
+    /// on `listen`, to loopback clients only.
+    #[serde(default)]
+    pub metrics_listen: Option<String>,
     /// 32 bytes, base64: keys CSRF tokens and one-time codes. Generated into `data_dir` when
     /// the issuer is a loopback address and none is set.
     #[serde(default)]
@@ -53,6 +68,13 @@ pub struct Settings {
     pub codes: CodeSettings,
     pub tokens: TokenSettings,
     pub session: SessionSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -212,8 +234,26 @@ impl Settings {
         self.listen
             .parse::<SocketAddr>()
             .map_err(|e| invalid("listen", format!("`{}`: {e}", self.listen)))?;
-        if !self.database_url.starts_with("sqlite:") {
-            return Err(invalid("database_url", "only sqlite://PATH is supported"));
+        crate::store::sql::Backend::of(&self.database_url)
+            .map_err(|e| invalid("database_url", e))?;
+        if !(1..=1000).contains(&self.database_max_connections) {
+            return Err(invalid(
+                "database_max_connections",
+                "must be between 1 and 1000",
+            ));
+        }
+        if let Some(url) = &self.redis_url {
+            let scheme = Url::parse(url)
+                .map(|u| u.scheme().to_owned())
+                .unwrap_or_default();
+            if scheme != "redis" && scheme != "rediss" {
+                return Err(invalid("redis_url", "must be a redis:// or rediss:// URL"));
+            }
+        }
+        if let Some(metrics) = &self.metrics_listen {
+            metrics
+                .parse::<SocketAddr>()
+                .map_err(|e| invalid("metrics_listen", format!("`{metrics}`: {e}")))?;
         }
         if let Some(url) = &self.smtp_url {
             let scheme = Url::parse(url)

@@ -27,6 +27,8 @@ pub enum PageError {
     },
     Forbidden(String),
     Busy,
+    /// A store that sign-in needs cannot be reached: refuse (never go on without it).
+    Unavailable,
     Internal(String),
 }
 
@@ -57,8 +59,19 @@ impl PageError {
 
 impl From<StoreError> for PageError {
     fn from(error: StoreError) -> Self {
-        Self::Internal(log_internal(&error))
+        match error {
+            StoreError::Unavailable(_) => {
+                log_unavailable(&error);
+                Self::Unavailable
+            }
+            other => Self::Internal(log_internal(&other)),
+        }
     }
+}
+
+/// Logs that a store could not be reached (a warning: it is expected to come back).
+fn log_unavailable(error: &StoreError) {
+    tracing::warn!(%error, "a store is unavailable; refusing the request");
 }
 
 impl From<HashError> for PageError {
@@ -88,6 +101,12 @@ impl IntoResponse for PageError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "We are very busy",
                 "Too many people are signing in right now. Please wait a minute and try again.".into(),
+                None,
+            ),
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is paused",
+                "We cannot reach a service that signing in needs, so we stopped here. Please try again in a minute.".into(),
                 None,
             ),
             Self::Internal(reference) => (
@@ -138,9 +157,24 @@ fn server_error(reference: String) -> OAuthError {
     )
 }
 
+/// The client error for a store failure: `temporarily_unavailable` (503) when the store
+/// cannot be reached, else `server_error` with a reference to the log.
+fn store_error(error: &StoreError) -> OAuthError {
+    match error {
+        StoreError::Unavailable(_) => {
+            log_unavailable(error);
+            OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "a store is unavailable; try again shortly",
+            )
+        }
+        other => server_error(log_internal(other)),
+    }
+}
+
 impl From<StoreError> for JsonError {
     fn from(error: StoreError) -> Self {
-        Self(server_error(log_internal(&error)))
+        Self(store_error(&error))
     }
 }
 
@@ -172,7 +206,7 @@ pub struct BearerError(pub OAuthError);
 
 impl From<StoreError> for BearerError {
     fn from(error: StoreError) -> Self {
-        Self(server_error(log_internal(&error)))
+        Self(store_error(&error))
     }
 }
 

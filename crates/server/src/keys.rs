@@ -83,6 +83,36 @@ pub async fn ensure_active(
     Ok(())
 }
 
+/// [`ensure_active`] for a node that may start beside others on an empty database: only the
+/// node holding the lifecycle lease generates keys; the others wait until it has.
+pub async fn ensure_active_in_cluster(
+    stores: &crate::store::Stores,
+    sealing_key: &[u8; 32],
+    clock: &dyn idp_core::Clock,
+) -> Result<(), KeyLoadError> {
+    for _ in 0..50 {
+        let records = stores.keys.list_signing_keys().await?;
+        let complete = SigningAlg::ALL.iter().all(|alg| {
+            records
+                .iter()
+                .any(|r| r.alg == *alg && r.state == KeyState::Active)
+        });
+        if complete {
+            return Ok(());
+        }
+        let now = clock.now();
+        if stores
+            .leases
+            .try_lease(LIFECYCLE_LEASE, node_id(), now, now + 30)
+            .await?
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    ensure_active(stores.keys.as_ref(), sealing_key, clock.now()).await
+}
+
 /// The published keys (next, active and retired), opened with the sealing key.
 pub async fn load(store: &dyn KeyStore, sealing_key: &[u8; 32]) -> Result<KeySet, KeyLoadError> {
     let mut records = store.list_signing_keys().await?;
@@ -110,16 +140,21 @@ pub async fn load(store: &dyn KeyStore, sealing_key: &[u8; 32]) -> Result<KeySet
     Ok(KeySet::new(keys))
 }
 
-/// One step of the lifecycle, run on every node at every tick: due `next` keys become active
-/// (and the key they replace retires), retired keys past their time are removed, a scheduled
-/// rotation starts when it is due, and the node reloads its keys.
-pub async fn tick(state: &AppState) -> Result<(), KeyLoadError> {
+/// This process among the nodes, for leases.
+fn node_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| idp_core::random::random_token(12))
+}
+
+/// The lease that lets one node at a time change the keys on schedule.
+const LIFECYCLE_LEASE: &str = "signing-key-lifecycle";
+
+/// Opens the stored keys. A node that cannot (its master key is not the one they are sealed
+/// with: a rewrap happened) stops trusting keys that are gone and reports the error.
+async fn open_stored(state: &AppState) -> Result<KeySet, KeyLoadError> {
     let store = state.stores.keys.as_ref();
-    let settings = &state.settings.keys;
-    // A node that cannot open the stored keys (its master key is not the one they are sealed
-    // with: a rewrap happened) writes nothing, and stops trusting keys that are gone.
-    let loaded = match load(store, &state.key_sealing).await {
-        Ok(loaded) => loaded,
+    match load(store, &state.key_sealing).await {
+        Ok(loaded) => Ok(loaded),
         Err(error) => {
             let present: Vec<String> = store
                 .list_signing_keys()
@@ -128,9 +163,46 @@ pub async fn tick(state: &AppState) -> Result<(), KeyLoadError> {
                 .map(|r| r.kid)
                 .collect();
             state.set_keys(state.keys().retaining(&present));
-            return Err(error);
+            Err(error)
         }
-    };
+    }
+}
+
+/// Serves the stored keys now (another node said they changed).
+pub async fn reload(state: &AppState) -> Result<(), KeyLoadError> {
+    state.set_keys(open_stored(state).await?);
+    Ok(())
+}
+
+/// Tells the other nodes that the keys changed, where Redis connects them; without it they
+/// learn at their next tick.
+async fn announce(state: &AppState) {
+    if let Some(redis) = &state.stores.redis
+        && let Err(error) = redis.publish_key_change().await
+    {
+        tracing::warn!(%error, "could not announce the key change; nodes learn at their next tick");
+    }
+}
+
+/// One step of the lifecycle, run on every node at every tick: every node reloads its keys;
+/// the one node holding the lifecycle lease also makes due `next` keys active (retiring the
+/// keys they replace), removes retired keys past their time and starts scheduled rotations.
+pub async fn tick(state: &AppState) -> Result<(), KeyLoadError> {
+    let store = state.stores.keys.as_ref();
+    let settings = &state.settings.keys;
+    // A node that cannot open the stored keys writes nothing.
+    let loaded = open_stored(state).await?;
+    let now = state.now();
+    let lease_until = now.saturating_add(lag(state).saturating_mul(3));
+    if !state
+        .stores
+        .leases
+        .try_lease(LIFECYCLE_LEASE, node_id(), now, lease_until)
+        .await?
+    {
+        state.set_keys(loaded);
+        return Ok(());
+    }
     let now = state.now();
     let mut records = store.list_signing_keys().await?;
     let mut changed = false;
@@ -180,12 +252,12 @@ pub async fn tick(state: &AppState) -> Result<(), KeyLoadError> {
         }
     }
     // Opened once per tick, again only when this tick changed the keys.
-    let keys = if changed {
-        load(store, &state.key_sealing).await?
+    if changed {
+        state.set_keys(load(store, &state.key_sealing).await?);
+        announce(state).await;
     } else {
-        loaded
-    };
-    state.set_keys(keys);
+        state.set_keys(loaded);
+    }
     Ok(())
 }
 
@@ -248,6 +320,8 @@ pub async fn rotate(state: &AppState) -> Result<Vec<SigningKeyRecord>, KeyLoadEr
             .await?,
         );
     }
+    state.set_keys(load(store, &state.key_sealing).await?);
+    announce(state).await;
     Ok(created)
 }
 
@@ -279,7 +353,10 @@ pub async fn retire(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
             state.settings.keys.jwks_max_age_secs + lag(state)
         )));
     };
-    promote(state, &records, next).await
+    promote(state, &records, next).await?;
+    state.set_keys(load(store, &state.key_sealing).await?);
+    announce(state).await;
+    Ok(())
 }
 
 /// Removes a key at once (it leaked): every token it signed stops verifying. An algorithm left
@@ -309,13 +386,29 @@ pub async fn revoke(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
     }
     store.delete_signing_key(kid).await?;
     tracing::warn!(kid, "signing key revoked");
-    // This node stops trusting it now; the others at their next tick.
+    // This node stops trusting it now; the others when they hear of it, or at their next tick.
     state.set_keys(load(store, &state.key_sealing).await?);
+    announce(state).await;
     Ok(())
 }
 
 /// Runs [`tick`] for ever, every `keys.tick_secs`.
 pub async fn run_lifecycle(state: AppState) {
+    if let Some(redis) = state.stores.redis.clone() {
+        let watcher = state.clone();
+        tokio::spawn(async move {
+            redis
+                .watch_key_changes(move || {
+                    let state = watcher.clone();
+                    async move {
+                        if let Err(error) = reload(&state).await {
+                            tracing::error!(%error, "reloading the signing keys failed");
+                        }
+                    }
+                })
+                .await;
+        });
+    }
     let period = std::time::Duration::from_secs(state.settings.keys.tick_secs.max(1));
     let mut interval = tokio::time::interval(period);
     loop {
@@ -360,5 +453,6 @@ pub async fn rewrap(state: &AppState, new_master: &[u8; 32]) -> Result<usize, Ke
     // Refused if the keys changed meanwhile (a node rotated): nothing is then half re-sealed.
     store.replace_sealed_keys(&sealed).await?;
     state.set_keys(load(store, &new_sealing).await?);
+    announce(state).await;
     Ok(sealed.len())
 }

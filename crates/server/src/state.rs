@@ -71,9 +71,9 @@ impl AppState {
                 ))
             })?;
         let secrets = Secrets::load(&settings)?;
-        let stores = Stores::open(&settings).await?;
+        let stores = Stores::open(&settings, clock.clone()).await?;
         let key_sealing = secrets.derive("signing-keys");
-        crate::keys::ensure_active(stores.keys.as_ref(), &key_sealing, clock.now()).await?;
+        crate::keys::ensure_active_in_cluster(&stores, &key_sealing, clock.as_ref()).await?;
         let keys = crate::keys::load(stores.keys.as_ref(), &key_sealing).await?;
         let hasher = HashPool::new(
             settings.hashing.params(),

@@ -23,21 +23,89 @@ fn user(id: &str, username: &str) -> NewUser {
     }
 }
 
+/// Every rule, for a database backend.
 pub async fn run_all(stores: Stores) {
     users_are_unique_by_username(&stores).await;
     pin_tries_are_taken_atomically(&stores).await;
-    single_use_records_are_consumed_once(&stores).await;
-    records_expire(&stores).await;
-    sessions_expire_and_end(&stores).await;
     grants_revoke(&stores).await;
     clients_and_keys_round_trip(&stores).await;
     users_change_their_secrets_and_contacts(&stores).await;
-    sessions_are_listed_and_ended_by_sid(&stores).await;
+    run_cache_rules(&stores).await;
+    expired_records_are_purged(&stores).await;
+    expired_sessions_are_purged(&stores).await;
     audit_events_are_kept_newest_first(&stores).await;
     the_outbox_keeps_messages_in_order(&stores).await;
-    throttle_counts_failures_in_a_window(&stores).await;
     devices_are_trusted_per_user(&stores).await;
     codes_take_tries_atomically_and_are_consumed_once(&stores).await;
+    leases_have_one_holder_at_a_time(&stores).await;
+}
+
+async fn leases_have_one_holder_at_a_time(stores: &Stores) {
+    let leases = &stores.leases;
+    assert!(
+        leases
+            .try_lease("chore", "node-a", 1000, 1090)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !leases
+            .try_lease("chore", "node-b", 1050, 1140)
+            .await
+            .unwrap(),
+        "held by another node"
+    );
+    assert!(
+        leases
+            .try_lease("chore", "node-a", 1060, 1150)
+            .await
+            .unwrap(),
+        "renewed by its holder"
+    );
+    assert!(
+        !leases
+            .try_lease("chore", "node-b", 1149, 1240)
+            .await
+            .unwrap()
+    );
+    assert!(
+        leases
+            .try_lease("chore", "node-b", 1150, 1240)
+            .await
+            .unwrap(),
+        "taken over once expired"
+    );
+    assert!(
+        leases
+            .try_lease("other", "node-a", 1150, 1240)
+            .await
+            .unwrap()
+    );
+    // Many nodes at once: exactly one wins.
+    let racers = (0..16).map(|i| {
+        let leases = leases.clone();
+        tokio::spawn(async move {
+            leases
+                .try_lease("race", &format!("node-{i}"), 2000, 2090)
+                .await
+                .unwrap()
+        })
+    });
+    let mut winners = 0;
+    for racer in racers {
+        winners += usize::from(racer.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+}
+
+/// The rules of what a shared cache may hold (sessions, single-use records, throttling),
+/// which expires records by itself rather than by purging.
+pub async fn run_cache_rules(stores: &Stores) {
+    single_use_records_are_consumed_once(stores).await;
+    records_expire(stores).await;
+    sessions_expire_and_end(stores).await;
+    sessions_are_listed_and_ended_by_sid(stores).await;
+    throttle_counts_failures_in_a_window(stores).await;
 }
 
 async fn devices_are_trusted_per_user(stores: &Stores) {
@@ -463,6 +531,20 @@ async fn single_use_records_are_consumed_once(stores: &Stores) {
         }
     }
     assert_eq!(fresh, 1);
+    // Putting it again does not make it fresh: a replayed `jti` is put before it is consumed.
+    stores
+        .ephemeral
+        .put(kind, "code-1", &json!({"grant": "g1"}), 2000)
+        .await
+        .unwrap();
+    assert!(matches!(
+        stores
+            .ephemeral
+            .consume(kind, "code-1", 1500)
+            .await
+            .unwrap(),
+        Consumed::Replayed(_)
+    ));
     assert!(
         stores
             .ephemeral
@@ -527,7 +609,10 @@ async fn records_expire(stores: &Stores) {
             .unwrap()
             .is_none()
     );
+}
 
+async fn expired_records_are_purged(stores: &Stores) {
+    let kind = EphemeralKind::Interaction;
     let ephemeral = &stores.ephemeral;
     ephemeral.put(kind, "old", &json!({}), 2000).await.unwrap();
     ephemeral.put(kind, "new", &json!({}), 4000).await.unwrap();
@@ -561,11 +646,21 @@ async fn sessions_expire_and_end(stores: &Stores) {
     assert!(sessions.find_session("h1", 2000).await.unwrap().is_none());
     sessions.delete_session("h1").await.unwrap();
     assert!(sessions.find_session("h1", 1500).await.unwrap().is_none());
+}
 
+async fn expired_sessions_are_purged(stores: &Stores) {
+    let sessions = &stores.sessions;
     let stale = Session {
         id_hash: "h2".into(),
         sid: "sid-2".into(),
-        ..session
+        user_id: "u1".into(),
+        auth_time: 1000,
+        acr: "acr".into(),
+        amr: vec!["pwd".into(), "pin".into()],
+        created_at: 1000,
+        expires_at: 2000,
+        ip: None,
+        user_agent: None,
     };
     sessions.create_session(&stale).await.unwrap();
     assert_eq!(sessions.purge_expired_sessions(2001).await.unwrap(), 1);

@@ -1,6 +1,10 @@
-//! The embedded default: everything in one SQLite file, in WAL mode.
+//! The relational store, one implementation for both backends through sqlx's `Any` driver:
+//! SQLite (the embedded default: one file, WAL mode) and PostgreSQL (any number of nodes).
+//! Every statement is written once, in the SQL both understand (`$1` parameters, `RETURNING`,
+//! `ON CONFLICT`); each backend has its own migrations.
 
 use std::str::FromStr as _;
+use std::sync::Once;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,55 +17,117 @@ use idp_core::model::{
 };
 use idp_core::store::{
     AuditStore, ClientStore, CodeStore, ConsentStore, DeviceStore, EphemeralStore, GrantStore,
-    HealthCheck, KeyStore, OutboxStore, PinAttemptStore, SessionStore, UserStore,
+    HealthCheck, KeyStore, LeaseStore, OutboxStore, PinAttemptStore, SessionStore, UserStore,
 };
+use sqlx::AnyPool;
+use sqlx::Executor as _;
 use sqlx::Row as _;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
-pub struct SqliteStore {
-    pool: SqlitePool,
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of `url`, or why it is not one this server speaks.
+    pub fn of(url: &str) -> Result<Self, String> {
+        let scheme = url.split_once(':').map(|(scheme, _)| scheme).unwrap_or("");
+        match scheme {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            _ => Err("must start with sqlite:// or postgres://".into()),
+        }
+    }
+}
+
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
 }
 
 fn backend(error: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &error
-        && db.is_unique_violation()
-    {
-        return StoreError::Conflict("already exists");
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict("already exists")
+        }
+        // The database cannot be reached now; it may be back in a moment.
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.to_string()),
+        _ => StoreError::backend(error),
     }
-    StoreError::backend(error)
 }
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_owned())
 }
 
-impl SqliteStore {
-    /// Opens (creating when missing) the database at `url` (`sqlite://PATH`).
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(backend)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: an acknowledged sign-up survives a power cut, not only a crash.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        prepare_file(options.get_filename()).map_err(StoreError::backend)?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await
-            .map_err(backend)?;
-        Ok(Self { pool })
+/// A yes/no column: BOOLEAN in PostgreSQL, 0 or 1 in SQLite.
+fn flag(row: &AnyRow, column: &str) -> Result<bool, StoreError> {
+    row.try_get::<bool, _>(column)
+        .or_else(|_| row.try_get::<i64, _>(column).map(|n| n != 0))
+        .map_err(backend)
+}
+
+/// A count column that must fit a `u32`.
+fn count(row: &AnyRow, column: &str) -> Result<u32, StoreError> {
+    let n: i64 = row.try_get(column).map_err(backend)?;
+    u32::try_from(n).map_err(|_| corrupt(column))
+}
+
+/// SQLite settings applied to every connection: write-ahead log, `FULL` sync (an acknowledged
+/// sign-up survives a power cut, not only a crash), foreign keys, and waiting for a lock
+/// rather than failing at once.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+
+impl SqlStore {
+    /// Opens the database at `url`: `sqlite://PATH` (created when missing) or
+    /// `postgres://...`. `max_connections` bounds the pool.
+    pub async fn open(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        static DRIVERS: Once = Once::new();
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let kind = Backend::of(url).map_err(|e| StoreError::backend(std::io::Error::other(e)))?;
+        let mut options = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10));
+        let url = match kind {
+            Backend::Sqlite => {
+                let sqlite = sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(backend)?;
+                prepare_file(sqlite.get_filename()).map_err(StoreError::backend)?;
+                options = options.after_connect(|conn, _| {
+                    Box::pin(async move { conn.execute(SQLITE_PRAGMAS).await.map(drop) })
+                });
+                if url.contains('?') {
+                    url.to_owned()
+                } else {
+                    format!("{url}?mode=rwc")
+                }
+            }
+            Backend::Postgres => url.to_owned(),
+        };
+        let connect = AnyConnectOptions::from_str(&url).map_err(backend)?;
+        let pool = options.connect_with(connect).await.map_err(backend)?;
+        Ok(Self {
+            pool,
+            backend: kind,
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await.map_err(StoreError::backend)
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await.map_err(StoreError::backend)
     }
 }
 
@@ -85,7 +151,7 @@ fn prepare_file(path: &std::path::Path) -> std::io::Result<()> {
         .map(drop)
 }
 
-fn audit_from_row(row: &SqliteRow) -> Result<AuditEvent, StoreError> {
+fn audit_from_row(row: &AnyRow) -> Result<AuditEvent, StoreError> {
     let kind: String = row.try_get("kind").map_err(backend)?;
     Ok(AuditEvent {
         at: row.try_get("at").map_err(backend)?,
@@ -99,7 +165,7 @@ fn audit_from_row(row: &SqliteRow) -> Result<AuditEvent, StoreError> {
     })
 }
 
-fn client_from_row(row: &SqliteRow) -> Result<Client, StoreError> {
+fn client_from_row(row: &AnyRow) -> Result<Client, StoreError> {
     let redirect_uris: String = row.try_get("redirect_uris").map_err(backend)?;
     let method: String = row.try_get("token_endpoint_auth_method").map_err(backend)?;
     let alg: String = row
@@ -116,13 +182,13 @@ fn client_from_row(row: &SqliteRow) -> Result<Client, StoreError> {
             .ok_or_else(|| corrupt("clients.token_endpoint_auth_method"))?,
         id_token_signed_response_alg: SigningAlg::parse(&alg)
             .ok_or_else(|| corrupt("clients.id_token_signed_response_alg"))?,
-        admin: row.try_get("admin").map_err(backend)?,
+        admin: flag(row, "admin")?,
         created_at: row.try_get("created_at").map_err(backend)?,
         metadata: serde_json::from_str(&metadata).map_err(|_| corrupt("clients.metadata"))?,
     })
 }
 
-fn session_from_row(row: &SqliteRow) -> Result<Session, StoreError> {
+fn session_from_row(row: &AnyRow) -> Result<Session, StoreError> {
     let amr: String = row.try_get("amr").map_err(backend)?;
     Ok(Session {
         id_hash: row.try_get("id_hash").map_err(backend)?,
@@ -138,18 +204,18 @@ fn session_from_row(row: &SqliteRow) -> Result<Session, StoreError> {
     })
 }
 
-fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
+fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     let get = |e: sqlx::Error| backend(e);
     Ok(User {
         id: row.try_get("id").map_err(get)?,
         username: row.try_get("username").map_err(get)?,
         email: row.try_get("email").map_err(get)?,
-        email_verified: row.try_get("email_verified").map_err(get)?,
+        email_verified: flag(row, "email_verified")?,
         phone: row.try_get("phone").map_err(get)?,
-        phone_verified: row.try_get("phone_verified").map_err(get)?,
+        phone_verified: flag(row, "phone_verified")?,
         password_hash: row.try_get("password_hash").map_err(get)?,
         pin_hash: row.try_get("pin_hash").map_err(get)?,
-        pin_failures: row.try_get("pin_failures").map_err(get)?,
+        pin_failures: count(row, "pin_failures")?,
         security_questions: match row
             .try_get::<Option<String>, _>("security_questions")
             .map_err(get)?
@@ -165,11 +231,11 @@ fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
 }
 
 #[async_trait]
-impl UserStore for SqliteStore {
+impl UserStore for SqlStore {
     async fn create_user(&self, user: &NewUser) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO users (id, username, email, phone, password_hash, pin_hash, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&user.id)
         .bind(&user.username)
@@ -185,7 +251,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("SELECT * FROM users WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -194,7 +260,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("SELECT * FROM users WHERE username = ?")
+        let row = sqlx::query("SELECT * FROM users WHERE username = $1")
             .bind(username)
             .fetch_optional(&self.pool)
             .await
@@ -204,7 +270,7 @@ impl UserStore for SqliteStore {
 
     async fn set_pin(&self, user_id: &str, pin_hash: Option<&str>) -> Result<(), StoreError> {
         self.execute_one(
-            sqlx::query("UPDATE users SET pin_hash = ?, pin_failures = 0 WHERE id = ?")
+            sqlx::query("UPDATE users SET pin_hash = $1, pin_failures = 0 WHERE id = $2")
                 .bind(pin_hash)
                 .bind(user_id),
         )
@@ -213,7 +279,7 @@ impl UserStore for SqliteStore {
 
     async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError> {
         self.execute_one(
-            sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                 .bind(password_hash)
                 .bind(user_id),
         )
@@ -226,7 +292,7 @@ impl UserStore for SqliteStore {
         disabled_at: Option<UnixTime>,
     ) -> Result<(), StoreError> {
         self.execute_one(
-            sqlx::query("UPDATE users SET disabled_at = ? WHERE id = ?")
+            sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
                 .bind(disabled_at)
                 .bind(user_id),
         )
@@ -244,7 +310,7 @@ impl UserStore for SqliteStore {
             Some(serde_json::to_string(answers).map_err(StoreError::backend)?)
         };
         self.execute_one(
-            sqlx::query("UPDATE users SET security_questions = ? WHERE id = ?")
+            sqlx::query("UPDATE users SET security_questions = $1 WHERE id = $2")
                 .bind(json)
                 .bind(user_id),
         )
@@ -258,7 +324,7 @@ impl UserStore for SqliteStore {
         verified: bool,
     ) -> Result<(), StoreError> {
         self.execute_one(
-            sqlx::query("UPDATE users SET email = ?, email_verified = ? WHERE id = ?")
+            sqlx::query("UPDATE users SET email = $1, email_verified = $2 WHERE id = $3")
                 .bind(email)
                 .bind(verified)
                 .bind(user_id),
@@ -273,7 +339,7 @@ impl UserStore for SqliteStore {
         verified: bool,
     ) -> Result<(), StoreError> {
         self.execute_one(
-            sqlx::query("UPDATE users SET phone = ?, phone_verified = ? WHERE id = ?")
+            sqlx::query("UPDATE users SET phone = $1, phone_verified = $2 WHERE id = $3")
                 .bind(phone)
                 .bind(verified && phone.is_some())
                 .bind(user_id),
@@ -282,10 +348,10 @@ impl UserStore for SqliteStore {
     }
 }
 
-impl SqliteStore {
+impl SqlStore {
     async fn execute_one(
         &self,
-        query: sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+        query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
     ) -> Result<(), StoreError> {
         let done = query.execute(&self.pool).await.map_err(backend)?;
         if done.rows_affected() == 0 {
@@ -296,24 +362,26 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl PinAttemptStore for SqliteStore {
+impl PinAttemptStore for SqlStore {
     async fn take_pin_attempt(&self, user_id: &str, max: u32) -> Result<Option<u32>, StoreError> {
         // One statement: SQLite runs it atomically, so no two requests take the same try.
-        let taken: Option<u32> = sqlx::query_scalar(
+        let taken: Option<i64> = sqlx::query_scalar(
             "UPDATE users SET pin_failures = pin_failures + 1
-             WHERE id = ? AND pin_failures < ? RETURNING pin_failures",
+             WHERE id = $1 AND pin_failures < $2 RETURNING pin_failures",
         )
         .bind(user_id)
-        .bind(max)
+        .bind(i64::from(max))
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)?;
-        Ok(taken)
+        taken
+            .map(|n| u32::try_from(n).map_err(|_| corrupt("users.pin_failures")))
+            .transpose()
     }
 
     async fn give_back_pin_attempt(&self, user_id: &str) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE users SET pin_failures = pin_failures - 1 WHERE id = ? AND pin_failures > 0",
+            "UPDATE users SET pin_failures = pin_failures - 1 WHERE id = $1 AND pin_failures > 0",
         )
         .bind(user_id)
         .execute(&self.pool)
@@ -323,7 +391,7 @@ impl PinAttemptStore for SqliteStore {
     }
 
     async fn reset_pin_attempts(&self, user_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET pin_failures = 0 WHERE id = ?")
+        sqlx::query("UPDATE users SET pin_failures = 0 WHERE id = $1")
             .bind(user_id)
             .execute(&self.pool)
             .await
@@ -333,14 +401,14 @@ impl PinAttemptStore for SqliteStore {
 }
 
 #[async_trait]
-impl ClientStore for SqliteStore {
+impl ClientStore for SqlStore {
     async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
         let redirect_uris =
             serde_json::to_string(&client.redirect_uris).map_err(StoreError::backend)?;
         sqlx::query(
             "INSERT INTO clients (id, name, secret_hash, redirect_uris, token_endpoint_auth_method,
                                   id_token_signed_response_alg, admin, created_at, metadata)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&client.id)
         .bind(&client.name)
@@ -358,7 +426,7 @@ impl ClientStore for SqliteStore {
     }
 
     async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
-        let row = sqlx::query("SELECT * FROM clients WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM clients WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -384,10 +452,10 @@ impl ClientStore for SqliteStore {
             serde_json::to_string(&client.redirect_uris).map_err(StoreError::backend)?;
         self.execute_one(
             sqlx::query(
-                "UPDATE clients SET name = ?, secret_hash = ?, redirect_uris = ?,
-                        token_endpoint_auth_method = ?, id_token_signed_response_alg = ?,
-                        admin = ?, metadata = ?
-                 WHERE id = ?",
+                "UPDATE clients SET name = $1, secret_hash = $2, redirect_uris = $3,
+                        token_endpoint_auth_method = $4, id_token_signed_response_alg = $5,
+                        admin = $6, metadata = $7
+                 WHERE id = $8",
             )
             .bind(&client.name)
             .bind(&client.secret_hash)
@@ -402,7 +470,7 @@ impl ClientStore for SqliteStore {
     }
 
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM clients WHERE id = ?")
+        let done = sqlx::query("DELETE FROM clients WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
             .await
@@ -412,13 +480,13 @@ impl ClientStore for SqliteStore {
 }
 
 #[async_trait]
-impl SessionStore for SqliteStore {
+impl SessionStore for SqlStore {
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
         let amr = serde_json::to_string(&session.amr).map_err(StoreError::backend)?;
         sqlx::query(
             "INSERT INTO sessions (id_hash, sid, user_id, auth_time, acr, amr, created_at, expires_at,
                                    ip, user_agent)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&session.id_hash)
         .bind(&session.sid)
@@ -441,12 +509,13 @@ impl SessionStore for SqliteStore {
         id_hash: &str,
         now: UnixTime,
     ) -> Result<Option<Session>, StoreError> {
-        let Some(row) = sqlx::query("SELECT * FROM sessions WHERE id_hash = ? AND expires_at > ?")
-            .bind(id_hash)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?
+        let Some(row) =
+            sqlx::query("SELECT * FROM sessions WHERE id_hash = $1 AND expires_at > $2")
+                .bind(id_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?
         else {
             return Ok(None);
         };
@@ -454,7 +523,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)
             .execute(&self.pool)
             .await
@@ -468,7 +537,7 @@ impl SessionStore for SqliteStore {
         now: UnixTime,
     ) -> Result<Vec<Session>, StoreError> {
         let rows = sqlx::query(
-            "SELECT * FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, sid",
+            "SELECT * FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC, sid",
         )
         .bind(user_id)
         .bind(now)
@@ -479,7 +548,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn purge_expired_sessions(&self, before: UnixTime) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
             .bind(before)
             .execute(&self.pool)
             .await
@@ -489,10 +558,10 @@ impl SessionStore for SqliteStore {
 }
 
 #[async_trait]
-impl GrantStore for SqliteStore {
+impl GrantStore for SqlStore {
     async fn create_grant(&self, grant: &Grant) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO grants (id, user_id, client_id, created_at, revoked_at, sid) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO grants (id, user_id, client_id, created_at, revoked_at, sid) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&grant.id)
         .bind(&grant.user_id)
@@ -507,7 +576,7 @@ impl GrantStore for SqliteStore {
     }
 
     async fn revoke_grant(&self, id: &str, now: UnixTime) -> Result<(), StoreError> {
-        sqlx::query("UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+        sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(id)
             .execute(&self.pool)
@@ -522,7 +591,7 @@ impl GrantStore for SqliteStore {
         client_id: &str,
         now: UnixTime,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL")
+        sqlx::query("UPDATE grants SET revoked_at = $1 WHERE user_id = $2 AND client_id = $3 AND revoked_at IS NULL")
             .bind(now)
             .bind(user_id)
             .bind(client_id)
@@ -533,7 +602,7 @@ impl GrantStore for SqliteStore {
     }
 
     async fn move_session_grants(&self, from_sid: &str, to_sid: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE grants SET sid = ? WHERE sid = ?")
+        sqlx::query("UPDATE grants SET sid = $1 WHERE sid = $2")
             .bind(to_sid)
             .bind(from_sid)
             .execute(&self.pool)
@@ -547,12 +616,14 @@ impl GrantStore for SqliteStore {
         client_id: &str,
         now: UnixTime,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE grants SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL")
-            .bind(now)
-            .bind(client_id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+        sqlx::query(
+            "UPDATE grants SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(client_id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
         Ok(())
     }
 
@@ -561,7 +632,7 @@ impl GrantStore for SqliteStore {
         user_id: &str,
         now: UnixTime,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+        sqlx::query("UPDATE grants SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(user_id)
             .execute(&self.pool)
@@ -571,16 +642,18 @@ impl GrantStore for SqliteStore {
     }
 
     async fn clients_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError> {
-        sqlx::query_scalar("SELECT DISTINCT client_id FROM grants WHERE sid = ? ORDER BY client_id")
-            .bind(sid)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)
+        sqlx::query_scalar(
+            "SELECT DISTINCT client_id FROM grants WHERE sid = $1 ORDER BY client_id",
+        )
+        .bind(sid)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
     }
 
     async fn grant_is_active(&self, id: &str) -> Result<bool, StoreError> {
-        let active: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NULL")
+        let active: Option<String> =
+            sqlx::query_scalar("SELECT id FROM grants WHERE id = $1 AND revoked_at IS NULL")
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await
@@ -590,7 +663,7 @@ impl GrantStore for SqliteStore {
 }
 
 #[async_trait]
-impl KeyStore for SqliteStore {
+impl KeyStore for SqlStore {
     async fn update_signing_key(
         &self,
         kid: &str,
@@ -599,7 +672,7 @@ impl KeyStore for SqliteStore {
         remove_after: Option<UnixTime>,
     ) -> Result<(), StoreError> {
         self.execute_one(
-            sqlx::query("UPDATE signing_keys SET state = ?, activate_at = ?, remove_after = ? WHERE kid = ?")
+            sqlx::query("UPDATE signing_keys SET state = $1, activate_at = $2, remove_after = $3 WHERE kid = $4")
                 .bind(state.as_str())
                 .bind(activate_at)
                 .bind(remove_after)
@@ -623,12 +696,13 @@ impl KeyStore for SqliteStore {
             ));
         }
         for (kid, blob) in sealed {
-            let done = sqlx::query("UPDATE signing_keys SET sealed_private_key = ? WHERE kid = ?")
-                .bind(blob)
-                .bind(kid)
-                .execute(&mut *transaction)
-                .await
-                .map_err(backend)?;
+            let done =
+                sqlx::query("UPDATE signing_keys SET sealed_private_key = $1 WHERE kid = $2")
+                    .bind(blob)
+                    .bind(kid)
+                    .execute(&mut *transaction)
+                    .await
+                    .map_err(backend)?;
             if done.rows_affected() != 1 {
                 return Err(StoreError::Corrupt(format!("no signing key {kid}")));
             }
@@ -637,7 +711,7 @@ impl KeyStore for SqliteStore {
     }
 
     async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM signing_keys WHERE kid = ?")
+        let done = sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
             .bind(kid)
             .execute(&self.pool)
             .await
@@ -670,7 +744,7 @@ impl KeyStore for SqliteStore {
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO signing_keys (kid, alg, sealed_private_key, state, created_at, activate_at, remove_after)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&key.kid)
         .bind(key.alg.as_str())
@@ -687,7 +761,7 @@ impl KeyStore for SqliteStore {
 }
 
 #[async_trait]
-impl EphemeralStore for SqliteStore {
+impl EphemeralStore for SqlStore {
     async fn put(
         &self,
         kind: EphemeralKind,
@@ -696,7 +770,7 @@ impl EphemeralStore for SqliteStore {
         expires_at: UnixTime,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO ephemeral (kind, id, payload, expires_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO ephemeral (kind, id, payload, expires_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload,
                                                   expires_at = excluded.expires_at",
         )
@@ -718,7 +792,7 @@ impl EphemeralStore for SqliteStore {
     ) -> Result<Option<serde_json::Value>, StoreError> {
         let payload: Option<String> = sqlx::query_scalar(
             "SELECT payload FROM ephemeral
-             WHERE kind = ? AND id = ? AND expires_at > ? AND consumed_at IS NULL",
+             WHERE kind = $1 AND id = $2 AND expires_at > $3 AND consumed_at IS NULL",
         )
         .bind(kind.as_str())
         .bind(id)
@@ -739,8 +813,8 @@ impl EphemeralStore for SqliteStore {
     ) -> Result<Consumed, StoreError> {
         let parse = |p: String| serde_json::from_str(&p).map_err(|_| corrupt("ephemeral.payload"));
         let fresh: Option<String> = sqlx::query_scalar(
-            "UPDATE ephemeral SET consumed_at = ?
-             WHERE kind = ? AND id = ? AND expires_at > ? AND consumed_at IS NULL
+            "UPDATE ephemeral SET consumed_at = $1
+             WHERE kind = $2 AND id = $3 AND expires_at > $4 AND consumed_at IS NULL
              RETURNING payload",
         )
         .bind(now)
@@ -754,7 +828,7 @@ impl EphemeralStore for SqliteStore {
             return Ok(Consumed::Fresh(parse(payload)?));
         }
         let spent: Option<String> = sqlx::query_scalar(
-            "SELECT payload FROM ephemeral WHERE kind = ? AND id = ? AND consumed_at IS NOT NULL",
+            "SELECT payload FROM ephemeral WHERE kind = $1 AND id = $2 AND consumed_at IS NOT NULL",
         )
         .bind(kind.as_str())
         .bind(id)
@@ -768,7 +842,7 @@ impl EphemeralStore for SqliteStore {
     }
 
     async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM ephemeral WHERE kind = ? AND id = ?")
+        sqlx::query("DELETE FROM ephemeral WHERE kind = $1 AND id = $2")
             .bind(kind.as_str())
             .bind(id)
             .execute(&self.pool)
@@ -778,7 +852,7 @@ impl EphemeralStore for SqliteStore {
     }
 
     async fn purge_expired(&self, before: UnixTime) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM ephemeral WHERE expires_at < ?")
+        let done = sqlx::query("DELETE FROM ephemeral WHERE expires_at < $1")
             .bind(before)
             .execute(&self.pool)
             .await
@@ -788,11 +862,11 @@ impl EphemeralStore for SqliteStore {
 }
 
 #[async_trait]
-impl AuditStore for SqliteStore {
+impl AuditStore for SqlStore {
     async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO audit_log (at, kind, user_id, client_id, actor, ip, user_agent, detail)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(event.at)
         .bind(event.kind.as_str())
@@ -815,14 +889,14 @@ impl AuditStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError> {
         let rows = sqlx::query(
-            "SELECT * FROM audit_log WHERE (? IS NULL OR user_id = ?) AND (? IS NULL OR kind = ?)
-             ORDER BY at DESC, id DESC LIMIT ?",
+            "SELECT * FROM audit_log WHERE ($1 IS NULL OR user_id = $2) AND ($3 IS NULL OR kind = $4)
+             ORDER BY at DESC, id DESC LIMIT $5",
         )
         .bind(user_id)
         .bind(user_id)
         .bind(kind.map(AuditKind::as_str))
         .bind(kind.map(AuditKind::as_str))
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
@@ -835,29 +909,36 @@ impl AuditStore for SqliteStore {
         kinds: &[AuditKind],
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
-        let kinds = serde_json::to_string(&kinds).map_err(StoreError::backend)?;
-        let rows = sqlx::query(
-            "SELECT * FROM audit_log WHERE user_id = ?
-               AND (json_array_length(?) = 0 OR kind IN (SELECT value FROM json_each(?)))
-             ORDER BY at DESC, id DESC LIMIT ?",
-        )
-        .bind(user_id)
-        .bind(&kinds)
-        .bind(&kinds)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        // `kind IN ($2, $3, ...)`, one parameter per kind; the SQL holds no input.
+        let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 2)).collect();
+        let kind_filter = if kinds.is_empty() {
+            String::new()
+        } else {
+            format!("AND kind IN ({})", placeholders.join(", "))
+        };
+        let sql = format!(
+            "SELECT * FROM audit_log WHERE user_id = $1 {kind_filter}
+             ORDER BY at DESC, id DESC LIMIT ${}",
+            kinds.len() + 2
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id);
+        for kind in kinds {
+            query = query.bind(kind.as_str());
+        }
+        let rows = query
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         rows.iter().map(audit_from_row).collect()
     }
 }
 
 #[async_trait]
-impl OutboxStore for SqliteStore {
+impl OutboxStore for SqlStore {
     async fn push(&self, message: &Message, at: UnixTime) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO outbox (at, channel, recipient, subject, body) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO outbox (at, channel, recipient, subject, body) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(at)
         .bind(message.channel.as_str())
@@ -894,11 +975,11 @@ impl OutboxStore for SqliteStore {
 }
 
 #[async_trait]
-impl DeviceStore for SqliteStore {
+impl DeviceStore for SqlStore {
     async fn trust_device(&self, device: &Device) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO devices (id_hash, user_id, id, created_at, last_seen_at, ip, user_agent)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (id_hash, user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at,
                  ip = excluded.ip, user_agent = excluded.user_agent",
         )
@@ -922,7 +1003,7 @@ impl DeviceStore for SqliteStore {
         now: UnixTime,
     ) -> Result<bool, StoreError> {
         let done =
-            sqlx::query("UPDATE devices SET last_seen_at = ? WHERE id_hash = ? AND user_id = ?")
+            sqlx::query("UPDATE devices SET last_seen_at = $1 WHERE id_hash = $2 AND user_id = $3")
                 .bind(now)
                 .bind(id_hash)
                 .bind(user_id)
@@ -934,7 +1015,7 @@ impl DeviceStore for SqliteStore {
 
     async fn list_devices(&self, user_id: &str) -> Result<Vec<Device>, StoreError> {
         let rows =
-            sqlx::query("SELECT * FROM devices WHERE user_id = ? ORDER BY last_seen_at DESC, id")
+            sqlx::query("SELECT * FROM devices WHERE user_id = $1 ORDER BY last_seen_at DESC, id")
                 .bind(user_id)
                 .fetch_all(&self.pool)
                 .await
@@ -955,7 +1036,7 @@ impl DeviceStore for SqliteStore {
     }
 
     async fn forget_device(&self, user_id: &str, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM devices WHERE user_id = ? AND id = ?")
+        let done = sqlx::query("DELETE FROM devices WHERE user_id = $1 AND id = $2")
             .bind(user_id)
             .bind(id)
             .execute(&self.pool)
@@ -965,18 +1046,18 @@ impl DeviceStore for SqliteStore {
     }
 }
 
-fn code_from_row(row: &SqliteRow) -> Result<OneTimeCode, StoreError> {
+fn code_from_row(row: &AnyRow) -> Result<OneTimeCode, StoreError> {
     let data: String = row.try_get("data").map_err(backend)?;
     Ok(OneTimeCode {
         hash: row.try_get("hash").map_err(backend)?,
         expires_at: row.try_get("expires_at").map_err(backend)?,
-        tries_left: row.try_get("tries_left").map_err(backend)?,
+        tries_left: count(row, "tries_left")?,
         data: serde_json::from_str(&data).map_err(|_| corrupt("one_time_codes.data"))?,
     })
 }
 
 #[async_trait]
-impl CodeStore for SqliteStore {
+impl CodeStore for SqlStore {
     async fn put_code(
         &self,
         purpose: CodePurpose,
@@ -985,7 +1066,7 @@ impl CodeStore for SqliteStore {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO one_time_codes (purpose, user_id, hash, expires_at, tries_left, data)
-             VALUES (?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (purpose, user_id) DO UPDATE SET hash = excluded.hash,
                  expires_at = excluded.expires_at, tries_left = excluded.tries_left,
                  data = excluded.data",
@@ -994,7 +1075,7 @@ impl CodeStore for SqliteStore {
         .bind(user_id)
         .bind(&code.hash)
         .bind(code.expires_at)
-        .bind(code.tries_left)
+        .bind(i64::from(code.tries_left))
         .bind(code.data.to_string())
         .execute(&self.pool)
         .await
@@ -1009,7 +1090,7 @@ impl CodeStore for SqliteStore {
         now: UnixTime,
     ) -> Result<Option<OneTimeCode>, StoreError> {
         let row = sqlx::query(
-            "SELECT * FROM one_time_codes WHERE purpose = ? AND user_id = ? AND expires_at > ?",
+            "SELECT * FROM one_time_codes WHERE purpose = $1 AND user_id = $2 AND expires_at > $3",
         )
         .bind(purpose.as_str())
         .bind(user_id)
@@ -1029,7 +1110,7 @@ impl CodeStore for SqliteStore {
         // One statement: no two requests take the same try.
         let row = sqlx::query(
             "UPDATE one_time_codes SET tries_left = tries_left - 1
-             WHERE purpose = ? AND user_id = ? AND expires_at > ? AND tries_left > 0
+             WHERE purpose = $1 AND user_id = $2 AND expires_at > $3 AND tries_left > 0
              RETURNING *",
         )
         .bind(purpose.as_str())
@@ -1048,7 +1129,7 @@ impl CodeStore for SqliteStore {
         hash: &str,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "DELETE FROM one_time_codes WHERE purpose = ? AND user_id = ? AND hash = ?",
+            "DELETE FROM one_time_codes WHERE purpose = $1 AND user_id = $2 AND hash = $3",
         )
         .bind(purpose.as_str())
         .bind(user_id)
@@ -1061,14 +1142,14 @@ impl CodeStore for SqliteStore {
 }
 
 #[async_trait]
-impl ConsentStore for SqliteStore {
+impl ConsentStore for SqlStore {
     async fn consented_scopes(
         &self,
         user_id: &str,
         client_id: &str,
     ) -> Result<Option<Vec<String>>, StoreError> {
         let scopes: Option<String> =
-            sqlx::query_scalar("SELECT scopes FROM consents WHERE user_id = ? AND client_id = ?")
+            sqlx::query_scalar("SELECT scopes FROM consents WHERE user_id = $1 AND client_id = $2")
                 .bind(user_id)
                 .bind(client_id)
                 .fetch_optional(&self.pool)
@@ -1096,7 +1177,7 @@ impl ConsentStore for SqliteStore {
             }
         }
         sqlx::query(
-            "INSERT INTO consents (user_id, client_id, scopes, granted_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO consents (user_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes,
                  granted_at = excluded.granted_at",
         )
@@ -1115,7 +1196,7 @@ impl ConsentStore for SqliteStore {
         user_id: &str,
     ) -> Result<Vec<(String, Vec<String>, UnixTime)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT * FROM consents WHERE user_id = ? ORDER BY granted_at DESC, client_id",
+            "SELECT * FROM consents WHERE user_id = $1 ORDER BY granted_at DESC, client_id",
         )
         .bind(user_id)
         .fetch_all(&self.pool)
@@ -1134,7 +1215,7 @@ impl ConsentStore for SqliteStore {
     }
 
     async fn withdraw_consent(&self, user_id: &str, client_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM consents WHERE user_id = ? AND client_id = ?")
+        let done = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
             .bind(user_id)
             .bind(client_id)
             .execute(&self.pool)
@@ -1145,12 +1226,40 @@ impl ConsentStore for SqliteStore {
 }
 
 #[async_trait]
-impl HealthCheck for SqliteStore {
+impl HealthCheck for SqlStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
             .await
             .map_err(backend)?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl LeaseStore for SqlStore {
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: UnixTime,
+        until: UnixTime,
+    ) -> Result<bool, StoreError> {
+        // One statement: the conflicting row is locked while its condition is checked.
+        let held: Option<String> = sqlx::query_scalar(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
+                 expires_at = excluded.expires_at
+             WHERE leases.holder = excluded.holder OR leases.expires_at <= $4
+             RETURNING holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(until)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(held.is_some())
     }
 }

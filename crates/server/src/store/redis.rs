@@ -1,0 +1,422 @@
+//! Redis, shared by every node: SSO sessions, the short-lived single-use records
+//! (interactions, pending sign-ups, authorization codes, client-assertion `jti`s, pushed
+//! requests), throttling counters, and key-change notifications. Every read-modify-write is
+//! one Lua script or one MULTI, so it is atomic across nodes.
+//!
+//! Records the provider cannot afford to lose (users, PIN tries, refresh tokens, revocations,
+//! keys) stay in the database: a Redis restart signs people out and voids sign-ins in progress,
+//! and nothing more.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::StreamExt as _;
+use idp_core::StoreError;
+use idp_core::clock::UnixTime;
+use idp_core::model::{Consumed, EphemeralKind, Session};
+use idp_core::store::{EphemeralStore, HealthCheck, SessionStore, ThrottleStore};
+use redis::AsyncCommands as _;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// How long a consumed authorization code is remembered past its expiry, so that a late
+/// replay is still recognised and revokes what the code issued.
+const CODE_REPLAY_MEMORY_SECS: i64 = 3600;
+/// Most attempts remembered per throttling key.
+const MAX_PER_KEY: i64 = 64;
+/// A Redis command that takes longer than this fails (and the request with it, closed).
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub struct RedisStore {
+    clock: std::sync::Arc<dyn idp_core::clock::Clock>,
+    client: redis::Client,
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+fn redis_error(error: redis::RedisError) -> StoreError {
+    if error.is_io_error()
+        || error.is_timeout()
+        || error.is_connection_dropped()
+        || error.is_connection_refusal()
+    {
+        StoreError::Unavailable(error.to_string())
+    } else {
+        StoreError::backend(error)
+    }
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+/// Seconds from `now` until `at`, at least one (Redis refuses a zero expiry).
+fn ttl(at: UnixTime, now: UnixTime) -> u64 {
+    u64::try_from(at.saturating_sub(now)).unwrap_or(0).max(1)
+}
+
+/// Marks a live record consumed: `{1, payload}` the first time, `{2, payload}` when it was
+/// consumed before, `{0, nil}` when it is missing or expired.
+const CONSUME: &str = r"
+local v = redis.call('HMGET', KEYS[1], 'p', 'e', 'c')
+if not v[1] then return {0, false} end
+if v[3] then return {2, v[1]} end
+if tonumber(v[2]) <= tonumber(ARGV[1]) then return {0, false} end
+redis.call('HSET', KEYS[1], 'c', ARGV[1])
+return {1, v[1]}
+";
+
+/// Records an attempt in a sorted set scored by time: drops what fell out of the window,
+/// returns `{count before, latest time or false}`, keeps at most MAX_PER_KEY.
+const RECORD_ATTEMPT: &str = r"
+local now, window, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local n = redis.call('ZCARD', KEYS[1])
+local latest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+if n + 1 > max then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - max) end
+redis.call('EXPIRE', KEYS[1], window)
+return {n, latest[2] or false}
+";
+
+impl RedisStore {
+    /// Connects lazily: a node starts while Redis is down, refuses what needs it (503), and
+    /// recovers by itself when Redis returns.
+    pub fn open(
+        url: &str,
+        prefix: &str,
+        clock: std::sync::Arc<dyn idp_core::clock::Clock>,
+    ) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(StoreError::backend)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
+            .map_err(StoreError::backend)?;
+        Ok(Self {
+            clock,
+            client,
+            conn,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    fn key(&self, parts: &[&str]) -> String {
+        let mut key = self.prefix.clone();
+        key.push_str(&parts.join(":"));
+        key
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    fn key_channel(&self) -> String {
+        self.key(&["keys-changed"])
+    }
+
+    /// Tells every node that the signing keys changed.
+    pub async fn publish_key_change(&self) -> Result<(), StoreError> {
+        let _receivers: i64 = self
+            .conn()
+            .publish(self.key_channel(), "changed")
+            .await
+            .map_err(redis_error)?;
+        Ok(())
+    }
+
+    /// Calls `on_change` whenever a node says the signing keys changed, and once after each
+    /// (re)subscription, since notices sent while unsubscribed are lost. Runs until the
+    /// process ends, resubscribing after a lost connection.
+    pub async fn watch_key_changes<F, Fut>(&self, on_change: F)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        loop {
+            match self.client.get_async_pubsub().await {
+                Ok(mut pubsub) => {
+                    if let Err(error) = pubsub.subscribe(self.key_channel()).await {
+                        tracing::warn!(%error, "subscribing to key changes failed");
+                    } else {
+                        on_change().await;
+                        let mut messages = pubsub.on_message();
+                        while messages.next().await.is_some() {
+                            on_change().await;
+                        }
+                        tracing::warn!("lost the key-change subscription; resubscribing");
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "cannot subscribe to key changes"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    fn session_key(&self, id_hash: &str) -> String {
+        self.key(&["session", id_hash])
+    }
+
+    fn user_sessions_key(&self, user_id: &str) -> String {
+        self.key(&["user-sessions", user_id])
+    }
+
+    fn record_key(&self, kind: EphemeralKind, id: &str) -> String {
+        self.key(&["eph", kind.as_str(), id])
+    }
+}
+
+#[async_trait]
+impl HealthCheck for RedisStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        let _: String = redis::cmd("PING")
+            .query_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        let json = serde_json::to_string(session).map_err(StoreError::backend)?;
+        let seconds = ttl(session.expires_at, session.created_at);
+        let index = self.user_sessions_key(&session.user_id);
+        // Sessions of a user all last as long, so the newest one expires last: the index
+        // lives as long as it.
+        redis::pipe()
+            .atomic()
+            .set_ex(self.session_key(&session.id_hash), json, seconds)
+            .ignore()
+            .zadd(&index, &session.id_hash, session.expires_at)
+            .ignore()
+            .expire(&index, i64::try_from(seconds).unwrap_or(i64::MAX))
+            .ignore()
+            .query_async::<()>(&mut self.conn())
+            .await
+            .map_err(redis_error)
+    }
+
+    async fn find_session(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> Result<Option<Session>, StoreError> {
+        let json: Option<String> = self
+            .conn()
+            .get(self.session_key(id_hash))
+            .await
+            .map_err(redis_error)?;
+        let Some(json) = json else {
+            return Ok(None);
+        };
+        let session: Session = serde_json::from_str(&json).map_err(|_| corrupt("redis session"))?;
+        Ok((session.expires_at > now).then_some(session))
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        let key = self.session_key(id_hash);
+        let json: Option<String> = self.conn().get(&key).await.map_err(redis_error)?;
+        let mut pipe = redis::pipe();
+        pipe.atomic().del(&key).ignore();
+        if let Some(session) = json.and_then(|j| serde_json::from_str::<Session>(&j).ok()) {
+            pipe.zrem(self.user_sessions_key(&session.user_id), id_hash)
+                .ignore();
+        }
+        pipe.query_async::<()>(&mut self.conn())
+            .await
+            .map_err(redis_error)
+    }
+
+    async fn list_sessions(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<Vec<Session>, StoreError> {
+        let index = self.user_sessions_key(user_id);
+        let mut conn = self.conn();
+        let _: i64 = conn
+            .zrembyscore(&index, "-inf", now)
+            .await
+            .map_err(redis_error)?;
+        let ids: Vec<String> = conn
+            .zrangebyscore(&index, format!("({now}"), "+inf")
+            .await
+            .map_err(redis_error)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids.iter().map(|id| self.session_key(id)).collect();
+        let found: Vec<Option<String>> = redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
+        let mut sessions = Vec::with_capacity(found.len());
+        for json in found.into_iter().flatten() {
+            let session: Session =
+                serde_json::from_str(&json).map_err(|_| corrupt("redis session"))?;
+            if session.expires_at > now {
+                sessions.push(session);
+            }
+        }
+        sessions.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| a.sid.cmp(&b.sid))
+        });
+        Ok(sessions)
+    }
+
+    /// Redis expires sessions by itself.
+    async fn purge_expired_sessions(&self, _before: UnixTime) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+}
+
+#[async_trait]
+impl EphemeralStore for RedisStore {
+    async fn put(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        payload: &serde_json::Value,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        let key = self.record_key(kind, id);
+        let now = self.clock.now();
+        // A consumed code is remembered a while past its expiry to recognise a late replay.
+        let keep_until = if kind == EphemeralKind::AuthorizationCode {
+            expires_at.saturating_add(CODE_REPLAY_MEMORY_SECS)
+        } else {
+            expires_at
+        };
+        // A consumed record stays consumed (a replayed assertion `jti` is put again first).
+        redis::pipe()
+            .atomic()
+            .hset_multiple(
+                &key,
+                &[("p", payload.to_string()), ("e", expires_at.to_string())],
+            )
+            .ignore()
+            .expire(
+                &key,
+                i64::try_from(ttl(keep_until, now)).unwrap_or(i64::MAX),
+            )
+            .ignore()
+            .query_async::<()>(&mut self.conn())
+            .await
+            .map_err(redis_error)
+    }
+
+    async fn get(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        now: UnixTime,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        let (payload, expires_at, consumed_at): (Option<String>, Option<i64>, Option<i64>) =
+            redis::cmd("HMGET")
+                .arg(self.record_key(kind, id))
+                .arg(&["p", "e", "c"])
+                .query_async(&mut self.conn())
+                .await
+                .map_err(redis_error)?;
+        match (payload, expires_at, consumed_at) {
+            (Some(payload), Some(expires_at), None) if expires_at > now => {
+                serde_json::from_str(&payload)
+                    .map(Some)
+                    .map_err(|_| corrupt("redis record payload"))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn consume(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        now: UnixTime,
+    ) -> Result<Consumed, StoreError> {
+        let (state, payload): (i64, Option<String>) = redis::Script::new(CONSUME)
+            .key(self.record_key(kind, id))
+            .arg(now)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        let parse = |p: Option<String>| {
+            p.and_then(|p| serde_json::from_str(&p).ok())
+                .ok_or_else(|| corrupt("redis record payload"))
+        };
+        Ok(match state {
+            1 => Consumed::Fresh(parse(payload)?),
+            2 => Consumed::Replayed(parse(payload)?),
+            _ => Consumed::Missing,
+        })
+    }
+
+    async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError> {
+        let _: i64 = self
+            .conn()
+            .del(self.record_key(kind, id))
+            .await
+            .map_err(redis_error)?;
+        Ok(())
+    }
+
+    /// Redis expires records by itself.
+    async fn purge_expired(&self, _before: UnixTime) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for RedisStore {
+    async fn record_attempt(
+        &self,
+        key: &str,
+        now: UnixTime,
+        window: i64,
+    ) -> Result<(u32, Option<UnixTime>), StoreError> {
+        let member = format!("{now}:{}", idp_core::random::random_token(9));
+        let (count, latest): (i64, Option<String>) = redis::Script::new(RECORD_ATTEMPT)
+            .key(self.key(&["throttle", key]))
+            .arg(now)
+            .arg(window.max(1))
+            .arg(member)
+            .arg(MAX_PER_KEY)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        let latest = latest
+            .map(|score| {
+                score
+                    .parse::<f64>()
+                    .map(|s| s as UnixTime)
+                    .map_err(|_| corrupt("redis throttle score"))
+            })
+            .transpose()?;
+        Ok((u32::try_from(count).unwrap_or(u32::MAX), latest))
+    }
+
+    async fn forget_latest(&self, key: &str) -> Result<(), StoreError> {
+        let _: Vec<String> = self
+            .conn()
+            .zpopmax(self.key(&["throttle", key]), 1)
+            .await
+            .map_err(redis_error)?;
+        Ok(())
+    }
+
+    async fn clear(&self, key: &str) -> Result<(), StoreError> {
+        let _: i64 = self
+            .conn()
+            .del(self.key(&["throttle", key]))
+            .await
+            .map_err(redis_error)?;
+        Ok(())
+    }
+}

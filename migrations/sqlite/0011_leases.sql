@@ -1,0 +1,6 @@
+-- Leases: which node does a cluster-wide chore (the signing-key lifecycle) until when.
+CREATE TABLE leases (
+    name        TEXT PRIMARY KEY NOT NULL,
+    holder      TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL
+);
