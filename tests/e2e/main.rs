@@ -12,6 +12,7 @@ mod account;
 mod admin;
 mod authorize;
 mod cli;
+mod cluster;
 mod code_flow;
 mod config;
 mod consent;

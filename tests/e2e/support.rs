@@ -427,6 +427,22 @@ impl Browser {
         }
     }
 
+    /// A browser for the provider at `base` that opens a new connection for every request,
+    /// so that a load balancer in front of several nodes spreads its requests over them.
+    pub fn unpooled(base: &str, mail: &Inbox) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("browser");
+        Self {
+            http,
+            base: base.to_owned(),
+            mail: mail.clone(),
+        }
+    }
+
     fn absolute(&self, url: &str) -> String {
         if url.starts_with('/') {
             format!("{}{url}", self.base)
@@ -619,12 +635,21 @@ impl RelyingParty {
         secret: Option<&str>,
         redirect_uri: &str,
     ) -> Self {
+        Self::discover_issuer(&idp.issuer, client_id, secret, redirect_uri).await
+    }
+
+    pub async fn discover_issuer(
+        issuer: &str,
+        client_id: &str,
+        secret: Option<&str>,
+        redirect_uri: &str,
+    ) -> Self {
         let http = openidconnect::reqwest::ClientBuilder::new()
             .redirect(openidconnect::reqwest::redirect::Policy::none())
             .build()
             .expect("rp http client");
         let metadata = CoreProviderMetadata::discover_async(
-            IssuerUrl::new(idp.issuer.clone()).expect("issuer"),
+            IssuerUrl::new(issuer.to_owned()).expect("issuer"),
             &http,
         )
         .await
