@@ -158,7 +158,7 @@ impl Drop for SharedBackend {
     }
 }
 
-fn random_suffix() -> String {
+pub fn random_suffix() -> String {
     use rand::Rng as _;
     format!("{:016x}", rand::rng().random::<u64>())
 }
