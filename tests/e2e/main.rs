@@ -19,6 +19,7 @@ mod consent;
 mod keys;
 mod lifecycle;
 mod logout;
+mod operations;
 mod outage;
 mod par;
 mod pin_life;

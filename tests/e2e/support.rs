@@ -276,6 +276,32 @@ impl TestIdp {
         false
     }
 
+    /// Sends SIGTERM and waits for the process to end: its exit status and what it logged.
+    pub fn terminate(&mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        self.terminate_wait()
+    }
+
+    /// Waits for the process to end (a signal was sent): its exit status and what it logged.
+    pub fn terminate_wait(&mut self) -> (std::process::ExitStatus, String) {
+        let status = self.child.wait().expect("wait");
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.child.stderr.take() {
+            use std::io::Read as _;
+            let _ = pipe.read_to_string(&mut stderr);
+        }
+        (status, stderr)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Runs `idp ARGS` against this provider's database, with `stdin` as input.
     pub fn cli(&self, args: &[&str], stdin: &str) -> Output {
         use std::io::Write as _;

@@ -59,6 +59,9 @@ pub enum HashError {
 pub struct HashPool {
     params: Params,
     slots: Arc<Semaphore>,
+    max_concurrent: usize,
+    /// Hashes waiting for a slot now.
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
     queue_timeout: Duration,
 }
 
@@ -82,8 +85,21 @@ impl HashPool {
         Ok(Self {
             params: params.to_argon2()?,
             slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            max_concurrent: max_concurrent.max(1),
+            waiting: Arc::default(),
             queue_timeout,
         })
+    }
+
+    /// Hashes waiting for a slot now (the queue depth).
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Hashes running now.
+    pub fn running(&self) -> usize {
+        self.max_concurrent
+            .saturating_sub(self.slots.available_permits())
     }
 
     /// Hashes `secret` with a fresh salt into a PHC string (`$argon2id$v=19$...`).
@@ -123,10 +139,12 @@ impl HashPool {
         &self,
         work: impl FnOnce() -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
+        let waiting = WaitingGuard::enter(&self.waiting);
         let permit = tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned())
             .await
             .map_err(|_| HashError::Busy)?
             .map_err(|_| HashError::Busy)?;
+        drop(waiting);
         tokio::task::spawn_blocking(move || {
             let result = work();
             drop(permit);
@@ -134,6 +152,22 @@ impl HashPool {
         })
         .await
         .map_err(|e| HashError::Failed(e.to_string()))?
+    }
+}
+
+/// Counts a hash as waiting until dropped (also when its request is cancelled).
+struct WaitingGuard<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> WaitingGuard<'a> {
+    fn enter(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for WaitingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -29,17 +29,44 @@ const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
 /// still recognised and revokes what the code issued.
 const REPLAY_MEMORY_SECS: i64 = 86_400;
 
-/// Serves the provider on `listener` until ctrl-c or SIGTERM.
-pub async fn serve(state: AppState, listener: TcpListener) -> std::io::Result<()> {
+/// Serves the provider on `listener` (and `/metrics` alone on `metrics`, when given) until
+/// ctrl-c or SIGTERM; then stops accepting connections and finishes the requests in flight.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+) -> std::io::Result<()> {
     tokio::spawn(purge_expired(state.clone()));
     tokio::spawn(keys::run_lifecycle(state.clone()));
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stop.send_replace(true);
+    });
+    let stopped = |mut stopping: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
+    if let Some(metrics) = metrics {
+        let app = metrics::router(state.clone());
+        let stopping = stopping.clone();
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(metrics, app)
+                .with_graceful_shutdown(stopped(stopping))
+                .await
+            {
+                tracing::error!(%error, "the metrics listener failed");
+            }
+        });
+    }
     let app = routes::router(state);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
+    .with_graceful_shutdown(stopped(stopping))
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 async fn purge_expired(state: AppState) {

@@ -7,7 +7,7 @@ use idp_server::AppState;
 use idp_server::cli::{
     Cli, ClientCommand, Command, OutboxCommand, RegistrationTokenCommand, UserCommand,
 };
-use idp_server::config::Settings;
+use idp_server::config::{LogFormat, Settings};
 use idp_server::state::StartError;
 use tracing_subscriber::EnvFilter;
 
@@ -21,11 +21,20 @@ fn main() -> ExitCode {
         }
     };
     let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match settings.log_format {
+        // One JSON object per line, with the request's id and the span it ran in.
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -75,8 +84,16 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            let metrics = match state.settings.metrics_listen.clone() {
+                Some(address) => Some(
+                    tokio::net::TcpListener::bind(&address)
+                        .await
+                        .map_err(|e| format!("cannot listen on {address} (metrics): {e}"))?,
+                ),
+                None => None,
+            };
             tracing::info!(issuer = state.issuer(), listen = %listen, "serving");
-            idp_server::serve(state, listener)
+            idp_server::serve(state, listener, metrics)
                 .await
                 .map_err(|e| Failure::Other(e.to_string()))
         }

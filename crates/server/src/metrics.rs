@@ -129,13 +129,64 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-pub async fn exposition(State(state): State<AppState>) -> Response {
+/// The metrics, with the gauges read now (the password and PIN hashing queue).
+pub fn exposition_text(state: &AppState) -> String {
+    let mut out = state.metrics.render();
+    let gauges = [
+        (
+            "idp_hash_queue_depth",
+            "Password and PIN hashes waiting for a hashing slot.",
+            state.hasher.waiting(),
+        ),
+        (
+            "idp_hash_running",
+            "Password and PIN hashes running now.",
+            state.hasher.running(),
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
+    }
+    out
+}
+
+fn text(body: String) -> Response {
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        state.metrics.render(),
+        body,
     )
         .into_response()
+}
+
+/// `/metrics` on the public listener: for loopback clients only (a scraper on the same
+/// machine); elsewhere, serve it on `metrics_listen` instead.
+pub async fn exposition(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let client =
+        crate::web::client_info::client_ip(peer.ip(), &headers, &state.settings.trusted_proxies);
+    if state.settings.metrics_listen.is_some() || !client.is_loopback() {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    }
+    text(exposition_text(&state))
+}
+
+/// The router of the metrics listener: `/metrics` and nothing else.
+pub fn router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(|State(state): State<AppState>| async move {
+                text(exposition_text(&state))
+            }),
+        )
+        .with_state(state)
 }

@@ -25,7 +25,6 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
 use crate::web::templates::page;
@@ -173,7 +172,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::metrics::track,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(crate::web::request_id::assign))
         .with_state(state)
 }
 

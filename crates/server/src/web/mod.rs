@@ -3,4 +3,5 @@
 pub mod client_info;
 pub mod cookies;
 pub mod csrf;
+pub mod request_id;
 pub mod templates;
