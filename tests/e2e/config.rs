@@ -52,7 +52,7 @@ async fn with_no_configuration_it_uses_sqlite_under_data() {
 
 #[tokio::test]
 async fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
-    let cases: [(&[(&str, &str)], &str); 8] = [
+    let cases: [(&[(&str, &str)], &str); 13] = [
         (
             &[("IDP_KEYS__PREPUBLISH_SECS", "300")],
             "keys.prepublish_secs",
@@ -64,6 +64,11 @@ async fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
         (&[("IDP_LISTEN", "nowhere")], "listen"),
         (&[("IDP_BOGUS", "1")], "bogus"),
         (&[("IDP_ISSUER", "https://idp.example")], "master_key"),
+        (&[("IDP_DATABASE_URL", "mysql://db/idp")], "database_url"),
+        (&[("IDP_REDIS_URL", "memcached://cache")], "redis_url"),
+        (&[("IDP_LOG_FORMAT", "xml")], "log_format"),
+        (&[("IDP_METRICS_LISTEN", "everywhere")], "metrics_listen"),
+        (&[("IDP_DATABASE_MAX_CONNECTIONS", "0")], "database_max_connections"),
     ];
     for (env, names) in cases {
         let dir = tempfile::tempdir().unwrap();

@@ -22,7 +22,7 @@ pub struct Settings {
     pub database_url: String,
     /// Connections each node keeps open to the database at most.
     pub database_max_connections: u32,
-    /// `redis://HOST:PORT[/DB]` (or `rediss://`): sessions, authorization codes, replay
+    /// `redis://[:PASSWORD@]HOST:PORT[/DB]`: sessions, authorization codes, replay
     /// caches and throttling counters shared by every node, and key-change notifications.
     /// Unset: the database and this node's memory hold them (one node).
     #[serde(default)]
@@ -246,8 +246,11 @@ impl Settings {
             let scheme = Url::parse(url)
                 .map(|u| u.scheme().to_owned())
                 .unwrap_or_default();
-            if scheme != "redis" && scheme != "rediss" {
-                return Err(invalid("redis_url", "must be a redis:// or rediss:// URL"));
+            if scheme != "redis" {
+                return Err(invalid(
+                    "redis_url",
+                    "must be a redis:// URL (TLS to Redis is not supported yet: use a private network or a TLS tunnel)",
+                ));
             }
         }
         if let Some(metrics) = &self.metrics_listen {
