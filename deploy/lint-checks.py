@@ -19,7 +19,12 @@ import yaml
 DEPLOY = Path(__file__).resolve().parent
 K8S = DEPLOY / "k8s"
 # Values the example files may hold for a secret: empty or an obvious placeholder.
-SECRET_NAMES = ("IDP_MASTER_KEY", "IDP_PIN_KEY", "IDP_DATABASE_URL", "POSTGRES_PASSWORD")
+SECRET_NAMES = ("IDP_MASTER_KEY", "IDP_PIN_KEY", "IDP_DATABASE_URL", "POSTGRES_PASSWORD", "REDIS_PASSWORD")
+# The server settings that hold a secret (IDP_REDIS_URL carries the Redis password): in the
+# k8s Secret template, never in a ConfigMap.
+SECRET_SETTINGS = ("IDP_MASTER_KEY", "IDP_PIN_KEY", "IDP_DATABASE_URL", "IDP_REDIS_URL")
+# A Redis URL with a password: redis://:PASSWORD@HOST or redis://USER:PASSWORD@HOST.
+REDIS_URL_WITH_PASSWORD = re.compile(r"redis://[^:@/]*:[^@/]+@[^@/]+")
 
 
 def nginx(path):
@@ -124,6 +129,21 @@ def compose_references():
             problems.append(f"docker-compose.yml: {node} does not trust the load balancer {lb_address}")
         if services[node].get("healthcheck", {}).get("disable"):
             problems.append(f"docker-compose.yml: {node} has no health check")
+        # ${NAME:?message} stands for a value without / or @ (the passwords are hex).
+        redis_url = services[node]["environment"].get("IDP_REDIS_URL", "")
+        redis_url = re.sub(r"\$\{[^}]*\}", "VALUE", redis_url)
+        if not REDIS_URL_WITH_PASSWORD.fullmatch(redis_url):
+            problems.append(f"docker-compose.yml: {node}'s IDP_REDIS_URL is not redis://:PASSWORD@HOST")
+
+    # Redis asks for a password and never evicts keys (evicted records end sessions early).
+    command = services.get("redis", {}).get("command") or []
+    options = dict(zip(command[1::2], command[2::2])) if command[:1] == ["redis-server"] else {}
+    if not options.get("--requirepass"):
+        problems.append("docker-compose.yml: redis has no --requirepass")
+    if options.get("--maxmemory-policy") != "noeviction":
+        problems.append("docker-compose.yml: redis has no --maxmemory-policy noeviction")
+    if not options.get("--maxmemory"):
+        problems.append("docker-compose.yml: redis has no --maxmemory")
     return problems
 
 
@@ -172,12 +192,21 @@ def k8s_references():
         for doc in load_all(path):
             objects[(doc["kind"], doc["metadata"]["name"])] = (path.name, doc)
 
-    # Placeholders only in the Secret template.
+    # Placeholders only in the Secret template, which holds every secret setting; no secret
+    # setting in a ConfigMap.
     for (kind, name), (file, doc) in objects.items():
         if kind == "Secret":
-            for key, value in {**doc.get("stringData", {}), **doc.get("data", {})}.items():
+            values = {**doc.get("stringData", {}), **doc.get("data", {})}
+            for key, value in values.items():
                 if "REPLACE-ME" not in str(value):
                     problems.append(f"{file}: {key} must hold a REPLACE-ME placeholder, not a value")
+            for key in SECRET_SETTINGS:
+                if key not in values:
+                    problems.append(f"{file}: {key} is missing (a secret setting)")
+        if kind == "ConfigMap":
+            for key in SECRET_SETTINGS:
+                if key in (doc.get("data") or {}):
+                    problems.append(f"{file}: {key} holds a secret: it belongs in the Secret")
 
     images = {image["name"] for image in kustomization.get("images", [])}
     for (kind, name), (file, doc) in objects.items():
@@ -237,6 +266,17 @@ def k8s_references():
             if other_kind == "PodDisruptionBudget":
                 if not subset(other["spec"]["selector"]["matchLabels"], labels):
                     problems.append(f"{other_file}: selector does not match the pods of {file}")
+            if other_kind == "NetworkPolicy":
+                # The policy named after the Deployment selects its pods (an empty podSelector
+                # selects every pod of the namespace); a policy for them names their ports.
+                selector = other["spec"]["podSelector"].get("matchLabels")
+                selects = not selector or subset(selector, labels)
+                if other_name == name and not selects:
+                    problems.append(f"{other_file}: podSelector does not match the pods of {file}")
+                for rule in other["spec"].get("ingress", []) if selects else []:
+                    for port in rule.get("ports", []):
+                        if isinstance(port.get("port"), str) and port["port"] not in ports:
+                            problems.append(f"{other_file}: port {port['port']} is not named by the pods")
 
     for (kind, name), (file, doc) in objects.items():
         if kind == "HorizontalPodAutoscaler":

@@ -52,7 +52,7 @@ async fn with_no_configuration_it_uses_sqlite_under_data() {
 
 #[tokio::test]
 async fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
-    let cases: [(&[(&str, &str)], &str); 13] = [
+    let cases: [(&[(&str, &str)], &str); 14] = [
         (
             &[("IDP_KEYS__PREPUBLISH_SECS", "300")],
             "keys.prepublish_secs",
@@ -66,9 +66,27 @@ async fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
         (&[("IDP_ISSUER", "https://idp.example")], "master_key"),
         (&[("IDP_DATABASE_URL", "mysql://db/idp")], "database_url"),
         (&[("IDP_REDIS_URL", "memcached://cache")], "redis_url"),
+        (
+            &[
+                ("IDP_ISSUER", "https://idp.example"),
+                (
+                    "IDP_MASTER_KEY",
+                    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                ),
+                (
+                    "IDP_PIN_KEY",
+                    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                ),
+                ("IDP_REDIS_URL", "redis://cache:6379"),
+            ],
+            "redis_url",
+        ),
         (&[("IDP_LOG_FORMAT", "xml")], "log_format"),
         (&[("IDP_METRICS_LISTEN", "everywhere")], "metrics_listen"),
-        (&[("IDP_DATABASE_MAX_CONNECTIONS", "0")], "database_max_connections"),
+        (
+            &[("IDP_DATABASE_MAX_CONNECTIONS", "0")],
+            "database_max_connections",
+        ),
     ];
     for (env, names) in cases {
         let dir = tempfile::tempdir().unwrap();

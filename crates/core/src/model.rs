@@ -281,12 +281,16 @@ impl EphemeralKind {
         }
     }
 
-    /// Records that must outlive a restart of a cache: they stay in the database even where a
-    /// shared cache holds the short-lived ones.
+    /// Records that must outlive a restart or an eviction in a cache: they stay in the
+    /// database even where a shared cache holds the short-lived ones. A client assertion's
+    /// `jti` is one: forgetting it would accept the assertion again.
     pub fn is_durable(self) -> bool {
         matches!(
             self,
-            Self::RefreshToken | Self::RevokedAccessToken | Self::InitialAccessToken
+            Self::RefreshToken
+                | Self::RevokedAccessToken
+                | Self::InitialAccessToken
+                | Self::AssertionJti
         )
     }
 }

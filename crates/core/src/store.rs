@@ -312,4 +312,6 @@ pub trait LeaseStore: Send + Sync {
         now: UnixTime,
         until: UnixTime,
     ) -> Result<bool, StoreError>;
+    /// Gives the lease up, if `holder` holds it.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
 }

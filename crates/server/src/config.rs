@@ -252,6 +252,14 @@ impl Settings {
                     "must be a redis:// URL (TLS to Redis is not supported yet: use a private network or a TLS tunnel)",
                 ));
             }
+            // Redis holds sessions: outside a loopback installation it must ask for a password.
+            let has_password = Url::parse(url).is_ok_and(|u| u.password().is_some());
+            if !has_password && !self.issuer_is_loopback() {
+                return Err(invalid(
+                    "redis_url",
+                    "needs a password (redis://:PASSWORD@HOST:6379, or redis://USER:PASSWORD@...) when the issuer is not a loopback address",
+                ));
+            }
         }
         if let Some(metrics) = &self.metrics_listen {
             metrics

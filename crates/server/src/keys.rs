@@ -66,21 +66,24 @@ async fn create(
 }
 
 /// Makes sure each algorithm has an active key (on first start: generates them).
+/// Makes sure each algorithm has an active key; true when it had to create one.
 pub async fn ensure_active(
     store: &dyn KeyStore,
     sealing_key: &[u8; 32],
     now: UnixTime,
-) -> Result<(), KeyLoadError> {
+) -> Result<bool, KeyLoadError> {
     let records = store.list_signing_keys().await?;
+    let mut created = false;
     for alg in SigningAlg::ALL {
         if !records
             .iter()
             .any(|r| r.alg == alg && r.state == KeyState::Active)
         {
             create(store, sealing_key, alg, KeyState::Active, now, None).await?;
+            created = true;
         }
     }
-    Ok(())
+    Ok(created)
 }
 
 /// [`ensure_active`] for a node that may start beside others on an empty database: only the
@@ -103,14 +106,21 @@ pub async fn ensure_active_in_cluster(
         let now = clock.now();
         if stores
             .leases
-            .try_lease(LIFECYCLE_LEASE, node_id(), now, now + 30)
+            .try_lease(LIFECYCLE_LEASE, node_id(), now, now + LEASE_SECS)
             .await?
         {
-            break;
+            let created = ensure_active(stores.keys.as_ref(), sealing_key, now).await;
+            stores
+                .leases
+                .release_lease(LIFECYCLE_LEASE, node_id())
+                .await?;
+            return created.map(drop);
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    ensure_active(stores.keys.as_ref(), sealing_key, clock.now()).await
+    ensure_active(stores.keys.as_ref(), sealing_key, clock.now())
+        .await
+        .map(drop)
 }
 
 /// The published keys (next, active and retired), opened with the sealing key.
@@ -146,8 +156,41 @@ fn node_id() -> &'static str {
     ID.get_or_init(|| idp_core::random::random_token(12))
 }
 
-/// The lease that lets one node at a time change the keys on schedule.
+/// The lease that lets one process at a time change the keys, held only while it does.
 const LIFECYCLE_LEASE: &str = "signing-key-lifecycle";
+/// How long a lease outlives a process that died holding it.
+const LEASE_SECS: i64 = 60;
+
+/// Serialises this process's own key changes and reloads, so that an older view of the keys
+/// never replaces a newer one.
+static LOCAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Runs `change` holding the lifecycle lease (waiting a few seconds for another process to
+/// finish its change), then gives the lease up.
+async fn under_lease<T, F>(state: &AppState, change: F) -> Result<T, KeyLoadError>
+where
+    F: std::future::Future<Output = Result<T, KeyLoadError>>,
+{
+    let leases = &state.stores.leases;
+    for attempt in 0.. {
+        let now = state.now();
+        if leases
+            .try_lease(LIFECYCLE_LEASE, node_id(), now, now + LEASE_SECS)
+            .await?
+        {
+            break;
+        }
+        if attempt == 40 {
+            return Err(KeyLoadError::Refused(
+                "another node is changing the signing keys; try again in a minute".into(),
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let result = change.await;
+    leases.release_lease(LIFECYCLE_LEASE, node_id()).await?;
+    result
+}
 
 /// Opens the stored keys. A node that cannot (its master key is not the one they are sealed
 /// with: a rewrap happened) stops trusting keys that are gone and reports the error.
@@ -170,6 +213,7 @@ async fn open_stored(state: &AppState) -> Result<KeySet, KeyLoadError> {
 
 /// Serves the stored keys now (another node said they changed).
 pub async fn reload(state: &AppState) -> Result<(), KeyLoadError> {
+    let _local = LOCAL.lock().await;
     state.set_keys(open_stored(state).await?);
     Ok(())
 }
@@ -185,27 +229,37 @@ async fn announce(state: &AppState) {
 }
 
 /// One step of the lifecycle, run on every node at every tick: every node reloads its keys;
-/// the one node holding the lifecycle lease also makes due `next` keys active (retiring the
-/// keys they replace), removes retired keys past their time and starts scheduled rotations.
+/// the node that takes the lifecycle lease (one process at a time, for the length of its
+/// changes) also gives an algorithm without a signing key one, makes due `next` keys active
+/// (retiring the keys they replace), removes retired keys past their time and starts
+/// scheduled rotations.
 pub async fn tick(state: &AppState) -> Result<(), KeyLoadError> {
-    let store = state.stores.keys.as_ref();
-    let settings = &state.settings.keys;
+    let _local = LOCAL.lock().await;
     // A node that cannot open the stored keys writes nothing.
     let loaded = open_stored(state).await?;
     let now = state.now();
-    let lease_until = now.saturating_add(lag(state).saturating_mul(3));
-    if !state
-        .stores
-        .leases
-        .try_lease(LIFECYCLE_LEASE, node_id(), now, lease_until)
+    let leases = &state.stores.leases;
+    if !leases
+        .try_lease(LIFECYCLE_LEASE, node_id(), now, now + LEASE_SECS)
         .await?
     {
+        // Another process is changing the keys: it announces what it changes.
         state.set_keys(loaded);
         return Ok(());
     }
+    let result = apply_schedule(state, loaded).await;
+    leases.release_lease(LIFECYCLE_LEASE, node_id()).await?;
+    result
+}
+
+/// The scheduled changes, under the lease: see [`tick`].
+async fn apply_schedule(state: &AppState, loaded: KeySet) -> Result<(), KeyLoadError> {
+    let store = state.stores.keys.as_ref();
+    let settings = &state.settings.keys;
     let now = state.now();
+    // An algorithm left without a signing key (its key was revoked mid-rotation) gets one.
+    let mut changed = ensure_active(store, &state.key_sealing, now).await?;
     let mut records = store.list_signing_keys().await?;
-    let mut changed = false;
     for next in records
         .iter()
         .filter(|r| r.state == KeyState::Next && r.activate_at.is_some_and(|t| t <= now))
@@ -295,6 +349,11 @@ async fn promote(
 /// Starts a rotation: a `next` key for each algorithm that has none, active after the
 /// pre-publication window.
 pub async fn rotate(state: &AppState) -> Result<Vec<SigningKeyRecord>, KeyLoadError> {
+    let _local = LOCAL.lock().await;
+    under_lease(state, rotate_now(state)).await
+}
+
+async fn rotate_now(state: &AppState) -> Result<Vec<SigningKeyRecord>, KeyLoadError> {
     let store = state.stores.keys.as_ref();
     let now = state.now();
     let records = store.list_signing_keys().await?;
@@ -328,6 +387,11 @@ pub async fn rotate(state: &AppState) -> Result<Vec<SigningKeyRecord>, KeyLoadEr
 /// Retires an active key now. Its algorithm must keep a signing key: a `next` key published at
 /// least one JWKS cache lifetime ago takes over at once.
 pub async fn retire(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
+    let _local = LOCAL.lock().await;
+    under_lease(state, retire_now(state, kid)).await
+}
+
+async fn retire_now(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
     let store = state.stores.keys.as_ref();
     let now = state.now();
     let records = store.list_signing_keys().await?;
@@ -363,6 +427,11 @@ pub async fn retire(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
 /// without a signing key gets a new one immediately; relying parties fetch the JWKS again when
 /// they meet its unknown `kid`.
 pub async fn revoke(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
+    let _local = LOCAL.lock().await;
+    under_lease(state, revoke_now(state, kid)).await
+}
+
+async fn revoke_now(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
     let store = state.stores.keys.as_ref();
     let records = store.list_signing_keys().await?;
     let key = records
@@ -439,6 +508,11 @@ pub fn describe(records: &[SigningKeyRecord]) -> serde_json::Value {
 /// Re-seals every private key under a key derived from `new_master`, in one transaction. The
 /// operator then runs the provider with the new master key.
 pub async fn rewrap(state: &AppState, new_master: &[u8; 32]) -> Result<usize, KeyLoadError> {
+    let _local = LOCAL.lock().await;
+    under_lease(state, rewrap_now(state, new_master)).await
+}
+
+async fn rewrap_now(state: &AppState, new_master: &[u8; 32]) -> Result<usize, KeyLoadError> {
     let store = state.stores.keys.as_ref();
     let new_sealing = crate::secrets::derive(new_master, "signing-keys");
     let mut sealed = Vec::new();

@@ -164,8 +164,9 @@ fn text(body: String) -> Response {
         .into_response()
 }
 
-/// `/metrics` on the public listener: for loopback clients only (a scraper on the same
-/// machine); elsewhere, serve it on `metrics_listen` instead.
+/// `/metrics` on the public listener: for a scraper on the same machine only (a loopback peer,
+/// and no forwarding header: a reverse proxy on the same machine must not pass it on);
+/// elsewhere, serve it on `metrics_listen` instead.
 pub async fn exposition(
     State(state): State<AppState>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
@@ -173,7 +174,10 @@ pub async fn exposition(
 ) -> Response {
     let client =
         crate::web::client_info::client_ip(peer.ip(), &headers, &state.settings.trusted_proxies);
-    if state.settings.metrics_listen.is_some() || !client.is_loopback() {
+    let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
+        .iter()
+        .any(|name| headers.contains_key(*name));
+    if state.settings.metrics_listen.is_some() || !client.is_loopback() || forwarded {
         return axum::http::StatusCode::NOT_FOUND.into_response();
     }
     text(exposition_text(&state))

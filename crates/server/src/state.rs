@@ -71,7 +71,8 @@ impl AppState {
                 ))
             })?;
         let secrets = Secrets::load(&settings)?;
-        let stores = Stores::open(&settings, clock.clone()).await?;
+        let stores =
+            Stores::open(&settings, secrets.derive("redis-records"), clock.clone()).await?;
         let key_sealing = secrets.derive("signing-keys");
         crate::keys::ensure_active_in_cluster(&stores, &key_sealing, clock.as_ref()).await?;
         let keys = crate::keys::load(stores.keys.as_ref(), &key_sealing).await?;

@@ -272,13 +272,14 @@ pub async fn change_password(
     }
     let hash = state.hasher.hash(form.password.clone(), None).await?;
     state.stores.users.set_password(&user.id, &hash).await?;
-    end_other_sessions(&state, &user, &session, &from).await?;
-    // Whatever was issued under the old password goes too: relying parties must sign in again.
+    // Whatever was issued under the old password goes (relying parties must sign in again),
+    // first: it lives in the database with the password, and the sessions may be elsewhere.
     state
         .stores
         .grants
         .revoke_all_grants_of_user(&user.id, state.now())
         .await?;
+    end_other_sessions(&state, &user, &session, &from).await?;
     audit::record(
         &state,
         audit::event(&state, AuditKind::PasswordChanged, &from).user(&user.id),

@@ -47,19 +47,34 @@ pub struct Stores {
 
 impl Stores {
     /// Opens the database named by the settings, applies pending migrations, and connects to
-    /// Redis when it is configured.
-    pub async fn open(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+    /// Redis when it is configured; `seal_key` seals what Redis holds.
+    pub async fn open(
+        settings: &Settings,
+        seal_key: [u8; 32],
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StoreError> {
         let stores =
             Self::open_url(&settings.database_url, settings.database_max_connections).await?;
         match &settings.redis_url {
             Some(url) => {
-                let redis = redis::RedisStore::open(url, &settings.redis_key_prefix, clock)?;
-                if let Err(error) = redis.ping().await {
-                    tracing::warn!(%error, "Redis is not reachable yet; sign-ins wait for it");
+                let redis =
+                    redis::RedisStore::open(url, &settings.redis_key_prefix, seal_key, clock)?;
+                match redis.ping().await {
+                    Ok(()) => redis.check_eviction_policy().await,
+                    Err(error) => {
+                        tracing::warn!(%error, "Redis is not reachable yet; sign-ins wait for it");
+                    }
                 }
                 Ok(stores.with_redis(Arc::new(redis)))
             }
-            None => Ok(stores),
+            None => {
+                if sql::Backend::of(&settings.database_url) == Ok(sql::Backend::Postgres) {
+                    tracing::warn!(
+                        "PostgreSQL without Redis: sessions are shared, but throttling counters are kept per node; set redis_url when running more than one node"
+                    );
+                }
+                Ok(stores)
+            }
         }
     }
 
@@ -231,11 +246,46 @@ mod tests {
         let prefix = format!("idp-unit-{}:", uuid_like());
         // The contract's times are around 1000; the clock says when "now" is for expiry.
         let clock = std::sync::Arc::new(idp_core::clock::ManualClock::new(1000));
-        let redis = super::redis::RedisStore::open(&redis_url, &prefix, clock).unwrap();
+        let redis = super::redis::RedisStore::open(&redis_url, &prefix, [7; 32], clock).unwrap();
         let stores = super::Stores::open_url(&url, 8)
             .await
             .unwrap()
             .with_redis(std::sync::Arc::new(redis));
         super::contract::run_cache_rules(&stores).await;
+
+        // Whoever can write to Redis cannot forge or alter a session: it is refused.
+        let session = idp_core::model::Session {
+            id_hash: "sealed".into(),
+            sid: "sid-sealed".into(),
+            user_id: "victim".into(),
+            auth_time: 1000,
+            acr: "acr".into(),
+            amr: vec!["pwd".into()],
+            created_at: 1000,
+            expires_at: 5000,
+            ip: None,
+            user_agent: None,
+        };
+        stores.sessions.create_session(&session).await.unwrap();
+        let client = ::redis::Client::open(redis_url.as_str()).unwrap();
+        let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+        let key = format!("{prefix}session:sealed");
+        let stored: String = ::redis::AsyncCommands::get(&mut raw, &key).await.unwrap();
+        let forged = stored.replace("\"victim\"", "\"admin\"");
+        let _: () = ::redis::AsyncCommands::set(&mut raw, &key, forged)
+            .await
+            .unwrap();
+        assert!(matches!(
+            stores.sessions.find_session("sealed", 1500).await,
+            Err(idp_core::StoreError::Corrupt(_))
+        ));
+        let moved = format!("{prefix}session:other");
+        let _: () = ::redis::AsyncCommands::set(&mut raw, &moved, stored)
+            .await
+            .unwrap();
+        assert!(
+            stores.sessions.find_session("other", 1500).await.is_err(),
+            "a session copied under another cookie is refused"
+        );
     }
 }

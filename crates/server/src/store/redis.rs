@@ -4,19 +4,26 @@
 //! one Lua script or one MULTI, so it is atomic across nodes.
 //!
 //! Records the provider cannot afford to lose (users, PIN tries, refresh tokens, revocations,
-//! keys) stay in the database: a Redis restart signs people out and voids sign-ins in progress,
-//! and nothing more.
+//! client-assertion `jti`s, keys) stay in the database: a Redis restart signs people out and
+//! voids sign-ins in progress, and nothing more.
+//!
+//! Every session and record is sealed with an HMAC (a key derived from the master key) over
+//! its Redis key and its content, so that whoever can write to Redis still cannot forge a
+//! session, move one to another cookie, or change a sign-in in progress: a record that does
+//! not verify is refused as corrupt.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::StreamExt as _;
+use hmac::{Hmac, Mac as _};
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
 use idp_core::model::{Consumed, EphemeralKind, Session};
 use idp_core::store::{EphemeralStore, HealthCheck, SessionStore, ThrottleStore};
 use redis::AsyncCommands as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use sha2::Sha256;
 
 /// How long a consumed authorization code is remembered past its expiry, so that a late
 /// replay is still recognised and revokes what the code issued.
@@ -28,6 +35,8 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct RedisStore {
+    /// Seals what is stored (see the module's documentation).
+    seal_key: [u8; 32],
     clock: std::sync::Arc<dyn idp_core::clock::Clock>,
     client: redis::Client,
     conn: ConnectionManager,
@@ -35,7 +44,18 @@ pub struct RedisStore {
 }
 
 fn redis_error(error: redis::RedisError) -> StoreError {
-    if error.is_io_error()
+    // Down, starting (LOADING), a replica or a primary failing over: it may be back soon.
+    let transient = matches!(
+        error.kind(),
+        redis::ErrorKind::Server(
+            redis::ServerErrorKind::BusyLoading
+                | redis::ServerErrorKind::ReadOnly
+                | redis::ServerErrorKind::MasterDown
+                | redis::ServerErrorKind::TryAgain
+        )
+    );
+    if transient
+        || error.is_io_error()
         || error.is_timeout()
         || error.is_connection_dropped()
         || error.is_connection_refusal()
@@ -55,15 +75,15 @@ fn ttl(at: UnixTime, now: UnixTime) -> u64 {
     u64::try_from(at.saturating_sub(now)).unwrap_or(0).max(1)
 }
 
-/// Marks a live record consumed: `{1, payload}` the first time, `{2, payload}` when it was
-/// consumed before, `{0, nil}` when it is missing or expired.
+/// Marks a live record consumed: `{1, payload, expiry, seal}` the first time, `{2, ...}` when
+/// it was consumed before, `{0}` when it is missing or expired. The caller checks the seal.
 const CONSUME: &str = r"
-local v = redis.call('HMGET', KEYS[1], 'p', 'e', 'c')
-if not v[1] then return {0, false} end
-if v[3] then return {2, v[1]} end
-if tonumber(v[2]) <= tonumber(ARGV[1]) then return {0, false} end
+local v = redis.call('HMGET', KEYS[1], 'p', 'e', 'm', 'c')
+if not v[1] then return {0} end
+if v[4] then return {2, v[1], v[2], v[3]} end
+if tonumber(v[2]) <= tonumber(ARGV[1]) then return {0} end
 redis.call('HSET', KEYS[1], 'c', ARGV[1])
-return {1, v[1]}
+return {1, v[1], v[2], v[3]}
 ";
 
 /// Records an attempt in a sorted set scored by time: drops what fell out of the window,
@@ -85,6 +105,7 @@ impl RedisStore {
     pub fn open(
         url: &str,
         prefix: &str,
+        seal_key: [u8; 32],
         clock: std::sync::Arc<dyn idp_core::clock::Clock>,
     ) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(StoreError::backend)?;
@@ -96,11 +117,63 @@ impl RedisStore {
         let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
             .map_err(StoreError::backend)?;
         Ok(Self {
+            seal_key,
             clock,
             client,
             conn,
             prefix: prefix.to_owned(),
         })
+    }
+
+    /// The seal of `parts` stored under `key`: HMAC-SHA256, hex.
+    fn seal(&self, key: &str, parts: &[&str]) -> String {
+        let mut mac = <Hmac<Sha256> as hmac::Mac>::new_from_slice(&self.seal_key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(key.as_bytes());
+        for part in parts {
+            mac.update(&[0]);
+            mac.update(part.as_bytes());
+        }
+        hex(&mac.finalize().into_bytes())
+    }
+
+    /// Whether `seal` is the seal of `parts` under `key`, compared in constant time.
+    fn verify(&self, key: &str, parts: &[&str], seal: &str) -> Result<(), StoreError> {
+        let expected = self.seal(key, parts);
+        if subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), seal.as_bytes()).into() {
+            Ok(())
+        } else {
+            tracing::error!(key, "a Redis record does not carry its seal; refused");
+            Err(corrupt("a Redis record's seal"))
+        }
+    }
+
+    /// Reads a sealed session: `SEAL.JSON`.
+    fn open_session(&self, key: &str, stored: &str) -> Result<Session, StoreError> {
+        let (seal, json) = stored
+            .split_once('.')
+            .ok_or_else(|| corrupt("a Redis session"))?;
+        self.verify(key, &[json], seal)?;
+        serde_json::from_str(json).map_err(|_| corrupt("a Redis session"))
+    }
+
+    /// Warns when Redis may evict keys: an evicted sign-in in progress fails closed, but the
+    /// operator should know that memory, not time, is deciding.
+    pub async fn check_eviction_policy(&self) {
+        let answer: Result<Vec<String>, _> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("maxmemory-policy")
+            .query_async(&mut self.conn())
+            .await;
+        if let Ok(pair) = answer
+            && let Some(policy) = pair.get(1)
+            && policy != "noeviction"
+        {
+            tracing::warn!(
+                policy,
+                "Redis evicts keys under memory pressure; set maxmemory-policy noeviction so that sessions and sign-ins in progress end only when they expire"
+            );
+        }
     }
 
     fn key(&self, parts: &[&str]) -> String {
@@ -184,16 +257,26 @@ impl SessionStore for RedisStore {
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
         let json = serde_json::to_string(session).map_err(StoreError::backend)?;
         let seconds = ttl(session.expires_at, session.created_at);
+        let key = self.session_key(&session.id_hash);
+        let sealed = format!("{}.{json}", self.seal(&key, &[&json]));
         let index = self.user_sessions_key(&session.user_id);
-        // Sessions of a user all last as long, so the newest one expires last: the index
-        // lives as long as it.
+        // The index lives as long as the longest session in it: its expiry only ever grows
+        // (NX sets the first, GT lengthens it).
         redis::pipe()
             .atomic()
-            .set_ex(self.session_key(&session.id_hash), json, seconds)
+            .set_ex(&key, sealed, seconds)
             .ignore()
             .zadd(&index, &session.id_hash, session.expires_at)
             .ignore()
-            .expire(&index, i64::try_from(seconds).unwrap_or(i64::MAX))
+            .cmd("EXPIRE")
+            .arg(&index)
+            .arg(seconds)
+            .arg("NX")
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(&index)
+            .arg(seconds)
+            .arg("GT")
             .ignore()
             .query_async::<()>(&mut self.conn())
             .await
@@ -205,24 +288,21 @@ impl SessionStore for RedisStore {
         id_hash: &str,
         now: UnixTime,
     ) -> Result<Option<Session>, StoreError> {
-        let json: Option<String> = self
-            .conn()
-            .get(self.session_key(id_hash))
-            .await
-            .map_err(redis_error)?;
-        let Some(json) = json else {
+        let key = self.session_key(id_hash);
+        let stored: Option<String> = self.conn().get(&key).await.map_err(redis_error)?;
+        let Some(stored) = stored else {
             return Ok(None);
         };
-        let session: Session = serde_json::from_str(&json).map_err(|_| corrupt("redis session"))?;
+        let session = self.open_session(&key, &stored)?;
         Ok((session.expires_at > now).then_some(session))
     }
 
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
         let key = self.session_key(id_hash);
-        let json: Option<String> = self.conn().get(&key).await.map_err(redis_error)?;
+        let stored: Option<String> = self.conn().get(&key).await.map_err(redis_error)?;
         let mut pipe = redis::pipe();
         pipe.atomic().del(&key).ignore();
-        if let Some(session) = json.and_then(|j| serde_json::from_str::<Session>(&j).ok()) {
+        if let Some(session) = stored.and_then(|s| self.open_session(&key, &s).ok()) {
             pipe.zrem(self.user_sessions_key(&session.user_id), id_hash)
                 .ignore();
         }
@@ -256,9 +336,9 @@ impl SessionStore for RedisStore {
             .await
             .map_err(redis_error)?;
         let mut sessions = Vec::with_capacity(found.len());
-        for json in found.into_iter().flatten() {
-            let session: Session =
-                serde_json::from_str(&json).map_err(|_| corrupt("redis session"))?;
+        for (key, stored) in keys.iter().zip(found) {
+            let Some(stored) = stored else { continue };
+            let session = self.open_session(key, &stored)?;
             if session.expires_at > now {
                 sessions.push(session);
             }
@@ -277,6 +357,32 @@ impl SessionStore for RedisStore {
     }
 }
 
+/// A record's fields as HMGET returns them: payload, expiry, seal, consumed.
+type Fields = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+impl RedisStore {
+    /// A record's payload, once its seal is verified.
+    fn open_record(
+        &self,
+        key: &str,
+        payload: &str,
+        expires: &str,
+        seal: &str,
+    ) -> Result<serde_json::Value, StoreError> {
+        self.verify(key, &[payload, expires], seal)?;
+        serde_json::from_str(payload).map_err(|_| corrupt("a Redis record's payload"))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[async_trait]
 impl EphemeralStore for RedisStore {
     async fn put(
@@ -287,6 +393,7 @@ impl EphemeralStore for RedisStore {
         expires_at: UnixTime,
     ) -> Result<(), StoreError> {
         let key = self.record_key(kind, id);
+        let (payload, expires) = (payload.to_string(), expires_at.to_string());
         let now = self.clock.now();
         // A consumed code is remembered a while past its expiry to recognise a late replay.
         let keep_until = if kind == EphemeralKind::AuthorizationCode {
@@ -299,7 +406,11 @@ impl EphemeralStore for RedisStore {
             .atomic()
             .hset_multiple(
                 &key,
-                &[("p", payload.to_string()), ("e", expires_at.to_string())],
+                &[
+                    ("p", payload.clone()),
+                    ("e", expires.clone()),
+                    ("m", self.seal(&key, &[&payload, &expires])),
+                ],
             )
             .ignore()
             .expire(
@@ -318,21 +429,19 @@ impl EphemeralStore for RedisStore {
         id: &str,
         now: UnixTime,
     ) -> Result<Option<serde_json::Value>, StoreError> {
-        let (payload, expires_at, consumed_at): (Option<String>, Option<i64>, Option<i64>) =
-            redis::cmd("HMGET")
-                .arg(self.record_key(kind, id))
-                .arg(&["p", "e", "c"])
-                .query_async(&mut self.conn())
-                .await
-                .map_err(redis_error)?;
-        match (payload, expires_at, consumed_at) {
-            (Some(payload), Some(expires_at), None) if expires_at > now => {
-                serde_json::from_str(&payload)
-                    .map(Some)
-                    .map_err(|_| corrupt("redis record payload"))
-            }
-            _ => Ok(None),
-        }
+        let key = self.record_key(kind, id);
+        let (payload, expires, seal, consumed): Fields = redis::cmd("HMGET")
+            .arg(&key)
+            .arg(&["p", "e", "m", "c"])
+            .query_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        let (Some(payload), Some(expires), Some(seal), None) = (payload, expires, seal, consumed)
+        else {
+            return Ok(None);
+        };
+        let value = self.open_record(&key, &payload, &expires, &seal)?;
+        Ok((expires.parse::<i64>().unwrap_or(0) > now).then_some(value))
     }
 
     async fn consume(
@@ -341,19 +450,24 @@ impl EphemeralStore for RedisStore {
         id: &str,
         now: UnixTime,
     ) -> Result<Consumed, StoreError> {
-        let (state, payload): (i64, Option<String>) = redis::Script::new(CONSUME)
-            .key(self.record_key(kind, id))
+        let key = self.record_key(kind, id);
+        let answer: Vec<String> = redis::Script::new(CONSUME)
+            .key(&key)
             .arg(now)
             .invoke_async(&mut self.conn())
             .await
             .map_err(redis_error)?;
-        let parse = |p: Option<String>| {
-            p.and_then(|p| serde_json::from_str(&p).ok())
-                .ok_or_else(|| corrupt("redis record payload"))
+        let (state, record) = match answer.as_slice() {
+            [state, payload, expires, seal] => (
+                state.as_str(),
+                Some(self.open_record(&key, payload, expires, seal)?),
+            ),
+            [state] => (state.as_str(), None),
+            _ => return Err(corrupt("a Redis consume answer")),
         };
-        Ok(match state {
-            1 => Consumed::Fresh(parse(payload)?),
-            2 => Consumed::Replayed(parse(payload)?),
+        Ok(match (state, record) {
+            ("1", Some(value)) => Consumed::Fresh(value),
+            ("2", Some(value)) => Consumed::Replayed(value),
             _ => Consumed::Missing,
         })
     }

@@ -56,8 +56,19 @@ fn backend(error: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict("already exists")
         }
+        // PostgreSQL shutting down or starting (57P01, 57P03), out of connections (53300), or
+        // a connection failure (08...): it may be back in a moment.
+        sqlx::Error::Database(db)
+            if db.code().is_some_and(|code| {
+                matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+                    || code.starts_with("08")
+            }) =>
+        {
+            StoreError::Unavailable(error.to_string())
+        }
         // The database cannot be reached now; it may be back in a moment.
         sqlx::Error::Io(_)
+        | sqlx::Error::Protocol(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
@@ -683,6 +694,14 @@ impl KeyStore for SqlStore {
 
     async fn replace_sealed_keys(&self, sealed: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
         let mut transaction = self.pool.begin().await.map_err(backend)?;
+        // No key may be added or removed between the check below and the commit. SQLite
+        // refuses such a commit by itself; PostgreSQL is told to lock the table.
+        if self.backend == Backend::Postgres {
+            sqlx::query("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *transaction)
+                .await
+                .map_err(backend)?;
+        }
         let mut stored: Vec<String> = sqlx::query_scalar("SELECT kid FROM signing_keys")
             .fetch_all(&mut *transaction)
             .await
@@ -1261,5 +1280,15 @@ impl LeaseStore for SqlStore {
         .await
         .map_err(backend)?;
         Ok(held.is_some())
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE leases SET expires_at = 0 WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 }
