@@ -197,7 +197,8 @@ async fn retiring_needs_a_published_successor() {
         .collect();
     let refused = idp.cli(&["keys", "retire", &active[0]], "");
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("idp keys rotate"));
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains("idp keys rotate"), "{why}");
     assert!(idp.cli(&["keys", "rotate"], "").status.success());
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let retired = idp.cli(&["keys", "retire", &active[0]], "");

@@ -174,21 +174,27 @@ where
     let leases = &state.stores.leases;
     for attempt in 0.. {
         let now = state.now();
-        if leases
+        let last = attempt == 80;
+        match leases
             .try_lease(LIFECYCLE_LEASE, node_id(), now, now + LEASE_SECS)
-            .await?
+            .await
         {
-            break;
-        }
-        if attempt == 40 {
-            return Err(KeyLoadError::Refused(
-                "another node is changing the signing keys; try again in a minute".into(),
-            ));
+            Ok(true) => break,
+            // A busy database is waited for like a busy lease, up to the last attempt.
+            Err(error) if last => return Err(error.into()),
+            Ok(false) if last => {
+                return Err(KeyLoadError::Refused(
+                    "another node is changing the signing keys; try again in a minute".into(),
+                ));
+            }
+            Ok(false) | Err(_) => {}
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     let result = change.await;
-    leases.release_lease(LIFECYCLE_LEASE, node_id()).await?;
+    if let Err(error) = leases.release_lease(LIFECYCLE_LEASE, node_id()).await {
+        tracing::warn!(%error, "could not give the key lease up; it lapses by itself");
+    }
     result
 }
 
@@ -248,7 +254,9 @@ pub async fn tick(state: &AppState) -> Result<(), KeyLoadError> {
         return Ok(());
     }
     let result = apply_schedule(state, loaded).await;
-    leases.release_lease(LIFECYCLE_LEASE, node_id()).await?;
+    if let Err(error) = leases.release_lease(LIFECYCLE_LEASE, node_id()).await {
+        tracing::warn!(%error, "could not give the key lease up; it lapses by itself");
+    }
     result
 }
 

@@ -94,11 +94,11 @@ fn count(row: &AnyRow, column: &str) -> Result<u32, StoreError> {
     u32::try_from(n).map_err(|_| corrupt(column))
 }
 
-/// SQLite settings applied to every connection: write-ahead log, `FULL` sync (an acknowledged
-/// sign-up survives a power cut, not only a crash), foreign keys, and waiting for a lock
-/// rather than failing at once.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+/// SQLite settings applied to every connection: waiting for a lock rather than failing at once
+/// (first, so that the others wait too), write-ahead log, `FULL` sync (an acknowledged sign-up
+/// survives a power cut, not only a crash), and foreign keys.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;
+     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
 
 impl SqlStore {
     /// Opens the database at `url`: `sqlite://PATH` (created when missing) or
