@@ -25,17 +25,28 @@ struct Latency {
     buckets: [u64; BUCKETS.len()],
 }
 
+/// One route's latencies, by method and status.
+type ByMethodAndStatus = BTreeMap<(&'static str, u16), Latency>;
+
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), Latency>>,
+    /// Latency by route, then by method and status. Looked up by `&str`, so a request for a
+    /// route seen before allocates nothing.
+    requests: Mutex<BTreeMap<String, ByMethodAndStatus>>,
     events: Mutex<BTreeMap<&'static str, u64>>,
     tokens: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
-    fn observe(&self, route: String, method: String, status: u16, seconds: f64) {
+    fn observe(&self, route: &str, method: &'static str, status: u16, seconds: f64) {
         if let Ok(mut requests) = self.requests.lock() {
-            let entry = requests.entry((route, method, status)).or_default();
+            if !requests.contains_key(route) {
+                requests.insert(route.to_owned(), BTreeMap::new());
+            }
+            let Some(by_route) = requests.get_mut(route) else {
+                return;
+            };
+            let entry = by_route.entry((method, status)).or_default();
             entry.count += 1;
             entry.sum += seconds;
             for (bucket, bound) in entry.buckets.iter_mut().zip(BUCKETS) {
@@ -68,7 +79,12 @@ impl Metrics {
         );
         out.push_str("# TYPE idp_http_request_duration_seconds histogram\n");
         if let Ok(requests) = self.requests.lock() {
-            for ((route, method, status), latency) in requests.iter() {
+            let rows = requests.iter().flat_map(|(route, by_route)| {
+                by_route
+                    .iter()
+                    .map(move |((method, status), latency)| (route, method, status, latency))
+            });
+            for (route, method, status, latency) in rows {
                 let labels = format!("route=\"{route}\",method=\"{method}\",status=\"{status}\"");
                 for (count, bound) in latency.buckets.iter().zip(BUCKETS) {
                     let _ = writeln!(
@@ -111,17 +127,29 @@ impl Metrics {
     }
 }
 
+/// The method as a label; anything unusual is `OTHER` (no unbounded label values).
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        _ => "OTHER",
+    }
+}
+
 /// Times every request under the route it matched (never the raw path: no ids in labels).
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     state.metrics.observe(
-        route,
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         method,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),

@@ -20,7 +20,7 @@ pub struct Inner {
     pub settings: Settings,
     pub clock: Arc<dyn Clock>,
     pub stores: Stores,
-    keys: std::sync::RwLock<Arc<KeySet>>,
+    published: std::sync::RwLock<Arc<Published>>,
     /// Seals private signing keys at rest.
     pub key_sealing: [u8; 32],
     pub hasher: HashPool,
@@ -94,6 +94,7 @@ impl AppState {
         let dummy_password_hash = hasher
             .hash(idp_core::random::random_token(32), None)
             .await?;
+        let published = Published::new(&settings, keys);
         Ok(Self(Arc::new(Inner {
             password_policy: PasswordPolicy {
                 min_length: settings.password.min_length,
@@ -120,7 +121,7 @@ impl AppState {
             settings,
             clock,
             stores,
-            keys: std::sync::RwLock::new(Arc::new(keys)),
+            published: std::sync::RwLock::new(Arc::new(published)),
             key_sealing,
             hasher,
             pins,
@@ -130,18 +131,24 @@ impl AppState {
 
     /// The published keys, as of the last lifecycle tick.
     pub fn keys(&self) -> Arc<KeySet> {
-        match self.keys.read() {
-            Ok(keys) => keys.clone(),
+        self.published().keys.clone()
+    }
+
+    /// The keys with the documents that describe them, rendered once per key change.
+    pub fn published(&self) -> Arc<Published> {
+        match self.published.read() {
+            Ok(published) => published.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
     pub fn set_keys(&self, keys: KeySet) {
-        let mut slot = match self.keys.write() {
+        let published = Arc::new(Published::new(&self.settings, keys));
+        let mut slot = match self.published.write() {
             Ok(slot) => slot,
             Err(poisoned) => poisoned.into_inner(),
         };
-        *slot = Arc::new(keys);
+        *slot = published;
     }
 
     pub fn issuer(&self) -> &str {
@@ -150,5 +157,31 @@ impl AppState {
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+}
+
+/// The signing keys and, rendered once when they change, the JWKS and the discovery document
+/// (which names the keys' algorithms): serving either copies no more than a pointer.
+pub struct Published {
+    pub keys: Arc<KeySet>,
+    pub jwks: axum::body::Bytes,
+    /// The JWKS's `Cache-Control` (the pre-publication window depends on it).
+    pub jwks_cache_control: axum::http::HeaderValue,
+    pub discovery: axum::body::Bytes,
+}
+
+impl Published {
+    pub fn new(settings: &Settings, keys: KeySet) -> Self {
+        let jwks = serde_json::to_vec(&keys.jwks()).unwrap_or_default();
+        let discovery = serde_json::to_vec(&crate::routes::discovery::document(settings, &keys))
+            .unwrap_or_default();
+        let max_age = format!("public, max-age={}", settings.keys.jwks_max_age_secs);
+        Self {
+            keys: Arc::new(keys),
+            jwks: jwks.into(),
+            jwks_cache_control: axum::http::HeaderValue::from_str(&max_age)
+                .unwrap_or(axum::http::HeaderValue::from_static("no-cache")),
+            discovery: discovery.into(),
+        }
     }
 }

@@ -1,24 +1,39 @@
 //! Discovery (OpenID Connect Discovery 1.0 §3) and the JWKS (RFC 7517): exactly what is
 //! implemented, nothing more.
 
-use axum::Json;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use idp_token_issuer::KeySet;
 use serde_json::json;
 
+use crate::config::Settings;
 use crate::oauth::{SCOPES_SUPPORTED, acr};
 use crate::state::AppState;
 
+/// Served as rendered when the keys last changed (see `state::Published`).
 pub async fn configuration(State(state): State<AppState>) -> Response {
-    let issuer = state.issuer();
-    let algs: Vec<&str> = state
-        .keys()
-        .algorithms()
-        .iter()
-        .map(|a| a.as_str())
-        .collect();
-    let body = json!({
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
+        ],
+        state.published().discovery.clone(),
+    )
+        .into_response()
+}
+
+/// The discovery document for these settings and keys.
+pub fn document(settings: &Settings, keys: &KeySet) -> serde_json::Value {
+    let issuer = settings.issuer.as_str();
+    let algs: Vec<&str> = keys.algorithms().iter().map(|a| a.as_str()).collect();
+    json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
@@ -54,17 +69,20 @@ pub async fn configuration(State(state): State<AppState>) -> Response {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
-    });
-    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(body)).into_response()
+    })
 }
 
 pub async fn jwks(State(state): State<AppState>) -> Response {
+    let published = state.published();
     (
-        [(
-            header::CACHE_CONTROL,
-            format!("public, max-age={}", state.settings.keys.jwks_max_age_secs),
-        )],
-        Json(state.keys().jwks()),
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CACHE_CONTROL, published.jwks_cache_control.clone()),
+        ],
+        published.jwks.clone(),
     )
         .into_response()
 }

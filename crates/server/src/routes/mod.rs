@@ -6,7 +6,7 @@ mod authorize;
 mod client_request;
 mod consent;
 pub mod device;
-mod discovery;
+pub(crate) mod discovery;
 mod introspect;
 mod login;
 pub(crate) mod logout;

@@ -1,6 +1,7 @@
 //! The storage backends. Domain code sees only the traits of `idp_core::store`; this module
 //! is the one place that knows sqlx.
 
+pub mod cache;
 pub mod memory;
 pub mod redis;
 pub mod sql;
@@ -85,7 +86,7 @@ impl Stores {
         Ok(Self {
             users: db.clone(),
             pin_attempts: db.clone(),
-            clients: db.clone(),
+            clients: Arc::new(cache::CachedClients::new(db.clone())),
             sessions: db.clone(),
             grants: db.clone(),
             keys: db.clone(),

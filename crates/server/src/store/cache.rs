@@ -1,0 +1,79 @@
+//! A short-lived, per-node cache of clients: every token, introspection and authorization
+//! request looks its client up, and clients change rarely. A change made through this node is
+//! seen at once; one made through another node within [`CLIENT_TTL`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use idp_core::StoreError;
+use idp_core::model::Client;
+use idp_core::store::ClientStore;
+
+/// How long a client read from the store is served from memory.
+pub const CLIENT_TTL: Duration = Duration::from_secs(2);
+/// Clients kept at most; past it the cache starts over (clients are few; ids are not guessed
+/// into it, since unknown ids are never cached).
+const MAX_CLIENTS: usize = 10_000;
+
+pub struct CachedClients {
+    inner: Arc<dyn ClientStore>,
+    found: Mutex<HashMap<String, (Instant, Client)>>,
+}
+
+impl CachedClients {
+    pub fn new(inner: Arc<dyn ClientStore>) -> Self {
+        Self {
+            inner,
+            found: Mutex::default(),
+        }
+    }
+
+    fn forget(&self, id: &str) {
+        if let Ok(mut found) = self.found.lock() {
+            found.remove(id);
+        }
+    }
+}
+
+#[async_trait]
+impl ClientStore for CachedClients {
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
+        self.forget(&client.id);
+        self.inner.create_client(client).await
+    }
+
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
+        self.inner.list_clients().await
+    }
+
+    async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        if let Ok(found) = self.found.lock()
+            && let Some((at, client)) = found.get(id)
+            && at.elapsed() < CLIENT_TTL
+        {
+            return Ok(Some(client.clone()));
+        }
+        let client = self.inner.find_client(id).await?;
+        if let (Some(client), Ok(mut found)) = (&client, self.found.lock()) {
+            if found.len() >= MAX_CLIENTS {
+                found.clear();
+            }
+            found.insert(id.to_owned(), (Instant::now(), client.clone()));
+        }
+        Ok(client)
+    }
+
+    async fn update_client(&self, client: &Client) -> Result<(), StoreError> {
+        let result = self.inner.update_client(client).await;
+        self.forget(&client.id);
+        result
+    }
+
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
+        let result = self.inner.delete_client(id).await;
+        self.forget(id);
+        result
+    }
+}
