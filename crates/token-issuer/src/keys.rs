@@ -6,11 +6,11 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use idp_core::clock::UnixTime;
 use idp_core::model::SigningAlg;
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -31,9 +31,65 @@ pub struct SigningKey {
     /// Signs new tokens. A published key that does not sign is either about to (pre-published
     /// so that caches hold it first) or retired (kept until what it signed has expired).
     pub signing: bool,
-    encoding: EncodingKey,
+    /// The private key, parsed once (parsing it again for every token would cost more than
+    /// the signature itself).
+    signer: std::sync::Arc<Signer>,
     decoding: DecodingKey,
     jwk: Jwk,
+}
+
+enum Signer {
+    Ecdsa(EcdsaKeyPair),
+    Ed25519(Ed25519KeyPair),
+    Rsa(RsaKeyPair),
+}
+
+impl Signer {
+    fn from_pkcs8(alg: SigningAlg, der: &[u8]) -> Result<Self, TokenError> {
+        let rejected = |_| TokenError::Key("the private key cannot be read".into());
+        Ok(match alg {
+            SigningAlg::ES256 => Self::Ecdsa(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                    .map_err(rejected)?,
+            ),
+            SigningAlg::RS256 => Self::Rsa(RsaKeyPair::from_pkcs8(der).map_err(rejected)?),
+            SigningAlg::EdDSA => {
+                Self::Ed25519(Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(rejected)?)
+            }
+        })
+    }
+
+    /// The JWS signature of `message` (RFC 7518 §3: ES256 as R || S).
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, TokenError> {
+        let failed = |_| TokenError::Key("signing failed".into());
+        match self {
+            Self::Ecdsa(pair) => Ok(pair
+                .sign(&SystemRandom::new(), message)
+                .map_err(failed)?
+                .as_ref()
+                .to_vec()),
+            Self::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
+            Self::Rsa(pair) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(
+                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    message,
+                    &mut signature,
+                )
+                .map_err(failed)?;
+                Ok(signature)
+            }
+        }
+    }
+}
+
+/// The protected header of the tokens this provider signs.
+#[derive(Serialize)]
+struct JwsHeader<'a> {
+    typ: &'a str,
+    alg: &'static str,
+    kid: &'a str,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -94,7 +150,7 @@ impl SigningKey {
             kid,
             alg,
             signing: true,
-            encoding,
+            signer: std::sync::Arc::new(Signer::from_pkcs8(alg, der)?),
             decoding,
             jwk,
         })
@@ -109,7 +165,7 @@ impl SigningKey {
             kid: self.kid.clone(),
             alg: self.alg,
             signing: self.signing,
-            encoding: self.encoding.clone(),
+            signer: self.signer.clone(),
             decoding: self.decoding.clone(),
             jwk: self.jwk.clone(),
         }
@@ -121,9 +177,24 @@ impl SigningKey {
             kid: self.kid.clone(),
             alg: self.alg,
             signing: self.signing,
-            encoding: self.encoding.clone(),
+            signer: self.signer.clone(),
             decoding: self.decoding.clone(),
             jwk: self.jwk.clone(),
+        }
+    }
+}
+
+/// JSON serialisation behind a trait object, so that one closure encodes header and claims.
+mod erased {
+    use crate::TokenError;
+
+    pub trait Json {
+        fn to_json(&self) -> Result<Vec<u8>, TokenError>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn to_json(&self) -> Result<Vec<u8>, TokenError> {
+            serde_json::to_vec(self).map_err(|e| TokenError::Key(format!("token encoding: {e}")))
         }
     }
 }
@@ -189,10 +260,21 @@ impl KeySet {
             .iter()
             .find(|k| k.alg == alg && k.signing)
             .ok_or(TokenError::NoKey(alg.as_str()))?;
-        let mut header = Header::new(jwt_alg(alg));
-        header.typ = Some(typ.to_owned());
-        header.kid = Some(key.kid.clone());
-        Ok(jsonwebtoken::encode(&header, claims, &key.encoding)?)
+        let header = JwsHeader {
+            typ,
+            alg: alg.as_str(),
+            kid: &key.kid,
+        };
+        let encode = |value: &dyn erased::Json| -> Result<String, TokenError> {
+            Ok(URL_SAFE_NO_PAD.encode(value.to_json()?))
+        };
+        let mut jws = encode(&header)?;
+        jws.push('.');
+        jws.push_str(&encode(claims)?);
+        let signature = key.signer.sign(jws.as_bytes())?;
+        jws.push('.');
+        jws.push_str(&URL_SAFE_NO_PAD.encode(signature));
+        Ok(jws)
     }
 
     /// Verifies a token this provider signed: known `kid`, the key's own algorithm (never the
