@@ -66,6 +66,10 @@ struct Args {
 
 type Failure = String;
 
+/// The allocator the provider runs with, so that the Argon2id bound is measured alike.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The endpoints, from discovery.
 #[derive(Clone)]
 struct Endpoints {

@@ -5,10 +5,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use crate::state::AppState;
@@ -38,7 +36,8 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    fn observe(&self, route: &str, method: &'static str, status: u16, seconds: f64) {
+    /// Times a request under the route it matched (never the raw path: no ids in labels).
+    pub fn observe(&self, route: &str, method: &'static str, status: u16, seconds: f64) {
         if let Ok(mut requests) = self.requests.lock() {
             if !requests.contains_key(route) {
                 requests.insert(route.to_owned(), BTreeMap::new());
@@ -128,7 +127,7 @@ impl Metrics {
 }
 
 /// The method as a label; anything unusual is `OTHER` (no unbounded label values).
-fn method_label(method: &axum::http::Method) -> &'static str {
+pub fn method_label(method: &axum::http::Method) -> &'static str {
     use axum::http::Method;
     match *method {
         Method::GET => "GET",
@@ -140,21 +139,6 @@ fn method_label(method: &axum::http::Method) -> &'static str {
         Method::PATCH => "PATCH",
         _ => "OTHER",
     }
-}
-
-/// Times every request under the route it matched (never the raw path: no ids in labels).
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let method = method_label(request.method());
-    let started = Instant::now();
-    let response = next.run(request).await;
-    state.metrics.observe(
-        route.as_ref().map_or("unmatched", MatchedPath::as_str),
-        method,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
 }
 
 /// The metrics, with the gauges read now (the password and PIN hashing queue).

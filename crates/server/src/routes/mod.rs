@@ -21,10 +21,9 @@ mod userinfo;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::state::AppState;
 use crate::web::templates::page;
@@ -32,17 +31,8 @@ use crate::web::templates::page;
 /// Largest request body accepted: forms and token requests are small.
 const BODY_LIMIT: usize = 16 * 1024;
 
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-     base-uri 'none'; frame-ancestors 'none'";
-
 pub fn router(state: AppState) -> Router {
-    let hsts = state.settings.issuer_is_https().then(|| {
-        SetResponseHeaderLayer::overriding(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        )
-    });
-    let router = Router::new()
+    Router::new()
         .route(
             "/.well-known/openid-configuration",
             get(discovery::configuration),
@@ -139,40 +129,11 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(crate::metrics::exposition))
         .route("/static/style.css", get(stylesheet))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            HeaderName::from_static("cross-origin-opener-policy"),
-            HeaderValue::from_static("same-origin"),
-        ));
-    let router = match hsts {
-        Some(layer) => router.layer(layer),
-        None => router,
-    };
-    router
+        // One layer for what every response gets: a request id, its timing, security headers.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::metrics::track,
+            crate::web::request_id::around,
         ))
-        .layer(axum::middleware::from_fn(crate::web::request_id::assign))
         .with_state(state)
 }
 
