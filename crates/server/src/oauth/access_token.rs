@@ -12,13 +12,12 @@ pub async fn active_claims(
     state: &AppState,
     token: &str,
 ) -> Result<Option<AccessTokenClaims>, StoreError> {
-    let Ok(claims) =
-        state
-            .keys()
-            .verify::<AccessTokenClaims>(token, "at+jwt", state.issuer(), state.now())
-    else {
+    let Some(claims) = state.published().access_token_claims(token, state.issuer()) else {
         return Ok(None);
     };
+    if claims.exp <= state.now() {
+        return Ok(None);
+    }
     let revoked = state
         .stores
         .ephemeral
