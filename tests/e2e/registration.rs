@@ -394,3 +394,71 @@ async fn a_client_authenticates_with_a_signed_assertion_once() {
         "only the registered method"
     );
 }
+
+#[tokio::test]
+async fn a_disabled_client_cannot_enable_itself_through_registration() {
+    let idp = TestIdp::start().await;
+    let (_, client) = register(
+        &idp,
+        Some(&initial_token(&idp)),
+        &json!({ "redirect_uris": [REDIRECT], "grant_types": ["client_credentials"] }),
+    )
+    .await;
+    let id = client["client_id"].as_str().unwrap();
+    let secret = client["client_secret"].as_str().unwrap();
+    let rat = client["registration_access_token"].as_str().unwrap();
+    let uri = client["registration_client_uri"].as_str().unwrap();
+    let http = reqwest::Client::new();
+    let token = |id: String, secret: String| {
+        let http = http.clone();
+        let url = format!("{}/token", idp.issuer);
+        async move {
+            http.post(url)
+                .basic_auth(id, Some(secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // Used once, so this node has the client in its cache when it is disabled.
+    assert_eq!(token(id.into(), secret.into()).await, StatusCode::OK);
+
+    let admin = idp.create_client(&["--name", "Ops", "--redirect-uri", REDIRECT, "--admin"]);
+    let admin_token: Value = http
+        .post(format!("{}/token", idp.issuer))
+        .basic_auth(
+            admin["client_id"].as_str().unwrap(),
+            admin["client_secret"].as_str(),
+        )
+        .form(&[("grant_type", "client_credentials"), ("scope", "admin")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let disabled = http
+        .post(format!("{}/admin/clients/{id}/disable", idp.issuer))
+        .bearer_auth(admin_token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), StatusCode::OK);
+
+    // Its owner tries to carry on through RFC 7592: refused, and it stays disabled.
+    let update = http
+        .put(uri)
+        .bearer_auth(rat)
+        .json(&json!({ "client_id": id, "client_name": "Back", "redirect_uris": [REDIRECT] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(update.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        token(id.into(), secret.into()).await,
+        StatusCode::UNAUTHORIZED,
+        "a disabled client gets no token"
+    );
+}

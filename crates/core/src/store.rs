@@ -70,8 +70,14 @@ pub trait ClientStore: Send + Sync {
     async fn create_client(&self, client: &Client) -> Result<(), StoreError>;
     /// Every client, oldest first.
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
-    /// The client, unless it does not exist or was disabled.
+    /// The client, unless it does not exist or was disabled. May be a copy a few seconds old
+    /// (see [`ClientStore::find_client_now`]).
     async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError>;
+    /// Like [`ClientStore::find_client`], read from the store itself: for decisions that must
+    /// see a change made a moment ago on any node (administration, changing the client).
+    async fn find_client_now(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        self.find_client(id).await
+    }
     /// Replaces everything but the id and creation time.
     async fn update_client(&self, client: &Client) -> Result<(), StoreError>;
     /// False when there was no such client.

@@ -89,7 +89,7 @@ async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Client, AdminErr
     state
         .stores
         .clients
-        .find_client(&claims.client_id)
+        .find_client_now(&claims.client_id)
         .await?
         .filter(|client| client.admin)
         .ok_or_else(|| {

@@ -187,7 +187,7 @@ async fn managed_client(
     let client = state
         .stores
         .clients
-        .find_client(client_id)
+        .find_client_now(client_id)
         .await?
         .ok_or(RegistrationError::NotFound)?;
     match &client.metadata.registration_token_hash {

@@ -1,8 +1,10 @@
 //! A short-lived, per-node cache of clients: every token, introspection and authorization
 //! request looks its client up, and clients change rarely. A change made through this node is
-//! seen at once; one made through another node within [`CLIENT_TTL`].
+//! seen at once; one made through another node within [`CLIENT_TTL`]. Administration and
+//! changes to a client read the store itself (`find_client_now`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,6 +22,9 @@ const MAX_CLIENTS: usize = 10_000;
 pub struct CachedClients {
     inner: Arc<dyn ClientStore>,
     found: Mutex<HashMap<String, (Instant, Client)>>,
+    /// Bumped after every change through this node: a read that started before a change does
+    /// not put what it read into the cache.
+    changes: AtomicU64,
 }
 
 impl CachedClients {
@@ -27,11 +32,13 @@ impl CachedClients {
         Self {
             inner,
             found: Mutex::default(),
+            changes: AtomicU64::new(0),
         }
     }
 
     fn forget(&self, id: &str) {
         if let Ok(mut found) = self.found.lock() {
+            self.changes.fetch_add(1, Ordering::SeqCst);
             found.remove(id);
         }
     }
@@ -40,8 +47,9 @@ impl CachedClients {
 #[async_trait]
 impl ClientStore for CachedClients {
     async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
+        let result = self.inner.create_client(client).await;
         self.forget(&client.id);
-        self.inner.create_client(client).await
+        result
     }
 
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
@@ -55,14 +63,21 @@ impl ClientStore for CachedClients {
         {
             return Ok(Some(client.clone()));
         }
+        let before = self.changes.load(Ordering::SeqCst);
         let client = self.inner.find_client(id).await?;
-        if let (Some(client), Ok(mut found)) = (&client, self.found.lock()) {
+        if let (Some(client), Ok(mut found)) = (&client, self.found.lock())
+            && self.changes.load(Ordering::SeqCst) == before
+        {
             if found.len() >= MAX_CLIENTS {
                 found.clear();
             }
             found.insert(id.to_owned(), (Instant::now(), client.clone()));
         }
         Ok(client)
+    }
+
+    async fn find_client_now(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        self.inner.find_client(id).await
     }
 
     async fn update_client(&self, client: &Client) -> Result<(), StoreError> {
