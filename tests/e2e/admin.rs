@@ -8,26 +8,6 @@ use crate::support::*;
 
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
-async fn client_token(idp: &TestIdp, client: &Value, scope: &str) -> String {
-    let response: Value = reqwest::Client::new()
-        .post(format!("{}/token", idp.issuer))
-        .basic_auth(
-            client["client_id"].as_str().unwrap(),
-            client["client_secret"].as_str(),
-        )
-        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    response["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 async fn call(
     idp: &TestIdp,
     method: reqwest::Method,
@@ -55,7 +35,7 @@ async fn the_admin_api_needs_an_admin_token() {
         (status, body["error"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("invalid_token"))
     );
-    let without_scope = client_token(&idp, &normal, "").await;
+    let without_scope = client_token(&idp.issuer, &normal, "").await;
     let (status, body) = call(
         &idp,
         reqwest::Method::POST,
@@ -109,7 +89,7 @@ async fn admins_manage_keys_users_clients_and_read_the_audit_log() {
     ]);
     let normal = idp.create_client(&["--name", "Portal", "--redirect-uri", REDIRECT]);
     idp.create_user("alice");
-    let token = client_token(&idp, &admin, "admin").await;
+    let token = client_token(&idp.issuer, &admin, "admin").await;
     let admin_id = admin["client_id"].as_str().unwrap();
     use reqwest::Method;
 
@@ -215,7 +195,7 @@ async fn admins_manage_keys_users_clients_and_read_the_audit_log() {
     let (_, clients) = call(&idp, Method::GET, "/admin/clients", Some(&token)).await;
     assert_eq!(clients.as_array().unwrap().len(), 2);
     let normal_id = normal["client_id"].as_str().unwrap();
-    let issued_before = client_token(&idp, &normal, "").await;
+    let issued_before = client_token(&idp.issuer, &normal, "").await;
     let (status, _) = call(
         &idp,
         Method::POST,
@@ -236,7 +216,7 @@ async fn admins_manage_keys_users_clients_and_read_the_audit_log() {
         .unwrap();
     assert_eq!(introspected["active"], false, "its tokens went with it");
     assert!(
-        client_token(&idp, &normal, "").await.is_empty(),
+        client_token(&idp.issuer, &normal, "").await.is_empty(),
         "a disabled client cannot authenticate"
     );
 

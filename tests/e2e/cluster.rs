@@ -308,29 +308,8 @@ async fn wrong_pins_spread_over_every_node_lock_after_exactly_the_allowance() {
         .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
         .await;
     assert!(pin_page.contains("name=\"pin\""), "{}", pin_page.body);
-    let (action, mut fields) = pin_page.form();
-    fields.push(("pin".into(), "000000".into()));
-    let attempts = (0..30).map(|_| {
-        let (http, url, fields) = (
-            browser.http.clone(),
-            format!("{}{action}", cluster.issuer()),
-            fields.clone(),
-        );
-        tokio::spawn(async move {
-            let response = http.post(url).form(&fields).send().await.unwrap();
-            (response.status(), response.text().await.unwrap())
-        })
-    });
-    let mut evaluated = 0;
-    for attempt in attempts {
-        let (status, body) = attempt.await.unwrap();
-        if body.contains("That PIN is not correct") {
-            evaluated += 1;
-        } else {
-            assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-            assert!(body.contains("Too many wrong PINs"), "{body}");
-        }
-    }
+    let evaluated =
+        concurrent_wrong_pins(&browser, cluster.issuer(), &pin_page, "000000", 30).await;
     assert_eq!(evaluated, 5, "exactly the allowance, across three nodes");
     assert!((0..3).all(|node| cluster.lb.served(node) > 0));
     assert_eq!(cluster.backend.count("users", "pin_failures = 5").await, 1);
@@ -383,22 +362,10 @@ async fn a_key_rotated_through_one_node_is_served_by_every_node_at_once() {
         assert_eq!(jwks_uri(node).await, before);
     }
     let admin = cluster.create_client(&["--name", "Ops", "--redirect-uri", REDIRECT, "--admin"]);
-    let token: Value = reqwest::Client::new()
-        .post(format!("{}/token", cluster.node_url(0)))
-        .basic_auth(
-            admin["client_id"].as_str().unwrap(),
-            admin["client_secret"].as_str(),
-        )
-        .form(&[("grant_type", "client_credentials"), ("scope", "admin")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = client_token(&cluster.node_url(0), &admin, "admin").await;
     let rotated = reqwest::Client::new()
         .post(format!("{}/admin/keys/rotate", cluster.node_url(0)))
-        .bearer_auth(token["access_token"].as_str().unwrap())
+        .bearer_auth(token)
         .send()
         .await
         .unwrap();

@@ -426,22 +426,10 @@ async fn a_disabled_client_cannot_enable_itself_through_registration() {
     assert_eq!(token(id.into(), secret.into()).await, StatusCode::OK);
 
     let admin = idp.create_client(&["--name", "Ops", "--redirect-uri", REDIRECT, "--admin"]);
-    let admin_token: Value = http
-        .post(format!("{}/token", idp.issuer))
-        .basic_auth(
-            admin["client_id"].as_str().unwrap(),
-            admin["client_secret"].as_str(),
-        )
-        .form(&[("grant_type", "client_credentials"), ("scope", "admin")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let admin_token = client_token(&idp.issuer, &admin, "admin").await;
     let disabled = http
         .post(format!("{}/admin/clients/{id}/disable", idp.issuer))
-        .bearer_auth(admin_token["access_token"].as_str().unwrap())
+        .bearer_auth(admin_token)
         .send()
         .await
         .unwrap();

@@ -775,3 +775,63 @@ impl RelyingParty {
             .clone()
     }
 }
+
+/// An access token from the token endpoint at `issuer` for `client` (as `idp client create`
+/// printed it) acting for itself, with `scope`; empty when refused.
+pub async fn client_token(issuer: &str, client: &Value, scope: &str) -> String {
+    let response: Value = reqwest::Client::new()
+        .post(format!("{issuer}/token"))
+        .basic_auth(
+            client["client_id"].as_str().expect("client_id"),
+            client["client_secret"].as_str(),
+        )
+        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+        .send()
+        .await
+        .expect("token request")
+        .json()
+        .await
+        .expect("token response");
+    response["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Submits the PIN page's form with `wrong` as the PIN `times` times at once, from `browser`,
+/// to `base` (the provider, or a load balancer in front of several nodes); how many of them
+/// were evaluated ("That PIN is not correct"). Every other answer must be the lock page.
+pub async fn concurrent_wrong_pins(
+    browser: &Browser,
+    base: &str,
+    pin_page: &Page,
+    wrong: &str,
+    times: usize,
+) -> usize {
+    let (action, mut fields) = pin_page.form();
+    fields.push(("pin".into(), wrong.into()));
+    let attempts: Vec<_> = (0..times)
+        .map(|_| {
+            let (http, url, fields) = (
+                browser.http.clone(),
+                format!("{base}{action}"),
+                fields.clone(),
+            );
+            tokio::spawn(async move {
+                let response = http.post(url).form(&fields).send().await.expect("POST");
+                (response.status(), response.text().await.expect("body"))
+            })
+        })
+        .collect();
+    let mut evaluated = 0;
+    for attempt in attempts {
+        let (status, body) = attempt.await.expect("attempt");
+        if body.contains("That PIN is not correct") {
+            evaluated += 1;
+        } else {
+            assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+            assert!(body.contains("Too many wrong PINs"), "{body}");
+        }
+    }
+    evaluated
+}

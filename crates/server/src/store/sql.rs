@@ -77,6 +77,17 @@ fn backend(error: sqlx::Error) -> StoreError {
     }
 }
 
+/// Runs a statement: how many rows it changed.
+trait Run {
+    async fn run(self, pool: &AnyPool) -> Result<u64, StoreError>;
+}
+
+impl<'q> Run for sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    async fn run(self, pool: &AnyPool) -> Result<u64, StoreError> {
+        Ok(self.execute(pool).await.map_err(backend)?.rows_affected())
+    }
+}
+
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_owned())
 }
@@ -255,10 +266,9 @@ impl UserStore for SqlStore {
         .bind(&user.password_hash)
         .bind(&user.pin_hash)
         .bind(user.created_at)
-        .execute(&self.pool)
+        .run(&self.pool)
         .await
-        .map_err(backend)?;
-        Ok(())
+        .map(drop)
     }
 
     async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError> {
@@ -364,8 +374,7 @@ impl SqlStore {
         &self,
         query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
     ) -> Result<(), StoreError> {
-        let done = query.execute(&self.pool).await.map_err(backend)?;
-        if done.rows_affected() == 0 {
+        if query.run(&self.pool).await? == 0 {
             return Err(StoreError::Corrupt("no such record".into()));
         }
         Ok(())
@@ -395,19 +404,17 @@ impl PinAttemptStore for SqlStore {
             "UPDATE users SET pin_failures = pin_failures - 1 WHERE id = $1 AND pin_failures > 0",
         )
         .bind(user_id)
-        .execute(&self.pool)
+        .run(&self.pool)
         .await
-        .map_err(backend)?;
-        Ok(())
+        .map(drop)
     }
 
     async fn reset_pin_attempts(&self, user_id: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE users SET pin_failures = 0 WHERE id = $1")
             .bind(user_id)
-            .execute(&self.pool)
+            .run(&self.pool)
             .await
-            .map_err(backend)?;
-        Ok(())
+            .map(drop)
     }
 }
 
@@ -430,10 +437,9 @@ impl ClientStore for SqlStore {
         .bind(client.admin)
         .bind(client.created_at)
         .bind(serde_json::to_string(&client.metadata).map_err(StoreError::backend)?)
-        .execute(&self.pool)
+        .run(&self.pool)
         .await
-        .map_err(backend)?;
-        Ok(())
+        .map(drop)
     }
 
     async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
@@ -481,12 +487,11 @@ impl ClientStore for SqlStore {
     }
 
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM clients WHERE id = $1")
+        let affected = sqlx::query("DELETE FROM clients WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() > 0)
+            .run(&self.pool)
+            .await?;
+        Ok(affected > 0)
     }
 }
 
@@ -509,10 +514,9 @@ impl SessionStore for SqlStore {
         .bind(session.expires_at)
         .bind(&session.ip)
         .bind(&session.user_agent)
-        .execute(&self.pool)
+        .run(&self.pool)
         .await
-        .map_err(backend)?;
-        Ok(())
+        .map(drop)
     }
 
     async fn find_session(
@@ -536,10 +540,9 @@ impl SessionStore for SqlStore {
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)
-            .execute(&self.pool)
+            .run(&self.pool)
             .await
-            .map_err(backend)?;
-        Ok(())
+            .map(drop)
     }
 
     async fn list_sessions(
@@ -559,12 +562,10 @@ impl SessionStore for SqlStore {
     }
 
     async fn purge_expired_sessions(&self, before: UnixTime) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
             .bind(before)
-            .execute(&self.pool)
+            .run(&self.pool)
             .await
-            .map_err(backend)?;
-        Ok(done.rows_affected())
     }
 }
 
@@ -580,20 +581,18 @@ impl GrantStore for SqlStore {
         .bind(grant.created_at)
         .bind(grant.revoked_at)
         .bind(&grant.sid)
-        .execute(&self.pool)
+        .run(&self.pool)
         .await
-        .map_err(backend)?;
-        Ok(())
+        .map(drop)
     }
 
     async fn revoke_grant(&self, id: &str, now: UnixTime) -> Result<(), StoreError> {
         sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .run(&self.pool)
             .await
-            .map_err(backend)?;
-        Ok(())
+            .map(drop)
     }
 
     async fn revoke_grants_of(
@@ -606,20 +605,18 @@ impl GrantStore for SqlStore {
             .bind(now)
             .bind(user_id)
             .bind(client_id)
-            .execute(&self.pool)
+            .run(&self.pool)
             .await
-            .map_err(backend)?;
-        Ok(())
+            .map(drop)
     }
 
     async fn move_session_grants(&self, from_sid: &str, to_sid: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE grants SET sid = $1 WHERE sid = $2")
             .bind(to_sid)
             .bind(from_sid)
-            .execute(&self.pool)
+            .run(&self.pool)
             .await
-            .map_err(backend)?;
-        Ok(())
+            .map(drop)
     }
 
     async fn revoke_grants_of_client(
@@ -627,15 +624,12 @@ impl GrantStore for SqlStore {
         client_id: &str,
         now: UnixTime,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE grants SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(client_id)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(())
+        sqlx::query("UPDATE grants SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(client_id)
+            .run(&self.pool)
+            .await
+            .map(drop)
     }
 
     async fn revoke_all_grants_of_user(
@@ -646,10 +640,9 @@ impl GrantStore for SqlStore {
         sqlx::query("UPDATE grants SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(user_id)
-            .execute(&self.pool)
+            .run(&self.pool)
             .await
-            .map_err(backend)?;
-        Ok(())
+            .map(drop)
     }
 
     async fn clients_of_session(&self, sid: &str) -> Result<Vec<String>, StoreError> {
@@ -730,12 +723,11 @@ impl KeyStore for SqlStore {
     }
 
     async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
+        let affected = sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
             .bind(kid)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() > 0)
+            .run(&self.pool)
+            .await?;
+        Ok(affected > 0)
     }
 
     async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
@@ -772,10 +764,9 @@ impl KeyStore for SqlStore {
         .bind(key.created_at)
         .bind(key.activate_at)
         .bind(key.remove_after)
-        .execute(&self.pool)
+        .run(&self.pool)
         .await
-        .map_err(backend)?;
-        Ok(())
+        .map(drop)
     }
 }
 
@@ -797,10 +788,9 @@ impl EphemeralStore for SqlStore {
         .bind(id)
         .bind(payload.to_string())
         .bind(expires_at)
-        .execute(&self.pool)
+        .run(&self.pool)
         .await
-        .map_err(backend)?;
-        Ok(())
+        .map(drop)
     }
 
     async fn get(
@@ -864,19 +854,16 @@ impl EphemeralStore for SqlStore {
         sqlx::query("DELETE FROM ephemeral WHERE kind = $1 AND id = $2")
             .bind(kind.as_str())
             .bind(id)
-            .execute(&self.pool)
+            .run(&self.pool)
             .await
-            .map_err(backend)?;
-        Ok(())
+            .map(drop)
     }
 
     async fn purge_expired(&self, before: UnixTime) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM ephemeral WHERE expires_at < $1")
+        sqlx::query("DELETE FROM ephemeral WHERE expires_at < $1")
             .bind(before)
-            .execute(&self.pool)
+            .run(&self.pool)
             .await
-            .map_err(backend)?;
-        Ok(done.rows_affected())
     }
 }
 
@@ -895,10 +882,9 @@ impl AuditStore for SqlStore {
         .bind(&event.ip)
         .bind(&event.user_agent)
         .bind(&event.detail)
-        .execute(&self.pool)
+        .run(&self.pool)
         .await
-        .map_err(backend)?;
-        Ok(())
+        .map(drop)
     }
 
     async fn query(
@@ -964,10 +950,9 @@ impl OutboxStore for SqlStore {
         .bind(&message.recipient)
         .bind(&message.subject)
         .bind(&message.body)
-        .execute(&self.pool)
+        .run(&self.pool)
         .await
-        .map_err(backend)?;
-        Ok(())
+        .map(drop)
     }
 
     async fn list(&self) -> Result<Vec<(UnixTime, Message)>, StoreError> {
@@ -1009,10 +994,9 @@ impl DeviceStore for SqlStore {
         .bind(device.last_seen_at)
         .bind(&device.ip)
         .bind(&device.user_agent)
-        .execute(&self.pool)
+        .run(&self.pool)
         .await
-        .map_err(backend)?;
-        Ok(())
+        .map(drop)
     }
 
     async fn device_is_trusted(
@@ -1021,15 +1005,14 @@ impl DeviceStore for SqlStore {
         user_id: &str,
         now: UnixTime,
     ) -> Result<bool, StoreError> {
-        let done =
+        let seen =
             sqlx::query("UPDATE devices SET last_seen_at = $1 WHERE id_hash = $2 AND user_id = $3")
                 .bind(now)
                 .bind(id_hash)
                 .bind(user_id)
-                .execute(&self.pool)
-                .await
-                .map_err(backend)?;
-        Ok(done.rows_affected() > 0)
+                .run(&self.pool)
+                .await?;
+        Ok(seen > 0)
     }
 
     async fn list_devices(&self, user_id: &str) -> Result<Vec<Device>, StoreError> {
@@ -1055,13 +1038,12 @@ impl DeviceStore for SqlStore {
     }
 
     async fn forget_device(&self, user_id: &str, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM devices WHERE user_id = $1 AND id = $2")
+        let affected = sqlx::query("DELETE FROM devices WHERE user_id = $1 AND id = $2")
             .bind(user_id)
             .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() > 0)
+            .run(&self.pool)
+            .await?;
+        Ok(affected > 0)
     }
 }
 
@@ -1096,10 +1078,9 @@ impl CodeStore for SqlStore {
         .bind(code.expires_at)
         .bind(i64::from(code.tries_left))
         .bind(code.data.to_string())
-        .execute(&self.pool)
+        .run(&self.pool)
         .await
-        .map_err(backend)?;
-        Ok(())
+        .map(drop)
     }
 
     async fn peek_code(
@@ -1147,16 +1128,15 @@ impl CodeStore for SqlStore {
         user_id: &str,
         hash: &str,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let affected = sqlx::query(
             "DELETE FROM one_time_codes WHERE purpose = $1 AND user_id = $2 AND hash = $3",
         )
         .bind(purpose.as_str())
         .bind(user_id)
         .bind(hash)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        .run(&self.pool)
+        .await?;
+        Ok(affected == 1)
     }
 }
 
@@ -1204,10 +1184,9 @@ impl ConsentStore for SqlStore {
         .bind(client_id)
         .bind(serde_json::to_string(&all).map_err(StoreError::backend)?)
         .bind(now)
-        .execute(&self.pool)
+        .run(&self.pool)
         .await
-        .map_err(backend)?;
-        Ok(())
+        .map(drop)
     }
 
     async fn list_consents(
@@ -1234,24 +1213,19 @@ impl ConsentStore for SqlStore {
     }
 
     async fn withdraw_consent(&self, user_id: &str, client_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
+        let affected = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
             .bind(user_id)
             .bind(client_id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() > 0)
+            .run(&self.pool)
+            .await?;
+        Ok(affected > 0)
     }
 }
 
 #[async_trait]
 impl HealthCheck for SqlStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
+        sqlx::query("SELECT 1").run(&self.pool).await.map(drop)
     }
 }
 
@@ -1286,9 +1260,8 @@ impl LeaseStore for SqlStore {
         sqlx::query("UPDATE leases SET expires_at = 0 WHERE name = $1 AND holder = $2")
             .bind(name)
             .bind(holder)
-            .execute(&self.pool)
+            .run(&self.pool)
             .await
-            .map_err(backend)?;
-        Ok(())
+            .map(drop)
     }
 }
