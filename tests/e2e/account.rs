@@ -420,3 +420,49 @@ async fn behind_a_trusted_proxy_the_forwarded_client_address_is_recorded() {
         1
     );
 }
+
+#[tokio::test]
+async fn wrong_current_passwords_on_the_account_page_are_throttled_like_sign_in() {
+    let (idp, _mail) = setup().await;
+    let browser = Browser::new(&idp);
+    let account = browser.open_account("alice", PIN).await;
+    let mut throttled = None;
+    for _ in 0..8 {
+        let answer = browser
+            .submit_to(
+                &account,
+                "/account/password",
+                &[
+                    ("current_password", "a guess at the password"),
+                    ("password", "a brand new passphrase here"),
+                    ("password_confirm", "a brand new passphrase here"),
+                ],
+            )
+            .await;
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            throttled = Some(answer);
+            break;
+        }
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+    }
+    let throttled = throttled.expect("guesses are slowed after a few failures");
+    assert!(
+        throttled.contains("Too many sign-in attempts"),
+        "{}",
+        throttled.body
+    );
+    // Even the right password waits now; nothing was changed.
+    let right = browser
+        .submit_to(
+            &account,
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("password", "a brand new passphrase here"),
+                ("password_confirm", "a brand new passphrase here"),
+            ],
+        )
+        .await;
+    assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(idp.count("audit_log", "kind = 'password_changed'").await, 0);
+}

@@ -55,6 +55,20 @@ pub enum Verdict {
     Wait(i64),
 }
 
+/// What a person is told when a password attempt must wait `seconds`.
+pub fn wait_message(seconds: i64) -> String {
+    match seconds {
+        0..=59 => format!(
+            "Too many sign-in attempts. Wait {seconds} second{} and try again.",
+            if seconds == 1 { "" } else { "s" }
+        ),
+        _ => format!(
+            "Too many sign-in attempts. Wait {} minutes and try again.",
+            (seconds + 59) / 60
+        ),
+    }
+}
+
 /// Records a password attempt for this username from this IP, and says whether it may be
 /// checked. A refused attempt is not counted.
 pub async fn password_attempt(

@@ -243,17 +243,10 @@ pub async fn change_password(
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
     let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
-    if !current_password_ok(&state, &user, &form.current_password).await? {
-        let error = "Your current password is not correct.";
-        return refused(
-            &state,
-            jar,
-            &session,
-            &user,
-            StatusCode::UNAUTHORIZED,
-            error,
-        )
-        .await;
+    if let Some(refusal) =
+        wrong_current_password(&state, &jar, &session, &user, &from, &form.current_password).await?
+    {
+        return Ok(refusal);
     }
     if let Err(why) =
         state
@@ -290,18 +283,49 @@ pub async fn change_password(
     done(&state, jar, &session, &user, notice).await
 }
 
-async fn current_password_ok(
+/// The refusal to show when `typed` is not the user's current password, or `None` to go on.
+/// These checks count toward the same password throttle as sign-in, so a signed-in browser
+/// in the wrong hands cannot test passwords any faster than the sign-in page allows.
+async fn wrong_current_password(
     state: &AppState,
+    jar: &CookieJar,
+    session: &Session,
     user: &User,
+    from: &ClientInfo,
     typed: &str,
-) -> Result<bool, PageError> {
-    if typed.chars().count() > state.password_policy.max_length {
-        return Ok(false);
+) -> Result<Option<Response>, PageError> {
+    if let throttle::Verdict::Wait(wait) =
+        throttle::password_attempt(state, &user.username, from.ip()).await?
+    {
+        let event = audit::event(state, AuditKind::PasswordThrottled, from).user(&user.id);
+        audit::record(state, event).await;
+        let message = throttle::wait_message(wait);
+        let status = StatusCode::TOO_MANY_REQUESTS;
+        return refused(state, jar.clone(), session, user, status, &message)
+            .await
+            .map(Some);
     }
-    Ok(state
+    let bounded = typed.chars().count() <= state.password_policy.max_length;
+    let typed = if bounded { typed } else { "" };
+    let matches = state
         .hasher
         .verify(typed.to_owned(), user.password_hash.clone(), None)
-        .await?)
+        .await?;
+    if matches && bounded {
+        throttle::password_succeeded(state, &user.username, from.ip()).await?;
+        return Ok(None);
+    }
+    let error = "Your current password is not correct.";
+    refused(
+        state,
+        jar.clone(),
+        session,
+        user,
+        StatusCode::UNAUTHORIZED,
+        error,
+    )
+    .await
+    .map(Some)
 }
 
 /// Ends the user's other sessions, telling their relying parties (back-channel logout).
@@ -428,20 +452,14 @@ pub struct ContactForm {
 pub async fn start_contact_change(
     State(state): State<AppState>,
     jar: CookieJar,
+    from: ClientInfo,
     Form(form): Form<ContactForm>,
 ) -> Result<Response, PageError> {
     let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
-    if !current_password_ok(&state, &user, &form.current_password).await? {
-        let error = "Your current password is not correct.";
-        return refused(
-            &state,
-            jar,
-            &session,
-            &user,
-            StatusCode::UNAUTHORIZED,
-            error,
-        )
-        .await;
+    if let Some(refusal) =
+        wrong_current_password(&state, &jar, &session, &user, &from, &form.current_password).await?
+    {
+        return Ok(refusal);
     }
     let refuse = |message: String| (StatusCode::BAD_REQUEST, message);
     let checked = match (Channel::parse(&form.channel), form.value.trim()) {
@@ -717,17 +735,10 @@ pub async fn set_questions(
     Form(form): Form<QuestionsForm>,
 ) -> Result<Response, PageError> {
     let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
-    if !current_password_ok(&state, &user, &form.current_password).await? {
-        let error = "Your current password is not correct.";
-        return refused(
-            &state,
-            jar,
-            &session,
-            &user,
-            StatusCode::UNAUTHORIZED,
-            error,
-        )
-        .await;
+    if let Some(refusal) =
+        wrong_current_password(&state, &jar, &session, &user, &from, &form.current_password).await?
+    {
+        return Ok(refusal);
     }
     let mut answers = Vec::new();
     if form.remove != "1" {

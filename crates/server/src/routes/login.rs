@@ -185,19 +185,6 @@ pub struct PasswordForm {
     password: String,
 }
 
-fn wait_message(seconds: i64) -> String {
-    match seconds {
-        0..=59 => format!(
-            "Too many sign-in attempts. Wait {seconds} second{} and try again.",
-            if seconds == 1 { "" } else { "s" }
-        ),
-        _ => format!(
-            "Too many sign-in attempts. Wait {} minutes and try again.",
-            (seconds + 59) / 60
-        ),
-    }
-}
-
 pub async fn password_submit(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -216,7 +203,7 @@ pub async fn password_submit(
         let event = audit::event(&state, AuditKind::PasswordThrottled, &from)
             .client(&interaction.request.client_id);
         audit::record(&state, event).await;
-        let message = wait_message(wait);
+        let message = throttle::wait_message(wait);
         let page = login_page(
             &state,
             jar,
