@@ -349,12 +349,67 @@ impl Shared {
     }
 }
 
+/// One kept-alive HTTP/1.1 connection for the GET scenarios, driven with hyper's own client:
+/// reqwest's pool, redirect and header handling cost the generator more than discovery and
+/// JWKS cost a server, and the generator's core would cap the rate.
+struct Lean {
+    send: hyper::client::conn::http1::SendRequest<http_body_util::Empty<hyper::body::Bytes>>,
+}
+
+impl Lean {
+    async fn connect(url: &url::Url) -> Result<Self, Failure> {
+        let host = url.host_str().ok_or("no host")?;
+        let port = url.port_or_known_default().ok_or("no port")?;
+        let stream = tokio::net::TcpStream::connect((host, port))
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let (send, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| format!("handshake: {e}"))?;
+        tokio::spawn(connection);
+        Ok(Self { send })
+    }
+
+    /// GETs `url`, reads the whole body, and answers its status.
+    async fn get(&mut self, url: &url::Url) -> Result<StatusCode, Failure> {
+        use http_body_util::BodyExt as _;
+        self.send
+            .ready()
+            .await
+            .map_err(|e| format!("connection: {e}"))?;
+        let host = url.host_str().unwrap_or_default();
+        let authority = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        let request = hyper::Request::get(url.path())
+            .header(hyper::header::HOST, authority)
+            .body(http_body_util::Empty::new())
+            .map_err(|e| e.to_string())?;
+        let response = self
+            .send
+            .send_request(request)
+            .await
+            .map_err(|e| format!("request: {e}"))?;
+        let status = StatusCode::from_u16(response.status().as_u16()).map_err(|e| e.to_string())?;
+        response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("body: {e}"))?;
+        Ok(status)
+    }
+}
+
 /// What one worker keeps between iterations.
 #[derive(Default)]
 struct Worker {
     jar: Jar,
     refresh_token: Option<String>,
     access_token: Option<String>,
+    lean: Option<Lean>,
 }
 
 async fn prepare(shared: &Shared, worker: &mut Worker) -> Result<(), Failure> {
@@ -394,15 +449,36 @@ async fn prepare(shared: &Shared, worker: &mut Worker) -> Result<(), Failure> {
 async fn iterate(shared: &Shared, worker: &mut Worker) -> Result<(), Failure> {
     let e = &shared.endpoints;
     match shared.args.scenario.as_str() {
-        "discovery" => {
-            shared
-                .get(&format!(
-                    "{}/.well-known/openid-configuration",
-                    shared.args.base
-                ))
-                .await
+        "discovery" | "jwks" => {
+            let url = if shared.args.scenario == "jwks" {
+                e.jwks.clone()
+            } else {
+                format!("{}/.well-known/openid-configuration", shared.args.base)
+            };
+            if shared.args.rate.is_some() {
+                // Open loop: each iteration is a worker of its own; the shared pool keeps the
+                // connections.
+                return shared.get(&url).await;
+            }
+            let url = url::Url::parse(&url).map_err(|e| e.to_string())?;
+            if worker.lean.is_none() {
+                worker.lean = Some(Lean::connect(&url).await?);
+            }
+            let lean = worker.lean.as_mut().ok_or("no connection")?;
+            let status = match lean.get(&url).await {
+                Ok(status) => status,
+                Err(why) => {
+                    worker.lean = None;
+                    return Err(why);
+                }
+            };
+            shared.count_status(status);
+            if status == StatusCode::OK {
+                Ok(())
+            } else {
+                Err(format!("GET answered {status}"))
+            }
         }
-        "jwks" => shared.get(&e.jwks).await,
         "client-credentials" => {
             let tokens = shared
                 .token(&[("grant_type", "client_credentials")])

@@ -58,10 +58,12 @@ pub async fn serve(
             }
         });
     }
-    let app = routes::router(state);
+    let app = web::request_id::Front::new(state.clone(), routes::router(state));
     axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+            SocketAddr,
+        >(app),
     )
     .with_graceful_shutdown(stopped(stopping))
     .await?;

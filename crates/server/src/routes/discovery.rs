@@ -11,8 +11,15 @@ use crate::config::Settings;
 use crate::oauth::{SCOPES_SUPPORTED, acr};
 use crate::state::AppState;
 
+pub const CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
+pub const JWKS_PATH: &str = "/jwks";
+
 /// Served as rendered when the keys last changed (see `state::Published`).
 pub async fn configuration(State(state): State<AppState>) -> Response {
+    configuration_response(&state)
+}
+
+pub fn configuration_response(state: &AppState) -> Response {
     (
         [
             (
@@ -73,6 +80,10 @@ pub fn document(settings: &Settings, keys: &KeySet) -> serde_json::Value {
 }
 
 pub async fn jwks(State(state): State<AppState>) -> Response {
+    jwks_response(&state)
+}
+
+pub fn jwks_response(state: &AppState) -> Response {
     let published = state.published();
     (
         [

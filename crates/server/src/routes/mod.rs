@@ -33,11 +33,8 @@ const BODY_LIMIT: usize = 16 * 1024;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            get(discovery::configuration),
-        )
-        .route("/jwks", get(discovery::jwks))
+        .route(discovery::CONFIGURATION_PATH, get(discovery::configuration))
+        .route(discovery::JWKS_PATH, get(discovery::jwks))
         .route(
             "/authorize",
             get(authorize::authorize_get).post(authorize::authorize_post),
