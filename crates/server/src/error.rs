@@ -9,6 +9,7 @@ use idp_core::hashing::HashError;
 use idp_core::{ErrorCode, OAuthError, StoreError};
 use serde_json::json;
 
+use crate::i18n::Text;
 use crate::web::templates::render;
 
 /// Logs an internal failure and returns the reference id to show.
@@ -22,10 +23,10 @@ pub fn log_internal(error: &dyn std::fmt::Display) -> String {
 #[derive(Debug)]
 pub enum PageError {
     BadRequest {
-        heading: &'static str,
-        message: String,
+        heading: Text,
+        message: Text,
     },
-    Forbidden(String),
+    Forbidden(Text),
     Busy,
     /// A store that sign-in needs cannot be reached: refuse (never go on without it).
     Unavailable,
@@ -33,27 +34,21 @@ pub enum PageError {
 }
 
 impl PageError {
-    pub fn bad_request(heading: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(heading: &'static str, message: Text) -> Self {
         Self::BadRequest {
-            heading,
-            message: message.into(),
+            heading: Text::new(heading),
+            message,
         }
     }
 
     /// The interaction cookie or record is missing or expired.
     pub fn expired() -> Self {
-        Self::bad_request(
-            "This sign-in has expired",
-            "Go back to the site you came from and choose “Sign in” again.",
-        )
+        Self::bad_request("error-expired-title", Text::new("error-expired"))
     }
 
     /// The form's CSRF token did not match.
     pub fn csrf() -> Self {
-        Self::Forbidden(
-            "This form was too old or did not come from this site. Go back, reload the page and try again."
-                .into(),
-        )
+        Self::Forbidden(Text::new("error-csrf"))
     }
 }
 
@@ -96,23 +91,28 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, heading, message, reference) = match self {
             Self::BadRequest { heading, message } => (StatusCode::BAD_REQUEST, heading, message, None),
-            Self::Forbidden(message) => (StatusCode::FORBIDDEN, "We could not accept that form", message, None),
+            Self::Forbidden(message) => (
+                StatusCode::FORBIDDEN,
+                Text::new("error-form-title"),
+                message,
+                None,
+            ),
             Self::Busy => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "We are very busy",
-                "Too many people are signing in right now. Please wait a minute and try again.".into(),
+                Text::new("error-busy-title"),
+                Text::new("error-busy"),
                 None,
             ),
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Sign-in is paused",
-                "We cannot reach a service that signing in needs, so we stopped here. Please try again in a minute.".into(),
+                Text::new("error-paused-title"),
+                Text::new("error-paused"),
                 None,
             ),
             Self::Internal(reference) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "Something went wrong on our side. Please try again; if it keeps happening, contact support with the reference below.".into(),
+                Text::new("error-title"),
+                Text::new("error-internal"),
                 Some(reference),
             ),
         };

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod i18n;
 pub mod keys;
 pub mod messages;
 pub mod metrics;

@@ -12,6 +12,7 @@
 use idp_core::StoreError;
 use idp_core::random::sha256_b64;
 
+use crate::i18n::Text;
 use crate::state::AppState;
 
 /// Password attempts are counted over this window.
@@ -56,16 +57,10 @@ pub enum Verdict {
 }
 
 /// What a person is told when a password attempt must wait `seconds`.
-pub fn wait_message(seconds: i64) -> String {
+pub fn wait_message(seconds: i64) -> Text {
     match seconds {
-        0..=59 => format!(
-            "Too many sign-in attempts. Wait {seconds} second{} and try again.",
-            if seconds == 1 { "" } else { "s" }
-        ),
-        _ => format!(
-            "Too many sign-in attempts. Wait {} minutes and try again.",
-            (seconds + 59) / 60
-        ),
+        ..=59 => Text::new("login-throttled-seconds").count("seconds", seconds.max(1)),
+        _ => Text::new("login-throttled-minutes").count("minutes", (seconds + 59) / 60),
     }
 }
 

@@ -10,6 +10,7 @@ use idp_core::{ErrorCode, OAuthError, StoreError};
 use serde::{Deserialize, Serialize};
 
 use super::SCOPES_SUPPORTED;
+use crate::i18n::Text;
 
 /// Longest accepted value of the free-form parameters.
 const MAX_STATE_LENGTH: usize = 2048;
@@ -38,6 +39,9 @@ pub struct AuthorizationRequest {
     pub prompt: Option<Prompt>,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// The languages the relying party would like the pages in (OpenID Connect Core §3.1.2.1).
+    #[serde(default)]
+    pub ui_locales: Option<String>,
     /// The authentication context class the sign-in must reach (see `oauth::acr`).
     #[serde(default)]
     pub acr: Option<String>,
@@ -47,7 +51,7 @@ pub struct AuthorizationRequest {
 #[derive(Debug)]
 pub enum Rejection {
     /// The client or redirect URI cannot be trusted: show a page, never redirect.
-    Page(String),
+    Page(Text),
     /// Tell the client, at its verified redirect URI.
     Redirect {
         redirect_uri: String,
@@ -146,6 +150,7 @@ pub async fn check(
         prompt,
         max_age,
         login_hint: params.get("login_hint").map(str::to_owned),
+        ui_locales: params.get("ui_locales").map(str::to_owned),
         acr,
     };
     Ok((request, client))
@@ -154,17 +159,17 @@ pub async fn check(
 async fn check_client(params: &Params, clients: &dyn ClientStore) -> Result<Client, Rejection> {
     if params.count("client_id") > 1 {
         return Err(Rejection::Page(
-            "The request names more than one client.".into(),
+            Text::new("authorize-two-clients"),
         ));
     }
     let Some(client_id) = params.get("client_id") else {
         return Err(Rejection::Page(
-            "The request does not say which site it comes from (no client_id).".into(),
+            Text::new("authorize-no-client"),
         ));
     };
     clients.find_client(client_id).await?.ok_or_else(|| {
         Rejection::Page(
-            "The site that sent you here is not registered with us (unknown client_id).".into(),
+            Text::new("authorize-unknown-client"),
         )
     })
 }
@@ -174,12 +179,12 @@ async fn check_client(params: &Params, clients: &dyn ClientStore) -> Result<Clie
 fn check_redirect_uri(params: &Params, client: &Client) -> Result<String, Rejection> {
     if params.count("redirect_uri") > 1 {
         return Err(Rejection::Page(
-            "The request names more than one redirect_uri.".into(),
+            Text::new("authorize-two-redirects"),
         ));
     }
     let Some(redirect_uri) = params.get("redirect_uri") else {
         return Err(Rejection::Page(
-            "The request does not say where to return to (no redirect_uri).".into(),
+            Text::new("authorize-no-redirect"),
         ));
     };
     if !client
@@ -188,7 +193,7 @@ fn check_redirect_uri(params: &Params, client: &Client) -> Result<String, Reject
         .any(|registered| registered == redirect_uri)
     {
         return Err(Rejection::Page(
-            "The address to return to (redirect_uri) is not registered for this site, so we will not send you there.".into(),
+            Text::new("authorize-unknown-redirect"),
         ));
     }
     Ok(redirect_uri.to_owned())
@@ -331,6 +336,7 @@ fn check_lengths(params: &Params) -> Result<(), OAuthError> {
         ("state", MAX_STATE_LENGTH),
         ("nonce", MAX_NONCE_LENGTH),
         ("login_hint", MAX_HINT_LENGTH),
+        ("ui_locales", MAX_HINT_LENGTH),
     ] {
         if params.get(name).is_some_and(|value| value.len() > limit) {
             return Err(OAuthError::invalid_request(format!(

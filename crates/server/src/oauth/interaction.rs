@@ -66,6 +66,7 @@ impl Interaction {
             prompt: None,
             max_age: None,
             login_hint: None,
+            ui_locales: None,
             acr: None,
         };
         Self::start(state, browser, request, "your account".to_owned()).await
@@ -109,9 +110,11 @@ impl Interaction {
         else {
             return Ok(None);
         };
-        serde_json::from_value(payload)
-            .map(Some)
-            .map_err(|_| StoreError::Corrupt("interaction".into()))
+        let interaction: Self = serde_json::from_value(payload)
+            .map_err(|_| StoreError::Corrupt("interaction".into()))?;
+        // Its pages speak the relying party's language unless the person chose one.
+        crate::i18n::prefer(interaction.request.ui_locales.as_deref());
+        Ok(Some(interaction))
     }
 
     pub async fn save(&self, state: &AppState) -> Result<(), StoreError> {

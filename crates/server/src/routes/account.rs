@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::session;
+use crate::i18n::{FieldError, Text, question_text};
+use idp_core::password_policy::PasswordRejection;
 use crate::audit;
 use crate::error::PageError;
 use crate::messages;
@@ -65,8 +67,8 @@ async fn page(
     session: &Session,
     user: &User,
     status: StatusCode,
-    notice: Option<&str>,
-    error: Option<&str>,
+    notice: Option<Text>,
+    error: Option<FieldError>,
 ) -> Result<Response, PageError> {
     let sessions: Vec<_> = state
         .stores
@@ -122,7 +124,7 @@ async fn page(
             .clients
             .find_client(&client_id)
             .await?
-            .map_or_else(|| "A removed application".to_owned(), |c| c.name);
+            .map_or_else(|| Text::new("account-removed-app").words(), |c| c.name);
         let scopes: Vec<_> = scopes.iter().map(|s| super::consent::describe(s)).collect();
         consents.push(json!({ "client_id": client_id, "name": name, "scopes": scopes, "granted_at": granted_at }));
     }
@@ -142,12 +144,12 @@ async fn page(
             "consents": consents,
             "questions": security_questions::QUESTIONS
                 .iter()
-                .map(|(id, text)| json!({ "id": id, "text": text }))
+                .map(|(id, _)| json!({ "id": id, "text": question_text(id) }))
                 .collect::<Vec<_>>(),
             "questions_set": user
                 .security_questions
                 .iter()
-                .filter_map(|a| security_questions::question_text(&a.question))
+                .map(|a| question_text(&a.question))
                 .collect::<Vec<_>>(),
             "events": events,
             "notice": notice,
@@ -162,7 +164,7 @@ async fn done(
     jar: CookieJar,
     session: &Session,
     user: &User,
-    notice: &str,
+    notice: &'static str,
 ) -> Result<Response, PageError> {
     page(
         state,
@@ -170,7 +172,7 @@ async fn done(
         session,
         user,
         StatusCode::OK,
-        Some(notice),
+        Some(Text::new(notice)),
         None,
     )
     .await
@@ -183,20 +185,20 @@ async fn refused(
     session: &Session,
     user: &User,
     status: StatusCode,
-    error: &str,
+    error: FieldError,
 ) -> Result<Response, PageError> {
     page(state, jar, session, user, status, None, Some(error)).await
 }
 
-fn outcome_label(kind: AuditKind) -> &'static str {
-    match kind {
-        AuditKind::SignInSucceeded => "Signed in",
-        AuditKind::PasswordWrong => "Wrong password",
-        AuditKind::PasswordThrottled => "Refused: too many tries",
-        AuditKind::PinWrong => "Wrong PIN",
-        AuditKind::PinLocked => "PIN locked",
-        _ => "Other",
-    }
+fn outcome_label(kind: AuditKind) -> Text {
+    Text::new(match kind {
+        AuditKind::SignInSucceeded => "outcome-signed-in",
+        AuditKind::PasswordWrong => "outcome-password-wrong",
+        AuditKind::PasswordThrottled => "outcome-throttled",
+        AuditKind::PinWrong => "outcome-pin-wrong",
+        AuditKind::PinLocked => "outcome-pin-locked",
+        _ => "outcome-other",
+    })
 }
 
 pub async fn account_page(
@@ -244,7 +246,7 @@ pub async fn change_password(
 ) -> Result<Response, PageError> {
     let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
     if let Some(refusal) =
-        wrong_current_password(&state, &jar, &session, &user, &from, &form.current_password).await?
+        wrong_current_password(&state, &jar, &session, &user, &from, &form.current_password, "current_password").await?
     {
         return Ok(refusal);
     }
@@ -259,7 +261,14 @@ pub async fn change_password(
             &session,
             &user,
             StatusCode::BAD_REQUEST,
-            &why.to_string(),
+            FieldError::on(
+                if why == PasswordRejection::Mismatch {
+                    "password_confirm"
+                } else {
+                    "password"
+                },
+                why.into(),
+            ),
         )
         .await;
     }
@@ -279,8 +288,7 @@ pub async fn change_password(
     )
     .await;
     state.notifier.send_later(messages::password_changed(&user));
-    let notice = "Your password is changed. Your other sessions were signed out, and the sites you use will ask you to sign in again.";
-    done(&state, jar, &session, &user, notice).await
+    done(&state, jar, &session, &user, "account-password-changed").await
 }
 
 /// The refusal to show when `typed` is not the user's current password, or `None` to go on.
@@ -293,15 +301,16 @@ async fn wrong_current_password(
     user: &User,
     from: &ClientInfo,
     typed: &str,
+    field: &'static str,
 ) -> Result<Option<Response>, PageError> {
     if let throttle::Verdict::Wait(wait) =
         throttle::password_attempt(state, &user.username, from.ip()).await?
     {
         let event = audit::event(state, AuditKind::PasswordThrottled, from).user(&user.id);
         audit::record(state, event).await;
-        let message = throttle::wait_message(wait);
+        let message = FieldError::general(throttle::wait_message(wait));
         let status = StatusCode::TOO_MANY_REQUESTS;
-        return refused(state, jar.clone(), session, user, status, &message)
+        return refused(state, jar.clone(), session, user, status, message)
             .await
             .map(Some);
     }
@@ -315,7 +324,7 @@ async fn wrong_current_password(
         throttle::password_succeeded(state, &user.username, from.ip()).await?;
         return Ok(None);
     }
-    let error = "Your current password is not correct.";
+    let error = FieldError::on(field, Text::new("account-password-wrong"));
     refused(
         state,
         jar.clone(),
@@ -380,7 +389,14 @@ pub async fn change_pin(
             &session,
             &user,
             StatusCode::BAD_REQUEST,
-            &why.to_string(),
+            FieldError::on(
+                if why == idp_pin_verifier::PinRejection::Mismatch {
+                    "new_pin_confirm"
+                } else {
+                    "new_pin"
+                },
+                why.into(),
+            ),
         )
         .await;
     }
@@ -390,19 +406,17 @@ pub async fn change_pin(
             let event = audit::event(&state, AuditKind::PinLocked, &from).user(&user.id);
             audit::record(&state, event).await;
             state.notifier.send_later(messages::pin_locked(&user));
-            Some("Your current PIN is not correct, and your PIN is now locked. Sign out and use “Forgot PIN?” to unlock it.".to_owned())
+            Some(Text::new("account-pin-wrong-locked"))
         }
         PinOutcome::Wrong { tries_left } => {
             let event = audit::event(&state, AuditKind::PinWrong, &from)
                 .user(&user.id)
                 .detail(format!("{tries_left} tries left"));
             audit::record(&state, event).await;
-            Some(format!(
-                "Your current PIN is not correct. {tries_left} tries left."
-            ))
+            Some(Text::new("account-pin-wrong").count("tries", i64::from(tries_left)))
         }
-        PinOutcome::NotDigits => Some("Your PIN is numbers only.".to_owned()),
-        PinOutcome::NotSet => Some("Your account has no PIN yet.".to_owned()),
+        PinOutcome::NotDigits => Some(Text::new("pin-numbers-only")),
+        PinOutcome::NotSet => Some(Text::new("account-no-pin")),
     };
     if let Some(error) = error {
         return refused(
@@ -411,7 +425,7 @@ pub async fn change_pin(
             &session,
             &user,
             StatusCode::UNAUTHORIZED,
-            &error,
+            FieldError::on("current_pin", error),
         )
         .await;
     }
@@ -420,7 +434,7 @@ pub async fn change_pin(
         .matches_hash(pin, user.pin_hash.as_deref().unwrap_or_default())
         .await?
     {
-        let error = "Choose a PIN different from your current one.";
+        let error = FieldError::on("new_pin", Text::new("account-pin-same"));
         return refused(&state, jar, &session, &user, StatusCode::BAD_REQUEST, error).await;
     }
     let hash = state.pins.hash_new_pin(pin).await?;
@@ -431,7 +445,7 @@ pub async fn change_pin(
     )
     .await;
     state.notifier.send_later(messages::pin_changed(&user));
-    done(&state, jar, &session, &user, "Your PIN is changed.").await
+    done(&state, jar, &session, &user, "account-pin-changed").await
 }
 
 #[derive(Deserialize)]
@@ -457,34 +471,37 @@ pub async fn start_contact_change(
 ) -> Result<Response, PageError> {
     let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
     if let Some(refusal) =
-        wrong_current_password(&state, &jar, &session, &user, &from, &form.current_password).await?
+        wrong_current_password(&state, &jar, &session, &user, &from, &form.current_password, "contact_password").await?
     {
         return Ok(refusal);
     }
-    let refuse = |message: String| (StatusCode::BAD_REQUEST, message);
+    let refuse = |message: Text| (StatusCode::BAD_REQUEST, FieldError::on("value", message));
     let checked = match (Channel::parse(&form.channel), form.value.trim()) {
         (Some(Channel::Email), "") => Ok((Channel::Email, user.email.clone())),
         (Some(Channel::Email), typed) => validate::email(typed)
             .map(|v| (Channel::Email, v))
-            .map_err(|e| refuse(e.to_string())),
+            .map_err(|e| refuse(e.into())),
         (Some(Channel::Sms), "") => user
             .phone
             .clone()
             .map(|p| (Channel::Sms, p))
-            .ok_or_else(|| refuse("Enter a phone number.".to_owned())),
+            .ok_or_else(|| refuse(Text::new("account-enter-phone"))),
         (Some(Channel::Sms), typed) => validate::phone(typed)
             .map(|v| (Channel::Sms, v))
-            .map_err(|e| refuse(e.to_string())),
-        (None, _) => Err(refuse("Choose e-mail or phone.".to_owned())),
+            .map_err(|e| refuse(e.into())),
+        (None, _) => Err((
+            StatusCode::BAD_REQUEST,
+            FieldError::general(Text::new("account-choose-channel")),
+        )),
     };
     let (channel, value) = match checked {
         Ok(found) => found,
         Err((status, message)) => {
-            return refused(&state, jar, &session, &user, status, &message).await;
+            return refused(&state, jar, &session, &user, status, message).await;
         }
     };
     if !throttle::may_send_code(&state, &user.id).await? {
-        let error = super::recovery::TOO_MANY_CODES;
+        let error = FieldError::general(Text::new("recover-too-many-codes"));
         return refused(
             &state,
             jar,
@@ -510,7 +527,7 @@ pub async fn start_contact_change(
     let message = messages::one_time_code(channel, &pending.value, purpose, &code);
     if let Err(error) = state.notifier.send(&message).await {
         tracing::warn!(%error, "contact confirmation code not delivered");
-        let message = "We could not send the code just now. Please try again in a few minutes.";
+        let message = FieldError::general(Text::new("code-not-sent"));
         return refused(
             &state,
             jar,
@@ -528,7 +545,7 @@ fn code_form(
     state: &AppState,
     jar: CookieJar,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<FieldError>,
 ) -> Response {
     csrf::form_page(
         state,
@@ -578,7 +595,10 @@ pub async fn confirm_contact(
     let data = match outcome {
         CodeCheck::Correct(data) => data,
         CodeCheck::Wrong { tries_left } => {
-            let message = format!("That code is not correct. {tries_left} tries left.");
+            let message = FieldError::on(
+                "code",
+                Text::new("code-wrong").count("tries", i64::from(tries_left)),
+            );
             return Ok(code_form(
                 &state,
                 jar,
@@ -587,7 +607,7 @@ pub async fn confirm_contact(
             ));
         }
         CodeCheck::Spent => {
-            let error = "That code has expired or was tried too often. Ask for a new one.";
+            let error = FieldError::general(Text::new("code-expired-ask"));
             return refused(&state, jar, &session, &user, StatusCode::GONE, error).await;
         }
     };
@@ -633,8 +653,8 @@ pub async fn confirm_contact(
         .await?
         .ok_or_else(PageError::expired)?;
     let notice = match pending.channel {
-        Channel::Email => "Your e-mail address is confirmed.",
-        Channel::Sms => "Your phone number is confirmed.",
+        Channel::Email => "account-email-confirmed",
+        Channel::Sms => "account-phone-confirmed",
     };
     done(&state, jar, &session, &user, notice).await
 }
@@ -663,7 +683,7 @@ pub async fn end_session(
         .into_iter()
         .find(|s| s.sid == form.sid);
     let Some(target) = target else {
-        let error = "That session has already ended.";
+        let error = FieldError::general(Text::new("account-session-gone"));
         return refused(&state, jar, &session, &user, StatusCode::NOT_FOUND, error).await;
     };
     super::logout::end(&state, &target, &from).await?;
@@ -671,7 +691,7 @@ pub async fn end_session(
         let jar = jar.add(cookies::removal(&state, cookies::SESSION, "/"));
         return Ok((jar, Redirect::to("/account")).into_response());
     }
-    done(&state, jar, &session, &user, "That session is signed out.").await
+    done(&state, jar, &session, &user, "account-session-ended").await
 }
 
 #[derive(Deserialize)]
@@ -696,7 +716,7 @@ pub async fn forget_device(
         .forget_device(&user.id, &form.id)
         .await?
     {
-        let error = "That device is not on your list.";
+        let error = FieldError::general(Text::new("account-device-unknown"));
         return refused(&state, jar, &session, &user, StatusCode::NOT_FOUND, error).await;
     }
     audit::record(
@@ -704,8 +724,7 @@ pub async fn forget_device(
         audit::event(&state, AuditKind::DeviceForgotten, &from).user(&user.id),
     )
     .await;
-    let notice = "That device is forgotten: signing in on it will need a code again.";
-    done(&state, jar, &session, &user, notice).await
+    done(&state, jar, &session, &user, "account-device-forgotten").await
 }
 
 #[derive(Deserialize)]
@@ -736,7 +755,7 @@ pub async fn set_questions(
 ) -> Result<Response, PageError> {
     let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
     if let Some(refusal) =
-        wrong_current_password(&state, &jar, &session, &user, &from, &form.current_password).await?
+        wrong_current_password(&state, &jar, &session, &user, &from, &form.current_password, "questions_password").await?
     {
         return Ok(refusal);
     }
@@ -755,7 +774,7 @@ pub async fn set_questions(
                     &session,
                     &user,
                     StatusCode::BAD_REQUEST,
-                    &why.to_string(),
+                    FieldError::general(why.into()),
                 )
                 .await;
             }
@@ -784,9 +803,9 @@ pub async fn set_questions(
         .await?
         .ok_or_else(PageError::expired)?;
     let notice = if answers.is_empty() {
-        "Your security questions are removed."
+        "account-questions-removed"
     } else {
-        "Your security questions are saved. PIN recovery will ask for them."
+        "account-questions-saved"
     };
     done(&state, jar, &session, &user, notice).await
 }
@@ -812,7 +831,7 @@ pub async fn withdraw_consent(
         .withdraw_consent(&user.id, &form.client_id)
         .await?
     {
-        let error = "That application is not on your list.";
+        let error = FieldError::general(Text::new("account-app-unknown"));
         return refused(&state, jar, &session, &user, StatusCode::NOT_FOUND, error).await;
     }
     state
@@ -820,6 +839,5 @@ pub async fn withdraw_consent(
         .grants
         .revoke_grants_of(&user.id, &form.client_id, state.now())
         .await?;
-    let notice = "Access withdrawn. The application will have to ask you again.";
-    done(&state, jar, &session, &user, notice).await
+    done(&state, jar, &session, &user, "account-app-withdrawn").await
 }

@@ -8,6 +8,7 @@ use axum_extra::extract::CookieJar;
 use idp_core::{ErrorCode, OAuthError};
 
 use super::session;
+use crate::i18n::Text;
 use crate::error::PageError;
 use crate::oauth::authorization_request::{self, Prompt, Rejection, error_redirect};
 use crate::oauth::interaction::{Interaction, issue_code, session_satisfies};
@@ -37,8 +38,8 @@ fn parse_pairs(raw: &[u8]) -> Result<Vec<(String, String)>, PageError> {
     // form_urlencoded replaces invalid UTF-8 with U+FFFD; refuse such input outright instead.
     if std::str::from_utf8(raw).is_err() {
         return Err(PageError::bad_request(
-            "We cannot sign you in to that site",
-            "The request is not valid UTF-8.",
+            "authorize-refused-title",
+            Text::new("authorize-not-utf8"),
         ));
     }
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw).into_owned().collect();
@@ -47,8 +48,8 @@ fn parse_pairs(raw: &[u8]) -> Result<Vec<(String, String)>, PageError> {
         .any(|(k, v)| k.contains('\u{FFFD}') || v.contains('\u{FFFD}'))
     {
         return Err(PageError::bad_request(
-            "We cannot sign you in to that site",
-            "The request is not valid UTF-8.",
+            "authorize-refused-title",
+            Text::new("authorize-not-utf8"),
         ));
     }
     Ok(pairs)
@@ -64,10 +65,7 @@ async fn authorize(
     let (request, client) = match authorization_request::check(pairs, clients, arrival).await {
         Ok(checked) => checked,
         Err(Rejection::Page(message)) => {
-            return Err(PageError::bad_request(
-                "We cannot sign you in to that site",
-                message,
-            ));
+            return Err(PageError::bad_request("authorize-refused-title", message));
         }
         Err(Rejection::Redirect {
             redirect_uri,

@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::login::load;
 use super::session;
+use crate::i18n::Text;
 use crate::error::PageError;
 use crate::oauth::authorization_request::error_redirect;
 use crate::oauth::interaction::{Interaction, issue_code, session_satisfies};
@@ -22,15 +23,15 @@ use crate::state::AppState;
 use crate::web::csrf;
 
 /// A scope in people's words.
-pub fn describe(scope: &str) -> &'static str {
-    match scope {
-        "openid" => "Know that it is you (an identifier for your account, nothing else)",
-        "profile" => "See your username",
-        "email" => "See your e-mail address",
-        "phone" => "See your phone number",
-        "offline_access" => "Keep access while you are not using it, until you withdraw it",
-        _ => "Other access",
-    }
+pub fn describe(scope: &str) -> Text {
+    Text::new(match scope {
+        "openid" => "scope-openid",
+        "profile" => "scope-profile",
+        "email" => "scope-email",
+        "phone" => "scope-phone",
+        "offline_access" => "scope-offline_access",
+        _ => "scope-other",
+    })
 }
 
 /// Whether the person must be asked before the client gets these scopes.
@@ -159,8 +160,8 @@ pub async fn consent_submit(
         }
         _ => {
             return Err(PageError::bad_request(
-                "Choose allow or deny",
-                "Please choose one of the two buttons.",
+                "consent-choose-title",
+                Text::new("consent-choose"),
             ));
         }
     };

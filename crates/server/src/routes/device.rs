@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::login::{load_with_user, signed_in};
+use crate::i18n::{FieldError, Text};
 use crate::audit;
 use crate::error::PageError;
 use crate::messages;
@@ -155,8 +156,8 @@ async fn send_code(
     };
     if !throttle::may_send_code(state, &user.id).await? {
         return Err(PageError::bad_request(
-            "Too many codes",
-            super::recovery::TOO_MANY_CODES,
+            "code-too-many-title",
+            Text::new("recover-too-many-codes"),
         ));
     }
     let (code, record) = state.codes.issue(state.now(), json!({}));
@@ -204,7 +205,7 @@ fn code_form(
     interaction: &Interaction,
     check: &DeviceCheck,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<FieldError>,
 ) -> Response {
     let sent_to = match check.channel {
         Channel::Email => mask::email(&check.recipient),
@@ -303,12 +304,13 @@ pub async fn device_submit(
             .await
         }
         CodeCheck::Wrong { tries_left } => {
-            let message = if tries_left == 0 {
-                "That code is not correct, and it cannot be tried again. Send yourself a new code."
-                    .to_owned()
-            } else {
-                format!("That code is not correct. {tries_left} tries left.")
-            };
+            let message = FieldError::on(
+                "code",
+                match tries_left {
+                    0 => Text::new("code-wrong-last"),
+                    n => Text::new("code-wrong").count("tries", i64::from(n)),
+                },
+            );
             Ok(code_form(
                 &state,
                 jar,
@@ -319,8 +321,7 @@ pub async fn device_submit(
             ))
         }
         CodeCheck::Spent => {
-            let message = "This code has expired or was tried too often. Send yourself a new code."
-                .to_owned();
+            let message = FieldError::on("code", Text::new("code-expired"));
             Ok(code_form(
                 &state,
                 jar,

@@ -73,6 +73,7 @@ pub fn document(settings: &Settings, keys: &KeySet) -> serde_json::Value {
             "phone_number_verified"
         ],
         "claims_parameter_supported": true,
+        "ui_locales_supported": crate::i18n::Locale::ALL.map(crate::i18n::Locale::code),
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,

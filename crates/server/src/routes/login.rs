@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{device, session};
+use crate::i18n::{self, FieldError, Text};
 use crate::audit;
 use crate::error::PageError;
 use crate::messages;
@@ -23,7 +24,6 @@ use crate::web::client_info::ClientInfo;
 use crate::web::csrf;
 use crate::web::templates::render;
 
-const WRONG_PASSWORD: &str = "That username or password is not correct.";
 
 /// The interaction named in the path, if this browser started it.
 pub(super) async fn load(
@@ -65,9 +65,7 @@ pub(super) async fn load_with_user(
         .await?
         .ok_or_else(PageError::expired)?;
     if user.disabled_at.is_some() {
-        return Err(PageError::Forbidden(
-            "This account is disabled. Please contact support.".into(),
-        ));
+        return Err(PageError::Forbidden(Text::new("login-account-disabled")));
     }
     Ok((interaction, user))
 }
@@ -134,7 +132,7 @@ fn login_page(
     interaction: &Interaction,
     status: StatusCode,
     username: &str,
-    error: Option<&str>,
+    error: Option<FieldError>,
 ) -> Response {
     csrf::form_page(
         state,
@@ -203,14 +201,14 @@ pub async fn password_submit(
         let event = audit::event(&state, AuditKind::PasswordThrottled, &from)
             .client(&interaction.request.client_id);
         audit::record(&state, event).await;
-        let message = throttle::wait_message(wait);
+        let message = FieldError::general(throttle::wait_message(wait));
         let page = login_page(
             &state,
             jar,
             &interaction,
             StatusCode::TOO_MANY_REQUESTS,
             typed,
-            Some(&message),
+            Some(message),
         );
         return Ok(page);
     }
@@ -231,7 +229,10 @@ pub async fn password_submit(
                 &interaction,
                 StatusCode::UNAUTHORIZED,
                 typed,
-                Some(WRONG_PASSWORD),
+                Some(FieldError::on(
+                    "password",
+                    Text::new("login-wrong-password"),
+                )),
             );
             return Ok(page);
         }
@@ -239,9 +240,7 @@ pub async fn password_submit(
     throttle::password_succeeded(&state, typed, from.ip()).await?;
     if user.disabled_at.is_some() {
         // Said only after the right password, so it tells a stranger nothing.
-        return Err(PageError::Forbidden(
-            "This account is disabled. Please contact support.".into(),
-        ));
+        return Err(PageError::Forbidden(Text::new("login-account-disabled")));
     }
     interaction.password_verified(user.id);
     interaction.save(&state).await?;
@@ -280,8 +279,11 @@ fn pin_page_response(
     interaction: &Interaction,
     user: &User,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<FieldError>,
 ) -> Response {
+    // After a wrong PIN, the tries left are said (in the error, or beside the field).
+    let tries_left = (user.pin_failures > 0 && error.is_none())
+        .then(|| state.pins.max_attempts().saturating_sub(user.pin_failures));
     csrf::form_page(
         state,
         jar,
@@ -292,29 +294,24 @@ fn pin_page_response(
             "username": user.username,
             "action": format!("{}/pin", interaction.path()),
             "recover": format!("{}/recover", interaction.path()),
+            "tries_left": tries_left,
             "error": error,
         }),
     )
 }
 
-pub(super) fn locked_page(state: &AppState, interaction: &Interaction, message: &str) -> Response {
+pub(super) fn locked_page(state: &AppState, interaction: &Interaction, message: &'static str) -> Response {
     render(
         StatusCode::FORBIDDEN,
         "locked.html",
         json!({
-            "message": message,
+            "message": Text::new(message),
             "max_attempts": state.pins.max_attempts(),
             "recover": format!("{}/recover", interaction.path()),
         }),
     )
 }
 
-fn tries_left_message(tries_left: u32) -> String {
-    match tries_left {
-        1 => "That PIN is not correct. 1 try left.".to_owned(),
-        n => format!("That PIN is not correct. {n} tries left."),
-    }
-}
 
 fn new_pin_path(interaction: &Interaction) -> String {
     format!("{}/new-pin", interaction.path())
@@ -330,22 +327,15 @@ pub async fn pin_page(
         return Ok(Redirect::to(&new_pin_path(&interaction)).into_response());
     }
     if user.pin_failures >= state.pins.max_attempts() {
-        return Ok(locked_page(
-            &state,
-            &interaction,
-            "Too many wrong PINs were entered.",
-        ));
+        return Ok(locked_page(&state, &interaction, "pin-too-many"));
     }
-    let tries_left = state.pins.max_attempts() - user.pin_failures;
-    let notice =
-        (user.pin_failures > 0).then(|| format!("{tries_left} tries left before your PIN locks."));
     Ok(pin_page_response(
         &state,
         jar,
         &interaction,
         &user,
         StatusCode::OK,
-        notice,
+        None,
     ))
 }
 
@@ -385,14 +375,13 @@ pub async fn pin_submit(
                 .client(client_id);
             audit::record(&state, event).await;
             state.notifier.send_later(messages::pin_locked(&user));
-            Ok(locked_page(
-                &state,
-                &interaction,
-                "That PIN is not correct, and your PIN is now locked.",
-            ))
+            Ok(locked_page(&state, &interaction, "pin-wrong-now-locked"))
         }
         PinOutcome::Wrong { tries_left } => {
-            let message = tries_left_message(tries_left);
+            let message = FieldError::on(
+                "pin",
+                Text::new("pin-wrong").count("tries", i64::from(tries_left)),
+            );
             Ok(pin_page_response(
                 &state,
                 jar,
@@ -402,13 +391,9 @@ pub async fn pin_submit(
                 Some(message),
             ))
         }
-        PinOutcome::Locked => Ok(locked_page(
-            &state,
-            &interaction,
-            "Too many wrong PINs were entered.",
-        )),
+        PinOutcome::Locked => Ok(locked_page(&state, &interaction, "pin-too-many")),
         PinOutcome::NotDigits => {
-            let message = "Your PIN is numbers only.".to_owned();
+            let message = FieldError::on("pin", Text::new("pin-numbers-only"));
             Ok(pin_page_response(
                 &state,
                 jar,
@@ -433,7 +418,7 @@ pub(super) fn new_pin_form(
     jar: CookieJar,
     action: &str,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<FieldError>,
 ) -> Response {
     let policy = state.pins.policy();
     csrf::form_page(
@@ -445,7 +430,7 @@ pub(super) fn new_pin_form(
             "action": action,
             "pin_min": policy.min_length,
             "pin_max": policy.max_length,
-            "submit": "Save PIN and continue",
+            "submit": Text::new("pin-create-save"),
             "error": error,
         }),
     )
@@ -505,13 +490,13 @@ pub async fn new_pin_submit(
             jar,
             &action,
             StatusCode::BAD_REQUEST,
-            Some(why.to_string()),
+            Some(FieldError::on(i18n::pin_field(why), why.into())),
         ));
     }
     if let Some(old) = &user.pin_hash
         && state.pins.matches_hash(pin, old).await?
     {
-        let message = "Choose a PIN you have not used before.".to_owned();
+        let message = FieldError::on("pin", Text::new("pin-not-reused"));
         return Ok(new_pin_form(
             &state,
             jar,

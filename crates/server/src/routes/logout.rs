@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::session;
+use crate::i18n::Text;
 use crate::audit;
 use crate::error::PageError;
 use crate::oauth::authorization_request::append_query;
@@ -39,8 +40,8 @@ pub struct LogoutRequest {
     client_id: Option<String>,
 }
 
-fn refused(message: &str) -> PageError {
-    PageError::bad_request("We cannot sign you out from that link", message.to_owned())
+fn refused(message: &'static str) -> PageError {
+    PageError::bad_request("logout-refused-title", Text::new(message))
 }
 
 /// The client the request names (through the ID token hint's audience or `client_id`) and the
@@ -54,7 +55,7 @@ async fn check(
             state
                 .keys()
                 .verify_ignoring_expiry::<IdTokenClaims>(hint, "JWT", state.issuer())
-                .map_err(|_| refused("The sign-out request carries an ID token we did not issue."))?
+                .map_err(|_| refused("logout-bad-id-token"))?
                 .aud,
         ),
         None => None,
@@ -62,7 +63,7 @@ async fn check(
     let named = request.client_id.clone().filter(|c| !c.is_empty());
     let client_id = match (hinted, named) {
         (Some(a), Some(b)) if a != b => {
-            return Err(refused("The sign-out request names two different sites."));
+            return Err(refused("logout-two-sites"));
         }
         (Some(a), _) | (None, Some(a)) => Some(a),
         (None, None) => None,
@@ -70,7 +71,7 @@ async fn check(
     let client =
         match &client_id {
             Some(id) => Some(state.stores.clients.find_client(id).await?.ok_or_else(|| {
-                refused("The site that sent you here is not registered with us.")
+                refused("logout-unknown-site")
             })?),
             None => None,
         };
@@ -86,7 +87,7 @@ async fn check(
                 .is_some_and(|c| c.metadata.post_logout_redirect_uris.contains(&uri));
             if !registered {
                 return Err(refused(
-                    "The address to return to after signing out is not registered for this site.",
+                    "logout-unknown-return",
                 ));
             }
             Some(uri)
@@ -121,7 +122,7 @@ pub async fn logout_get(
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let request: LogoutRequest = serde_urlencoded::from_str(&query.unwrap_or_default())
-        .map_err(|_| refused("The sign-out request is malformed."))?;
+        .map_err(|_| refused("logout-malformed"))?;
     show(state, jar, request).await
 }
 
@@ -131,7 +132,7 @@ pub async fn logout_post(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let request: LogoutRequest = serde_urlencoded::from_bytes(&body)
-        .map_err(|_| refused("The sign-out request is malformed."))?;
+        .map_err(|_| refused("logout-malformed"))?;
     show(state, jar, request).await
 }
 

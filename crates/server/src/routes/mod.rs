@@ -125,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::metrics::exposition))
         .route("/static/style.css", get(stylesheet))
+        .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // One layer for what every response gets: a request id, its timing, security headers.
         .layer(axum::middleware::from_fn_with_state(
@@ -161,6 +162,18 @@ async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> 
 
 async fn help() -> Response {
     page("help.html", serde_json::json!({}))
+}
+
+/// Any other address: a page that says so, in the person's language.
+async fn not_found() -> Response {
+    crate::web::templates::render(
+        StatusCode::NOT_FOUND,
+        "error.html",
+        serde_json::json!({
+            "heading": crate::i18n::Text::new("error-not-found-title"),
+            "message": crate::i18n::Text::new("error-not-found"),
+        }),
+    )
 }
 
 async fn stylesheet() -> Response {

@@ -13,6 +13,7 @@ use idp_core::random::random_token;
 use serde_json::json;
 
 use super::client_request::FormBody;
+use crate::i18n::Text;
 use crate::error::{JsonError, PageError};
 use crate::oauth::authorization_request::{self, Arrival, Rejection};
 use crate::state::AppState;
@@ -69,7 +70,10 @@ async fn handle(
     .await
     {
         Ok(_) => {}
-        Err(Rejection::Page(message)) => return Err(OAuthError::invalid_request(message).into()),
+        Err(Rejection::Page(message)) => {
+            let message = message.in_locale(crate::i18n::Locale::En);
+            return Err(OAuthError::invalid_request(message).into());
+        }
         Err(Rejection::Redirect { error, .. }) => return Err(error.into()),
         Err(Rejection::Store(error)) => return Err(error.into()),
     }
@@ -104,8 +108,8 @@ pub async fn resolve(
     };
     let refused = || {
         PageError::bad_request(
-            "We cannot sign you in to that site",
-            "The sign-in request has expired or was already used. Go back to the site and try again.",
+            "authorize-refused-title",
+            Text::new("authorize-request-used"),
         )
     };
     // Any other request_uri is refused by the request checks (request_uri_not_supported).

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::login::load_with_user;
+use crate::i18n::{FieldError, Text, question_text};
 use crate::audit;
 use crate::error::PageError;
 use crate::messages;
@@ -24,8 +25,6 @@ use crate::throttle;
 use crate::web::client_info::ClientInfo;
 use crate::web::csrf;
 
-pub(super) const TOO_MANY_CODES: &str =
-    "We have sent you several codes in the last hour. Use the last one, or try again later.";
 
 /// The confirmed destinations a code can go to.
 fn destinations(user: &User) -> Vec<(Channel, String, String)> {
@@ -49,7 +48,7 @@ fn choose_form(
     interaction: &Interaction,
     user: &User,
     status: StatusCode,
-    error: Option<&str>,
+    error: Option<FieldError>,
 ) -> Response {
     let options: Vec<_> = destinations(user)
         .into_iter()
@@ -108,7 +107,7 @@ pub async fn choose_submit(
         .into_iter()
         .find(|(channel, _, _)| Some(*channel) == chosen)
     else {
-        let message = "Choose where we should send your code.";
+        let message = FieldError::on("channel", Text::new("recover-choose-channel"));
         return Ok(choose_form(
             &state,
             jar,
@@ -125,7 +124,7 @@ pub async fn choose_submit(
             &interaction,
             &user,
             StatusCode::TOO_MANY_REQUESTS,
-            Some(TOO_MANY_CODES),
+            Some(FieldError::general(Text::new("recover-too-many-codes"))),
         ));
     }
     let (code, record) = state
@@ -139,7 +138,7 @@ pub async fn choose_submit(
     let message = messages::one_time_code(channel, &recipient, "recover your PIN", &code);
     if let Err(error) = state.notifier.send(&message).await {
         tracing::warn!(%error, channel = channel.as_str(), "recovery code not delivered");
-        let message = "We could not send the code just now. Please try again in a few minutes.";
+        let message = FieldError::general(Text::new("code-not-sent"));
         return Ok(choose_form(
             &state,
             jar,
@@ -166,11 +165,11 @@ fn code_form(
     user: &User,
     channel: Channel,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<FieldError>,
 ) -> Response {
     let sent_to = match channel {
-        Channel::Email => "your e-mail address",
-        Channel::Sms => "your phone",
+        Channel::Email => Text::new("code-to-email"),
+        Channel::Sms => Text::new("code-to-phone"),
     };
     let questions: Vec<_> = user
         .security_questions
@@ -179,7 +178,7 @@ fn code_form(
         .map(|(i, a)| {
             json!({
                 "field": format!("answer_{}", i + 1),
-                "text": security_questions::question_text(&a.question).unwrap_or("Your answer"),
+                "text": question_text(&a.question),
             })
         })
         .collect();
@@ -273,11 +272,7 @@ pub async fn code_submit(
             .spend_try(store, CodePurpose::Recovery, &user.id, now)
             .await?
     };
-    let what = if user.security_questions.is_empty() {
-        "That code is"
-    } else {
-        "The code or an answer is"
-    };
+    let with_questions = !user.security_questions.is_empty();
     match outcome {
         CodeCheck::Correct(_) => {
             interaction.recovery = None;
@@ -291,13 +286,15 @@ pub async fn code_submit(
                 .client(&interaction.request.client_id)
                 .detail(format!("{tries_left} tries left"));
             audit::record(&state, event).await;
-            let message = if tries_left == 0 {
-                format!(
-                    "{what} not correct, and the code cannot be tried again. Send yourself a new code."
-                )
-            } else {
-                format!("{what} not correct. {tries_left} tries left.")
-            };
+            let message = FieldError::on(
+                "code",
+                match (tries_left, with_questions) {
+                    (0, false) => Text::new("code-wrong-last"),
+                    (0, true) => Text::new("code-or-answer-wrong-last"),
+                    (n, false) => Text::new("code-wrong").count("tries", i64::from(n)),
+                    (n, true) => Text::new("code-or-answer-wrong").count("tries", i64::from(n)),
+                },
+            );
             Ok(code_form(
                 &state,
                 jar,
@@ -309,8 +306,7 @@ pub async fn code_submit(
             ))
         }
         CodeCheck::Spent => {
-            let message = "This code has expired or was tried too often. Send yourself a new code."
-                .to_owned();
+            let message = FieldError::on("code", Text::new("code-expired"));
             Ok(code_form(
                 &state,
                 jar,

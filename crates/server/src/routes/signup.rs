@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::session;
+use crate::i18n::{self, FieldError, Text};
+use idp_core::password_policy::PasswordRejection;
 use crate::audit;
 use crate::error::PageError;
 use crate::oauth::interaction::Interaction;
@@ -24,7 +26,6 @@ use crate::web::templates::render;
 use crate::web::{cookies, csrf};
 
 const SIGNUP_PATH: &str = "/signup";
-const USERNAME_TAKEN: &str = "That username is taken. Choose another.";
 
 /// A sign-up waiting for its PIN.
 #[derive(Serialize, Deserialize)]
@@ -67,7 +68,7 @@ fn signup_form(
     jar: CookieJar,
     status: StatusCode,
     form: &SignupForm,
-    error: Option<String>,
+    error: Option<FieldError>,
 ) -> Response {
     csrf::form_page(
         state,
@@ -105,7 +106,7 @@ pub async fn signup_submit(
     if !csrf::verify(&state, &jar, &form.csrf) {
         return Err(PageError::csrf());
     }
-    let refuse = |jar, message: String| {
+    let refuse = |jar, message: FieldError| {
         Ok(signup_form(
             &state,
             jar,
@@ -116,24 +117,29 @@ pub async fn signup_submit(
     };
     let username = match validate::username(&form.username) {
         Ok(name) => name,
-        Err(why) => return refuse(jar, why.to_string()),
+        Err(why) => return refuse(jar, FieldError::on("username", why.into())),
     };
     let email = match validate::email(&form.email) {
         Ok(email) => email,
-        Err(why) => return refuse(jar, why.to_string()),
+        Err(why) => return refuse(jar, FieldError::on("email", why.into())),
     };
     let phone = match form.phone.trim() {
         "" => None,
         typed => match validate::phone(typed) {
             Ok(phone) => Some(phone),
-            Err(why) => return refuse(jar, why.to_string()),
+            Err(why) => return refuse(jar, FieldError::on("phone", why.into())),
         },
     };
     if let Err(why) = state
         .password_policy
         .check(&form.password, &form.password_confirm, &username)
     {
-        return refuse(jar, why.to_string());
+        let field = if why == PasswordRejection::Mismatch {
+            "password_confirm"
+        } else {
+            "password"
+        };
+        return refuse(jar, FieldError::on(field, why.into()));
     }
     if state
         .stores
@@ -142,7 +148,10 @@ pub async fn signup_submit(
         .await?
         .is_some()
     {
-        return refuse(jar, USERNAME_TAKEN.to_owned());
+        return refuse(
+            jar,
+            FieldError::on("username", Text::new("signup-username-taken")),
+        );
     }
     let pending = PendingSignup {
         username,
@@ -198,8 +207,8 @@ async fn load_pending(
 
 fn signup_expired() -> PageError {
     PageError::bad_request(
-        "This sign-up has expired",
-        "Nothing was saved. Please start again at the sign-up page.",
+        "signup-expired-title",
+        Text::new("signup-expired"),
     )
 }
 
@@ -207,7 +216,7 @@ fn pin_form(
     state: &AppState,
     jar: CookieJar,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<FieldError>,
 ) -> Response {
     let policy = state.pins.policy();
     csrf::form_page(
@@ -262,7 +271,7 @@ pub async fn pin_submit(
             &state,
             jar,
             StatusCode::BAD_REQUEST,
-            Some(why.to_string()),
+            Some(FieldError::on(i18n::pin_field(why), why.into())),
         ));
     }
     let user = NewUser {
@@ -297,7 +306,10 @@ pub async fn pin_submit(
                 jar,
                 StatusCode::CONFLICT,
                 &form,
-                Some(USERNAME_TAKEN.to_owned()),
+                Some(FieldError::on(
+                    "username",
+                    Text::new("signup-username-taken"),
+                )),
             ));
         }
     }

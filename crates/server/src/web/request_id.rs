@@ -87,8 +87,9 @@ pub async fn around(State(state): State<AppState>, request: Request, next: Next)
         method = %request.method(),
         path = %request.uri().path(),
     );
+    let (language, chosen) = crate::i18n::of_request(&state, &request);
     let started = std::time::Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let mut response = crate::i18n::scope(language, next.run(request).instrument(span.clone())).await;
     let elapsed = started.elapsed();
     state.metrics.observe(
         route.as_ref().map_or("unmatched", MatchedPath::as_str),
@@ -104,6 +105,11 @@ pub async fn around(State(state): State<AppState>, request: Request, next: Next)
         );
     });
     finish(&state, response.headers_mut(), id);
+    if let Some(cookie) = chosen
+        && let Ok(value) = HeaderValue::from_str(&cookie.to_string())
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
     response
 }
 

@@ -7,6 +7,8 @@ use axum::response::{Html, IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
 
+use crate::i18n::{self, Arg};
+
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     /// Every page, by file name.
@@ -17,6 +19,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     }
     let pages = pages!(
         "layout.html",
+        "forms.html",
         "error.html",
         "login.html",
         "pin.html",
@@ -34,6 +37,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "logout.html",
         "signed_out.html",
     );
+    env.add_function("t", translate);
     for (name, source) in pages {
         if let Err(error) = env.add_template(name, source) {
             // Templates are compiled in; a broken one is caught by the tests that render it.
@@ -43,8 +47,31 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env
 });
 
-/// Renders a page with `status`. A template failure is logged and shown as a plain error.
+/// `t("message-id", name=value, ...)`: the message in the page's language.
+fn translate(
+    id: &str,
+    kwargs: minijinja::value::Kwargs,
+) -> Result<String, minijinja::Error> {
+    let mut args = Vec::new();
+    for name in kwargs.args() {
+        let value: minijinja::Value = kwargs.get(name)?;
+        let value = match i64::try_from(value.clone()) {
+            Ok(n) if value.kind() == minijinja::value::ValueKind::Number => Arg::Number(n),
+            _ => Arg::Text(value.to_string()),
+        };
+        args.push((name, value));
+    }
+    Ok(i18n::translate(i18n::current(), id, &args))
+}
+
+/// Renders a page with `status`, in the request's language (with the language switch). A
+/// template failure is logged and shown as a plain error.
 pub fn render(status: StatusCode, name: &str, context: impl Serialize) -> Response {
+    let mut context = serde_json::to_value(context).unwrap_or_default();
+    if let Some(fields) = context.as_object_mut() {
+        fields.insert("lang".into(), i18n::current().code().into());
+        fields.insert("languages".into(), i18n::switch());
+    }
     let rendered = TEMPLATES
         .get_template(name)
         .and_then(|template| template.render(minijinja::value::Serde(context)));

@@ -1,0 +1,305 @@
+# What the pages say, in English. Every message here has its twin in es.ftl.
+
+## Every page
+
+site-name = Sign-in
+language-switch = Language
+error-summary-title = There is a problem
+error-prefix = Error:
+skip-to-content = Skip to the form
+help-link = Help with signing in
+continue = Continue
+
+## Sign in
+
+login-title = Sign in
+login-lead = to continue to
+login-username = Username
+login-password = Password
+login-new-here = New here?
+login-create-account = Create an account
+login-wrong-password = That username or password is not correct.
+login-account-disabled = This account is disabled. Please contact support.
+login-throttled-seconds = Too many sign-in attempts. Wait { $seconds ->
+        [one] 1 second
+       *[other] { $seconds } seconds
+    } and try again.
+login-throttled-minutes = Too many sign-in attempts. Wait { $minutes ->
+        [one] 1 minute
+       *[other] { $minutes } minutes
+    } and try again.
+
+## PIN step
+
+pin-title = Enter your PIN
+pin-signed-in-as = Signed in as
+pin-continuing-to = continuing to
+pin-label = PIN
+pin-forgot = Forgot PIN?
+pin-wrong = That PIN is not correct. { $tries ->
+        [one] 1 try left.
+       *[other] { $tries } tries left.
+    }
+pin-tries-left = { $tries ->
+        [one] You have 1 try left before your PIN locks.
+       *[other] You have { $tries } tries left before your PIN locks.
+    }
+pin-numbers-only = Your PIN is numbers only.
+pin-too-many = Too many wrong PINs were entered.
+pin-wrong-now-locked = That PIN is not correct, and your PIN is now locked.
+pin-not-reused = Choose a PIN you have not used before.
+
+## Locked PIN
+
+locked-title = Your PIN is locked
+locked-why = To protect your account, your PIN is locked after { $max } wrong tries in a row. You can unlock it by proving who you are again.
+locked-unlock = Unlock your PIN
+locked-unlock-how = with a code we send you.
+
+## Sign-up
+
+signup-title = Create your account
+signup-username = Username
+signup-email = E-mail address
+signup-phone = Mobile phone
+signup-phone-optional = (optional, with country code)
+signup-password = Password
+signup-password-hint = At least { $min } characters. A few unrelated words work well.
+signup-password-confirm = Password again
+signup-username-taken = That username is taken. Choose another.
+signup-expired-title = This sign-up has expired
+signup-expired = Nothing was saved. Please start again at the sign-up page.
+signed-up-title = Your account is ready
+signed-up-body = You are signed in as { $username }. Go back to the site you came from and choose “Sign in”: you will not need to enter your password again for a while.
+
+## Choosing a PIN
+
+pin-create-title = Choose your PIN
+pin-create-rules = Your PIN is a second secret you enter after your password. Choose { $min } to { $max } digits that are not easy to guess: no digits in a row (123456), no repeats (112233), no dates or years, and not part of your phone number.
+pin-create-pin = PIN
+pin-create-confirm = PIN again
+pin-create-submit = Create account
+pin-create-save = Save PIN and continue
+
+## What people type, refused
+
+field-username-length = Choose a username of 3 to 32 characters.
+field-username-characters = A username may use letters, digits, dots, dashes and underscores, and starts with a letter or digit.
+field-email = Enter an e-mail address like name@example.com.
+field-phone = Enter the phone number with its country code, like +44 7700 900123.
+password-too-short = Use at least { $min } characters for your password.
+password-too-long = Use at most { $max } characters for your password.
+password-mismatch = The two passwords are not the same.
+password-common = That password is too common and easy to guess. Try a few unrelated words.
+password-contains-username = Your password may not contain your username.
+pin-rule-not-digits = Your PIN is numbers only.
+pin-rule-length = Your PIN must be { $min } to { $max } digits long.
+pin-rule-mismatch = The two PINs are not the same.
+pin-rule-run = Digits in a row, like 123456 or 987654, are too easy to guess.
+pin-rule-repeat = Repeated digits, like 111111 or 121212, are too easy to guess.
+pin-rule-date = A date or a year is too easy to guess.
+pin-rule-phone = Your PIN may not be part of your phone number.
+pin-rule-common = That PIN is one of the most common. Choose a less obvious one.
+
+## Recovering a PIN
+
+recover-title = Recover your PIN
+recover-intro = We will send you a code to prove it is you. Then you choose a new PIN.
+recover-where = Where should we send the code?
+recover-by-email = E-mail to { $to }
+recover-by-sms = Text message to { $to }
+recover-send = Send code
+recover-no-contact = Your account has no confirmed e-mail address or phone number, so we cannot send you a code. Please contact support: they will confirm who you are and unlock your account.
+recover-choose-channel = Choose where we should send your code.
+recover-too-many-codes = We have sent you several codes in the last hour. Use the last one, or try again later.
+code-not-sent = We could not send the code just now. Please try again in a few minutes.
+code-title = Enter your code
+code-sent-to = We sent a 6-digit code to { $to }. It works once, for 10 minutes.
+code-sent = We sent a 6-digit code. It works once, for 10 minutes.
+code-label = Code
+code-resend = Send a new code
+code-wrong = That code is not correct. { $tries ->
+        [one] 1 try left.
+       *[other] { $tries } tries left.
+    }
+code-or-answer-wrong = The code or an answer is not correct. { $tries ->
+        [one] 1 try left.
+       *[other] { $tries } tries left.
+    }
+code-to-email = your e-mail address
+code-to-phone = your phone
+code-or-answer-wrong-last = The code or an answer is not correct, and the code cannot be tried again. Send yourself a new code.
+code-wrong-last = That code is not correct, and it cannot be tried again. Send yourself a new code.
+code-expired = This code has expired or was tried too often. Send yourself a new code.
+code-expired-ask = That code has expired or was tried too often. Ask for a new one.
+code-too-many-title = Too many codes
+question-first_school = What was the name of your first school?
+question-childhood_street = What street did you live on as a child?
+question-first_employer = What was the name of your first employer?
+question-parents_met = In what city did your parents meet?
+question-first_pet = What was the name of your first pet?
+question-unknown = Choose each question from the list.
+question-twice = Choose two different questions.
+question-answer-short = Give answers of at least 3 letters or digits.
+question-answer = Your answer
+
+## New device
+
+device-title = Confirm it is you
+device-body = You are signing in to { $client } on a browser we do not know yet. We sent a 6-digit code to { $to }. It works once, for 10 minutes.
+
+## Consent
+
+consent-title = Allow access?
+consent-heading = Allow { $client }?
+consent-would-like = { $client } would like to:
+consent-withdraw-hint = You can withdraw this at any time on your account page.
+consent-allow = Allow
+consent-deny = Do not allow
+consent-choose-title = Choose allow or deny
+consent-choose = Please choose one of the two buttons.
+scope-openid = Know that it is you (an identifier for your account, nothing else)
+scope-profile = See your username
+scope-email = See your e-mail address
+scope-phone = See your phone number
+scope-offline_access = Keep access while you are not using it, until you withdraw it
+scope-other = Other access
+
+## Signing out
+
+logout-title = Sign out
+logout-heading = Sign out?
+logout-asks = { $client } asks to sign you out.
+logout-everywhere = You will be signed out of every site you signed in to here.
+logout-submit = Sign out
+signed-out-title = You are signed out
+signed-out-body = You can close this window, or go back to the site you were using.
+logout-refused-title = We cannot sign you out from that link
+logout-bad-id-token = The sign-out request carries an ID token we did not issue.
+logout-two-sites = The sign-out request names two different sites.
+logout-unknown-site = The site that sent you here is not registered with us.
+logout-unknown-return = The address to return to after signing out is not registered for this site.
+logout-malformed = The sign-out request is malformed.
+
+## Account
+
+account-title = Your account
+account-signed-in-as = Signed in as
+account-contact = Contact details
+account-email = E-mail: { $email }
+account-phone = Phone: { $phone }
+account-no-phone = Phone: none
+account-confirmed = confirmed
+account-not-confirmed = not confirmed
+account-contact-hint = Only confirmed contacts receive the codes that recover your PIN.
+account-contact-legend = Confirm or change a contact
+account-channel-email = E-mail
+account-channel-sms = Phone
+account-contact-value = New address or number
+account-contact-value-hint = (leave empty to confirm the current one)
+account-current-password = Current password
+account-send-code = Send a code
+account-password = Change password
+account-new-password = New password
+account-new-password-confirm = New password again
+account-change-password = Change password
+account-pin = Change PIN
+account-current-pin = Current PIN
+account-new-pin = New PIN
+account-new-pin-confirm = New PIN again
+account-change-pin = Change PIN
+account-questions = Security questions
+account-questions-hint = Optional. When set, recovering your PIN asks for these answers as well as the code we send you.
+account-questions-set = Set:
+account-questions-none = None set.
+account-question = Question { $n }
+account-answer = Answer { $n }
+account-save-questions = Save questions
+account-remove-questions = Remove questions
+account-sessions = Where you are signed in
+account-session-since = Since { $when }
+account-from = from { $ip }
+account-this-browser = this browser
+account-sign-out = Sign out
+account-sign-out-here = Sign out here
+account-devices = Trusted devices
+account-devices-hint = Signing in on a device not listed here needs a code we send you.
+account-unknown-browser = Unknown browser
+account-last-used = last used { $when }
+account-forget = Forget
+account-none-yet = None yet.
+account-apps = Applications you allowed
+account-withdraw = Withdraw
+account-none = None.
+account-activity = Recent sign-ins
+account-activity-at = at { $when }
+account-removed-app = A removed application
+outcome-signed-in = Signed in
+outcome-password-wrong = Wrong password
+outcome-throttled = Refused: too many tries
+outcome-pin-wrong = Wrong PIN
+outcome-pin-locked = PIN locked
+outcome-other = Other
+account-password-changed = Your password is changed. Your other sessions were signed out, and the sites you use will ask you to sign in again.
+account-password-wrong = Your current password is not correct.
+account-pin-wrong-locked = Your current PIN is not correct, and your PIN is now locked. Sign out and use “Forgot PIN?” to unlock it.
+account-pin-wrong = Your current PIN is not correct. { $tries ->
+        [one] 1 try left.
+       *[other] { $tries } tries left.
+    }
+account-no-pin = Your account has no PIN yet.
+account-pin-same = Choose a PIN different from your current one.
+account-pin-changed = Your PIN is changed.
+account-enter-phone = Enter a phone number.
+account-choose-channel = Choose e-mail or phone.
+account-email-confirmed = Your e-mail address is confirmed.
+account-phone-confirmed = Your phone number is confirmed.
+account-session-gone = That session has already ended.
+account-session-ended = That session is signed out.
+account-device-unknown = That device is not on your list.
+account-device-forgotten = That device is forgotten: signing in on it will need a code again.
+account-questions-removed = Your security questions are removed.
+account-questions-saved = Your security questions are saved. PIN recovery will ask for them.
+account-app-unknown = That application is not on your list.
+account-app-withdrawn = Access withdrawn. The application will have to ask you again.
+account-code-confirm = Confirm
+account-back = Back to your account
+
+## Help
+
+help-title = Help with signing in
+help-forgot-pin = I forgot my PIN
+help-forgot-pin-body = Your PIN is the number you chose when you created your account. If you cannot remember it, choose “Forgot PIN?” when you sign in: we send a code to your confirmed e-mail address or phone, and you choose a new PIN. If you cannot receive a code, contact support: they will confirm who you are and unlock your account.
+help-locked-pin = My PIN is locked
+help-locked-pin-body = After too many wrong PINs in a row your PIN locks to protect your account. Choose “Unlock your PIN” to get a code and choose a new PIN, or contact support.
+help-new-device = I am asked for a code on a new device
+help-new-device-body = The first time you sign in on a browser we do not know, we send a code to your confirmed e-mail address or phone, so that your password alone is not enough for someone else.
+help-changed-phone = I changed my phone number
+help-changed-phone-body = Sign in and open your account page to change and confirm your number. If you can no longer receive codes at all, contact support.
+help-password-in-pin = The PIN field refuses what I typed
+help-password-in-pin-body = Your PIN is numbers only. If you typed your password there, it was not counted as a wrong try.
+
+## Errors
+
+error-title = Something went wrong
+error-reference = Reference:
+error-expired-title = This sign-in has expired
+error-expired = Go back to the site you came from and choose “Sign in” again.
+error-form-title = We could not accept that form
+error-csrf = This form was too old or did not come from this site. Go back, reload the page and try again.
+error-busy-title = We are very busy
+error-busy = Too many people are signing in right now. Please wait a minute and try again.
+error-paused-title = Sign-in is paused
+error-paused = We cannot reach a service that signing in needs, so we stopped here. Please try again in a minute.
+error-internal = Something went wrong on our side. Please try again; if it keeps happening, contact support with the reference below.
+error-not-found-title = Page not found
+error-not-found = There is no page at this address. Check the address, or go back to the site you came from.
+authorize-refused-title = We cannot sign you in to that site
+authorize-request-used = The sign-in request has expired or was already used. Go back to the site and try again.
+authorize-not-utf8 = The request is not valid UTF-8.
+authorize-two-clients = The request names more than one client.
+authorize-no-client = The request does not say which site it comes from (no client_id).
+authorize-unknown-client = The site that sent you here is not registered with us (unknown client_id).
+authorize-two-redirects = The request names more than one redirect_uri.
+authorize-no-redirect = The request does not say where to return to (no redirect_uri).
+authorize-unknown-redirect = The address to return to (redirect_uri) is not registered for this site, so we will not send you there.

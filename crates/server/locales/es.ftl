@@ -1,0 +1,305 @@
+# Lo que dicen las páginas, en español. Cada mensaje tiene su gemelo en en.ftl.
+
+## Todas las páginas
+
+site-name = Inicio de sesión
+language-switch = Idioma
+error-summary-title = Hay un problema
+error-prefix = Error:
+skip-to-content = Ir al formulario
+help-link = Ayuda para iniciar sesión
+continue = Continuar
+
+## Iniciar sesión
+
+login-title = Iniciar sesión
+login-lead = para continuar en
+login-username = Nombre de usuario
+login-password = Contraseña
+login-new-here = ¿Es nuevo aquí?
+login-create-account = Crear una cuenta
+login-wrong-password = Ese nombre de usuario o esa contraseña no son correctos.
+login-account-disabled = Esta cuenta está desactivada. Póngase en contacto con el servicio de asistencia.
+login-throttled-seconds = Demasiados intentos de inicio de sesión. Espere { $seconds ->
+        [one] 1 segundo
+       *[other] { $seconds } segundos
+    } y vuelva a intentarlo.
+login-throttled-minutes = Demasiados intentos de inicio de sesión. Espere { $minutes ->
+        [one] 1 minuto
+       *[other] { $minutes } minutos
+    } y vuelva a intentarlo.
+
+## PIN
+
+pin-title = Introduzca su PIN
+pin-signed-in-as = Sesión iniciada como
+pin-continuing-to = para continuar en
+pin-label = PIN
+pin-forgot = ¿Ha olvidado su PIN?
+pin-wrong = Ese PIN no es correcto. { $tries ->
+        [one] Queda 1 intento.
+       *[other] Quedan { $tries } intentos.
+    }
+pin-tries-left = { $tries ->
+        [one] Le queda 1 intento antes de que su PIN se bloquee.
+       *[other] Le quedan { $tries } intentos antes de que su PIN se bloquee.
+    }
+pin-numbers-only = Su PIN solo lleva números.
+pin-too-many = Se introdujeron demasiados PIN incorrectos.
+pin-wrong-now-locked = Ese PIN no es correcto y su PIN ha quedado bloqueado.
+pin-not-reused = Elija un PIN que no haya usado antes.
+
+## PIN bloqueado
+
+locked-title = Su PIN está bloqueado
+locked-why = Para proteger su cuenta, su PIN se bloquea tras { $max } intentos incorrectos seguidos. Puede desbloquearlo demostrando de nuevo quién es.
+locked-unlock = Desbloquee su PIN
+locked-unlock-how = con un código que le enviamos.
+
+## Registro
+
+signup-title = Cree su cuenta
+signup-username = Nombre de usuario
+signup-email = Correo electrónico
+signup-phone = Teléfono móvil
+signup-phone-optional = (opcional, con el prefijo del país)
+signup-password = Contraseña
+signup-password-hint = Al menos { $min } caracteres. Unas cuantas palabras sin relación entre sí funcionan bien.
+signup-password-confirm = Repita la contraseña
+signup-username-taken = Ese nombre de usuario ya está en uso. Elija otro.
+signup-expired-title = Este registro ha caducado
+signup-expired = No se guardó nada. Vuelva a empezar en la página de registro.
+signed-up-title = Su cuenta está lista
+signed-up-body = Ha iniciado sesión como { $username }. Vuelva al sitio del que venía y elija «Iniciar sesión»: durante un tiempo no tendrá que volver a escribir su contraseña.
+
+## Elegir un PIN
+
+pin-create-title = Elija su PIN
+pin-create-rules = Su PIN es un segundo secreto que se introduce después de la contraseña. Elija de { $min } a { $max } cifras que no sean fáciles de adivinar: sin cifras seguidas (123456), sin repeticiones (112233), sin fechas ni años, y que no formen parte de su número de teléfono.
+pin-create-pin = PIN
+pin-create-confirm = Repita el PIN
+pin-create-submit = Crear la cuenta
+pin-create-save = Guardar el PIN y continuar
+
+## Lo que se escribe, rechazado
+
+field-username-length = Elija un nombre de usuario de 3 a 32 caracteres.
+field-username-characters = Un nombre de usuario puede llevar letras, cifras, puntos, guiones y guiones bajos, y empieza por una letra o una cifra.
+field-email = Escriba un correo electrónico como nombre@ejemplo.com.
+field-phone = Escriba el número de teléfono con el prefijo del país, como +34 612 345 678.
+password-too-short = Use al menos { $min } caracteres en su contraseña.
+password-too-long = Use como máximo { $max } caracteres en su contraseña.
+password-mismatch = Las dos contraseñas no coinciden.
+password-common = Esa contraseña es demasiado común y fácil de adivinar. Pruebe con unas cuantas palabras sin relación entre sí.
+password-contains-username = Su contraseña no puede contener su nombre de usuario.
+pin-rule-not-digits = Su PIN solo lleva números.
+pin-rule-length = Su PIN debe tener de { $min } a { $max } cifras.
+pin-rule-mismatch = Los dos PIN no coinciden.
+pin-rule-run = Las cifras seguidas, como 123456 o 987654, son demasiado fáciles de adivinar.
+pin-rule-repeat = Las cifras repetidas, como 111111 o 121212, son demasiado fáciles de adivinar.
+pin-rule-date = Una fecha o un año es demasiado fácil de adivinar.
+pin-rule-phone = Su PIN no puede formar parte de su número de teléfono.
+pin-rule-common = Ese PIN es de los más comunes. Elija uno menos evidente.
+
+## Recuperar el PIN
+
+recover-title = Recupere su PIN
+recover-intro = Le enviaremos un código para comprobar que es usted. Después elegirá un PIN nuevo.
+recover-where = ¿Dónde le enviamos el código?
+recover-by-email = Correo electrónico a { $to }
+recover-by-sms = Mensaje de texto a { $to }
+recover-send = Enviar el código
+recover-no-contact = Su cuenta no tiene ningún correo electrónico ni teléfono confirmado, así que no podemos enviarle un código. Póngase en contacto con el servicio de asistencia: comprobarán quién es y desbloquearán su cuenta.
+recover-choose-channel = Elija dónde le enviamos el código.
+recover-too-many-codes = Le hemos enviado varios códigos en la última hora. Use el último o vuelva a intentarlo más tarde.
+code-not-sent = No hemos podido enviar el código ahora. Vuelva a intentarlo dentro de unos minutos.
+code-title = Introduzca su código
+code-sent-to = Hemos enviado un código de 6 cifras a { $to }. Sirve una vez, durante 10 minutos.
+code-sent = Hemos enviado un código de 6 cifras. Sirve una vez, durante 10 minutos.
+code-label = Código
+code-resend = Enviar un código nuevo
+code-wrong = Ese código no es correcto. { $tries ->
+        [one] Queda 1 intento.
+       *[other] Quedan { $tries } intentos.
+    }
+code-or-answer-wrong = El código o una respuesta no son correctos. { $tries ->
+        [one] Queda 1 intento.
+       *[other] Quedan { $tries } intentos.
+    }
+code-to-email = su correo electrónico
+code-to-phone = su teléfono
+code-or-answer-wrong-last = El código o una respuesta no son correctos y el código ya no se puede volver a probar. Pida un código nuevo.
+code-wrong-last = Ese código no es correcto y ya no se puede volver a probar. Pida un código nuevo.
+code-expired = Este código ha caducado o se ha probado demasiadas veces. Pida un código nuevo.
+code-expired-ask = Ese código ha caducado o se ha probado demasiadas veces. Pida uno nuevo.
+code-too-many-title = Demasiados códigos
+question-first_school = ¿Cómo se llamaba su primer colegio?
+question-childhood_street = ¿En qué calle vivía de niño?
+question-first_employer = ¿Cómo se llamaba su primera empresa?
+question-parents_met = ¿En qué ciudad se conocieron sus padres?
+question-first_pet = ¿Cómo se llamaba su primera mascota?
+question-unknown = Elija cada pregunta de la lista.
+question-twice = Elija dos preguntas distintas.
+question-answer-short = Dé respuestas de al menos 3 letras o cifras.
+question-answer = Su respuesta
+
+## Dispositivo nuevo
+
+device-title = Confirme que es usted
+device-body = Está iniciando sesión en { $client } desde un navegador que aún no conocemos. Hemos enviado un código de 6 cifras a { $to }. Sirve una vez, durante 10 minutos.
+
+## Consentimiento
+
+consent-title = ¿Permitir el acceso?
+consent-heading = ¿Permitir a { $client }?
+consent-would-like = { $client } quiere:
+consent-withdraw-hint = Puede retirar este permiso cuando quiera en la página de su cuenta.
+consent-allow = Permitir
+consent-deny = No permitir
+consent-choose-title = Elija permitir o no permitir
+consent-choose = Pulse uno de los dos botones.
+scope-openid = Saber que es usted (un identificador de su cuenta, nada más)
+scope-profile = Ver su nombre de usuario
+scope-email = Ver su correo electrónico
+scope-phone = Ver su número de teléfono
+scope-offline_access = Mantener el acceso aunque no lo esté usando, hasta que lo retire
+scope-other = Otro acceso
+
+## Cerrar sesión
+
+logout-title = Cerrar sesión
+logout-heading = ¿Cerrar la sesión?
+logout-asks = { $client } pide cerrar su sesión.
+logout-everywhere = Se cerrará su sesión en todos los sitios en los que la inició aquí.
+logout-submit = Cerrar sesión
+signed-out-title = Ha cerrado la sesión
+signed-out-body = Puede cerrar esta ventana o volver al sitio que estaba usando.
+logout-refused-title = No podemos cerrar su sesión desde ese enlace
+logout-bad-id-token = La solicitud de cierre de sesión lleva un token de identidad que no emitimos nosotros.
+logout-two-sites = La solicitud de cierre de sesión nombra dos sitios distintos.
+logout-unknown-site = El sitio que le envió aquí no está registrado con nosotros.
+logout-unknown-return = La dirección a la que volver tras cerrar la sesión no está registrada para este sitio.
+logout-malformed = La solicitud de cierre de sesión no es válida.
+
+## Cuenta
+
+account-title = Su cuenta
+account-signed-in-as = Sesión iniciada como
+account-contact = Datos de contacto
+account-email = Correo electrónico: { $email }
+account-phone = Teléfono: { $phone }
+account-no-phone = Teléfono: ninguno
+account-confirmed = confirmado
+account-not-confirmed = sin confirmar
+account-contact-hint = Solo los contactos confirmados reciben los códigos para recuperar su PIN.
+account-contact-legend = Confirmar o cambiar un contacto
+account-channel-email = Correo electrónico
+account-channel-sms = Teléfono
+account-contact-value = Nueva dirección o número
+account-contact-value-hint = (déjelo vacío para confirmar el actual)
+account-current-password = Contraseña actual
+account-send-code = Enviar un código
+account-password = Cambiar la contraseña
+account-new-password = Contraseña nueva
+account-new-password-confirm = Repita la contraseña nueva
+account-change-password = Cambiar la contraseña
+account-pin = Cambiar el PIN
+account-current-pin = PIN actual
+account-new-pin = PIN nuevo
+account-new-pin-confirm = Repita el PIN nuevo
+account-change-pin = Cambiar el PIN
+account-questions = Preguntas de seguridad
+account-questions-hint = Opcional. Si las configura, recuperar el PIN pedirá estas respuestas además del código que le enviamos.
+account-questions-set = Configuradas:
+account-questions-none = Ninguna configurada.
+account-question = Pregunta { $n }
+account-answer = Respuesta { $n }
+account-save-questions = Guardar las preguntas
+account-remove-questions = Quitar las preguntas
+account-sessions = Dónde tiene la sesión iniciada
+account-session-since = Desde { $when }
+account-from = desde { $ip }
+account-this-browser = este navegador
+account-sign-out = Cerrar sesión
+account-sign-out-here = Cerrar sesión aquí
+account-devices = Dispositivos de confianza
+account-devices-hint = Iniciar sesión en un dispositivo que no esté en esta lista requiere un código que le enviamos.
+account-unknown-browser = Navegador desconocido
+account-last-used = usado por última vez { $when }
+account-forget = Olvidar
+account-none-yet = Ninguno todavía.
+account-apps = Aplicaciones a las que dio permiso
+account-withdraw = Retirar
+account-none = Ninguna.
+account-activity = Inicios de sesión recientes
+account-activity-at = el { $when }
+account-removed-app = Una aplicación eliminada
+outcome-signed-in = Sesión iniciada
+outcome-password-wrong = Contraseña incorrecta
+outcome-throttled = Rechazado: demasiados intentos
+outcome-pin-wrong = PIN incorrecto
+outcome-pin-locked = PIN bloqueado
+outcome-other = Otro
+account-password-changed = Su contraseña ha cambiado. Se cerraron sus otras sesiones, y los sitios que usa le pedirán que vuelva a iniciar sesión.
+account-password-wrong = Su contraseña actual no es correcta.
+account-pin-wrong-locked = Su PIN actual no es correcto y su PIN ha quedado bloqueado. Cierre la sesión y use «¿Ha olvidado su PIN?» para desbloquearlo.
+account-pin-wrong = Su PIN actual no es correcto. { $tries ->
+        [one] Queda 1 intento.
+       *[other] Quedan { $tries } intentos.
+    }
+account-no-pin = Su cuenta aún no tiene PIN.
+account-pin-same = Elija un PIN distinto del actual.
+account-pin-changed = Su PIN ha cambiado.
+account-enter-phone = Escriba un número de teléfono.
+account-choose-channel = Elija correo electrónico o teléfono.
+account-email-confirmed = Su correo electrónico está confirmado.
+account-phone-confirmed = Su número de teléfono está confirmado.
+account-session-gone = Esa sesión ya había terminado.
+account-session-ended = Esa sesión se ha cerrado.
+account-device-unknown = Ese dispositivo no está en su lista.
+account-device-forgotten = Ese dispositivo se ha olvidado: iniciar sesión en él volverá a requerir un código.
+account-questions-removed = Sus preguntas de seguridad se han quitado.
+account-questions-saved = Sus preguntas de seguridad se han guardado. La recuperación del PIN las pedirá.
+account-app-unknown = Esa aplicación no está en su lista.
+account-app-withdrawn = Acceso retirado. La aplicación tendrá que volver a pedírselo.
+account-code-confirm = Confirmar
+account-back = Volver a su cuenta
+
+## Ayuda
+
+help-title = Ayuda para iniciar sesión
+help-forgot-pin = He olvidado mi PIN
+help-forgot-pin-body = Su PIN es el número que eligió al crear su cuenta. Si no lo recuerda, elija «¿Ha olvidado su PIN?» al iniciar sesión: le enviamos un código a su correo electrónico o teléfono confirmado y elige un PIN nuevo. Si no puede recibir un código, póngase en contacto con el servicio de asistencia: comprobarán quién es y desbloquearán su cuenta.
+help-locked-pin = Mi PIN está bloqueado
+help-locked-pin-body = Tras demasiados PIN incorrectos seguidos, su PIN se bloquea para proteger su cuenta. Elija «Desbloquee su PIN» para recibir un código y elegir un PIN nuevo, o póngase en contacto con el servicio de asistencia.
+help-new-device = Me piden un código en un dispositivo nuevo
+help-new-device-body = La primera vez que inicia sesión en un navegador que no conocemos, enviamos un código a su correo electrónico o teléfono confirmado, para que su contraseña sola no le baste a otra persona.
+help-changed-phone = He cambiado de número de teléfono
+help-changed-phone-body = Inicie sesión y abra la página de su cuenta para cambiar y confirmar su número. Si ya no puede recibir ningún código, póngase en contacto con el servicio de asistencia.
+help-password-in-pin = El campo del PIN rechaza lo que escribí
+help-password-in-pin-body = Su PIN solo lleva números. Si escribió ahí su contraseña, no contó como un intento fallido.
+
+## Errores
+
+error-title = Algo ha fallado
+error-reference = Referencia:
+error-expired-title = Este inicio de sesión ha caducado
+error-expired = Vuelva al sitio del que venía y elija «Iniciar sesión» de nuevo.
+error-form-title = No hemos podido aceptar ese formulario
+error-csrf = Este formulario era demasiado antiguo o no procedía de este sitio. Vuelva atrás, recargue la página e inténtelo de nuevo.
+error-busy-title = Estamos muy ocupados
+error-busy = Ahora mismo hay demasiadas personas iniciando sesión. Espere un minuto y vuelva a intentarlo.
+error-paused-title = El inicio de sesión está en pausa
+error-paused = No podemos acceder a un servicio que el inicio de sesión necesita, así que nos hemos detenido aquí. Vuelva a intentarlo dentro de un minuto.
+error-internal = Algo ha fallado por nuestra parte. Vuelva a intentarlo; si sigue ocurriendo, póngase en contacto con el servicio de asistencia con la referencia que aparece abajo.
+error-not-found-title = Página no encontrada
+error-not-found = No hay ninguna página en esta dirección. Compruebe la dirección o vuelva al sitio del que venía.
+authorize-refused-title = No podemos iniciar su sesión en ese sitio
+authorize-request-used = La solicitud de inicio de sesión ha caducado o ya se usó. Vuelva al sitio e inténtelo de nuevo.
+authorize-not-utf8 = La solicitud no es UTF-8 válido.
+authorize-two-clients = La solicitud nombra más de un cliente.
+authorize-no-client = La solicitud no dice de qué sitio viene (falta client_id).
+authorize-unknown-client = El sitio que le envió aquí no está registrado con nosotros (client_id desconocido).
+authorize-two-redirects = La solicitud nombra más de un redirect_uri.
+authorize-no-redirect = La solicitud no dice adónde volver (falta redirect_uri).
+authorize-unknown-redirect = La dirección a la que volver (redirect_uri) no está registrada para este sitio, así que no le enviaremos allí.
