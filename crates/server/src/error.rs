@@ -90,7 +90,9 @@ impl From<idp_pin_verifier::PinVerifierError> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, heading, message, reference) = match self {
-            Self::BadRequest { heading, message } => (StatusCode::BAD_REQUEST, heading, message, None),
+            Self::BadRequest { heading, message } => {
+                (StatusCode::BAD_REQUEST, heading, message, None)
+            }
             Self::Forbidden(message) => (
                 StatusCode::FORBIDDEN,
                 Text::new("error-form-title"),

@@ -93,13 +93,18 @@ fn bundle(locale: Locale, source: &'static str) -> FluentBundle<FluentResource> 
     let mut bundle = FluentBundle::new_concurrent(vec![tag]);
     // Pages are HTML, where Unicode isolation marks around arguments only get in the way.
     bundle.set_use_isolating(false);
-    let resource = FluentResource::try_new(source.to_owned()).unwrap_or_else(|(resource, errors)| {
-        // The files are compiled in; the tests parse them and fail on any error.
-        tracing::error!(?errors, language = locale.code(), "message file has errors");
-        resource
-    });
+    let resource =
+        FluentResource::try_new(source.to_owned()).unwrap_or_else(|(resource, errors)| {
+            // The files are compiled in; the tests parse them and fail on any error.
+            tracing::error!(?errors, language = locale.code(), "message file has errors");
+            resource
+        });
     if let Err(errors) = bundle.add_resource(resource) {
-        tracing::error!(?errors, language = locale.code(), "message file repeats a message");
+        tracing::error!(
+            ?errors,
+            language = locale.code(),
+            "message file repeats a message"
+        );
     }
     bundle
 }
@@ -133,7 +138,12 @@ pub fn translate(locale: Locale, id: &str, args: &[(&str, Arg)]) -> String {
     let mut errors = Vec::new();
     let text = bundle.format_pattern(pattern, Some(&fluent_args), &mut errors);
     if !errors.is_empty() {
-        tracing::error!(?errors, id, language = locale.code(), "message did not format");
+        tracing::error!(
+            ?errors,
+            id,
+            language = locale.code(),
+            "message did not format"
+        );
     }
     text.into_owned()
 }
@@ -387,7 +397,10 @@ pub const COOKIE: &str = "idp_lang";
 pub fn of_request(
     state: &crate::AppState,
     request: &axum::extract::Request,
-) -> (PageLanguage, Option<axum_extra::extract::cookie::Cookie<'static>>) {
+) -> (
+    PageLanguage,
+    Option<axum_extra::extract::cookie::Cookie<'static>>,
+) {
     use axum::http::{Method, header};
     let uri = request.uri();
     let mut asked = None;
@@ -459,10 +472,19 @@ mod tests {
 
     #[test]
     fn accept_language_is_ranked_by_quality_then_order() {
-        assert_eq!(Locale::from_accept_language("es-MX,es;q=0.9,en;q=0.8"), Some(Locale::Es));
-        assert_eq!(Locale::from_accept_language("fr-FR, en;q=0.5, es;q=0.7"), Some(Locale::Es));
+        assert_eq!(
+            Locale::from_accept_language("es-MX,es;q=0.9,en;q=0.8"),
+            Some(Locale::Es)
+        );
+        assert_eq!(
+            Locale::from_accept_language("fr-FR, en;q=0.5, es;q=0.7"),
+            Some(Locale::Es)
+        );
         assert_eq!(Locale::from_accept_language("de, en-GB"), Some(Locale::En));
-        assert_eq!(Locale::from_accept_language("es;q=0, en;q=0.1"), Some(Locale::En));
+        assert_eq!(
+            Locale::from_accept_language("es;q=0, en;q=0.1"),
+            Some(Locale::En)
+        );
         assert_eq!(Locale::from_accept_language("fr, de"), None);
         assert_eq!(Locale::from_accept_language("es;q=2, en;q=abc"), None);
         assert_eq!(Locale::from_accept_language(""), None);
@@ -501,9 +523,27 @@ mod tests {
     #[test]
     fn every_message_named_in_code_or_templates_exists() {
         const FAMILIES: [&str; 22] = [
-            "login-", "pin-", "locked-", "signup-", "signed-", "field-", "password-",
-            "recover-", "code-", "question-", "device-", "consent-", "scope-", "logout-",
-            "account-", "outcome-", "help-", "error-", "authorize-", "continue", "site-",
+            "login-",
+            "pin-",
+            "locked-",
+            "signup-",
+            "signed-",
+            "field-",
+            "password-",
+            "recover-",
+            "code-",
+            "question-",
+            "device-",
+            "consent-",
+            "scope-",
+            "logout-",
+            "account-",
+            "outcome-",
+            "help-",
+            "error-",
+            "authorize-",
+            "continue",
+            "site-",
             "language-",
         ];
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -525,9 +565,9 @@ mod tests {
                 let quoted = source.split('"').skip(1).step_by(2);
                 for literal in quoted {
                     let id_like = !literal.is_empty()
-                        && literal
-                            .chars()
-                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_".contains(c))
+                        && literal.chars().all(|c| {
+                            c.is_ascii_lowercase() || c.is_ascii_digit() || "-_".contains(c)
+                        })
                         && literal.contains('-')
                         && !literal.ends_with('-');
                     let ours = FAMILIES.iter().any(|family| literal.starts_with(family));
@@ -554,9 +594,21 @@ mod tests {
     fn plurals_follow_the_language() {
         let one = Text::new("pin-wrong").count("tries", 1);
         let three = Text::new("pin-wrong").count("tries", 3);
-        assert_eq!(one.in_locale(Locale::En), "That PIN is not correct. 1 try left.");
-        assert_eq!(three.in_locale(Locale::En), "That PIN is not correct. 3 tries left.");
-        assert_eq!(three.in_locale(Locale::Es), "Ese PIN no es correcto. Quedan 3 intentos.");
-        assert_eq!(one.in_locale(Locale::Es), "Ese PIN no es correcto. Queda 1 intento.");
+        assert_eq!(
+            one.in_locale(Locale::En),
+            "That PIN is not correct. 1 try left."
+        );
+        assert_eq!(
+            three.in_locale(Locale::En),
+            "That PIN is not correct. 3 tries left."
+        );
+        assert_eq!(
+            three.in_locale(Locale::Es),
+            "Ese PIN no es correcto. Quedan 3 intentos."
+        );
+        assert_eq!(
+            one.in_locale(Locale::Es),
+            "Ese PIN no es correcto. Queda 1 intento."
+        );
     }
 }

@@ -158,43 +158,32 @@ pub async fn check(
 
 async fn check_client(params: &Params, clients: &dyn ClientStore) -> Result<Client, Rejection> {
     if params.count("client_id") > 1 {
-        return Err(Rejection::Page(
-            Text::new("authorize-two-clients"),
-        ));
+        return Err(Rejection::Page(Text::new("authorize-two-clients")));
     }
     let Some(client_id) = params.get("client_id") else {
-        return Err(Rejection::Page(
-            Text::new("authorize-no-client"),
-        ));
+        return Err(Rejection::Page(Text::new("authorize-no-client")));
     };
-    clients.find_client(client_id).await?.ok_or_else(|| {
-        Rejection::Page(
-            Text::new("authorize-unknown-client"),
-        )
-    })
+    clients
+        .find_client(client_id)
+        .await?
+        .ok_or_else(|| Rejection::Page(Text::new("authorize-unknown-client")))
 }
 
 /// The redirect URI must be given and equal, character for character, to a registered one
 /// (OpenID Connect Core §3.1.2.1; RFC 9700 §2.1 forbids pattern matching).
 fn check_redirect_uri(params: &Params, client: &Client) -> Result<String, Rejection> {
     if params.count("redirect_uri") > 1 {
-        return Err(Rejection::Page(
-            Text::new("authorize-two-redirects"),
-        ));
+        return Err(Rejection::Page(Text::new("authorize-two-redirects")));
     }
     let Some(redirect_uri) = params.get("redirect_uri") else {
-        return Err(Rejection::Page(
-            Text::new("authorize-no-redirect"),
-        ));
+        return Err(Rejection::Page(Text::new("authorize-no-redirect")));
     };
     if !client
         .redirect_uris
         .iter()
         .any(|registered| registered == redirect_uri)
     {
-        return Err(Rejection::Page(
-            Text::new("authorize-unknown-redirect"),
-        ));
+        return Err(Rejection::Page(Text::new("authorize-unknown-redirect")));
     }
     Ok(redirect_uri.to_owned())
 }

@@ -16,10 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::session;
-use crate::i18n::{FieldError, Text, question_text};
-use idp_core::password_policy::PasswordRejection;
 use crate::audit;
 use crate::error::PageError;
+use crate::i18n::{FieldError, Text, question_text};
 use crate::messages;
 use crate::oauth::interaction::Interaction;
 use crate::state::AppState;
@@ -27,6 +26,7 @@ use crate::throttle;
 use crate::web::client_info::ClientInfo;
 use crate::web::cookies;
 use crate::web::csrf;
+use idp_core::password_policy::PasswordRejection;
 
 /// Sign-in events shown on the account page.
 const SIGN_IN_EVENTS: [AuditKind; 5] = [
@@ -245,8 +245,16 @@ pub async fn change_password(
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
     let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
-    if let Some(refusal) =
-        wrong_current_password(&state, &jar, &session, &user, &from, &form.current_password, "current_password").await?
+    if let Some(refusal) = wrong_current_password(
+        &state,
+        &jar,
+        &session,
+        &user,
+        &from,
+        &form.current_password,
+        "current_password",
+    )
+    .await?
     {
         return Ok(refusal);
     }
@@ -470,8 +478,16 @@ pub async fn start_contact_change(
     Form(form): Form<ContactForm>,
 ) -> Result<Response, PageError> {
     let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
-    if let Some(refusal) =
-        wrong_current_password(&state, &jar, &session, &user, &from, &form.current_password, "contact_password").await?
+    if let Some(refusal) = wrong_current_password(
+        &state,
+        &jar,
+        &session,
+        &user,
+        &from,
+        &form.current_password,
+        "contact_password",
+    )
+    .await?
     {
         return Ok(refusal);
     }
@@ -754,8 +770,16 @@ pub async fn set_questions(
     Form(form): Form<QuestionsForm>,
 ) -> Result<Response, PageError> {
     let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
-    if let Some(refusal) =
-        wrong_current_password(&state, &jar, &session, &user, &from, &form.current_password, "questions_password").await?
+    if let Some(refusal) = wrong_current_password(
+        &state,
+        &jar,
+        &session,
+        &user,
+        &from,
+        &form.current_password,
+        "questions_password",
+    )
+    .await?
     {
         return Ok(refusal);
     }

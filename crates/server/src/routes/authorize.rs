@@ -8,8 +8,8 @@ use axum_extra::extract::CookieJar;
 use idp_core::{ErrorCode, OAuthError};
 
 use super::session;
-use crate::i18n::Text;
 use crate::error::PageError;
+use crate::i18n::Text;
 use crate::oauth::authorization_request::{self, Prompt, Rejection, error_redirect};
 use crate::oauth::interaction::{Interaction, issue_code, session_satisfies};
 use crate::state::AppState;

@@ -15,8 +15,8 @@ use serde_json::json;
 
 use super::login::load;
 use super::session;
-use crate::i18n::Text;
 use crate::error::PageError;
+use crate::i18n::Text;
 use crate::oauth::authorization_request::error_redirect;
 use crate::oauth::interaction::{Interaction, issue_code, session_satisfies};
 use crate::state::AppState;

@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::login::{load_with_user, signed_in};
-use crate::i18n::{FieldError, Text};
 use crate::audit;
 use crate::error::PageError;
+use crate::i18n::{FieldError, Text};
 use crate::messages;
 use crate::oauth::interaction::Interaction;
 use crate::oauth::{AMR_PASSWORD_PIN, acr};

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{device, session};
-use crate::i18n::{self, FieldError, Text};
 use crate::audit;
 use crate::error::PageError;
+use crate::i18n::{self, FieldError, Text};
 use crate::messages;
 use crate::oauth::acr;
 use crate::oauth::interaction::{Interaction, issue_code, session_satisfies};
@@ -23,7 +23,6 @@ use crate::throttle;
 use crate::web::client_info::ClientInfo;
 use crate::web::csrf;
 use crate::web::templates::render;
-
 
 /// The interaction named in the path, if this browser started it.
 pub(super) async fn load(
@@ -300,7 +299,11 @@ fn pin_page_response(
     )
 }
 
-pub(super) fn locked_page(state: &AppState, interaction: &Interaction, message: &'static str) -> Response {
+pub(super) fn locked_page(
+    state: &AppState,
+    interaction: &Interaction,
+    message: &'static str,
+) -> Response {
     render(
         StatusCode::FORBIDDEN,
         "locked.html",
@@ -311,7 +314,6 @@ pub(super) fn locked_page(state: &AppState, interaction: &Interaction, message: 
         }),
     )
 }
-
 
 fn new_pin_path(interaction: &Interaction) -> String {
     format!("{}/new-pin", interaction.path())

@@ -16,9 +16,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::session;
-use crate::i18n::Text;
 use crate::audit;
 use crate::error::PageError;
+use crate::i18n::Text;
 use crate::oauth::authorization_request::append_query;
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
@@ -68,13 +68,17 @@ async fn check(
         (Some(a), _) | (None, Some(a)) => Some(a),
         (None, None) => None,
     };
-    let client =
-        match &client_id {
-            Some(id) => Some(state.stores.clients.find_client(id).await?.ok_or_else(|| {
-                refused("logout-unknown-site")
-            })?),
-            None => None,
-        };
+    let client = match &client_id {
+        Some(id) => Some(
+            state
+                .stores
+                .clients
+                .find_client(id)
+                .await?
+                .ok_or_else(|| refused("logout-unknown-site"))?,
+        ),
+        None => None,
+    };
     let redirect = match request
         .post_logout_redirect_uri
         .clone()
@@ -86,9 +90,7 @@ async fn check(
                 .as_ref()
                 .is_some_and(|c| c.metadata.post_logout_redirect_uris.contains(&uri));
             if !registered {
-                return Err(refused(
-                    "logout-unknown-return",
-                ));
+                return Err(refused("logout-unknown-return"));
             }
             Some(uri)
         }
@@ -131,8 +133,8 @@ pub async fn logout_post(
     jar: CookieJar,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let request: LogoutRequest = serde_urlencoded::from_bytes(&body)
-        .map_err(|_| refused("logout-malformed"))?;
+    let request: LogoutRequest =
+        serde_urlencoded::from_bytes(&body).map_err(|_| refused("logout-malformed"))?;
     show(state, jar, request).await
 }
 

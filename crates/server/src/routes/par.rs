@@ -13,8 +13,8 @@ use idp_core::random::random_token;
 use serde_json::json;
 
 use super::client_request::FormBody;
-use crate::i18n::Text;
 use crate::error::{JsonError, PageError};
+use crate::i18n::Text;
 use crate::oauth::authorization_request::{self, Arrival, Rejection};
 use crate::state::AppState;
 

@@ -15,16 +15,15 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::login::load_with_user;
-use crate::i18n::{FieldError, Text, question_text};
 use crate::audit;
 use crate::error::PageError;
+use crate::i18n::{FieldError, Text, question_text};
 use crate::messages;
 use crate::oauth::interaction::Interaction;
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;
 use crate::web::csrf;
-
 
 /// The confirmed destinations a code can go to.
 fn destinations(user: &User) -> Vec<(Channel, String, String)> {

@@ -14,16 +14,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::session;
-use crate::i18n::{self, FieldError, Text};
-use idp_core::password_policy::PasswordRejection;
 use crate::audit;
 use crate::error::PageError;
+use crate::i18n::{self, FieldError, Text};
 use crate::oauth::interaction::Interaction;
 use crate::oauth::{AMR_PASSWORD_PIN, acr};
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
 use crate::web::templates::render;
 use crate::web::{cookies, csrf};
+use idp_core::password_policy::PasswordRejection;
 
 const SIGNUP_PATH: &str = "/signup";
 
@@ -206,10 +206,7 @@ async fn load_pending(
 }
 
 fn signup_expired() -> PageError {
-    PageError::bad_request(
-        "signup-expired-title",
-        Text::new("signup-expired"),
-    )
+    PageError::bad_request("signup-expired-title", Text::new("signup-expired"))
 }
 
 fn pin_form(

@@ -89,7 +89,8 @@ pub async fn around(State(state): State<AppState>, request: Request, next: Next)
     );
     let (language, chosen) = crate::i18n::of_request(&state, &request);
     let started = std::time::Instant::now();
-    let mut response = crate::i18n::scope(language, next.run(request).instrument(span.clone())).await;
+    let mut response =
+        crate::i18n::scope(language, next.run(request).instrument(span.clone())).await;
     let elapsed = started.elapsed();
     state.metrics.observe(
         route.as_ref().map_or("unmatched", MatchedPath::as_str),

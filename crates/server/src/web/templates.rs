@@ -48,10 +48,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
 });
 
 /// `t("message-id", name=value, ...)`: the message in the page's language.
-fn translate(
-    id: &str,
-    kwargs: minijinja::value::Kwargs,
-) -> Result<String, minijinja::Error> {
+fn translate(id: &str, kwargs: minijinja::value::Kwargs) -> Result<String, minijinja::Error> {
     let mut args = Vec::new();
     for name in kwargs.args() {
         let value: minijinja::Value = kwargs.get(name)?;

@@ -1,0 +1,345 @@
+// The pages as people use them, in headless Chromium with JavaScript off (every page must
+// work without it): sign-up, sign-in with PIN, a wrong PIN to lockout to recovery, the
+// account page (confirming an e-mail address, changing the PIN), sign-out, help and error
+// pages, in English and in Spanish. Every page is scanned with axe-core (no serious or
+// critical violation) and photographed into target/browser-artifacts/.
+//
+// Run by tests/browser/run, which starts nothing: this file starts the provider (the debug
+// `idp` binary), a relying party of its own, and the browser, and stops them all.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const ROOT = process.env.IDP_ROOT;
+const IDP = join(ROOT, "target", "debug", "idp");
+const ARTIFACTS = join(ROOT, "target", "browser-artifacts");
+const AXE = readFileSync(join(process.cwd(), "node_modules", "axe-core", "axe.min.js"), "utf8");
+const PASSWORD = "correct horse battery staple";
+
+let provider, workdir, env, issuer, rp, rpBase, client, browser;
+const scanned = [];
+
+function free() {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function cli(...args) {
+  return JSON.parse(execFileSync(IDP, args, { env, cwd: workdir, encoding: "utf8" }));
+}
+
+/** The newest one-time code sent to `recipient`, from the outbox (no SMTP is configured). */
+function codeFor(recipient) {
+  const codes = cli("outbox", "list")
+    .filter((m) => m.to === recipient)
+    .map((m) => m.body.match(/\b(\d{6})\b/))
+    .filter(Boolean);
+  assert.ok(codes.length, `no code sent to ${recipient}`);
+  return codes[codes.length - 1][1];
+}
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  workdir = mkdtempSync(join(tmpdir(), "idp-browser-"));
+  const port = await free();
+  issuer = `http://127.0.0.1:${port}`;
+  env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("IDP_")));
+  Object.assign(env, {
+    IDP_ISSUER: issuer,
+    IDP_LISTEN: `127.0.0.1:${port}`,
+    IDP_DATA_DIR: join(workdir, "data"),
+    IDP_DATABASE_URL: `sqlite://${workdir}/data/idp.db`,
+    IDP_LOG: "warn",
+  });
+  // The relying party: its callback shows what it got, after exchanging the code.
+  const rpPort = await free();
+  rpBase = `http://127.0.0.1:${rpPort}`;
+  rp = createServer(async (request, response) => {
+    const url = new URL(request.url, rpBase);
+    const code = url.searchParams.get("code");
+    const verifier = rp.verifiers.get(url.searchParams.get("state"));
+    let outcome = `error: ${url.searchParams.get("error")}`;
+    if (code && verifier) {
+      const answer = await fetch(`${issuer}/token`, {
+        method: "POST",
+        headers: {
+          authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString("base64")}`,
+          "content-type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams({
+          grant_type: "authorization_code",
+          code,
+          redirect_uri: `${rpBase}/callback`,
+          code_verifier: verifier,
+        }),
+      }).then((r) => r.json());
+      const claims = JSON.parse(Buffer.from(answer.id_token.split(".")[1], "base64url"));
+      outcome = `signed in: ${claims.amr.join(",")} ${claims.acr}`;
+    }
+    response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    response.end(`<!doctype html><html lang="en"><title>Tax portal</title><main><h1>Tax portal</h1><p id="outcome">${outcome}</p></main></html>`);
+  });
+  rp.verifiers = new Map();
+  await new Promise((resolve) => rp.listen(rpPort, "127.0.0.1", resolve));
+
+  provider = spawn(IDP, ["serve"], { env, cwd: workdir, stdio: ["ignore", "inherit", "inherit"] });
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${issuer}/readyz`)).ok) break;
+    } catch {}
+    assert.ok(i < 300, "the provider did not start");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  client = cli("client", "create", "--name", "Tax Portal", "--redirect-uri", `${rpBase}/callback`,
+    "--third-party");
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  provider?.kill("SIGTERM");
+  rp?.close();
+  if (workdir) rmSync(workdir, { recursive: true, force: true });
+});
+
+/** A browser of its own: JavaScript off, a phone-sized window, speaking `language`. */
+async function person(language) {
+  const context = await browser.newContext({
+    javaScriptEnabled: false,
+    locale: language === "es" ? "es-ES" : "en-GB",
+    viewport: { width: 360, height: 780 },
+  });
+  return { context, page: await context.newPage() };
+}
+
+/** Scans the page the browser shows with axe-core, in a second, scripted copy of it (the
+ * person's own browser runs no script), and keeps a screenshot of it. */
+async function check(page, name, language) {
+  const html = await page.content();
+  const url = page.url();
+  await page.screenshot({ path: join(ARTIFACTS, `${language}-${name}.png`), fullPage: true });
+  const lang = await page.getAttribute("html", "lang");
+  assert.equal(lang, language, `${name} is not in ${language}`);
+  // The copy: same markup and stylesheet, with script allowed only for the scan.
+  const scanner = await browser.newContext({ bypassCSP: true, viewport: { width: 360, height: 780 } });
+  const copy = await scanner.newPage();
+  await copy.route(url, (route) =>
+    route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: html }));
+  await copy.goto(url);
+  await copy.addScriptTag({ content: AXE });
+  const results = await copy.evaluate(() =>
+    window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] }));
+  await scanner.close();
+  const serious = results.violations.filter((v) => ["serious", "critical"].includes(v.impact));
+  assert.deepEqual(
+    serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
+    [],
+    `${language}/${name} has accessibility violations`,
+  );
+  scanned.push(`${language}/${name}`);
+}
+
+function authorizeUrl(extra = {}) {
+  const verifier = randomBytes(32).toString("base64url");
+  const state = randomBytes(8).toString("base64url");
+  rp.verifiers.set(state, verifier);
+  const params = new URLSearchParams({
+    response_type: "code",
+    client_id: client.client_id,
+    redirect_uri: `${rpBase}/callback`,
+    scope: "openid email",
+    state,
+    nonce: randomBytes(8).toString("base64url"),
+    code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+    code_challenge_method: "S256",
+    ...extra,
+  });
+  return `${issuer}/authorize?${params}`;
+}
+
+/** Submits the form that holds `field` (or the page's only form). */
+async function submit(page, field) {
+  const form = field ? page.locator(`form:has([name="${field}"])`) : page.locator("main form").first();
+  await form.locator('button[type="submit"]').first().click();
+}
+
+for (const language of ["en", "es"]) {
+  test(`sign-up, account, sign-out, sign-in with lockout and recovery (${language})`, async () => {
+    const username = `ana${language}${randomBytes(3).toString("hex")}`;
+    const email = `${username}@example.com`;
+    const ui = language === "es" ? { ui_locales: "es-MX en" } : {};
+    const first = await person(language);
+    let page = first.page;
+
+    // Sign-up, from the sign-in page the relying party sent the person to.
+    await page.goto(authorizeUrl(ui));
+    await check(page, "login", language);
+    await page.locator('a[href^="/signup"]').click();
+    await check(page, "signup", language);
+    await page.fill("#username", username);
+    await page.fill("#email", email);
+    await page.fill("#password", PASSWORD);
+    await page.fill("#password_confirm", "something else entirely");
+    await submit(page, "username");
+    assert.equal(await page.getAttribute("#password_confirm", "aria-invalid"), "true");
+    assert.ok(await page.locator('.error-summary a[href="#password_confirm"]').count());
+    await check(page, "signup-error", language);
+    await page.fill("#password", PASSWORD);
+    await page.fill("#password_confirm", PASSWORD);
+    await submit(page, "username");
+
+    // The PIN, with its rules said before typing; a weak one is refused.
+    assert.ok(await page.getAttribute("#pin", "aria-describedby"));
+    await check(page, "pin-create", language);
+    await page.fill("#pin", "123456");
+    await page.fill("#pin_confirm", "123456");
+    await submit(page, "pin");
+    assert.equal(await page.getAttribute("#pin", "aria-invalid"), "true");
+    await check(page, "pin-create-error", language);
+    await page.fill("#pin", "482916");
+    await page.fill("#pin_confirm", "482916");
+    await submit(page, "pin");
+
+    // Consent for the third-party relying party, then back to it, signed in.
+    await check(page, "consent", language);
+    await page.locator('button[value="allow"]').click();
+    assert.match(await page.locator("#outcome").innerText(), /signed in: pwd,pin/);
+
+    // The account page: confirm the e-mail address (recovery needs it), change the PIN.
+    await page.goto(`${issuer}/account`);
+    await check(page, "account", language);
+    await page.fill("#contact_password", PASSWORD);
+    await submit(page, "value");
+    await check(page, "account-code", language);
+    await page.fill("#code", codeFor(email));
+    await submit(page, "code");
+    assert.ok(await page.locator(".notice").count());
+    await page.fill("#current_pin", "000000");
+    await page.fill("#new_pin", "739154");
+    await page.fill("#new_pin_confirm", "739154");
+    await submit(page, "current_pin");
+    assert.equal(await page.getAttribute("#current_pin", "aria-invalid"), "true");
+    await check(page, "account-error", language);
+    await page.fill("#current_pin", "482916");
+    await page.fill("#new_pin", "739154");
+    await page.fill("#new_pin_confirm", "739154");
+    await submit(page, "current_pin");
+    assert.ok(await page.locator(".notice").count());
+    await check(page, "account-notice", language);
+
+    // Sign-out, confirmed.
+    await page.goto(`${issuer}/logout`);
+    await check(page, "logout", language);
+    await submit(page);
+    await check(page, "signed-out", language);
+    await first.context.close();
+
+    // A new browser: wrong password, then wrong PINs until the PIN locks.
+    const second = await person(language);
+    page = second.page;
+    await page.goto(authorizeUrl(ui));
+    await page.fill("#username", username);
+    await page.fill("#password", "not my password");
+    await submit(page, "username");
+    assert.equal(await page.getAttribute("#password", "aria-invalid"), "true");
+    await check(page, "login-error", language);
+    await page.fill("#username", username);
+    await page.fill("#password", PASSWORD);
+    await submit(page, "username");
+    await check(page, "pin", language);
+    await page.fill("#pin", "my password");
+    await submit(page, "pin");
+    await check(page, "pin-not-digits", language);
+    for (let wrong = 0; wrong < 5; wrong++) {
+      await page.fill("#pin", "111222");
+      await submit(page, "pin");
+      if (wrong === 0) await check(page, "pin-error", language);
+    }
+    await check(page, "locked", language);
+
+    // Recovery: a code to the confirmed address, then a new PIN, then the new browser's code.
+    await page.locator('a[href$="/recover"]').click();
+    await check(page, "recover-choose", language);
+    await submit(page, "channel");
+    await check(page, "recover-code", language);
+    await page.fill("#code", "000000");
+    await submit(page, "code");
+    await check(page, "recover-code-error", language);
+    await page.fill("#code", codeFor(email));
+    await submit(page, "code");
+    await check(page, "new-pin", language);
+    await page.fill("#pin", "583926");
+    await page.fill("#pin_confirm", "583926");
+    await submit(page, "pin");
+    // The recovery code also proved this browser's owner: no new-device code is asked.
+    assert.match(await page.locator("#outcome").innerText(), /signed in: pwd,pin,otp/);
+    await second.context.close();
+
+    // Yet another browser, with the right password and the new PIN: a new-device code.
+    const fourth = await person(language);
+    page = fourth.page;
+    await page.goto(authorizeUrl(ui));
+    await page.fill("#username", username);
+    await page.fill("#password", PASSWORD);
+    await submit(page, "username");
+    await page.fill("#pin", "583926");
+    await submit(page, "pin");
+    await check(page, "device", language);
+    await page.fill("#code", "000000");
+    await submit(page, "code");
+    assert.equal(await page.getAttribute("#code", "aria-invalid"), "true");
+    await check(page, "device-error", language);
+    await page.fill("#code", codeFor(email));
+    await submit(page, "code");
+    assert.match(await page.locator("#outcome").innerText(), /signed in: pwd,pin,otp/);
+    await fourth.context.close();
+
+    // Help, an untrusted request and an unknown address.
+    const third = await person(language);
+    page = third.page;
+    await page.goto(`${issuer}/help`);
+    await check(page, "help", language);
+    await page.goto(`${issuer}/authorize?client_id=nobody&response_type=code`);
+    await check(page, "error", language);
+    await page.goto(`${issuer}/no-such-page`);
+    await check(page, "not-found", language);
+    await third.context.close();
+  });
+}
+
+test("the language switch on every page changes the language and is remembered", async () => {
+  const { context, page } = await person("en");
+  await page.goto(`${issuer}/help`);
+  assert.equal(await page.getAttribute("html", "lang"), "en");
+  await page.locator('nav a[hreflang="es"]').click();
+  assert.equal(await page.getAttribute("html", "lang"), "es");
+  // Remembered: over the browser's English, and over a relying party's ui_locales.
+  await page.goto(authorizeUrl({ ui_locales: "en" }));
+  assert.equal(await page.getAttribute("html", "lang"), "es");
+  await page.locator('nav a[hreflang="en"]').click();
+  assert.equal(await page.getAttribute("html", "lang"), "en");
+  assert.ok(await page.locator("#username").count(), "the switch kept the sign-in page");
+  await context.close();
+});
+
+test("every page was scanned in both languages", () => {
+  for (const language of ["en", "es"]) {
+    assert.ok(scanned.filter((name) => name.startsWith(`${language}/`)).length >= 25,
+      `${language}: only ${scanned.join(", ")}`);
+  }
+});
