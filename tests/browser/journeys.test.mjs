@@ -117,12 +117,15 @@ after(async () => {
   if (workdir) rmSync(workdir, { recursive: true, force: true });
 });
 
-/** A browser of its own: JavaScript off, a phone-sized window, speaking `language`. */
+// The narrowest screen the pages are made for.
+const SCREEN = { width: 320, height: 720 };
+
+/** A browser of its own: JavaScript off, the narrowest screen, speaking `language`. */
 async function person(language) {
   const context = await browser.newContext({
     javaScriptEnabled: false,
     locale: language === "es" ? "es-ES" : "en-GB",
-    viewport: { width: 360, height: 780 },
+    viewport: SCREEN,
   });
   return { context, page: await context.newPage() };
 }
@@ -136,7 +139,7 @@ async function check(page, name, language) {
   const lang = await page.getAttribute("html", "lang");
   assert.equal(lang, language, `${name} is not in ${language}`);
   // The copy: same markup and stylesheet, with script allowed only for the scan.
-  const scanner = await browser.newContext({ bypassCSP: true, viewport: { width: 360, height: 780 } });
+  const scanner = await browser.newContext({ bypassCSP: true, viewport: SCREEN });
   const copy = await scanner.newPage();
   await copy.route(url, (route) =>
     route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: html }));
@@ -144,7 +147,10 @@ async function check(page, name, language) {
   await copy.addScriptTag({ content: AXE });
   const results = await copy.evaluate(() =>
     window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] }));
+  // Nothing wider than the screen: no sideways scrolling on a 320-pixel phone.
+  const width = await copy.evaluate(() => document.documentElement.scrollWidth);
   await scanner.close();
+  assert.ok(width <= SCREEN.width, `${language}/${name} is ${width} pixels wide`);
   const serious = results.violations.filter((v) => ["serious", "critical"].includes(v.impact));
   assert.deepEqual(
     serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
@@ -312,6 +318,17 @@ for (const language of ["en", "es"]) {
     // Help, an untrusted request and an unknown address.
     const third = await person(language);
     page = third.page;
+    // A sign-up that did not come from a relying party ends on a page of its own.
+    await page.goto(`${issuer}/signup`);
+    await page.fill("#username", `${username}b`);
+    await page.fill("#email", `b.${email}`);
+    await page.fill("#password", PASSWORD);
+    await page.fill("#password_confirm", PASSWORD);
+    await submit(page, "username");
+    await page.fill("#pin", "640271");
+    await page.fill("#pin_confirm", "640271");
+    await submit(page, "pin");
+    await check(page, "signed-up", language);
     await page.goto(`${issuer}/help`);
     await check(page, "help", language);
     await page.goto(`${issuer}/authorize?client_id=nobody&response_type=code`);

@@ -18,6 +18,7 @@ mod config;
 mod consent;
 mod keys;
 mod lifecycle;
+mod limits;
 mod logout;
 mod operations;
 mod outage;

@@ -185,6 +185,18 @@ pub fn idp_command(dir: &Path, issuer: &str, extra_env: &[(String, String)]) -> 
             format!("sqlite://{}", dir.join("data/idp.db").display()),
         )
         .env("IDP_LOG", "warn");
+    // Every test's browsers share one address (127.0.0.1): the per-address limits are raised
+    // so that they do not get in the way of what a test is about. The tests of the limits
+    // set their own.
+    for (limit, value) in [
+        ("IDP_LIMITS__SIGNUPS_PER_HOUR", "1000"),
+        ("IDP_LIMITS__REGISTRATIONS_PER_HOUR", "1000"),
+        ("IDP_LIMITS__RECOVERIES_PER_HOUR", "1000"),
+        ("IDP_LIMITS__PIN_TRIES_PER_15_MINUTES", "1000"),
+        ("IDP_LIMITS__CODE_TRIES_PER_15_MINUTES", "1000"),
+    ] {
+        command.env(limit, value);
+    }
     for (key, value) in extra_env {
         command.env(key, value);
     }
@@ -376,6 +388,8 @@ pub struct Browser {
 pub struct Page {
     pub status: StatusCode,
     pub location: Option<String>,
+    /// The `Retry-After` header, when there is one.
+    pub retry_after: Option<String>,
     pub body: String,
 }
 
@@ -483,10 +497,15 @@ impl Browser {
             .headers()
             .get("location")
             .map(|v| v.to_str().expect("location").to_owned());
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().expect("retry-after").to_owned());
         let body = response.text().await.expect("body");
         Page {
             status,
             location,
+            retry_after,
             body,
         }
     }
@@ -612,6 +631,7 @@ impl Browser {
         let form = Page {
             status: page.status,
             location: None,
+            retry_after: None,
             body: body[start..].to_owned(),
         };
         self.submit(&form, values).await

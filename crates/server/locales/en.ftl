@@ -287,6 +287,15 @@ error-expired-title = This sign-in has expired
 error-expired = Go back to the site you came from and choose “Sign in” again.
 error-form-title = We could not accept that form
 error-csrf = This form was too old or did not come from this site. Go back, reload the page and try again.
+error-too-many-title = Too many tries
+error-too-many-seconds = There were too many tries from your network. Please wait { $seconds ->
+        [one] 1 second
+       *[other] { $seconds } seconds
+    } and try again.
+error-too-many-minutes = There were too many tries from your network. Please wait { $minutes ->
+        [one] 1 minute
+       *[other] { $minutes } minutes
+    } and try again.
 error-busy-title = We are very busy
 error-busy = Too many people are signing in right now. Please wait a minute and try again.
 error-paused-title = Sign-in is paused

@@ -287,6 +287,15 @@ error-expired-title = Este inicio de sesión ha caducado
 error-expired = Vuelva al sitio del que venía y elija «Iniciar sesión» de nuevo.
 error-form-title = No hemos podido aceptar ese formulario
 error-csrf = Este formulario era demasiado antiguo o no procedía de este sitio. Vuelva atrás, recargue la página e inténtelo de nuevo.
+error-too-many-title = Demasiados intentos
+error-too-many-seconds = Ha habido demasiados intentos desde su red. Espere { $seconds ->
+        [one] 1 segundo
+       *[other] { $seconds } segundos
+    } y vuelva a intentarlo.
+error-too-many-minutes = Ha habido demasiados intentos desde su red. Espere { $minutes ->
+        [one] 1 minuto
+       *[other] { $minutes } minutos
+    } y vuelva a intentarlo.
 error-busy-title = Estamos muy ocupados
 error-busy = Ahora mismo hay demasiadas personas iniciando sesión. Espere un minuto y vuelva a intentarlo.
 error-paused-title = El inicio de sesión está en pausa

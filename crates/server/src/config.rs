@@ -68,6 +68,19 @@ pub struct Settings {
     pub codes: CodeSettings,
     pub tokens: TokenSettings,
     pub session: SessionSettings,
+    pub limits: LimitSettings,
+}
+
+/// How often one client IP may do what an attacker would repeat (each 0: no limit). Shared
+/// across nodes through Redis when configured, like the password throttle.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    pub signups_per_hour: u32,
+    pub registrations_per_hour: u32,
+    pub recoveries_per_hour: u32,
+    pub pin_tries_per_15_minutes: u32,
+    pub code_tries_per_15_minutes: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -27,6 +27,8 @@ pub enum PageError {
         message: Text,
     },
     Forbidden(Text),
+    /// Too many of these from this address: wait this many seconds.
+    TooMany(i64),
     Busy,
     /// A store that sign-in needs cannot be reached: refuse (never go on without it).
     Unavailable,
@@ -89,6 +91,11 @@ impl From<idp_pin_verifier::PinVerifierError> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            Self::TooMany(seconds) => Some(*seconds),
+            Self::Busy | Self::Unavailable => Some(30),
+            _ => None,
+        };
         let (status, heading, message, reference) = match self {
             Self::BadRequest { heading, message } => {
                 (StatusCode::BAD_REQUEST, heading, message, None)
@@ -97,6 +104,16 @@ impl IntoResponse for PageError {
                 StatusCode::FORBIDDEN,
                 Text::new("error-form-title"),
                 message,
+                None,
+            ),
+            Self::TooMany(seconds) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                Text::new("error-too-many-title"),
+                if seconds < 60 {
+                    Text::new("error-too-many-seconds").count("seconds", seconds)
+                } else {
+                    Text::new("error-too-many-minutes").count("minutes", (seconds + 59) / 60)
+                },
                 None,
             ),
             Self::Busy => (
@@ -123,10 +140,10 @@ impl IntoResponse for PageError {
             "error.html",
             json!({ "heading": heading, "message": message, "reference": reference }),
         );
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

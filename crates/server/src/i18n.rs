@@ -414,7 +414,9 @@ pub fn of_request(
             kept_any = true;
         }
     }
-    let path = uri.path();
+    // The link stays on this site: `//host/...` would be another site's address.
+    let path = format!("/{}", uri.path().trim_start_matches(['/', '\\']));
+    let path = path.as_str();
     // A form's answer is a POST; its language link goes to the page the form is on.
     let here = if request.method() == Method::GET {
         let kept = kept.finish();

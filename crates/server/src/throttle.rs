@@ -8,6 +8,10 @@
 //!
 //! Codes: at most ten one-time codes an hour are sent for one user, whatever the purpose, so
 //! nobody can flood a person's inbox or phone, or get endless fresh codes to guess.
+//!
+//! Per client IP (`limits.*`): sign-ups, client registrations, recoveries started, PIN tries
+//! and code tries, each at most so many in its window, so that one source cannot create
+//! accounts or clients in bulk, or spread guesses over many accounts.
 
 use idp_core::StoreError;
 use idp_core::random::sha256_b64;
@@ -124,6 +128,79 @@ pub async fn may_send_code(state: &AppState, user_id: &str) -> Result<bool, Stor
         return Ok(false);
     }
     Ok(true)
+}
+
+/// What one client IP may do only so often.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    SignUp,
+    Registration,
+    Recovery,
+    PinTry,
+    CodeTry,
+}
+
+impl Action {
+    /// Its limit (0: none) and window in seconds.
+    fn limit(self, state: &AppState) -> (u32, i64) {
+        let limits = &state.settings.limits;
+        match self {
+            Self::SignUp => (limits.signups_per_hour, 3600),
+            Self::Registration => (limits.registrations_per_hour, 3600),
+            Self::Recovery => (limits.recoveries_per_hour, 3600),
+            Self::PinTry => (limits.pin_tries_per_15_minutes, 900),
+            Self::CodeTry => (limits.code_tries_per_15_minutes, 900),
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Self::SignUp => "signup",
+            Self::Registration => "register",
+            Self::Recovery => "recovery",
+            Self::PinTry => "pin",
+            Self::CodeTry => "code",
+        }
+    }
+}
+
+/// Records `action` from `ip` and says whether it may go on; over the limit it is refused
+/// (and not recorded) with the seconds until one more would be allowed at the limit's pace.
+pub async fn per_ip(
+    state: &AppState,
+    action: Action,
+    ip: Option<&str>,
+) -> Result<Verdict, StoreError> {
+    let (limit, window) = action.limit(state);
+    let Some(ip) = ip.filter(|_| limit > 0) else {
+        return Ok(Verdict::Go);
+    };
+    let key = format!("{}:ip:{ip}", action.key());
+    let (before, _) = state
+        .stores
+        .throttle
+        .record_attempt(&key, state.now(), window)
+        .await?;
+    if before < limit {
+        return Ok(Verdict::Go);
+    }
+    state.stores.throttle.forget_latest(&key).await?;
+    Ok(Verdict::Wait((window / i64::from(limit)).max(1)))
+}
+
+/// `per_ip` for a page: a refusal is a page that says how long to wait.
+pub async fn per_ip_page(
+    state: &AppState,
+    action: Action,
+    ip: Option<&str>,
+) -> Result<(), crate::error::PageError> {
+    match per_ip(state, action, ip).await? {
+        Verdict::Go => Ok(()),
+        Verdict::Wait(seconds) => {
+            tracing::warn!(action = action.key(), "client IP over its limit");
+            Err(crate::error::PageError::TooMany(seconds))
+        }
+    }
 }
 
 #[cfg(test)]

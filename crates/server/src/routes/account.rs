@@ -597,6 +597,7 @@ pub async fn confirm_contact(
     Form(form): Form<CodeForm>,
 ) -> Result<Response, PageError> {
     let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
+    throttle::per_ip_page(&state, throttle::Action::CodeTry, from.ip()).await?;
     let store = state.stores.codes.as_ref();
     let outcome = state
         .codes

@@ -360,6 +360,7 @@ pub async fn pin_submit(
         return Err(PageError::csrf());
     }
     let (interaction, user) = load_with_user(&state, &jar, &id).await?;
+    throttle::per_ip_page(&state, throttle::Action::PinTry, from.ip()).await?;
     let client_id = interaction.request.client_id.as_str();
     let outcome = state.pins.verify(&user, form.pin.trim()).await?;
     if let PinOutcome::Wrong { tries_left } = outcome {

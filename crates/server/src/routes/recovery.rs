@@ -101,6 +101,7 @@ pub async fn choose_submit(
         return Err(PageError::csrf());
     }
     let (mut interaction, user) = load_with_user(&state, &jar, &id).await?;
+    throttle::per_ip_page(&state, throttle::Action::Recovery, from.ip()).await?;
     let chosen = Channel::parse(&form.channel);
     let Some((channel, recipient, _)) = destinations(&user)
         .into_iter()
@@ -256,6 +257,7 @@ pub async fn code_submit(
     let Some(channel) = interaction.recovery else {
         return Ok(Redirect::to(&recover_path(&interaction)).into_response());
     };
+    throttle::per_ip_page(&state, throttle::Action::CodeTry, from.ip()).await?;
     // With security questions, a wrong answer spends a try like a wrong code, and the message
     // does not say which of them was wrong.
     let (store, now) = (state.stores.codes.as_ref(), state.now());

@@ -15,11 +15,15 @@ use serde_json::{Value, json};
 use crate::error::BearerError;
 use crate::oauth::client_metadata::{self, MetadataError, RegistrationRequest};
 use crate::state::AppState;
+use crate::throttle;
+use crate::web::client_info::ClientInfo;
 
 pub enum RegistrationError {
     Metadata(MetadataError),
     Token(&'static str),
     NotFound,
+    /// Too many registrations from this address: wait this many seconds.
+    TooMany(i64),
     Store(StoreError),
 }
 
@@ -44,6 +48,17 @@ impl IntoResponse for RegistrationError {
             )
                 .into_response(),
             Self::Token(why) => BearerError(OAuthError::invalid_token(why)).into_response(),
+            Self::TooMany(seconds) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(axum::http::header::RETRY_AFTER, seconds.to_string())],
+                Json(json!({
+                    "error": "invalid_request",
+                    "error_description": format!(
+                        "too many registrations from this address; try again in {seconds} seconds"
+                    ),
+                })),
+            )
+                .into_response(),
             // RFC 7592 §2: an unknown client answers like a bad token, telling nothing.
             Self::NotFound => BearerError(OAuthError::invalid_token(
                 "the registration access token is not valid",
@@ -117,8 +132,13 @@ fn secret_for(method: TokenEndpointAuthMethod) -> Option<String> {
     .then(|| random_token(32))
 }
 
-pub async fn register(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle_register(&state, &headers, &body).await {
+pub async fn register(
+    State(state): State<AppState>,
+    from: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle_register(&state, &from, &headers, &body).await {
         Ok(answer) => (StatusCode::CREATED, Json(answer)).into_response(),
         Err(error) => error.into_response(),
     }
@@ -126,9 +146,15 @@ pub async fn register(State(state): State<AppState>, headers: HeaderMap, body: B
 
 async fn handle_register(
     state: &AppState,
+    from: &ClientInfo,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Value, RegistrationError> {
+    if let throttle::Verdict::Wait(seconds) =
+        throttle::per_ip(state, throttle::Action::Registration, from.ip()).await?
+    {
+        return Err(RegistrationError::TooMany(seconds));
+    }
     if state.settings.registration.require_initial_access_token {
         let token = bearer(headers).ok_or(RegistrationError::Token(
             "an initial access token is required",

@@ -20,6 +20,7 @@ use crate::i18n::{self, FieldError, Text};
 use crate::oauth::interaction::Interaction;
 use crate::oauth::{AMR_PASSWORD_PIN, acr};
 use crate::state::AppState;
+use crate::throttle;
 use crate::web::client_info::ClientInfo;
 use crate::web::templates::render;
 use crate::web::{cookies, csrf};
@@ -101,6 +102,7 @@ pub async fn signup_page(
 pub async fn signup_submit(
     State(state): State<AppState>,
     jar: CookieJar,
+    from: ClientInfo,
     Form(form): Form<SignupForm>,
 ) -> Result<Response, PageError> {
     if !csrf::verify(&state, &jar, &form.csrf) {
@@ -153,6 +155,9 @@ pub async fn signup_submit(
             FieldError::on("username", Text::new("signup-username-taken")),
         );
     }
+    // Counted once the form is valid, before the password is hashed: typing mistakes cost
+    // nothing, bulk sign-ups from one address are refused.
+    throttle::per_ip_page(&state, throttle::Action::SignUp, from.ip()).await?;
     let pending = PendingSignup {
         username,
         email,

@@ -1,0 +1,118 @@
+//! Per-address abuse limits: beyond its limit, a sign-up, a client registration or a PIN try
+//! from one address is refused with 429 and Retry-After, and changes nothing.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::*;
+
+fn details(username: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("username", username),
+        ("email", "someone@example.com"),
+        ("password", PASSWORD),
+        ("password_confirm", PASSWORD),
+    ]
+}
+
+#[tokio::test]
+async fn sign_ups_from_one_address_stop_at_the_limit_and_store_nothing() {
+    let idp = TestIdp::start_with(&[("IDP_LIMITS__SIGNUPS_PER_HOUR", "2")]).await;
+    let browser = Browser::new(&idp);
+    // A form with a mistake costs nothing.
+    let form = browser.get("/signup").await;
+    let refused = browser
+        .submit(&form, &[("username", "x"), ("email", "a@example.com")])
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    for name in ["ann", "bob"] {
+        let form = browser.get("/signup").await;
+        let pin_page = browser.submit(&form, &details(name)).await;
+        let done = browser
+            .submit(&pin_page, &[("pin", PIN), ("pin_confirm", PIN)])
+            .await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    }
+    let form = browser.get("/signup").await;
+    let third = browser.submit(&form, &details("cat")).await;
+    assert_eq!(
+        third.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        third.body
+    );
+    assert!(
+        third.contains("too many tries from your network"),
+        "{}",
+        third.body
+    );
+    assert_eq!(third.retry_after.as_deref(), Some("1800"));
+    assert_eq!(idp.count("users", "TRUE").await, 2);
+    assert_eq!(idp.count("ephemeral", "kind = 'signup'").await, 0);
+}
+
+#[tokio::test]
+async fn registrations_from_one_address_stop_at_the_limit() {
+    // Open registration (no initial access token), where such a limit matters most.
+    let idp = TestIdp::start_with(&[
+        ("IDP_LIMITS__REGISTRATIONS_PER_HOUR", "2"),
+        ("IDP_REGISTRATION__REQUIRE_INITIAL_ACCESS_TOKEN", "false"),
+    ])
+    .await;
+    let http = reqwest::Client::new();
+    let metadata =
+        json!({ "client_name": "Budget App", "redirect_uris": ["https://app.example/cb"] });
+    let before = idp.count("clients", "TRUE").await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let response = http
+            .post(format!("{}/register", idp.issuer))
+            .json(&metadata)
+            .send()
+            .await
+            .unwrap();
+        statuses.push((
+            response.status(),
+            response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned()),
+        ));
+    }
+    assert_eq!(statuses[0].0, StatusCode::CREATED);
+    assert_eq!(statuses[1].0, StatusCode::CREATED);
+    assert_eq!(
+        statuses[2],
+        (StatusCode::TOO_MANY_REQUESTS, Some("1800".to_owned()))
+    );
+    assert_eq!(idp.count("clients", "TRUE").await, before + 2);
+}
+
+#[tokio::test]
+async fn pin_tries_from_one_address_stop_at_the_limit_without_costing_the_account_a_try() {
+    let idp = TestIdp::start_with(&[("IDP_LIMITS__PIN_TRIES_PER_15_MINUTES", "2")]).await;
+    idp.create_user("dora");
+    let browser = Browser::new(&idp);
+    let login = browser.open("/account").await;
+    let pin_page = browser
+        .submit(&login, &[("username", "dora"), ("password", PASSWORD)])
+        .await;
+    for _ in 0..2 {
+        let wrong = browser.submit(&pin_page, &[("pin", "135790")]).await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+    }
+    let refused = browser.submit(&pin_page, &[("pin", PIN)]).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.retry_after.as_deref(), Some("450"));
+    assert_eq!(
+        idp.count("users", "username = 'dora' AND pin_failures = 2")
+            .await,
+        1,
+        "the refused try was not counted against the account"
+    );
+}
