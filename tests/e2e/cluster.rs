@@ -388,23 +388,6 @@ async fn a_key_rotated_through_one_node_is_served_by_every_node_at_once() {
 
 /// One complete sign-up in a browser: the username when the provider said it was done. A
 /// request cut off by a killed node panics, which the caller counts as not acknowledged.
-async fn sign_up(issuer: &str, mail: &Inbox, username: String) -> Option<String> {
-    let browser = Browser::unpooled(issuer, mail);
-    let form = browser.get("/signup").await;
-    let email = format!("{username}@example.com");
-    let details = [
-        ("username", username.as_str()),
-        ("email", email.as_str()),
-        ("password", PASSWORD),
-        ("password_confirm", PASSWORD),
-    ];
-    let pin_page = browser.submit(&form, &details).await;
-    let done = browser
-        .submit(&pin_page, &[("pin", PIN), ("pin_confirm", PIN)])
-        .await;
-    done.contains("Your account is ready").then_some(username)
-}
-
 #[tokio::test]
 async fn killing_a_node_during_sign_ups_loses_no_acknowledged_sign_up() {
     let Some(mut cluster) = Cluster::start(2, &[]).await else {

@@ -16,6 +16,8 @@ mod cluster;
 mod code_flow;
 mod config;
 mod consent;
+mod crash;
+mod hostile;
 mod keys;
 mod lifecycle;
 mod limits;

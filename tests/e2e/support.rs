@@ -314,6 +314,27 @@ impl TestIdp {
         self.child.id()
     }
 
+    /// Kills the process outright (SIGKILL: no shutdown, nothing flushed by it), then starts
+    /// it again on the same database and address.
+    pub async fn kill_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for _ in 0..20 {
+            self.child = idp_command(self.dir.path(), &self.issuer, &self.extra_env)
+                .arg("serve")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn idp serve");
+            if self.wait_ready().await {
+                return;
+            }
+            // The address may still be held for a moment.
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!("idp serve did not start again");
+    }
+
     /// Runs `idp ARGS` against this provider's database, with `stdin` as input.
     pub fn cli(&self, args: &[&str], stdin: &str) -> Output {
         use std::io::Write as _;
@@ -444,6 +465,11 @@ fn unescape(text: &str) -> String {
 }
 
 impl Browser {
+    /// The browser's HTTP client, cookies and all, for requests the helpers do not make.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     pub fn new(idp: &TestIdp) -> Self {
         Self::with_headers(idp, &[])
     }
@@ -854,4 +880,24 @@ pub async fn concurrent_wrong_pins(
         }
     }
     evaluated
+}
+
+/// Signs `username` up in a browser of its own that opens a connection per request (so that
+/// a server killed mid-way fails only the requests in flight); the username once the provider
+/// said the account is ready. Panics (ending the task) when the server stops answering.
+pub async fn sign_up(issuer: &str, mail: &Inbox, username: String) -> Option<String> {
+    let browser = Browser::unpooled(issuer, mail);
+    let form = browser.get("/signup").await;
+    let email = format!("{username}@example.com");
+    let details = [
+        ("username", username.as_str()),
+        ("email", email.as_str()),
+        ("password", PASSWORD),
+        ("password_confirm", PASSWORD),
+    ];
+    let pin_page = browser.submit(&form, &details).await;
+    let done = browser
+        .submit(&pin_page, &[("pin", PIN), ("pin_confirm", PIN)])
+        .await;
+    done.contains("Your account is ready").then_some(username)
 }

@@ -34,6 +34,13 @@ impl FormBody {
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(text.as_bytes())
             .into_owned()
             .collect();
+        // Percent-decoding replaces bytes that are not UTF-8 with U+FFFD: refuse those too.
+        if pairs
+            .iter()
+            .any(|(name, value)| name.contains('\u{FFFD}') || value.contains('\u{FFFD}'))
+        {
+            return Err(OAuthError::invalid_request("a parameter is not valid UTF-8").into());
+        }
         let mut seen = std::collections::HashSet::new();
         if let Some((name, _)) = pairs.iter().find(|(name, _)| !seen.insert(name.as_str())) {
             let name: String = name.chars().take(40).collect();

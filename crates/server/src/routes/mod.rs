@@ -3,7 +3,7 @@
 mod account;
 mod admin;
 mod authorize;
-mod client_request;
+pub mod client_request;
 mod consent;
 pub mod device;
 pub(crate) mod discovery;
