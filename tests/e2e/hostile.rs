@@ -240,6 +240,7 @@ async fn hostile_requests_get_their_specific_error_and_change_nothing() {
         case("logout to an unregistered address", "GET", format!("/logout?client_id={id}&post_logout_redirect_uri={}", urlencode("https://evil.example/"))).answers(400, "not registered for this site"),
         case("logout with a forged ID token", "GET", "/logout?id_token_hint=a.b.c").answers(400, "ID token we did not issue"),
         case("path traversal", "GET", "/static/../../Cargo.toml").answers(404, ""),
+        case("language link to another site", "GET", "//evil.example/x").answers(404, "lang=es").without("&#x2f;&#x2f;evil"),
         // Forms: without the CSRF token, with another browser's, with hostile values.
         case("sign-in without CSRF token", "POST", action.clone()).form("username=alice&password=correct+horse+battery+staple").answers(403, "did not come from this site"),
         case("sign-up without CSRF token", "POST", "/signup").form("username=mallory&email=m%40example.com&password=correct+horse+battery+staple&password_confirm=correct+horse+battery+staple").answers(403, "did not come from this site"),

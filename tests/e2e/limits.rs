@@ -47,6 +47,16 @@ async fn sign_ups_from_one_address_stop_at_the_limit_and_store_nothing() {
         third.body
     );
     assert_eq!(third.retry_after.as_deref(), Some("1800"));
+    // Probing whether a username is taken counts alike: past the limit, it is not answered.
+    let form = browser.get("/signup").await;
+    let probe = browser.submit(&form, &details("ann")).await;
+    assert_eq!(
+        probe.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        probe.body
+    );
+    assert!(!probe.contains("taken"), "{}", probe.body);
     assert_eq!(idp.count("users", "TRUE").await, 2);
     assert_eq!(idp.count("ephemeral", "kind = 'signup'").await, 0);
 }

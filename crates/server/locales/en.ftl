@@ -312,3 +312,31 @@ authorize-unknown-client = The site that sent you here is not registered with us
 authorize-two-redirects = The request names more than one redirect_uri.
 authorize-no-redirect = The request does not say where to return to (no redirect_uri).
 authorize-unknown-redirect = The address to return to (redirect_uri) is not registered for this site, so we will not send you there.
+
+## E-mail and text messages
+
+mail-hello = Hello { $username },
+mail-not-you = If this was not you, change your password now and contact support.
+mail-pin-locked-subject = Your PIN is locked
+mail-pin-locked = Your PIN was locked after too many wrong tries. To unlock it, choose “Forgot PIN?” the next time you sign in.
+mail-pin-changed-subject = Your PIN was changed
+mail-pin-changed = The PIN of your account was just changed.
+mail-password-changed-subject = Your password was changed
+mail-password-changed = The password of your account was just changed.
+mail-contact-changed-subject = Your contact details were changed
+mail-contact-changed = The e-mail address or phone number of your account was just changed.
+mail-recovered-subject = Your account was recovered
+mail-recovered = You proved who you are with a code and chose a new PIN.
+mail-new-device-subject = New sign-in to your account
+mail-new-device = Your account was just signed in to on a new device: { $browser }, from { $place }.
+mail-unknown-browser = an unknown browser
+mail-unknown-address = an unknown address
+mail-code-subject = Your code to { $purpose }
+mail-code = Your code to { $purpose } is { $code }
+
+    It works once, for 10 minutes. Nobody from us will ever ask you for it.
+sms-code = { $code } is your code to { $purpose }. Do not share it.
+purpose-recover-pin = recover your PIN
+purpose-confirm-email = confirm your e-mail address
+purpose-confirm-phone = confirm your phone number
+purpose-new-device = sign in on a new device

@@ -312,3 +312,31 @@ authorize-unknown-client = El sitio que le envió aquí no está registrado con 
 authorize-two-redirects = La solicitud nombra más de un redirect_uri.
 authorize-no-redirect = La solicitud no dice adónde volver (falta redirect_uri).
 authorize-unknown-redirect = La dirección a la que volver (redirect_uri) no está registrada para este sitio, así que no le enviaremos allí.
+
+## Correos electrónicos y mensajes de texto
+
+mail-hello = Hola, { $username }:
+mail-not-you = Si no ha sido usted, cambie su contraseña ahora y póngase en contacto con el servicio de asistencia.
+mail-pin-locked-subject = Su PIN está bloqueado
+mail-pin-locked = Su PIN se bloqueó tras demasiados intentos incorrectos. Para desbloquearlo, elija «¿Ha olvidado su PIN?» la próxima vez que inicie sesión.
+mail-pin-changed-subject = Su PIN ha cambiado
+mail-pin-changed = El PIN de su cuenta acaba de cambiar.
+mail-password-changed-subject = Su contraseña ha cambiado
+mail-password-changed = La contraseña de su cuenta acaba de cambiar.
+mail-contact-changed-subject = Sus datos de contacto han cambiado
+mail-contact-changed = El correo electrónico o el número de teléfono de su cuenta acaba de cambiar.
+mail-recovered-subject = Su cuenta se ha recuperado
+mail-recovered = Demostró quién es con un código y eligió un PIN nuevo.
+mail-new-device-subject = Nuevo inicio de sesión en su cuenta
+mail-new-device = Se acaba de iniciar sesión en su cuenta desde un dispositivo nuevo: { $browser }, desde { $place }.
+mail-unknown-browser = un navegador desconocido
+mail-unknown-address = una dirección desconocida
+mail-code-subject = Su código para { $purpose }
+mail-code = Su código para { $purpose } es { $code }
+
+    Sirve una vez, durante 10 minutos. Nadie de nuestra parte se lo pedirá nunca.
+sms-code = { $code } es su código para { $purpose }. No lo comparta.
+purpose-recover-pin = recuperar su PIN
+purpose-confirm-email = confirmar su correo electrónico
+purpose-confirm-phone = confirmar su número de teléfono
+purpose-new-device = iniciar sesión en un dispositivo nuevo

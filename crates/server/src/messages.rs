@@ -1,103 +1,122 @@
-//! What the provider tells people by e-mail or text. No secret goes in a notice; a one-time
-//! code goes only in the message that delivers it.
+//! What the provider tells people by e-mail or text, in the language of the page that caused
+//! it (English outside a request), every word from the message files. No secret goes in a
+//! notice; a one-time code goes only in the message that delivers it.
 
 use idp_core::model::{Channel, Message, User};
 
-fn email(user: &User, subject: &str, body: String) -> Message {
+use crate::i18n::Text;
+
+/// A notice by e-mail: "Hello NAME," then `body`, then what to do if it was not them.
+fn notice(user: &User, subject: &'static str, body: Text) -> Message {
+    let hello = Text::new("mail-hello").with("username", user.username.clone());
     Message {
         channel: Channel::Email,
         recipient: user.email.clone(),
-        subject: subject.to_owned(),
-        body,
+        subject: Text::new(subject).words(),
+        body: format!(
+            "{}\n\n{}\n\n{}\n",
+            hello.words(),
+            body.words(),
+            Text::new("mail-not-you").words()
+        ),
     }
 }
 
-const NOT_YOU: &str = "If this was not you, change your password now and contact support.";
-
 pub fn pin_locked(user: &User) -> Message {
-    email(
+    notice(
         user,
-        "Your PIN is locked",
-        format!(
-            "Hello {},\n\nYour PIN was locked after too many wrong tries. To unlock it, choose \
-             “Forgot PIN?” the next time you sign in.\n\n{NOT_YOU}\n",
-            user.username
-        ),
+        "mail-pin-locked-subject",
+        Text::new("mail-pin-locked"),
     )
 }
 
 pub fn pin_changed(user: &User) -> Message {
-    email(
+    notice(
         user,
-        "Your PIN was changed",
-        format!(
-            "Hello {},\n\nThe PIN of your account was just changed.\n\n{NOT_YOU}\n",
-            user.username
-        ),
+        "mail-pin-changed-subject",
+        Text::new("mail-pin-changed"),
     )
 }
 
 pub fn password_changed(user: &User) -> Message {
-    email(
+    notice(
         user,
-        "Your password was changed",
-        format!(
-            "Hello {},\n\nThe password of your account was just changed.\n\n{NOT_YOU}\n",
-            user.username
-        ),
+        "mail-password-changed-subject",
+        Text::new("mail-password-changed"),
     )
 }
 
 pub fn contact_changed(user: &User) -> Message {
-    email(
+    notice(
         user,
-        "Your contact details were changed",
-        format!(
-            "Hello {},\n\nThe e-mail address or phone number of your account was just \
-             changed.\n\n{NOT_YOU}\n",
-            user.username
-        ),
+        "mail-contact-changed-subject",
+        Text::new("mail-contact-changed"),
     )
 }
 
 pub fn recovery_completed(user: &User) -> Message {
-    email(
-        user,
-        "Your account was recovered",
-        format!(
-            "Hello {},\n\nYou proved who you are with a code and chose a new PIN.\n\n{NOT_YOU}\n",
-            user.username
-        ),
-    )
+    notice(user, "mail-recovered-subject", Text::new("mail-recovered"))
 }
 
 pub fn new_device(user: &User, from: &crate::web::client_info::ClientInfo) -> Message {
-    let browser = from.user_agent.as_deref().unwrap_or("an unknown browser");
-    let place = from.ip.as_deref().unwrap_or("an unknown address");
-    email(
+    let browser = from
+        .user_agent
+        .clone()
+        .unwrap_or_else(|| Text::new("mail-unknown-browser").words());
+    let place = from
+        .ip
+        .clone()
+        .unwrap_or_else(|| Text::new("mail-unknown-address").words());
+    notice(
         user,
-        "New sign-in to your account",
-        format!(
-            "Hello {},\n\nYour account was just signed in to on a new device: {browser}, from \
-             {place}.\n\n{NOT_YOU}\n",
-            user.username
-        ),
+        "mail-new-device-subject",
+        Text::new("mail-new-device")
+            .with("browser", browser)
+            .with("place", place),
     )
 }
 
-/// A one-time code to `recipient` over `channel`, for `purpose` (“recover your PIN”).
-pub fn one_time_code(channel: Channel, recipient: &str, purpose: &str, code: &str) -> Message {
-    let body = match channel {
-        Channel::Email => format!(
-            "Your code to {purpose} is {code}\n\nIt works once, for 10 minutes. Nobody from us \
-             will ever ask you for it.\n"
+/// What a one-time code is for.
+#[derive(Debug, Clone, Copy)]
+pub enum Purpose {
+    RecoverPin,
+    ConfirmEmail,
+    ConfirmPhone,
+    NewDevice,
+}
+
+impl Purpose {
+    fn text(self) -> Text {
+        Text::new(match self {
+            Self::RecoverPin => "purpose-recover-pin",
+            Self::ConfirmEmail => "purpose-confirm-email",
+            Self::ConfirmPhone => "purpose-confirm-phone",
+            Self::NewDevice => "purpose-new-device",
+        })
+    }
+}
+
+/// A one-time code to `recipient` over `channel`, for `purpose`.
+pub fn one_time_code(channel: Channel, recipient: &str, purpose: Purpose, code: &str) -> Message {
+    let purpose = purpose.text().words();
+    let (subject, body) = match channel {
+        Channel::Email => (
+            Text::new("mail-code-subject").with("purpose", purpose.clone()),
+            Text::new("mail-code")
+                .with("purpose", purpose)
+                .with("code", code),
         ),
-        Channel::Sms => format!("{code} is your code to {purpose}. Do not share it."),
+        Channel::Sms => (
+            Text::new("mail-code-subject").with("purpose", purpose.clone()),
+            Text::new("sms-code")
+                .with("purpose", purpose)
+                .with("code", code),
+        ),
     };
     Message {
         channel,
         recipient: recipient.to_owned(),
-        subject: format!("Your code to {purpose}"),
-        body,
+        subject: subject.words(),
+        body: body.words(),
     }
 }

@@ -537,8 +537,8 @@ pub async fn start_contact_change(
         .put_code(CodePurpose::Contact, &user.id, &record)
         .await?;
     let purpose = match channel {
-        Channel::Email => "confirm your e-mail address",
-        Channel::Sms => "confirm your phone number",
+        Channel::Email => messages::Purpose::ConfirmEmail,
+        Channel::Sms => messages::Purpose::ConfirmPhone,
     };
     let message = messages::one_time_code(channel, &pending.value, purpose, &code);
     if let Err(error) = state.notifier.send(&message).await {

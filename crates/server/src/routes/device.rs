@@ -169,7 +169,7 @@ async fn send_code(
     let message = messages::one_time_code(
         check.channel,
         &check.recipient,
-        "sign in on a new device",
+        messages::Purpose::NewDevice,
         &code,
     );
     if let Err(error) = state.notifier.send(&message).await {

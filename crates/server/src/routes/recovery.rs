@@ -135,7 +135,8 @@ pub async fn choose_submit(
         .codes
         .put_code(CodePurpose::Recovery, &user.id, &record)
         .await?;
-    let message = messages::one_time_code(channel, &recipient, "recover your PIN", &code);
+    let message =
+        messages::one_time_code(channel, &recipient, messages::Purpose::RecoverPin, &code);
     if let Err(error) = state.notifier.send(&message).await {
         tracing::warn!(%error, channel = channel.as_str(), "recovery code not delivered");
         let message = FieldError::general(Text::new("code-not-sent"));

@@ -143,6 +143,10 @@ pub async fn signup_submit(
         };
         return refuse(jar, FieldError::on(field, why.into()));
     }
+    // Counted once the form is valid, before the username is looked up and the password
+    // hashed: typing mistakes cost nothing; bulk sign-ups, and probing which usernames are
+    // taken, are limited per address.
+    throttle::per_ip_page(&state, throttle::Action::SignUp, from.ip()).await?;
     if state
         .stores
         .users
@@ -155,9 +159,7 @@ pub async fn signup_submit(
             FieldError::on("username", Text::new("signup-username-taken")),
         );
     }
-    // Counted once the form is valid, before the password is hashed: typing mistakes cost
-    // nothing, bulk sign-ups from one address are refused.
-    throttle::per_ip_page(&state, throttle::Action::SignUp, from.ip()).await?;
+
     let pending = PendingSignup {
         username,
         email,
