@@ -126,3 +126,36 @@ async fn pin_tries_from_one_address_stop_at_the_limit_without_costing_the_accoun
         "the refused try was not counted against the account"
     );
 }
+
+#[tokio::test]
+async fn code_tries_from_one_address_stop_at_the_limit_without_spending_the_code() {
+    let idp = TestIdp::start_with(&[("IDP_LIMITS__CODE_TRIES_PER_15_MINUTES", "2")]).await;
+    idp.create_user("erin");
+    // A browser the provider does not know: after the PIN it asks for a new-device code.
+    let browser = Browser::new(&idp);
+    let login = browser.open("/account").await;
+    let pin_page = browser
+        .submit(&login, &[("username", "erin"), ("password", PASSWORD)])
+        .await;
+    let device = browser.submit(&pin_page, &[("pin", PIN)]).await;
+    assert!(device.contains("Confirm it is you"), "{}", device.body);
+    for _ in 0..2 {
+        let wrong = browser.submit(&device, &[("code", "000000")]).await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+    }
+    // Five tries per code, two spent.
+    assert_eq!(idp.count("one_time_codes", "tries_left = 3").await, 1);
+    let refused = browser.submit(&device, &[("code", "000000")]).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.retry_after.as_deref(), Some("450"));
+    assert_eq!(
+        idp.count("one_time_codes", "tries_left = 3").await,
+        1,
+        "the refused try did not spend the code"
+    );
+}

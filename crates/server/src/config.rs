@@ -319,6 +319,28 @@ impl Settings {
         if self.pin.max_length > 32 {
             return Err(invalid("pin.max_length", "must be at most 32"));
         }
+        let limits = &self.limits;
+        for (name, value) in [
+            ("limits.signups_per_hour", limits.signups_per_hour),
+            (
+                "limits.registrations_per_hour",
+                limits.registrations_per_hour,
+            ),
+            ("limits.recoveries_per_hour", limits.recoveries_per_hour),
+            (
+                "limits.pin_tries_per_15_minutes",
+                limits.pin_tries_per_15_minutes,
+            ),
+            (
+                "limits.code_tries_per_15_minutes",
+                limits.code_tries_per_15_minutes,
+            ),
+        ] {
+            // The throttle remembers at most 64 attempts per key.
+            if value > 64 {
+                return Err(invalid(name, "must be at most 64 (0 turns the limit off)"));
+            }
+        }
         if !(1..=100).contains(&self.pin.max_attempts) {
             return Err(invalid("pin.max_attempts", "must be between 1 and 100"));
         }

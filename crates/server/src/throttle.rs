@@ -38,7 +38,22 @@ fn account_key(username: &str) -> String {
 }
 
 fn ip_key(ip: &str) -> String {
-    format!("password:ip:{ip}")
+    format!("password:ip:{}", network(ip))
+}
+
+/// The network an address counts for: an IPv4 address itself (also when written as IPv6),
+/// an IPv6 address's /64, which one subscriber usually holds whole.
+fn network(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        _ => ip.to_owned(),
+    }
 }
 
 /// The wait after `failures` failures of which `free` cost nothing.
@@ -175,7 +190,7 @@ pub async fn per_ip(
     let Some(ip) = ip.filter(|_| limit > 0) else {
         return Ok(Verdict::Go);
     };
-    let key = format!("{}:ip:{ip}", action.key());
+    let key = format!("{}:ip:{}", action.key(), network(ip));
     let (before, _) = state
         .stores
         .throttle
@@ -206,6 +221,15 @@ pub async fn per_ip_page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_count_by_network() {
+        assert_eq!(network("203.0.113.9"), "203.0.113.9");
+        assert_eq!(network("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(network("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(network("2001:db8:1:2:ffff::9"), network("2001:db8:1:2::1"));
+        assert_ne!(network("2001:db8:1:3::1"), network("2001:db8:1:2::1"));
+    }
 
     #[test]
     fn waits_double_after_the_free_failures_and_stop_growing() {

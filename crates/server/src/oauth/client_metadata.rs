@@ -231,6 +231,17 @@ pub fn check(request: &RegistrationRequest) -> Result<Registration, MetadataErro
     if name.chars().count() > 100 {
         return Err(invalid("client_name is longer than 100 characters"));
     }
+    // People read the name on the consent page: nothing that hides or reorders text.
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}' | '\u{061C}' | '\u{FEFF}')
+    };
+    if name.chars().any(hidden) {
+        return Err(invalid(
+            "client_name has control or text-direction characters",
+        ));
+    }
     Ok(Registration {
         name: name.to_owned(),
         redirect_uris,
@@ -269,6 +280,29 @@ mod tests {
 
     fn request(json: Value) -> RegistrationRequest {
         serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn client_names_cannot_hide_or_reorder_text() {
+        let named = |name: &str| {
+            check(&request(serde_json::json!({
+                "client_name": name,
+                "redirect_uris": ["https://rp.example/cb"],
+            })))
+        };
+        assert_eq!(named("Budget App").unwrap().name, "Budget App");
+        assert_eq!(named("Presupuesto Año").unwrap().name, "Presupuesto Año");
+        for hostile in [
+            "Tax\u{202E}latroP",
+            "Bank\u{2066}x",
+            "A\u{200B}pp",
+            "New\nline",
+        ] {
+            let Err(error) = named(hostile) else {
+                panic!("{hostile:?} was accepted");
+            };
+            assert_eq!(error.code, "invalid_client_metadata", "{hostile}");
+        }
     }
 
     #[test]

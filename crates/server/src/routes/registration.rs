@@ -150,23 +150,39 @@ async fn handle_register(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Value, RegistrationError> {
+    let token = if state.settings.registration.require_initial_access_token {
+        let token = bearer(headers).ok_or(RegistrationError::Token(
+            "an initial access token is required",
+        ))?;
+        let id = sha256_b64(token);
+        let known = state
+            .stores
+            .ephemeral
+            .get(EphemeralKind::InitialAccessToken, &id, state.now())
+            .await?;
+        if known.is_none() {
+            return Err(RegistrationError::Token(
+                "the initial access token is not valid",
+            ));
+        }
+        Some(id)
+    } else {
+        None
+    };
+    let request = parse_body(headers, body)?;
+    let checked = client_metadata::check(&request)?;
+    // Counted once the request is valid (junk from a shared address uses up nothing), and
+    // before the token is spent (a refused registration keeps it).
     if let throttle::Verdict::Wait(seconds) =
         throttle::per_ip(state, throttle::Action::Registration, from.ip()).await?
     {
         return Err(RegistrationError::TooMany(seconds));
     }
-    if state.settings.registration.require_initial_access_token {
-        let token = bearer(headers).ok_or(RegistrationError::Token(
-            "an initial access token is required",
-        ))?;
+    if let Some(id) = token {
         let consumed = state
             .stores
             .ephemeral
-            .consume(
-                EphemeralKind::InitialAccessToken,
-                &sha256_b64(token),
-                state.now(),
-            )
+            .consume(EphemeralKind::InitialAccessToken, &id, state.now())
             .await?;
         if !matches!(consumed, Consumed::Fresh(_)) {
             return Err(RegistrationError::Token(
@@ -174,8 +190,6 @@ async fn handle_register(
             ));
         }
     }
-    let request = parse_body(headers, body)?;
-    let checked = client_metadata::check(&request)?;
     let secret = secret_for(checked.auth_method);
     let registration_token = random_token(32);
     let mut metadata = checked.metadata;

@@ -8,13 +8,30 @@ use idp_core::StoreError;
 use idp_core::clock::UnixTime;
 use idp_core::store::ThrottleStore;
 
-/// Most attempts remembered per key, and keys remembered in all.
+/// Most attempts remembered per key, and keys remembered in all (per map).
 const MAX_PER_KEY: usize = 64;
 const MAX_KEYS: usize = 100_000;
+/// The longest window any caller counts over (the hourly limits): a key is dropped to make
+/// room only when nothing in it could still count.
+const LONGEST_WINDOW: i64 = 3600;
 
+/// Keys that name what a stranger typed (usernames at sign-in) are kept apart from the rest
+/// (addresses, accounts): a spray of made-up usernames can only push out other made-up
+/// usernames, never an address's hourly count.
 #[derive(Default)]
 pub struct MemoryThrottle {
+    typed: Mutex<HashMap<String, Vec<UnixTime>>>,
     attempts: Mutex<HashMap<String, Vec<UnixTime>>>,
+}
+
+impl MemoryThrottle {
+    fn map(&self, key: &str) -> &Mutex<HashMap<String, Vec<UnixTime>>> {
+        if key.starts_with("password:user:") {
+            &self.typed
+        } else {
+            &self.attempts
+        }
+    }
 }
 
 fn poisoned<T>(_: T) -> StoreError {
@@ -24,8 +41,8 @@ fn poisoned<T>(_: T) -> StoreError {
 /// Makes room for one more key: drops keys with nothing in the window, then, if the map is
 /// still full (a spray of distinct keys), the tenth whose latest attempt is oldest. Runs only
 /// when the map is full, and leaves it at most 90% full.
-fn make_room(map: &mut HashMap<String, Vec<UnixTime>>, now: UnixTime, window: i64) {
-    map.retain(|_, times| times.last().is_some_and(|t| now - t < window));
+fn make_room(map: &mut HashMap<String, Vec<UnixTime>>, now: UnixTime) {
+    map.retain(|_, times| times.last().is_some_and(|t| now - t < LONGEST_WINDOW));
     if map.len() < MAX_KEYS {
         return;
     }
@@ -44,9 +61,9 @@ impl ThrottleStore for MemoryThrottle {
         now: UnixTime,
         window: i64,
     ) -> Result<(u32, Option<UnixTime>), StoreError> {
-        let mut map = self.attempts.lock().map_err(poisoned)?;
+        let mut map = self.map(key).lock().map_err(poisoned)?;
         if map.len() >= MAX_KEYS && !map.contains_key(key) {
-            make_room(&mut map, now, window);
+            make_room(&mut map, now);
         }
         let times = map.entry(key.to_owned()).or_default();
         times.retain(|t| now - t < window);
@@ -62,15 +79,18 @@ impl ThrottleStore for MemoryThrottle {
     }
 
     async fn forget_latest(&self, key: &str) -> Result<(), StoreError> {
-        let mut map = self.attempts.lock().map_err(poisoned)?;
+        let mut map = self.map(key).lock().map_err(poisoned)?;
         if let Some(times) = map.get_mut(key) {
             times.pop();
+            if times.is_empty() {
+                map.remove(key);
+            }
         }
         Ok(())
     }
 
     async fn clear(&self, key: &str) -> Result<(), StoreError> {
-        self.attempts.lock().map_err(poisoned)?.remove(key);
+        self.map(key).lock().map_err(poisoned)?.remove(key);
         Ok(())
     }
 }

@@ -72,6 +72,22 @@ struct Writer {
     flushes: AtomicU64,
 }
 
+/// Makes the write-ahead log's data durable, and its directory entry on the first flush of
+/// this process (the pool keeps a connection open, so the log is not deleted and made anew
+/// while it runs).
+fn sync_wal(wal: &std::path::Path, first: bool) -> std::io::Result<()> {
+    match std::fs::File::open(wal) {
+        Ok(file) => file.sync_data()?,
+        // No log: the last connection checkpointed it into the database and synced.
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(error),
+    }
+    if first && let Some(dir) = wal.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
 impl Writer {
     fn new(database: &std::path::Path) -> Self {
         let name = database.as_os_str();
@@ -98,15 +114,16 @@ impl Writer {
         }
         let upto = self.committed.load(Ordering::Acquire);
         if let Some(wal) = self.wal.clone() {
-            tokio::task::spawn_blocking(move || match std::fs::File::open(&wal) {
-                Ok(file) => file.sync_data(),
-                // No log: the last connection checkpointed it into the database and synced.
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(error) => Err(error),
-            })
-            .await
-            .map_err(StoreError::backend)?
-            .map_err(StoreError::backend)?;
+            let first = self.flushes.load(Ordering::Relaxed) == 0;
+            let synced = tokio::task::spawn_blocking(move || sync_wal(&wal, first))
+                .await
+                .map_err(StoreError::backend)?;
+            if let Err(error) = synced {
+                // Committed writes are visible but may not be on disk, and a later flush
+                // cannot be trusted to cover them: stop, and let SQLite recover at restart.
+                tracing::error!(%error, "flushing the database's write-ahead log failed; stopping");
+                std::process::abort();
+            }
         }
         self.flushes.fetch_add(1, Ordering::Relaxed);
         *flushed = upto;
@@ -201,8 +218,12 @@ impl SqlStore {
                 prepare_file(sqlite.get_filename()).map_err(StoreError::backend)?;
                 writer = Some(Writer::new(sqlite.get_filename()));
                 // A connection to a file cannot go stale; asking it first would cost a round
-                // trip to its thread before every statement.
-                options = options.test_before_acquire(false);
+                // trip to its thread before every statement. One stays open, so that the
+                // write-ahead log lives as long as the process.
+                options = options
+                    .test_before_acquire(false)
+                    .min_connections(1)
+                    .idle_timeout(None);
                 options = options.after_connect(|conn, _| {
                     Box::pin(async move { conn.execute(SQLITE_PRAGMAS).await.map(drop) })
                 });
