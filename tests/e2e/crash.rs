@@ -15,11 +15,7 @@ use crate::support::*;
 /// the provider answered as wrong. Ends (panicking) when the server stops answering.
 async fn wrong_pins(issuer: String, mail: crate::sinks::Inbox, answered: Arc<AtomicU32>) {
     let browser = Browser::unpooled(&issuer, &mail);
-    let login = browser.open("/account").await;
-    let pin_page = browser
-        .submit(&login, &[("username", "pat"), ("password", PASSWORD)])
-        .await;
-    assert!(pin_page.contains("name=\"pin\""), "{}", pin_page.body);
+    let pin_page = browser.at_pin_step("pat").await;
     loop {
         let answer = browser.submit(&pin_page, &[("pin", "135790")]).await;
         if answer.status != StatusCode::UNAUTHORIZED {

@@ -151,19 +151,17 @@ async fn hostile_requests_get_their_specific_error_and_change_nothing() {
     // A browser half-way through a sign-in: its interaction and its CSRF token.
     let browser = Browser::new(&idp);
     let login = browser.open(&authorize(&id, "")).await;
-    let (action, fields) = login.form();
-    let csrf = fields
-        .iter()
-        .find(|(name, _)| name == "csrf")
-        .map(|(_, value)| value.clone())
-        .unwrap();
-    let signup = browser.get("/signup").await;
-    let (_, signup_fields) = signup.form();
-    let signup_csrf = signup_fields
-        .iter()
-        .find(|(name, _)| name == "csrf")
-        .map(|(_, value)| value.clone())
-        .unwrap();
+    let csrf_of = |page: &Page| {
+        let (action, fields) = page.form();
+        let csrf = fields
+            .into_iter()
+            .find(|(name, _)| name == "csrf")
+            .unwrap()
+            .1;
+        (action, csrf)
+    };
+    let (action, csrf) = csrf_of(&login);
+    let (_, signup_csrf) = csrf_of(&browser.get("/signup").await);
 
     let long = "x".repeat(2_000);
     let mut cases = vec![

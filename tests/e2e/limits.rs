@@ -103,10 +103,7 @@ async fn pin_tries_from_one_address_stop_at_the_limit_without_costing_the_accoun
     let idp = TestIdp::start_with(&[("IDP_LIMITS__PIN_TRIES_PER_15_MINUTES", "2")]).await;
     idp.create_user("dora");
     let browser = Browser::new(&idp);
-    let login = browser.open("/account").await;
-    let pin_page = browser
-        .submit(&login, &[("username", "dora"), ("password", PASSWORD)])
-        .await;
+    let pin_page = browser.at_pin_step("dora").await;
     for _ in 0..2 {
         let wrong = browser.submit(&pin_page, &[("pin", "135790")]).await;
         assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
@@ -133,10 +130,7 @@ async fn code_tries_from_one_address_stop_at_the_limit_without_spending_the_code
     idp.create_user("erin");
     // A browser the provider does not know: after the PIN it asks for a new-device code.
     let browser = Browser::new(&idp);
-    let login = browser.open("/account").await;
-    let pin_page = browser
-        .submit(&login, &[("username", "erin"), ("password", PASSWORD)])
-        .await;
+    let pin_page = browser.at_pin_step("erin").await;
     let device = browser.submit(&pin_page, &[("pin", PIN)]).await;
     assert!(device.contains("Confirm it is you"), "{}", device.body);
     for _ in 0..2 {

@@ -638,6 +638,16 @@ impl Browser {
 }
 
 impl Browser {
+    /// Opens the account page signed out and gives `username`'s right password: the PIN step.
+    pub async fn at_pin_step(&self, username: &str) -> Page {
+        let login = self.open("/account").await;
+        let page = self
+            .submit(&login, &[("username", username), ("password", PASSWORD)])
+            .await;
+        assert!(page.contains("name=\"pin\""), "{}", page.body);
+        page
+    }
+
     /// Signs in to the account page with password and PIN; returns the account page.
     pub async fn open_account(&self, username: &str, pin: &str) -> Page {
         let login = self.open("/account").await;
