@@ -1,10 +1,12 @@
 //! The PIN's life: lockout that cannot be raced, password guessing slowed without lockout,
 //! support unlock, and recovery by a code sent by e-mail or text.
 
+use openidconnect::OAuth2TokenResponse as _;
 use openidconnect::core::CoreJwsSigningAlgorithm;
 use reqwest::StatusCode;
 
 use crate::sinks::{Inbox, sms_sink};
+
 use crate::support::*;
 
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
@@ -278,6 +280,25 @@ async fn support_unlock_makes_the_user_choose_a_new_pin() {
 async fn a_locked_pin_is_recovered_with_a_code_sent_by_email() {
     let w = world().await;
     confirm_contact(&w, "email").await;
+    // Tokens issued before: whoever locked the PIN may have known it, so recovery ends them.
+    let mut earlier = w.rp.start(&[], &[], true);
+    let earlier_tokens =
+        w.rp.sign_in(&Browser::new(&w.idp), "alice", &mut earlier)
+            .await;
+    let userinfo = |token: String| {
+        let url = format!("{}/userinfo", w.idp.issuer);
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let earlier_access = earlier_tokens.access_token().secret().clone();
+    assert_eq!(userinfo(earlier_access.clone()).await, StatusCode::OK);
     let browser = Browser::new(&w.idp);
     let mut start = w.rp.start(&[], &[], true);
     let login = browser.open(&start.url).await;
@@ -349,6 +370,11 @@ async fn a_locked_pin_is_recovered_with_a_code_sent_by_email() {
         .wait_for("alice@example.com", "Your PIN is locked", 0)
         .await;
     assert_eq!(w.idp.count("users", "pin_failures = 0").await, 1);
+    assert_eq!(
+        userinfo(earlier_access).await,
+        StatusCode::UNAUTHORIZED,
+        "tokens issued before the recovery no longer work"
+    );
     for kind in [
         "recovery_started",
         "recovery_code_wrong",
