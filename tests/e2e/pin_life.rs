@@ -285,20 +285,11 @@ async fn a_locked_pin_is_recovered_with_a_code_sent_by_email() {
     let earlier_tokens =
         w.rp.sign_in(&Browser::new(&w.idp), "alice", &mut earlier)
             .await;
-    let userinfo = |token: String| {
-        let url = format!("{}/userinfo", w.idp.issuer);
-        async move {
-            reqwest::Client::new()
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
     let earlier_access = earlier_tokens.access_token().secret().clone();
-    assert_eq!(userinfo(earlier_access.clone()).await, StatusCode::OK);
+    assert_eq!(
+        userinfo_status(&w.idp.issuer, &earlier_access).await,
+        StatusCode::OK
+    );
     let browser = Browser::new(&w.idp);
     let mut start = w.rp.start(&[], &[], true);
     let login = browser.open(&start.url).await;
@@ -371,7 +362,7 @@ async fn a_locked_pin_is_recovered_with_a_code_sent_by_email() {
         .await;
     assert_eq!(w.idp.count("users", "pin_failures = 0").await, 1);
     assert_eq!(
-        userinfo(earlier_access).await,
+        userinfo_status(&w.idp.issuer, &earlier_access).await,
         StatusCode::UNAUTHORIZED,
         "tokens issued before the recovery no longer work"
     );

@@ -911,3 +911,14 @@ pub async fn sign_up(issuer: &str, mail: &Inbox, username: String) -> Option<Str
         .await;
     done.contains("Your account is ready").then_some(username)
 }
+
+/// The status UserInfo answers to a request with this bearer token.
+pub async fn userinfo_status(issuer: &str, token: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(format!("{issuer}/userinfo"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("userinfo")
+        .status()
+}

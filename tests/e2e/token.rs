@@ -71,25 +71,16 @@ async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
     let (status, first) = post_token(&f, auth, &form).await;
     assert_eq!(status, StatusCode::OK, "{first}");
     let access_token = first["access_token"].as_str().unwrap();
-    let userinfo = |token: String| {
-        let url = format!("{}/userinfo", f.idp.issuer);
-        async move {
-            reqwest::Client::new()
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
-    assert_eq!(userinfo(access_token.to_owned()).await, StatusCode::OK);
+    assert_eq!(
+        userinfo_status(&f.idp.issuer, access_token).await,
+        StatusCode::OK
+    );
 
     let (status, replay) = post_token(&f, auth, &form).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(replay["error"], "invalid_grant");
     assert_eq!(
-        userinfo(access_token.to_owned()).await,
+        userinfo_status(&f.idp.issuer, access_token).await,
         StatusCode::UNAUTHORIZED,
         "the first tokens are revoked"
     );
