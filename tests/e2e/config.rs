@@ -52,7 +52,7 @@ async fn with_no_configuration_it_uses_sqlite_under_data() {
 
 #[tokio::test]
 async fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
-    let cases: [(&[(&str, &str)], &str); 14] = [
+    let cases: [(&[(&str, &str)], &str); 16] = [
         (
             &[("IDP_KEYS__PREPUBLISH_SECS", "300")],
             "keys.prepublish_secs",
@@ -82,6 +82,15 @@ async fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
             "redis_url",
         ),
         (&[("IDP_LOG_FORMAT", "xml")], "log_format"),
+        // Clear text to another host (V9.2.2).
+        (
+            &[("IDP_SMTP_URL", "smtp://mail.example.net:25")],
+            "`smtp_url` (IDP_SMTP_URL): reaches mail.example.net without TLS",
+        ),
+        (
+            &[("IDP_SMS_WEBHOOK_URL", "http://sms.example.net/send")],
+            "allow_plaintext_backends",
+        ),
         (&[("IDP_METRICS_LISTEN", "everywhere")], "metrics_listen"),
         (
             &[("IDP_DATABASE_MAX_CONNECTIONS", "0")],

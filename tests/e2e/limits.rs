@@ -153,3 +153,40 @@ async fn code_tries_from_one_address_stop_at_the_limit_without_spending_the_code
         "the refused try did not spend the code"
     );
 }
+
+#[tokio::test]
+async fn recoveries_started_from_one_address_stop_at_the_limit_and_send_nothing() {
+    let idp = TestIdp::start_with(&[("IDP_LIMITS__RECOVERIES_PER_HOUR", "2")]).await;
+    for name in ["fay", "gil", "hal"] {
+        idp.create_user(name);
+        // The first sign-in confirms the e-mail address, the channel a recovery code uses.
+        Browser::new(&idp).open_account(name, PIN).await;
+    }
+    let start_recovery = |name: &'static str| {
+        let idp = &idp;
+        async move {
+            let browser = Browser::new(idp);
+            let pin_page = browser.at_pin_step(name).await;
+            let choose = browser.get(&pin_page.link("/recover")).await;
+            browser.submit(&choose, &[("channel", "email")]).await
+        }
+    };
+    for name in ["fay", "gil"] {
+        let page = start_recovery(name).await;
+        assert!(page.contains("Enter your code"), "{}", page.body);
+    }
+    let refused = start_recovery("hal").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.retry_after.as_deref(), Some("1800"));
+    assert_eq!(idp.mail.count("recover your PIN"), 2);
+    assert_eq!(
+        idp.count("one_time_codes", "purpose = 'recovery'").await,
+        2,
+        "no code was made for the refused recovery"
+    );
+}

@@ -131,3 +131,134 @@ async fn sigterm_finishes_the_request_in_flight_then_exits() {
     let (status, logs) = idp.terminate_wait();
     assert!(status.success(), "{logs}");
 }
+
+/// Whether `secret` occurs in `text` as a whole token: six-digit codes are compared only
+/// where no digit touches them, so that a number that merely contains them does not count.
+fn leaks(text: &str, secret: &str) -> bool {
+    text.match_indices(secret).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + secret.len()..].chars().next();
+        let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+        !(secret.chars().all(|c| c.is_ascii_digit()) && (digit(before) || digit(after)))
+    })
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_logs_even_at_debug_level() {
+    const REDIRECT: &str = "http://127.0.0.1:9/callback";
+    const WRONG_PASSWORD: &str = "a wrong guess at the password";
+    const WRONG_PIN: &str = "713058";
+    let mut idp = TestIdp::start_with(&[("IDP_LOG_FORMAT", "json"), ("IDP_LOG", "debug")]).await;
+    let mut secrets: Vec<String> = vec![
+        PASSWORD.into(),
+        PIN.into(),
+        WRONG_PASSWORD.into(),
+        WRONG_PIN.into(),
+    ];
+    // A sign-up through the pages.
+    let browser = Browser::recording(&idp);
+    let form = browser.get("/signup").await;
+    let pin_page = browser
+        .submit(
+            &form,
+            &[
+                ("username", "olga"),
+                ("email", "olga@example.com"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
+        .await;
+    let done = browser
+        .submit(&pin_page, &[("pin", PIN), ("pin_confirm", PIN)])
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+
+    // A relying party signs her in (a wrong password and a wrong PIN first), exchanges the
+    // code, and uses and introspects the access token.
+    let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
+    let client_id = client["client_id"].as_str().unwrap();
+    let client_secret = client["client_secret"].as_str().unwrap();
+    secrets.push(client_secret.into());
+    let rp = RelyingParty::discover(&idp, client_id, Some(client_secret), REDIRECT).await;
+    let browser = Browser::recording(&idp);
+    let mut start = rp.start(&["email"], &[], true);
+    secrets.push(start.verifier.as_ref().unwrap().secret().clone());
+    let login = browser.open(&start.url).await;
+    let wrong = browser
+        .submit(
+            &login,
+            &[("username", "olga"), ("password", WRONG_PASSWORD)],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+    let pin_page = browser
+        .submit(&wrong, &[("username", "olga"), ("password", PASSWORD)])
+        .await;
+    let wrong = browser.submit(&pin_page, &[("pin", WRONG_PIN)]).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+    let codes_before = browser.device_codes_sent();
+    let done = browser.submit_pin(&pin_page, PIN).await;
+    secrets.push(
+        idp.mail
+            .code("olga@example.com", DEVICE_CODE, codes_before)
+            .await,
+    );
+    let code = param(&done.location.expect("back to the relying party"), "code").unwrap();
+    secrets.push(code.clone());
+    let jar = browser.cookies.as_ref().unwrap();
+    secrets.push(jar.get("idp_session").expect("session cookie"));
+    secrets.push(jar.get("idp_csrf").expect("csrf cookie"));
+    secrets.push(jar.get("idp_device").expect("device cookie"));
+    let tokens = rp.exchange(&code, start.verifier.take()).await.unwrap();
+    use openidconnect::OAuth2TokenResponse as _;
+    let access = tokens.access_token().secret().clone();
+    secrets.push(access.clone());
+    secrets.push(tokens.extra_fields().id_token().unwrap().to_string());
+    assert_eq!(userinfo_status(&idp.issuer, &access).await, StatusCode::OK);
+    let introspection: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/introspect", idp.issuer))
+        .basic_auth(client_id, Some(client_secret))
+        .form(&[("token", access.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspection["active"], true);
+
+    let (status, logs) = idp.terminate();
+    assert!(status.success(), "{logs}");
+    // Timestamps are numbers that could hold a six-digit code by chance: leave them out.
+    let mut lines = Vec::new();
+    for line in logs.lines() {
+        let mut entry: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        entry.as_object_mut().unwrap().remove("timestamp");
+        lines.push(entry.to_string());
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("\"path\":\"/token\"")),
+        "the requests were logged: {logs}"
+    );
+    let logs = lines.join("\n");
+    for secret in &secrets {
+        assert!(secret.len() >= 6);
+        assert!(!leaks(&logs, secret), "`{secret}` is in the logs:\n{logs}");
+    }
+    // Nor does the audit trail hold one.
+    assert!(idp.count("audit_log", "kind = 'sign_in_succeeded'").await >= 1);
+    for secret in &secrets {
+        let quoted = secret.replace('\'', "''");
+        let filter = format!(
+            "COALESCE(detail, '') || COALESCE(actor, '') || COALESCE(user_agent, '') \
+             LIKE '%{quoted}%'"
+        );
+        assert_eq!(
+            idp.count("audit_log", &filter).await,
+            0,
+            "`{secret}` is audited"
+        );
+    }
+}

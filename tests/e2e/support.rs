@@ -28,12 +28,48 @@ pub const PIN: &str = "482916";
 /// A provider process on its own port, data directory and database.
 pub struct TestIdp {
     pub issuer: String,
+    /// Where the process listens: the issuer itself, except behind a (pretend) TLS proxy.
+    pub address: String,
     pub dir: tempfile::TempDir,
     /// What the provider e-mailed (empty when it keeps messages in its outbox instead).
     pub mail: Inbox,
     child: Child,
+    /// What the process writes to stderr (its logs), read as it comes so that a process
+    /// that logs much never blocks on a full pipe.
+    stderr: Logs,
     extra_env: Vec<(String, String)>,
     backend: Option<SharedBackend>,
+}
+
+/// A child's stderr, read by a thread of its own until it closes.
+struct Logs {
+    text: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Logs {
+    fn of(child: &mut Child) -> Self {
+        let text = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let reader = child.stderr.take().map(|mut pipe| {
+            let text = text.clone();
+            std::thread::spawn(move || {
+                use std::io::Read as _;
+                let mut chunk = [0u8; 8192];
+                while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                    text.lock().expect("logs").extend_from_slice(&chunk[..n]);
+                }
+            })
+        });
+        Self { text, reader }
+    }
+
+    /// Everything written, once the process has ended and closed its stderr.
+    fn finish(&mut self) -> String {
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        String::from_utf8_lossy(&self.text.lock().expect("logs")).into_owned()
+    }
 }
 
 impl Drop for TestIdp {
@@ -178,7 +214,10 @@ pub fn idp_command(dir: &Path, issuer: &str, extra_env: &[(String, String)]) -> 
     command
         .current_dir(dir)
         .env("IDP_ISSUER", issuer)
-        .env("IDP_LISTEN", issuer.trim_start_matches("http://"))
+        .env(
+            "IDP_LISTEN",
+            issuer.split_once("://").map_or(issuer, |(_, a)| a),
+        )
         .env("IDP_DATA_DIR", dir.join("data"))
         .env(
             "IDP_DATABASE_URL",
@@ -213,15 +252,22 @@ impl TestIdp {
         let (smtp, mail) = smtp_sink().await;
         let mut env = vec![("IDP_SMTP_URL", smtp.as_str())];
         env.extend_from_slice(extra_env);
-        Self::launch(&env, mail).await
+        Self::launch(&env, mail, "http").await
     }
 
     /// Starts the provider with no SMTP server: e-mail goes to its outbox.
     pub async fn start_with_outbox() -> Self {
-        Self::launch(&[], Inbox::default()).await
+        Self::launch(&[], Inbox::default(), "http").await
     }
 
-    async fn launch(extra_env: &[(&str, &str)], mail: Inbox) -> Self {
+    /// Starts the provider as it runs behind a proxy that ends TLS: its issuer is https, and
+    /// it is reached at `address` over plain http (as the proxy reaches it).
+    pub async fn start_behind_tls_proxy() -> Self {
+        let (smtp, mail) = smtp_sink().await;
+        Self::launch(&[("IDP_SMTP_URL", smtp.as_str())], mail, "https").await
+    }
+
+    async fn launch(extra_env: &[(&str, &str)], mail: Inbox, scheme: &str) -> Self {
         let backend = if on_postgres() {
             Some(
                 SharedBackend::create()
@@ -242,18 +288,23 @@ impl TestIdp {
         // The port is free when chosen; if another process takes it first, try another.
         for _ in 0..5 {
             let dir = tempfile::tempdir().expect("temp dir");
-            let issuer = format!("http://127.0.0.1:{}", free_port());
-            let child = idp_command(dir.path(), &issuer, &extra_env)
+            let port = free_port();
+            let issuer = format!("{scheme}://127.0.0.1:{port}");
+            let address = format!("http://127.0.0.1:{port}");
+            let mut child = idp_command(dir.path(), &issuer, &extra_env)
                 .arg("serve")
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()
                 .expect("spawn idp serve");
+            let stderr = Logs::of(&mut child);
             let mut idp = TestIdp {
                 issuer,
+                address,
                 dir,
                 mail: mail.clone(),
                 child,
+                stderr,
                 extra_env: extra_env.clone(),
                 backend: None,
             };
@@ -266,16 +317,11 @@ impl TestIdp {
     }
 
     async fn wait_ready(&mut self) -> bool {
-        let url = format!("{}/.well-known/openid-configuration", self.issuer);
+        let url = format!("{}/.well-known/openid-configuration", self.address);
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                let mut stderr = String::new();
-                if let Some(mut pipe) = self.child.stderr.take() {
-                    use std::io::Read as _;
-                    let _ = pipe.read_to_string(&mut stderr);
-                }
-                eprintln!("idp serve exited with {status}: {stderr}");
+                eprintln!("idp serve exited with {status}: {}", self.stderr.finish());
                 return false;
             }
             if let Ok(response) = reqwest::get(&url).await
@@ -302,12 +348,7 @@ impl TestIdp {
     /// Waits for the process to end (a signal was sent): its exit status and what it logged.
     pub fn terminate_wait(&mut self) -> (std::process::ExitStatus, String) {
         let status = self.child.wait().expect("wait");
-        let mut stderr = String::new();
-        if let Some(mut pipe) = self.child.stderr.take() {
-            use std::io::Read as _;
-            let _ = pipe.read_to_string(&mut stderr);
-        }
-        (status, stderr)
+        (status, self.stderr.finish())
     }
 
     pub fn pid(&self) -> u32 {
@@ -326,6 +367,7 @@ impl TestIdp {
                 .stderr(Stdio::piped())
                 .spawn()
                 .expect("spawn idp serve");
+            self.stderr = Logs::of(&mut self.child);
             if self.wait_ready().await {
                 return;
             }
@@ -402,8 +444,78 @@ impl TestIdp {
 /// A browser: keeps cookies, follows no redirect by itself.
 pub struct Browser {
     pub http: reqwest::Client,
+    /// Where requests go.
     pub base: String,
+    /// The provider's issuer: links to it go to `base`.
+    issuer: String,
     mail: Inbox,
+    /// The cookies, when the test reads or plants them.
+    pub cookies: Option<std::sync::Arc<CookieRecord>>,
+}
+
+/// A cookie jar that keeps every cookie by name, whatever its attributes (so a Secure cookie
+/// too, as a browser would behind a TLS proxy), sends them all, and records every
+/// `Set-Cookie` header it is given.
+#[derive(Default)]
+pub struct CookieRecord {
+    jar: std::sync::Mutex<Vec<(String, String)>>,
+    headers: std::sync::Mutex<Vec<String>>,
+}
+
+impl CookieRecord {
+    /// The value of the cookie `name`, if the browser has it.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let jar = self.jar.lock().expect("jar");
+        jar.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    /// Sets a cookie as a sibling site or a script might.
+    pub fn plant(&self, name: &str, value: &str) {
+        let mut jar = self.jar.lock().expect("jar");
+        jar.retain(|(n, _)| n != name);
+        jar.push((name.to_owned(), value.to_owned()));
+    }
+
+    /// Every `Set-Cookie` header received, in order.
+    pub fn set_cookie_headers(&self) -> Vec<String> {
+        self.headers.lock().expect("headers").clone()
+    }
+}
+
+impl reqwest::cookie::CookieStore for CookieRecord {
+    fn set_cookies(
+        &self,
+        headers: &mut dyn Iterator<Item = &reqwest::header::HeaderValue>,
+        _url: &url::Url,
+    ) {
+        for header in headers {
+            let text = header.to_str().expect("Set-Cookie is text").to_owned();
+            let pair = text.split(';').next().unwrap_or_default();
+            let (name, value) = pair.split_once('=').expect("name=value");
+            let removed = text.to_ascii_lowercase().contains("max-age=0");
+            {
+                let mut jar = self.jar.lock().expect("jar");
+                jar.retain(|(n, _)| n != name.trim());
+                if !removed {
+                    jar.push((name.trim().to_owned(), value.trim().to_owned()));
+                }
+            }
+            self.headers.lock().expect("headers").push(text);
+        }
+    }
+
+    fn cookies(&self, _url: &url::Url) -> Option<reqwest::header::HeaderValue> {
+        let jar = self.jar.lock().expect("jar");
+        if jar.is_empty() {
+            return None;
+        }
+        let line = jar
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Some(line.parse().expect("cookie header"))
+    }
 }
 
 pub struct Page {
@@ -488,8 +600,27 @@ impl Browser {
             .expect("browser");
         Self {
             http,
-            base: idp.issuer.clone(),
+            base: idp.address.clone(),
+            issuer: idp.issuer.clone(),
             mail: idp.mail.clone(),
+            cookies: None,
+        }
+    }
+
+    /// A browser whose cookies the test can read and plant (see [`CookieRecord`]).
+    pub fn recording(idp: &TestIdp) -> Self {
+        let cookies = std::sync::Arc::new(CookieRecord::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(cookies.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("browser");
+        Self {
+            http,
+            base: idp.address.clone(),
+            issuer: idp.issuer.clone(),
+            mail: idp.mail.clone(),
+            cookies: Some(cookies),
         }
     }
 
@@ -505,13 +636,17 @@ impl Browser {
         Self {
             http,
             base: base.to_owned(),
+            issuer: base.to_owned(),
             mail: mail.clone(),
+            cookies: None,
         }
     }
 
     fn absolute(&self, url: &str) -> String {
         if url.starts_with('/') {
             format!("{}{url}", self.base)
+        } else if let Some(path) = url.strip_prefix(&self.issuer) {
+            format!("{}{path}", self.base)
         } else {
             url.to_owned()
         }
@@ -556,7 +691,10 @@ impl Browser {
     pub async fn follow(&self, mut page: Page) -> Page {
         while page.status.is_redirection() {
             let location = page.location.clone().expect("redirect has a location");
-            if !location.starts_with('/') && !location.starts_with(&self.base) {
+            if !location.starts_with('/')
+                && !location.starts_with(&self.base)
+                && !location.starts_with(&self.issuer)
+            {
                 break;
             }
             page = self.get(&location).await;

@@ -22,7 +22,7 @@ pub struct Settings {
     pub database_url: String,
     /// Connections each node keeps open to the database at most.
     pub database_max_connections: u32,
-    /// `redis://[:PASSWORD@]HOST:PORT[/DB]`: sessions, authorization codes, replay
+    /// `redis://[:PASSWORD@]HOST:PORT[/DB]` (`rediss://` for TLS): sessions, authorization codes, replay
     /// caches and throttling counters shared by every node, and key-change notifications.
     /// Unset: the database and this node's memory hold them (one node).
     #[serde(default)]
@@ -44,9 +44,9 @@ pub struct Settings {
     /// that replacing one never invalidates every PIN.
     #[serde(default)]
     pub pin_key: Option<String>,
-    /// `smtp://HOST:PORT` (plain or STARTTLS when offered), `smtps://HOST:PORT` (TLS); with
-    /// user and password in the URL when the server needs them. Unset: e-mail goes to the
-    /// outbox (`idp outbox list`).
+    /// `smtps://HOST:PORT` (TLS), `smtp://HOST:PORT?tls=required` (STARTTLS) or
+    /// `smtp://HOST:PORT` (clear text); with user and password in the URL when the server
+    /// needs them. Unset: e-mail goes to the outbox (`idp outbox list`).
     #[serde(default)]
     pub smtp_url: Option<String>,
     /// The sender of e-mail.
@@ -59,6 +59,9 @@ pub struct Settings {
     /// from one of them is taken to come from the address it names in `X-Forwarded-For`.
     #[serde(default)]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Whether links without TLS to hosts other than loopback (database, Redis, SMTP, SMS
+    /// webhook) are allowed: only on a private, trusted network.
+    pub allow_plaintext_backends: bool,
     pub hashing: HashingSettings,
     pub password: PasswordSettings,
     pub pin: PinSettings,
@@ -81,6 +84,28 @@ pub struct LimitSettings {
     pub recoveries_per_hour: u32,
     pub pin_tries_per_15_minutes: u32,
     pub code_tries_per_15_minutes: u32,
+}
+
+/// A link to another service that runs without TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaintextLink {
+    pub setting: &'static str,
+    pub host: String,
+    pub to_loopback: bool,
+    use_instead: &'static str,
+}
+
+fn host_is_loopback(host: Option<url::Host<&str>>) -> bool {
+    match host {
+        // URLs of schemes the URL standard does not know (postgres://, redis://) keep an IPv4
+        // address as a name.
+        Some(url::Host::Domain(name)) => {
+            name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -259,10 +284,10 @@ impl Settings {
             let scheme = Url::parse(url)
                 .map(|u| u.scheme().to_owned())
                 .unwrap_or_default();
-            if scheme != "redis" {
+            if scheme != "redis" && scheme != "rediss" {
                 return Err(invalid(
                     "redis_url",
-                    "must be a redis:// URL (TLS to Redis is not supported yet: use a private network or a TLS tunnel)",
+                    "must be a redis:// or rediss:// (TLS) URL",
                 ));
             }
             // Redis holds sessions: outside a loopback installation it must ask for a password.
@@ -297,6 +322,19 @@ impl Settings {
             let parsed = Url::parse(url).map_err(|e| invalid("sms_webhook_url", e))?;
             if parsed.scheme() != "https" && parsed.scheme() != "http" {
                 return Err(invalid("sms_webhook_url", "must be an http(s) URL"));
+            }
+        }
+        if !self.allow_plaintext_backends {
+            for link in self.plaintext_links() {
+                if !link.to_loopback {
+                    return Err(invalid(
+                        link.setting,
+                        format!(
+                            "reaches {} without TLS ({}), or set allow_plaintext_backends = true if that network is private",
+                            link.host, link.use_instead
+                        ),
+                    ));
+                }
             }
         }
         let hashing = &self.hashing;
@@ -399,15 +437,59 @@ impl Settings {
 
     /// Whether the issuer names this machine only (the embedded default, development).
     pub fn issuer_is_loopback(&self) -> bool {
-        let Ok(url) = Url::parse(&self.issuer) else {
-            return false;
+        Url::parse(&self.issuer).is_ok_and(|url| host_is_loopback(url.host()))
+    }
+
+    /// The configured links to other services that would run without TLS.
+    pub fn plaintext_links(&self) -> Vec<PlaintextLink> {
+        let mut links = Vec::new();
+        let mut check = |setting: &'static str, url: &str, use_instead: &'static str| {
+            let Ok(parsed) = Url::parse(url) else { return };
+            let query = |name: &str| {
+                parsed
+                    .query_pairs()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.into_owned())
+            };
+            let encrypted = match parsed.scheme() {
+                "postgres" | "postgresql" => matches!(
+                    query("sslmode").as_deref(),
+                    Some("require" | "verify-ca" | "verify-full")
+                ),
+                "redis" => false,
+                "smtp" => query("tls").as_deref() == Some("required"),
+                "http" => false,
+                // sqlite (a file), rediss, smtps, https.
+                _ => true,
+            };
+            if encrypted {
+                return;
+            }
+            // PostgreSQL over a Unix socket: `?host=/run/postgresql`.
+            let socket = query("host").is_some_and(|h| h.starts_with('/'));
+            let host = parsed.host_str().unwrap_or_default().to_owned();
+            links.push(PlaintextLink {
+                setting,
+                to_loopback: socket || host_is_loopback(parsed.host()),
+                host,
+                use_instead,
+            });
         };
-        match url.host() {
-            Some(url::Host::Domain(name)) => name == "localhost",
-            Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-            Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-            None => false,
+        check(
+            "database_url",
+            &self.database_url,
+            "add ?sslmode=verify-full",
+        );
+        if let Some(url) = &self.redis_url {
+            check("redis_url", url, "use rediss://");
         }
+        if let Some(url) = &self.smtp_url {
+            check("smtp_url", url, "use smtps:// or ?tls=required");
+        }
+        if let Some(url) = &self.sms_webhook_url {
+            check("sms_webhook_url", url, "use https://");
+        }
+        links
     }
 
     pub fn issuer_is_https(&self) -> bool {
@@ -419,5 +501,97 @@ impl Settings {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults() -> Settings {
+        Figment::from(Toml::string(DEFAULTS))
+            .extract()
+            .expect("the defaults parse")
+    }
+
+    /// The settings and hosts of the links to other hosts that would run without TLS.
+    fn remote_plaintext(edit: impl FnOnce(&mut Settings)) -> Vec<(&'static str, String)> {
+        let mut settings = defaults();
+        edit(&mut settings);
+        settings
+            .plaintext_links()
+            .into_iter()
+            .filter(|link| !link.to_loopback)
+            .map(|link| (link.setting, link.host))
+            .collect()
+    }
+
+    #[test]
+    fn links_to_other_hosts_need_tls() {
+        let none: Vec<(&str, String)> = Vec::new();
+        assert_eq!(remote_plaintext(|_| {}), none, "the embedded default");
+        let cases: [(&str, Option<&str>); 16] = [
+            (
+                "postgres://idp:pw@db.internal:5432/idp",
+                Some("db.internal"),
+            ),
+            (
+                "postgres://idp:pw@db.internal/idp?sslmode=prefer",
+                Some("db.internal"),
+            ),
+            (
+                "postgres://idp:pw@db.internal/idp?sslmode=disable",
+                Some("db.internal"),
+            ),
+            ("postgres://idp:pw@db.internal/idp?sslmode=require", None),
+            ("postgresql://db.internal/idp?sslmode=verify-full", None),
+            ("postgres://idp@127.0.0.1:5432/idp", None),
+            ("postgres://idp@localhost/idp", None),
+            ("postgres://idp@[::1]/idp", None),
+            ("postgres://idp@db.internal/idp?host=/run/postgresql", None),
+            ("redis://:pw@cache.internal:6379", Some("cache.internal")),
+            ("rediss://:pw@cache.internal:6379", None),
+            ("smtp://mail.example.net:25", Some("mail.example.net")),
+            (
+                "smtp://mail.example.net:587?tls=opportunistic",
+                Some("mail.example.net"),
+            ),
+            ("smtp://mail.example.net:587?tls=required", None),
+            ("smtps://mail.example.net", None),
+            ("http://sms.example.net/send", Some("sms.example.net")),
+        ];
+        for (url, refused_host) in cases {
+            let found = remote_plaintext(|s| match url.split(':').next() {
+                Some("postgres" | "postgresql") => s.database_url = url.into(),
+                Some("redis" | "rediss") => s.redis_url = Some(url.into()),
+                Some("smtp" | "smtps") => s.smtp_url = Some(url.into()),
+                _ => s.sms_webhook_url = Some(url.into()),
+            });
+            match refused_host {
+                Some(host) => {
+                    assert_eq!(found.len(), 1, "{url}");
+                    assert_eq!(found[0].1, host, "{url}");
+                }
+                None => assert_eq!(found, none, "{url}"),
+            }
+        }
+        let found =
+            remote_plaintext(|s| s.sms_webhook_url = Some("https://sms.example.net".into()));
+        assert_eq!(found, none);
+    }
+
+    #[test]
+    fn a_clear_text_link_to_another_host_stops_start_up_unless_allowed() {
+        let mut settings = defaults();
+        settings.redis_url = Some("redis://:pw@cache.internal:6379".into());
+        let refused = settings.validate().unwrap_err().to_string();
+        assert!(refused.contains("`redis_url`"), "{refused}");
+        assert!(refused.contains("use rediss://"), "{refused}");
+        assert!(refused.contains("allow_plaintext_backends"), "{refused}");
+        settings.allow_plaintext_backends = true;
+        assert!(settings.validate().is_ok());
+        settings.redis_url = Some("rediss://:pw@cache.internal:6379".into());
+        settings.allow_plaintext_backends = false;
+        assert!(settings.validate().is_ok());
     }
 }

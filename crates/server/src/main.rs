@@ -97,6 +97,15 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                 ),
                 None => None,
             };
+            for link in state.settings.plaintext_links() {
+                if !link.to_loopback {
+                    tracing::warn!(
+                        setting = link.setting,
+                        host = %link.host,
+                        "clear-text link to another host (allow_plaintext_backends)"
+                    );
+                }
+            }
             tracing::info!(issuer = state.issuer(), listen = %listen, "serving");
             idp_server::serve(state, listener, metrics)
                 .await
