@@ -10,6 +10,7 @@ mod support;
 
 mod account;
 mod admin;
+mod audit;
 mod authorize;
 mod cli;
 mod cluster;

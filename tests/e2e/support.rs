@@ -423,6 +423,31 @@ impl TestIdp {
         serde_json::from_slice(&out.stdout).expect("client create prints JSON")
     }
 
+    /// Runs `sql` straight on the database, as someone with access to it could.
+    pub async fn execute(&self, sql: &str) -> u64 {
+        use sqlx::Connection as _;
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if let Some(backend) = &self.backend {
+            let mut conn = sqlx::PgConnection::connect(&backend.database_url)
+                .await
+                .expect("open database");
+            return sqlx::query(sql)
+                .execute(&mut conn)
+                .await
+                .expect("execute")
+                .rows_affected();
+        }
+        let url = format!("sqlite://{}", self.dir.path().join("data/idp.db").display());
+        let mut conn = sqlx::SqliteConnection::connect(&url)
+            .await
+            .expect("open database");
+        sqlx::query(sql)
+            .execute(&mut conn)
+            .await
+            .expect("execute")
+            .rows_affected()
+    }
+
     /// The number of rows in `table`, read straight from the database (and Redis).
     pub async fn count(&self, table: &str, filter: &str) -> i64 {
         use sqlx::Connection as _;

@@ -185,7 +185,20 @@ pub trait EphemeralStore: Send + Sync {
 
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    async fn record(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Appends the event. `link` makes its chain value from the newest row's (empty when
+    /// there is no row or it has none); reading that row and appending are one step, also
+    /// between nodes, so that the rows form a single chain.
+    async fn record(
+        &self,
+        event: &AuditEvent,
+        link: &(dyn for<'p> Fn(&'p str) -> String + Send + Sync),
+    ) -> Result<(), StoreError>;
+    /// Up to `limit` rows after row `after`, oldest first, each with its id and chain value.
+    async fn chain_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, AuditEvent, Option<String>)>, StoreError>;
     /// The most recent events, newest first, optionally of one user and one kind.
     async fn query(
         &self,

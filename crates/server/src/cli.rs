@@ -42,6 +42,9 @@ pub enum Command {
     /// Messages kept instead of sent (no SMTP server or SMS webhook configured).
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Signing keys: list, rotate, retire, revoke.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -183,6 +186,13 @@ pub async fn create_registration_token(
         )
         .await?;
     Ok(json!({ "initial_access_token": token, "expires_at": expires_at }))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the log's hash chain from its first row: prints what was checked as JSON, or
+    /// names the first row that was altered, removed or added, and exits 1.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,7 +5,7 @@ use clap::Parser as _;
 use idp_core::SystemClock;
 use idp_server::AppState;
 use idp_server::cli::{
-    Cli, ClientCommand, Command, OutboxCommand, RegistrationTokenCommand, UserCommand,
+    AuditCommand, Cli, ClientCommand, Command, OutboxCommand, RegistrationTokenCommand, UserCommand,
 };
 use idp_server::config::{LogFormat, Settings};
 use idp_server::state::StartError;
@@ -145,6 +145,11 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                 .await
                 .map_err(|e| e.to_string())?;
             print(out);
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let report = idp_server::audit::verify(&state).await?;
+            print(serde_json::to_value(report).map_err(|e| e.to_string())?);
             Ok(())
         }
         Command::Outbox(OutboxCommand::List) => {

@@ -30,6 +30,8 @@ pub struct Inner {
     /// username costs the same time as a wrong password.
     pub dummy_password_hash: String,
     pub csrf_key: [u8; 32],
+    /// Keys the audit log's hash chain.
+    pub audit_key: [u8; 32],
     /// One-time codes sent by e-mail or text.
     pub codes: idp_recovery::CodeIssuer,
     pub notifier: crate::notify::Notifier,
@@ -101,6 +103,7 @@ impl AppState {
                 ..PasswordPolicy::default()
             },
             csrf_key: secrets.derive("csrf"),
+            audit_key: secrets.derive("audit-chain"),
             codes: idp_recovery::CodeIssuer::new(
                 secrets.derive("one-time-codes"),
                 settings.codes.lifetime_secs,

@@ -270,14 +270,25 @@ async fn audit_events_are_kept_newest_first(stores: &Stores) {
                     .user("u-audit")
                     .client("c1")
                     .origin(Some("10.0.0.1"), Some("ua")),
+                &|previous| format!("{previous}+{at}"),
             )
             .await
             .unwrap();
     }
     audit
-        .record(&AuditEvent::new(AuditKind::SignUp, 4).user("someone-else"))
+        .record(
+            &AuditEvent::new(AuditKind::SignUp, 4).user("someone-else"),
+            &|previous| format!("{previous}+4"),
+        )
         .await
         .unwrap();
+    // Each row's chain value was made from the one before it.
+    let chained = audit.chain_after(0, 10).await.unwrap();
+    let links: Vec<_> = chained.iter().map(|(_, _, c)| c.clone().unwrap()).collect();
+    assert_eq!(links, ["+1", "+1+2", "+1+2+3", "+1+2+3+4"]);
+    assert_eq!(chained[3].1.kind, AuditKind::SignUp);
+    let rest = audit.chain_after(chained[1].0, 10).await.unwrap();
+    assert_eq!(rest.len(), 2);
     let all = audit.recent_for_user("u-audit", &[], 10).await.unwrap();
     assert_eq!(
         all.iter().map(|e| e.kind).collect::<Vec<_>>(),

@@ -1003,22 +1003,68 @@ impl EphemeralStore for SqlStore {
 
 #[async_trait]
 impl AuditStore for SqlStore {
-    async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_log (at, kind, user_id, client_id, actor, ip, user_agent, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(event.at)
-        .bind(event.kind.as_str())
-        .bind(&event.user_id)
-        .bind(&event.client_id)
-        .bind(&event.actor)
-        .bind(&event.ip)
-        .bind(&event.user_agent)
-        .bind(&event.detail)
-        .run(self)
+    async fn record(
+        &self,
+        event: &AuditEvent,
+        link: &(dyn for<'p> Fn(&'p str) -> String + Send + Sync),
+    ) -> Result<(), StoreError> {
+        self.write(async {
+            let mut transaction = self.pool.begin().await.map_err(backend)?;
+            // One appender at a time across nodes (SQLite: the write lock of the file).
+            if self.backend == Backend::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock(7402221)")
+                    .execute(&mut *transaction)
+                    .await
+                    .map_err(backend)?;
+            }
+            let previous: Option<Option<String>> =
+                sqlx::query_scalar("SELECT chain FROM audit_log ORDER BY id DESC LIMIT 1")
+                    .fetch_optional(&mut *transaction)
+                    .await
+                    .map_err(backend)?;
+            let chain = link(&previous.flatten().unwrap_or_default());
+            sqlx::query(
+                "INSERT INTO audit_log
+                 (at, kind, user_id, client_id, actor, ip, user_agent, detail, chain)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(event.at)
+            .bind(event.kind.as_str())
+            .bind(&event.user_id)
+            .bind(&event.client_id)
+            .bind(&event.actor)
+            .bind(&event.ip)
+            .bind(&event.user_agent)
+            .bind(&event.detail)
+            .bind(chain)
+            .execute(&mut *transaction)
+            .await
+            .map_err(backend)?;
+            transaction.commit().await.map_err(backend)
+        })
         .await
-        .map(drop)
+    }
+
+    async fn chain_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, AuditEvent, Option<String>)>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("id").map_err(backend)?,
+                    audit_from_row(row)?,
+                    row.try_get("chain").map_err(backend)?,
+                ))
+            })
+            .collect()
     }
 
     async fn query(
