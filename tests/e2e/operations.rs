@@ -243,6 +243,18 @@ async fn no_secret_reaches_the_logs_even_at_debug_level() {
         "the requests were logged: {logs}"
     );
     let logs = lines.join("\n");
+    // Each also as a form body, a URL or a Basic authorization header would carry it.
+    use base64::Engine as _;
+    let mut encoded: Vec<String> = Vec::new();
+    for secret in &secrets {
+        encoded.push(url::form_urlencoded::byte_serialize(secret.as_bytes()).collect());
+        encoded.push(secret.replace(' ', "%20"));
+    }
+    encoded.push(
+        base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{client_secret}")),
+    );
+    encoded.retain(|e| !secrets.contains(e));
+    secrets.extend(encoded);
     for secret in &secrets {
         assert!(secret.len() >= 6);
         assert!(!leaks(&logs, secret), "`{secret}` is in the logs:\n{logs}");

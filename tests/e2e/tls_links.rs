@@ -9,7 +9,8 @@ use reqwest::StatusCode;
 
 use crate::support::*;
 
-/// A CA and a certificate for `localhost` and 127.0.0.1 signed by it, made by openssl in `dir`.
+/// A CA (`ca.pem`) and a certificate for `localhost` and 127.0.0.1 signed by it, and a second,
+/// unrelated CA (`other.pem`), made by openssl in `dir`.
 fn certificates(dir: &Path) {
     let openssl = |args: &[&str]| {
         let out = Command::new("openssl")
@@ -34,6 +35,10 @@ fn certificates(dir: &Path) {
     ca.extend_from_slice(&ec);
     ca.extend_from_slice(&["-days", "2", "-subj", "/CN=Test CA"]);
     openssl(&ca);
+    let mut other = vec!["req", "-x509", "-keyout", "other.key", "-out", "other.pem"];
+    other.extend_from_slice(&ec);
+    other.extend_from_slice(&["-days", "2", "-subj", "/CN=Another CA"]);
+    openssl(&other);
     let mut request = vec!["req", "-keyout", "server.key", "-out", "server.csr"];
     request.extend_from_slice(&ec);
     request.extend_from_slice(&["-subj", "/CN=localhost"]);
@@ -138,6 +143,7 @@ async fn redis_over_tls_holds_the_sessions_and_its_certificate_is_checked() {
     };
     let url = format!("rediss://localhost:{}", redis.port);
     let ca = dir.path().join("ca.pem");
+    let other = dir.path().join("other.pem");
     let idp = TestIdp::start_with(&[
         ("IDP_REDIS_URL", url.as_str()),
         ("IDP_REDIS_KEY_PREFIX", "tls:"),
@@ -152,12 +158,12 @@ async fn redis_over_tls_holds_the_sessions_and_its_certificate_is_checked() {
     assert_eq!(keys.lines().count(), 1, "the session is in Redis: {keys}");
     drop(idp);
 
-    // Trusting only the usual roots, the provider does not accept the test CA's certificate:
-    // it starts, says Redis cannot be reached, and keeps no session anywhere else.
+    // Trusting another CA only, the provider does not accept the certificate: it starts, says
+    // Redis cannot be reached, and keeps no session anywhere else.
     let mut untrusting = TestIdp::start_with(&[
         ("IDP_REDIS_URL", url.as_str()),
         ("IDP_REDIS_KEY_PREFIX", "untrusted:"),
-        ("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"),
+        ("SSL_CERT_FILE", other.to_str().unwrap()),
     ])
     .await;
     untrusting.create_user("tess");

@@ -321,6 +321,16 @@ pub struct AuditEvent {
     pub detail: String,
 }
 
+/// The value the audit hash chain starts from, which the first linked row covers: where the
+/// rows written before the chain began end (`after`, the newest such row's id), so that
+/// clearing the links of the first rows shows, as does any row slipped in before them.
+pub fn chain_start(after: Option<i64>) -> String {
+    match after {
+        Some(id) => format!("start after {id}"),
+        None => "start".to_owned(),
+    }
+}
+
 impl AuditEvent {
     pub fn new(kind: AuditKind, at: UnixTime) -> Self {
         Self {

@@ -62,19 +62,25 @@ pub fn link(key: &[u8; 32], previous: &str, event: &AuditEvent) -> String {
 /// What `idp audit verify` found.
 #[derive(Debug, Serialize)]
 pub struct ChainReport {
-    /// Rows whose chain value is right.
+    /// Rows whose link is right.
     pub verified: u64,
-    /// Rows written before the chain began (no value), all older than the first linked row.
+    /// Rows written before the chain began (no link), all older than the first linked row,
+    /// which names the newest of them.
     pub before_chain: u64,
-    /// The newest row's id and chain value: noted elsewhere, they show a later removal of the
-    /// newest rows, which the chain alone cannot.
+    /// The newest row's id and link: noted elsewhere and given back with `--expect`, they
+    /// show a later removal of the newest rows, which the chain alone cannot.
     pub last_id: Option<i64>,
     pub last_chain: Option<String>,
 }
 
-/// Walks the whole log, oldest first. Err names the first row where the chain breaks: that row
-/// was changed, or the one before it removed or slipped in.
-pub async fn verify(state: &AppState) -> Result<ChainReport, String> {
+/// At most this many breaks are named.
+const BREAKS_NAMED: usize = 20;
+
+/// Walks the whole log, oldest first, and checks every link; `expect` is a row id and link
+/// noted earlier, which must still be there. Err names the rows where the chain breaks (each
+/// was changed, or the row before it removed or slipped in), and the walk goes on past each
+/// break from the stored link, so that one break hides no other.
+pub async fn verify(state: &AppState, expect: Option<(i64, &str)>) -> Result<ChainReport, String> {
     const PAGE: u32 = 1000;
     let mut report = ChainReport {
         verified: 0,
@@ -82,34 +88,64 @@ pub async fn verify(state: &AppState) -> Result<ChainReport, String> {
         last_id: None,
         last_chain: None,
     };
-    let mut previous = String::new();
+    let mut breaks: Vec<String> = Vec::new();
+    let mut previous = idp_core::model::chain_start(None);
+    let mut linked = false;
+    let mut expected_seen = false;
     loop {
         let rows = state
             .stores
             .audit
-            .chain_after(report.last_id.unwrap_or(0), PAGE)
+            .chain_after(report.last_id.unwrap_or(i64::MIN), PAGE)
             .await
             .map_err(|e| e.to_string())?;
         for (id, event, chain) in &rows {
+            if let Some((expected_id, expected_link)) = expect
+                && *id == expected_id
+            {
+                expected_seen = true;
+                if chain.as_deref() != Some(expected_link) {
+                    breaks.push(format!("row {id} no longer has the link noted for it"));
+                }
+            }
             match chain {
-                None if report.verified == 0 => report.before_chain += 1,
-                None => return Err(format!("audit log row {id} has no chain value: altered")),
+                None if !linked => {
+                    report.before_chain += 1;
+                    previous = idp_core::model::chain_start(Some(*id));
+                }
+                None => breaks.push(format!("row {id} has lost its link")),
                 Some(chain) => {
                     let expected = link(&state.audit_key, &previous, event);
-                    if !idp_core::random::constant_time_eq(expected.as_bytes(), chain.as_bytes()) {
-                        return Err(format!(
-                            "audit log row {id} does not follow the row before it: it, or the row before it, was altered, removed or added"
+                    if idp_core::random::constant_time_eq(expected.as_bytes(), chain.as_bytes()) {
+                        report.verified += 1;
+                    } else {
+                        breaks.push(format!(
+                            "row {id} does not follow the row before it (it was changed, or a row before it removed or added)"
                         ));
                     }
-                    report.verified += 1;
+                    linked = true;
                     previous.clone_from(chain);
                 }
             }
             report.last_id = Some(*id);
         }
         if rows.len() < PAGE as usize {
-            report.last_chain = (!previous.is_empty()).then_some(previous);
-            return Ok(report);
+            break;
         }
     }
+    if let Some((expected_id, _)) = expect
+        && !expected_seen
+    {
+        breaks.push(format!("row {expected_id}, noted earlier, is gone"));
+    }
+    if !breaks.is_empty() {
+        let count = breaks.len();
+        breaks.truncate(BREAKS_NAMED);
+        return Err(format!(
+            "the audit log was altered ({count} breaks): {}",
+            breaks.join("; ")
+        ));
+    }
+    report.last_chain = linked.then_some(previous);
+    Ok(report)
 }

@@ -190,9 +190,14 @@ pub async fn create_registration_token(
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the log's hash chain from its first row: prints what was checked as JSON, or
-    /// names the first row that was altered, removed or added, and exits 1.
-    Verify,
+    /// Check the log's hash chain from its first row: prints what was checked as JSON (with
+    /// the newest row's id and link, to note elsewhere), or names the rows where the chain
+    /// breaks, and exits 1.
+    Verify {
+        /// `ID:LINK`, as an earlier run printed them: that row must still be there, unchanged.
+        #[arg(long, value_name = "ID:LINK")]
+        expect: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

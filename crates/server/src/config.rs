@@ -444,36 +444,51 @@ impl Settings {
     pub fn plaintext_links(&self) -> Vec<PlaintextLink> {
         let mut links = Vec::new();
         let mut check = |setting: &'static str, url: &str, use_instead: &'static str| {
-            let Ok(parsed) = Url::parse(url) else { return };
-            let query = |name: &str| {
-                parsed
-                    .query_pairs()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.into_owned())
-            };
-            let encrypted = match parsed.scheme() {
-                "postgres" | "postgresql" => matches!(
-                    query("sslmode").as_deref(),
-                    Some("require" | "verify-ca" | "verify-full")
-                ),
-                "redis" => false,
-                "smtp" => query("tls").as_deref() == Some("required"),
-                "http" => false,
-                // sqlite (a file), rediss, smtps, https.
-                _ => true,
-            };
-            if encrypted {
-                return;
-            }
-            // PostgreSQL over a Unix socket: `?host=/run/postgresql`.
-            let socket = query("host").is_some_and(|h| h.starts_with('/'));
-            let host = parsed.host_str().unwrap_or_default().to_owned();
-            links.push(PlaintextLink {
+            let link = |host: String, to_loopback: bool| PlaintextLink {
                 setting,
-                to_loopback: socket || host_is_loopback(parsed.host()),
                 host,
+                to_loopback,
                 use_instead,
-            });
+            };
+            let Ok(parsed) = Url::parse(url) else {
+                links.push(link("an unreadable address".into(), false));
+                return;
+            };
+            match parsed.scheme() {
+                // Judged as the driver reads the URL (the last of repeated parameters wins,
+                // `host=` and `hostaddr=` override the authority, PG* variables fill gaps).
+                // Only `verify-full` checks the server's certificate and name.
+                "postgres" | "postgresql" => {
+                    use sqlx::postgres::{PgConnectOptions, PgSslMode};
+                    let Ok(options) = url.parse::<PgConnectOptions>() else {
+                        links.push(link("an unreadable address".into(), false));
+                        return;
+                    };
+                    if !matches!(options.get_ssl_mode(), PgSslMode::VerifyFull) {
+                        let host = options.get_host().to_owned();
+                        let bare = host.trim_start_matches('[').trim_end_matches(']');
+                        let to_loopback = options.get_socket().is_some()
+                            || host.starts_with('/')
+                            || host == "localhost"
+                            || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+                        links.push(link(host, to_loopback));
+                    }
+                }
+                // lettre reads the first `tls` parameter.
+                "smtp" => {
+                    let tls = parsed.query_pairs().find(|(k, _)| k == "tls");
+                    if tls.is_none_or(|(_, v)| v != "required") {
+                        let host = parsed.host_str().unwrap_or_default().to_owned();
+                        links.push(link(host, host_is_loopback(parsed.host())));
+                    }
+                }
+                "redis" | "http" => {
+                    let host = parsed.host_str().unwrap_or_default().to_owned();
+                    links.push(link(host, host_is_loopback(parsed.host())));
+                }
+                // sqlite (a file), rediss, smtps, https.
+                _ => {}
+            }
         };
         check(
             "database_url",
@@ -530,7 +545,7 @@ mod tests {
     fn links_to_other_hosts_need_tls() {
         let none: Vec<(&str, String)> = Vec::new();
         assert_eq!(remote_plaintext(|_| {}), none, "the embedded default");
-        let cases: [(&str, Option<&str>); 16] = [
+        let cases: [(&str, Option<&str>); 22] = [
             (
                 "postgres://idp:pw@db.internal:5432/idp",
                 Some("db.internal"),
@@ -543,12 +558,30 @@ mod tests {
                 "postgres://idp:pw@db.internal/idp?sslmode=disable",
                 Some("db.internal"),
             ),
-            ("postgres://idp:pw@db.internal/idp?sslmode=require", None),
+            // TLS without a certificate check is no protection against a network attacker.
+            (
+                "postgres://idp:pw@db.internal/idp?sslmode=require",
+                Some("db.internal"),
+            ),
+            (
+                "postgres://idp:pw@db.internal/idp?sslmode=verify-ca",
+                Some("db.internal"),
+            ),
             ("postgresql://db.internal/idp?sslmode=verify-full", None),
+            // The driver takes the last of repeated parameters, and `host=` over the authority.
+            (
+                "postgres://db.internal/idp?sslmode=verify-full&sslmode=disable",
+                Some("db.internal"),
+            ),
+            (
+                "postgres://idp@127.0.0.1/idp?host=db.remote",
+                Some("db.remote"),
+            ),
             ("postgres://idp@127.0.0.1:5432/idp", None),
             ("postgres://idp@localhost/idp", None),
             ("postgres://idp@[::1]/idp", None),
             ("postgres://idp@db.internal/idp?host=/run/postgresql", None),
+            ("postgres://[::1/idp", Some("an unreadable address")),
             ("redis://:pw@cache.internal:6379", Some("cache.internal")),
             ("rediss://:pw@cache.internal:6379", None),
             ("smtp://mail.example.net:25", Some("mail.example.net")),
@@ -557,8 +590,13 @@ mod tests {
                 Some("mail.example.net"),
             ),
             ("smtp://mail.example.net:587?tls=required", None),
+            (
+                "smtp://mail.example.net:587?tls=opportunistic&tls=required",
+                Some("mail.example.net"),
+            ),
             ("smtps://mail.example.net", None),
             ("http://sms.example.net/send", Some("sms.example.net")),
+            ("http://127.0.0.1:9/send", None),
         ];
         for (url, refused_host) in cases {
             let found = remote_plaintext(|s| match url.split(':').next() {

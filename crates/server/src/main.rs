@@ -147,8 +147,17 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             print(out);
             Ok(())
         }
-        Command::Audit(AuditCommand::Verify) => {
-            let report = idp_server::audit::verify(&state).await?;
+        Command::Audit(AuditCommand::Verify { expect }) => {
+            let expect = match &expect {
+                Some(given) => Some(
+                    given
+                        .split_once(':')
+                        .and_then(|(id, link)| Some((id.parse::<i64>().ok()?, link)))
+                        .ok_or_else(|| format!("--expect `{given}`: give ID:LINK"))?,
+                ),
+                None => None,
+            };
+            let report = idp_server::audit::verify(&state, expect).await?;
             print(serde_json::to_value(report).map_err(|e| e.to_string())?);
             Ok(())
         }

@@ -30,7 +30,7 @@ pub struct Inner {
     /// username costs the same time as a wrong password.
     pub dummy_password_hash: String,
     pub csrf_key: [u8; 32],
-    /// Keys the audit log's hash chain.
+    /// Keys the audit log's hash chain (derived from the PIN key).
     pub audit_key: [u8; 32],
     /// One-time codes sent by e-mail or text.
     pub codes: idp_recovery::CodeIssuer,
@@ -103,7 +103,9 @@ impl AppState {
                 ..PasswordPolicy::default()
             },
             csrf_key: secrets.derive("csrf"),
-            audit_key: secrets.derive("audit-chain"),
+            // From the PIN key, which is never replaced: a master-key rewrap leaves the chain
+            // whole.
+            audit_key: crate::secrets::derive(&secrets.pin_key, "audit-chain"),
             codes: idp_recovery::CodeIssuer::new(
                 secrets.derive("one-time-codes"),
                 settings.codes.lifetime_secs,

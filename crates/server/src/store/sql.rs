@@ -52,6 +52,8 @@ pub struct SqlStore {
     backend: Backend,
     /// SQLite only: how writes take turns and reach the disk.
     writer: Option<Writer>,
+    /// PostgreSQL: audit appends take turns on this node (see `AuditStore::record`).
+    audit_turn: tokio::sync::Mutex<()>,
 }
 
 /// SQLite writes, in two parts. Writes take turns within this process, in order, so that none
@@ -241,6 +243,7 @@ impl SqlStore {
             pool,
             backend: kind,
             writer,
+            audit_turn: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -1008,21 +1011,44 @@ impl AuditStore for SqlStore {
         event: &AuditEvent,
         link: &(dyn for<'p> Fn(&'p str) -> String + Send + Sync),
     ) -> Result<(), StoreError> {
+        // One appender at a time on this node (so that appends waiting for the lock below
+        // hold one pooled connection, not all of them); SQLite's writes already take turns.
+        let _turn = match self.backend {
+            Backend::Postgres => Some(self.audit_turn.lock().await),
+            Backend::Sqlite => None,
+        };
         self.write(async {
-            let mut transaction = self.pool.begin().await.map_err(backend)?;
-            // One appender at a time across nodes (SQLite: the write lock of the file).
+            let mut transaction = match self.backend {
+                // Takes the write lock at once, so that another process writing meanwhile
+                // makes this wait rather than fail.
+                Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+                Backend::Postgres => self.pool.begin().await,
+            }
+            .map_err(backend)?;
+            // One appender at a time across nodes, each seeing the newest row.
             if self.backend == Backend::Postgres {
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                    .execute(&mut *transaction)
+                    .await
+                    .map_err(backend)?;
                 sqlx::query("SELECT pg_advisory_xact_lock(7402221)")
                     .execute(&mut *transaction)
                     .await
                     .map_err(backend)?;
             }
-            let previous: Option<Option<String>> =
-                sqlx::query_scalar("SELECT chain FROM audit_log ORDER BY id DESC LIMIT 1")
-                    .fetch_optional(&mut *transaction)
-                    .await
-                    .map_err(backend)?;
-            let chain = link(&previous.flatten().unwrap_or_default());
+            let newest = sqlx::query("SELECT id, chain FROM audit_log ORDER BY id DESC LIMIT 1")
+                .fetch_optional(&mut *transaction)
+                .await
+                .map_err(backend)?;
+            let previous = match newest {
+                Some(row) => {
+                    let id: i64 = row.try_get("id").map_err(backend)?;
+                    let chain: Option<String> = row.try_get("chain").map_err(backend)?;
+                    chain.unwrap_or_else(|| idp_core::model::chain_start(Some(id)))
+                }
+                None => idp_core::model::chain_start(None),
+            };
+            let chain = link(&previous);
             sqlx::query(
                 "INSERT INTO audit_log
                  (at, kind, user_id, client_id, actor, ip, user_agent, detail, chain)
