@@ -282,10 +282,13 @@ async fn audit_events_are_kept_newest_first(stores: &Stores) {
         )
         .await
         .unwrap();
-    // Each row's chain value was made from the one before it.
-    let chained = audit.chain_after(0, 10).await.unwrap();
+    // Each row's link was made from the one before it; the first from where the chain starts.
+    let chained = audit.chain_after(i64::MIN, 10).await.unwrap();
     let links: Vec<_> = chained.iter().map(|(_, _, c)| c.clone().unwrap()).collect();
-    assert_eq!(links, ["+1", "+1+2", "+1+2+3", "+1+2+3+4"]);
+    assert_eq!(
+        links,
+        ["start+1", "start+1+2", "start+1+2+3", "start+1+2+3+4"]
+    );
     assert_eq!(chained[3].1.kind, AuditKind::SignUp);
     let rest = audit.chain_after(chained[1].0, 10).await.unwrap();
     assert_eq!(rest.len(), 2);
