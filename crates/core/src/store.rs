@@ -107,6 +107,9 @@ pub trait GrantStore: Send + Sync {
     async fn revoke_grant(&self, id: &str, now: UnixTime) -> Result<(), StoreError>;
     /// Whether the grant exists and has not been revoked.
     async fn grant_is_active(&self, id: &str) -> Result<bool, StoreError>;
+    /// Whether the grant is active and belongs to `user_id`, who exists and is not disabled
+    /// (one read, for a refresh).
+    async fn grant_and_user_are_active(&self, id: &str, user_id: &str) -> Result<bool, StoreError>;
     /// Revokes every grant the user gave the client (consent withdrawn).
     async fn revoke_grants_of(
         &self,

@@ -36,17 +36,15 @@ pub async fn exchange(
         },
     )
     .await?;
-    if !state.stores.grants.grant_is_active(&grant.grant_id).await? {
-        return Err(OAuthError::invalid_grant("the grant was revoked").into());
-    }
-    if state
+    if !state
         .stores
-        .users
-        .find_user(&grant.user_id)
+        .grants
+        .grant_and_user_are_active(&grant.grant_id, &grant.user_id)
         .await?
-        .is_none_or(|user| user.disabled_at.is_some())
     {
-        return Err(OAuthError::invalid_grant("the user no longer exists").into());
+        return Err(
+            OAuthError::invalid_grant("the grant was revoked, or its user disabled").into(),
+        );
     }
     // The new refresh token keeps the grant's scopes; only this access token is narrowed.
     let mut response = issue_for_user(state, client, &grant, None).await?;

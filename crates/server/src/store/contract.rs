@@ -697,6 +697,14 @@ async fn grants_revoke(stores: &Stores) {
     };
     stores.grants.create_grant(&grant).await.unwrap();
     assert!(stores.grants.grant_is_active("g1").await.unwrap());
+    let usable = |user: &'static str| stores.grants.grant_and_user_are_active("g1", user);
+    assert!(usable("u1").await.unwrap());
+    assert!(!usable("u2").await.unwrap(), "another user's grant");
+    stores.users.set_disabled("u1", Some(1200)).await.unwrap();
+    assert!(!usable("u1").await.unwrap(), "a disabled user");
+    assert!(stores.grants.grant_is_active("g1").await.unwrap());
+    stores.users.set_disabled("u1", None).await.unwrap();
+    assert!(usable("u1").await.unwrap());
     assert_eq!(
         stores.grants.clients_of_session("sid-g").await.unwrap(),
         ["c-grant"]
@@ -711,6 +719,7 @@ async fn grants_revoke(stores: &Stores) {
     );
     stores.grants.revoke_grant("g1", 1500).await.unwrap();
     assert!(!stores.grants.grant_is_active("g1").await.unwrap());
+    assert!(!usable("u1").await.unwrap(), "a revoked grant");
     assert!(!stores.grants.grant_is_active("unknown").await.unwrap());
 }
 

@@ -830,6 +830,20 @@ impl GrantStore for SqlStore {
                 .map_err(backend)?;
         Ok(active.is_some())
     }
+
+    async fn grant_and_user_are_active(&self, id: &str, user_id: &str) -> Result<bool, StoreError> {
+        let active: Option<String> = sqlx::query_scalar(
+            "SELECT g.id FROM grants g JOIN users u ON u.id = g.user_id
+             WHERE g.id = $1 AND g.user_id = $2 AND g.revoked_at IS NULL
+             AND u.disabled_at IS NULL",
+        )
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(active.is_some())
+    }
 }
 
 #[async_trait]
