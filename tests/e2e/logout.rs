@@ -164,3 +164,73 @@ async fn relying_parties_signed_in_before_a_step_up_still_hear_of_the_logout() {
     let token = received.wait_for("rp", ".", 0).await.text;
     assert_eq!(decode_payload(&token)["aud"], client["client_id"]);
 }
+
+#[tokio::test]
+async fn a_third_party_logout_uri_into_the_providers_network_is_not_called() {
+    // Both relying parties' back channels listen on loopback: the administrator's own
+    // (first-party) client is called there; a third-party client's address is checked when
+    // the call is made and, not being public, is not called.
+    let (own_channel, own_received) = logout_sink().await;
+    let (partner_channel, partner_received) = logout_sink().await;
+    let mut idp = TestIdp::start().await;
+    let own = idp.create_client(&[
+        "--name",
+        "Tax Portal",
+        "--redirect-uri",
+        REDIRECT,
+        "--backchannel-logout-uri",
+        &own_channel,
+    ]);
+    let partner = idp.create_client(&[
+        "--name",
+        "Partner",
+        "--redirect-uri",
+        REDIRECT,
+        "--backchannel-logout-uri",
+        &partner_channel,
+        "--third-party",
+    ]);
+    idp.create_user("alice");
+    let browser = Browser::new(&idp);
+    let rp_of = |client: &serde_json::Value| {
+        let id = client["client_id"].as_str().unwrap().to_owned();
+        let secret = client["client_secret"].as_str().map(str::to_owned);
+        let idp = &idp;
+        async move { RelyingParty::discover(idp, &id, secret.as_deref(), REDIRECT).await }
+    };
+    let own_rp = rp_of(&own).await;
+    let partner_rp = rp_of(&partner).await;
+    let tokens = own_rp
+        .sign_in(&browser, "alice", &mut own_rp.start(&[], &[], true))
+        .await;
+    // Signed in already: the partner asks for consent, then gets its code and tokens.
+    let mut start = partner_rp.start(&[], &[], true);
+    let consent = browser.open(&start.url).await;
+    assert!(consent.contains("Allow Partner?"), "{}", consent.body);
+    let back = browser.submit(&consent, &[("decision", "allow")]).await;
+    let code = param(&back.location.unwrap(), "code").unwrap();
+    partner_rp
+        .exchange(&code, start.verifier.take())
+        .await
+        .unwrap();
+    assert_eq!(idp.count("grants", "TRUE").await, 2);
+    let url = format!(
+        "{}/logout?id_token_hint={}",
+        idp.issuer,
+        tokens.id_token().unwrap()
+    );
+    let confirm = browser.get(&url).await;
+    browser.submit(&confirm, &[]).await;
+    assert_eq!(idp.count("sessions", "TRUE").await, 0);
+    own_received.wait_for("rp", ".", 0).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        partner_received.all().is_empty(),
+        "the partner's back channel was called"
+    );
+    let (_, logs) = idp.terminate();
+    assert!(
+        logs.contains("back-channel logout URI does not resolve to a public address"),
+        "{logs}"
+    );
+}
