@@ -78,51 +78,32 @@ pub fn six_digits(text: &str) -> Option<String> {
 
 /// Starts an SMTP server on a free loopback port; returns its `smtp://` URL and its inbox.
 pub async fn smtp_sink() -> (String, Inbox) {
+    smtp_sink_over(None).await
+}
+
+/// An SMTP server as `smtp_sink`, speaking TLS from the first byte (`smtps://`) when given
+/// an acceptor.
+pub async fn smtp_sink_over(tls: Option<tokio_rustls::TlsAcceptor>) -> (String, Inbox) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("smtp://{}", listener.local_addr().unwrap());
+    let address = listener.local_addr().unwrap();
+    let url = match tls {
+        Some(_) => format!("smtps://localhost:{}", address.port()),
+        None => format!("smtp://{address}"),
+    };
     let inbox = Inbox::default();
     let kept = inbox.clone();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let inbox = kept.clone();
+            let tls = tls.clone();
             tokio::spawn(async move {
-                let (read, mut write) = stream.into_split();
-                let mut lines = BufReader::new(read).lines();
-                let _ = write.write_all(b"220 sink ESMTP\r\n").await;
-                let mut to = String::new();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let verb = line.split_whitespace().next().unwrap_or("").to_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "EHLO" | "HELO" => b"250 sink\r\n",
-                        "RCPT" => {
-                            to.push_str(&line);
-                            b"250 OK\r\n"
+                match tls {
+                    Some(acceptor) => {
+                        if let Ok(stream) = acceptor.accept(stream).await {
+                            smtp_session(stream, inbox).await;
                         }
-                        "DATA" => {
-                            let _ = write.write_all(b"354 go ahead\r\n").await;
-                            let mut text = String::new();
-                            while let Ok(Some(data)) = lines.next_line().await {
-                                if data == "." {
-                                    break;
-                                }
-                                text.push_str(&data);
-                                text.push('\n');
-                            }
-                            inbox.push(Received {
-                                to: std::mem::take(&mut to),
-                                text,
-                            });
-                            b"250 kept\r\n"
-                        }
-                        "QUIT" => {
-                            let _ = write.write_all(b"221 bye\r\n").await;
-                            break;
-                        }
-                        _ => b"250 OK\r\n",
-                    };
-                    if write.write_all(reply).await.is_err() {
-                        break;
                     }
+                    None => smtp_session(stream, inbox).await,
                 }
             });
         }
@@ -130,8 +111,57 @@ pub async fn smtp_sink() -> (String, Inbox) {
     (url, inbox)
 }
 
+async fn smtp_session<S>(stream: S, inbox: Inbox)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let (read, mut write) = tokio::io::split(stream);
+    let mut lines = BufReader::new(read).lines();
+    let _ = write.write_all(b"220 sink ESMTP\r\n").await;
+    let mut to = String::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let verb = line.split_whitespace().next().unwrap_or("").to_uppercase();
+        let reply: &[u8] = match verb.as_str() {
+            "EHLO" | "HELO" => b"250 sink\r\n",
+            "RCPT" => {
+                to.push_str(&line);
+                b"250 OK\r\n"
+            }
+            "DATA" => {
+                let _ = write.write_all(b"354 go ahead\r\n").await;
+                let mut text = String::new();
+                while let Ok(Some(data)) = lines.next_line().await {
+                    if data == "." {
+                        break;
+                    }
+                    text.push_str(&data);
+                    text.push('\n');
+                }
+                inbox.push(Received {
+                    to: std::mem::take(&mut to),
+                    text,
+                });
+                b"250 kept\r\n"
+            }
+            "QUIT" => {
+                let _ = write.write_all(b"221 bye\r\n").await;
+                break;
+            }
+            _ => b"250 OK\r\n",
+        };
+        if write.write_all(reply).await.is_err() || write.flush().await.is_err() {
+            break;
+        }
+    }
+}
+
 /// Starts an HTTP endpoint that keeps every JSON text posted to it; returns its URL.
 pub async fn sms_sink() -> (String, Inbox) {
+    sms_sink_over(None).await
+}
+
+/// The texting endpoint of `sms_sink`, over https when given an acceptor.
+pub async fn sms_sink_over(tls: Option<tokio_rustls::TlsAcceptor>) -> (String, Inbox) {
     use axum::routing::post;
     let inbox = Inbox::default();
     let kept = inbox.clone();
@@ -149,11 +179,48 @@ pub async fn sms_sink() -> (String, Inbox) {
         }),
     );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/sms", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (url, inbox)
+    let address = listener.local_addr().unwrap();
+    match tls {
+        None => {
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            (format!("http://{address}/sms"), inbox)
+        }
+        Some(acceptor) => {
+            let listener = TlsListener { listener, acceptor };
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            (format!("https://localhost:{}/sms", address.port()), inbox)
+        }
+    }
+}
+
+/// A TCP listener whose connections speak TLS (handshakes one at a time: enough for a test).
+struct TlsListener {
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((stream, address)) = self.listener.accept().await else {
+                continue;
+            };
+            if let Ok(stream) = self.acceptor.accept(stream).await {
+                return (stream, address);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.listener.local_addr()
+    }
 }
 
 #[test]

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
+use crate::sinks::{sms_sink_over, smtp_sink_over};
 use crate::support::*;
 
 /// A CA (`ca.pem`) and a certificate for `localhost` and 127.0.0.1 signed by it, and a second,
@@ -65,6 +66,26 @@ fn certificates(dir: &Path) {
         "-extfile",
         "server.ext",
     ]);
+}
+
+/// A TLS server side with the certificate that `certificates` made.
+fn acceptor(dir: &Path) -> tokio_rustls::TlsAcceptor {
+    use rustls_pki_types::pem::PemObject as _;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = CertificateDer::pem_file_iter(dir.join("server.pem"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        tokio_rustls::rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .unwrap();
+    tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config))
 }
 
 /// A Redis that speaks only TLS, on a port of its own; stopped when dropped.
@@ -179,4 +200,88 @@ async fn redis_over_tls_holds_the_sessions_and_its_certificate_is_checked() {
     assert!(logs.contains("Redis is not reachable"), "{logs}");
     let keys = redis.cli(dir.path(), &["--scan", "--pattern", "untrusted:*"]);
     assert_eq!(keys.trim(), "", "nothing reached Redis: {keys}");
+}
+
+/// A sign-in on a new browser: the page after the PIN, which asks for a code it e-mailed.
+async fn at_device_check(idp: &TestIdp) -> (Browser, Page) {
+    let browser = Browser::new(idp);
+    let pin_page = browser.at_pin_step("tess").await;
+    let device = browser.submit(&pin_page, &[("pin", PIN)]).await;
+    (browser, device)
+}
+
+#[tokio::test]
+async fn e_mail_and_texts_go_over_tls_to_a_server_the_trusted_roots_vouch_for() {
+    let dir = tempfile::tempdir().unwrap();
+    certificates(dir.path());
+    let (smtp, mail) = smtp_sink_over(Some(acceptor(dir.path()))).await;
+    let (webhook, texts) = sms_sink_over(Some(acceptor(dir.path()))).await;
+    let ca = dir.path().join("ca.pem");
+    let start = |roots: std::path::PathBuf| {
+        let (smtp, webhook) = (smtp.clone(), webhook.clone());
+        async move {
+            let idp = TestIdp::start_with(&[
+                ("IDP_SMTP_URL", smtp.as_str()),
+                ("IDP_SMS_WEBHOOK_URL", webhook.as_str()),
+                ("SSL_CERT_FILE", roots.to_str().unwrap()),
+            ])
+            .await;
+            let out = idp.cli(
+                &[
+                    "user",
+                    "create",
+                    "--username",
+                    "tess",
+                    "--email",
+                    "tess@example.com",
+                    "--phone",
+                    "+44 7700 900123",
+                ],
+                &format!("{PASSWORD}\n{PIN}\n"),
+            );
+            assert!(out.status.success(), "{out:?}");
+            idp
+        }
+    };
+
+    // Both certificates are issued by the test CA, which only `SSL_CERT_FILE` names: the
+    // e-mailed code and the texted one arrive.
+    let idp = start(ca).await;
+    let (browser, device) = at_device_check(&idp).await;
+    assert!(device.contains("Confirm it is you"), "{}", device.body);
+    let code = mail.code("tess@example.com", DEVICE_CODE, 0).await;
+    let account = browser.submit(&device, &[("code", &code)]).await;
+    assert!(account.contains("Your account"), "{}", account.body);
+    let confirm = browser
+        .submit_to(
+            &account,
+            "/account/contact",
+            &[
+                ("channel", "sms"),
+                ("value", ""),
+                ("current_password", PASSWORD),
+            ],
+        )
+        .await;
+    assert!(confirm.contains("Enter your code"), "{}", confirm.body);
+    texts
+        .code("+447700900123", "confirm your phone number", 0)
+        .await;
+    // The notice of the new device is the last e-mail; nothing else is on its way.
+    mail.wait_for("tess@example.com", "New sign-in to your account", 0)
+        .await;
+    let sent = mail.all().len();
+    drop(idp);
+
+    // Trusting another CA only, the provider cannot send the code, and says so.
+    let idp = start(dir.path().join("other.pem")).await;
+    let (_, device) = at_device_check(&idp).await;
+    assert_eq!(
+        device.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        device.body
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(mail.all().len(), sent, "nothing reached the mail server");
 }
