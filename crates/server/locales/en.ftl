@@ -296,6 +296,7 @@ error-too-many-minutes = There were too many tries from your network. Please wai
         [one] 1 minute
        *[other] { $minutes } minutes
     } and try again.
+error-not-sent-title = We could not send your code
 error-busy-title = We are very busy
 error-busy = Too many people are signing in right now. Please wait a minute and try again.
 error-paused-title = Sign-in is paused

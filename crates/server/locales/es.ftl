@@ -296,6 +296,7 @@ error-too-many-minutes = Ha habido demasiados intentos desde su red. Espere { $m
         [one] 1 minuto
        *[other] { $minutes } minutos
     } y vuelva a intentarlo.
+error-not-sent-title = No hemos podido enviar su código
 error-busy-title = Estamos muy ocupados
 error-busy = Ahora mismo hay demasiadas personas iniciando sesión. Espere un minuto y vuelva a intentarlo.
 error-paused-title = El inicio de sesión está en pausa

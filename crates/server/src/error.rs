@@ -30,6 +30,9 @@ pub enum PageError {
     /// Too many of these from this address: wait this many seconds.
     TooMany(i64),
     Busy,
+    /// A one-time code could not be delivered (the mail server or SMS webhook refused it or
+    /// could not be reached).
+    CodeNotSent,
     /// A store that sign-in needs cannot be reached: refuse (never go on without it).
     Unavailable,
     Internal(String),
@@ -94,6 +97,7 @@ impl IntoResponse for PageError {
         let retry_after = match &self {
             Self::TooMany(seconds) => Some(*seconds),
             Self::Busy | Self::Unavailable => Some(30),
+            Self::CodeNotSent => Some(120),
             _ => None,
         };
         let (status, heading, message, reference) = match self {
@@ -120,6 +124,12 @@ impl IntoResponse for PageError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 Text::new("error-busy-title"),
                 Text::new("error-busy"),
+                None,
+            ),
+            Self::CodeNotSent => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Text::new("error-not-sent-title"),
+                Text::new("code-not-sent"),
                 None,
             ),
             Self::Unavailable => (

@@ -174,7 +174,7 @@ async fn send_code(
     );
     if let Err(error) = state.notifier.send(&message).await {
         tracing::warn!(%error, channel = check.channel.as_str(), "new-device code not delivered");
-        return Err(PageError::Busy);
+        return Err(PageError::CodeNotSent);
     }
     let event = audit::event(state, AuditKind::NewDeviceCodeSent, from)
         .user(&user.id)
