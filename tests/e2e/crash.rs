@@ -34,13 +34,18 @@ async fn a_killed_server_keeps_every_acknowledged_sign_up_and_wrong_pin() {
     idp.create_user("pat");
     let issuer = idp.issuer.clone();
     let answered = Arc::new(AtomicU32::new(0));
+    let ready = Arc::new(AtomicU32::new(0));
     let signups: Vec<_> = (0..16u64)
         .map(|i| {
-            let (issuer, mail) = (issuer.clone(), idp.mail.clone());
+            let (issuer, mail, ready) = (issuer.clone(), idp.mail.clone(), ready.clone());
             tokio::spawn(async move {
                 // Staggered, so that some are in flight when the server dies.
                 tokio::time::sleep(Duration::from_millis(50 * i)).await;
-                sign_up(&issuer, &mail, format!("user{i}")).await
+                let done = sign_up(&issuer, &mail, format!("user{i}")).await;
+                if done.is_some() {
+                    ready.fetch_add(1, Ordering::SeqCst);
+                }
+                done
             })
         })
         .collect();
@@ -53,7 +58,16 @@ async fn a_killed_server_keeps_every_acknowledged_sign_up_and_wrong_pin() {
             ))
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // The kill comes once a sign-up and a wrong PIN have been answered (however slow the
+    // machine), with the rest in flight.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while ready.load(Ordering::SeqCst) == 0 || answered.load(Ordering::SeqCst) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing was answered"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     idp.kill_and_restart().await;
 
     let mut acknowledged = Vec::new();
