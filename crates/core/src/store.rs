@@ -156,14 +156,6 @@ pub trait KeyStore: Send + Sync {
 }
 
 /// Short-lived records (interactions, pending sign-ups, authorization codes).
-/// The record that takes a consumed one's place (`EphemeralStore::consume_and_put`).
-#[derive(Debug, Clone, Copy)]
-pub struct Successor<'a> {
-    pub id: &'a str,
-    pub payload: &'a serde_json::Value,
-    pub expires_at: UnixTime,
-}
-
 #[async_trait]
 pub trait EphemeralStore: Send + Sync {
     /// Inserts or replaces the record; a record already consumed stays consumed.
@@ -188,23 +180,6 @@ pub trait EphemeralStore: Send + Sync {
         id: &str,
         now: UnixTime,
     ) -> Result<Consumed, StoreError>;
-    /// `consume`, and, only when the record was fresh, `put` of its `successor` of the same
-    /// kind: one durable write where the store can make it one (a refresh token spent and the
-    /// next one stored).
-    async fn consume_and_put(
-        &self,
-        kind: EphemeralKind,
-        id: &str,
-        now: UnixTime,
-        successor: Successor<'_>,
-    ) -> Result<Consumed, StoreError> {
-        let consumed = self.consume(kind, id, now).await?;
-        if matches!(consumed, Consumed::Fresh(_)) {
-            self.put(kind, successor.id, successor.payload, successor.expires_at)
-                .await?;
-        }
-        Ok(consumed)
-    }
     async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError>;
     /// Deletes records that expired before `before`; returns how many. Callers keep consumed
     /// codes a while past their expiry so that a late replay is still recognised.

@@ -4,8 +4,8 @@
 use idp_core::OAuthError;
 use idp_core::model::{Client, EphemeralKind};
 
-use super::single_use::{Redeemable, find, spend};
-use super::tokens::{RefreshToken, TokenResponse, UserGrant, narrowed_scopes, sign_for_user};
+use super::single_use::{Redeemable, redeem};
+use super::tokens::{TokenResponse, UserGrant, issue_for_user, narrowed_scopes};
 use crate::error::JsonError;
 use crate::state::AppState;
 
@@ -21,12 +21,21 @@ pub async fn exchange(
     refresh_token: Option<&str>,
     scope: Option<&str>,
 ) -> Result<TokenResponse, JsonError> {
-    const WHAT: &str = "refresh token";
     let token =
         refresh_token.ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let kind = EphemeralKind::RefreshToken;
-    let (id, grant) = find::<UserGrant>(state, kind, WHAT, token, client).await?;
-    let narrowed = narrowed_scopes(&grant.scopes, scope)?;
+    let mut narrowed = Vec::new();
+    let grant: UserGrant = redeem(
+        state,
+        EphemeralKind::RefreshToken,
+        "refresh token",
+        token,
+        client,
+        |grant: &UserGrant| {
+            narrowed = narrowed_scopes(&grant.scopes, scope)?;
+            Ok(())
+        },
+    )
+    .await?;
     if !state
         .stores
         .grants
@@ -37,18 +46,14 @@ pub async fn exchange(
             OAuthError::invalid_grant("the grant was revoked, or its user disabled").into(),
         );
     }
-    // The token is spent and its successor stored in one step (one durable write). The new
-    // refresh token keeps the grant's scopes; only this access token is narrowed.
-    let next = RefreshToken::new(state, &grant)?;
-    spend(state, kind, WHAT, &id, &grant, Some(next.successor())).await?;
-    state.metrics.token("refresh");
-    let mut response = sign_for_user(state, client, &grant, None, Some(next.token))?;
+    // The new refresh token keeps the grant's scopes; only this access token is narrowed.
+    let mut response = issue_for_user(state, client, &grant, None).await?;
     if narrowed != grant.scopes {
         let narrowed_grant = UserGrant {
             scopes: narrowed,
             ..grant.clone()
         };
-        let narrowed_response = sign_for_user(state, client, &narrowed_grant, None, None)?;
+        let narrowed_response = issue_for_user(state, client, &narrowed_grant, None).await?;
         response.access_token = narrowed_response.access_token;
         response.id_token = narrowed_response.id_token;
         response.scope = narrowed_response.scope;

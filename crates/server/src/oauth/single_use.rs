@@ -7,7 +7,6 @@
 
 use idp_core::model::{Client, Consumed, EphemeralKind};
 use idp_core::random::sha256_b64;
-use idp_core::store::Successor;
 use idp_core::{OAuthError, StoreError};
 use serde::de::DeserializeOwned;
 
@@ -33,52 +32,18 @@ pub async fn redeem<T: Redeemable>(
     client: &Client,
     check: impl FnOnce(&T) -> Result<(), OAuthError>,
 ) -> Result<T, JsonError> {
-    let (id, record) = find(state, kind, what, secret, client).await?;
-    check(&record)?;
-    spend(state, kind, what, &id, &record, None).await?;
-    Ok(record)
-}
-
-/// The live record of `secret` of `kind`, issued to `client`, and its id; not used up yet
-/// (see `spend`), so that the caller's checks come first.
-pub async fn find<T: Redeemable>(
-    state: &AppState,
-    kind: EphemeralKind,
-    what: &'static str,
-    secret: &str,
-    client: &Client,
-) -> Result<(String, T), JsonError> {
     let id = sha256_b64(secret);
-    let Some(payload) = state.stores.ephemeral.get(kind, &id, state.now()).await? else {
+    let store = &state.stores.ephemeral;
+    let Some(payload) = store.get(kind, &id, state.now()).await? else {
         return Err(unusable::<T>(state, kind, what, &id, client).await);
     };
     let record: T = parse(payload, what)?;
     if record.grant().client_id != client.id {
         return Err(OAuthError::invalid_grant(format!("the {what} is invalid or expired")).into());
     }
-    Ok((id, record))
-}
-
-/// Uses up the record `id` found by `find`, storing `successor` in the same step when given.
-pub async fn spend<T: Redeemable>(
-    state: &AppState,
-    kind: EphemeralKind,
-    what: &'static str,
-    id: &str,
-    record: &T,
-    successor: Option<Successor<'_>>,
-) -> Result<(), JsonError> {
-    let store = &state.stores.ephemeral;
-    let consumed = match successor {
-        Some(successor) => {
-            store
-                .consume_and_put(kind, id, state.now(), successor)
-                .await?
-        }
-        None => store.consume(kind, id, state.now()).await?,
-    };
-    match consumed {
-        Consumed::Fresh(_) => Ok(()),
+    check(&record)?;
+    match store.consume(kind, &id, state.now()).await? {
+        Consumed::Fresh(_) => Ok(record),
         // Another redemption won the race: the secret was used twice.
         Consumed::Replayed(_) => Err(replayed(state, what, record.grant()).await),
         Consumed::Missing => Err(OAuthError::invalid_grant(format!("the {what} expired")).into()),

@@ -3,7 +3,6 @@
 
 use idp_core::model::{Client, EphemeralKind, SigningAlg};
 use idp_core::random::{random_token, sha256_b64};
-use idp_core::store::Successor;
 use idp_core::{OAuthError, StoreError};
 use idp_token_issuer::{AccessTokenClaims, IdTokenClaims, at_hash};
 use serde::{Deserialize, Serialize};
@@ -53,64 +52,6 @@ pub async fn issue_for_user(
     grant: &UserGrant,
     nonce: Option<String>,
 ) -> Result<TokenResponse, JsonError> {
-    let refresh_token = if grant.scopes.iter().any(|s| s == OFFLINE_ACCESS) {
-        let next = RefreshToken::new(state, grant)?;
-        state
-            .stores
-            .ephemeral
-            .put(
-                EphemeralKind::RefreshToken,
-                &next.id,
-                &next.payload,
-                next.expires_at,
-            )
-            .await?;
-        state.metrics.token("refresh");
-        Some(next.token)
-    } else {
-        None
-    };
-    sign_for_user(state, client, grant, nonce, refresh_token)
-}
-
-/// A new refresh token for the grant, not stored yet: the token, and the id (its digest),
-/// payload and expiry it is stored under. Single use (each use rotates it).
-pub struct RefreshToken {
-    pub token: String,
-    pub id: String,
-    pub payload: serde_json::Value,
-    pub expires_at: i64,
-}
-
-impl RefreshToken {
-    pub fn new(state: &AppState, grant: &UserGrant) -> Result<Self, JsonError> {
-        let token = random_token(32);
-        Ok(Self {
-            id: sha256_b64(&token),
-            payload: serde_json::to_value(grant).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            expires_at: state.now() + state.settings.tokens.refresh_token_ttl,
-            token,
-        })
-    }
-
-    pub fn successor(&self) -> Successor<'_> {
-        Successor {
-            id: &self.id,
-            payload: &self.payload,
-            expires_at: self.expires_at,
-        }
-    }
-}
-
-/// The access and ID tokens for a user, with `refresh_token` (already stored) when there is
-/// one.
-pub fn sign_for_user(
-    state: &AppState,
-    client: &Client,
-    grant: &UserGrant,
-    nonce: Option<String>,
-    refresh_token: Option<String>,
-) -> Result<TokenResponse, JsonError> {
     let now = state.now();
     let settings = &state.settings.tokens;
     let scope = grant.scopes.join(" ");
@@ -149,6 +90,12 @@ pub fn sign_for_user(
             at_hash: Some(at_hash(&access_token, alg)),
         },
     )?;
+    let refresh_token = if grant.scopes.iter().any(|s| s == OFFLINE_ACCESS) {
+        state.metrics.token("refresh");
+        Some(store_refresh_token(state, grant).await?)
+    } else {
+        None
+    };
     state.metrics.token("access");
     state.metrics.token("id");
     Ok(TokenResponse {
@@ -159,6 +106,23 @@ pub fn sign_for_user(
         refresh_token,
         scope,
     })
+}
+
+/// A new refresh token for the grant, stored as its digest; single use (each use rotates it).
+async fn store_refresh_token(state: &AppState, grant: &UserGrant) -> Result<String, JsonError> {
+    let token = random_token(32);
+    let payload = serde_json::to_value(grant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    state
+        .stores
+        .ephemeral
+        .put(
+            EphemeralKind::RefreshToken,
+            &sha256_b64(&token),
+            &payload,
+            state.now() + state.settings.tokens.refresh_token_ttl,
+        )
+        .await?;
+    Ok(token)
 }
 
 /// An access token for the client itself (RFC 6749 §4.4): no user, no ID token, no refresh.

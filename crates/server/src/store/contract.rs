@@ -102,7 +102,6 @@ async fn leases_have_one_holder_at_a_time(stores: &Stores) {
 /// which expires records by itself rather than by purging.
 pub async fn run_cache_rules(stores: &Stores) {
     single_use_records_are_consumed_once(stores).await;
-    a_spent_record_has_one_successor(stores).await;
     records_expire(stores).await;
     sessions_expire_and_end(stores).await;
     sessions_are_listed_and_ended_by_sid(stores).await;
@@ -572,69 +571,6 @@ async fn single_use_records_are_consumed_once(stores: &Stores) {
         stores.ephemeral.consume(kind, "nope", 1500).await.unwrap(),
         Consumed::Missing
     );
-}
-
-async fn a_spent_record_has_one_successor(stores: &Stores) {
-    use idp_core::store::Successor;
-    let kind = EphemeralKind::RefreshToken;
-    let ephemeral = &stores.ephemeral;
-    ephemeral
-        .put(kind, "rt-1", &json!({"grant": "g1"}), 2000)
-        .await
-        .unwrap();
-    // Twenty rotations of one token at once: one wins and stores its successor.
-    let rotations = (0..20).map(|n| {
-        let store = ephemeral.clone();
-        tokio::spawn(async move {
-            let id = format!("rt-2-{n}");
-            let payload = json!({"grant": "g1", "n": n});
-            let next = Successor {
-                id: &id,
-                payload: &payload,
-                expires_at: 3000,
-            };
-            let consumed = store
-                .consume_and_put(kind, "rt-1", 1500, next)
-                .await
-                .unwrap();
-            (id, consumed)
-        })
-    });
-    let mut winners = Vec::new();
-    for rotation in rotations {
-        let (id, consumed) = rotation.await.unwrap();
-        match consumed {
-            Consumed::Fresh(payload) => {
-                assert_eq!(payload["grant"], "g1");
-                winners.push(id);
-            }
-            Consumed::Replayed(_) => {
-                assert!(
-                    ephemeral.get(kind, &id, 1500).await.unwrap().is_none(),
-                    "{id}"
-                );
-            }
-            Consumed::Missing => panic!("a spent token is replayed, not missing"),
-        }
-    }
-    assert_eq!(winners.len(), 1);
-    let successor = ephemeral.get(kind, &winners[0], 1500).await.unwrap();
-    assert_eq!(successor.unwrap()["grant"], "g1");
-    // An unknown or expired one stores nothing.
-    let payload = json!({});
-    let next = Successor {
-        id: "rt-3",
-        payload: &payload,
-        expires_at: 3000,
-    };
-    assert_eq!(
-        ephemeral
-            .consume_and_put(kind, "nope", 1500, next)
-            .await
-            .unwrap(),
-        Consumed::Missing
-    );
-    assert!(ephemeral.get(kind, "rt-3", 1500).await.unwrap().is_none());
 }
 
 async fn records_expire(stores: &Stores) {

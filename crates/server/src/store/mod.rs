@@ -167,18 +167,6 @@ impl EphemeralStore for SplitEphemeral {
         self.store(kind).consume(kind, id, now).await
     }
 
-    async fn consume_and_put(
-        &self,
-        kind: EphemeralKind,
-        id: &str,
-        now: UnixTime,
-        successor: idp_core::store::Successor<'_>,
-    ) -> Result<Consumed, StoreError> {
-        self.store(kind)
-            .consume_and_put(kind, id, now, successor)
-            .await
-    }
-
     async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError> {
         self.store(kind).delete(kind, id).await
     }

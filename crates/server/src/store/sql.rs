@@ -18,8 +18,7 @@ use idp_core::model::{
 };
 use idp_core::store::{
     AuditStore, ClientStore, CodeStore, ConsentStore, DeviceStore, EphemeralStore, GrantStore,
-    HealthCheck, KeyStore, LeaseStore, OutboxStore, PinAttemptStore, SessionStore, Successor,
-    UserStore,
+    HealthCheck, KeyStore, LeaseStore, OutboxStore, PinAttemptStore, SessionStore, UserStore,
 };
 use sqlx::AnyPool;
 use sqlx::Executor as _;
@@ -159,12 +158,6 @@ fn backend(error: sqlx::Error) -> StoreError {
         _ => StoreError::backend(error),
     }
 }
-
-/// `EphemeralStore::put`: inserts or replaces a record (one already consumed stays consumed).
-const PUT_EPHEMERAL: &str =
-    "INSERT INTO ephemeral (kind, id, payload, expires_at) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload,
-                                          expires_at = excluded.expires_at";
 
 /// Runs a statement that writes: how many rows it changed.
 trait Run {
@@ -310,66 +303,6 @@ impl SqlStore {
         };
         writer.flush(ticket).await?;
         Ok(done)
-    }
-
-    /// `EphemeralStore::consume`, storing `successor` in the same transaction (one flush) when
-    /// the record was fresh.
-    async fn consume_then(
-        &self,
-        kind: EphemeralKind,
-        id: &str,
-        now: UnixTime,
-        successor: Option<Successor<'_>>,
-    ) -> Result<Consumed, StoreError> {
-        let parse = |p: String| serde_json::from_str(&p).map_err(|_| corrupt("ephemeral.payload"));
-        let fresh: Option<String> = self
-            .write(async {
-                let mut transaction = match self.backend {
-                    Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-                    Backend::Postgres => self.pool.begin().await,
-                }
-                .map_err(backend)?;
-                let fresh: Option<String> = sqlx::query_scalar(
-                    "UPDATE ephemeral SET consumed_at = $1
-                     WHERE kind = $2 AND id = $3 AND expires_at > $4 AND consumed_at IS NULL
-                     RETURNING payload",
-                )
-                .bind(now)
-                .bind(kind.as_str())
-                .bind(id)
-                .bind(now)
-                .fetch_optional(&mut *transaction)
-                .await
-                .map_err(backend)?;
-                if let (Some(_), Some(next)) = (&fresh, successor) {
-                    sqlx::query(PUT_EPHEMERAL)
-                        .bind(kind.as_str())
-                        .bind(next.id)
-                        .bind(next.payload.to_string())
-                        .bind(next.expires_at)
-                        .execute(&mut *transaction)
-                        .await
-                        .map_err(backend)?;
-                }
-                transaction.commit().await.map_err(backend)?;
-                Ok(fresh)
-            })
-            .await?;
-        if let Some(payload) = fresh {
-            return Ok(Consumed::Fresh(parse(payload)?));
-        }
-        let spent: Option<String> = sqlx::query_scalar(
-            "SELECT payload FROM ephemeral WHERE kind = $1 AND id = $2 AND consumed_at IS NOT NULL",
-        )
-        .bind(kind.as_str())
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(match spent {
-            Some(payload) => Consumed::Replayed(parse(payload)?),
-            None => Consumed::Missing,
-        })
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
@@ -993,14 +926,18 @@ impl EphemeralStore for SqlStore {
         payload: &serde_json::Value,
         expires_at: UnixTime,
     ) -> Result<(), StoreError> {
-        sqlx::query(PUT_EPHEMERAL)
-            .bind(kind.as_str())
-            .bind(id)
-            .bind(payload.to_string())
-            .bind(expires_at)
-            .run(self)
-            .await
-            .map(drop)
+        sqlx::query(
+            "INSERT INTO ephemeral (kind, id, payload, expires_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload,
+                                                  expires_at = excluded.expires_at",
+        )
+        .bind(kind.as_str())
+        .bind(id)
+        .bind(payload.to_string())
+        .bind(expires_at)
+        .run(self)
+        .await
+        .map(drop)
     }
 
     async fn get(
@@ -1030,17 +967,38 @@ impl EphemeralStore for SqlStore {
         id: &str,
         now: UnixTime,
     ) -> Result<Consumed, StoreError> {
-        self.consume_then(kind, id, now, None).await
-    }
-
-    async fn consume_and_put(
-        &self,
-        kind: EphemeralKind,
-        id: &str,
-        now: UnixTime,
-        successor: Successor<'_>,
-    ) -> Result<Consumed, StoreError> {
-        self.consume_then(kind, id, now, Some(successor)).await
+        let parse = |p: String| serde_json::from_str(&p).map_err(|_| corrupt("ephemeral.payload"));
+        let fresh: Option<String> = self
+            .write(async {
+                sqlx::query_scalar(
+                    "UPDATE ephemeral SET consumed_at = $1
+                     WHERE kind = $2 AND id = $3 AND expires_at > $4 AND consumed_at IS NULL
+                     RETURNING payload",
+                )
+                .bind(now)
+                .bind(kind.as_str())
+                .bind(id)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)
+            })
+            .await?;
+        if let Some(payload) = fresh {
+            return Ok(Consumed::Fresh(parse(payload)?));
+        }
+        let spent: Option<String> = sqlx::query_scalar(
+            "SELECT payload FROM ephemeral WHERE kind = $1 AND id = $2 AND consumed_at IS NOT NULL",
+        )
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(match spent {
+            Some(payload) => Consumed::Replayed(parse(payload)?),
+            None => Consumed::Missing,
+        })
     }
 
     async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError> {
