@@ -197,6 +197,29 @@ async fn refresh_needs_offline_access_its_own_client_and_no_wider_scope() {
         "the refresh token survived the refused attempts: {body}"
     );
     assert_eq!(body["scope"], "openid", "narrowed");
+    // Narrowed but still offline: one new refresh token, the one the client is given (the
+    // store holds the spent ones too).
+    let next = body["refresh_token"].as_str().unwrap().to_owned();
+    let stored = "kind = 'refresh'";
+    assert_eq!(f.idp.count("ephemeral", stored).await, 2);
+    let (status, body) = post(
+        &f,
+        "/token",
+        f.auth(),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &next),
+            ("scope", "openid offline_access"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["scope"], "openid offline_access");
+    assert_eq!(
+        f.idp.count("ephemeral", stored).await,
+        3,
+        "no token nobody holds"
+    );
     let (_, body) = post(&f, "/token", f.auth(), &[("grant_type", "refresh_token")]).await;
     assert_eq!(body["error"], "invalid_request");
 }

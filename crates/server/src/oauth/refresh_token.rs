@@ -5,7 +5,7 @@ use idp_core::OAuthError;
 use idp_core::model::{Client, EphemeralKind};
 
 use super::single_use::{Redeemable, redeem};
-use super::tokens::{TokenResponse, UserGrant, issue_for_user, narrowed_scopes};
+use super::tokens::{TokenResponse, UserGrant, issue_for_user, narrowed_scopes, sign_for_user};
 use crate::error::JsonError;
 use crate::state::AppState;
 
@@ -53,7 +53,8 @@ pub async fn exchange(
             scopes: narrowed,
             ..grant.clone()
         };
-        let narrowed_response = issue_for_user(state, client, &narrowed_grant, None).await?;
+        // Signed only: the refresh token issued above is the one the client keeps.
+        let narrowed_response = sign_for_user(state, client, &narrowed_grant, None, None)?;
         response.access_token = narrowed_response.access_token;
         response.id_token = narrowed_response.id_token;
         response.scope = narrowed_response.scope;

@@ -52,6 +52,23 @@ pub async fn issue_for_user(
     grant: &UserGrant,
     nonce: Option<String>,
 ) -> Result<TokenResponse, JsonError> {
+    let refresh_token = if grant.scopes.iter().any(|s| s == OFFLINE_ACCESS) {
+        state.metrics.token("refresh");
+        Some(store_refresh_token(state, grant).await?)
+    } else {
+        None
+    };
+    sign_for_user(state, client, grant, nonce, refresh_token)
+}
+
+/// The access and ID tokens for a user, with `refresh_token` (already stored) when given.
+pub fn sign_for_user(
+    state: &AppState,
+    client: &Client,
+    grant: &UserGrant,
+    nonce: Option<String>,
+    refresh_token: Option<String>,
+) -> Result<TokenResponse, JsonError> {
     let now = state.now();
     let settings = &state.settings.tokens;
     let scope = grant.scopes.join(" ");
@@ -90,12 +107,6 @@ pub async fn issue_for_user(
             at_hash: Some(at_hash(&access_token, alg)),
         },
     )?;
-    let refresh_token = if grant.scopes.iter().any(|s| s == OFFLINE_ACCESS) {
-        state.metrics.token("refresh");
-        Some(store_refresh_token(state, grant).await?)
-    } else {
-        None
-    };
     state.metrics.token("access");
     state.metrics.token("id");
     Ok(TokenResponse {
