@@ -48,13 +48,7 @@ async fn the_admin_api_needs_an_admin_token() {
         (StatusCode::FORBIDDEN, Some("insufficient_scope"))
     );
     // A user's access token is not an admin token either.
-    let rp = RelyingParty::discover(
-        &idp,
-        normal["client_id"].as_str().unwrap(),
-        normal["client_secret"].as_str(),
-        REDIRECT,
-    )
-    .await;
+    let rp = RelyingParty::of_client(&idp, &normal, REDIRECT).await;
     let browser = Browser::new(&idp);
     let tokens = rp
         .sign_in(&browser, "alice", &mut rp.start(&[], &[], true))
@@ -129,13 +123,7 @@ async fn admins_manage_keys_users_clients_and_read_the_audit_log() {
     assert_eq!(user["pin_set"], false, "a new PIN at the next sign-in");
 
     // Someone part-way through signing in when the account is disabled gets no further.
-    let rp_early = RelyingParty::discover(
-        &idp,
-        normal["client_id"].as_str().unwrap(),
-        normal["client_secret"].as_str(),
-        REDIRECT,
-    )
-    .await;
+    let rp_early = RelyingParty::of_client(&idp, &normal, REDIRECT).await;
     let early = Browser::new(&idp);
     let login = early.open(&rp_early.start(&[], &[], true).url).await;
     let new_pin_page = early
@@ -157,13 +145,7 @@ async fn admins_manage_keys_users_clients_and_read_the_audit_log() {
         .await;
     assert_eq!(stopped.status, StatusCode::FORBIDDEN, "{}", stopped.body);
     assert_eq!(idp.count("sessions", "TRUE").await, 0);
-    let rp = RelyingParty::discover(
-        &idp,
-        normal["client_id"].as_str().unwrap(),
-        normal["client_secret"].as_str(),
-        REDIRECT,
-    )
-    .await;
+    let rp = RelyingParty::of_client(&idp, &normal, REDIRECT).await;
     let browser = Browser::new(&idp);
     let login = browser.open(&rp.start(&[], &[], true).url).await;
     let refused = browser
@@ -265,13 +247,7 @@ async fn an_id_token_hint_of_a_retired_key_still_works_for_logout() {
         "http://127.0.0.1:9/bye",
     ]);
     idp.create_user("alice");
-    let rp = RelyingParty::discover(
-        &idp,
-        client["client_id"].as_str().unwrap(),
-        client["client_secret"].as_str(),
-        REDIRECT,
-    )
-    .await;
+    let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
     let browser = Browser::new(&idp);
     let tokens = rp
         .sign_in(&browser, "alice", &mut rp.start(&[], &[], true))

@@ -15,13 +15,7 @@ async fn setup(public: bool) -> (TestIdp, RelyingParty) {
     }
     let client = idp.create_client(&args);
     idp.create_user("alice");
-    let rp = RelyingParty::discover(
-        &idp,
-        client["client_id"].as_str().unwrap(),
-        client["client_secret"].as_str(),
-        REDIRECT,
-    )
-    .await;
+    let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
     (idp, rp)
 }
 

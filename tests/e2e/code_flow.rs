@@ -14,13 +14,7 @@ async fn setup(extra_client_args: &[&str]) -> (TestIdp, RelyingParty, String) {
     args.extend_from_slice(extra_client_args);
     let client = idp.create_client(&args);
     let sub = idp.create_user("alice");
-    let rp = RelyingParty::discover(
-        &idp,
-        client["client_id"].as_str().unwrap(),
-        client["client_secret"].as_str(),
-        REDIRECT,
-    )
-    .await;
+    let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
     (idp, rp, sub)
 }
 

@@ -134,13 +134,7 @@ async fn an_administrator_may_mark_a_client_third_party() {
         REDIRECT,
         "--third-party",
     ]);
-    let rp = RelyingParty::discover(
-        &idp,
-        client["client_id"].as_str().unwrap(),
-        client["client_secret"].as_str(),
-        REDIRECT,
-    )
-    .await;
+    let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
     let browser = Browser::new(&idp);
     let consent = browser
         .sign_in(

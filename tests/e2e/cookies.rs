@@ -11,21 +11,7 @@ const HSTS: &str = "max-age=31536000; includeSubDomains";
 /// A sign-up and a sign-in in one browser: every cookie the provider set on the way.
 async fn cookies_of_a_sign_up_and_a_sign_in(idp: &TestIdp) -> Vec<String> {
     let browser = Browser::recording(idp);
-    let form = browser.get("/signup").await;
-    let pin_page = browser
-        .submit(
-            &form,
-            &[
-                ("username", "ann"),
-                ("email", "ann@example.com"),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-            ],
-        )
-        .await;
-    let done = browser
-        .submit(&pin_page, &[("pin", PIN), ("pin_confirm", PIN)])
-        .await;
+    let done = browser.sign_up("ann").await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     let fresh = Browser::recording(idp);
     fresh.open_account("ann", PIN).await;
@@ -125,19 +111,24 @@ async fn on_a_loopback_http_issuer_cookies_are_plain_and_there_is_no_hsts() {
     );
 }
 
+/// Whether a fresh browser presenting `session` as its session cookie is asked to sign in.
+async fn signs_nobody_in(idp: &TestIdp, session: &str) -> bool {
+    let browser = Browser::recording(idp);
+    browser
+        .cookies
+        .as_ref()
+        .unwrap()
+        .plant("idp_session", session);
+    browser.open("/account").await.contains("name=\"password\"")
+}
+
 #[tokio::test]
 async fn a_session_id_the_browser_brings_along_is_never_kept() {
     let idp = TestIdp::start().await;
     idp.create_user("ann");
     idp.create_user("mal");
     let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
-    let rp = RelyingParty::discover(
-        &idp,
-        client["client_id"].as_str().unwrap(),
-        client["client_secret"].as_str(),
-        REDIRECT,
-    )
-    .await;
+    let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
 
     // A value the attacker made up and planted: ignored, and replaced at sign-in.
     let victim = Browser::recording(&idp);
@@ -149,13 +140,7 @@ async fn a_session_id_the_browser_brings_along_is_never_kept() {
     let ann_session = jar.get("idp_session").expect("a session cookie");
     assert_ne!(ann_session, "chosen-by-the-attacker");
     assert_eq!(ann_session.len(), 43, "256 random bits, base64url");
-    let planted = Browser::recording(&idp);
-    planted
-        .cookies
-        .as_ref()
-        .unwrap()
-        .plant("idp_session", "chosen-by-the-attacker");
-    assert!(planted.open("/account").await.contains("name=\"password\""));
+    assert!(signs_nobody_in(&idp, "chosen-by-the-attacker").await);
 
     // The attacker's own live session, planted in the victim's browser: when the victim signs
     // in (the relying party asks for a fresh login), the browser gets a new id, and the
@@ -193,13 +178,7 @@ async fn a_session_id_the_browser_brings_along_is_never_kept() {
     victim.sign_in(&login, "ann", PASSWORD, PIN).await;
     let newest = jar.get("idp_session").unwrap();
     assert_ne!(newest, new_session);
-    let stale = Browser::recording(&idp);
-    stale
-        .cookies
-        .as_ref()
-        .unwrap()
-        .plant("idp_session", &new_session);
-    assert!(stale.open("/account").await.contains("name=\"password\""));
+    assert!(signs_nobody_in(&idp, &new_session).await);
     // Ann's sessions in the first browser and the newest one here; Mal's ended.
     assert_eq!(idp.count("sessions", "TRUE").await, 2);
 }

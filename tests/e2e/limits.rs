@@ -6,6 +6,12 @@ use serde_json::json;
 
 use crate::support::*;
 
+/// The page says "too many" (429) with this `Retry-After`.
+fn refused_with_retry_after(page: &Page, seconds: &str) {
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{}", page.body);
+    assert_eq!(page.retry_after.as_deref(), Some(seconds));
+}
+
 fn details(username: &str) -> Vec<(&str, &str)> {
     vec![
         ("username", username),
@@ -26,27 +32,17 @@ async fn sign_ups_from_one_address_stop_at_the_limit_and_store_nothing() {
         .await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     for name in ["ann", "bob"] {
-        let form = browser.get("/signup").await;
-        let pin_page = browser.submit(&form, &details(name)).await;
-        let done = browser
-            .submit(&pin_page, &[("pin", PIN), ("pin_confirm", PIN)])
-            .await;
+        let done = browser.sign_up(name).await;
         assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     }
     let form = browser.get("/signup").await;
     let third = browser.submit(&form, &details("cat")).await;
-    assert_eq!(
-        third.status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "{}",
-        third.body
-    );
+    refused_with_retry_after(&third, "1800");
     assert!(
         third.contains("too many tries from your network"),
         "{}",
         third.body
     );
-    assert_eq!(third.retry_after.as_deref(), Some("1800"));
     // Probing whether a username is taken counts alike: past the limit, it is not answered.
     let form = browser.get("/signup").await;
     let probe = browser.submit(&form, &details("ann")).await;
@@ -109,13 +105,7 @@ async fn pin_tries_from_one_address_stop_at_the_limit_without_costing_the_accoun
         assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
     }
     let refused = browser.submit(&pin_page, &[("pin", PIN)]).await;
-    assert_eq!(
-        refused.status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "{}",
-        refused.body
-    );
-    assert_eq!(refused.retry_after.as_deref(), Some("450"));
+    refused_with_retry_after(&refused, "450");
     assert_eq!(
         idp.count("users", "username = 'dora' AND pin_failures = 2")
             .await,
@@ -140,13 +130,7 @@ async fn code_tries_from_one_address_stop_at_the_limit_without_spending_the_code
     // Five tries per code, two spent.
     assert_eq!(idp.count("one_time_codes", "tries_left = 3").await, 1);
     let refused = browser.submit(&device, &[("code", "000000")]).await;
-    assert_eq!(
-        refused.status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "{}",
-        refused.body
-    );
-    assert_eq!(refused.retry_after.as_deref(), Some("450"));
+    refused_with_retry_after(&refused, "450");
     assert_eq!(
         idp.count("one_time_codes", "tries_left = 3").await,
         1,
@@ -176,13 +160,7 @@ async fn recoveries_started_from_one_address_stop_at_the_limit_and_send_nothing(
         assert!(page.contains("Enter your code"), "{}", page.body);
     }
     let refused = start_recovery("hal").await;
-    assert_eq!(
-        refused.status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "{}",
-        refused.body
-    );
-    assert_eq!(refused.retry_after.as_deref(), Some("1800"));
+    refused_with_retry_after(&refused, "1800");
     assert_eq!(idp.mail.count("recover your PIN"), 2);
     assert_eq!(
         idp.count("one_time_codes", "purpose = 'recovery'").await,

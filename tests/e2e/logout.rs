@@ -144,13 +144,7 @@ async fn relying_parties_signed_in_before_a_step_up_still_hear_of_the_logout() {
         &backchannel,
     ]);
     idp.create_user("alice");
-    let rp = RelyingParty::discover(
-        &idp,
-        client["client_id"].as_str().unwrap(),
-        client["client_secret"].as_str(),
-        REDIRECT,
-    )
-    .await;
+    let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
     let browser = Browser::new(&idp);
     rp.sign_in(&browser, "alice", &mut rp.start(&[], &[], true))
         .await;
@@ -192,14 +186,8 @@ async fn a_third_party_logout_uri_into_the_providers_network_is_not_called() {
     ]);
     idp.create_user("alice");
     let browser = Browser::new(&idp);
-    let rp_of = |client: &serde_json::Value| {
-        let id = client["client_id"].as_str().unwrap().to_owned();
-        let secret = client["client_secret"].as_str().map(str::to_owned);
-        let idp = &idp;
-        async move { RelyingParty::discover(idp, &id, secret.as_deref(), REDIRECT).await }
-    };
-    let own_rp = rp_of(&own).await;
-    let partner_rp = rp_of(&partner).await;
+    let own_rp = RelyingParty::of_client(&idp, &own, REDIRECT).await;
+    let partner_rp = RelyingParty::of_client(&idp, &partner, REDIRECT).await;
     let tokens = own_rp
         .sign_in(&browser, "alice", &mut own_rp.start(&[], &[], true))
         .await;

@@ -157,21 +157,7 @@ async fn no_secret_reaches_the_logs_even_at_debug_level() {
     ];
     // A sign-up through the pages.
     let browser = Browser::recording(&idp);
-    let form = browser.get("/signup").await;
-    let pin_page = browser
-        .submit(
-            &form,
-            &[
-                ("username", "olga"),
-                ("email", "olga@example.com"),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-            ],
-        )
-        .await;
-    let done = browser
-        .submit(&pin_page, &[("pin", PIN), ("pin_confirm", PIN)])
-        .await;
+    let done = browser.sign_up("olga").await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
 
     // A relying party signs her in (a wrong password and a wrong PIN first), exchanges the

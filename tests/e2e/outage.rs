@@ -94,13 +94,7 @@ async fn without_redis_sign_ins_stop_with_503_and_resume_when_it_returns() {
     .await;
     idp.create_user("alice");
     let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
-    let rp = RelyingParty::discover(
-        &idp,
-        client["client_id"].as_str().unwrap(),
-        client["client_secret"].as_str(),
-        REDIRECT,
-    )
-    .await;
+    let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
     assert_eq!(ready(&idp).await, StatusCode::OK);
 
     // Half-way through a sign-in, Redis goes away.

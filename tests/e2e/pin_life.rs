@@ -38,13 +38,7 @@ async fn world() -> World {
         &format!("{PASSWORD}\n{PIN}\n"),
     );
     assert!(out.status.success());
-    let rp = RelyingParty::discover(
-        &idp,
-        client["client_id"].as_str().unwrap(),
-        client["client_secret"].as_str(),
-        REDIRECT,
-    )
-    .await;
+    let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
     World {
         idp,
         rp,
@@ -87,18 +81,7 @@ async fn confirm_contact(w: &World, channel: &str) {
         return;
     }
     assert!(account.contains("— not confirmed"));
-    let code_page = browser
-        .submit_to(
-            &account,
-            "/account/contact",
-            &[
-                ("channel", "sms"),
-                ("value", ""),
-                ("current_password", PASSWORD),
-            ],
-        )
-        .await;
-    assert!(code_page.contains("Enter your code"), "{}", code_page.body);
+    let code_page = browser.ask_to_confirm_phone(&account).await;
     let code = w
         .texts
         .code("+447700900123", "confirm your phone number", 0)
@@ -492,13 +475,7 @@ async fn without_smtp_notifications_go_to_the_outbox() {
     let idp = TestIdp::start_with_outbox().await;
     let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
     idp.create_user("alice");
-    let rp = RelyingParty::discover(
-        &idp,
-        client["client_id"].as_str().unwrap(),
-        client["client_secret"].as_str(),
-        REDIRECT,
-    )
-    .await;
+    let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
     let w = World {
         idp,
         rp,
@@ -637,13 +614,7 @@ async fn the_new_device_check_can_be_turned_off() {
     let idp = TestIdp::start_with(&[("IDP_NEW_DEVICE__ENABLED", "false")]).await;
     let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
     idp.create_user("alice");
-    let rp = RelyingParty::discover(
-        &idp,
-        client["client_id"].as_str().unwrap(),
-        client["client_secret"].as_str(),
-        REDIRECT,
-    )
-    .await;
+    let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
     let browser = Browser::new(&idp);
     let login = browser.open(&rp.start(&[], &[], true).url).await;
     let pin_page = browser
@@ -784,13 +755,7 @@ async fn an_expired_code_is_refused() {
     let idp = TestIdp::start_with(&[("IDP_CODES__LIFETIME_SECS", "1")]).await;
     let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
     idp.create_user("alice");
-    let rp = RelyingParty::discover(
-        &idp,
-        client["client_id"].as_str().unwrap(),
-        client["client_secret"].as_str(),
-        REDIRECT,
-    )
-    .await;
+    let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
     let browser = Browser::new(&idp);
     let login = browser.open(&rp.start(&[], &[], true).url).await;
     let pin_page = browser

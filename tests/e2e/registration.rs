@@ -71,13 +71,7 @@ async fn a_developer_registers_a_client_and_signs_a_user_in_with_it() {
         "an initial access token works once"
     );
 
-    let rp = RelyingParty::discover(
-        &idp,
-        client["client_id"].as_str().unwrap(),
-        client["client_secret"].as_str(),
-        REDIRECT,
-    )
-    .await;
+    let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
     let browser = Browser::new(&idp);
     let mut start = rp.start(&[], &[], true);
     let login = browser.open(&start.url).await;

@@ -46,13 +46,7 @@ async fn a_new_user_signs_up_then_signs_in_to_a_relying_party() {
 
     // A relying party signs the new user in, in a fresh browser, with password and PIN.
     let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
-    let rp = RelyingParty::discover(
-        &idp,
-        client["client_id"].as_str().unwrap(),
-        client["client_secret"].as_str(),
-        REDIRECT,
-    )
-    .await;
+    let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
     let other = Browser::new(&idp);
     let mut start = rp.start(&[], &[], true);
     let tokens = rp.sign_in(&other, "bea", &mut start).await;
@@ -67,13 +61,7 @@ async fn a_new_user_signs_up_then_signs_in_to_a_relying_party() {
 async fn sign_up_started_from_a_login_page_continues_to_the_relying_party() {
     let idp = TestIdp::start().await;
     let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
-    let rp = RelyingParty::discover(
-        &idp,
-        client["client_id"].as_str().unwrap(),
-        client["client_secret"].as_str(),
-        REDIRECT,
-    )
-    .await;
+    let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
     let browser = Browser::new(&idp);
     let start = rp.start(&[], &[], true);
     let login = browser.open(&start.url).await;

@@ -15,13 +15,7 @@ async fn setup(env: &[(&str, &str)]) -> (TestIdp, RelyingParty) {
     let idp = TestIdp::start_with(env).await;
     let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
     idp.create_user("alice");
-    let rp = RelyingParty::discover(
-        &idp,
-        client["client_id"].as_str().unwrap(),
-        client["client_secret"].as_str(),
-        REDIRECT,
-    )
-    .await;
+    let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
     (idp, rp)
 }
 

@@ -620,16 +620,8 @@ impl Browser {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
-            .default_headers(defaults)
-            .build()
-            .expect("browser");
-        Self {
-            http,
-            base: idp.address.clone(),
-            issuer: idp.issuer.clone(),
-            mail: idp.mail.clone(),
-            cookies: None,
-        }
+            .default_headers(defaults);
+        Self::at(idp, http, None)
     }
 
     /// A browser whose cookies the test can read and plant (see [`CookieRecord`]).
@@ -637,15 +629,21 @@ impl Browser {
         let cookies = std::sync::Arc::new(CookieRecord::default());
         let http = reqwest::Client::builder()
             .cookie_provider(cookies.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("browser");
+            .redirect(reqwest::redirect::Policy::none());
+        Self::at(idp, http, Some(cookies))
+    }
+
+    fn at(
+        idp: &TestIdp,
+        http: reqwest::ClientBuilder,
+        cookies: Option<std::sync::Arc<CookieRecord>>,
+    ) -> Self {
         Self {
-            http,
+            http: http.build().expect("browser"),
             base: idp.address.clone(),
             issuer: idp.issuer.clone(),
             mail: idp.mail.clone(),
-            cookies: Some(cookies),
+            cookies,
         }
     }
 
@@ -801,6 +799,22 @@ impl Browser {
 }
 
 impl Browser {
+    /// Signs `username` up through the pages (address `USERNAME@example.com`, the test
+    /// password and PIN): the page after the PIN.
+    pub async fn sign_up(&self, username: &str) -> Page {
+        let form = self.get("/signup").await;
+        let email = format!("{username}@example.com");
+        let details = [
+            ("username", username),
+            ("email", email.as_str()),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ];
+        let pin_page = self.submit(&form, &details).await;
+        self.submit(&pin_page, &[("pin", PIN), ("pin_confirm", PIN)])
+            .await
+    }
+
     /// Opens the account page signed out and gives `username`'s right password: the PIN step.
     pub async fn at_pin_step(&self, username: &str) -> Page {
         let login = self.open("/account").await;
@@ -818,6 +832,23 @@ impl Browser {
         assert_eq!(done.status, StatusCode::OK, "{}", done.body);
         assert!(done.contains("Your account"), "{}", done.body);
         done
+    }
+
+    /// From the account page, asks for a code texted to the account's phone, to confirm it.
+    pub async fn ask_to_confirm_phone(&self, account: &Page) -> Page {
+        let page = self
+            .submit_to(
+                account,
+                "/account/contact",
+                &[
+                    ("channel", "sms"),
+                    ("value", ""),
+                    ("current_password", PASSWORD),
+                ],
+            )
+            .await;
+        assert!(page.contains("Enter your code"), "{}", page.body);
+        page
     }
 
     /// Submits the account page form whose action is `action`.
@@ -881,6 +912,17 @@ impl RelyingParty {
         redirect_uri: &str,
     ) -> Self {
         Self::discover_issuer(&idp.issuer, client_id, secret, redirect_uri).await
+    }
+
+    /// The relying party of a client that `idp client create` made (its printed JSON).
+    pub async fn of_client(idp: &TestIdp, client: &Value, redirect_uri: &str) -> Self {
+        Self::discover(
+            idp,
+            client["client_id"].as_str().expect("client_id"),
+            client["client_secret"].as_str(),
+            redirect_uri,
+        )
+        .await
     }
 
     pub async fn discover_issuer(
@@ -1059,19 +1101,7 @@ pub async fn concurrent_wrong_pins(
 /// a server killed mid-way fails only the requests in flight); the username once the provider
 /// said the account is ready. Panics (ending the task) when the server stops answering.
 pub async fn sign_up(issuer: &str, mail: &Inbox, username: String) -> Option<String> {
-    let browser = Browser::unpooled(issuer, mail);
-    let form = browser.get("/signup").await;
-    let email = format!("{username}@example.com");
-    let details = [
-        ("username", username.as_str()),
-        ("email", email.as_str()),
-        ("password", PASSWORD),
-        ("password_confirm", PASSWORD),
-    ];
-    let pin_page = browser.submit(&form, &details).await;
-    let done = browser
-        .submit(&pin_page, &[("pin", PIN), ("pin_confirm", PIN)])
-        .await;
+    let done = Browser::unpooled(issuer, mail).sign_up(&username).await;
     done.contains("Your account is ready").then_some(username)
 }
 

@@ -252,18 +252,7 @@ async fn e_mail_and_texts_go_over_tls_to_a_server_the_trusted_roots_vouch_for() 
     let code = mail.code("tess@example.com", DEVICE_CODE, 0).await;
     let account = browser.submit(&device, &[("code", &code)]).await;
     assert!(account.contains("Your account"), "{}", account.body);
-    let confirm = browser
-        .submit_to(
-            &account,
-            "/account/contact",
-            &[
-                ("channel", "sms"),
-                ("value", ""),
-                ("current_password", PASSWORD),
-            ],
-        )
-        .await;
-    assert!(confirm.contains("Enter your code"), "{}", confirm.body);
+    browser.ask_to_confirm_phone(&account).await;
     texts
         .code("+447700900123", "confirm your phone number", 0)
         .await;

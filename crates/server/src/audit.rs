@@ -31,8 +31,8 @@ pub async fn record(state: &AppState, event: AuditEvent) {
         "security event"
     );
     let key = state.audit_key;
-    let link = |previous: &str| link(&key, previous, &event);
-    if let Err(error) = state.stores.audit.record(&event, &link).await {
+    let next_link = |previous: &str| link(&key, previous, &event);
+    if let Err(error) = state.stores.audit.record(&event, &next_link).await {
         tracing::error!(%error, kind = event.kind.as_str(), "cannot store audit event");
     }
 }

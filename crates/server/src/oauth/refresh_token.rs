@@ -5,7 +5,9 @@ use idp_core::OAuthError;
 use idp_core::model::{Client, EphemeralKind};
 
 use super::single_use::{Redeemable, redeem};
-use super::tokens::{TokenResponse, UserGrant, issue_for_user, narrowed_scopes, sign_for_user};
+use super::tokens::{
+    TokenResponse, UserGrant, narrowed_scopes, sign_for_user, store_refresh_token,
+};
 use crate::error::JsonError;
 use crate::state::AppState;
 
@@ -46,18 +48,12 @@ pub async fn exchange(
             OAuthError::invalid_grant("the grant was revoked, or its user disabled").into(),
         );
     }
-    // The new refresh token keeps the grant's scopes; only this access token is narrowed.
-    let mut response = issue_for_user(state, client, &grant, None).await?;
-    if narrowed != grant.scopes {
-        let narrowed_grant = UserGrant {
-            scopes: narrowed,
-            ..grant.clone()
-        };
-        // Signed only: the refresh token issued above is the one the client keeps.
-        let narrowed_response = sign_for_user(state, client, &narrowed_grant, None, None)?;
-        response.access_token = narrowed_response.access_token;
-        response.id_token = narrowed_response.id_token;
-        response.scope = narrowed_response.scope;
-    }
-    Ok(response)
+    // The new refresh token keeps the grant's scopes (a refresh token exists only under
+    // offline_access); only the access and ID tokens answer the narrowed scope.
+    let refresh = store_refresh_token(state, &grant).await?;
+    let signed = UserGrant {
+        scopes: narrowed,
+        ..grant
+    };
+    sign_for_user(state, client, &signed, None, Some(refresh))
 }

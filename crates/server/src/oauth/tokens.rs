@@ -53,7 +53,6 @@ pub async fn issue_for_user(
     nonce: Option<String>,
 ) -> Result<TokenResponse, JsonError> {
     let refresh_token = if grant.scopes.iter().any(|s| s == OFFLINE_ACCESS) {
-        state.metrics.token("refresh");
         Some(store_refresh_token(state, grant).await?)
     } else {
         None
@@ -120,7 +119,8 @@ pub fn sign_for_user(
 }
 
 /// A new refresh token for the grant, stored as its digest; single use (each use rotates it).
-async fn store_refresh_token(state: &AppState, grant: &UserGrant) -> Result<String, JsonError> {
+pub async fn store_refresh_token(state: &AppState, grant: &UserGrant) -> Result<String, JsonError> {
+    state.metrics.token("refresh");
     let token = random_token(32);
     let payload = serde_json::to_value(grant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     state
