@@ -180,6 +180,23 @@ pub trait EphemeralStore: Send + Sync {
         id: &str,
         now: UnixTime,
     ) -> Result<Consumed, StoreError>;
+    /// Consumes the record as `consume` does and, when it was fresh, puts `next` (its id,
+    /// payload and expiry) in its place: a rotation. A store that can do both in one
+    /// transaction does, so that neither happens without the other; by default it consumes,
+    /// then puts.
+    async fn replace(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        now: UnixTime,
+        next: (&str, &serde_json::Value, UnixTime),
+    ) -> Result<Consumed, StoreError> {
+        let consumed = self.consume(kind, id, now).await?;
+        if let Consumed::Fresh(_) = consumed {
+            self.put(kind, next.0, next.1, next.2).await?;
+        }
+        Ok(consumed)
+    }
     async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError>;
     /// Deletes records that expired before `before`; returns how many. Callers keep consumed
     /// codes a while past their expiry so that a late replay is still recognised.

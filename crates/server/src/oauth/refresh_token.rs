@@ -4,10 +4,8 @@
 use idp_core::OAuthError;
 use idp_core::model::{Client, EphemeralKind};
 
-use super::single_use::{Redeemable, redeem};
-use super::tokens::{
-    TokenResponse, UserGrant, narrowed_scopes, sign_for_user, store_refresh_token,
-};
+use super::single_use::{Redeemable, find, spend};
+use super::tokens::{RefreshToken, TokenResponse, UserGrant, narrowed_scopes, sign_for_user};
 use crate::error::JsonError;
 use crate::state::AppState;
 
@@ -23,21 +21,12 @@ pub async fn exchange(
     refresh_token: Option<&str>,
     scope: Option<&str>,
 ) -> Result<TokenResponse, JsonError> {
+    const KIND: EphemeralKind = EphemeralKind::RefreshToken;
     let token =
         refresh_token.ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let mut narrowed = Vec::new();
-    let grant: UserGrant = redeem(
-        state,
-        EphemeralKind::RefreshToken,
-        "refresh token",
-        token,
-        client,
-        |grant: &UserGrant| {
-            narrowed = narrowed_scopes(&grant.scopes, scope)?;
-            Ok(())
-        },
-    )
-    .await?;
+    let (id, grant): (String, UserGrant) =
+        find(state, KIND, "refresh token", token, client).await?;
+    let narrowed = narrowed_scopes(&grant.scopes, scope)?;
     if !state
         .stores
         .grants
@@ -49,11 +38,14 @@ pub async fn exchange(
         );
     }
     // The new refresh token keeps the grant's scopes (a refresh token exists only under
-    // offline_access); only the access and ID tokens answer the narrowed scope.
-    let refresh = store_refresh_token(state, &grant).await?;
+    // offline_access); only the access and ID tokens answer the narrowed scope. The old token
+    // is spent and the new one stored in one step: neither without the other.
+    let next = RefreshToken::new(state, &grant)?;
+    let successor = (next.id.as_str(), &next.payload, next.expires_at);
+    let grant = spend(state, KIND, "refresh token", &id, grant, Some(successor)).await?;
     let signed = UserGrant {
         scopes: narrowed,
         ..grant
     };
-    sign_for_user(state, client, &signed, None, Some(refresh))
+    sign_for_user(state, client, &signed, None, Some(next.token))
 }

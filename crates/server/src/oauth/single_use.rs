@@ -5,6 +5,7 @@
 //! its own client means it leaked or was raced, so the grant it belongs to is revoked with
 //! every token issued under it (RFC 6749 §4.1.2 and §10.4, RFC 9700 §4.2.4 and §4.14.2).
 
+use idp_core::clock::UnixTime;
 use idp_core::model::{Client, Consumed, EphemeralKind};
 use idp_core::random::sha256_b64;
 use idp_core::{OAuthError, StoreError};
@@ -32,17 +33,47 @@ pub async fn redeem<T: Redeemable>(
     client: &Client,
     check: impl FnOnce(&T) -> Result<(), OAuthError>,
 ) -> Result<T, JsonError> {
+    let (id, record) = find(state, kind, what, secret, client).await?;
+    check(&record)?;
+    spend(state, kind, what, &id, record, None).await
+}
+
+/// The live record of `secret` of `kind`, presented by `client`, and the id it is stored
+/// under; nothing is used up yet.
+pub async fn find<T: Redeemable>(
+    state: &AppState,
+    kind: EphemeralKind,
+    what: &'static str,
+    secret: &str,
+    client: &Client,
+) -> Result<(String, T), JsonError> {
     let id = sha256_b64(secret);
-    let store = &state.stores.ephemeral;
-    let Some(payload) = store.get(kind, &id, state.now()).await? else {
+    let Some(payload) = state.stores.ephemeral.get(kind, &id, state.now()).await? else {
         return Err(unusable::<T>(state, kind, what, &id, client).await);
     };
     let record: T = parse(payload, what)?;
     if record.grant().client_id != client.id {
         return Err(OAuthError::invalid_grant(format!("the {what} is invalid or expired")).into());
     }
-    check(&record)?;
-    match store.consume(kind, &id, state.now()).await? {
+    Ok((id, record))
+}
+
+/// Uses up the record `find` returned, storing `next` (id, payload, expiry) in its place in
+/// the same step when given.
+pub async fn spend<T: Redeemable>(
+    state: &AppState,
+    kind: EphemeralKind,
+    what: &'static str,
+    id: &str,
+    record: T,
+    next: Option<(&str, &serde_json::Value, UnixTime)>,
+) -> Result<T, JsonError> {
+    let store = &state.stores.ephemeral;
+    let consumed = match next {
+        Some(next) => store.replace(kind, id, state.now(), next).await?,
+        None => store.consume(kind, id, state.now()).await?,
+    };
+    match consumed {
         Consumed::Fresh(_) => Ok(record),
         // Another redemption won the race: the secret was used twice.
         Consumed::Replayed(_) => Err(replayed(state, what, record.grant()).await),

@@ -120,20 +120,40 @@ pub fn sign_for_user(
 
 /// A new refresh token for the grant, stored as its digest; single use (each use rotates it).
 pub async fn store_refresh_token(state: &AppState, grant: &UserGrant) -> Result<String, JsonError> {
-    state.metrics.token("refresh");
-    let token = random_token(32);
-    let payload = serde_json::to_value(grant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let next = RefreshToken::new(state, grant)?;
     state
         .stores
         .ephemeral
         .put(
             EphemeralKind::RefreshToken,
-            &sha256_b64(&token),
-            &payload,
-            state.now() + state.settings.tokens.refresh_token_ttl,
+            &next.id,
+            &next.payload,
+            next.expires_at,
         )
         .await?;
-    Ok(token)
+    Ok(next.token)
+}
+
+/// A new refresh token for a grant, before it is stored: the token, the digest it is stored
+/// under, what it stands for and when it expires.
+pub struct RefreshToken {
+    pub token: String,
+    pub id: String,
+    pub payload: serde_json::Value,
+    pub expires_at: idp_core::clock::UnixTime,
+}
+
+impl RefreshToken {
+    pub fn new(state: &AppState, grant: &UserGrant) -> Result<Self, JsonError> {
+        state.metrics.token("refresh");
+        let token = random_token(32);
+        Ok(Self {
+            id: sha256_b64(&token),
+            token,
+            payload: serde_json::to_value(grant).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            expires_at: state.now() + state.settings.tokens.refresh_token_ttl,
+        })
+    }
 }
 
 /// An access token for the client itself (RFC 6749 §4.4): no user, no ID token, no refresh.

@@ -38,6 +38,66 @@ pub async fn run_all(stores: Stores) {
     devices_are_trusted_per_user(&stores).await;
     codes_take_tries_atomically_and_are_consumed_once(&stores).await;
     leases_have_one_holder_at_a_time(&stores).await;
+    rotations_store_one_successor(&stores).await;
+}
+
+/// A rotation spends the record and stores its successor: of many at once, one succeeds and
+/// only its successor exists; nothing is stored in place of a record that was not live.
+async fn rotations_store_one_successor(stores: &Stores) {
+    let kind = EphemeralKind::RefreshToken;
+    stores
+        .ephemeral
+        .put(kind, "rt-1", &json!({"grant": "g1"}), 2000)
+        .await
+        .unwrap();
+    let rotations = (0..12).map(|n| {
+        let store = stores.ephemeral.clone();
+        tokio::spawn(async move {
+            let next = format!("rt-1-{n}");
+            let payload = json!({"grant": "g1", "n": n});
+            let done = store.replace(kind, "rt-1", 1500, (&next, &payload, 2000));
+            (n, done.await.unwrap())
+        })
+    });
+    let mut winners = Vec::new();
+    for rotation in rotations {
+        match rotation.await.unwrap() {
+            (n, Consumed::Fresh(payload)) => {
+                assert_eq!(payload["grant"], "g1");
+                winners.push(n);
+            }
+            (_, Consumed::Replayed(payload)) => assert_eq!(payload["grant"], "g1"),
+            (_, Consumed::Missing) => panic!("a spent record is reported as replayed"),
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    for n in 0..12 {
+        let successor = stores
+            .ephemeral
+            .get(kind, &format!("rt-1-{n}"), 1500)
+            .await
+            .unwrap();
+        if n == winners[0] {
+            assert_eq!(successor, Some(json!({"grant": "g1", "n": n})));
+        } else {
+            assert_eq!(successor, None, "a losing rotation stored its successor");
+        }
+    }
+    // Nothing live to spend: no successor.
+    stores
+        .ephemeral
+        .put(kind, "rt-2", &json!({"grant": "g2"}), 1200)
+        .await
+        .unwrap();
+    for (id, next) in [("rt-2", "rt-2-next"), ("rt-unknown", "rt-unknown-next")] {
+        let done = stores
+            .ephemeral
+            .replace(kind, id, 1500, (next, &json!({}), 3000))
+            .await
+            .unwrap();
+        assert_eq!(done, Consumed::Missing, "{id} expired or never was");
+        assert_eq!(stores.ephemeral.get(kind, next, 1500).await.unwrap(), None);
+    }
 }
 
 async fn leases_have_one_holder_at_a_time(stores: &Stores) {

@@ -2,6 +2,7 @@
 //! is the one place that knows sqlx.
 
 pub mod cache;
+mod direct;
 pub mod memory;
 pub mod redis;
 pub mod sql;
@@ -165,6 +166,16 @@ impl EphemeralStore for SplitEphemeral {
         now: UnixTime,
     ) -> Result<Consumed, StoreError> {
         self.store(kind).consume(kind, id, now).await
+    }
+
+    async fn replace(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        now: UnixTime,
+        next: (&str, &serde_json::Value, UnixTime),
+    ) -> Result<Consumed, StoreError> {
+        self.store(kind).replace(kind, id, now, next).await
     }
 
     async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError> {

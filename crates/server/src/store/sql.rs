@@ -4,8 +4,8 @@
 //! `ON CONFLICT`); each backend has its own migrations.
 
 use std::str::FromStr as _;
-use std::sync::Once;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -24,6 +24,10 @@ use sqlx::AnyPool;
 use sqlx::Executor as _;
 use sqlx::Row as _;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+
+use rusqlite::OptionalExtension as _;
+
+use super::direct::{self, Direct, Ran};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -52,6 +56,8 @@ pub struct SqlStore {
     backend: Backend,
     /// SQLite only: how writes take turns and reach the disk.
     writer: Option<Writer>,
+    /// SQLite in a file: the hot statements, on the calling thread.
+    direct: Option<Direct>,
     /// PostgreSQL: audit appends take turns on this node (see `AuditStore::record`).
     audit_turn: tokio::sync::Mutex<()>,
 }
@@ -63,16 +69,24 @@ pub struct SqlStore {
 /// write that committed meanwhile (group commit). An acknowledged write survives a power cut
 /// as it would with `synchronous = FULL`, at one flush per group of writes instead of one each.
 struct Writer {
-    turn: tokio::sync::Mutex<()>,
-    /// The write-ahead log (`None` for an in-memory database).
-    wal: Option<std::path::PathBuf>,
+    turn: Arc<tokio::sync::Mutex<()>>,
+    /// The database file and its write-ahead log (`None` for an in-memory database).
+    files: Option<(std::path::PathBuf, std::path::PathBuf)>,
     /// Writes committed so far; each write's ticket is this count just after its commit.
     committed: AtomicU64,
     /// The highest ticket known to be on disk.
     flushed: tokio::sync::Mutex<u64>,
     /// Flushes so far.
     flushes: AtomicU64,
+    /// The ticket of the write after which the log was last checkpointed.
+    checkpointed: AtomicU64,
+    /// Whether a checkpoint is under way.
+    checkpointing: Arc<AtomicBool>,
 }
+
+/// Writes between checkpoints of the write-ahead log, which the calling thread's connections
+/// leave to the writer (see `direct`): about as many pages as SQLite's own default of 1000.
+const CHECKPOINT_EVERY: u64 = 500;
 
 /// Makes the write-ahead log's data durable, and its directory entry on the first flush of
 /// this process (the pool keeps a connection open, so the log is not deleted and made anew
@@ -93,18 +107,48 @@ fn sync_wal(wal: &std::path::Path, first: bool) -> std::io::Result<()> {
 impl Writer {
     fn new(database: &std::path::Path) -> Self {
         let name = database.as_os_str();
-        let wal = (!name.is_empty() && name != ":memory:").then(|| {
+        let files = in_file(database).then(|| {
             let mut wal = name.to_owned();
             wal.push("-wal");
-            std::path::PathBuf::from(wal)
+            (database.to_owned(), std::path::PathBuf::from(wal))
         });
         Self {
-            turn: tokio::sync::Mutex::new(()),
-            wal,
+            turn: Arc::new(tokio::sync::Mutex::new(())),
+            files,
             committed: AtomicU64::new(0),
             flushed: tokio::sync::Mutex::new(0),
             flushes: AtomicU64::new(0),
+            checkpointed: AtomicU64::new(0),
+            checkpointing: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Starts a checkpoint of the write-ahead log once `ticket` is `CHECKPOINT_EVERY` writes
+    /// past the last one, unless one is under way. It takes the writers' turn, so that it
+    /// copies the whole log and the next write starts the log afresh (a checkpoint racing
+    /// writers never catches up, and the log would grow without end), and runs on a blocking
+    /// thread. No write waits for it but those that come meanwhile: what it copies is already
+    /// durable in the log.
+    fn checkpoint_after(&self, ticket: u64) {
+        let Some((database, _)) = &self.files else {
+            return;
+        };
+        if ticket < self.checkpointed.load(Ordering::Relaxed) + CHECKPOINT_EVERY
+            || self.checkpointing.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        self.checkpointed.store(ticket, Ordering::Relaxed);
+        let (database, checkpointing) = (database.clone(), self.checkpointing.clone());
+        let turn = self.turn.clone();
+        tokio::spawn(async move {
+            let _turn = turn.lock_owned().await;
+            let copied = tokio::task::spawn_blocking(move || direct::checkpoint(&database)).await;
+            if let Err(error) = copied.map_err(StoreError::backend).and_then(|done| done) {
+                tracing::warn!(%error, "checkpointing the database's write-ahead log failed");
+            }
+            checkpointing.store(false, Ordering::Release);
+        });
     }
 
     /// Returns once the write with `ticket` is on disk: at once when a flush that began after
@@ -115,7 +159,7 @@ impl Writer {
             return Ok(());
         }
         let upto = self.committed.load(Ordering::Acquire);
-        if let Some(wal) = self.wal.clone() {
+        if let Some((_, wal)) = self.files.clone() {
             let first = self.flushes.load(Ordering::Relaxed) == 0;
             let synced = tokio::task::spawn_blocking(move || sync_wal(&wal, first))
                 .await
@@ -213,12 +257,15 @@ impl SqlStore {
         let mut options = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10));
-        let mut writer = None;
+        let (mut writer, mut fast) = (None, None);
         let url = match kind {
             Backend::Sqlite => {
                 let sqlite = sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(backend)?;
                 prepare_file(sqlite.get_filename()).map_err(StoreError::backend)?;
                 writer = Some(Writer::new(sqlite.get_filename()));
+                if in_file(sqlite.get_filename()) {
+                    fast = Some(Direct::new(sqlite.get_filename()));
+                }
                 // A connection to a file cannot go stale; asking it first would cost a round
                 // trip to its thread before every statement. One stays open, so that the
                 // write-ahead log lives as long as the process.
@@ -243,6 +290,7 @@ impl SqlStore {
             pool,
             backend: kind,
             writer,
+            direct: fast,
             audit_turn: tokio::sync::Mutex::new(()),
         })
     }
@@ -302,7 +350,34 @@ impl SqlStore {
             (done, writer.committed.fetch_add(1, Ordering::AcqRel) + 1)
         };
         writer.flush(ticket).await?;
+        writer.checkpoint_after(ticket);
         Ok(done)
+    }
+
+    /// A transaction that writes. On SQLite it takes the write lock at once, so that another
+    /// process writing meanwhile makes it wait rather than fail.
+    async fn begin_writing(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+        .map_err(backend)
+    }
+
+    /// Runs `fast` on the calling thread where the database is a SQLite file that no other
+    /// process has locked (see `direct`), else `pooled` through sqlx. Both are the same
+    /// statements.
+    async fn hot<T>(
+        &self,
+        fast: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+        pooled: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        if let Some(direct) = &self.direct
+            && let Ran::Done(done) = direct.run(fast)?
+        {
+            return Ok(done);
+        }
+        pooled.await
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
@@ -313,6 +388,12 @@ impl SqlStore {
         self.write(async { migrator.run(&self.pool).await.map_err(StoreError::backend) })
             .await
     }
+}
+
+/// Whether `path` names a database in a file (not in memory).
+fn in_file(path: &std::path::Path) -> bool {
+    let name = path.as_os_str();
+    !name.is_empty() && name != ":memory:"
 }
 
 /// Creates the database file readable by its owner only: it holds password and PIN hashes and
@@ -832,17 +913,11 @@ impl GrantStore for SqlStore {
     }
 
     async fn grant_and_user_are_active(&self, id: &str, user_id: &str) -> Result<bool, StoreError> {
-        let active: Option<String> = sqlx::query_scalar(
-            "SELECT g.id FROM grants g JOIN users u ON u.id = g.user_id
+        const ACTIVE: &str = "SELECT 1 FROM grants g JOIN users u ON u.id = g.user_id
              WHERE g.id = $1 AND g.user_id = $2 AND g.revoked_at IS NULL
-             AND u.disabled_at IS NULL",
-        )
-        .bind(id)
-        .bind(user_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(active.is_some())
+             AND u.disabled_at IS NULL";
+        let args = [Arg::Text(id), Arg::Text(user_id)];
+        Ok(self.hot_row::<i64>(ACTIVE, &args).await?.is_some())
     }
 }
 
@@ -917,6 +992,116 @@ impl KeyStore for SqlStore {
     }
 }
 
+/// The ephemeral records' statements, shared by both drivers (see `SqlStore::hot`).
+const PUT_EPHEMERAL: &str = "INSERT INTO ephemeral (kind, id, payload, expires_at)
+     VALUES ($1, $2, $3, $4)
+     ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at";
+const GET_EPHEMERAL: &str = "SELECT payload FROM ephemeral
+     WHERE kind = $1 AND id = $2 AND expires_at > $3 AND consumed_at IS NULL";
+const SPEND_EPHEMERAL: &str = "UPDATE ephemeral SET consumed_at = $1
+     WHERE kind = $2 AND id = $3 AND expires_at > $4 AND consumed_at IS NULL
+     RETURNING payload";
+const SPENT_EPHEMERAL: &str =
+    "SELECT payload FROM ephemeral WHERE kind = $1 AND id = $2 AND consumed_at IS NOT NULL";
+
+fn parse_ephemeral(payload: String) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(&payload).map_err(|_| corrupt("ephemeral.payload"))
+}
+
+/// A parameter of a statement that either driver runs (see `SqlStore::hot`).
+#[derive(Clone, Copy)]
+enum Arg<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+impl rusqlite::ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Arg::Text(text) => text.to_sql(),
+            Arg::Int(n) => n.to_sql(),
+        }
+    }
+}
+
+/// The first column of the first row `sql` answers, on a calling thread's connection.
+fn row_direct<T: rusqlite::types::FromSql>(
+    c: &rusqlite::Connection,
+    sql: &str,
+    args: &[Arg<'_>],
+) -> rusqlite::Result<Option<T>> {
+    c.prepare_cached(sql)?
+        .query_row(rusqlite::params_from_iter(args), |row| row.get(0))
+        .optional()
+}
+
+/// `row_direct` through sqlx.
+async fn row_pooled<'q, T>(
+    executor: impl sqlx::Executor<'q, Database = sqlx::Any>,
+    sql: &'static str,
+    args: &[Arg<'q>],
+) -> Result<Option<T>, StoreError>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + Unpin,
+{
+    let mut query = sqlx::query_scalar(sql);
+    for arg in args {
+        query = match *arg {
+            Arg::Text(text) => query.bind(text),
+            Arg::Int(n) => query.bind(n),
+        };
+    }
+    query.fetch_optional(executor).await.map_err(backend)
+}
+
+/// Runs `sql`, which writes, on a calling thread's connection.
+fn execute_direct(c: &rusqlite::Connection, sql: &str, args: &[Arg<'_>]) -> rusqlite::Result<()> {
+    c.prepare_cached(sql)?
+        .execute(rusqlite::params_from_iter(args))
+        .map(drop)
+}
+
+/// `execute_direct` through sqlx.
+async fn execute_pooled<'q>(
+    executor: impl sqlx::Executor<'q, Database = sqlx::Any>,
+    sql: &'static str,
+    args: &[Arg<'q>],
+) -> Result<(), StoreError> {
+    let mut query = sqlx::query(sql);
+    for arg in args {
+        query = match *arg {
+            Arg::Text(text) => query.bind(text),
+            Arg::Int(n) => query.bind(n),
+        };
+    }
+    query.execute(executor).await.map(drop).map_err(backend)
+}
+
+impl SqlStore {
+    /// The first column of the first row `sql` answers (see `hot`).
+    async fn hot_row<T>(&self, sql: &'static str, args: &[Arg<'_>]) -> Result<Option<T>, StoreError>
+    where
+        T: rusqlite::types::FromSql,
+        T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + Unpin,
+    {
+        self.hot(
+            |c| row_direct(c, sql, args),
+            row_pooled(&self.pool, sql, args),
+        )
+        .await
+    }
+
+    /// What a record that could not be spent had been: used already, or missing (unknown or
+    /// expired).
+    async fn unspendable(&self, kind: &str, id: &str) -> Result<Consumed, StoreError> {
+        let args = [Arg::Text(kind), Arg::Text(id)];
+        Ok(match self.hot_row(SPENT_EPHEMERAL, &args).await? {
+            Some(payload) => Consumed::Replayed(parse_ephemeral(payload)?),
+            None => Consumed::Missing,
+        })
+    }
+}
+
 #[async_trait]
 impl EphemeralStore for SqlStore {
     async fn put(
@@ -926,18 +1111,18 @@ impl EphemeralStore for SqlStore {
         payload: &serde_json::Value,
         expires_at: UnixTime,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO ephemeral (kind, id, payload, expires_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload,
-                                                  expires_at = excluded.expires_at",
-        )
-        .bind(kind.as_str())
-        .bind(id)
-        .bind(payload.to_string())
-        .bind(expires_at)
-        .run(self)
+        let payload = payload.to_string();
+        let row = [
+            Arg::Text(kind.as_str()),
+            Arg::Text(id),
+            Arg::Text(&payload),
+            Arg::Int(expires_at),
+        ];
+        self.write(self.hot(
+            |c| execute_direct(c, PUT_EPHEMERAL, &row),
+            execute_pooled(&self.pool, PUT_EPHEMERAL, &row),
+        ))
         .await
-        .map(drop)
     }
 
     async fn get(
@@ -946,19 +1131,9 @@ impl EphemeralStore for SqlStore {
         id: &str,
         now: UnixTime,
     ) -> Result<Option<serde_json::Value>, StoreError> {
-        let payload: Option<String> = sqlx::query_scalar(
-            "SELECT payload FROM ephemeral
-             WHERE kind = $1 AND id = $2 AND expires_at > $3 AND consumed_at IS NULL",
-        )
-        .bind(kind.as_str())
-        .bind(id)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        payload
-            .map(|p| serde_json::from_str(&p).map_err(|_| corrupt("ephemeral.payload")))
-            .transpose()
+        let args = [Arg::Text(kind.as_str()), Arg::Text(id), Arg::Int(now)];
+        let payload: Option<String> = self.hot_row(GET_EPHEMERAL, &args).await?;
+        payload.map(parse_ephemeral).transpose()
     }
 
     async fn consume(
@@ -967,38 +1142,66 @@ impl EphemeralStore for SqlStore {
         id: &str,
         now: UnixTime,
     ) -> Result<Consumed, StoreError> {
-        let parse = |p: String| serde_json::from_str(&p).map_err(|_| corrupt("ephemeral.payload"));
-        let fresh: Option<String> = self
-            .write(async {
-                sqlx::query_scalar(
-                    "UPDATE ephemeral SET consumed_at = $1
-                     WHERE kind = $2 AND id = $3 AND expires_at > $4 AND consumed_at IS NULL
-                     RETURNING payload",
-                )
-                .bind(now)
-                .bind(kind.as_str())
-                .bind(id)
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)
-            })
-            .await?;
-        if let Some(payload) = fresh {
-            return Ok(Consumed::Fresh(parse(payload)?));
+        let spend = [
+            Arg::Int(now),
+            Arg::Text(kind.as_str()),
+            Arg::Text(id),
+            Arg::Int(now),
+        ];
+        let fresh: Option<String> = self.write(self.hot_row(SPEND_EPHEMERAL, &spend)).await?;
+        match fresh {
+            Some(payload) => Ok(Consumed::Fresh(parse_ephemeral(payload)?)),
+            None => self.unspendable(kind.as_str(), id).await,
         }
-        let spent: Option<String> = sqlx::query_scalar(
-            "SELECT payload FROM ephemeral WHERE kind = $1 AND id = $2 AND consumed_at IS NOT NULL",
-        )
-        .bind(kind.as_str())
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(match spent {
-            Some(payload) => Consumed::Replayed(parse(payload)?),
-            None => Consumed::Missing,
-        })
+    }
+
+    /// One transaction: the spent record and its successor reach the disk together.
+    async fn replace(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        now: UnixTime,
+        next: (&str, &serde_json::Value, UnixTime),
+    ) -> Result<Consumed, StoreError> {
+        let spend = [
+            Arg::Int(now),
+            Arg::Text(kind.as_str()),
+            Arg::Text(id),
+            Arg::Int(now),
+        ];
+        let payload = next.1.to_string();
+        let successor = [
+            Arg::Text(kind.as_str()),
+            Arg::Text(next.0),
+            Arg::Text(&payload),
+            Arg::Int(next.2),
+        ];
+        let fresh: Option<String> = self
+            .write(self.hot(
+                |c| {
+                    direct::in_transaction(c, |c| {
+                        let fresh = row_direct(c, SPEND_EPHEMERAL, &spend)?;
+                        if fresh.is_some() {
+                            execute_direct(c, PUT_EPHEMERAL, &successor)?;
+                        }
+                        Ok(fresh)
+                    })
+                },
+                async {
+                    let mut transaction = self.begin_writing().await?;
+                    let fresh = row_pooled(&mut *transaction, SPEND_EPHEMERAL, &spend).await?;
+                    if fresh.is_some() {
+                        execute_pooled(&mut *transaction, PUT_EPHEMERAL, &successor).await?;
+                    }
+                    transaction.commit().await.map_err(backend)?;
+                    Ok(fresh)
+                },
+            ))
+            .await?;
+        match fresh {
+            Some(payload) => Ok(Consumed::Fresh(parse_ephemeral(payload)?)),
+            None => self.unspendable(kind.as_str(), id).await,
+        }
     }
 
     async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError> {
@@ -1032,13 +1235,7 @@ impl AuditStore for SqlStore {
             Backend::Sqlite => None,
         };
         self.write(async {
-            let mut transaction = match self.backend {
-                // Takes the write lock at once, so that another process writing meanwhile
-                // makes this wait rather than fail.
-                Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-                Backend::Postgres => self.pool.begin().await,
-            }
-            .map_err(backend)?;
+            let mut transaction = self.begin_writing().await?;
             // One appender at a time across nodes, each seeing the newest row.
             if self.backend == Backend::Postgres {
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
@@ -1503,7 +1700,7 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::Ordering;
 
-    use idp_core::model::EphemeralKind;
+    use idp_core::model::{Consumed, EphemeralKind};
     use idp_core::store::EphemeralStore as _;
 
     use super::SqlStore;
@@ -1511,9 +1708,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_writes_at_once_share_their_flushes_and_all_land() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("group.db").display());
-        let store = Arc::new(SqlStore::open(&url, 8).await.unwrap());
-        store.migrate().await.unwrap();
+        let (store, _) = sqlite_store(&dir).await;
         let writer = store.writer.as_ref().unwrap();
         let before = writer.flushes.load(Ordering::Relaxed);
         let writes: Vec<_> = (0..64)
@@ -1558,5 +1753,89 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(writer.flushes.load(Ordering::Relaxed), before + flushes + 1);
+    }
+
+    async fn sqlite_store(dir: &tempfile::TempDir) -> (Arc<SqlStore>, std::path::PathBuf) {
+        let path = dir.path().join("idp.db");
+        let url = format!("sqlite://{}", path.display());
+        let store = Arc::new(SqlStore::open(&url, 8).await.unwrap());
+        store.migrate().await.unwrap();
+        (store, path)
+    }
+
+    /// Statements run on the calling thread never wait for a lock: while another process
+    /// writes, reads still answer and writes wait for it on sqlx's threads, then land.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_writes_wait_their_turn_while_another_process_writes() {
+        let kind = EphemeralKind::RefreshToken;
+        let dir = tempfile::tempdir().unwrap();
+        let (store, path) = sqlite_store(&dir).await;
+        store
+            .put(kind, "old", &serde_json::json!(1), 10_000)
+            .await
+            .unwrap();
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+        let writing = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let next = ("new", &serde_json::json!(2), 10_000);
+                store.replace(kind, "old", 500, next).await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !writing.is_finished(),
+            "the write waits for the other writer"
+        );
+        // Readers are not held up by a writer.
+        assert_eq!(
+            store.get(kind, "old", 500).await.unwrap(),
+            Some(serde_json::json!(1))
+        );
+        other.execute_batch("COMMIT").unwrap();
+        let replaced = writing.await.unwrap().unwrap();
+        assert_eq!(replaced, Consumed::Fresh(serde_json::json!(1)));
+        assert_eq!(store.get(kind, "old", 500).await.unwrap(), None);
+        assert_eq!(
+            store.get(kind, "new", 500).await.unwrap(),
+            Some(serde_json::json!(2))
+        );
+    }
+
+    /// The write-ahead log is copied into the database as writes go on, though the calling
+    /// thread's connections never do it themselves.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_checkpoints_the_log_as_writes_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, path) = sqlite_store(&dir).await;
+        let size = || std::fs::metadata(&path).unwrap().len();
+        let before = size();
+        let payload = serde_json::json!({ "padding": "x".repeat(2000) });
+        for n in 0..super::CHECKPOINT_EVERY + 10 {
+            store
+                .put(
+                    EphemeralKind::RefreshToken,
+                    &format!("t{n}"),
+                    &payload,
+                    10_000,
+                )
+                .await
+                .unwrap();
+        }
+        let writer = store.writer.as_ref().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while (writer.checkpointing.load(Ordering::Acquire) || size() <= before)
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(writer.checkpointed.load(Ordering::Relaxed) >= super::CHECKPOINT_EVERY);
+        assert!(
+            size() > before + 500 * 2000,
+            "the database file grew from {before} to {} bytes",
+            size()
+        );
     }
 }

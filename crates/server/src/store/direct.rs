@@ -1,0 +1,140 @@
+//! SQLite statements on the calling thread.
+//!
+//! sqlx runs each SQLite connection on a thread of its own, so every statement costs two
+//! thread switches: more than SQLite spends on a point lookup or a one-row write. The
+//! statements the token endpoint runs on every request run here instead, through rusqlite on
+//! the same SQLite library, on connections kept for reuse.
+//!
+//! Nothing here waits. A connection never waits for a lock: when another process (the command
+//! line, say) holds the database, a statement answers [`Ran::Busy`] and the caller runs it
+//! through sqlx, whose threads may wait. Nor does a connection checkpoint the write-ahead log,
+//! which would flush the disk on the runtime's thread; [`checkpoint`] does that on a blocking
+//! thread, called by the writer once enough has been written.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use idp_core::StoreError;
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+/// Connections kept for reuse beyond this many are closed; as many are in use at once as
+/// threads run statements, so a few suffice.
+const KEEP: usize = 8;
+
+/// What a statement run here came to.
+pub enum Ran<T> {
+    Done(T),
+    /// The database is locked by another process: nothing was done.
+    Busy,
+}
+
+pub struct Direct {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// Settings of each connection: never wait (see the module's comment), the same durability
+/// and foreign keys as sqlx's connections, and no automatic checkpoint.
+const PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+     PRAGMA wal_autocheckpoint = 0;";
+
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    // Each connection is used by one thread at a time: SQLite's own mutexes are not needed.
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = Connection::open_with_flags(path, flags)?;
+    connection.busy_timeout(std::time::Duration::ZERO)?;
+    connection.execute_batch(PRAGMAS)?;
+    Ok(connection)
+}
+
+/// A store error for what rusqlite reported.
+pub fn failed(error: rusqlite::Error) -> StoreError {
+    match error.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation)
+            if matches!(
+                error.sqlite_error().map(|e| e.extended_code),
+                Some(rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+                    | Some(rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+            ) =>
+        {
+            StoreError::Conflict("already exists")
+        }
+        _ => StoreError::backend(error),
+    }
+}
+
+impl Direct {
+    /// Statements on the database file at `path`, which sqlx has opened (in WAL mode) and
+    /// migrated; connections are opened when first needed.
+    pub fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `work` on a kept connection, on this thread. A statement that found the database
+    /// locked makes it [`Ran::Busy`]; `work` must then have changed nothing (one statement, or
+    /// a transaction it rolled back).
+    pub fn run<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<Ran<T>, StoreError> {
+        let kept = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let connection = match kept {
+            Some(connection) => connection,
+            None => match open(&self.path) {
+                Ok(connection) => connection,
+                Err(error) if is_busy(&error) => return Ok(Ran::Busy),
+                Err(error) => return Err(failed(error)),
+            },
+        };
+        let outcome = work(&connection);
+        if connection.is_autocommit() {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < KEEP {
+                idle.push(connection);
+            }
+        }
+        match outcome {
+            Ok(done) => Ok(Ran::Done(done)),
+            Err(error) if is_busy(&error) => Ok(Ran::Busy),
+            Err(error) => Err(failed(error)),
+        }
+    }
+}
+
+/// Runs `work` in a transaction that takes the write lock at once; rolls it back on an error.
+pub fn in_transaction<T>(
+    c: &Connection,
+    work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    c.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    match work(c).and_then(|done| c.prepare_cached("COMMIT")?.execute([]).map(|_| done)) {
+        Ok(done) => Ok(done),
+        Err(error) => {
+            // A connection left in its transaction is not kept (see `Direct::run`).
+            let _ = c.execute_batch("ROLLBACK");
+            Err(error)
+        }
+    }
+}
+
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Copies what the write-ahead log holds into the database, without waiting for readers or
+/// writers (a passive checkpoint), so that the log stops growing. Blocks: it flushes the disk.
+pub fn checkpoint(path: &Path) -> Result<(), StoreError> {
+    let connection = open(path).map_err(failed)?;
+    connection
+        .busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(failed)?;
+    connection
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        .map_err(failed)
+}
