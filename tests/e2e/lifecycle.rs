@@ -139,6 +139,37 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_grant() {
     );
 }
 
+/// One refresh token used several times at once (a leaked copy racing its client): one use
+/// wins; the others find it spent, which revokes the grant with the winner's new tokens.
+#[tokio::test]
+async fn a_refresh_token_raced_by_copies_is_used_once_and_revokes_the_grant() {
+    let f = fixture().await;
+    let tokens = signed_in(&f, &["offline_access", "email"]).await;
+    let token = tokens.refresh_token().unwrap().secret().clone();
+    let answers = futures_util::future::join_all((0..8).map(|_| f.refresh(&token))).await;
+    let (won, lost): (Vec<_>, Vec<_>) = answers
+        .into_iter()
+        .partition(|(status, _)| *status == StatusCode::OK);
+    assert_eq!(won.len(), 1, "one use wins: {won:?} {lost:?}");
+    for (status, body) in &lost {
+        assert_eq!(
+            (*status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+        );
+    }
+    let winner = &won[0].1;
+    let (_, body) = f.refresh(winner["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(
+        body["error"], "invalid_grant",
+        "the winner's token died with the grant"
+    );
+    assert_eq!(
+        f.userinfo_status(winner["access_token"].as_str().unwrap())
+            .await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
 #[tokio::test]
 async fn refresh_needs_offline_access_its_own_client_and_no_wider_scope() {
     let f = fixture().await;

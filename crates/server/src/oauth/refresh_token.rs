@@ -43,6 +43,7 @@ pub async fn exchange(
     let next = RefreshToken::new(state, &grant)?;
     let successor = (next.id.as_str(), &next.payload, next.expires_at);
     let grant = spend(state, KIND, "refresh token", &id, grant, Some(successor)).await?;
+    state.metrics.token("refresh");
     let signed = UserGrant {
         scopes: narrowed,
         ..grant

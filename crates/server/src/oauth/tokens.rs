@@ -131,11 +131,12 @@ pub async fn store_refresh_token(state: &AppState, grant: &UserGrant) -> Result<
             next.expires_at,
         )
         .await?;
+    state.metrics.token("refresh");
     Ok(next.token)
 }
 
 /// A new refresh token for a grant, before it is stored: the token, the digest it is stored
-/// under, what it stands for and when it expires.
+/// under, what it stands for and when it expires. Counted in the metrics once stored.
 pub struct RefreshToken {
     pub token: String,
     pub id: String,
@@ -145,7 +146,6 @@ pub struct RefreshToken {
 
 impl RefreshToken {
     pub fn new(state: &AppState, grant: &UserGrant) -> Result<Self, JsonError> {
-        state.metrics.token("refresh");
         let token = random_token(32);
         Ok(Self {
             id: sha256_b64(&token),

@@ -17,9 +17,11 @@ use std::sync::Mutex;
 use idp_core::StoreError;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-/// Connections kept for reuse beyond this many are closed; as many are in use at once as
-/// threads run statements, so a few suffice.
-const KEEP: usize = 8;
+/// Connections kept for reuse beyond this many are closed. As many are in use at once as
+/// threads run statements: the runtime's, one per core.
+fn keep() -> usize {
+    std::thread::available_parallelism().map_or(8, |cores| (2 * cores.get()).max(8))
+}
 
 /// What a statement run here came to.
 pub enum Ran<T> {
@@ -31,6 +33,7 @@ pub enum Ran<T> {
 pub struct Direct {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    keep: usize,
 }
 
 /// Settings of each connection: never wait (see the module's comment), the same durability
@@ -70,6 +73,7 @@ impl Direct {
         Self {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
+            keep: keep(),
         }
     }
 
@@ -92,7 +96,7 @@ impl Direct {
         let outcome = work(&connection);
         if connection.is_autocommit() {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-            if idle.len() < KEEP {
+            if idle.len() < self.keep {
                 idle.push(connection);
             }
         }
@@ -128,13 +132,15 @@ fn is_busy(error: &rusqlite::Error) -> bool {
 }
 
 /// Copies what the write-ahead log holds into the database, without waiting for readers or
-/// writers (a passive checkpoint), so that the log stops growing. Blocks: it flushes the disk.
-pub fn checkpoint(path: &Path) -> Result<(), StoreError> {
+/// writers (a passive checkpoint), so that the next write can start the log afresh. Blocks:
+/// it flushes the disk. Whether it copied the whole log: a reader still using an older part,
+/// or another process writing, leaves the rest to the next checkpoint.
+pub fn checkpoint(path: &Path) -> Result<bool, StoreError> {
     let connection = open(path).map_err(failed)?;
-    connection
-        .busy_timeout(std::time::Duration::from_secs(10))
+    let (busy, log, copied): (i64, i64, i64) = connection
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
         .map_err(failed)?;
-    connection
-        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-        .map_err(failed)
+    Ok(busy == 0 && copied >= log)
 }

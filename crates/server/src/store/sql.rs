@@ -25,8 +25,6 @@ use sqlx::Executor as _;
 use sqlx::Row as _;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 
-use rusqlite::OptionalExtension as _;
-
 use super::direct::{self, Direct, Ran};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -144,8 +142,12 @@ impl Writer {
         tokio::spawn(async move {
             let _turn = turn.lock_owned().await;
             let copied = tokio::task::spawn_blocking(move || direct::checkpoint(&database)).await;
-            if let Err(error) = copied.map_err(StoreError::backend).and_then(|done| done) {
-                tracing::warn!(%error, "checkpointing the database's write-ahead log failed");
+            match copied.map_err(StoreError::backend).and_then(|done| done) {
+                Ok(true) => {}
+                Ok(false) => tracing::debug!("the write-ahead log was checkpointed in part"),
+                Err(error) => {
+                    tracing::warn!(%error, "checkpointing the database's write-ahead log failed");
+                }
             }
             checkpointing.store(false, Ordering::Release);
         });
@@ -263,7 +265,7 @@ impl SqlStore {
                 let sqlite = sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(backend)?;
                 prepare_file(sqlite.get_filename()).map_err(StoreError::backend)?;
                 writer = Some(Writer::new(sqlite.get_filename()));
-                if in_file(sqlite.get_filename()) {
+                if plain_file(url, sqlite.get_filename()) {
                     fast = Some(Direct::new(sqlite.get_filename()));
                 }
                 // A connection to a file cannot go stale; asking it first would cost a round
@@ -390,17 +392,28 @@ impl SqlStore {
     }
 }
 
-/// Whether `path` names a database in a file (not in memory).
+/// Whether `path` names a database in a file (not in memory: sqlx names an in-memory one
+/// `file:sqlx-in-memory-N`).
 fn in_file(path: &std::path::Path) -> bool {
     let name = path.as_os_str();
-    !name.is_empty() && name != ":memory:"
+    !name.is_empty() && name != ":memory:" && !name.to_string_lossy().starts_with("file:")
+}
+
+/// Whether the SQLite `url` names a database in a file, to be read and written, with no
+/// options that the calling thread's connections (see `direct`) would not honour.
+fn plain_file(url: &str, path: &std::path::Path) -> bool {
+    let options = url.split_once('?').map_or("", |(_, options)| options);
+    in_file(path)
+        && options
+            .split('&')
+            .all(|option| matches!(option, "" | "mode=rwc" | "mode=rw"))
 }
 
 /// Creates the database file readable by its owner only: it holds password and PIN hashes and
 /// signing keys. SQLite gives its -wal and -shm files the same mode.
 fn prepare_file(path: &std::path::Path) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt as _;
-    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" || path.exists() {
+    if !in_file(path) || path.exists() {
         return Ok(());
     }
     if let Some(dir) = path.parent()
@@ -1024,15 +1037,22 @@ impl rusqlite::ToSql for Arg<'_> {
     }
 }
 
-/// The first column of the first row `sql` answers, on a calling thread's connection.
+/// The first column of the first row `sql` answers, on a calling thread's connection. The
+/// statement is stepped to its end: one that writes (`RETURNING`) commits only then, and a
+/// failure to commit must not pass for success.
 fn row_direct<T: rusqlite::types::FromSql>(
     c: &rusqlite::Connection,
     sql: &str,
     args: &[Arg<'_>],
 ) -> rusqlite::Result<Option<T>> {
-    c.prepare_cached(sql)?
-        .query_row(rusqlite::params_from_iter(args), |row| row.get(0))
-        .optional()
+    let mut statement = c.prepare_cached(sql)?;
+    let mut rows = statement.query(rusqlite::params_from_iter(args))?;
+    let first = match rows.next()? {
+        Some(row) => Some(row.get(0)?),
+        None => return Ok(None),
+    };
+    while rows.next()?.is_some() {}
+    Ok(first)
 }
 
 /// `row_direct` through sqlx.
@@ -1805,37 +1825,111 @@ mod tests {
     }
 
     /// The write-ahead log is copied into the database as writes go on, though the calling
-    /// thread's connections never do it themselves.
+    /// thread's connections never do it themselves, and then starts afresh: it does not grow
+    /// with every write.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_checkpoints_the_log_as_writes_go_on() {
         let dir = tempfile::tempdir().unwrap();
         let (store, path) = sqlite_store(&dir).await;
-        let size = || std::fs::metadata(&path).unwrap().len();
-        let before = size();
+        let writer = store.writer.as_ref().unwrap();
+        let size = |path: &std::path::Path| std::fs::metadata(path).unwrap().len();
+        let wal = writer.files.as_ref().unwrap().1.clone();
+        let before = size(&path);
         let payload = serde_json::json!({ "padding": "x".repeat(2000) });
-        for n in 0..super::CHECKPOINT_EVERY + 10 {
+        let mut logs = Vec::new();
+        for round in 0..4 {
+            for n in 0..super::CHECKPOINT_EVERY {
+                store
+                    .put(
+                        EphemeralKind::RefreshToken,
+                        &format!("t{round}-{n}"),
+                        &payload,
+                        10_000,
+                    )
+                    .await
+                    .unwrap();
+            }
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while writer.checkpointing.load(Ordering::Acquire)
+                && std::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            logs.push(size(&wal));
+        }
+        assert!(writer.checkpointed.load(Ordering::Relaxed) >= 3 * super::CHECKPOINT_EVERY);
+        let written = 4 * super::CHECKPOINT_EVERY * 2000;
+        assert!(
+            size(&path) > before + written / 2,
+            "the database file grew from {before} to {} bytes",
+            size(&path)
+        );
+        // Without a fresh start the log would hold four rounds of writes by now.
+        assert!(
+            logs[3] < logs[0] * 3 / 2,
+            "the log kept growing: {logs:?} bytes after each {} writes",
+            super::CHECKPOINT_EVERY
+        );
+    }
+
+    /// SQLite commits a statement that writes and returns rows only as it finishes; a failure
+    /// then (here a deferred foreign key) is an error, not the rows of a change that was
+    /// rolled back.
+    #[test]
+    fn a_failure_to_commit_is_not_taken_for_success() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = rusqlite::Connection::open(dir.path().join("fk.db")).unwrap();
+        c.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             CREATE TABLE parent (id INTEGER PRIMARY KEY);
+             CREATE TABLE child (id INTEGER PRIMARY KEY,
+                 parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);
+             INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1);",
+        )
+        .unwrap();
+        let moved = super::row_direct::<i64>(
+            &c,
+            "UPDATE child SET parent = 2 WHERE id = $1 RETURNING id",
+            &[super::Arg::Int(1)],
+        );
+        assert!(moved.is_err(), "{moved:?}");
+        let parent: i64 = c
+            .query_row("SELECT parent FROM child WHERE id = 1", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(parent, 1);
+    }
+
+    /// An in-memory database, or one with options of its own, is served through sqlx alone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_in_memory_and_with_options_work_through_sqlx() {
+        let dir = tempfile::tempdir().unwrap();
+        let with_options = format!(
+            "sqlite://{}?mode=rwc&cache=private",
+            dir.path().join("options.db").display()
+        );
+        for url in ["sqlite::memory:", with_options.as_str()] {
+            let store = SqlStore::open(url, 1).await.unwrap();
+            store.migrate().await.unwrap();
+            assert!(store.direct.is_none(), "{url}");
+            let kind = EphemeralKind::RefreshToken;
             store
-                .put(
-                    EphemeralKind::RefreshToken,
-                    &format!("t{n}"),
-                    &payload,
-                    10_000,
-                )
+                .put(kind, "t", &serde_json::json!(1), 10_000)
                 .await
                 .unwrap();
+            assert_eq!(
+                store.get(kind, "t", 0).await.unwrap(),
+                Some(serde_json::json!(1))
+            );
         }
-        let writer = store.writer.as_ref().unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while (writer.checkpointing.load(Ordering::Acquire) || size() <= before)
-            && std::time::Instant::now() < deadline
-        {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        assert!(writer.checkpointed.load(Ordering::Relaxed) >= super::CHECKPOINT_EVERY);
         assert!(
-            size() > before + 500 * 2000,
-            "the database file grew from {before} to {} bytes",
-            size()
+            !std::fs::read_dir(".").unwrap().any(|entry| entry
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("in-memory")),
+            "no file is made for an in-memory database"
         );
     }
 }
