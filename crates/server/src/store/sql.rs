@@ -916,13 +916,11 @@ impl GrantStore for SqlStore {
     }
 
     async fn grant_is_active(&self, id: &str) -> Result<bool, StoreError> {
-        let active: Option<String> =
-            sqlx::query_scalar("SELECT id FROM grants WHERE id = $1 AND revoked_at IS NULL")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
-        Ok(active.is_some())
+        const ACTIVE: &str = "SELECT 1 FROM grants WHERE id = $1 AND revoked_at IS NULL";
+        Ok(self
+            .hot_row::<i64>(ACTIVE, &[Arg::Text(id)])
+            .await?
+            .is_some())
     }
 
     async fn grant_and_user_are_active(&self, id: &str, user_id: &str) -> Result<bool, StoreError> {
