@@ -6,7 +6,7 @@ mod authorize;
 pub mod client_request;
 mod consent;
 pub mod device;
-pub(crate) mod discovery;
+pub mod discovery;
 mod introspect;
 mod login;
 pub(crate) mod logout;
