@@ -1,5 +1,6 @@
 //! The storage backends. Domain code sees only the traits of `idp_core::store`; this module
-//! is the one place that knows sqlx.
+//! is the one place that knows sqlx (and rusqlite, for the SQLite statements of the token
+//! endpoint that run on the calling thread: see `direct`).
 
 pub mod cache;
 mod direct;

@@ -1,7 +1,9 @@
 //! The relational store, one implementation for both backends through sqlx's `Any` driver:
 //! SQLite (the embedded default: one file, WAL mode) and PostgreSQL (any number of nodes).
 //! Every statement is written once, in the SQL both understand (`$1` parameters, `RETURNING`,
-//! `ON CONFLICT`); each backend has its own migrations.
+//! `ON CONFLICT`); each backend has its own migrations. On SQLite in a file, the statements
+//! every token request runs also run on the calling thread (`SqlStore::hot`, `direct`): the
+//! same SQL, through rusqlite.
 
 use std::str::FromStr as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
