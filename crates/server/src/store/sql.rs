@@ -1055,6 +1055,17 @@ fn row_direct<T: rusqlite::types::FromSql>(
     Ok(first)
 }
 
+/// `sql` for sqlx, with `args` bound.
+fn pooled<'q>(
+    sql: &'static str,
+    args: &[Arg<'q>],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    args.iter().fold(sqlx::query(sql), |query, arg| match *arg {
+        Arg::Text(text) => query.bind(text),
+        Arg::Int(n) => query.bind(n),
+    })
+}
+
 /// `row_direct` through sqlx.
 async fn row_pooled<'q, T>(
     executor: impl sqlx::Executor<'q, Database = sqlx::Any>,
@@ -1062,16 +1073,12 @@ async fn row_pooled<'q, T>(
     args: &[Arg<'q>],
 ) -> Result<Option<T>, StoreError>
 where
-    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + Unpin,
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
-    let mut query = sqlx::query_scalar(sql);
-    for arg in args {
-        query = match *arg {
-            Arg::Text(text) => query.bind(text),
-            Arg::Int(n) => query.bind(n),
-        };
-    }
-    query.fetch_optional(executor).await.map_err(backend)
+    let row = pooled(sql, args).fetch_optional(executor).await;
+    row.map_err(backend)?
+        .map(|row| row.try_get(0).map_err(backend))
+        .transpose()
 }
 
 /// Runs `sql`, which writes, on a calling thread's connection.
@@ -1087,14 +1094,33 @@ async fn execute_pooled<'q>(
     sql: &'static str,
     args: &[Arg<'q>],
 ) -> Result<(), StoreError> {
-    let mut query = sqlx::query(sql);
-    for arg in args {
-        query = match *arg {
-            Arg::Text(text) => query.bind(text),
-            Arg::Int(n) => query.bind(n),
-        };
-    }
-    query.execute(executor).await.map(drop).map_err(backend)
+    let done = pooled(sql, args).execute(executor).await;
+    done.map(drop).map_err(backend)
+}
+
+/// The arguments of `SPEND_EPHEMERAL`.
+fn spend_args<'a>(kind: EphemeralKind, id: &'a str, now: UnixTime) -> [Arg<'a>; 4] {
+    [
+        Arg::Int(now),
+        Arg::Text(kind.as_str()),
+        Arg::Text(id),
+        Arg::Int(now),
+    ]
+}
+
+/// The arguments of `PUT_EPHEMERAL`.
+fn put_args<'a>(
+    kind: EphemeralKind,
+    id: &'a str,
+    payload: &'a str,
+    expires_at: UnixTime,
+) -> [Arg<'a>; 4] {
+    [
+        Arg::Text(kind.as_str()),
+        Arg::Text(id),
+        Arg::Text(payload),
+        Arg::Int(expires_at),
+    ]
 }
 
 impl SqlStore {
@@ -1102,7 +1128,7 @@ impl SqlStore {
     async fn hot_row<T>(&self, sql: &'static str, args: &[Arg<'_>]) -> Result<Option<T>, StoreError>
     where
         T: rusqlite::types::FromSql,
-        T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + Unpin,
+        T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
     {
         self.hot(
             |c| row_direct(c, sql, args),
@@ -1111,10 +1137,18 @@ impl SqlStore {
         .await
     }
 
-    /// What a record that could not be spent had been: used already, or missing (unknown or
-    /// expired).
-    async fn unspendable(&self, kind: &str, id: &str) -> Result<Consumed, StoreError> {
-        let args = [Arg::Text(kind), Arg::Text(id)];
+    /// What spending record `id` came to: `fresh` is its payload when it was live; else it
+    /// was used already, or is missing (unknown or expired).
+    async fn spent(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        fresh: Option<String>,
+    ) -> Result<Consumed, StoreError> {
+        if let Some(payload) = fresh {
+            return Ok(Consumed::Fresh(parse_ephemeral(payload)?));
+        }
+        let args = [Arg::Text(kind.as_str()), Arg::Text(id)];
         Ok(match self.hot_row(SPENT_EPHEMERAL, &args).await? {
             Some(payload) => Consumed::Replayed(parse_ephemeral(payload)?),
             None => Consumed::Missing,
@@ -1132,12 +1166,7 @@ impl EphemeralStore for SqlStore {
         expires_at: UnixTime,
     ) -> Result<(), StoreError> {
         let payload = payload.to_string();
-        let row = [
-            Arg::Text(kind.as_str()),
-            Arg::Text(id),
-            Arg::Text(&payload),
-            Arg::Int(expires_at),
-        ];
+        let row = put_args(kind, id, &payload, expires_at);
         self.write(self.hot(
             |c| execute_direct(c, PUT_EPHEMERAL, &row),
             execute_pooled(&self.pool, PUT_EPHEMERAL, &row),
@@ -1162,17 +1191,9 @@ impl EphemeralStore for SqlStore {
         id: &str,
         now: UnixTime,
     ) -> Result<Consumed, StoreError> {
-        let spend = [
-            Arg::Int(now),
-            Arg::Text(kind.as_str()),
-            Arg::Text(id),
-            Arg::Int(now),
-        ];
-        let fresh: Option<String> = self.write(self.hot_row(SPEND_EPHEMERAL, &spend)).await?;
-        match fresh {
-            Some(payload) => Ok(Consumed::Fresh(parse_ephemeral(payload)?)),
-            None => self.unspendable(kind.as_str(), id).await,
-        }
+        let spend = spend_args(kind, id, now);
+        let fresh = self.write(self.hot_row(SPEND_EPHEMERAL, &spend)).await?;
+        self.spent(kind, id, fresh).await
     }
 
     /// One transaction: the spent record and its successor reach the disk together.
@@ -1183,20 +1204,10 @@ impl EphemeralStore for SqlStore {
         now: UnixTime,
         next: (&str, &serde_json::Value, UnixTime),
     ) -> Result<Consumed, StoreError> {
-        let spend = [
-            Arg::Int(now),
-            Arg::Text(kind.as_str()),
-            Arg::Text(id),
-            Arg::Int(now),
-        ];
+        let spend = spend_args(kind, id, now);
         let payload = next.1.to_string();
-        let successor = [
-            Arg::Text(kind.as_str()),
-            Arg::Text(next.0),
-            Arg::Text(&payload),
-            Arg::Int(next.2),
-        ];
-        let fresh: Option<String> = self
+        let successor = put_args(kind, next.0, &payload, next.2);
+        let fresh = self
             .write(self.hot(
                 |c| {
                     direct::in_transaction(c, |c| {
@@ -1218,10 +1229,7 @@ impl EphemeralStore for SqlStore {
                 },
             ))
             .await?;
-        match fresh {
-            Some(payload) => Ok(Consumed::Fresh(parse_ephemeral(payload)?)),
-            None => self.unspendable(kind.as_str(), id).await,
-        }
+        self.spent(kind, id, fresh).await
     }
 
     async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError> {
