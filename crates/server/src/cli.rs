@@ -60,9 +60,17 @@ pub enum KeysCommand {
     /// Create a `next` key per algorithm; it starts signing after the pre-publication window.
     Rotate,
     /// Retire an active key now, handing over to its published `next` key.
-    Retire { kid: String },
+    Retire {
+        /// The key's id as `idp keys list` prints it. A thumbprint may begin with `-`.
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
     /// Remove a key at once (it leaked): what it signed stops verifying.
-    Revoke { kid: String },
+    Revoke {
+        /// The key's id as `idp keys list` prints it. A thumbprint may begin with `-`.
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
     /// Re-seal every private key under a new master key, read (base64) from stdin. Stop every
     /// node first, then start them with the new master key.
     Rewrap,
@@ -468,6 +476,22 @@ mod tests {
         assert_eq!(parse_duration("7d").unwrap(), 604_800);
         for bad in ["", "0", "5y", "h", "-3", "999d"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Key ids are base64url thumbprints, so one in 64 begins with `-`.
+    #[test]
+    fn a_kid_that_begins_with_a_dash_is_taken_as_the_kid() {
+        let kid = "-q3fJ0c9yH2mXn1pVbW8sZk4tLr6uDe5aOg7iCh_EwA";
+        for verb in ["retire", "revoke"] {
+            let cli = Cli::try_parse_from(["idp", "keys", verb, kid]).unwrap();
+            let Command::Keys(
+                KeysCommand::Retire { kid: parsed } | KeysCommand::Revoke { kid: parsed },
+            ) = cli.command
+            else {
+                panic!("{verb} parsed as another command");
+            };
+            assert_eq!(parsed, kid);
         }
     }
 }
