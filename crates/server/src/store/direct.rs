@@ -108,22 +108,6 @@ impl Direct {
     }
 }
 
-/// Runs `work` in a transaction that takes the write lock at once; rolls it back on an error.
-pub fn in_transaction<T>(
-    c: &Connection,
-    work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-) -> rusqlite::Result<T> {
-    c.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-    match work(c).and_then(|done| c.prepare_cached("COMMIT")?.execute([]).map(|_| done)) {
-        Ok(done) => Ok(done),
-        Err(error) => {
-            // A connection left in its transaction is not kept (see `Direct::run`).
-            let _ = c.execute_batch("ROLLBACK");
-            Err(error)
-        }
-    }
-}
-
 fn is_busy(error: &rusqlite::Error) -> bool {
     matches!(
         error.sqlite_error_code(),

@@ -7,6 +7,7 @@ mod direct;
 pub mod memory;
 pub mod redis;
 pub mod sql;
+mod writer;
 
 #[cfg(test)]
 mod contract;

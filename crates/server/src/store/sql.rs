@@ -6,7 +6,7 @@
 //! same SQL, through rusqlite.
 
 use std::str::FromStr as _;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
@@ -28,6 +28,7 @@ use sqlx::Row as _;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 
 use super::direct::{self, Direct, Ran};
+use super::writer::{Batch, Landed, Writer, in_savepoint};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -55,130 +56,13 @@ pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
     /// SQLite only: how writes take turns and reach the disk.
-    writer: Option<Writer>,
-    /// SQLite in a file: the hot statements, on the calling thread.
-    direct: Option<Direct>,
+    writer: Option<Arc<Writer>>,
+    /// SQLite in a file: the hot statements, on the calling thread; those that write are
+    /// committed in batches.
+    direct: Option<Arc<Direct>>,
+    batch: Option<Arc<Batch>>,
     /// PostgreSQL: audit appends take turns on this node (see `AuditStore::record`).
     audit_turn: tokio::sync::Mutex<()>,
-}
-
-/// SQLite writes, in two parts. Writes take turns within this process, in order, so that none
-/// waits in SQLite's busy handler (which sleeps for milliseconds at a time). And they reach the
-/// disk together: a commit does not wait for the disk by itself (`synchronous = NORMAL`); each
-/// write then waits for one `fdatasync` of the write-ahead log that covers it, shared with every
-/// write that committed meanwhile (group commit). An acknowledged write survives a power cut
-/// as it would with `synchronous = FULL`, at one flush per group of writes instead of one each.
-struct Writer {
-    turn: Arc<tokio::sync::Mutex<()>>,
-    /// The database file and its write-ahead log (`None` for an in-memory database).
-    files: Option<(std::path::PathBuf, std::path::PathBuf)>,
-    /// Writes committed so far; each write's ticket is this count just after its commit.
-    committed: AtomicU64,
-    /// The highest ticket known to be on disk.
-    flushed: tokio::sync::Mutex<u64>,
-    /// Flushes so far.
-    flushes: AtomicU64,
-    /// The ticket of the write after which the log was last checkpointed.
-    checkpointed: AtomicU64,
-    /// Whether a checkpoint is under way.
-    checkpointing: Arc<AtomicBool>,
-}
-
-/// Writes between checkpoints of the write-ahead log, which the calling thread's connections
-/// leave to the writer (see `direct`): about as many pages as SQLite's own default of 1000.
-const CHECKPOINT_EVERY: u64 = 500;
-
-/// Makes the write-ahead log's data durable, and its directory entry on the first flush of
-/// this process (the pool keeps a connection open, so the log is not deleted and made anew
-/// while it runs).
-fn sync_wal(wal: &std::path::Path, first: bool) -> std::io::Result<()> {
-    match std::fs::File::open(wal) {
-        Ok(file) => file.sync_data()?,
-        // No log: the last connection checkpointed it into the database and synced.
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(error) => return Err(error),
-    }
-    if first && let Some(dir) = wal.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
-}
-
-impl Writer {
-    fn new(database: &std::path::Path) -> Self {
-        let name = database.as_os_str();
-        let files = in_file(database).then(|| {
-            let mut wal = name.to_owned();
-            wal.push("-wal");
-            (database.to_owned(), std::path::PathBuf::from(wal))
-        });
-        Self {
-            turn: Arc::new(tokio::sync::Mutex::new(())),
-            files,
-            committed: AtomicU64::new(0),
-            flushed: tokio::sync::Mutex::new(0),
-            flushes: AtomicU64::new(0),
-            checkpointed: AtomicU64::new(0),
-            checkpointing: Arc::new(AtomicBool::new(false)),
-        }
-    }
-
-    /// Starts a checkpoint of the write-ahead log once `ticket` is `CHECKPOINT_EVERY` writes
-    /// past the last one, unless one is under way. It takes the writers' turn, so that it
-    /// copies the whole log and the next write starts the log afresh (a checkpoint racing
-    /// writers never catches up, and the log would grow without end), and runs on a blocking
-    /// thread. No write waits for it but those that come meanwhile: what it copies is already
-    /// durable in the log.
-    fn checkpoint_after(&self, ticket: u64) {
-        let Some((database, _)) = &self.files else {
-            return;
-        };
-        if ticket < self.checkpointed.load(Ordering::Relaxed) + CHECKPOINT_EVERY
-            || self.checkpointing.swap(true, Ordering::AcqRel)
-        {
-            return;
-        }
-        self.checkpointed.store(ticket, Ordering::Relaxed);
-        let (database, checkpointing) = (database.clone(), self.checkpointing.clone());
-        let turn = self.turn.clone();
-        tokio::spawn(async move {
-            let _turn = turn.lock_owned().await;
-            let copied = tokio::task::spawn_blocking(move || direct::checkpoint(&database)).await;
-            match copied.map_err(StoreError::backend).and_then(|done| done) {
-                Ok(true) => {}
-                Ok(false) => tracing::debug!("the write-ahead log was checkpointed in part"),
-                Err(error) => {
-                    tracing::warn!(%error, "checkpointing the database's write-ahead log failed");
-                }
-            }
-            checkpointing.store(false, Ordering::Release);
-        });
-    }
-
-    /// Returns once the write with `ticket` is on disk: at once when a flush that began after
-    /// it has finished, else after a flush of its own, which covers every write before it.
-    async fn flush(&self, ticket: u64) -> Result<(), StoreError> {
-        let mut flushed = self.flushed.lock().await;
-        if *flushed >= ticket {
-            return Ok(());
-        }
-        let upto = self.committed.load(Ordering::Acquire);
-        if let Some((_, wal)) = self.files.clone() {
-            let first = self.flushes.load(Ordering::Relaxed) == 0;
-            let synced = tokio::task::spawn_blocking(move || sync_wal(&wal, first))
-                .await
-                .map_err(StoreError::backend)?;
-            if let Err(error) = synced {
-                // Committed writes are visible but may not be on disk, and a later flush
-                // cannot be trusted to cover them: stop, and let SQLite recover at restart.
-                tracing::error!(%error, "flushing the database's write-ahead log failed; stopping");
-                std::process::abort();
-            }
-        }
-        self.flushes.fetch_add(1, Ordering::Relaxed);
-        *flushed = upto;
-        Ok(())
-    }
 }
 
 fn backend(error: sqlx::Error) -> StoreError {
@@ -261,15 +145,18 @@ impl SqlStore {
         let mut options = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10));
-        let (mut writer, mut fast) = (None, None);
+        let (mut writer, mut fast, mut batch) = (None, None, None);
         let url = match kind {
             Backend::Sqlite => {
                 let sqlite = sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(backend)?;
                 prepare_file(sqlite.get_filename()).map_err(StoreError::backend)?;
-                writer = Some(Writer::new(sqlite.get_filename()));
+                let writes = Arc::new(Writer::new(sqlite.get_filename()));
                 if plain_file(url, sqlite.get_filename()) {
-                    fast = Some(Direct::new(sqlite.get_filename()));
+                    let direct = Arc::new(Direct::new(sqlite.get_filename()));
+                    batch = Some(Arc::new(Batch::new(direct.clone(), writes.clone())));
+                    fast = Some(direct);
                 }
+                writer = Some(writes);
                 // A connection to a file cannot go stale; asking it first would cost a round
                 // trip to its thread before every statement. One stays open, so that the
                 // write-ahead log lives as long as the process.
@@ -295,6 +182,7 @@ impl SqlStore {
             backend: kind,
             writer,
             direct: fast,
+            batch,
             audit_turn: tokio::sync::Mutex::new(()),
         })
     }
@@ -384,6 +272,49 @@ impl SqlStore {
         pooled.await
     }
 
+    /// Like `hot`, for statements that write: on the calling thread's connections `fast`
+    /// joins a batch of writes committed together (see `Batch`), in a savepoint of its own;
+    /// where those connections are not used, or another process holds the database, `pooled`
+    /// runs as any other write. Returns once what it wrote is durable.
+    async fn write_hot<T: Send + 'static>(
+        &self,
+        fast: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+        pooled: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let Some(batch) = &self.batch else {
+            return self.write(pooled).await;
+        };
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        batch.submit(Box::new(move |c| {
+            // A request that went away while its write was queued does not write: it could
+            // not learn the outcome (a rotated token it never received would make its retry
+            // look like a replay).
+            if answer.is_closed() {
+                return Ok(Box::new(|_: &Landed| {}));
+            }
+            let done = c.map(|c| in_savepoint(c, fast)).transpose()?;
+            Ok(Box::new(move |landed: &Landed| {
+                let outcome = match (landed, done) {
+                    (Landed::Durable, Some(done)) => done.map(Some).map_err(direct::failed),
+                    (Landed::Busy, _) | (Landed::Durable, None) => Ok(None),
+                    (Landed::Failed(why), _) => {
+                        Err(StoreError::backend(std::io::Error::other(why.clone())))
+                    }
+                };
+                let _ = answer.send(outcome);
+            }))
+        }));
+        match answered.await {
+            Ok(Ok(Some(done))) => Ok(done),
+            // Not written: the database is locked by another process.
+            Ok(Ok(None)) => self.write(pooled).await,
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(StoreError::backend(std::io::Error::other(
+                "the batch of writes this one joined failed",
+            ))),
+        }
+    }
+
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let migrator = match self.backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
@@ -396,7 +327,7 @@ impl SqlStore {
 
 /// Whether `path` names a database in a file (not in memory: sqlx names an in-memory one
 /// `file:sqlx-in-memory-N`).
-fn in_file(path: &std::path::Path) -> bool {
+pub(super) fn in_file(path: &std::path::Path) -> bool {
     let name = path.as_os_str();
     !name.is_empty() && name != ":memory:" && !name.to_string_lossy().starts_with("file:")
 }
@@ -1043,7 +974,7 @@ impl rusqlite::ToSql for Arg<'_> {
 fn row_direct<T: rusqlite::types::FromSql>(
     c: &rusqlite::Connection,
     sql: &str,
-    args: &[Arg<'_>],
+    args: &[impl rusqlite::ToSql],
 ) -> rusqlite::Result<Option<T>> {
     let mut statement = c.prepare_cached(sql)?;
     let mut rows = statement.query(rusqlite::params_from_iter(args))?;
@@ -1053,6 +984,16 @@ fn row_direct<T: rusqlite::types::FromSql>(
     };
     while rows.next()?.is_some() {}
     Ok(first)
+}
+
+/// `args`, owned: for a write that joins a batch (see `SqlStore::write_hot`).
+fn owned(args: &[Arg<'_>]) -> Vec<rusqlite::types::Value> {
+    args.iter()
+        .map(|arg| match *arg {
+            Arg::Text(text) => rusqlite::types::Value::Text(text.to_owned()),
+            Arg::Int(n) => rusqlite::types::Value::Integer(n),
+        })
+        .collect()
 }
 
 /// `sql` for sqlx, with `args` bound.
@@ -1082,7 +1023,11 @@ where
 }
 
 /// Runs `sql`, which writes, on a calling thread's connection.
-fn execute_direct(c: &rusqlite::Connection, sql: &str, args: &[Arg<'_>]) -> rusqlite::Result<()> {
+fn execute_direct(
+    c: &rusqlite::Connection,
+    sql: &str,
+    args: &[impl rusqlite::ToSql],
+) -> rusqlite::Result<()> {
     c.prepare_cached(sql)?
         .execute(rusqlite::params_from_iter(args))
         .map(drop)
@@ -1167,10 +1112,11 @@ impl EphemeralStore for SqlStore {
     ) -> Result<(), StoreError> {
         let payload = payload.to_string();
         let row = put_args(kind, id, &payload, expires_at);
-        self.write(self.hot(
-            |c| execute_direct(c, PUT_EPHEMERAL, &row),
+        let fast = owned(&row);
+        self.write_hot(
+            move |c| execute_direct(c, PUT_EPHEMERAL, &fast),
             execute_pooled(&self.pool, PUT_EPHEMERAL, &row),
-        ))
+        )
         .await
     }
 
@@ -1192,7 +1138,13 @@ impl EphemeralStore for SqlStore {
         now: UnixTime,
     ) -> Result<Consumed, StoreError> {
         let spend = spend_args(kind, id, now);
-        let fresh = self.write(self.hot_row(SPEND_EPHEMERAL, &spend)).await?;
+        let fast = owned(&spend);
+        let fresh = self
+            .write_hot(
+                move |c| row_direct(c, SPEND_EPHEMERAL, &fast),
+                row_pooled(&self.pool, SPEND_EPHEMERAL, &spend),
+            )
+            .await?;
         self.spent(kind, id, fresh).await
     }
 
@@ -1207,16 +1159,15 @@ impl EphemeralStore for SqlStore {
         let spend = spend_args(kind, id, now);
         let payload = next.1.to_string();
         let successor = put_args(kind, next.0, &payload, next.2);
+        let (fast_spend, fast_successor) = (owned(&spend), owned(&successor));
         let fresh = self
-            .write(self.hot(
-                |c| {
-                    direct::in_transaction(c, |c| {
-                        let fresh = row_direct(c, SPEND_EPHEMERAL, &spend)?;
-                        if fresh.is_some() {
-                            execute_direct(c, PUT_EPHEMERAL, &successor)?;
-                        }
-                        Ok(fresh)
-                    })
+            .write_hot(
+                move |c| {
+                    let fresh = row_direct(c, SPEND_EPHEMERAL, &fast_spend)?;
+                    if fresh.is_some() {
+                        execute_direct(c, PUT_EPHEMERAL, &fast_successor)?;
+                    }
+                    Ok(fresh)
                 },
                 async {
                     let mut transaction = self.begin_writing().await?;
@@ -1227,7 +1178,7 @@ impl EphemeralStore for SqlStore {
                     transaction.commit().await.map_err(backend)?;
                     Ok(fresh)
                 },
-            ))
+            )
             .await?;
         self.spent(kind, id, fresh).await
     }
@@ -1738,7 +1689,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (store, _) = sqlite_store(&dir).await;
         let writer = store.writer.as_ref().unwrap();
+        let batch = store.batch.as_ref().unwrap();
         let before = writer.flushes.load(Ordering::Relaxed);
+        let committed = batch.transactions.load(Ordering::Relaxed);
         let writes: Vec<_> = (0..64)
             .map(|n| {
                 let store = store.clone();
@@ -1770,6 +1723,11 @@ mod tests {
             (1..64).contains(&flushes),
             "64 writes at once took {flushes} flushes"
         );
+        let transactions = batch.transactions.load(Ordering::Relaxed) - committed;
+        assert!(
+            (1..64).contains(&transactions),
+            "64 writes at once took {transactions} transactions"
+        );
         // A write alone is flushed before it returns.
         store
             .put(
@@ -1781,6 +1739,112 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(writer.flushes.load(Ordering::Relaxed), before + flushes + 1);
+    }
+
+    /// Writes on the calling thread's connections that come while others are being committed
+    /// are committed together, each in a savepoint of its own: one that fails is undone and
+    /// reports its error, and the others land.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_that_fails_in_a_batch_changes_nothing_and_costs_the_others_nothing() {
+        let kind = EphemeralKind::RefreshToken;
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = sqlite_store(&dir).await;
+        let batch = store.batch.as_ref().unwrap();
+        let committed = batch.transactions.load(Ordering::Relaxed);
+        // The writes queue while the writers' turn is taken, then go in one transaction.
+        let turn = store
+            .writer
+            .as_ref()
+            .unwrap()
+            .turn
+            .clone()
+            .lock_owned()
+            .await;
+        let put = |id: &'static str| {
+            let store = store.clone();
+            tokio::spawn(async move { store.put(kind, id, &serde_json::json!(id), 10_000).await })
+        };
+        let (first, second) = (put("first"), put("second"));
+        let failing = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .write_hot(
+                        move |c| {
+                            let row = super::owned(&super::put_args(kind, "undone", "1", 10_000));
+                            super::execute_direct(c, super::PUT_EPHEMERAL, &row)?;
+                            c.execute_batch("INSERT INTO no_such_table VALUES (1)")
+                        },
+                        std::future::ready(Ok(())),
+                    )
+                    .await
+            })
+        };
+        let third = put("third");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!first.is_finished() && !failing.is_finished());
+        drop(turn);
+        for landed in [first, second, third] {
+            landed.await.unwrap().unwrap();
+        }
+        let refused = failing.await.unwrap();
+        assert!(refused.is_err(), "{refused:?}");
+        for id in ["first", "second", "third"] {
+            assert_eq!(
+                store.get(kind, id, 0).await.unwrap(),
+                Some(serde_json::json!(id))
+            );
+        }
+        assert_eq!(store.get(kind, "undone", 0).await.unwrap(), None);
+        assert_eq!(batch.transactions.load(Ordering::Relaxed), committed + 1);
+    }
+
+    /// A write whose caller went away while it was queued is not made; one that panics fails
+    /// alone, and later writes still land.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_given_up_while_queued_is_not_made_and_a_panic_stops_nothing() {
+        let kind = EphemeralKind::RefreshToken;
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = sqlite_store(&dir).await;
+        let turn = store
+            .writer
+            .as_ref()
+            .unwrap()
+            .turn
+            .clone()
+            .lock_owned()
+            .await;
+        let given_up = {
+            let store = store.clone();
+            tokio::spawn(
+                async move { store.put(kind, "gone", &serde_json::json!(1), 10_000).await },
+            )
+        };
+        let panicking = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .write_hot(
+                        |_| -> rusqlite::Result<()> { panic!("a write that panics") },
+                        std::future::ready(Ok(())),
+                    )
+                    .await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        given_up.abort();
+        assert!(given_up.await.unwrap_err().is_cancelled());
+        drop(turn);
+        assert!(panicking.await.unwrap().is_err());
+        store
+            .put(kind, "later", &serde_json::json!(2), 10_000)
+            .await
+            .unwrap();
+        assert_eq!(store.get(kind, "gone", 0).await.unwrap(), None);
+        assert_eq!(
+            store.get(kind, "later", 0).await.unwrap(),
+            Some(serde_json::json!(2))
+        );
     }
 
     async fn sqlite_store(dir: &tempfile::TempDir) -> (Arc<SqlStore>, std::path::PathBuf) {
@@ -1846,7 +1910,7 @@ mod tests {
         let payload = serde_json::json!({ "padding": "x".repeat(2000) });
         let mut logs = Vec::new();
         for round in 0..4 {
-            for n in 0..super::CHECKPOINT_EVERY {
+            for n in 0..super::super::writer::CHECKPOINT_EVERY {
                 store
                     .put(
                         EphemeralKind::RefreshToken,
@@ -1865,8 +1929,11 @@ mod tests {
             }
             logs.push(size(&wal));
         }
-        assert!(writer.checkpointed.load(Ordering::Relaxed) >= 3 * super::CHECKPOINT_EVERY);
-        let written = 4 * super::CHECKPOINT_EVERY * 2000;
+        assert!(
+            writer.checkpointed.load(Ordering::Relaxed)
+                >= 3 * super::super::writer::CHECKPOINT_EVERY
+        );
+        let written = 4 * super::super::writer::CHECKPOINT_EVERY * 2000;
         assert!(
             size(&path) > before + written / 2,
             "the database file grew from {before} to {} bytes",
@@ -1876,7 +1943,7 @@ mod tests {
         assert!(
             logs[3] < logs[0] * 3 / 2,
             "the log kept growing: {logs:?} bytes after each {} writes",
-            super::CHECKPOINT_EVERY
+            super::super::writer::CHECKPOINT_EVERY
         );
     }
 
