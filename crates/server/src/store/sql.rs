@@ -3,7 +3,8 @@
 //! Every statement is written once, in the SQL both understand (`$1` parameters, `RETURNING`,
 //! `ON CONFLICT`); each backend has its own migrations. On SQLite in a file, the statements
 //! every token request runs also run on the calling thread (`SqlStore::hot`, `direct`): the
-//! same SQL, through rusqlite.
+//! same SQL, through rusqlite; those that write are committed in batches (`SqlStore::write_hot`,
+//! `writer`).
 
 use std::str::FromStr as _;
 use std::sync::atomic::Ordering;
@@ -1752,14 +1753,7 @@ mod tests {
         let batch = store.batch.as_ref().unwrap();
         let committed = batch.transactions.load(Ordering::Relaxed);
         // The writes queue while the writers' turn is taken, then go in one transaction.
-        let turn = store
-            .writer
-            .as_ref()
-            .unwrap()
-            .turn
-            .clone()
-            .lock_owned()
-            .await;
+        let turn = writers_turn(&store).await;
         let put = |id: &'static str| {
             let store = store.clone();
             tokio::spawn(async move { store.put(kind, id, &serde_json::json!(id), 10_000).await })
@@ -1806,14 +1800,7 @@ mod tests {
         let kind = EphemeralKind::RefreshToken;
         let dir = tempfile::tempdir().unwrap();
         let (store, _) = sqlite_store(&dir).await;
-        let turn = store
-            .writer
-            .as_ref()
-            .unwrap()
-            .turn
-            .clone()
-            .lock_owned()
-            .await;
+        let turn = writers_turn(&store).await;
         let given_up = {
             let store = store.clone();
             tokio::spawn(
@@ -1845,6 +1832,13 @@ mod tests {
             store.get(kind, "later", 0).await.unwrap(),
             Some(serde_json::json!(2))
         );
+    }
+
+    /// Takes the writers' turn, as a write through sqlx does: writes on the calling thread's
+    /// connections queue meanwhile.
+    async fn writers_turn(store: &SqlStore) -> tokio::sync::OwnedMutexGuard<()> {
+        let writer = store.writer.as_ref().unwrap();
+        writer.turn.clone().lock_owned().await
     }
 
     async fn sqlite_store(dir: &tempfile::TempDir) -> (Arc<SqlStore>, std::path::PathBuf) {
