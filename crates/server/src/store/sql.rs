@@ -7,7 +7,6 @@
 //! `writer`).
 
 use std::str::FromStr as _;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
@@ -240,7 +239,7 @@ impl SqlStore {
         let (done, ticket) = {
             let _turn = writer.turn.lock().await;
             let done = work.await?;
-            (done, writer.committed.fetch_add(1, Ordering::AcqRel) + 1)
+            (done, writer.count(1))
         };
         writer.flush(ticket).await?;
         writer.checkpoint_after(ticket);

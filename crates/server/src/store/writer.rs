@@ -21,7 +21,7 @@ pub struct Writer {
     /// The database file and its write-ahead log (`None` for an in-memory database).
     pub files: Option<(std::path::PathBuf, std::path::PathBuf)>,
     /// Writes committed so far; each write's ticket is this count just after its commit.
-    pub committed: AtomicU64,
+    committed: AtomicU64,
     /// The highest ticket known to be on disk.
     pub flushed: tokio::sync::Mutex<u64>,
     /// Flushes so far.
@@ -53,6 +53,12 @@ fn sync_wal(wal: &std::path::Path, first: bool) -> std::io::Result<()> {
 }
 
 impl Writer {
+    /// Counts `writes` just committed, in the writers' turn: the ticket that `flush` takes
+    /// to make them durable.
+    pub fn count(&self, writes: u64) -> u64 {
+        self.committed.fetch_add(writes, Ordering::AcqRel) + writes
+    }
+
     pub fn new(database: &std::path::Path) -> Self {
         let name = database.as_os_str();
         let files = in_file(database).then(|| {
@@ -230,8 +236,7 @@ impl Batch {
             }
             let count = jobs.len() as u64;
             let (deliveries, landed) = self.commit(jobs);
-            let ticket = matches!(landed, Landed::Durable)
-                .then(|| self.writer.committed.fetch_add(count, Ordering::AcqRel) + count);
+            let ticket = matches!(landed, Landed::Durable).then(|| self.writer.count(count));
             drop(turn);
             let landed = match ticket {
                 Some(ticket) => match self.writer.flush(ticket).await {
@@ -303,14 +308,12 @@ pub fn in_savepoint<T>(
     c: &Connection,
     work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<rusqlite::Result<T>> {
-    c.prepare_cached("SAVEPOINT write")?.execute([])?;
+    let step = |sql: &str| c.prepare_cached(sql)?.execute([]).map(drop);
+    step("SAVEPOINT write")?;
     let done = work(c);
-    match &done {
-        Ok(_) => c.prepare_cached("RELEASE write")?.execute([])?,
-        Err(_) => {
-            c.prepare_cached("ROLLBACK TO write")?.execute([])?
-                + c.prepare_cached("RELEASE write")?.execute([])?
-        }
-    };
+    if done.is_err() {
+        step("ROLLBACK TO write")?;
+    }
+    step("RELEASE write")?;
     Ok(done)
 }
