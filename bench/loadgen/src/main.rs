@@ -260,6 +260,8 @@ impl Shared {
             url = format!("{url}&{extra}");
         }
         let mut answer = self.send(self.http.get(&url), jar).await?;
+        // What was last sent, to tell where a refusal came from.
+        let mut step = "the authorization request";
         for _ in 0..12 {
             let (status, headers, body) = &answer;
             if status.is_redirection() {
@@ -277,7 +279,7 @@ impl Shared {
                 continue;
             }
             if *status != StatusCode::OK {
-                return Err(format!("authorization answered {status}"));
+                return Err(format!("{step} answered {status}"));
             }
             let (action, mut fields) =
                 form(body).ok_or_else(|| "a page without a form".to_owned())?;
@@ -293,6 +295,13 @@ impl Shared {
                     fields.push((name.to_owned(), value.clone()));
                 }
             }
+            step = if names.iter().any(|n| n == "pin") {
+                "the PIN form"
+            } else if names.iter().any(|n| n == "password") {
+                "the password form"
+            } else {
+                "a form"
+            };
             let target = if action.is_empty() {
                 url.clone()
             } else {
@@ -698,7 +707,12 @@ async fn argon2(seconds: f64) -> Result<Value, Failure> {
     let mut verified = 0u64;
     while started.elapsed().as_secs_f64() < seconds {
         let ok = pool
-            .verify("correct horse battery staple".into(), phc.clone(), None)
+            .verify(
+                idp_core::hashing::Turn::New,
+                "correct horse battery staple".into(),
+                phc.clone(),
+                None,
+            )
             .await
             .map_err(|e| e.to_string())?;
         if !ok {

@@ -5,6 +5,11 @@
 //! once would let a burst of logins exhaust memory. So hashes run on the blocking pool, at most
 //! `max_concurrent` at a time; a request that cannot get a slot within `queue_timeout` is
 //! refused with [`HashError::Busy`] rather than queued without end.
+//!
+//! When hashes queue, work already under way goes first ([`Turn::Continuing`]): a sign-in's PIN,
+//! verified after its password, goes ahead of every new sign-in's password. Under a login storm
+//! the pool then finishes the sign-ins it has started instead of spending half its hashes on
+//! passwords whose PIN then times out in the queue.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,11 +59,24 @@ pub enum HashError {
     Failed(String),
 }
 
+/// Where a hash queues when every slot is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// New work: a sign-in's password, a sign-up's hashes. Queues behind everything.
+    New,
+    /// The rest of work under way: the PIN of someone whose password was verified. Queues
+    /// ahead of all new work but at most one new hash.
+    Continuing,
+}
+
 /// A pool that runs Argon2id hashes on the blocking thread pool, a bounded number at a time.
 #[derive(Clone)]
 pub struct HashPool {
     params: Params,
     slots: Arc<Semaphore>,
+    /// New work passes here one hash at a time before it queues for a slot (in order, as the
+    /// slots are), so that continuing work never queues behind more than one new hash.
+    new_work: Arc<Semaphore>,
     max_concurrent: usize,
     /// Hashes waiting for a slot now.
     waiting: Arc<std::sync::atomic::AtomicUsize>,
@@ -85,6 +103,7 @@ impl HashPool {
         Ok(Self {
             params: params.to_argon2()?,
             slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            new_work: Arc::new(Semaphore::new(1)),
             max_concurrent: max_concurrent.max(1),
             waiting: Arc::default(),
             queue_timeout,
@@ -105,7 +124,7 @@ impl HashPool {
     /// Hashes `secret` with a fresh salt into a PHC string (`$argon2id$v=19$...`).
     pub async fn hash(&self, secret: String, pepper: Option<Pepper>) -> Result<String, HashError> {
         let params = self.params.clone();
-        self.run(move || {
+        self.run(Turn::New, move || {
             let argon = argon2_for(params, pepper.as_deref())?;
             argon
                 .hash_password(secret.as_bytes())
@@ -118,12 +137,13 @@ impl HashPool {
     /// Checks `secret` against a PHC string produced by [`HashPool::hash`] with the same pepper.
     pub async fn verify(
         &self,
+        turn: Turn,
         secret: String,
         phc: String,
         pepper: Option<Pepper>,
     ) -> Result<bool, HashError> {
         let params = self.params.clone();
-        self.run(move || {
+        self.run(turn, move || {
             let parsed = PasswordHash::new(&phc).map_err(|_| HashError::Malformed)?;
             let argon = argon2_for(params, pepper.as_deref())?;
             match argon.verify_password(secret.as_bytes(), &parsed) {
@@ -137,10 +157,18 @@ impl HashPool {
 
     async fn run<T: Send + 'static>(
         &self,
+        turn: Turn,
         work: impl FnOnce() -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
         let waiting = WaitingGuard::enter(&self.waiting);
-        let permit = tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned())
+        let slot = async {
+            let _in_line = match turn {
+                Turn::New => Some(self.new_work.acquire().await?),
+                Turn::Continuing => None,
+            };
+            self.slots.clone().acquire_owned().await
+        };
+        let permit = tokio::time::timeout(self.queue_timeout, slot)
             .await
             .map_err(|_| HashError::Busy)?
             .map_err(|_| HashError::Busy)?;
@@ -198,13 +226,13 @@ mod tests {
         let phc = pool.hash("correct horse".into(), None).await.expect("hash");
         assert!(phc.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
         assert!(
-            pool.verify("correct horse".into(), phc.clone(), None)
+            pool.verify(Turn::New, "correct horse".into(), phc.clone(), None)
                 .await
                 .expect("verify")
         );
         assert!(
             !pool
-                .verify("wrong horse".into(), phc, None)
+                .verify(Turn::New, "wrong horse".into(), phc, None)
                 .await
                 .expect("verify")
         );
@@ -219,7 +247,7 @@ mod tests {
             .await
             .expect("hash");
         assert!(
-            pool.verify("482916".into(), phc.clone(), Some(pepper))
+            pool.verify(Turn::New, "482916".into(), phc.clone(), Some(pepper))
                 .await
                 .expect("verify")
         );
@@ -227,14 +255,14 @@ mod tests {
         // cannot be brute-forced offline.
         assert!(
             !pool
-                .verify("482916".into(), phc.clone(), None)
+                .verify(Turn::New, "482916".into(), phc.clone(), None)
                 .await
                 .expect("verify")
         );
         let other: Pepper = Arc::from(&b"another secret, also 32 bytes..."[..]);
         assert!(
             !pool
-                .verify("482916".into(), phc, Some(other))
+                .verify(Turn::New, "482916".into(), phc, Some(other))
                 .await
                 .expect("verify")
         );
@@ -244,7 +272,7 @@ mod tests {
     async fn malformed_hash_is_an_error_not_a_match() {
         let pool = small_pool(1);
         let result = pool
-            .verify("x".into(), "not a phc string".into(), None)
+            .verify(Turn::New, "x".into(), "not a phc string".into(), None)
             .await;
         assert!(matches!(result, Err(HashError::Malformed)));
     }
@@ -262,5 +290,56 @@ mod tests {
         assert!(matches!(result, Err(HashError::Busy)));
         drop(held);
         assert!(pool.hash("x".into(), None).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn continuing_work_goes_ahead_of_new_work_in_the_queue() {
+        let pool = small_pool(1);
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let done = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let busy = {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                pool.run(Turn::New, move || {
+                    blocked.recv().map_err(|e| HashError::Failed(e.to_string()))
+                })
+                .await
+            })
+        };
+        while pool.running() < 1 {
+            tokio::task::yield_now().await;
+        }
+        // Three new hashes, then one that continues work under way, queue in that order.
+        let mut queued = Vec::new();
+        for (name, turn) in [
+            ("new 1", Turn::New),
+            ("new 2", Turn::New),
+            ("new 3", Turn::New),
+            ("continuing", Turn::Continuing),
+        ] {
+            let (queuer, done) = (pool.clone(), done.clone());
+            let before = pool.waiting();
+            queued.push(tokio::spawn(async move {
+                queuer
+                    .run(turn, move || {
+                        done.lock()
+                            .map_err(|e| HashError::Failed(e.to_string()))?
+                            .push(name);
+                        Ok(())
+                    })
+                    .await
+            }));
+            while pool.waiting() == before {
+                tokio::task::yield_now().await;
+            }
+        }
+        release.send(()).expect("the busy hash is waiting");
+        busy.await.expect("joined").expect("ran");
+        for task in queued {
+            task.await.expect("joined").expect("ran");
+        }
+        // Only the new hash already queued for a slot is served before the continuing one.
+        let order = done.lock().expect("lock").clone();
+        assert_eq!(order, ["new 1", "continuing", "new 2", "new 3"]);
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use idp_core::hashing::{HashParams, HashPool, Pepper};
+use idp_core::hashing::{HashParams, HashPool, Pepper, Turn};
 use idp_pin_verifier::PinPolicy;
 
 fn hashing(c: &mut Criterion) {
@@ -31,6 +31,7 @@ fn hashing(c: &mut Criterion) {
         b.iter(|| {
             let ok = runtime
                 .block_on(pool.verify(
+                    Turn::New,
                     "correct horse battery staple".into(),
                     password.clone(),
                     None,
@@ -42,7 +43,12 @@ fn hashing(c: &mut Criterion) {
     group.bench_function("PIN verification (keyed)", |b| {
         b.iter(|| {
             let ok = runtime
-                .block_on(pool.verify("482916".into(), pin.clone(), Some(pepper.clone())))
+                .block_on(pool.verify(
+                    Turn::Continuing,
+                    "482916".into(),
+                    pin.clone(),
+                    Some(pepper.clone()),
+                ))
                 .unwrap();
             assert!(ok);
         });

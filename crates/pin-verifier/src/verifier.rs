@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use idp_core::StoreError;
-use idp_core::hashing::{HashError, HashPool, Pepper};
+use idp_core::hashing::{HashError, HashPool, Pepper, Turn};
 use idp_core::model::User;
 use idp_core::store::PinAttemptStore;
 
@@ -89,7 +89,12 @@ impl PinVerifier {
     /// `hash` was made from, without counting a try: for refusing a new PIN equal to the old one.
     pub async fn matches_hash(&self, pin: &str, hash: &str) -> Result<bool, HashError> {
         self.hasher
-            .verify(pin.to_owned(), hash.to_owned(), Some(self.pepper.clone()))
+            .verify(
+                Turn::New,
+                pin.to_owned(),
+                hash.to_owned(),
+                Some(self.pepper.clone()),
+            )
             .await
     }
 
@@ -108,9 +113,16 @@ impl PinVerifier {
             return Ok(PinOutcome::Locked);
         };
         let correct = if typed.len() <= MAX_TYPED_LENGTH {
+            // A PIN is asked only of someone already signed in with their password: finishing
+            // that sign-in goes ahead of starting new ones.
             let checked = self
                 .hasher
-                .verify(typed.to_owned(), stored, Some(self.pepper.clone()))
+                .verify(
+                    Turn::Continuing,
+                    typed.to_owned(),
+                    stored,
+                    Some(self.pepper.clone()),
+                )
                 .await;
             match checked {
                 Ok(correct) => correct,

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
+use idp_core::hashing::Turn;
 use idp_core::model::{AuditKind, Channel, CodePurpose, Session, User};
 use idp_core::security_questions::{self, SecurityAnswer};
 use idp_core::{StoreError, validate};
@@ -326,7 +327,12 @@ async fn wrong_current_password(
     let typed = if bounded { typed } else { "" };
     let matches = state
         .hasher
-        .verify(typed.to_owned(), user.password_hash.clone(), None)
+        .verify(
+            Turn::New,
+            typed.to_owned(),
+            user.password_hash.clone(),
+            None,
+        )
         .await?;
     if matches && bounded {
         throttle::password_succeeded(state, &user.username, from.ip()).await?;

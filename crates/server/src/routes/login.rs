@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
+use idp_core::hashing::Turn;
 use idp_core::model::{AuditKind, EphemeralKind, Session, User};
 use idp_pin_verifier::PinOutcome;
 use serde::Deserialize;
@@ -268,7 +269,7 @@ async fn check_password(
     } else {
         String::new()
     };
-    let matches = state.hasher.verify(typed, stored, None).await?;
+    let matches = state.hasher.verify(Turn::New, typed, stored, None).await?;
     Ok((user, matches && bounded))
 }
 
