@@ -131,7 +131,10 @@ impl HashPool {
     /// Hashes `secret` with a fresh salt into a PHC string (`$argon2id$v=19$...`).
     pub async fn hash(&self, secret: String, pepper: Option<Pepper>) -> Result<String, HashError> {
         let params = self.params.clone();
+        let memory = self.memory.clone();
         self.run(Turn::New, move || {
+            // The argon2 crate allocates this hash's memory itself.
+            memory.make_room();
             let argon = argon2_for(params, pepper.as_deref())?;
             argon
                 .hash_password(secret.as_bytes())
@@ -243,7 +246,9 @@ fn keyed(
 /// Argon2 memory kept from one verification to the next. A fresh allocation is handed out
 /// zeroed, which writes all 19 MiB once more before the hash begins (about 5% of a
 /// verification); Argon2 writes every block before it reads it, so what a block held before
-/// makes no difference. At most one buffer per slot is kept, of the pool's own size.
+/// makes no difference. Only the pool's own size is kept, and a hash that needs memory of its
+/// own first lets one kept buffer go: the memory for hashing stays within one buffer per slot
+/// (`max_concurrent × memory_kib`), running or kept.
 struct Memory {
     kept: std::sync::Mutex<Vec<Vec<Block>>>,
     /// The block count of the pool's parameters: the only size kept.
@@ -251,15 +256,42 @@ struct Memory {
 }
 
 impl Memory {
-    fn with<T>(&self, blocks: usize, hash: impl FnOnce(&mut [Block]) -> T) -> T {
-        let reused = (blocks == self.blocks)
-            .then(|| self.kept.lock().ok().and_then(|mut kept| kept.pop()))
-            .flatten();
-        let mut memory = reused.unwrap_or_else(|| vec![Block::default(); blocks]);
+    fn take(&self) -> Option<Vec<Block>> {
+        self.kept.lock().ok().and_then(|mut kept| kept.pop())
+    }
+
+    /// Lets one kept buffer go, for a hash about to allocate its own.
+    fn make_room(&self) {
+        drop(self.take());
+    }
+
+    fn with<T>(
+        &self,
+        blocks: usize,
+        hash: impl FnOnce(&mut [Block]) -> Result<T, HashError>,
+    ) -> Result<T, HashError> {
+        let own_size = blocks == self.blocks;
+        let reused = if own_size {
+            self.take()
+        } else {
+            self.make_room();
+            None
+        };
+        let mut memory = match reused {
+            Some(memory) => memory,
+            None => {
+                // Fallible, as the argon2 crate's own allocation is: a hash whose stored
+                // parameters ask for more memory than there is fails alone.
+                let mut memory = Vec::new();
+                memory.try_reserve_exact(blocks).map_err(|_| {
+                    HashError::Failed(format!("cannot allocate {blocks} Argon2 blocks"))
+                })?;
+                memory.resize(blocks, Block::default());
+                memory
+            }
+        };
         let result = hash(&mut memory);
-        if blocks == self.blocks
-            && let Ok(mut kept) = self.kept.lock()
-        {
+        if own_size && let Ok(mut kept) = self.kept.lock() {
             kept.push(memory);
         }
         result
@@ -335,6 +367,8 @@ mod tests {
         let pepper: Pepper = Arc::from(&b"server-side secret, 32 bytes...."[..]);
         let made = [
             (Algorithm::Argon2id, Version::V0x13, 2048, 2, 2, None),
+            // The pool's own block count in two lanes: its kept memory serves this one too.
+            (Algorithm::Argon2id, Version::V0x13, 1024, 1, 2, None),
             (Algorithm::Argon2d, Version::V0x10, 1024, 3, 1, None),
             (
                 Algorithm::Argon2i,
@@ -361,8 +395,11 @@ mod tests {
                 assert_eq!(verified, expected, "{phc} against {typed:?}");
             }
         }
-        // The pool's own size is kept between verifications, another size is not.
+        // The pool's own size is kept between verifications, another size is not; a new hash
+        // allocates its own memory, so it lets the kept buffer go first.
+        assert_eq!(pool.memory.kept.lock().expect("lock").len(), 1);
         let own = pool.hash("x".into(), None).await.expect("hash");
+        assert!(pool.memory.kept.lock().expect("lock").is_empty());
         assert!(
             pool.verify(Turn::New, "x".into(), own, None)
                 .await

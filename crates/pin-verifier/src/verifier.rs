@@ -98,7 +98,15 @@ impl PinVerifier {
             .await
     }
 
-    pub async fn verify(&self, user: &User, typed: &str) -> Result<PinOutcome, PinVerifierError> {
+    /// Checks `typed` against the user's PIN, counting a try. `turn`: [`Turn::Continuing`] for
+    /// the PIN step of a sign-in whose password was verified (it goes ahead of new sign-ins
+    /// when hashes queue), [`Turn::New`] otherwise.
+    pub async fn verify(
+        &self,
+        turn: Turn,
+        user: &User,
+        typed: &str,
+    ) -> Result<PinOutcome, PinVerifierError> {
         if self.policy.check_format(typed) == Err(PinRejection::NotDigits) {
             return Ok(PinOutcome::NotDigits);
         }
@@ -113,16 +121,9 @@ impl PinVerifier {
             return Ok(PinOutcome::Locked);
         };
         let correct = if typed.len() <= MAX_TYPED_LENGTH {
-            // A PIN is asked only of someone already signed in with their password: finishing
-            // that sign-in goes ahead of starting new ones.
             let checked = self
                 .hasher
-                .verify(
-                    Turn::Continuing,
-                    typed.to_owned(),
-                    stored,
-                    Some(self.pepper.clone()),
-                )
+                .verify(turn, typed.to_owned(), stored, Some(self.pepper.clone()))
                 .await;
             match checked {
                 Ok(correct) => correct,
@@ -236,15 +237,15 @@ mod tests {
     async fn correct_pin_resets_the_count() {
         let (verifier, user) = setup("482916").await;
         assert_eq!(
-            verifier.verify(&user, "000000").await.unwrap(),
+            verifier.verify(Turn::New, &user, "000000").await.unwrap(),
             PinOutcome::Wrong { tries_left: 4 }
         );
         assert_eq!(
-            verifier.verify(&user, "482916").await.unwrap(),
+            verifier.verify(Turn::New, &user, "482916").await.unwrap(),
             PinOutcome::Correct
         );
         assert_eq!(
-            verifier.verify(&user, "000000").await.unwrap(),
+            verifier.verify(Turn::New, &user, "000000").await.unwrap(),
             PinOutcome::Wrong { tries_left: 4 }
         );
     }
@@ -254,12 +255,12 @@ mod tests {
         let (verifier, user) = setup("482916").await;
         for left in (0..5).rev() {
             assert_eq!(
-                verifier.verify(&user, "000000").await.unwrap(),
+                verifier.verify(Turn::New, &user, "000000").await.unwrap(),
                 PinOutcome::Wrong { tries_left: left }
             );
         }
         assert_eq!(
-            verifier.verify(&user, "482916").await.unwrap(),
+            verifier.verify(Turn::New, &user, "482916").await.unwrap(),
             PinOutcome::Locked
         );
     }
@@ -269,12 +270,15 @@ mod tests {
         let (verifier, user) = setup("482916").await;
         for _ in 0..10 {
             assert_eq!(
-                verifier.verify(&user, "my password").await.unwrap(),
+                verifier
+                    .verify(Turn::New, &user, "my password")
+                    .await
+                    .unwrap(),
                 PinOutcome::NotDigits
             );
         }
         assert_eq!(
-            verifier.verify(&user, "482916").await.unwrap(),
+            verifier.verify(Turn::New, &user, "482916").await.unwrap(),
             PinOutcome::Correct
         );
     }
@@ -284,7 +288,7 @@ mod tests {
         let (verifier, user) = setup("482916").await;
         let attempts = (0..50).map(|_| {
             let (verifier, user) = (verifier.clone(), user.clone());
-            tokio::spawn(async move { verifier.verify(&user, "000000").await.unwrap() })
+            tokio::spawn(async move { verifier.verify(Turn::New, &user, "000000").await.unwrap() })
         });
         let mut wrong = 0;
         for attempt in attempts {
@@ -296,7 +300,7 @@ mod tests {
         }
         assert_eq!(wrong, 5);
         assert_eq!(
-            verifier.verify(&user, "482916").await.unwrap(),
+            verifier.verify(Turn::New, &user, "482916").await.unwrap(),
             PinOutcome::Locked
         );
     }
@@ -306,7 +310,7 @@ mod tests {
         let (verifier, mut user) = setup("482916").await;
         user.pin_hash = None;
         assert_eq!(
-            verifier.verify(&user, "482916").await.unwrap(),
+            verifier.verify(Turn::New, &user, "482916").await.unwrap(),
             PinOutcome::NotSet
         );
     }
@@ -319,10 +323,10 @@ mod tests {
             ..user.clone()
         };
         for _ in 0..10 {
-            assert!(verifier.verify(&broken, "482916").await.is_err());
+            assert!(verifier.verify(Turn::New, &broken, "482916").await.is_err());
         }
         assert_eq!(
-            verifier.verify(&user, "000000").await.unwrap(),
+            verifier.verify(Turn::New, &user, "000000").await.unwrap(),
             PinOutcome::Wrong { tries_left: 4 }
         );
     }

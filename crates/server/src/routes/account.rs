@@ -414,7 +414,11 @@ pub async fn change_pin(
         )
         .await;
     }
-    let error = match state.pins.verify(&user, form.current_pin.trim()).await? {
+    let error = match state
+        .pins
+        .verify(Turn::New, &user, form.current_pin.trim())
+        .await?
+    {
         PinOutcome::Correct => None,
         PinOutcome::Wrong { tries_left: 0 } | PinOutcome::Locked => {
             let event = audit::event(&state, AuditKind::PinLocked, &from).user(&user.id);

@@ -363,7 +363,11 @@ pub async fn pin_submit(
     let (interaction, user) = load_with_user(&state, &jar, &id).await?;
     throttle::per_ip_page(&state, throttle::Action::PinTry, from.ip()).await?;
     let client_id = interaction.request.client_id.as_str();
-    let outcome = state.pins.verify(&user, form.pin.trim()).await?;
+    // The password was verified: finishing this sign-in goes ahead of starting new ones.
+    let outcome = state
+        .pins
+        .verify(Turn::Continuing, &user, form.pin.trim())
+        .await?;
     if let PinOutcome::Wrong { tries_left } = outcome {
         let event = audit::event(&state, AuditKind::PinWrong, &from)
             .user(&user.id)
