@@ -4,7 +4,9 @@
 //! it on the async workers would stall every other request, and running an unbounded number at
 //! once would let a burst of logins exhaust memory. So hashes run on the blocking pool, at most
 //! `max_concurrent` at a time; a request that cannot get a slot within `queue_timeout` is
-//! refused with [`HashError::Busy`] rather than queued without end.
+//! refused with [`HashError::Busy`] rather than queued without end. A new hash that plainly
+//! could not start in time (the hashes ahead of it, at the time a hash takes here, fill the
+//! timeout) is refused at once instead of after waiting it out.
 //!
 //! When hashes queue, work already under way goes first ([`Turn::Continuing`]): a sign-in's PIN,
 //! verified after its password, goes ahead of every new sign-in's password. Under a login storm
@@ -12,6 +14,7 @@
 //! passwords whose PIN then times out in the queue.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use argon2::password_hash::PasswordHasher as _;
@@ -83,6 +86,8 @@ pub struct HashPool {
     /// Hashes waiting for a slot now.
     waiting: Arc<std::sync::atomic::AtomicUsize>,
     queue_timeout: Duration,
+    /// How long a hash takes here, in nanoseconds, learnt from the last ones (0: none yet).
+    takes: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for HashPool {
@@ -114,6 +119,7 @@ impl HashPool {
             max_concurrent: max_concurrent.max(1),
             waiting: Arc::default(),
             queue_timeout,
+            takes: Arc::default(),
         })
     }
 
@@ -182,11 +188,24 @@ impl HashPool {
         .await
     }
 
+    /// Whether a new hash queued now would plainly wait past `queue_timeout`: the hashes ahead
+    /// of it (running and waiting), `max_concurrent` at a time, take longer than that at the
+    /// time a hash takes here. Rounded down, so that it errs towards waiting.
+    fn could_not_start_in_time(&self) -> bool {
+        let takes = Duration::from_nanos(self.takes.load(Ordering::Relaxed));
+        let ahead = self.waiting() + self.running();
+        let rounds = u32::try_from(ahead / self.max_concurrent).unwrap_or(u32::MAX);
+        takes.saturating_mul(rounds) > self.queue_timeout
+    }
+
     async fn run<T: Send + 'static>(
         &self,
         turn: Turn,
         work: impl FnOnce() -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
+        if turn == Turn::New && self.could_not_start_in_time() {
+            return Err(HashError::Busy);
+        }
         let waiting = WaitingGuard::enter(&self.waiting);
         let slot = async {
             let _in_line = match turn {
@@ -200,9 +219,20 @@ impl HashPool {
             .map_err(|_| HashError::Busy)?
             .map_err(|_| HashError::Busy)?;
         drop(waiting);
+        let takes = self.takes.clone();
         tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
             let result = work();
             drop(permit);
+            let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            // A moving average over about the last eight hashes.
+            let before = takes.load(Ordering::Relaxed);
+            let average = if before == 0 {
+                took
+            } else {
+                before - before / 8 + took / 8
+            };
+            takes.store(average, Ordering::Relaxed);
             result
         })
         .await
@@ -357,6 +387,63 @@ mod tests {
                 .await
                 .expect("verify")
         );
+    }
+
+    #[tokio::test]
+    async fn a_new_hash_that_could_not_start_in_time_is_refused_at_once() {
+        let params = HashParams {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let pool = HashPool::new(params, 1, Duration::from_secs(60)).expect("pool");
+        let phc = pool.hash("x".into(), None).await.expect("hash");
+        // As if a hash took 40 s here: one running and one waiting fill the 60 s timeout.
+        pool.takes
+            .store(Duration::from_secs(40).as_nanos() as u64, Ordering::Relaxed);
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let busy = {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                pool.run(Turn::New, move || {
+                    blocked.recv().map_err(|e| HashError::Failed(e.to_string()))
+                })
+                .await
+            })
+        };
+        while pool.running() < 1 {
+            tokio::task::yield_now().await;
+        }
+        // Behind one running hash (40 s), a new one may still start in time: it waits.
+        let first = {
+            let (pool, phc) = (pool.clone(), phc.clone());
+            tokio::spawn(async move { pool.verify(Turn::New, "x".into(), phc, None).await })
+        };
+        while pool.waiting() < 1 {
+            tokio::task::yield_now().await;
+        }
+        // Behind two (80 s), it could not: refused at once, not after 60 s.
+        let refused = tokio::time::timeout(
+            Duration::from_secs(10),
+            pool.verify(Turn::New, "x".into(), phc.clone(), None),
+        )
+        .await
+        .expect("answered before the queue timeout");
+        assert!(matches!(refused, Err(HashError::Busy)), "{refused:?}");
+        // A sign-in's PIN is not refused so: it goes ahead of the new hash waiting.
+        let continuing = {
+            let (pool, phc) = (pool.clone(), phc.clone());
+            tokio::spawn(async move { pool.verify(Turn::Continuing, "x".into(), phc, None).await })
+        };
+        while pool.waiting() < 2 {
+            tokio::task::yield_now().await;
+        }
+        release.send(()).expect("the busy hash is waiting");
+        busy.await.expect("joined").expect("ran");
+        assert!(continuing.await.expect("joined").expect("verified"));
+        assert!(first.await.expect("joined").expect("verified"));
+        // The time learnt from real hashes replaces the one set above.
+        assert!(Duration::from_nanos(pool.takes.load(Ordering::Relaxed)) < Duration::from_secs(40));
     }
 
     #[tokio::test]
