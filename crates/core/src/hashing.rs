@@ -188,13 +188,12 @@ impl HashPool {
         .await
     }
 
-    /// Whether a new hash queued now would plainly wait past `queue_timeout`: the hashes ahead
-    /// of it (running and waiting), `max_concurrent` at a time, take longer than that at the
-    /// time a hash takes here. Rounded down, so that it errs towards waiting.
+    /// Whether a new hash queued now would plainly wait past `queue_timeout`: the hashes
+    /// waiting ahead of it, `max_concurrent` at a time, take longer than that at the time a
+    /// hash takes here, even if every running hash ended now (the least it could wait).
     fn could_not_start_in_time(&self) -> bool {
         let takes = Duration::from_nanos(self.takes.load(Ordering::Relaxed));
-        let ahead = self.waiting() + self.running();
-        let rounds = u32::try_from(ahead / self.max_concurrent).unwrap_or(u32::MAX);
+        let rounds = u32::try_from(self.waiting() / self.max_concurrent).unwrap_or(u32::MAX);
         takes.saturating_mul(rounds) > self.queue_timeout
     }
 
@@ -220,19 +219,23 @@ impl HashPool {
             .map_err(|_| HashError::Busy)?;
         drop(waiting);
         let takes = self.takes.clone();
+        let longest = u64::try_from(self.queue_timeout.as_nanos()).unwrap_or(u64::MAX);
         tokio::task::spawn_blocking(move || {
             let started = std::time::Instant::now();
             let result = work();
             drop(permit);
-            let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            // A moving average over about the last eight hashes.
-            let before = takes.load(Ordering::Relaxed);
-            let average = if before == 0 {
-                took
-            } else {
-                before - before / 8 + took / 8
-            };
-            takes.store(average, Ordering::Relaxed);
+            // A moving average over about the last eight hashes; one that stalled (a paused
+            // machine) counts as the queue timeout at most.
+            let took = u64::try_from(started.elapsed().as_nanos())
+                .unwrap_or(u64::MAX)
+                .min(longest);
+            let _ = takes.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |before| {
+                Some(if before == 0 {
+                    took
+                } else {
+                    before - before / 8 + took / 8
+                })
+            });
             result
         })
         .await
@@ -398,9 +401,10 @@ mod tests {
         };
         let pool = HashPool::new(params, 1, Duration::from_secs(60)).expect("pool");
         let phc = pool.hash("x".into(), None).await.expect("hash");
-        // As if a hash took 40 s here: one running and one waiting fill the 60 s timeout.
+        // As if a hash took 70 s here, against a 60 s timeout.
+        let an_hour = Duration::from_secs(3600).as_nanos() as u64;
         pool.takes
-            .store(Duration::from_secs(40).as_nanos() as u64, Ordering::Relaxed);
+            .store(Duration::from_secs(70).as_nanos() as u64, Ordering::Relaxed);
         let (release, blocked) = std::sync::mpsc::channel::<()>();
         let busy = {
             let pool = pool.clone();
@@ -414,7 +418,7 @@ mod tests {
         while pool.running() < 1 {
             tokio::task::yield_now().await;
         }
-        // Behind one running hash (40 s), a new one may still start in time: it waits.
+        // Behind a running hash alone, a new one may start at any moment: it waits.
         let first = {
             let (pool, phc) = (pool.clone(), phc.clone());
             tokio::spawn(async move { pool.verify(Turn::New, "x".into(), phc, None).await })
@@ -422,7 +426,8 @@ mod tests {
         while pool.waiting() < 1 {
             tokio::task::yield_now().await;
         }
-        // Behind two (80 s), it could not: refused at once, not after 60 s.
+        // Behind one waiting as well, it could not start for at least 70 s: refused at once,
+        // not after 60 s.
         let refused = tokio::time::timeout(
             Duration::from_secs(10),
             pool.verify(Turn::New, "x".into(), phc.clone(), None),
@@ -442,8 +447,16 @@ mod tests {
         busy.await.expect("joined").expect("ran");
         assert!(continuing.await.expect("joined").expect("verified"));
         assert!(first.await.expect("joined").expect("verified"));
-        // The time learnt from real hashes replaces the one set above.
-        assert!(Duration::from_nanos(pool.takes.load(Ordering::Relaxed)) < Duration::from_secs(40));
+        // The time learnt from real hashes brings the one set above down.
+        let learnt = Duration::from_nanos(pool.takes.load(Ordering::Relaxed));
+        assert!(learnt < Duration::from_secs(70), "{learnt:?}");
+        // However long a hash is thought to take, an idle pool refuses nothing.
+        pool.takes.store(an_hour, Ordering::Relaxed);
+        assert!(
+            pool.verify(Turn::New, "x".into(), phc, None)
+                .await
+                .expect("verified")
+        );
     }
 
     #[tokio::test]
