@@ -344,6 +344,30 @@ mod tests {
         HashPool::new(params, max, Duration::from_secs(5)).expect("valid params")
     }
 
+    /// Starts a hash that keeps its slot until `release` is sent; answers once it runs.
+    async fn hold_a_slot(
+        pool: &HashPool,
+    ) -> (
+        std::sync::mpsc::Sender<()>,
+        tokio::task::JoinHandle<Result<(), HashError>>,
+    ) {
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let running = pool.running() + 1;
+        let busy = {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                pool.run(Turn::New, move || {
+                    blocked.recv().map_err(|e| HashError::Failed(e.to_string()))
+                })
+                .await
+            })
+        };
+        while pool.running() < running {
+            tokio::task::yield_now().await;
+        }
+        (release, busy)
+    }
+
     #[tokio::test]
     async fn hashes_verify_and_reject() {
         let pool = small_pool(2);
@@ -405,19 +429,7 @@ mod tests {
         let an_hour = Duration::from_secs(3600).as_nanos() as u64;
         pool.takes
             .store(Duration::from_secs(70).as_nanos() as u64, Ordering::Relaxed);
-        let (release, blocked) = std::sync::mpsc::channel::<()>();
-        let busy = {
-            let pool = pool.clone();
-            tokio::spawn(async move {
-                pool.run(Turn::New, move || {
-                    blocked.recv().map_err(|e| HashError::Failed(e.to_string()))
-                })
-                .await
-            })
-        };
-        while pool.running() < 1 {
-            tokio::task::yield_now().await;
-        }
+        let (release, busy) = hold_a_slot(&pool).await;
         // Behind a running hash alone, a new one may start at any moment: it waits.
         let first = {
             let (pool, phc) = (pool.clone(), phc.clone());
@@ -548,20 +560,8 @@ mod tests {
     #[tokio::test]
     async fn continuing_work_goes_ahead_of_new_work_in_the_queue() {
         let pool = small_pool(1);
-        let (release, blocked) = std::sync::mpsc::channel::<()>();
         let done = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let busy = {
-            let pool = pool.clone();
-            tokio::spawn(async move {
-                pool.run(Turn::New, move || {
-                    blocked.recv().map_err(|e| HashError::Failed(e.to_string()))
-                })
-                .await
-            })
-        };
-        while pool.running() < 1 {
-            tokio::task::yield_now().await;
-        }
+        let (release, busy) = hold_a_slot(&pool).await;
         // Three new hashes, then one that continues work under way, queue in that order.
         let mut queued = Vec::new();
         for (name, turn) in [
