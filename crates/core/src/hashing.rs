@@ -5,8 +5,8 @@
 //! once would let a burst of logins exhaust memory. So hashes run on the blocking pool, at most
 //! `max_concurrent` at a time; a request that cannot get a slot within `queue_timeout` is
 //! refused with [`HashError::Busy`] rather than queued without end. A new hash that plainly
-//! could not start in time (the hashes ahead of it, at the time a hash takes here, fill the
-//! timeout) is refused at once instead of after waiting it out.
+//! could not start in time (the hashes waiting ahead of it, at the time a hash takes here,
+//! fill the timeout) is refused at once instead of after waiting it out.
 //!
 //! When hashes queue, work already under way goes first ([`Turn::Continuing`]): a sign-in's PIN,
 //! verified after its password, goes ahead of every new sign-in's password. Under a login storm
@@ -141,7 +141,12 @@ impl HashPool {
         self.run(Turn::New, move || {
             // The argon2 crate allocates this hash's memory itself.
             memory.make_room();
-            let argon = argon2_for(params, pepper.as_deref())?;
+            let argon = keyed(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                params,
+                pepper.as_deref(),
+            )?;
             argon
                 .hash_password(secret.as_bytes())
                 .map(|hash| hash.to_string())
@@ -257,10 +262,6 @@ impl Drop for WaitingGuard<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
-}
-
-fn argon2_for(params: Params, pepper: Option<&[u8]>) -> Result<Argon2<'_>, HashError> {
-    keyed(Algorithm::Argon2id, Version::V0x13, params, pepper)
 }
 
 fn keyed(
