@@ -306,6 +306,35 @@ pub enum Consumed {
     Missing,
 }
 
+/// The grant a record was issued under, and the user who gave it: a rotation goes ahead only
+/// while the grant is active, belongs to that user, and the user is not disabled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantOwner {
+    pub grant_id: String,
+    pub user_id: String,
+}
+
+/// A rotation's check of the live record it found (its payload, as stored: JSON), made before
+/// anything changes: the grant the record belongs to, or `None` to leave the record as it is.
+pub type RotationCheck = Box<dyn FnOnce(&str) -> Option<GrantOwner> + Send>;
+
+/// What a rotation came to (see `GrantStore::rotate`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rotated {
+    /// The record was live and accepted, its grant active: it is used up, and its payload is
+    /// stored under the new id.
+    Done,
+    /// The record is live, but its check refused it: nothing changed.
+    Refused,
+    /// The record is live, but its grant was revoked, or the grant's user disabled: nothing
+    /// changed.
+    Inactive,
+    /// Used before: the payload, so the caller can revoke what the first use issued.
+    Replayed(serde_json::Value),
+    /// Unknown or expired.
+    Missing,
+}
+
 /// A security event for the audit log. It names what happened and to whom, never a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {

@@ -7,7 +7,7 @@ use crate::clock::UnixTime;
 use crate::error::StoreError;
 use crate::model::{
     AuditEvent, Client, CodePurpose, Consumed, Device, EphemeralKind, Grant, Message, NewUser,
-    OneTimeCode, Session, SigningKeyRecord, User,
+    OneTimeCode, Rotated, RotationCheck, Session, SigningKeyRecord, User,
 };
 
 /// Whether a backend answers, for readiness probes.
@@ -107,9 +107,21 @@ pub trait GrantStore: Send + Sync {
     async fn revoke_grant(&self, id: &str, now: UnixTime) -> Result<(), StoreError>;
     /// Whether the grant exists and has not been revoked.
     async fn grant_is_active(&self, id: &str) -> Result<bool, StoreError>;
-    /// Whether the grant is active and belongs to `user_id`, who exists and is not disabled
-    /// (one read, for a refresh).
-    async fn grant_and_user_are_active(&self, id: &str, user_id: &str) -> Result<bool, StoreError>;
+    /// Rotates the single-use record `id` of `kind` (a refresh token) in one step. It reads
+    /// the record; when it is live and `check` accepts it, and the grant `check` names is
+    /// active and belongs to its user, who is not disabled, it uses the record up and stores
+    /// its payload again under `next` (id and expiry). Nothing changes otherwise. Of rotations
+    /// of one record at once, one is `Done` and the others find it `Replayed`; a grant revoked
+    /// at the same time either stops the rotation or comes after it, never between the check
+    /// and the write.
+    async fn rotate(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        now: UnixTime,
+        next: (&str, UnixTime),
+        check: RotationCheck,
+    ) -> Result<Rotated, StoreError>;
     /// Revokes every grant the user gave the client (consent withdrawn).
     async fn revoke_grants_of(
         &self,
@@ -180,23 +192,6 @@ pub trait EphemeralStore: Send + Sync {
         id: &str,
         now: UnixTime,
     ) -> Result<Consumed, StoreError>;
-    /// Consumes the record as `consume` does and, when it was fresh, puts `next` (its id,
-    /// payload and expiry) in its place: a rotation. A store that can do both in one
-    /// transaction does, so that neither happens without the other; by default it consumes,
-    /// then puts.
-    async fn replace(
-        &self,
-        kind: EphemeralKind,
-        id: &str,
-        now: UnixTime,
-        next: (&str, &serde_json::Value, UnixTime),
-    ) -> Result<Consumed, StoreError> {
-        let consumed = self.consume(kind, id, now).await?;
-        if let Consumed::Fresh(_) = consumed {
-            self.put(kind, next.0, next.1, next.2).await?;
-        }
-        Ok(consumed)
-    }
     async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError>;
     /// Deletes records that expired before `before`; returns how many. Callers keep consumed
     /// codes a while past their expiry so that a late replay is still recognised.

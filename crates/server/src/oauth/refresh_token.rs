@@ -1,10 +1,13 @@
 //! The refresh-token grant (RFC 6749 §6). Refresh tokens rotate: each use returns a new one and
 //! spends the old, and presenting a spent one revokes the whole grant (RFC 9700 §4.14.2).
 
-use idp_core::OAuthError;
-use idp_core::model::{Client, EphemeralKind};
+use std::sync::{Arc, Mutex};
 
-use super::single_use::{Redeemable, find, spend};
+use idp_core::model::{Client, EphemeralKind, GrantOwner, Rotated, RotationCheck};
+use idp_core::random::sha256_b64;
+use idp_core::{OAuthError, StoreError};
+
+use super::single_use::{Redeemable, invalid, used_again};
 use super::tokens::{RefreshToken, TokenResponse, UserGrant, narrowed_scopes, sign_for_user};
 use crate::error::JsonError;
 use crate::state::AppState;
@@ -15,38 +18,82 @@ impl Redeemable for UserGrant {
     }
 }
 
+const WHAT: &str = "refresh token";
+
+/// A refresh token's grant, and the scopes this refresh answers; or why it may not be used.
+type Verdict = Result<(UserGrant, Vec<String>), JsonError>;
+
+/// Judges a live refresh token's record for `client_id`, asking for `scope`.
+fn judge(payload: &str, client_id: &str, scope: Option<&str>) -> Verdict {
+    let grant: UserGrant = serde_json::from_str(payload)
+        .map_err(|_| JsonError::from(StoreError::Corrupt(WHAT.to_owned())))?;
+    if grant.client_id != client_id {
+        return Err(invalid(WHAT));
+    }
+    let narrowed = narrowed_scopes(&grant.scopes, scope)?;
+    Ok((grant, narrowed))
+}
+
 pub async fn exchange(
     state: &AppState,
     client: &Client,
     refresh_token: Option<&str>,
     scope: Option<&str>,
 ) -> Result<TokenResponse, JsonError> {
-    const KIND: EphemeralKind = EphemeralKind::RefreshToken;
     let token =
         refresh_token.ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let (id, grant): (String, UserGrant) =
-        find(state, KIND, "refresh token", token, client).await?;
-    let narrowed = narrowed_scopes(&grant.scopes, scope)?;
-    if !state
+    // The token is judged where it is read, in the rotation's own step: against the presenting
+    // client and the scope asked for before it is used up (so that whoever else presents a
+    // leaked one cannot spoil it), and its grant and user must be active until it is. The new
+    // refresh token keeps the grant's scopes (a refresh token exists only under
+    // offline_access); only the access and ID tokens answer the narrowed scope.
+    let verdict: Arc<Mutex<Option<Verdict>>> = Arc::default();
+    let check: RotationCheck = {
+        let (verdict, client_id) = (verdict.clone(), client.id.clone());
+        let scope = scope.map(str::to_owned);
+        Box::new(move |payload: &str| {
+            let judged = judge(payload, &client_id, scope.as_deref());
+            let owner = judged.as_ref().ok().map(|(grant, _)| GrantOwner {
+                grant_id: grant.grant_id.clone(),
+                user_id: grant.user_id.clone(),
+            });
+            *verdict.lock().unwrap_or_else(|e| e.into_inner()) = Some(judged);
+            owner
+        })
+    };
+    let next = RefreshToken::new(state);
+    let rotated = state
         .stores
         .grants
-        .grant_and_user_are_active(&grant.grant_id, &grant.user_id)
-        .await?
-    {
-        return Err(
-            OAuthError::invalid_grant("the grant was revoked, or its user disabled").into(),
-        );
+        .rotate(
+            EphemeralKind::RefreshToken,
+            &sha256_b64(token),
+            state.now(),
+            (&next.id, next.expires_at),
+            check,
+        )
+        .await?;
+    let judged = verdict.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match (rotated, judged) {
+        (Rotated::Done, Some(Ok((grant, narrowed)))) => {
+            state.metrics.token("refresh");
+            let signed = UserGrant {
+                scopes: narrowed,
+                ..grant
+            };
+            sign_for_user(state, client, &signed, None, Some(next.token))
+        }
+        (Rotated::Refused, Some(Err(error))) => Err(error),
+        (Rotated::Inactive, _) => {
+            Err(OAuthError::invalid_grant("the grant was revoked, or its user disabled").into())
+        }
+        (Rotated::Replayed(payload), _) => {
+            Err(used_again::<UserGrant>(state, WHAT, payload, client).await)
+        }
+        (Rotated::Missing, _) => Err(invalid(WHAT)),
+        (rotated, _) => Err(StoreError::Corrupt(format!(
+            "a refresh token's rotation came to {rotated:?} against its own check"
+        ))
+        .into()),
     }
-    // The new refresh token keeps the grant's scopes (a refresh token exists only under
-    // offline_access); only the access and ID tokens answer the narrowed scope. The old token
-    // is spent and the new one stored in one step: neither without the other.
-    let next = RefreshToken::new(state, &grant)?;
-    let successor = (next.id.as_str(), &next.payload, next.expires_at);
-    let grant = spend(state, KIND, "refresh token", &id, grant, Some(successor)).await?;
-    state.metrics.token("refresh");
-    let signed = UserGrant {
-        scopes: narrowed,
-        ..grant
-    };
-    sign_for_user(state, client, &signed, None, Some(next.token))
 }

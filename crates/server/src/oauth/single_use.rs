@@ -1,11 +1,11 @@
-//! Redeeming single-use secrets (authorization codes, refresh tokens) at the token endpoint.
+//! Redeeming single-use secrets at the token endpoint: authorization codes here; refresh
+//! tokens rotate in one step of the store (`refresh_token`), with the same answers.
 //!
 //! The record is checked against the presenting client, and by the caller's own checks, before
 //! it is used up, so that whoever else presents a leaked one cannot spoil it. A second use by
 //! its own client means it leaked or was raced, so the grant it belongs to is revoked with
 //! every token issued under it (RFC 6749 §4.1.2 and §10.4, RFC 9700 §4.2.4 and §4.14.2).
 
-use idp_core::clock::UnixTime;
 use idp_core::model::{Client, Consumed, EphemeralKind};
 use idp_core::random::sha256_b64;
 use idp_core::{OAuthError, StoreError};
@@ -35,12 +35,12 @@ pub async fn redeem<T: Redeemable>(
 ) -> Result<T, JsonError> {
     let (id, record) = find(state, kind, what, secret, client).await?;
     check(&record)?;
-    spend(state, kind, what, &id, record, None).await
+    spend(state, kind, what, &id, record).await
 }
 
 /// The live record of `secret` of `kind`, presented by `client`, and the id it is stored
 /// under; nothing is used up yet.
-pub async fn find<T: Redeemable>(
+async fn find<T: Redeemable>(
     state: &AppState,
     kind: EphemeralKind,
     what: &'static str,
@@ -53,27 +53,25 @@ pub async fn find<T: Redeemable>(
     };
     let record: T = parse(payload, what)?;
     if record.grant().client_id != client.id {
-        return Err(OAuthError::invalid_grant(format!("the {what} is invalid or expired")).into());
+        return Err(invalid(what));
     }
     Ok((id, record))
 }
 
-/// Uses up the record `find` returned, storing `next` (id, payload, expiry) in its place in
-/// the same step when given.
-pub async fn spend<T: Redeemable>(
+/// Uses up the record `find` returned.
+async fn spend<T: Redeemable>(
     state: &AppState,
     kind: EphemeralKind,
     what: &'static str,
     id: &str,
     record: T,
-    next: Option<(&str, &serde_json::Value, UnixTime)>,
 ) -> Result<T, JsonError> {
-    let store = &state.stores.ephemeral;
-    let consumed = match next {
-        Some(next) => store.replace(kind, id, state.now(), next).await?,
-        None => store.consume(kind, id, state.now()).await?,
-    };
-    match consumed {
+    match state
+        .stores
+        .ephemeral
+        .consume(kind, id, state.now())
+        .await?
+    {
         Consumed::Fresh(_) => Ok(record),
         // Another redemption won the race: the secret was used twice.
         Consumed::Replayed(_) => Err(replayed(state, what, record.grant()).await),
@@ -90,16 +88,32 @@ async fn unusable<T: Redeemable>(
     client: &Client,
 ) -> JsonError {
     match state.stores.ephemeral.consume(kind, id, state.now()).await {
-        Ok(Consumed::Replayed(payload)) => match parse::<T>(payload, what) {
-            Ok(record) if record.grant().client_id == client.id => {
-                replayed(state, what, record.grant()).await
-            }
-            Ok(_) => OAuthError::invalid_grant(format!("the {what} is invalid or expired")).into(),
-            Err(error) => error,
-        },
-        Ok(_) => OAuthError::invalid_grant(format!("the {what} is invalid or expired")).into(),
+        Ok(Consumed::Replayed(payload)) => used_again::<T>(state, what, payload, client).await,
+        Ok(_) => invalid(what),
         Err(error) => error.into(),
     }
+}
+
+/// The answer for a secret presented again after it was used (its record's `payload`): its
+/// own client presenting it revokes its grant.
+pub async fn used_again<T: Redeemable>(
+    state: &AppState,
+    what: &str,
+    payload: serde_json::Value,
+    client: &Client,
+) -> JsonError {
+    match parse::<T>(payload, what) {
+        Ok(record) if record.grant().client_id == client.id => {
+            replayed(state, what, record.grant()).await
+        }
+        Ok(_) => invalid(what),
+        Err(error) => error,
+    }
+}
+
+/// The answer for a secret that is unknown, expired, or another client's.
+pub fn invalid(what: &str) -> JsonError {
+    OAuthError::invalid_grant(format!("the {what} is invalid or expired")).into()
 }
 
 async fn replayed(state: &AppState, what: &str, grant: &UserGrant) -> JsonError {

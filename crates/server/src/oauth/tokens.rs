@@ -120,14 +120,15 @@ pub fn sign_for_user(
 
 /// A new refresh token for the grant, stored as its digest; single use (each use rotates it).
 pub async fn store_refresh_token(state: &AppState, grant: &UserGrant) -> Result<String, JsonError> {
-    let next = RefreshToken::new(state, grant)?;
+    let next = RefreshToken::new(state);
+    let payload = serde_json::to_value(grant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     state
         .stores
         .ephemeral
         .put(
             EphemeralKind::RefreshToken,
             &next.id,
-            &next.payload,
+            &payload,
             next.expires_at,
         )
         .await?;
@@ -135,24 +136,22 @@ pub async fn store_refresh_token(state: &AppState, grant: &UserGrant) -> Result<
     Ok(next.token)
 }
 
-/// A new refresh token for a grant, before it is stored: the token, the digest it is stored
-/// under, what it stands for and when it expires. Counted in the metrics once stored.
+/// A new refresh token, before it is stored: the token, the digest it is stored under, and
+/// when it expires. Counted in the metrics once stored.
 pub struct RefreshToken {
     pub token: String,
     pub id: String,
-    pub payload: serde_json::Value,
     pub expires_at: idp_core::clock::UnixTime,
 }
 
 impl RefreshToken {
-    pub fn new(state: &AppState, grant: &UserGrant) -> Result<Self, JsonError> {
+    pub fn new(state: &AppState) -> Self {
         let token = random_token(32);
-        Ok(Self {
+        Self {
             id: sha256_b64(&token),
             token,
-            payload: serde_json::to_value(grant).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             expires_at: state.now() + state.settings.tokens.refresh_token_ttl,
-        })
+        }
     }
 }
 

@@ -1,17 +1,19 @@
 //! The storage contract: what every backend must do, as one suite each backend runs.
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use idp_core::StoreError;
 use idp_core::model::{
-    Client, Consumed, EphemeralKind, Grant, KeyState, NewUser, Session, SigningAlg,
-    SigningKeyRecord, TokenEndpointAuthMethod,
+    Client, Consumed, EphemeralKind, Grant, GrantOwner, KeyState, NewUser, Rotated, RotationCheck,
+    Session, SigningAlg, SigningKeyRecord, TokenEndpointAuthMethod,
 };
 use serde_json::json;
 
 use super::Stores;
 
-fn user(id: &str, username: &str) -> NewUser {
+pub(super) fn user(id: &str, username: &str) -> NewUser {
     NewUser {
         id: id.into(),
         username: username.into(),
@@ -38,66 +40,155 @@ pub async fn run_all(stores: Stores) {
     devices_are_trusted_per_user(&stores).await;
     codes_take_tries_atomically_and_are_consumed_once(&stores).await;
     leases_have_one_holder_at_a_time(&stores).await;
-    rotations_store_one_successor(&stores).await;
+    rotations_are_checked_and_store_one_successor(&stores).await;
 }
 
-/// A rotation spends the record and stores its successor: of many at once, one succeeds and
-/// only its successor exists; nothing is stored in place of a record that was not live.
-async fn rotations_store_one_successor(stores: &Stores) {
+/// A check that accepts the record for grant `grant_id` of `user_id`, and notes that it ran.
+fn accepting(grant_id: &str, user_id: &str, ran: &Arc<AtomicUsize>) -> RotationCheck {
+    let (owner, ran) = (
+        GrantOwner {
+            grant_id: grant_id.into(),
+            user_id: user_id.into(),
+        },
+        ran.clone(),
+    );
+    Box::new(move |payload: &str| {
+        assert_eq!(payload, r#"{"grant":"g-rot"}"#, "the check sees the record");
+        ran.fetch_add(1, Ordering::SeqCst);
+        Some(owner)
+    })
+}
+
+/// A rotation spends the record and stores its payload under the new id: of many at once, one
+/// succeeds and only its successor exists. A record that is not live, that its check refuses,
+/// or whose grant is revoked or user disabled is left as it was, with no successor.
+async fn rotations_are_checked_and_store_one_successor(stores: &Stores) {
     let kind = EphemeralKind::RefreshToken;
     stores
-        .ephemeral
-        .put(kind, "rt-1", &json!({"grant": "g1"}), 2000)
+        .users
+        .create_user(&user("u-rot", "rota"))
         .await
         .unwrap();
+    stores
+        .clients
+        .create_client(&client("c-rot"))
+        .await
+        .unwrap();
+    let grant = Grant {
+        id: "g-rot".into(),
+        user_id: "u-rot".into(),
+        client_id: "c-rot".into(),
+        sid: None,
+        created_at: 1000,
+        revoked_at: None,
+    };
+    stores.grants.create_grant(&grant).await.unwrap();
+    let payload = json!({"grant": "g-rot"});
+    let ephemeral = &stores.ephemeral;
+    ephemeral.put(kind, "rt-1", &payload, 2000).await.unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
     let rotations = (0..12).map(|n| {
-        let store = stores.ephemeral.clone();
+        let (grants, check) = (stores.grants.clone(), accepting("g-rot", "u-rot", &ran));
         tokio::spawn(async move {
             let next = format!("rt-1-{n}");
-            let payload = json!({"grant": "g1", "n": n});
-            let done = store.replace(kind, "rt-1", 1500, (&next, &payload, 2000));
+            let done = grants.rotate(kind, "rt-1", 1500, (&next, 3000), check);
             (n, done.await.unwrap())
         })
     });
     let mut winners = Vec::new();
     for rotation in rotations {
         match rotation.await.unwrap() {
-            (n, Consumed::Fresh(payload)) => {
-                assert_eq!(payload["grant"], "g1");
-                winners.push(n);
-            }
-            (_, Consumed::Replayed(payload)) => assert_eq!(payload["grant"], "g1"),
-            (_, Consumed::Missing) => panic!("a spent record is reported as replayed"),
+            (n, Rotated::Done) => winners.push(n),
+            (_, Rotated::Replayed(seen)) => assert_eq!(seen, payload),
+            (_, other) => panic!("a rotation of a spent record came to {other:?}"),
         }
     }
     assert_eq!(winners.len(), 1);
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        1,
+        "the check ran for the winner alone"
+    );
     for n in 0..12 {
-        let successor = stores
-            .ephemeral
+        let successor = ephemeral
             .get(kind, &format!("rt-1-{n}"), 1500)
             .await
             .unwrap();
         if n == winners[0] {
-            assert_eq!(successor, Some(json!({"grant": "g1", "n": n})));
+            assert_eq!(successor.as_ref(), Some(&payload), "the same payload");
+            assert_eq!(
+                ephemeral
+                    .get(kind, &format!("rt-1-{n}"), 3000)
+                    .await
+                    .unwrap(),
+                None
+            );
         } else {
             assert_eq!(successor, None, "a losing rotation stored its successor");
         }
     }
-    // Nothing live to spend: no successor.
+
+    // Live, but refused: by the check, or because the grant is not active for this user.
+    ephemeral.put(kind, "rt-3", &payload, 2000).await.unwrap();
+    let refused = stores
+        .grants
+        .rotate(kind, "rt-3", 1500, ("rt-3-a", 3000), Box::new(|_| None));
+    assert_eq!(refused.await.unwrap(), Rotated::Refused);
+    let rotate = |grant_id: &str, user_id: &str, next: &'static str| {
+        let check = accepting(grant_id, user_id, &ran);
+        stores
+            .grants
+            .rotate(kind, "rt-3", 1500, (next, 3000), check)
+    };
+    assert_eq!(
+        rotate("g-rot", "u1", "rt-3-b").await.unwrap(),
+        Rotated::Inactive,
+        "another user's grant"
+    );
+    assert_eq!(
+        rotate("g-none", "u-rot", "rt-3-c").await.unwrap(),
+        Rotated::Inactive
+    );
     stores
-        .ephemeral
-        .put(kind, "rt-2", &json!({"grant": "g2"}), 1200)
+        .users
+        .set_disabled("u-rot", Some(1200))
         .await
         .unwrap();
-    for (id, next) in [("rt-2", "rt-2-next"), ("rt-unknown", "rt-unknown-next")] {
-        let done = stores
-            .ephemeral
-            .replace(kind, id, 1500, (next, &json!({}), 3000))
-            .await
-            .unwrap();
-        assert_eq!(done, Consumed::Missing, "{id} expired or never was");
-        assert_eq!(stores.ephemeral.get(kind, next, 1500).await.unwrap(), None);
+    assert_eq!(
+        rotate("g-rot", "u-rot", "rt-3-d").await.unwrap(),
+        Rotated::Inactive,
+        "a disabled user"
+    );
+    stores.users.set_disabled("u-rot", None).await.unwrap();
+    stores.grants.revoke_grant("g-rot", 1400).await.unwrap();
+    assert_eq!(
+        rotate("g-rot", "u-rot", "rt-3-e").await.unwrap(),
+        Rotated::Inactive,
+        "a revoked grant"
+    );
+    for next in ["rt-3-a", "rt-3-b", "rt-3-c", "rt-3-d", "rt-3-e"] {
+        assert_eq!(ephemeral.get(kind, next, 1500).await.unwrap(), None);
     }
+    assert_eq!(
+        ephemeral.get(kind, "rt-3", 1500).await.unwrap(),
+        Some(payload.clone()),
+        "still live"
+    );
+
+    // Nothing live to spend: no check, no successor.
+    ephemeral.put(kind, "rt-2", &payload, 1200).await.unwrap();
+    let before = ran.load(Ordering::SeqCst);
+    for (id, next) in [("rt-2", "rt-2-next"), ("rt-unknown", "rt-unknown-next")] {
+        let check = accepting("g-rot", "u-rot", &ran);
+        let done = stores.grants.rotate(kind, id, 1500, (next, 3000), check);
+        assert_eq!(
+            done.await.unwrap(),
+            Rotated::Missing,
+            "{id} expired or never was"
+        );
+        assert_eq!(ephemeral.get(kind, next, 1500).await.unwrap(), None);
+    }
+    assert_eq!(ran.load(Ordering::SeqCst), before);
 }
 
 async fn leases_have_one_holder_at_a_time(stores: &Stores) {
@@ -757,14 +848,12 @@ async fn grants_revoke(stores: &Stores) {
     };
     stores.grants.create_grant(&grant).await.unwrap();
     assert!(stores.grants.grant_is_active("g1").await.unwrap());
-    let usable = |user: &'static str| stores.grants.grant_and_user_are_active("g1", user);
-    assert!(usable("u1").await.unwrap());
-    assert!(!usable("u2").await.unwrap(), "another user's grant");
     stores.users.set_disabled("u1", Some(1200)).await.unwrap();
-    assert!(!usable("u1").await.unwrap(), "a disabled user");
-    assert!(stores.grants.grant_is_active("g1").await.unwrap());
+    assert!(
+        stores.grants.grant_is_active("g1").await.unwrap(),
+        "a disabled user's grant stays, for when they are enabled again"
+    );
     stores.users.set_disabled("u1", None).await.unwrap();
-    assert!(usable("u1").await.unwrap());
     assert_eq!(
         stores.grants.clients_of_session("sid-g").await.unwrap(),
         ["c-grant"]
@@ -779,11 +868,10 @@ async fn grants_revoke(stores: &Stores) {
     );
     stores.grants.revoke_grant("g1", 1500).await.unwrap();
     assert!(!stores.grants.grant_is_active("g1").await.unwrap());
-    assert!(!usable("u1").await.unwrap(), "a revoked grant");
     assert!(!stores.grants.grant_is_active("unknown").await.unwrap());
 }
 
-fn client(id: &str) -> Client {
+pub(super) fn client(id: &str) -> Client {
     Client {
         id: id.into(),
         name: "Tax Portal".into(),

@@ -170,16 +170,6 @@ impl EphemeralStore for SplitEphemeral {
         self.store(kind).consume(kind, id, now).await
     }
 
-    async fn replace(
-        &self,
-        kind: EphemeralKind,
-        id: &str,
-        now: UnixTime,
-        next: (&str, &serde_json::Value, UnixTime),
-    ) -> Result<Consumed, StoreError> {
-        self.store(kind).replace(kind, id, now, next).await
-    }
-
     async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError> {
         self.store(kind).delete(kind, id).await
     }

@@ -15,8 +15,8 @@ use idp_core::StoreError;
 use idp_core::clock::UnixTime;
 use idp_core::model::{
     AuditEvent, AuditKind, Channel, Client, CodePurpose, Consumed, Device, EphemeralKind, Grant,
-    KeyState, Message, NewUser, OneTimeCode, Session, SigningAlg, SigningKeyRecord,
-    TokenEndpointAuthMethod, User,
+    GrantOwner, KeyState, Message, NewUser, OneTimeCode, Rotated, RotationCheck, Session,
+    SigningAlg, SigningKeyRecord, TokenEndpointAuthMethod, User,
 };
 use idp_core::store::{
     AuditStore, ClientStore, CodeStore, ConsentStore, DeviceStore, EphemeralStore, GrantStore,
@@ -856,12 +856,37 @@ impl GrantStore for SqlStore {
             .is_some())
     }
 
-    async fn grant_and_user_are_active(&self, id: &str, user_id: &str) -> Result<bool, StoreError> {
-        const ACTIVE: &str = "SELECT 1 FROM grants g JOIN users u ON u.id = g.user_id
-             WHERE g.id = $1 AND g.user_id = $2 AND g.revoked_at IS NULL
-             AND u.disabled_at IS NULL";
-        let args = [Arg::Text(id), Arg::Text(user_id)];
-        Ok(self.hot_row::<i64>(ACTIVE, &args).await?.is_some())
+    async fn rotate(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        now: UnixTime,
+        next: (&str, UnixTime),
+        check: RotationCheck,
+    ) -> Result<Rotated, StoreError> {
+        let rotation = Arc::new(Rotation {
+            kind,
+            id: id.to_owned(),
+            now,
+            next: (next.0.to_owned(), next.1),
+            check: std::sync::Mutex::new(Some(check)),
+        });
+        let fast = rotation.clone();
+        let found = self
+            .write_hot(move |c| fast.run_direct(c), rotation.run_pooled(self))
+            .await?;
+        match found {
+            Some(Found::Replayed(payload)) => Ok(Rotated::Replayed(parse_ephemeral(payload)?)),
+            Some(Found::Done) => Ok(Rotated::Done),
+            Some(Found::Refused) => Ok(Rotated::Refused),
+            Some(Found::Inactive) => Ok(Rotated::Inactive),
+            Some(Found::Missing) => Ok(Rotated::Missing),
+            // The calling thread's connection ran the check, then the database turned out to
+            // be locked by another process: nothing was written, and the check is spent.
+            None => Err(StoreError::Unavailable(
+                "the database was locked by another process; try again".into(),
+            )),
+        }
     }
 }
 
@@ -947,6 +972,152 @@ const SPEND_EPHEMERAL: &str = "UPDATE ephemeral SET consumed_at = $1
      RETURNING payload";
 const SPENT_EPHEMERAL: &str =
     "SELECT payload FROM ephemeral WHERE kind = $1 AND id = $2 AND consumed_at IS NOT NULL";
+
+/// A rotation's statements (see `GrantStore::rotate`): the record, live, spent or expired; the
+/// grant it belongs to, active, of its user, who is not disabled; spending it. PostgreSQL locks
+/// the record and the grant for the transaction, so that a second rotation of the record waits
+/// and finds it spent, and a revocation waits or is seen; on SQLite the writers take turns.
+macro_rules! rotation_read {
+    () => {
+        "SELECT payload, consumed_at, expires_at FROM ephemeral WHERE kind = $1 AND id = $2"
+    };
+}
+macro_rules! grant_active {
+    () => {
+        "SELECT 1 FROM grants g JOIN users u ON u.id = g.user_id
+         WHERE g.id = $1 AND g.user_id = $2 AND g.revoked_at IS NULL AND u.disabled_at IS NULL"
+    };
+}
+const ROTATION_READ: [&str; 2] = [rotation_read!(), concat!(rotation_read!(), " FOR UPDATE")];
+const GRANT_ACTIVE: [&str; 2] = [grant_active!(), concat!(grant_active!(), " FOR SHARE")];
+const SPEND_LIVE: &str =
+    "UPDATE ephemeral SET consumed_at = $1 WHERE kind = $2 AND id = $3 AND consumed_at IS NULL";
+
+/// A rotation under way: what it rotates into, and its check, which whichever driver runs it
+/// takes (once).
+struct Rotation {
+    kind: EphemeralKind,
+    id: String,
+    now: UnixTime,
+    next: (String, UnixTime),
+    check: std::sync::Mutex<Option<RotationCheck>>,
+}
+
+/// What a rotation found, a replayed record's payload as stored.
+enum Found {
+    Done,
+    Refused,
+    Inactive,
+    Replayed(String),
+    Missing,
+}
+
+/// The row a rotation read: payload, when it was spent, when it expires.
+type RotationRow = (String, Option<i64>, i64);
+
+impl Rotation {
+    fn take_check(&self) -> Option<RotationCheck> {
+        self.check.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// What the row read comes to: an outcome already, or the grant to check and the payload
+    /// to store again.
+    fn judge(
+        &self,
+        row: Option<RotationRow>,
+        check: RotationCheck,
+    ) -> Result<(GrantOwner, String), Found> {
+        match row {
+            None => Err(Found::Missing),
+            Some((payload, Some(_), _)) => Err(Found::Replayed(payload)),
+            Some((_, None, expires_at)) if expires_at <= self.now => Err(Found::Missing),
+            Some((payload, None, _)) => match check(&payload) {
+                Some(owner) => Ok((owner, payload)),
+                None => Err(Found::Refused),
+            },
+        }
+    }
+
+    /// On a calling thread's connection, in a batch's transaction (see `SqlStore::write_hot`).
+    fn run_direct(&self, c: &rusqlite::Connection) -> rusqlite::Result<Option<Found>> {
+        use rusqlite::OptionalExtension as _;
+        let Some(check) = self.take_check() else {
+            return Ok(None);
+        };
+        let kind = self.kind.as_str();
+        let row = c
+            .prepare_cached(ROTATION_READ[0])?
+            .query_row((kind, &self.id), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let (owner, payload) = match self.judge(row, check) {
+            Ok(go) => go,
+            Err(found) => return Ok(Some(found)),
+        };
+        let owner = [&owner.grant_id, &owner.user_id];
+        if row_direct::<i64>(c, GRANT_ACTIVE[0], &owner)?.is_none() {
+            return Ok(Some(Found::Inactive));
+        }
+        let spent = c
+            .prepare_cached(SPEND_LIVE)?
+            .execute((self.now, kind, &self.id))?;
+        if spent != 1 {
+            return Ok(Some(Found::Replayed(payload)));
+        }
+        let (next, expires_at) = (&self.next.0, self.next.1);
+        let successor = put_args(self.kind, next, &payload, expires_at);
+        execute_direct(c, PUT_EPHEMERAL, &successor)?;
+        Ok(Some(Found::Done))
+    }
+
+    /// Through sqlx, in a transaction of its own.
+    async fn run_pooled(&self, store: &SqlStore) -> Result<Option<Found>, StoreError> {
+        let Some(check) = self.take_check() else {
+            return Ok(None);
+        };
+        let locking = usize::from(store.backend == Backend::Postgres);
+        let kind = self.kind.as_str();
+        let mut transaction = store.begin_writing().await?;
+        let row = pooled(
+            ROTATION_READ[locking],
+            &[Arg::Text(kind), Arg::Text(&self.id)],
+        )
+        .fetch_optional(&mut *transaction)
+        .await
+        .map_err(backend)?
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .transpose()
+        .map_err(backend)?;
+        let found = match self.judge(row, check) {
+            Err(found) => found,
+            Ok((owner, payload)) => {
+                let owner = [Arg::Text(&owner.grant_id), Arg::Text(&owner.user_id)];
+                let active = GRANT_ACTIVE[locking];
+                if row_pooled::<i64>(&mut *transaction, active, &owner)
+                    .await?
+                    .is_none()
+                {
+                    Found::Inactive
+                } else {
+                    let spend = [Arg::Int(self.now), Arg::Text(kind), Arg::Text(&self.id)];
+                    let spent = pooled(SPEND_LIVE, &spend)
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(backend)?;
+                    if spent.rows_affected() != 1 {
+                        Found::Replayed(payload)
+                    } else {
+                        let (next, expires_at) = (&self.next.0, self.next.1);
+                        let successor = put_args(self.kind, next, &payload, expires_at);
+                        execute_pooled(&mut *transaction, PUT_EPHEMERAL, &successor).await?;
+                        Found::Done
+                    }
+                }
+            }
+        };
+        transaction.commit().await.map_err(backend)?;
+        Ok(Some(found))
+    }
+}
 
 fn parse_ephemeral(payload: String) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(&payload).map_err(|_| corrupt("ephemeral.payload"))
@@ -1143,41 +1314,6 @@ impl EphemeralStore for SqlStore {
             .write_hot(
                 move |c| row_direct(c, SPEND_EPHEMERAL, &fast),
                 row_pooled(&self.pool, SPEND_EPHEMERAL, &spend),
-            )
-            .await?;
-        self.spent(kind, id, fresh).await
-    }
-
-    /// One transaction: the spent record and its successor reach the disk together.
-    async fn replace(
-        &self,
-        kind: EphemeralKind,
-        id: &str,
-        now: UnixTime,
-        next: (&str, &serde_json::Value, UnixTime),
-    ) -> Result<Consumed, StoreError> {
-        let spend = spend_args(kind, id, now);
-        let payload = next.1.to_string();
-        let successor = put_args(kind, next.0, &payload, next.2);
-        let (fast_spend, fast_successor) = (owned(&spend), owned(&successor));
-        let fresh = self
-            .write_hot(
-                move |c| {
-                    let fresh = row_direct(c, SPEND_EPHEMERAL, &fast_spend)?;
-                    if fresh.is_some() {
-                        execute_direct(c, PUT_EPHEMERAL, &fast_successor)?;
-                    }
-                    Ok(fresh)
-                },
-                async {
-                    let mut transaction = self.begin_writing().await?;
-                    let fresh = row_pooled(&mut *transaction, SPEND_EPHEMERAL, &spend).await?;
-                    if fresh.is_some() {
-                        execute_pooled(&mut *transaction, PUT_EPHEMERAL, &successor).await?;
-                    }
-                    transaction.commit().await.map_err(backend)?;
-                    Ok(fresh)
-                },
             )
             .await?;
         self.spent(kind, id, fresh).await
@@ -1679,8 +1815,8 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::Ordering;
 
-    use idp_core::model::{Consumed, EphemeralKind};
-    use idp_core::store::EphemeralStore as _;
+    use idp_core::model::{Consumed, EphemeralKind, Grant, GrantOwner, Rotated};
+    use idp_core::store::{ClientStore as _, EphemeralStore as _, GrantStore as _, UserStore as _};
 
     use super::SqlStore;
 
@@ -1855,6 +1991,19 @@ mod tests {
         let kind = EphemeralKind::RefreshToken;
         let dir = tempfile::tempdir().unwrap();
         let (store, path) = sqlite_store(&dir).await;
+        let client = super::super::contract::client("c");
+        store.create_client(&client).await.unwrap();
+        let user = super::super::contract::user("u", "alice");
+        store.create_user(&user).await.unwrap();
+        let grant = Grant {
+            id: "g".into(),
+            user_id: "u".into(),
+            client_id: "c".into(),
+            sid: None,
+            created_at: 100,
+            revoked_at: None,
+        };
+        store.create_grant(&grant).await.unwrap();
         store
             .put(kind, "old", &serde_json::json!(1), 10_000)
             .await
@@ -1865,8 +2014,14 @@ mod tests {
         let writing = {
             let store = store.clone();
             tokio::spawn(async move {
-                let next = ("new", &serde_json::json!(2), 10_000);
-                store.replace(kind, "old", 500, next).await
+                let check = Box::new(|payload: &str| {
+                    assert_eq!(payload, "1");
+                    Some(GrantOwner {
+                        grant_id: "g".into(),
+                        user_id: "u".into(),
+                    })
+                });
+                store.rotate(kind, "old", 500, ("new", 10_000), check).await
             })
         };
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -1880,13 +2035,14 @@ mod tests {
             Some(serde_json::json!(1))
         );
         other.execute_batch("COMMIT").unwrap();
-        let replaced = writing.await.unwrap().unwrap();
-        assert_eq!(replaced, Consumed::Fresh(serde_json::json!(1)));
+        assert_eq!(writing.await.unwrap().unwrap(), Rotated::Done);
         assert_eq!(store.get(kind, "old", 500).await.unwrap(), None);
         assert_eq!(
             store.get(kind, "new", 500).await.unwrap(),
-            Some(serde_json::json!(2))
+            Some(serde_json::json!(1))
         );
+        let spent = store.consume(kind, "old", 500).await.unwrap();
+        assert_eq!(spent, Consumed::Replayed(serde_json::json!(1)));
     }
 
     /// The write-ahead log is copied into the database as writes go on, though the calling
