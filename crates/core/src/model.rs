@@ -283,7 +283,8 @@ impl EphemeralKind {
 
     /// Records that must outlive a restart or an eviction in a cache: they stay in the
     /// database even where a shared cache holds the short-lived ones. A client assertion's
-    /// `jti` is one: forgetting it would accept the assertion again.
+    /// `jti` is one: forgetting it would accept the assertion again. Refresh tokens must stay
+    /// beside their grants besides: `GrantStore::rotate` reads them there.
     pub fn is_durable(self) -> bool {
         matches!(
             self,
@@ -316,7 +317,8 @@ pub struct GrantOwner {
 
 /// A rotation's check of the live record it found (its payload, as stored: JSON), made before
 /// anything changes: the grant the record belongs to, or `None` to leave the record as it is.
-pub type RotationCheck = Box<dyn FnOnce(&str) -> Option<GrantOwner> + Send>;
+/// A store may run it again when it has to start the rotation over.
+pub type RotationCheck = Box<dyn Fn(&str) -> Option<GrantOwner> + Send + Sync>;
 
 /// What a rotation came to (see `GrantStore::rotate`).
 #[derive(Debug, Clone, PartialEq)]

@@ -55,7 +55,7 @@ fn accepting(grant_id: &str, user_id: &str, ran: &Arc<AtomicUsize>) -> RotationC
     Box::new(move |payload: &str| {
         assert_eq!(payload, r#"{"grant":"g-rot"}"#, "the check sees the record");
         ran.fetch_add(1, Ordering::SeqCst);
-        Some(owner)
+        Some(owner.clone())
     })
 }
 
@@ -189,6 +189,76 @@ async fn rotations_are_checked_and_store_one_successor(stores: &Stores) {
         assert_eq!(ephemeral.get(kind, next, 1500).await.unwrap(), None);
     }
     assert_eq!(ran.load(Ordering::SeqCst), before);
+}
+
+/// A revocation under way in another connection (another node, the command line) holds up a
+/// rotation of a token of its grant, which then finds the grant revoked: a token is never
+/// rotated between a revocation and its commit. `url` names the stores' database.
+pub async fn rotations_wait_for_a_revocation_under_way(stores: &Stores, url: &str) {
+    use sqlx::Connection as _;
+    let kind = EphemeralKind::RefreshToken;
+    stores
+        .users
+        .create_user(&user("u-race", "racer"))
+        .await
+        .unwrap();
+    stores
+        .clients
+        .create_client(&client("c-race"))
+        .await
+        .unwrap();
+    let grant = Grant {
+        id: "g-race".into(),
+        user_id: "u-race".into(),
+        client_id: "c-race".into(),
+        sid: None,
+        created_at: 1000,
+        revoked_at: None,
+    };
+    stores.grants.create_grant(&grant).await.unwrap();
+    let payload = json!({"grant": "g-race"});
+    stores
+        .ephemeral
+        .put(kind, "rt-race", &payload, 2000)
+        .await
+        .unwrap();
+
+    let mut other = sqlx::AnyConnection::connect(url).await.unwrap();
+    let mut revoking = other.begin().await.unwrap();
+    sqlx::query("UPDATE grants SET revoked_at = 1400 WHERE id = 'g-race'")
+        .execute(&mut *revoking)
+        .await
+        .unwrap();
+    let rotating = {
+        let grants = stores.grants.clone();
+        tokio::spawn(async move {
+            let check = Box::new(|_: &str| {
+                Some(GrantOwner {
+                    grant_id: "g-race".into(),
+                    user_id: "u-race".into(),
+                })
+            });
+            grants
+                .rotate(kind, "rt-race", 1500, ("rt-race-next", 3000), check)
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !rotating.is_finished(),
+        "the rotation waits for the revocation"
+    );
+    revoking.commit().await.unwrap();
+    assert_eq!(rotating.await.unwrap().unwrap(), Rotated::Inactive);
+    let ephemeral = &stores.ephemeral;
+    assert_eq!(
+        ephemeral.get(kind, "rt-race", 1500).await.unwrap(),
+        Some(payload)
+    );
+    assert_eq!(
+        ephemeral.get(kind, "rt-race-next", 1500).await.unwrap(),
+        None
+    );
 }
 
 async fn leases_have_one_holder_at_a_time(stores: &Stores) {

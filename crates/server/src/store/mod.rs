@@ -201,6 +201,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("contract.db").display());
         let stores = super::Stores::open_url(&url, 8).await.unwrap();
+        super::contract::rotations_wait_for_a_revocation_under_way(&stores, &url).await;
         super::contract::run_all(stores).await;
     }
 
@@ -230,6 +231,7 @@ mod tests {
         };
         let (name, url) = fresh_postgres(&base).await;
         let stores = super::Stores::open_url(&url, 16).await.unwrap();
+        super::contract::rotations_wait_for_a_revocation_under_way(&stores, &url).await;
         super::contract::run_all(stores).await;
         let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
         let drop = format!("DROP DATABASE {name} WITH (FORCE)");

@@ -869,24 +869,19 @@ impl GrantStore for SqlStore {
             id: id.to_owned(),
             now,
             next: (next.0.to_owned(), next.1),
-            check: std::sync::Mutex::new(Some(check)),
+            check,
         });
         let fast = rotation.clone();
         let found = self
             .write_hot(move |c| fast.run_direct(c), rotation.run_pooled(self))
             .await?;
-        match found {
-            Some(Found::Replayed(payload)) => Ok(Rotated::Replayed(parse_ephemeral(payload)?)),
-            Some(Found::Done) => Ok(Rotated::Done),
-            Some(Found::Refused) => Ok(Rotated::Refused),
-            Some(Found::Inactive) => Ok(Rotated::Inactive),
-            Some(Found::Missing) => Ok(Rotated::Missing),
-            // The calling thread's connection ran the check, then the database turned out to
-            // be locked by another process: nothing was written, and the check is spent.
-            None => Err(StoreError::Unavailable(
-                "the database was locked by another process; try again".into(),
-            )),
-        }
+        Ok(match found {
+            Found::Replayed(payload) => Rotated::Replayed(parse_ephemeral(payload)?),
+            Found::Done => Rotated::Done,
+            Found::Refused => Rotated::Refused,
+            Found::Inactive => Rotated::Inactive,
+            Found::Missing => Rotated::Missing,
+        })
     }
 }
 
@@ -993,14 +988,14 @@ const GRANT_ACTIVE: [&str; 2] = [grant_active!(), concat!(grant_active!(), " FOR
 const SPEND_LIVE: &str =
     "UPDATE ephemeral SET consumed_at = $1 WHERE kind = $2 AND id = $3 AND consumed_at IS NULL";
 
-/// A rotation under way: what it rotates into, and its check, which whichever driver runs it
-/// takes (once).
+/// A rotation under way: what it rotates into, and its check, run by whichever driver runs it
+/// (the calling thread's connection, or sqlx's when another process holds the database).
 struct Rotation {
     kind: EphemeralKind,
     id: String,
     now: UnixTime,
     next: (String, UnixTime),
-    check: std::sync::Mutex<Option<RotationCheck>>,
+    check: RotationCheck,
 }
 
 /// What a rotation found, a replayed record's payload as stored.
@@ -1016,22 +1011,14 @@ enum Found {
 type RotationRow = (String, Option<i64>, i64);
 
 impl Rotation {
-    fn take_check(&self) -> Option<RotationCheck> {
-        self.check.lock().unwrap_or_else(|e| e.into_inner()).take()
-    }
-
     /// What the row read comes to: an outcome already, or the grant to check and the payload
     /// to store again.
-    fn judge(
-        &self,
-        row: Option<RotationRow>,
-        check: RotationCheck,
-    ) -> Result<(GrantOwner, String), Found> {
+    fn judge(&self, row: Option<RotationRow>) -> Result<(GrantOwner, String), Found> {
         match row {
             None => Err(Found::Missing),
             Some((payload, Some(_), _)) => Err(Found::Replayed(payload)),
             Some((_, None, expires_at)) if expires_at <= self.now => Err(Found::Missing),
-            Some((payload, None, _)) => match check(&payload) {
+            Some((payload, None, _)) => match (self.check)(&payload) {
                 Some(owner) => Ok((owner, payload)),
                 None => Err(Found::Refused),
             },
@@ -1039,44 +1026,46 @@ impl Rotation {
     }
 
     /// On a calling thread's connection, in a batch's transaction (see `SqlStore::write_hot`).
-    fn run_direct(&self, c: &rusqlite::Connection) -> rusqlite::Result<Option<Found>> {
+    fn run_direct(&self, c: &rusqlite::Connection) -> rusqlite::Result<Found> {
         use rusqlite::OptionalExtension as _;
-        let Some(check) = self.take_check() else {
-            return Ok(None);
-        };
         let kind = self.kind.as_str();
         let row = c
             .prepare_cached(ROTATION_READ[0])?
             .query_row((kind, &self.id), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        let (owner, payload) = match self.judge(row, check) {
+        let (owner, payload) = match self.judge(row) {
             Ok(go) => go,
-            Err(found) => return Ok(Some(found)),
+            Err(found) => return Ok(found),
         };
         let owner = [&owner.grant_id, &owner.user_id];
         if row_direct::<i64>(c, GRANT_ACTIVE[0], &owner)?.is_none() {
-            return Ok(Some(Found::Inactive));
+            return Ok(Found::Inactive);
         }
         let spent = c
             .prepare_cached(SPEND_LIVE)?
             .execute((self.now, kind, &self.id))?;
         if spent != 1 {
-            return Ok(Some(Found::Replayed(payload)));
+            return Ok(Found::Replayed(payload));
         }
         let (next, expires_at) = (&self.next.0, self.next.1);
         let successor = put_args(self.kind, next, &payload, expires_at);
         execute_direct(c, PUT_EPHEMERAL, &successor)?;
-        Ok(Some(Found::Done))
+        Ok(Found::Done)
     }
 
     /// Through sqlx, in a transaction of its own.
-    async fn run_pooled(&self, store: &SqlStore) -> Result<Option<Found>, StoreError> {
-        let Some(check) = self.take_check() else {
-            return Ok(None);
-        };
-        let locking = usize::from(store.backend == Backend::Postgres);
-        let kind = self.kind.as_str();
+    async fn run_pooled(&self, store: &SqlStore) -> Result<Found, StoreError> {
+        let postgres = store.backend == Backend::Postgres;
+        let (locking, kind) = (usize::from(postgres), self.kind.as_str());
         let mut transaction = store.begin_writing().await?;
+        if postgres {
+            // The locks above decide between rotations and revocations at this level (a
+            // stricter one, set as the server's default, would fail the loser instead).
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                .execute(&mut *transaction)
+                .await
+                .map_err(backend)?;
+        }
         let row = pooled(
             ROTATION_READ[locking],
             &[Arg::Text(kind), Arg::Text(&self.id)],
@@ -1087,7 +1076,7 @@ impl Rotation {
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
         .transpose()
         .map_err(backend)?;
-        let found = match self.judge(row, check) {
+        let found = match self.judge(row) {
             Err(found) => found,
             Ok((owner, payload)) => {
                 let owner = [Arg::Text(&owner.grant_id), Arg::Text(&owner.user_id)];
@@ -1115,7 +1104,7 @@ impl Rotation {
             }
         };
         transaction.commit().await.map_err(backend)?;
-        Ok(Some(found))
+        Ok(found)
     }
 }
 
@@ -2011,11 +2000,13 @@ mod tests {
         let other = rusqlite::Connection::open(&path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
 
+        let checked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let writing = {
-            let store = store.clone();
+            let (store, checked) = (store.clone(), checked.clone());
             tokio::spawn(async move {
-                let check = Box::new(|payload: &str| {
+                let check = Box::new(move |payload: &str| {
                     assert_eq!(payload, "1");
+                    checked.fetch_add(1, Ordering::SeqCst);
                     Some(GrantOwner {
                         grant_id: "g".into(),
                         user_id: "u".into(),
@@ -2036,6 +2027,11 @@ mod tests {
         );
         other.execute_batch("COMMIT").unwrap();
         assert_eq!(writing.await.unwrap().unwrap(), Rotated::Done);
+        assert_eq!(
+            checked.load(Ordering::SeqCst),
+            1,
+            "checked once, when it ran"
+        );
         assert_eq!(store.get(kind, "old", 500).await.unwrap(), None);
         assert_eq!(
             store.get(kind, "new", 500).await.unwrap(),
