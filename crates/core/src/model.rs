@@ -331,9 +331,10 @@ pub enum Rotated {
     /// The record is live, but its grant was revoked, or the grant's user disabled: nothing
     /// changed.
     Inactive,
-    /// Used before: the payload, so the caller can revoke what the first use issued.
+    /// Used before (expired since or not): the payload, so the caller can revoke what the
+    /// first use issued.
     Replayed(serde_json::Value),
-    /// Unknown or expired.
+    /// Unknown, or expired before it was used.
     Missing,
 }
 
