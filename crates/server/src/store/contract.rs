@@ -25,6 +25,18 @@ pub(super) fn user(id: &str, username: &str) -> NewUser {
     }
 }
 
+/// An active grant of `client_id` to `user_id`, made at 1000.
+pub(super) fn grant(id: &str, user_id: &str, client_id: &str) -> Grant {
+    Grant {
+        id: id.into(),
+        user_id: user_id.into(),
+        client_id: client_id.into(),
+        sid: None,
+        created_at: 1000,
+        revoked_at: None,
+    }
+}
+
 /// Every rule, for a database backend.
 pub async fn run_all(stores: Stores) {
     users_are_unique_by_username(&stores).await;
@@ -74,14 +86,7 @@ async fn rotations_are_checked_and_store_one_successor(stores: &Stores) {
         .create_client(&client("c-rot"))
         .await
         .unwrap();
-    let grant = Grant {
-        id: "g-rot".into(),
-        user_id: "u-rot".into(),
-        client_id: "c-rot".into(),
-        sid: None,
-        created_at: 1000,
-        revoked_at: None,
-    };
+    let grant = grant("g-rot", "u-rot", "c-rot");
     stores.grants.create_grant(&grant).await.unwrap();
     let payload = json!({"grant": "g-rot"});
     let ephemeral = &stores.ephemeral;
@@ -207,14 +212,7 @@ pub async fn rotations_wait_for_a_revocation_under_way(stores: &Stores, url: &st
         .create_client(&client("c-race"))
         .await
         .unwrap();
-    let grant = Grant {
-        id: "g-race".into(),
-        user_id: "u-race".into(),
-        client_id: "c-race".into(),
-        sid: None,
-        created_at: 1000,
-        revoked_at: None,
-    };
+    let grant = grant("g-race", "u-race", "c-race");
     stores.grants.create_grant(&grant).await.unwrap();
     let payload = json!({"grant": "g-race"});
     stores
@@ -909,12 +907,8 @@ async fn grants_revoke(stores: &Stores) {
         .await
         .unwrap();
     let grant = Grant {
-        id: "g1".into(),
-        user_id: "u1".into(),
-        client_id: "c-grant".into(),
         sid: Some("sid-g".into()),
-        created_at: 1000,
-        revoked_at: None,
+        ..grant("g1", "u1", "c-grant")
     };
     stores.grants.create_grant(&grant).await.unwrap();
     assert!(stores.grants.grant_is_active("g1").await.unwrap());

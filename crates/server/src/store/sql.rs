@@ -876,11 +876,8 @@ impl GrantStore for SqlStore {
             .write_hot(move |c| fast.run_direct(c), rotation.run_pooled(self))
             .await?;
         Ok(match found {
+            Found::Settled(rotated) => rotated,
             Found::Replayed(payload) => Rotated::Replayed(parse_ephemeral(payload)?),
-            Found::Done => Rotated::Done,
-            Found::Refused => Rotated::Refused,
-            Found::Inactive => Rotated::Inactive,
-            Found::Missing => Rotated::Missing,
         })
     }
 }
@@ -998,13 +995,11 @@ struct Rotation {
     check: RotationCheck,
 }
 
-/// What a rotation found, a replayed record's payload as stored.
+/// What a rotation found: its outcome, or a replayed record's payload as stored (parsed
+/// once the transaction is over).
 enum Found {
-    Done,
-    Refused,
-    Inactive,
+    Settled(Rotated),
     Replayed(String),
-    Missing,
 }
 
 /// The row a rotation read: payload, when it was spent, when it expires.
@@ -1015,12 +1010,14 @@ impl Rotation {
     /// to store again.
     fn judge(&self, row: Option<RotationRow>) -> Result<(GrantOwner, String), Found> {
         match row {
-            None => Err(Found::Missing),
+            None => Err(Found::Settled(Rotated::Missing)),
             Some((payload, Some(_), _)) => Err(Found::Replayed(payload)),
-            Some((_, None, expires_at)) if expires_at <= self.now => Err(Found::Missing),
+            Some((_, None, expires_at)) if expires_at <= self.now => {
+                Err(Found::Settled(Rotated::Missing))
+            }
             Some((payload, None, _)) => match (self.check)(&payload) {
                 Some(owner) => Ok((owner, payload)),
-                None => Err(Found::Refused),
+                None => Err(Found::Settled(Rotated::Refused)),
             },
         }
     }
@@ -1039,7 +1036,7 @@ impl Rotation {
         };
         let owner = [&owner.grant_id, &owner.user_id];
         if row_direct::<i64>(c, GRANT_ACTIVE[0], &owner)?.is_none() {
-            return Ok(Found::Inactive);
+            return Ok(Found::Settled(Rotated::Inactive));
         }
         let spent = c
             .prepare_cached(SPEND_LIVE)?
@@ -1050,13 +1047,13 @@ impl Rotation {
         let (next, expires_at) = (&self.next.0, self.next.1);
         let successor = put_args(self.kind, next, &payload, expires_at);
         execute_direct(c, PUT_EPHEMERAL, &successor)?;
-        Ok(Found::Done)
+        Ok(Found::Settled(Rotated::Done))
     }
 
     /// Through sqlx, in a transaction of its own.
     async fn run_pooled(&self, store: &SqlStore) -> Result<Found, StoreError> {
         let postgres = store.backend == Backend::Postgres;
-        let (locking, kind) = (usize::from(postgres), self.kind.as_str());
+        let locking = usize::from(postgres);
         let mut transaction = store.begin_writing().await?;
         if postgres {
             // The locks above decide between rotations and revocations at this level (a
@@ -1066,45 +1063,53 @@ impl Rotation {
                 .await
                 .map_err(backend)?;
         }
+        let found = self.steps_pooled(&mut transaction, locking).await?;
+        transaction.commit().await.map_err(backend)?;
+        Ok(found)
+    }
+
+    /// `run_direct`'s steps through sqlx, in `transaction`; `locking` picks the statements
+    /// that lock the rows they read (PostgreSQL).
+    async fn steps_pooled(
+        &self,
+        transaction: &mut sqlx::Transaction<'static, sqlx::Any>,
+        locking: usize,
+    ) -> Result<Found, StoreError> {
+        let kind = self.kind.as_str();
         let row = pooled(
             ROTATION_READ[locking],
             &[Arg::Text(kind), Arg::Text(&self.id)],
         )
-        .fetch_optional(&mut *transaction)
+        .fetch_optional(&mut **transaction)
         .await
         .map_err(backend)?
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
         .transpose()
         .map_err(backend)?;
-        let found = match self.judge(row) {
-            Err(found) => found,
-            Ok((owner, payload)) => {
-                let owner = [Arg::Text(&owner.grant_id), Arg::Text(&owner.user_id)];
-                let active = GRANT_ACTIVE[locking];
-                if row_pooled::<i64>(&mut *transaction, active, &owner)
-                    .await?
-                    .is_none()
-                {
-                    Found::Inactive
-                } else {
-                    let spend = [Arg::Int(self.now), Arg::Text(kind), Arg::Text(&self.id)];
-                    let spent = pooled(SPEND_LIVE, &spend)
-                        .execute(&mut *transaction)
-                        .await
-                        .map_err(backend)?;
-                    if spent.rows_affected() != 1 {
-                        Found::Replayed(payload)
-                    } else {
-                        let (next, expires_at) = (&self.next.0, self.next.1);
-                        let successor = put_args(self.kind, next, &payload, expires_at);
-                        execute_pooled(&mut *transaction, PUT_EPHEMERAL, &successor).await?;
-                        Found::Done
-                    }
-                }
-            }
+        let (owner, payload) = match self.judge(row) {
+            Ok(go) => go,
+            Err(found) => return Ok(found),
         };
-        transaction.commit().await.map_err(backend)?;
-        Ok(found)
+        let owner = [Arg::Text(&owner.grant_id), Arg::Text(&owner.user_id)];
+        let active = GRANT_ACTIVE[locking];
+        if row_pooled::<i64>(&mut **transaction, active, &owner)
+            .await?
+            .is_none()
+        {
+            return Ok(Found::Settled(Rotated::Inactive));
+        }
+        let spend = [Arg::Int(self.now), Arg::Text(kind), Arg::Text(&self.id)];
+        let spent = pooled(SPEND_LIVE, &spend)
+            .execute(&mut **transaction)
+            .await
+            .map_err(backend)?;
+        if spent.rows_affected() != 1 {
+            return Ok(Found::Replayed(payload));
+        }
+        let (next, expires_at) = (&self.next.0, self.next.1);
+        let successor = put_args(self.kind, next, &payload, expires_at);
+        execute_pooled(&mut **transaction, PUT_EPHEMERAL, &successor).await?;
+        Ok(Found::Settled(Rotated::Done))
     }
 }
 
@@ -1804,7 +1809,7 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::Ordering;
 
-    use idp_core::model::{Consumed, EphemeralKind, Grant, GrantOwner, Rotated};
+    use idp_core::model::{Consumed, EphemeralKind, GrantOwner, Rotated};
     use idp_core::store::{ClientStore as _, EphemeralStore as _, GrantStore as _, UserStore as _};
 
     use super::SqlStore;
@@ -1984,14 +1989,7 @@ mod tests {
         store.create_client(&client).await.unwrap();
         let user = super::super::contract::user("u", "alice");
         store.create_user(&user).await.unwrap();
-        let grant = Grant {
-            id: "g".into(),
-            user_id: "u".into(),
-            client_id: "c".into(),
-            sid: None,
-            created_at: 100,
-            revoked_at: None,
-        };
+        let grant = super::super::contract::grant("g", "u", "c");
         store.create_grant(&grant).await.unwrap();
         store
             .put(kind, "old", &serde_json::json!(1), 10_000)
