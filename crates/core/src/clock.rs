@@ -8,6 +8,12 @@ pub type UnixTime = i64;
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> UnixTime;
+
+    /// Microseconds since the Unix epoch: finer than `now`, to order what is made within one
+    /// second.
+    fn now_micros(&self) -> u64 {
+        u64::try_from(self.now()).map_or(0, |seconds| seconds.saturating_mul(1_000_000))
+    }
 }
 
 /// The wall clock.
@@ -21,6 +27,14 @@ impl Clock for SystemClock {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
         i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX)
+    }
+
+    #[allow(clippy::disallowed_methods)] // the wall clock, as `now` reads it
+    fn now_micros(&self) -> u64 {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        u64::try_from(since_epoch.as_micros()).unwrap_or(u64::MAX)
     }
 }
 
@@ -41,5 +55,27 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> UnixTime {
         self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn microseconds_agree_with_seconds() {
+        let manual = ManualClock::new(1_700_000_000);
+        assert_eq!(manual.now_micros(), 1_700_000_000_000_000);
+        assert_eq!(ManualClock::new(-5).now_micros(), 0, "before the epoch");
+        let (before, micros, after) = (
+            SystemClock.now(),
+            SystemClock.now_micros(),
+            SystemClock.now(),
+        );
+        let seconds = i64::try_from(micros / 1_000_000).expect("in range");
+        assert!(
+            (before..=after).contains(&seconds),
+            "{before} <= {seconds} <= {after}"
+        );
     }
 }

@@ -4,7 +4,6 @@
 use std::sync::{Arc, Mutex};
 
 use idp_core::model::{Client, EphemeralKind, GrantOwner, Rotated, RotationCheck};
-use idp_core::random::sha256_b64;
 use idp_core::{OAuthError, StoreError};
 
 use super::single_use::{Redeemable, invalid, used_again};
@@ -67,7 +66,7 @@ pub async fn exchange(
         .grants
         .rotate(
             EphemeralKind::RefreshToken,
-            &sha256_b64(token),
+            &RefreshToken::id_of(token),
             state.now(),
             (&next.id, next.expires_at),
             check,

@@ -136,7 +136,7 @@ pub async fn store_refresh_token(state: &AppState, grant: &UserGrant) -> Result<
     Ok(next.token)
 }
 
-/// A new refresh token, before it is stored: the token, the digest it is stored under, and
+/// A new refresh token, before it is stored: the token, the key it is stored under, and
 /// when it expires. Counted in the metrics once stored.
 pub struct RefreshToken {
     pub token: String,
@@ -144,13 +144,35 @@ pub struct RefreshToken {
     pub expires_at: idp_core::clock::UnixTime,
 }
 
+/// A refresh token begins with when it was made (microseconds since the epoch, 16 hex
+/// digits), then 32 random bytes (43 base64url characters).
+const STAMP: usize = 16;
+const TOKEN_LEN: usize = STAMP + 43;
+
 impl RefreshToken {
     pub fn new(state: &AppState) -> Self {
-        let token = random_token(32);
+        let token = Self::made_at(state.clock.now_micros());
         Self {
-            id: sha256_b64(&token),
+            id: Self::id_of(&token),
             token,
             expires_at: state.now() + state.settings.tokens.refresh_token_ttl,
+        }
+    }
+
+    /// A new token, stamped `micros`.
+    fn made_at(micros: u64) -> String {
+        format!("{micros:016x}{}", random_token(32))
+    }
+
+    /// The key a presented refresh token is stored under: its stamp, then the digest of the
+    /// whole token. Keys made one after another sort one after another, so the store adds
+    /// each new one at the end of its index rather than in a page of its own at random (a
+    /// rotation writes a third of the pages it did). A token of the earlier form (the 43
+    /// random characters alone) is stored under its digest alone.
+    pub fn id_of(token: &str) -> String {
+        match token.get(..STAMP) {
+            Some(stamp) if token.len() == TOKEN_LEN => format!("{stamp}{}", sha256_b64(token)),
+            _ => sha256_b64(token),
         }
     }
 }
@@ -213,4 +235,44 @@ pub fn narrowed_scopes(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use idp_core::random::sha256_b64;
+
+    use super::RefreshToken;
+
+    #[test]
+    fn refresh_tokens_are_stored_in_the_order_they_were_made() {
+        let micros = 1_790_000_000_000_000;
+        let first = RefreshToken::made_at(micros);
+        let next = RefreshToken::made_at(micros + 1);
+        assert_eq!(first.len(), 59);
+        assert!(first.starts_with("00065bfeda25e000"), "{first}");
+        let (first_id, next_id) = (RefreshToken::id_of(&first), RefreshToken::id_of(&next));
+        assert!(first_id < next_id, "{first_id} then {next_id}");
+        // The key holds the stamp and a digest of the whole token, none of its secret part.
+        assert_eq!(first_id, format!("{}{}", &first[..16], sha256_b64(&first)));
+        assert!(!first_id.contains(&first[16..]));
+        // Tokens made in the same microsecond still differ.
+        assert_ne!(
+            RefreshToken::id_of(&RefreshToken::made_at(micros)),
+            first_id
+        );
+    }
+
+    #[test]
+    fn tokens_of_the_earlier_form_and_stray_input_are_looked_up_by_digest() {
+        let earlier = idp_core::random::random_token(32);
+        assert_eq!(RefreshToken::id_of(&earlier), sha256_b64(&earlier));
+        // Whatever is presented gives a key and never a panic: a multi-byte character where
+        // the stamp would end, or the wrong length.
+        let stray = format!("{}é{}", "a".repeat(15), "b".repeat(42));
+        assert_eq!(stray.len(), 59);
+        assert_eq!(RefreshToken::id_of(&stray), sha256_b64(&stray));
+        for presented in ["", "0123456789abcdef", &"x".repeat(60)] {
+            assert_eq!(RefreshToken::id_of(presented), sha256_b64(presented));
+        }
+    }
 }

@@ -9,14 +9,13 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use idp_core::model::EphemeralKind;
-use idp_core::random::sha256_b64;
 use idp_core::{ErrorCode, OAuthError};
 use serde_json::{Value, json};
 
 use super::client_request::FormBody;
 use crate::error::JsonError;
 use crate::oauth::access_token;
-use crate::oauth::tokens::UserGrant;
+use crate::oauth::tokens::{RefreshToken, UserGrant};
 use crate::state::AppState;
 
 pub async fn introspect(
@@ -72,7 +71,11 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Va
     let refresh = state
         .stores
         .ephemeral
-        .get(EphemeralKind::RefreshToken, &sha256_b64(token), state.now())
+        .get(
+            EphemeralKind::RefreshToken,
+            &RefreshToken::id_of(token),
+            state.now(),
+        )
         .await?
         .and_then(|payload| serde_json::from_value::<UserGrant>(payload).ok());
     if let Some(grant) = refresh

@@ -8,12 +8,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use idp_core::OAuthError;
 use idp_core::model::EphemeralKind;
-use idp_core::random::sha256_b64;
 
 use super::client_request::FormBody;
 use crate::error::JsonError;
 use crate::oauth::access_token;
-use crate::oauth::tokens::UserGrant;
+use crate::oauth::tokens::{RefreshToken, UserGrant};
 use crate::state::AppState;
 
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -32,7 +31,11 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<()
     let refresh = state
         .stores
         .ephemeral
-        .get(EphemeralKind::RefreshToken, &sha256_b64(token), state.now())
+        .get(
+            EphemeralKind::RefreshToken,
+            &RefreshToken::id_of(token),
+            state.now(),
+        )
         .await?
         .and_then(|payload| serde_json::from_value::<UserGrant>(payload).ok());
     if let Some(grant) = refresh {
