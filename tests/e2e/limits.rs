@@ -168,3 +168,84 @@ async fn recoveries_started_from_one_address_stop_at_the_limit_and_send_nothing(
         "no code was made for the refused recovery"
     );
 }
+
+/// Whether a hash is running now, by the provider's metrics.
+async fn hashing(idp: &TestIdp) -> bool {
+    let metrics = reqwest::get(format!("{}/metrics", idp.issuer))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    metrics.lines().any(|line| line == "idp_hash_running 1")
+}
+
+#[tokio::test]
+async fn sign_ins_a_busy_server_turns_away_are_not_counted_as_failures() {
+    // One hash at a time, none waiting, and each slow enough to turn several sign-ins away.
+    let idp = TestIdp::start_with(&[
+        ("IDP_LIMITS__PIN_TRIES_PER_15_MINUTES", "2"),
+        ("IDP_HASHING__MAX_CONCURRENT", "1"),
+        ("IDP_HASHING__QUEUE_TIMEOUT_SECS", "0"),
+        ("IDP_HASHING__MEMORY_KIB", "65536"),
+        ("IDP_HASHING__ITERATIONS", "32"),
+    ])
+    .await;
+    idp.create_user("bob");
+    idp.create_user("ann");
+    let (bob, ann) = (Browser::new(&idp), Browser::new(&idp));
+    let (bob_login, ann_login) = (bob.open("/account").await, ann.open("/account").await);
+    let bob = std::sync::Arc::new(bob);
+    let bob_signs_in = tokio::spawn({
+        let bob = bob.clone();
+        async move {
+            bob.submit(&bob_login, &[("username", "bob"), ("password", PASSWORD)])
+                .await
+        }
+    });
+    while !hashing(&idp).await {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // More turned away than the failures a username has free (five) before it must wait.
+    for _ in 0..7 {
+        let turned_away = ann
+            .submit(&ann_login, &[("username", "ann"), ("password", PASSWORD)])
+            .await;
+        assert_eq!(
+            turned_away.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            turned_away.body
+        );
+        assert_eq!(turned_away.retry_after.as_deref(), Some("30"));
+    }
+    let bob_at_pin = bob_signs_in.await.unwrap();
+    assert!(bob_at_pin.contains("name=\"pin\""), "{}", bob_at_pin.body);
+    // Ann is not made to wait for what the server could not do: her next try is checked.
+    let ann_at_pin = ann
+        .submit(&ann_login, &[("username", "ann"), ("password", PASSWORD)])
+        .await;
+    assert!(ann_at_pin.contains("name=\"pin\""), "{}", ann_at_pin.body);
+    // Nor do PINs turned away count against her address's PIN tries (two here).
+    let bob_enters_pin = tokio::spawn(async move { bob.submit_pin(&bob_at_pin, PIN).await });
+    while !hashing(&idp).await {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    for _ in 0..3 {
+        let turned_away = ann.submit(&ann_at_pin, &[("pin", PIN)]).await;
+        assert_eq!(
+            turned_away.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            turned_away.body
+        );
+    }
+    bob_enters_pin.await.unwrap();
+    let past_pin = ann.submit(&ann_at_pin, &[("pin", PIN)]).await;
+    assert!(past_pin.contains("Confirm it is you"), "{}", past_pin.body);
+    assert_eq!(
+        idp.count("users", "username = 'ann' AND pin_failures = 0")
+            .await,
+        1
+    );
+}

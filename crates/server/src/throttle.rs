@@ -4,7 +4,8 @@
 //! instead, after a few free failures, each further try for the same username, or from the
 //! same client IP, must wait longer: 1 s, 2 s, 4 s, ... up to 5 minutes. The key is the
 //! username as typed, so unknown usernames are slowed exactly like real ones. An attempt is
-//! recorded *before* the password is checked, so concurrent guesses cannot all slip through.
+//! recorded *before* the password is checked, so concurrent guesses cannot all slip through,
+//! and forgotten if it could not be checked (a busy server turns it away with 503).
 //!
 //! Codes: at most ten one-time codes an hour are sent for one user, whatever the purpose, so
 //! nobody can flood a person's inbox or phone, or get endless fresh codes to guess.
@@ -115,6 +116,25 @@ pub async fn password_attempt(
     Ok(Verdict::Wait(wait))
 }
 
+/// The password could not be checked (the hashing queue was full, or a store failed): the
+/// attempt is forgotten, as a refused one is, so that a busy server does not slow down the
+/// people it could not serve.
+pub async fn password_unchecked(
+    state: &AppState,
+    username: &str,
+    ip: Option<&str>,
+) -> Result<(), StoreError> {
+    state
+        .stores
+        .throttle
+        .forget_latest(&account_key(username))
+        .await?;
+    if let Some(ip) = ip {
+        state.stores.throttle.forget_latest(&ip_key(ip)).await?;
+    }
+    Ok(())
+}
+
 /// The password was right: the username's failures are forgotten, and this attempt does not
 /// count against the IP.
 pub async fn password_succeeded(
@@ -168,6 +188,11 @@ impl Action {
         }
     }
 
+    /// Its counter for `ip`'s network.
+    fn ip_key(self, ip: &str) -> String {
+        format!("{}:ip:{}", self.key(), network(ip))
+    }
+
     fn key(self) -> &'static str {
         match self {
             Self::SignUp => "signup",
@@ -190,7 +215,7 @@ pub async fn per_ip(
     let Some(ip) = ip.filter(|_| limit > 0) else {
         return Ok(Verdict::Go);
     };
-    let key = format!("{}:ip:{}", action.key(), network(ip));
+    let key = action.ip_key(ip);
     let (before, _) = state
         .stores
         .throttle
@@ -201,6 +226,24 @@ pub async fn per_ip(
     }
     state.stores.throttle.forget_latest(&key).await?;
     Ok(Verdict::Wait((window / i64::from(limit)).max(1)))
+}
+
+/// Forgets `action` from `ip`, recorded by `per_ip`, when it could not be carried out (the
+/// hashing queue was full, or a store failed): a busy server costs nobody their allowance.
+pub async fn per_ip_unchecked(
+    state: &AppState,
+    action: Action,
+    ip: Option<&str>,
+) -> Result<(), StoreError> {
+    let (limit, _) = action.limit(state);
+    if let Some(ip) = ip.filter(|_| limit > 0) {
+        state
+            .stores
+            .throttle
+            .forget_latest(&action.ip_key(ip))
+            .await?;
+    }
+    Ok(())
 }
 
 /// `per_ip` for a page: a refusal is a page that says how long to wait.

@@ -325,7 +325,7 @@ async fn wrong_current_password(
     }
     let bounded = typed.chars().count() <= state.password_policy.max_length;
     let typed = if bounded { typed } else { "" };
-    let matches = state
+    let checked = state
         .hasher
         .verify(
             Turn::New,
@@ -333,7 +333,14 @@ async fn wrong_current_password(
             user.password_hash.clone(),
             None,
         )
-        .await?;
+        .await;
+    let matches = match checked {
+        Ok(matches) => matches,
+        Err(error) => {
+            throttle::password_unchecked(state, &user.username, from.ip()).await?;
+            return Err(error.into());
+        }
+    };
     if matches && bounded {
         throttle::password_succeeded(state, &user.username, from.ip()).await?;
         return Ok(None);

@@ -212,7 +212,13 @@ pub async fn password_submit(
         );
         return Ok(page);
     }
-    let (user, matches) = check_password(&state, typed, &form.password).await?;
+    let (user, matches) = match check_password(&state, typed, &form.password).await {
+        Ok(checked) => checked,
+        Err(error) => {
+            throttle::password_unchecked(&state, typed, from.ip()).await?;
+            return Err(error);
+        }
+    };
     let user = match user {
         Some(user) if matches => user,
         other => {
@@ -364,10 +370,17 @@ pub async fn pin_submit(
     throttle::per_ip_page(&state, throttle::Action::PinTry, from.ip()).await?;
     let client_id = interaction.request.client_id.as_str();
     // The password was verified: finishing this sign-in goes ahead of starting new ones.
-    let outcome = state
+    let outcome = match state
         .pins
         .verify(Turn::Continuing, &user, form.pin.trim())
-        .await?;
+        .await
+    {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            throttle::per_ip_unchecked(&state, throttle::Action::PinTry, from.ip()).await?;
+            return Err(error.into());
+        }
+    };
     if let PinOutcome::Wrong { tries_left } = outcome {
         let event = audit::event(&state, AuditKind::PinWrong, &from)
             .user(&user.id)
