@@ -198,16 +198,15 @@ pub trait EphemeralStore: Send + Sync {
     async fn purge_expired(&self, before: UnixTime) -> Result<u64, StoreError>;
 }
 
+/// Makes an audit row's chain value from the value of the row before it.
+pub type AuditLink = std::sync::Arc<dyn Fn(&str) -> String + Send + Sync>;
+
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     /// Appends the event. `link` makes its chain value from the newest row's (empty when
     /// there is no row or it has none); reading that row and appending are one step, also
     /// between nodes, so that the rows form a single chain.
-    async fn record(
-        &self,
-        event: &AuditEvent,
-        link: &(dyn for<'p> Fn(&'p str) -> String + Send + Sync),
-    ) -> Result<(), StoreError>;
+    async fn record(&self, event: &AuditEvent, link: AuditLink) -> Result<(), StoreError>;
     /// Up to `limit` rows after row `after`, oldest first, each with its id and chain value.
     async fn chain_after(
         &self,

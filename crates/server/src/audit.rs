@@ -5,6 +5,7 @@
 
 use hmac::{Hmac, Mac as _};
 use idp_core::model::{AuditEvent, AuditKind};
+use idp_core::store::AuditLink;
 use serde::Serialize;
 use sha2::Sha256;
 
@@ -31,8 +32,10 @@ pub async fn record(state: &AppState, event: AuditEvent) {
         "security event"
     );
     let key = state.audit_key;
-    let next_link = |previous: &str| link(&key, previous, &event);
-    if let Err(error) = state.stores.audit.record(&event, &next_link).await {
+    let linked = event.clone();
+    let next_link: AuditLink =
+        std::sync::Arc::new(move |previous: &str| link(&key, previous, &linked));
+    if let Err(error) = state.stores.audit.record(&event, next_link).await {
         tracing::error!(%error, kind = event.kind.as_str(), "cannot store audit event");
     }
 }

@@ -489,7 +489,7 @@ async fn audit_events_are_kept_newest_first(stores: &Stores) {
                     .user("u-audit")
                     .client("c1")
                     .origin(Some("10.0.0.1"), Some("ua")),
-                &|previous| format!("{previous}+{at}"),
+                Arc::new(move |previous: &str| format!("{previous}+{at}")),
             )
             .await
             .unwrap();
@@ -497,7 +497,7 @@ async fn audit_events_are_kept_newest_first(stores: &Stores) {
     audit
         .record(
             &AuditEvent::new(AuditKind::SignUp, 4).user("someone-else"),
-            &|previous| format!("{previous}+4"),
+            Arc::new(|previous: &str| format!("{previous}+4")),
         )
         .await
         .unwrap();

@@ -19,8 +19,9 @@ use idp_core::model::{
     SigningAlg, SigningKeyRecord, TokenEndpointAuthMethod, User,
 };
 use idp_core::store::{
-    AuditStore, ClientStore, CodeStore, ConsentStore, DeviceStore, EphemeralStore, GrantStore,
-    HealthCheck, KeyStore, LeaseStore, OutboxStore, PinAttemptStore, SessionStore, UserStore,
+    AuditLink, AuditStore, ClientStore, CodeStore, ConsentStore, DeviceStore, EphemeralStore,
+    GrantStore, HealthCheck, KeyStore, LeaseStore, OutboxStore, PinAttemptStore, SessionStore,
+    UserStore,
 };
 use sqlx::AnyPool;
 use sqlx::Executor as _;
@@ -415,30 +416,106 @@ fn session_from_row(row: &AnyRow) -> Result<Session, StoreError> {
     })
 }
 
-fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
-    let get = |e: sqlx::Error| backend(e);
-    Ok(User {
-        id: row.try_get("id").map_err(get)?,
-        username: row.try_get("username").map_err(get)?,
-        email: row.try_get("email").map_err(get)?,
-        email_verified: flag(row, "email_verified")?,
-        phone: row.try_get("phone").map_err(get)?,
-        phone_verified: flag(row, "phone_verified")?,
-        password_hash: row.try_get("password_hash").map_err(get)?,
-        pin_hash: row.try_get("pin_hash").map_err(get)?,
-        pin_failures: count(row, "pin_failures")?,
-        security_questions: match row
-            .try_get::<Option<String>, _>("security_questions")
-            .map_err(get)?
-        {
-            Some(json) => {
-                serde_json::from_str(&json).map_err(|_| corrupt("users.security_questions"))?
-            }
-            None => Vec::new(),
-        },
-        created_at: row.try_get("created_at").map_err(get)?,
-        disabled_at: row.try_get("disabled_at").map_err(get)?,
-    })
+/// A `users` row as stored, read by either driver.
+struct UserRow {
+    id: String,
+    username: String,
+    email: String,
+    email_verified: bool,
+    phone: Option<String>,
+    phone_verified: bool,
+    password_hash: String,
+    pin_hash: Option<String>,
+    pin_failures: i64,
+    security_questions: Option<String>,
+    created_at: i64,
+    disabled_at: Option<i64>,
+}
+
+impl UserRow {
+    /// The row of `SELECT * FROM users`, through sqlx.
+    fn pooled(row: &AnyRow) -> Result<Self, StoreError> {
+        let get = |e: sqlx::Error| backend(e);
+        Ok(Self {
+            id: row.try_get("id").map_err(get)?,
+            username: row.try_get("username").map_err(get)?,
+            email: row.try_get("email").map_err(get)?,
+            email_verified: flag(row, "email_verified")?,
+            phone: row.try_get("phone").map_err(get)?,
+            phone_verified: flag(row, "phone_verified")?,
+            password_hash: row.try_get("password_hash").map_err(get)?,
+            pin_hash: row.try_get("pin_hash").map_err(get)?,
+            pin_failures: row.try_get("pin_failures").map_err(get)?,
+            security_questions: row.try_get("security_questions").map_err(get)?,
+            created_at: row.try_get("created_at").map_err(get)?,
+            disabled_at: row.try_get("disabled_at").map_err(get)?,
+        })
+    }
+
+    /// The row of `SELECT * FROM users`, on a calling thread's connection.
+    fn direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get("id")?,
+            username: row.get("username")?,
+            email: row.get("email")?,
+            email_verified: row.get("email_verified")?,
+            phone: row.get("phone")?,
+            phone_verified: row.get("phone_verified")?,
+            password_hash: row.get("password_hash")?,
+            pin_hash: row.get("pin_hash")?,
+            pin_failures: row.get("pin_failures")?,
+            security_questions: row.get("security_questions")?,
+            created_at: row.get("created_at")?,
+            disabled_at: row.get("disabled_at")?,
+        })
+    }
+
+    fn into_user(self) -> Result<User, StoreError> {
+        Ok(User {
+            id: self.id,
+            username: self.username,
+            email: self.email,
+            email_verified: self.email_verified,
+            phone: self.phone,
+            phone_verified: self.phone_verified,
+            password_hash: self.password_hash,
+            pin_hash: self.pin_hash,
+            pin_failures: u32::try_from(self.pin_failures)
+                .map_err(|_| corrupt("users.pin_failures"))?,
+            security_questions: match self.security_questions {
+                Some(json) => {
+                    serde_json::from_str(&json).map_err(|_| corrupt("users.security_questions"))?
+                }
+                None => Vec::new(),
+            },
+            created_at: self.created_at,
+            disabled_at: self.disabled_at,
+        })
+    }
+}
+
+impl SqlStore {
+    /// The user `sql` finds by `key` (see `hot`).
+    async fn hot_user(&self, sql: &'static str, key: &str) -> Result<Option<User>, StoreError> {
+        use rusqlite::OptionalExtension as _;
+        let row = self
+            .hot(
+                |c| {
+                    c.prepare_cached(sql)?
+                        .query_row([key], UserRow::direct)
+                        .optional()
+                },
+                async {
+                    let row = sqlx::query(sql).bind(key).fetch_optional(&self.pool).await;
+                    row.map_err(backend)?
+                        .as_ref()
+                        .map(UserRow::pooled)
+                        .transpose()
+                },
+            )
+            .await?;
+        row.map(UserRow::into_user).transpose()
+    }
 }
 
 #[async_trait]
@@ -461,21 +538,12 @@ impl UserStore for SqlStore {
     }
 
     async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(user_from_row).transpose()
+        self.hot_user("SELECT * FROM users WHERE id = $1", id).await
     }
 
     async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("SELECT * FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(&self.pool)
+        self.hot_user("SELECT * FROM users WHERE username = $1", username)
             .await
-            .map_err(backend)?;
-        row.as_ref().map(user_from_row).transpose()
     }
 
     async fn set_pin(&self, user_id: &str, pin_hash: Option<&str>) -> Result<(), StoreError> {
@@ -574,18 +642,15 @@ impl SqlStore {
 impl PinAttemptStore for SqlStore {
     async fn take_pin_attempt(&self, user_id: &str, max: u32) -> Result<Option<u32>, StoreError> {
         // One statement: SQLite runs it atomically, so no two requests take the same try.
+        const TAKE: &str = "UPDATE users SET pin_failures = pin_failures + 1
+             WHERE id = $1 AND pin_failures < $2 RETURNING pin_failures";
+        let args = [Arg::Text(user_id), Arg::Int(i64::from(max))];
+        let fast = owned(&args);
         let taken: Option<i64> = self
-            .write(async {
-                sqlx::query_scalar(
-                    "UPDATE users SET pin_failures = pin_failures + 1
-                     WHERE id = $1 AND pin_failures < $2 RETURNING pin_failures",
-                )
-                .bind(user_id)
-                .bind(i64::from(max))
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)
-            })
+            .write_hot(
+                move |c| row_direct(c, TAKE, &fast),
+                row_pooled(&self.pool, TAKE, &args),
+            )
             .await?;
         taken
             .map(|n| u32::try_from(n).map_err(|_| corrupt("users.pin_failures")))
@@ -593,21 +658,21 @@ impl PinAttemptStore for SqlStore {
     }
 
     async fn give_back_pin_attempt(&self, user_id: &str) -> Result<(), StoreError> {
-        sqlx::query(
+        self.write_one(
             "UPDATE users SET pin_failures = pin_failures - 1 WHERE id = $1 AND pin_failures > 0",
+            &[Arg::Text(user_id)],
         )
-        .bind(user_id)
-        .run(self)
         .await
         .map(drop)
     }
 
     async fn reset_pin_attempts(&self, user_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET pin_failures = 0 WHERE id = $1")
-            .bind(user_id)
-            .run(self)
-            .await
-            .map(drop)
+        self.write_one(
+            "UPDATE users SET pin_failures = 0 WHERE id = $1",
+            &[Arg::Text(user_id)],
+        )
+        .await
+        .map(drop)
     }
 }
 
@@ -692,22 +757,23 @@ impl ClientStore for SqlStore {
 impl SessionStore for SqlStore {
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
         let amr = serde_json::to_string(&session.amr).map_err(StoreError::backend)?;
-        sqlx::query(
+        self.write_one(
             "INSERT INTO sessions (id_hash, sid, user_id, auth_time, acr, amr, created_at, expires_at,
                                    ip, user_agent)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                Arg::Text(&session.id_hash),
+                Arg::Text(&session.sid),
+                Arg::Text(&session.user_id),
+                Arg::Int(session.auth_time),
+                Arg::Text(&session.acr),
+                Arg::Text(&amr),
+                Arg::Int(session.created_at),
+                Arg::Int(session.expires_at),
+                Arg::MaybeText(session.ip.as_deref()),
+                Arg::MaybeText(session.user_agent.as_deref()),
+            ],
         )
-        .bind(&session.id_hash)
-        .bind(&session.sid)
-        .bind(&session.user_id)
-        .bind(session.auth_time)
-        .bind(&session.acr)
-        .bind(amr)
-        .bind(session.created_at)
-        .bind(session.expires_at)
-        .bind(&session.ip)
-        .bind(&session.user_agent)
-        .run(self)
         .await
         .map(drop)
     }
@@ -765,16 +831,18 @@ impl SessionStore for SqlStore {
 #[async_trait]
 impl GrantStore for SqlStore {
     async fn create_grant(&self, grant: &Grant) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO grants (id, user_id, client_id, created_at, revoked_at, sid) VALUES ($1, $2, $3, $4, $5, $6)",
+        self.write_one(
+            "INSERT INTO grants (id, user_id, client_id, created_at, revoked_at, sid)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                Arg::Text(&grant.id),
+                Arg::Text(&grant.user_id),
+                Arg::Text(&grant.client_id),
+                Arg::Int(grant.created_at),
+                Arg::MaybeInt(grant.revoked_at),
+                Arg::MaybeText(grant.sid.as_deref()),
+            ],
         )
-        .bind(&grant.id)
-        .bind(&grant.user_id)
-        .bind(&grant.client_id)
-        .bind(grant.created_at)
-        .bind(grant.revoked_at)
-        .bind(&grant.sid)
-        .run(self)
         .await
         .map(drop)
     }
@@ -1122,6 +1190,8 @@ fn parse_ephemeral(payload: String) -> Result<serde_json::Value, StoreError> {
 enum Arg<'a> {
     Text(&'a str),
     Int(i64),
+    MaybeText(Option<&'a str>),
+    MaybeInt(Option<i64>),
 }
 
 impl rusqlite::ToSql for Arg<'_> {
@@ -1129,6 +1199,8 @@ impl rusqlite::ToSql for Arg<'_> {
         match self {
             Arg::Text(text) => text.to_sql(),
             Arg::Int(n) => n.to_sql(),
+            Arg::MaybeText(text) => text.to_sql(),
+            Arg::MaybeInt(n) => n.to_sql(),
         }
     }
 }
@@ -1155,8 +1227,11 @@ fn row_direct<T: rusqlite::types::FromSql>(
 fn owned(args: &[Arg<'_>]) -> Vec<rusqlite::types::Value> {
     args.iter()
         .map(|arg| match *arg {
-            Arg::Text(text) => rusqlite::types::Value::Text(text.to_owned()),
-            Arg::Int(n) => rusqlite::types::Value::Integer(n),
+            Arg::Text(text) | Arg::MaybeText(Some(text)) => {
+                rusqlite::types::Value::Text(text.to_owned())
+            }
+            Arg::Int(n) | Arg::MaybeInt(Some(n)) => rusqlite::types::Value::Integer(n),
+            Arg::MaybeText(None) | Arg::MaybeInt(None) => rusqlite::types::Value::Null,
         })
         .collect()
 }
@@ -1169,6 +1244,8 @@ fn pooled<'q>(
     args.iter().fold(sqlx::query(sql), |query, arg| match *arg {
         Arg::Text(text) => query.bind(text),
         Arg::Int(n) => query.bind(n),
+        Arg::MaybeText(text) => query.bind(text),
+        Arg::MaybeInt(n) => query.bind(n),
     })
 }
 
@@ -1247,6 +1324,24 @@ impl SqlStore {
         .await
     }
 
+    /// Runs `sql`, which writes, as `write_hot` does: how many rows it changed.
+    async fn write_one(&self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
+        let fast = owned(args);
+        self.write_hot(
+            move |c| {
+                let changed = c
+                    .prepare_cached(sql)?
+                    .execute(rusqlite::params_from_iter(&fast))?;
+                Ok(u64::try_from(changed).unwrap_or(u64::MAX))
+            },
+            async {
+                let done = pooled(sql, args).execute(&self.pool).await;
+                done.map(|done| done.rows_affected()).map_err(backend)
+            },
+        )
+        .await
+    }
+
     /// What spending record `id` came to: `fresh` is its payload when it was live; else it
     /// was used already, or is missing (unknown or expired).
     async fn spent(
@@ -1314,12 +1409,12 @@ impl EphemeralStore for SqlStore {
     }
 
     async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM ephemeral WHERE kind = $1 AND id = $2")
-            .bind(kind.as_str())
-            .bind(id)
-            .run(self)
-            .await
-            .map(drop)
+        self.write_one(
+            "DELETE FROM ephemeral WHERE kind = $1 AND id = $2",
+            &[Arg::Text(kind.as_str()), Arg::Text(id)],
+        )
+        .await
+        .map(drop)
     }
 
     async fn purge_expired(&self, before: UnixTime) -> Result<u64, StoreError> {
@@ -1330,64 +1425,80 @@ impl EphemeralStore for SqlStore {
     }
 }
 
+const NEWEST_AUDIT_ROW: &str = "SELECT id, chain FROM audit_log ORDER BY id DESC LIMIT 1";
+const APPEND_AUDIT_ROW: &str = "INSERT INTO audit_log
+     (at, kind, user_id, client_id, actor, ip, user_agent, detail, chain)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+/// The chain value a new audit row links to: the newest row's (id, chain), if any. Rows
+/// from before the chain began link to where it starts after them.
+fn chain_before(newest: Option<(i64, Option<String>)>) -> String {
+    match newest {
+        Some((id, chain)) => chain.unwrap_or_else(|| idp_core::model::chain_start(Some(id))),
+        None => idp_core::model::chain_start(None),
+    }
+}
+
 #[async_trait]
 impl AuditStore for SqlStore {
-    async fn record(
-        &self,
-        event: &AuditEvent,
-        link: &(dyn for<'p> Fn(&'p str) -> String + Send + Sync),
-    ) -> Result<(), StoreError> {
+    async fn record(&self, event: &AuditEvent, link: AuditLink) -> Result<(), StoreError> {
         // One appender at a time on this node (so that appends waiting for the lock below
         // hold one pooled connection, not all of them); SQLite's writes already take turns.
         let _turn = match self.backend {
             Backend::Postgres => Some(self.audit_turn.lock().await),
             Backend::Sqlite => None,
         };
-        self.write(async {
-            let mut transaction = self.begin_writing().await?;
-            // One appender at a time across nodes, each seeing the newest row.
-            if self.backend == Backend::Postgres {
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                    .execute(&mut *transaction)
-                    .await
-                    .map_err(backend)?;
-                sqlx::query("SELECT pg_advisory_xact_lock(7402221)")
-                    .execute(&mut *transaction)
-                    .await
-                    .map_err(backend)?;
-            }
-            let newest = sqlx::query("SELECT id, chain FROM audit_log ORDER BY id DESC LIMIT 1")
-                .fetch_optional(&mut *transaction)
-                .await
-                .map_err(backend)?;
-            let previous = match newest {
-                Some(row) => {
-                    let id: i64 = row.try_get("id").map_err(backend)?;
-                    let chain: Option<String> = row.try_get("chain").map_err(backend)?;
-                    chain.unwrap_or_else(|| idp_core::model::chain_start(Some(id)))
+        let row = [
+            Arg::Int(event.at),
+            Arg::Text(event.kind.as_str()),
+            Arg::MaybeText(event.user_id.as_deref()),
+            Arg::MaybeText(event.client_id.as_deref()),
+            Arg::MaybeText(event.actor.as_deref()),
+            Arg::MaybeText(event.ip.as_deref()),
+            Arg::MaybeText(event.user_agent.as_deref()),
+            Arg::Text(&event.detail),
+        ];
+        let (fast, fast_link) = (owned(&row), link.clone());
+        self.write_hot(
+            move |c| {
+                use rusqlite::OptionalExtension as _;
+                let newest = c
+                    .prepare_cached(NEWEST_AUDIT_ROW)?
+                    .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                let mut values = fast;
+                values.push(rusqlite::types::Value::Text(fast_link(&chain_before(
+                    newest,
+                ))));
+                execute_direct(c, APPEND_AUDIT_ROW, &values)
+            },
+            async {
+                let mut transaction = self.begin_writing().await?;
+                // One appender at a time across nodes, each seeing the newest row.
+                if self.backend == Backend::Postgres {
+                    sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(backend)?;
+                    sqlx::query("SELECT pg_advisory_xact_lock(7402221)")
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(backend)?;
                 }
-                None => idp_core::model::chain_start(None),
-            };
-            let chain = link(&previous);
-            sqlx::query(
-                "INSERT INTO audit_log
-                 (at, kind, user_id, client_id, actor, ip, user_agent, detail, chain)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(event.at)
-            .bind(event.kind.as_str())
-            .bind(&event.user_id)
-            .bind(&event.client_id)
-            .bind(&event.actor)
-            .bind(&event.ip)
-            .bind(&event.user_agent)
-            .bind(&event.detail)
-            .bind(chain)
-            .execute(&mut *transaction)
-            .await
-            .map_err(backend)?;
-            transaction.commit().await.map_err(backend)
-        })
+                let newest = sqlx::query(NEWEST_AUDIT_ROW)
+                    .fetch_optional(&mut *transaction)
+                    .await
+                    .map_err(backend)?
+                    .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                    .transpose()
+                    .map_err(backend)?;
+                let chain = link(&chain_before(newest));
+                let mut args = row.to_vec();
+                args.push(Arg::Text(&chain));
+                execute_pooled(&mut *transaction, APPEND_AUDIT_ROW, &args).await?;
+                transaction.commit().await.map_err(backend)
+            },
+        )
         .await
     }
 
