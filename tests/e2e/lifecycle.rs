@@ -534,3 +534,54 @@ async fn metrics_count_sign_ins_tokens_and_time_each_endpoint() {
     );
     assert!(!text.contains("alice"), "no personal data in metrics");
 }
+
+/// Renames the stored refresh token `issued` to a token of the earlier form (43 random
+/// characters, stored under their digest alone), and returns that token.
+async fn as_earlier_form(f: &Fixture, issued: &str) -> String {
+    use idp_core::random::{random_token, sha256_b64};
+    assert_eq!(
+        issued.len(),
+        59,
+        "a stamp and 43 random characters: {issued}"
+    );
+    let earlier = random_token(32);
+    let stored = format!("{}{}", &issued[..16], sha256_b64(issued));
+    let renamed = f
+        .idp
+        .execute(&format!(
+            "UPDATE ephemeral SET id = '{}' WHERE kind = 'refresh' AND id = '{stored}'",
+            sha256_b64(&earlier)
+        ))
+        .await;
+    assert_eq!(renamed, 1, "the token is stored under its stamp and digest");
+    earlier
+}
+
+#[tokio::test]
+async fn refresh_tokens_of_the_earlier_form_still_refresh_introspect_and_revoke() {
+    let f = fixture().await;
+    let tokens = signed_in(&f, &["offline_access"]).await;
+    let earlier = as_earlier_form(&f, tokens.refresh_token().unwrap().secret()).await;
+    assert_eq!(f.introspect(&earlier).await["active"], true);
+    let (status, body) = f.refresh(&earlier).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let next = body["refresh_token"].as_str().unwrap().to_owned();
+    // Spent, it is known as spent: presenting it again revokes the grant.
+    let (_, again) = f.refresh(&earlier).await;
+    assert_eq!(again["error"], "invalid_grant");
+    assert_eq!(f.introspect(&next).await["active"], false);
+
+    let tokens = signed_in(&f, &["offline_access"]).await;
+    let earlier = as_earlier_form(&f, tokens.refresh_token().unwrap().secret()).await;
+    let (status, _) = post(
+        &f,
+        "/revoke",
+        f.auth(),
+        &[("token", &earlier), ("token_type_hint", "refresh_token")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(f.introspect(&earlier).await["active"], false);
+    let (_, body) = f.refresh(&earlier).await;
+    assert_eq!(body["error"], "invalid_grant", "revoked");
+}

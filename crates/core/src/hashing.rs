@@ -193,6 +193,15 @@ impl HashPool {
         .await
     }
 
+    /// Refuses (`Busy`) a hash of `turn` that `run` would refuse at once, before any work for
+    /// it is done (a sign-in's user lookup, say); `run` checks again.
+    pub fn admit(&self, turn: Turn) -> Result<(), HashError> {
+        if turn == Turn::New && self.could_not_start_in_time() {
+            return Err(HashError::Busy);
+        }
+        Ok(())
+    }
+
     /// Whether a new hash queued now would plainly wait past `queue_timeout`: the hashes
     /// waiting ahead of it, `max_concurrent` at a time, take longer than that at the time a
     /// hash takes here, even if every running hash ended now (the least it could wait).
@@ -207,9 +216,7 @@ impl HashPool {
         turn: Turn,
         work: impl FnOnce() -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
-        if turn == Turn::New && self.could_not_start_in_time() {
-            return Err(HashError::Busy);
-        }
+        self.admit(turn)?;
         let waiting = WaitingGuard::enter(&self.waiting);
         let slot = async {
             let _in_line = match turn {

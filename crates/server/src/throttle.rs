@@ -5,7 +5,7 @@
 //! same client IP, must wait longer: 1 s, 2 s, 4 s, ... up to 5 minutes. The key is the
 //! username as typed, so unknown usernames are slowed exactly like real ones. An attempt is
 //! recorded *before* the password is checked, so concurrent guesses cannot all slip through,
-//! and forgotten if it could not be checked (a busy server turns it away with 503).
+//! and forgotten if the hashing queue was full (a busy server turns it away with 503).
 //!
 //! Codes: at most ten one-time codes an hour are sent for one user, whatever the purpose, so
 //! nobody can flood a person's inbox or phone, or get endless fresh codes to guess.
@@ -116,23 +116,17 @@ pub async fn password_attempt(
     Ok(Verdict::Wait(wait))
 }
 
-/// The password could not be checked (the hashing queue was full, or a store failed): the
+/// The password was not checked because the hashing queue was full (the answer is 503): the
 /// attempt is forgotten, as a refused one is, so that a busy server does not slow down the
-/// people it could not serve.
-pub async fn password_unchecked(
-    state: &AppState,
-    username: &str,
-    ip: Option<&str>,
-) -> Result<(), StoreError> {
-    state
-        .stores
-        .throttle
-        .forget_latest(&account_key(username))
-        .await?;
-    if let Some(ip) = ip {
-        state.stores.throttle.forget_latest(&ip_key(ip)).await?;
+/// people it could not serve. A store failure here is logged, and the 503 still given.
+pub async fn password_unchecked(state: &AppState, username: &str, ip: Option<&str>) {
+    let mut keys = vec![account_key(username)];
+    keys.extend(ip.map(ip_key));
+    for key in keys {
+        if let Err(error) = state.stores.throttle.forget_latest(&key).await {
+            tracing::warn!(%error, "cannot forget a password attempt turned away unchecked");
+        }
     }
-    Ok(())
 }
 
 /// The password was right: the username's failures are forgotten, and this attempt does not
@@ -228,22 +222,20 @@ pub async fn per_ip(
     Ok(Verdict::Wait((window / i64::from(limit)).max(1)))
 }
 
-/// Forgets `action` from `ip`, recorded by `per_ip`, when it could not be carried out (the
-/// hashing queue was full, or a store failed): a busy server costs nobody their allowance.
-pub async fn per_ip_unchecked(
-    state: &AppState,
-    action: Action,
-    ip: Option<&str>,
-) -> Result<(), StoreError> {
+/// Forgets `action` from `ip`, recorded by `per_ip`, when it was turned away unchecked
+/// because the hashing queue was full (503): a busy server costs nobody their allowance. A
+/// store failure here is logged, and the 503 still given.
+pub async fn per_ip_unchecked(state: &AppState, action: Action, ip: Option<&str>) {
     let (limit, _) = action.limit(state);
-    if let Some(ip) = ip.filter(|_| limit > 0) {
-        state
+    if let Some(ip) = ip.filter(|_| limit > 0)
+        && let Err(error) = state
             .stores
             .throttle
             .forget_latest(&action.ip_key(ip))
-            .await?;
+            .await
+    {
+        tracing::warn!(%error, action = action.key(), "cannot forget a try turned away unchecked");
     }
-    Ok(())
 }
 
 /// `per_ip` for a page: a refusal is a page that says how long to wait.

@@ -337,7 +337,9 @@ async fn wrong_current_password(
     let matches = match checked {
         Ok(matches) => matches,
         Err(error) => {
-            throttle::password_unchecked(state, &user.username, from.ip()).await?;
+            if matches!(error, idp_core::hashing::HashError::Busy) {
+                throttle::password_unchecked(state, &user.username, from.ip()).await;
+            }
             return Err(error.into());
         }
     };

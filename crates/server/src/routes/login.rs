@@ -214,10 +214,11 @@ pub async fn password_submit(
     }
     let (user, matches) = match check_password(&state, typed, &form.password).await {
         Ok(checked) => checked,
-        Err(error) => {
-            throttle::password_unchecked(&state, typed, from.ip()).await?;
-            return Err(error);
+        Err(PageError::Busy) => {
+            throttle::password_unchecked(&state, typed, from.ip()).await;
+            return Err(PageError::Busy);
         }
+        Err(error) => return Err(error),
     };
     let user = match user {
         Some(user) if matches => user,
@@ -261,6 +262,9 @@ async fn check_password(
     username: &str,
     password: &str,
 ) -> Result<(Option<User>, bool), PageError> {
+    // A password turned away at once is turned away before the username is looked up, so
+    // that the answer's timing says nothing of whether it exists.
+    state.hasher.admit(Turn::New)?;
     let user = match idp_core::validate::username(username) {
         Ok(name) => state.stores.users.find_user_by_username(&name).await?,
         Err(_) => None,
@@ -377,8 +381,11 @@ pub async fn pin_submit(
     {
         Ok(outcome) => outcome,
         Err(error) => {
-            throttle::per_ip_unchecked(&state, throttle::Action::PinTry, from.ip()).await?;
-            return Err(error.into());
+            let error = PageError::from(error);
+            if matches!(error, PageError::Busy) {
+                throttle::per_ip_unchecked(&state, throttle::Action::PinTry, from.ip()).await;
+            }
+            return Err(error);
         }
     };
     if let PinOutcome::Wrong { tries_left } = outcome {

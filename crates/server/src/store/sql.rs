@@ -276,9 +276,22 @@ impl SqlStore {
     /// Like `hot`, for statements that write: on the calling thread's connections `fast`
     /// joins a batch of writes committed together (see `Batch`), in a savepoint of its own;
     /// where those connections are not used, or another process holds the database, `pooled`
-    /// runs as any other write. Returns once what it wrote is durable.
+    /// runs as any other write. Returns once what it wrote is durable. A request that went
+    /// away while its write was queued does not write: it could not learn the outcome (a
+    /// rotated token it never received would make its retry look like a replay).
     async fn write_hot<T: Send + 'static>(
         &self,
+        fast: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+        pooled: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        self.write_hot_else(IfAbandoned::Skip, fast, pooled).await
+    }
+
+    /// `write_hot`, saying what becomes of a write whose request went away while it was
+    /// queued: an audit row is written all the same.
+    async fn write_hot_else<T: Send + 'static>(
+        &self,
+        if_abandoned: IfAbandoned,
         fast: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
         pooled: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
@@ -287,10 +300,7 @@ impl SqlStore {
         };
         let (answer, answered) = tokio::sync::oneshot::channel();
         batch.submit(Box::new(move |c| {
-            // A request that went away while its write was queued does not write: it could
-            // not learn the outcome (a rotated token it never received would make its retry
-            // look like a replay).
-            if answer.is_closed() {
+            if if_abandoned == IfAbandoned::Skip && answer.is_closed() {
                 return Ok(Box::new(|_: &Landed| {}));
             }
             let done = c.map(|c| in_savepoint(c, fast)).transpose()?;
@@ -324,6 +334,13 @@ impl SqlStore {
         self.write(async { migrator.run(&self.pool).await.map_err(StoreError::backend) })
             .await
     }
+}
+
+/// What becomes of a queued write whose request went away (see `SqlStore::write_hot_else`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum IfAbandoned {
+    Skip,
+    Write,
 }
 
 /// Whether `path` names a database in a file (not in memory: sqlx names an in-memory one
@@ -1459,7 +1476,10 @@ impl AuditStore for SqlStore {
             Arg::Text(&event.detail),
         ];
         let (fast, fast_link) = (owned(&row), link.clone());
-        self.write_hot(
+        // Written even if the request goes away meanwhile: cancelling a request must not keep
+        // its events out of the log.
+        self.write_hot_else(
+            IfAbandoned::Write,
             move |c| {
                 use rusqlite::OptionalExtension as _;
                 let newest = c
@@ -1921,7 +1941,9 @@ mod tests {
     use std::sync::atomic::Ordering;
 
     use idp_core::model::{Consumed, EphemeralKind, GrantOwner, Rotated};
-    use idp_core::store::{ClientStore as _, EphemeralStore as _, GrantStore as _, UserStore as _};
+    use idp_core::store::{
+        AuditStore as _, ClientStore as _, EphemeralStore as _, GrantStore as _, UserStore as _,
+    };
 
     use super::SqlStore;
 
@@ -2072,6 +2094,37 @@ mod tests {
             store.get(kind, "later", 0).await.unwrap(),
             Some(serde_json::json!(2))
         );
+    }
+
+    /// Cancelling a request does not keep its events out of the audit log: a row queued
+    /// behind the writers' turn is written though no one waits for it any more.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_audit_row_is_written_though_its_request_went_away() {
+        use idp_core::model::{AuditEvent, AuditKind};
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = sqlite_store(&dir).await;
+        let turn = writers_turn(&store).await;
+        let audited = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let link: idp_core::store::AuditLink = Arc::new(|p: &str| format!("{p}+1"));
+                store
+                    .record(&AuditEvent::new(AuditKind::PinLocked, 1), link)
+                    .await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        audited.abort();
+        assert!(audited.await.unwrap_err().is_cancelled());
+        drop(turn);
+        // A write queued after it lands after it.
+        let link: idp_core::store::AuditLink = Arc::new(|p: &str| format!("{p}+2"));
+        let next = AuditEvent::new(AuditKind::SignUp, 2);
+        store.record(&next, link).await.unwrap();
+        let rows = store.chain_after(i64::MIN, 10).await.unwrap();
+        let kinds: Vec<_> = rows.iter().map(|(_, event, _)| event.kind).collect();
+        assert_eq!(kinds, [AuditKind::PinLocked, AuditKind::SignUp]);
+        assert_eq!(rows[1].2.as_deref(), Some("start+1+2"), "one chain");
     }
 
     /// Takes the writers' turn, as a write through sqlx does: writes on the calling thread's
