@@ -61,7 +61,7 @@ pub async fn exchange(
         })
     };
     let next = RefreshToken::new(state);
-    let rotated = state
+    let (rotated, durable) = state
         .stores
         .grants
         .rotate(
@@ -73,7 +73,8 @@ pub async fn exchange(
         )
         .await?;
     let judged = verdict.lock().unwrap_or_else(|e| e.into_inner()).take();
-    match (rotated, judged) {
+    // The answer is made while the rotation reaches the disk, and given once it has.
+    let answer = match (rotated, judged) {
         (Rotated::Done, Some(Ok((grant, narrowed)))) => {
             state.metrics.token("refresh");
             let signed = UserGrant {
@@ -94,5 +95,7 @@ pub async fn exchange(
             "a refresh token's rotation came to {rotated:?} against its own check"
         ))
         .into()),
-    }
+    };
+    durable.await?;
+    answer
 }

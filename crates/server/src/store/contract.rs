@@ -9,6 +9,7 @@ use idp_core::model::{
     Client, Consumed, EphemeralKind, Grant, GrantOwner, KeyState, NewUser, Rotated, RotationCheck,
     Session, SigningAlg, SigningKeyRecord, TokenEndpointAuthMethod,
 };
+use idp_core::store::Durable;
 use serde_json::json;
 
 use super::Stores;
@@ -35,6 +36,15 @@ pub(super) fn grant(id: &str, user_id: &str, client_id: &str) -> Grant {
         created_at: 1000,
         revoked_at: None,
     }
+}
+
+/// What a rotation came to, once durable.
+pub(super) async fn settled(
+    rotation: impl std::future::Future<Output = Result<(Rotated, Durable), StoreError>>,
+) -> Rotated {
+    let (rotated, durable) = rotation.await.unwrap();
+    durable.await.unwrap();
+    rotated
 }
 
 /// Every rule, for a database backend.
@@ -97,7 +107,7 @@ async fn rotations_are_checked_and_store_one_successor(stores: &Stores) {
         tokio::spawn(async move {
             let next = format!("rt-1-{n}");
             let done = grants.rotate(kind, "rt-1", 1500, (&next, 3000), check);
-            (n, done.await.unwrap())
+            (n, settled(done).await)
         })
     });
     let mut winners = Vec::new();
@@ -138,7 +148,7 @@ async fn rotations_are_checked_and_store_one_successor(stores: &Stores) {
     let refused = stores
         .grants
         .rotate(kind, "rt-3", 1500, ("rt-3-a", 3000), Box::new(|_| None));
-    assert_eq!(refused.await.unwrap(), Rotated::Refused);
+    assert_eq!(settled(refused).await, Rotated::Refused);
     let rotate = |grant_id: &str, user_id: &str, next: &'static str| {
         let check = accepting(grant_id, user_id, &ran);
         stores
@@ -146,12 +156,12 @@ async fn rotations_are_checked_and_store_one_successor(stores: &Stores) {
             .rotate(kind, "rt-3", 1500, (next, 3000), check)
     };
     assert_eq!(
-        rotate("g-rot", "u1", "rt-3-b").await.unwrap(),
+        settled(rotate("g-rot", "u1", "rt-3-b")).await,
         Rotated::Inactive,
         "another user's grant"
     );
     assert_eq!(
-        rotate("g-none", "u-rot", "rt-3-c").await.unwrap(),
+        settled(rotate("g-none", "u-rot", "rt-3-c")).await,
         Rotated::Inactive
     );
     stores
@@ -160,14 +170,14 @@ async fn rotations_are_checked_and_store_one_successor(stores: &Stores) {
         .await
         .unwrap();
     assert_eq!(
-        rotate("g-rot", "u-rot", "rt-3-d").await.unwrap(),
+        settled(rotate("g-rot", "u-rot", "rt-3-d")).await,
         Rotated::Inactive,
         "a disabled user"
     );
     stores.users.set_disabled("u-rot", None).await.unwrap();
     stores.grants.revoke_grant("g-rot", 1400).await.unwrap();
     assert_eq!(
-        rotate("g-rot", "u-rot", "rt-3-e").await.unwrap(),
+        settled(rotate("g-rot", "u-rot", "rt-3-e")).await,
         Rotated::Inactive,
         "a revoked grant"
     );
@@ -187,7 +197,7 @@ async fn rotations_are_checked_and_store_one_successor(stores: &Stores) {
         let check = accepting("g-rot", "u-rot", &ran);
         let done = stores.grants.rotate(kind, id, 1500, (next, 3000), check);
         assert_eq!(
-            done.await.unwrap(),
+            settled(done).await,
             Rotated::Missing,
             "{id} expired or never was"
         );
@@ -236,9 +246,7 @@ pub async fn rotations_wait_for_a_revocation_under_way(stores: &Stores, url: &st
                     user_id: "u-race".into(),
                 })
             });
-            grants
-                .rotate(kind, "rt-race", 1500, ("rt-race-next", 3000), check)
-                .await
+            settled(grants.rotate(kind, "rt-race", 1500, ("rt-race-next", 3000), check)).await
         })
     };
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -247,7 +255,7 @@ pub async fn rotations_wait_for_a_revocation_under_way(stores: &Stores, url: &st
         "the rotation waits for the revocation"
     );
     revoking.commit().await.unwrap();
-    assert_eq!(rotating.await.unwrap().unwrap(), Rotated::Inactive);
+    assert_eq!(rotating.await.unwrap(), Rotated::Inactive);
     let ephemeral = &stores.ephemeral;
     assert_eq!(
         ephemeral.get(kind, "rt-race", 1500).await.unwrap(),

@@ -19,9 +19,9 @@ use idp_core::model::{
     SigningAlg, SigningKeyRecord, TokenEndpointAuthMethod, User,
 };
 use idp_core::store::{
-    AuditLink, AuditStore, ClientStore, CodeStore, ConsentStore, DeviceStore, EphemeralStore,
-    GrantStore, HealthCheck, KeyStore, LeaseStore, OutboxStore, PinAttemptStore, SessionStore,
-    UserStore,
+    AuditLink, AuditStore, ClientStore, CodeStore, ConsentStore, DeviceStore, Durable,
+    EphemeralStore, GrantStore, HealthCheck, KeyStore, LeaseStore, OutboxStore, PinAttemptStore,
+    SessionStore, UserStore,
 };
 use sqlx::AnyPool;
 use sqlx::Executor as _;
@@ -285,6 +285,74 @@ impl SqlStore {
         pooled: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         self.write_hot_else(IfAbandoned::Skip, fast, pooled).await
+    }
+
+    /// `write_hot`, answering as soon as `fast` has run in its batch, before the batch is
+    /// committed and flushed; the second value resolves once what it wrote is durable, or says
+    /// why it is not. The caller gets its answer ready meanwhile (a refresh signs its tokens
+    /// while the log is flushed), and must not let it out before. A request that went away
+    /// while its write was queued does not write.
+    async fn write_hot_early<T: Send + 'static>(
+        &self,
+        fast: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+        pooled: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<(T, Durable), StoreError> {
+        let durable_now = || -> Durable { Box::pin(std::future::ready(Ok(()))) };
+        let Some(batch) = &self.batch else {
+            return Ok((self.write(pooled).await?, durable_now()));
+        };
+        let batch_failed = || {
+            StoreError::backend(std::io::Error::other(
+                "the batch of writes this one joined failed",
+            ))
+        };
+        // What `fast` came to, once it ran; then whether the batch landed (false: another
+        // process held the database, and nothing was written).
+        let (ran, outcome) = tokio::sync::oneshot::channel::<Result<T, StoreError>>();
+        let (landing, landed) = tokio::sync::oneshot::channel::<Result<bool, StoreError>>();
+        batch.submit(Box::new(move |c| {
+            if ran.is_closed() {
+                return Ok(Box::new(|_: &Landed| {}));
+            }
+            let wrote = match c {
+                Some(c) => {
+                    let done = in_savepoint(c, fast)?;
+                    let wrote = done.is_ok();
+                    let _ = ran.send(done.map_err(direct::failed));
+                    wrote
+                }
+                None => false,
+            };
+            Ok(Box::new(move |landed: &Landed| {
+                let _ = landing.send(match landed {
+                    Landed::Durable => Ok(wrote),
+                    Landed::Busy => Ok(false),
+                    Landed::Failed(why) => {
+                        Err(StoreError::backend(std::io::Error::other(why.clone())))
+                    }
+                });
+            }))
+        }));
+        match outcome.await {
+            Ok(Ok(done)) => {
+                let durable: Durable = Box::pin(async move {
+                    match landed.await {
+                        Ok(Ok(true)) => Ok(()),
+                        Ok(Err(error)) => Err(error),
+                        Ok(Ok(false)) | Err(_) => Err(batch_failed()),
+                    }
+                });
+                Ok((done, durable))
+            }
+            // It ran and failed: undone, and nothing else of it was written.
+            Ok(Err(error)) => Err(error),
+            // It did not run: another process holds the database, or the batch failed.
+            Err(_) => match landed.await {
+                Ok(Ok(false)) => Ok((self.write(pooled).await?, durable_now())),
+                Ok(Err(error)) => Err(error),
+                Ok(Ok(true)) | Err(_) => Err(batch_failed()),
+            },
+        }
     }
 
     /// `write_hot`, saying what becomes of a write whose request went away while it was
@@ -948,7 +1016,7 @@ impl GrantStore for SqlStore {
         now: UnixTime,
         next: (&str, UnixTime),
         check: RotationCheck,
-    ) -> Result<Rotated, StoreError> {
+    ) -> Result<(Rotated, Durable), StoreError> {
         let rotation = Arc::new(Rotation {
             kind,
             id: id.to_owned(),
@@ -957,13 +1025,14 @@ impl GrantStore for SqlStore {
             check,
         });
         let fast = rotation.clone();
-        let found = self
-            .write_hot(move |c| fast.run_direct(c), rotation.run_pooled(self))
+        let (found, durable) = self
+            .write_hot_early(move |c| fast.run_direct(c), rotation.run_pooled(self))
             .await?;
-        Ok(match found {
+        let rotated = match found {
             Found::Settled(rotated) => rotated,
             Found::Replayed(payload) => Rotated::Replayed(parse_ephemeral(payload)?),
-        })
+        };
+        Ok((rotated, durable))
     }
 }
 
@@ -2142,6 +2211,52 @@ mod tests {
         (store, path)
     }
 
+    /// A refresh gets its answer ready while its rotation is flushed: the outcome comes once
+    /// the rotation has run in its batch, and the rotation is durable only once flushed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rotation_is_known_before_it_is_flushed_and_durable_only_after() {
+        let kind = EphemeralKind::RefreshToken;
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = sqlite_store(&dir).await;
+        store
+            .create_client(&super::super::contract::client("c"))
+            .await
+            .unwrap();
+        store
+            .create_user(&super::super::contract::user("u", "alice"))
+            .await
+            .unwrap();
+        let grant = super::super::contract::grant("g", "u", "c");
+        store.create_grant(&grant).await.unwrap();
+        store
+            .put(kind, "old", &serde_json::json!(1), 10_000)
+            .await
+            .unwrap();
+        // No flush ends while this is held.
+        let flushing = store.writer.as_ref().unwrap().flushed.lock().await;
+        let check = Box::new(|_: &str| {
+            Some(GrantOwner {
+                grant_id: "g".into(),
+                user_id: "u".into(),
+            })
+        });
+        let rotation = store.rotate(kind, "old", 500, ("new", 10_000), check);
+        let (rotated, durable) = tokio::time::timeout(std::time::Duration::from_secs(5), rotation)
+            .await
+            .expect("the outcome does not wait for the flush")
+            .unwrap();
+        assert_eq!(rotated, Rotated::Done);
+        let durable = tokio::spawn(durable);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!durable.is_finished(), "durable only once flushed");
+        drop(flushing);
+        durable.await.unwrap().unwrap();
+        assert_eq!(
+            store.get(kind, "new", 500).await.unwrap(),
+            Some(serde_json::json!(1))
+        );
+    }
+
     /// Statements run on the calling thread never wait for a lock: while another process
     /// writes, reads still answer and writes wait for it on sqlx's threads, then land.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2174,7 +2289,14 @@ mod tests {
                         user_id: "u".into(),
                     })
                 });
-                store.rotate(kind, "old", 500, ("new", 10_000), check).await
+                super::super::contract::settled(store.rotate(
+                    kind,
+                    "old",
+                    500,
+                    ("new", 10_000),
+                    check,
+                ))
+                .await
             })
         };
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -2188,7 +2310,7 @@ mod tests {
             Some(serde_json::json!(1))
         );
         other.execute_batch("COMMIT").unwrap();
-        assert_eq!(writing.await.unwrap().unwrap(), Rotated::Done);
+        assert_eq!(writing.await.unwrap(), Rotated::Done);
         assert_eq!(
             checked.load(Ordering::SeqCst),
             1,
