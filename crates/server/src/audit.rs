@@ -18,7 +18,8 @@ pub fn event(state: &AppState, kind: AuditKind, from: &ClientInfo) -> AuditEvent
 }
 
 /// Records the event. A failure to store it is logged, never shown to the user: the log line
-/// is written either way.
+/// is written either way. The row is written by a task of its own, so that a request cancelled
+/// meanwhile (its client gone) cannot keep its events out of the log.
 pub async fn record(state: &AppState, event: AuditEvent) {
     state.metrics.event(event.kind.as_str());
     tracing::info!(
@@ -35,8 +36,14 @@ pub async fn record(state: &AppState, event: AuditEvent) {
     let linked = event.clone();
     let next_link: AuditLink =
         std::sync::Arc::new(move |previous: &str| link(&key, previous, &linked));
-    if let Err(error) = state.stores.audit.record(&event, next_link).await {
-        tracing::error!(%error, kind = event.kind.as_str(), "cannot store audit event");
+    let audit = state.stores.audit.clone();
+    let written = tokio::spawn(async move {
+        if let Err(error) = audit.record(&event, next_link).await {
+            tracing::error!(%error, kind = event.kind.as_str(), "cannot store audit event");
+        }
+    });
+    if let Err(error) = written.await {
+        tracing::error!(%error, "storing an audit event panicked");
     }
 }
 
