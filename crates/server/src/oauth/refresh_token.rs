@@ -73,29 +73,43 @@ pub async fn exchange(
         )
         .await?;
     let judged = verdict.lock().unwrap_or_else(|e| e.into_inner()).take();
-    // The answer is made while the rotation reaches the disk, and given once it has.
-    let answer = match (rotated, judged) {
+    // The answer is made while the rotation reaches the disk (a replay's payload is set aside).
+    let made = match (rotated, judged) {
         (Rotated::Done, Some(Ok((grant, narrowed)))) => {
-            state.metrics.token("refresh");
             let signed = UserGrant {
                 scopes: narrowed,
                 ..grant
             };
-            sign_for_user(state, client, &signed, None, Some(next.token))
+            Ok(sign_for_user(
+                state,
+                client,
+                &signed,
+                None,
+                Some(next.token),
+            ))
         }
-        (Rotated::Refused, Some(Err(error))) => Err(error),
-        (Rotated::Inactive, _) => {
-            Err(OAuthError::invalid_grant("the grant was revoked, or its user disabled").into())
-        }
-        (Rotated::Replayed(payload), _) => {
-            Err(used_again::<UserGrant>(state, WHAT, payload, client).await)
-        }
-        (Rotated::Missing, _) => Err(invalid(WHAT)),
-        (rotated, _) => Err(StoreError::Corrupt(format!(
+        (Rotated::Replayed(payload), _) => Err(payload),
+        (Rotated::Refused, Some(Err(error))) => Ok(Err(error)),
+        (Rotated::Inactive, _) => Ok(Err(OAuthError::invalid_grant(
+            "the grant was revoked, or its user disabled",
+        )
+        .into())),
+        (Rotated::Missing, _) => Ok(Err(invalid(WHAT))),
+        (rotated, _) => Ok(Err(StoreError::Corrupt(format!(
             "a refresh token's rotation came to {rotated:?} against its own check"
         ))
-        .into()),
+        .into())),
     };
+    // Nothing that depends on the rotation leaves before it is durable: not the answer, nor
+    // the revocation a replay brings.
     durable.await?;
-    answer
+    match made {
+        Ok(answer) => {
+            if answer.is_ok() {
+                state.metrics.token("refresh");
+            }
+            answer
+        }
+        Err(payload) => Err(used_again::<UserGrant>(state, WHAT, payload, client).await),
+    }
 }

@@ -1030,7 +1030,13 @@ impl GrantStore for SqlStore {
             .await?;
         let rotated = match found {
             Found::Settled(rotated) => rotated,
-            Found::Replayed(payload) => Rotated::Replayed(parse_ephemeral(payload)?),
+            Found::Replayed(payload) => match parse_ephemeral(payload) {
+                Ok(payload) => Rotated::Replayed(payload),
+                Err(error) => {
+                    durable.await?;
+                    return Err(error);
+                }
+            },
         };
         Ok((rotated, durable))
     }
@@ -2254,6 +2260,63 @@ mod tests {
         assert_eq!(
             store.get(kind, "new", 500).await.unwrap(),
             Some(serde_json::json!(1))
+        );
+    }
+
+    /// A rotation that ran, and came to `Done`, in a batch that then fails is not durable,
+    /// and changed nothing: whoever learnt the outcome early must not answer with it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rotation_done_in_a_batch_that_fails_is_not_durable_and_changes_nothing() {
+        let kind = EphemeralKind::RefreshToken;
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = sqlite_store(&dir).await;
+        store
+            .create_client(&super::super::contract::client("c"))
+            .await
+            .unwrap();
+        store
+            .create_user(&super::super::contract::user("u", "alice"))
+            .await
+            .unwrap();
+        let grant = super::super::contract::grant("g", "u", "c");
+        store.create_grant(&grant).await.unwrap();
+        store
+            .put(kind, "old", &serde_json::json!(1), 10_000)
+            .await
+            .unwrap();
+        let turn = writers_turn(&store).await;
+        let rotating = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let check = Box::new(|_: &str| {
+                    Some(GrantOwner {
+                        grant_id: "g".into(),
+                        user_id: "u".into(),
+                    })
+                });
+                store.rotate(kind, "old", 500, ("new", 10_000), check).await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // Queued behind the rotation, a write that breaks the batch's transaction.
+        store
+            .batch
+            .as_ref()
+            .unwrap()
+            .submit(Box::new(|_| Err(rusqlite::Error::InvalidQuery)));
+        drop(turn);
+        let (rotated, durable) = rotating.await.unwrap().unwrap();
+        assert_eq!(
+            rotated,
+            Rotated::Done,
+            "the outcome came as the rotation ran"
+        );
+        assert!(durable.await.is_err(), "but the batch did not land");
+        assert_eq!(store.get(kind, "new", 500).await.unwrap(), None);
+        assert_eq!(
+            store.get(kind, "old", 500).await.unwrap(),
+            Some(serde_json::json!(1)),
+            "still live"
         );
     }
 

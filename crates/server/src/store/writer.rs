@@ -150,7 +150,9 @@ pub enum Landed {
 /// writers' turn.
 const MOST_IN_A_BATCH: usize = 256;
 
-/// Hands a write's own outcome to whoever waits for it, once its batch has landed.
+/// Hands a write's own outcome to whoever waits for it, once its batch has landed. (A write
+/// may also tell what its statements came to as they run, inside the transaction, and its
+/// durability through this: see `SqlStore::write_hot_early`.)
 pub type Deliver = Box<dyn FnOnce(&Landed) + Send>;
 
 /// One write of a batch: run on the batch's connection, in its transaction (`None` when the
