@@ -533,6 +533,14 @@ async fn metrics_count_sign_ins_tokens_and_time_each_endpoint() {
         "routes, not raw paths, label the timings"
     );
     assert!(!text.contains("alice"), "no personal data in metrics");
+    // How long a hash takes here, learnt from the sign-in's password and PIN.
+    let hash_seconds: f64 = text
+        .lines()
+        .find_map(|line| line.strip_prefix("idp_hash_seconds "))
+        .expect("idp_hash_seconds")
+        .parse()
+        .unwrap();
+    assert!(hash_seconds > 0.0 && hash_seconds < 10.0, "{hash_seconds}");
 }
 
 /// Renames the stored refresh token `issued` to a token of the earlier form (43 random

@@ -33,7 +33,11 @@ async fn metrics_listen_serves_metrics_apart_from_the_public_listener() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let text = response.text().await.unwrap();
-    for gauge in ["idp_hash_queue_depth 0", "idp_hash_running 0"] {
+    for gauge in [
+        "idp_hash_queue_depth 0",
+        "idp_hash_running 0",
+        "idp_hash_seconds 0",
+    ] {
         assert!(text.contains(gauge), "{gauge} missing from:\n{text}");
     }
     assert!(text.contains("idp_http_request_duration_seconds_count{route=\"/metrics\""));

@@ -128,6 +128,12 @@ impl HashPool {
         self.waiting.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// How long a hash takes here: a moving average over about the last eight (zero before
+    /// the first).
+    pub fn takes(&self) -> Duration {
+        Duration::from_nanos(self.takes.load(Ordering::Relaxed))
+    }
+
     /// Hashes running now.
     pub fn running(&self) -> usize {
         self.max_concurrent

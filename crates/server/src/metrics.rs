@@ -148,12 +148,19 @@ pub fn exposition_text(state: &AppState) -> String {
         (
             "idp_hash_queue_depth",
             "Password and PIN hashes waiting for a hashing slot.",
-            state.hasher.waiting(),
+            state.hasher.waiting().to_string(),
         ),
         (
             "idp_hash_running",
             "Password and PIN hashes running now.",
-            state.hasher.running(),
+            state.hasher.running().to_string(),
+        ),
+        (
+            "idp_hash_seconds",
+            "How long a password or PIN hash takes on this node (a moving average of the last \
+             ones; 0 before the first). A sign-in takes two: one core completes about \
+             1 / (2 x this) sign-ins a second.",
+            state.hasher.takes().as_secs_f64().to_string(),
         ),
     ];
     for (name, help, value) in gauges {
