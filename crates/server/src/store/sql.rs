@@ -287,13 +287,26 @@ impl SqlStore {
         self.write_hot_else(IfAbandoned::Skip, fast, pooled).await
     }
 
-    /// `write_hot`, answering as soon as `fast` has run in its batch, before the batch is
+    /// `write_hot`, saying what becomes of a write whose request went away while it was
+    /// queued: an audit row is written all the same.
+    async fn write_hot_else<T: Send + 'static>(
+        &self,
+        if_abandoned: IfAbandoned,
+        fast: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+        pooled: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let (done, durable) = self.write_hot_early(if_abandoned, fast, pooled).await?;
+        durable.await?;
+        Ok(done)
+    }
+
+    /// `write_hot_else`, answering as soon as `fast` has run in its batch, before the batch is
     /// committed and flushed; the second value resolves once what it wrote is durable, or says
     /// why it is not. The caller gets its answer ready meanwhile (a refresh signs its tokens
-    /// while the log is flushed), and must not let it out before. A request that went away
-    /// while its write was queued does not write.
+    /// while the log is flushed), and must not let it out before.
     async fn write_hot_early<T: Send + 'static>(
         &self,
+        if_abandoned: IfAbandoned,
         fast: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
         pooled: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<(T, Durable), StoreError> {
@@ -311,7 +324,7 @@ impl SqlStore {
         let (ran, outcome) = tokio::sync::oneshot::channel::<Result<T, StoreError>>();
         let (landing, landed) = tokio::sync::oneshot::channel::<Result<bool, StoreError>>();
         batch.submit(Box::new(move |c| {
-            if ran.is_closed() {
+            if if_abandoned == IfAbandoned::Skip && ran.is_closed() {
                 return Ok(Box::new(|_: &Landed| {}));
             }
             let wrote = match c {
@@ -352,45 +365,6 @@ impl SqlStore {
                 Ok(Err(error)) => Err(error),
                 Ok(Ok(true)) | Err(_) => Err(batch_failed()),
             },
-        }
-    }
-
-    /// `write_hot`, saying what becomes of a write whose request went away while it was
-    /// queued: an audit row is written all the same.
-    async fn write_hot_else<T: Send + 'static>(
-        &self,
-        if_abandoned: IfAbandoned,
-        fast: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
-        pooled: impl Future<Output = Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
-        let Some(batch) = &self.batch else {
-            return self.write(pooled).await;
-        };
-        let (answer, answered) = tokio::sync::oneshot::channel();
-        batch.submit(Box::new(move |c| {
-            if if_abandoned == IfAbandoned::Skip && answer.is_closed() {
-                return Ok(Box::new(|_: &Landed| {}));
-            }
-            let done = c.map(|c| in_savepoint(c, fast)).transpose()?;
-            Ok(Box::new(move |landed: &Landed| {
-                let outcome = match (landed, done) {
-                    (Landed::Durable, Some(done)) => done.map(Some).map_err(direct::failed),
-                    (Landed::Busy, _) | (Landed::Durable, None) => Ok(None),
-                    (Landed::Failed(why), _) => {
-                        Err(StoreError::backend(std::io::Error::other(why.clone())))
-                    }
-                };
-                let _ = answer.send(outcome);
-            }))
-        }));
-        match answered.await {
-            Ok(Ok(Some(done))) => Ok(done),
-            // Not written: the database is locked by another process.
-            Ok(Ok(None)) => self.write(pooled).await,
-            Ok(Err(error)) => Err(error),
-            Err(_) => Err(StoreError::backend(std::io::Error::other(
-                "the batch of writes this one joined failed",
-            ))),
         }
     }
 
@@ -1026,7 +1000,11 @@ impl GrantStore for SqlStore {
         });
         let fast = rotation.clone();
         let (found, durable) = self
-            .write_hot_early(move |c| fast.run_direct(c), rotation.run_pooled(self))
+            .write_hot_early(
+                IfAbandoned::Skip,
+                move |c| fast.run_direct(c),
+                rotation.run_pooled(self),
+            )
             .await?;
         let rotated = match found {
             Found::Settled(rotated) => rotated,
@@ -2217,35 +2195,44 @@ mod tests {
         (store, path)
     }
 
+    /// A store with user "u", client "c", their grant "g", and a live refresh token "old" of
+    /// payload `1`, valid until 10,000.
+    async fn with_live_token(dir: &tempfile::TempDir) -> (Arc<SqlStore>, std::path::PathBuf) {
+        let (store, path) = sqlite_store(dir).await;
+        let client = super::super::contract::client("c");
+        store.create_client(&client).await.unwrap();
+        let user = super::super::contract::user("u", "alice");
+        store.create_user(&user).await.unwrap();
+        let grant = super::super::contract::grant("g", "u", "c");
+        store.create_grant(&grant).await.unwrap();
+        let kind = EphemeralKind::RefreshToken;
+        store
+            .put(kind, "old", &serde_json::json!(1), 10_000)
+            .await
+            .unwrap();
+        (store, path)
+    }
+
+    /// A check that accepts a token of grant "g" of user "u".
+    fn accepting_g() -> idp_core::model::RotationCheck {
+        Box::new(|_: &str| {
+            Some(GrantOwner {
+                grant_id: "g".into(),
+                user_id: "u".into(),
+            })
+        })
+    }
+
     /// A refresh gets its answer ready while its rotation is flushed: the outcome comes once
     /// the rotation has run in its batch, and the rotation is durable only once flushed.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_rotation_is_known_before_it_is_flushed_and_durable_only_after() {
         let kind = EphemeralKind::RefreshToken;
         let dir = tempfile::tempdir().unwrap();
-        let (store, _) = sqlite_store(&dir).await;
-        store
-            .create_client(&super::super::contract::client("c"))
-            .await
-            .unwrap();
-        store
-            .create_user(&super::super::contract::user("u", "alice"))
-            .await
-            .unwrap();
-        let grant = super::super::contract::grant("g", "u", "c");
-        store.create_grant(&grant).await.unwrap();
-        store
-            .put(kind, "old", &serde_json::json!(1), 10_000)
-            .await
-            .unwrap();
+        let (store, _) = with_live_token(&dir).await;
         // No flush ends while this is held.
         let flushing = store.writer.as_ref().unwrap().flushed.lock().await;
-        let check = Box::new(|_: &str| {
-            Some(GrantOwner {
-                grant_id: "g".into(),
-                user_id: "u".into(),
-            })
-        });
+        let check = accepting_g();
         let rotation = store.rotate(kind, "old", 500, ("new", 10_000), check);
         let (rotated, durable) = tokio::time::timeout(std::time::Duration::from_secs(5), rotation)
             .await
@@ -2269,32 +2256,14 @@ mod tests {
     async fn a_rotation_done_in_a_batch_that_fails_is_not_durable_and_changes_nothing() {
         let kind = EphemeralKind::RefreshToken;
         let dir = tempfile::tempdir().unwrap();
-        let (store, _) = sqlite_store(&dir).await;
-        store
-            .create_client(&super::super::contract::client("c"))
-            .await
-            .unwrap();
-        store
-            .create_user(&super::super::contract::user("u", "alice"))
-            .await
-            .unwrap();
-        let grant = super::super::contract::grant("g", "u", "c");
-        store.create_grant(&grant).await.unwrap();
-        store
-            .put(kind, "old", &serde_json::json!(1), 10_000)
-            .await
-            .unwrap();
+        let (store, _) = with_live_token(&dir).await;
         let turn = writers_turn(&store).await;
         let rotating = {
             let store = store.clone();
             tokio::spawn(async move {
-                let check = Box::new(|_: &str| {
-                    Some(GrantOwner {
-                        grant_id: "g".into(),
-                        user_id: "u".into(),
-                    })
-                });
-                store.rotate(kind, "old", 500, ("new", 10_000), check).await
+                store
+                    .rotate(kind, "old", 500, ("new", 10_000), accepting_g())
+                    .await
             })
         };
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -2326,17 +2295,7 @@ mod tests {
     async fn sqlite_writes_wait_their_turn_while_another_process_writes() {
         let kind = EphemeralKind::RefreshToken;
         let dir = tempfile::tempdir().unwrap();
-        let (store, path) = sqlite_store(&dir).await;
-        let client = super::super::contract::client("c");
-        store.create_client(&client).await.unwrap();
-        let user = super::super::contract::user("u", "alice");
-        store.create_user(&user).await.unwrap();
-        let grant = super::super::contract::grant("g", "u", "c");
-        store.create_grant(&grant).await.unwrap();
-        store
-            .put(kind, "old", &serde_json::json!(1), 10_000)
-            .await
-            .unwrap();
+        let (store, path) = with_live_token(&dir).await;
         let other = rusqlite::Connection::open(&path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
 
