@@ -25,6 +25,9 @@ pub struct User {
     pub created_at: UnixTime,
     /// Set when an administrator disabled the account.
     pub disabled_at: Option<UnixTime>,
+    /// Moves on at every credential change (PIN, password, unlock, disabling); a sign-in in
+    /// progress ends when it does.
+    pub credential_epoch: i64,
 }
 
 /// What sign-up (web or CLI) stores, all of it at once.
@@ -174,6 +177,10 @@ pub struct Session {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
 }
+
+/// How long a browser stays trusted without being seen: 400 days, the most browsers keep a
+/// cookie.
+pub const DEVICE_TRUST_SECS: i64 = 400 * 86_400;
 
 /// A browser the user completed a sign-in on, known by its long-lived device cookie.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -266,7 +266,8 @@ pub trait ThrottleStore: Send + Sync {
 pub trait DeviceStore: Send + Sync {
     /// Trusts the device for its user (again, if it already was).
     async fn trust_device(&self, device: &Device) -> Result<(), StoreError>;
-    /// Whether the device is trusted by the user; if so, notes that it was seen at `now`.
+    /// Whether the device is trusted by the user (and was seen within
+    /// [`crate::model::DEVICE_TRUST_SECS`]); if so, notes that it was seen at `now`.
     async fn device_is_trusted(
         &self,
         id_hash: &str,
@@ -275,6 +276,13 @@ pub trait DeviceStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// The user's trusted devices, most recently seen first.
     async fn list_devices(&self, user_id: &str) -> Result<Vec<Device>, StoreError>;
+    /// Forgets every device of the user but the one `keep_id_hash` names (a credential
+    /// changed); how many it forgot.
+    async fn forget_devices_of_user(
+        &self,
+        user_id: &str,
+        keep_id_hash: Option<&str>,
+    ) -> Result<u64, StoreError>;
     /// Forgets one of the user's devices; false when there is none with that id.
     async fn forget_device(&self, user_id: &str, id: &str) -> Result<bool, StoreError>;
 }

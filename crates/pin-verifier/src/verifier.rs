@@ -229,6 +229,7 @@ mod tests {
             security_questions: Vec::new(),
             created_at: 0,
             disabled_at: None,
+            credential_epoch: 0,
         };
         (verifier, user)
     }

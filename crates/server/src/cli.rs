@@ -439,6 +439,10 @@ pub async fn unlock_user(state: &AppState, username: &str) -> Result<serde_json:
         .await?
         .ok_or_else(|| CliError(format!("no user `{name}`")))?;
     state.stores.users.set_pin(&user.id, None).await?;
+    // Every session ends and every trusted browser is forgotten: the next sign-in gives the
+    // password before choosing the new PIN.
+    let from = crate::web::client_info::ClientInfo::default();
+    crate::routes::session::account_reset(state, &user.id, &from).await?;
     let event =
         idp_core::model::AuditEvent::new(idp_core::model::AuditKind::PinUnlocked, state.now())
             .user(&user.id)

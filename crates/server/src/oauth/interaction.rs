@@ -8,6 +8,8 @@ use idp_core::model::{EphemeralKind, Session};
 use idp_core::random::{random_token, sha256_b64};
 use serde::{Deserialize, Serialize};
 
+use idp_signin::{Authorization, Level, LiveSession, Policy, SignIn};
+
 use super::authorization_code::CodeGrant;
 use super::authorization_request::{AuthorizationRequest, Prompt, append_query};
 use super::tokens::UserGrant;
@@ -21,32 +23,8 @@ pub struct Interaction {
     pub request: AuthorizationRequest,
     pub client_name: String,
     pub created_at: UnixTime,
-    /// Set once the password was right; the PIN step needs it.
-    pub user_id: Option<String>,
-    /// The session a sign-up made for this request, which answers it whatever `prompt` and
-    /// `max_age` say: the user has just chosen their password and PIN.
-    #[serde(default)]
-    pub signed_up_sid: Option<String>,
-    /// A step-up of this session: the password was given in it, so every later step needs
-    /// that session to still be this browser's.
-    #[serde(default)]
-    pub step_up_sid: Option<String>,
-    /// Sent to the consent page for this session; nothing else may reach it.
-    #[serde(default)]
-    pub consent_sid: Option<String>,
-    /// PIN recovery in progress: the channel its code went by.
-    #[serde(default)]
-    pub recovery: Option<idp_core::model::Channel>,
-    /// Set, to the channel its code went by, once recovery re-proved the user's identity: a
-    /// new PIN may be chosen.
-    #[serde(default)]
-    pub recovered_by: Option<idp_core::model::Channel>,
-    /// Set once the PIN was right (or newly chosen): only the new-device check may remain.
-    #[serde(default)]
-    pub pin_verified: bool,
-    /// The new-device check in progress, if any.
-    #[serde(default)]
-    pub device_check: Option<crate::routes::device::DeviceCheck>,
+    /// What this sign-in has proven so far: the state machine's one source of truth.
+    pub signin: SignIn,
 }
 
 /// The client id of the provider's own account pages, which sign people in through the same
@@ -69,36 +47,42 @@ impl Interaction {
             ui_locales: None,
             acr: None,
         };
-        Self::start(state, browser, request, "your account".to_owned()).await
+        let interaction = Self::new(
+            state,
+            browser,
+            request,
+            "your account".to_owned(),
+            SignIn::AwaitingPassword { recover: false },
+        );
+        interaction.save(state).await?;
+        Ok(interaction)
     }
 
     pub fn is_for_account(&self) -> bool {
         self.request.client_id == ACCOUNT_CLIENT
     }
 
-    pub async fn start(
+    /// A new interaction at `signin` (not stored yet: see [`Interaction::save`]).
+    pub fn new(
         state: &AppState,
         browser: String,
         request: AuthorizationRequest,
         client_name: String,
-    ) -> Result<Self, StoreError> {
-        let interaction = Self {
+        signin: SignIn,
+    ) -> Self {
+        Self {
             id: random_token(24),
             browser,
             request,
             client_name,
             created_at: state.now(),
-            user_id: None,
-            signed_up_sid: None,
-            step_up_sid: None,
-            consent_sid: None,
-            recovery: None,
-            recovered_by: None,
-            pin_verified: false,
-            device_check: None,
-        };
-        interaction.save(state).await?;
-        Ok(interaction)
+            signin,
+        }
+    }
+
+    /// What the request asks of the sign-in.
+    pub fn policy(&self, state: &AppState) -> Policy {
+        policy(&self.request, state)
     }
 
     pub async fn load(state: &AppState, id: &str) -> Result<Option<Self>, StoreError> {
@@ -110,8 +94,10 @@ impl Interaction {
         else {
             return Ok(None);
         };
-        let interaction: Self = serde_json::from_value(payload)
-            .map_err(|_| StoreError::Corrupt("interaction".into()))?;
+        // One stored by an earlier release reads as expired: the person starts again.
+        let Ok(interaction) = serde_json::from_value::<Self>(payload) else {
+            return Ok(None);
+        };
         // Its pages speak the relying party's language unless the person chose one.
         crate::i18n::prefer(interaction.request.ui_locales.as_deref());
         Ok(Some(interaction))
@@ -127,48 +113,48 @@ impl Interaction {
             .await
     }
 
-    /// Records that `user_id` gave the right password. Everything proven for whoever was
-    /// signing in before (PIN, recovery, new-device code) is forgotten: proofs never carry
-    /// over from one user to another, nor from one password step to the next.
-    pub fn password_verified(&mut self, user_id: String) {
-        self.user_id = Some(user_id);
-        self.step_up_sid = None;
-        self.consent_sid = None;
-        self.recovery = None;
-        self.recovered_by = None;
-        self.pin_verified = false;
-        self.device_check = None;
-    }
-
     /// The path of this interaction's pages.
     pub fn path(&self) -> String {
         format!("/login/{}", self.id)
     }
 }
 
-/// Whether a session answers the request without asking anything: not under `prompt=login`,
-/// under `max_age` only with a sign-in at most that old, and only at the level of
-/// authentication the request requires.
-pub fn session_satisfies(request: &AuthorizationRequest, session: &Session, now: UnixTime) -> bool {
-    if request.prompt == Some(Prompt::Login) {
-        return false;
+/// What a request asks of the sign-in (OpenID Connect Core §3.1.2.1), with the operator's
+/// new-device setting.
+pub fn policy(request: &AuthorizationRequest, state: &AppState) -> Policy {
+    Policy {
+        force_login: request.prompt == Some(Prompt::Login),
+        no_prompt: request.prompt == Some(Prompt::None),
+        max_age: request.max_age,
+        level: request.acr.as_deref().and_then(Level::from_acr),
+        new_device_check: state.settings.new_device.enabled,
     }
-    if !super::acr::satisfies(&session.acr, request.acr.as_deref()) {
-        return false;
-    }
-    match request.max_age {
-        Some(max_age) => now - session.auth_time <= max_age,
-        None => true,
+}
+
+/// A stored session as the sign-in machine sees it.
+pub fn live_session(session: &Session) -> LiveSession {
+    LiveSession {
+        sid: session.sid.clone(),
+        user_id: session.user_id.clone(),
+        auth_time: session.auth_time,
+        level: Level::from_acr(&session.acr),
     }
 }
 
 /// Issues a single-use authorization code for the request and returns the redirect URI that
-/// delivers it (with `state` and the RFC 9207 `iss`).
+/// delivers it (with `state` and the RFC 9207 `iss`). Only the sign-in machine grants the
+/// [`Authorization`], for the session it names.
 pub async fn issue_code(
     state: &AppState,
     request: &AuthorizationRequest,
+    authorization: &Authorization,
     session: &Session,
 ) -> Result<String, StoreError> {
+    if authorization.sid() != session.sid || authorization.user_id() != session.user_id {
+        return Err(StoreError::Corrupt(
+            "an authorization for another session".into(),
+        ));
+    }
     let code = random_token(32);
     let grant = CodeGrant {
         grant: UserGrant {

@@ -13,7 +13,5 @@ pub mod refresh_token;
 pub mod single_use;
 pub mod tokens;
 
-/// RFC 8176 authentication method references of that sign-in.
-pub const AMR_PASSWORD_PIN: [&str; 2] = ["pwd", "pin"];
 /// Scopes this provider understands; others are ignored (OpenID Connect Core §3.1.2.1).
 pub const SCOPES_SUPPORTED: [&str; 5] = ["openid", "profile", "email", "phone", "offline_access"];

@@ -290,7 +290,7 @@ pub async fn change_password(
         .grants
         .revoke_all_grants_of_user(&user.id, state.now())
         .await?;
-    end_other_sessions(&state, &user, &session, &from).await?;
+    session::credentials_changed(&state, &jar, &user.id, &from).await?;
     audit::record(
         &state,
         audit::event(&state, AuditKind::PasswordChanged, &from).user(&user.id),
@@ -358,26 +358,6 @@ async fn wrong_current_password(
     )
     .await
     .map(Some)
-}
-
-/// Ends the user's other sessions, telling their relying parties (back-channel logout).
-async fn end_other_sessions(
-    state: &AppState,
-    user: &User,
-    current: &Session,
-    from: &ClientInfo,
-) -> Result<(), StoreError> {
-    for other in state
-        .stores
-        .sessions
-        .list_sessions(&user.id, state.now())
-        .await?
-    {
-        if other.sid != current.sid {
-            super::logout::end(state, &other, from).await?;
-        }
-    }
-    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -466,6 +446,8 @@ pub async fn change_pin(
     }
     let hash = state.pins.hash_new_pin(pin).await?;
     state.stores.users.set_pin(&user.id, Some(&hash)).await?;
+    // Whoever else knew the old PIN is signed out everywhere else.
+    session::credentials_changed(&state, &jar, &user.id, &from).await?;
     audit::record(
         &state,
         audit::event(&state, AuditKind::PinChanged, &from).user(&user.id),

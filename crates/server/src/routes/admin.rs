@@ -221,6 +221,8 @@ pub async fn unlock_user(
     let actor = admin(&state, &headers).await?;
     let user = find_user(&state, &username).await?;
     state.stores.users.set_pin(&user.id, None).await?;
+    let from = crate::web::client_info::ClientInfo::default();
+    super::session::account_reset(&state, &user.id, &from).await?;
     record(
         &state,
         &actor,
@@ -248,14 +250,7 @@ pub async fn disable_user(
         .set_disabled(&user.id, Some(state.now()))
         .await?;
     let from = crate::web::client_info::ClientInfo::default();
-    for session in state
-        .stores
-        .sessions
-        .list_sessions(&user.id, state.now())
-        .await?
-    {
-        super::logout::end(&state, &session, &from).await?;
-    }
+    super::session::account_reset(&state, &user.id, &from).await?;
     state
         .stores
         .grants

@@ -5,33 +5,35 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use idp_core::{ErrorCode, OAuthError};
 
-use super::session;
+use idp_signin::SignIn;
+
 use crate::error::PageError;
 use crate::i18n::Text;
-use crate::oauth::authorization_request::{self, Prompt, Rejection, error_redirect};
-use crate::oauth::interaction::{Interaction, issue_code, session_satisfies};
+use crate::oauth::authorization_request::{self, Rejection, error_redirect};
+use crate::oauth::interaction::Interaction;
 use crate::state::AppState;
-use crate::web::csrf;
+use crate::web::client_info::ClientInfo;
 
 pub async fn authorize_get(
     State(state): State<AppState>,
     jar: CookieJar,
+    from: ClientInfo,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let pairs = parse_pairs(query.unwrap_or_default().as_bytes())?;
-    authorize(state, jar, pairs).await
+    authorize(state, jar, from, pairs).await
 }
 
 /// OpenID Connect Core §3.1.2.1: the endpoint also takes form posts.
 pub async fn authorize_post(
     State(state): State<AppState>,
     jar: CookieJar,
+    from: ClientInfo,
     body: Bytes,
 ) -> Result<Response, PageError> {
     let pairs = parse_pairs(&body)?;
-    authorize(state, jar, pairs).await
+    authorize(state, jar, from, pairs).await
 }
 
 fn parse_pairs(raw: &[u8]) -> Result<Vec<(String, String)>, PageError> {
@@ -58,6 +60,7 @@ fn parse_pairs(raw: &[u8]) -> Result<Vec<(String, String)>, PageError> {
 async fn authorize(
     state: AppState,
     jar: CookieJar,
+    from: ClientInfo,
     pairs: Vec<(String, String)>,
 ) -> Result<Response, PageError> {
     let (pairs, arrival) = super::par::resolve(&state, pairs).await?;
@@ -77,54 +80,12 @@ async fn authorize(
         }
         Err(Rejection::Store(error)) => return Err(error.into()),
     };
-    let now = state.now();
-    let session = session::current(&state, &jar).await?;
-    if let Some(session) = &session
-        && session_satisfies(&request, session, now)
-    {
-        if super::consent::needed(&state, &client, &session.user_id, &request.scopes).await? {
-            if request.prompt == Some(Prompt::None) {
-                let error = OAuthError::new(
-                    ErrorCode::ConsentRequired,
-                    "the user has not allowed this client",
-                );
-                let target = error_redirect(
-                    &request.redirect_uri,
-                    request.state.as_deref(),
-                    &error,
-                    state.issuer(),
-                );
-                return Ok(Redirect::to(&target).into_response());
-            }
-            let (jar, browser) = csrf::browser_binding(&state, jar);
-            let interaction = Interaction::start(&state, browser, request, client.name).await?;
-            let target = super::consent::ask(&state, interaction, session).await?;
-            return Ok((jar, Redirect::to(&target)).into_response());
-        }
-        let target = issue_code(&state, &request, session).await?;
-        return Ok(Redirect::to(&target).into_response());
-    }
-    if request.prompt == Some(Prompt::None) {
-        let error = OAuthError::new(ErrorCode::LoginRequired, "the user must sign in");
-        let target = error_redirect(
-            &request.redirect_uri,
-            request.state.as_deref(),
-            &error,
-            state.issuer(),
-        );
-        return Ok(Redirect::to(&target).into_response());
-    }
-    let (jar, browser) = csrf::browser_binding(&state, jar);
-    let step_up = request.prompt != Some(Prompt::Login);
-    let mut interaction = Interaction::start(&state, browser, request, client.name).await?;
-    if let Some(session) = session.filter(|_| step_up) {
-        // Step-up: the session's sign-in is too old or too weak for this request. The person
-        // is known and gave their password in this session; only the PIN is asked again (and
-        // the device code where the requested level needs it).
-        interaction.password_verified(session.user_id);
-        interaction.step_up_sid = Some(session.sid);
-        interaction.save(&state).await?;
-        return Ok((jar, Redirect::to(&format!("{}/pin", interaction.path()))).into_response());
-    }
-    Ok((jar, Redirect::to(&interaction.path())).into_response())
+    let interaction = Interaction::new(
+        &state,
+        String::new(),
+        request,
+        client.name,
+        SignIn::AwaitingPassword { recover: false },
+    );
+    super::signin::begin(&state, jar, interaction, &from).await
 }

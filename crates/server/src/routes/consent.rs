@@ -6,20 +6,19 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum_extra::extract::CookieJar;
-use idp_core::model::{Client, EphemeralKind, Session};
-use idp_core::{ErrorCode, OAuthError, StoreError};
+use idp_core::StoreError;
+use idp_core::model::Client;
+use idp_signin::{Event, SignIn};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::login::load;
-use super::session;
+use super::signin::{self, Loaded};
 use crate::error::PageError;
 use crate::i18n::Text;
-use crate::oauth::authorization_request::error_redirect;
-use crate::oauth::interaction::{Interaction, issue_code, session_satisfies};
 use crate::state::AppState;
+use crate::web::client_info::ClientInfo;
 use crate::web::csrf;
 
 /// A scope in people's words.
@@ -57,43 +56,24 @@ pub async fn needed(
     )
 }
 
-/// Where to send the browser to be asked (the interaction's user is the session's).
-pub async fn ask(
-    state: &AppState,
-    mut interaction: Interaction,
-    session: &Session,
-) -> Result<String, StoreError> {
-    interaction.user_id = Some(session.user_id.clone());
-    interaction.consent_sid = Some(session.sid.clone());
-    interaction.save(state).await?;
-    Ok(format!("{}/consent", interaction.path()))
-}
-
-/// The interaction and the live session of the person it is for.
-async fn load_for_consent(
+/// The interaction at its consent step: bound to the session the sign-in opened or found,
+/// which must still be this browser's (the machine's rule).
+async fn at_consent_step(
     state: &AppState,
     jar: &CookieJar,
     id: &str,
-) -> Result<(Interaction, Session, Client), PageError> {
-    let interaction = load(state, jar, id).await?;
-    let session = session::current(state, jar)
-        .await?
-        .ok_or_else(PageError::expired)?;
-    // Only an interaction sent here, for this very session, reaches consent: a step-up or a
-    // `prompt=login` waiting for its PIN cannot jump ahead.
-    if interaction.consent_sid.as_deref() != Some(session.sid.as_str())
-        || interaction.user_id.as_deref() != Some(session.user_id.as_str())
-        || !session_satisfies(&interaction.request, &session, state.now())
-    {
-        return Err(PageError::expired());
+) -> Result<Result<(Loaded, Client), Response>, PageError> {
+    let loaded = signin::load(state, jar, id).await?;
+    if !matches!(loaded.interaction.signin, SignIn::AwaitingConsent { .. }) {
+        return Ok(Err(signin::to_current_page(&loaded)));
     }
     let client = state
         .stores
         .clients
-        .find_client(&interaction.request.client_id)
+        .find_client(&loaded.interaction.request.client_id)
         .await?
         .ok_or_else(PageError::expired)?;
-    Ok((interaction, session, client))
+    Ok(Ok((loaded, client)))
 }
 
 pub async fn consent_page(
@@ -101,7 +81,11 @@ pub async fn consent_page(
     jar: CookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let (interaction, _, client) = load_for_consent(&state, &jar, &id).await?;
+    let (loaded, client) = match at_consent_step(&state, &jar, &id).await? {
+        Ok(found) => found,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let interaction = &loaded.interaction;
     let scopes: Vec<_> = interaction
         .request
         .scopes
@@ -132,32 +116,29 @@ pub struct ConsentForm {
 pub async fn consent_submit(
     State(state): State<AppState>,
     jar: CookieJar,
+    from: ClientInfo,
     Path(id): Path<String>,
     Form(form): Form<ConsentForm>,
 ) -> Result<Response, PageError> {
     if !csrf::verify(&state, &jar, &form.csrf) {
         return Err(PageError::csrf());
     }
-    let (interaction, session, client) = load_for_consent(&state, &jar, &id).await?;
-    let request = &interaction.request;
-    let target = match form.decision.as_str() {
+    let (loaded, client) = match at_consent_step(&state, &jar, &id).await? {
+        Ok(found) => found,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let event = match form.decision.as_str() {
         "allow" => {
+            let user_id = loaded.user()?.id.clone();
+            let scopes = &loaded.interaction.request.scopes;
             state
                 .stores
                 .consents
-                .grant_consent(&session.user_id, &client.id, &request.scopes, state.now())
+                .grant_consent(&user_id, &client.id, scopes, state.now())
                 .await?;
-            issue_code(&state, request, &session).await?
+            Event::ConsentGiven
         }
-        "deny" => {
-            let error = OAuthError::new(ErrorCode::AccessDenied, "the person did not allow access");
-            error_redirect(
-                &request.redirect_uri,
-                request.state.as_deref(),
-                &error,
-                state.issuer(),
-            )
-        }
+        "deny" => Event::ConsentRefused,
         _ => {
             return Err(PageError::bad_request(
                 "consent-choose-title",
@@ -165,10 +146,5 @@ pub async fn consent_submit(
             ));
         }
     };
-    state
-        .stores
-        .ephemeral
-        .delete(EphemeralKind::Interaction, &interaction.id)
-        .await?;
-    Ok((jar, Redirect::to(&target)).into_response())
+    signin::advance(&state, jar, loaded, event, &from).await
 }

@@ -8,47 +8,23 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use idp_core::StoreError;
-use idp_core::model::{AuditKind, Channel, CodePurpose, Device, User};
+use idp_core::model::{AuditKind, Channel, CodePurpose, DEVICE_TRUST_SECS, Device, User};
 use idp_core::random::{random_token, sha256_b64};
 use idp_recovery::{CodeCheck, mask};
-use serde::{Deserialize, Serialize};
+use idp_signin::{Destination, Event, SignIn};
+use serde::Deserialize;
 use serde_json::json;
 
-use super::login::{load_with_user, signed_in};
+use super::signin::{self, Loaded};
 use crate::audit;
 use crate::error::PageError;
 use crate::i18n::{FieldError, Text};
 use crate::messages;
 use crate::oauth::interaction::Interaction;
-use crate::oauth::{AMR_PASSWORD_PIN, acr};
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;
 use crate::web::{cookies, csrf};
-
-/// How long a browser stays trusted without being used: 400 days, the most browsers keep a
-/// cookie.
-const DEVICE_COOKIE_MAX_AGE: i64 = 400 * 86_400;
-
-/// The check in progress, kept in the interaction; the code itself is in the code store.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DeviceCheck {
-    channel: Channel,
-    recipient: String,
-    /// The code goes to an e-mail address not yet confirmed (a new account's first sign-in
-    /// elsewhere): receiving it confirms the address.
-    confirms_email: bool,
-}
-
-/// RFC 8176 methods of a sign-in that also used a one-time code sent over `channel`.
-pub fn amr_with_code(channel: Channel) -> Vec<&'static str> {
-    let mut amr = AMR_PASSWORD_PIN.to_vec();
-    amr.push("otp");
-    if channel == Channel::Sms {
-        amr.push("sms");
-    }
-    amr
-}
 
 fn cookie_value(state: &AppState, jar: &CookieJar) -> Option<String> {
     jar.get(&cookies::name(state, cookies::DEVICE, true))
@@ -75,85 +51,60 @@ pub async fn trust_this_device(
         user_agent: from.user_agent.clone(),
     };
     state.stores.devices.trust_device(&device).await?;
-    let cookie = cookies::build(state, cookies::DEVICE, value, Some(DEVICE_COOKIE_MAX_AGE));
+    let cookie = cookies::build(state, cookies::DEVICE, value, Some(DEVICE_TRUST_SECS));
     Ok(jar.add(cookie))
 }
 
-/// Where the code goes: a confirmed e-mail address, else a confirmed phone, else the
-/// registered e-mail address (which the code then confirms).
-fn destination(user: &User) -> (Channel, String, bool) {
-    match (&user.phone, user.phone_verified) {
-        _ if user.email_verified => (Channel::Email, user.email.clone(), false),
-        (Some(phone), true) => (Channel::Sms, phone.clone(), false),
-        _ => (Channel::Email, user.email.clone(), true),
-    }
+/// The digest of this browser's device cookie, if it has one.
+pub fn this_device(state: &AppState, jar: &CookieJar) -> Option<String> {
+    cookie_value(state, jar).map(|value| sha256_b64(&value))
 }
 
-/// After a correct PIN: sign in at once on a trusted browser, otherwise send a code.
-pub async fn after_pin(
+/// Whether this browser is one the person trusted (and was seen within the trust lifetime).
+pub async fn is_trusted(
     state: &AppState,
-    jar: CookieJar,
-    mut interaction: Interaction,
+    jar: &CookieJar,
     user: &User,
-    from: &ClientInfo,
-) -> Result<Response, PageError> {
-    let trusted = match cookie_value(state, &jar) {
-        Some(value) => {
+) -> Result<bool, StoreError> {
+    match this_device(state, jar) {
+        Some(id_hash) => {
             state
                 .stores
                 .devices
-                .device_is_trusted(&sha256_b64(&value), &user.id, state.now())
-                .await?
+                .device_is_trusted(&id_hash, &user.id, state.now())
+                .await
         }
-        None => false,
-    };
-    // The check runs on an unknown browser when it is enabled, and always when the relying
-    // party asked for the device level.
-    let device_level_required =
-        interaction.request.acr.as_deref() == Some(acr::PASSWORD_PIN_DEVICE);
-    if trusted || !(state.settings.new_device.enabled || device_level_required) {
-        let level = if trusted {
-            acr::PASSWORD_PIN_DEVICE
-        } else {
-            acr::PASSWORD_PIN
-        };
-        return signed_in(
-            state,
-            jar,
-            &interaction,
-            user,
-            level,
-            &AMR_PASSWORD_PIN,
-            from,
-        )
-        .await;
+        None => Ok(false),
     }
-    let (channel, recipient, confirms_email) = destination(user);
-    interaction.pin_verified = true;
-    interaction.device_check = Some(DeviceCheck {
+}
+
+/// Where a new-device code goes: a confirmed e-mail address, else a confirmed phone, else the
+/// registered e-mail address (which the code then confirms).
+pub fn destination(user: &User) -> Destination {
+    let (channel, recipient, confirms_email) = match (&user.phone, user.phone_verified) {
+        _ if user.email_verified => (Channel::Email, user.email.clone(), false),
+        (Some(phone), true) => (Channel::Sms, phone.clone(), false),
+        _ => (Channel::Email, user.email.clone(), true),
+    };
+    Destination {
         channel,
         recipient,
         confirms_email,
-    });
-    interaction.save(state).await?;
-    send_code(state, &interaction, user, from).await?;
-    Ok((jar, Redirect::to(&device_path(&interaction))).into_response())
+    }
 }
 
 fn device_path(interaction: &Interaction) -> String {
     format!("{}/device", interaction.path())
 }
 
-/// Sends a new code for the interaction's check (within the user's hourly limit).
-async fn send_code(
+/// Sends a new code for the interaction's check (within the person's hourly limit).
+pub async fn send_code(
     state: &AppState,
     interaction: &Interaction,
     user: &User,
+    to: &Destination,
     from: &ClientInfo,
 ) -> Result<(), PageError> {
-    let Some(check) = &interaction.device_check else {
-        return Err(PageError::expired());
-    };
     if !throttle::may_send_code(state, &user.id).await? {
         return Err(PageError::bad_request(
             "code-too-many-title",
@@ -167,35 +118,36 @@ async fn send_code(
         .put_code(CodePurpose::NewDevice, &user.id, &record)
         .await?;
     let message = messages::one_time_code(
-        check.channel,
-        &check.recipient,
+        to.channel,
+        &to.recipient,
         messages::Purpose::NewDevice,
         &code,
     );
     if let Err(error) = state.notifier.send(&message).await {
-        tracing::warn!(%error, channel = check.channel.as_str(), "new-device code not delivered");
+        tracing::warn!(%error, channel = to.channel.as_str(), "new-device code not delivered");
         return Err(PageError::CodeNotSent);
     }
     let event = audit::event(state, AuditKind::NewDeviceCodeSent, from)
         .user(&user.id)
         .client(&interaction.request.client_id)
-        .detail(format!("code sent by {}", check.channel.as_str()));
+        .detail(format!("code sent by {}", to.channel.as_str()));
     audit::record(state, event).await;
     Ok(())
 }
 
-async fn load_check(
+/// The interaction at its new-device step, with where the code went.
+async fn at_device_step(
     state: &AppState,
     jar: &CookieJar,
     id: &str,
-) -> Result<(Interaction, User, DeviceCheck), PageError> {
-    let (interaction, user) = load_with_user(state, jar, id).await?;
-    match (&interaction.device_check, interaction.pin_verified) {
-        (Some(check), true) => {
-            let check = check.clone();
-            Ok((interaction, user, check))
+) -> Result<Result<(Loaded, Destination), Response>, PageError> {
+    let loaded = signin::load(state, jar, id).await?;
+    match &loaded.interaction.signin {
+        SignIn::AwaitingDeviceCode { to, .. } => {
+            let to = to.clone();
+            Ok(Ok((loaded, to)))
         }
-        _ => Err(PageError::expired()),
+        _ => Ok(Err(signin::to_current_page(&loaded))),
     }
 }
 
@@ -203,13 +155,13 @@ fn code_form(
     state: &AppState,
     jar: CookieJar,
     interaction: &Interaction,
-    check: &DeviceCheck,
+    to: &Destination,
     status: StatusCode,
     error: Option<FieldError>,
 ) -> Response {
-    let sent_to = match check.channel {
-        Channel::Email => mask::email(&check.recipient),
-        Channel::Sms => mask::phone(&check.recipient),
+    let sent_to = match to.channel {
+        Channel::Email => mask::email(&to.recipient),
+        Channel::Sms => mask::phone(&to.recipient),
     };
     csrf::form_page(
         state,
@@ -231,12 +183,15 @@ pub async fn device_page(
     jar: CookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let (interaction, _, check) = load_check(&state, &jar, &id).await?;
+    let (loaded, to) = match at_device_step(&state, &jar, &id).await? {
+        Ok(found) => found,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
     Ok(code_form(
         &state,
         jar,
-        &interaction,
-        &check,
+        &loaded.interaction,
+        &to,
         StatusCode::OK,
         None,
     ))
@@ -260,7 +215,11 @@ pub async fn device_submit(
     if !csrf::verify(&state, &jar, &form.csrf) {
         return Err(PageError::csrf());
     }
-    let (mut interaction, user, check) = load_check(&state, &jar, &id).await?;
+    let (loaded, to) = match at_device_step(&state, &jar, &id).await? {
+        Ok(found) => found,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let user = loaded.user()?.clone();
     throttle::per_ip_page(&state, throttle::Action::CodeTry, from.ip()).await?;
     let store = state.stores.codes.as_ref();
     let outcome = state
@@ -275,34 +234,21 @@ pub async fn device_submit(
         .await?;
     match outcome {
         CodeCheck::Correct(_) => {
-            interaction.device_check = None;
-            interaction.save(&state).await?;
-            if check.confirms_email {
+            if to.confirms_email {
                 state
                     .stores
                     .users
-                    .set_email(&user.id, &check.recipient, true)
+                    .set_email(&user.id, &to.recipient, true)
                     .await?;
             }
-            let jar = trust_this_device(&state, jar, &user.id, &from).await?;
             let event = audit::event(&state, AuditKind::NewDeviceVerified, &from)
                 .user(&user.id)
-                .client(&interaction.request.client_id);
+                .client(&loaded.interaction.request.client_id);
             audit::record(&state, event).await;
             state
                 .notifier
                 .send_later(messages::new_device(&user, &from));
-            let amr = amr_with_code(check.channel);
-            signed_in(
-                &state,
-                jar,
-                &interaction,
-                &user,
-                acr::PASSWORD_PIN_DEVICE,
-                &amr,
-                &from,
-            )
-            .await
+            signin::advance(&state, jar, loaded, Event::DeviceCodeVerified, &from).await
         }
         CodeCheck::Wrong { tries_left } => {
             let message = FieldError::on(
@@ -315,8 +261,8 @@ pub async fn device_submit(
             Ok(code_form(
                 &state,
                 jar,
-                &interaction,
-                &check,
+                &loaded.interaction,
+                &to,
                 StatusCode::UNAUTHORIZED,
                 Some(message),
             ))
@@ -326,8 +272,8 @@ pub async fn device_submit(
             Ok(code_form(
                 &state,
                 jar,
-                &interaction,
-                &check,
+                &loaded.interaction,
+                &to,
                 StatusCode::GONE,
                 Some(message),
             ))
@@ -351,7 +297,10 @@ pub async fn device_resend(
     if !csrf::verify(&state, &jar, &form.csrf) {
         return Err(PageError::csrf());
     }
-    let (interaction, user, _) = load_check(&state, &jar, &id).await?;
-    send_code(&state, &interaction, &user, &from).await?;
-    Ok((jar, Redirect::to(&device_path(&interaction))).into_response())
+    let (loaded, to) = match at_device_step(&state, &jar, &id).await? {
+        Ok(found) => found,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    send_code(&state, &loaded.interaction, loaded.user()?, &to, &from).await?;
+    Ok((jar, Redirect::to(&device_path(&loaded.interaction))).into_response())
 }

@@ -4,127 +4,27 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use idp_core::hashing::Turn;
-use idp_core::model::{AuditKind, EphemeralKind, Session, User};
+use idp_core::model::{AuditKind, User};
 use idp_pin_verifier::PinOutcome;
+use idp_signin::{Event, SignIn};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::signin::{self, Loaded};
 use super::{device, session};
 use crate::audit;
 use crate::error::PageError;
 use crate::i18n::{self, FieldError, Text};
 use crate::messages;
-use crate::oauth::acr;
-use crate::oauth::interaction::{Interaction, issue_code, session_satisfies};
+use crate::oauth::interaction::Interaction;
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;
 use crate::web::csrf;
 use crate::web::templates::render;
-
-/// The interaction named in the path, if this browser started it.
-pub(super) async fn load(
-    state: &AppState,
-    jar: &CookieJar,
-    id: &str,
-) -> Result<Interaction, PageError> {
-    let interaction = Interaction::load(state, id)
-        .await?
-        .ok_or_else(PageError::expired)?;
-    if !csrf::is_bound(state, jar, &interaction.browser) {
-        return Err(PageError::expired());
-    }
-    Ok(interaction)
-}
-
-/// The interaction and the user whose password it has seen.
-pub(super) async fn load_with_user(
-    state: &AppState,
-    jar: &CookieJar,
-    id: &str,
-) -> Result<(Interaction, User), PageError> {
-    let interaction = load(state, jar, id).await?;
-    let Some(user_id) = interaction.user_id.as_deref() else {
-        return Err(PageError::expired());
-    };
-    // A step-up continues the session it started from: if that session has ended (signed
-    // out, password changed), the password must be given again.
-    if let Some(sid) = &interaction.step_up_sid {
-        let current = session::current(state, jar).await?;
-        if current.is_none_or(|s| s.sid != *sid) {
-            return Err(PageError::expired());
-        }
-    }
-    let user = state
-        .stores
-        .users
-        .find_user(user_id)
-        .await?
-        .ok_or_else(PageError::expired)?;
-    if user.disabled_at.is_some() {
-        return Err(PageError::Forbidden(Text::new("login-account-disabled")));
-    }
-    Ok((interaction, user))
-}
-
-/// Ends the interaction and sends the browser back to the relying party with a code.
-async fn finish(
-    state: &AppState,
-    jar: CookieJar,
-    interaction: &Interaction,
-    session: &Session,
-) -> Result<Response, PageError> {
-    let target = if interaction.is_for_account() {
-        "/account".to_owned()
-    } else {
-        let client = state
-            .stores
-            .clients
-            .find_client(&interaction.request.client_id)
-            .await?
-            .ok_or_else(PageError::expired)?;
-        if super::consent::needed(
-            state,
-            &client,
-            &session.user_id,
-            &interaction.request.scopes,
-        )
-        .await?
-        {
-            let target = super::consent::ask(state, interaction.clone(), session).await?;
-            return Ok((jar, Redirect::to(&target)).into_response());
-        }
-        issue_code(state, &interaction.request, session).await?
-    };
-    state
-        .stores
-        .ephemeral
-        .delete(EphemeralKind::Interaction, &interaction.id)
-        .await?;
-    Ok((jar, Redirect::to(&target)).into_response())
-}
-
-/// The user proved password and PIN (or chose a new PIN): start the session, record it, and
-/// return to the relying party.
-pub(super) async fn signed_in(
-    state: &AppState,
-    jar: CookieJar,
-    interaction: &Interaction,
-    user: &User,
-    acr: &str,
-    amr: &[&str],
-    from: &ClientInfo,
-) -> Result<Response, PageError> {
-    let (jar, session) = session::start(state, jar, &user.id, acr, amr, from).await?;
-    let event = audit::event(state, AuditKind::SignInSucceeded, from)
-        .user(&user.id)
-        .client(&interaction.request.client_id);
-    audit::record(state, event).await;
-    finish(state, jar, interaction, &session).await
-}
 
 fn login_page(
     state: &AppState,
@@ -152,21 +52,27 @@ fn login_page(
 pub async fn password_page(
     State(state): State<AppState>,
     jar: CookieJar,
+    from: ClientInfo,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let interaction = load(&state, &jar, &id).await?;
-    // Back from sign-up, the browser has a session made for this request.
-    if let Some(session) = session::current(&state, &jar).await?
-        && (interaction.signed_up_sid.as_deref() == Some(session.sid.as_str())
-            || session_satisfies(&interaction.request, &session, state.now()))
-    {
-        return finish(&state, jar, &interaction, &session).await;
+    let loaded = signin::load(&state, &jar, &id).await?;
+    match &loaded.interaction.signin {
+        SignIn::AwaitingPassword { .. } => {}
+        // Back from sign-up with the session it made for this request.
+        SignIn::SignedIn { user_id, .. } => {
+            let user_id = user_id.clone();
+            let needed = signin::consent_needed(&state, &loaded.interaction, &user_id).await?;
+            return signin::advance(&state, jar, loaded, Event::ConsentChecked { needed }, &from)
+                .await;
+        }
+        _ => return Ok(signin::to_current_page(&loaded)),
     }
+    let interaction = &loaded.interaction;
     let hint = interaction.request.login_hint.clone().unwrap_or_default();
     Ok(login_page(
         &state,
         jar,
-        &interaction,
+        interaction,
         StatusCode::OK,
         &hint,
         None,
@@ -193,7 +99,8 @@ pub async fn password_submit(
     if !csrf::verify(&state, &jar, &form.csrf) {
         return Err(PageError::csrf());
     }
-    let mut interaction = load(&state, &jar, &id).await?;
+    let loaded = signin::load(&state, &jar, &id).await?;
+    let interaction = &loaded.interaction;
     let typed = form.username.trim();
     if let throttle::Verdict::Wait(wait) =
         throttle::password_attempt(&state, typed, from.ip()).await?
@@ -205,7 +112,7 @@ pub async fn password_submit(
         let page = login_page(
             &state,
             jar,
-            &interaction,
+            interaction,
             StatusCode::TOO_MANY_REQUESTS,
             typed,
             Some(message),
@@ -233,7 +140,7 @@ pub async fn password_submit(
             let page = login_page(
                 &state,
                 jar,
-                &interaction,
+                interaction,
                 StatusCode::UNAUTHORIZED,
                 typed,
                 Some(FieldError::on(
@@ -245,13 +152,17 @@ pub async fn password_submit(
         }
     };
     throttle::password_succeeded(&state, typed, from.ip()).await?;
-    if user.disabled_at.is_some() {
-        // Said only after the right password, so it tells a stranger nothing.
-        return Err(PageError::Forbidden(Text::new("login-account-disabled")));
-    }
-    interaction.password_verified(user.id);
-    interaction.save(&state).await?;
-    Ok(Redirect::to(&format!("{}/pin", interaction.path())).into_response())
+    // A disabled account is refused by the machine, only after the right password, so it
+    // tells a stranger nothing.
+    let account = signin::account(&user);
+    signin::advance(
+        &state,
+        jar,
+        loaded,
+        Event::PasswordVerified { account },
+        &from,
+    )
+    .await
 }
 
 /// The user with this username, if any, and whether the password is theirs. An unknown or
@@ -330,23 +241,37 @@ fn new_pin_path(interaction: &Interaction) -> String {
     format!("{}/new-pin", interaction.path())
 }
 
+/// The interaction at its PIN step, with its person.
+async fn at_pin_step(
+    state: &AppState,
+    jar: &CookieJar,
+    id: &str,
+) -> Result<Result<Loaded, Response>, PageError> {
+    let loaded = signin::load(state, jar, id).await?;
+    if !matches!(loaded.interaction.signin, SignIn::AwaitingPin { .. }) {
+        return Ok(Err(signin::to_current_page(&loaded)));
+    }
+    Ok(Ok(loaded))
+}
+
 pub async fn pin_page(
     State(state): State<AppState>,
     jar: CookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let (interaction, user) = load_with_user(&state, &jar, &id).await?;
-    if user.pin_hash.is_none() {
-        return Ok(Redirect::to(&new_pin_path(&interaction)).into_response());
-    }
+    let loaded = match at_pin_step(&state, &jar, &id).await? {
+        Ok(loaded) => loaded,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let user = loaded.user()?;
     if user.pin_failures >= state.pins.max_attempts() {
-        return Ok(locked_page(&state, &interaction, "pin-too-many"));
+        return Ok(locked_page(&state, &loaded.interaction, "pin-too-many"));
     }
     Ok(pin_page_response(
         &state,
         jar,
-        &interaction,
-        &user,
+        &loaded.interaction,
+        user,
         StatusCode::OK,
         None,
     ))
@@ -370,7 +295,12 @@ pub async fn pin_submit(
     if !csrf::verify(&state, &jar, &form.csrf) {
         return Err(PageError::csrf());
     }
-    let (interaction, user) = load_with_user(&state, &jar, &id).await?;
+    let loaded = match at_pin_step(&state, &jar, &id).await? {
+        Ok(loaded) => loaded,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let user = loaded.user()?.clone();
+    let interaction = &loaded.interaction;
     throttle::per_ip_page(&state, throttle::Action::PinTry, from.ip()).await?;
     let client_id = interaction.request.client_id.as_str();
     // The password was verified: finishing this sign-in goes ahead of starting new ones.
@@ -396,14 +326,20 @@ pub async fn pin_submit(
         audit::record(&state, event).await;
     }
     match outcome {
-        PinOutcome::Correct => device::after_pin(&state, jar, interaction, &user, &from).await,
+        PinOutcome::Correct => {
+            let event = Event::PinVerified {
+                trusted_device: device::is_trusted(&state, &jar, &user).await?,
+                code_to: device::destination(&user),
+            };
+            signin::advance(&state, jar, loaded, event, &from).await
+        }
         PinOutcome::Wrong { tries_left: 0 } => {
             let event = audit::event(&state, AuditKind::PinLocked, &from)
                 .user(&user.id)
                 .client(client_id);
             audit::record(&state, event).await;
             state.notifier.send_later(messages::pin_locked(&user));
-            Ok(locked_page(&state, &interaction, "pin-wrong-now-locked"))
+            Ok(locked_page(&state, interaction, "pin-wrong-now-locked"))
         }
         PinOutcome::Wrong { tries_left } => {
             let message = FieldError::on(
@@ -413,32 +349,27 @@ pub async fn pin_submit(
             Ok(pin_page_response(
                 &state,
                 jar,
-                &interaction,
+                interaction,
                 &user,
                 StatusCode::UNAUTHORIZED,
                 Some(message),
             ))
         }
-        PinOutcome::Locked => Ok(locked_page(&state, &interaction, "pin-too-many")),
+        PinOutcome::Locked => Ok(locked_page(&state, interaction, "pin-too-many")),
         PinOutcome::NotDigits => {
             let message = FieldError::on("pin", Text::new("pin-numbers-only"));
             Ok(pin_page_response(
                 &state,
                 jar,
-                &interaction,
+                interaction,
                 &user,
                 StatusCode::BAD_REQUEST,
                 Some(message),
             ))
         }
-        PinOutcome::NotSet => Ok(Redirect::to(&new_pin_path(&interaction)).into_response()),
+        // An administrator's unlock moved the person's credentials on meanwhile.
+        PinOutcome::NotSet => Err(PageError::expired()),
     }
-}
-
-/// Whether this interaction may set a new PIN: after an administrator's unlock (the account
-/// has no PIN), or once recovery re-proved the user's identity.
-fn may_set_pin(interaction: &Interaction, user: &User) -> bool {
-    user.pin_hash.is_none() || interaction.recovered_by.is_some()
 }
 
 pub(super) fn new_pin_form(
@@ -464,19 +395,33 @@ pub(super) fn new_pin_form(
     )
 }
 
+/// The interaction at the step that chooses a new PIN: only after the password in this
+/// sign-in, and a recovery or an administrator's unlock (the machine's rule).
+async fn at_new_pin_step(
+    state: &AppState,
+    jar: &CookieJar,
+    id: &str,
+) -> Result<Result<Loaded, Response>, PageError> {
+    let loaded = signin::load(state, jar, id).await?;
+    if !matches!(loaded.interaction.signin, SignIn::ChoosingPin { .. }) {
+        return Ok(Err(signin::to_current_page(&loaded)));
+    }
+    Ok(Ok(loaded))
+}
+
 pub async fn new_pin_page(
     State(state): State<AppState>,
     jar: CookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let (interaction, user) = load_with_user(&state, &jar, &id).await?;
-    if !may_set_pin(&interaction, &user) {
-        return Ok(Redirect::to(&format!("{}/pin", interaction.path())).into_response());
-    }
+    let loaded = match at_new_pin_step(&state, &jar, &id).await? {
+        Ok(loaded) => loaded,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
     Ok(new_pin_form(
         &state,
         jar,
-        &new_pin_path(&interaction),
+        &new_pin_path(&loaded.interaction),
         StatusCode::OK,
         None,
     ))
@@ -502,11 +447,19 @@ pub async fn new_pin_submit(
     if !csrf::verify(&state, &jar, &form.csrf) {
         return Err(PageError::csrf());
     }
-    let (interaction, user) = load_with_user(&state, &jar, &id).await?;
-    if !may_set_pin(&interaction, &user) {
-        return Err(PageError::expired());
-    }
-    let action = new_pin_path(&interaction);
+    let loaded = match at_new_pin_step(&state, &jar, &id).await? {
+        Ok(loaded) => loaded,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let user = loaded.user()?.clone();
+    let recovered = matches!(
+        loaded.interaction.signin,
+        SignIn::ChoosingPin {
+            recovered_by: Some(_),
+            ..
+        }
+    );
+    let action = new_pin_path(&loaded.interaction);
     let (pin, confirmation) = (form.pin.trim(), form.pin_confirm.trim());
     if let Err(why) = state
         .pins
@@ -535,7 +488,6 @@ pub async fn new_pin_submit(
     }
     let hash = state.pins.hash_new_pin(pin).await?;
     state.stores.users.set_pin(&user.id, Some(&hash)).await?;
-    let recovered = interaction.recovered_by.is_some();
     if recovered {
         // The PIN may have been known to someone else: every grant made with it ends.
         state
@@ -544,6 +496,8 @@ pub async fn new_pin_submit(
             .revoke_all_grants_of_user(&user.id, state.now())
             .await?;
     }
+    // A new PIN ends every other session of the person and forgets their other devices.
+    session::credentials_changed(&state, &jar, &user.id, &from).await?;
     let kind = if recovered {
         AuditKind::RecoveryCompleted
     } else {
@@ -551,7 +505,7 @@ pub async fn new_pin_submit(
     };
     let event = audit::event(&state, kind, &from)
         .user(&user.id)
-        .client(&interaction.request.client_id)
+        .client(&loaded.interaction.request.client_id)
         .detail(if recovered {
             "new PIN after recovery"
         } else {
@@ -564,23 +518,16 @@ pub async fn new_pin_submit(
         messages::pin_changed(&user)
     };
     state.notifier.send_later(notice);
-    match interaction.recovered_by {
-        // The recovery code, sent to a confirmed contact, was the one-time code of this
-        // sign-in: the browser becomes trusted and no new-device code is asked.
-        Some(channel) => {
-            let jar = device::trust_this_device(&state, jar, &user.id, &from).await?;
-            let amr = device::amr_with_code(channel);
-            signed_in(
-                &state,
-                jar,
-                &interaction,
-                &user,
-                acr::PASSWORD_PIN_DEVICE,
-                &amr,
-                &from,
-            )
-            .await
-        }
-        None => device::after_pin(&state, jar, interaction, &user, &from).await,
-    }
+    let changed = state
+        .stores
+        .users
+        .find_user(&user.id)
+        .await?
+        .ok_or_else(PageError::expired)?;
+    let event = Event::NewPinChosen {
+        epoch: changed.credential_epoch,
+        trusted_device: device::is_trusted(&state, &jar, &changed).await?,
+        code_to: device::destination(&changed),
+    };
+    signin::advance(&state, jar, loaded, event, &from).await
 }

@@ -6,7 +6,7 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use idp_core::model::{AuditKind, Channel, CodePurpose, User};
 use idp_core::security_questions;
@@ -14,7 +14,9 @@ use idp_recovery::{CodeCheck, mask};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::login::load_with_user;
+use idp_signin::{Basis, Event, SignIn};
+
+use super::signin::{self, Loaded};
 use crate::audit;
 use crate::error::PageError;
 use crate::i18n::{FieldError, Text, question_text};
@@ -66,17 +68,36 @@ fn choose_form(
     )
 }
 
+/// The interaction where a recovery code can be sent: at the PIN step after the password,
+/// or already recovering.
+fn may_send(loaded: &Loaded) -> bool {
+    matches!(
+        loaded.interaction.signin,
+        SignIn::AwaitingPin {
+            basis: Basis::Password { .. },
+            ..
+        } | SignIn::Recovering { .. }
+    )
+}
+
+/// "Forgot PIN?" and "Unlock your PIN".
 pub async fn choose_page(
     State(state): State<AppState>,
     jar: CookieJar,
+    from: ClientInfo,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let (interaction, user) = load_with_user(&state, &jar, &id).await?;
+    let loaded = signin::load(&state, &jar, &id).await?;
+    if !may_send(&loaded) {
+        // A step-up asks for the password first (the machine's rule), or the sign-in is at
+        // another step.
+        return signin::advance(&state, jar, loaded, Event::ForgotPin, &from).await;
+    }
     Ok(choose_form(
         &state,
         jar,
-        &interaction,
-        &user,
+        &loaded.interaction,
+        loaded.user()?,
         StatusCode::OK,
         None,
     ))
@@ -100,7 +121,12 @@ pub async fn choose_submit(
     if !csrf::verify(&state, &jar, &form.csrf) {
         return Err(PageError::csrf());
     }
-    let (mut interaction, user) = load_with_user(&state, &jar, &id).await?;
+    let loaded = signin::load(&state, &jar, &id).await?;
+    if !may_send(&loaded) {
+        return Ok(signin::to_current_page(&loaded));
+    }
+    let user = loaded.user()?.clone();
+    let interaction = &loaded.interaction;
     throttle::per_ip_page(&state, throttle::Action::Recovery, from.ip()).await?;
     let chosen = Channel::parse(&form.channel);
     let Some((channel, recipient, _)) = destinations(&user)
@@ -111,7 +137,7 @@ pub async fn choose_submit(
         return Ok(choose_form(
             &state,
             jar,
-            &interaction,
+            interaction,
             &user,
             StatusCode::BAD_REQUEST,
             Some(message),
@@ -121,7 +147,7 @@ pub async fn choose_submit(
         return Ok(choose_form(
             &state,
             jar,
-            &interaction,
+            interaction,
             &user,
             StatusCode::TOO_MANY_REQUESTS,
             Some(FieldError::general(Text::new("recover-too-many-codes"))),
@@ -143,20 +169,25 @@ pub async fn choose_submit(
         return Ok(choose_form(
             &state,
             jar,
-            &interaction,
+            interaction,
             &user,
             StatusCode::SERVICE_UNAVAILABLE,
             Some(message),
         ));
     }
-    interaction.recovery = Some(channel);
-    interaction.save(&state).await?;
     let event = audit::event(&state, AuditKind::RecoveryStarted, &from)
         .user(&user.id)
         .client(&interaction.request.client_id)
         .detail(format!("code sent by {}", channel.as_str()));
     audit::record(&state, event).await;
-    Ok(Redirect::to(&format!("{}/code", recover_path(&interaction))).into_response())
+    signin::advance(
+        &state,
+        jar,
+        loaded,
+        Event::RecoveryCodeSent { channel },
+        &from,
+    )
+    .await
 }
 
 fn code_form(
@@ -198,20 +229,36 @@ fn code_form(
     )
 }
 
+/// The interaction once a recovery code went out, and by which channel.
+async fn at_code_step(
+    state: &AppState,
+    jar: &CookieJar,
+    id: &str,
+) -> Result<Result<(Loaded, Channel), Response>, PageError> {
+    let loaded = signin::load(state, jar, id).await?;
+    match loaded.interaction.signin {
+        SignIn::Recovering {
+            channel: Some(channel),
+            ..
+        } => Ok(Ok((loaded, channel))),
+        _ => Ok(Err(signin::to_current_page(&loaded))),
+    }
+}
+
 pub async fn code_page(
     State(state): State<AppState>,
     jar: CookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let (interaction, user) = load_with_user(&state, &jar, &id).await?;
-    let Some(channel) = interaction.recovery else {
-        return Ok(Redirect::to(&recover_path(&interaction)).into_response());
+    let (loaded, channel) = match at_code_step(&state, &jar, &id).await? {
+        Ok(found) => found,
+        Err(elsewhere) => return Ok(elsewhere),
     };
     Ok(code_form(
         &state,
         jar,
-        &interaction,
-        &user,
+        &loaded.interaction,
+        loaded.user()?,
         channel,
         StatusCode::OK,
         None,
@@ -254,10 +301,12 @@ pub async fn code_submit(
     if !csrf::verify(&state, &jar, &form.csrf) {
         return Err(PageError::csrf());
     }
-    let (mut interaction, user) = load_with_user(&state, &jar, &id).await?;
-    let Some(channel) = interaction.recovery else {
-        return Ok(Redirect::to(&recover_path(&interaction)).into_response());
+    let (loaded, channel) = match at_code_step(&state, &jar, &id).await? {
+        Ok(found) => found,
+        Err(elsewhere) => return Ok(elsewhere),
     };
+    let user = loaded.user()?.clone();
+    let interaction = &loaded.interaction;
     throttle::per_ip_page(&state, throttle::Action::CodeTry, from.ip()).await?;
     // With security questions, a wrong answer spends a try like a wrong code, and the message
     // does not say which of them was wrong.
@@ -277,10 +326,7 @@ pub async fn code_submit(
     let with_questions = !user.security_questions.is_empty();
     match outcome {
         CodeCheck::Correct(_) => {
-            interaction.recovery = None;
-            interaction.recovered_by = Some(channel);
-            interaction.save(&state).await?;
-            Ok(Redirect::to(&format!("{}/new-pin", interaction.path())).into_response())
+            signin::advance(&state, jar, loaded, Event::RecoveryVerified, &from).await
         }
         CodeCheck::Wrong { tries_left } => {
             let event = audit::event(&state, AuditKind::RecoveryCodeWrong, &from)
@@ -300,7 +346,7 @@ pub async fn code_submit(
             Ok(code_form(
                 &state,
                 jar,
-                &interaction,
+                interaction,
                 &user,
                 channel,
                 StatusCode::UNAUTHORIZED,
@@ -312,7 +358,7 @@ pub async fn code_submit(
             Ok(code_form(
                 &state,
                 jar,
-                &interaction,
+                interaction,
                 &user,
                 channel,
                 StatusCode::GONE,

@@ -85,3 +85,61 @@ pub async fn start(
     let jar = jar.add(cookies::build(state, cookies::SESSION, value, Some(ttl)));
     Ok((jar, session))
 }
+
+/// A credential of the person changed (PIN, password, recovery, unlock): every other session
+/// of theirs ends (their relying parties are told) and every other browser they trusted is
+/// forgotten. The browser making the change keeps its session and device, when they are the
+/// person's. Sign-ins in progress end by themselves: the change moved the person's credential
+/// epoch on.
+pub async fn credentials_changed(
+    state: &AppState,
+    jar: &CookieJar,
+    user_id: &str,
+    from: &ClientInfo,
+) -> Result<(), StoreError> {
+    let keep = current(state, jar).await?.filter(|s| s.user_id == user_id);
+    end_sessions_of(state, user_id, keep.as_ref().map(|s| s.sid.as_str()), from).await?;
+    let this_device = super::device::this_device(state, jar);
+    state
+        .stores
+        .devices
+        .forget_devices_of_user(user_id, this_device.as_deref())
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of the person but `keep`, telling their relying parties.
+pub async fn end_sessions_of(
+    state: &AppState,
+    user_id: &str,
+    keep: Option<&str>,
+    from: &ClientInfo,
+) -> Result<(), StoreError> {
+    for other in state
+        .stores
+        .sessions
+        .list_sessions(user_id, state.now())
+        .await?
+    {
+        if Some(other.sid.as_str()) != keep {
+            super::logout::end(state, &other, from).await?;
+        }
+    }
+    Ok(())
+}
+
+/// An administrator acted on the account (unlock, disabling): every session ends and every
+/// trusted browser is forgotten.
+pub async fn account_reset(
+    state: &AppState,
+    user_id: &str,
+    from: &ClientInfo,
+) -> Result<(), StoreError> {
+    end_sessions_of(state, user_id, None, from).await?;
+    state
+        .stores
+        .devices
+        .forget_devices_of_user(user_id, None)
+        .await?;
+    Ok(())
+}

@@ -17,8 +17,9 @@ use super::session;
 use crate::audit;
 use crate::error::PageError;
 use crate::i18n::{self, FieldError, Text};
-use crate::oauth::interaction::Interaction;
-use crate::oauth::{AMR_PASSWORD_PIN, acr};
+use idp_signin::{Event, Level, Method};
+
+use super::signin;
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;
@@ -322,25 +323,35 @@ pub async fn pin_submit(
         audit::event(&state, AuditKind::SignUp, &from).user(&user.id),
     )
     .await;
+    // Password and PIN were chosen just now, on the browser that becomes trusted.
+    let amr = idp_signin::amr(&[Method::Pwd, Method::Pin]);
+    let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
     let (jar, session) = session::start(
         &state,
         jar,
         &user.id,
-        acr::PASSWORD_PIN_DEVICE,
-        &AMR_PASSWORD_PIN,
+        Level::PasswordPinDevice.acr(),
+        &amr,
         &from,
     )
     .await?;
     // The browser that created the account is the user's first trusted device.
     let jar = super::device::trust_this_device(&state, jar, &user.id, &from).await?;
-    if let Some(id) = pending.interaction.as_deref()
-        && let Some(mut interaction) = Interaction::load(&state, id).await?
-    {
-        // The interaction's own page, which checks that this browser started it, sees the new
-        // session and completes the authorization.
-        interaction.signed_up_sid = Some(session.sid);
-        interaction.save(&state).await?;
-        return Ok((jar, Redirect::to(&interaction.path())).into_response());
+    if let Some(id) = pending.interaction.as_deref() {
+        // The sign-in that sent the person here (if this browser started it) continues with
+        // the session just made.
+        match signin::load(&state, &jar, id).await {
+            Ok(mut loaded) => {
+                let event = Event::SignedUp {
+                    user_id: user.id.clone(),
+                    sid: session.sid.clone(),
+                };
+                loaded.session = Some(session);
+                return signin::advance(&state, jar, loaded, event, &from).await;
+            }
+            Err(error @ (PageError::Unavailable | PageError::Internal(_))) => return Err(error),
+            Err(_) => {}
+        }
     }
     let page = render(
         StatusCode::OK,

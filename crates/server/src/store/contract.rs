@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use idp_core::StoreError;
 use idp_core::model::{
     Client, Consumed, EphemeralKind, Grant, GrantOwner, KeyState, NewUser, Rotated, RotationCheck,
-    Session, SigningAlg, SigningKeyRecord, TokenEndpointAuthMethod,
+    Session, SigningAlg, SigningKeyRecord, TokenEndpointAuthMethod, User,
 };
 use idp_core::store::Durable;
 use serde_json::json;
@@ -389,6 +389,47 @@ async fn devices_are_trusted_per_user(stores: &Stores) {
             .await
             .unwrap()
     );
+    // Trust lapses when the browser was not seen for the trust lifetime.
+    let lapsed = 40 + idp_core::model::DEVICE_TRUST_SECS + 1;
+    assert!(
+        !devices
+            .device_is_trusted("browser-1", "u-change", lapsed)
+            .await
+            .unwrap()
+    );
+    // A credential change forgets every device of the person but the one kept.
+    let other = |id: &str, hash: &str| Device {
+        id_hash: hash.into(),
+        ..device(id, "u-change", 50)
+    };
+    devices
+        .trust_device(&other("d3", "browser-3"))
+        .await
+        .unwrap();
+    devices
+        .trust_device(&other("d4", "browser-4"))
+        .await
+        .unwrap();
+    let forgotten = devices
+        .forget_devices_of_user("u-change", Some("browser-4"))
+        .await
+        .unwrap();
+    assert_eq!(forgotten, 2, "browser-1 and browser-3");
+    let kept: Vec<_> = devices
+        .list_devices("u-change")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(kept, ["d4"]);
+    assert_eq!(
+        devices
+            .forget_devices_of_user("u-change", None)
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 async fn users_change_their_secrets_and_contacts(stores: &Stores) {
@@ -402,11 +443,22 @@ async fn users_change_their_secrets_and_contacts(stores: &Stores) {
         .take_pin_attempt("u-change", 5)
         .await
         .unwrap();
+    let epoch = |u: &User| u.credential_epoch;
+    let before = epoch(&users.find_user("u-change").await.unwrap().unwrap());
     users.set_pin("u-change", None).await.unwrap();
     let changed = users.find_user("u-change").await.unwrap().unwrap();
+    assert_eq!(epoch(&changed), before + 1, "an unlock moves the epoch on");
     assert_eq!((changed.pin_hash, changed.pin_failures), (None, 0));
     users.set_pin("u-change", Some("$new")).await.unwrap();
     users.set_password("u-change", "$pw").await.unwrap();
+    users.set_disabled("u-change", Some(60)).await.unwrap();
+    users.set_disabled("u-change", None).await.unwrap();
+    let changed = users.find_user("u-change").await.unwrap().unwrap();
+    assert_eq!(
+        epoch(&changed),
+        before + 5,
+        "every credential change moves it on"
+    );
     users
         .set_email("u-change", "new@example.com", true)
         .await

@@ -489,6 +489,7 @@ struct UserRow {
     security_questions: Option<String>,
     created_at: i64,
     disabled_at: Option<i64>,
+    credential_epoch: i64,
 }
 
 impl UserRow {
@@ -508,6 +509,7 @@ impl UserRow {
             security_questions: row.try_get("security_questions").map_err(get)?,
             created_at: row.try_get("created_at").map_err(get)?,
             disabled_at: row.try_get("disabled_at").map_err(get)?,
+            credential_epoch: row.try_get("credential_epoch").map_err(get)?,
         })
     }
 
@@ -526,6 +528,7 @@ impl UserRow {
             security_questions: row.get("security_questions")?,
             created_at: row.get("created_at")?,
             disabled_at: row.get("disabled_at")?,
+            credential_epoch: row.get("credential_epoch")?,
         })
     }
 
@@ -549,6 +552,7 @@ impl UserRow {
             },
             created_at: self.created_at,
             disabled_at: self.disabled_at,
+            credential_epoch: self.credential_epoch,
         })
     }
 }
@@ -607,18 +611,24 @@ impl UserStore for SqlStore {
 
     async fn set_pin(&self, user_id: &str, pin_hash: Option<&str>) -> Result<(), StoreError> {
         self.execute_one(
-            sqlx::query("UPDATE users SET pin_hash = $1, pin_failures = 0 WHERE id = $2")
-                .bind(pin_hash)
-                .bind(user_id),
+            sqlx::query(
+                "UPDATE users SET pin_hash = $1, pin_failures = 0,
+                 credential_epoch = credential_epoch + 1 WHERE id = $2",
+            )
+            .bind(pin_hash)
+            .bind(user_id),
         )
         .await
     }
 
     async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError> {
         self.execute_one(
-            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-                .bind(password_hash)
-                .bind(user_id),
+            sqlx::query(
+                "UPDATE users SET password_hash = $1, credential_epoch = credential_epoch + 1
+                 WHERE id = $2",
+            )
+            .bind(password_hash)
+            .bind(user_id),
         )
         .await
     }
@@ -629,9 +639,12 @@ impl UserStore for SqlStore {
         disabled_at: Option<UnixTime>,
     ) -> Result<(), StoreError> {
         self.execute_one(
-            sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
-                .bind(disabled_at)
-                .bind(user_id),
+            sqlx::query(
+                "UPDATE users SET disabled_at = $1, credential_epoch = credential_epoch + 1
+                 WHERE id = $2",
+            )
+            .bind(disabled_at)
+            .bind(user_id),
         )
         .await
     }
@@ -1715,13 +1728,16 @@ impl DeviceStore for SqlStore {
         user_id: &str,
         now: UnixTime,
     ) -> Result<bool, StoreError> {
-        let seen =
-            sqlx::query("UPDATE devices SET last_seen_at = $1 WHERE id_hash = $2 AND user_id = $3")
-                .bind(now)
-                .bind(id_hash)
-                .bind(user_id)
-                .run(self)
-                .await?;
+        let seen = sqlx::query(
+            "UPDATE devices SET last_seen_at = $1
+                 WHERE id_hash = $2 AND user_id = $3 AND last_seen_at >= $4",
+        )
+        .bind(now)
+        .bind(id_hash)
+        .bind(user_id)
+        .bind(now - idp_core::model::DEVICE_TRUST_SECS)
+        .run(self)
+        .await?;
         Ok(seen > 0)
     }
 
@@ -1745,6 +1761,18 @@ impl DeviceStore for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn forget_devices_of_user(
+        &self,
+        user_id: &str,
+        keep_id_hash: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        sqlx::query("DELETE FROM devices WHERE user_id = $1 AND id_hash <> $2")
+            .bind(user_id)
+            .bind(keep_id_hash.unwrap_or_default())
+            .run(self)
+            .await
     }
 
     async fn forget_device(&self, user_id: &str, id: &str) -> Result<bool, StoreError> {

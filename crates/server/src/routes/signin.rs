@@ -1,0 +1,342 @@
+//! The sign-in pages' one way to the state machine (`idp_signin`): load the interaction bound
+//! to this browser with the facts the machine needs, advance it, carry out its effects, and
+//! send the browser to the page of the step it reached. No page decides what a sign-in has
+//! proven; each one verifies what was typed and reports it here as an event.
+
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use idp_core::model::{AuditKind, EphemeralKind, Session, User};
+use idp_core::{ErrorCode, OAuthError};
+use idp_signin::{Account, Context, Effect, Event, LiveSession, Policy, Refusal, SignIn};
+
+use super::{device, session};
+use crate::audit;
+use crate::error::PageError;
+use crate::i18n::Text;
+use crate::oauth::authorization_request::error_redirect;
+use crate::oauth::interaction::{Interaction, issue_code, live_session};
+use crate::state::AppState;
+use crate::web::client_info::ClientInfo;
+use crate::web::csrf;
+
+/// An interaction with what the machine needs to judge it: the browser's session and the
+/// person the sign-in is about, as they are now.
+pub struct Loaded {
+    pub interaction: Interaction,
+    /// The person the sign-in is about (the session's, at the start).
+    pub user: Option<User>,
+    pub session: Option<Session>,
+    pub policy: Policy,
+}
+
+/// The machine's view of a stored person.
+pub fn account(user: &User) -> Account {
+    Account {
+        user_id: user.id.clone(),
+        epoch: user.credential_epoch,
+        has_pin: user.pin_hash.is_some(),
+        disabled: user.disabled_at.is_some(),
+    }
+}
+
+impl Loaded {
+    /// Runs `f` with the machine's context for this sign-in now.
+    fn judge<T>(&self, state: &AppState, f: impl FnOnce(Context<'_>) -> T) -> T {
+        let account = self.user.as_ref().map(account);
+        let live: Option<LiveSession> = self.session.as_ref().map(live_session);
+        f(Context {
+            now: state.now(),
+            policy: &self.policy,
+            session: live.as_ref(),
+            account: account.as_ref(),
+        })
+    }
+
+    /// The person the sign-in is about; only steps past the password have one.
+    pub fn user(&self) -> Result<&User, PageError> {
+        self.user.as_ref().ok_or_else(PageError::expired)
+    }
+}
+
+/// The interaction named in the path, if this browser started it and it still stands (its
+/// person's credentials unchanged, the session it continues still this browser's).
+pub async fn load(state: &AppState, jar: &CookieJar, id: &str) -> Result<Loaded, PageError> {
+    let interaction = Interaction::load(state, id)
+        .await?
+        .ok_or_else(PageError::expired)?;
+    if !csrf::is_bound(state, jar, &interaction.browser) {
+        return Err(PageError::expired());
+    }
+    let session = session::current(state, jar).await?;
+    let user = match interaction.signin.user_id() {
+        Some(user_id) => state.stores.users.find_user(user_id).await?,
+        None => None,
+    };
+    let policy = interaction.policy(state);
+    let loaded = Loaded {
+        interaction,
+        user,
+        session,
+        policy,
+    };
+    match loaded.judge(state, |ctx| {
+        idp_signin::resume(&loaded.interaction.signin, ctx)
+    }) {
+        Ok(()) => Ok(loaded),
+        Err(_)
+            if loaded
+                .user
+                .as_ref()
+                .is_some_and(|u| u.disabled_at.is_some()) =>
+        {
+            Err(PageError::Forbidden(Text::new("login-account-disabled")))
+        }
+        Err(_) => Err(PageError::expired()),
+    }
+}
+
+/// The page of a step.
+pub fn page_of(interaction: &Interaction) -> String {
+    let base = interaction.path();
+    match &interaction.signin {
+        SignIn::AwaitingPin { .. } => format!("{base}/pin"),
+        SignIn::Recovering { channel: None, .. } => format!("{base}/recover"),
+        SignIn::Recovering { .. } => format!("{base}/recover/code"),
+        SignIn::ChoosingPin { .. } => format!("{base}/new-pin"),
+        SignIn::AwaitingDeviceCode { .. } => format!("{base}/device"),
+        SignIn::AwaitingConsent { .. } => format!("{base}/consent"),
+        SignIn::AwaitingPassword { .. }
+        | SignIn::Proven { .. }
+        | SignIn::SignedIn { .. }
+        | SignIn::Done => base,
+    }
+}
+
+/// Sends the browser to the page of the step the sign-in is at (a page of another step was
+/// asked for: an old tab, the back button).
+pub fn to_current_page(loaded: &Loaded) -> Response {
+    Redirect::to(&page_of(&loaded.interaction)).into_response()
+}
+
+/// Where the relying party's answer goes for an error the machine gave.
+fn error_answer(
+    state: &AppState,
+    interaction: &Interaction,
+    code: ErrorCode,
+    what: &'static str,
+) -> String {
+    let request = &interaction.request;
+    error_redirect(
+        &request.redirect_uri,
+        request.state.as_deref(),
+        &OAuthError::new(code, what),
+        state.issuer(),
+    )
+}
+
+/// Advances the sign-in by `event`, carries out the effects, and answers with the next page
+/// or the relying party's answer.
+pub async fn advance(
+    state: &AppState,
+    mut jar: CookieJar,
+    mut loaded: Loaded,
+    event: Event,
+    from: &ClientInfo,
+) -> Result<Response, PageError> {
+    let mut next = Some(event);
+    let mut answer: Option<String> = None;
+    while let Some(event) = next.take() {
+        let step = match loaded.judge(state, |ctx| {
+            idp_signin::advance(&loaded.interaction.signin, event, ctx)
+        }) {
+            Ok(step) => step,
+            Err(refusal) => return refused(state, jar, &loaded, refusal).await,
+        };
+        loaded.interaction.signin = step.state;
+        for effect in step.effects {
+            ensure_user(state, &mut loaded).await?;
+            match effect {
+                Effect::TrustDevice => {
+                    let user = loaded.user()?;
+                    jar = device::trust_this_device(state, jar, &user.id, from).await?;
+                }
+                Effect::SendDeviceCode(to) => {
+                    device::send_code(state, &loaded.interaction, loaded.user()?, &to, from)
+                        .await?;
+                }
+                Effect::OpenSession(proof) => {
+                    let amr = idp_signin::amr(&proof.methods);
+                    let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
+                    let (with_session, opened) =
+                        session::start(state, jar, &proof.user_id, proof.level.acr(), &amr, from)
+                            .await?;
+                    jar = with_session;
+                    let event = audit::event(state, AuditKind::SignInSucceeded, from)
+                        .user(&proof.user_id)
+                        .client(&loaded.interaction.request.client_id);
+                    audit::record(state, event).await;
+                    // The person as they are now (a new PIN moved their credential epoch on).
+                    loaded.user = state.stores.users.find_user(&proof.user_id).await?;
+                    next = Some(Event::SessionOpened {
+                        sid: opened.sid.clone(),
+                    });
+                    loaded.session = Some(opened);
+                }
+                Effect::IssueCode(authorization) => {
+                    let session = loaded.session.as_ref().ok_or_else(PageError::expired)?;
+                    answer = Some(if loaded.interaction.is_for_account() {
+                        "/account".to_owned()
+                    } else {
+                        issue_code(state, &loaded.interaction.request, &authorization, session)
+                            .await?
+                    });
+                }
+                Effect::Deny => {
+                    answer = Some(error_answer(
+                        state,
+                        &loaded.interaction,
+                        ErrorCode::AccessDenied,
+                        "the person did not allow access",
+                    ));
+                }
+            }
+        }
+        if next.is_none()
+            && let SignIn::SignedIn { user_id, .. } = &loaded.interaction.signin
+        {
+            let needed = consent_needed(state, &loaded.interaction, user_id).await?;
+            next = Some(Event::ConsentChecked { needed });
+        }
+        if next.is_some() {
+            ensure_user(state, &mut loaded).await?;
+        }
+    }
+    if let Some(target) = answer {
+        finish(state, &loaded.interaction).await?;
+        return Ok((jar, Redirect::to(&target)).into_response());
+    }
+    let jar = save(state, jar, &mut loaded.interaction).await?;
+    Ok((jar, Redirect::to(&page_of(&loaded.interaction))).into_response())
+}
+
+/// Loads the person the sign-in is now about, when a step changed who that is (a password,
+/// a sign-up).
+async fn ensure_user(state: &AppState, loaded: &mut Loaded) -> Result<(), PageError> {
+    let wanted = loaded.interaction.signin.user_id();
+    if wanted != loaded.user.as_ref().map(|u| u.id.as_str()) {
+        loaded.user = match wanted {
+            Some(user_id) => state.stores.users.find_user(user_id).await?,
+            None => None,
+        };
+    }
+    Ok(())
+}
+
+/// Stores the interaction, binding it to this browser first if it is new.
+async fn save(
+    state: &AppState,
+    jar: CookieJar,
+    interaction: &mut Interaction,
+) -> Result<CookieJar, PageError> {
+    let jar = if interaction.browser.is_empty() {
+        let (jar, browser) = csrf::browser_binding(state, jar);
+        interaction.browser = browser;
+        jar
+    } else {
+        jar
+    };
+    interaction.save(state).await?;
+    Ok(jar)
+}
+
+/// The sign-in has its answer: its record goes.
+async fn finish(state: &AppState, interaction: &Interaction) -> Result<(), PageError> {
+    if !interaction.browser.is_empty() {
+        state
+            .stores
+            .ephemeral
+            .delete(EphemeralKind::Interaction, &interaction.id)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn consent_needed(
+    state: &AppState,
+    interaction: &Interaction,
+    user_id: &str,
+) -> Result<bool, PageError> {
+    if interaction.is_for_account() {
+        return Ok(false);
+    }
+    let client = state
+        .stores
+        .clients
+        .find_client(&interaction.request.client_id)
+        .await?
+        .ok_or_else(PageError::expired)?;
+    Ok(super::consent::needed(state, &client, user_id, &interaction.request.scopes).await?)
+}
+
+async fn refused(
+    state: &AppState,
+    jar: CookieJar,
+    loaded: &Loaded,
+    refusal: Refusal,
+) -> Result<Response, PageError> {
+    let (code, what) = match refusal {
+        Refusal::Void => return Err(PageError::expired()),
+        Refusal::OutOfStep => return Ok((jar, to_current_page(loaded)).into_response()),
+        Refusal::Disabled => return Err(PageError::Forbidden(Text::new("login-account-disabled"))),
+        Refusal::LoginRequired => (ErrorCode::LoginRequired, "the user must sign in"),
+        Refusal::ConsentRequired => (
+            ErrorCode::ConsentRequired,
+            "the user has not allowed this client",
+        ),
+    };
+    finish(state, &loaded.interaction).await?;
+    let target = error_answer(state, &loaded.interaction, code, what);
+    Ok((jar, Redirect::to(&target)).into_response())
+}
+
+/// Starts a sign-in for a checked authorization request: answered at once from the browser's
+/// session when the machine allows it, otherwise at the step it begins with.
+pub async fn begin(
+    state: &AppState,
+    jar: CookieJar,
+    interaction: Interaction,
+    from: &ClientInfo,
+) -> Result<Response, PageError> {
+    let session = session::current(state, &jar).await?;
+    let user = match &session {
+        Some(session) => state.stores.users.find_user(&session.user_id).await?,
+        None => None,
+    };
+    let policy = interaction.policy(state);
+    let mut loaded = Loaded {
+        interaction,
+        user,
+        session,
+        policy,
+    };
+    match loaded.judge(state, idp_signin::begin) {
+        Ok(SignIn::SignedIn { user_id, sid }) => {
+            loaded.interaction.signin = SignIn::SignedIn {
+                user_id: user_id.clone(),
+                sid,
+            };
+            let needed = consent_needed(state, &loaded.interaction, &user_id).await?;
+            advance(state, jar, loaded, Event::ConsentChecked { needed }, from).await
+        }
+        Ok(signin) => {
+            if !matches!(signin, SignIn::AwaitingPin { .. }) {
+                // A password sign-in: the session found (if any) is not this one's.
+                loaded.user = None;
+            }
+            loaded.interaction.signin = signin;
+            let jar = save(state, jar, &mut loaded.interaction).await?;
+            Ok((jar, to_current_page(&loaded)).into_response())
+        }
+        Err(refusal) => refused(state, jar, &loaded, refusal).await,
+    }
+}

@@ -1,0 +1,629 @@
+//! The sign-in as one state machine: the one place that decides what a sign-in has proven.
+//!
+//! A sign-in is a [`SignIn`] whose variants hold only what that step has proven. Handlers load
+//! the stored state, check that it still stands ([`resume`]), report what the person just did
+//! as an [`Event`], and [`advance`] answers with the next state and the [`Effect`]s to carry
+//! out (open a session, send a code, issue an authorization code). Nothing else may issue a
+//! code: an [`Authorization`] is made only here.
+//!
+//! The rules it keeps (the product contract's "Sign-in rules that every path keeps"):
+//! - a code goes out only after this sign-in saw the right password and the right PIN of its
+//!   person, or the browser's live session came from such a sign-in and the request's
+//!   `prompt`, `max_age` and `acr_values` allow reusing it (a step-up re-asks the PIN);
+//! - recovering a PIN and choosing a new one need the password in this very sign-in;
+//! - `amr` names what was done at `auth_time`: a step-up that asked only the PIN says `pin`,
+//!   never `pwd`;
+//! - a sign-in in progress ends when its person's credentials change elsewhere (their
+//!   credential epoch moves on) or the session it continues ends.
+
+mod levels;
+
+pub use levels::{Level, Method, amr};
+
+use idp_core::clock::UnixTime;
+use idp_core::model::Channel;
+use serde::{Deserialize, Serialize};
+
+/// What the relying party's request asks of the sign-in (OpenID Connect Core §3.1.2.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// `prompt=login`: a live session is never reused.
+    pub force_login: bool,
+    /// `prompt=none`: nothing may be asked.
+    pub no_prompt: bool,
+    /// `max_age`: the most seconds since the authentication a session may be reused for.
+    pub max_age: Option<i64>,
+    /// The lowest level the request accepts (`acr_values`, an essential `acr` claim).
+    pub level: Option<Level>,
+    /// Whether an unknown browser needs a one-time code after the PIN (operator setting).
+    pub new_device_check: bool,
+}
+
+/// The browser's live session as the machine sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSession {
+    pub sid: String,
+    pub user_id: String,
+    pub auth_time: UnixTime,
+    /// `None` for a level this release does not know: it answers no request for a level.
+    pub level: Option<Level>,
+}
+
+/// The person a sign-in is about, as the store has them now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub user_id: String,
+    /// Moves on at every credential change (PIN, password, recovery, unlock, disabling).
+    pub epoch: i64,
+    pub has_pin: bool,
+    pub disabled: bool,
+}
+
+/// What a handler knows when it asks the machine: loaded fresh for every request.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub now: UnixTime,
+    pub policy: &'a Policy,
+    /// The live session this browser presents, if any.
+    pub session: Option<&'a LiveSession>,
+    /// The person the stored state is about (or the session's person at the start).
+    pub account: Option<&'a Account>,
+}
+
+/// Who a step is for, and the credential epoch their password was given under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    pub user_id: String,
+    pub epoch: i64,
+}
+
+/// What stands in for the password at the PIN step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum Basis {
+    /// The password was right in this sign-in, at `at`.
+    Password { at: UnixTime },
+    /// A step-up of the browser's live session `sid`: the password is not asked again, and
+    /// the step-up claims no password.
+    Session { sid: String },
+}
+
+/// Where a one-time code goes: chosen by the handler from the person's confirmed contacts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destination {
+    pub channel: Channel,
+    pub recipient: String,
+    /// The code goes to an address not yet confirmed (a new account's first sign-in
+    /// elsewhere): receiving it confirms the address.
+    pub confirms_email: bool,
+}
+
+/// What a finished authentication proved: what the session and the ID token say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proof {
+    pub user_id: String,
+    pub auth_time: UnixTime,
+    pub level: Level,
+    /// RFC 8176 methods used at `auth_time`, in a fixed order.
+    pub methods: Vec<Method>,
+}
+
+/// A sign-in, one variant a step; each holds only what that step has proven.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum SignIn {
+    /// Nothing proven. With `recover`, the person asked to recover their PIN from a step-up,
+    /// which needs the password first.
+    AwaitingPassword {
+        #[serde(default)]
+        recover: bool,
+    },
+    /// The password (or a live session, for a step-up) stands; the PIN is asked.
+    AwaitingPin { user: Subject, basis: Basis },
+    /// The password was right in this sign-in; a recovery code is asked for (`channel` once
+    /// one was sent).
+    Recovering {
+        user: Subject,
+        password_at: UnixTime,
+        channel: Option<Channel>,
+    },
+    /// The password was right in this sign-in and either recovery proved the person again
+    /// (`recovered_by`) or the account has no PIN (an administrator's unlock): a new PIN is
+    /// chosen.
+    ChoosingPin {
+        user: Subject,
+        password_at: UnixTime,
+        recovered_by: Option<Channel>,
+    },
+    /// Password and PIN (or a step-up's PIN) proven: a browser not trusted yet needs the code
+    /// sent to `to`.
+    AwaitingDeviceCode {
+        user: Subject,
+        /// A step-up's code still needs the session it continues.
+        basis: Basis,
+        methods: Vec<Method>,
+        to: Destination,
+    },
+    /// Every factor proven; the handler opens the session this proof describes. Never stored.
+    Proven { user: Subject, proof: Proof },
+    /// The browser's session `sid` answers the request.
+    SignedIn { user_id: String, sid: String },
+    /// The session `sid` answers the request; the person is asked to allow the client.
+    AwaitingConsent { user_id: String, sid: String },
+    /// The relying party has its answer.
+    Done,
+}
+
+/// What the person did, as the handler verified it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The right password for `account`.
+    PasswordVerified {
+        account: Account,
+    },
+    /// The right PIN of the state's person; `code_to` is where a new-device code would go.
+    PinVerified {
+        trusted_device: bool,
+        code_to: Destination,
+    },
+    /// "Forgot PIN?" or "Unlock your PIN".
+    ForgotPin,
+    /// A recovery code went out by `channel`.
+    RecoveryCodeSent {
+        channel: Channel,
+    },
+    /// The right recovery code (and security answers).
+    RecoveryVerified,
+    /// The new PIN is stored; the person's credential epoch is now `epoch`.
+    NewPinChosen {
+        epoch: i64,
+        trusted_device: bool,
+        code_to: Destination,
+    },
+    /// The right new-device code.
+    DeviceCodeVerified,
+    /// The handler opened the session the proof described.
+    SessionOpened {
+        sid: String,
+    },
+    /// A sign-up started from this sign-in made the account `user_id` (password and PIN
+    /// chosen just now) and its session `sid`.
+    SignedUp {
+        user_id: String,
+        sid: String,
+    },
+    /// Whether the client needs the person's consent for what it asks.
+    ConsentChecked {
+        needed: bool,
+    },
+    ConsentGiven,
+    ConsentRefused,
+}
+
+/// Permission to issue an authorization code for the session `sid` of `user_id`; only this
+/// crate makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorization {
+    user_id: String,
+    sid: String,
+}
+
+impl Authorization {
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    pub fn sid(&self) -> &str {
+        &self.sid
+    }
+}
+
+/// What the handler carries out after a transition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Start a session with these facts (a new session id, no fixation).
+    OpenSession(Proof),
+    /// Send a new-device code.
+    SendDeviceCode(Destination),
+    /// Give this browser a device cookie and trust it for the person.
+    TrustDevice,
+    /// Send the relying party its code.
+    IssueCode(Authorization),
+    /// Send the relying party `access_denied`.
+    Deny,
+}
+
+/// Why the machine would not go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The sign-in no longer stands (its session ended, its person's credentials changed, the
+    /// account is gone or disabled): start again.
+    Void,
+    /// This event does not belong to this step (a replayed or reordered page).
+    OutOfStep,
+    /// The account is disabled (said only after its right password).
+    Disabled,
+    /// `prompt=none` and the person must sign in.
+    LoginRequired,
+    /// `prompt=none` and the person must allow the client.
+    ConsentRequired,
+}
+
+/// The next state and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub state: SignIn,
+    pub effects: Vec<Effect>,
+}
+
+impl Step {
+    fn to(state: SignIn) -> Self {
+        Self {
+            state,
+            effects: Vec::new(),
+        }
+    }
+
+    fn with(state: SignIn, effects: Vec<Effect>) -> Self {
+        Self { state, effects }
+    }
+}
+
+impl SignIn {
+    /// The person this step is for, if it knows one.
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Self::AwaitingPassword { .. } | Self::Done => None,
+            Self::AwaitingPin { user, .. }
+            | Self::Recovering { user, .. }
+            | Self::ChoosingPin { user, .. }
+            | Self::AwaitingDeviceCode { user, .. }
+            | Self::Proven { user, .. } => Some(&user.user_id),
+            Self::SignedIn { user_id, .. } | Self::AwaitingConsent { user_id, .. } => Some(user_id),
+        }
+    }
+}
+
+/// Whether a live session answers the request without asking anything: not under
+/// `prompt=login`, only at the level the request requires, and under `max_age` only with an
+/// authentication at most that old.
+pub fn session_answers(policy: &Policy, session: &LiveSession, now: UnixTime) -> bool {
+    if policy.force_login {
+        return false;
+    }
+    if let Some(required) = policy.level
+        && session.level.is_none_or(|have| have < required)
+    {
+        return false;
+    }
+    policy
+        .max_age
+        .is_none_or(|max_age| now - session.auth_time <= max_age)
+}
+
+fn usable(account: Option<&Account>, user_id: &str) -> bool {
+    account.is_some_and(|a| a.user_id == user_id && !a.disabled)
+}
+
+fn live(session: Option<&LiveSession>, sid: &str, user_id: &str) -> bool {
+    session.is_some_and(|s| s.sid == sid && s.user_id == user_id)
+}
+
+/// How a sign-in starts at the authorization endpoint: from the browser's session when it
+/// answers the request, as a step-up of it when it does not, else at the password.
+/// `ctx.account` is the session's person.
+pub fn begin(ctx: Context<'_>) -> Result<SignIn, Refusal> {
+    let policy = ctx.policy;
+    let session = ctx.session.filter(|s| usable(ctx.account, &s.user_id));
+    if let Some(session) = session
+        && session_answers(policy, session, ctx.now)
+    {
+        return Ok(SignIn::SignedIn {
+            user_id: session.user_id.clone(),
+            sid: session.sid.clone(),
+        });
+    }
+    if policy.no_prompt {
+        return Err(Refusal::LoginRequired);
+    }
+    if let (Some(session), Some(account)) = (session, ctx.account)
+        && !policy.force_login
+        && account.has_pin
+    {
+        return Ok(SignIn::AwaitingPin {
+            user: Subject {
+                user_id: account.user_id.clone(),
+                epoch: account.epoch,
+            },
+            basis: Basis::Session {
+                sid: session.sid.clone(),
+            },
+        });
+    }
+    Ok(SignIn::AwaitingPassword { recover: false })
+}
+
+/// Whether a stored sign-in still stands: its person exists, is enabled and has the
+/// credentials the password was given for; a step that continues a session still has it.
+pub fn resume(state: &SignIn, ctx: Context<'_>) -> Result<(), Refusal> {
+    let subject_stands = |user: &Subject| {
+        ctx.account
+            .is_some_and(|a| a.user_id == user.user_id && !a.disabled && a.epoch == user.epoch)
+    };
+    let basis_stands = |basis: &Basis, user_id: &str| match basis {
+        Basis::Password { .. } => true,
+        Basis::Session { sid } => live(ctx.session, sid, user_id),
+    };
+    let stands = match state {
+        SignIn::AwaitingPassword { .. } => true,
+        SignIn::AwaitingPin { user, basis } => {
+            subject_stands(user)
+                && ctx.account.is_some_and(|a| a.has_pin)
+                && basis_stands(basis, &user.user_id)
+        }
+        SignIn::AwaitingDeviceCode { user, basis, .. } => {
+            subject_stands(user) && basis_stands(basis, &user.user_id)
+        }
+        SignIn::Recovering { user, .. } => subject_stands(user),
+        SignIn::ChoosingPin {
+            user, recovered_by, ..
+        } => {
+            // Without a recovery, only an account without a PIN chooses one.
+            subject_stands(user)
+                && (recovered_by.is_some() || ctx.account.is_some_and(|a| !a.has_pin))
+        }
+        SignIn::Proven { user, .. } => subject_stands(user),
+        SignIn::SignedIn { user_id, sid } | SignIn::AwaitingConsent { user_id, sid } => {
+            usable(ctx.account, user_id) && live(ctx.session, sid, user_id)
+        }
+        SignIn::Done => false,
+    };
+    if stands { Ok(()) } else { Err(Refusal::Void) }
+}
+
+/// The one function that moves a sign-in on: checks that `state` still stands, then applies
+/// `event` under the request's policy.
+pub fn advance(state: &SignIn, event: Event, ctx: Context<'_>) -> Result<Step, Refusal> {
+    resume(state, ctx)?;
+    let now = ctx.now;
+    match (state, event) {
+        // A password starts over from it, whoever was signing in before: proofs never carry
+        // over from one person to another, nor from one password to the next.
+        (
+            SignIn::AwaitingPassword { .. }
+            | SignIn::AwaitingPin { .. }
+            | SignIn::Recovering { .. }
+            | SignIn::ChoosingPin { .. }
+            | SignIn::AwaitingDeviceCode { .. },
+            Event::PasswordVerified { account },
+        ) => {
+            if account.disabled {
+                return Err(Refusal::Disabled);
+            }
+            let recover = matches!(state, SignIn::AwaitingPassword { recover: true });
+            let user = Subject {
+                user_id: account.user_id,
+                epoch: account.epoch,
+            };
+            Ok(Step::to(if !account.has_pin {
+                SignIn::ChoosingPin {
+                    user,
+                    password_at: now,
+                    recovered_by: None,
+                }
+            } else if recover {
+                SignIn::Recovering {
+                    user,
+                    password_at: now,
+                    channel: None,
+                }
+            } else {
+                SignIn::AwaitingPin {
+                    user,
+                    basis: Basis::Password { at: now },
+                }
+            }))
+        }
+        (
+            SignIn::AwaitingPin { user, basis },
+            Event::PinVerified {
+                trusted_device,
+                code_to,
+            },
+        ) => {
+            let methods = match basis {
+                Basis::Password { .. } => vec![Method::Pwd, Method::Pin],
+                // A step-up asked only the PIN: it claims no password (RFC 8176, SPEC).
+                Basis::Session { .. } => vec![Method::Pin],
+            };
+            Ok(after_pin(
+                user,
+                basis,
+                methods,
+                trusted_device,
+                code_to,
+                ctx,
+            ))
+        }
+        (SignIn::AwaitingPin { user, basis }, Event::ForgotPin) => Ok(Step::to(match basis {
+            Basis::Password { at } => SignIn::Recovering {
+                user: user.clone(),
+                password_at: *at,
+                channel: None,
+            },
+            // A session never stands in for the password when a PIN is recovered.
+            Basis::Session { .. } => SignIn::AwaitingPassword { recover: true },
+        })),
+        (
+            SignIn::AwaitingPin {
+                user,
+                basis: Basis::Password { at },
+            },
+            Event::RecoveryCodeSent { channel },
+        )
+        | (
+            SignIn::Recovering {
+                user,
+                password_at: at,
+                ..
+            },
+            Event::RecoveryCodeSent { channel },
+        ) => Ok(Step::to(SignIn::Recovering {
+            user: user.clone(),
+            password_at: *at,
+            channel: Some(channel),
+        })),
+        (
+            SignIn::Recovering {
+                user,
+                password_at,
+                channel: Some(channel),
+            },
+            Event::RecoveryVerified,
+        ) => Ok(Step::to(SignIn::ChoosingPin {
+            user: user.clone(),
+            password_at: *password_at,
+            recovered_by: Some(*channel),
+        })),
+        (
+            SignIn::ChoosingPin {
+                user,
+                recovered_by,
+                password_at,
+            },
+            Event::NewPinChosen {
+                epoch,
+                trusted_device,
+                code_to,
+            },
+        ) => {
+            let basis = Basis::Password { at: *password_at };
+            let user = Subject {
+                user_id: user.user_id.clone(),
+                epoch,
+            };
+            Ok(match recovered_by {
+                // The recovery code went to a confirmed contact: it was this sign-in's
+                // one-time code, and the browser becomes trusted.
+                Some(channel) => {
+                    let methods = with_code(vec![Method::Pwd, Method::Pin], *channel);
+                    proven(user, now, Level::PasswordPinDevice, methods, true)
+                }
+                None => after_pin(
+                    &user,
+                    &basis,
+                    vec![Method::Pwd, Method::Pin],
+                    trusted_device,
+                    code_to,
+                    ctx,
+                ),
+            })
+        }
+        (
+            SignIn::AwaitingDeviceCode {
+                user, methods, to, ..
+            },
+            Event::DeviceCodeVerified,
+        ) => {
+            let methods = with_code(methods.clone(), to.channel);
+            Ok(proven(
+                user.clone(),
+                now,
+                Level::PasswordPinDevice,
+                methods,
+                true,
+            ))
+        }
+        (SignIn::Proven { user, .. }, Event::SessionOpened { sid }) => {
+            Ok(Step::to(SignIn::SignedIn {
+                user_id: user.user_id.clone(),
+                sid,
+            }))
+        }
+        (SignIn::AwaitingPassword { .. }, Event::SignedUp { user_id, sid }) => {
+            Ok(Step::to(SignIn::SignedIn { user_id, sid }))
+        }
+        (SignIn::SignedIn { user_id, sid }, Event::ConsentChecked { needed }) => {
+            if !needed {
+                return Ok(issue(user_id, sid));
+            }
+            if ctx.policy.no_prompt {
+                return Err(Refusal::ConsentRequired);
+            }
+            Ok(Step::to(SignIn::AwaitingConsent {
+                user_id: user_id.clone(),
+                sid: sid.clone(),
+            }))
+        }
+        (SignIn::AwaitingConsent { user_id, sid }, Event::ConsentGiven) => Ok(issue(user_id, sid)),
+        (SignIn::AwaitingConsent { .. }, Event::ConsentRefused) => {
+            Ok(Step::with(SignIn::Done, vec![Effect::Deny]))
+        }
+        _ => Err(Refusal::OutOfStep),
+    }
+}
+
+fn with_code(mut methods: Vec<Method>, channel: Channel) -> Vec<Method> {
+    methods.push(Method::Otp);
+    if channel == Channel::Sms {
+        methods.push(Method::Sms);
+    }
+    methods
+}
+
+/// After the PIN: a trusted browser (or one the operator does not check) is signed in at
+/// once; any other browser gets a one-time code first. A request for the device level always
+/// checks the browser.
+fn after_pin(
+    user: &Subject,
+    basis: &Basis,
+    methods: Vec<Method>,
+    trusted_device: bool,
+    code_to: Destination,
+    ctx: Context<'_>,
+) -> Step {
+    let device_level_required = ctx.policy.level == Some(Level::PasswordPinDevice);
+    if trusted_device || !(ctx.policy.new_device_check || device_level_required) {
+        let level = if trusted_device {
+            Level::PasswordPinDevice
+        } else {
+            Level::PasswordPin
+        };
+        return proven(user.clone(), ctx.now, level, methods, false);
+    }
+    Step::with(
+        SignIn::AwaitingDeviceCode {
+            user: user.clone(),
+            basis: basis.clone(),
+            methods,
+            to: code_to.clone(),
+        },
+        vec![Effect::SendDeviceCode(code_to)],
+    )
+}
+
+fn proven(user: Subject, now: UnixTime, level: Level, methods: Vec<Method>, trust: bool) -> Step {
+    let proof = Proof {
+        user_id: user.user_id.clone(),
+        auth_time: now,
+        level,
+        methods,
+    };
+    let mut effects = Vec::new();
+    if trust {
+        effects.push(Effect::TrustDevice);
+    }
+    effects.push(Effect::OpenSession(proof.clone()));
+    Step::with(SignIn::Proven { user, proof }, effects)
+}
+
+fn issue(user_id: &str, sid: &str) -> Step {
+    let authorization = Authorization {
+        user_id: user_id.to_owned(),
+        sid: sid.to_owned(),
+    };
+    Step::with(SignIn::Done, vec![Effect::IssueCode(authorization)])
+}
+
+#[cfg(test)]
+mod tests;

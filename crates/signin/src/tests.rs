@@ -1,0 +1,685 @@
+//! The machine against the sign-in rules: named cases for each finding, then a property test
+//! that drives random sequences of events, hostile ones included, through a model of the
+//! world (accounts, the browser's session, the clock) and checks every effect against what
+//! really happened in that sign-in.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+
+use super::*;
+
+const NOW: UnixTime = 1_000_000;
+
+fn account(user_id: &str) -> Account {
+    Account {
+        user_id: user_id.to_owned(),
+        epoch: 0,
+        has_pin: true,
+        disabled: false,
+    }
+}
+
+fn session(user_id: &str, sid: &str, auth_time: UnixTime) -> LiveSession {
+    LiveSession {
+        sid: sid.to_owned(),
+        user_id: user_id.to_owned(),
+        auth_time,
+        level: Some(Level::PasswordPin),
+    }
+}
+
+fn email() -> Destination {
+    Destination {
+        channel: Channel::Email,
+        recipient: "a@example.com".to_owned(),
+        confirms_email: false,
+    }
+}
+
+fn ctx<'a>(
+    policy: &'a Policy,
+    session: Option<&'a LiveSession>,
+    account: Option<&'a Account>,
+) -> Context<'a> {
+    Context {
+        now: NOW,
+        policy,
+        session,
+        account,
+    }
+}
+
+fn pin_verified() -> Event {
+    Event::PinVerified {
+        trusted_device: true,
+        code_to: email(),
+    }
+}
+
+#[test]
+fn a_session_never_stands_in_for_the_password_in_recovery() {
+    // Finding 1a: max_age=0 with a live session is a step-up; "Forgot PIN?" there asks for
+    // the password before any recovery code.
+    let policy = Policy {
+        max_age: Some(0),
+        ..Policy::default()
+    };
+    let (alice, live) = (account("alice"), session("alice", "s1", NOW - 60));
+    let c = ctx(&policy, Some(&live), Some(&alice));
+    let state = begin(c).unwrap();
+    assert!(matches!(
+        state,
+        SignIn::AwaitingPin {
+            basis: Basis::Session { .. },
+            ..
+        }
+    ));
+    let sent = Event::RecoveryCodeSent {
+        channel: Channel::Email,
+    };
+    assert_eq!(advance(&state, sent, c), Err(Refusal::OutOfStep));
+    let forgot = advance(&state, Event::ForgotPin, c).unwrap();
+    assert_eq!(forgot.state, SignIn::AwaitingPassword { recover: true });
+    let after_password = advance(
+        &forgot.state,
+        Event::PasswordVerified {
+            account: alice.clone(),
+        },
+        ctx(&policy, Some(&live), None),
+    )
+    .unwrap();
+    assert!(matches!(
+        after_password.state,
+        SignIn::Recovering { channel: None, .. }
+    ));
+}
+
+#[test]
+fn a_consent_step_reaches_no_pin_or_recovery_and_dies_with_its_session() {
+    // Finding 1b.
+    let policy = Policy::default();
+    let (alice, live) = (account("alice"), session("alice", "s1", NOW - 60));
+    let c = ctx(&policy, Some(&live), Some(&alice));
+    let state = begin(c).unwrap();
+    let consent = advance(&state, Event::ConsentChecked { needed: true }, c).unwrap();
+    assert!(matches!(consent.state, SignIn::AwaitingConsent { .. }));
+    for event in [
+        pin_verified(),
+        Event::ForgotPin,
+        Event::RecoveryVerified,
+        Event::RecoveryCodeSent {
+            channel: Channel::Email,
+        },
+    ] {
+        assert_eq!(
+            advance(&consent.state, event, c),
+            Err(Refusal::OutOfStep),
+            "consent leads nowhere but to the code"
+        );
+    }
+    let signed_out = ctx(&policy, None, Some(&alice));
+    assert_eq!(resume(&consent.state, signed_out), Err(Refusal::Void));
+    assert_eq!(
+        advance(&consent.state, Event::ConsentGiven, signed_out),
+        Err(Refusal::Void)
+    );
+}
+
+#[test]
+fn an_unlocked_pin_is_chosen_only_after_the_password() {
+    // Finding 1c: after support's unlock, a step-up of an old session does not lead to
+    // "choose a new PIN"; the password comes first.
+    let policy = Policy {
+        max_age: Some(0),
+        ..Policy::default()
+    };
+    let live = session("alice", "s1", NOW - 60);
+    let unlocked = Account {
+        has_pin: false,
+        epoch: 1,
+        ..account("alice")
+    };
+    let state = begin(ctx(&policy, Some(&live), Some(&unlocked))).unwrap();
+    assert_eq!(state, SignIn::AwaitingPassword { recover: false });
+    // A step-up begun before the unlock no longer stands.
+    let before = begin(ctx(&policy, Some(&live), Some(&account("alice")))).unwrap();
+    assert_eq!(
+        resume(&before, ctx(&policy, Some(&live), Some(&unlocked))),
+        Err(Refusal::Void)
+    );
+    let chosen = Event::NewPinChosen {
+        epoch: 2,
+        trusted_device: true,
+        code_to: email(),
+    };
+    assert_eq!(
+        advance(
+            &before,
+            chosen,
+            ctx(&policy, Some(&live), Some(&account("alice")))
+        ),
+        Err(Refusal::OutOfStep)
+    );
+}
+
+#[test]
+fn a_pin_only_step_up_claims_no_password() {
+    // Finding 3.
+    let policy = Policy {
+        max_age: Some(0),
+        ..Policy::default()
+    };
+    let (alice, live) = (account("alice"), session("alice", "s1", NOW - 600));
+    let c = ctx(&policy, Some(&live), Some(&alice));
+    let state = begin(c).unwrap();
+    let step = advance(&state, pin_verified(), c).unwrap();
+    let Some(Effect::OpenSession(proof)) = step.effects.last() else {
+        panic!("{step:?}");
+    };
+    assert_eq!(proof.methods, vec![Method::Pin]);
+    assert_eq!(proof.auth_time, NOW);
+}
+
+#[test]
+fn consent_follows_a_fresh_sign_in_under_prompt_login_and_max_age_zero() {
+    // Finding 6: the consent step is bound to the session the sign-in opened, not to whether
+    // that session would answer the request again.
+    for policy in [
+        Policy {
+            force_login: true,
+            ..Policy::default()
+        },
+        Policy {
+            max_age: Some(0),
+            ..Policy::default()
+        },
+    ] {
+        let alice = account("alice");
+        let fresh = session("alice", "s2", NOW - 5);
+        let c = ctx(&policy, Some(&fresh), Some(&alice));
+        let state = SignIn::SignedIn {
+            user_id: "alice".into(),
+            sid: "s2".into(),
+        };
+        let asked = advance(&state, Event::ConsentChecked { needed: true }, c).unwrap();
+        let given = advance(&asked.state, Event::ConsentGiven, c).unwrap();
+        assert!(matches!(given.effects[..], [Effect::IssueCode(_)]));
+    }
+}
+
+#[test]
+fn stored_states_read_back_as_written() {
+    let state = SignIn::AwaitingDeviceCode {
+        user: Subject {
+            user_id: "alice".into(),
+            epoch: 3,
+        },
+        basis: Basis::Session { sid: "s1".into() },
+        methods: vec![Method::Pin],
+        to: email(),
+    };
+    let json = serde_json::to_value(&state).unwrap();
+    assert_eq!(json["step"], "awaiting_device_code");
+    assert_eq!(serde_json::from_value::<SignIn>(json).unwrap(), state);
+}
+
+// ---- The property test ------------------------------------------------------------------
+
+const USERS: [&str; 2] = ["alice", "bob"];
+
+/// One thing that can happen during a sign-in: an event a handler reports, or something the
+/// world does meanwhile (another tab, another device, support, an attacker's browser).
+#[derive(Debug, Clone)]
+enum Op {
+    Password(usize),
+    Pin {
+        trusted: bool,
+    },
+    ForgotPin,
+    RecoveryCodeSent {
+        sms: bool,
+    },
+    RecoveryVerified,
+    NewPinChosen {
+        trusted: bool,
+    },
+    DeviceCode,
+    /// A session id the sign-in did not open (a replayed or forged step).
+    BogusSessionOpened,
+    SignedUp(usize),
+    ConsentChecked {
+        needed: bool,
+    },
+    ConsentGiven,
+    ConsentRefused,
+    SignOut,
+    /// The browser now carries another live session of this person (a hostile cookie).
+    SwapSession {
+        user: usize,
+        age: i64,
+    },
+    /// The person's password or PIN changed elsewhere: their other sessions end.
+    CredentialsChanged(usize),
+    Unlock(usize),
+    Disable(usize),
+    Tick(i64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0..2usize).prop_map(Op::Password),
+        3 => any::<bool>().prop_map(|trusted| Op::Pin { trusted }),
+        1 => Just(Op::ForgotPin),
+        1 => any::<bool>().prop_map(|sms| Op::RecoveryCodeSent { sms }),
+        1 => Just(Op::RecoveryVerified),
+        1 => any::<bool>().prop_map(|trusted| Op::NewPinChosen { trusted }),
+        2 => Just(Op::DeviceCode),
+        1 => Just(Op::BogusSessionOpened),
+        1 => (0..2usize).prop_map(Op::SignedUp),
+        2 => any::<bool>().prop_map(|needed| Op::ConsentChecked { needed }),
+        1 => Just(Op::ConsentGiven),
+        1 => Just(Op::ConsentRefused),
+        1 => Just(Op::SignOut),
+        1 => (0..2usize, 0..2000i64).prop_map(|(user, age)| Op::SwapSession { user, age }),
+        1 => (0..2usize).prop_map(Op::CredentialsChanged),
+        1 => (0..2usize).prop_map(Op::Unlock),
+        1 => (0..2usize).prop_map(Op::Disable),
+        1 => (0..700i64).prop_map(Op::Tick),
+    ]
+}
+
+fn policy() -> impl Strategy<Value = Policy> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        prop_oneof![Just(None), Just(Some(0)), Just(Some(300))],
+        prop_oneof![
+            Just(None),
+            Just(Some(Level::PasswordPin)),
+            Just(Some(Level::PasswordPinDevice))
+        ],
+        any::<bool>(),
+    )
+        .prop_map(
+            |(force_login, no_prompt, max_age, level, new_device_check)| Policy {
+                force_login,
+                no_prompt,
+                max_age,
+                level,
+                new_device_check,
+            },
+        )
+}
+
+/// The world the sign-in runs in.
+struct World {
+    now: UnixTime,
+    accounts: Vec<Account>,
+    browser: Option<LiveSession>,
+    next_sid: u32,
+}
+
+impl World {
+    fn account(&self, user_id: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.user_id == user_id)
+    }
+
+    fn account_mut(&mut self, user: usize) -> &mut Account {
+        &mut self.accounts[user]
+    }
+
+    fn new_session(&mut self, user_id: &str, auth_time: UnixTime, level: Level) -> LiveSession {
+        self.next_sid += 1;
+        LiveSession {
+            sid: format!("s{}", self.next_sid),
+            user_id: user_id.to_owned(),
+            auth_time,
+            level: Some(level),
+        }
+    }
+
+    /// Every session of the person ends (credentials changed elsewhere, unlock, disabling).
+    fn end_sessions_of(&mut self, user_id: &str) {
+        if self.browser.as_ref().is_some_and(|s| s.user_id == user_id) {
+            self.browser = None;
+        }
+    }
+}
+
+/// What really happened in this sign-in, kept beside the machine and never read from it.
+#[derive(Default, Debug)]
+struct Ghost {
+    /// The person whose right password was given in this sign-in (and still counts).
+    password_for: Option<String>,
+    /// The person whose right PIN was given (or chosen) after that password or in a step-up.
+    pin_for: Option<String>,
+    /// The person recovery re-proved after that password.
+    recovered_for: Option<String>,
+    /// The person whose new-device code was right.
+    code_for: Option<String>,
+    /// The session this sign-in is a step-up of.
+    step_up_of: Option<String>,
+    /// A session that answered the request when the sign-in began.
+    reused: Option<String>,
+    /// Sessions this sign-in opened.
+    opened: BTreeSet<String>,
+    codes: usize,
+}
+
+impl Ghost {
+    fn forget_proofs_of(&mut self, user_id: &str) {
+        for slot in [
+            &mut self.password_for,
+            &mut self.pin_for,
+            &mut self.recovered_for,
+            &mut self.code_for,
+        ] {
+            if slot.as_deref() == Some(user_id) {
+                *slot = None;
+            }
+        }
+    }
+}
+
+fn destination(sms: bool) -> Destination {
+    Destination {
+        channel: if sms { Channel::Sms } else { Channel::Email },
+        recipient: "x".to_owned(),
+        confirms_email: false,
+    }
+}
+
+/// Runs one sign-in and checks every rule at every step.
+fn run(
+    policy: &Policy,
+    start: Option<(usize, i64, bool)>,
+    ops: &[Op],
+) -> Result<(), TestCaseError> {
+    let mut world = World {
+        now: NOW,
+        accounts: USERS.iter().map(|u| account(u)).collect(),
+        browser: None,
+        next_sid: 0,
+    };
+    if let Some((user, age, device)) = start {
+        let level = if device {
+            Level::PasswordPinDevice
+        } else {
+            Level::PasswordPin
+        };
+        world.browser = Some(world.new_session(USERS[user], NOW - age, level));
+    }
+    let mut ghost = Ghost::default();
+    let starting_account = world
+        .browser
+        .as_ref()
+        .and_then(|s| world.account(&s.user_id))
+        .cloned();
+    let begun = begin(Context {
+        now: world.now,
+        policy,
+        session: world.browser.as_ref(),
+        account: starting_account.as_ref(),
+    });
+    let mut state = match begun {
+        Ok(state) => state,
+        Err(Refusal::LoginRequired) => {
+            prop_assert!(policy.no_prompt);
+            return Ok(());
+        }
+        Err(other) => return Err(TestCaseError::fail(format!("begin: {other:?}"))),
+    };
+    match &state {
+        SignIn::SignedIn { sid, .. } => {
+            let live = world.browser.as_ref().unwrap();
+            prop_assert!(session_answers(policy, live, world.now));
+            ghost.reused = Some(sid.clone());
+        }
+        SignIn::AwaitingPin {
+            basis: Basis::Session { sid },
+            ..
+        } => {
+            prop_assert!(!policy.force_login);
+            ghost.step_up_of = Some(sid.clone());
+        }
+        SignIn::AwaitingPassword { .. } => {}
+        other => return Err(TestCaseError::fail(format!("began at {other:?}"))),
+    }
+
+    for op in ops {
+        let event = match op {
+            Op::SignOut => {
+                world.browser = None;
+                continue;
+            }
+            Op::SwapSession { user, age } => {
+                let s = world.new_session(USERS[*user], world.now - age, Level::PasswordPinDevice);
+                world.browser = Some(s);
+                continue;
+            }
+            Op::CredentialsChanged(user) => {
+                let a = world.account_mut(*user);
+                a.epoch += 1;
+                world.end_sessions_of(USERS[*user]);
+                ghost.forget_proofs_of(USERS[*user]);
+                continue;
+            }
+            Op::Unlock(user) => {
+                let a = world.account_mut(*user);
+                a.epoch += 1;
+                a.has_pin = false;
+                world.end_sessions_of(USERS[*user]);
+                ghost.forget_proofs_of(USERS[*user]);
+                continue;
+            }
+            Op::Disable(user) => {
+                let a = world.account_mut(*user);
+                a.epoch += 1;
+                a.disabled = true;
+                world.end_sessions_of(USERS[*user]);
+                ghost.forget_proofs_of(USERS[*user]);
+                continue;
+            }
+            Op::Tick(seconds) => {
+                world.now += seconds;
+                continue;
+            }
+            Op::Password(user) => Event::PasswordVerified {
+                account: world.accounts[*user].clone(),
+            },
+            Op::Pin { trusted } => Event::PinVerified {
+                trusted_device: *trusted,
+                code_to: destination(false),
+            },
+            Op::ForgotPin => Event::ForgotPin,
+            Op::RecoveryCodeSent { sms } => Event::RecoveryCodeSent {
+                channel: destination(*sms).channel,
+            },
+            Op::RecoveryVerified => Event::RecoveryVerified,
+            Op::NewPinChosen { trusted } => Event::NewPinChosen {
+                epoch: state
+                    .user_id()
+                    .and_then(|u| world.account(u))
+                    .map_or(0, |a| a.epoch + 1),
+                trusted_device: *trusted,
+                code_to: destination(false),
+            },
+            Op::DeviceCode => Event::DeviceCodeVerified,
+            Op::BogusSessionOpened => Event::SessionOpened {
+                sid: "forged".to_owned(),
+            },
+            Op::SignedUp(user) => {
+                // Only the sign-up handler reports this, after it made the account and its
+                // session with the password and PIN just chosen.
+                if !matches!(state, SignIn::AwaitingPassword { .. }) {
+                    continue;
+                }
+                let s = world.new_session(USERS[*user], world.now, Level::PasswordPinDevice);
+                world.browser = Some(s.clone());
+                ghost.opened.insert(s.sid.clone());
+                ghost.password_for = Some(USERS[*user].to_owned());
+                ghost.pin_for = Some(USERS[*user].to_owned());
+                Event::SignedUp {
+                    user_id: USERS[*user].to_owned(),
+                    sid: s.sid,
+                }
+            }
+            Op::ConsentChecked { needed } => Event::ConsentChecked { needed: *needed },
+            Op::ConsentGiven => Event::ConsentGiven,
+            Op::ConsentRefused => Event::ConsentRefused,
+        };
+        let about = match &event {
+            Event::PasswordVerified { account } => Some(account.user_id.clone()),
+            _ => state.user_id().map(str::to_owned),
+        };
+        let account = state.user_id().and_then(|u| world.account(u)).cloned();
+        let context = Context {
+            now: world.now,
+            policy,
+            session: world.browser.as_ref(),
+            account: account.as_ref(),
+        };
+        let Ok(step) = advance(&state, event.clone(), context) else {
+            continue;
+        };
+        // The event stood: record what it proved, then check its effects.
+        match &event {
+            Event::PasswordVerified { account } => {
+                prop_assert!(!account.disabled);
+                ghost = Ghost {
+                    password_for: Some(account.user_id.clone()),
+                    reused: ghost.reused.take(),
+                    opened: std::mem::take(&mut ghost.opened),
+                    codes: ghost.codes,
+                    ..Ghost::default()
+                };
+            }
+            Event::PinVerified { .. } => {
+                let user = about.clone().unwrap();
+                prop_assert!(world.account(&user).unwrap().has_pin);
+                ghost.pin_for = Some(user);
+            }
+            Event::RecoveryVerified => ghost.recovered_for = about.clone(),
+            Event::NewPinChosen { .. } => {
+                let user = about.clone().unwrap();
+                // A new PIN only after the password in this sign-in plus a recovery proof
+                // (or, without a PIN at all, after the password).
+                prop_assert_eq!(ghost.password_for.as_deref(), Some(user.as_str()));
+                let had_pin = world.account(&user).unwrap().has_pin;
+                prop_assert!(
+                    ghost.recovered_for.as_deref() == Some(user.as_str()) || !had_pin,
+                    "new PIN without recovery: {:?}",
+                    ghost
+                );
+                let i = USERS.iter().position(|u| *u == user).unwrap();
+                let a = world.account_mut(i);
+                a.has_pin = true;
+                a.epoch += 1;
+                ghost.pin_for = Some(user);
+            }
+            Event::DeviceCodeVerified => ghost.code_for = about.clone(),
+            _ => {}
+        }
+        state = step.state.clone();
+        for effect in &step.effects {
+            match effect {
+                Effect::OpenSession(proof) => {
+                    check_proof(proof, &world, &ghost)?;
+                    // The handler opens it and reports it at once.
+                    let opened = world.new_session(&proof.user_id, proof.auth_time, proof.level);
+                    world.browser = Some(opened.clone());
+                    ghost.opened.insert(opened.sid.clone());
+                    let account = world.account(&proof.user_id).cloned();
+                    let next = advance(
+                        &state,
+                        Event::SessionOpened {
+                            sid: opened.sid.clone(),
+                        },
+                        Context {
+                            now: world.now,
+                            policy,
+                            session: world.browser.as_ref(),
+                            account: account.as_ref(),
+                        },
+                    );
+                    prop_assert!(next.is_ok(), "{next:?}");
+                    state = next.unwrap().state;
+                }
+                Effect::IssueCode(authorization) => {
+                    let live = world.browser.as_ref();
+                    prop_assert!(
+                        live.is_some_and(|s| s.sid == authorization.sid()
+                            && s.user_id == authorization.user_id()),
+                        "a code for a session the browser does not hold"
+                    );
+                    prop_assert!(
+                        ghost.opened.contains(authorization.sid())
+                            || ghost.reused.as_deref() == Some(authorization.sid()),
+                        "a code for a session this sign-in neither opened nor found answering"
+                    );
+                    let account = world.account(authorization.user_id()).unwrap();
+                    prop_assert!(!account.disabled);
+                    ghost.codes += 1;
+                    prop_assert!(ghost.codes == 1, "two codes from one sign-in");
+                }
+                Effect::TrustDevice => {
+                    prop_assert!(ghost.code_for.is_some() || ghost.recovered_for.is_some());
+                }
+                Effect::SendDeviceCode(_) | Effect::Deny => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An authentication's proof names only what this sign-in saw, dated now.
+fn check_proof(proof: &Proof, world: &World, ghost: &Ghost) -> Result<(), TestCaseError> {
+    let user = Some(proof.user_id.as_str());
+    let account = world.account(&proof.user_id).unwrap();
+    prop_assert!(!account.disabled);
+    prop_assert_eq!(proof.auth_time, world.now);
+    prop_assert!(proof.methods.contains(&Method::Pin), "{proof:?}");
+    prop_assert_eq!(ghost.pin_for.as_deref(), user, "{:?} {:?}", proof, ghost);
+    if proof.methods.contains(&Method::Pwd) {
+        prop_assert_eq!(
+            ghost.password_for.as_deref(),
+            user,
+            "{:?} {:?}",
+            proof,
+            ghost
+        );
+    } else {
+        // A step-up of a session of this person that is still the browser's.
+        let sid = ghost.step_up_of.as_deref();
+        prop_assert!(sid.is_some(), "neither password nor session: {proof:?}");
+        prop_assert!(
+            world
+                .browser
+                .as_ref()
+                .is_some_and(|s| Some(s.sid.as_str()) == sid && s.user_id == proof.user_id)
+        );
+    }
+    if proof.methods.contains(&Method::Otp) {
+        prop_assert!(
+            ghost.code_for.as_deref() == user || ghost.recovered_for.as_deref() == user,
+            "{proof:?} {ghost:?}"
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_sign_in_keeps_the_rules(
+        policy in policy(),
+        start in proptest::option::of((0..2usize, 0..2000i64, any::<bool>())),
+        ops in proptest::collection::vec(op(), 0..40),
+    ) {
+        run(&policy, start, &ops)?;
+    }
+}

@@ -1,0 +1,10 @@
+//! Handler tests: the sign-in pages in-process (the real router, SQLite in a temporary
+//! directory, a manual clock), step by step. End-to-end tests (`tests/e2e`) stay for what
+//! needs a real process.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod login;
+mod trust;

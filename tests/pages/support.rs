@@ -1,0 +1,334 @@
+//! The provider in-process: the real router and stores (SQLite in a temporary directory),
+//! driven with `tower::ServiceExt::oneshot` and a manual clock, and a browser that keeps
+//! cookies and submits forms as found.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use idp_core::clock::ManualClock;
+use idp_core::model::{Client, ClientMetadata, NewUser, SigningAlg, TokenEndpointAuthMethod};
+use idp_server::config::Settings;
+use idp_server::state::AppState;
+use sha2::{Digest as _, Sha256};
+use tower::ServiceExt as _;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const PIN: &str = "482916";
+pub const REDIRECT: &str = "https://rp.example/callback";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-pages";
+
+pub struct Idp {
+    pub state: AppState,
+    pub clock: ManualClock,
+    app: Router,
+    _dir: tempfile::TempDir,
+}
+
+impl Idp {
+    pub async fn start() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    /// With settings changed by `adjust` first.
+    pub async fn with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::load(None).unwrap();
+        settings.data_dir = dir.path().join("data");
+        settings.database_url = format!("sqlite://{}/idp.db", settings.data_dir.display());
+        // The smallest parameters the server accepts: these tests are about the steps.
+        settings.hashing.memory_kib = 8192;
+        settings.hashing.iterations = 1;
+        adjust(&mut settings);
+        let clock = ManualClock::new(1_800_000_000);
+        let state = AppState::build(settings, Arc::new(clock.clone()))
+            .await
+            .unwrap();
+        let app = idp_server::routes::router(state.clone());
+        Self {
+            state,
+            clock,
+            app,
+            _dir: dir,
+        }
+    }
+
+    /// A person with `PASSWORD` and `PIN` and a confirmed e-mail address; their id.
+    pub async fn user(&self, username: &str) -> String {
+        let state = &self.state;
+        let id = format!("id-{username}");
+        let user = NewUser {
+            id: id.clone(),
+            username: username.to_owned(),
+            email: format!("{username}@example.com"),
+            phone: None,
+            password_hash: state.hasher.hash(PASSWORD.to_owned(), None).await.unwrap(),
+            pin_hash: state.pins.hash_new_pin(PIN).await.unwrap(),
+            created_at: state.now(),
+        };
+        state.stores.users.create_user(&user).await.unwrap();
+        state
+            .stores
+            .users
+            .set_email(&id, &user.email, true)
+            .await
+            .unwrap();
+        id
+    }
+
+    /// A public client (PKCE) redirecting to `REDIRECT`; `first_party` skips consent.
+    pub async fn client(&self, id: &str, first_party: bool) {
+        let client = Client {
+            id: id.to_owned(),
+            name: format!("Client {id}"),
+            secret_hash: None,
+            redirect_uris: vec![REDIRECT.to_owned()],
+            token_endpoint_auth_method: TokenEndpointAuthMethod::None,
+            id_token_signed_response_alg: SigningAlg::ES256,
+            admin: false,
+            created_at: self.state.now(),
+            metadata: ClientMetadata {
+                first_party,
+                ..ClientMetadata::default()
+            },
+        };
+        self.state
+            .stores
+            .clients
+            .create_client(&client)
+            .await
+            .unwrap();
+    }
+
+    /// The latest one-time code sent to `recipient` (the outbox: no SMTP server here).
+    pub async fn code_sent_to(&self, recipient: &str) -> Option<String> {
+        let messages = self.state.stores.outbox.list().await.unwrap();
+        messages
+            .iter()
+            .rev()
+            .find(|(_, m)| m.recipient == recipient)
+            .and_then(|(_, m)| {
+                m.body
+                    .split(|c: char| !c.is_ascii_digit())
+                    .find(|word| word.len() == 6)
+                    .map(str::to_owned)
+            })
+    }
+
+    /// How many PIN recovery codes went out.
+    pub async fn recovery_codes_sent(&self) -> usize {
+        let messages = self.state.stores.outbox.list().await.unwrap();
+        messages
+            .iter()
+            .filter(|(_, m)| m.subject.contains("recover your PIN"))
+            .count()
+    }
+
+    pub async fn sessions_of(&self, user_id: &str) -> usize {
+        let now = self.state.now();
+        let sessions = self.state.stores.sessions.list_sessions(user_id, now);
+        sessions.await.unwrap().len()
+    }
+
+    pub async fn devices_of(&self, user_id: &str) -> usize {
+        let devices = self.state.stores.devices.list_devices(user_id);
+        devices.await.unwrap().len()
+    }
+
+    pub async fn pin_hash_of(&self, user_id: &str) -> Option<String> {
+        let user = self.state.stores.users.find_user(user_id).await.unwrap();
+        user.unwrap().pin_hash
+    }
+}
+
+/// The `/authorize` URL of a request by `client_id` with extra parameters.
+pub fn authorize(client_id: &str, extra: &[(&str, &str)]) -> String {
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
+    let mut pairs = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid email"),
+        ("state", "st"),
+        ("nonce", "n"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    pairs.extend_from_slice(extra);
+    let query = serde_urlencoded::to_string(&pairs).unwrap();
+    format!("/authorize?{query}")
+}
+
+/// An answer as a browser sees it.
+#[derive(Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    pub fn contains(&self, text: &str) -> bool {
+        self.body.contains(text)
+    }
+
+    /// Whether this is the relying party receiving a code.
+    pub fn gives_code(&self) -> bool {
+        self.location
+            .as_deref()
+            .is_some_and(|to| to.starts_with(REDIRECT) && to.contains("code="))
+    }
+
+    pub fn to(&self) -> &str {
+        self.location.as_deref().unwrap_or_default()
+    }
+
+    /// The value of the hidden input `name`.
+    fn hidden(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&marker)? + marker.len();
+        let end = self.body[start..].find('"')?;
+        Some(self.body[start..start + end].to_owned())
+    }
+}
+
+/// A browser: keeps cookies, follows nothing by itself.
+pub struct Browser<'a> {
+    idp: &'a Idp,
+    cookies: BTreeMap<String, String>,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(idp: &'a Idp) -> Self {
+        Self {
+            idp,
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    async fn send(&mut self, method: &str, path: &str, form: Option<String>) -> Page {
+        let mut request = Request::builder().method(method).uri(path);
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if !cookie.is_empty() {
+            request = request.header(header::COOKIE, cookie);
+        }
+        let body = match form {
+            Some(form) => {
+                request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                Body::from(form)
+            }
+            None => Body::empty(),
+        };
+        let response = self
+            .idp
+            .app
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        for set in response.headers().get_all(header::SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            let pair = set.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            let removed = value.is_empty() || set.to_ascii_lowercase().contains("max-age=0");
+            if removed {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        Page {
+            status,
+            location,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        self.send("GET", path, None).await
+    }
+
+    /// Posts `fields` to `path` with this browser's CSRF token (fetched from a form page
+    /// first, as a browser that has seen one would).
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = self.csrf().await;
+        let mut pairs = vec![("csrf", csrf.as_str())];
+        pairs.extend_from_slice(fields);
+        let form = serde_urlencoded::to_string(&pairs).unwrap();
+        self.send("POST", path, Some(form)).await
+    }
+
+    /// A CSRF token for this browser (a form page sets its cookie).
+    async fn csrf(&mut self) -> String {
+        let page = self.get("/signup").await;
+        page.hidden("csrf").unwrap()
+    }
+
+    /// Opens an authorization request and follows the provider's own redirects to the page
+    /// it lands on (or the relying party's answer).
+    pub async fn open(&mut self, path: &str) -> (String, Page) {
+        let mut at = path.to_owned();
+        loop {
+            let page = self.get(&at).await;
+            match page.location.as_deref() {
+                Some(to) if to.starts_with('/') => at = to.to_owned(),
+                _ => return (at, page),
+            }
+        }
+    }
+
+    /// Follows a redirect the provider gave within itself.
+    pub async fn follow(&mut self, page: &Page) -> (String, Page) {
+        self.open(page.to()).await
+    }
+
+    /// A full sign-in from an authorization request: password, PIN, and the new-device code
+    /// when asked; the relying party's answer.
+    pub async fn sign_in(&mut self, authorize: &str, username: &str) -> Page {
+        let (login, _) = self.open(authorize).await;
+        let pin = self
+            .post(&login, &[("username", username), ("password", PASSWORD)])
+            .await;
+        assert_eq!(pin.to(), format!("{login}/pin"), "{pin:?}");
+        let next = self.post(pin.to(), &[("pin", PIN)]).await;
+        if next.to().ends_with("/device") {
+            let code = self
+                .idp
+                .code_sent_to(&format!("{username}@example.com"))
+                .await
+                .unwrap();
+            return self.post(next.to(), &[("code", &code)]).await;
+        }
+        next
+    }
+
+    /// Signs this browser out (RP-initiated logout, confirmed).
+    pub async fn sign_out(&mut self) {
+        let page = self.get("/logout").await;
+        let action = "/logout/confirm";
+        let csrf = page.hidden("csrf").unwrap();
+        let form = serde_urlencoded::to_string([("csrf", csrf.as_str())]).unwrap();
+        let done = self.send("POST", action, Some(form)).await;
+        assert!(
+            done.status.is_success() || done.status.is_redirection(),
+            "{done:?}"
+        );
+    }
+}
