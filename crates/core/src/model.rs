@@ -150,6 +150,10 @@ pub struct ClientMetadata {
     /// Created by an administrator: trusted, so no consent page.
     #[serde(default)]
     pub first_party: bool,
+    /// A resource server an administrator set up: may introspect tokens issued to other
+    /// clients (RFC 7662 §2.1 leaves to the server who may learn what).
+    #[serde(default)]
+    pub resource_server: bool,
     /// Registered over HTTP: managed with this registration access token (its SHA-256).
     #[serde(default)]
     pub registration_token_hash: Option<String>,

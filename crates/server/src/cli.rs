@@ -252,6 +252,10 @@ pub enum ClientCommand {
         /// (clients created here are first-party otherwise).
         #[arg(long)]
         third_party: bool,
+        /// A resource server: may introspect tokens issued to other clients (admin tokens
+        /// only when it is also --admin).
+        #[arg(long)]
+        resource_server: bool,
         /// Where the client may send people after RP-initiated logout; repeat for several.
         #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
         post_logout_redirect_uris: Vec<String>,
@@ -348,6 +352,7 @@ pub struct NewClient<'a> {
     pub public: bool,
     pub admin: bool,
     pub third_party: bool,
+    pub resource_server: bool,
     pub auth_method: &'a str,
     pub id_token_alg: &'a str,
 }
@@ -361,6 +366,7 @@ pub async fn create_client(
         redirect_uris,
         public,
         admin,
+        resource_server,
         auth_method,
         id_token_alg,
         ..
@@ -384,6 +390,11 @@ pub async fn create_client(
     if public && admin {
         return Err(CliError(
             "an --admin client must be confidential (not --public)".into(),
+        ));
+    }
+    if public && resource_server {
+        return Err(CliError(
+            "a --resource-server client must be confidential (not --public)".into(),
         ));
     }
     let alg = SigningAlg::parse(id_token_alg).ok_or_else(|| {
@@ -411,6 +422,7 @@ pub async fn create_client(
         created_at: state.now(),
         metadata: ClientMetadata {
             first_party: !new.third_party,
+            resource_server,
             post_logout_redirect_uris: new.post_logout_redirect_uris.to_vec(),
             backchannel_logout_uri: new.backchannel_logout_uri.map(str::to_owned),
             ..ClientMetadata::default()

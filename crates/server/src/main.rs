@@ -176,6 +176,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             public,
             admin,
             third_party,
+            resource_server,
             token_endpoint_auth_method,
             id_token_alg,
         }) => {
@@ -187,6 +188,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                 public,
                 admin,
                 third_party,
+                resource_server,
                 auth_method: &token_endpoint_auth_method,
                 id_token_alg: &id_token_alg,
             };

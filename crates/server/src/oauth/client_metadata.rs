@@ -273,6 +273,7 @@ pub fn check(request: &RegistrationRequest) -> Result<Registration, MetadataErro
                 .require_pushed_authorization_requests
                 .unwrap_or(false),
             first_party: false,
+            resource_server: false,
             registration_token_hash: None,
             disabled: false,
         },
