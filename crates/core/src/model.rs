@@ -33,7 +33,11 @@ pub struct NewUser {
     pub id: String,
     pub username: String,
     pub email: String,
+    /// Confirmed already (an administrator vouched for it): it receives codes at once.
+    pub email_verified: bool,
     pub phone: Option<String>,
+    /// Confirmed already; never without a phone.
+    pub phone_verified: bool,
     pub password_hash: String,
     pub pin_hash: String,
     pub created_at: UnixTime,

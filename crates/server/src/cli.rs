@@ -224,6 +224,13 @@ pub enum UserCommand {
         email: String,
         #[arg(long)]
         phone: Option<String>,
+        /// The e-mail address is confirmed already (the operator checked it): it receives
+        /// recovery and new-device codes before any sign-in.
+        #[arg(long)]
+        email_verified: bool,
+        /// The phone number is confirmed already; needs --phone.
+        #[arg(long)]
+        phone_verified: bool,
     },
     /// Support-assisted PIN unlock, after support confirmed who the user is: the PIN is
     /// cleared and the user chooses a new one at the next sign-in.
@@ -302,12 +309,29 @@ fn read_line(
     }
 }
 
+/// What `idp user create` was asked for.
+pub struct NewUserRequest<'a> {
+    pub username: &'a str,
+    pub email: &'a str,
+    pub phone: Option<&'a str>,
+    pub email_verified: bool,
+    pub phone_verified: bool,
+}
+
 pub async fn create_user(
     state: &AppState,
-    username: &str,
-    email: &str,
-    phone: Option<&str>,
+    request: NewUserRequest<'_>,
 ) -> Result<serde_json::Value, CliError> {
+    let NewUserRequest {
+        username,
+        email,
+        phone,
+        email_verified,
+        phone_verified,
+    } = request;
+    if phone_verified && phone.is_none() {
+        return Err(CliError("--phone-verified needs --phone".into()));
+    }
     let username =
         validate::username(username).map_err(|e| CliError(format!("--username: {e}")))?;
     let email = validate::email(email).map_err(|e| CliError(format!("--email: {e}")))?;
@@ -331,7 +355,9 @@ pub async fn create_user(
         id: random_token(16),
         username: username.clone(),
         email,
+        email_verified,
         phone,
+        phone_verified,
         password_hash: state.hasher.hash(password, None).await?,
         pin_hash: state.pins.hash_new_pin(&pin).await?,
         created_at: state.now(),

@@ -581,13 +581,16 @@ impl SqlStore {
 impl UserStore for SqlStore {
     async fn create_user(&self, user: &NewUser) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO users (id, username, email, phone, password_hash, pin_hash, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO users (id, username, email, email_verified, phone, phone_verified,
+                                password_hash, pin_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&user.id)
         .bind(&user.username)
         .bind(&user.email)
+        .bind(user.email_verified)
         .bind(&user.phone)
+        .bind(user.phone_verified && user.phone.is_some())
         .bind(&user.password_hash)
         .bind(&user.pin_hash)
         .bind(user.created_at)
