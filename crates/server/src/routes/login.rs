@@ -279,8 +279,11 @@ async fn check_password(
     } else {
         String::new()
     };
-    let matches = state.hasher.verify(Turn::New, typed, stored, None).await?;
-    Ok((user, matches && bounded))
+    let matches = state.hasher.verify(Turn::New, typed, stored, None).await? && bounded;
+    if let Some(user) = user.as_ref().filter(|_| matches) {
+        crate::rehash::password(state, user, password).await;
+    }
+    Ok((user, matches))
 }
 
 fn pin_page_response(
@@ -396,7 +399,10 @@ pub async fn pin_submit(
         audit::record(&state, event).await;
     }
     match outcome {
-        PinOutcome::Correct => device::after_pin(&state, jar, interaction, &user, &from).await,
+        PinOutcome::Correct => {
+            crate::rehash::pin(&state, &user, form.pin.trim()).await;
+            device::after_pin(&state, jar, interaction, &user, &from).await
+        }
         PinOutcome::Wrong { tries_left: 0 } => {
             let event = audit::event(&state, AuditKind::PinLocked, &from)
                 .user(&user.id)

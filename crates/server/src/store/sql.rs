@@ -626,6 +626,37 @@ impl UserStore for SqlStore {
         .await
     }
 
+    async fn upgrade_password_hash(
+        &self,
+        user_id: &str,
+        current: &str,
+        upgraded: &str,
+    ) -> Result<bool, StoreError> {
+        let changed =
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+                .bind(upgraded)
+                .bind(user_id)
+                .bind(current)
+                .run(self)
+                .await?;
+        Ok(changed == 1)
+    }
+
+    async fn upgrade_pin_hash(
+        &self,
+        user_id: &str,
+        current: &str,
+        upgraded: &str,
+    ) -> Result<bool, StoreError> {
+        let changed = sqlx::query("UPDATE users SET pin_hash = $1 WHERE id = $2 AND pin_hash = $3")
+            .bind(upgraded)
+            .bind(user_id)
+            .bind(current)
+            .run(self)
+            .await?;
+        Ok(changed == 1)
+    }
+
     async fn set_disabled(
         &self,
         user_id: &str,
