@@ -80,6 +80,7 @@ async fn admins_manage_keys_users_clients_and_read_the_audit_log() {
         "--redirect-uri",
         REDIRECT,
         "--admin",
+        "--resource-server",
     ]);
     let normal = idp.create_client(&["--name", "Portal", "--redirect-uri", REDIRECT]);
     idp.create_user("alice");

@@ -75,6 +75,92 @@ async fn user_create_applies_the_policies_and_stores_nothing_on_refusal() {
 }
 
 #[tokio::test]
+async fn user_create_marks_the_contacts_the_operator_confirmed() {
+    // No new-device code, which would confirm the address at the first sign-in.
+    let idp = TestIdp::start_with(&[("IDP_NEW_DEVICE__ENABLED", "false")]).await;
+    let secrets = format!("{PASSWORD}\n{PIN}\n");
+    let refused = idp.cli(
+        &[
+            "user",
+            "create",
+            "--username",
+            "carol",
+            "--email",
+            "carol@example.com",
+            "--phone-verified",
+        ],
+        &secrets,
+    );
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--phone-verified"), "{stderr}");
+    assert!(refused.stdout.is_empty());
+    assert_eq!(idp.count("users", "TRUE").await, 0);
+
+    let users = [
+        (
+            "alice",
+            "+447700900123",
+            &["--email-verified", "--phone-verified"][..],
+            true,
+            true,
+        ),
+        (
+            "bob",
+            "+447700900124",
+            &["--email-verified"][..],
+            true,
+            false,
+        ),
+        ("dave", "+447700900125", &[][..], false, false),
+    ];
+    let redirect = "http://127.0.0.1:9/callback";
+    let client = idp.create_client(&["--name", "Portal", "--redirect-uri", redirect]);
+    let rp = RelyingParty::of_client(&idp, &client, redirect).await;
+    for (username, phone, flags, email_verified, phone_verified) in users {
+        let email = format!("{username}@example.com");
+        let mut args = vec![
+            "user",
+            "create",
+            "--username",
+            username,
+            "--email",
+            &email,
+            "--phone",
+            phone,
+        ];
+        args.extend_from_slice(flags);
+        let out = idp.cli(&args, &secrets);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // What relying parties are told, before the person ever confirmed anything.
+        let browser = Browser::new(&idp);
+        let mut start = rp.start(&["email", "phone"], &[], true);
+        let tokens = rp.sign_in(&browser, username, &mut start).await;
+        let claims: Value = reqwest::Client::new()
+            .get(format!("{}/userinfo", idp.issuer))
+            .bearer_auth(openidconnect::OAuth2TokenResponse::access_token(&tokens).secret())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                claims["email_verified"].as_bool(),
+                claims["phone_number_verified"].as_bool()
+            ),
+            (Some(email_verified), Some(phone_verified)),
+            "{username}: {claims}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn client_create_prints_json_and_checks_redirect_uris() {
     let idp = TestIdp::start().await;
     let confidential = idp.create_client(&[

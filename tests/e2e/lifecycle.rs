@@ -501,6 +501,63 @@ async fn a_third_party_client_introspects_only_its_own_tokens() {
 }
 
 #[tokio::test]
+async fn only_a_resource_server_introspects_other_clients_tokens_and_admin_tokens_need_admin() {
+    let f = fixture().await;
+    let tokens = signed_in(&f, &[]).await;
+    let users_token = tokens.access_token().secret().to_owned();
+    let client = |extra: &[&str]| {
+        let mut args = vec!["--name", "Other", "--redirect-uri", REDIRECT];
+        args.extend_from_slice(extra);
+        f.idp.create_client(&args)
+    };
+    let auth = |client: &Value| {
+        (
+            client["client_id"].as_str().unwrap().to_owned(),
+            client["client_secret"].as_str().unwrap().to_owned(),
+        )
+    };
+    let first_party = client(&[]);
+    let admin = client(&["--admin"]);
+    let admin_token = client_token(&f.idp.issuer, &admin, "admin").await;
+    assert!(!admin_token.is_empty());
+    let first_partys_token = client_token(&f.idp.issuer, &first_party, "").await;
+    let introspect = |who: &Value, token: &str| {
+        let (id, secret) = auth(who);
+        let token = token.to_owned();
+        let f = &f;
+        async move {
+            let (status, body) = post(f, "/introspect", (&id, &secret), &[("token", &token)]).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body["active"].as_bool().unwrap()
+        }
+    };
+
+    // A first-party client that is no resource server learns only about its own tokens,
+    // and about no other client's: not a relying party's, not an admin token.
+    assert!(introspect(&first_party, &first_partys_token).await);
+    assert!(!introspect(&first_party, &users_token).await);
+    assert!(!introspect(&first_party, &admin_token).await);
+    // An admin client is no resource server either, but its own token it may see.
+    assert!(introspect(&admin, &admin_token).await);
+    assert!(!introspect(&admin, &users_token).await);
+    let resource_server = client(&["--resource-server"]);
+    let admin_resource_server = client(&["--admin", "--resource-server"]);
+    // A resource server learns about any client's token, except an admin token.
+    assert!(introspect(&resource_server, &users_token).await);
+    assert!(introspect(&resource_server, &first_partys_token).await);
+    assert!(!introspect(&resource_server, &admin_token).await);
+    // An admin client that is also a resource server sees admin tokens too.
+    assert!(introspect(&admin_resource_server, &admin_token).await);
+    assert!(introspect(&admin_resource_server, &users_token).await);
+    // The client the token was issued to still learns about it.
+    assert!(
+        f.introspect(&users_token).await["active"]
+            .as_bool()
+            .unwrap()
+    );
+}
+
+#[tokio::test]
 async fn metrics_count_sign_ins_tokens_and_time_each_endpoint() {
     let f = fixture().await;
     let browser = Browser::new(&f.idp);

@@ -264,3 +264,79 @@ async fn no_secret_reaches_the_logs_even_at_debug_level() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_sign_in_rehashes_a_password_and_pin_made_at_other_argon2_parameters() {
+    const NEW: &str = "m=9216,t=1,p=1";
+    const OLD: &str = "m=8192,t=1,p=2";
+    const REDIRECT: &str = "http://127.0.0.1:9/callback";
+    let idp = TestIdp::start_with(&[
+        ("IDP_HASHING__MEMORY_KIB", "9216"),
+        ("IDP_HASHING__ITERATIONS", "1"),
+        ("IDP_HASHING__PARALLELISM", "1"),
+    ])
+    .await;
+    // Created while the settings were other ones.
+    let created = idp.cli_with(
+        &[
+            ("IDP_HASHING__MEMORY_KIB", "8192"),
+            ("IDP_HASHING__ITERATIONS", "1"),
+            ("IDP_HASHING__PARALLELISM", "2"),
+        ],
+        &[
+            "user",
+            "create",
+            "--username",
+            "alice",
+            "--email",
+            "alice@example.com",
+        ],
+        &format!("{PASSWORD}\n{PIN}\n"),
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let stored = async |column: &str, params: &str| {
+        let filter = format!("username = 'alice' AND {column} LIKE '$argon2id$v=19${params}$%'");
+        idp.count("users", &filter).await == 1
+    };
+    assert!(stored("password_hash", OLD).await && stored("pin_hash", OLD).await);
+
+    let client = idp.create_client(&["--name", "Portal", "--redirect-uri", REDIRECT]);
+    let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
+    let browser = Browser::new(&idp);
+    let login = browser.open(&rp.start(&[], &[], true).url).await;
+    // Wrong answers change nothing.
+    let wrong = browser
+        .submit(
+            &login,
+            &[
+                ("username", "alice"),
+                ("password", "not the password at all"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+    assert!(stored("password_hash", OLD).await);
+    let pin_page = browser
+        .submit(&wrong, &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    assert!(pin_page.contains("name=\"pin\""), "{}", pin_page.body);
+    assert!(
+        stored("password_hash", NEW).await,
+        "the right password is rehashed"
+    );
+    let wrong = browser.submit(&pin_page, &[("pin", "000000")]).await;
+    assert!(wrong.contains("That PIN is not correct"), "{}", wrong.body);
+    assert!(stored("pin_hash", OLD).await);
+    let done = browser.submit_pin(&wrong, PIN).await;
+    assert!(param(done.location.as_deref().unwrap(), "code").is_some());
+    assert!(stored("pin_hash", NEW).await, "the right PIN is rehashed");
+
+    // Both still sign in (the PIN is still keyed with the server-side key).
+    let mut start = rp.start(&[], &[], true);
+    rp.sign_in(&Browser::new(&idp), "alice", &mut start).await;
+    assert!(stored("password_hash", NEW).await && stored("pin_hash", NEW).await);
+}

@@ -283,6 +283,59 @@ async fn a_client_uses_only_its_registered_grant_types() {
     assert_eq!(refused["error"], "unauthorized_client");
 }
 
+#[tokio::test]
+async fn a_grant_type_the_server_does_not_know_is_unsupported_for_every_client() {
+    // RFC 6749 §5.2: `unsupported_grant_type` for a grant type the server does not support,
+    // `unauthorized_client` for one it supports but the client was not registered for.
+    let idp =
+        TestIdp::start_with(&[("IDP_REGISTRATION__REQUIRE_INITIAL_ACCESS_TOKEN", "false")]).await;
+    let (status, registered) = register(
+        &idp,
+        None,
+        &json!({ "grant_types": ["client_credentials"] }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{registered}");
+    let created = idp.create_client(&["--name", "Portal", "--redirect-uri", REDIRECT]);
+    let http = reqwest::Client::new();
+    for client in [&registered, &created] {
+        let id = client["client_id"].as_str().unwrap();
+        let secret = client["client_secret"].as_str().unwrap();
+        for grant_type in ["password", "urn:ietf:params:oauth:grant-type:device_code"] {
+            let response = http
+                .post(format!("{}/token", idp.issuer))
+                .basic_auth(id, Some(secret))
+                .form(&[("grant_type", grant_type)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{grant_type:?}");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(
+                body["error"], "unsupported_grant_type",
+                "{grant_type:?} for {client}"
+            );
+        }
+    }
+    let refused: Value = http
+        .post(format!("{}/token", idp.issuer))
+        .basic_auth(
+            registered["client_id"].as_str().unwrap(),
+            registered["client_secret"].as_str(),
+        )
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "x")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused["error"], "unauthorized_client",
+        "supported, not registered"
+    );
+}
+
 /// A client key pair: the JWKS to register and a signer for assertions.
 fn client_keys() -> idp_token_issuer::KeySet {
     use idp_core::model::SigningAlg;

@@ -379,8 +379,16 @@ impl TestIdp {
 
     /// Runs `idp ARGS` against this provider's database, with `stdin` as input.
     pub fn cli(&self, args: &[&str], stdin: &str) -> Output {
+        self.cli_with(&[], args, stdin)
+    }
+
+    /// Runs `idp ARGS` as [`TestIdp::cli`] does, with the settings `env` on top of the
+    /// provider's own.
+    pub fn cli_with(&self, env: &[(&str, &str)], args: &[&str], stdin: &str) -> Output {
         use std::io::Write as _;
-        let mut child = idp_command(self.dir.path(), &self.issuer, &self.extra_env)
+        let mut command = idp_command(self.dir.path(), &self.issuer, &self.extra_env);
+        command.envs(env.iter().copied());
+        let mut child = command
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -65,18 +65,14 @@ impl Idp {
             id: id.clone(),
             username: username.to_owned(),
             email: format!("{username}@example.com"),
+            email_verified: true,
             phone: None,
+            phone_verified: false,
             password_hash: state.hasher.hash(PASSWORD.to_owned(), None).await.unwrap(),
             pin_hash: state.pins.hash_new_pin(PIN).await.unwrap(),
             created_at: state.now(),
         };
         state.stores.users.create_user(&user).await.unwrap();
-        state
-            .stores
-            .users
-            .set_email(&id, &user.email, true)
-            .await
-            .unwrap();
         id
     }
 

@@ -8,6 +8,10 @@
 //! could not start in time (the hashes waiting ahead of it, at the time a hash takes here,
 //! fill the timeout) is refused at once instead of after waiting it out.
 //!
+//! A hash made before the parameters changed still verifies at the parameters it names; once
+//! the secret is proven, [`HashPool::rehash_if_outdated`] makes it again at the current ones
+//! (OWASP Password Storage Cheat Sheet, "Upgrading the work factor").
+//!
 //! When hashes queue, work already under way goes first ([`Turn::Continuing`]): a sign-in's PIN,
 //! verified after its password, goes ahead of every new sign-in's password. Under a login storm
 //! the pool then finishes the sign-ins it has started instead of spending half its hashes on
@@ -21,7 +25,7 @@ use argon2::password_hash::PasswordHasher as _;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use subtle::ConstantTimeEq as _;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -142,9 +146,18 @@ impl HashPool {
 
     /// Hashes `secret` with a fresh salt into a PHC string (`$argon2id$v=19$...`).
     pub async fn hash(&self, secret: String, pepper: Option<Pepper>) -> Result<String, HashError> {
+        self.run(Turn::New, self.hashing(secret, pepper)).await
+    }
+
+    /// The work of [`HashPool::hash`].
+    fn hashing(
+        &self,
+        secret: String,
+        pepper: Option<Pepper>,
+    ) -> impl FnOnce() -> Result<String, HashError> + Send + 'static {
         let params = self.params.clone();
         let memory = self.memory.clone();
-        self.run(Turn::New, move || {
+        move || {
             // The argon2 crate allocates this hash's memory itself.
             memory.make_room();
             let argon = keyed(
@@ -157,8 +170,51 @@ impl HashPool {
                 .hash_password(secret.as_bytes())
                 .map(|hash| hash.to_string())
                 .map_err(|e| HashError::Failed(e.to_string()))
-        })
-        .await
+        }
+    }
+
+    /// Whether `phc` is what [`HashPool::hash`] makes now: Argon2id, version 0x13, and this
+    /// pool's memory, iterations and lanes.
+    pub fn is_current(&self, phc: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(phc) else {
+            return false;
+        };
+        let Ok(params) = Params::try_from(&parsed) else {
+            return false;
+        };
+        let ours = &self.params;
+        Algorithm::try_from(parsed.algorithm.as_str()) == Ok(Algorithm::Argon2id)
+            && matches!(
+                parsed.version.map(Version::try_from),
+                Some(Ok(Version::V0x13))
+            )
+            && (params.m_cost(), params.t_cost(), params.p_cost())
+                == (ours.m_cost(), ours.t_cost(), ours.p_cost())
+    }
+
+    /// For a `secret` just verified against `stored`: `secret` hashed anew (with the same
+    /// pepper) when `stored` was made at other parameters than this pool's, `None` when it is
+    /// current. The rehash can wait for another time, so it runs only on a slot free now and
+    /// is `Busy` otherwise: it never queues ahead of or among the hashes of sign-ins.
+    pub async fn rehash_if_outdated(
+        &self,
+        secret: String,
+        stored: &str,
+        pepper: Option<Pepper>,
+    ) -> Result<Option<String>, HashError> {
+        if self.is_current(stored) {
+            return Ok(None);
+        }
+        if self.waiting() > 0 {
+            return Err(HashError::Busy);
+        }
+        let permit = self
+            .slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| HashError::Busy)?;
+        let work = self.hashing(secret, pepper);
+        self.run_holding(permit, work).await.map(Some)
     }
 
     /// Checks `secret` against a PHC string produced by [`HashPool::hash`] with the same pepper,
@@ -236,6 +292,15 @@ impl HashPool {
             .map_err(|_| HashError::Busy)?
             .map_err(|_| HashError::Busy)?;
         drop(waiting);
+        self.run_holding(permit, work).await
+    }
+
+    /// Runs `work` on the blocking pool, holding `permit` (a slot) until it is done.
+    async fn run_holding<T: Send + 'static>(
+        &self,
+        permit: OwnedSemaphorePermit,
+        work: impl FnOnce() -> Result<T, HashError> + Send + 'static,
+    ) -> Result<T, HashError> {
         let takes = self.takes.clone();
         let longest = u64::try_from(self.queue_timeout.as_nanos()).unwrap_or(u64::MAX);
         tokio::task::spawn_blocking(move || {
@@ -534,6 +599,59 @@ mod tests {
         let kept = pool.memory.kept.lock().expect("lock");
         assert_eq!(kept.len(), 1);
         assert!(kept.iter().all(|m| m.len() == 1024));
+    }
+
+    #[tokio::test]
+    async fn a_hash_made_at_other_parameters_is_made_again_at_the_current_ones() {
+        let pool = small_pool(1);
+        let pepper: Pepper = Arc::from(&b"server-side secret, 32 bytes...."[..]);
+        let current = pool
+            .hash("482916".into(), Some(pepper.clone()))
+            .await
+            .expect("hash");
+        assert!(pool.is_current(&current));
+        assert_eq!(
+            pool.rehash_if_outdated("482916".into(), &current, Some(pepper.clone()))
+                .await
+                .expect("rehash"),
+            None
+        );
+        let other = HashParams {
+            memory_kib: 2048,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let before = HashPool::new(other, 1, Duration::from_secs(5))
+            .expect("pool")
+            .hash("482916".into(), Some(pepper.clone()))
+            .await
+            .expect("hash");
+        assert!(!pool.is_current(&before));
+        assert!(!pool.is_current("not a phc string"));
+        let after = pool
+            .rehash_if_outdated("482916".into(), &before, Some(pepper.clone()))
+            .await
+            .expect("rehash")
+            .expect("outdated");
+        assert!(
+            after.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"),
+            "{after}"
+        );
+        assert!(pool.is_current(&after));
+        assert!(
+            pool.verify(Turn::New, "482916".into(), after, Some(pepper.clone()))
+                .await
+                .expect("verify"),
+            "keyed with the same pepper"
+        );
+        // A busy pool leaves it for another time rather than queue it.
+        let (release, busy) = hold_a_slot(&pool).await;
+        let result = pool
+            .rehash_if_outdated("482916".into(), &before, Some(pepper))
+            .await;
+        assert!(matches!(result, Err(HashError::Busy)), "{result:?}");
+        release.send(()).expect("the busy hash is waiting");
+        busy.await.expect("joined").expect("ran");
     }
 
     #[tokio::test]

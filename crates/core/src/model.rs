@@ -36,7 +36,11 @@ pub struct NewUser {
     pub id: String,
     pub username: String,
     pub email: String,
+    /// Confirmed already (an administrator vouched for it): it receives codes at once.
+    pub email_verified: bool,
     pub phone: Option<String>,
+    /// Confirmed already; never without a phone.
+    pub phone_verified: bool,
     pub password_hash: String,
     pub pin_hash: String,
     pub created_at: UnixTime,
@@ -153,6 +157,10 @@ pub struct ClientMetadata {
     /// Created by an administrator: trusted, so no consent page.
     #[serde(default)]
     pub first_party: bool,
+    /// A resource server an administrator set up: may introspect tokens issued to other
+    /// clients (RFC 7662 §2.1 leaves to the server who may learn what).
+    #[serde(default)]
+    pub resource_server: bool,
     /// Registered over HTTP: managed with this registration access token (its SHA-256).
     #[serde(default)]
     pub registration_token_hash: Option<String>,

@@ -27,6 +27,22 @@ pub trait UserStore: Send + Sync {
     /// every PIN try back.
     async fn set_pin(&self, user_id: &str, pin_hash: Option<&str>) -> Result<(), StoreError>;
     async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError>;
+    /// Replaces the password hash with `upgraded` (the same password hashed at the current
+    /// parameters) only while it is still `current`, so that a password changed meanwhile is
+    /// never undone; false when it was not. Atomic.
+    async fn upgrade_password_hash(
+        &self,
+        user_id: &str,
+        current: &str,
+        upgraded: &str,
+    ) -> Result<bool, StoreError>;
+    /// The same for the PIN hash; the PIN tries stay as they are. Atomic.
+    async fn upgrade_pin_hash(
+        &self,
+        user_id: &str,
+        current: &str,
+        upgraded: &str,
+    ) -> Result<bool, StoreError>;
     /// Disables the account (`Some(time)`) or enables it again (`None`).
     async fn set_disabled(
         &self,

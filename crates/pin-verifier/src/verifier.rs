@@ -98,6 +98,19 @@ impl PinVerifier {
             .await
     }
 
+    /// For a PIN just found [`PinOutcome::Correct`] against `stored`: the PIN hashed anew with
+    /// the server-side key when `stored` was made at other Argon2 parameters than the current
+    /// ones, `None` when it is current (see [`HashPool::rehash_if_outdated`]).
+    pub async fn rehash_if_outdated(
+        &self,
+        pin: &str,
+        stored: &str,
+    ) -> Result<Option<String>, HashError> {
+        self.hasher
+            .rehash_if_outdated(pin.to_owned(), stored, Some(self.pepper.clone()))
+            .await
+    }
+
     /// Checks `typed` against the user's PIN, counting a try. `turn`: [`Turn::Continuing`] for
     /// the PIN step of a sign-in whose password was verified (it goes ahead of new sign-ins
     /// when hashes queue), [`Turn::New`] otherwise.

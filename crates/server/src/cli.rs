@@ -224,6 +224,13 @@ pub enum UserCommand {
         email: String,
         #[arg(long)]
         phone: Option<String>,
+        /// The e-mail address is confirmed already (the operator checked it): it receives
+        /// recovery and new-device codes before any sign-in.
+        #[arg(long)]
+        email_verified: bool,
+        /// The phone number is confirmed already; needs --phone.
+        #[arg(long)]
+        phone_verified: bool,
     },
     /// Support-assisted PIN unlock, after support confirmed who the user is: the PIN is
     /// cleared and the user chooses a new one at the next sign-in.
@@ -252,6 +259,10 @@ pub enum ClientCommand {
         /// (clients created here are first-party otherwise).
         #[arg(long)]
         third_party: bool,
+        /// A resource server: may introspect tokens issued to other clients (admin tokens
+        /// only when it is also --admin).
+        #[arg(long)]
+        resource_server: bool,
         /// Where the client may send people after RP-initiated logout; repeat for several.
         #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
         post_logout_redirect_uris: Vec<String>,
@@ -298,12 +309,29 @@ fn read_line(
     }
 }
 
+/// What `idp user create` was asked for.
+pub struct NewUserRequest<'a> {
+    pub username: &'a str,
+    pub email: &'a str,
+    pub phone: Option<&'a str>,
+    pub email_verified: bool,
+    pub phone_verified: bool,
+}
+
 pub async fn create_user(
     state: &AppState,
-    username: &str,
-    email: &str,
-    phone: Option<&str>,
+    request: NewUserRequest<'_>,
 ) -> Result<serde_json::Value, CliError> {
+    let NewUserRequest {
+        username,
+        email,
+        phone,
+        email_verified,
+        phone_verified,
+    } = request;
+    if phone_verified && phone.is_none() {
+        return Err(CliError("--phone-verified needs --phone".into()));
+    }
     let username =
         validate::username(username).map_err(|e| CliError(format!("--username: {e}")))?;
     let email = validate::email(email).map_err(|e| CliError(format!("--email: {e}")))?;
@@ -327,7 +355,9 @@ pub async fn create_user(
         id: random_token(16),
         username: username.clone(),
         email,
+        email_verified,
         phone,
+        phone_verified,
         password_hash: state.hasher.hash(password, None).await?,
         pin_hash: state.pins.hash_new_pin(&pin).await?,
         created_at: state.now(),
@@ -348,6 +378,7 @@ pub struct NewClient<'a> {
     pub public: bool,
     pub admin: bool,
     pub third_party: bool,
+    pub resource_server: bool,
     pub auth_method: &'a str,
     pub id_token_alg: &'a str,
 }
@@ -361,6 +392,7 @@ pub async fn create_client(
         redirect_uris,
         public,
         admin,
+        resource_server,
         auth_method,
         id_token_alg,
         ..
@@ -384,6 +416,11 @@ pub async fn create_client(
     if public && admin {
         return Err(CliError(
             "an --admin client must be confidential (not --public)".into(),
+        ));
+    }
+    if public && resource_server {
+        return Err(CliError(
+            "a --resource-server client must be confidential (not --public)".into(),
         ));
     }
     let alg = SigningAlg::parse(id_token_alg).ok_or_else(|| {
@@ -411,6 +448,7 @@ pub async fn create_client(
         created_at: state.now(),
         metadata: ClientMetadata {
             first_party: !new.third_party,
+            resource_server,
             post_logout_redirect_uris: new.post_logout_redirect_uris.to_vec(),
             backchannel_logout_uri: new.backchannel_logout_uri.map(str::to_owned),
             ..ClientMetadata::default()

@@ -11,6 +11,7 @@ pub mod messages;
 pub mod metrics;
 pub mod notify;
 pub mod oauth;
+pub mod rehash;
 pub mod routes;
 pub mod secrets;
 pub mod state;

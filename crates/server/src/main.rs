@@ -119,8 +119,17 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             username,
             email,
             phone,
+            email_verified,
+            phone_verified,
         }) => {
-            let out = idp_server::cli::create_user(&state, &username, &email, phone.as_deref())
+            let request = idp_server::cli::NewUserRequest {
+                username: &username,
+                email: &email,
+                phone: phone.as_deref(),
+                email_verified,
+                phone_verified,
+            };
+            let out = idp_server::cli::create_user(&state, request)
                 .await
                 .map_err(|e| e.to_string())?;
             print(out);
@@ -176,6 +185,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             public,
             admin,
             third_party,
+            resource_server,
             token_endpoint_auth_method,
             id_token_alg,
         }) => {
@@ -187,6 +197,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                 public,
                 admin,
                 third_party,
+                resource_server,
                 auth_method: &token_endpoint_auth_method,
                 id_token_alg: &id_token_alg,
             };

@@ -5,8 +5,9 @@ use idp_core::model::{ClientMetadata, SigningAlg, TokenEndpointAuthMethod};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Grant types a client may register.
-const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+/// Grant types a client may register: those the token endpoint implements.
+pub(crate) const GRANT_TYPES: [&str; 3] =
+    ["authorization_code", "refresh_token", "client_credentials"];
 
 /// Redirect URIs a client may register: absolute, no fragment (RFC 6749 §3.1.2); https, or
 /// http on a loopback address, or a private-use scheme of a native app (RFC 8252 §7.1).
@@ -273,6 +274,7 @@ pub fn check(request: &RegistrationRequest) -> Result<Registration, MetadataErro
                 .require_pushed_authorization_requests
                 .unwrap_or(false),
             first_party: false,
+            resource_server: false,
             registration_token_hash: None,
             disabled: false,
         },

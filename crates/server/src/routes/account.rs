@@ -344,6 +344,7 @@ async fn wrong_current_password(
         }
     };
     if matches && bounded {
+        crate::rehash::password(state, user, typed).await;
         throttle::password_succeeded(state, &user.username, from.ip()).await?;
         return Ok(None);
     }

@@ -295,6 +295,7 @@ fn describe_client(client: &Client) -> Value {
         "redirect_uris": client.redirect_uris,
         "token_endpoint_auth_method": client.token_endpoint_auth_method.as_str(),
         "first_party": client.metadata.first_party,
+        "resource_server": client.metadata.resource_server,
         "admin": client.admin,
         "disabled": client.metadata.disabled,
         "created_at": client.created_at,

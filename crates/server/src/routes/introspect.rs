@@ -2,13 +2,18 @@
 //! servers. An active access token's answer includes `acr` and `auth_time`, so a resource
 //! server can demand fresh or stronger authentication (RFC 9470). A refresh token is described
 //! only to the client it was issued to.
+//!
+//! Who learns what (RFC 7662 §2.1 leaves it to the server; §2.2 answers `active: false` for
+//! the rest): every client about its own tokens; a resource server (`idp client create
+//! --resource-server`) about other clients' access tokens too, but about an admin token only
+//! when it is an admin client itself.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use idp_core::model::EphemeralKind;
+use idp_core::model::{Client, EphemeralKind};
 use idp_core::{ErrorCode, OAuthError};
 use serde_json::{Value, json};
 
@@ -42,11 +47,8 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Va
     let token = form
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    // A third-party client learns only about its own tokens; first-party clients (resource
-    // servers an administrator set up) about any.
-    let may_see = |owner: &str| owner == client.id || client.metadata.first_party;
     if let Some(claims) = access_token::active_claims(state, token).await?
-        && may_see(&claims.client_id)
+        && may_see(&client, &claims.client_id, &claims.scope)
     {
         let mut answer = json!({
             "active": true,
@@ -94,4 +96,13 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Va
         }));
     }
     Ok(json!({ "active": false }))
+}
+
+/// Whether `client` may learn about an access token issued to `owner` with `scope`.
+fn may_see(client: &Client, owner: &str, scope: &str) -> bool {
+    if owner == client.id {
+        return true;
+    }
+    let admin_token = scope.split(' ').any(|s| s == "admin");
+    client.metadata.resource_server && (client.admin || !admin_token)
 }

@@ -190,8 +190,11 @@ async fn check_password(
     } else {
         String::new()
     };
-    let matches = state.hasher.verify(Turn::New, typed, stored, None).await?;
-    Ok((user, matches && bounded))
+    let matches = state.hasher.verify(Turn::New, typed, stored, None).await? && bounded;
+    if let Some(user) = user.as_ref().filter(|_| matches) {
+        crate::rehash::password(state, user, password).await;
+    }
+    Ok((user, matches))
 }
 
 fn pin_page_response(
@@ -327,6 +330,7 @@ pub async fn pin_submit(
     }
     match outcome {
         PinOutcome::Correct => {
+            crate::rehash::pin(&state, &user, form.pin.trim()).await;
             let event = Event::PinVerified {
                 trusted_device: device::is_trusted(&state, &jar, &user).await?,
                 code_to: device::destination(&user),

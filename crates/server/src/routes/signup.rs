@@ -283,7 +283,10 @@ pub async fn pin_submit(
         id: random_token(16),
         username: pending.username.clone(),
         email: pending.email,
+        // Confirmed with a code later (a new device's, or on the account page).
+        email_verified: false,
         phone: pending.phone,
+        phone_verified: false,
         password_hash: pending.password_hash,
         pin_hash: state.pins.hash_new_pin(pin).await?,
         created_at: state.now(),

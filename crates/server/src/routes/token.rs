@@ -11,6 +11,7 @@ use idp_core::{ErrorCode, OAuthError};
 use super::client_request::FormBody;
 use crate::error::JsonError;
 use crate::oauth::authorization_code::{self, CodeRequest};
+use crate::oauth::client_metadata::GRANT_TYPES;
 use crate::oauth::{client_credentials, refresh_token};
 use crate::state::AppState;
 
@@ -24,7 +25,11 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
 async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, JsonError> {
     let form = FormBody::parse(headers, body)?;
     let client = form.client(state, headers).await?;
+    // A grant type this server does not implement is `unsupported_grant_type` below, whatever
+    // the client registered; one it does but the client may not use is `unauthorized_client`
+    // (RFC 6749 §5.2).
     if let Some(grant_type) = form.get("grant_type")
+        && GRANT_TYPES.contains(&grant_type)
         && !client.may_use_grant(grant_type)
     {
         return Err(OAuthError::new(

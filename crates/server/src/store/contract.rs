@@ -19,7 +19,9 @@ pub(super) fn user(id: &str, username: &str) -> NewUser {
         id: id.into(),
         username: username.into(),
         email: format!("{username}@example.com"),
+        email_verified: false,
         phone: Some("+447700900123".into()),
+        phone_verified: false,
         password_hash: "$argon2id$password".into(),
         pin_hash: "$argon2id$pin".into(),
         created_at: 1000,
@@ -54,6 +56,7 @@ pub async fn run_all(stores: Stores) {
     grants_revoke(&stores).await;
     clients_and_keys_round_trip(&stores).await;
     users_change_their_secrets_and_contacts(&stores).await;
+    hashes_are_upgraded_only_while_unchanged(&stores).await;
     run_cache_rules(&stores).await;
     expired_records_are_purged(&stores).await;
     expired_sessions_are_purged(&stores).await;
@@ -429,6 +432,60 @@ async fn devices_are_trusted_per_user(stores: &Stores) {
             .await
             .unwrap(),
         1
+    );
+}
+
+/// A rehashed secret replaces the hash it was verified against, never a newer one, and
+/// leaves the PIN tries alone.
+async fn hashes_are_upgraded_only_while_unchanged(stores: &Stores) {
+    let users = &stores.users;
+    users
+        .create_user(&user("u-upgrade", "upgrader"))
+        .await
+        .unwrap();
+    let tries = &stores.pin_attempts;
+    tries.take_pin_attempt("u-upgrade", 5).await.unwrap();
+    let (password, pin) = ("$argon2id$password", "$argon2id$pin");
+    assert!(
+        users
+            .upgrade_password_hash("u-upgrade", password, "$pw-2")
+            .await
+            .unwrap()
+    );
+    assert!(
+        users
+            .upgrade_pin_hash("u-upgrade", pin, "$pin-2")
+            .await
+            .unwrap()
+    );
+    let upgraded = users.find_user("u-upgrade").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            upgraded.password_hash.as_str(),
+            upgraded.pin_hash.as_deref(),
+            upgraded.pin_failures
+        ),
+        ("$pw-2", Some("$pin-2"), 1)
+    );
+    // Changed meanwhile: the upgrade of the old one changes nothing.
+    users.set_password("u-upgrade", "$pw-new").await.unwrap();
+    users.set_pin("u-upgrade", Some("$pin-new")).await.unwrap();
+    assert!(
+        !users
+            .upgrade_password_hash("u-upgrade", "$pw-2", "$pw-3")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !users
+            .upgrade_pin_hash("u-upgrade", "$pin-2", "$pin-3")
+            .await
+            .unwrap()
+    );
+    let kept = users.find_user("u-upgrade").await.unwrap().unwrap();
+    assert_eq!(
+        (kept.password_hash.as_str(), kept.pin_hash.as_deref()),
+        ("$pw-new", Some("$pin-new"))
     );
 }
 

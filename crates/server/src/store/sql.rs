@@ -585,13 +585,16 @@ impl SqlStore {
 impl UserStore for SqlStore {
     async fn create_user(&self, user: &NewUser) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO users (id, username, email, phone, password_hash, pin_hash, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO users (id, username, email, email_verified, phone, phone_verified,
+                                password_hash, pin_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&user.id)
         .bind(&user.username)
         .bind(&user.email)
+        .bind(user.email_verified)
         .bind(&user.phone)
+        .bind(user.phone_verified && user.phone.is_some())
         .bind(&user.password_hash)
         .bind(&user.pin_hash)
         .bind(user.created_at)
@@ -631,6 +634,37 @@ impl UserStore for SqlStore {
             .bind(user_id),
         )
         .await
+    }
+
+    async fn upgrade_password_hash(
+        &self,
+        user_id: &str,
+        current: &str,
+        upgraded: &str,
+    ) -> Result<bool, StoreError> {
+        let changed =
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+                .bind(upgraded)
+                .bind(user_id)
+                .bind(current)
+                .run(self)
+                .await?;
+        Ok(changed == 1)
+    }
+
+    async fn upgrade_pin_hash(
+        &self,
+        user_id: &str,
+        current: &str,
+        upgraded: &str,
+    ) -> Result<bool, StoreError> {
+        let changed = sqlx::query("UPDATE users SET pin_hash = $1 WHERE id = $2 AND pin_hash = $3")
+            .bind(upgraded)
+            .bind(user_id)
+            .bind(current)
+            .run(self)
+            .await?;
+        Ok(changed == 1)
     }
 
     async fn set_disabled(
