@@ -259,6 +259,19 @@ pub trait ThrottleStore: Send + Sync {
     /// Takes back the latest attempt (it succeeded, or was refused without being tried).
     async fn forget_latest(&self, key: &str) -> Result<(), StoreError>;
     async fn clear(&self, key: &str) -> Result<(), StoreError>;
+    /// A backlog that drains in real time (the generic cell rate algorithm), one number per
+    /// key however high a limit is set: atomically adds `cost` to the key's backlog, unless
+    /// `most` is given and the backlog would then last past it. Times are milliseconds.
+    /// Returns whether `cost` was added, and when the backlog (with it, if added) has drained.
+    async fn add_to_backlog(
+        &self,
+        key: &str,
+        now: i64,
+        cost: i64,
+        most: Option<i64>,
+    ) -> Result<(bool, i64), StoreError>;
+    /// When the key's backlog has drained (at or before `now`: nothing is owed).
+    async fn backlog_until(&self, key: &str, now: i64) -> Result<i64, StoreError>;
 }
 
 /// Trusted devices (browsers that completed a sign-in with the new-device check).

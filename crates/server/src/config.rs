@@ -74,8 +74,10 @@ pub struct Settings {
     pub limits: LimitSettings,
 }
 
-/// How often one client IP may do what an attacker would repeat (each 0: no limit). Shared
-/// across nodes through Redis when configured, like the password throttle.
+/// How often one client IP may do what an attacker would repeat (each 0: no limit, and no
+/// upper bound: size them to the people behind one address). Shared across nodes through
+/// Redis when configured, like the password throttle. PIN and code tries count only wrong
+/// ones.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitSettings {
@@ -356,28 +358,6 @@ impl Settings {
         }
         if self.pin.max_length > 32 {
             return Err(invalid("pin.max_length", "must be at most 32"));
-        }
-        let limits = &self.limits;
-        for (name, value) in [
-            ("limits.signups_per_hour", limits.signups_per_hour),
-            (
-                "limits.registrations_per_hour",
-                limits.registrations_per_hour,
-            ),
-            ("limits.recoveries_per_hour", limits.recoveries_per_hour),
-            (
-                "limits.pin_tries_per_15_minutes",
-                limits.pin_tries_per_15_minutes,
-            ),
-            (
-                "limits.code_tries_per_15_minutes",
-                limits.code_tries_per_15_minutes,
-            ),
-        ] {
-            // The throttle remembers at most 64 attempts per key.
-            if value > 64 {
-                return Err(invalid(name, "must be at most 64 (0 turns the limit off)"));
-            }
         }
         if !(1..=100).contains(&self.pin.max_attempts) {
             return Err(invalid("pin.max_attempts", "must be between 1 and 100"));

@@ -261,7 +261,7 @@ pub async fn device_submit(
         return Err(PageError::csrf());
     }
     let (mut interaction, user, check) = load_check(&state, &jar, &id).await?;
-    throttle::per_ip_page(&state, throttle::Action::CodeTry, from.ip()).await?;
+    throttle::per_ip_check(&state, throttle::Action::CodeTry, from.ip()).await?;
     let store = state.stores.codes.as_ref();
     let outcome = state
         .codes
@@ -305,6 +305,7 @@ pub async fn device_submit(
             .await
         }
         CodeCheck::Wrong { tries_left } => {
+            throttle::per_ip_failed(&state, throttle::Action::CodeTry, from.ip()).await?;
             let message = FieldError::on(
                 "code",
                 match tries_left {

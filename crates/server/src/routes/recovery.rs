@@ -258,7 +258,7 @@ pub async fn code_submit(
     let Some(channel) = interaction.recovery else {
         return Ok(Redirect::to(&recover_path(&interaction)).into_response());
     };
-    throttle::per_ip_page(&state, throttle::Action::CodeTry, from.ip()).await?;
+    throttle::per_ip_check(&state, throttle::Action::CodeTry, from.ip()).await?;
     // With security questions, a wrong answer spends a try like a wrong code, and the message
     // does not say which of them was wrong.
     let (store, now) = (state.stores.codes.as_ref(), state.now());
@@ -283,6 +283,7 @@ pub async fn code_submit(
             Ok(Redirect::to(&format!("{}/new-pin", interaction.path())).into_response())
         }
         CodeCheck::Wrong { tries_left } => {
+            throttle::per_ip_failed(&state, throttle::Action::CodeTry, from.ip()).await?;
             let event = audit::event(&state, AuditKind::RecoveryCodeWrong, &from)
                 .user(&user.id)
                 .client(&interaction.request.client_id)

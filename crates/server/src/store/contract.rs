@@ -333,6 +333,7 @@ pub async fn run_cache_rules(stores: &Stores) {
     sessions_expire_and_end(stores).await;
     sessions_are_listed_and_ended_by_sid(stores).await;
     throttle_counts_failures_in_a_window(stores).await;
+    throttle_backlogs_drain_in_real_time(stores).await;
 }
 
 async fn devices_are_trusted_per_user(stores: &Stores) {
@@ -593,6 +594,60 @@ async fn throttle_counts_failures_in_a_window(stores: &Stores) {
         throttle.record_attempt("k", 172, 60).await.unwrap(),
         (0, None)
     );
+}
+
+async fn throttle_backlogs_drain_in_real_time(stores: &Stores) {
+    let throttle = &stores.throttle;
+    // Milliseconds; long enough that Redis keeps the keys while the test runs.
+    let now = 1_000_000_000;
+    assert_eq!(throttle.backlog_until("b", now).await.unwrap(), now);
+    assert_eq!(
+        throttle
+            .add_to_backlog("b", now, 500_000, None)
+            .await
+            .unwrap(),
+        (true, now + 500_000)
+    );
+    assert_eq!(
+        throttle
+            .add_to_backlog("b", now + 100_000, 500_000, Some(now + 1_000_000))
+            .await
+            .unwrap(),
+        (true, now + 1_000_000),
+        "it adds to what has not drained yet"
+    );
+    assert_eq!(
+        throttle
+            .add_to_backlog("b", now + 200_000, 500_000, Some(now + 1_200_000))
+            .await
+            .unwrap(),
+        (false, now + 1_000_000),
+        "past the most, nothing is added"
+    );
+    assert_eq!(
+        throttle.backlog_until("b", now).await.unwrap(),
+        now + 1_000_000
+    );
+    // Far more than the 64 attempts the window counts remember: one number holds them all.
+    for _ in 0..100 {
+        throttle
+            .add_to_backlog("many", now, 10_000, None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        throttle.backlog_until("many", now).await.unwrap(),
+        now + 1_000_000
+    );
+    assert_eq!(
+        throttle
+            .add_to_backlog("b", now + 5_000_000, 500_000, None)
+            .await
+            .unwrap(),
+        (true, now + 5_500_000),
+        "a drained backlog starts again from now"
+    );
+    assert_eq!(throttle.backlog_until("other", 7).await.unwrap(), 7);
 }
 
 async fn codes_take_tries_atomically_and_are_consumed_once(stores: &Stores) {
