@@ -279,3 +279,37 @@ async fn many_people_behind_one_address_sign_in_while_wrong_pins_from_it_are_thr
     let refused = browser.submit(&pin_page, &[("pin", PIN)]).await;
     refused_with_retry_after(&refused, "450");
 }
+
+#[tokio::test]
+async fn wrong_codes_for_one_person_stop_at_the_cap_however_many_new_codes_are_sent() {
+    let idp = TestIdp::start_with(&[("IDP_CODES__MAX_FAILURES", "7")]).await;
+    idp.create_user("nia");
+    // Each sign-in on a browser the provider does not know sends a new-device code with five
+    // tries of its own: five wrong on the first, two on the second make seven in a row.
+    for tries in [5, 2] {
+        let browser = Browser::new(&idp);
+        let pin_page = browser.at_pin_step("nia").await;
+        let device = browser.submit(&pin_page, &[("pin", PIN)]).await;
+        assert!(device.contains("Confirm it is you"), "{}", device.body);
+        for _ in 0..tries {
+            let wrong = browser.submit(&device, &[("code", "000000")]).await;
+            assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+        }
+    }
+    // A fresh code, even typed right, is refused now: the person needs support.
+    let browser = Browser::new(&idp);
+    let codes_before = browser.device_codes_sent();
+    let pin_page = browser.at_pin_step("nia").await;
+    let device = browser.submit(&pin_page, &[("pin", PIN)]).await;
+    let refused = browser.pass_device_check(device, codes_before).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(refused.contains("contact support"), "{}", refused.body);
+    // Support's unlock clears the count (and, as always, asks for a new PIN).
+    let unlocked = idp.cli(&["user", "unlock", "nia"], "");
+    assert!(unlocked.status.success());
+    assert_eq!(
+        idp.count("users", "username = 'nia' AND code_failures = 0")
+            .await,
+        1
+    );
+}

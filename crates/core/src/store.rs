@@ -325,6 +325,14 @@ pub trait CodeStore: Send + Sync {
         user_id: &str,
         hash: &str,
     ) -> Result<bool, StoreError>;
+    /// The user's failures in a row over every code and purpose, kept with the user so that a
+    /// new code never resets it: atomically counts one more when fewer than `max` are counted,
+    /// and returns the count now (1..=max), or `None` when `max` are (code checks are refused).
+    /// Counted *before* the code is compared, like a PIN try, so that concurrent guesses can
+    /// never make more than `max`.
+    async fn take_code_failure(&self, user_id: &str, max: u32) -> Result<Option<u32>, StoreError>;
+    /// Forgets the user's failures: a right code, or support's unlock.
+    async fn reset_code_failures(&self, user_id: &str) -> Result<(), StoreError>;
 }
 
 /// Consent to third-party clients: the scopes a person allowed each one.

@@ -439,6 +439,7 @@ pub async fn unlock_user(state: &AppState, username: &str) -> Result<serde_json:
         .await?
         .ok_or_else(|| CliError(format!("no user `{name}`")))?;
     state.stores.users.set_pin(&user.id, None).await?;
+    state.stores.codes.reset_code_failures(&user.id).await?;
     let event =
         idp_core::model::AuditEvent::new(idp_core::model::AuditKind::PinUnlocked, state.now())
             .user(&user.id)

@@ -171,6 +171,9 @@ pub struct RegistrationSettings {
 #[serde(deny_unknown_fields)]
 pub struct CodeSettings {
     pub lifetime_secs: i64,
+    /// Wrong codes and security answers in a row, over every code sent, after which a user's
+    /// code checks are refused until support unlocks them (NIST SP 800-63B: at most 100).
+    pub max_failures: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -361,6 +364,9 @@ impl Settings {
         }
         if !(1..=100).contains(&self.pin.max_attempts) {
             return Err(invalid("pin.max_attempts", "must be between 1 and 100"));
+        }
+        if !(1..=100).contains(&self.codes.max_failures) {
+            return Err(invalid("codes.max_failures", "must be between 1 and 100"));
         }
         for (name, value) in [
             (

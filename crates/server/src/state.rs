@@ -109,7 +109,8 @@ impl AppState {
             codes: idp_recovery::CodeIssuer::new(
                 secrets.derive("one-time-codes"),
                 settings.codes.lifetime_secs,
-            ),
+            )
+            .with_max_failures(settings.codes.max_failures),
             notifier: crate::notify::Notifier::new(
                 &settings,
                 stores.outbox.clone(),

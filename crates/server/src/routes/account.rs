@@ -643,6 +643,7 @@ pub async fn confirm_contact(
                 Some(message),
             ));
         }
+        CodeCheck::Blocked => return Err(PageError::CodesBlocked),
         CodeCheck::Spent => {
             let error = FieldError::general(Text::new("code-expired-ask"));
             return refused(&state, jar, &session, &user, StatusCode::GONE, error).await;

@@ -221,6 +221,7 @@ pub async fn unlock_user(
     let actor = admin(&state, &headers).await?;
     let user = find_user(&state, &username).await?;
     state.stores.users.set_pin(&user.id, None).await?;
+    state.stores.codes.reset_code_failures(&user.id).await?;
     record(
         &state,
         &actor,

@@ -308,6 +308,7 @@ pub async fn code_submit(
                 Some(message),
             ))
         }
+        CodeCheck::Blocked => Err(PageError::CodesBlocked),
         CodeCheck::Spent => {
             let message = FieldError::on("code", Text::new("code-expired"));
             Ok(code_form(

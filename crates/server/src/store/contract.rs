@@ -61,6 +61,7 @@ pub async fn run_all(stores: Stores) {
     the_outbox_keeps_messages_in_order(&stores).await;
     devices_are_trusted_per_user(&stores).await;
     codes_take_tries_atomically_and_are_consumed_once(&stores).await;
+    code_failures_are_counted_atomically_per_user(&stores).await;
     leases_have_one_holder_at_a_time(&stores).await;
     rotations_are_checked_and_store_one_successor(&stores).await;
 }
@@ -648,6 +649,42 @@ async fn throttle_backlogs_drain_in_real_time(stores: &Stores) {
         "a drained backlog starts again from now"
     );
     assert_eq!(throttle.backlog_until("other", 7).await.unwrap(), 7);
+}
+
+async fn code_failures_are_counted_atomically_per_user(stores: &Stores) {
+    stores
+        .users
+        .create_user(&user("u-codes", "codes"))
+        .await
+        .unwrap();
+    let racers: Vec<_> = (0..12)
+        .map(|_| {
+            let codes = stores.codes.clone();
+            tokio::spawn(async move { codes.take_code_failure("u-codes", 5).await.unwrap() })
+        })
+        .collect();
+    let mut taken = Vec::new();
+    for racer in racers {
+        taken.extend(racer.await.unwrap());
+    }
+    taken.sort_unstable();
+    assert_eq!(
+        taken,
+        vec![1, 2, 3, 4, 5],
+        "each count is taken once, up to the cap"
+    );
+    let codes = &stores.codes;
+    assert_eq!(codes.take_code_failure("u-codes", 5).await.unwrap(), None);
+    assert_eq!(
+        codes.take_code_failure("u-codes", 6).await.unwrap(),
+        Some(6),
+        "kept with the user, whatever code comes next"
+    );
+    codes.reset_code_failures("u-codes").await.unwrap();
+    assert_eq!(
+        codes.take_code_failure("u-codes", 5).await.unwrap(),
+        Some(1)
+    );
 }
 
 async fn codes_take_tries_atomically_and_are_consumed_once(stores: &Stores) {

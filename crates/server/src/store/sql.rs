@@ -1852,6 +1852,35 @@ impl CodeStore for SqlStore {
         .await?;
         Ok(affected == 1)
     }
+
+    async fn take_code_failure(&self, user_id: &str, max: u32) -> Result<Option<u32>, StoreError> {
+        // One statement, as for PIN tries: no two requests take the same count.
+        let taken: Option<i64> = self
+            .write(async {
+                sqlx::query_scalar(
+                    "UPDATE users SET code_failures = code_failures + 1
+                     WHERE id = $1 AND code_failures < $2 RETURNING code_failures",
+                )
+                .bind(user_id)
+                .bind(i64::from(max))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)
+            })
+            .await?;
+        taken
+            .map(|n| u32::try_from(n).map_err(|_| corrupt("users.code_failures")))
+            .transpose()
+    }
+
+    async fn reset_code_failures(&self, user_id: &str) -> Result<(), StoreError> {
+        self.write_one(
+            "UPDATE users SET code_failures = 0 WHERE id = $1",
+            &[Arg::Text(user_id)],
+        )
+        .await
+        .map(drop)
+    }
 }
 
 #[async_trait]
