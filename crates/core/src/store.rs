@@ -165,9 +165,20 @@ pub trait KeyStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// False when there was no such key.
     async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError>;
-    /// Replaces the sealed private keys, all or none (moving to a new master key); refused
-    /// with `Conflict` unless `sealed` names exactly the stored keys.
-    async fn replace_sealed_keys(&self, sealed: &[(String, Vec<u8>)]) -> Result<(), StoreError>;
+    /// Replaces the sealed private keys, all or none, and the recorded fingerprint of the
+    /// master key with `master_fingerprint`, in the same transaction (moving to a new master
+    /// key); refused with `Conflict` unless `sealed` names exactly the stored keys.
+    async fn replace_sealed_keys(
+        &self,
+        sealed: &[(String, Vec<u8>)],
+        master_fingerprint: &str,
+    ) -> Result<(), StoreError>;
+    /// The fingerprint recorded for the server-side key `name`, if any.
+    async fn recorded_fingerprint(&self, name: &str) -> Result<Option<String>, StoreError>;
+    /// Records `fingerprint` for `name` unless one is recorded already, and returns the one
+    /// recorded: the database remembers the keys it was set up with.
+    async fn record_fingerprint(&self, name: &str, fingerprint: &str)
+    -> Result<String, StoreError>;
 }
 
 /// Short-lived records (interactions, pending sign-ups, authorization codes).

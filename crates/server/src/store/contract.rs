@@ -62,6 +62,7 @@ pub async fn run_all(stores: Stores) {
     devices_are_trusted_per_user(&stores).await;
     codes_take_tries_atomically_and_are_consumed_once(&stores).await;
     code_failures_are_counted_atomically_per_user(&stores).await;
+    key_fingerprints_are_recorded_once_and_moved_by_a_rewrap(&stores).await;
     leases_have_one_holder_at_a_time(&stores).await;
     rotations_are_checked_and_store_one_successor(&stores).await;
 }
@@ -649,6 +650,34 @@ async fn throttle_backlogs_drain_in_real_time(stores: &Stores) {
         "a drained backlog starts again from now"
     );
     assert_eq!(throttle.backlog_until("other", 7).await.unwrap(), 7);
+}
+
+async fn key_fingerprints_are_recorded_once_and_moved_by_a_rewrap(stores: &Stores) {
+    let keys = &stores.keys;
+    assert_eq!(keys.recorded_fingerprint("pin_key").await.unwrap(), None);
+    assert_eq!(keys.record_fingerprint("pin_key", "a").await.unwrap(), "a");
+    assert_eq!(
+        keys.record_fingerprint("pin_key", "b").await.unwrap(),
+        "a",
+        "the first recorded stays"
+    );
+    keys.record_fingerprint("master_key", "m1").await.unwrap();
+    let sealed: Vec<(String, Vec<u8>)> = keys
+        .list_signing_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|record| (record.kid, record.sealed_private_key))
+        .collect();
+    keys.replace_sealed_keys(&sealed, "m2").await.unwrap();
+    assert_eq!(
+        keys.recorded_fingerprint("master_key").await.unwrap(),
+        Some("m2".to_owned())
+    );
+    assert_eq!(
+        keys.recorded_fingerprint("pin_key").await.unwrap(),
+        Some("a".to_owned())
+    );
 }
 
 async fn code_failures_are_counted_atomically_per_user(stores: &Stores) {
