@@ -169,8 +169,21 @@ async fn signing_keys_are_sealed_with_the_master_key() {
             );
         }
     }
-    // Another master key cannot open them: start-up stops and says why.
+    // Another master key: start-up stops and names it, by the fingerprint the database
+    // recorded.
     let other = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let out = run(dir.path(), &[("IDP_MASTER_KEY", other)]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("IDP_MASTER_KEY"), "{stderr}");
+    // Without that record, it cannot open the sealed keys either: start-up stops and says why.
+    drop(conn);
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM key_fingerprints")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
     let out = run(dir.path(), &[("IDP_MASTER_KEY", other)]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -178,6 +191,8 @@ async fn signing_keys_are_sealed_with_the_master_key() {
         stderr.contains("does not open with this master key"),
         "{stderr}"
     );
+    // And nothing of that key was recorded: the right one still starts.
+    assert!(run(dir.path(), &[]).status.success());
 }
 
 #[tokio::test]
@@ -246,4 +261,88 @@ async fn liveness_and_readiness_probes_answer() {
     assert_eq!(ready.status(), reqwest::StatusCode::OK);
     let ready: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(ready["database"], "ok");
+}
+
+/// `idp keys rewrap` to `new`, run in `dir` with `env`.
+fn rewrap_to(dir: &std::path::Path, env: &[(&str, &str)], new: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut command = Command::new(idp_binary());
+    command.current_dir(dir).args(["keys", "rewrap"]);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("IDP_") {
+            command.env_remove(key);
+        }
+    }
+    let mut child = command
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{new}\n").as_bytes()).unwrap();
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+/// Starts on `database` (none: SQLite in the directory) with keys A, then with others.
+async fn nodes_with_other_keys_refuse_to_start(database: Option<&str>) {
+    const MASTER_A: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    const PIN_A: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+    const OTHER: &str = "AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=";
+    let dir = tempfile::tempdir().unwrap();
+    let with = |master: &'static str, pin: &'static str| {
+        let mut env = vec![("IDP_MASTER_KEY", master), ("IDP_PIN_KEY", pin)];
+        env.extend(database.map(|url| ("IDP_DATABASE_URL", url)));
+        env
+    };
+    let first = run(dir.path(), &with(MASTER_A, PIN_A));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    for (env, setting) in [
+        (with(MASTER_A, OTHER), "IDP_PIN_KEY"),
+        (with(OTHER, PIN_A), "IDP_MASTER_KEY"),
+    ] {
+        let out = run(dir.path(), &env);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{setting}: {stderr}");
+        // One line says why (the log may say what came before it).
+        let said: Vec<&str> = stderr.lines().filter(|l| l.starts_with("idp: ")).collect();
+        assert_eq!(said.len(), 1, "{stderr}");
+        assert!(said[0].contains(setting), "{stderr}");
+        assert!(
+            !stderr.contains(OTHER) && !stderr.contains(PIN_A),
+            "{stderr}"
+        );
+    }
+    assert!(run(dir.path(), &with(MASTER_A, PIN_A)).status.success());
+    // A rewrap moves the database to a new master key: the next start uses it, and the old
+    // one is refused.
+    let moved = rewrap_to(dir.path(), &with(MASTER_A, PIN_A), OTHER);
+    assert!(
+        moved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&moved.stderr)
+    );
+    let after = run(dir.path(), &with(OTHER, PIN_A));
+    assert!(
+        after.status.success(),
+        "{}",
+        String::from_utf8_lossy(&after.stderr)
+    );
+    let old = run(dir.path(), &with(MASTER_A, PIN_A));
+    assert_eq!(old.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&old.stderr).contains("IDP_MASTER_KEY"));
+}
+
+#[tokio::test]
+async fn a_node_whose_keys_differ_from_the_databases_refuses_to_start() {
+    nodes_with_other_keys_refuse_to_start(None).await;
+    if let Some(shared) = SharedBackend::create().await {
+        nodes_with_other_keys_refuse_to_start(Some(&shared.database_url)).await;
+    }
 }

@@ -290,11 +290,6 @@ impl<'a> Browser<'a> {
         }
     }
 
-    /// Follows a redirect the provider gave within itself.
-    pub async fn follow(&mut self, page: &Page) -> (String, Page) {
-        self.open(page.to()).await
-    }
-
     /// A full sign-in from an authorization request: password, PIN, and the new-device code
     /// when asked; the relying party's answer.
     pub async fn sign_in(&mut self, authorize: &str, username: &str) -> Page {

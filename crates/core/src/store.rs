@@ -181,9 +181,20 @@ pub trait KeyStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// False when there was no such key.
     async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError>;
-    /// Replaces the sealed private keys, all or none (moving to a new master key); refused
-    /// with `Conflict` unless `sealed` names exactly the stored keys.
-    async fn replace_sealed_keys(&self, sealed: &[(String, Vec<u8>)]) -> Result<(), StoreError>;
+    /// Replaces the sealed private keys, all or none, and the recorded fingerprint of the
+    /// master key with `master_fingerprint`, in the same transaction (moving to a new master
+    /// key); refused with `Conflict` unless `sealed` names exactly the stored keys.
+    async fn replace_sealed_keys(
+        &self,
+        sealed: &[(String, Vec<u8>)],
+        master_fingerprint: &str,
+    ) -> Result<(), StoreError>;
+    /// The fingerprint recorded for the server-side key `name`, if any.
+    async fn recorded_fingerprint(&self, name: &str) -> Result<Option<String>, StoreError>;
+    /// Records `fingerprint` for `name` unless one is recorded already, and returns the one
+    /// recorded: the database remembers the keys it was set up with.
+    async fn record_fingerprint(&self, name: &str, fingerprint: &str)
+    -> Result<String, StoreError>;
 }
 
 /// Short-lived records (interactions, pending sign-ups, authorization codes).
@@ -275,6 +286,19 @@ pub trait ThrottleStore: Send + Sync {
     /// Takes back the latest attempt (it succeeded, or was refused without being tried).
     async fn forget_latest(&self, key: &str) -> Result<(), StoreError>;
     async fn clear(&self, key: &str) -> Result<(), StoreError>;
+    /// A backlog that drains in real time (the generic cell rate algorithm), one number per
+    /// key however high a limit is set: atomically adds `cost` to the key's backlog, unless
+    /// `most` is given and the backlog would then last past it. Times are milliseconds.
+    /// Returns whether `cost` was added, and when the backlog (with it, if added) has drained.
+    async fn add_to_backlog(
+        &self,
+        key: &str,
+        now: i64,
+        cost: i64,
+        most: Option<i64>,
+    ) -> Result<(bool, i64), StoreError>;
+    /// When the key's backlog has drained (at or before `now`: nothing is owed).
+    async fn backlog_until(&self, key: &str, now: i64) -> Result<i64, StoreError>;
 }
 
 /// Trusted devices (browsers that completed a sign-in with the new-device check).
@@ -336,6 +360,14 @@ pub trait CodeStore: Send + Sync {
         user_id: &str,
         hash: &str,
     ) -> Result<bool, StoreError>;
+    /// The user's failures in a row over every code and purpose, kept with the user so that a
+    /// new code never resets it: atomically counts one more when fewer than `max` are counted,
+    /// and returns the count now (1..=max), or `None` when `max` are (code checks are refused).
+    /// Counted *before* the code is compared, like a PIN try, so that concurrent guesses can
+    /// never make more than `max`.
+    async fn take_code_failure(&self, user_id: &str, max: u32) -> Result<Option<u32>, StoreError>;
+    /// Forgets the user's failures: a right code, or support's unlock.
+    async fn reset_code_failures(&self, user_id: &str) -> Result<(), StoreError>;
 }
 
 /// Consent to third-party clients: the scopes a person allowed each one.

@@ -4,6 +4,11 @@
 //! codes"), and stored only as a keyed hash: six digits are too few to survive an offline
 //! search of a plain hash. Tries are taken atomically by the store, so concurrent guesses get
 //! no more than five.
+//!
+//! Across codes, a user's wrong codes (and wrong security answers) in a row are counted too,
+//! and a new code never resets that count (a right one does): at the cap (100 by default,
+//! NIST SP 800-63B §5.2.2) the user's code checks are refused until support unlocks them.
+//! Otherwise ten codes an hour of five tries each would let guessing go on without end.
 
 pub mod mask;
 
@@ -23,6 +28,8 @@ pub const CODE_DIGITS: usize = 6;
 /// The default lifetime of a code (SPEC: 10 minutes).
 pub const CODE_LIFETIME_SECS: i64 = 600;
 pub const CODE_TRIES: u32 = 5;
+/// Wrong codes in a row for one user, over every code, before their checks are refused.
+pub const MAX_FAILURES: u32 = 100;
 
 /// HMAC-SHA-256 (RFC 2104) of `message` under `key`, base64url.
 fn hmac(key: &[u8], message: &[u8]) -> String {
@@ -41,6 +48,9 @@ pub enum CodeCheck {
     },
     /// Expired, used, or out of tries: a new code must be sent.
     Spent,
+    /// The user has had too many wrong codes in a row: no code is checked for them until
+    /// support unlocks them.
+    Blocked,
 }
 
 /// Issues and checks codes under one server-side key and lifetime.
@@ -48,19 +58,33 @@ pub enum CodeCheck {
 pub struct CodeIssuer {
     key: [u8; 32],
     lifetime_secs: i64,
+    max_failures: u32,
 }
 
 impl std::fmt::Debug for CodeIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CodeIssuer")
             .field("lifetime_secs", &self.lifetime_secs)
+            .field("max_failures", &self.max_failures)
             .finish_non_exhaustive()
     }
 }
 
 impl CodeIssuer {
     pub fn new(key: [u8; 32], lifetime_secs: i64) -> Self {
-        Self { key, lifetime_secs }
+        Self {
+            key,
+            lifetime_secs,
+            max_failures: MAX_FAILURES,
+        }
+    }
+
+    /// With another cap on a user's wrong codes in a row.
+    pub fn with_max_failures(self, max_failures: u32) -> Self {
+        Self {
+            max_failures,
+            ..self
+        }
     }
 
     /// A fresh code for `data` (what it is sent for): the digits to send and the record to keep.
@@ -90,6 +114,14 @@ impl CodeIssuer {
         let Some(code) = store.take_code_try(purpose, user_id, now).await? else {
             return Ok(CodeCheck::Spent);
         };
+        // Counted as a failure before the comparison, and forgotten only once it was right.
+        if store
+            .take_code_failure(user_id, self.max_failures)
+            .await?
+            .is_none()
+        {
+            return Ok(CodeCheck::Blocked);
+        }
         let typed: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
         if !constant_time_eq(
             hmac(&self.key, typed.as_bytes()).as_bytes(),
@@ -101,6 +133,7 @@ impl CodeIssuer {
         }
         // Two right answers at once: only one consumes the code.
         if store.consume_code(purpose, user_id, &code.hash).await? {
+            store.reset_code_failures(user_id).await?;
             Ok(CodeCheck::Correct(code.data))
         } else {
             Ok(CodeCheck::Spent)
@@ -116,11 +149,18 @@ impl CodeIssuer {
         user_id: &str,
         now: UnixTime,
     ) -> Result<CodeCheck, StoreError> {
-        Ok(match store.take_code_try(purpose, user_id, now).await? {
-            Some(code) => CodeCheck::Wrong {
-                tries_left: code.tries_left,
-            },
-            None => CodeCheck::Spent,
+        let Some(code) = store.take_code_try(purpose, user_id, now).await? else {
+            return Ok(CodeCheck::Spent);
+        };
+        if store
+            .take_code_failure(user_id, self.max_failures)
+            .await?
+            .is_none()
+        {
+            return Ok(CodeCheck::Blocked);
+        }
+        Ok(CodeCheck::Wrong {
+            tries_left: code.tries_left,
         })
     }
 }
@@ -138,7 +178,10 @@ mod tests {
     /// The code-store contract in memory; the SQL backends meet the same contract in the
     /// storage contract tests.
     #[derive(Default)]
-    struct Codes(Mutex<HashMap<(CodePurpose, String), OneTimeCode>>);
+    struct Codes(
+        Mutex<HashMap<(CodePurpose, String), OneTimeCode>>,
+        Mutex<HashMap<String, u32>>,
+    );
 
     #[async_trait]
     impl CodeStore for Codes {
@@ -193,6 +236,19 @@ mod tests {
                 return Ok(true);
             }
             Ok(false)
+        }
+        async fn take_code_failure(&self, u: &str, max: u32) -> Result<Option<u32>, StoreError> {
+            let mut failures = self.1.lock().unwrap();
+            let count = failures.entry(u.to_owned()).or_default();
+            if *count >= max {
+                return Ok(None);
+            }
+            *count += 1;
+            Ok(Some(*count))
+        }
+        async fn reset_code_failures(&self, u: &str) -> Result<(), StoreError> {
+            self.1.lock().unwrap().remove(u);
+            Ok(())
         }
     }
 
@@ -275,6 +331,42 @@ mod tests {
                 .unwrap(),
             CodeCheck::Correct(_)
         ));
+    }
+
+    #[tokio::test]
+    async fn wrong_codes_in_a_row_are_capped_across_new_codes_until_a_right_one() {
+        let issuer = CodeIssuer::new([1; 32], 600).with_max_failures(7);
+        let store = Codes::default();
+        // Each new code has five tries of its own; the user's count goes on across them.
+        let code = sent(&issuer, &store).await;
+        for _ in 0..5 {
+            let check = issuer.check(&store, PURPOSE, "u1", wrong_for(&code), 1001);
+            assert!(matches!(check.await.unwrap(), CodeCheck::Wrong { .. }));
+        }
+        let code = sent(&issuer, &store).await;
+        issuer
+            .check(&store, PURPOSE, "u1", wrong_for(&code), 1001)
+            .await
+            .unwrap();
+        // A wrong security answer counts alike.
+        issuer.spend_try(&store, PURPOSE, "u1", 1001).await.unwrap();
+        let code = sent(&issuer, &store).await;
+        let refused = issuer.check(&store, PURPOSE, "u1", &code, 1001).await;
+        assert_eq!(refused.unwrap(), CodeCheck::Blocked, "even the right code");
+        assert_eq!(
+            issuer.spend_try(&store, PURPOSE, "u1", 1001).await.unwrap(),
+            CodeCheck::Blocked
+        );
+        // Support's unlock forgets the count; a right code then resets it too.
+        store.reset_code_failures("u1").await.unwrap();
+        let code = sent(&issuer, &store).await;
+        issuer
+            .check(&store, PURPOSE, "u1", wrong_for(&code), 1001)
+            .await
+            .unwrap();
+        let right = issuer.check(&store, PURPOSE, "u1", &code, 1001).await;
+        assert!(matches!(right.unwrap(), CodeCheck::Correct(_)));
+        assert_eq!(store.1.lock().unwrap().get("u1"), None);
     }
 
     #[tokio::test]

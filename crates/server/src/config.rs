@@ -74,8 +74,10 @@ pub struct Settings {
     pub limits: LimitSettings,
 }
 
-/// How often one client IP may do what an attacker would repeat (each 0: no limit). Shared
-/// across nodes through Redis when configured, like the password throttle.
+/// How often one client IP may do what an attacker would repeat (each 0: no limit, and no
+/// upper bound: size them to the people behind one address). Shared across nodes through
+/// Redis when configured, like the password throttle. PIN and code tries count only wrong
+/// ones.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitSettings {
@@ -169,6 +171,9 @@ pub struct RegistrationSettings {
 #[serde(deny_unknown_fields)]
 pub struct CodeSettings {
     pub lifetime_secs: i64,
+    /// Wrong codes and security answers in a row, over every code sent, after which a user's
+    /// code checks are refused until support unlocks them (NIST SP 800-63B: at most 100).
+    pub max_failures: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -357,30 +362,11 @@ impl Settings {
         if self.pin.max_length > 32 {
             return Err(invalid("pin.max_length", "must be at most 32"));
         }
-        let limits = &self.limits;
-        for (name, value) in [
-            ("limits.signups_per_hour", limits.signups_per_hour),
-            (
-                "limits.registrations_per_hour",
-                limits.registrations_per_hour,
-            ),
-            ("limits.recoveries_per_hour", limits.recoveries_per_hour),
-            (
-                "limits.pin_tries_per_15_minutes",
-                limits.pin_tries_per_15_minutes,
-            ),
-            (
-                "limits.code_tries_per_15_minutes",
-                limits.code_tries_per_15_minutes,
-            ),
-        ] {
-            // The throttle remembers at most 64 attempts per key.
-            if value > 64 {
-                return Err(invalid(name, "must be at most 64 (0 turns the limit off)"));
-            }
-        }
         if !(1..=100).contains(&self.pin.max_attempts) {
             return Err(invalid("pin.max_attempts", "must be between 1 and 100"));
+        }
+        if !(1..=100).contains(&self.codes.max_failures) {
+            return Err(invalid("codes.max_failures", "must be between 1 and 100"));
         }
         for (name, value) in [
             (

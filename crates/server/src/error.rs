@@ -27,6 +27,8 @@ pub enum PageError {
         message: Text,
     },
     Forbidden(Text),
+    /// The user has had too many wrong one-time codes in a row: only support unlocks them.
+    CodesBlocked,
     /// Too many of these from this address: wait this many seconds.
     TooMany(i64),
     Busy,
@@ -108,6 +110,12 @@ impl IntoResponse for PageError {
                 StatusCode::FORBIDDEN,
                 Text::new("error-form-title"),
                 message,
+                None,
+            ),
+            Self::CodesBlocked => (
+                StatusCode::FORBIDDEN,
+                Text::new("codes-blocked-title"),
+                Text::new("codes-blocked"),
                 None,
             ),
             Self::TooMany(seconds) => (

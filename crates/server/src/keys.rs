@@ -533,7 +533,8 @@ async fn rewrap_now(state: &AppState, new_master: &[u8; 32]) -> Result<usize, Ke
         ));
     }
     // Refused if the keys changed meanwhile (a node rotated): nothing is then half re-sealed.
-    store.replace_sealed_keys(&sealed).await?;
+    let fingerprint = crate::secrets::fingerprint(new_master);
+    store.replace_sealed_keys(&sealed, &fingerprint).await?;
     state.set_keys(load(store, &new_sealing).await?);
     announce(state).await;
     Ok(sealed.len())

@@ -7,7 +7,10 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 
+use idp_core::store::KeyStore;
+
 use crate::config::{ConfigError, Settings};
+use crate::state::StartError;
 
 pub struct Secrets {
     pub master_key: [u8; 32],
@@ -28,6 +31,44 @@ impl Secrets {
     pub fn derive(&self, purpose: &str) -> [u8; 32] {
         derive(&self.master_key, purpose)
     }
+
+    /// Compares the keys with the ones the database was set up with, and with `record`
+    /// records them where none are yet (the first start, or the first after an upgrade: done
+    /// once the signing keys opened, so that a wrong master key is never recorded). Every
+    /// node must hold the same keys: a node with another PIN key would refuse every PIN made
+    /// elsewhere and lock people out, one with another master key would answer with codes
+    /// and CSRF tokens no other node accepts.
+    pub async fn check_recorded(
+        &self,
+        keys: &dyn KeyStore,
+        record: bool,
+    ) -> Result<(), StartError> {
+        for (name, key, what) in [
+            ("master_key", &self.master_key, "master key"),
+            ("pin_key", &self.pin_key, "PIN key"),
+        ] {
+            let ours = fingerprint(key);
+            let recorded = if record {
+                Some(keys.record_fingerprint(name, &ours).await?)
+            } else {
+                keys.recorded_fingerprint(name).await?
+            };
+            if recorded.is_some_and(|recorded| recorded != ours) {
+                return Err(ConfigError(format!(
+                    "setting `{name}` (IDP_{}) is not the {what} this database was set up with: every node must hold the same one (a master key is replaced only with `idp keys rewrap`)",
+                    name.to_uppercase()
+                ))
+                .into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the database records of a key: HMAC-SHA-256 of a fixed label under it, which says
+/// whether two keys are the same and nothing about either.
+pub fn fingerprint(key: &[u8; 32]) -> String {
+    STANDARD.encode(derive(key, "key-fingerprint"))
 }
 
 /// A key for `purpose`, derived from `master` (HMAC-SHA-256 as a PRF).

@@ -75,9 +75,11 @@ impl AppState {
         let secrets = Secrets::load(&settings)?;
         let stores =
             Stores::open(&settings, secrets.derive("redis-records"), clock.clone()).await?;
+        secrets.check_recorded(stores.keys.as_ref(), false).await?;
         let key_sealing = secrets.derive("signing-keys");
         crate::keys::ensure_active_in_cluster(&stores, &key_sealing, clock.as_ref()).await?;
         let keys = crate::keys::load(stores.keys.as_ref(), &key_sealing).await?;
+        secrets.check_recorded(stores.keys.as_ref(), true).await?;
         let hasher = HashPool::new(
             settings.hashing.params(),
             settings.max_concurrent_hashes(),
@@ -109,7 +111,8 @@ impl AppState {
             codes: idp_recovery::CodeIssuer::new(
                 secrets.derive("one-time-codes"),
                 settings.codes.lifetime_secs,
-            ),
+            )
+            .with_max_failures(settings.codes.max_failures),
             notifier: crate::notify::Notifier::new(
                 &settings,
                 stores.outbox.clone(),

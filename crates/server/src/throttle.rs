@@ -10,9 +10,11 @@
 //! Codes: at most ten one-time codes an hour are sent for one user, whatever the purpose, so
 //! nobody can flood a person's inbox or phone, or get endless fresh codes to guess.
 //!
-//! Per client IP (`limits.*`): sign-ups, client registrations, recoveries started, PIN tries
-//! and code tries, each at most so many in its window, so that one source cannot create
-//! accounts or clients in bulk, or spread guesses over many accounts.
+//! Per client IP (`limits.*`): sign-ups, client registrations and recoveries started, each at
+//! most so many in its window, so that one source cannot create accounts or clients in bulk;
+//! and wrong PINs and wrong codes, so that one source cannot spread guesses over many
+//! accounts. Only failures count there: the many people behind one address (an office, a
+//! carrier's NAT) who answer right all get in (SPEC "Sign-in rules that every path keeps").
 
 use idp_core::StoreError;
 use idp_core::random::sha256_b64;
@@ -198,44 +200,69 @@ impl Action {
     }
 }
 
+/// How an action's limit is kept, in milliseconds: each one adds `cost` (its window over its
+/// limit) to its address's backlog, which drains in real time and may hold at most `window`.
+/// So `limit` may come at once, and then one every `cost`; a single number per address holds
+/// the count however high an operator sets the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pace {
+    cost: i64,
+    window: i64,
+}
+
+impl Pace {
+    fn of(limit: u32, window_secs: i64) -> Option<Self> {
+        let window = window_secs.saturating_mul(1000);
+        (limit > 0).then(|| Self {
+            cost: (window / i64::from(limit)).max(1),
+            window,
+        })
+    }
+
+    /// The latest a backlog may last, one more included.
+    fn most(self, now: i64) -> i64 {
+        now.saturating_add(self.window)
+    }
+
+    /// Seconds until one more fits a backlog that lasts `until`: 0 when it fits now.
+    fn wait(self, until: i64, now: i64) -> i64 {
+        let over = until
+            .saturating_add(self.cost)
+            .saturating_sub(self.most(now));
+        if over <= 0 { 0 } else { (over + 999) / 1000 }
+    }
+}
+
+/// The address's counter and pace for `action`, unless it is not limited.
+fn limited(state: &AppState, action: Action, ip: Option<&str>) -> Option<(String, Pace)> {
+    let (limit, window) = action.limit(state);
+    Some((action.ip_key(ip?), Pace::of(limit, window)?))
+}
+
+fn now_ms(state: &AppState) -> i64 {
+    state.now().saturating_mul(1000)
+}
+
 /// Records `action` from `ip` and says whether it may go on; over the limit it is refused
-/// (and not recorded) with the seconds until one more would be allowed at the limit's pace.
+/// (and not recorded) with the seconds until one more would be allowed.
 pub async fn per_ip(
     state: &AppState,
     action: Action,
     ip: Option<&str>,
 ) -> Result<Verdict, StoreError> {
-    let (limit, window) = action.limit(state);
-    let Some(ip) = ip.filter(|_| limit > 0) else {
+    let Some((key, pace)) = limited(state, action, ip) else {
         return Ok(Verdict::Go);
     };
-    let key = action.ip_key(ip);
-    let (before, _) = state
+    let now = now_ms(state);
+    let (added, until) = state
         .stores
         .throttle
-        .record_attempt(&key, state.now(), window)
+        .add_to_backlog(&key, now, pace.cost, Some(pace.most(now)))
         .await?;
-    if before < limit {
+    if added {
         return Ok(Verdict::Go);
     }
-    state.stores.throttle.forget_latest(&key).await?;
-    Ok(Verdict::Wait((window / i64::from(limit)).max(1)))
-}
-
-/// Forgets `action` from `ip`, recorded by `per_ip`, when it was turned away unchecked
-/// because the hashing queue was full (503): a busy server costs nobody their allowance. A
-/// store failure here is logged, and the 503 still given.
-pub async fn per_ip_unchecked(state: &AppState, action: Action, ip: Option<&str>) {
-    let (limit, _) = action.limit(state);
-    if let Some(ip) = ip.filter(|_| limit > 0)
-        && let Err(error) = state
-            .stores
-            .throttle
-            .forget_latest(&action.ip_key(ip))
-            .await
-    {
-        tracing::warn!(%error, action = action.key(), "cannot forget a try turned away unchecked");
-    }
+    Ok(Verdict::Wait(pace.wait(until, now).max(1)))
 }
 
 /// `per_ip` for a page: a refusal is a page that says how long to wait.
@@ -253,6 +280,44 @@ pub async fn per_ip_page(
     }
 }
 
+/// Before a PIN or code is checked: refused (429, with how long to wait) when `ip` has had as
+/// many failures of `action` as its limit allows; records nothing, so people who answer right
+/// never use up their address's allowance (SPEC: per-address limits count failures).
+pub async fn per_ip_check(
+    state: &AppState,
+    action: Action,
+    ip: Option<&str>,
+) -> Result<(), crate::error::PageError> {
+    let Some((key, pace)) = limited(state, action, ip) else {
+        return Ok(());
+    };
+    let now = now_ms(state);
+    let until = state.stores.throttle.backlog_until(&key, now).await?;
+    match pace.wait(until, now) {
+        0 => Ok(()),
+        seconds => {
+            tracing::warn!(action = action.key(), "client IP over its limit");
+            Err(crate::error::PageError::TooMany(seconds))
+        }
+    }
+}
+
+/// After a wrong PIN or code from `ip`: counts it against the address.
+pub async fn per_ip_failed(
+    state: &AppState,
+    action: Action,
+    ip: Option<&str>,
+) -> Result<(), StoreError> {
+    if let Some((key, pace)) = limited(state, action, ip) {
+        state
+            .stores
+            .throttle
+            .add_to_backlog(&key, now_ms(state), pace.cost, None)
+            .await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,6 +329,24 @@ mod tests {
         assert_eq!(network("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
         assert_eq!(network("2001:db8:1:2:ffff::9"), network("2001:db8:1:2::1"));
         assert_ne!(network("2001:db8:1:3::1"), network("2001:db8:1:2::1"));
+    }
+
+    #[test]
+    fn a_pace_lets_its_limit_through_at_once_then_one_per_share_of_the_window() {
+        let pace = Pace::of(2, 900).unwrap();
+        assert_eq!(pace.cost, 450_000);
+        assert_eq!(Pace::of(0, 900), None);
+        let now = 1_000_000;
+        assert_eq!(pace.wait(now, now), 0, "nothing owed");
+        assert_eq!(pace.wait(now + 450_000, now), 0, "one failure");
+        assert_eq!(pace.wait(now + 900_000, now), 450, "two: the limit");
+        assert_eq!(pace.wait(now + 900_000, now + 1), 450, "rounded up");
+        assert_eq!(pace.wait(now + 900_000, now + 450_000), 0);
+        // No cap: a large limit is kept as exactly as a small one.
+        let large = Pace::of(100_000, 900).unwrap();
+        assert_eq!(large.cost, 9);
+        assert_eq!(large.wait(now + 100_000 * 9, now), 1);
+        assert_eq!(large.wait(now + 99_999 * 9, now), 0);
     }
 
     #[test]

@@ -599,7 +599,7 @@ pub async fn confirm_contact(
     Form(form): Form<CodeForm>,
 ) -> Result<Response, PageError> {
     let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
-    throttle::per_ip_page(&state, throttle::Action::CodeTry, from.ip()).await?;
+    throttle::per_ip_check(&state, throttle::Action::CodeTry, from.ip()).await?;
     let store = state.stores.codes.as_ref();
     let outcome = state
         .codes
@@ -614,6 +614,7 @@ pub async fn confirm_contact(
     let data = match outcome {
         CodeCheck::Correct(data) => data,
         CodeCheck::Wrong { tries_left } => {
+            throttle::per_ip_failed(&state, throttle::Action::CodeTry, from.ip()).await?;
             let message = FieldError::on(
                 "code",
                 Text::new("code-wrong").count("tries", i64::from(tries_left)),
@@ -625,6 +626,7 @@ pub async fn confirm_contact(
                 Some(message),
             ));
         }
+        CodeCheck::Blocked => return Err(PageError::CodesBlocked),
         CodeCheck::Spent => {
             let error = FieldError::general(Text::new("code-expired-ask"));
             return refused(&state, jar, &session, &user, StatusCode::GONE, error).await;

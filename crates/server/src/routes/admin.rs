@@ -223,6 +223,7 @@ pub async fn unlock_user(
     state.stores.users.set_pin(&user.id, None).await?;
     let from = crate::web::client_info::ClientInfo::default();
     super::session::account_reset(&state, &user.id, &from).await?;
+    state.stores.codes.reset_code_failures(&user.id).await?;
     record(
         &state,
         &actor,

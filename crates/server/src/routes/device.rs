@@ -220,7 +220,7 @@ pub async fn device_submit(
         Err(elsewhere) => return Ok(elsewhere),
     };
     let user = loaded.user()?.clone();
-    throttle::per_ip_page(&state, throttle::Action::CodeTry, from.ip()).await?;
+    throttle::per_ip_check(&state, throttle::Action::CodeTry, from.ip()).await?;
     let store = state.stores.codes.as_ref();
     let outcome = state
         .codes
@@ -251,6 +251,7 @@ pub async fn device_submit(
             signin::advance(&state, jar, loaded, Event::DeviceCodeVerified, &from).await
         }
         CodeCheck::Wrong { tries_left } => {
+            throttle::per_ip_failed(&state, throttle::Action::CodeTry, from.ip()).await?;
             let message = FieldError::on(
                 "code",
                 match tries_left {
@@ -267,6 +268,7 @@ pub async fn device_submit(
                 Some(message),
             ))
         }
+        CodeCheck::Blocked => Err(PageError::CodesBlocked),
         CodeCheck::Spent => {
             let message = FieldError::on("code", Text::new("code-expired"));
             Ok(code_form(

@@ -304,24 +304,15 @@ pub async fn pin_submit(
     };
     let user = loaded.user()?.clone();
     let interaction = &loaded.interaction;
-    throttle::per_ip_page(&state, throttle::Action::PinTry, from.ip()).await?;
+    throttle::per_ip_check(&state, throttle::Action::PinTry, from.ip()).await?;
     let client_id = interaction.request.client_id.as_str();
     // The password was verified: finishing this sign-in goes ahead of starting new ones.
-    let outcome = match state
+    let outcome = state
         .pins
         .verify(Turn::Continuing, &user, form.pin.trim())
-        .await
-    {
-        Ok(outcome) => outcome,
-        Err(error) => {
-            let error = PageError::from(error);
-            if matches!(error, PageError::Busy) {
-                throttle::per_ip_unchecked(&state, throttle::Action::PinTry, from.ip()).await;
-            }
-            return Err(error);
-        }
-    };
+        .await?;
     if let PinOutcome::Wrong { tries_left } = outcome {
+        throttle::per_ip_failed(&state, throttle::Action::PinTry, from.ip()).await?;
         let event = audit::event(&state, AuditKind::PinWrong, &from)
             .user(&user.id)
             .client(client_id)

@@ -307,7 +307,7 @@ pub async fn code_submit(
     };
     let user = loaded.user()?.clone();
     let interaction = &loaded.interaction;
-    throttle::per_ip_page(&state, throttle::Action::CodeTry, from.ip()).await?;
+    throttle::per_ip_check(&state, throttle::Action::CodeTry, from.ip()).await?;
     // With security questions, a wrong answer spends a try like a wrong code, and the message
     // does not say which of them was wrong.
     let (store, now) = (state.stores.codes.as_ref(), state.now());
@@ -329,6 +329,7 @@ pub async fn code_submit(
             signin::advance(&state, jar, loaded, Event::RecoveryVerified, &from).await
         }
         CodeCheck::Wrong { tries_left } => {
+            throttle::per_ip_failed(&state, throttle::Action::CodeTry, from.ip()).await?;
             let event = audit::event(&state, AuditKind::RecoveryCodeWrong, &from)
                 .user(&user.id)
                 .client(&interaction.request.client_id)
@@ -353,6 +354,7 @@ pub async fn code_submit(
                 Some(message),
             ))
         }
+        CodeCheck::Blocked => Err(PageError::CodesBlocked),
         CodeCheck::Spent => {
             let message = FieldError::on("code", Text::new("code-expired"));
             Ok(code_form(

@@ -64,6 +64,8 @@ pub async fn run_all(stores: Stores) {
     the_outbox_keeps_messages_in_order(&stores).await;
     devices_are_trusted_per_user(&stores).await;
     codes_take_tries_atomically_and_are_consumed_once(&stores).await;
+    code_failures_are_counted_atomically_per_user(&stores).await;
+    key_fingerprints_are_recorded_once_and_moved_by_a_rewrap(&stores).await;
     leases_have_one_holder_at_a_time(&stores).await;
     rotations_are_checked_and_store_one_successor(&stores).await;
 }
@@ -336,6 +338,7 @@ pub async fn run_cache_rules(stores: &Stores) {
     sessions_expire_and_end(stores).await;
     sessions_are_listed_and_ended_by_sid(stores).await;
     throttle_counts_failures_in_a_window(stores).await;
+    throttle_backlogs_drain_in_real_time(stores).await;
 }
 
 async fn devices_are_trusted_per_user(stores: &Stores) {
@@ -701,6 +704,124 @@ async fn throttle_counts_failures_in_a_window(stores: &Stores) {
     assert_eq!(
         throttle.record_attempt("k", 172, 60).await.unwrap(),
         (0, None)
+    );
+}
+
+async fn throttle_backlogs_drain_in_real_time(stores: &Stores) {
+    let throttle = &stores.throttle;
+    // Milliseconds; long enough that Redis keeps the keys while the test runs.
+    let now = 1_000_000_000;
+    assert_eq!(throttle.backlog_until("b", now).await.unwrap(), now);
+    assert_eq!(
+        throttle
+            .add_to_backlog("b", now, 500_000, None)
+            .await
+            .unwrap(),
+        (true, now + 500_000)
+    );
+    assert_eq!(
+        throttle
+            .add_to_backlog("b", now + 100_000, 500_000, Some(now + 1_000_000))
+            .await
+            .unwrap(),
+        (true, now + 1_000_000),
+        "it adds to what has not drained yet"
+    );
+    assert_eq!(
+        throttle
+            .add_to_backlog("b", now + 200_000, 500_000, Some(now + 1_200_000))
+            .await
+            .unwrap(),
+        (false, now + 1_000_000),
+        "past the most, nothing is added"
+    );
+    assert_eq!(
+        throttle.backlog_until("b", now).await.unwrap(),
+        now + 1_000_000
+    );
+    // Far more than the 64 attempts the window counts remember: one number holds them all.
+    for _ in 0..100 {
+        throttle
+            .add_to_backlog("many", now, 10_000, None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        throttle.backlog_until("many", now).await.unwrap(),
+        now + 1_000_000
+    );
+    assert_eq!(
+        throttle
+            .add_to_backlog("b", now + 5_000_000, 500_000, None)
+            .await
+            .unwrap(),
+        (true, now + 5_500_000),
+        "a drained backlog starts again from now"
+    );
+    assert_eq!(throttle.backlog_until("other", 7).await.unwrap(), 7);
+}
+
+async fn key_fingerprints_are_recorded_once_and_moved_by_a_rewrap(stores: &Stores) {
+    let keys = &stores.keys;
+    assert_eq!(keys.recorded_fingerprint("pin_key").await.unwrap(), None);
+    assert_eq!(keys.record_fingerprint("pin_key", "a").await.unwrap(), "a");
+    assert_eq!(
+        keys.record_fingerprint("pin_key", "b").await.unwrap(),
+        "a",
+        "the first recorded stays"
+    );
+    keys.record_fingerprint("master_key", "m1").await.unwrap();
+    let sealed: Vec<(String, Vec<u8>)> = keys
+        .list_signing_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|record| (record.kid, record.sealed_private_key))
+        .collect();
+    keys.replace_sealed_keys(&sealed, "m2").await.unwrap();
+    assert_eq!(
+        keys.recorded_fingerprint("master_key").await.unwrap(),
+        Some("m2".to_owned())
+    );
+    assert_eq!(
+        keys.recorded_fingerprint("pin_key").await.unwrap(),
+        Some("a".to_owned())
+    );
+}
+
+async fn code_failures_are_counted_atomically_per_user(stores: &Stores) {
+    stores
+        .users
+        .create_user(&user("u-codes", "codes"))
+        .await
+        .unwrap();
+    let racers: Vec<_> = (0..12)
+        .map(|_| {
+            let codes = stores.codes.clone();
+            tokio::spawn(async move { codes.take_code_failure("u-codes", 5).await.unwrap() })
+        })
+        .collect();
+    let mut taken = Vec::new();
+    for racer in racers {
+        taken.extend(racer.await.unwrap());
+    }
+    taken.sort_unstable();
+    assert_eq!(
+        taken,
+        vec![1, 2, 3, 4, 5],
+        "each count is taken once, up to the cap"
+    );
+    let codes = &stores.codes;
+    assert_eq!(codes.take_code_failure("u-codes", 5).await.unwrap(), None);
+    assert_eq!(
+        codes.take_code_failure("u-codes", 6).await.unwrap(),
+        Some(6),
+        "kept with the user, whatever code comes next"
+    );
+    codes.reset_code_failures("u-codes").await.unwrap();
+    assert_eq!(
+        codes.take_code_failure("u-codes", 5).await.unwrap(),
+        Some(1)
     );
 }
 

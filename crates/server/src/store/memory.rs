@@ -22,6 +22,8 @@ const LONGEST_WINDOW: i64 = 3600;
 pub struct MemoryThrottle {
     typed: Mutex<HashMap<String, Vec<UnixTime>>>,
     attempts: Mutex<HashMap<String, Vec<UnixTime>>>,
+    /// When each key's backlog has drained, in milliseconds.
+    backlogs: Mutex<HashMap<String, i64>>,
 }
 
 impl MemoryThrottle {
@@ -51,6 +53,20 @@ fn make_room(map: &mut HashMap<String, Vec<UnixTime>>, now: UnixTime) {
     let (_, threshold, _) = latest.select_nth_unstable(cut);
     let threshold = *threshold;
     map.retain(|_, times| times.last().is_some_and(|t| *t > threshold));
+}
+
+/// Makes room for one more backlog: drops those drained, then, if the map is still full, the
+/// tenth that drain soonest.
+fn make_backlog_room(map: &mut HashMap<String, i64>, now: i64) {
+    map.retain(|_, until| *until > now);
+    if map.len() < MAX_KEYS {
+        return;
+    }
+    let mut untils: Vec<i64> = map.values().copied().collect();
+    let cut = untils.len() / 10;
+    let (_, threshold, _) = untils.select_nth_unstable(cut);
+    let threshold = *threshold;
+    map.retain(|_, until| *until > threshold);
 }
 
 #[async_trait]
@@ -92,6 +108,31 @@ impl ThrottleStore for MemoryThrottle {
     async fn clear(&self, key: &str) -> Result<(), StoreError> {
         self.map(key).lock().map_err(poisoned)?.remove(key);
         Ok(())
+    }
+
+    async fn add_to_backlog(
+        &self,
+        key: &str,
+        now: i64,
+        cost: i64,
+        most: Option<i64>,
+    ) -> Result<(bool, i64), StoreError> {
+        let mut map = self.backlogs.lock().map_err(poisoned)?;
+        if map.len() >= MAX_KEYS && !map.contains_key(key) {
+            make_backlog_room(&mut map, now);
+        }
+        let from = map.get(key).copied().unwrap_or(now).max(now);
+        let until = from.saturating_add(cost);
+        if most.is_some_and(|most| until > most) {
+            return Ok((false, from));
+        }
+        map.insert(key.to_owned(), until);
+        Ok((true, until))
+    }
+
+    async fn backlog_until(&self, key: &str, now: i64) -> Result<i64, StoreError> {
+        let map = self.backlogs.lock().map_err(poisoned)?;
+        Ok(map.get(key).copied().unwrap_or(now))
     }
 }
 

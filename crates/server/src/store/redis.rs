@@ -99,6 +99,18 @@ redis.call('EXPIRE', KEYS[1], window)
 return {n, latest[2] or false}
 ";
 
+/// Adds ARGV[2] ms to a backlog that drains in real time, unless ARGV[3] (not negative) is
+/// passed; the key expires when the backlog has drained.
+const ADD_TO_BACKLOG: &str = r"
+local now, cost, most = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local drained = tonumber(redis.call('GET', KEYS[1]) or '0')
+if drained < now then drained = now end
+if most >= 0 and drained + cost > most then return {0, drained} end
+drained = drained + cost
+redis.call('SET', KEYS[1], string.format('%.0f', drained), 'PX', math.max(drained - now, 1))
+return {1, drained}
+";
+
 impl RedisStore {
     /// Connects lazily: a node starts while Redis is down, refuses what needs it (503), and
     /// recovers by itself when Redis returns.
@@ -532,5 +544,37 @@ impl ThrottleStore for RedisStore {
             .await
             .map_err(redis_error)?;
         Ok(())
+    }
+
+    async fn add_to_backlog(
+        &self,
+        key: &str,
+        now: i64,
+        cost: i64,
+        most: Option<i64>,
+    ) -> Result<(bool, i64), StoreError> {
+        let (added, until): (i64, i64) = redis::Script::new(ADD_TO_BACKLOG)
+            .key(self.key(&["backlog", key]))
+            .arg(now)
+            .arg(cost.max(0))
+            .arg(most.map_or(-1, |most| most.max(0)))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        Ok((added == 1, until))
+    }
+
+    async fn backlog_until(&self, key: &str, now: i64) -> Result<i64, StoreError> {
+        let until: Option<String> = self
+            .conn()
+            .get(self.key(&["backlog", key]))
+            .await
+            .map_err(redis_error)?;
+        match until {
+            None => Ok(now),
+            Some(until) => until
+                .parse::<i64>()
+                .map_err(|_| corrupt("redis throttle backlog")),
+        }
     }
 }

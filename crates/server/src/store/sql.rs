@@ -192,6 +192,7 @@ impl SqlStore {
     async fn replace_sealed_keys_now(
         &self,
         sealed: &[(String, Vec<u8>)],
+        master_fingerprint: &str,
     ) -> Result<(), StoreError> {
         let mut transaction = self.pool.begin().await.map_err(backend)?;
         // No key may be added or removed between the check below and the commit. SQLite
@@ -226,6 +227,15 @@ impl SqlStore {
                 return Err(StoreError::Corrupt(format!("no signing key {kid}")));
             }
         }
+        // The next start with the new master key finds it recorded.
+        sqlx::query(
+            "INSERT INTO key_fingerprints (name, fingerprint) VALUES ('master_key', $1)
+             ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint",
+        )
+        .bind(master_fingerprint)
+        .execute(&mut *transaction)
+        .await
+        .map_err(backend)?;
         transaction.commit().await.map_err(backend)
     }
 
@@ -1086,8 +1096,42 @@ impl KeyStore for SqlStore {
         .await
     }
 
-    async fn replace_sealed_keys(&self, sealed: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
-        self.write(self.replace_sealed_keys_now(sealed)).await
+    async fn replace_sealed_keys(
+        &self,
+        sealed: &[(String, Vec<u8>)],
+        master_fingerprint: &str,
+    ) -> Result<(), StoreError> {
+        self.write(self.replace_sealed_keys_now(sealed, master_fingerprint))
+            .await
+    }
+
+    async fn recorded_fingerprint(&self, name: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT fingerprint FROM key_fingerprints WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
+    async fn record_fingerprint(
+        &self,
+        name: &str,
+        fingerprint: &str,
+    ) -> Result<String, StoreError> {
+        // The first node to start records its keys; every later one compares with them.
+        sqlx::query(
+            "INSERT INTO key_fingerprints (name, fingerprint) VALUES ($1, $2)
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(fingerprint)
+        .run(self)
+        .await?;
+        sqlx::query_scalar("SELECT fingerprint FROM key_fingerprints WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)
     }
 
     async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError> {
@@ -1913,6 +1957,35 @@ impl CodeStore for SqlStore {
         .run(self)
         .await?;
         Ok(affected == 1)
+    }
+
+    async fn take_code_failure(&self, user_id: &str, max: u32) -> Result<Option<u32>, StoreError> {
+        // One statement, as for PIN tries: no two requests take the same count.
+        let taken: Option<i64> = self
+            .write(async {
+                sqlx::query_scalar(
+                    "UPDATE users SET code_failures = code_failures + 1
+                     WHERE id = $1 AND code_failures < $2 RETURNING code_failures",
+                )
+                .bind(user_id)
+                .bind(i64::from(max))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)
+            })
+            .await?;
+        taken
+            .map(|n| u32::try_from(n).map_err(|_| corrupt("users.code_failures")))
+            .transpose()
+    }
+
+    async fn reset_code_failures(&self, user_id: &str) -> Result<(), StoreError> {
+        self.write_one(
+            "UPDATE users SET code_failures = 0 WHERE id = $1",
+            &[Arg::Text(user_id)],
+        )
+        .await
+        .map(drop)
     }
 }
 
