@@ -355,7 +355,7 @@ async fn contact_codes_need_the_password_are_rationed_and_their_tries_cannot_be_
     });
     let mut checked = 0;
     for guess in guesses {
-        if guess.await.unwrap().contains("That code is not correct.") {
+        if guess.await.unwrap().contains("That code is not correct") {
             checked += 1;
         }
     }

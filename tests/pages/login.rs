@@ -211,3 +211,48 @@ async fn a_third_party_client_gets_consent_under_prompt_login_and_max_age_zero()
         assert!(allowed.gives_code(), "{extra:?}: {allowed:?}");
     }
 }
+
+#[tokio::test]
+async fn every_code_screen_says_the_same_of_a_last_wrong_code() {
+    // The new-device, recovery and contact screens are one screen: a code with no tries
+    // left says so in the same words everywhere (the account page said "0 tries left").
+    let idp = Idp::start().await;
+    let (mut browser, _) = signed_in(&idp).await;
+    let sent = browser
+        .post(
+            "/account/contact",
+            &[
+                ("current_password", PASSWORD),
+                ("channel", "email"),
+                ("value", "alice.new@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.to(), "/account/contact/code", "{sent:?}");
+    let mut last = None;
+    for _ in 0..5 {
+        last = Some(
+            browser
+                .post("/account/contact/code", &[("code", "000000")])
+                .await,
+        );
+    }
+    let last = last.unwrap();
+    assert_eq!(last.status, StatusCode::UNAUTHORIZED);
+    assert!(last.contains("cannot be tried again"), "{last:?}");
+    assert!(!last.contains("0 tries left"));
+
+    let mut other = Browser::new(&idp);
+    let (login, _) = other.open(&authorize("rp", &[])).await;
+    let pin = other
+        .post(&login, &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    let device = other.post(pin.to(), &[("pin", PIN)]).await;
+    assert!(device.to().ends_with("/device"), "{device:?}");
+    let mut last = None;
+    for _ in 0..5 {
+        last = Some(other.post(device.to(), &[("code", "000000")]).await);
+    }
+    let last = last.unwrap();
+    assert!(last.contains("cannot be tried again"), "{last:?}");
+}

@@ -128,3 +128,38 @@ async fn a_trusted_browser_lapses_when_not_seen_for_its_lifetime() {
     let next = browser.post(pin.to(), &[("pin", PIN)]).await;
     assert!(next.to().ends_with("/device"), "{next:?}");
 }
+
+#[tokio::test]
+async fn a_password_change_ends_other_sessions_and_forgets_other_devices() {
+    let idp = Idp::start().await;
+    idp.client("rp", true).await;
+    let alice = idp.user("alice").await;
+    let mut laptop = Browser::new(&idp);
+    let mut phone = Browser::new(&idp);
+    assert!(
+        laptop
+            .sign_in(&authorize("rp", &[]), "alice")
+            .await
+            .gives_code()
+    );
+    assert!(
+        phone
+            .sign_in(&authorize("rp", &[]), "alice")
+            .await
+            .gives_code()
+    );
+    let new_password = "a much longer new passphrase";
+    let changed = laptop
+        .post(
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("password", new_password),
+                ("password_confirm", new_password),
+            ],
+        )
+        .await;
+    assert!(changed.status.is_success(), "{changed:?}");
+    assert_eq!(idp.sessions_of(&alice).await, 1, "only the laptop's");
+    assert_eq!(idp.devices_of(&alice).await, 1, "only the laptop");
+}

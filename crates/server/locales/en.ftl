@@ -289,6 +289,7 @@ error-expired-title = This sign-in has expired
 error-expired = Go back to the site you came from and choose “Sign in” again.
 error-form-title = We could not accept that form
 error-csrf = This form was too old or did not come from this site. Go back, reload the page and try again.
+error-form = This form could not be read. Go back, reload the page and try again.
 error-too-many-title = Too many tries
 error-too-many-seconds = There were too many tries from your network. Please wait { $seconds ->
         [one] 1 second

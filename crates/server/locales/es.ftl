@@ -289,6 +289,7 @@ error-expired-title = Este inicio de sesión ha caducado
 error-expired = Vuelva al sitio del que venía y elija «Iniciar sesión» de nuevo.
 error-form-title = No hemos podido aceptar ese formulario
 error-csrf = Este formulario era demasiado antiguo o no procedía de este sitio. Vuelva atrás, recargue la página e inténtelo de nuevo.
+error-form = No hemos podido leer este formulario. Vuelva atrás, recargue la página e inténtelo de nuevo.
 error-too-many-title = Demasiados intentos
 error-too-many-seconds = Ha habido demasiados intentos desde su red. Espere { $seconds ->
         [one] 1 segundo

@@ -38,6 +38,9 @@ pub enum PageError {
     /// A store that sign-in needs cannot be reached: refuse (never go on without it).
     Unavailable,
     Internal(String),
+    /// Not a failure: the sign-in is at another step, whose page (this path) the browser is
+    /// sent to (an old tab, the back button, a replayed post).
+    Elsewhere(String),
 }
 
 impl PageError {
@@ -152,6 +155,7 @@ impl IntoResponse for PageError {
                 Text::new("error-internal"),
                 Some(reference),
             ),
+            Self::Elsewhere(path) => return axum::response::Redirect::to(&path).into_response(),
         };
         let mut response = render(
             status,

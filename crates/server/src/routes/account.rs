@@ -2,7 +2,6 @@
 //! sessions, and recent sign-ins. Every page needs a full sign-in (password and PIN); every
 //! change needs the current secret it replaces.
 
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -21,12 +20,13 @@ use crate::audit;
 use crate::error::PageError;
 use crate::i18n::{FieldError, Text, question_text};
 use crate::messages;
-use crate::oauth::interaction::Interaction;
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;
+use crate::web::code_entry::{self, CodeScreen, Resend};
 use crate::web::cookies;
 use crate::web::csrf;
+use crate::web::extract::{SignedIn, SignedInForm};
 use idp_core::password_policy::PasswordRejection;
 
 /// Sign-in events shown on the account page.
@@ -43,22 +43,6 @@ const SIGN_IN_EVENTS: [AuditKind; 5] = [
 struct PendingContact {
     channel: Channel,
     value: String,
-}
-
-/// The signed-in user, or a redirect into sign-in that comes back here.
-async fn signed_in_user(
-    state: &AppState,
-    jar: CookieJar,
-) -> Result<Result<(CookieJar, Session, User), Response>, PageError> {
-    if let Some(session) = session::current(state, &jar).await?
-        && let Some(user) = state.stores.users.find_user(&session.user_id).await?
-        && user.disabled_at.is_none()
-    {
-        return Ok(Ok((jar, session, user)));
-    }
-    let (jar, browser) = csrf::browser_binding(state, jar);
-    let interaction = Interaction::start_for_account(state, browser).await?;
-    Ok(Err((jar, Redirect::to(&interaction.path())).into_response()))
 }
 
 /// The account page, with a notice or an error from the last action.
@@ -205,32 +189,15 @@ fn outcome_label(kind: AuditKind) -> Text {
 pub async fn account_page(
     State(state): State<AppState>,
     jar: CookieJar,
+    SignedIn { session, user }: SignedIn,
 ) -> Result<Response, PageError> {
-    match signed_in_user(&state, jar).await? {
-        Ok((jar, session, user)) => {
-            page(&state, jar, &session, &user, StatusCode::OK, None, None).await
-        }
-        Err(redirect) => Ok(redirect),
-    }
+    page(&state, jar, &session, &user, StatusCode::OK, None, None).await
 }
 
 /// Runs a form action for the signed-in user after the CSRF check.
-macro_rules! signed_in_form {
-    ($state:expr, $jar:expr, $csrf:expr) => {{
-        if !csrf::verify(&$state, &$jar, $csrf) {
-            return Err(PageError::csrf());
-        }
-        match signed_in_user(&$state, $jar).await? {
-            Ok(found) => found,
-            Err(redirect) => return Ok(redirect),
-        }
-    }};
-}
 
 #[derive(Deserialize)]
 pub struct PasswordForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     current_password: String,
     #[serde(default)]
@@ -243,9 +210,12 @@ pub async fn change_password(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Form(form): Form<PasswordForm>,
+    SignedInForm {
+        session,
+        user,
+        form,
+    }: SignedInForm<PasswordForm>,
 ) -> Result<Response, PageError> {
-    let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
     if let Some(refusal) = wrong_current_password(
         &state,
         &jar,
@@ -364,8 +334,6 @@ async fn wrong_current_password(
 #[derive(Deserialize)]
 pub struct PinForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     current_pin: String,
     #[serde(default)]
     pin: String,
@@ -377,9 +345,12 @@ pub async fn change_pin(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Form(form): Form<PinForm>,
+    SignedInForm {
+        session,
+        user,
+        form,
+    }: SignedInForm<PinForm>,
 ) -> Result<Response, PageError> {
-    let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
     let (pin, confirmation) = (form.pin.trim(), form.pin_confirm.trim());
     // The new PIN is checked first, so that a typo in it does not cost a try of the current one.
     if let Err(why) = state
@@ -461,8 +432,6 @@ pub async fn change_pin(
 #[derive(Deserialize)]
 pub struct ContactForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     current_password: String,
     #[serde(default)]
     channel: String,
@@ -477,9 +446,12 @@ pub async fn start_contact_change(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Form(form): Form<ContactForm>,
+    SignedInForm {
+        session,
+        user,
+        form,
+    }: SignedInForm<ContactForm>,
 ) -> Result<Response, PageError> {
-    let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
     if let Some(refusal) = wrong_current_password(
         &state,
         &jar,
@@ -565,29 +537,27 @@ fn code_form(
     status: StatusCode,
     error: Option<FieldError>,
 ) -> Response {
-    csrf::form_page(
-        state,
-        jar,
-        status,
-        "account_code.html",
-        json!({ "error": error }),
-    )
+    CodeScreen {
+        title: Text::new("code-title"),
+        hint: Text::new("code-sent"),
+        action: "/account/contact/code".to_owned(),
+        submit: Text::new("account-code-confirm"),
+        resend: Resend::Back("/account".to_owned()),
+        questions: Vec::new(),
+    }
+    .render(state, jar, status, error)
 }
 
 pub async fn contact_code_page(
     State(state): State<AppState>,
     jar: CookieJar,
+    _: SignedIn,
 ) -> Result<Response, PageError> {
-    match signed_in_user(&state, jar).await? {
-        Ok((jar, _, _)) => Ok(code_form(&state, jar, StatusCode::OK, None)),
-        Err(redirect) => Ok(redirect),
-    }
+    Ok(code_form(&state, jar, StatusCode::OK, None))
 }
 
 #[derive(Deserialize)]
 pub struct CodeForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     code: String,
 }
@@ -596,9 +566,12 @@ pub async fn confirm_contact(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Form(form): Form<CodeForm>,
+    SignedInForm {
+        session,
+        user,
+        form,
+    }: SignedInForm<CodeForm>,
 ) -> Result<Response, PageError> {
-    let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
     throttle::per_ip_check(&state, throttle::Action::CodeTry, from.ip()).await?;
     let store = state.stores.codes.as_ref();
     let outcome = state
@@ -615,10 +588,7 @@ pub async fn confirm_contact(
         CodeCheck::Correct(data) => data,
         CodeCheck::Wrong { tries_left } => {
             throttle::per_ip_failed(&state, throttle::Action::CodeTry, from.ip()).await?;
-            let message = FieldError::on(
-                "code",
-                Text::new("code-wrong").count("tries", i64::from(tries_left)),
-            );
+            let message = code_entry::wrong_code(tries_left, false);
             return Ok(code_form(
                 &state,
                 jar,
@@ -683,8 +653,6 @@ pub async fn confirm_contact(
 #[derive(Deserialize)]
 pub struct EndSessionForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     sid: String,
 }
 
@@ -693,9 +661,12 @@ pub async fn end_session(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Form(form): Form<EndSessionForm>,
+    SignedInForm {
+        session,
+        user,
+        form,
+    }: SignedInForm<EndSessionForm>,
 ) -> Result<Response, PageError> {
-    let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
     let target = state
         .stores
         .sessions
@@ -718,8 +689,6 @@ pub async fn end_session(
 #[derive(Deserialize)]
 pub struct ForgetDeviceForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     id: String,
 }
 
@@ -728,9 +697,12 @@ pub async fn forget_device(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Form(form): Form<ForgetDeviceForm>,
+    SignedInForm {
+        session,
+        user,
+        form,
+    }: SignedInForm<ForgetDeviceForm>,
 ) -> Result<Response, PageError> {
-    let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
     if !state
         .stores
         .devices
@@ -751,8 +723,6 @@ pub async fn forget_device(
 #[derive(Deserialize)]
 pub struct QuestionsForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     current_password: String,
     /// "1" to remove the questions instead of setting them.
     #[serde(default)]
@@ -772,9 +742,12 @@ pub async fn set_questions(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Form(form): Form<QuestionsForm>,
+    SignedInForm {
+        session,
+        user,
+        form,
+    }: SignedInForm<QuestionsForm>,
 ) -> Result<Response, PageError> {
-    let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
     if let Some(refusal) = wrong_current_password(
         &state,
         &jar,
@@ -842,8 +815,6 @@ pub async fn set_questions(
 #[derive(Deserialize)]
 pub struct WithdrawForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     client_id: String,
 }
 
@@ -851,9 +822,12 @@ pub struct WithdrawForm {
 pub async fn withdraw_consent(
     State(state): State<AppState>,
     jar: CookieJar,
-    Form(form): Form<WithdrawForm>,
+    SignedInForm {
+        session,
+        user,
+        form,
+    }: SignedInForm<WithdrawForm>,
 ) -> Result<Response, PageError> {
-    let (jar, session, user) = signed_in_form!(state, jar, &form.csrf);
     if !state
         .stores
         .consents

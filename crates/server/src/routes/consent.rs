@@ -3,8 +3,7 @@
 //! per person and client, covers exactly the scopes shown, and can be withdrawn on the
 //! account page. Clients an administrator created are first-party and skip this.
 
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
@@ -20,6 +19,7 @@ use crate::i18n::Text;
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
 use crate::web::csrf;
+use crate::web::extract::{Step, StepForm};
 
 /// A scope in people's words.
 pub fn describe(scope: &str) -> Text {
@@ -58,33 +58,23 @@ pub async fn needed(
 
 /// The interaction at its consent step: bound to the session the sign-in opened or found,
 /// which must still be this browser's (the machine's rule).
-async fn at_consent_step(
-    state: &AppState,
-    jar: &CookieJar,
-    id: &str,
-) -> Result<Result<(Loaded, Client), Response>, PageError> {
-    let loaded = signin::load(state, jar, id).await?;
-    if !matches!(loaded.interaction.signin, SignIn::AwaitingConsent { .. }) {
-        return Ok(Err(signin::to_current_page(&loaded)));
-    }
+async fn at_consent_step(state: &AppState, loaded: Loaded) -> Result<(Loaded, Client), PageError> {
+    let loaded = signin::at(loaded, |s| matches!(s, SignIn::AwaitingConsent { .. }))?;
     let client = state
         .stores
         .clients
         .find_client(&loaded.interaction.request.client_id)
         .await?
         .ok_or_else(PageError::expired)?;
-    Ok(Ok((loaded, client)))
+    Ok((loaded, client))
 }
 
 pub async fn consent_page(
     State(state): State<AppState>,
     jar: CookieJar,
-    Path(id): Path<String>,
+    Step(loaded): Step,
 ) -> Result<Response, PageError> {
-    let (loaded, client) = match at_consent_step(&state, &jar, &id).await? {
-        Ok(found) => found,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
+    let (loaded, client) = at_consent_step(&state, loaded).await?;
     let interaction = &loaded.interaction;
     let scopes: Vec<_> = interaction
         .request
@@ -108,8 +98,6 @@ pub async fn consent_page(
 #[derive(Deserialize)]
 pub struct ConsentForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     decision: String,
 }
 
@@ -117,16 +105,9 @@ pub async fn consent_submit(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Path(id): Path<String>,
-    Form(form): Form<ConsentForm>,
+    StepForm { loaded, form }: StepForm<ConsentForm>,
 ) -> Result<Response, PageError> {
-    if !csrf::verify(&state, &jar, &form.csrf) {
-        return Err(PageError::csrf());
-    }
-    let (loaded, client) = match at_consent_step(&state, &jar, &id).await? {
-        Ok(found) => found,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
+    let (loaded, client) = at_consent_step(&state, loaded).await?;
     let event = match form.decision.as_str() {
         "allow" => {
             let user_id = loaded.user()?.id.clone();

@@ -2,8 +2,7 @@
 //! after the PIN, a one-time code sent to the user's e-mail or phone. A browser that completes
 //! it gets a long-lived device cookie and is trusted from then on.
 
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -24,7 +23,9 @@ use crate::oauth::interaction::Interaction;
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;
-use crate::web::{cookies, csrf};
+use crate::web::code_entry::{self, CodeScreen, Resend};
+use crate::web::cookies;
+use crate::web::extract::{Step, StepForm};
 
 fn cookie_value(state: &AppState, jar: &CookieJar) -> Option<String> {
     jar.get(&cookies::name(state, cookies::DEVICE, true))
@@ -136,18 +137,14 @@ pub async fn send_code(
 }
 
 /// The interaction at its new-device step, with where the code went.
-async fn at_device_step(
-    state: &AppState,
-    jar: &CookieJar,
-    id: &str,
-) -> Result<Result<(Loaded, Destination), Response>, PageError> {
-    let loaded = signin::load(state, jar, id).await?;
+fn at_device_step(loaded: Loaded) -> Result<(Loaded, Destination), PageError> {
+    let loaded = signin::at(loaded, |s| matches!(s, SignIn::AwaitingDeviceCode { .. }))?;
     match &loaded.interaction.signin {
         SignIn::AwaitingDeviceCode { to, .. } => {
             let to = to.clone();
-            Ok(Ok((loaded, to)))
+            Ok((loaded, to))
         }
-        _ => Ok(Err(signin::to_current_page(&loaded))),
+        _ => Err(PageError::expired()),
     }
 }
 
@@ -163,30 +160,25 @@ fn code_form(
         Channel::Email => mask::email(&to.recipient),
         Channel::Sms => mask::phone(&to.recipient),
     };
-    csrf::form_page(
-        state,
-        jar,
-        status,
-        "device.html",
-        json!({
-            "action": device_path(interaction),
-            "resend": format!("{}/resend", device_path(interaction)),
-            "sent_to": sent_to,
-            "client_name": interaction.client_name,
-            "error": error,
-        }),
-    )
+    CodeScreen {
+        title: Text::new("device-title"),
+        hint: Text::new("device-body")
+            .with("client", interaction.client_name.clone())
+            .with("to", sent_to),
+        action: device_path(interaction),
+        submit: Text::new("continue"),
+        resend: Resend::Post(format!("{}/resend", device_path(interaction))),
+        questions: Vec::new(),
+    }
+    .render(state, jar, status, error)
 }
 
 pub async fn device_page(
     State(state): State<AppState>,
     jar: CookieJar,
-    Path(id): Path<String>,
+    Step(loaded): Step,
 ) -> Result<Response, PageError> {
-    let (loaded, to) = match at_device_step(&state, &jar, &id).await? {
-        Ok(found) => found,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
+    let (loaded, to) = at_device_step(loaded)?;
     Ok(code_form(
         &state,
         jar,
@@ -200,8 +192,6 @@ pub async fn device_page(
 #[derive(Deserialize)]
 pub struct CodeForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     code: String,
 }
 
@@ -209,16 +199,9 @@ pub async fn device_submit(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Path(id): Path<String>,
-    Form(form): Form<CodeForm>,
+    StepForm { loaded, form }: StepForm<CodeForm>,
 ) -> Result<Response, PageError> {
-    if !csrf::verify(&state, &jar, &form.csrf) {
-        return Err(PageError::csrf());
-    }
-    let (loaded, to) = match at_device_step(&state, &jar, &id).await? {
-        Ok(found) => found,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
+    let (loaded, to) = at_device_step(loaded)?;
     let user = loaded.user()?.clone();
     throttle::per_ip_check(&state, throttle::Action::CodeTry, from.ip()).await?;
     let store = state.stores.codes.as_ref();
@@ -252,13 +235,7 @@ pub async fn device_submit(
         }
         CodeCheck::Wrong { tries_left } => {
             throttle::per_ip_failed(&state, throttle::Action::CodeTry, from.ip()).await?;
-            let message = FieldError::on(
-                "code",
-                match tries_left {
-                    0 => Text::new("code-wrong-last"),
-                    n => Text::new("code-wrong").count("tries", i64::from(n)),
-                },
-            );
+            let message = code_entry::wrong_code(tries_left, false);
             Ok(code_form(
                 &state,
                 jar,
@@ -283,26 +260,17 @@ pub async fn device_submit(
     }
 }
 
+/// A resend carries nothing but its CSRF token.
 #[derive(Deserialize)]
-pub struct ResendForm {
-    #[serde(default)]
-    csrf: String,
-}
+pub struct ResendForm {}
 
 pub async fn device_resend(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Path(id): Path<String>,
-    Form(form): Form<ResendForm>,
+    StepForm { loaded, .. }: StepForm<ResendForm>,
 ) -> Result<Response, PageError> {
-    if !csrf::verify(&state, &jar, &form.csrf) {
-        return Err(PageError::csrf());
-    }
-    let (loaded, to) = match at_device_step(&state, &jar, &id).await? {
-        Ok(found) => found,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
+    let (loaded, to) = at_device_step(loaded)?;
     send_code(&state, &loaded.interaction, loaded.user()?, &to, &from).await?;
     Ok((jar, Redirect::to(&device_path(&loaded.interaction))).into_response())
 }

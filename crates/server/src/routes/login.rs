@@ -1,8 +1,7 @@
 //! The sign-in pages of an interaction: password, then PIN (or a new PIN after an unlock),
 //! then back to the relying party.
 
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
@@ -24,6 +23,7 @@ use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;
 use crate::web::csrf;
+use crate::web::extract::{Step, StepForm};
 use crate::web::templates::render;
 
 fn login_page(
@@ -53,9 +53,8 @@ pub async fn password_page(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Path(id): Path<String>,
+    Step(loaded): Step,
 ) -> Result<Response, PageError> {
-    let loaded = signin::load(&state, &jar, &id).await?;
     match &loaded.interaction.signin {
         SignIn::AwaitingPassword { .. } => {}
         // Back from sign-up with the session it made for this request.
@@ -82,8 +81,6 @@ pub async fn password_page(
 #[derive(Deserialize)]
 pub struct PasswordForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     username: String,
     #[serde(default)]
     password: String,
@@ -93,13 +90,8 @@ pub async fn password_submit(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Path(id): Path<String>,
-    Form(form): Form<PasswordForm>,
+    StepForm { loaded, form }: StepForm<PasswordForm>,
 ) -> Result<Response, PageError> {
-    if !csrf::verify(&state, &jar, &form.csrf) {
-        return Err(PageError::csrf());
-    }
-    let loaded = signin::load(&state, &jar, &id).await?;
     let interaction = &loaded.interaction;
     let typed = form.username.trim();
     if let throttle::Verdict::Wait(wait) =
@@ -245,27 +237,16 @@ fn new_pin_path(interaction: &Interaction) -> String {
 }
 
 /// The interaction at its PIN step, with its person.
-async fn at_pin_step(
-    state: &AppState,
-    jar: &CookieJar,
-    id: &str,
-) -> Result<Result<Loaded, Response>, PageError> {
-    let loaded = signin::load(state, jar, id).await?;
-    if !matches!(loaded.interaction.signin, SignIn::AwaitingPin { .. }) {
-        return Ok(Err(signin::to_current_page(&loaded)));
-    }
-    Ok(Ok(loaded))
+fn at_pin_step(loaded: Loaded) -> Result<Loaded, PageError> {
+    signin::at(loaded, |s| matches!(s, SignIn::AwaitingPin { .. }))
 }
 
 pub async fn pin_page(
     State(state): State<AppState>,
     jar: CookieJar,
-    Path(id): Path<String>,
+    Step(loaded): Step,
 ) -> Result<Response, PageError> {
-    let loaded = match at_pin_step(&state, &jar, &id).await? {
-        Ok(loaded) => loaded,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
+    let loaded = at_pin_step(loaded)?;
     let user = loaded.user()?;
     if user.pin_failures >= state.pins.max_attempts() {
         return Ok(locked_page(&state, &loaded.interaction, "pin-too-many"));
@@ -283,8 +264,6 @@ pub async fn pin_page(
 #[derive(Deserialize)]
 pub struct PinForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     pin: String,
 }
 
@@ -292,16 +271,9 @@ pub async fn pin_submit(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Path(id): Path<String>,
-    Form(form): Form<PinForm>,
+    StepForm { loaded, form }: StepForm<PinForm>,
 ) -> Result<Response, PageError> {
-    if !csrf::verify(&state, &jar, &form.csrf) {
-        return Err(PageError::csrf());
-    }
-    let loaded = match at_pin_step(&state, &jar, &id).await? {
-        Ok(loaded) => loaded,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
+    let loaded = at_pin_step(loaded)?;
     let user = loaded.user()?.clone();
     let interaction = &loaded.interaction;
     throttle::per_ip_check(&state, throttle::Action::PinTry, from.ip()).await?;
@@ -392,27 +364,16 @@ pub(super) fn new_pin_form(
 
 /// The interaction at the step that chooses a new PIN: only after the password in this
 /// sign-in, and a recovery or an administrator's unlock (the machine's rule).
-async fn at_new_pin_step(
-    state: &AppState,
-    jar: &CookieJar,
-    id: &str,
-) -> Result<Result<Loaded, Response>, PageError> {
-    let loaded = signin::load(state, jar, id).await?;
-    if !matches!(loaded.interaction.signin, SignIn::ChoosingPin { .. }) {
-        return Ok(Err(signin::to_current_page(&loaded)));
-    }
-    Ok(Ok(loaded))
+fn at_new_pin_step(loaded: Loaded) -> Result<Loaded, PageError> {
+    signin::at(loaded, |s| matches!(s, SignIn::ChoosingPin { .. }))
 }
 
 pub async fn new_pin_page(
     State(state): State<AppState>,
     jar: CookieJar,
-    Path(id): Path<String>,
+    Step(loaded): Step,
 ) -> Result<Response, PageError> {
-    let loaded = match at_new_pin_step(&state, &jar, &id).await? {
-        Ok(loaded) => loaded,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
+    let loaded = at_new_pin_step(loaded)?;
     Ok(new_pin_form(
         &state,
         jar,
@@ -425,8 +386,6 @@ pub async fn new_pin_page(
 #[derive(Deserialize)]
 pub struct NewPinForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     pin: String,
     #[serde(default)]
     pin_confirm: String,
@@ -436,16 +395,9 @@ pub async fn new_pin_submit(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Path(id): Path<String>,
-    Form(form): Form<NewPinForm>,
+    StepForm { loaded, form }: StepForm<NewPinForm>,
 ) -> Result<Response, PageError> {
-    if !csrf::verify(&state, &jar, &form.csrf) {
-        return Err(PageError::csrf());
-    }
-    let loaded = match at_new_pin_step(&state, &jar, &id).await? {
-        Ok(loaded) => loaded,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
+    let loaded = at_new_pin_step(loaded)?;
     let user = loaded.user()?.clone();
     let recovered = matches!(
         loaded.interaction.signin,

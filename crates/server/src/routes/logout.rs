@@ -3,7 +3,6 @@
 //! on another site cannot sign them out), and is sent back only to a `post_logout_redirect_uri`
 //! the client registered, character for character.
 
-use axum::Form;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -22,6 +21,7 @@ use crate::i18n::Text;
 use crate::oauth::authorization_request::append_query;
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
+use crate::web::extract::CsrfForm;
 use crate::web::templates::render;
 use crate::web::{cookies, csrf};
 
@@ -141,8 +141,6 @@ pub async fn logout_post(
 #[derive(Deserialize)]
 pub struct ConfirmForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     client_id: Option<String>,
     #[serde(default)]
     post_logout_redirect_uri: Option<String>,
@@ -154,11 +152,8 @@ pub async fn logout_confirm(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Form(form): Form<ConfirmForm>,
+    CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Result<Response, PageError> {
-    if !csrf::verify(&state, &jar, &form.csrf) {
-        return Err(PageError::csrf());
-    }
     let request = LogoutRequest {
         id_token_hint: None,
         post_logout_redirect_uri: form.post_logout_redirect_uri,

@@ -15,7 +15,7 @@ pub mod recovery;
 mod registration;
 mod revoke;
 pub(crate) mod session;
-mod signin;
+pub(crate) mod signin;
 mod signup;
 mod token;
 mod userinfo;

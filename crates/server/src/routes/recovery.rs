@@ -3,8 +3,7 @@
 //! or phone (and, when set, the answers to their security questions), then chooses a new PIN
 //! and continues to the relying party.
 
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
@@ -25,7 +24,9 @@ use crate::oauth::interaction::Interaction;
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;
+use crate::web::code_entry::{self, CodeScreen, Resend};
 use crate::web::csrf;
+use crate::web::extract::{Step, StepForm};
 
 /// The confirmed destinations a code can go to.
 fn destinations(user: &User) -> Vec<(Channel, String, String)> {
@@ -85,9 +86,8 @@ pub async fn choose_page(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Path(id): Path<String>,
+    Step(loaded): Step,
 ) -> Result<Response, PageError> {
-    let loaded = signin::load(&state, &jar, &id).await?;
     if !may_send(&loaded) {
         // A step-up asks for the password first (the machine's rule), or the sign-in is at
         // another step.
@@ -106,8 +106,6 @@ pub async fn choose_page(
 #[derive(Deserialize)]
 pub struct ChooseForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     channel: String,
 }
 
@@ -115,13 +113,8 @@ pub async fn choose_submit(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Path(id): Path<String>,
-    Form(form): Form<ChooseForm>,
+    StepForm { loaded, form }: StepForm<ChooseForm>,
 ) -> Result<Response, PageError> {
-    if !csrf::verify(&state, &jar, &form.csrf) {
-        return Err(PageError::csrf());
-    }
-    let loaded = signin::load(&state, &jar, &id).await?;
     if !may_send(&loaded) {
         return Ok(signin::to_current_page(&loaded));
     }
@@ -203,57 +196,40 @@ fn code_form(
         Channel::Email => Text::new("code-to-email"),
         Channel::Sms => Text::new("code-to-phone"),
     };
-    let questions: Vec<_> = user
+    let questions = user
         .security_questions
         .iter()
         .enumerate()
-        .map(|(i, a)| {
-            json!({
-                "field": format!("answer_{}", i + 1),
-                "text": question_text(&a.question),
-            })
-        })
+        .map(|(i, a)| (format!("answer_{}", i + 1), question_text(&a.question)))
         .collect();
-    csrf::form_page(
-        state,
-        jar,
-        status,
-        "recover_code.html",
-        json!({
-            "action": format!("{}/code", recover_path(interaction)),
-            "resend": recover_path(interaction),
-            "sent_to": sent_to,
-            "questions": questions,
-            "error": error,
-        }),
-    )
+    CodeScreen {
+        title: Text::new("code-title"),
+        hint: Text::new("code-sent-to").with("to", sent_to.words()),
+        action: format!("{}/code", recover_path(interaction)),
+        submit: Text::new("continue"),
+        resend: Resend::Link(recover_path(interaction)),
+        questions,
+    }
+    .render(state, jar, status, error)
 }
 
 /// The interaction once a recovery code went out, and by which channel.
-async fn at_code_step(
-    state: &AppState,
-    jar: &CookieJar,
-    id: &str,
-) -> Result<Result<(Loaded, Channel), Response>, PageError> {
-    let loaded = signin::load(state, jar, id).await?;
+fn at_code_step(loaded: Loaded) -> Result<(Loaded, Channel), PageError> {
     match loaded.interaction.signin {
         SignIn::Recovering {
             channel: Some(channel),
             ..
-        } => Ok(Ok((loaded, channel))),
-        _ => Ok(Err(signin::to_current_page(&loaded))),
+        } => Ok((loaded, channel)),
+        _ => Err(PageError::Elsewhere(signin::page_of(&loaded.interaction))),
     }
 }
 
 pub async fn code_page(
     State(state): State<AppState>,
     jar: CookieJar,
-    Path(id): Path<String>,
+    Step(loaded): Step,
 ) -> Result<Response, PageError> {
-    let (loaded, channel) = match at_code_step(&state, &jar, &id).await? {
-        Ok(found) => found,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
+    let (loaded, channel) = at_code_step(loaded)?;
     Ok(code_form(
         &state,
         jar,
@@ -267,8 +243,6 @@ pub async fn code_page(
 
 #[derive(Deserialize)]
 pub struct CodeForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     code: String,
     #[serde(default)]
@@ -295,16 +269,9 @@ pub async fn code_submit(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Path(id): Path<String>,
-    Form(form): Form<CodeForm>,
+    StepForm { loaded, form }: StepForm<CodeForm>,
 ) -> Result<Response, PageError> {
-    if !csrf::verify(&state, &jar, &form.csrf) {
-        return Err(PageError::csrf());
-    }
-    let (loaded, channel) = match at_code_step(&state, &jar, &id).await? {
-        Ok(found) => found,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
+    let (loaded, channel) = at_code_step(loaded)?;
     let user = loaded.user()?.clone();
     let interaction = &loaded.interaction;
     throttle::per_ip_check(&state, throttle::Action::CodeTry, from.ip()).await?;
@@ -335,15 +302,7 @@ pub async fn code_submit(
                 .client(&interaction.request.client_id)
                 .detail(format!("{tries_left} tries left"));
             audit::record(&state, event).await;
-            let message = FieldError::on(
-                "code",
-                match (tries_left, with_questions) {
-                    (0, false) => Text::new("code-wrong-last"),
-                    (0, true) => Text::new("code-or-answer-wrong-last"),
-                    (n, false) => Text::new("code-wrong").count("tries", i64::from(n)),
-                    (n, true) => Text::new("code-or-answer-wrong").count("tries", i64::from(n)),
-                },
-            );
+            let message = code_entry::wrong_code(tries_left, with_questions);
             Ok(code_form(
                 &state,
                 jar,

@@ -118,6 +118,15 @@ pub fn to_current_page(loaded: &Loaded) -> Response {
     Redirect::to(&page_of(&loaded.interaction)).into_response()
 }
 
+/// The sign-in, when it is at a step `is_step` accepts; otherwise the page of its step.
+pub fn at(loaded: Loaded, is_step: impl FnOnce(&SignIn) -> bool) -> Result<Loaded, PageError> {
+    if is_step(&loaded.interaction.signin) {
+        Ok(loaded)
+    } else {
+        Err(PageError::Elsewhere(page_of(&loaded.interaction)))
+    }
+}
+
 /// Where the relying party's answer goes for an error the machine gave.
 fn error_answer(
     state: &AppState,
@@ -175,8 +184,17 @@ pub async fn advance(
                         .user(&proof.user_id)
                         .client(&loaded.interaction.request.client_id);
                     audit::record(state, event).await;
-                    // The person as they are now (a new PIN moved their credential epoch on).
-                    loaded.user = state.stores.users.find_user(&proof.user_id).await?;
+                    // The person as they are now, when a new PIN moved their credential
+                    // epoch on since they were loaded.
+                    let stale = match (&loaded.interaction.signin, &loaded.user) {
+                        (SignIn::Proven { user, .. }, Some(known)) => {
+                            known.id != user.user_id || known.credential_epoch != user.epoch
+                        }
+                        _ => true,
+                    };
+                    if stale {
+                        loaded.user = state.stores.users.find_user(&proof.user_id).await?;
+                    }
                     next = Some(Event::SessionOpened {
                         sid: opened.sid.clone(),
                     });

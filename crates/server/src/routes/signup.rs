@@ -1,7 +1,6 @@
 //! Sign-up: the account details and password, then the PIN. Nothing is stored until both steps
 //! pass; the user is then signed in and, if a relying party sent them, continues to it.
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -23,6 +22,7 @@ use super::signin;
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;
+use crate::web::extract::CsrfForm;
 use crate::web::templates::render;
 use crate::web::{cookies, csrf};
 use idp_core::password_policy::PasswordRejection;
@@ -49,8 +49,6 @@ pub struct SignupQuery {
 
 #[derive(Deserialize, Default)]
 pub struct SignupForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     interaction: String,
     #[serde(default)]
@@ -104,11 +102,8 @@ pub async fn signup_submit(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Form(form): Form<SignupForm>,
+    CsrfForm(form): CsrfForm<SignupForm>,
 ) -> Result<Response, PageError> {
-    if !csrf::verify(&state, &jar, &form.csrf) {
-        return Err(PageError::csrf());
-    }
     let refuse = |jar, message: FieldError| {
         Ok(signup_form(
             &state,
@@ -249,8 +244,6 @@ pub async fn pin_page(
 #[derive(Deserialize)]
 pub struct PinForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     pin: String,
     #[serde(default)]
     pin_confirm: String,
@@ -260,11 +253,8 @@ pub async fn pin_submit(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
-    Form(form): Form<PinForm>,
+    CsrfForm(form): CsrfForm<PinForm>,
 ) -> Result<Response, PageError> {
-    if !csrf::verify(&state, &jar, &form.csrf) {
-        return Err(PageError::csrf());
-    }
     let (id, pending) = load_pending(&state, &jar).await?;
     let (pin, confirmation) = (form.pin.trim(), form.pin_confirm.trim());
     if let Err(why) = state

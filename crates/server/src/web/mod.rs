@@ -1,7 +1,9 @@
 //! What pages share: templates, cookies and CSRF protection.
 
 pub mod client_info;
+pub mod code_entry;
 pub mod cookies;
 pub mod csrf;
+pub mod extract;
 pub mod request_id;
 pub mod templates;
