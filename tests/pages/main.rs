@@ -6,5 +6,6 @@
 
 mod support;
 
+mod limits;
 mod login;
 mod trust;

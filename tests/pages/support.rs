@@ -159,6 +159,41 @@ pub fn authorize(client_id: &str, extra: &[(&str, &str)]) -> String {
     format!("/authorize?{query}")
 }
 
+/// The token endpoint's answer to exchanging the code in `answer` (a redirect to the relying
+/// party) for `client_id`, as a public client with PKCE.
+pub async fn exchange(
+    idp: &Idp,
+    client_id: &str,
+    answer: &Page,
+) -> (StatusCode, serde_json::Value) {
+    let location = answer.to();
+    let query = location.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    let code = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let form = serde_urlencoded::to_string([
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("client_id", client_id),
+        ("code_verifier", VERIFIER),
+    ])
+    .unwrap();
+    let request = Request::builder()
+        .method("POST")
+        .uri("/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .unwrap();
+    let response = idp.app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
 /// An answer as a browser sees it.
 #[derive(Debug)]
 pub struct Page {
@@ -196,6 +231,8 @@ impl Page {
 pub struct Browser<'a> {
     idp: &'a Idp,
     cookies: BTreeMap<String, String>,
+    /// Where its requests come from (as the listener would see the peer).
+    address: std::net::SocketAddr,
 }
 
 impl<'a> Browser<'a> {
@@ -203,6 +240,7 @@ impl<'a> Browser<'a> {
         Self {
             idp,
             cookies: BTreeMap::new(),
+            address: std::net::SocketAddr::from(([203, 0, 113, 7], 40_000)),
         }
     }
 
@@ -224,13 +262,11 @@ impl<'a> Browser<'a> {
             }
             None => Body::empty(),
         };
-        let response = self
-            .idp
-            .app
-            .clone()
-            .oneshot(request.body(body).unwrap())
-            .await
-            .unwrap();
+        let mut request = request.body(body).unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(self.address));
+        let response = self.idp.app.clone().oneshot(request).await.unwrap();
         for set in response.headers().get_all(header::SET_COOKIE) {
             let set = set.to_str().unwrap();
             let pair = set.split(';').next().unwrap();

@@ -1,7 +1,7 @@
 //! What a credential change ends: every other session of the person, their other trusted
 //! browsers, their sign-ins in progress; and trusted browsers lapse server-side.
 
-use crate::support::{Browser, Idp, PASSWORD, PIN, authorize};
+use crate::support::{Browser, Idp, PASSWORD, PIN, authorize, exchange};
 
 const NEW_PIN: &str = "739154";
 
@@ -162,4 +162,49 @@ async fn a_password_change_ends_other_sessions_and_forgets_other_devices() {
     assert!(changed.status.is_success(), "{changed:?}");
     assert_eq!(idp.sessions_of(&alice).await, 1, "only the laptop's");
     assert_eq!(idp.devices_of(&alice).await, 1, "only the laptop");
+}
+
+#[tokio::test]
+async fn a_code_issued_before_a_credential_change_is_refused_at_the_token_endpoint() {
+    // Someone holding the person's session keeps fresh codes unused; the person changes their
+    // password (which revokes every grant and ends that session); a kept code must not make
+    // a new grant afterwards.
+    let idp = Idp::start().await;
+    idp.client("rp", true).await;
+    idp.user("alice").await;
+    let mut intruder = Browser::new(&idp);
+    let mut owner = Browser::new(&idp);
+    assert!(
+        intruder
+            .sign_in(&authorize("rp", &[]), "alice")
+            .await
+            .gives_code()
+    );
+    assert!(
+        owner
+            .sign_in(&authorize("rp", &[]), "alice")
+            .await
+            .gives_code()
+    );
+    let (_, kept) = intruder.open(&authorize("rp", &[])).await;
+    assert!(kept.gives_code(), "{kept:?}");
+    let (_, fresh) = intruder.open(&authorize("rp", &[])).await;
+    let (status, _) = exchange(&idp, "rp", &fresh).await;
+    assert_eq!(status.as_u16(), 200, "a code exchanged at once works");
+
+    let new_password = "a much longer new passphrase";
+    let changed = owner
+        .post(
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("password", new_password),
+                ("password_confirm", new_password),
+            ],
+        )
+        .await;
+    assert!(changed.status.is_success(), "{changed:?}");
+    let (status, body) = exchange(&idp, "rp", &kept).await;
+    assert_eq!(status.as_u16(), 400, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
 }

@@ -299,6 +299,9 @@ pub trait ThrottleStore: Send + Sync {
     ) -> Result<(bool, i64), StoreError>;
     /// When the key's backlog has drained (at or before `now`: nothing is owed).
     async fn backlog_until(&self, key: &str, now: i64) -> Result<i64, StoreError>;
+    /// Takes `cost` back from the key's backlog, atomically, never below `now` (what was
+    /// reserved turned out not to count).
+    async fn give_back_to_backlog(&self, key: &str, now: i64, cost: i64) -> Result<(), StoreError>;
 }
 
 /// Trusted devices (browsers that completed a sign-in with the new-device check).

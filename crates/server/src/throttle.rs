@@ -280,42 +280,71 @@ pub async fn per_ip_page(
     }
 }
 
-/// Before a PIN or code is checked: refused (429, with how long to wait) when `ip` has had as
-/// many failures of `action` as its limit allows; records nothing, so people who answer right
-/// never use up their address's allowance (SPEC: per-address limits count failures).
-pub async fn per_ip_check(
-    state: &AppState,
-    action: Action,
-    ip: Option<&str>,
-) -> Result<(), crate::error::PageError> {
-    let Some((key, pace)) = limited(state, action, ip) else {
-        return Ok(());
-    };
-    let now = now_ms(state);
-    let until = state.stores.throttle.backlog_until(&key, now).await?;
-    match pace.wait(until, now) {
-        0 => Ok(()),
-        seconds => {
-            tracing::warn!(action = action.key(), "client IP over its limit");
-            Err(crate::error::PageError::TooMany(seconds))
+/// A PIN or code try reserved against its address: it counts as a failure unless given back.
+#[must_use = "a try is given back when the answer was right or was never checked"]
+pub struct Try {
+    reserved: Option<(String, Pace)>,
+}
+
+impl Try {
+    /// Passes `checked` through, giving the try back unless it is an answer that `counts`
+    /// (a wrong one): a right answer, or one never checked (an error), costs nothing.
+    pub async fn settle<T, E>(
+        self,
+        state: &AppState,
+        checked: Result<T, E>,
+        counts: impl FnOnce(&T) -> bool,
+    ) -> Result<T, E> {
+        if !checked.as_ref().is_ok_and(counts) {
+            self.give_back(state).await;
+        }
+        checked
+    }
+
+    /// The answer was right (or was never checked): it does not count against the address.
+    pub async fn give_back(self, state: &AppState) {
+        let Some((key, pace)) = self.reserved else {
+            return;
+        };
+        let given = state
+            .stores
+            .throttle
+            .give_back_to_backlog(&key, now_ms(state), pace.cost)
+            .await;
+        if let Err(error) = given {
+            tracing::warn!(%error, "a try could not be given back to its address");
         }
     }
 }
 
-/// After a wrong PIN or code from `ip`: counts it against the address.
-pub async fn per_ip_failed(
+/// Before a PIN or code is checked: reserves a try against `ip`, atomically, so parallel
+/// guesses get no more than the limit; refused (429, with how long to wait) when the address
+/// has used up its allowance. The try counts only when the answer turns out wrong: the
+/// handler gives it back otherwise, so the many people behind one address who answer right
+/// never use up its allowance (SPEC: per-address limits count failures).
+pub async fn per_ip_try(
     state: &AppState,
     action: Action,
     ip: Option<&str>,
-) -> Result<(), StoreError> {
-    if let Some((key, pace)) = limited(state, action, ip) {
-        state
-            .stores
-            .throttle
-            .add_to_backlog(&key, now_ms(state), pace.cost, None)
-            .await?;
+) -> Result<Try, crate::error::PageError> {
+    let Some((key, pace)) = limited(state, action, ip) else {
+        return Ok(Try { reserved: None });
+    };
+    let now = now_ms(state);
+    let (added, until) = state
+        .stores
+        .throttle
+        .add_to_backlog(&key, now, pace.cost, Some(pace.most(now)))
+        .await?;
+    if !added {
+        tracing::warn!(action = action.key(), "client IP over its limit");
+        return Err(crate::error::PageError::TooMany(
+            pace.wait(until, now).max(1),
+        ));
     }
-    Ok(())
+    Ok(Try {
+        reserved: Some((key, pace)),
+    })
 }
 
 #[cfg(test)]

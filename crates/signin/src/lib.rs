@@ -56,6 +56,8 @@ pub struct Account {
     /// Moves on at every credential change (PIN, password, recovery, unlock, disabling).
     pub epoch: i64,
     pub has_pin: bool,
+    /// A confirmed e-mail address or phone a recovery code can go to.
+    pub can_recover: bool,
     pub disabled: bool,
 }
 
@@ -172,8 +174,11 @@ pub enum Event {
     RecoveryCodeSent {
         channel: Channel,
     },
-    /// The right recovery code (and security answers).
-    RecoveryVerified,
+    /// The right recovery code (and security answers); `channel` is where that code went, as
+    /// the code's own record says (the person's latest code may come from another sign-in).
+    RecoveryVerified {
+        channel: Channel,
+    },
     /// The new PIN is stored; the person's credential epoch is now `epoch`.
     NewPinChosen {
         epoch: i64,
@@ -368,9 +373,11 @@ pub fn resume(state: &SignIn, ctx: Context<'_>) -> Result<(), Refusal> {
         SignIn::ChoosingPin {
             user, recovered_by, ..
         } => {
-            // Without a recovery, only an account without a PIN chooses one.
+            // Without a recovery, only an account without a PIN, and without a contact to
+            // recover by, chooses one.
             subject_stands(user)
-                && (recovered_by.is_some() || ctx.account.is_some_and(|a| !a.has_pin))
+                && (recovered_by.is_some()
+                    || ctx.account.is_some_and(|a| !a.has_pin && !a.can_recover))
         }
         SignIn::Proven { user, .. } => subject_stands(user),
         SignIn::SignedIn { user_id, sid } | SignIn::AwaitingConsent { user_id, sid } => {
@@ -405,13 +412,18 @@ pub fn advance(state: &SignIn, event: Event, ctx: Context<'_>) -> Result<Step, R
                 user_id: account.user_id,
                 epoch: account.epoch,
             };
-            Ok(Step::to(if !account.has_pin {
+            Ok(Step::to(if !account.has_pin && !account.can_recover {
+                // Unlocked, and no confirmed contact to prove identity again with: the new
+                // PIN is chosen after the password, and the new-device check follows.
                 SignIn::ChoosingPin {
                     user,
                     password_at: now,
                     recovered_by: None,
                 }
-            } else if recover {
+            } else if recover || !account.has_pin {
+                // A PIN unlocked by support is chosen only after a code sent to a confirmed
+                // contact, as in recovery: the password alone (perhaps the very one that
+                // locked the PIN) never chooses it.
                 SignIn::Recovering {
                     user,
                     password_at: now,
@@ -477,13 +489,13 @@ pub fn advance(state: &SignIn, event: Event, ctx: Context<'_>) -> Result<Step, R
             SignIn::Recovering {
                 user,
                 password_at,
-                channel: Some(channel),
+                channel: Some(_),
             },
-            Event::RecoveryVerified,
+            Event::RecoveryVerified { channel },
         ) => Ok(Step::to(SignIn::ChoosingPin {
             user: user.clone(),
             password_at: *password_at,
-            recovered_by: Some(*channel),
+            recovered_by: Some(channel),
         })),
         (
             SignIn::ChoosingPin {
@@ -609,11 +621,11 @@ fn proven(user: Subject, now: UnixTime, level: Level, methods: Vec<Method>, trus
         level,
         methods,
     };
-    let mut effects = Vec::new();
+    // The session first: a browser is trusted only once its session stands.
+    let mut effects = vec![Effect::OpenSession(proof.clone())];
     if trust {
         effects.push(Effect::TrustDevice);
     }
-    effects.push(Effect::OpenSession(proof.clone()));
     Step::with(SignIn::Proven { user, proof }, effects)
 }
 

@@ -22,6 +22,10 @@ pub struct CodeGrant {
     pub redirect_uri: String,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
+    /// The person's credential epoch when the code was issued: a PIN or password change,
+    /// recovery or unlock since then voids the code (codes of earlier releases carry none).
+    #[serde(default)]
+    pub credential_epoch: Option<i64>,
 }
 
 impl Redeemable for CodeGrant {
@@ -57,14 +61,18 @@ pub async fn exchange(
     )
     .await?;
     let grant = &record.grant;
-    if state
-        .stores
-        .users
-        .find_user(&grant.user_id)
-        .await?
-        .is_none_or(|user| user.disabled_at.is_some())
-    {
+    let user = state.stores.users.find_user(&grant.user_id).await?;
+    let Some(user) = user.filter(|user| user.disabled_at.is_none()) else {
         return Err(OAuthError::invalid_grant("the user no longer exists").into());
+    };
+    if record
+        .credential_epoch
+        .is_some_and(|epoch| epoch != user.credential_epoch)
+    {
+        return Err(OAuthError::invalid_grant(
+            "the user's credentials changed since the code was issued",
+        )
+        .into());
     }
     // Consent withdrawn between the code and its exchange counts.
     if !client.metadata.first_party {
@@ -149,6 +157,7 @@ mod tests {
             redirect_uri: "https://rp.example/cb".into(),
             nonce: None,
             code_challenge: challenge.map(str::to_owned),
+            credential_epoch: Some(0),
         }
     }
 

@@ -149,6 +149,7 @@ pub async fn issue_code(
     request: &AuthorizationRequest,
     authorization: &Authorization,
     session: &Session,
+    credential_epoch: i64,
 ) -> Result<String, StoreError> {
     if authorization.sid() != session.sid || authorization.user_id() != session.user_id {
         return Err(StoreError::Corrupt(
@@ -170,6 +171,7 @@ pub async fn issue_code(
         redirect_uri: request.redirect_uri.clone(),
         nonce: request.nonce.clone(),
         code_challenge: request.code_challenge.clone(),
+        credential_epoch: Some(credential_epoch),
     };
     let payload = serde_json::to_value(&grant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     state

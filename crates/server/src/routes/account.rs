@@ -254,12 +254,7 @@ pub async fn change_password(
     let hash = state.hasher.hash(form.password.clone(), None).await?;
     state.stores.users.set_password(&user.id, &hash).await?;
     // Whatever was issued under the old password goes (relying parties must sign in again),
-    // first: it lives in the database with the password, and the sessions may be elsewhere.
-    state
-        .stores
-        .grants
-        .revoke_all_grants_of_user(&user.id, state.now())
-        .await?;
+    // with every other session and trusted browser.
     session::credentials_changed(&state, &jar, &user.id, &from).await?;
     audit::record(
         &state,
@@ -572,9 +567,9 @@ pub async fn confirm_contact(
         form,
     }: SignedInForm<CodeForm>,
 ) -> Result<Response, PageError> {
-    throttle::per_ip_check(&state, throttle::Action::CodeTry, from.ip()).await?;
+    let tried = throttle::per_ip_try(&state, throttle::Action::CodeTry, from.ip()).await?;
     let store = state.stores.codes.as_ref();
-    let outcome = state
+    let checked = state
         .codes
         .check(
             store,
@@ -583,11 +578,13 @@ pub async fn confirm_contact(
             &form.code,
             state.now(),
         )
+        .await;
+    let outcome = tried
+        .settle(&state, checked, |o| matches!(o, CodeCheck::Wrong { .. }))
         .await?;
     let data = match outcome {
         CodeCheck::Correct(data) => data,
         CodeCheck::Wrong { tries_left } => {
-            throttle::per_ip_failed(&state, throttle::Action::CodeTry, from.ip()).await?;
             let message = code_entry::wrong_code(tries_left, false);
             return Ok(code_form(
                 &state,

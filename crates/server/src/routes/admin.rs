@@ -252,11 +252,6 @@ pub async fn disable_user(
         .await?;
     let from = crate::web::client_info::ClientInfo::default();
     super::session::account_reset(&state, &user.id, &from).await?;
-    state
-        .stores
-        .grants
-        .revoke_all_grants_of_user(&user.id, state.now())
-        .await?;
     record(
         &state,
         &actor,

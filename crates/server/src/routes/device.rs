@@ -203,9 +203,9 @@ pub async fn device_submit(
 ) -> Result<Response, PageError> {
     let (loaded, to) = at_device_step(loaded)?;
     let user = loaded.user()?.clone();
-    throttle::per_ip_check(&state, throttle::Action::CodeTry, from.ip()).await?;
+    let tried = throttle::per_ip_try(&state, throttle::Action::CodeTry, from.ip()).await?;
     let store = state.stores.codes.as_ref();
-    let outcome = state
+    let checked = state
         .codes
         .check(
             store,
@@ -214,6 +214,9 @@ pub async fn device_submit(
             &form.code,
             state.now(),
         )
+        .await;
+    let outcome = tried
+        .settle(&state, checked, |o| matches!(o, CodeCheck::Wrong { .. }))
         .await?;
     match outcome {
         CodeCheck::Correct(_) => {
@@ -234,7 +237,6 @@ pub async fn device_submit(
             signin::advance(&state, jar, loaded, Event::DeviceCodeVerified, &from).await
         }
         CodeCheck::Wrong { tries_left } => {
-            throttle::per_ip_failed(&state, throttle::Action::CodeTry, from.ip()).await?;
             let message = code_entry::wrong_code(tries_left, false);
             Ok(code_form(
                 &state,

@@ -276,15 +276,19 @@ pub async fn pin_submit(
     let loaded = at_pin_step(loaded)?;
     let user = loaded.user()?.clone();
     let interaction = &loaded.interaction;
-    throttle::per_ip_check(&state, throttle::Action::PinTry, from.ip()).await?;
+    let tried = throttle::per_ip_try(&state, throttle::Action::PinTry, from.ip()).await?;
     let client_id = interaction.request.client_id.as_str();
     // The password was verified: finishing this sign-in goes ahead of starting new ones.
-    let outcome = state
+    let checked = state
         .pins
         .verify(Turn::Continuing, &user, form.pin.trim())
+        .await;
+    // Only a wrong PIN counts against the address; one never checked (a full hashing queue,
+    // a store down) costs it nothing either.
+    let outcome = tried
+        .settle(&state, checked, |o| matches!(o, PinOutcome::Wrong { .. }))
         .await?;
     if let PinOutcome::Wrong { tries_left } = outcome {
-        throttle::per_ip_failed(&state, throttle::Action::PinTry, from.ip()).await?;
         let event = audit::event(&state, AuditKind::PinWrong, &from)
             .user(&user.id)
             .client(client_id)
@@ -435,15 +439,8 @@ pub async fn new_pin_submit(
     }
     let hash = state.pins.hash_new_pin(pin).await?;
     state.stores.users.set_pin(&user.id, Some(&hash)).await?;
-    if recovered {
-        // The PIN may have been known to someone else: every grant made with it ends.
-        state
-            .stores
-            .grants
-            .revoke_all_grants_of_user(&user.id, state.now())
-            .await?;
-    }
-    // A new PIN ends every other session of the person and forgets their other devices.
+    // The PIN may have been known to someone else: every grant made with it ends, with every
+    // other session of the person and every other browser they trusted.
     session::credentials_changed(&state, &jar, &user.id, &from).await?;
     let kind = if recovered {
         AuditKind::RecoveryCompleted

@@ -274,29 +274,36 @@ pub async fn code_submit(
     let (loaded, channel) = at_code_step(loaded)?;
     let user = loaded.user()?.clone();
     let interaction = &loaded.interaction;
-    throttle::per_ip_check(&state, throttle::Action::CodeTry, from.ip()).await?;
+    let tried = throttle::per_ip_try(&state, throttle::Action::CodeTry, from.ip()).await?;
     // With security questions, a wrong answer spends a try like a wrong code, and the message
     // does not say which of them was wrong.
     let (store, now) = (state.stores.codes.as_ref(), state.now());
     let answers = [form.answer_1.as_str(), form.answer_2.as_str()];
-    let outcome = if answers_match(&state, &user, &answers).await? {
-        state
+    let checked = match answers_match(&state, &user, &answers).await {
+        Ok(true) => state
             .codes
             .check(store, CodePurpose::Recovery, &user.id, &form.code, now)
-            .await?
-    } else {
-        state
+            .await
+            .map_err(PageError::from),
+        Ok(false) => state
             .codes
             .spend_try(store, CodePurpose::Recovery, &user.id, now)
-            .await?
+            .await
+            .map_err(PageError::from),
+        Err(error) => Err(error),
     };
+    let outcome = tried
+        .settle(&state, checked, |o| matches!(o, CodeCheck::Wrong { .. }))
+        .await?;
     let with_questions = !user.security_questions.is_empty();
     match outcome {
-        CodeCheck::Correct(_) => {
-            signin::advance(&state, jar, loaded, Event::RecoveryVerified, &from).await
+        CodeCheck::Correct(data) => {
+            // Where this very code went, as its record says.
+            let sent_by = serde_json::from_value(data["channel"].clone()).unwrap_or(channel);
+            let event = Event::RecoveryVerified { channel: sent_by };
+            signin::advance(&state, jar, loaded, event, &from).await
         }
         CodeCheck::Wrong { tries_left } => {
-            throttle::per_ip_failed(&state, throttle::Action::CodeTry, from.ip()).await?;
             let event = audit::event(&state, AuditKind::RecoveryCodeWrong, &from)
                 .user(&user.id)
                 .client(&interaction.request.client_id)

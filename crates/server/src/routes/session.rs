@@ -86,17 +86,25 @@ pub async fn start(
     Ok((jar, session))
 }
 
-/// A credential of the person changed (PIN, password, recovery, unlock): every other session
-/// of theirs ends (their relying parties are told) and every other browser they trusted is
-/// forgotten. The browser making the change keeps its session and device, when they are the
-/// person's. Sign-ins in progress end by themselves: the change moved the person's credential
-/// epoch on.
+/// A credential of the person changed (PIN, password, recovery): every grant to a relying
+/// party is revoked (whoever knew the old secret may hold one), every other session of theirs
+/// ends (their relying parties are told) and every other browser they trusted is forgotten.
+/// The browser making the change keeps its session and device, when they are the person's.
+/// Sign-ins in progress and codes not yet exchanged end by themselves: the change moved the
+/// person's credential epoch on.
 pub async fn credentials_changed(
     state: &AppState,
     jar: &CookieJar,
     user_id: &str,
     from: &ClientInfo,
 ) -> Result<(), StoreError> {
+    // The grants first: they live in the database with the credentials, and the sessions
+    // may be elsewhere.
+    state
+        .stores
+        .grants
+        .revoke_all_grants_of_user(user_id, state.now())
+        .await?;
     let keep = current(state, jar).await?.filter(|s| s.user_id == user_id);
     end_sessions_of(state, user_id, keep.as_ref().map(|s| s.sid.as_str()), from).await?;
     let this_device = super::device::this_device(state, jar);
@@ -128,13 +136,18 @@ pub async fn end_sessions_of(
     Ok(())
 }
 
-/// An administrator acted on the account (unlock, disabling): every session ends and every
-/// trusted browser is forgotten.
+/// An administrator acted on the account (unlock, disabling): every grant is revoked, every
+/// session ends and every trusted browser is forgotten.
 pub async fn account_reset(
     state: &AppState,
     user_id: &str,
     from: &ClientInfo,
 ) -> Result<(), StoreError> {
+    state
+        .stores
+        .grants
+        .revoke_all_grants_of_user(user_id, state.now())
+        .await?;
     end_sessions_of(state, user_id, None, from).await?;
     state
         .stores

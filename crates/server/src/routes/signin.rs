@@ -35,6 +35,7 @@ pub fn account(user: &User) -> Account {
         user_id: user.id.clone(),
         epoch: user.credential_epoch,
         has_pin: user.pin_hash.is_some(),
+        can_recover: user.email_verified || (user.phone.is_some() && user.phone_verified),
         disabled: user.disabled_at.is_some(),
     }
 }
@@ -179,22 +180,28 @@ pub async fn advance(
                     let (with_session, opened) =
                         session::start(state, jar, &proof.user_id, proof.level.acr(), &amr, from)
                             .await?;
+                    // The person as they are now, read after the session exists: a credential
+                    // change that ended the person's sessions before this one was made has
+                    // moved their epoch on, and this session ends too (the machine's check on
+                    // the next event refuses it).
+                    loaded.user = state.stores.users.find_user(&proof.user_id).await?;
+                    let proven_epoch = match &loaded.interaction.signin {
+                        SignIn::Proven { user, .. } => Some(user.epoch),
+                        _ => None,
+                    };
+                    if loaded.user.as_ref().map(|u| u.credential_epoch) != proven_epoch {
+                        state
+                            .stores
+                            .sessions
+                            .delete_session(&opened.id_hash)
+                            .await?;
+                        return Err(PageError::expired());
+                    }
                     jar = with_session;
                     let event = audit::event(state, AuditKind::SignInSucceeded, from)
                         .user(&proof.user_id)
                         .client(&loaded.interaction.request.client_id);
                     audit::record(state, event).await;
-                    // The person as they are now, when a new PIN moved their credential
-                    // epoch on since they were loaded.
-                    let stale = match (&loaded.interaction.signin, &loaded.user) {
-                        (SignIn::Proven { user, .. }, Some(known)) => {
-                            known.id != user.user_id || known.credential_epoch != user.epoch
-                        }
-                        _ => true,
-                    };
-                    if stale {
-                        loaded.user = state.stores.users.find_user(&proof.user_id).await?;
-                    }
                     next = Some(Event::SessionOpened {
                         sid: opened.sid.clone(),
                     });
@@ -202,11 +209,12 @@ pub async fn advance(
                 }
                 Effect::IssueCode(authorization) => {
                     let session = loaded.session.as_ref().ok_or_else(PageError::expired)?;
+                    let epoch = loaded.user()?.credential_epoch;
                     answer = Some(if loaded.interaction.is_for_account() {
                         "/account".to_owned()
                     } else {
-                        issue_code(state, &loaded.interaction.request, &authorization, session)
-                            .await?
+                        let request = &loaded.interaction.request;
+                        issue_code(state, request, &authorization, session, epoch).await?
                     });
                 }
                 Effect::Deny => {
@@ -240,12 +248,11 @@ pub async fn advance(
 /// Loads the person the sign-in is now about, when a step changed who that is (a password,
 /// a sign-up).
 async fn ensure_user(state: &AppState, loaded: &mut Loaded) -> Result<(), PageError> {
-    let wanted = loaded.interaction.signin.user_id();
-    if wanted != loaded.user.as_ref().map(|u| u.id.as_str()) {
-        loaded.user = match wanted {
-            Some(user_id) => state.stores.users.find_user(user_id).await?,
-            None => None,
-        };
+    // A step that names no one (done) keeps the person it was about.
+    if let Some(wanted) = loaded.interaction.signin.user_id()
+        && loaded.user.as_ref().is_none_or(|u| u.id != wanted)
+    {
+        loaded.user = state.stores.users.find_user(wanted).await?;
     }
     Ok(())
 }

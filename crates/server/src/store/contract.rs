@@ -739,6 +739,29 @@ async fn throttle_backlogs_drain_in_real_time(stores: &Stores) {
         throttle.backlog_until("b", now).await.unwrap(),
         now + 1_000_000
     );
+    // What was reserved and did not count is given back, never below now.
+    throttle
+        .give_back_to_backlog("b", now + 200_000, 500_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        throttle.backlog_until("b", now).await.unwrap(),
+        now + 500_000
+    );
+    throttle
+        .give_back_to_backlog("b", now + 200_000, 900_000)
+        .await
+        .unwrap();
+    assert!(throttle.backlog_until("b", now + 200_000).await.unwrap() <= now + 200_000);
+    throttle
+        .add_to_backlog("b", now + 200_000, 1_000_000, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        throttle.backlog_until("b", now + 200_000).await.unwrap(),
+        now + 1_200_000,
+        "no credit was left behind"
+    );
     // Far more than the 64 attempts the window counts remember: one number holds them all.
     for _ in 0..100 {
         throttle

@@ -134,6 +134,14 @@ impl ThrottleStore for MemoryThrottle {
         let map = self.backlogs.lock().map_err(poisoned)?;
         Ok(map.get(key).copied().unwrap_or(now))
     }
+
+    async fn give_back_to_backlog(&self, key: &str, now: i64, cost: i64) -> Result<(), StoreError> {
+        let mut map = self.backlogs.lock().map_err(poisoned)?;
+        if let Some(until) = map.get_mut(key) {
+            *until = until.saturating_sub(cost).max(now);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

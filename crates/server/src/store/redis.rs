@@ -111,6 +111,15 @@ redis.call('SET', KEYS[1], string.format('%.0f', drained), 'PX', math.max(draine
 return {1, drained}
 ";
 
+const GIVE_BACK_TO_BACKLOG: &str = r"
+local now, cost = tonumber(ARGV[1]), tonumber(ARGV[2])
+local drained = tonumber(redis.call('GET', KEYS[1]) or '0')
+if drained - cost <= now then redis.call('DEL', KEYS[1]) return 0 end
+drained = drained - cost
+redis.call('SET', KEYS[1], string.format('%.0f', drained), 'PX', math.max(drained - now, 1))
+return 1
+";
+
 impl RedisStore {
     /// Connects lazily: a node starts while Redis is down, refuses what needs it (503), and
     /// recovers by itself when Redis returns.
@@ -562,6 +571,17 @@ impl ThrottleStore for RedisStore {
             .await
             .map_err(redis_error)?;
         Ok((added == 1, until))
+    }
+
+    async fn give_back_to_backlog(&self, key: &str, now: i64, cost: i64) -> Result<(), StoreError> {
+        let _: i64 = redis::Script::new(GIVE_BACK_TO_BACKLOG)
+            .key(self.key(&["backlog", key]))
+            .arg(now)
+            .arg(cost.max(0))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        Ok(())
     }
 
     async fn backlog_until(&self, key: &str, now: i64) -> Result<i64, StoreError> {
