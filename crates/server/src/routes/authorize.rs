@@ -84,8 +84,8 @@ async fn authorize(
         &state,
         String::new(),
         request,
-        client.name,
+        client.name.clone(),
         SignIn::AwaitingPassword { recover: false },
     );
-    super::signin::begin(&state, jar, interaction, &from).await
+    super::signin::begin(&state, jar, interaction, &client, &from).await
 }

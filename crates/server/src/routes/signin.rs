@@ -5,7 +5,7 @@
 
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use idp_core::model::{AuditKind, EphemeralKind, Session, User};
+use idp_core::model::{AuditKind, Client, EphemeralKind, Session, User};
 use idp_core::{ErrorCode, OAuthError};
 use idp_signin::{Account, Context, Effect, Event, LiveSession, Policy, Refusal, SignIn};
 
@@ -330,6 +330,7 @@ pub async fn begin(
     state: &AppState,
     jar: CookieJar,
     interaction: Interaction,
+    client: &Client,
     from: &ClientInfo,
 ) -> Result<Response, PageError> {
     let session = session::current(state, &jar).await?;
@@ -350,7 +351,9 @@ pub async fn begin(
                 user_id: user_id.clone(),
                 sid,
             };
-            let needed = consent_needed(state, &loaded.interaction, &user_id).await?;
+            // The client the request was checked against, not looked up again.
+            let scopes = &loaded.interaction.request.scopes;
+            let needed = super::consent::needed(state, client, &user_id, scopes).await?;
             advance(state, jar, loaded, Event::ConsentChecked { needed }, from).await
         }
         Ok(signin) => {
