@@ -1,0 +1,54 @@
+//! What a handler knows when it asks the machine: the request's policy, the browser's session
+//! and the person, loaded fresh for every request.
+
+use idp_core::clock::UnixTime;
+
+use crate::Level;
+
+/// What the relying party's request asks of the sign-in (OpenID Connect Core §3.1.2.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// `prompt=login`: a live session is never reused.
+    pub force_login: bool,
+    /// `prompt=none`: nothing may be asked.
+    pub no_prompt: bool,
+    /// `max_age`: the most seconds since the authentication a session may be reused for.
+    pub max_age: Option<i64>,
+    /// The lowest level the request accepts (`acr_values`, an essential `acr` claim).
+    pub level: Option<Level>,
+    /// Whether an unknown browser needs a one-time code after the PIN (operator setting).
+    pub new_device_check: bool,
+}
+
+/// The browser's live session as the machine sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSession {
+    pub sid: String,
+    pub user_id: String,
+    pub auth_time: UnixTime,
+    /// `None` for a level this release does not know: it answers no request for a level.
+    pub level: Option<Level>,
+}
+
+/// The person a sign-in is about, as the store has them now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub user_id: String,
+    /// Moves on at every credential change (PIN, password, recovery, unlock, disabling).
+    pub epoch: i64,
+    pub has_pin: bool,
+    /// A confirmed e-mail address or phone a recovery code can go to.
+    pub can_recover: bool,
+    pub disabled: bool,
+}
+
+/// What a handler knows when it asks the machine: loaded fresh for every request.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub now: UnixTime,
+    pub policy: &'a Policy,
+    /// The live session this browser presents, if any.
+    pub session: Option<&'a LiveSession>,
+    /// The person the stored state is about (or the session's person at the start).
+    pub account: Option<&'a Account>,
+}
