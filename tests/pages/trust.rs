@@ -5,25 +5,23 @@ use crate::support::{Browser, Idp, PASSWORD, PIN, authorize, exchange};
 
 const NEW_PIN: &str = "739154";
 
+/// Alice signed in to `rp` on two browsers (each then trusted), and her id.
+async fn on_two_browsers(idp: &Idp) -> (Browser<'_>, Browser<'_>, String) {
+    idp.client("rp", true).await;
+    let alice = idp.user("alice").await;
+    let mut laptop = Browser::new(idp);
+    let mut phone = Browser::new(idp);
+    for browser in [&mut laptop, &mut phone] {
+        let answer = browser.sign_in(&authorize("rp", &[]), "alice").await;
+        assert!(answer.gives_code(), "{answer:?}");
+    }
+    (laptop, phone, alice)
+}
+
 #[tokio::test]
 async fn a_pin_recovery_ends_other_sessions_and_forgets_other_devices() {
     let idp = Idp::start().await;
-    idp.client("rp", true).await;
-    let alice = idp.user("alice").await;
-    let mut laptop = Browser::new(&idp);
-    let mut phone = Browser::new(&idp);
-    assert!(
-        laptop
-            .sign_in(&authorize("rp", &[]), "alice")
-            .await
-            .gives_code()
-    );
-    assert!(
-        phone
-            .sign_in(&authorize("rp", &[]), "alice")
-            .await
-            .gives_code()
-    );
+    let (mut laptop, mut phone, alice) = on_two_browsers(&idp).await;
     assert_eq!(
         (idp.sessions_of(&alice).await, idp.devices_of(&alice).await),
         (2, 2)
@@ -66,22 +64,7 @@ async fn a_pin_recovery_ends_other_sessions_and_forgets_other_devices() {
 #[tokio::test]
 async fn a_pin_change_on_the_account_page_ends_other_sessions() {
     let idp = Idp::start().await;
-    idp.client("rp", true).await;
-    let alice = idp.user("alice").await;
-    let mut laptop = Browser::new(&idp);
-    let mut phone = Browser::new(&idp);
-    assert!(
-        laptop
-            .sign_in(&authorize("rp", &[]), "alice")
-            .await
-            .gives_code()
-    );
-    assert!(
-        phone
-            .sign_in(&authorize("rp", &[]), "alice")
-            .await
-            .gives_code()
-    );
+    let (mut laptop, mut phone, alice) = on_two_browsers(&idp).await;
     let changed = laptop
         .post(
             "/account/pin",
@@ -132,22 +115,7 @@ async fn a_trusted_browser_lapses_when_not_seen_for_its_lifetime() {
 #[tokio::test]
 async fn a_password_change_ends_other_sessions_and_forgets_other_devices() {
     let idp = Idp::start().await;
-    idp.client("rp", true).await;
-    let alice = idp.user("alice").await;
-    let mut laptop = Browser::new(&idp);
-    let mut phone = Browser::new(&idp);
-    assert!(
-        laptop
-            .sign_in(&authorize("rp", &[]), "alice")
-            .await
-            .gives_code()
-    );
-    assert!(
-        phone
-            .sign_in(&authorize("rp", &[]), "alice")
-            .await
-            .gives_code()
-    );
+    let (mut laptop, mut phone, alice) = on_two_browsers(&idp).await;
     let new_password = "a much longer new passphrase";
     let changed = laptop
         .post(
@@ -162,6 +130,11 @@ async fn a_password_change_ends_other_sessions_and_forgets_other_devices() {
     assert!(changed.status.is_success(), "{changed:?}");
     assert_eq!(idp.sessions_of(&alice).await, 1, "only the laptop's");
     assert_eq!(idp.devices_of(&alice).await, 1, "only the laptop");
+    let (_, page) = phone.open(&authorize("rp", &[])).await;
+    assert!(
+        page.contains("name=\"password\""),
+        "the phone signs in again"
+    );
 }
 
 #[tokio::test]
@@ -170,22 +143,7 @@ async fn a_code_issued_before_a_credential_change_is_refused_at_the_token_endpoi
     // password (which revokes every grant and ends that session); a kept code must not make
     // a new grant afterwards.
     let idp = Idp::start().await;
-    idp.client("rp", true).await;
-    idp.user("alice").await;
-    let mut intruder = Browser::new(&idp);
-    let mut owner = Browser::new(&idp);
-    assert!(
-        intruder
-            .sign_in(&authorize("rp", &[]), "alice")
-            .await
-            .gives_code()
-    );
-    assert!(
-        owner
-            .sign_in(&authorize("rp", &[]), "alice")
-            .await
-            .gives_code()
-    );
+    let (mut intruder, mut owner, _) = on_two_browsers(&idp).await;
     let (_, kept) = intruder.open(&authorize("rp", &[])).await;
     assert!(kept.gives_code(), "{kept:?}");
     let (_, fresh) = intruder.open(&authorize("rp", &[])).await;

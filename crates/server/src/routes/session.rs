@@ -98,42 +98,13 @@ pub async fn credentials_changed(
     user_id: &str,
     from: &ClientInfo,
 ) -> Result<(), StoreError> {
-    // The grants first: they live in the database with the credentials, and the sessions
-    // may be elsewhere.
-    state
-        .stores
-        .grants
-        .revoke_all_grants_of_user(user_id, state.now())
-        .await?;
     let keep = current(state, jar).await?.filter(|s| s.user_id == user_id);
-    end_sessions_of(state, user_id, keep.as_ref().map(|s| s.sid.as_str()), from).await?;
     let this_device = super::device::this_device(state, jar);
-    state
-        .stores
-        .devices
-        .forget_devices_of_user(user_id, this_device.as_deref())
-        .await?;
-    Ok(())
-}
-
-/// Ends every session of the person but `keep`, telling their relying parties.
-pub async fn end_sessions_of(
-    state: &AppState,
-    user_id: &str,
-    keep: Option<&str>,
-    from: &ClientInfo,
-) -> Result<(), StoreError> {
-    for other in state
-        .stores
-        .sessions
-        .list_sessions(user_id, state.now())
-        .await?
-    {
-        if Some(other.sid.as_str()) != keep {
-            super::logout::end(state, &other, from).await?;
-        }
-    }
-    Ok(())
+    let kept = Kept {
+        sid: keep.as_ref().map(|s| s.sid.as_str()),
+        device: this_device.as_deref(),
+    };
+    reset(state, user_id, kept, from).await
 }
 
 /// An administrator acted on the account (unlock, disabling): every grant is revoked, every
@@ -143,16 +114,47 @@ pub async fn account_reset(
     user_id: &str,
     from: &ClientInfo,
 ) -> Result<(), StoreError> {
+    let kept = Kept {
+        sid: None,
+        device: None,
+    };
+    reset(state, user_id, kept, from).await
+}
+
+/// What of the person's a reset leaves: the session and the trusted browser (digest) of the
+/// browser making the change.
+struct Kept<'a> {
+    sid: Option<&'a str>,
+    device: Option<&'a str>,
+}
+
+async fn reset(
+    state: &AppState,
+    user_id: &str,
+    kept: Kept<'_>,
+    from: &ClientInfo,
+) -> Result<(), StoreError> {
+    // The grants first: they live in the database with the credentials, and the sessions
+    // may be elsewhere.
     state
         .stores
         .grants
         .revoke_all_grants_of_user(user_id, state.now())
         .await?;
-    end_sessions_of(state, user_id, None, from).await?;
+    for other in state
+        .stores
+        .sessions
+        .list_sessions(user_id, state.now())
+        .await?
+    {
+        if Some(other.sid.as_str()) != kept.sid {
+            super::logout::end(state, &other, from).await?;
+        }
+    }
     state
         .stores
         .devices
-        .forget_devices_of_user(user_id, None)
+        .forget_devices_of_user(user_id, kept.device)
         .await?;
     Ok(())
 }
