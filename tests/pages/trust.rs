@@ -135,6 +135,10 @@ async fn a_password_change_ends_other_sessions_and_forgets_other_devices() {
         page.contains("name=\"password\""),
         "the phone signs in again"
     );
+    // The laptop, where the change was made, goes on: its codes still work.
+    let (_, answer) = laptop.open(&authorize("rp", &[])).await;
+    let (status, body) = exchange(&idp, "rp", &answer).await;
+    assert_eq!(status.as_u16(), 200, "{body}");
 }
 
 #[tokio::test]

@@ -184,6 +184,10 @@ pub struct Session {
     pub expires_at: UnixTime,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The person's credential epoch when the session was opened (or last restamped by a
+    /// change made in it): a code issued from the session carries it.
+    #[serde(default)]
+    pub credential_epoch: i64,
 }
 
 /// How long a browser stays trusted without being seen: 400 days, the most browsers keep a

@@ -110,6 +110,10 @@ pub trait SessionStore: Send + Sync {
         now: UnixTime,
     ) -> Result<Option<Session>, StoreError>;
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+    /// Marks a live session as opened under `credential_epoch` (a credential change made in it,
+    /// which it outlives); nothing when it is gone.
+    async fn restamp_session(&self, id_hash: &str, credential_epoch: i64)
+    -> Result<(), StoreError>;
     /// The user's live sessions, newest first.
     async fn list_sessions(&self, user_id: &str, now: UnixTime)
     -> Result<Vec<Session>, StoreError>;

@@ -28,6 +28,8 @@ pub struct LiveSession {
     pub auth_time: UnixTime,
     /// `None` for a level this release does not know: it answers no request for a level.
     pub level: Option<Level>,
+    /// The person's credential epoch the session was opened under.
+    pub epoch: i64,
 }
 
 /// The person a sign-in is about, as the store has them now.
@@ -49,6 +51,7 @@ pub struct Context<'a> {
     pub policy: &'a Policy,
     /// The live session this browser presents, if any.
     pub session: Option<&'a LiveSession>,
-    /// The person the stored state is about (or the session's person at the start).
+    /// The person the stored state is about, as loaded; at the start, the session's person,
+    /// loaded only when the session does not answer the request by itself.
     pub account: Option<&'a Account>,
 }

@@ -46,20 +46,23 @@ pub fn session_answers(policy: &Policy, session: &LiveSession, now: UnixTime) ->
         .is_none_or(|max_age| now - session.auth_time <= max_age)
 }
 
-fn usable(account: Option<&Account>, user_id: &str) -> bool {
-    account.is_some_and(|a| a.user_id == user_id && !a.disabled)
-}
-
 fn live(session: Option<&LiveSession>, sid: &str, user_id: &str) -> bool {
     session.is_some_and(|s| s.sid == sid && s.user_id == user_id)
 }
 
+/// Whether a live session agrees with its person, when the person was looked up: enabled,
+/// with the credentials the session was opened under. Unlooked-up, a session stands for its
+/// person by itself: credential changes and disabling end sessions.
+fn session_stands(session: &LiveSession, account: Option<&Account>) -> bool {
+    account.is_none_or(|a| a.user_id == session.user_id && !a.disabled && a.epoch == session.epoch)
+}
+
 /// How a sign-in starts at the authorization endpoint: from the browser's session when it
 /// answers the request, as a step-up of it when it does not, else at the password.
-/// `ctx.account` is the session's person.
+/// `ctx.account` is the session's person, needed for a step-up only.
 pub fn begin(ctx: Context<'_>) -> Result<SignIn, Refusal> {
     let policy = ctx.policy;
-    let session = ctx.session.filter(|s| usable(ctx.account, &s.user_id));
+    let session = ctx.session.filter(|s| session_stands(s, ctx.account));
     if let Some(session) = session
         && session_answers(policy, session, ctx.now)
     {
@@ -121,7 +124,8 @@ pub fn resume(state: &SignIn, ctx: Context<'_>) -> Result<(), Refusal> {
         }
         SignIn::Proven { user, .. } => subject_stands(user),
         SignIn::SignedIn { user_id, sid } | SignIn::AwaitingConsent { user_id, sid } => {
-            usable(ctx.account, user_id) && live(ctx.session, sid, user_id)
+            live(ctx.session, sid, user_id)
+                && ctx.session.is_some_and(|s| session_stands(s, ctx.account))
         }
         SignIn::Done => false,
     };

@@ -138,6 +138,7 @@ pub fn live_session(session: &Session) -> LiveSession {
         user_id: session.user_id.clone(),
         auth_time: session.auth_time,
         level: Level::from_acr(&session.acr),
+        epoch: session.credential_epoch,
     }
 }
 

@@ -34,6 +34,7 @@ pub async fn start(
     state: &AppState,
     jar: CookieJar,
     user_id: &str,
+    credential_epoch: i64,
     acr: &str,
     amr: &[&str],
     from: &ClientInfo,
@@ -62,6 +63,7 @@ pub async fn start(
         expires_at: now + ttl,
         ip: from.ip.clone(),
         user_agent: from.user_agent.clone(),
+        credential_epoch,
     };
     state.stores.sessions.create_session(&session).await?;
     if let Some(previous) = previous {
@@ -99,6 +101,16 @@ pub async fn credentials_changed(
     from: &ClientInfo,
 ) -> Result<(), StoreError> {
     let keep = current(state, jar).await?.filter(|s| s.user_id == user_id);
+    if let Some(kept) = &keep
+        && let Some(user) = state.stores.users.find_user(user_id).await?
+    {
+        // The session the change was made in goes on, under the credentials it now holds.
+        state
+            .stores
+            .sessions
+            .restamp_session(&kept.id_hash, user.credential_epoch)
+            .await?;
+    }
     let this_device = super::device::this_device(state, jar);
     let kept = Kept {
         sid: keep.as_ref().map(|s| s.sid.as_str()),

@@ -70,7 +70,15 @@ pub async fn load(state: &AppState, jar: &CookieJar, id: &str) -> Result<Loaded,
     }
     let session = session::current(state, jar).await?;
     let user = match interaction.signin.user_id() {
-        Some(user_id) => state.stores.users.find_user(user_id).await?,
+        // A step about a person who is gone does not stand.
+        Some(user_id) => Some(
+            state
+                .stores
+                .users
+                .find_user(user_id)
+                .await?
+                .ok_or_else(PageError::expired)?,
+        ),
         None => None,
     };
     let policy = interaction.policy(state);
@@ -177,18 +185,19 @@ pub async fn advance(
                 Effect::OpenSession(proof) => {
                     let amr = idp_signin::amr(&proof.methods);
                     let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
+                    let proven_epoch = match &loaded.interaction.signin {
+                        SignIn::Proven { user, .. } => Some(user.epoch),
+                        _ => None,
+                    };
+                    let epoch = proven_epoch.ok_or_else(PageError::expired)?;
+                    let (acr, user_id) = (proof.level.acr(), proof.user_id.as_str());
                     let (with_session, opened) =
-                        session::start(state, jar, &proof.user_id, proof.level.acr(), &amr, from)
-                            .await?;
+                        session::start(state, jar, user_id, epoch, acr, &amr, from).await?;
                     // The person as they are now, read after the session exists: a credential
                     // change that ended the person's sessions before this one was made has
                     // moved their epoch on, and this session ends too (the machine's check on
                     // the next event refuses it).
                     loaded.user = state.stores.users.find_user(&proof.user_id).await?;
-                    let proven_epoch = match &loaded.interaction.signin {
-                        SignIn::Proven { user, .. } => Some(user.epoch),
-                        _ => None,
-                    };
                     if loaded.user.as_ref().map(|u| u.credential_epoch) != proven_epoch {
                         state
                             .stores
@@ -209,7 +218,8 @@ pub async fn advance(
                 }
                 Effect::IssueCode(authorization) => {
                     let session = loaded.session.as_ref().ok_or_else(PageError::expired)?;
-                    let epoch = loaded.user()?.credential_epoch;
+                    // The code carries the credentials its session was opened under.
+                    let epoch = session.credential_epoch;
                     answer = Some(if loaded.interaction.is_for_account() {
                         "/account".to_owned()
                     } else {
@@ -334,11 +344,17 @@ pub async fn begin(
     from: &ClientInfo,
 ) -> Result<Response, PageError> {
     let session = session::current(state, &jar).await?;
-    let user = match &session {
-        Some(session) => state.stores.users.find_user(&session.user_id).await?,
-        None => None,
-    };
     let policy = interaction.policy(state);
+    // A session that answers the request stands for its person (credential changes and
+    // disabling end sessions, and its code carries the credentials it was opened under); the
+    // person is looked up for a step-up only.
+    let answers = session
+        .as_ref()
+        .is_some_and(|s| idp_signin::session_answers(&policy, &live_session(s), state.now()));
+    let user = match &session {
+        Some(session) if !answers => state.stores.users.find_user(&session.user_id).await?,
+        _ => None,
+    };
     let mut loaded = Loaded {
         interaction,
         user,

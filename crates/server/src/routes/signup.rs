@@ -323,6 +323,7 @@ pub async fn pin_submit(
         &state,
         jar,
         &user.id,
+        0, // a new account's first credentials
         Level::PasswordPinDevice.acr(),
         &amr,
         &from,

@@ -565,6 +565,7 @@ async fn sessions_are_listed_and_ended_by_sid(stores: &Stores) {
             expires_at: 5000,
             ip: None,
             user_agent: None,
+            credential_epoch: 3,
         };
         sessions.create_session(&session).await.unwrap();
     }
@@ -1130,6 +1131,7 @@ async fn sessions_expire_and_end(stores: &Stores) {
         expires_at: 2000,
         ip: Some("127.0.0.1".into()),
         user_agent: Some("test".into()),
+        credential_epoch: 3,
     };
     let sessions = &stores.sessions;
     sessions.create_session(&session).await.unwrap();
@@ -1138,6 +1140,18 @@ async fn sessions_expire_and_end(stores: &Stores) {
         Some(session.clone())
     );
     assert!(sessions.find_session("h1", 2000).await.unwrap().is_none());
+    // A change made in the session moves its credential epoch on; it lives as long as before.
+    sessions.restamp_session("h1", 4).await.unwrap();
+    let restamped = sessions.find_session("h1", 1999).await.unwrap().unwrap();
+    assert_eq!(
+        restamped,
+        Session {
+            credential_epoch: 4,
+            ..session.clone()
+        }
+    );
+    sessions.restamp_session("gone", 4).await.unwrap();
+    assert!(sessions.find_session("gone", 1500).await.unwrap().is_none());
     sessions.delete_session("h1").await.unwrap();
     assert!(sessions.find_session("h1", 1500).await.unwrap().is_none());
 }
@@ -1155,6 +1169,7 @@ async fn expired_sessions_are_purged(stores: &Stores) {
         expires_at: 2000,
         ip: None,
         user_agent: None,
+        credential_epoch: 3,
     };
     sessions.create_session(&stale).await.unwrap();
     assert_eq!(sessions.purge_expired_sessions(2001).await.unwrap(), 1);

@@ -271,6 +271,7 @@ mod tests {
             expires_at: 5000,
             ip: None,
             user_agent: None,
+            credential_epoch: 3,
         };
         stores.sessions.create_session(&session).await.unwrap();
         let client = ::redis::Client::open(redis_url.as_str()).unwrap();

@@ -318,6 +318,32 @@ impl SessionStore for RedisStore {
         Ok((session.expires_at > now).then_some(session))
     }
 
+    async fn restamp_session(
+        &self,
+        id_hash: &str,
+        credential_epoch: i64,
+    ) -> Result<(), StoreError> {
+        let key = self.session_key(id_hash);
+        let stored: Option<String> = self.conn().get(&key).await.map_err(redis_error)?;
+        let Some(stored) = stored else {
+            return Ok(());
+        };
+        let mut session = self.open_session(&key, &stored)?;
+        session.credential_epoch = credential_epoch;
+        let json = serde_json::to_string(&session).map_err(StoreError::backend)?;
+        let sealed = format!("{}.{json}", self.seal(&key, &[&json]));
+        // Only while it lives, and for the time it had left.
+        redis::cmd("SET")
+            .arg(&key)
+            .arg(sealed)
+            .arg("XX")
+            .arg("KEEPTTL")
+            .query_async::<Option<String>>(&mut self.conn())
+            .await
+            .map_err(redis_error)
+            .map(drop)
+    }
+
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
         let key = self.session_key(id_hash);
         let stored: Option<String> = self.conn().get(&key).await.map_err(redis_error)?;

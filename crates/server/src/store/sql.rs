@@ -480,6 +480,7 @@ fn session_from_row(row: &AnyRow) -> Result<Session, StoreError> {
         amr: serde_json::from_str(&amr).map_err(|_| corrupt("sessions.amr"))?,
         created_at: row.try_get("created_at").map_err(backend)?,
         expires_at: row.try_get("expires_at").map_err(backend)?,
+        credential_epoch: row.try_get("credential_epoch").map_err(backend)?,
         ip: row.try_get("ip").map_err(backend)?,
         user_agent: row.try_get("user_agent").map_err(backend)?,
     })
@@ -875,8 +876,8 @@ impl SessionStore for SqlStore {
         let amr = serde_json::to_string(&session.amr).map_err(StoreError::backend)?;
         self.write_one(
             "INSERT INTO sessions (id_hash, sid, user_id, auth_time, acr, amr, created_at, expires_at,
-                                   ip, user_agent)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                                   ip, user_agent, credential_epoch)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             &[
                 Arg::Text(&session.id_hash),
                 Arg::Text(&session.sid),
@@ -888,10 +889,24 @@ impl SessionStore for SqlStore {
                 Arg::Int(session.expires_at),
                 Arg::MaybeText(session.ip.as_deref()),
                 Arg::MaybeText(session.user_agent.as_deref()),
+                Arg::Int(session.credential_epoch),
             ],
         )
         .await
         .map(drop)
+    }
+
+    async fn restamp_session(
+        &self,
+        id_hash: &str,
+        credential_epoch: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET credential_epoch = $1 WHERE id_hash = $2")
+            .bind(credential_epoch)
+            .bind(id_hash)
+            .run(self)
+            .await
+            .map(drop)
     }
 
     async fn find_session(

@@ -28,6 +28,7 @@ fn session(user_id: &str, sid: &str, auth_time: UnixTime) -> LiveSession {
         user_id: user_id.to_owned(),
         auth_time,
         level: Some(Level::PasswordPin),
+        epoch: 0,
     }
 }
 

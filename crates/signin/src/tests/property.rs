@@ -122,6 +122,8 @@ impl World {
             user_id: user_id.to_owned(),
             auth_time,
             level: Some(level),
+            // Opened under the person's credentials as they are now.
+            epoch: self.account(user_id).map_or(0, |a| a.epoch),
         }
     }
 
@@ -206,9 +208,16 @@ fn run(
         world.browser = Some(world.new_session(USERS[user], NOW - age, level));
     }
     let mut ghost = Ghost::default();
+    // As the handler does: the person is looked up only when the session does not answer the
+    // request by itself.
+    let answers = world
+        .browser
+        .as_ref()
+        .is_some_and(|s| session_answers(policy, s, world.now));
     let starting_account = world
         .browser
         .as_ref()
+        .filter(|_| !answers)
         .and_then(|s| world.account(&s.user_id))
         .cloned();
     let begun = begin(Context {
