@@ -101,22 +101,34 @@ pub async fn credentials_changed(
     from: &ClientInfo,
 ) -> Result<(), StoreError> {
     let keep = current(state, jar).await?.filter(|s| s.user_id == user_id);
-    if let Some(kept) = &keep
-        && let Some(user) = state.stores.users.find_user(user_id).await?
-    {
-        // The session the change was made in goes on, under the credentials it now holds.
-        state
-            .stores
-            .sessions
-            .restamp_session(&kept.id_hash, user.credential_epoch)
-            .await?;
-    }
     let this_device = super::device::this_device(state, jar);
     let kept = Kept {
         sid: keep.as_ref().map(|s| s.sid.as_str()),
         device: this_device.as_deref(),
     };
-    reset(state, user_id, kept, from).await
+    // Everything else ends first, whatever happens to the session kept.
+    reset(state, user_id, kept, from).await?;
+    if let Some(kept) = &keep {
+        // The session the change was made in goes on, under the credentials it now holds;
+        // if it cannot be marked so, it ends too (the person signs in again).
+        let restamped = match state.stores.users.find_user(user_id).await {
+            Ok(Some(user)) => {
+                state
+                    .stores
+                    .sessions
+                    .restamp_session(&kept.id_hash, user.credential_epoch)
+                    .await
+            }
+            Ok(None) => Err(StoreError::Corrupt("the person is gone".into())),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = restamped {
+            tracing::warn!(%error, "the session a credential change was made in is ended");
+            state.stores.sessions.delete_session(&kept.id_hash).await?;
+            return Err(error);
+        }
+    }
+    Ok(())
 }
 
 /// An administrator acted on the account (unlock, disabling): every grant is revoked, every

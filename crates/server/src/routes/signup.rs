@@ -329,6 +329,16 @@ pub async fn pin_submit(
         &from,
     )
     .await?;
+    // Disabled between its creation and now: the session does not stand.
+    let current = state.stores.users.find_user(&user.id).await?;
+    if current.is_none_or(|u| u.disabled_at.is_some() || u.credential_epoch != 0) {
+        state
+            .stores
+            .sessions
+            .delete_session(&session.id_hash)
+            .await?;
+        return Err(PageError::Forbidden(Text::new("login-account-disabled")));
+    }
     // The browser that created the account is the user's first trusted device.
     let jar = super::device::trust_this_device(&state, jar, &user.id, &from).await?;
     if let Some(id) = pending.interaction.as_deref() {
