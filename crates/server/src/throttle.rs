@@ -327,23 +327,9 @@ pub async fn per_ip_try(
     action: Action,
     ip: Option<&str>,
 ) -> Result<Try, crate::error::PageError> {
-    let Some((key, pace)) = limited(state, action, ip) else {
-        return Ok(Try { reserved: None });
-    };
-    let now = now_ms(state);
-    let (added, until) = state
-        .stores
-        .throttle
-        .add_to_backlog(&key, now, pace.cost, Some(pace.most(now)))
-        .await?;
-    if !added {
-        tracing::warn!(action = action.key(), "client IP over its limit");
-        return Err(crate::error::PageError::TooMany(
-            pace.wait(until, now).max(1),
-        ));
-    }
+    per_ip_page(state, action, ip).await?;
     Ok(Try {
-        reserved: Some((key, pace)),
+        reserved: limited(state, action, ip),
     })
 }
 

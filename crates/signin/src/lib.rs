@@ -364,6 +364,7 @@ fn proven(user: Subject, now: UnixTime, level: Level, methods: Vec<Method>, trus
         auth_time: now,
         level,
         methods,
+        credential_epoch: user.epoch,
     };
     // The session first: a browser is trusted only once its session stands.
     let mut effects = vec![Effect::OpenSession(proof.clone())];

@@ -42,6 +42,8 @@ pub struct Proof {
     pub level: Level,
     /// RFC 8176 methods used at `auth_time`, in a fixed order.
     pub methods: Vec<Method>,
+    /// The person's credential epoch it was proven under: the session it opens records it.
+    pub credential_epoch: i64,
 }
 
 /// A sign-in, one variant a step; each holds only what that step has proven.

@@ -138,13 +138,12 @@ pub async fn send_code(
 
 /// The interaction at its new-device step, with where the code went.
 fn at_device_step(loaded: Loaded) -> Result<(Loaded, Destination), PageError> {
-    let loaded = signin::at(loaded, |s| matches!(s, SignIn::AwaitingDeviceCode { .. }))?;
     match &loaded.interaction.signin {
         SignIn::AwaitingDeviceCode { to, .. } => {
             let to = to.clone();
             Ok((loaded, to))
         }
-        _ => Err(PageError::expired()),
+        _ => Err(PageError::Elsewhere(signin::page_of(&loaded.interaction))),
     }
 }
 

@@ -13,7 +13,7 @@ use idp_recovery::{CodeCheck, mask};
 use serde::Deserialize;
 use serde_json::json;
 
-use idp_signin::{Basis, Event, SignIn};
+use idp_signin::{Event, SignIn};
 
 use super::signin::{self, Loaded};
 use crate::audit;
@@ -69,16 +69,10 @@ fn choose_form(
     )
 }
 
-/// The interaction where a recovery code can be sent: at the PIN step after the password,
-/// or already recovering.
-fn may_send(loaded: &Loaded) -> bool {
-    matches!(
-        loaded.interaction.signin,
-        SignIn::AwaitingPin {
-            basis: Basis::Password { .. },
-            ..
-        } | SignIn::Recovering { .. }
-    )
+/// Whether the machine lets a recovery code go out now (after the password in this sign-in,
+/// never on a session alone).
+fn may_send(state: &AppState, loaded: &Loaded, channel: Channel) -> bool {
+    loaded.accepts(state, Event::RecoveryCodeSent { channel })
 }
 
 /// "Forgot PIN?" and "Unlock your PIN".
@@ -88,7 +82,7 @@ pub async fn choose_page(
     from: ClientInfo,
     Step(loaded): Step,
 ) -> Result<Response, PageError> {
-    if !may_send(&loaded) {
+    if !may_send(&state, &loaded, Channel::Email) {
         // A step-up asks for the password first (the machine's rule), or the sign-in is at
         // another step.
         return signin::advance(&state, jar, loaded, Event::ForgotPin, &from).await;
@@ -115,13 +109,13 @@ pub async fn choose_submit(
     from: ClientInfo,
     StepForm { loaded, form }: StepForm<ChooseForm>,
 ) -> Result<Response, PageError> {
-    if !may_send(&loaded) {
+    let chosen = Channel::parse(&form.channel);
+    if !may_send(&state, &loaded, chosen.unwrap_or(Channel::Email)) {
         return Ok(signin::to_current_page(&loaded));
     }
     let user = loaded.user()?.clone();
     let interaction = &loaded.interaction;
     throttle::per_ip_page(&state, throttle::Action::Recovery, from.ip()).await?;
-    let chosen = Channel::parse(&form.channel);
     let Some((channel, recipient, _)) = destinations(&user)
         .into_iter()
         .find(|(channel, _, _)| Some(*channel) == chosen)

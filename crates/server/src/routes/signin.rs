@@ -53,6 +53,14 @@ impl Loaded {
         })
     }
 
+    /// Whether the machine would accept `event` now: asked before a side effect that must
+    /// not happen unless it does (sending a code), so that no page decides it by itself.
+    pub fn accepts(&self, state: &AppState, event: Event) -> bool {
+        self.judge(state, |ctx| {
+            idp_signin::advance(&self.interaction.signin, event, ctx).is_ok()
+        })
+    }
+
     /// The person the sign-in is about; only steps past the password have one.
     pub fn user(&self) -> Result<&User, PageError> {
         self.user.as_ref().ok_or_else(PageError::expired)
@@ -185,12 +193,8 @@ pub async fn advance(
                 Effect::OpenSession(proof) => {
                     let amr = idp_signin::amr(&proof.methods);
                     let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
-                    let proven_epoch = match &loaded.interaction.signin {
-                        SignIn::Proven { user, .. } => Some(user.epoch),
-                        _ => None,
-                    };
-                    let epoch = proven_epoch.ok_or_else(PageError::expired)?;
                     let (acr, user_id) = (proof.level.acr(), proof.user_id.as_str());
+                    let epoch = proof.credential_epoch;
                     let (with_session, opened) =
                         session::start(state, jar, user_id, epoch, acr, &amr, from).await?;
                     // The person as they are now, read after the session exists: a credential
@@ -198,7 +202,7 @@ pub async fn advance(
                     // moved their epoch on, and this session ends too (the machine's check on
                     // the next event refuses it).
                     loaded.user = state.stores.users.find_user(&proof.user_id).await?;
-                    if loaded.user.as_ref().map(|u| u.credential_epoch) != proven_epoch {
+                    if loaded.user.as_ref().map(|u| u.credential_epoch) != Some(epoch) {
                         state
                             .stores
                             .sessions
