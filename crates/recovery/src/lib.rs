@@ -111,17 +111,10 @@ impl CodeIssuer {
         typed: &str,
         now: UnixTime,
     ) -> Result<CodeCheck, StoreError> {
-        let Some(code) = store.take_code_try(purpose, user_id, now).await? else {
-            return Ok(CodeCheck::Spent);
+        let code = match self.take_try(store, purpose, user_id, now).await? {
+            Ok(code) => code,
+            Err(refused) => return Ok(refused),
         };
-        // Counted as a failure before the comparison, and forgotten only once it was right.
-        if store
-            .take_code_failure(user_id, self.max_failures)
-            .await?
-            .is_none()
-        {
-            return Ok(CodeCheck::Blocked);
-        }
         let typed: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
         if !constant_time_eq(
             hmac(&self.key, typed.as_bytes()).as_bytes(),
@@ -149,19 +142,35 @@ impl CodeIssuer {
         user_id: &str,
         now: UnixTime,
     ) -> Result<CodeCheck, StoreError> {
+        Ok(match self.take_try(store, purpose, user_id, now).await? {
+            Ok(code) => CodeCheck::Wrong {
+                tries_left: code.tries_left,
+            },
+            Err(refused) => refused,
+        })
+    }
+
+    /// Takes a try of the live code, and counts it as one of the person's failures in a row
+    /// before anything is compared (forgotten only once a code is right); the answer instead
+    /// when there is no live code, or the person has failed too often.
+    async fn take_try(
+        &self,
+        store: &dyn CodeStore,
+        purpose: CodePurpose,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<Result<OneTimeCode, CodeCheck>, StoreError> {
         let Some(code) = store.take_code_try(purpose, user_id, now).await? else {
-            return Ok(CodeCheck::Spent);
+            return Ok(Err(CodeCheck::Spent));
         };
         if store
             .take_code_failure(user_id, self.max_failures)
             .await?
             .is_none()
         {
-            return Ok(CodeCheck::Blocked);
+            return Ok(Err(CodeCheck::Blocked));
         }
-        Ok(CodeCheck::Wrong {
-            tries_left: code.tries_left,
-        })
+        Ok(Ok(code))
     }
 }
 
