@@ -6,6 +6,7 @@
 
 mod support;
 
+mod faults;
 mod limits;
 mod login;
 mod trust;

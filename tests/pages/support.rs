@@ -166,6 +166,16 @@ pub async fn exchange(
     client_id: &str,
     answer: &Page,
 ) -> (StatusCode, serde_json::Value) {
+    let (status, _, body) = exchange_with_headers(idp, client_id, answer).await;
+    (status, body)
+}
+
+/// `exchange`, with the answer's headers.
+pub async fn exchange_with_headers(
+    idp: &Idp,
+    client_id: &str,
+    answer: &Page,
+) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
     let location = answer.to();
     let query = location.split_once('?').map(|(_, q)| q).unwrap_or_default();
     let code = url::form_urlencoded::parse(query.as_bytes())
@@ -188,10 +198,11 @@ pub async fn exchange(
         .unwrap();
     let response = idp.app.clone().oneshot(request).await.unwrap();
     let status = response.status();
+    let headers = response.headers().clone();
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
         .unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap())
+    (status, headers, serde_json::from_slice(&bytes).unwrap())
 }
 
 /// An answer as a browser sees it.
@@ -199,6 +210,8 @@ pub async fn exchange(
 pub struct Page {
     pub status: StatusCode,
     pub location: Option<String>,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<String>,
     pub body: String,
 }
 
@@ -283,12 +296,17 @@ impl<'a> Browser<'a> {
             .headers()
             .get(header::LOCATION)
             .map(|v| v.to_str().unwrap().to_owned());
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned());
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
             .await
             .unwrap();
         Page {
             status,
             location,
+            retry_after,
             body: String::from_utf8_lossy(&bytes).into_owned(),
         }
     }

@@ -107,9 +107,20 @@ pub enum StoreError {
     /// changed that the caller can rely on; the same request may succeed later.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The backend answers but cannot write now (its disk is full, its file read-only, it is
+    /// a standby). Nothing was changed; the same request may succeed once the operator acts.
+    #[error("storage cannot write: {0}")]
+    CannotWrite(String),
 }
 
 impl StoreError {
+    /// Whether this is an outage of ours (the backend unreachable, or unable to write), not
+    /// something wrong with the request: the client is told to come back (503), and what the
+    /// request would have counted against a person or an address is given back.
+    pub fn is_outage(&self) -> bool {
+        matches!(self, Self::Unavailable(_) | Self::CannotWrite(_))
+    }
+
     pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Backend(Box::new(error))
     }

@@ -10,10 +10,22 @@ use crate::model::{
     OneTimeCode, Rotated, RotationCheck, Session, SigningKeyRecord, User,
 };
 
-/// Whether a backend answers, for readiness probes.
+/// What a readiness probe found of one backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// It cannot be reached now (down, refusing connections, no free connection).
+    Unreachable(String),
+    /// It answers but cannot write now (a full disk, a read-only file, a standby server).
+    CannotWrite(String),
+}
+
+/// Whether a backend can serve now, for readiness probes.
 #[async_trait]
 pub trait HealthCheck: Send + Sync {
-    async fn ping(&self) -> Result<(), StoreError>;
+    /// Asks the backend to do what serving needs of it: a database writes (one row that means
+    /// nothing else), so that a full disk shows here before a person meets it.
+    async fn probe(&self) -> Health;
 }
 
 #[async_trait]

@@ -12,6 +12,16 @@ use serde_json::json;
 use crate::i18n::Text;
 use crate::web::templates::render;
 
+/// How long a client refused for our own outage (503) is asked to wait before trying again.
+pub const UNAVAILABLE_RETRY_SECS: i64 = 30;
+
+/// Tells the client to come back in `seconds` (a 429 or a 503).
+pub fn retry_after_header(response: &mut Response, seconds: i64) {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+}
+
 /// Logs an internal failure and returns the reference id to show.
 pub fn log_internal(error: &dyn std::fmt::Display) -> String {
     let reference = idp_core::random::random_token(9);
@@ -65,7 +75,7 @@ impl PageError {
 impl From<StoreError> for PageError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Unavailable(_) => {
+            error if error.is_outage() => {
                 log_unavailable(&error);
                 Self::Unavailable
             }
@@ -101,7 +111,7 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let retry_after = match &self {
             Self::TooMany(seconds) => Some(*seconds),
-            Self::Busy | Self::Unavailable => Some(30),
+            Self::Busy | Self::Unavailable => Some(UNAVAILABLE_RETRY_SECS),
             Self::CodeNotSent => Some(120),
             _ => None,
         };
@@ -163,9 +173,7 @@ impl IntoResponse for PageError {
             json!({ "heading": heading, "message": message, "reference": reference }),
         );
         if let Some(seconds) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            retry_after_header(&mut response, seconds);
         }
         response
     }
@@ -202,7 +210,7 @@ fn server_error(reference: String) -> OAuthError {
 /// cannot be reached, else `server_error` with a reference to the log.
 fn store_error(error: &StoreError) -> OAuthError {
     match error {
-        StoreError::Unavailable(_) => {
+        error if error.is_outage() => {
             log_unavailable(error);
             OAuthError::new(
                 ErrorCode::TemporarilyUnavailable,

@@ -33,6 +33,8 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<String, ByMethodAndStatus>>,
     events: Mutex<BTreeMap<&'static str, u64>>,
     tokens: Mutex<BTreeMap<&'static str, u64>>,
+    /// What the last readiness probe found of each backend.
+    dependencies: Mutex<Vec<(&'static str, &'static str)>>,
 }
 
 impl Metrics {
@@ -68,6 +70,19 @@ impl Metrics {
         if let Ok(mut tokens) = self.tokens.lock() {
             *tokens.entry(kind).or_default() += 1;
         }
+    }
+
+    /// Notes what a readiness probe found of each backend (`ok`, `unreachable`, ...): whether
+    /// it differs from the last probe.
+    pub fn dependencies(&self, found: &[(&'static str, &'static str)]) -> bool {
+        let Ok(mut last) = self.dependencies.lock() else {
+            return false;
+        };
+        let changed = last.as_slice() != found;
+        if changed {
+            *last = found.to_vec();
+        }
+        changed
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -120,6 +135,17 @@ impl Metrics {
         if let Ok(tokens) = self.tokens.lock() {
             for (kind, count) in tokens.iter() {
                 let _ = writeln!(out, "idp_tokens_issued_total{{type=\"{kind}\"}} {count}");
+            }
+        }
+        out.push_str("# HELP idp_dependency_ready Whether the last readiness probe found the backend able to serve (1) or not (0), with what it found.\n");
+        out.push_str("# TYPE idp_dependency_ready gauge\n");
+        if let Ok(dependencies) = self.dependencies.lock() {
+            for (name, status) in dependencies.iter() {
+                let ready = u8::from(*status == "ok");
+                let _ = writeln!(
+                    out,
+                    "idp_dependency_ready{{dependency=\"{name}\",status=\"{status}\"}} {ready}"
+                );
             }
         }
         out

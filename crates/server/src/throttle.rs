@@ -145,9 +145,9 @@ pub async fn password_succeeded(
     Ok(())
 }
 
-/// Records a code about to be sent for the user; false (and not recorded) when the hourly
-/// limit is reached.
-pub async fn may_send_code(state: &AppState, user_id: &str) -> Result<bool, StoreError> {
+/// Records a code about to be sent for the user, as a try to give back should it not go out;
+/// `None` (and not recorded) when the hourly limit is reached.
+pub async fn may_send_code(state: &AppState, user_id: &str) -> Result<Option<Try>, StoreError> {
     let key = format!("codes:{user_id}");
     let (before, _) = state
         .stores
@@ -156,9 +156,11 @@ pub async fn may_send_code(state: &AppState, user_id: &str) -> Result<bool, Stor
         .await?;
     if before >= CODES_PER_HOUR {
         state.stores.throttle.forget_latest(&key).await?;
-        return Ok(false);
+        return Ok(None);
     }
-    Ok(true)
+    Ok(Some(Try {
+        reserved: Some(Reserved::Attempt(key)),
+    }))
 }
 
 /// What one client IP may do only so often.
@@ -265,28 +267,37 @@ pub async fn per_ip(
     Ok(Verdict::Wait(pace.wait(until, now).max(1)))
 }
 
-/// `per_ip` for a page: a refusal is a page that says how long to wait.
-pub async fn per_ip_page(
-    state: &AppState,
-    action: Action,
-    ip: Option<&str>,
-) -> Result<(), crate::error::PageError> {
-    match per_ip(state, action, ip).await? {
-        Verdict::Go => Ok(()),
-        Verdict::Wait(seconds) => {
-            tracing::warn!(action = action.key(), "client IP over its limit");
-            Err(crate::error::PageError::TooMany(seconds))
-        }
+/// What `per_ip` recorded for `action` from `ip`, to give back should the action not happen
+/// for a reason of ours (see `Try`).
+pub fn counted(state: &AppState, action: Action, ip: Option<&str>) -> Try {
+    Try {
+        reserved: limited(state, action, ip).map(|(key, pace)| Reserved::Backlog(key, pace)),
     }
 }
 
-/// A PIN or code try reserved against its address: it counts as a failure unless given back.
+/// A try counted against an address or a person: it counts unless given back. It is given
+/// back when the answer was right (where only failures count), and whenever the action was
+/// refused for our own outage (a store that cannot be reached, a full hashing queue, a code
+/// that could not be delivered), so that nobody is throttled for what we could not do.
 #[must_use = "a try is given back when the answer was right or was never checked"]
 pub struct Try {
-    reserved: Option<(String, Pace)>,
+    reserved: Option<Reserved>,
+}
+
+enum Reserved {
+    /// A share of an address's backlog (`per_ip`).
+    Backlog(String, Pace),
+    /// The latest attempt under this key (`record_attempt`).
+    Attempt(String),
 }
 
 impl Try {
+    /// Passes `done` through, giving the try back when it failed: the action counts only
+    /// once it has happened.
+    pub async fn unless_failed<T, E>(self, state: &AppState, done: Result<T, E>) -> Result<T, E> {
+        self.settle(state, done, |_| true).await
+    }
+
     /// Passes `checked` through, giving the try back unless it is an answer that `counts`
     /// (a wrong one): a right answer, or one never checked (an error), costs nothing.
     pub async fn settle<T, E>(
@@ -303,34 +314,40 @@ impl Try {
 
     /// The answer was right (or was never checked): it does not count against the address.
     pub async fn give_back(self, state: &AppState) {
-        let Some((key, pace)) = self.reserved else {
-            return;
+        let throttle = &state.stores.throttle;
+        let given = match self.reserved {
+            None => return,
+            Some(Reserved::Backlog(key, pace)) => {
+                throttle
+                    .give_back_to_backlog(&key, now_ms(state), pace.cost)
+                    .await
+            }
+            Some(Reserved::Attempt(key)) => throttle.forget_latest(&key).await,
         };
-        let given = state
-            .stores
-            .throttle
-            .give_back_to_backlog(&key, now_ms(state), pace.cost)
-            .await;
         if let Err(error) = given {
             tracing::warn!(%error, "a try could not be given back to its address");
         }
     }
 }
 
-/// Before a PIN or code is checked: reserves a try against `ip`, atomically, so parallel
-/// guesses get no more than the limit; refused (429, with how long to wait) when the address
-/// has used up its allowance. The try counts only when the answer turns out wrong: the
-/// handler gives it back otherwise, so the many people behind one address who answer right
-/// never use up its allowance (SPEC: per-address limits count failures).
+/// Before a PIN or code is checked, or a sign-up or recovery begins: reserves a try against
+/// `ip`, atomically, so that parallel tries get no more than the limit; refused (429, with how
+/// long to wait) when the address has used up its allowance. The handler gives the try back
+/// when it did not happen for a reason of ours, and, for PINs and codes, when the answer was
+/// right, so the many people behind one address who answer right never use up its allowance
+/// (SPEC: per-address limits count failures).
 pub async fn per_ip_try(
     state: &AppState,
     action: Action,
     ip: Option<&str>,
 ) -> Result<Try, crate::error::PageError> {
-    per_ip_page(state, action, ip).await?;
-    Ok(Try {
-        reserved: limited(state, action, ip),
-    })
+    match per_ip(state, action, ip).await? {
+        Verdict::Go => Ok(counted(state, action, ip)),
+        Verdict::Wait(seconds) => {
+            tracing::warn!(action = action.key(), "client IP over its limit");
+            Err(crate::error::PageError::TooMany(seconds))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use idp_recovery::CodeCheck;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::codes::{self, Sent};
 use super::session;
 use crate::audit;
 use crate::error::PageError;
@@ -284,9 +285,9 @@ async fn wrong_current_password(
         audit::record(state, event).await;
         let message = FieldError::general(throttle::wait_message(wait));
         let status = StatusCode::TOO_MANY_REQUESTS;
-        return refused(state, jar.clone(), session, user, status, message)
-            .await
-            .map(Some);
+        let mut page = refused(state, jar.clone(), session, user, status, message).await?;
+        crate::error::retry_after_header(&mut page, wait);
+        return Ok(Some(page));
     }
     let bounded = typed.chars().count() <= state.password_policy.max_length;
     let typed = if bounded { typed } else { "" };
@@ -302,9 +303,8 @@ async fn wrong_current_password(
     let matches = match checked {
         Ok(matches) => matches,
         Err(error) => {
-            if matches!(error, idp_core::hashing::HashError::Busy) {
-                throttle::password_unchecked(state, &user.username, from.ip()).await;
-            }
+            // Never checked: the refusal is ours, and costs the person no try.
+            throttle::password_unchecked(state, &user.username, from.ip()).await;
             return Err(error.into());
         }
     };
@@ -485,45 +485,28 @@ pub async fn start_contact_change(
             return refused(&state, jar, &session, &user, status, message).await;
         }
     };
-    if !throttle::may_send_code(&state, &user.id).await? {
-        let error = FieldError::general(Text::new("recover-too-many-codes"));
-        return refused(
-            &state,
-            jar,
-            &session,
-            &user,
-            StatusCode::TOO_MANY_REQUESTS,
-            error,
-        )
-        .await;
-    }
     let pending = PendingContact { channel, value };
     let data = serde_json::to_value(&pending).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let (code, record) = state.codes.issue(state.now(), data);
-    state
-        .stores
-        .codes
-        .put_code(CodePurpose::Contact, &user.id, &record)
-        .await?;
     let purpose = match channel {
         Channel::Email => messages::Purpose::ConfirmEmail,
         Channel::Sms => messages::Purpose::ConfirmPhone,
     };
-    let message = messages::one_time_code(channel, &pending.value, purpose, &code);
-    if let Err(error) = state.notifier.send(&message).await {
-        tracing::warn!(%error, "contact confirmation code not delivered");
-        let message = FieldError::general(Text::new("code-not-sent"));
-        return refused(
-            &state,
-            jar,
-            &session,
-            &user,
-            StatusCode::SERVICE_UNAVAILABLE,
-            message,
-        )
-        .await;
-    }
-    Ok((jar, Redirect::to("/account/contact/code")).into_response())
+    let sent = codes::send(
+        &state,
+        &user.id,
+        CodePurpose::Contact,
+        data,
+        (channel, &pending.value),
+        purpose,
+    )
+    .await?;
+    let (status, message) = match sent {
+        Sent::Delivered => return Ok((jar, Redirect::to("/account/contact/code")).into_response()),
+        Sent::TooMany => (StatusCode::TOO_MANY_REQUESTS, "recover-too-many-codes"),
+        Sent::NotDelivered => (StatusCode::SERVICE_UNAVAILABLE, "code-not-sent"),
+    };
+    let message = FieldError::general(Text::new(message));
+    refused(&state, jar, &session, &user, status, message).await
 }
 
 fn code_form(

@@ -14,6 +14,7 @@ use idp_signin::{Destination, Event, SignIn};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::codes::{self, Sent};
 use super::signin::{self, Loaded};
 use crate::audit;
 use crate::error::PageError;
@@ -106,27 +107,24 @@ pub async fn send_code(
     to: &Destination,
     from: &ClientInfo,
 ) -> Result<(), PageError> {
-    if !throttle::may_send_code(state, &user.id).await? {
-        return Err(PageError::bad_request(
-            "code-too-many-title",
-            Text::new("recover-too-many-codes"),
-        ));
-    }
-    let (code, record) = state.codes.issue(state.now(), json!({}));
-    state
-        .stores
-        .codes
-        .put_code(CodePurpose::NewDevice, &user.id, &record)
-        .await?;
-    let message = messages::one_time_code(
-        to.channel,
-        &to.recipient,
+    let sent = codes::send(
+        state,
+        &user.id,
+        CodePurpose::NewDevice,
+        json!({}),
+        (to.channel, &to.recipient),
         messages::Purpose::NewDevice,
-        &code,
-    );
-    if let Err(error) = state.notifier.send(&message).await {
-        tracing::warn!(%error, channel = to.channel.as_str(), "new-device code not delivered");
-        return Err(PageError::CodeNotSent);
+    )
+    .await?;
+    match sent {
+        Sent::Delivered => {}
+        Sent::TooMany => {
+            return Err(PageError::bad_request(
+                "code-too-many-title",
+                Text::new("recover-too-many-codes"),
+            ));
+        }
+        Sent::NotDelivered => return Err(PageError::CodeNotSent),
     }
     let event = audit::event(state, AuditKind::NewDeviceCodeSent, from)
         .user(&user.id)

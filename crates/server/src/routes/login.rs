@@ -101,7 +101,7 @@ pub async fn password_submit(
             .client(&interaction.request.client_id);
         audit::record(&state, event).await;
         let message = FieldError::general(throttle::wait_message(wait));
-        let page = login_page(
+        let mut page = login_page(
             &state,
             jar,
             interaction,
@@ -109,15 +109,17 @@ pub async fn password_submit(
             typed,
             Some(message),
         );
+        crate::error::retry_after_header(&mut page, wait);
         return Ok(page);
     }
     let (user, matches) = match check_password(&state, typed, &form.password).await {
         Ok(checked) => checked,
-        Err(PageError::Busy) => {
+        Err(error) => {
+            // Never checked (the hashing queue was full, or a store could not be reached):
+            // the refusal is ours, and costs the person no try.
             throttle::password_unchecked(&state, typed, from.ip()).await;
-            return Err(PageError::Busy);
+            return Err(error);
         }
-        Err(error) => return Err(error),
     };
     let user = match user {
         Some(user) if matches => user,

@@ -4,6 +4,7 @@ mod account;
 mod admin;
 mod authorize;
 pub mod client_request;
+mod codes;
 mod consent;
 pub mod device;
 pub mod discovery;
@@ -27,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::state::AppState;
+use crate::store::sql::Traffic;
 use crate::web::templates::page;
 
 /// Largest request body accepted: forms and token requests are small.
@@ -106,8 +108,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/clients", get(admin::list_clients))
         .route("/admin/clients/{id}/disable", post(admin::disable_client))
         .route("/admin/audit", get(admin::audit_log))
-        .route("/token", post(token::token))
-        .route("/revoke", post(revoke::revoke))
+        .merge(token_traffic())
         .route("/par", post(par::push))
         .route("/register", post(registration::register))
         .route(
@@ -115,11 +116,6 @@ pub fn router(state: AppState) -> Router {
             get(registration::read)
                 .put(registration::update)
                 .delete(registration::delete),
-        )
-        .route("/introspect", post(introspect::introspect))
-        .route(
-            "/userinfo",
-            get(userinfo::userinfo).post(userinfo::userinfo),
         )
         .route("/help", get(help))
         .route("/healthz", get(healthz))
@@ -136,6 +132,24 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The endpoints that relying parties and resource servers call many times a second, each
+/// quick: their statements wait for connections of their own (see `Traffic`).
+fn token_traffic() -> Router<AppState> {
+    Router::new()
+        .route("/token", post(token::token))
+        .route("/revoke", post(revoke::revoke))
+        .route("/introspect", post(introspect::introspect))
+        .route(
+            "/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
+        .route_layer(axum::middleware::from_fn(
+            |request: axum::extract::Request, next: axum::middleware::Next| {
+                Traffic::Token.scope(next.run(request))
+            },
+        ))
+}
+
 /// Liveness: the process answers.
 async fn healthz() -> Response {
     (
@@ -145,20 +159,58 @@ async fn healthz() -> Response {
         .into_response()
 }
 
-/// Readiness: the database answers (and, with Redis, Redis will).
+/// How long readiness waits for each backend: a load balancer's probe gets its answer in time
+/// even from a node whose database hangs.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Readiness: every backend can do what serving needs of it now (the database and Redis each
+/// take a write), each reported by name, all asked at once and each for at most
+/// `PROBE_TIMEOUT`. 503 while any cannot; a change is logged once, when it happens.
 async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
-    match state.stores.health.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            axum::Json(serde_json::json!({ "status": "ready", "database": "ok" })),
-        )
-            .into_response(),
-        Err(error) => {
-            let reference = crate::error::log_internal(&error);
-            let body = serde_json::json!({ "status": "unavailable", "database": "unreachable", "reference": reference });
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+    use idp_core::store::Health;
+    let probes = state
+        .stores
+        .health
+        .iter()
+        .map(|(name, backend)| async move {
+            let found = match tokio::time::timeout(PROBE_TIMEOUT, backend.probe()).await {
+                Ok(Health::Ok) => ("ok", None),
+                Ok(Health::Unreachable(why)) => ("unreachable", Some(why)),
+                Ok(Health::CannotWrite(why)) => ("cannot_write", Some(why)),
+                Err(_) => ("timed_out", None),
+            };
+            (*name, found)
+        });
+    let found = futures_util::future::join_all(probes).await;
+    let ready = found.iter().all(|(_, (status, _))| *status == "ok");
+    let statuses: Vec<(&'static str, &'static str)> = found
+        .iter()
+        .map(|(name, (status, _))| (*name, *status))
+        .collect();
+    if state.metrics.dependencies(&statuses) {
+        for (name, (status, why)) in &found {
+            if *status == "ok" {
+                tracing::info!(dependency = name, "ready");
+            } else {
+                tracing::warn!(
+                    dependency = name,
+                    status,
+                    error = why.as_deref().unwrap_or("no answer in time"),
+                    "not ready"
+                );
+            }
         }
     }
+    let mut body = serde_json::json!({ "status": if ready { "ready" } else { "unavailable" } });
+    for (name, status) in statuses {
+        body[name] = serde_json::json!(status);
+    }
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 async fn help() -> Response {

@@ -15,6 +15,7 @@ use serde_json::json;
 
 use idp_signin::{Event, SignIn};
 
+use super::codes::{self, Sent};
 use super::signin::{self, Loaded};
 use crate::audit;
 use crate::error::PageError;
@@ -115,7 +116,7 @@ pub async fn choose_submit(
     }
     let user = loaded.user()?.clone();
     let interaction = &loaded.interaction;
-    throttle::per_ip_page(&state, throttle::Action::Recovery, from.ip()).await?;
+    let counted = throttle::per_ip_try(&state, throttle::Action::Recovery, from.ip()).await?;
     let Some((channel, recipient, _)) = destinations(&user)
         .into_iter()
         .find(|(channel, _, _)| Some(*channel) == chosen)
@@ -130,35 +131,35 @@ pub async fn choose_submit(
             Some(message),
         ));
     };
-    if !throttle::may_send_code(&state, &user.id).await? {
+    let sent = codes::send(
+        &state,
+        &user.id,
+        CodePurpose::Recovery,
+        json!({ "channel": channel }),
+        (channel, &recipient),
+        messages::Purpose::RecoverPin,
+    )
+    .await;
+    let refusal = match sent {
+        Ok(Sent::Delivered) => None,
+        Ok(Sent::TooMany) => Some((StatusCode::TOO_MANY_REQUESTS, "recover-too-many-codes")),
+        Ok(Sent::NotDelivered) => {
+            counted.give_back(&state).await;
+            Some((StatusCode::SERVICE_UNAVAILABLE, "code-not-sent"))
+        }
+        Err(error) => {
+            counted.give_back(&state).await;
+            return Err(error.into());
+        }
+    };
+    if let Some((status, message)) = refusal {
+        let message = FieldError::general(Text::new(message));
         return Ok(choose_form(
             &state,
             jar,
             interaction,
             &user,
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(FieldError::general(Text::new("recover-too-many-codes"))),
-        ));
-    }
-    let (code, record) = state
-        .codes
-        .issue(state.now(), json!({ "channel": channel }));
-    state
-        .stores
-        .codes
-        .put_code(CodePurpose::Recovery, &user.id, &record)
-        .await?;
-    let message =
-        messages::one_time_code(channel, &recipient, messages::Purpose::RecoverPin, &code);
-    if let Err(error) = state.notifier.send(&message).await {
-        tracing::warn!(%error, channel = channel.as_str(), "recovery code not delivered");
-        let message = FieldError::general(Text::new("code-not-sent"));
-        return Ok(choose_form(
-            &state,
-            jar,
-            interaction,
-            &user,
-            StatusCode::SERVICE_UNAVAILABLE,
+            status,
             Some(message),
         ));
     }

@@ -178,6 +178,21 @@ async fn handle_register(
     {
         return Err(RegistrationError::TooMany(seconds));
     }
+    let counted = throttle::counted(state, throttle::Action::Registration, from.ip());
+    let registered = register_client(state, token, checked).await;
+    if matches!(&registered, Err(RegistrationError::Store(error)) if error.is_outage()) {
+        // Refused for our own outage: it does not count against the address.
+        counted.give_back(state).await;
+    }
+    registered
+}
+
+/// Creates the client that `checked` describes, spending the initial access token `token`.
+async fn register_client(
+    state: &AppState,
+    token: Option<String>,
+    checked: client_metadata::Registration,
+) -> Result<Value, RegistrationError> {
     if let Some(id) = token {
         let consumed = state
             .stores

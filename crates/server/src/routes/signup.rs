@@ -142,7 +142,19 @@ pub async fn signup_submit(
     // Counted once the form is valid, before the username is looked up and the password
     // hashed: typing mistakes cost nothing; bulk sign-ups, and probing which usernames are
     // taken, are limited per address.
-    throttle::per_ip_page(&state, throttle::Action::SignUp, from.ip()).await?;
+    let counted = throttle::per_ip_try(&state, throttle::Action::SignUp, from.ip()).await?;
+    let started = start(&state, jar, &form, (username, email, phone)).await;
+    // A sign-up refused for our own outage does not count against the address.
+    counted.unless_failed(&state, started).await
+}
+
+/// Stores a valid sign-up form as a pending sign-up, unless the username is taken.
+async fn start(
+    state: &AppState,
+    jar: CookieJar,
+    form: &SignupForm,
+    (username, email, phone): (String, String, Option<String>),
+) -> Result<Response, PageError> {
     if state
         .stores
         .users
@@ -150,10 +162,14 @@ pub async fn signup_submit(
         .await?
         .is_some()
     {
-        return refuse(
+        let taken = FieldError::on("username", Text::new("signup-username-taken"));
+        return Ok(signup_form(
+            state,
             jar,
-            FieldError::on("username", Text::new("signup-username-taken")),
-        );
+            StatusCode::BAD_REQUEST,
+            form,
+            Some(taken),
+        ));
     }
 
     let pending = PendingSignup {
@@ -164,7 +180,7 @@ pub async fn signup_submit(
         interaction: Some(form.interaction.clone()).filter(|i| !i.is_empty()),
         browser: String::new(),
     };
-    let (jar, browser) = csrf::browser_binding(&state, jar);
+    let (jar, browser) = csrf::browser_binding(state, jar);
     let pending = PendingSignup { browser, ..pending };
     let id = random_token(24);
     let payload = serde_json::to_value(&pending).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -175,7 +191,7 @@ pub async fn signup_submit(
         .put(EphemeralKind::Signup, &id, &payload, state.now() + ttl)
         .await?;
     let jar = jar.add(cookies::with_path(
-        &state,
+        state,
         cookies::SIGNUP,
         id,
         SIGNUP_PATH,

@@ -36,10 +36,12 @@ pub struct Direct {
     keep: usize,
 }
 
-/// Settings of each connection: never wait (see the module's comment), the same durability
-/// and foreign keys as sqlx's connections, and no automatic checkpoint.
+/// Settings of each connection: never wait (see the module's comment), the same durability,
+/// foreign keys and bound on the write-ahead log's size (4 MiB: what a checkpoint leaves of the
+/// file, so that a burst of writes does not keep its space) as sqlx's connections, and no
+/// automatic checkpoint.
 const PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-     PRAGMA wal_autocheckpoint = 0;";
+     PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 4194304;";
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     // Each connection is used by one thread at a time: SQLite's own mutexes are not needed.
@@ -62,8 +64,27 @@ pub fn failed(error: rusqlite::Error) -> StoreError {
         {
             StoreError::Conflict("already exists")
         }
+        _ if error
+            .sqlite_error()
+            .is_some_and(|e| cannot_write_now(e.extended_code)) =>
+        {
+            StoreError::CannotWrite(error.to_string())
+        }
         _ => StoreError::backend(error),
     }
+}
+
+/// Whether a SQLite result code (extended or primary) means the database cannot be written
+/// now but may be later, with nothing changed: the disk is full, the file or its directory is
+/// read-only or cannot be opened, or the disk failed a read or write.
+pub fn cannot_write_now(code: i32) -> bool {
+    matches!(
+        code & 0xff,
+        rusqlite::ffi::SQLITE_FULL
+            | rusqlite::ffi::SQLITE_READONLY
+            | rusqlite::ffi::SQLITE_IOERR
+            | rusqlite::ffi::SQLITE_CANTOPEN
+    )
 }
 
 impl Direct {

@@ -20,8 +20,8 @@ use idp_core::clock::{Clock, UnixTime};
 use idp_core::model::{Consumed, EphemeralKind};
 use idp_core::store::{
     AuditStore, ClientStore, CodeStore, ConsentStore, DeviceStore, EphemeralStore, GrantStore,
-    HealthCheck, KeyStore, LeaseStore, OutboxStore, PinAttemptStore, SessionStore, ThrottleStore,
-    UserStore,
+    Health, HealthCheck, KeyStore, LeaseStore, OutboxStore, PinAttemptStore, SessionStore,
+    ThrottleStore, UserStore,
 };
 
 use crate::config::Settings;
@@ -41,7 +41,8 @@ pub struct Stores {
     pub devices: Arc<dyn DeviceStore>,
     pub codes: Arc<dyn CodeStore>,
     pub consents: Arc<dyn ConsentStore>,
-    pub health: Arc<dyn HealthCheck>,
+    /// What readiness asks, by the name it reports each under (`database`, `redis`).
+    pub health: Vec<(&'static str, Arc<dyn HealthCheck>)>,
     pub leases: Arc<dyn LeaseStore>,
     /// Failure counters for throttling; in memory on the embedded default.
     pub throttle: Arc<dyn ThrottleStore>,
@@ -63,10 +64,10 @@ impl Stores {
             Some(url) => {
                 let redis =
                     redis::RedisStore::open(url, &settings.redis_key_prefix, seal_key, clock)?;
-                match redis.ping().await {
-                    Ok(()) => redis.check_eviction_policy().await,
-                    Err(error) => {
-                        tracing::warn!(%error, "Redis is not reachable yet; sign-ins wait for it");
+                match redis.probe().await {
+                    Health::Ok => redis.check_eviction_policy().await,
+                    Health::Unreachable(error) | Health::CannotWrite(error) => {
+                        tracing::warn!(%error, "Redis is not ready yet; sign-ins wait for it");
                     }
                 }
                 Ok(stores.with_redis(Arc::new(redis)))
@@ -100,7 +101,7 @@ impl Stores {
             codes: db.clone(),
             consents: db.clone(),
             leases: db.clone(),
-            health: db,
+            health: vec![("database", db)],
             throttle: Arc::new(memory::MemoryThrottle::default()),
             redis: None,
         })
@@ -116,7 +117,11 @@ impl Stores {
                 cache: redis.clone(),
             }),
             throttle: redis.clone(),
-            health: Arc::new(AllHealthy(vec![self.health, redis.clone()])),
+            health: self
+                .health
+                .into_iter()
+                .chain([("redis", redis.clone() as Arc<dyn HealthCheck>)])
+                .collect(),
             redis: Some(redis),
             ..self
         }
@@ -176,19 +181,6 @@ impl EphemeralStore for SplitEphemeral {
 
     async fn purge_expired(&self, before: UnixTime) -> Result<u64, StoreError> {
         Ok(self.durable.purge_expired(before).await? + self.cache.purge_expired(before).await?)
-    }
-}
-
-/// Ready when every backend answers.
-struct AllHealthy(Vec<Arc<dyn HealthCheck>>);
-
-#[async_trait]
-impl HealthCheck for AllHealthy {
-    async fn ping(&self) -> Result<(), StoreError> {
-        for backend in &self.0 {
-            backend.ping().await?;
-        }
-        Ok(())
     }
 }
 

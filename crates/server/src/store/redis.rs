@@ -20,7 +20,7 @@ use hmac::{Hmac, Mac as _};
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
 use idp_core::model::{Consumed, EphemeralKind, Session};
-use idp_core::store::{EphemeralStore, HealthCheck, SessionStore, ThrottleStore};
+use idp_core::store::{EphemeralStore, Health, HealthCheck, SessionStore, ThrottleStore};
 use redis::AsyncCommands as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sha2::Sha256;
@@ -264,12 +264,28 @@ impl RedisStore {
 
 #[async_trait]
 impl HealthCheck for RedisStore {
-    async fn ping(&self) -> Result<(), StoreError> {
-        let _: String = redis::cmd("PING")
+    async fn probe(&self) -> Health {
+        // A write, so that a Redis that answers but takes no writes (out of memory, a replica
+        // after a failover) shows as what it is.
+        let written: Result<(), redis::RedisError> = redis::cmd("SET")
+            .arg(self.key(&["readiness"]))
+            .arg(1)
+            .arg("EX")
+            .arg(60)
             .query_async(&mut self.conn())
-            .await
-            .map_err(redis_error)?;
-        Ok(())
+            .await;
+        match written {
+            Ok(()) => Health::Ok,
+            Err(error)
+                if error.is_io_error()
+                    || error.is_timeout()
+                    || error.is_connection_dropped()
+                    || error.is_connection_refusal() =>
+            {
+                Health::Unreachable(error.to_string())
+            }
+            Err(error) => Health::CannotWrite(error.to_string()),
+        }
     }
 }
 

@@ -20,8 +20,8 @@ use idp_core::model::{
 };
 use idp_core::store::{
     AuditLink, AuditStore, ClientStore, CodeStore, ConsentStore, DeviceStore, Durable,
-    EphemeralStore, GrantStore, HealthCheck, KeyStore, LeaseStore, OutboxStore, PinAttemptStore,
-    SessionStore, UserStore,
+    EphemeralStore, GrantStore, Health, HealthCheck, KeyStore, LeaseStore, OutboxStore,
+    PinAttemptStore, SessionStore, UserStore,
 };
 use sqlx::AnyPool;
 use sqlx::Executor as _;
@@ -55,6 +55,9 @@ impl Backend {
 
 pub struct SqlStore {
     pool: AnyPool,
+    /// PostgreSQL: the connections that token traffic uses (see `Traffic`), so that a flood of
+    /// refreshes cannot take the ones that sign-ins need.
+    token_pool: Option<AnyPool>,
     backend: Backend,
     /// SQLite only: how writes take turns and reach the disk.
     writer: Option<Arc<Writer>>,
@@ -65,6 +68,41 @@ pub struct SqlStore {
     /// PostgreSQL: audit appends take turns on this node (see `AuditStore::record`).
     audit_turn: tokio::sync::Mutex<()>,
 }
+
+/// What a request's statements are for, so that each kind waits for connections of its own
+/// (PostgreSQL): the token endpoint, introspection, UserInfo and revocation, many and quick,
+/// or everything else (sign-ins, pages, administration), few and each worth a person's wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Traffic {
+    Token,
+    Interactive,
+}
+
+tokio::task_local! {
+    static TRAFFIC: Traffic;
+}
+
+impl Traffic {
+    /// Runs `work` as traffic of this kind.
+    pub async fn scope<F: Future>(self, work: F) -> F::Output {
+        TRAFFIC.scope(self, work).await
+    }
+
+    fn current() -> Self {
+        TRAFFIC.try_with(|t| *t).unwrap_or(Self::Interactive)
+    }
+}
+
+/// How a PostgreSQL pool of `max` connections is shared: the connections token traffic may
+/// use (the rest are kept for everything else), or `None` where there are too few to share.
+fn token_share(max: u32) -> Option<u32> {
+    (max >= 4).then(|| max - (max / 4).max(2))
+}
+
+/// The longest a statement waits for a free connection before the request is refused with
+/// 503: token clients retry, and a sign-in page waits a little longer for a person.
+const TOKEN_ACQUIRE: Duration = Duration::from_secs(2);
+const INTERACTIVE_ACQUIRE: Duration = Duration::from_secs(5);
 
 fn backend(error: sqlx::Error) -> StoreError {
     match &error {
@@ -80,6 +118,25 @@ fn backend(error: sqlx::Error) -> StoreError {
             }) =>
         {
             StoreError::Unavailable(error.to_string())
+        }
+        // PostgreSQL out of disk, memory or files (53100, 53200, 53300 above), or a server
+        // that takes no writes now (25006: a standby after a failover): writes may succeed
+        // again once the operator acts.
+        sqlx::Error::Database(db)
+            if db
+                .code()
+                .is_some_and(|code| matches!(code.as_ref(), "53100" | "53200" | "25006")) =>
+        {
+            StoreError::CannotWrite(error.to_string())
+        }
+        // SQLite that cannot write now: the disk is full, the file read-only or unreachable.
+        sqlx::Error::Database(db)
+            if db
+                .code()
+                .and_then(|code| code.parse::<i32>().ok())
+                .is_some_and(direct::cannot_write_now) =>
+        {
+            StoreError::CannotWrite(error.to_string())
         }
         // The database cannot be reached now; it may be back in a moment.
         sqlx::Error::Io(_)
@@ -102,7 +159,7 @@ impl<'q> Run for sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
         store
             .write(async {
                 Ok(self
-                    .execute(&store.pool)
+                    .execute(store.pool())
                     .await
                     .map_err(backend)?
                     .rows_affected())
@@ -131,10 +188,11 @@ fn count(row: &AnyRow, column: &str) -> Result<u32, StoreError> {
 /// SQLite settings applied to every connection: waiting for a lock rather than failing at once
 /// (first, so that the others wait too; another process such as the command line may hold it),
 /// write-ahead log, `NORMAL` sync with the log flushed by `Writer` before a write is
-/// acknowledged (an acknowledged sign-up survives a power cut, not only a crash), and foreign
-/// keys.
+/// acknowledged (an acknowledged sign-up survives a power cut, not only a crash), foreign
+/// keys, and the write-ahead log cut back to 4 MiB once checkpointed.
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;
-     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+     PRAGMA journal_size_limit = 4194304;";
 
 impl SqlStore {
     /// Opens the database at `url`: `sqlite://PATH` (created when missing) or
@@ -177,9 +235,23 @@ impl SqlStore {
             Backend::Postgres => url.to_owned(),
         };
         let connect = AnyConnectOptions::from_str(&url).map_err(backend)?;
+        let mut token_pool = None;
+        if kind == Backend::Postgres
+            && let Some(share) = token_share(max_connections)
+        {
+            let tokens = options
+                .clone()
+                .max_connections(share)
+                .acquire_timeout(TOKEN_ACQUIRE);
+            token_pool = Some(tokens.connect_lazy_with(connect.clone()));
+            options = options
+                .max_connections(max_connections - share)
+                .acquire_timeout(INTERACTIVE_ACQUIRE);
+        }
         let pool = options.connect_with(connect).await.map_err(backend)?;
         Ok(Self {
             pool,
+            token_pool,
             backend: kind,
             writer,
             direct: fast,
@@ -188,13 +260,21 @@ impl SqlStore {
         })
     }
 
+    /// The pool of the current request's kind of traffic.
+    fn pool(&self) -> &AnyPool {
+        match (&self.token_pool, Traffic::current()) {
+            (Some(tokens), Traffic::Token) => tokens,
+            _ => &self.pool,
+        }
+    }
+
     /// `KeyStore::replace_sealed_keys`, in one transaction.
     async fn replace_sealed_keys_now(
         &self,
         sealed: &[(String, Vec<u8>)],
         master_fingerprint: &str,
     ) -> Result<(), StoreError> {
-        let mut transaction = self.pool.begin().await.map_err(backend)?;
+        let mut transaction = self.pool().begin().await.map_err(backend)?;
         // No key may be added or removed between the check below and the commit. SQLite
         // refuses such a commit by itself; PostgreSQL is told to lock the table.
         if self.backend == Backend::Postgres {
@@ -261,8 +341,8 @@ impl SqlStore {
     /// process writing meanwhile makes it wait rather than fail.
     async fn begin_writing(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => self.pool().begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool().begin().await,
         }
         .map_err(backend)
     }
@@ -353,6 +433,7 @@ impl SqlStore {
                     Landed::Failed(why) => {
                         Err(StoreError::backend(std::io::Error::other(why.clone())))
                     }
+                    Landed::CannotWrite(why) => Err(StoreError::CannotWrite(why.clone())),
                 });
             }))
         }));
@@ -383,7 +464,7 @@ impl SqlStore {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        self.write(async { migrator.run(&self.pool).await.map_err(StoreError::backend) })
+        self.write(async { migrator.run(self.pool()).await.map_err(StoreError::backend) })
             .await
     }
 }
@@ -580,7 +661,7 @@ impl SqlStore {
                         .optional()
                 },
                 async {
-                    let row = sqlx::query(sql).bind(key).fetch_optional(&self.pool).await;
+                    let row = sqlx::query(sql).bind(key).fetch_optional(self.pool()).await;
                     row.map_err(backend)?
                         .as_ref()
                         .map(UserRow::pooled)
@@ -766,7 +847,7 @@ impl PinAttemptStore for SqlStore {
         let taken: Option<i64> = self
             .write_hot(
                 move |c| row_direct(c, TAKE, &fast),
-                row_pooled(&self.pool, TAKE, &args),
+                row_pooled(self.pool(), TAKE, &args),
             )
             .await?;
         taken
@@ -820,7 +901,7 @@ impl ClientStore for SqlStore {
     async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
         let row = sqlx::query("SELECT * FROM clients WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await
             .map_err(backend)?;
         // A disabled client is not found: nothing can authenticate as it or sign in to it.
@@ -833,7 +914,7 @@ impl ClientStore for SqlStore {
 
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
         let rows = sqlx::query("SELECT * FROM clients ORDER BY created_at, id")
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await
             .map_err(backend)?;
         rows.iter().map(client_from_row).collect()
@@ -918,7 +999,7 @@ impl SessionStore for SqlStore {
             sqlx::query("SELECT * FROM sessions WHERE id_hash = $1 AND expires_at > $2")
                 .bind(id_hash)
                 .bind(now)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pool())
                 .await
                 .map_err(backend)?
         else {
@@ -945,7 +1026,7 @@ impl SessionStore for SqlStore {
         )
         .bind(user_id)
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await
         .map_err(backend)?;
         rows.iter().map(session_from_row).collect()
@@ -1042,7 +1123,7 @@ impl GrantStore for SqlStore {
             "SELECT DISTINCT client_id FROM grants WHERE sid = $1 ORDER BY client_id",
         )
         .bind(sid)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await
         .map_err(backend)
     }
@@ -1123,7 +1204,7 @@ impl KeyStore for SqlStore {
     async fn recorded_fingerprint(&self, name: &str) -> Result<Option<String>, StoreError> {
         sqlx::query_scalar("SELECT fingerprint FROM key_fingerprints WHERE name = $1")
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await
             .map_err(backend)
     }
@@ -1144,7 +1225,7 @@ impl KeyStore for SqlStore {
         .await?;
         sqlx::query_scalar("SELECT fingerprint FROM key_fingerprints WHERE name = $1")
             .bind(name)
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await
             .map_err(backend)
     }
@@ -1159,7 +1240,7 @@ impl KeyStore for SqlStore {
 
     async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
         let rows = sqlx::query("SELECT * FROM signing_keys ORDER BY created_at, kid")
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await
             .map_err(backend)?;
         rows.iter()
@@ -1495,7 +1576,7 @@ impl SqlStore {
     {
         self.hot(
             |c| row_direct(c, sql, args),
-            row_pooled(&self.pool, sql, args),
+            row_pooled(self.pool(), sql, args),
         )
         .await
     }
@@ -1511,7 +1592,7 @@ impl SqlStore {
                 Ok(u64::try_from(changed).unwrap_or(u64::MAX))
             },
             async {
-                let done = pooled(sql, args).execute(&self.pool).await;
+                let done = pooled(sql, args).execute(self.pool()).await;
                 done.map(|done| done.rows_affected()).map_err(backend)
             },
         )
@@ -1551,7 +1632,7 @@ impl EphemeralStore for SqlStore {
         let fast = owned(&row);
         self.write_hot(
             move |c| execute_direct(c, PUT_EPHEMERAL, &fast),
-            execute_pooled(&self.pool, PUT_EPHEMERAL, &row),
+            execute_pooled(self.pool(), PUT_EPHEMERAL, &row),
         )
         .await
     }
@@ -1578,7 +1659,7 @@ impl EphemeralStore for SqlStore {
         let fresh = self
             .write_hot(
                 move |c| row_direct(c, SPEND_EPHEMERAL, &fast),
-                row_pooled(&self.pool, SPEND_EPHEMERAL, &spend),
+                row_pooled(self.pool(), SPEND_EPHEMERAL, &spend),
             )
             .await?;
         self.spent(kind, id, fresh).await
@@ -1689,7 +1770,7 @@ impl AuditStore for SqlStore {
         let rows = sqlx::query("SELECT * FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2")
             .bind(after)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await
             .map_err(backend)?;
         rows.iter()
@@ -1718,7 +1799,7 @@ impl AuditStore for SqlStore {
         .bind(kind.map(AuditKind::as_str))
         .bind(kind.map(AuditKind::as_str))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await
         .map_err(backend)?;
         rows.iter().map(audit_from_row).collect()
@@ -1748,7 +1829,7 @@ impl AuditStore for SqlStore {
         }
         let rows = query
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await
             .map_err(backend)?;
         rows.iter().map(audit_from_row).collect()
@@ -1773,7 +1854,7 @@ impl OutboxStore for SqlStore {
 
     async fn list(&self) -> Result<Vec<(UnixTime, Message)>, StoreError> {
         let rows = sqlx::query("SELECT * FROM outbox ORDER BY id")
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await
             .map_err(backend)?;
         rows.iter()
@@ -1838,7 +1919,7 @@ impl DeviceStore for SqlStore {
         let rows =
             sqlx::query("SELECT * FROM devices WHERE user_id = $1 ORDER BY last_seen_at DESC, id")
                 .bind(user_id)
-                .fetch_all(&self.pool)
+                .fetch_all(self.pool())
                 .await
                 .map_err(backend)?;
         rows.iter()
@@ -1926,7 +2007,7 @@ impl CodeStore for SqlStore {
         .bind(purpose.as_str())
         .bind(user_id)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await
         .map_err(backend)?;
         row.as_ref().map(code_from_row).transpose()
@@ -1949,7 +2030,7 @@ impl CodeStore for SqlStore {
                 .bind(purpose.as_str())
                 .bind(user_id)
                 .bind(now)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pool())
                 .await
                 .map_err(backend)
             })
@@ -1984,7 +2065,7 @@ impl CodeStore for SqlStore {
                 )
                 .bind(user_id)
                 .bind(i64::from(max))
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pool())
                 .await
                 .map_err(backend)
             })
@@ -2015,7 +2096,7 @@ impl ConsentStore for SqlStore {
             sqlx::query_scalar("SELECT scopes FROM consents WHERE user_id = $1 AND client_id = $2")
                 .bind(user_id)
                 .bind(client_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pool())
                 .await
                 .map_err(backend)?;
         scopes
@@ -2061,7 +2142,7 @@ impl ConsentStore for SqlStore {
             "SELECT * FROM consents WHERE user_id = $1 ORDER BY granted_at DESC, client_id",
         )
         .bind(user_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await
         .map_err(backend)?;
         rows.iter()
@@ -2088,12 +2169,20 @@ impl ConsentStore for SqlStore {
 
 #[async_trait]
 impl HealthCheck for SqlStore {
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(drop)
-            .map_err(backend)
+    async fn probe(&self) -> Health {
+        // One row in the leases table that no lease is named after: written in turn with every
+        // other write, so that it fails exactly when they would.
+        let written = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ('readiness probe', '', 0)
+             ON CONFLICT (name) DO UPDATE SET expires_at = leases.expires_at + 1",
+        )
+        .run(self)
+        .await;
+        match written {
+            Ok(_) => Health::Ok,
+            Err(StoreError::CannotWrite(why)) => Health::CannotWrite(why),
+            Err(error) => Health::Unreachable(error.to_string()),
+        }
     }
 }
 
@@ -2120,7 +2209,7 @@ impl LeaseStore for SqlStore {
                 .bind(holder)
                 .bind(until)
                 .bind(now)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pool())
                 .await
                 .map_err(backend)
             })
@@ -2540,11 +2629,23 @@ mod tests {
             "the database file grew from {before} to {} bytes",
             size(&path)
         );
-        // Without a fresh start the log would hold four rounds of writes by now.
+        // Without a fresh start the log would hold four rounds of writes by now. (The first
+        // round's may already have been cut back: see below.)
         assert!(
-            logs[3] < logs[0] * 3 / 2,
+            logs[3] < logs[1] * 3 / 2,
             "the log kept growing: {logs:?} bytes after each {} writes",
             super::super::writer::CHECKPOINT_EVERY
+        );
+        // Once checkpointed, the next write starts the log afresh and gives back its space
+        // beyond 4 MiB (journal_size_limit), so a burst of writes does not keep the disk.
+        store
+            .put(EphemeralKind::RefreshToken, "after", &payload, 10_000)
+            .await
+            .unwrap();
+        assert!(
+            size(&wal) <= 4 * 1024 * 1024 + 64 * 1024,
+            "the log kept {} bytes after a checkpoint: {logs:?}",
+            size(&wal)
         );
     }
 

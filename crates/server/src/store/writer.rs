@@ -144,6 +144,9 @@ pub enum Landed {
     /// Failed, for this reason: before the commit (nothing was written), or after it, when
     /// whether it reached the disk is unknown.
     Failed(String),
+    /// The database cannot be written now (the disk is full, the file read-only): nothing
+    /// was written, and the same writes may succeed later.
+    CannotWrite(String),
 }
 
 /// Writes in one transaction at most: a batch runs on the runtime's thread, holding the
@@ -291,10 +294,16 @@ impl Batch {
                 Landed::Durable
             }
             Ok(Ran::Busy) => Landed::Busy,
-            Err(error) => {
-                tracing::error!(%error, "a batch of writes failed; none of it was written");
-                Landed::Failed(error.to_string())
-            }
+            Err(error) => match error {
+                StoreError::CannotWrite(why) => {
+                    tracing::warn!(error = %why, "the database cannot be written now; a batch of writes was refused");
+                    Landed::CannotWrite(why)
+                }
+                error => {
+                    tracing::error!(%error, "a batch of writes failed; none of it was written");
+                    Landed::Failed(error.to_string())
+                }
+            },
         };
         (deliveries, landed)
     }

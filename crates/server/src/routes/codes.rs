@@ -1,0 +1,47 @@
+//! Sending a one-time code, the same way from every page that sends one (a new device, PIN
+//! recovery, a new contact): within the person's hourly limit, stored, then delivered. A code
+//! that is not stored or not delivered costs the person nothing of that limit.
+
+use idp_core::StoreError;
+use idp_core::model::{Channel, CodePurpose};
+
+use crate::messages;
+use crate::state::AppState;
+use crate::throttle;
+
+/// What became of a code.
+pub enum Sent {
+    Delivered,
+    /// The person has had as many codes this hour as they may: none was made.
+    TooMany,
+    /// The mail server or SMS webhook refused it or could not be reached (logged).
+    NotDelivered,
+}
+
+/// Makes a code for `purpose` (carrying `data`), stores it for the user and sends it to
+/// `recipient` over `channel`. Err when it could not be stored.
+pub async fn send(
+    state: &AppState,
+    user_id: &str,
+    purpose: CodePurpose,
+    data: serde_json::Value,
+    (channel, recipient): (Channel, &str),
+    message: messages::Purpose,
+) -> Result<Sent, StoreError> {
+    let Some(counted) = throttle::may_send_code(state, user_id).await? else {
+        return Ok(Sent::TooMany);
+    };
+    let (code, record) = state.codes.issue(state.now(), data);
+    let stored = state.stores.codes.put_code(purpose, user_id, &record).await;
+    if let Err(error) = stored {
+        counted.give_back(state).await;
+        return Err(error);
+    }
+    let message = messages::one_time_code(channel, recipient, message, &code);
+    if let Err(error) = state.notifier.send(&message).await {
+        tracing::warn!(%error, channel = channel.as_str(), purpose = ?purpose, "a one-time code was not delivered");
+        counted.give_back(state).await;
+        return Ok(Sent::NotDelivered);
+    }
+    Ok(Sent::Delivered)
+}
