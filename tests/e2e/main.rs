@@ -11,6 +11,7 @@ mod support;
 mod account;
 mod admin;
 mod audit;
+mod audit_spool;
 mod authorize;
 mod cli;
 mod cluster;

@@ -12,6 +12,8 @@ use sha2::Sha256;
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
 
+pub mod spool;
+
 /// An event of `kind` now, from the request described by `from`.
 pub fn event(state: &AppState, kind: AuditKind, from: &ClientInfo) -> AuditEvent {
     AuditEvent::new(kind, state.now()).origin(from.ip(), from.user_agent())
@@ -19,7 +21,9 @@ pub fn event(state: &AppState, kind: AuditKind, from: &ClientInfo) -> AuditEvent
 
 /// Records the event. A failure to store it is logged, never shown to the user: the log line
 /// is written either way. The row is written by a task of its own, so that a request cancelled
-/// meanwhile (its client gone) cannot keep its events out of the log.
+/// meanwhile (its client gone) cannot keep its events out of the log. In the server, an event
+/// the database does not take waits in the spool (see `spool`), as does every event after it
+/// until those before it are stored; while nothing waits, this costs one atomic load.
 pub async fn record(state: &AppState, event: AuditEvent) {
     state.metrics.event(event.kind.as_str());
     tracing::info!(
@@ -32,19 +36,46 @@ pub async fn record(state: &AppState, event: AuditEvent) {
         detail = %event.detail,
         "security event"
     );
-    let key = state.audit_key;
-    let linked = event.clone();
-    let next_link: AuditLink =
-        std::sync::Arc::new(move |previous: &str| link(&key, previous, &linked));
-    let audit = state.stores.audit.clone();
+    let state = state.clone();
     let written = tokio::spawn(async move {
-        if let Err(error) = audit.record(&event, next_link).await {
-            tracing::error!(%error, kind = event.kind.as_str(), "cannot store audit event");
+        let spool = state.audit_spool.get();
+        if let Some(spool) = spool
+            && spool.waiting() > 0
+        {
+            return wait(spool, event).await;
+        }
+        if let Err(error) = store(&state, &event).await {
+            match spool {
+                Some(spool) => {
+                    tracing::warn!(%error, kind = event.kind.as_str(), "cannot store audit event; it waits in the spool");
+                    wait(spool, event).await;
+                }
+                None => {
+                    tracing::error!(%error, kind = event.kind.as_str(), "cannot store audit event");
+                }
+            }
         }
     });
     if let Err(error) = written.await {
         tracing::error!(%error, "storing an audit event panicked");
     }
+}
+
+/// Puts the event in the spool, behind those waiting.
+async fn wait(spool: &std::sync::Arc<spool::Spool>, event: AuditEvent) {
+    let spool = spool.clone();
+    if let Err(error) = tokio::task::spawn_blocking(move || spool.push(event)).await {
+        tracing::error!(%error, "spooling an audit event panicked");
+    }
+}
+
+/// Appends the event to the chain.
+async fn store(state: &AppState, event: &AuditEvent) -> Result<(), idp_core::StoreError> {
+    let key = state.audit_key;
+    let linked = event.clone();
+    let next_link: AuditLink =
+        std::sync::Arc::new(move |previous: &str| link(&key, previous, &linked));
+    state.stores.audit.record(event, next_link).await
 }
 
 /// The chain value of `event` after a row whose value is `previous`: HMAC-SHA-256, under a key

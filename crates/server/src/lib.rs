@@ -38,6 +38,7 @@ pub async fn serve(
     listener: TcpListener,
     metrics: Option<TcpListener>,
 ) -> std::io::Result<()> {
+    audit::spool::start(&state);
     tokio::spawn(purge_expired(state.clone()));
     tokio::spawn(keys::run_lifecycle(state.clone()));
     let (stop, stopping) = tokio::sync::watch::channel(false);
@@ -60,6 +61,7 @@ pub async fn serve(
             }
         });
     }
+    let spool = state.audit_spool.get().cloned();
     let app = web::request_id::Front::new(state.clone(), routes::router(state));
     axum::serve(
         listener,
@@ -69,6 +71,26 @@ pub async fn serve(
     )
     .with_graceful_shutdown(stopped(stopping))
     .await?;
+    if let Some(spool) = spool
+        && spool.waiting() > 0
+    {
+        let (waiting, lost) = tokio::task::spawn_blocking(move || {
+            let lost = spool.settle();
+            (spool.waiting(), lost)
+        })
+        .await
+        .unwrap_or_default();
+        tracing::warn!(
+            waiting,
+            "{waiting} audit events still wait for the database; the next start appends them"
+        );
+        if lost > 0 {
+            tracing::error!(
+                lost,
+                "{lost} of them are lost: they waited in memory, and the audit spool cannot be written"
+            );
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -166,7 +166,18 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                 ),
                 None => None,
             };
-            let report = idp_server::audit::verify(&state, expect).await?;
+            let report = idp_server::audit::verify(&state, expect).await;
+            // The chain covers only stored events: say so when some of this node's wait.
+            let spool = state.settings.data_dir.join(idp_server::audit::spool::FILE);
+            match idp_server::audit::spool::waiting_in(&state.settings.data_dir) {
+                Ok(0) => {}
+                Ok(waiting) => eprintln!(
+                    "idp: {waiting} audit events wait in {} for the database; `idp serve` appends them to the chain when it takes them again",
+                    spool.display()
+                ),
+                Err(error) => eprintln!("idp: cannot read {}: {error}", spool.display()),
+            }
+            let report = report?;
             print(serde_json::to_value(report).map_err(|e| e.to_string())?);
             Ok(())
         }

@@ -167,10 +167,24 @@ pub fn method_label(method: &axum::http::Method) -> &'static str {
     }
 }
 
-/// The metrics, with the gauges read now (the password and PIN hashing queue).
+/// The metrics, with the gauges read now (the password and PIN hashing queue, the audit
+/// events waiting for the database).
 pub fn exposition_text(state: &AppState) -> String {
     let mut out = state.metrics.render();
+    let spool = state.audit_spool.get();
+    let _ = writeln!(
+        out,
+        "# HELP idp_audit_events_dropped_total Audit events that could not be kept at all: the audit spool could not be written and too many waited in memory.\n\
+         # TYPE idp_audit_events_dropped_total counter\n\
+         idp_audit_events_dropped_total {}",
+        spool.map_or(0, |spool| spool.dropped())
+    );
     let gauges = [
+        (
+            "idp_audit_events_waiting",
+            "Audit events waiting in this node's spool for the database to take them.",
+            spool.map_or(0, |spool| spool.waiting()).to_string(),
+        ),
         (
             "idp_hash_queue_depth",
             "Password and PIN hashes waiting for a hashing slot.",

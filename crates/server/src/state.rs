@@ -32,6 +32,9 @@ pub struct Inner {
     pub csrf_key: [u8; 32],
     /// Keys the audit log's hash chain (derived from the PIN key).
     pub audit_key: [u8; 32],
+    /// Where audit events wait while the database does not take them: opened by the server
+    /// (`audit::spool::start`), never by the command line.
+    pub audit_spool: std::sync::OnceLock<Arc<crate::audit::spool::Spool>>,
     /// One-time codes sent by e-mail or text.
     pub codes: idp_recovery::CodeIssuer,
     pub notifier: crate::notify::Notifier,
@@ -108,6 +111,7 @@ impl AppState {
             // From the PIN key, which is never replaced: a master-key rewrap leaves the chain
             // whole.
             audit_key: crate::secrets::derive(&secrets.pin_key, "audit-chain"),
+            audit_spool: std::sync::OnceLock::new(),
             codes: idp_recovery::CodeIssuer::new(
                 secrets.derive("one-time-codes"),
                 settings.codes.lifetime_secs,
