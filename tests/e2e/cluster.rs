@@ -21,20 +21,58 @@ use crate::support::*;
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
 /// A TCP load balancer: each new connection goes to the next node in turn, or to the one
-/// after it when that node does not answer.
-struct LoadBalancer {
-    url: String,
+/// after it when that node does not answer. With health checks, it also asks each node's
+/// `/readyz` several times a second, as operators' balancers do, and passes over a node that
+/// failed the last two checks (unless every node did).
+pub(crate) struct LoadBalancer {
+    pub(crate) url: String,
     /// Connections each node received.
     served: Arc<Vec<AtomicUsize>>,
+    /// Consecutive failed health checks of each node.
+    failed: Arc<Vec<AtomicUsize>>,
     task: tokio::task::JoinHandle<()>,
+    checks: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// How often, and how long a node has to answer, when the balancer checks its health.
+const CHECK_EVERY: Duration = Duration::from_millis(200);
+const CHECK_TIMEOUT: Duration = Duration::from_millis(800);
+
 impl LoadBalancer {
-    async fn start(nodes: Vec<SocketAddr>) -> Self {
+    async fn start(nodes: Vec<SocketAddr>, health_checks: bool) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let served: Arc<Vec<AtomicUsize>> =
             Arc::new(nodes.iter().map(|_| AtomicUsize::new(0)).collect());
+        // Consecutive failed checks of each node.
+        let failed: Arc<Vec<AtomicUsize>> =
+            Arc::new(nodes.iter().map(|_| AtomicUsize::new(0)).collect());
+        let rotation = failed.clone();
+        let checks = health_checks.then(|| {
+            let (nodes, failed) = (nodes.clone(), failed.clone());
+            tokio::spawn(async move {
+                let http = reqwest::Client::builder()
+                    .timeout(CHECK_TIMEOUT)
+                    .pool_max_idle_per_host(0)
+                    .build()
+                    .unwrap();
+                loop {
+                    let checks = nodes.iter().map(|node| {
+                        let request = http.get(format!("http://{node}/readyz")).send();
+                        async move { request.await.is_ok_and(|r| r.status() == StatusCode::OK) }
+                    });
+                    let results = futures_util::future::join_all(checks).await;
+                    for (node, ok) in results.into_iter().enumerate() {
+                        if ok {
+                            failed[node].store(0, Ordering::SeqCst);
+                        } else {
+                            failed[node].fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                    tokio::time::sleep(CHECK_EVERY).await;
+                }
+            })
+        });
         let counts = served.clone();
         let task = tokio::spawn(async move {
             let next = AtomicUsize::new(0);
@@ -43,10 +81,18 @@ impl LoadBalancer {
                     continue;
                 };
                 let first = next.fetch_add(1, Ordering::SeqCst);
+                let healthy: Vec<bool> = failed
+                    .iter()
+                    .map(|f| f.load(Ordering::SeqCst) < 2)
+                    .collect();
+                let any_healthy = healthy.iter().any(|h| *h);
                 let (nodes, counts) = (nodes.clone(), counts.clone());
                 tokio::spawn(async move {
                     for i in 0..nodes.len() {
                         let node = (first + i) % nodes.len();
+                        if any_healthy && !healthy[node] {
+                            continue;
+                        }
                         if let Ok(mut server) = TcpStream::connect(nodes[node]).await {
                             counts[node].fetch_add(1, Ordering::SeqCst);
                             let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
@@ -56,30 +102,63 @@ impl LoadBalancer {
                 });
             }
         });
-        Self { url, served, task }
+        Self {
+            url,
+            served,
+            failed: rotation,
+            task,
+            checks,
+        }
     }
 
-    fn served(&self, node: usize) -> usize {
+    pub(crate) fn served(&self, node: usize) -> usize {
         self.served[node].load(Ordering::SeqCst)
+    }
+
+    /// Whether new connections may go to the node (its last two checks did not both fail).
+    pub(crate) fn in_rotation(&self, node: usize) -> bool {
+        self.failed[node].load(Ordering::SeqCst) < 2
     }
 }
 
 impl Drop for LoadBalancer {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(checks) = &self.checks {
+            checks.abort();
+        }
     }
 }
 
 /// Nodes sharing one PostgreSQL database, one Redis prefix, the same secrets and one issuer:
 /// the load balancer's URL.
-struct Cluster {
+pub(crate) struct Cluster {
     nodes: Vec<Option<Child>>,
     addrs: Vec<SocketAddr>,
-    lb: LoadBalancer,
+    pub(crate) lb: LoadBalancer,
     env: Vec<(String, String)>,
     dir: tempfile::TempDir,
-    mail: Inbox,
-    backend: SharedBackend,
+    pub(crate) mail: Inbox,
+    pub(crate) backend: SharedBackend,
+}
+
+/// How a cluster is set up beyond its nodes' number and settings.
+#[derive(Default)]
+pub(crate) struct Links {
+    /// The nodes reach PostgreSQL through this proxy (the command line goes straight to it).
+    pub(crate) database: Option<SocketAddr>,
+    /// The nodes reach Redis through this proxy.
+    pub(crate) redis: Option<SocketAddr>,
+    /// The load balancer checks each node's readiness and passes over those not ready.
+    pub(crate) health_checks: bool,
+}
+
+/// `url` with its host and port replaced by `via`.
+fn through(url: &str, via: SocketAddr) -> String {
+    let mut url = url::Url::parse(url).expect("a URL");
+    url.set_host(Some(&via.ip().to_string())).unwrap();
+    url.set_port(Some(via.port())).unwrap();
+    url.to_string()
 }
 
 impl Drop for Cluster {
@@ -98,7 +177,16 @@ fn secret() -> String {
 
 impl Cluster {
     /// `None` (the test is skipped, and says so) without PostgreSQL and Redis.
-    async fn start(nodes: usize, extra: &[(&str, &str)]) -> Option<Self> {
+    pub(crate) async fn start(nodes: usize, extra: &[(&str, &str)]) -> Option<Self> {
+        Self::start_with(nodes, extra, Links::default()).await
+    }
+
+    /// As [`Cluster::start`], the nodes linked to their backends and balanced as `links` says.
+    pub(crate) async fn start_with(
+        nodes: usize,
+        extra: &[(&str, &str)],
+        links: Links,
+    ) -> Option<Self> {
         if std::env::var("IDP_TEST_REDIS_URL").is_err() {
             eprintln!("skipped: the multi-node tests need IDP_TEST_REDIS_URL");
             return None;
@@ -116,8 +204,16 @@ impl Cluster {
                     .unwrap()
             })
             .collect();
-        let lb = LoadBalancer::start(addrs.clone()).await;
+        let lb = LoadBalancer::start(addrs.clone(), links.health_checks).await;
         let mut env = backend.env();
+        for (key, value) in &mut env {
+            match (key.as_str(), links.database, links.redis) {
+                ("IDP_DATABASE_URL", Some(via), _) | ("IDP_REDIS_URL", _, Some(via)) => {
+                    *value = through(value, via);
+                }
+                _ => {}
+            }
+        }
         env.extend([
             ("IDP_SMTP_URL".to_owned(), smtp),
             ("IDP_MASTER_KEY".to_owned(), secret()),
@@ -150,17 +246,19 @@ impl Cluster {
         Some(cluster)
     }
 
-    fn issuer(&self) -> &str {
+    pub(crate) fn issuer(&self) -> &str {
         &self.lb.url
     }
 
-    fn node_url(&self, node: usize) -> String {
+    pub(crate) fn node_url(&self, node: usize) -> String {
         format!("http://{}", self.addrs[node])
     }
 
     fn command(&self) -> std::process::Command {
         let mut command = idp_command(self.dir.path(), self.issuer(), &self.env);
-        command.env("IDP_LOG", "warn");
+        if !self.env.iter().any(|(key, _)| key == "IDP_LOG") {
+            command.env("IDP_LOG", "warn");
+        }
         command
     }
 
@@ -176,7 +274,7 @@ impl Cluster {
             .expect("spawn idp serve")
     }
 
-    async fn wait_ready(&mut self, node: usize) {
+    pub(crate) async fn wait_ready(&mut self, node: usize) {
         let url = format!("{}/readyz", self.node_url(node));
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
@@ -199,10 +297,43 @@ impl Cluster {
         child.wait().unwrap();
     }
 
-    fn cli(&self, args: &[&str], stdin: &str) -> Output {
+    /// Stops the node with SIGSTOP: it holds its connections and answers nothing.
+    pub(crate) fn freeze(&self, node: usize) {
+        self.signal(node, "-STOP");
+    }
+
+    /// Lets a frozen node go on (SIGCONT).
+    pub(crate) fn thaw(&self, node: usize) {
+        self.signal(node, "-CONT");
+    }
+
+    fn signal(&self, node: usize, signal: &str) {
+        let pid = self.nodes[node].as_ref().expect("node runs").id();
+        let sent = std::process::Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill {signal} {pid}");
+    }
+
+    /// Runs `idp ARGS` on the shared database (straight to it, not through any proxy); the
+    /// command must succeed.
+    pub(crate) fn cli(&self, args: &[&str], stdin: &str) -> Output {
+        let out = self.try_cli(args, stdin);
+        assert!(
+            out.status.success(),
+            "idp {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Runs `idp ARGS` as [`Cluster::cli`] does, whatever its exit status.
+    pub(crate) fn try_cli(&self, args: &[&str], stdin: &str) -> Output {
         use std::io::Write as _;
         let mut child = self
             .command()
+            .envs(self.backend.env())
             .env("IDP_DATA_DIR", self.dir.path().join("cli"))
             .args(args)
             .stdin(Stdio::piped())
@@ -216,16 +347,10 @@ impl Cluster {
             .unwrap()
             .write_all(stdin.as_bytes())
             .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "idp {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        child.wait_with_output().unwrap()
     }
 
-    fn create_user(&self, username: &str) {
+    pub(crate) fn create_user(&self, username: &str) {
         let email = format!("{username}@example.com");
         self.cli(
             &["user", "create", "--username", username, "--email", &email],
@@ -233,13 +358,13 @@ impl Cluster {
         );
     }
 
-    fn create_client(&self, args: &[&str]) -> Value {
+    pub(crate) fn create_client(&self, args: &[&str]) -> Value {
         let mut all = vec!["client", "create"];
         all.extend_from_slice(args);
         serde_json::from_slice(&self.cli(&all, "").stdout).unwrap()
     }
 
-    async fn relying_party(&self) -> RelyingParty {
+    pub(crate) async fn relying_party(&self) -> RelyingParty {
         let client = self.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
         RelyingParty::discover_issuer(
             self.issuer(),
@@ -250,7 +375,7 @@ impl Cluster {
         .await
     }
 
-    fn browser(&self) -> Browser {
+    pub(crate) fn browser(&self) -> Browser {
         Browser::unpooled(self.issuer(), &self.mail)
     }
 }

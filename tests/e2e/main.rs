@@ -5,6 +5,7 @@
 // The real server runs on the wall clock, so these tests read it too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
+mod fault_proxy;
 mod sinks;
 mod support;
 
@@ -20,6 +21,7 @@ mod config;
 mod consent;
 mod cookies;
 mod crash;
+mod faults;
 mod hostile;
 mod keys;
 mod lifecycle;

@@ -1,67 +1,14 @@
 //! Redis going away: sign-ins stop with a clear 503 (never going on without it), readiness
 //! says so, and everything comes back by itself when Redis does.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 
+use crate::fault_proxy::FaultProxy;
 use crate::support::*;
 
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
-
-/// A TCP proxy in front of the real Redis that can be cut (every connection dropped, new ones
-/// closed at once) and restored, like a Redis that went down and came back.
-struct Cuttable {
-    url: String,
-    up: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Cuttable {
-    async fn start(target: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("redis://{}", listener.local_addr().unwrap());
-        let (up, watch) = watch::channel(true);
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((mut client, _)) = listener.accept().await else {
-                    continue;
-                };
-                if !*watch.borrow() {
-                    continue; // dropped: closed at once
-                }
-                let mut down = watch.clone();
-                tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(target).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = down.wait_for(|up| !*up) => {}
-                    }
-                });
-            }
-        });
-        Self { url, up, task }
-    }
-
-    fn cut(&self) {
-        self.up.send_replace(false);
-    }
-
-    fn restore(&self) {
-        self.up.send_replace(true);
-    }
-}
-
-impl Drop for Cuttable {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
 
 async fn ready(idp: &TestIdp) -> StatusCode {
     reqwest::get(format!("{}/readyz", idp.issuer))
@@ -76,19 +23,12 @@ async fn without_redis_sign_ins_stop_with_503_and_resume_when_it_returns() {
         eprintln!("skipped: needs IDP_TEST_REDIS_URL");
         return;
     };
-    let target: SocketAddr = {
-        let url = url::Url::parse(&redis).unwrap();
-        let host = url.host_str().unwrap().to_owned();
-        tokio::net::lookup_host((host, url.port().unwrap_or(6379)))
-            .await
-            .unwrap()
-            .next()
-            .unwrap()
-    };
-    let proxy = Cuttable::start(target).await;
+    // Like a Redis that goes down (every connection dropped, new ones closed) and comes back.
+    let proxy = FaultProxy::in_front_of(&redis).await;
+    let redis_url = proxy.url_for(&redis);
     let prefix = format!("outage-{}:", random_suffix());
     let idp = TestIdp::start_with(&[
-        ("IDP_REDIS_URL", proxy.url.as_str()),
+        ("IDP_REDIS_URL", redis_url.as_str()),
         ("IDP_REDIS_KEY_PREFIX", prefix.as_str()),
     ])
     .await;
