@@ -124,25 +124,53 @@ async fn node_behind_proxy() -> Option<(TestIdp, SharedBackend, Cuttable, Browse
 }
 
 async fn wrong_password(browser: &Browser, login: &Page) -> StatusCode {
+    wrong_password_page(browser, login).await.status
+}
+
+async fn wrong_password_page(browser: &Browser, login: &Page) -> Page {
     browser
         .submit(login, &[("username", "mallory"), ("password", "not it")])
         .await
-        .status
 }
 
-/// Wrong passwords while the database is cut off: the first few get 503 (the password cannot
-/// be checked), the rest are throttled, each an event that waits. How many were throttled.
-async fn throttled_while_cut(browser: &Browser, login: &Page) -> i64 {
-    let mut throttled = 0;
-    for _ in 0..20 {
-        match wrong_password(browser, login).await {
-            StatusCode::TOO_MANY_REQUESTS => throttled += 1,
-            StatusCode::SERVICE_UNAVAILABLE => {}
-            other => panic!("a wrong password while the database is down: {other}"),
+/// The account under attack before the cut: wrong passwords until it must wait at least
+/// three seconds (each wait served, so the next is checked and the wait doubles). The kinds of
+/// event that made, in order.
+async fn under_attack(browser: &Browser, login: &Page) -> Vec<&'static str> {
+    let mut kinds = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "the account was never throttled for long"
+        );
+        let page = wrong_password_page(browser, login).await;
+        match page.status {
+            StatusCode::UNAUTHORIZED => kinds.push("password_wrong"),
+            StatusCode::TOO_MANY_REQUESTS => {
+                kinds.push("password_throttled");
+                let wait: u64 = page.retry_after.as_deref().unwrap().parse().unwrap();
+                if wait >= 3 {
+                    return kinds;
+                }
+                tokio::time::sleep(Duration::from_millis(wait * 1000 + 50)).await;
+            }
+            other => panic!("a wrong password before the cut: {other}"),
         }
     }
-    assert!(throttled >= 5, "{throttled} throttled");
-    throttled
+}
+
+/// Wrong passwords while the database is cut off, from an account throttled before the cut
+/// (its counters are in Redis): each is refused at once, an event that waits. How many.
+async fn throttled_while_cut(browser: &Browser, login: &Page) -> i64 {
+    for _ in 0..3 {
+        assert_eq!(
+            wrong_password(browser, login).await,
+            StatusCode::TOO_MANY_REQUESTS,
+            "a wrong password while the database is down"
+        );
+    }
+    3
 }
 
 /// `idp_audit_events_waiting` on the node.
@@ -201,15 +229,15 @@ async fn wrong_password_after(browser: &Browser, login: &Page) -> &'static str {
     }
 }
 
-/// The password rows are `before` wrong, `throttled` throttled, then one `last`, each at or
-/// after the one before.
-fn in_order(rows: &[(String, i64)], before: usize, throttled: usize, last: &str) {
+/// The password rows are those `before` the cut, `throttled` throttled, then one `last`,
+/// each at or after the one before.
+fn in_order(rows: &[(String, i64)], before: &[&str], throttled: usize, last: &str) {
     let kinds: Vec<&str> = rows
         .iter()
         .map(|(kind, _)| kind.as_str())
         .filter(|kind| kind.starts_with("password_"))
         .collect();
-    let mut expected = vec!["password_wrong"; before];
+    let mut expected = before.to_vec();
     expected.extend(vec!["password_throttled"; throttled]);
     expected.push(last);
     assert_eq!(kinds, expected);
@@ -231,12 +259,7 @@ async fn events_wait_while_the_database_is_down_and_join_the_chain_in_order() {
     let Some((mut idp, backend, proxy, browser, login)) = node_behind_proxy().await else {
         return;
     };
-    for _ in 0..2 {
-        assert_eq!(
-            wrong_password(&browser, &login).await,
-            StatusCode::UNAUTHORIZED
-        );
-    }
+    let before = under_attack(&browser, &login).await;
     let stored = rows(&backend).await.len();
 
     proxy.cut();
@@ -256,7 +279,7 @@ async fn events_wait_while_the_database_is_down_and_join_the_chain_in_order() {
     // A new event goes after them.
     let last = wrong_password_after(&browser, &login).await;
     let rows = until_rows(&backend, stored + throttled as usize + 1).await;
-    in_order(&rows, 2, throttled as usize, last);
+    in_order(&rows, &before, throttled as usize, last);
     let (report, stderr) = verify(&idp);
     assert_eq!(report["verified"], rows.len());
     assert!(!stderr.contains("wait in"), "{stderr}");
@@ -277,10 +300,7 @@ async fn events_waiting_when_the_node_is_killed_are_appended_when_it_starts_agai
     let Some((mut idp, backend, proxy, browser, login)) = node_behind_proxy().await else {
         return;
     };
-    assert_eq!(
-        wrong_password(&browser, &login).await,
-        StatusCode::UNAUTHORIZED
-    );
+    let before = under_attack(&browser, &login).await;
     let stored = rows(&backend).await.len();
     proxy.cut();
     let throttled = throttled_while_cut(&browser, &login).await;
@@ -306,7 +326,7 @@ async fn events_waiting_when_the_node_is_killed_are_appended_when_it_starts_agai
     assert_eq!(rows.len(), stored + throttled as usize);
     let last = wrong_password_after(&browser, &login).await;
     let rows = until_rows(&backend, stored + throttled as usize + 1).await;
-    in_order(&rows, 1, throttled as usize, last);
+    in_order(&rows, &before, throttled as usize, last);
     assert_eq!(waiting(&idp).await, 0);
     let (report, stderr) = verify(&idp);
     assert_eq!(report["verified"], rows.len());

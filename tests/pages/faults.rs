@@ -54,10 +54,18 @@ impl Drop for SmallDisk {
     }
 }
 
-/// The readiness answer: status and body.
-async fn ready(browser: &mut Browser<'_>) -> (StatusCode, serde_json::Value) {
+/// The readiness answer, a second after the last probe (a probe answers what another found
+/// in the same second): status and body.
+async fn ready(idp: &Idp, browser: &mut Browser<'_>) -> (StatusCode, serde_json::Value) {
+    idp.clock.advance(1);
     let page = browser.get("/readyz").await;
     (page.status, serde_json::from_str(&page.body).unwrap())
+}
+
+/// The person's wrong PINs in a row.
+async fn pin_failures(idp: &Idp, user_id: &str) -> u32 {
+    let user = idp.state.stores.users.find_user(user_id).await.unwrap();
+    user.unwrap().pin_failures
 }
 
 #[tokio::test]
@@ -73,9 +81,11 @@ async fn a_full_disk_answers_503_with_retry_after_and_everything_resumes_when_sp
     })
     .await;
     idp.client("rp", true).await;
-    idp.user("ann").await;
+    let ann = idp.user("ann").await;
+    // Events the database cannot take wait, as in the server.
+    idp_server::audit::spool::start(&idp.state);
     let mut browser = Browser::new(&idp);
-    assert_eq!(ready(&mut browser).await.0, StatusCode::OK);
+    assert_eq!(ready(&idp, &mut browser).await.0, StatusCode::OK);
     // A sign-in that reached the relying party, and one at the PIN step, before the disk
     // fills.
     let answer = browser.sign_in(&authorize("rp", &[]), "ann").await;
@@ -86,10 +96,20 @@ async fn a_full_disk_answers_503_with_retry_after_and_everything_resumes_when_sp
         .post(&login, &[("username", "ann"), ("password", PASSWORD)])
         .await;
     assert!(pin_page.to().ends_with("/pin"), "{pin_page:?}");
+    let mut fourth = Browser::new(&idp);
+    let (other_login, _) = fourth.open(&authorize("rp", &[])).await;
 
+    // The write-ahead log copied into the database and cut to nothing, so that the next
+    // write needs space of its own rather than reusing the log's.
+    let database = data.join("idp.db");
+    let connection = rusqlite::Connection::open(&database).unwrap();
+    connection
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    drop(connection);
     let filler = disk.fill();
 
-    let (status, body) = ready(&mut browser).await;
+    let (status, body) = ready(&idp, &mut browser).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["database"], "cannot_write", "{body}");
     // The code exchange writes (the code is spent): refused, and the code kept.
@@ -104,20 +124,55 @@ async fn a_full_disk_answers_503_with_retry_after_and_everything_resumes_when_sp
         assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{page:?}");
         assert!(page.retry_after.is_some(), "{page:?}");
     }
-    let page = second.post(pin_page.to(), &[("pin", PIN)]).await;
+    // A wrong PIN the store could not count is no try: it is refused unchecked.
+    let page = second.post(pin_page.to(), &[("pin", "000000")]).await;
     assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{page:?}");
     assert!(page.retry_after.is_some(), "{page:?}");
+    assert_eq!(pin_failures(&idp, &ann).await, 0);
+    // A wrong password is checked (a read) and counts; its security event waits.
+    let page = fourth
+        .post(&other_login, &[("username", "ann"), ("password", "not it")])
+        .await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{page:?}");
+    assert_eq!(idp.state.audit_spool.get().unwrap().waiting(), 1);
 
     std::fs::remove_file(filler).unwrap();
 
-    let (status, body) = ready(&mut browser).await;
+    let (status, body) = ready(&idp, &mut browser).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // The refused exchange changed nothing: the code still works, once.
     let (status, _, body) = exchange_with_headers(&idp, "rp", &answer).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    // The sign-in at the PIN step goes on where it stopped: its refused PIN cost no try.
+    let (status, _, body) = exchange_with_headers(&idp, "rp", &answer).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    // The sign-in at the PIN step goes on where it stopped, no try taken.
+    assert_eq!(pin_failures(&idp, &ann).await, 0);
     let page = second.post(pin_page.to(), &[("pin", PIN)]).await;
     assert!(page.gives_code(), "{page:?}");
     let page = third.sign_in(&authorize("rp", &[]), "ann").await;
     assert!(page.gives_code(), "{page:?}");
+    // The event that waited is in the chain once the database takes it, and the chain holds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while idp.state.audit_spool.get().unwrap().waiting() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the waiting event was not appended"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let rows = idp
+        .state
+        .stores
+        .audit
+        .chain_after(i64::MIN, 1000)
+        .await
+        .unwrap();
+    let wrong: Vec<_> = rows
+        .iter()
+        .filter(|(_, event, _)| event.kind == idp_core::model::AuditKind::PasswordWrong)
+        .collect();
+    assert_eq!(wrong.len(), 1, "{rows:?}");
+    let report = idp_server::audit::verify(&idp.state, None).await.unwrap();
+    assert_eq!(report.verified, rows.len() as u64, "{report:?}");
 }

@@ -46,11 +46,13 @@ pub async fn record(state: &AppState, event: AuditEvent) {
         }
         if let Err(error) = store(&state, &event).await {
             match spool {
-                Some(spool) => {
+                // Only an outage waits: an event refused for a reason of its own would be
+                // refused again, and hold up every event behind it.
+                Some(spool) if error.is_outage() => {
                     tracing::warn!(%error, kind = event.kind.as_str(), "cannot store audit event; it waits in the spool");
                     wait(spool, event).await;
                 }
-                None => {
+                _ => {
                     tracing::error!(%error, kind = event.kind.as_str(), "cannot store audit event");
                 }
             }
@@ -69,13 +71,25 @@ async fn wait(spool: &std::sync::Arc<spool::Spool>, event: AuditEvent) {
     }
 }
 
+/// How long an append may take before the event is taken to be refused (and waits in the
+/// spool): a database that stops answering holds neither the request nor the events behind it
+/// for longer. (Should the append land after all, the event is in the chain twice: at least
+/// once, as after a crash.)
+const STORE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Appends the event to the chain.
 async fn store(state: &AppState, event: &AuditEvent) -> Result<(), idp_core::StoreError> {
     let key = state.audit_key;
     let linked = event.clone();
     let next_link: AuditLink =
         std::sync::Arc::new(move |previous: &str| link(&key, previous, &linked));
-    state.stores.audit.record(event, next_link).await
+    tokio::time::timeout(STORE_WITHIN, state.stores.audit.record(event, next_link))
+        .await
+        .unwrap_or_else(|_| {
+            Err(idp_core::StoreError::Unavailable(
+                "the database did not answer in time".into(),
+            ))
+        })
 }
 
 /// The chain value of `event` after a row whose value is `previous`: HMAC-SHA-256, under a key

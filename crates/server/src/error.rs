@@ -66,6 +66,12 @@ impl PageError {
         Self::bad_request("error-expired-title", Text::new("error-expired"))
     }
 
+    /// Whether this refuses the request for our own outage (a store that could not be
+    /// reached or written, a full hashing queue), not for anything the person did.
+    pub fn is_outage(&self) -> bool {
+        matches!(self, Self::Unavailable | Self::Busy)
+    }
+
     /// The form's CSRF token did not match.
     pub fn csrf() -> Self {
         Self::Forbidden(Text::new("error-csrf"))

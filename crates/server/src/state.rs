@@ -41,6 +41,8 @@ pub struct Inner {
     /// For calls to relying parties (back-channel logout): short timeout, no redirects.
     pub http: reqwest::Client,
     pub metrics: crate::metrics::Metrics,
+    /// The last readiness probe (see `routes::readyz`).
+    pub readiness: crate::routes::Readiness,
 }
 
 impl std::ops::Deref for AppState {
@@ -130,6 +132,7 @@ impl AppState {
                     crate::config::ConfigError(format!("cannot build the HTTP client: {e}"))
                 })?,
             metrics: crate::metrics::Metrics::default(),
+            readiness: crate::routes::Readiness::default(),
             settings,
             clock,
             stores,

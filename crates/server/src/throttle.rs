@@ -292,10 +292,18 @@ enum Reserved {
 }
 
 impl Try {
-    /// Passes `done` through, giving the try back when it failed: the action counts only
-    /// once it has happened.
-    pub async fn unless_failed<T, E>(self, state: &AppState, done: Result<T, E>) -> Result<T, E> {
-        self.settle(state, done, |_| true).await
+    /// Passes `done` through, giving the try back when it was refused for our own outage (a
+    /// store that could not be reached or written, a full hashing queue): the action counts
+    /// unless we could not do it. (Any other failure counts: an error must buy no free try.)
+    pub async fn unless_outage<T>(
+        self,
+        state: &AppState,
+        done: Result<T, crate::error::PageError>,
+    ) -> Result<T, crate::error::PageError> {
+        if done.as_ref().is_err_and(crate::error::PageError::is_outage) {
+            self.give_back(state).await;
+        }
+        done
     }
 
     /// Passes `checked` through, giving the try back unless it is an answer that `counts`

@@ -31,6 +31,8 @@ use idp_core::model::AuditEvent;
 pub const FILE: &str = "audit-spool.jsonl";
 /// Where in the spool the events not yet stored begin.
 const OFFSET_FILE: &str = "audit-spool.offset";
+/// Events the database refused for good (see `Spool::set_aside`).
+pub const REJECTED_FILE: &str = "audit-spool.rejected.jsonl";
 /// Events kept in memory at most, when the file cannot be written; past it they are dropped.
 pub const IN_MEMORY: usize = 100_000;
 /// Events taken from the spool per round.
@@ -278,6 +280,36 @@ impl Spool {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Keeps an event the database refused for a reason of its own (not an outage: trying
+    /// again would fail again, and hold up every event behind it) in `REJECTED_FILE`, for the
+    /// operator; logged either way. Blocks on the disk.
+    fn set_aside(&self, event: &AuditEvent, why: &idp_core::StoreError) {
+        let rejected = self.path.with_file_name(REJECTED_FILE);
+        let kept = serde_json::to_string(event)
+            .map_err(std::io::Error::other)
+            .and_then(|line| {
+                let mut file = open_private(&rejected, OpenOptions::new().append(true))?;
+                file.write_all(format!("{line}\n").as_bytes())?;
+                file.sync_data()
+            });
+        match kept {
+            Ok(()) => tracing::error!(
+                target: "audit",
+                error = %why,
+                kind = event.kind.as_str(),
+                path = %rejected.display(),
+                "the database refused an audit event; it is set aside there, and the events behind it go on"
+            ),
+            Err(error) => tracing::error!(
+                target: "audit",
+                error = %why,
+                kind = event.kind.as_str(),
+                set_aside = %error,
+                "the database refused an audit event, and it could not be set aside; the events behind it go on"
+            ),
+        }
     }
 }
 
@@ -536,9 +568,16 @@ pub async fn drain(state: crate::AppState, spool: Arc<Spool>) {
             match event {
                 Ok(event) => match super::store(&state, &event).await {
                     Ok(()) => {}
-                    Err(error) => {
+                    Err(error) if error.is_outage() => {
                         refused = Some(error);
                         break;
+                    }
+                    Err(error) => {
+                        let spool = spool.clone();
+                        let _ = tokio::task::spawn_blocking(move || {
+                            spool.set_aside(&event, &error);
+                        })
+                        .await;
                     }
                 },
                 Err(error) => tracing::error!(
@@ -623,6 +662,23 @@ mod tests {
         // Emptied: the file starts over.
         assert_eq!(std::fs::metadata(dir.path().join(FILE)).unwrap().len(), 0);
         assert_eq!(waiting_in(dir.path()).unwrap(), 0);
+    }
+
+    #[test]
+    fn an_event_the_database_refuses_for_good_is_set_aside_for_the_operator() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path());
+        let refused = idp_core::StoreError::Corrupt("a byte the database does not take".into());
+        spool.set_aside(&event(1), &refused);
+        spool.set_aside(&event(2), &refused);
+        let kept = std::fs::read_to_string(dir.path().join(REJECTED_FILE)).unwrap();
+        let kept: Vec<AuditEvent> = kept
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(kept, vec![event(1), event(2)]);
+        // Nothing of it waits: the events behind it are not held up.
+        assert_eq!(spool.waiting(), 0);
     }
 
     #[test]

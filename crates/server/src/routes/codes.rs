@@ -1,6 +1,8 @@
 //! Sending a one-time code, the same way from every page that sends one (a new device, PIN
 //! recovery, a new contact): within the person's hourly limit, stored, then delivered. A code
-//! that is not stored or not delivered costs the person nothing of that limit.
+//! that could not be stored for our own outage costs the person nothing of that limit; one
+//! stored but not delivered counts all the same, since it stands, fresh, to be guessed (so
+//! that a failing mail server cannot hand out endless fresh codes).
 
 use idp_core::StoreError;
 use idp_core::model::{Channel, CodePurpose};
@@ -34,13 +36,14 @@ pub async fn send(
     let (code, record) = state.codes.issue(state.now(), data);
     let stored = state.stores.codes.put_code(purpose, user_id, &record).await;
     if let Err(error) = stored {
-        counted.give_back(state).await;
+        if error.is_outage() {
+            counted.give_back(state).await;
+        }
         return Err(error);
     }
     let message = messages::one_time_code(channel, recipient, message, &code);
     if let Err(error) = state.notifier.send(&message).await {
         tracing::warn!(%error, channel = channel.as_str(), purpose = ?purpose, "a one-time code was not delivered");
-        counted.give_back(state).await;
         return Ok(Sent::NotDelivered);
     }
     Ok(Sent::Delivered)

@@ -108,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/clients", get(admin::list_clients))
         .route("/admin/clients/{id}/disable", post(admin::disable_client))
         .route("/admin/audit", get(admin::audit_log))
+        .route("/token", post(token::token))
         .merge(token_traffic())
         .route("/par", post(par::push))
         .route("/register", post(registration::register))
@@ -133,10 +134,10 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The endpoints that relying parties and resource servers call many times a second, each
-/// quick: their statements wait for connections of their own (see `Traffic`).
+/// quick: their statements wait for connections of their own (see `Traffic`). The token
+/// endpoint chooses by grant: a code exchange finishes a person's sign-in (see `token`).
 fn token_traffic() -> Router<AppState> {
     Router::new()
-        .route("/token", post(token::token))
         .route("/revoke", post(revoke::revoke))
         .route("/introspect", post(introspect::introspect))
         .route(
@@ -163,44 +164,90 @@ async fn healthz() -> Response {
 /// even from a node whose database hangs.
 const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Readiness: every backend can do what serving needs of it now (the database and Redis each
-/// take a write), each reported by name, all asked at once and each for at most
-/// `PROBE_TIMEOUT`. 503 while any cannot; a change is logged once, when it happens.
-async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+/// What one probe found of each backend: its name, `ok` or what is wrong, and why.
+type Found = Vec<(&'static str, &'static str, Option<String>)>;
+
+/// The last readiness probe and the second it ran in, and a turn that one probe at a time
+/// holds. A probe asked in the same second, or while another runs, answers what the last one
+/// found, so that however often `/readyz` is asked (it needs no credentials), the backends
+/// take one write each per second at most, and no answer waits for more than one probe.
+#[derive(Default)]
+pub struct Readiness {
+    last: std::sync::Mutex<Option<(idp_core::clock::UnixTime, std::sync::Arc<Found>)>>,
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl Readiness {
+    fn last(&self) -> Option<(idp_core::clock::UnixTime, std::sync::Arc<Found>)> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// What the backends can do now, probed or as last found (see above).
+    async fn found(&self, state: &AppState) -> std::sync::Arc<Found> {
+        let now = state.now();
+        let last = self.last();
+        if let Some((at, found)) = &last
+            && *at == now
+        {
+            return found.clone();
+        }
+        let turn = match (self.turn.try_lock(), last) {
+            (Ok(turn), _) => turn,
+            (Err(_), Some((_, found))) => return found,
+            // The first probe of the process is under way: wait for what it finds.
+            (Err(_), None) => {
+                drop(self.turn.lock().await);
+                if let Some((_, found)) = self.last() {
+                    return found;
+                }
+                self.turn.lock().await
+            }
+        };
+        let found = std::sync::Arc::new(probe(state).await);
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((now, found.clone()));
+        drop(turn);
+        found
+    }
+}
+
+/// Asks every backend at once, each for at most `PROBE_TIMEOUT`.
+async fn probe(state: &AppState) -> Found {
     use idp_core::store::Health;
     let probes = state
         .stores
         .health
         .iter()
         .map(|(name, backend)| async move {
-            let found = match tokio::time::timeout(PROBE_TIMEOUT, backend.probe()).await {
-                Ok(Health::Ok) => ("ok", None),
-                Ok(Health::Unreachable(why)) => ("unreachable", Some(why)),
-                Ok(Health::CannotWrite(why)) => ("cannot_write", Some(why)),
-                Err(_) => ("timed_out", None),
-            };
-            (*name, found)
+            match tokio::time::timeout(PROBE_TIMEOUT, backend.probe()).await {
+                Ok(Health::Ok) => (*name, "ok", None),
+                Ok(Health::Unreachable(why)) => (*name, "unreachable", Some(why)),
+                Ok(Health::CannotWrite(why)) => (*name, "cannot_write", Some(why)),
+                Err(_) => (*name, "timed_out", None),
+            }
         });
-    let found = futures_util::future::join_all(probes).await;
-    let ready = found.iter().all(|(_, (status, _))| *status == "ok");
+    futures_util::future::join_all(probes).await
+}
+
+/// Readiness: every backend can do what serving needs of it now (the database and Redis each
+/// take a write), each reported by name. 503 while any cannot; a change is logged once, when
+/// it happens, and kept in the metrics.
+async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    let found = state.readiness.found(&state).await;
     let statuses: Vec<(&'static str, &'static str)> = found
         .iter()
-        .map(|(name, (status, _))| (*name, *status))
+        .map(|(name, status, _)| (*name, *status))
         .collect();
     if state.metrics.dependencies(&statuses) {
-        for (name, (status, why)) in &found {
+        for (name, status, why) in found.iter() {
             if *status == "ok" {
                 tracing::info!(dependency = name, "ready");
             } else {
-                tracing::warn!(
-                    dependency = name,
-                    status,
-                    error = why.as_deref().unwrap_or("no answer in time"),
-                    "not ready"
-                );
+                let why = why.as_deref().unwrap_or("no answer in time");
+                tracing::warn!(dependency = name, status, error = why, "not ready");
             }
         }
     }
+    let ready = statuses.iter().all(|(_, status)| *status == "ok");
     let mut body = serde_json::json!({ "status": if ready { "ready" } else { "unavailable" } });
     for (name, status) in statuses {
         body[name] = serde_json::json!(status);

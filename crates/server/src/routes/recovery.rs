@@ -143,12 +143,12 @@ pub async fn choose_submit(
     let refusal = match sent {
         Ok(Sent::Delivered) => None,
         Ok(Sent::TooMany) => Some((StatusCode::TOO_MANY_REQUESTS, "recover-too-many-codes")),
-        Ok(Sent::NotDelivered) => {
-            counted.give_back(&state).await;
-            Some((StatusCode::SERVICE_UNAVAILABLE, "code-not-sent"))
-        }
+        // A code made but not delivered stands, to be guessed: it counts (see `codes`).
+        Ok(Sent::NotDelivered) => Some((StatusCode::SERVICE_UNAVAILABLE, "code-not-sent")),
         Err(error) => {
-            counted.give_back(&state).await;
+            if error.is_outage() {
+                counted.give_back(&state).await;
+            }
             return Err(error.into());
         }
     };

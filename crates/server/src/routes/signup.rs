@@ -145,7 +145,7 @@ pub async fn signup_submit(
     let counted = throttle::per_ip_try(&state, throttle::Action::SignUp, from.ip()).await?;
     let started = start(&state, jar, &form, (username, email, phone)).await;
     // A sign-up refused for our own outage does not count against the address.
-    counted.unless_failed(&state, started).await
+    counted.unless_outage(&state, started).await
 }
 
 /// Stores a valid sign-up form as a pending sign-up, unless the username is taken.

@@ -14,6 +14,7 @@ use crate::oauth::authorization_code::{self, CodeRequest};
 use crate::oauth::client_metadata::GRANT_TYPES;
 use crate::oauth::{client_credentials, refresh_token};
 use crate::state::AppState;
+use crate::store::sql::Traffic;
 
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match handle(&state, &headers, &body).await {
@@ -47,9 +48,16 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
             };
             authorization_code::exchange(state, &client, request).await?
         }
+        // Token traffic: many, quick, retried by machines; it waits for connections of its
+        // own (a code exchange, the last step of a person's sign-in, does not).
         Some("refresh_token") => {
-            refresh_token::exchange(state, &client, form.get("refresh_token"), form.get("scope"))
-                .await?
+            let refresh = refresh_token::exchange(
+                state,
+                &client,
+                form.get("refresh_token"),
+                form.get("scope"),
+            );
+            Traffic::Token.scope(refresh).await?
         }
         Some("client_credentials") => client_credentials::issue(state, &client, form.get("scope"))?,
         Some(_) => {

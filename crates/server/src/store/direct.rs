@@ -74,6 +74,15 @@ pub fn failed(error: rusqlite::Error) -> StoreError {
     }
 }
 
+/// Whether a SQLite result code (extended or primary) means another connection holds the
+/// database (for sqlx's connections, past their busy timeout).
+pub fn busy_now(code: i32) -> bool {
+    matches!(
+        code & 0xff,
+        rusqlite::ffi::SQLITE_BUSY | rusqlite::ffi::SQLITE_LOCKED
+    )
+}
+
 /// Whether a SQLite result code (extended or primary) means the database cannot be written
 /// now but may be later, with nothing changed: the disk is full, the file or its directory is
 /// read-only or cannot be opened, or the disk failed a read or write.

@@ -99,6 +99,9 @@ fn token_share(max: u32) -> Option<u32> {
     (max >= 4).then(|| max - (max / 4).max(2))
 }
 
+/// A pooled PostgreSQL connection idle this long is checked before it is used again.
+const PING_WHEN_IDLE: Duration = Duration::from_secs(1);
+
 /// The longest a statement waits for a free connection before the request is refused with
 /// 503: token clients retry, and a sign-in page waits a little longer for a person.
 const TOKEN_ACQUIRE: Duration = Duration::from_secs(2);
@@ -109,32 +112,39 @@ fn backend(error: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict("already exists")
         }
-        // PostgreSQL shutting down or starting (57P01, 57P03), out of connections (53300), or
-        // a connection failure (08...): it may be back in a moment.
+        // SQLite (its codes are numbers; PostgreSQL's below are SQLSTATEs, some of them all
+        // digits too): the disk is full, the file read-only or unreachable; or another process
+        // held the database past the busy timeout.
+        sqlx::Error::Database(db)
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() =>
+        {
+            match db.code().and_then(|code| code.parse::<i32>().ok()) {
+                Some(code) if direct::cannot_write_now(code) => {
+                    StoreError::CannotWrite(error.to_string())
+                }
+                Some(code) if direct::busy_now(code) => StoreError::Unavailable(error.to_string()),
+                _ => StoreError::backend(error),
+            }
+        }
+        // PostgreSQL shutting down or starting (57P01, 57P03), out of connections (53300), a
+        // connection failure (08...), a statement cancelled by its timeout (57014), or a
+        // transaction that lost a race and may simply be tried again (40001, 40P01).
         sqlx::Error::Database(db)
             if db.code().is_some_and(|code| {
-                matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
-                    || code.starts_with("08")
+                matches!(
+                    code.as_ref(),
+                    "57P01" | "57P02" | "57P03" | "53300" | "57014" | "40001" | "40P01"
+                ) || code.starts_with("08")
             }) =>
         {
             StoreError::Unavailable(error.to_string())
         }
-        // PostgreSQL out of disk, memory or files (53100, 53200, 53300 above), or a server
-        // that takes no writes now (25006: a standby after a failover): writes may succeed
-        // again once the operator acts.
+        // PostgreSQL out of disk or memory (53100, 53200), or a server that takes no writes now
+        // (25006: a standby after a failover): writes may succeed again once the operator acts.
         sqlx::Error::Database(db)
             if db
                 .code()
                 .is_some_and(|code| matches!(code.as_ref(), "53100" | "53200" | "25006")) =>
-        {
-            StoreError::CannotWrite(error.to_string())
-        }
-        // SQLite that cannot write now: the disk is full, the file read-only or unreachable.
-        sqlx::Error::Database(db)
-            if db
-                .code()
-                .and_then(|code| code.parse::<i32>().ok())
-                .is_some_and(direct::cannot_write_now) =>
         {
             StoreError::CannotWrite(error.to_string())
         }
@@ -232,7 +242,23 @@ impl SqlStore {
                     format!("{url}?mode=rwc")
                 }
             }
-            Backend::Postgres => url.to_owned(),
+            Backend::Postgres => {
+                // A connection is asked whether it still works (a round trip of its own) only
+                // when it has sat idle a while, as it may have been cut meanwhile; one in
+                // steady use is not, which would double every statement's round trips. One
+                // broken in between fails its statement, and the request gets a 503.
+                options = options
+                    .test_before_acquire(false)
+                    .before_acquire(|connection, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for < PING_WHEN_IDLE {
+                                return Ok(true);
+                            }
+                            Ok(sqlx::Connection::ping(connection).await.is_ok())
+                        })
+                    });
+                url.to_owned()
+            }
         };
         let connect = AnyConnectOptions::from_str(&url).map_err(backend)?;
         let mut token_pool = None;
@@ -1733,13 +1759,17 @@ impl AuditStore for SqlStore {
                 execute_direct(c, APPEND_AUDIT_ROW, &values)
             },
             async {
-                let mut transaction = self.begin_writing().await?;
-                // One appender at a time across nodes, each seeing the newest row.
-                if self.backend == Backend::Postgres {
-                    sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                        .execute(&mut *transaction)
+                // One appender at a time across nodes, each seeing the newest row (the
+                // isolation level named in BEGIN: no round trip of its own).
+                let mut transaction = match self.backend {
+                    Backend::Postgres => self
+                        .pool()
+                        .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
                         .await
-                        .map_err(backend)?;
+                        .map_err(backend)?,
+                    Backend::Sqlite => self.begin_writing().await?,
+                };
+                if self.backend == Backend::Postgres {
                     sqlx::query("SELECT pg_advisory_xact_lock(7402221)")
                         .execute(&mut *transaction)
                         .await

@@ -89,8 +89,20 @@ pub async fn around(State(state): State<AppState>, request: Request, next: Next)
     );
     let (language, chosen) = crate::i18n::of_request(&state, &request);
     let started = std::time::Instant::now();
-    let mut response =
-        crate::i18n::scope(language, next.run(request).instrument(span.clone())).await;
+    let json = answers_in_json(request.uri().path());
+    let answer = async {
+        match tokio::time::timeout(ANSWER_WITHIN, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::warn!(
+                    seconds = ANSWER_WITHIN.as_secs(),
+                    "no answer in time (a backend that does not answer?); refusing the request"
+                );
+                timed_out(json)
+            }
+        }
+    };
+    let mut response = crate::i18n::scope(language, answer.instrument(span.clone())).await;
     let elapsed = started.elapsed();
     state.metrics.observe(
         route.as_ref().map_or("unmatched", MatchedPath::as_str),
@@ -122,6 +134,42 @@ pub async fn around(State(state): State<AppState>, request: Request, next: Next)
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
+}
+
+/// The longest a request may take before it is refused with 503: a backend that stops
+/// answering (a blackholed database, say) holds no request, nor the person behind it, longer.
+/// Every handler may be dropped at any await, as when its client goes away.
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Whether the endpoint at `path` answers in JSON (the protocol and administration APIs), not
+/// with a page.
+fn answers_in_json(path: &str) -> bool {
+    [
+        "/token",
+        "/revoke",
+        "/introspect",
+        "/userinfo",
+        "/register",
+        "/par",
+        "/admin/",
+        "/.well-known/",
+    ]
+    .iter()
+    .any(|prefix| path == prefix.trim_end_matches('/') || path.starts_with(prefix))
+}
+
+/// The answer to a request that took too long.
+fn timed_out(json: bool) -> Response {
+    use axum::response::IntoResponse as _;
+    if json {
+        crate::error::JsonError(idp_core::OAuthError::new(
+            idp_core::ErrorCode::TemporarilyUnavailable,
+            "no answer in time; try again shortly",
+        ))
+        .into_response()
+    } else {
+        crate::error::PageError::Unavailable.into_response()
+    }
 }
 
 /// The service in front of the router. The two documents that relying parties and resource
