@@ -6,85 +6,18 @@
 //! sign-ins in progress and throttling counters in Redis, wrong passwords are still turned
 //! away (and audited) while PostgreSQL is cut off.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 
+use crate::fault_proxy::FaultProxy;
 use crate::support::*;
 
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
-/// A TCP proxy in front of the real PostgreSQL that can be cut (every connection dropped, new
-/// ones closed at once) and restored, like a database that went down and came back. It runs
-/// on a runtime of its own, so that it goes on while the test waits for the command line.
-struct Cuttable {
-    port: u16,
-    up: watch::Sender<bool>,
-    runtime: Option<tokio::runtime::Runtime>,
-}
-
-impl Cuttable {
-    fn start(target: SocketAddr) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (up, watch) = watch::channel(true);
-        runtime.spawn(async move {
-            let listener = TcpListener::from_std(listener).unwrap();
-            loop {
-                let Ok((mut client, _)) = listener.accept().await else {
-                    continue;
-                };
-                if !*watch.borrow() {
-                    continue; // dropped: closed at once
-                }
-                let mut down = watch.clone();
-                tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(target).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = down.wait_for(|up| !*up) => {}
-                    }
-                });
-            }
-        });
-        Self {
-            port,
-            up,
-            runtime: Some(runtime),
-        }
-    }
-
-    fn cut(&self) {
-        self.up.send_replace(false);
-    }
-
-    fn restore(&self) {
-        self.up.send_replace(true);
-    }
-}
-
-impl Drop for Cuttable {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
-}
-
 /// A node on a fresh PostgreSQL database reached through a cuttable proxy, with a user and a
 /// login page open; `None` (and a note) without the servers.
-async fn node_behind_proxy() -> Option<(TestIdp, SharedBackend, Cuttable, Browser, Page)> {
+async fn node_behind_proxy() -> Option<(TestIdp, SharedBackend, FaultProxy, Browser, Page)> {
     let Some(backend) = SharedBackend::create().await else {
         eprintln!("skipped: needs IDP_TEST_POSTGRES_URL");
         return None;
@@ -93,18 +26,8 @@ async fn node_behind_proxy() -> Option<(TestIdp, SharedBackend, Cuttable, Browse
         eprintln!("skipped: needs IDP_TEST_REDIS_URL");
         return None;
     }
-    let mut url = url::Url::parse(&backend.database_url).unwrap();
-    let target = tokio::net::lookup_host((
-        url.host_str().unwrap().to_owned(),
-        url.port().unwrap_or(5432),
-    ))
-    .await
-    .unwrap()
-    .next()
-    .unwrap();
-    let proxy = Cuttable::start(target);
-    url.set_host(Some("127.0.0.1")).unwrap();
-    url.set_port(Some(proxy.port)).unwrap();
+    let proxy = FaultProxy::in_front_of(&backend.database_url).await;
+    let url = proxy.url_for(&backend.database_url);
     let mut env: Vec<(String, String)> = backend.env();
     env.retain(|(name, _)| name != "IDP_DATABASE_URL");
     env.push(("IDP_DATABASE_URL".to_owned(), url.to_string()));
@@ -254,7 +177,8 @@ fn verify(idp: &TestIdp) -> (serde_json::Value, String) {
     (serde_json::from_slice(&out.stdout).unwrap(), stderr)
 }
 
-#[tokio::test]
+// The proxy runs on the runtime's other thread while the test waits for the command line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_wait_while_the_database_is_down_and_join_the_chain_in_order() {
     let Some((mut idp, backend, proxy, browser, login)) = node_behind_proxy().await else {
         return;
@@ -295,7 +219,8 @@ async fn events_wait_while_the_database_is_down_and_join_the_chain_in_order() {
     );
 }
 
-#[tokio::test]
+// The proxy runs on the runtime's other thread while the test waits for the command line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_waiting_when_the_node_is_killed_are_appended_when_it_starts_again() {
     let Some((mut idp, backend, proxy, browser, login)) = node_behind_proxy().await else {
         return;

@@ -84,6 +84,8 @@ impl FaultProxy {
         let task = tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
+                    // Out of file descriptors, say: not a tight loop.
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                     continue;
                 };
                 counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

@@ -69,6 +69,9 @@ struct Queue {
     file: Option<File>,
     /// Where the events not yet stored begin, kept in `offset_file` too.
     offset_file: Option<File>,
+    /// The spool was emptied but its offset could not be noted as 0: nothing is written to
+    /// the file until it is, or a restart would skip the new events as if stored.
+    offset_stale: bool,
     offset: u64,
     /// The length of the whole lines written: a line left half-written by a failed write is
     /// cut off before the next one.
@@ -95,6 +98,7 @@ impl Spool {
         let mut queue = Queue {
             file: None,
             offset_file: None,
+            offset_stale: false,
             offset: 0,
             len: 0,
             on_disk: 0,
@@ -365,6 +369,14 @@ impl Queue {
             }
             self.recover(path)?;
         }
+        if self.offset_stale {
+            if !self.write_offset(true) {
+                return Err(std::io::Error::other(
+                    "the audit spool's offset could not be noted",
+                ));
+            }
+            self.offset_stale = false;
+        }
         let Some(file) = self.file.as_mut() else {
             return Err(std::io::Error::other("the audit spool is not open"));
         };
@@ -463,12 +475,15 @@ impl Queue {
             self.len = 0;
             self.offset = 0;
         }
-        self.write_offset(true);
+        if !self.write_offset(true) {
+            self.offset_stale = true;
+        }
     }
 
-    fn write_offset(&mut self, sync: bool) {
+    /// Notes the offset in its file: whether it was noted.
+    fn write_offset(&mut self, sync: bool) -> bool {
         let Some(offset_file) = &self.offset_file else {
-            return;
+            return true;
         };
         let text = format!("{:020}\n", self.offset);
         let written = offset_file
@@ -486,7 +501,9 @@ impl Queue {
                 %error,
                 "cannot note how far the audit spool was appended; a restart may append some events twice"
             );
+            return false;
         }
+        true
     }
 }
 

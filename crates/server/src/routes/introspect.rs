@@ -22,13 +22,14 @@ use crate::error::JsonError;
 use crate::oauth::access_token;
 use crate::oauth::tokens::{RefreshToken, UserGrant};
 use crate::state::AppState;
+use crate::store::sql::Traffic;
 
 pub async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match handle(&state, &headers, &body).await {
+    match Traffic::Token.scope(handle(&state, &headers, &body)).await {
         Ok(answer) => Json(answer).into_response(),
         Err(error) => error.into_response(),
     }

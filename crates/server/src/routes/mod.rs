@@ -28,7 +28,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::state::AppState;
-use crate::store::sql::Traffic;
 use crate::web::templates::page;
 
 /// Largest request body accepted: forms and token requests are small.
@@ -108,8 +107,15 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/clients", get(admin::list_clients))
         .route("/admin/clients/{id}/disable", post(admin::disable_client))
         .route("/admin/audit", get(admin::audit_log))
+        // Token traffic: the statements of these wait for connections of their own (see
+        // `Traffic`); the token endpoint chooses by grant.
         .route("/token", post(token::token))
-        .merge(token_traffic())
+        .route("/revoke", post(revoke::revoke))
+        .route("/introspect", post(introspect::introspect))
+        .route(
+            "/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
         .route("/par", post(par::push))
         .route("/register", post(registration::register))
         .route(
@@ -131,24 +137,6 @@ pub fn router(state: AppState) -> Router {
             crate::web::request_id::around,
         ))
         .with_state(state)
-}
-
-/// The endpoints that relying parties and resource servers call many times a second, each
-/// quick: their statements wait for connections of their own (see `Traffic`). The token
-/// endpoint chooses by grant: a code exchange finishes a person's sign-in (see `token`).
-fn token_traffic() -> Router<AppState> {
-    Router::new()
-        .route("/revoke", post(revoke::revoke))
-        .route("/introspect", post(introspect::introspect))
-        .route(
-            "/userinfo",
-            get(userinfo::userinfo).post(userinfo::userinfo),
-        )
-        .route_layer(axum::middleware::from_fn(
-            |request: axum::extract::Request, next: axum::middleware::Next| {
-                Traffic::Token.scope(next.run(request))
-            },
-        ))
 }
 
 /// Liveness: the process answers.

@@ -14,9 +14,10 @@ use crate::error::JsonError;
 use crate::oauth::access_token;
 use crate::oauth::tokens::{RefreshToken, UserGrant};
 use crate::state::AppState;
+use crate::store::sql::Traffic;
 
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&state, &headers, &body).await {
+    match Traffic::Token.scope(handle(&state, &headers, &body)).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(error) => error.into_response(),
     }

@@ -10,9 +10,10 @@ use serde_json::{Map, Value, json};
 use crate::error::BearerError;
 use crate::oauth::access_token;
 use crate::state::AppState;
+use crate::store::sql::Traffic;
 
 pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match handle(&state, &headers).await {
+    match Traffic::Token.scope(handle(&state, &headers)).await {
         Ok(claims) => Json(claims).into_response(),
         Err(error) => error.into_response(),
     }

@@ -127,13 +127,22 @@ fn backend(error: sqlx::Error) -> StoreError {
             }
         }
         // PostgreSQL shutting down or starting (57P01, 57P03), out of connections (53300), a
-        // connection failure (08...), a statement cancelled by its timeout (57014), or a
-        // transaction that lost a race and may simply be tried again (40001, 40P01).
+        // connection failure (08...), a statement or lock wait cancelled by its timeout (57014,
+        // 55P03), a transaction ended for idling (25P03), or one that lost a race and may
+        // simply be tried again (40001, 40P01).
         sqlx::Error::Database(db)
             if db.code().is_some_and(|code| {
                 matches!(
                     code.as_ref(),
-                    "57P01" | "57P02" | "57P03" | "53300" | "57014" | "40001" | "40P01"
+                    "57P01"
+                        | "57P02"
+                        | "57P03"
+                        | "53300"
+                        | "57014"
+                        | "40001"
+                        | "40P01"
+                        | "55P03"
+                        | "25P03"
                 ) || code.starts_with("08")
             }) =>
         {
@@ -1722,6 +1731,17 @@ fn chain_before(newest: Option<(i64, Option<String>)>) -> String {
     }
 }
 
+/// PostgreSQL: takes the audit log's turn across nodes (a lock held to the end of the
+/// transaction), waiting for it at most a second; and should this node stall while it holds
+/// the turn (a frozen process, a partition), the server ends the transaction after five idle
+/// seconds, so that no other node waits on it longer. An append that cannot take the turn in
+/// time is refused (an outage: the event waits in the spool). The settings are made in the
+/// same statement, before the lock is taken (`OFFSET 0` keeps the subquery apart).
+const AUDIT_TURN: &str = "SELECT pg_advisory_xact_lock(7402221) FROM (
+         SELECT set_config('lock_timeout', '1s', true),
+                set_config('idle_in_transaction_session_timeout', '5s', true)
+         OFFSET 0) AS settings";
+
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn record(&self, event: &AuditEvent, link: AuditLink) -> Result<(), StoreError> {
@@ -1770,7 +1790,7 @@ impl AuditStore for SqlStore {
                     Backend::Sqlite => self.begin_writing().await?,
                 };
                 if self.backend == Backend::Postgres {
-                    sqlx::query("SELECT pg_advisory_xact_lock(7402221)")
+                    sqlx::query(AUDIT_TURN)
                         .execute(&mut *transaction)
                         .await
                         .map_err(backend)?;
