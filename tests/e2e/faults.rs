@@ -8,7 +8,7 @@
 //! `IDP_TEST_REDIS_URL`, and run once, with the other multi-node tests. The full disk needs
 //! root (to mount a small tmpfs) and runs only on SQLite.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::small_disk::SmallDisk;
 use crate::support::*;
 
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
@@ -1121,68 +1122,6 @@ mod cluster {
         }
         load.stop().await;
         rig.finish(&load, &probes, "node frozen").await;
-    }
-}
-
-/// A tmpfs of its own, unmounted when dropped.
-struct SmallDisk {
-    dir: tempfile::TempDir,
-}
-
-impl SmallDisk {
-    /// `None` (and a message saying why) when not root or the mount fails.
-    fn mount(size: &str) -> Option<Self> {
-        let uid = std::process::Command::new("id").arg("-u").output().ok()?;
-        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-            eprintln!("skipped: the full-disk test mounts a tmpfs, which needs root");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let mounted = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output();
-        match mounted {
-            Ok(out) if out.status.success() => Some(Self { dir }),
-            Ok(out) => {
-                eprintln!(
-                    "skipped: cannot mount a tmpfs: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                );
-                None
-            }
-            Err(error) => {
-                eprintln!("skipped: cannot mount a tmpfs: {error}");
-                None
-            }
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Fills what space is left with a file of its own: its path.
-    fn fill(&self) -> PathBuf {
-        use std::io::Write as _;
-        let path = self.path().join("filler");
-        let mut file = std::fs::File::create(&path).unwrap();
-        let chunk = vec![0u8; 64 * 1024];
-        while file.write_all(&chunk).is_ok() {}
-        // What is left is smaller than a chunk: fill it too.
-        while file.write_all(&[0u8; 512]).is_ok() {}
-        while file.write_all(&[0u8]).is_ok() {}
-        let _ = file.sync_all();
-        path
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
     }
 }
 

@@ -7,6 +7,8 @@
 
 mod fault_proxy;
 mod sinks;
+#[path = "../common/small_disk.rs"]
+mod small_disk;
 mod support;
 
 mod account;

@@ -197,7 +197,7 @@ async fn redis_over_tls_holds_the_sessions_and_its_certificate_is_checked() {
         refused.body
     );
     let (_, logs) = untrusting.terminate();
-    assert!(logs.contains("Redis is not reachable"), "{logs}");
+    assert!(logs.contains("Redis is not ready"), "{logs}");
     let keys = redis.cli(dir.path(), &["--scan", "--pattern", "untrusted:*"]);
     assert_eq!(keys.trim(), "", "nothing reached Redis: {keys}");
 }

@@ -2,57 +2,10 @@
 //! (never a 500), readiness says the database cannot write while it lasts, and once space is
 //! freed everything goes on where it stopped, with nothing lost and nobody throttled.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-
 use axum::http::{StatusCode, header};
 
+use crate::small_disk::SmallDisk;
 use crate::support::{Browser, Idp, PASSWORD, PIN, authorize, exchange_with_headers};
-
-/// A small tmpfs of its own (root only): unmounted when dropped.
-struct SmallDisk {
-    dir: tempfile::TempDir,
-}
-
-impl SmallDisk {
-    /// `None`, said on stderr, where a tmpfs cannot be mounted here (not root).
-    fn mount(megabytes: u32) -> Option<Self> {
-        let dir = tempfile::tempdir().unwrap();
-        let mounted = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .is_ok_and(|out| out.status.success());
-        if !mounted {
-            eprintln!("SKIPPED: a full disk needs a tmpfs, which only root can mount");
-            return None;
-        }
-        Some(Self { dir })
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Fills what is left with one file, until the disk refuses more: its path.
-    fn fill(&self) -> PathBuf {
-        let filler = self.path().join("filler");
-        let mut file = std::fs::File::create(&filler).unwrap();
-        let chunk = vec![0u8; 64 * 1024];
-        while file.write_all(&chunk).is_ok() {}
-        while file.write_all(&chunk[..512]).is_ok() {}
-        filler
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
-    }
-}
 
 /// The readiness answer, a second after the last probe (a probe answers what another found
 /// in the same second): status and body.
@@ -70,7 +23,7 @@ async fn pin_failures(idp: &Idp, user_id: &str) -> u32 {
 
 #[tokio::test]
 async fn a_full_disk_answers_503_with_retry_after_and_everything_resumes_when_space_returns() {
-    let Some(disk) = SmallDisk::mount(24) else {
+    let Some(disk) = SmallDisk::mount("24m") else {
         return;
     };
     let data = disk.path().join("data");

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../common/small_disk.rs"]
+mod small_disk;
 mod support;
 
 mod faults;

@@ -99,6 +99,10 @@ fn token_share(max: u32) -> Option<u32> {
     (max >= 4).then(|| max - (max / 4).max(2))
 }
 
+/// PostgreSQL settings of every connection: see `SqlStore::open`. None of our transactions
+/// waits on its client between statements for more than a moment.
+const POSTGRES_SETTINGS: &str = "SET idle_in_transaction_session_timeout = '3s'";
+
 /// A pooled PostgreSQL connection idle this long is checked before it is used again.
 const PING_WHEN_IDLE: Duration = Duration::from_secs(1);
 
@@ -256,6 +260,12 @@ impl SqlStore {
                 // when it has sat idle a while, as it may have been cut meanwhile; one in
                 // steady use is not, which would double every statement's round trips. One
                 // broken in between fails its statement, and the request gets a 503.
+                // A transaction left idle (its node frozen, or cut off, midway) is ended by
+                // the server after a few seconds, with the row locks it held: a refresh in
+                // flight on a stalled node holds the person's row only that long.
+                options = options.after_connect(|connection, _| {
+                    Box::pin(async move { connection.execute(POSTGRES_SETTINGS).await.map(drop) })
+                });
                 options = options
                     .test_before_acquire(false)
                     .before_acquire(|connection, meta| {
@@ -1732,15 +1742,13 @@ fn chain_before(newest: Option<(i64, Option<String>)>) -> String {
 }
 
 /// PostgreSQL: takes the audit log's turn across nodes (a lock held to the end of the
-/// transaction), waiting for it at most a second; and should this node stall while it holds
-/// the turn (a frozen process, a partition), the server ends the transaction after five idle
-/// seconds, so that no other node waits on it longer. An append that cannot take the turn in
-/// time is refused (an outage: the event waits in the spool). The settings are made in the
-/// same statement, before the lock is taken (`OFFSET 0` keeps the subquery apart).
+/// transaction), waiting for it at most a second; should this node stall while it holds the
+/// turn, the server ends the transaction after a few idle seconds (`POSTGRES_SETTINGS`), so
+/// that no other node waits on it longer. An append that cannot take the turn in time is
+/// refused (an outage: the event waits in the spool). The timeout is set in the same
+/// statement, before the lock is taken (`OFFSET 0` keeps the subquery apart).
 const AUDIT_TURN: &str = "SELECT pg_advisory_xact_lock(7402221) FROM (
-         SELECT set_config('lock_timeout', '1s', true),
-                set_config('idle_in_transaction_session_timeout', '5s', true)
-         OFFSET 0) AS settings";
+         SELECT set_config('lock_timeout', '1s', true) OFFSET 0) AS settings";
 
 #[async_trait]
 impl AuditStore for SqlStore {
