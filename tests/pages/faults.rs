@@ -36,7 +36,7 @@ async fn a_full_disk_answers_503_with_retry_after_and_everything_resumes_when_sp
     idp.client("rp", true).await;
     let ann = idp.user("ann").await;
     // Events the database cannot take wait, as in the server.
-    idp_server::audit::spool::start(&idp.state);
+    idp_server::audit::start_spool(&idp.state);
     let mut browser = Browser::new(&idp);
     assert_eq!(ready(&idp, &mut browser).await.0, StatusCode::OK);
     // A sign-in that reached the relying party, and one at the PIN step, before the disk
@@ -65,6 +65,11 @@ async fn a_full_disk_answers_503_with_retry_after_and_everything_resumes_when_sp
     let (status, body) = ready(&idp, &mut browser).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["database"], "cannot_write", "{body}");
+    let metrics = idp_server::metrics::exposition_text(&idp.state);
+    assert!(
+        metrics.contains(r#"idp_dependency_ready{dependency="database",status="cannot_write"} 0"#),
+        "{metrics}"
+    );
     // The code exchange writes (the code is spent): refused, and the code kept.
     let (status, headers, body) = exchange_with_headers(&idp, "rp", &answer).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");

@@ -3,6 +3,9 @@
 //! or slipped in shows (`idp audit verify`); the log lines are a copy that a log collector
 //! keeps out of the database's reach.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use hmac::{Hmac, Mac as _};
 use idp_core::model::{AuditEvent, AuditKind};
 use idp_core::store::AuditLink;
@@ -64,7 +67,7 @@ pub async fn record(state: &AppState, event: AuditEvent) {
 }
 
 /// Puts the event in the spool, behind those waiting.
-async fn wait(spool: &std::sync::Arc<spool::Spool>, event: AuditEvent) {
+async fn wait(spool: &Arc<spool::Spool>, event: AuditEvent) {
     let spool = spool.clone();
     if let Err(error) = tokio::task::spawn_blocking(move || spool.push(event)).await {
         tracing::error!(%error, "spooling an audit event panicked");
@@ -81,8 +84,7 @@ const STORE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 async fn store(state: &AppState, event: &AuditEvent) -> Result<(), idp_core::StoreError> {
     let key = state.audit_key;
     let linked = event.clone();
-    let next_link: AuditLink =
-        std::sync::Arc::new(move |previous: &str| link(&key, previous, &linked));
+    let next_link: AuditLink = Arc::new(move |previous: &str| link(&key, previous, &linked));
     tokio::time::timeout(STORE_WITHIN, state.stores.audit.record(event, next_link))
         .await
         .unwrap_or_else(|_| {
@@ -90,6 +92,85 @@ async fn store(state: &AppState, event: &AuditEvent) -> Result<(), idp_core::Sto
                 "the database did not answer in time".into(),
             ))
         })
+}
+
+/// Waiting events taken from the spool per round.
+const SPOOL_BATCH: usize = 200;
+/// While the database refuses, the drainer tries again this often, or sooner when a new
+/// event arrives (but never more often than `SPOOL_RETRY_AT_LEAST`).
+const SPOOL_RETRY: Duration = Duration::from_millis(1500);
+const SPOOL_RETRY_AT_LEAST: Duration = Duration::from_millis(200);
+
+/// Opens the spool in the node's `data_dir` for the server, and starts the task that appends
+/// what waits in it.
+pub fn start_spool(state: &AppState) {
+    let spool = Arc::new(spool::Spool::open(&state.settings.data_dir));
+    if state.audit_spool.set(spool.clone()).is_ok() {
+        tokio::spawn(drain(state.clone(), spool));
+    }
+}
+
+/// Appends the waiting events to the chain, oldest first, for as long as the process runs:
+/// each leaves the spool once stored. While the database refuses, tries again every `SPOOL_RETRY`,
+/// or when a new event arrives.
+async fn drain(state: AppState, spool: Arc<spool::Spool>) {
+    loop {
+        if spool.waiting() == 0 {
+            spool.arrival().await;
+            continue;
+        }
+        let batch = {
+            let spool = spool.clone();
+            tokio::task::spawn_blocking(move || spool.peek(SPOOL_BATCH))
+                .await
+                .unwrap_or_default()
+        };
+        let mut refused = None;
+        let mut any = false;
+        for (event, place) in batch {
+            match event {
+                Ok(event) => match store(&state, &event).await {
+                    Ok(()) => {}
+                    Err(error) if error.is_outage() => {
+                        refused = Some(error);
+                        break;
+                    }
+                    Err(error) => {
+                        let spool = spool.clone();
+                        let _ = tokio::task::spawn_blocking(move || {
+                            spool.set_aside(&event, &error);
+                        })
+                        .await;
+                    }
+                },
+                Err(error) => tracing::error!(
+                    target: "audit",
+                    %error,
+                    path = %spool.path().display(),
+                    "a line of the audit spool is not an event; it is skipped"
+                ),
+            }
+            any = true;
+            let spool = spool.clone();
+            let _ = tokio::task::spawn_blocking(move || spool.stored(place)).await;
+        }
+        if any {
+            let spool = spool.clone();
+            let _ = tokio::task::spawn_blocking(move || spool.batch_done()).await;
+        }
+        match refused {
+            Some(error) => {
+                spool.refused(&error);
+                tokio::select! {
+                    () = tokio::time::sleep(SPOOL_RETRY) => {}
+                    () = spool.arrival() => tokio::time::sleep(SPOOL_RETRY_AT_LEAST).await,
+                }
+            }
+            // Read but nothing came (the file could not be read): not in a tight loop.
+            None if !any => tokio::time::sleep(SPOOL_RETRY).await,
+            None => {}
+        }
+    }
 }
 
 /// The chain value of `event` after a row whose value is `previous`: HMAC-SHA-256, under a key

@@ -38,7 +38,7 @@ pub async fn serve(
     listener: TcpListener,
     metrics: Option<TcpListener>,
 ) -> std::io::Result<()> {
-    audit::spool::start(&state);
+    audit::start_spool(&state);
     tokio::spawn(purge_expired(state.clone()));
     tokio::spawn(keys::run_lifecycle(state.clone()));
     let (stop, stopping) = tokio::sync::watch::channel(false);

@@ -33,8 +33,6 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<String, ByMethodAndStatus>>,
     events: Mutex<BTreeMap<&'static str, u64>>,
     tokens: Mutex<BTreeMap<&'static str, u64>>,
-    /// What the last readiness probe found of each backend.
-    dependencies: Mutex<Vec<(&'static str, &'static str)>>,
 }
 
 impl Metrics {
@@ -70,19 +68,6 @@ impl Metrics {
         if let Ok(mut tokens) = self.tokens.lock() {
             *tokens.entry(kind).or_default() += 1;
         }
-    }
-
-    /// Notes what a readiness probe found of each backend (`ok`, `unreachable`, ...): whether
-    /// it differs from the last probe.
-    pub fn dependencies(&self, found: &[(&'static str, &'static str)]) -> bool {
-        let Ok(mut last) = self.dependencies.lock() else {
-            return false;
-        };
-        let changed = last.as_slice() != found;
-        if changed {
-            *last = found.to_vec();
-        }
-        changed
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -137,17 +122,6 @@ impl Metrics {
                 let _ = writeln!(out, "idp_tokens_issued_total{{type=\"{kind}\"}} {count}");
             }
         }
-        out.push_str("# HELP idp_dependency_ready Whether the last readiness probe found the backend able to serve (1) or not (0), with what it found.\n");
-        out.push_str("# TYPE idp_dependency_ready gauge\n");
-        if let Ok(dependencies) = self.dependencies.lock() {
-            for (name, status) in dependencies.iter() {
-                let ready = u8::from(*status == "ok");
-                let _ = writeln!(
-                    out,
-                    "idp_dependency_ready{{dependency=\"{name}\",status=\"{status}\"}} {ready}"
-                );
-            }
-        }
         out
     }
 }
@@ -171,6 +145,20 @@ pub fn method_label(method: &axum::http::Method) -> &'static str {
 /// events waiting for the database).
 pub fn exposition_text(state: &AppState) -> String {
     let mut out = state.metrics.render();
+    out.push_str("# HELP idp_dependency_ready Whether the last readiness probe found the backend able to serve (1) or not (0), with what it found.\n");
+    out.push_str("# TYPE idp_dependency_ready gauge\n");
+    let found = state.readiness.last();
+    for (name, status) in found
+        .as_deref()
+        .map(crate::routes::readiness::statuses)
+        .unwrap_or_default()
+    {
+        let ready = u8::from(status == "ok");
+        let _ = writeln!(
+            out,
+            "idp_dependency_ready{{dependency=\"{name}\",status=\"{status}\"}} {ready}"
+        );
+    }
     let spool = state.audit_spool.get();
     let _ = writeln!(
         out,

@@ -33,7 +33,7 @@ pub struct Inner {
     /// Keys the audit log's hash chain (derived from the PIN key).
     pub audit_key: [u8; 32],
     /// Where audit events wait while the database does not take them: opened by the server
-    /// (`audit::spool::start`), never by the command line.
+    /// (`audit::start_spool`), never by the command line.
     pub audit_spool: std::sync::OnceLock<Arc<crate::audit::spool::Spool>>,
     /// One-time codes sent by e-mail or text.
     pub codes: idp_recovery::CodeIssuer,
@@ -42,7 +42,7 @@ pub struct Inner {
     pub http: reqwest::Client,
     pub metrics: crate::metrics::Metrics,
     /// The last readiness probe (see `routes::readyz`).
-    pub readiness: crate::routes::Readiness,
+    pub readiness: crate::routes::readiness::Readiness,
 }
 
 impl std::ops::Deref for AppState {
@@ -132,7 +132,7 @@ impl AppState {
                     crate::config::ConfigError(format!("cannot build the HTTP client: {e}"))
                 })?,
             metrics: crate::metrics::Metrics::default(),
-            readiness: crate::routes::Readiness::default(),
+            readiness: crate::routes::readiness::Readiness::default(),
             settings,
             clock,
             stores,

@@ -1,8 +1,8 @@
 //! Audit events the database could not take wait here, on this node, until it can: one JSON
 //! line each in `audit-spool.jsonl` under `data_dir`, written and synced before `record`
-//! returns, and appended to the chain oldest first by one task per process (`drain`). While
-//! any event waits, new ones go behind it, so that this node's events reach the chain in the
-//! order they happened; the chain link is made when an event is finally stored, over the
+//! returns, and appended to the chain oldest first by one task per process
+//! (`super::start_spool`). While any event waits, new ones go behind it, so that this node's
+//! events reach the chain in the order they happened; the chain link is made when an event is finally stored, over the
 //! event as it was (its own time and every field).
 //!
 //! `audit-spool.offset` holds where in the file the events not yet stored begin; it moves past
@@ -22,7 +22,7 @@ use std::io::{BufRead as _, BufReader, Read as _, Seek as _, SeekFrom, Write as 
 use std::os::unix::fs::{FileExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use idp_core::model::AuditEvent;
@@ -35,12 +35,6 @@ const OFFSET_FILE: &str = "audit-spool.offset";
 pub const REJECTED_FILE: &str = "audit-spool.rejected.jsonl";
 /// Events kept in memory at most, when the file cannot be written; past it they are dropped.
 pub const IN_MEMORY: usize = 100_000;
-/// Events taken from the spool per round.
-const BATCH: usize = 200;
-/// While the database refuses, the drainer tries again this often, or sooner when a new
-/// event arrives (but never more often than `RETRY_AT_LEAST`).
-const RETRY: Duration = Duration::from_millis(1500);
-const RETRY_AT_LEAST: Duration = Duration::from_millis(200);
 /// How often the count is logged while events wait, and how often a file that could not be
 /// written is tried again.
 const TELL_EVERY: Duration = Duration::from_secs(10);
@@ -259,7 +253,7 @@ impl Spool {
     }
 
     /// The database refused again: every `TELL_EVERY`, how many events wait.
-    fn refused(&self, error: &idp_core::StoreError) {
+    pub(super) fn refused(&self, error: &idp_core::StoreError) {
         let mut queue = self.lock();
         let waiting = self.waiting();
         if waiting > 0 && queue.told.is_none_or(|(_, at)| at.elapsed() >= TELL_EVERY) {
@@ -282,6 +276,11 @@ impl Spool {
         queue.memory.len()
     }
 
+    /// Returns once an event has been put in the spool since the last call.
+    pub async fn arrival(&self) {
+        self.wake.notified().await;
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -289,7 +288,7 @@ impl Spool {
     /// Keeps an event the database refused for a reason of its own (not an outage: trying
     /// again would fail again, and hold up every event behind it) in `REJECTED_FILE`, for the
     /// operator; logged either way. Blocks on the disk.
-    fn set_aside(&self, event: &AuditEvent, why: &idp_core::StoreError) {
+    pub(super) fn set_aside(&self, event: &AuditEvent, why: &idp_core::StoreError) {
         let rejected = self.path.with_file_name(REJECTED_FILE);
         let kept = serde_json::to_string(event)
             .map_err(std::io::Error::other)
@@ -555,244 +554,5 @@ pub fn waiting_in(dir: &Path) -> std::io::Result<u64> {
     }
 }
 
-/// Opens the spool in the node's `data_dir` for the server, and starts the task that appends
-/// what waits in it.
-pub fn start(state: &crate::AppState) {
-    let spool = Arc::new(Spool::open(&state.settings.data_dir));
-    if state.audit_spool.set(spool.clone()).is_ok() {
-        tokio::spawn(drain(state.clone(), spool));
-    }
-}
-
-/// Appends the waiting events to the chain, oldest first, for as long as the process runs:
-/// each leaves the spool once stored. While the database refuses, tries again every `RETRY`,
-/// or when a new event arrives.
-pub async fn drain(state: crate::AppState, spool: Arc<Spool>) {
-    loop {
-        if spool.waiting() == 0 {
-            spool.wake.notified().await;
-            continue;
-        }
-        let batch = {
-            let spool = spool.clone();
-            tokio::task::spawn_blocking(move || spool.peek(BATCH))
-                .await
-                .unwrap_or_default()
-        };
-        let mut refused = None;
-        let mut any = false;
-        for (event, place) in batch {
-            match event {
-                Ok(event) => match super::store(&state, &event).await {
-                    Ok(()) => {}
-                    Err(error) if error.is_outage() => {
-                        refused = Some(error);
-                        break;
-                    }
-                    Err(error) => {
-                        let spool = spool.clone();
-                        let _ = tokio::task::spawn_blocking(move || {
-                            spool.set_aside(&event, &error);
-                        })
-                        .await;
-                    }
-                },
-                Err(error) => tracing::error!(
-                    target: "audit",
-                    %error,
-                    path = %spool.path.display(),
-                    "a line of the audit spool is not an event; it is skipped"
-                ),
-            }
-            any = true;
-            let spool = spool.clone();
-            let _ = tokio::task::spawn_blocking(move || spool.stored(place)).await;
-        }
-        if any {
-            let spool = spool.clone();
-            let _ = tokio::task::spawn_blocking(move || spool.batch_done()).await;
-        }
-        match refused {
-            Some(error) => {
-                spool.refused(&error);
-                tokio::select! {
-                    () = tokio::time::sleep(RETRY) => {}
-                    () = spool.wake.notified() => tokio::time::sleep(RETRY_AT_LEAST).await,
-                }
-            }
-            // Read but nothing came (the file could not be read): not in a tight loop.
-            None if !any => tokio::time::sleep(RETRY).await,
-            None => {}
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use idp_core::model::AuditKind;
-
-    fn event(n: i64) -> AuditEvent {
-        AuditEvent::new(AuditKind::PasswordThrottled, 1_700_000_000 + n)
-            .origin(Some("192.0.2.1"), Some("Firefox \"quoted\"\nline"))
-            .client("portal")
-            .detail(format!("event {n}"))
-    }
-
-    /// Takes everything waiting, oldest first, storing each.
-    fn drain_all(spool: &Spool) -> Vec<AuditEvent> {
-        let mut out = Vec::new();
-        loop {
-            let batch = spool.peek(3);
-            if batch.is_empty() {
-                return out;
-            }
-            for (event, place) in batch {
-                out.push(event.unwrap());
-                spool.stored(place);
-            }
-            spool.batch_done();
-        }
-    }
-
-    #[test]
-    fn events_wait_in_order_and_leave_once_stored() {
-        let dir = tempfile::tempdir().unwrap();
-        let spool = Spool::open(dir.path());
-        assert_eq!(spool.waiting(), 0);
-        for n in 0..7 {
-            spool.push(event(n));
-        }
-        assert_eq!(spool.waiting(), 7);
-        assert_eq!(waiting_in(dir.path()).unwrap(), 7);
-        // Stored two, then the database refuses again: the rest still wait, in order.
-        let batch = spool.peek(2);
-        for (_, place) in batch {
-            spool.stored(place);
-        }
-        assert_eq!(spool.waiting(), 5);
-        assert_eq!(waiting_in(dir.path()).unwrap(), 5);
-        spool.push(event(7));
-        let rest = drain_all(&spool);
-        assert_eq!(rest, (2..8).map(event).collect::<Vec<_>>());
-        assert_eq!(spool.waiting(), 0);
-        // Emptied: the file starts over.
-        assert_eq!(std::fs::metadata(dir.path().join(FILE)).unwrap().len(), 0);
-        assert_eq!(waiting_in(dir.path()).unwrap(), 0);
-    }
-
-    #[test]
-    fn an_event_the_database_refuses_for_good_is_set_aside_for_the_operator() {
-        let dir = tempfile::tempdir().unwrap();
-        let spool = Spool::open(dir.path());
-        let refused = idp_core::StoreError::Corrupt("a byte the database does not take".into());
-        spool.set_aside(&event(1), &refused);
-        spool.set_aside(&event(2), &refused);
-        let kept = std::fs::read_to_string(dir.path().join(REJECTED_FILE)).unwrap();
-        let kept: Vec<AuditEvent> = kept
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect();
-        assert_eq!(kept, vec![event(1), event(2)]);
-        // Nothing of it waits: the events behind it are not held up.
-        assert_eq!(spool.waiting(), 0);
-    }
-
-    #[test]
-    fn a_spool_left_behind_is_taken_up_where_it_stopped() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let spool = Spool::open(dir.path());
-            for n in 0..5 {
-                spool.push(event(n));
-            }
-            // Two stored before the process stops (no batch end: a crash).
-            for (_, place) in spool.peek(2) {
-                spool.stored(place);
-            }
-        }
-        // The process stopped while writing a line.
-        let mut file = OpenOptions::new()
-            .append(true)
-            .open(dir.path().join(FILE))
-            .unwrap();
-        file.write_all(b"{\"at\":17000").unwrap();
-        drop(file);
-        let spool = Spool::open(dir.path());
-        assert_eq!(spool.waiting(), 3);
-        spool.push(event(5));
-        assert_eq!(
-            drain_all(&spool),
-            [2, 3, 4, 5].map(event).to_vec(),
-            "neither the stored ones again, nor the half-written line"
-        );
-        drop(spool);
-        assert_eq!(Spool::open(dir.path()).waiting(), 0);
-    }
-
-    #[test]
-    fn a_spool_that_cannot_be_written_keeps_events_in_memory() {
-        let dir = tempfile::tempdir().unwrap();
-        let spool = Spool::open(dir.path());
-        spool.push(event(0));
-        // Writes fail from now on (as on a full disk): the file is open for reading only.
-        spool.lock().file = Some(File::open(dir.path().join(FILE)).unwrap());
-        for n in 1..4 {
-            spool.push(event(n));
-        }
-        assert_eq!(spool.waiting(), 4);
-        assert_eq!(spool.lock().memory.len(), 3);
-        assert_eq!(waiting_in(dir.path()).unwrap(), 1);
-        // Still appended, in order, the one on disk first.
-        assert_eq!(drain_all(&spool), (0..4).map(event).collect::<Vec<_>>());
-        assert_eq!(spool.waiting(), 0);
-        assert_eq!(spool.dropped(), 0);
-
-        // A spool that cannot even be opened: memory from the start.
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join(FILE)).unwrap();
-        let spool = Spool::open(dir.path());
-        for n in 0..3 {
-            spool.push(event(n));
-        }
-        assert_eq!(spool.waiting(), 3);
-        assert_eq!(drain_all(&spool), (0..3).map(event).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn events_in_memory_go_to_the_file_once_it_can_be_written_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let spool = Spool::open(dir.path());
-        {
-            let mut queue = spool.lock();
-            queue.file = None;
-            queue.disk_retry = Some(Instant::now() + Duration::from_secs(3600));
-        }
-        spool.push(event(0));
-        spool.push(event(1));
-        assert_eq!(spool.lock().memory.len(), 2);
-        spool.settle();
-        assert!(spool.lock().memory.is_empty());
-        assert_eq!(waiting_in(dir.path()).unwrap(), 2);
-        spool.push(event(2));
-        drop(spool);
-        let spool = Spool::open(dir.path());
-        assert_eq!(drain_all(&spool), (0..3).map(event).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn past_the_memory_bound_events_are_counted_as_dropped() {
-        let dir = tempfile::tempdir().unwrap();
-        let spool = Spool::open(dir.path());
-        {
-            let mut queue = spool.lock();
-            queue.file = None;
-            queue.disk_retry = Some(Instant::now() + Duration::from_secs(3600));
-            queue.memory = (0..IN_MEMORY as i64).map(event).collect();
-        }
-        spool.waiting.store(IN_MEMORY as u64, Ordering::Release);
-        spool.push(event(-1));
-        assert_eq!(spool.dropped(), 1);
-        assert_eq!(spool.waiting(), IN_MEMORY as u64);
-    }
-}
+mod tests;

@@ -12,6 +12,7 @@ mod introspect;
 mod login;
 pub(crate) mod logout;
 mod par;
+pub(crate) mod readiness;
 pub mod recovery;
 mod registration;
 mod revoke;
@@ -126,7 +127,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/help", get(help))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(readiness::readyz))
         .route("/metrics", get(crate::metrics::exposition))
         .route("/static/style.css", get(stylesheet))
         .fallback(not_found)
@@ -146,106 +147,6 @@ async fn healthz() -> Response {
         axum::Json(serde_json::json!({ "status": "ok" })),
     )
         .into_response()
-}
-
-/// How long readiness waits for each backend: a load balancer's probe gets its answer in time
-/// even from a node whose database hangs.
-const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// What one probe found of each backend: its name, `ok` or what is wrong, and why.
-type Found = Vec<(&'static str, &'static str, Option<String>)>;
-
-/// The last readiness probe and the second it ran in, and a turn that one probe at a time
-/// holds. A probe asked in the same second, or while another runs, answers what the last one
-/// found, so that however often `/readyz` is asked (it needs no credentials), the backends
-/// take one write each per second at most, and no answer waits for more than one probe.
-#[derive(Default)]
-pub struct Readiness {
-    last: std::sync::Mutex<Option<(idp_core::clock::UnixTime, std::sync::Arc<Found>)>>,
-    turn: tokio::sync::Mutex<()>,
-}
-
-impl Readiness {
-    fn last(&self) -> Option<(idp_core::clock::UnixTime, std::sync::Arc<Found>)> {
-        self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// What the backends can do now, probed or as last found (see above).
-    async fn found(&self, state: &AppState) -> std::sync::Arc<Found> {
-        let now = state.now();
-        let last = self.last();
-        if let Some((at, found)) = &last
-            && *at == now
-        {
-            return found.clone();
-        }
-        let turn = match (self.turn.try_lock(), last) {
-            (Ok(turn), _) => turn,
-            (Err(_), Some((_, found))) => return found,
-            // The first probe of the process is under way: wait for what it finds.
-            (Err(_), None) => {
-                drop(self.turn.lock().await);
-                if let Some((_, found)) = self.last() {
-                    return found;
-                }
-                self.turn.lock().await
-            }
-        };
-        let found = std::sync::Arc::new(probe(state).await);
-        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((now, found.clone()));
-        drop(turn);
-        found
-    }
-}
-
-/// Asks every backend at once, each for at most `PROBE_TIMEOUT`.
-async fn probe(state: &AppState) -> Found {
-    use idp_core::store::Health;
-    let probes = state
-        .stores
-        .health
-        .iter()
-        .map(|(name, backend)| async move {
-            match tokio::time::timeout(PROBE_TIMEOUT, backend.probe()).await {
-                Ok(Health::Ok) => (*name, "ok", None),
-                Ok(Health::Unreachable(why)) => (*name, "unreachable", Some(why)),
-                Ok(Health::CannotWrite(why)) => (*name, "cannot_write", Some(why)),
-                Err(_) => (*name, "timed_out", None),
-            }
-        });
-    futures_util::future::join_all(probes).await
-}
-
-/// Readiness: every backend can do what serving needs of it now (the database and Redis each
-/// take a write), each reported by name. 503 while any cannot; a change is logged once, when
-/// it happens, and kept in the metrics.
-async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
-    let found = state.readiness.found(&state).await;
-    let statuses: Vec<(&'static str, &'static str)> = found
-        .iter()
-        .map(|(name, status, _)| (*name, *status))
-        .collect();
-    if state.metrics.dependencies(&statuses) {
-        for (name, status, why) in found.iter() {
-            if *status == "ok" {
-                tracing::info!(dependency = name, "ready");
-            } else {
-                let why = why.as_deref().unwrap_or("no answer in time");
-                tracing::warn!(dependency = name, status, error = why, "not ready");
-            }
-        }
-    }
-    let ready = statuses.iter().all(|(_, status)| *status == "ok");
-    let mut body = serde_json::json!({ "status": if ready { "ready" } else { "unavailable" } });
-    for (name, status) in statuses {
-        body[name] = serde_json::json!(status);
-    }
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, axum::Json(body)).into_response()
 }
 
 async fn help() -> Response {

@@ -123,10 +123,7 @@ pub async fn around(State(state): State<AppState>, request: Request, next: Next)
     {
         // Every refusal for our own outage says when to come back, so that clients and load
         // balancers back off instead of hammering a node that is recovering.
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(crate::error::UNAVAILABLE_RETRY_SECS),
-        );
+        crate::error::retry_after_header(&mut response, crate::error::UNAVAILABLE_RETRY_SECS);
     }
     if let Some(cookie) = chosen
         && let Ok(value) = HeaderValue::from_str(&cookie.to_string())
