@@ -1,5 +1,6 @@
-//! Storage, one narrow trait per concern. Backends (SQLite today; PostgreSQL and Redis next)
-//! implement these; domain code sees nothing else. Every method that must be atomic says so.
+//! Storage, one narrow trait per concern. Backends (SQLite and PostgreSQL in `idp-store-sql`,
+//! Redis in `idp-store-redis`) implement these; domain code sees nothing else. Every method
+//! that must be atomic says so.
 
 use async_trait::async_trait;
 
@@ -429,4 +430,27 @@ pub trait LeaseStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Gives the lease up, if `holder` holds it.
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+}
+
+/// Every store the provider uses, each behind its own narrow trait. A backend crate opens the
+/// ones it keeps; the server puts them together.
+#[derive(Clone)]
+pub struct Stores {
+    pub users: std::sync::Arc<dyn UserStore>,
+    pub pin_attempts: std::sync::Arc<dyn PinAttemptStore>,
+    pub clients: std::sync::Arc<dyn ClientStore>,
+    pub sessions: std::sync::Arc<dyn SessionStore>,
+    pub grants: std::sync::Arc<dyn GrantStore>,
+    pub keys: std::sync::Arc<dyn KeyStore>,
+    pub ephemeral: std::sync::Arc<dyn EphemeralStore>,
+    pub audit: std::sync::Arc<dyn AuditStore>,
+    pub outbox: std::sync::Arc<dyn OutboxStore>,
+    pub devices: std::sync::Arc<dyn DeviceStore>,
+    pub codes: std::sync::Arc<dyn CodeStore>,
+    pub consents: std::sync::Arc<dyn ConsentStore>,
+    /// What readiness asks, by the name it reports each under (`database`, `redis`).
+    pub health: Vec<(&'static str, std::sync::Arc<dyn HealthCheck>)>,
+    pub leases: std::sync::Arc<dyn LeaseStore>,
+    /// Failure counters for throttling; in memory on the embedded default.
+    pub throttle: std::sync::Arc<dyn ThrottleStore>,
 }

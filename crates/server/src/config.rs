@@ -277,8 +277,7 @@ impl Settings {
         self.listen
             .parse::<SocketAddr>()
             .map_err(|e| invalid("listen", format!("`{}`: {e}", self.listen)))?;
-        crate::store::sql::Backend::of(&self.database_url)
-            .map_err(|e| invalid("database_url", e))?;
+        idp_store_sql::Backend::of(&self.database_url).map_err(|e| invalid("database_url", e))?;
         if !(1..=1000).contains(&self.database_max_connections) {
             return Err(invalid(
                 "database_max_connections",
@@ -441,25 +440,13 @@ impl Settings {
                 return;
             };
             match parsed.scheme() {
-                // Judged as the driver reads the URL (the last of repeated parameters wins,
-                // `host=` and `hostaddr=` override the authority, PG* variables fill gaps).
-                // Only `verify-full` checks the server's certificate and name.
-                "postgres" | "postgresql" => {
-                    use sqlx::postgres::{PgConnectOptions, PgSslMode};
-                    let Ok(options) = url.parse::<PgConnectOptions>() else {
-                        links.push(link("an unreadable address".into(), false));
-                        return;
-                    };
-                    if !matches!(options.get_ssl_mode(), PgSslMode::VerifyFull) {
-                        let host = options.get_host().to_owned();
-                        let bare = host.trim_start_matches('[').trim_end_matches(']');
-                        let to_loopback = options.get_socket().is_some()
-                            || host.starts_with('/')
-                            || host == "localhost"
-                            || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-                        links.push(link(host, to_loopback));
-                    }
-                }
+                // Judged as the driver reads the URL; only `verify-full` checks the server's
+                // certificate and name.
+                "postgres" | "postgresql" => match idp_store_sql::postgres_link(url) {
+                    None => links.push(link("an unreadable address".into(), false)),
+                    Some(pg) if !pg.verified => links.push(link(pg.host, pg.to_loopback)),
+                    Some(_) => {}
+                },
                 // lettre reads the first `tls` parameter.
                 "smtp" => {
                     let tls = parsed.query_pairs().find(|(k, _)| k == "tls");

@@ -89,7 +89,7 @@ pub async fn ensure_active(
 /// [`ensure_active`] for a node that may start beside others on an empty database: only the
 /// node holding the lifecycle lease generates keys; the others wait until it has.
 pub async fn ensure_active_in_cluster(
-    stores: &crate::store::Stores,
+    stores: &idp_core::store::Stores,
     sealing_key: &[u8; 32],
     clock: &dyn idp_core::Clock,
 ) -> Result<(), KeyLoadError> {
@@ -227,7 +227,7 @@ pub async fn reload(state: &AppState) -> Result<(), KeyLoadError> {
 /// Tells the other nodes that the keys changed, where Redis connects them; without it they
 /// learn at their next tick.
 async fn announce(state: &AppState) {
-    if let Some(redis) = &state.stores.redis
+    if let Some(redis) = &state.redis
         && let Err(error) = redis.publish_key_change().await
     {
         tracing::warn!(%error, "could not announce the key change; nodes learn at their next tick");
@@ -471,7 +471,7 @@ async fn revoke_now(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
 
 /// Runs [`tick`] for ever, every `keys.tick_secs`.
 pub async fn run_lifecycle(state: AppState) {
-    if let Some(redis) = state.stores.redis.clone() {
+    if let Some(redis) = state.redis.clone() {
         let watcher = state.clone();
         tokio::spawn(async move {
             redis

@@ -11,7 +11,7 @@ use idp_token_issuer::KeySet;
 
 use crate::config::Settings;
 use crate::secrets::Secrets;
-use crate::store::Stores;
+use idp_core::store::Stores;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -20,6 +20,8 @@ pub struct Inner {
     pub settings: Settings,
     pub clock: Arc<dyn Clock>,
     pub stores: Stores,
+    /// Redis, where configured: it also carries key-change notices between nodes.
+    pub redis: Option<Arc<idp_store_redis::RedisStore>>,
     published: std::sync::RwLock<Arc<Published>>,
     /// Seals private signing keys at rest.
     pub key_sealing: [u8; 32],
@@ -78,8 +80,8 @@ impl AppState {
                 ))
             })?;
         let secrets = Secrets::load(&settings)?;
-        let stores =
-            Stores::open(&settings, secrets.derive("redis-records"), clock.clone()).await?;
+        let (stores, redis) =
+            crate::store::open(&settings, secrets.derive("redis-records"), clock.clone()).await?;
         secrets.check_recorded(stores.keys.as_ref(), false).await?;
         let key_sealing = secrets.derive("signing-keys");
         crate::keys::ensure_active_in_cluster(&stores, &key_sealing, clock.as_ref()).await?;
@@ -136,6 +138,7 @@ impl AppState {
             settings,
             clock,
             stores,
+            redis,
             published: std::sync::RwLock::new(Arc::new(published)),
             key_sealing,
             hasher,

@@ -22,7 +22,7 @@ use crate::error::JsonError;
 use crate::oauth::access_token;
 use crate::oauth::tokens::{RefreshToken, UserGrant};
 use crate::state::AppState;
-use crate::store::sql::Traffic;
+use idp_store_sql::Traffic;
 
 pub async fn introspect(
     State(state): State<AppState>,

@@ -14,7 +14,7 @@ use crate::error::JsonError;
 use crate::oauth::access_token;
 use crate::oauth::tokens::{RefreshToken, UserGrant};
 use crate::state::AppState;
-use crate::store::sql::Traffic;
+use idp_store_sql::Traffic;
 
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match Traffic::Token.scope(handle(&state, &headers, &body)).await {

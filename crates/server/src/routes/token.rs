@@ -14,7 +14,7 @@ use crate::oauth::authorization_code::{self, CodeRequest};
 use crate::oauth::client_metadata::GRANT_TYPES;
 use crate::oauth::{client_credentials, refresh_token};
 use crate::state::AppState;
-use crate::store::sql::Traffic;
+use idp_store_sql::Traffic;
 
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match handle(&state, &headers, &body).await {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use crate::error::BearerError;
 use crate::oauth::access_token;
 use crate::state::AppState;
-use crate::store::sql::Traffic;
+use idp_store_sql::Traffic;
 
 pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match Traffic::Token.scope(handle(&state, &headers)).await {

@@ -25,6 +25,9 @@ use redis::AsyncCommands as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sha2::Sha256;
 
+mod layer;
+pub use layer::layer;
+
 /// How long a consumed authorization code is remembered past its expiry, so that a late
 /// replay is still recognised and revokes what the code issued.
 const CODE_REPLAY_MEMORY_SECS: i64 = 3600;

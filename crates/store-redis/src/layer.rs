@@ -1,0 +1,86 @@
+//! Redis in front of the database: what it takes over, and the records that stay behind.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use idp_core::StoreError;
+use idp_core::clock::UnixTime;
+use idp_core::model::{Consumed, EphemeralKind};
+use idp_core::store::{EphemeralStore, HealthCheck, Stores};
+
+use crate::RedisStore;
+
+/// Moves sessions, short-lived records and throttling to Redis, shared by every node;
+/// durable records stay in the database.
+pub fn layer(stores: Stores, redis: Arc<RedisStore>) -> Stores {
+    Stores {
+        sessions: redis.clone(),
+        ephemeral: Arc::new(SplitEphemeral {
+            durable: stores.ephemeral,
+            cache: redis.clone(),
+        }),
+        throttle: redis.clone(),
+        health: stores
+            .health
+            .into_iter()
+            .chain([("redis", redis as Arc<dyn HealthCheck>)])
+            .collect(),
+        ..stores
+    }
+}
+
+/// Short-lived records in the cache, the ones that must survive a cache restart (refresh
+/// tokens, revocations, initial access tokens) in the database.
+struct SplitEphemeral {
+    durable: Arc<dyn EphemeralStore>,
+    cache: Arc<dyn EphemeralStore>,
+}
+
+impl SplitEphemeral {
+    fn store(&self, kind: EphemeralKind) -> &dyn EphemeralStore {
+        if kind.is_durable() {
+            self.durable.as_ref()
+        } else {
+            self.cache.as_ref()
+        }
+    }
+}
+
+#[async_trait]
+impl EphemeralStore for SplitEphemeral {
+    async fn put(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        payload: &serde_json::Value,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.store(kind).put(kind, id, payload, expires_at).await
+    }
+
+    async fn get(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        now: UnixTime,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        self.store(kind).get(kind, id, now).await
+    }
+
+    async fn consume(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        now: UnixTime,
+    ) -> Result<Consumed, StoreError> {
+        self.store(kind).consume(kind, id, now).await
+    }
+
+    async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError> {
+        self.store(kind).delete(kind, id).await
+    }
+
+    async fn purge_expired(&self, before: UnixTime) -> Result<u64, StoreError> {
+        Ok(self.durable.purge_expired(before).await? + self.cache.purge_expired(before).await?)
+    }
+}

@@ -1,0 +1,77 @@
+//! The cache contract on Redis (in front of a SQLite database): every rule a test of its own,
+//! each under a key prefix of its own; and what sealing the records keeps out.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use idp_core::clock::ManualClock;
+use idp_core::store::Stores;
+use idp_store_contract::Fixture;
+use idp_store_redis::RedisStore;
+
+/// Stores with Redis in front, under a new key prefix; `None` without `IDP_TEST_REDIS_URL`.
+async fn open_with_prefix() -> Option<(Stores, String, String, tempfile::TempDir)> {
+    let Ok(redis_url) = std::env::var("IDP_TEST_REDIS_URL") else {
+        eprintln!("skipped: IDP_TEST_REDIS_URL is not set");
+        return None;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("contract.db").display());
+    let prefix = format!("idp-unit-{:016x}:", rand::random::<u64>());
+    // The contract's times are around 1000; the clock says when "now" is for expiry.
+    let clock = Arc::new(ManualClock::new(1000));
+    let redis = RedisStore::open(&redis_url, &prefix, [7; 32], clock).unwrap();
+    let stores =
+        idp_store_redis::layer(idp_store_sql::open(&url, 8).await.unwrap(), Arc::new(redis));
+    Some((stores, redis_url, prefix, dir))
+}
+
+async fn open() -> Option<Fixture> {
+    let (stores, _, _, dir) = open_with_prefix().await?;
+    Some(Fixture::new(stores).then(async move { drop(dir) }))
+}
+
+idp_store_contract::cache_contract!(open);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sessions_cannot_be_forged_or_moved() {
+    let Some((stores, redis_url, prefix, _dir)) = open_with_prefix().await else {
+        return;
+    };
+    // Whoever can write to Redis cannot forge or alter a session: it is refused.
+    let session = idp_core::model::Session {
+        id_hash: "sealed".into(),
+        sid: "sid-sealed".into(),
+        user_id: "victim".into(),
+        auth_time: 1000,
+        acr: "acr".into(),
+        amr: vec!["pwd".into()],
+        created_at: 1000,
+        expires_at: 5000,
+        ip: None,
+        user_agent: None,
+        credential_epoch: 3,
+    };
+    stores.sessions.create_session(&session).await.unwrap();
+    let client = ::redis::Client::open(redis_url.as_str()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("{prefix}session:sealed");
+    let stored: String = ::redis::AsyncCommands::get(&mut raw, &key).await.unwrap();
+    let forged = stored.replace("\"victim\"", "\"admin\"");
+    let _: () = ::redis::AsyncCommands::set(&mut raw, &key, forged)
+        .await
+        .unwrap();
+    assert!(matches!(
+        stores.sessions.find_session("sealed", 1500).await,
+        Err(idp_core::StoreError::Corrupt(_))
+    ));
+    let moved = format!("{prefix}session:other");
+    let _: () = ::redis::AsyncCommands::set(&mut raw, &moved, stored)
+        .await
+        .unwrap();
+    assert!(
+        stores.sessions.find_session("other", 1500).await.is_err(),
+        "a session copied under another cookie is refused"
+    );
+}

@@ -1,0 +1,67 @@
+//! Short-lived and single-use records.
+
+use super::*;
+
+#[async_trait]
+impl EphemeralStore for SqlStore {
+    async fn put(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        payload: &serde_json::Value,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        let payload = payload.to_string();
+        let row = put_args(kind, id, &payload, expires_at);
+        let fast = owned(&row);
+        self.write_hot(
+            move |c| execute_direct(c, PUT_EPHEMERAL, &fast),
+            execute_pooled(self.pool(), PUT_EPHEMERAL, &row),
+        )
+        .await
+    }
+
+    async fn get(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        now: UnixTime,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        let args = [Arg::Text(kind.as_str()), Arg::Text(id), Arg::Int(now)];
+        let payload: Option<String> = self.hot_row(GET_EPHEMERAL, &args).await?;
+        payload.map(parse_ephemeral).transpose()
+    }
+
+    async fn consume(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        now: UnixTime,
+    ) -> Result<Consumed, StoreError> {
+        let spend = spend_args(kind, id, now);
+        let fast = owned(&spend);
+        let fresh = self
+            .write_hot(
+                move |c| row_direct(c, SPEND_EPHEMERAL, &fast),
+                row_pooled(self.pool(), SPEND_EPHEMERAL, &spend),
+            )
+            .await?;
+        self.spent(kind, id, fresh).await
+    }
+
+    async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError> {
+        self.write_one(
+            "DELETE FROM ephemeral WHERE kind = $1 AND id = $2",
+            &[Arg::Text(kind.as_str()), Arg::Text(id)],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn purge_expired(&self, before: UnixTime) -> Result<u64, StoreError> {
+        sqlx::query("DELETE FROM ephemeral WHERE expires_at < $1")
+            .bind(before)
+            .run(self)
+            .await
+    }
+}

@@ -1,0 +1,314 @@
+//! People, their secrets and contacts, and their PIN tries.
+
+use super::*;
+
+/// A `users` row as stored, read by either driver.
+pub(super) struct UserRow {
+    id: String,
+    username: String,
+    email: String,
+    email_verified: bool,
+    phone: Option<String>,
+    phone_verified: bool,
+    password_hash: String,
+    pin_hash: Option<String>,
+    pin_failures: i64,
+    security_questions: Option<String>,
+    created_at: i64,
+    disabled_at: Option<i64>,
+    credential_epoch: i64,
+}
+
+impl UserRow {
+    /// The row of `SELECT * FROM users`, through sqlx.
+    pub(super) fn pooled(row: &AnyRow) -> Result<Self, StoreError> {
+        let get = |e: sqlx::Error| backend(e);
+        Ok(Self {
+            id: row.try_get("id").map_err(get)?,
+            username: row.try_get("username").map_err(get)?,
+            email: row.try_get("email").map_err(get)?,
+            email_verified: flag(row, "email_verified")?,
+            phone: row.try_get("phone").map_err(get)?,
+            phone_verified: flag(row, "phone_verified")?,
+            password_hash: row.try_get("password_hash").map_err(get)?,
+            pin_hash: row.try_get("pin_hash").map_err(get)?,
+            pin_failures: row.try_get("pin_failures").map_err(get)?,
+            security_questions: row.try_get("security_questions").map_err(get)?,
+            created_at: row.try_get("created_at").map_err(get)?,
+            disabled_at: row.try_get("disabled_at").map_err(get)?,
+            credential_epoch: row.try_get("credential_epoch").map_err(get)?,
+        })
+    }
+
+    /// The row of `SELECT * FROM users`, on a calling thread's connection.
+    pub(super) fn direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get("id")?,
+            username: row.get("username")?,
+            email: row.get("email")?,
+            email_verified: row.get("email_verified")?,
+            phone: row.get("phone")?,
+            phone_verified: row.get("phone_verified")?,
+            password_hash: row.get("password_hash")?,
+            pin_hash: row.get("pin_hash")?,
+            pin_failures: row.get("pin_failures")?,
+            security_questions: row.get("security_questions")?,
+            created_at: row.get("created_at")?,
+            disabled_at: row.get("disabled_at")?,
+            credential_epoch: row.get("credential_epoch")?,
+        })
+    }
+
+    pub(super) fn into_user(self) -> Result<User, StoreError> {
+        Ok(User {
+            id: self.id,
+            username: self.username,
+            email: self.email,
+            email_verified: self.email_verified,
+            phone: self.phone,
+            phone_verified: self.phone_verified,
+            password_hash: self.password_hash,
+            pin_hash: self.pin_hash,
+            pin_failures: u32::try_from(self.pin_failures)
+                .map_err(|_| corrupt("users.pin_failures"))?,
+            security_questions: match self.security_questions {
+                Some(json) => {
+                    serde_json::from_str(&json).map_err(|_| corrupt("users.security_questions"))?
+                }
+                None => Vec::new(),
+            },
+            created_at: self.created_at,
+            disabled_at: self.disabled_at,
+            credential_epoch: self.credential_epoch,
+        })
+    }
+}
+
+impl SqlStore {
+    /// The user `sql` finds by `key` (see `hot`).
+    pub(super) async fn hot_user(
+        &self,
+        sql: &'static str,
+        key: &str,
+    ) -> Result<Option<User>, StoreError> {
+        use rusqlite::OptionalExtension as _;
+        let row = self
+            .hot(
+                |c| {
+                    c.prepare_cached(sql)?
+                        .query_row([key], UserRow::direct)
+                        .optional()
+                },
+                async {
+                    let row = sqlx::query(sql).bind(key).fetch_optional(self.pool()).await;
+                    row.map_err(backend)?
+                        .as_ref()
+                        .map(UserRow::pooled)
+                        .transpose()
+                },
+            )
+            .await?;
+        row.map(UserRow::into_user).transpose()
+    }
+}
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn create_user(&self, user: &NewUser) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO users (id, username, email, email_verified, phone, phone_verified,
+                                password_hash, pin_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&user.id)
+        .bind(&user.username)
+        .bind(&user.email)
+        .bind(user.email_verified)
+        .bind(&user.phone)
+        .bind(user.phone_verified && user.phone.is_some())
+        .bind(&user.password_hash)
+        .bind(&user.pin_hash)
+        .bind(user.created_at)
+        .run(self)
+        .await
+        .map(drop)
+    }
+
+    async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        self.hot_user("SELECT * FROM users WHERE id = $1", id).await
+    }
+
+    async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.hot_user("SELECT * FROM users WHERE username = $1", username)
+            .await
+    }
+
+    async fn set_pin(&self, user_id: &str, pin_hash: Option<&str>) -> Result<(), StoreError> {
+        self.execute_one(
+            sqlx::query(
+                "UPDATE users SET pin_hash = $1, pin_failures = 0,
+                 credential_epoch = credential_epoch + 1 WHERE id = $2",
+            )
+            .bind(pin_hash)
+            .bind(user_id),
+        )
+        .await
+    }
+
+    async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError> {
+        self.execute_one(
+            sqlx::query(
+                "UPDATE users SET password_hash = $1, credential_epoch = credential_epoch + 1
+                 WHERE id = $2",
+            )
+            .bind(password_hash)
+            .bind(user_id),
+        )
+        .await
+    }
+
+    async fn upgrade_password_hash(
+        &self,
+        user_id: &str,
+        current: &str,
+        upgraded: &str,
+    ) -> Result<bool, StoreError> {
+        let changed =
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+                .bind(upgraded)
+                .bind(user_id)
+                .bind(current)
+                .run(self)
+                .await?;
+        Ok(changed == 1)
+    }
+
+    async fn upgrade_pin_hash(
+        &self,
+        user_id: &str,
+        current: &str,
+        upgraded: &str,
+    ) -> Result<bool, StoreError> {
+        let changed = sqlx::query("UPDATE users SET pin_hash = $1 WHERE id = $2 AND pin_hash = $3")
+            .bind(upgraded)
+            .bind(user_id)
+            .bind(current)
+            .run(self)
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn set_disabled(
+        &self,
+        user_id: &str,
+        disabled_at: Option<UnixTime>,
+    ) -> Result<(), StoreError> {
+        self.execute_one(
+            sqlx::query(
+                "UPDATE users SET disabled_at = $1, credential_epoch = credential_epoch + 1
+                 WHERE id = $2",
+            )
+            .bind(disabled_at)
+            .bind(user_id),
+        )
+        .await
+    }
+
+    async fn set_security_questions(
+        &self,
+        user_id: &str,
+        answers: &[idp_core::security_questions::SecurityAnswer],
+    ) -> Result<(), StoreError> {
+        let json = if answers.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(answers).map_err(StoreError::backend)?)
+        };
+        self.execute_one(
+            sqlx::query("UPDATE users SET security_questions = $1 WHERE id = $2")
+                .bind(json)
+                .bind(user_id),
+        )
+        .await
+    }
+
+    async fn set_email(
+        &self,
+        user_id: &str,
+        email: &str,
+        verified: bool,
+    ) -> Result<(), StoreError> {
+        self.execute_one(
+            sqlx::query("UPDATE users SET email = $1, email_verified = $2 WHERE id = $3")
+                .bind(email)
+                .bind(verified)
+                .bind(user_id),
+        )
+        .await
+    }
+
+    async fn set_phone(
+        &self,
+        user_id: &str,
+        phone: Option<&str>,
+        verified: bool,
+    ) -> Result<(), StoreError> {
+        self.execute_one(
+            sqlx::query("UPDATE users SET phone = $1, phone_verified = $2 WHERE id = $3")
+                .bind(phone)
+                .bind(verified && phone.is_some())
+                .bind(user_id),
+        )
+        .await
+    }
+}
+
+impl SqlStore {
+    pub(super) async fn execute_one(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> Result<(), StoreError> {
+        if query.run(self).await? == 0 {
+            return Err(StoreError::Corrupt("no such record".into()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl PinAttemptStore for SqlStore {
+    async fn take_pin_attempt(&self, user_id: &str, max: u32) -> Result<Option<u32>, StoreError> {
+        // One statement: SQLite runs it atomically, so no two requests take the same try.
+        const TAKE: &str = "UPDATE users SET pin_failures = pin_failures + 1
+             WHERE id = $1 AND pin_failures < $2 RETURNING pin_failures";
+        let args = [Arg::Text(user_id), Arg::Int(i64::from(max))];
+        let fast = owned(&args);
+        let taken: Option<i64> = self
+            .write_hot(
+                move |c| row_direct(c, TAKE, &fast),
+                row_pooled(self.pool(), TAKE, &args),
+            )
+            .await?;
+        taken
+            .map(|n| u32::try_from(n).map_err(|_| corrupt("users.pin_failures")))
+            .transpose()
+    }
+
+    async fn give_back_pin_attempt(&self, user_id: &str) -> Result<(), StoreError> {
+        self.write_one(
+            "UPDATE users SET pin_failures = pin_failures - 1 WHERE id = $1 AND pin_failures > 0",
+            &[Arg::Text(user_id)],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn reset_pin_attempts(&self, user_id: &str) -> Result<(), StoreError> {
+        self.write_one(
+            "UPDATE users SET pin_failures = 0 WHERE id = $1",
+            &[Arg::Text(user_id)],
+        )
+        .await
+        .map(drop)
+    }
+}

@@ -1,0 +1,147 @@
+//! The storage contract on SQLite and on PostgreSQL: every rule a test of its own, on a
+//! database opened fresh for it; and what only a database shared by connections must keep.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use idp_core::model::{EphemeralKind, GrantOwner, Rotated};
+use idp_core::store::Stores;
+use idp_store_contract::{Fixture, client, grant, settled, user};
+use serde_json::json;
+use sqlx::Connection as _;
+
+mod sqlite {
+    use super::*;
+
+    /// A new database file, removed with its folder once the rule passed.
+    async fn open() -> Option<Fixture> {
+        let (stores, _url, dir) = open_with_url().await;
+        Some(Fixture::new(stores).then(async move { drop(dir) }))
+    }
+
+    async fn open_with_url() -> (Stores, String, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("contract.db").display());
+        let stores = idp_store_sql::open(&url, 8).await.unwrap();
+        (stores, url, dir)
+    }
+
+    idp_store_contract::database_contract!(open);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn rotations_wait_for_a_revocation_under_way() {
+        let (stores, url, _dir) = open_with_url().await;
+        super::revocation_under_way(&stores, &url).await;
+    }
+}
+
+mod postgres {
+    use super::*;
+
+    /// A new, empty database on the PostgreSQL server at `IDP_TEST_POSTGRES_URL`, dropped
+    /// once the rule passed.
+    async fn open() -> Option<Fixture> {
+        let (stores, _url, drop_it) = open_with_url().await?;
+        Some(Fixture::new(stores).then(drop_it))
+    }
+
+    async fn open_with_url() -> Option<(
+        Stores,
+        String,
+        impl std::future::Future<Output = ()> + Send + 'static,
+    )> {
+        let Ok(base) = std::env::var("IDP_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: IDP_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        let name = format!("idp_unit_{:016x}", rand::random::<u64>());
+        let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let mut url = url::Url::parse(&base).unwrap();
+        url.set_path(&name);
+        let url = url.to_string();
+        let stores = idp_store_sql::open(&url, 16).await.unwrap();
+        let drop_it = async move {
+            let drop = format!("DROP DATABASE {name} WITH (FORCE)");
+            sqlx::query(sqlx::AssertSqlSafe(drop))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        };
+        Some((stores, url, drop_it))
+    }
+
+    idp_store_contract::database_contract!(open);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn rotations_wait_for_a_revocation_under_way() {
+        let Some((stores, url, drop_it)) = open_with_url().await else {
+            return;
+        };
+        super::revocation_under_way(&stores, &url).await;
+        drop(stores);
+        drop_it.await;
+    }
+}
+
+/// A revocation under way in another connection (another node, the command line) holds up a
+/// rotation of a token of its grant, which then finds the grant revoked: a token is never
+/// rotated between a revocation and its commit. `url` names the stores' database.
+async fn revocation_under_way(stores: &Stores, url: &str) {
+    let kind = EphemeralKind::RefreshToken;
+    stores
+        .users
+        .create_user(&user("u-race", "racer"))
+        .await
+        .unwrap();
+    stores
+        .clients
+        .create_client(&client("c-race"))
+        .await
+        .unwrap();
+    let grant = grant("g-race", "u-race", "c-race");
+    stores.grants.create_grant(&grant).await.unwrap();
+    let payload = json!({"grant": "g-race"});
+    stores
+        .ephemeral
+        .put(kind, "rt-race", &payload, 2000)
+        .await
+        .unwrap();
+
+    let mut other = sqlx::AnyConnection::connect(url).await.unwrap();
+    let mut revoking = other.begin().await.unwrap();
+    sqlx::query("UPDATE grants SET revoked_at = 1400 WHERE id = 'g-race'")
+        .execute(&mut *revoking)
+        .await
+        .unwrap();
+    let rotating = {
+        let grants = stores.grants.clone();
+        tokio::spawn(async move {
+            let check = Box::new(|_: &str| {
+                Some(GrantOwner {
+                    grant_id: "g-race".into(),
+                    user_id: "u-race".into(),
+                })
+            });
+            settled(grants.rotate(kind, "rt-race", 1500, ("rt-race-next", 3000), check)).await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !rotating.is_finished(),
+        "the rotation waits for the revocation"
+    );
+    revoking.commit().await.unwrap();
+    assert_eq!(rotating.await.unwrap(), Rotated::Inactive);
+    let ephemeral = &stores.ephemeral;
+    assert_eq!(
+        ephemeral.get(kind, "rt-race", 1500).await.unwrap(),
+        Some(payload)
+    );
+    assert_eq!(
+        ephemeral.get(kind, "rt-race-next", 1500).await.unwrap(),
+        None
+    );
+}
