@@ -342,11 +342,12 @@ pub type RotationCheck = Box<dyn Fn(&str) -> Option<GrantOwner> + Send + Sync>;
 /// What a rotation came to (see `GrantStore::rotate`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rotated {
-    /// The record was live and accepted, its grant active: it is used up, and its payload is
-    /// stored under the new id.
-    Done,
-    /// The record is live, but its check refused it: nothing changed.
-    Refused,
+    /// The record was live and accepted, its grant active: it is used up, and its payload (as
+    /// stored, the one the check accepted) is stored under the new id.
+    Done(String),
+    /// The record is live, but its check refused it: nothing changed. Its payload, as the
+    /// check saw it.
+    Refused(String),
     /// The record is live, but its grant was revoked, or the grant's user disabled: nothing
     /// changed.
     Inactive,

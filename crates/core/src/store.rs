@@ -146,10 +146,7 @@ pub trait GrantStore: Send + Sync {
     /// its payload again under `next` (id and expiry). Nothing changes otherwise. Of rotations
     /// of one record at once, one is `Done` and the others find it `Replayed`; a grant revoked
     /// at the same time either stops the rotation or comes after it, never between the check
-    /// and the write. The outcome may come before it is durable, so that the caller can get
-    /// its answer ready meanwhile: the second value resolves once it is (at once where the
-    /// store makes it so before answering), and nothing that depends on the outcome may leave
-    /// the process before then.
+    /// and the write. The outcome is durable when it is returned.
     async fn rotate(
         &self,
         kind: EphemeralKind,
@@ -157,7 +154,7 @@ pub trait GrantStore: Send + Sync {
         now: UnixTime,
         next: (&str, UnixTime),
         check: RotationCheck,
-    ) -> Result<(Rotated, Durable), StoreError>;
+    ) -> Result<Rotated, StoreError>;
     /// Revokes every grant the user gave the client (consent withdrawn).
     async fn revoke_grants_of(
         &self,
@@ -247,10 +244,6 @@ pub trait EphemeralStore: Send + Sync {
 
 /// Makes an audit row's chain value from the value of the row before it.
 pub type AuditLink = std::sync::Arc<dyn Fn(&str) -> String + Send + Sync>;
-
-/// Resolves once a write is durable, or says why it is not.
-pub type Durable =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send>>;
 
 #[async_trait]
 pub trait AuditStore: Send + Sync {

@@ -20,6 +20,8 @@ pub struct Inner {
     pub settings: Settings,
     pub clock: Arc<dyn Clock>,
     pub stores: Stores,
+    /// Refresh-token rotations that answer before they are durable (see `EarlyRotation`).
+    pub rotations: Arc<dyn idp_store_sql::EarlyRotation>,
     /// Redis, where configured: it also carries key-change notices between nodes.
     pub redis: Option<Arc<idp_store_redis::RedisStore>>,
     published: std::sync::RwLock<Arc<Published>>,
@@ -80,8 +82,11 @@ impl AppState {
                 ))
             })?;
         let secrets = Secrets::load(&settings)?;
-        let (stores, redis) =
-            crate::store::open(&settings, secrets.derive("redis-records"), clock.clone()).await?;
+        let crate::store::Opened {
+            stores,
+            rotations,
+            redis,
+        } = crate::store::open(&settings, secrets.derive("redis-records"), clock.clone()).await?;
         secrets.check_recorded(stores.keys.as_ref(), false).await?;
         let key_sealing = secrets.derive("signing-keys");
         crate::keys::ensure_active_in_cluster(&stores, &key_sealing, clock.as_ref()).await?;
@@ -138,6 +143,7 @@ impl AppState {
             settings,
             clock,
             stores,
+            rotations,
             redis,
             published: std::sync::RwLock::new(Arc::new(published)),
             key_sealing,

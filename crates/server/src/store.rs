@@ -7,20 +7,29 @@ use idp_core::StoreError;
 use idp_core::clock::Clock;
 use idp_core::store::{Health, HealthCheck as _, Stores};
 use idp_store_redis::RedisStore;
-use idp_store_sql::Backend;
+use idp_store_sql::{Backend, Database, EarlyRotation};
 
 use crate::config::Settings;
 
+/// The stores, and beside them what only one backend offers.
+pub struct Opened {
+    pub stores: Stores,
+    /// Refresh-token rotations that answer before they are durable (the database's).
+    pub rotations: Arc<dyn EarlyRotation>,
+    /// Redis, where configured: it also carries key-change notices between nodes.
+    pub redis: Option<Arc<RedisStore>>,
+}
+
 /// Opens the database named by the settings, applies pending migrations, and connects to
-/// Redis when it is configured; `seal_key` seals what Redis holds. Redis is returned beside
-/// the stores too: it also carries key-change notices between nodes.
+/// Redis when it is configured; `seal_key` seals what Redis holds.
 pub async fn open(
     settings: &Settings,
     seal_key: [u8; 32],
     clock: Arc<dyn Clock>,
-) -> Result<(Stores, Option<Arc<RedisStore>>), StoreError> {
-    let stores =
-        idp_store_sql::open(&settings.database_url, settings.database_max_connections).await?;
+) -> Result<Opened, StoreError> {
+    let Database { stores, rotations } =
+        idp_store_sql::open_database(&settings.database_url, settings.database_max_connections)
+            .await?;
     match &settings.redis_url {
         Some(url) => {
             let redis = Arc::new(RedisStore::open(
@@ -35,7 +44,11 @@ pub async fn open(
                     tracing::warn!(%error, "Redis is not ready yet; sign-ins wait for it");
                 }
             }
-            Ok((idp_store_redis::layer(stores, redis.clone()), Some(redis)))
+            Ok(Opened {
+                stores: idp_store_redis::layer(stores, redis.clone()),
+                rotations,
+                redis: Some(redis),
+            })
         }
         None => {
             if Backend::of(&settings.database_url) == Ok(Backend::Postgres) {
@@ -43,7 +56,11 @@ pub async fn open(
                     "PostgreSQL without Redis: sessions are shared, but throttling counters are kept per node; set redis_url when running more than one node"
                 );
             }
-            Ok((stores, None))
+            Ok(Opened {
+                stores,
+                rotations,
+                redis: None,
+            })
         }
     }
 }

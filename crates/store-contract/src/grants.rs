@@ -55,7 +55,7 @@ pub async fn rotations_are_checked_and_store_one_successor(stores: &Stores) {
     let mut winners = Vec::new();
     for rotation in rotations {
         match rotation.await.unwrap() {
-            (n, Rotated::Done) => winners.push(n),
+            (n, Rotated::Done(_)) => winners.push(n),
             (_, Rotated::Replayed(seen)) => assert_eq!(seen, payload),
             (_, other) => panic!("a rotation of a spent record came to {other:?}"),
         }
@@ -90,7 +90,11 @@ pub async fn rotations_are_checked_and_store_one_successor(stores: &Stores) {
     let refused = stores
         .grants
         .rotate(kind, "rt-3", 1500, ("rt-3-a", 3000), Box::new(|_| None));
-    assert_eq!(settled(refused).await, Rotated::Refused);
+    assert_eq!(
+        settled(refused).await,
+        Rotated::Refused(payload.to_string()),
+        "refused, as the check saw it"
+    );
     let rotate = |grant_id: &str, user_id: &str, next: &'static str| {
         let check = accepting(grant_id, user_id, &ran);
         stores

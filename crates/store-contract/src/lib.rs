@@ -11,7 +11,7 @@ use std::pin::Pin;
 
 use idp_core::StoreError;
 use idp_core::model::{Client, Grant, NewUser, Rotated, SigningAlg, TokenEndpointAuthMethod};
-use idp_core::store::{Durable, Stores};
+use idp_core::store::Stores;
 
 pub mod codes;
 pub mod grants;
@@ -145,13 +145,9 @@ pub fn grant(id: &str, user_id: &str, client_id: &str) -> Grant {
     }
 }
 
-/// What a rotation came to, once durable.
-pub async fn settled(
-    rotation: impl std::future::Future<Output = Result<(Rotated, Durable), StoreError>>,
-) -> Rotated {
-    let (rotated, durable) = rotation.await.unwrap();
-    durable.await.unwrap();
-    rotated
+/// What a rotation came to (durable once it is known).
+pub async fn settled(rotation: impl Future<Output = Result<Rotated, StoreError>>) -> Rotated {
+    rotation.await.unwrap()
 }
 
 pub fn client(id: &str) -> Client {

@@ -19,9 +19,9 @@ use idp_core::model::{
     SigningAlg, SigningKeyRecord, TokenEndpointAuthMethod, User,
 };
 use idp_core::store::{
-    AuditLink, AuditStore, ClientStore, CodeStore, ConsentStore, DeviceStore, Durable,
-    EphemeralStore, GrantStore, Health, HealthCheck, KeyStore, LeaseStore, OutboxStore,
-    PinAttemptStore, SessionStore, UserStore,
+    AuditLink, AuditStore, ClientStore, CodeStore, ConsentStore, DeviceStore, EphemeralStore,
+    GrantStore, Health, HealthCheck, KeyStore, LeaseStore, OutboxStore, PinAttemptStore,
+    SessionStore, UserStore,
 };
 use sqlx::AnyPool;
 use sqlx::Executor as _;
@@ -30,6 +30,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 
 use crate::direct::{self, Direct, Ran};
 use crate::writer::{Batch, Landed, Writer, in_savepoint};
+use crate::{Durable, EarlyRotation};
 
 mod audit;
 mod clients;

@@ -1,8 +1,6 @@
 //! The refresh-token grant (RFC 6749 §6). Refresh tokens rotate: each use returns a new one and
 //! spends the old, and presenting a spent one revokes the whole grant (RFC 9700 §4.14.2).
 
-use std::sync::{Arc, Mutex};
-
 use idp_core::model::{Client, EphemeralKind, GrantOwner, Rotated, RotationCheck};
 use idp_core::{OAuthError, StoreError};
 
@@ -46,25 +44,22 @@ pub async fn exchange(
     // leaked one cannot spoil it), and its grant and user must be active until it is. The new
     // refresh token keeps the grant's scopes (a refresh token exists only under
     // offline_access); only the access and ID tokens answer the narrowed scope.
-    let verdict: Arc<Mutex<Option<Verdict>>> = Arc::default();
+    // The outcome carries the payload the check judged; judging it again (a pure function)
+    // gives the same verdict.
     let check: RotationCheck = {
-        let (verdict, client_id) = (verdict.clone(), client.id.clone());
-        let scope = scope.map(str::to_owned);
+        let (client_id, scope) = (client.id.clone(), scope.map(str::to_owned));
         Box::new(move |payload: &str| {
-            let judged = judge(payload, &client_id, scope.as_deref());
-            let owner = judged.as_ref().ok().map(|(grant, _)| GrantOwner {
-                grant_id: grant.grant_id.clone(),
-                user_id: grant.user_id.clone(),
-            });
-            *verdict.lock().unwrap_or_else(|e| e.into_inner()) = Some(judged);
-            owner
+            let (grant, _) = judge(payload, &client_id, scope.as_deref()).ok()?;
+            Some(GrantOwner {
+                grant_id: grant.grant_id,
+                user_id: grant.user_id,
+            })
         })
     };
     let next = RefreshToken::new(state);
     let (rotated, durable) = state
-        .stores
-        .grants
-        .rotate(
+        .rotations
+        .rotate_early(
             EphemeralKind::RefreshToken,
             &RefreshToken::id_of(token),
             state.now(),
@@ -72,33 +67,28 @@ pub async fn exchange(
             check,
         )
         .await?;
-    let judged = verdict.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let verdict = |payload: &str| judge(payload, &client.id, scope);
     // The answer is made while the rotation reaches the disk (a replay's payload is set aside).
-    let made = match (rotated, judged) {
-        (Rotated::Done, Some(Ok((grant, narrowed)))) => {
+    let made = match rotated {
+        Rotated::Done(payload) => Ok(verdict(&payload).and_then(|(grant, narrowed)| {
             let signed = UserGrant {
                 scopes: narrowed,
                 ..grant
             };
-            Ok(sign_for_user(
-                state,
-                client,
-                &signed,
-                None,
-                Some(next.token),
-            ))
-        }
-        (Rotated::Replayed(payload), _) => Err(payload),
-        (Rotated::Refused, Some(Err(error))) => Ok(Err(error)),
-        (Rotated::Inactive, _) => Ok(Err(OAuthError::invalid_grant(
+            sign_for_user(state, client, &signed, None, Some(next.token))
+        })),
+        Rotated::Replayed(payload) => Err(payload),
+        Rotated::Refused(payload) => Ok(Err(match verdict(&payload) {
+            Err(error) => error,
+            Ok(_) => {
+                StoreError::Corrupt(format!("a {WHAT} its check refused passed it again")).into()
+            }
+        })),
+        Rotated::Inactive => Ok(Err(OAuthError::invalid_grant(
             "the grant was revoked, or its user disabled",
         )
         .into())),
-        (Rotated::Missing, _) => Ok(Err(invalid(WHAT))),
-        (rotated, _) => Ok(Err(StoreError::Corrupt(format!(
-            "a refresh token's rotation came to {rotated:?} against its own check"
-        ))
-        .into())),
+        Rotated::Missing => Ok(Err(invalid(WHAT))),
     };
     // Nothing that depends on the rotation leaves before it is durable: not the answer, nor
     // the revocation a replay brings.

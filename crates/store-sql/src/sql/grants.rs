@@ -60,7 +60,7 @@ impl Rotation {
             }
             Some((payload, None, _)) => match (self.check)(&payload) {
                 Some(owner) => Ok((owner, payload)),
-                None => Err(Found::Settled(Rotated::Refused)),
+                None => Err(Found::Settled(Rotated::Refused(payload))),
             },
         }
     }
@@ -90,7 +90,7 @@ impl Rotation {
         let (next, expires_at) = (&self.next.0, self.next.1);
         let successor = put_args(self.kind, next, &payload, expires_at);
         execute_direct(c, PUT_EPHEMERAL, &successor)?;
-        Ok(Found::Settled(Rotated::Done))
+        Ok(Found::Settled(Rotated::Done(payload)))
     }
 
     /// Through sqlx, in a transaction of its own.
@@ -152,7 +152,7 @@ impl Rotation {
         let (next, expires_at) = (&self.next.0, self.next.1);
         let successor = put_args(self.kind, next, &payload, expires_at);
         execute_pooled(&mut **transaction, PUT_EPHEMERAL, &successor).await?;
-        Ok(Found::Settled(Rotated::Done))
+        Ok(Found::Settled(Rotated::Done(payload)))
     }
 }
 
@@ -253,6 +253,22 @@ impl GrantStore for SqlStore {
     }
 
     async fn rotate(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        now: UnixTime,
+        next: (&str, UnixTime),
+        check: RotationCheck,
+    ) -> Result<Rotated, StoreError> {
+        let (rotated, durable) = self.rotate_early(kind, id, now, next, check).await?;
+        durable.await?;
+        Ok(rotated)
+    }
+}
+
+#[async_trait]
+impl EarlyRotation for SqlStore {
+    async fn rotate_early(
         &self,
         kind: EphemeralKind,
         id: &str,

@@ -7,6 +7,7 @@ use idp_core::store::{
 };
 
 use super::SqlStore;
+use crate::EarlyRotation as _;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_writes_at_once_share_their_flushes_and_all_land() {
@@ -239,12 +240,12 @@ async fn a_rotation_is_known_before_it_is_flushed_and_durable_only_after() {
     // No flush ends while this is held.
     let flushing = store.writer.as_ref().unwrap().flushed.lock().await;
     let check = accepting_g();
-    let rotation = store.rotate(kind, "old", 500, ("new", 10_000), check);
+    let rotation = store.rotate_early(kind, "old", 500, ("new", 10_000), check);
     let (rotated, durable) = tokio::time::timeout(std::time::Duration::from_secs(5), rotation)
         .await
         .expect("the outcome does not wait for the flush")
         .unwrap();
-    assert_eq!(rotated, Rotated::Done);
+    assert_eq!(rotated, Rotated::Done("1".into()));
     let durable = tokio::spawn(durable);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert!(!durable.is_finished(), "durable only once flushed");
@@ -268,7 +269,7 @@ async fn a_rotation_done_in_a_batch_that_fails_is_not_durable_and_changes_nothin
         let store = store.clone();
         tokio::spawn(async move {
             store
-                .rotate(kind, "old", 500, ("new", 10_000), accepting_g())
+                .rotate_early(kind, "old", 500, ("new", 10_000), accepting_g())
                 .await
         })
     };
@@ -283,7 +284,7 @@ async fn a_rotation_done_in_a_batch_that_fails_is_not_durable_and_changes_nothin
     let (rotated, durable) = rotating.await.unwrap().unwrap();
     assert_eq!(
         rotated,
-        Rotated::Done,
+        Rotated::Done("1".into()),
         "the outcome came as the rotation ran"
     );
     assert!(durable.await.is_err(), "but the batch did not land");
@@ -317,8 +318,10 @@ async fn sqlite_writes_wait_their_turn_while_another_process_writes() {
                     user_id: "u".into(),
                 })
             });
-            idp_store_contract::settled(store.rotate(kind, "old", 500, ("new", 10_000), check))
+            store
+                .rotate(kind, "old", 500, ("new", 10_000), check)
                 .await
+                .unwrap()
         })
     };
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -332,7 +335,7 @@ async fn sqlite_writes_wait_their_turn_while_another_process_writes() {
         Some(serde_json::json!(1))
     );
     other.execute_batch("COMMIT").unwrap();
-    assert_eq!(writing.await.unwrap(), Rotated::Done);
+    assert_eq!(writing.await.unwrap(), Rotated::Done("1".into()));
     assert_eq!(
         checked.load(Ordering::SeqCst),
         1,
