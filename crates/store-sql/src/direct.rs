@@ -158,3 +158,10 @@ pub fn checkpoint(path: &Path) -> Result<bool, StoreError> {
         .map_err(failed)?;
     Ok(busy == 0 && copied >= log)
 }
+
+/// Whether `path` names a database in a file (not in memory: sqlx names an in-memory one
+/// `file:sqlx-in-memory-N`).
+pub(crate) fn in_file(path: &std::path::Path) -> bool {
+    let name = path.as_os_str();
+    !name.is_empty() && name != ":memory:" && !name.to_string_lossy().starts_with("file:")
+}

@@ -28,7 +28,7 @@ use sqlx::Executor as _;
 use sqlx::Row as _;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 
-use crate::direct::{self, Direct, Ran};
+use crate::direct::{self, Direct, Ran, in_file};
 use crate::writer::{Batch, Landed, Writer, in_savepoint};
 use crate::{Durable, EarlyRotation};
 
@@ -479,13 +479,6 @@ impl SqlStore {
 enum IfAbandoned {
     Skip,
     Write,
-}
-
-/// Whether `path` names a database in a file (not in memory: sqlx names an in-memory one
-/// `file:sqlx-in-memory-N`).
-pub(crate) fn in_file(path: &std::path::Path) -> bool {
-    let name = path.as_os_str();
-    !name.is_empty() && name != ":memory:" && !name.to_string_lossy().starts_with("file:")
 }
 
 /// Whether the SQLite `url` names a database in a file, to be read and written, with no

@@ -7,8 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use idp_core::StoreError;
 use rusqlite::Connection;
 
-use crate::direct::{self, Direct, Ran};
-use crate::sql::in_file;
+use crate::direct::{self, Direct, Ran, in_file};
 
 /// SQLite writes, in two parts. Writes take turns within this process, in order, so that none
 /// waits in SQLite's busy handler (which sleeps for milliseconds at a time). And they reach the
