@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::signin::{self, Loaded};
-use super::{device, session};
+use super::{session, trusted_device};
 use crate::audit;
 use crate::error::PageError;
 use crate::i18n::{self, FieldError, Text};
@@ -301,8 +301,8 @@ pub async fn pin_submit(
         PinOutcome::Correct => {
             crate::rehash::pin(&state, &user, form.pin.trim()).await;
             let event = Event::PinVerified {
-                trusted_device: device::is_trusted(&state, &jar, &user).await?,
-                code_to: device::destination(&user),
+                trusted_device: trusted_device::is_trusted(&state, &jar, &user).await?,
+                code_to: trusted_device::destination(&user),
             };
             signin::advance(&state, jar, loaded, event, &from).await
         }
@@ -472,8 +472,8 @@ pub async fn new_pin_submit(
         .ok_or_else(PageError::expired)?;
     let event = Event::NewPinChosen {
         epoch: changed.credential_epoch,
-        trusted_device: device::is_trusted(&state, &jar, &changed).await?,
-        code_to: device::destination(&changed),
+        trusted_device: trusted_device::is_trusted(&state, &jar, &changed).await?,
+        code_to: trusted_device::destination(&changed),
     };
     signin::advance(&state, jar, loaded, event, &from).await
 }

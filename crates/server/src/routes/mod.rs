@@ -20,6 +20,7 @@ pub(crate) mod session;
 pub(crate) mod signin;
 mod signup;
 mod token;
+pub(crate) mod trusted_device;
 mod userinfo;
 
 use axum::Router;

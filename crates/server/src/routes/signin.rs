@@ -9,11 +9,12 @@ use idp_core::model::{AuditKind, Client, EphemeralKind, Session, User};
 use idp_core::{ErrorCode, OAuthError};
 use idp_signin::{Account, Context, Effect, Event, LiveSession, Policy, Refusal, SignIn};
 
-use super::{device, session};
+use super::{session, trusted_device};
 use crate::audit;
 use crate::error::PageError;
 use crate::i18n::Text;
 use crate::oauth::authorization_request::error_redirect;
+use crate::oauth::consent;
 use crate::oauth::interaction::{Interaction, issue_code, live_session};
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
@@ -184,11 +185,17 @@ pub async fn advance(
             match effect {
                 Effect::TrustDevice => {
                     let user = loaded.user()?;
-                    jar = device::trust_this_device(state, jar, &user.id, from).await?;
+                    jar = trusted_device::trust_this_device(state, jar, &user.id, from).await?;
                 }
                 Effect::SendDeviceCode(to) => {
-                    device::send_code(state, &loaded.interaction, loaded.user()?, &to, from)
-                        .await?;
+                    trusted_device::send_code(
+                        state,
+                        &loaded.interaction,
+                        loaded.user()?,
+                        &to,
+                        from,
+                    )
+                    .await?;
                 }
                 Effect::OpenSession(proof) => {
                     let amr = idp_signin::amr(&proof.methods);
@@ -314,7 +321,7 @@ pub async fn consent_needed(
         .find_client(&interaction.request.client_id)
         .await?
         .ok_or_else(PageError::expired)?;
-    Ok(super::consent::needed(state, &client, user_id, &interaction.request.scopes).await?)
+    Ok(consent::needed(state, &client, user_id, &interaction.request.scopes).await?)
 }
 
 async fn refused(
@@ -373,7 +380,7 @@ pub async fn begin(
             };
             // The client the request was checked against, not looked up again.
             let scopes = &loaded.interaction.request.scopes;
-            let needed = super::consent::needed(state, client, &user_id, scopes).await?;
+            let needed = consent::needed(state, client, &user_id, scopes).await?;
             advance(state, jar, loaded, Event::ConsentChecked { needed }, from).await
         }
         Ok(signin) => {

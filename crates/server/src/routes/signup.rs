@@ -356,7 +356,7 @@ pub async fn pin_submit(
         return Err(PageError::Forbidden(Text::new("login-account-disabled")));
     }
     // The browser that created the account is the user's first trusted device.
-    let jar = super::device::trust_this_device(&state, jar, &user.id, &from).await?;
+    let jar = super::trusted_device::trust_this_device(&state, jar, &user.id, &from).await?;
     if let Some(id) = pending.interaction.as_deref() {
         // The sign-in that sent the person here (if this browser started it) continues with
         // the session just made.

@@ -102,7 +102,7 @@ async fn page(
             .map_or_else(|| Text::new("account-removed-app").words(), |c| c.name);
         let scopes: Vec<_> = scopes
             .iter()
-            .map(|s| crate::routes::consent::describe(s))
+            .map(|s| crate::oauth::consent::describe(s))
             .collect();
         consents.push(json!({ "client_id": client_id, "name": name, "scopes": scopes, "granted_at": granted_at }));
     }
