@@ -369,7 +369,7 @@ pub async fn pin_submit(
                 loaded.session = Some(session);
                 return signin::advance(&state, jar, loaded, event, &from).await;
             }
-            Err(error @ (PageError::Unavailable | PageError::Internal(_))) => return Err(error),
+            Err(error @ (PageError::Unavailable(_) | PageError::Internal(_))) => return Err(error),
             Err(_) => {}
         }
     }
