@@ -8,6 +8,7 @@
 mod small_disk;
 mod support;
 
+mod expired;
 mod faults;
 mod limits;
 mod login;

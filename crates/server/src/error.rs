@@ -79,12 +79,86 @@ impl Fault {
     }
 }
 
+/// Why a page says that what the request continues has expired. The page is the same for
+/// every cause (the person starts again); the cause goes only to the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expired {
+    /// The address names no sign-in.
+    NoSignInInPath,
+    /// No sign-in is stored under that id.
+    SignInNotFound,
+    /// The sign-in was started in another browser.
+    SignInOfAnotherBrowser,
+    /// The person the sign-in is about was deleted.
+    PersonGone,
+    /// The sign-in machine will not resume the sign-in.
+    SignInNoLongerStands,
+    /// The sign-in machine refused a step as void.
+    SignInVoid,
+    /// A step that needs a person was reached with none.
+    NoPerson,
+    /// The person's credentials changed while their session was being opened.
+    CredentialsChangedMeanwhile,
+    /// A code was to be issued with no session.
+    NoSession,
+    /// The client the sign-in is for was deleted.
+    ClientGone,
+    /// The person's PIN was cleared meanwhile.
+    PinCleared,
+    /// The signed-in person's account was deleted.
+    AccountGone,
+    /// The browser has no sign-up cookie.
+    SignUpCookieMissing,
+    /// No sign-up is stored under the cookie's id.
+    SignUpNotFound,
+    /// The sign-up was started in another browser.
+    SignUpOfAnotherBrowser,
+}
+
+impl Expired {
+    /// The cause in words, for the log.
+    pub fn cause(self) -> &'static str {
+        match self {
+            Self::NoSignInInPath => "the address names no sign-in",
+            Self::SignInNotFound => {
+                "no such sign-in: never started, already finished, or past its lifetime"
+            }
+            Self::SignInOfAnotherBrowser => "the sign-in was started in another browser",
+            Self::PersonGone => "the person the sign-in is about no longer exists",
+            Self::SignInNoLongerStands => {
+                "the sign-in no longer stands: its session ended, or its person's credentials changed"
+            }
+            Self::SignInVoid => {
+                "the sign-in machine refused the step: the sign-in no longer stands"
+            }
+            Self::NoPerson => "the step needs a person and the sign-in names none",
+            Self::CredentialsChangedMeanwhile => {
+                "the person's credentials changed while the session was being opened"
+            }
+            Self::NoSession => "no session to issue the code under",
+            Self::ClientGone => "the client of the sign-in no longer exists",
+            Self::PinCleared => "the person's PIN was cleared meanwhile (an unlock)",
+            Self::AccountGone => "the signed-in person's account no longer exists",
+            Self::SignUpCookieMissing => "the browser sent no sign-up cookie",
+            Self::SignUpNotFound => "no such sign-up: already finished, or past its lifetime",
+            Self::SignUpOfAnotherBrowser => "the sign-up was started in another browser",
+        }
+    }
+}
+
 /// An error shown as a page, never as a redirect.
 #[derive(Debug)]
 pub enum PageError {
     BadRequest {
         heading: Text,
         message: Text,
+    },
+    /// What the request continues (a sign-in, a sign-up) is gone or not this browser's: the
+    /// page (these messages) asks the person to start again; the cause is logged.
+    Expired {
+        heading: &'static str,
+        message: &'static str,
+        cause: Expired,
     },
     Forbidden(Text),
     /// The user has had too many wrong one-time codes in a row: only support unlocks them.
@@ -113,9 +187,13 @@ impl PageError {
         }
     }
 
-    /// The interaction cookie or record is missing or expired.
-    pub fn expired() -> Self {
-        Self::bad_request("error-expired-title", Text::new("error-expired"))
+    /// The sign-in (or other step) the request continues is missing or expired, for `cause`.
+    pub fn expired(cause: Expired) -> Self {
+        Self::Expired {
+            heading: "error-expired-title",
+            message: "error-expired",
+            cause,
+        }
     }
 
     /// Whether this refuses the request for our own outage (a store that could not be
@@ -169,6 +247,19 @@ impl IntoResponse for PageError {
         let (status, heading, message, reference) = match self {
             Self::BadRequest { heading, message } => {
                 (StatusCode::BAD_REQUEST, heading, message, None)
+            }
+            Self::Expired {
+                heading,
+                message,
+                cause,
+            } => {
+                tracing::info!(cause = cause.cause(), "refused as expired");
+                (
+                    StatusCode::BAD_REQUEST,
+                    Text::new(heading),
+                    Text::new(message),
+                    None,
+                )
             }
             Self::Forbidden(message) => (
                 StatusCode::FORBIDDEN,
@@ -410,5 +501,52 @@ mod tests {
         let answer = body(response).await;
         assert!(answer.contains("temporarily_unavailable"), "{answer}");
         assert!(!answer.contains("connection refused"), "{answer}");
+    }
+
+    const CAUSES: [Expired; 15] = [
+        Expired::NoSignInInPath,
+        Expired::SignInNotFound,
+        Expired::SignInOfAnotherBrowser,
+        Expired::PersonGone,
+        Expired::SignInNoLongerStands,
+        Expired::SignInVoid,
+        Expired::NoPerson,
+        Expired::CredentialsChangedMeanwhile,
+        Expired::NoSession,
+        Expired::ClientGone,
+        Expired::PinCleared,
+        Expired::AccountGone,
+        Expired::SignUpCookieMissing,
+        Expired::SignUpNotFound,
+        Expired::SignUpOfAnotherBrowser,
+    ];
+
+    #[test]
+    fn every_expired_cause_is_told_apart_in_the_log() {
+        let causes: std::collections::HashSet<_> = CAUSES.iter().map(|c| c.cause()).collect();
+        assert_eq!(causes.len(), CAUSES.len());
+    }
+
+    #[tokio::test]
+    async fn an_expired_page_is_the_same_whatever_the_cause_and_the_log_names_it() {
+        // As the page was before causes were told apart.
+        let before = PageError::bad_request("error-expired-title", Text::new("error-expired"));
+        let before = before.into_response();
+        let status = before.status();
+        let page = body(before).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(page.contains("This sign-in has expired"), "{page}");
+        let (log, _guard) = Log::capture();
+        for cause in CAUSES {
+            let response = PageError::expired(cause).into_response();
+            assert_eq!(response.status(), status, "{cause:?}");
+            assert_eq!(body(response).await, page, "{cause:?}");
+            let logged = std::mem::take(&mut *log.0.lock().unwrap());
+            let logged = String::from_utf8_lossy(&logged);
+            assert!(
+                logged.contains(" INFO ") && logged.contains(cause.cause()),
+                "{cause:?}: {logged}"
+            );
+        }
     }
 }

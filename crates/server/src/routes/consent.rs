@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::signin::{self, Loaded};
-use crate::error::PageError;
+use crate::error::{Expired, PageError};
 use crate::i18n::Text;
 use crate::oauth::consent::describe;
 use crate::state::AppState;
@@ -30,7 +30,7 @@ async fn at_consent_step(state: &AppState, loaded: Loaded) -> Result<(Loaded, Cl
         .clients
         .find_client(&loaded.interaction.request.client_id)
         .await?
-        .ok_or_else(PageError::expired)?;
+        .ok_or(PageError::expired(Expired::ClientGone))?;
     Ok((loaded, client))
 }
 

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::signin::{self, Loaded};
 use super::{session, trusted_device};
 use crate::audit;
-use crate::error::PageError;
+use crate::error::{Expired, PageError};
 use crate::i18n::{self, FieldError, Text};
 use crate::messages;
 use crate::oauth::interaction::Interaction;
@@ -341,7 +341,7 @@ pub async fn pin_submit(
             ))
         }
         // An administrator's unlock moved the person's credentials on meanwhile.
-        PinOutcome::NotSet => Err(PageError::expired()),
+        PinOutcome::NotSet => Err(PageError::expired(Expired::PinCleared)),
     }
 }
 
@@ -469,7 +469,7 @@ pub async fn new_pin_submit(
         .users
         .find_user(&user.id)
         .await?
-        .ok_or_else(PageError::expired)?;
+        .ok_or(PageError::expired(Expired::PersonGone))?;
     let event = Event::NewPinChosen {
         epoch: changed.credential_epoch,
         trusted_device: trusted_device::is_trusted(&state, &jar, &changed).await?,

@@ -11,7 +11,7 @@ use idp_signin::{Account, Context, Effect, Event, LiveSession, Policy, Refusal, 
 
 use super::{session, trusted_device};
 use crate::audit;
-use crate::error::PageError;
+use crate::error::{Expired, PageError};
 use crate::i18n::Text;
 use crate::oauth::authorization_request::error_redirect;
 use crate::oauth::consent;
@@ -64,7 +64,9 @@ impl Loaded {
 
     /// The person the sign-in is about; only steps past the password have one.
     pub fn user(&self) -> Result<&User, PageError> {
-        self.user.as_ref().ok_or_else(PageError::expired)
+        self.user
+            .as_ref()
+            .ok_or(PageError::expired(Expired::NoPerson))
     }
 }
 
@@ -73,9 +75,9 @@ impl Loaded {
 pub async fn load(state: &AppState, jar: &CookieJar, id: &str) -> Result<Loaded, PageError> {
     let interaction = Interaction::load(state, id)
         .await?
-        .ok_or_else(PageError::expired)?;
+        .ok_or(PageError::expired(Expired::SignInNotFound))?;
     if !csrf::is_bound(state, jar, &interaction.browser) {
-        return Err(PageError::expired());
+        return Err(PageError::expired(Expired::SignInOfAnotherBrowser));
     }
     let session = session::current(state, jar).await?;
     let user = match interaction.signin.user_id() {
@@ -86,7 +88,7 @@ pub async fn load(state: &AppState, jar: &CookieJar, id: &str) -> Result<Loaded,
                 .users
                 .find_user(user_id)
                 .await?
-                .ok_or_else(PageError::expired)?,
+                .ok_or(PageError::expired(Expired::PersonGone))?,
         ),
         None => None,
     };
@@ -109,7 +111,7 @@ pub async fn load(state: &AppState, jar: &CookieJar, id: &str) -> Result<Loaded,
         {
             Err(PageError::Forbidden(Text::new("login-account-disabled")))
         }
-        Err(_) => Err(PageError::expired()),
+        Err(_) => Err(PageError::expired(Expired::SignInNoLongerStands)),
     }
 }
 
@@ -215,7 +217,7 @@ pub async fn advance(
                             .sessions
                             .delete_session(&opened.id_hash)
                             .await?;
-                        return Err(PageError::expired());
+                        return Err(PageError::expired(Expired::CredentialsChangedMeanwhile));
                     }
                     jar = with_session;
                     let event = audit::event(state, AuditKind::SignInSucceeded, from)
@@ -228,7 +230,10 @@ pub async fn advance(
                     loaded.session = Some(opened);
                 }
                 Effect::IssueCode(authorization) => {
-                    let session = loaded.session.as_ref().ok_or_else(PageError::expired)?;
+                    let session = loaded
+                        .session
+                        .as_ref()
+                        .ok_or(PageError::expired(Expired::NoSession))?;
                     // The code carries the credentials its session was opened under.
                     let epoch = session.credential_epoch;
                     answer = Some(if loaded.interaction.is_for_account() {
@@ -320,7 +325,7 @@ pub async fn consent_needed(
         .clients
         .find_client(&interaction.request.client_id)
         .await?
-        .ok_or_else(PageError::expired)?;
+        .ok_or(PageError::expired(Expired::ClientGone))?;
     Ok(consent::needed(state, &client, user_id, &interaction.request.scopes).await?)
 }
 
@@ -331,7 +336,7 @@ async fn refused(
     refusal: Refusal,
 ) -> Result<Response, PageError> {
     let (code, what) = match refusal {
-        Refusal::Void => return Err(PageError::expired()),
+        Refusal::Void => return Err(PageError::expired(Expired::SignInVoid)),
         Refusal::OutOfStep => return Ok((jar, to_current_page(loaded)).into_response()),
         Refusal::Disabled => return Err(PageError::Forbidden(Text::new("login-account-disabled"))),
         Refusal::LoginRequired => (ErrorCode::LoginRequired, "the user must sign in"),

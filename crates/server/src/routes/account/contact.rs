@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::password::wrong_current_password;
 use super::{done, refused};
 use crate::audit;
-use crate::error::PageError;
+use crate::error::{Expired, PageError};
 use crate::i18n::{FieldError, Text};
 use crate::messages;
 use crate::routes::codes::{self, Sent};
@@ -228,7 +228,7 @@ pub async fn confirm_contact(
         .users
         .find_user(&user.id)
         .await?
-        .ok_or_else(PageError::expired)?;
+        .ok_or(PageError::expired(Expired::AccountGone))?;
     let notice = match pending.channel {
         Channel::Email => "account-email-confirmed",
         Channel::Sms => "account-phone-confirmed",

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::password::wrong_current_password;
 use super::{done, refused};
 use crate::audit;
-use crate::error::PageError;
+use crate::error::{Expired, PageError};
 use crate::i18n::FieldError;
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
@@ -100,7 +100,7 @@ pub async fn set_questions(
         .users
         .find_user(&user.id)
         .await?
-        .ok_or_else(PageError::expired)?;
+        .ok_or(PageError::expired(Expired::AccountGone))?;
     let notice = if answers.is_empty() {
         "account-questions-removed"
     } else {
