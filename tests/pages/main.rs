@@ -10,6 +10,7 @@ mod support;
 
 mod expired;
 mod faults;
+mod language;
 mod limits;
 mod login;
 mod trust;

@@ -14,7 +14,9 @@ use serde::Serialize;
 
 mod negotiation;
 
-pub use negotiation::{COOKIE, PageLanguage, current, of_request, prefer, scope, switch};
+pub use negotiation::{
+    COOKIE, PageLanguage, current, of_request, relying_party_asks, scope, switch,
+};
 
 /// The languages there are message files for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! Which language a page speaks: what the request says (the person's choice, the browser's
-//! preference) and, on the pages of a sign-in, what the relying party asked for.
+//! preference) and, on the pages of a sign-in, what the relying party asked for, weighed in
+//! one place ([`PageLanguage::locale`]) for the whole of the request's handling.
 
 use std::cell::RefCell;
 
@@ -36,14 +37,32 @@ fn quality(value: &str) -> Option<u16> {
         .then(|| (number * 1000.0).round() as u16)
 }
 
-/// What a request's pages need to know about language.
+/// What a request's pages need to know about language: each thing that speaks for a language,
+/// kept apart, so that which one wins is decided in one place ([`PageLanguage::locale`]).
 #[derive(Debug, Clone)]
 pub struct PageLanguage {
-    pub locale: Locale,
-    /// The person chose it with the switch (it outranks `ui_locales`).
-    pub chosen: bool,
+    /// The person's own choice: this request's `?lang=`, else the cookie that remembers it.
+    pub chosen: Option<Locale>,
+    /// The relying party's `ui_locales`, once the page is known to belong to its sign-in (see
+    /// [`relying_party_asks`]).
+    pub ui_locales: Option<Locale>,
+    /// The browser's `Accept-Language`.
+    pub browser: Option<Locale>,
     /// This page's address for the switch, without `lang` (`?` or `&` follows it).
     pub here: String,
+}
+
+impl PageLanguage {
+    /// The page's language. This is the one place it is decided, in this order: the person's
+    /// own choice (the switch on every page, remembered in a cookie), the relying party's
+    /// `ui_locales` on the pages of its sign-in, the browser's `Accept-Language`, English. The
+    /// relying party's wish is a default only: it never overrides the person's choice.
+    pub fn locale(&self) -> Locale {
+        self.chosen
+            .or(self.ui_locales)
+            .or(self.browser)
+            .unwrap_or(Locale::En)
+    }
 }
 
 tokio::task_local! {
@@ -58,22 +77,16 @@ pub async fn scope<F: Future>(language: PageLanguage, work: F) -> F::Output {
 /// The language of the page being answered (English outside a request).
 pub fn current() -> Locale {
     CURRENT
-        .try_with(|language| language.borrow().locale)
+        .try_with(|language| language.borrow().locale())
         .unwrap_or(Locale::En)
 }
 
-/// The relying party asked for these languages (`ui_locales`): they win over the browser's,
-/// not over the person's own choice.
-pub fn prefer(ui_locales: Option<&str>) {
-    let Some(locale) = ui_locales.and_then(Locale::first_of_list) else {
-        return;
-    };
-    let _ = CURRENT.try_with(|language| {
-        let mut language = language.borrow_mut();
-        if !language.chosen {
-            language.locale = locale;
-        }
-    });
+/// The page being answered belongs to a sign-in whose relying party asked for these languages
+/// (`ui_locales`, OpenID Connect Core §3.1.2.1): the first one there are messages for becomes
+/// the page's default, below the person's own choice (see [`PageLanguage::locale`]).
+pub fn relying_party_asks(ui_locales: Option<&str>) {
+    let asked = ui_locales.and_then(Locale::first_of_list);
+    let _ = CURRENT.try_with(|language| language.borrow_mut().ui_locales = asked);
 }
 
 /// The language switch for the page being answered: each language's name, code, link, and
@@ -82,7 +95,7 @@ pub fn switch() -> serde_json::Value {
     let (locale, here) = CURRENT
         .try_with(|language| {
             let language = language.borrow();
-            (language.locale, language.here.clone())
+            (language.locale(), language.here.clone())
         })
         .unwrap_or((Locale::En, "/".to_owned()));
     let joiner = if here.contains('?') { '&' } else { '?' };
@@ -155,10 +168,11 @@ pub fn of_request(
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
         .and_then(Locale::from_accept_language);
-    let chosen = asked.or(remembered);
     let language = PageLanguage {
-        locale: chosen.or(browser).unwrap_or(Locale::En),
-        chosen: chosen.is_some(),
+        chosen: asked.or(remembered),
+        // Only the pages of a sign-in know it, once they have loaded it.
+        ui_locales: None,
+        browser,
         here,
     };
     let cookie = asked.map(|locale| {
@@ -208,5 +222,21 @@ mod tests {
     fn ui_locales_take_the_first_language_there_are_messages_for() {
         assert_eq!(Locale::first_of_list("fr-CA es-419 en"), Some(Locale::Es));
         assert_eq!(Locale::first_of_list("de"), None);
+    }
+
+    #[test]
+    fn the_persons_choice_wins_and_ui_locales_are_only_a_default() {
+        let language = |chosen, ui_locales, browser| PageLanguage {
+            chosen,
+            ui_locales,
+            browser,
+            here: "/".to_owned(),
+        };
+        let (en, es) = (Some(Locale::En), Some(Locale::Es));
+        assert_eq!(language(en, es, es).locale(), Locale::En);
+        assert_eq!(language(es, en, en).locale(), Locale::Es);
+        assert_eq!(language(None, es, en).locale(), Locale::Es);
+        assert_eq!(language(None, None, es).locale(), Locale::Es);
+        assert_eq!(language(None, None, None).locale(), Locale::En);
     }
 }

@@ -12,7 +12,7 @@ use idp_signin::{Account, Context, Effect, Event, LiveSession, Policy, Refusal, 
 use super::{session, trusted_device};
 use crate::audit;
 use crate::error::{Expired, PageError};
-use crate::i18n::Text;
+use crate::i18n::{self, Text};
 use crate::oauth::authorization_request::error_redirect;
 use crate::oauth::consent;
 use crate::oauth::interaction::{Interaction, issue_code, live_session};
@@ -71,11 +71,16 @@ impl Loaded {
 }
 
 /// The interaction named in the path, if this browser started it and it still stands (its
-/// person's credentials unchanged, the session it continues still this browser's).
+/// person's credentials unchanged, the session it continues still this browser's). The page
+/// answered is then one of the sign-in's: its relying party's `ui_locales` become the page's
+/// default language.
 pub async fn load(state: &AppState, jar: &CookieJar, id: &str) -> Result<Loaded, PageError> {
     let interaction = Interaction::load(state, id)
         .await?
         .ok_or(PageError::expired(Expired::SignInNotFound))?;
+    // The pages of a sign-in speak its relying party's `ui_locales` unless the person chose a
+    // language: one input of the page's language, which `i18n::PageLanguage::locale` decides.
+    i18n::relying_party_asks(interaction.request.ui_locales.as_deref());
     if !csrf::is_bound(state, jar, &interaction.browser) {
         return Err(PageError::expired(Expired::SignInOfAnotherBrowser));
     }
