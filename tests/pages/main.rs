@@ -8,7 +8,9 @@
 mod small_disk;
 mod support;
 
+mod expired;
 mod faults;
+mod language;
 mod limits;
 mod login;
 mod trust;

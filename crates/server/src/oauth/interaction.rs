@@ -85,6 +85,8 @@ impl Interaction {
         policy(&self.request, state)
     }
 
+    /// The interaction stored under `id`, if it is there and still within its lifetime. Only
+    /// reads: what a page does with it (its language, its steps) is the caller's to decide.
     pub async fn load(state: &AppState, id: &str) -> Result<Option<Self>, StoreError> {
         let Some(payload) = state
             .stores
@@ -98,8 +100,6 @@ impl Interaction {
         let Ok(interaction) = serde_json::from_value::<Self>(payload) else {
             return Ok(None);
         };
-        // Its pages speak the relying party's language unless the person chose one.
-        crate::i18n::prefer(interaction.request.ui_locales.as_deref());
         Ok(Some(interaction))
     }
 

@@ -1,13 +1,16 @@
 //! The protocol: authorization requests and their checks, client authentication, the
-//! authorization-code grant, and the interaction that carries a request through sign-in.
+//! authorization-code grant, consent, back-channel logout, and the interaction that carries a
+//! request through sign-in.
 
 pub mod access_token;
 pub mod acr;
 pub mod authorization_code;
 pub mod authorization_request;
+pub mod backchannel_logout;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod client_metadata;
+pub mod consent;
 pub mod interaction;
 pub mod refresh_token;
 pub mod single_use;

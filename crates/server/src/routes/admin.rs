@@ -12,7 +12,7 @@ use idp_core::{ErrorCode, OAuthError, StoreError, validate};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::BearerError;
+use crate::error::{BearerError, Fault};
 use crate::oauth::access_token;
 use crate::state::AppState;
 
@@ -29,22 +29,16 @@ impl From<crate::keys::KeyLoadError> for AdminError {
         match error {
             // Why it was refused, for the operator: no internal detail in it.
             crate::keys::KeyLoadError::Refused(why) => {
-                Self(BearerError(OAuthError::invalid_request(why)))
+                Self(BearerError::OAuth(OAuthError::invalid_request(why)))
             }
             crate::keys::KeyLoadError::Store(e) => Self::from(e),
-            crate::keys::KeyLoadError::Token(e) => Self(BearerError(OAuthError::new(
-                ErrorCode::ServerError,
-                format!(
-                    "internal error, reference {}",
-                    crate::error::log_internal(&e)
-                ),
-            ))),
+            crate::keys::KeyLoadError::Token(e) => Self(BearerError::Fault(Fault::internal(e))),
         }
     }
 }
 
 fn not_found(what: &str) -> AdminError {
-    AdminError(BearerError(OAuthError::new(
+    AdminError(BearerError::OAuth(OAuthError::new(
         ErrorCode::InvalidRequest,
         format!("no {what}"),
     )))
@@ -64,7 +58,8 @@ type Answer = Result<Json<Value>, AdminError>;
 
 /// The admin client the request's bearer token stands for.
 async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Client, AdminError> {
-    let refuse = |code, why: &'static str| AdminError(BearerError(OAuthError::new(code, why)));
+    let refuse =
+        |code, why: &'static str| AdminError(BearerError::OAuth(OAuthError::new(code, why)));
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -313,7 +308,7 @@ pub async fn disable_client(
 ) -> Answer {
     let actor = admin(&state, &headers).await?;
     if id == actor.id {
-        return Err(AdminError(BearerError(OAuthError::invalid_request(
+        return Err(AdminError(BearerError::OAuth(OAuthError::invalid_request(
             "a client cannot disable itself",
         ))));
     }

@@ -7,54 +7,19 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
-use idp_core::StoreError;
 use idp_core::model::Client;
 use idp_signin::{Event, SignIn};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::signin::{self, Loaded};
-use crate::error::PageError;
+use crate::error::{Expired, PageError};
 use crate::i18n::Text;
+use crate::oauth::consent::describe;
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
 use crate::web::csrf;
 use crate::web::extract::{Step, StepForm};
-
-/// A scope in people's words.
-pub fn describe(scope: &str) -> Text {
-    Text::new(match scope {
-        "openid" => "scope-openid",
-        "profile" => "scope-profile",
-        "email" => "scope-email",
-        "phone" => "scope-phone",
-        "offline_access" => "scope-offline_access",
-        _ => "scope-other",
-    })
-}
-
-/// Whether the person must be asked before the client gets these scopes.
-pub async fn needed(
-    state: &AppState,
-    client: &Client,
-    user_id: &str,
-    scopes: &[String],
-) -> Result<bool, StoreError> {
-    if client.metadata.first_party {
-        return Ok(false);
-    }
-    Ok(
-        match state
-            .stores
-            .consents
-            .consented_scopes(user_id, &client.id)
-            .await?
-        {
-            Some(granted) => !scopes.iter().all(|s| granted.contains(s)),
-            None => true,
-        },
-    )
-}
 
 /// The interaction at its consent step: bound to the session the sign-in opened or found,
 /// which must still be this browser's (the machine's rule).
@@ -65,7 +30,7 @@ async fn at_consent_step(state: &AppState, loaded: Loaded) -> Result<(Loaded, Cl
         .clients
         .find_client(&loaded.interaction.request.client_id)
         .await?
-        .ok_or_else(PageError::expired)?;
+        .ok_or(PageError::expired(Expired::ClientGone))?;
     Ok((loaded, client))
 }
 

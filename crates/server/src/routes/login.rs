@@ -13,9 +13,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::signin::{self, Loaded};
-use super::{device, session};
+use super::{session, trusted_device};
 use crate::audit;
-use crate::error::PageError;
+use crate::error::{Expired, PageError};
 use crate::i18n::{self, FieldError, Text};
 use crate::messages;
 use crate::oauth::interaction::Interaction;
@@ -301,8 +301,8 @@ pub async fn pin_submit(
         PinOutcome::Correct => {
             crate::rehash::pin(&state, &user, form.pin.trim()).await;
             let event = Event::PinVerified {
-                trusted_device: device::is_trusted(&state, &jar, &user).await?,
-                code_to: device::destination(&user),
+                trusted_device: trusted_device::is_trusted(&state, &jar, &user).await?,
+                code_to: trusted_device::destination(&user),
             };
             signin::advance(&state, jar, loaded, event, &from).await
         }
@@ -341,7 +341,7 @@ pub async fn pin_submit(
             ))
         }
         // An administrator's unlock moved the person's credentials on meanwhile.
-        PinOutcome::NotSet => Err(PageError::expired()),
+        PinOutcome::NotSet => Err(PageError::expired(Expired::PinCleared)),
     }
 }
 
@@ -469,11 +469,11 @@ pub async fn new_pin_submit(
         .users
         .find_user(&user.id)
         .await?
-        .ok_or_else(PageError::expired)?;
+        .ok_or(PageError::expired(Expired::PersonGone))?;
     let event = Event::NewPinChosen {
         epoch: changed.credential_epoch,
-        trusted_device: device::is_trusted(&state, &jar, &changed).await?,
-        code_to: device::destination(&changed),
+        trusted_device: trusted_device::is_trusted(&state, &jar, &changed).await?,
+        code_to: trusted_device::destination(&changed),
     };
     signin::advance(&state, jar, loaded, event, &from).await
 }

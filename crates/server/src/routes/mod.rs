@@ -20,6 +20,7 @@ pub(crate) mod session;
 pub(crate) mod signin;
 mod signup;
 mod token;
+pub(crate) mod trusted_device;
 mod userinfo;
 
 use axum::Router;
@@ -82,19 +83,34 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", get(logout::logout_get).post(logout::logout_post))
         .route("/logout/confirm", post(logout::logout_confirm))
         .route("/account", get(account::account_page))
-        .route("/account/password", post(account::change_password))
-        .route("/account/pin", post(account::change_pin))
-        .route("/account/contact", post(account::start_contact_change))
+        .route(
+            "/account/password",
+            post(account::password::change_password),
+        )
+        .route("/account/pin", post(account::pin::change_pin))
+        .route(
+            "/account/contact",
+            post(account::contact::start_contact_change),
+        )
         .route(
             "/account/contact/code",
-            get(account::contact_code_page).post(account::confirm_contact),
+            get(account::contact::contact_code_page).post(account::contact::confirm_contact),
         )
-        .route("/account/sessions/end", post(account::end_session))
-        .route("/account/devices/forget", post(account::forget_device))
-        .route("/account/questions", post(account::set_questions))
+        .route(
+            "/account/sessions/end",
+            post(account::sessions::end_session),
+        )
+        .route(
+            "/account/devices/forget",
+            post(account::sessions::forget_device),
+        )
+        .route(
+            "/account/questions",
+            post(account::questions::set_questions),
+        )
         .route(
             "/account/consents/withdraw",
-            post(account::withdraw_consent),
+            post(account::consents::withdraw_consent),
         )
         .route("/admin/openapi.json", get(admin::openapi))
         .route("/admin/keys", get(admin::list_keys))

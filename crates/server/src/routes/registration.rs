@@ -47,7 +47,7 @@ impl IntoResponse for RegistrationError {
                 Json(json!({ "error": error.code, "error_description": error.description })),
             )
                 .into_response(),
-            Self::Token(why) => BearerError(OAuthError::invalid_token(why)).into_response(),
+            Self::Token(why) => BearerError::OAuth(OAuthError::invalid_token(why)).into_response(),
             Self::TooMany(seconds) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 [(axum::http::header::RETRY_AFTER, seconds.to_string())],
@@ -60,7 +60,7 @@ impl IntoResponse for RegistrationError {
             )
                 .into_response(),
             // RFC 7592 §2: an unknown client answers like a bad token, telling nothing.
-            Self::NotFound => BearerError(OAuthError::invalid_token(
+            Self::NotFound => BearerError::OAuth(OAuthError::invalid_token(
                 "the registration access token is not valid",
             ))
             .into_response(),

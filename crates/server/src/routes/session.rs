@@ -1,10 +1,14 @@
-//! The SSO session: found from its cookie, started after a full sign-in.
+//! The SSO session: found from its cookie, started after a full sign-in, ended by logout, by
+//! the person on the account page, or by a change of their credentials.
 
 use axum_extra::extract::CookieJar;
 use idp_core::StoreError;
-use idp_core::model::Session;
+use idp_core::model::{AuditKind, Session};
 use idp_core::random::{random_token, sha256_b64};
 
+use super::trusted_device;
+use crate::audit;
+use crate::oauth::backchannel_logout;
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
 use crate::web::cookies;
@@ -81,11 +85,24 @@ pub async fn start(
                 .move_session_grants(&previous.sid, &session.sid)
                 .await?;
         } else {
-            super::logout::end(state, &previous, from).await?;
+            end(state, &previous, from).await?;
         }
     }
     let jar = jar.add(cookies::build(state, cookies::SESSION, value, Some(ttl)));
     Ok((jar, session))
+}
+
+/// Ends a session: deleted at once, and every relying party it signed in to that registered a
+/// `backchannel_logout_uri` is sent a logout token (in the background).
+pub async fn end(state: &AppState, session: &Session, from: &ClientInfo) -> Result<(), StoreError> {
+    state
+        .stores
+        .sessions
+        .delete_session(&session.id_hash)
+        .await?;
+    let event = audit::event(state, AuditKind::SessionEnded, from).user(&session.user_id);
+    audit::record(state, event).await;
+    backchannel_logout::notify(state, session).await
 }
 
 /// A credential of the person changed (PIN, password, recovery): every grant to a relying
@@ -101,7 +118,7 @@ pub async fn credentials_changed(
     from: &ClientInfo,
 ) -> Result<(), StoreError> {
     let keep = current(state, jar).await?.filter(|s| s.user_id == user_id);
-    let this_device = super::device::this_device(state, jar);
+    let this_device = trusted_device::this_device(state, jar);
     let kept = Kept {
         sid: keep.as_ref().map(|s| s.sid.as_str()),
         device: this_device.as_deref(),
@@ -172,7 +189,7 @@ async fn reset(
         .await?
     {
         if Some(other.sid.as_str()) != kept.sid {
-            super::logout::end(state, &other, from).await?;
+            end(state, &other, from).await?;
         }
     }
     state

@@ -9,11 +9,12 @@ use idp_core::model::{AuditKind, Client, EphemeralKind, Session, User};
 use idp_core::{ErrorCode, OAuthError};
 use idp_signin::{Account, Context, Effect, Event, LiveSession, Policy, Refusal, SignIn};
 
-use super::{device, session};
+use super::{session, trusted_device};
 use crate::audit;
-use crate::error::PageError;
-use crate::i18n::Text;
+use crate::error::{Expired, PageError};
+use crate::i18n::{self, Text};
 use crate::oauth::authorization_request::error_redirect;
+use crate::oauth::consent;
 use crate::oauth::interaction::{Interaction, issue_code, live_session};
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
@@ -63,18 +64,25 @@ impl Loaded {
 
     /// The person the sign-in is about; only steps past the password have one.
     pub fn user(&self) -> Result<&User, PageError> {
-        self.user.as_ref().ok_or_else(PageError::expired)
+        self.user
+            .as_ref()
+            .ok_or(PageError::expired(Expired::NoPerson))
     }
 }
 
 /// The interaction named in the path, if this browser started it and it still stands (its
-/// person's credentials unchanged, the session it continues still this browser's).
+/// person's credentials unchanged, the session it continues still this browser's). The page
+/// answered is then one of the sign-in's: its relying party's `ui_locales` become the page's
+/// default language.
 pub async fn load(state: &AppState, jar: &CookieJar, id: &str) -> Result<Loaded, PageError> {
     let interaction = Interaction::load(state, id)
         .await?
-        .ok_or_else(PageError::expired)?;
+        .ok_or(PageError::expired(Expired::SignInNotFound))?;
+    // The pages of a sign-in speak its relying party's `ui_locales` unless the person chose a
+    // language: one input of the page's language, which `i18n::PageLanguage::locale` decides.
+    i18n::relying_party_asks(interaction.request.ui_locales.as_deref());
     if !csrf::is_bound(state, jar, &interaction.browser) {
-        return Err(PageError::expired());
+        return Err(PageError::expired(Expired::SignInOfAnotherBrowser));
     }
     let session = session::current(state, jar).await?;
     let user = match interaction.signin.user_id() {
@@ -85,7 +93,7 @@ pub async fn load(state: &AppState, jar: &CookieJar, id: &str) -> Result<Loaded,
                 .users
                 .find_user(user_id)
                 .await?
-                .ok_or_else(PageError::expired)?,
+                .ok_or(PageError::expired(Expired::PersonGone))?,
         ),
         None => None,
     };
@@ -108,7 +116,7 @@ pub async fn load(state: &AppState, jar: &CookieJar, id: &str) -> Result<Loaded,
         {
             Err(PageError::Forbidden(Text::new("login-account-disabled")))
         }
-        Err(_) => Err(PageError::expired()),
+        Err(_) => Err(PageError::expired(Expired::SignInNoLongerStands)),
     }
 }
 
@@ -184,11 +192,17 @@ pub async fn advance(
             match effect {
                 Effect::TrustDevice => {
                     let user = loaded.user()?;
-                    jar = device::trust_this_device(state, jar, &user.id, from).await?;
+                    jar = trusted_device::trust_this_device(state, jar, &user.id, from).await?;
                 }
                 Effect::SendDeviceCode(to) => {
-                    device::send_code(state, &loaded.interaction, loaded.user()?, &to, from)
-                        .await?;
+                    trusted_device::send_code(
+                        state,
+                        &loaded.interaction,
+                        loaded.user()?,
+                        &to,
+                        from,
+                    )
+                    .await?;
                 }
                 Effect::OpenSession(proof) => {
                     let amr = idp_signin::amr(&proof.methods);
@@ -208,7 +222,7 @@ pub async fn advance(
                             .sessions
                             .delete_session(&opened.id_hash)
                             .await?;
-                        return Err(PageError::expired());
+                        return Err(PageError::expired(Expired::CredentialsChangedMeanwhile));
                     }
                     jar = with_session;
                     let event = audit::event(state, AuditKind::SignInSucceeded, from)
@@ -221,7 +235,10 @@ pub async fn advance(
                     loaded.session = Some(opened);
                 }
                 Effect::IssueCode(authorization) => {
-                    let session = loaded.session.as_ref().ok_or_else(PageError::expired)?;
+                    let session = loaded
+                        .session
+                        .as_ref()
+                        .ok_or(PageError::expired(Expired::NoSession))?;
                     // The code carries the credentials its session was opened under.
                     let epoch = session.credential_epoch;
                     answer = Some(if loaded.interaction.is_for_account() {
@@ -313,8 +330,8 @@ pub async fn consent_needed(
         .clients
         .find_client(&interaction.request.client_id)
         .await?
-        .ok_or_else(PageError::expired)?;
-    Ok(super::consent::needed(state, &client, user_id, &interaction.request.scopes).await?)
+        .ok_or(PageError::expired(Expired::ClientGone))?;
+    Ok(consent::needed(state, &client, user_id, &interaction.request.scopes).await?)
 }
 
 async fn refused(
@@ -324,7 +341,7 @@ async fn refused(
     refusal: Refusal,
 ) -> Result<Response, PageError> {
     let (code, what) = match refusal {
-        Refusal::Void => return Err(PageError::expired()),
+        Refusal::Void => return Err(PageError::expired(Expired::SignInVoid)),
         Refusal::OutOfStep => return Ok((jar, to_current_page(loaded)).into_response()),
         Refusal::Disabled => return Err(PageError::Forbidden(Text::new("login-account-disabled"))),
         Refusal::LoginRequired => (ErrorCode::LoginRequired, "the user must sign in"),
@@ -373,7 +390,7 @@ pub async fn begin(
             };
             // The client the request was checked against, not looked up again.
             let scopes = &loaded.interaction.request.scopes;
-            let needed = super::consent::needed(state, client, &user_id, scopes).await?;
+            let needed = consent::needed(state, client, &user_id, scopes).await?;
             advance(state, jar, loaded, Event::ConsentChecked { needed }, from).await
         }
         Ok(signin) => {

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::session;
 use crate::audit;
-use crate::error::PageError;
+use crate::error::{Expired, PageError};
 use crate::i18n::{self, FieldError, Text};
 use idp_signin::{Event, Level, Method};
 
@@ -209,23 +209,28 @@ async fn load_pending(
         .get(&name)
         .map(|c| c.value().to_owned())
         .filter(|v| !v.is_empty())
-        .ok_or_else(signup_expired)?;
+        .ok_or(signup_expired(Expired::SignUpCookieMissing))?;
     let payload = state
         .stores
         .ephemeral
         .get(EphemeralKind::Signup, &id, state.now())
         .await?
-        .ok_or_else(signup_expired)?;
+        .ok_or(signup_expired(Expired::SignUpNotFound))?;
     let pending: PendingSignup =
         serde_json::from_value(payload).map_err(|_| StoreError::Corrupt("signup".into()))?;
     if !csrf::is_bound(state, jar, &pending.browser) {
-        return Err(signup_expired());
+        return Err(signup_expired(Expired::SignUpOfAnotherBrowser));
     }
     Ok((id, pending))
 }
 
-fn signup_expired() -> PageError {
-    PageError::bad_request("signup-expired-title", Text::new("signup-expired"))
+/// The sign-up the request continues is gone, for `cause`: the person starts it again.
+fn signup_expired(cause: Expired) -> PageError {
+    PageError::Expired {
+        heading: "signup-expired-title",
+        message: "signup-expired",
+        cause,
+    }
 }
 
 fn pin_form(
@@ -356,7 +361,7 @@ pub async fn pin_submit(
         return Err(PageError::Forbidden(Text::new("login-account-disabled")));
     }
     // The browser that created the account is the user's first trusted device.
-    let jar = super::device::trust_this_device(&state, jar, &user.id, &from).await?;
+    let jar = super::trusted_device::trust_this_device(&state, jar, &user.id, &from).await?;
     if let Some(id) = pending.interaction.as_deref() {
         // The sign-in that sent the person here (if this browser started it) continues with
         // the session just made.
@@ -369,7 +374,7 @@ pub async fn pin_submit(
                 loaded.session = Some(session);
                 return signin::advance(&state, jar, loaded, event, &from).await;
             }
-            Err(error @ (PageError::Unavailable | PageError::Internal(_))) => return Err(error),
+            Err(error @ (PageError::Unavailable(_) | PageError::Internal(_))) => return Err(error),
             Err(_) => {}
         }
     }

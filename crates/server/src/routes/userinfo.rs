@@ -28,7 +28,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 async fn handle(state: &AppState, headers: &HeaderMap) -> Result<Map<String, Value>, BearerError> {
-    let invalid = |why: &'static str| BearerError(OAuthError::invalid_token(why));
+    let invalid = |why: &'static str| BearerError::OAuth(OAuthError::invalid_token(why));
     let token = bearer(headers).ok_or_else(|| invalid("a bearer access token is required"))?;
     let claims = access_token::active_claims(state, token)
         .await?

@@ -11,7 +11,7 @@ use axum_extra::extract::CookieJar;
 use idp_core::model::{Session, User};
 use serde::de::DeserializeOwned;
 
-use crate::error::PageError;
+use crate::error::{Expired, PageError};
 use crate::oauth::interaction::Interaction;
 use crate::routes::session;
 use crate::routes::signin::{self, Loaded};
@@ -58,7 +58,7 @@ impl FromRequestParts<AppState> for Step {
     ) -> Result<Self, Self::Rejection> {
         let Path(id) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|_| PageError::expired())?;
+            .map_err(|_| PageError::expired(Expired::NoSignInInPath))?;
         let jar = CookieJar::from_headers(&parts.headers);
         Ok(Self(signin::load(state, &jar, &id).await?))
     }
@@ -82,7 +82,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for StepForm<T> {
         let jar = CookieJar::from_headers(&parts.headers);
         let CsrfForm(form) =
             CsrfForm::<T>::from_request(Request::from_parts(parts, body), state).await?;
-        let id = id.map_err(|_| PageError::expired())?;
+        let id = id.map_err(|_| PageError::expired(Expired::NoSignInInPath))?;
         let loaded = signin::load(state, &jar, &id).await?;
         Ok(Self { loaded, form })
     }

@@ -159,13 +159,13 @@ fn answers_in_json(path: &str) -> bool {
 fn timed_out(json: bool) -> Response {
     use axum::response::IntoResponse as _;
     if json {
-        crate::error::JsonError(idp_core::OAuthError::new(
+        crate::error::JsonError::OAuth(idp_core::OAuthError::new(
             idp_core::ErrorCode::TemporarilyUnavailable,
             "no answer in time; try again shortly",
         ))
         .into_response()
     } else {
-        crate::error::PageError::Unavailable.into_response()
+        crate::error::PageError::Unavailable(None).into_response()
     }
 }
 

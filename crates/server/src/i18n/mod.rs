@@ -4,14 +4,19 @@
 //!
 //! A page's language is, in order: the one the person chose with the switch on every page
 //! (`?lang=`, remembered in a cookie), the relying party's `ui_locales` for a sign-in, the
-//! browser's `Accept-Language`, and English.
+//! browser's `Accept-Language`, and English (see `negotiation`).
 
-use std::cell::RefCell;
 use std::sync::LazyLock;
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use serde::Serialize;
+
+mod negotiation;
+
+pub use negotiation::{
+    COOKIE, PageLanguage, current, of_request, relying_party_asks, scope, switch,
+};
 
 /// The languages there are message files for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,41 +56,12 @@ impl Locale {
         list.split_ascii_whitespace().find_map(Self::of_tag)
     }
 
-    /// The language an `Accept-Language` header prefers most among those there are messages
-    /// for (RFC 9110 §12.5.4: by quality, then by order; `q=0` means not wanted).
-    pub fn from_accept_language(header: &str) -> Option<Self> {
-        let mut ranked: Vec<(u16, usize, Self)> = header
-            .split(',')
-            .take(32)
-            .enumerate()
-            .filter_map(|(position, item)| {
-                let mut parts = item.split(';');
-                let locale = Self::of_tag(parts.next()?)?;
-                let quality = parts
-                    .find_map(|p| p.trim().strip_prefix("q="))
-                    .map_or(Some(1000), quality)?;
-                (quality > 0).then_some((quality, position, locale))
-            })
-            .collect();
-        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        ranked.first().map(|(_, _, locale)| *locale)
-    }
-
     fn bundle(self) -> &'static FluentBundle<FluentResource> {
         match self {
             Self::En => &EN,
             Self::Es => &ES,
         }
     }
-}
-
-/// A quality value (`0.8`) in thousandths, or `None` if it is not one.
-fn quality(value: &str) -> Option<u16> {
-    let value = value.trim();
-    let number: f32 = value.parse().ok()?;
-    (0.0..=1.0)
-        .contains(&number)
-        .then(|| (number * 1000.0).round() as u16)
 }
 
 fn bundle(locale: Locale, source: &'static str) -> FluentBundle<FluentResource> {
@@ -110,9 +86,9 @@ fn bundle(locale: Locale, source: &'static str) -> FluentBundle<FluentResource> 
 }
 
 static EN: LazyLock<FluentBundle<FluentResource>> =
-    LazyLock::new(|| bundle(Locale::En, include_str!("../locales/en.ftl")));
+    LazyLock::new(|| bundle(Locale::En, include_str!("../../locales/en.ftl")));
 static ES: LazyLock<FluentBundle<FluentResource>> =
-    LazyLock::new(|| bundle(Locale::Es, include_str!("../locales/es.ftl")));
+    LazyLock::new(|| bundle(Locale::Es, include_str!("../../locales/es.ftl")));
 
 /// An argument of a message.
 #[derive(Debug, Clone)]
@@ -324,179 +300,9 @@ pub fn pin_field(rejection: idp_pin_verifier::PinRejection) -> &'static str {
     }
 }
 
-/// What a request's pages need to know about language.
-#[derive(Debug, Clone)]
-pub struct PageLanguage {
-    pub locale: Locale,
-    /// The person chose it with the switch (it outranks `ui_locales`).
-    pub chosen: bool,
-    /// This page's address for the switch, without `lang` (`?` or `&` follows it).
-    pub here: String,
-}
-
-tokio::task_local! {
-    static CURRENT: RefCell<PageLanguage>;
-}
-
-/// Runs `work` (a request's handling) with `language` as its pages' language.
-pub async fn scope<F: Future>(language: PageLanguage, work: F) -> F::Output {
-    CURRENT.scope(RefCell::new(language), work).await
-}
-
-/// The language of the page being answered (English outside a request).
-pub fn current() -> Locale {
-    CURRENT
-        .try_with(|language| language.borrow().locale)
-        .unwrap_or(Locale::En)
-}
-
-/// The relying party asked for these languages (`ui_locales`): they win over the browser's,
-/// not over the person's own choice.
-pub fn prefer(ui_locales: Option<&str>) {
-    let Some(locale) = ui_locales.and_then(Locale::first_of_list) else {
-        return;
-    };
-    let _ = CURRENT.try_with(|language| {
-        let mut language = language.borrow_mut();
-        if !language.chosen {
-            language.locale = locale;
-        }
-    });
-}
-
-/// The language switch for the page being answered: each language's name, code, link, and
-/// whether it is the page's.
-pub fn switch() -> serde_json::Value {
-    let (locale, here) = CURRENT
-        .try_with(|language| {
-            let language = language.borrow();
-            (language.locale, language.here.clone())
-        })
-        .unwrap_or((Locale::En, "/".to_owned()));
-    let joiner = if here.contains('?') { '&' } else { '?' };
-    serde_json::Value::Array(
-        Locale::ALL
-            .into_iter()
-            .map(|other| {
-                serde_json::json!({
-                    "code": other.code(),
-                    "name": other.name(),
-                    "href": format!("{here}{joiner}lang={}", other.code()),
-                    "current": other == locale,
-                })
-            })
-            .collect(),
-    )
-}
-
-/// The cookie that remembers the language chosen with the switch.
-pub const COOKIE: &str = "idp_lang";
-
-/// The language of a request's pages, and the cookie to set when the person just chose one
-/// (`?lang=` on any page).
-pub fn of_request(
-    state: &crate::AppState,
-    request: &axum::extract::Request,
-) -> (
-    PageLanguage,
-    Option<axum_extra::extract::cookie::Cookie<'static>>,
-) {
-    use axum::http::{Method, header};
-    let uri = request.uri();
-    let mut asked = None;
-    let mut kept = url::form_urlencoded::Serializer::new(String::new());
-    let mut kept_any = false;
-    for (name, value) in url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
-        if name == "lang" {
-            asked = asked.or_else(|| Locale::of_tag(&value));
-        } else {
-            kept.append_pair(&name, &value);
-            kept_any = true;
-        }
-    }
-    // The link stays on this site: `//host/...` would be another site's address.
-    let path = format!("/{}", uri.path().trim_start_matches(['/', '\\']));
-    let path = path.as_str();
-    // A form's answer is a POST; its language link goes to the page the form is on.
-    let here = if request.method() == Method::GET {
-        let kept = kept.finish();
-        if kept_any {
-            format!("{path}?{kept}")
-        } else {
-            path.to_owned()
-        }
-    } else {
-        form_page(path).to_owned()
-    };
-    let cookie_name = crate::web::cookies::name(state, COOKIE, true);
-    let remembered = request
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == cookie_name)
-        .and_then(|(_, value)| Locale::of_tag(value));
-    let browser = request
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(Locale::from_accept_language);
-    let chosen = asked.or(remembered);
-    let language = PageLanguage {
-        locale: chosen.or(browser).unwrap_or(Locale::En),
-        chosen: chosen.is_some(),
-        here,
-    };
-    let cookie = asked.map(|locale| {
-        crate::web::cookies::build(state, COOKIE, locale.code().to_owned(), Some(365 * 86_400))
-    });
-    (language, cookie)
-}
-
-/// The page a form posted to `path` is on.
-fn form_page(path: &str) -> &str {
-    if path.starts_with("/account/") && path != "/account/contact/code" {
-        "/account"
-    } else if path == "/logout/confirm" {
-        "/logout"
-    } else if let Some(device) = path.strip_suffix("/resend") {
-        device
-    } else {
-        path
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn accept_language_is_ranked_by_quality_then_order() {
-        assert_eq!(
-            Locale::from_accept_language("es-MX,es;q=0.9,en;q=0.8"),
-            Some(Locale::Es)
-        );
-        assert_eq!(
-            Locale::from_accept_language("fr-FR, en;q=0.5, es;q=0.7"),
-            Some(Locale::Es)
-        );
-        assert_eq!(Locale::from_accept_language("de, en-GB"), Some(Locale::En));
-        assert_eq!(
-            Locale::from_accept_language("es;q=0, en;q=0.1"),
-            Some(Locale::En)
-        );
-        assert_eq!(Locale::from_accept_language("fr, de"), None);
-        assert_eq!(Locale::from_accept_language("es;q=2, en;q=abc"), None);
-        assert_eq!(Locale::from_accept_language(""), None);
-    }
-
-    #[test]
-    fn ui_locales_take_the_first_language_there_are_messages_for() {
-        assert_eq!(Locale::first_of_list("fr-CA es-419 en"), Some(Locale::Es));
-        assert_eq!(Locale::first_of_list("de"), None);
-    }
 
     #[test]
     fn both_message_files_parse_and_have_the_same_messages() {
@@ -511,8 +317,8 @@ mod tests {
                 })
                 .collect()
         };
-        let en = ids(include_str!("../locales/en.ftl"));
-        let es = ids(include_str!("../locales/es.ftl"));
+        let en = ids(include_str!("../../locales/en.ftl"));
+        let es = ids(include_str!("../../locales/es.ftl"));
         assert!(!en.is_empty());
         let only_en: Vec<_> = en.difference(&es).collect();
         let only_es: Vec<_> = es.difference(&en).collect();

@@ -1,0 +1,188 @@
+//! The account page: contact details and their confirmation, password and PIN changes,
+//! sessions, and recent sign-ins. Every page needs a full sign-in (password and PIN); every
+//! change needs the current secret it replaces.
+//!
+//! This module shows the page; each form it holds is a module of its own, answered with the
+//! page again (`done` with a notice, `refused` with the reason).
+
+pub mod consents;
+pub mod contact;
+pub mod password;
+pub mod pin;
+pub mod questions;
+pub mod sessions;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum_extra::extract::CookieJar;
+use idp_core::model::{AuditKind, Session, User};
+use idp_core::security_questions;
+use serde_json::json;
+
+use crate::error::PageError;
+use crate::i18n::{FieldError, Text, question_text};
+use crate::state::AppState;
+use crate::web::csrf;
+use crate::web::extract::SignedIn;
+
+/// Sign-in events shown on the account page.
+const SIGN_IN_EVENTS: [AuditKind; 5] = [
+    AuditKind::SignInSucceeded,
+    AuditKind::PasswordWrong,
+    AuditKind::PasswordThrottled,
+    AuditKind::PinWrong,
+    AuditKind::PinLocked,
+];
+
+/// The account page, with a notice or an error from the last action.
+async fn page(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    status: StatusCode,
+    notice: Option<Text>,
+    error: Option<FieldError>,
+) -> Result<Response, PageError> {
+    let sessions: Vec<_> = state
+        .stores
+        .sessions
+        .list_sessions(&user.id, state.now())
+        .await?
+        .into_iter()
+        .map(|s| {
+            json!({
+                "sid": s.sid,
+                "current": s.sid == session.sid,
+                "created_at": s.created_at,
+                "ip": s.ip,
+                "user_agent": s.user_agent,
+            })
+        })
+        .collect();
+    let events: Vec<_> = state
+        .stores
+        .audit
+        .recent_for_user(&user.id, &SIGN_IN_EVENTS, 20)
+        .await?
+        .into_iter()
+        .map(|e| {
+            json!({
+                "at": e.at,
+                "outcome": outcome_label(e.kind),
+                "ip": e.ip,
+                "user_agent": e.user_agent,
+            })
+        })
+        .collect();
+    let devices: Vec<_> = state
+        .stores
+        .devices
+        .list_devices(&user.id)
+        .await?
+        .into_iter()
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "created_at": d.created_at,
+                "last_seen_at": d.last_seen_at,
+                "ip": d.ip,
+                "user_agent": d.user_agent,
+            })
+        })
+        .collect();
+    let mut consents = Vec::new();
+    for (client_id, scopes, granted_at) in state.stores.consents.list_consents(&user.id).await? {
+        let name = state
+            .stores
+            .clients
+            .find_client(&client_id)
+            .await?
+            .map_or_else(|| Text::new("account-removed-app").words(), |c| c.name);
+        let scopes: Vec<_> = scopes
+            .iter()
+            .map(|s| crate::oauth::consent::describe(s))
+            .collect();
+        consents.push(json!({ "client_id": client_id, "name": name, "scopes": scopes, "granted_at": granted_at }));
+    }
+    Ok(csrf::form_page(
+        state,
+        jar,
+        status,
+        "account.html",
+        json!({
+            "username": user.username,
+            "email": user.email,
+            "email_verified": user.email_verified,
+            "phone": user.phone,
+            "phone_verified": user.phone_verified,
+            "sessions": sessions,
+            "devices": devices,
+            "consents": consents,
+            "questions": security_questions::QUESTIONS
+                .iter()
+                .map(|(id, _)| json!({ "id": id, "text": question_text(id) }))
+                .collect::<Vec<_>>(),
+            "questions_set": user
+                .security_questions
+                .iter()
+                .map(|a| question_text(&a.question))
+                .collect::<Vec<_>>(),
+            "events": events,
+            "notice": notice,
+            "error": error,
+        }),
+    ))
+}
+
+/// The account page after a change, with a notice.
+async fn done(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    notice: &'static str,
+) -> Result<Response, PageError> {
+    page(
+        state,
+        jar,
+        session,
+        user,
+        StatusCode::OK,
+        Some(Text::new(notice)),
+        None,
+    )
+    .await
+}
+
+/// The account page after a refused change, with the reason.
+async fn refused(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    status: StatusCode,
+    error: FieldError,
+) -> Result<Response, PageError> {
+    page(state, jar, session, user, status, None, Some(error)).await
+}
+
+fn outcome_label(kind: AuditKind) -> Text {
+    Text::new(match kind {
+        AuditKind::SignInSucceeded => "outcome-signed-in",
+        AuditKind::PasswordWrong => "outcome-password-wrong",
+        AuditKind::PasswordThrottled => "outcome-throttled",
+        AuditKind::PinWrong => "outcome-pin-wrong",
+        AuditKind::PinLocked => "outcome-pin-locked",
+        _ => "outcome-other",
+    })
+}
+
+pub async fn account_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    SignedIn { session, user }: SignedIn,
+) -> Result<Response, PageError> {
+    page(&state, jar, &session, &user, StatusCode::OK, None, None).await
+}
