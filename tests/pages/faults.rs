@@ -65,7 +65,7 @@ async fn a_full_disk_answers_503_with_retry_after_and_everything_resumes_when_sp
     let (status, body) = ready(&idp, &mut browser).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["database"], "cannot_write", "{body}");
-    let metrics = idp_server::metrics::exposition_text(&idp.state);
+    let metrics = idp_server::routes::metrics::exposition_text(&idp.state);
     assert!(
         metrics.contains(r#"idp_dependency_ready{dependency="database",status="cannot_write"} 0"#),
         "{metrics}"

@@ -32,7 +32,7 @@ fn discovery(c: &mut Criterion) {
     let keys = state.keys();
     c.bench_function("discovery document rendered as JSON", |b| {
         b.iter(|| {
-            let document = idp_server::routes::discovery::document(&settings, &keys);
+            let document = idp_server::published::document(&settings, &keys);
             serde_json::to_vec(&document).unwrap()
         })
     });

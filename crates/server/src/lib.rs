@@ -11,9 +11,12 @@ pub mod messages;
 pub mod metrics;
 pub mod notify;
 pub mod oauth;
+pub mod published;
+pub mod readiness;
 pub mod rehash;
 pub mod routes;
 pub mod secrets;
+pub mod start;
 pub mod state;
 pub mod store;
 pub mod throttle;
@@ -50,7 +53,7 @@ pub async fn serve(
         let _ = stopping.wait_for(|stop| *stop).await;
     };
     if let Some(metrics) = metrics {
-        let app = metrics::router(state.clone());
+        let app = routes::metrics::router(state.clone());
         let stopping = stopping.clone();
         tokio::spawn(async move {
             if let Err(error) = axum::serve(metrics, app)

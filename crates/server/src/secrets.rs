@@ -10,7 +10,7 @@ use sha2::Sha256;
 use idp_core::store::KeyStore;
 
 use crate::config::{ConfigError, Settings};
-use crate::state::StartError;
+use crate::start::StartError;
 
 pub struct Secrets {
     pub master_key: [u8; 32],

@@ -10,7 +10,9 @@ use idp_pin_verifier::{PinPolicy, PinVerifier};
 use idp_token_issuer::KeySet;
 
 use crate::config::Settings;
+pub use crate::published::Published;
 use crate::secrets::Secrets;
+pub use crate::start::StartError;
 use idp_core::store::Stores;
 
 #[derive(Clone)]
@@ -46,7 +48,7 @@ pub struct Inner {
     pub http: reqwest::Client,
     pub metrics: crate::metrics::Metrics,
     /// The last readiness probe (see `routes::readyz`).
-    pub readiness: crate::routes::readiness::Readiness,
+    pub readiness: crate::readiness::Readiness,
 }
 
 impl std::ops::Deref for AppState {
@@ -55,18 +57,6 @@ impl std::ops::Deref for AppState {
     fn deref(&self) -> &Inner {
         &self.0
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
-    #[error("database: {0}")]
-    Store(#[from] idp_core::StoreError),
-    #[error("password hashing: {0}")]
-    Hash(#[from] idp_core::hashing::HashError),
-    #[error("signing keys: {0}")]
-    Keys(#[from] idp_token_issuer::TokenError),
 }
 
 impl AppState {
@@ -89,8 +79,9 @@ impl AppState {
         } = crate::store::open(&settings, secrets.derive("redis-records"), clock.clone()).await?;
         secrets.check_recorded(stores.keys.as_ref(), false).await?;
         let key_sealing = secrets.derive("signing-keys");
-        crate::keys::ensure_active_in_cluster(&stores, &key_sealing, clock.as_ref()).await?;
-        let keys = crate::keys::load(stores.keys.as_ref(), &key_sealing).await?;
+        crate::keys::stored::ensure_active_in_cluster(&stores, &key_sealing, clock.as_ref())
+            .await?;
+        let keys = crate::keys::stored::load(stores.keys.as_ref(), &key_sealing).await?;
         secrets.check_recorded(stores.keys.as_ref(), true).await?;
         let hasher = HashPool::new(
             settings.hashing.params(),
@@ -139,7 +130,7 @@ impl AppState {
                     crate::config::ConfigError(format!("cannot build the HTTP client: {e}"))
                 })?,
             metrics: crate::metrics::Metrics::default(),
-            readiness: crate::routes::readiness::Readiness::default(),
+            readiness: crate::readiness::Readiness::default(),
             settings,
             clock,
             stores,
@@ -181,67 +172,5 @@ impl AppState {
 
     pub fn now(&self) -> i64 {
         self.clock.now()
-    }
-}
-
-/// The signing keys and, rendered once when they change, the JWKS and the discovery document
-/// (which names the keys' algorithms): serving either copies no more than a pointer.
-pub struct Published {
-    pub keys: Arc<KeySet>,
-    /// Access tokens whose signature these keys verified, by SHA-256 of the token: a resource
-    /// server introspects the same token again and again. Gone with the keys (a revoked key's
-    /// tokens are never found here again); expiry and revocation are checked on every use.
-    verified:
-        std::sync::Mutex<std::collections::HashMap<[u8; 32], idp_token_issuer::AccessTokenClaims>>,
-    pub jwks: axum::body::Bytes,
-    /// The JWKS's `Cache-Control` (the pre-publication window depends on it).
-    pub jwks_cache_control: axum::http::HeaderValue,
-    pub discovery: axum::body::Bytes,
-}
-
-/// Verified access tokens remembered at most (past it the memory starts over).
-const VERIFIED_TOKENS: usize = 10_000;
-
-impl Published {
-    /// The claims of an access token these keys signed (signature, `typ` and issuer checked),
-    /// verified once per token.
-    pub fn access_token_claims(
-        &self,
-        token: &str,
-        issuer: &str,
-    ) -> Option<idp_token_issuer::AccessTokenClaims> {
-        use sha2::Digest as _;
-        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
-        if let Ok(verified) = self.verified.lock()
-            && let Some(claims) = verified.get(&digest)
-        {
-            return Some(claims.clone());
-        }
-        let claims: idp_token_issuer::AccessTokenClaims = self
-            .keys
-            .verify_ignoring_expiry(token, "at+jwt", issuer)
-            .ok()?;
-        if let Ok(mut verified) = self.verified.lock() {
-            if verified.len() >= VERIFIED_TOKENS {
-                verified.clear();
-            }
-            verified.insert(digest, claims.clone());
-        }
-        Some(claims)
-    }
-
-    pub fn new(settings: &Settings, keys: KeySet) -> Self {
-        let jwks = serde_json::to_vec(&keys.jwks()).unwrap_or_default();
-        let discovery = serde_json::to_vec(&crate::routes::discovery::document(settings, &keys))
-            .unwrap_or_default();
-        let max_age = format!("public, max-age={}", settings.keys.jwks_max_age_secs);
-        Self {
-            keys: Arc::new(keys),
-            verified: std::sync::Mutex::default(),
-            jwks: jwks.into(),
-            jwks_cache_control: axum::http::HeaderValue::from_str(&max_age)
-                .unwrap_or(axum::http::HeaderValue::from_static("no-cache")),
-            discovery: discovery.into(),
-        }
     }
 }

@@ -120,7 +120,7 @@ pub const COOKIE: &str = "idp_lang";
 /// The language of a request's pages, and the cookie to set when the person just chose one
 /// (`?lang=` on any page).
 pub fn of_request(
-    state: &crate::AppState,
+    settings: &crate::config::Settings,
     request: &axum::extract::Request,
 ) -> (
     PageLanguage,
@@ -153,7 +153,7 @@ pub fn of_request(
     } else {
         form_page(path).to_owned()
     };
-    let cookie_name = crate::web::cookies::name(state, COOKIE, true);
+    let cookie_name = crate::web::cookies::name(settings, COOKIE, true);
     let remembered = request
         .headers()
         .get_all(header::COOKIE)
@@ -176,7 +176,12 @@ pub fn of_request(
         here,
     };
     let cookie = asked.map(|locale| {
-        crate::web::cookies::build(state, COOKIE, locale.code().to_owned(), Some(365 * 86_400))
+        crate::web::cookies::build(
+            settings,
+            COOKIE,
+            locale.code().to_owned(),
+            Some(365 * 86_400),
+        )
     });
     (language, cookie)
 }

@@ -159,7 +159,7 @@ pub async fn logout_confirm(
     if let Some(current) = session::current(&state, &jar).await? {
         session::end(&state, &current, &from).await?;
     }
-    let jar = jar.add(cookies::removal(&state, cookies::SESSION, "/"));
+    let jar = jar.add(cookies::removal(&state.settings, cookies::SESSION, "/"));
     match redirect {
         Some(uri) => {
             let target = match request.state.as_deref().filter(|s| !s.is_empty()) {

@@ -11,6 +11,7 @@ pub mod discovery;
 mod introspect;
 mod login;
 pub(crate) mod logout;
+pub mod metrics;
 mod par;
 pub(crate) mod readiness;
 pub mod recovery;
@@ -144,7 +145,7 @@ pub fn router(state: AppState) -> Router {
         .route("/help", get(help))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readiness::readyz))
-        .route("/metrics", get(crate::metrics::exposition))
+        .route("/metrics", get(metrics::exposition))
         .route("/static/style.css", get(stylesheet))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -14,7 +14,7 @@ use crate::web::client_info::ClientInfo;
 use crate::web::cookies;
 
 fn cookie_value(state: &AppState, jar: &CookieJar) -> Option<String> {
-    jar.get(&cookies::name(state, cookies::SESSION, true))
+    jar.get(&cookies::name(&state.settings, cookies::SESSION, true))
         .map(|c| c.value().to_owned())
         .filter(|v| !v.is_empty())
 }
@@ -88,7 +88,12 @@ pub async fn start(
             end(state, &previous, from).await?;
         }
     }
-    let jar = jar.add(cookies::build(state, cookies::SESSION, value, Some(ttl)));
+    let jar = jar.add(cookies::build(
+        &state.settings,
+        cookies::SESSION,
+        value,
+        Some(ttl),
+    ));
     Ok((jar, session))
 }
 

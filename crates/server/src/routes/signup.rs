@@ -191,7 +191,7 @@ async fn start(
         .put(EphemeralKind::Signup, &id, &payload, state.now() + ttl)
         .await?;
     let jar = jar.add(cookies::with_path(
-        state,
+        &state.settings,
         cookies::SIGNUP,
         id,
         SIGNUP_PATH,
@@ -204,7 +204,7 @@ async fn load_pending(
     state: &AppState,
     jar: &CookieJar,
 ) -> Result<(String, PendingSignup), PageError> {
-    let name = cookies::name(state, cookies::SIGNUP, false);
+    let name = cookies::name(&state.settings, cookies::SIGNUP, false);
     let id = jar
         .get(&name)
         .map(|c| c.value().to_owned())
@@ -312,7 +312,11 @@ pub async fn pin_submit(
         .ephemeral
         .delete(EphemeralKind::Signup, &id)
         .await?;
-    let jar = jar.add(cookies::removal(&state, cookies::SIGNUP, SIGNUP_PATH));
+    let jar = jar.add(cookies::removal(
+        &state.settings,
+        cookies::SIGNUP,
+        SIGNUP_PATH,
+    ));
     if !created {
         {
             let form = SignupForm {

@@ -20,7 +20,7 @@ use crate::web::client_info::ClientInfo;
 use crate::web::cookies;
 
 fn cookie_value(state: &AppState, jar: &CookieJar) -> Option<String> {
-    jar.get(&cookies::name(state, cookies::DEVICE, true))
+    jar.get(&cookies::name(&state.settings, cookies::DEVICE, true))
         .map(|c| c.value().to_owned())
         .filter(|v| !v.is_empty())
 }
@@ -44,7 +44,12 @@ pub async fn trust_this_device(
         user_agent: from.user_agent.clone(),
     };
     state.stores.devices.trust_device(&device).await?;
-    let cookie = cookies::build(state, cookies::DEVICE, value, Some(DEVICE_TRUST_SECS));
+    let cookie = cookies::build(
+        &state.settings,
+        cookies::DEVICE,
+        value,
+        Some(DEVICE_TRUST_SECS),
+    );
     Ok(jar.add(cookie))
 }
 

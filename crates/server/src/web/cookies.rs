@@ -7,7 +7,7 @@
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use time::Duration;
 
-use crate::state::AppState;
+use crate::config::Settings;
 
 pub const SESSION: &str = "idp_session";
 pub const CSRF: &str = "idp_csrf";
@@ -15,8 +15,8 @@ pub const SIGNUP: &str = "idp_signup";
 pub const DEVICE: &str = "idp_device";
 
 /// The name a cookie has on the wire: prefixed under https.
-pub fn name(state: &AppState, base: &str, host_only_root: bool) -> String {
-    match (state.settings.issuer_is_https(), host_only_root) {
+pub fn name(settings: &Settings, base: &str, host_only_root: bool) -> String {
+    match (settings.issuer_is_https(), host_only_root) {
         (true, true) => format!("__Host-{base}"),
         (true, false) => format!("__Secure-{base}"),
         (false, _) => base.to_owned(),
@@ -24,24 +24,29 @@ pub fn name(state: &AppState, base: &str, host_only_root: bool) -> String {
 }
 
 /// A cookie for the whole site, living `max_age` seconds (a browser-session cookie if `None`).
-pub fn build(state: &AppState, base: &str, value: String, max_age: Option<i64>) -> Cookie<'static> {
-    with_path(state, base, value, "/", max_age)
+pub fn build(
+    settings: &Settings,
+    base: &str,
+    value: String,
+    max_age: Option<i64>,
+) -> Cookie<'static> {
+    with_path(settings, base, value, "/", max_age)
 }
 
 /// A cookie sent only under `path` (an interaction's own pages).
 pub fn with_path(
-    state: &AppState,
+    settings: &Settings,
     base: &str,
     value: String,
     path: &str,
     max_age: Option<i64>,
 ) -> Cookie<'static> {
     let root = path == "/";
-    let mut cookie = Cookie::new(name(state, base, root), value);
+    let mut cookie = Cookie::new(name(settings, base, root), value);
     cookie.set_path(path.to_owned());
     cookie.set_http_only(true);
     cookie.set_same_site(SameSite::Lax);
-    cookie.set_secure(state.settings.issuer_is_https());
+    cookie.set_secure(settings.issuer_is_https());
     if let Some(seconds) = max_age {
         cookie.set_max_age(Duration::seconds(seconds));
     }
@@ -49,8 +54,8 @@ pub fn with_path(
 }
 
 /// A cookie that tells the browser to forget `base` at `path`.
-pub fn removal(state: &AppState, base: &str, path: &str) -> Cookie<'static> {
-    let mut cookie = with_path(state, base, String::new(), path, Some(0));
+pub fn removal(settings: &Settings, base: &str, path: &str) -> Cookie<'static> {
+    let mut cookie = with_path(settings, base, String::new(), path, Some(0));
     cookie.make_removal();
     cookie
 }

@@ -23,7 +23,7 @@ fn token_for(state: &AppState, cookie_value: &str) -> String {
 }
 
 fn cookie_value(state: &AppState, jar: &CookieJar) -> Option<String> {
-    jar.get(&cookies::name(state, cookies::CSRF, true))
+    jar.get(&cookies::name(&state.settings, cookies::CSRF, true))
         .map(|c| c.value().to_owned())
         .filter(|v| !v.is_empty())
 }
@@ -34,7 +34,12 @@ fn ensure_cookie(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
         return (jar, existing);
     }
     let value = random_token(32);
-    let jar = jar.add(cookies::build(state, cookies::CSRF, value.clone(), None));
+    let jar = jar.add(cookies::build(
+        &state.settings,
+        cookies::CSRF,
+        value.clone(),
+        None,
+    ));
     (jar, value)
 }
 

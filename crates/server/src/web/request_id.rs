@@ -87,7 +87,7 @@ pub async fn around(State(state): State<AppState>, request: Request, next: Next)
         method = %request.method(),
         path = %request.uri().path(),
     );
-    let (language, chosen) = crate::i18n::of_request(&state, &request);
+    let (language, chosen) = crate::i18n::of_request(&state.settings, &request);
     let started = std::time::Instant::now();
     let json = answers_in_json(request.uri().path());
     let answer = async {

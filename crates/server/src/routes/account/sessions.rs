@@ -46,7 +46,7 @@ pub async fn end_session(
     };
     crate::routes::session::end(&state, &target, &from).await?;
     if form.sid == session.sid {
-        let jar = jar.add(cookies::removal(&state, cookies::SESSION, "/"));
+        let jar = jar.add(cookies::removal(&state.settings, cookies::SESSION, "/"));
         return Ok((jar, Redirect::to("/account")).into_response());
     }
     done(&state, jar, &session, &user, "account-session-ended").await

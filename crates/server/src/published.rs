@@ -1,0 +1,115 @@
+//! What this node publishes about its keys: the JWKS and the discovery document, rendered
+//! once per key change, and the access tokens those keys were found to have signed.
+
+use std::sync::Arc;
+
+use idp_token_issuer::KeySet;
+use serde_json::json;
+
+use crate::config::Settings;
+use crate::oauth::{SCOPES_SUPPORTED, acr};
+
+/// The signing keys and, rendered once when they change, the JWKS and the discovery document
+/// (which names the keys' algorithms): serving either copies no more than a pointer.
+pub struct Published {
+    pub keys: Arc<KeySet>,
+    /// Access tokens whose signature these keys verified, by SHA-256 of the token: a resource
+    /// server introspects the same token again and again. Gone with the keys (a revoked key's
+    /// tokens are never found here again); expiry and revocation are checked on every use.
+    verified:
+        std::sync::Mutex<std::collections::HashMap<[u8; 32], idp_token_issuer::AccessTokenClaims>>,
+    pub jwks: axum::body::Bytes,
+    /// The JWKS's `Cache-Control` (the pre-publication window depends on it).
+    pub jwks_cache_control: axum::http::HeaderValue,
+    pub discovery: axum::body::Bytes,
+}
+
+/// Verified access tokens remembered at most (past it the memory starts over).
+const VERIFIED_TOKENS: usize = 10_000;
+
+impl Published {
+    /// The claims of an access token these keys signed (signature, `typ` and issuer checked),
+    /// verified once per token.
+    pub fn access_token_claims(
+        &self,
+        token: &str,
+        issuer: &str,
+    ) -> Option<idp_token_issuer::AccessTokenClaims> {
+        use sha2::Digest as _;
+        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        if let Ok(verified) = self.verified.lock()
+            && let Some(claims) = verified.get(&digest)
+        {
+            return Some(claims.clone());
+        }
+        let claims: idp_token_issuer::AccessTokenClaims = self
+            .keys
+            .verify_ignoring_expiry(token, "at+jwt", issuer)
+            .ok()?;
+        if let Ok(mut verified) = self.verified.lock() {
+            if verified.len() >= VERIFIED_TOKENS {
+                verified.clear();
+            }
+            verified.insert(digest, claims.clone());
+        }
+        Some(claims)
+    }
+
+    pub fn new(settings: &Settings, keys: KeySet) -> Self {
+        let jwks = serde_json::to_vec(&keys.jwks()).unwrap_or_default();
+        let discovery = serde_json::to_vec(&document(settings, &keys)).unwrap_or_default();
+        let max_age = format!("public, max-age={}", settings.keys.jwks_max_age_secs);
+        Self {
+            keys: Arc::new(keys),
+            verified: std::sync::Mutex::default(),
+            jwks: jwks.into(),
+            jwks_cache_control: axum::http::HeaderValue::from_str(&max_age)
+                .unwrap_or(axum::http::HeaderValue::from_static("no-cache")),
+            discovery: discovery.into(),
+        }
+    }
+}
+
+/// The discovery document for these settings and keys.
+pub fn document(settings: &Settings, keys: &KeySet) -> serde_json::Value {
+    let issuer = settings.issuer.as_str();
+    let algs: Vec<&str> = keys.algorithms().iter().map(|a| a.as_str()).collect();
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
+        "registration_endpoint": format!("{issuer}/register"),
+        "pushed_authorization_request_endpoint": format!("{issuer}/par"),
+        "require_pushed_authorization_requests": false,
+        "end_session_endpoint": format!("{issuer}/logout"),
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
+        "revocation_endpoint": format!("{issuer}/revoke"),
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "introspection_endpoint": format!("{issuer}/introspect"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "jwks_uri": format!("{issuer}/jwks"),
+        "scopes_supported": SCOPES_SUPPORTED,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": algs,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "RS256", "PS256", "EdDSA"],
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login"],
+        "acr_values_supported": acr::LEVELS,
+        "claims_supported": [
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
+            "at_hash", "preferred_username", "email", "email_verified", "phone_number",
+            "phone_number_verified"
+        ],
+        "claims_parameter_supported": true,
+        "ui_locales_supported": crate::i18n::Locale::ALL.map(crate::i18n::Locale::code),
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+    })
+}
