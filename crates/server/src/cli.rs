@@ -403,14 +403,14 @@ pub async fn create_client(
         .map(String::as_str)
         .chain(new.backchannel_logout_uri);
     for uri in logout_uris {
-        crate::oauth::client_metadata::check_redirect_uri(uri)
+        idp_oauth::client_metadata::check_redirect_uri(uri)
             .map_err(|e| CliError(format!("logout URI: {e}")))?;
     }
     if name.trim().is_empty() {
         return Err(CliError("--name may not be empty".into()));
     }
     for uri in redirect_uris {
-        crate::oauth::client_metadata::check_redirect_uri(uri)
+        idp_oauth::client_metadata::check_redirect_uri(uri)
             .map_err(|e| CliError(format!("--redirect-uri: {e}")))?;
     }
     if public && admin {

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
+use idp_oauth::{SCOPES_SUPPORTED, acr};
 use idp_token_issuer::KeySet;
 use serde_json::json;
 
 use crate::config::Settings;
-use crate::oauth::{SCOPES_SUPPORTED, acr};
 
 /// The signing keys and, rendered once when they change, the JWKS and the discovery document
 /// (which names the keys' algorithms): serving either copies no more than a pointer.

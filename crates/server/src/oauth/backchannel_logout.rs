@@ -78,7 +78,7 @@ pub async fn notify(state: &AppState, session: &Session) -> Result<(), StoreErro
 /// An HTTP client that reaches `uri`'s host only at the public address it resolves to now, so
 /// a later DNS answer cannot point the request into the provider's own network.
 async fn public_client(uri: &str) -> Option<reqwest::Client> {
-    use super::client_metadata::is_public_address;
+    use idp_oauth::client_metadata::is_public_address;
     let url = url::Url::parse(uri).ok()?;
     // An IPv6 literal without its brackets, as the resolver takes it.
     let host = match url.host()? {

@@ -6,11 +6,11 @@ use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 
+use idp_oauth::authorization_request::{self, Rejection, RequestProblem, error_redirect};
 use idp_signin::SignIn;
 
 use crate::error::PageError;
 use crate::i18n::Text;
-use crate::oauth::authorization_request::{self, Rejection, error_redirect};
 use crate::oauth::interaction::Interaction;
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
@@ -67,8 +67,11 @@ async fn authorize(
     let clients = state.stores.clients.as_ref();
     let (request, client) = match authorization_request::check(pairs, clients, arrival).await {
         Ok(checked) => checked,
-        Err(Rejection::Page(message)) => {
-            return Err(PageError::bad_request("authorize-refused-title", message));
+        Err(Rejection::Page(problem)) => {
+            return Err(PageError::bad_request(
+                "authorize-refused-title",
+                problem.into(),
+            ));
         }
         Err(Rejection::Redirect {
             redirect_uri,
@@ -88,4 +91,18 @@ async fn authorize(
         SignIn::AwaitingPassword { recover: false },
     );
     super::signin::begin(&state, jar, interaction, &client, &from).await
+}
+
+/// The words for a request whose client or redirect URI cannot be trusted.
+impl From<RequestProblem> for Text {
+    fn from(problem: RequestProblem) -> Self {
+        Text::new(match problem {
+            RequestProblem::TwoClients => "authorize-two-clients",
+            RequestProblem::NoClient => "authorize-no-client",
+            RequestProblem::UnknownClient => "authorize-unknown-client",
+            RequestProblem::TwoRedirectUris => "authorize-two-redirects",
+            RequestProblem::NoRedirectUri => "authorize-no-redirect",
+            RequestProblem::UnknownRedirectUri => "authorize-unknown-redirect",
+        })
+    }
 }

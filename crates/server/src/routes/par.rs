@@ -10,12 +10,12 @@ use axum::response::{IntoResponse, Response};
 use idp_core::OAuthError;
 use idp_core::model::{Consumed, EphemeralKind};
 use idp_core::random::random_token;
+use idp_oauth::authorization_request::{self, Arrival, Rejection};
 use serde_json::json;
 
 use super::client_request::FormBody;
 use crate::error::{JsonError, PageError};
 use crate::i18n::Text;
-use crate::oauth::authorization_request::{self, Arrival, Rejection};
 use crate::state::AppState;
 
 /// The prefix of the references PAR hands out (RFC 9126 §2.2).
@@ -70,8 +70,8 @@ async fn handle(
     .await
     {
         Ok(_) => {}
-        Err(Rejection::Page(message)) => {
-            let message = message.in_locale(crate::i18n::Locale::En);
+        Err(Rejection::Page(problem)) => {
+            let message = Text::from(problem).in_locale(crate::i18n::Locale::En);
             return Err(OAuthError::invalid_request(message).into());
         }
         Err(Rejection::Redirect { error, .. }) => return Err(error.into()),

@@ -10,10 +10,10 @@ use axum::response::{IntoResponse, Response};
 use idp_core::model::{Client, Consumed, EphemeralKind, TokenEndpointAuthMethod};
 use idp_core::random::{constant_time_eq, random_token, sha256_b64};
 use idp_core::{OAuthError, StoreError};
+use idp_oauth::client_metadata::{self, MetadataError, RegistrationRequest};
 use serde_json::{Value, json};
 
 use crate::error::BearerError;
-use crate::oauth::client_metadata::{self, MetadataError, RegistrationRequest};
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;

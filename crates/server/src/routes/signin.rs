@@ -7,13 +7,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use idp_core::model::{AuditKind, Client, EphemeralKind, Session, User};
 use idp_core::{ErrorCode, OAuthError};
+use idp_oauth::authorization_request::error_redirect;
 use idp_signin::{Account, Context, Effect, Event, LiveSession, Policy, Refusal, SignIn};
 
 use super::{session, trusted_device};
 use crate::audit;
 use crate::error::{Expired, PageError};
 use crate::i18n::{self, Text};
-use crate::oauth::authorization_request::error_redirect;
 use crate::oauth::consent;
 use crate::oauth::interaction::{Interaction, issue_code, live_session};
 use crate::state::AppState;

@@ -7,11 +7,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use idp_core::{ErrorCode, OAuthError};
+use idp_oauth::client_metadata::GRANT_TYPES;
 
 use super::client_request::FormBody;
 use crate::error::JsonError;
 use crate::oauth::authorization_code::{self, CodeRequest};
-use crate::oauth::client_metadata::GRANT_TYPES;
 use crate::oauth::{client_credentials, refresh_token};
 use crate::state::AppState;
 use idp_store_sql::Traffic;

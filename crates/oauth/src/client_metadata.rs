@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Grant types a client may register: those the token endpoint implements.
-pub(crate) const GRANT_TYPES: [&str; 3] =
-    ["authorization_code", "refresh_token", "client_credentials"];
+pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
 
 /// Redirect URIs a client may register: absolute, no fragment (RFC 6749 §3.1.2); https, or
 /// http on a loopback address, or a private-use scheme of a native app (RFC 8252 §7.1).

@@ -9,8 +9,7 @@ use idp_core::store::ClientStore;
 use idp_core::{ErrorCode, OAuthError, StoreError};
 use serde::{Deserialize, Serialize};
 
-use super::SCOPES_SUPPORTED;
-use crate::i18n::Text;
+use crate::SCOPES_SUPPORTED;
 
 /// Longest accepted value of the free-form parameters.
 const MAX_STATE_LENGTH: usize = 2048;
@@ -42,7 +41,7 @@ pub struct AuthorizationRequest {
     /// The languages the relying party would like the pages in (OpenID Connect Core §3.1.2.1).
     #[serde(default)]
     pub ui_locales: Option<String>,
-    /// The authentication context class the sign-in must reach (see `oauth::acr`).
+    /// The authentication context class the sign-in must reach (see [`crate::acr`]).
     #[serde(default)]
     pub acr: Option<String>,
 }
@@ -51,7 +50,7 @@ pub struct AuthorizationRequest {
 #[derive(Debug)]
 pub enum Rejection {
     /// The client or redirect URI cannot be trusted: show a page, never redirect.
-    Page(Text),
+    Page(RequestProblem),
     /// Tell the client, at its verified redirect URI.
     Redirect {
         redirect_uri: String,
@@ -59,6 +58,24 @@ pub enum Rejection {
         error: OAuthError,
     },
     Store(StoreError),
+}
+
+/// What is wrong with the client or the redirect URI of a request that cannot be answered at
+/// the client's redirect URI (RFC 6749 §4.1.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestProblem {
+    /// `client_id` is given more than once.
+    TwoClients,
+    /// `client_id` is missing.
+    NoClient,
+    /// No client has that `client_id`.
+    UnknownClient,
+    /// `redirect_uri` is given more than once.
+    TwoRedirectUris,
+    /// `redirect_uri` is missing.
+    NoRedirectUri,
+    /// The client did not register that `redirect_uri`.
+    UnknownRedirectUri,
 }
 
 impl From<StoreError> for Rejection {
@@ -94,7 +111,6 @@ impl Params {
     }
 }
 
-/// Checks the request and returns it with its client.
 /// How the request arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arrival {
@@ -104,6 +120,7 @@ pub enum Arrival {
     Pushed,
 }
 
+/// Checks the request and returns it with its client.
 pub async fn check(
     pairs: Vec<(String, String)>,
     clients: &dyn ClientStore,
@@ -139,7 +156,7 @@ pub async fn check(
     let max_age = check_max_age(&params).map_err(refuse)?;
     check_lengths(&params).map_err(refuse)?;
     let acr =
-        super::acr::required(params.get("acr_values"), params.get("claims")).map_err(refuse)?;
+        crate::acr::required(params.get("acr_values"), params.get("claims")).map_err(refuse)?;
     let request = AuthorizationRequest {
         client_id: client.id.clone(),
         redirect_uri,
@@ -158,32 +175,32 @@ pub async fn check(
 
 async fn check_client(params: &Params, clients: &dyn ClientStore) -> Result<Client, Rejection> {
     if params.count("client_id") > 1 {
-        return Err(Rejection::Page(Text::new("authorize-two-clients")));
+        return Err(Rejection::Page(RequestProblem::TwoClients));
     }
     let Some(client_id) = params.get("client_id") else {
-        return Err(Rejection::Page(Text::new("authorize-no-client")));
+        return Err(Rejection::Page(RequestProblem::NoClient));
     };
     clients
         .find_client(client_id)
         .await?
-        .ok_or_else(|| Rejection::Page(Text::new("authorize-unknown-client")))
+        .ok_or_else(|| Rejection::Page(RequestProblem::UnknownClient))
 }
 
 /// The redirect URI must be given and equal, character for character, to a registered one
 /// (OpenID Connect Core §3.1.2.1; RFC 9700 §2.1 forbids pattern matching).
 fn check_redirect_uri(params: &Params, client: &Client) -> Result<String, Rejection> {
     if params.count("redirect_uri") > 1 {
-        return Err(Rejection::Page(Text::new("authorize-two-redirects")));
+        return Err(Rejection::Page(RequestProblem::TwoRedirectUris));
     }
     let Some(redirect_uri) = params.get("redirect_uri") else {
-        return Err(Rejection::Page(Text::new("authorize-no-redirect")));
+        return Err(Rejection::Page(RequestProblem::NoRedirectUri));
     };
     if !client
         .redirect_uris
         .iter()
         .any(|registered| registered == redirect_uri)
     {
-        return Err(Rejection::Page(Text::new("authorize-unknown-redirect")));
+        return Err(Rejection::Page(RequestProblem::UnknownRedirectUri));
     }
     Ok(redirect_uri.to_owned())
 }
