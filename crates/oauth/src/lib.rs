@@ -1,11 +1,14 @@
 //! The protocol, without HTTP: the authorization request and its checks, client registration
-//! metadata and the authentication context classes. Each function names the stores and the
-//! time it needs; protocol refusals are [`idp_core::OAuthError`] or an enum of this crate, which
-//! the server turns into pages and JSON answers.
+//! metadata, the authentication context classes and client authentication. Each function names
+//! the stores and the clock it needs; protocol refusals are [`idp_core::OAuthError`] or an enum
+//! of this crate, which the server turns into pages and JSON answers.
 
 pub mod acr;
 pub mod authorization_request;
+pub mod client_auth;
 pub mod client_metadata;
+#[cfg(test)]
+mod test_stores;
 
 /// Scopes this provider understands; others are ignored (OpenID Connect Core §3.1.2.1).
 pub const SCOPES_SUPPORTED: [&str; 5] = ["openid", "profile", "email", "phone", "offline_access"];

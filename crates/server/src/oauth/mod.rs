@@ -5,7 +5,6 @@
 pub mod access_token;
 pub mod authorization_code;
 pub mod backchannel_logout;
-pub mod client_auth;
 pub mod client_credentials;
 pub mod consent;
 pub mod interaction;

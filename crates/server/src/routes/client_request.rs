@@ -4,9 +4,9 @@
 use axum::http::{HeaderMap, header};
 use idp_core::OAuthError;
 use idp_core::model::Client;
+use idp_oauth::client_auth::{self, AuthError, Presented};
 
 use crate::error::JsonError;
-use crate::oauth::client_auth::{self, AuthError, Presented};
 use crate::state::AppState;
 
 /// A parsed `application/x-www-form-urlencoded` body (RFC 6749 §3.2).
@@ -75,7 +75,17 @@ impl FormBody {
             client_assertion_type: self.get("client_assertion_type"),
             client_assertion: self.get("client_assertion"),
         };
-        match client_auth::authenticate(presented, state).await {
+        let issuer = state.issuer();
+        let token_endpoint = format!("{issuer}/token");
+        let authenticated = client_auth::authenticate(
+            presented,
+            state.stores.clients.as_ref(),
+            state.stores.ephemeral.as_ref(),
+            state.clock.as_ref(),
+            &[issuer, &token_endpoint],
+        )
+        .await;
+        match authenticated {
             Ok(client) => Ok(client),
             Err(AuthError::OAuth(error)) => Err(error.into()),
             Err(AuthError::Store(error)) => Err(error.into()),

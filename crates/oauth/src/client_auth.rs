@@ -6,10 +6,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use idp_core::model::{Client, Consumed, EphemeralKind, TokenEndpointAuthMethod};
 use idp_core::random::{constant_time_eq, sha256_b64};
-use idp_core::{OAuthError, StoreError};
+use idp_core::store::{ClientStore, EphemeralStore};
+use idp_core::{Clock, OAuthError, StoreError};
 use idp_token_issuer::client_assertion;
-
-use crate::state::AppState;
 
 /// The credentials a request presented.
 #[derive(Debug, Default)]
@@ -57,11 +56,20 @@ fn parse_basic(header: &str) -> Result<(String, String), AuthError> {
     Ok((unescape(id)?, unescape(secret)?))
 }
 
-pub async fn authenticate(presented: Presented<'_>, state: &AppState) -> Result<Client, AuthError> {
+/// The client the request authenticates as. `used_assertions` remembers the `jti` of each
+/// client assertion until it expires; `audiences` are those a client assertion may name: the
+/// issuer and the token endpoint (RFC 7523 §3).
+pub async fn authenticate(
+    presented: Presented<'_>,
+    clients: &dyn ClientStore,
+    used_assertions: &dyn EphemeralStore,
+    clock: &dyn Clock,
+    audiences: &[&str],
+) -> Result<Client, AuthError> {
     if presented.client_assertion.is_some() || presented.client_assertion_type.is_some() {
-        return authenticate_with_assertion(presented, state).await;
+        return authenticate_with_assertion(presented, clients, used_assertions, clock, audiences)
+            .await;
     }
-    let clients = state.stores.clients.as_ref();
     let method = match (presented.authorization, presented.form_client_secret) {
         (Some(_), _) => TokenEndpointAuthMethod::ClientSecretBasic,
         (None, Some(_)) => TokenEndpointAuthMethod::ClientSecretPost,
@@ -124,7 +132,10 @@ pub async fn authenticate(presented: Presented<'_>, state: &AppState) -> Result<
 /// registered keys and be used only once (its `jti` is remembered until it expires).
 async fn authenticate_with_assertion(
     presented: Presented<'_>,
-    state: &AppState,
+    clients: &dyn ClientStore,
+    used_assertions: &dyn EphemeralStore,
+    clock: &dyn Clock,
+    audiences: &[&str],
 ) -> Result<Client, AuthError> {
     if presented.authorization.is_some() || presented.form_client_secret.is_some() {
         return Err(
@@ -142,9 +153,7 @@ async fn authenticate_with_assertion(
         (None, Some(claimed)) => claimed.to_owned(),
         (None, None) => return Err(failed()),
     };
-    let client = state
-        .stores
-        .clients
+    let client = clients
         .find_client(&client_id)
         .await
         .map_err(AuthError::Store)?
@@ -153,13 +162,10 @@ async fn authenticate_with_assertion(
         return Err(failed());
     }
     let jwks = client.metadata.jwks.as_ref().ok_or_else(failed)?;
-    let token_endpoint = format!("{}/token", state.issuer());
-    let audiences = [state.issuer(), token_endpoint.as_str()];
-    let verified = client_assertion::verify(assertion, &client.id, jwks, &audiences, state.now())
+    let verified = client_assertion::verify(assertion, &client.id, jwks, audiences, clock.now())
         .map_err(|_| failed())?;
     let key = format!("{}:{}", client.id, verified.jti);
-    let ephemeral = &state.stores.ephemeral;
-    ephemeral
+    used_assertions
         .put(
             EphemeralKind::AssertionJti,
             &key,
@@ -168,8 +174,8 @@ async fn authenticate_with_assertion(
         )
         .await
         .map_err(AuthError::Store)?;
-    match ephemeral
-        .consume(EphemeralKind::AssertionJti, &key, state.now())
+    match used_assertions
+        .consume(EphemeralKind::AssertionJti, &key, clock.now())
         .await
     {
         Ok(Consumed::Fresh(_)) => Ok(client),
@@ -182,7 +188,130 @@ async fn authenticate_with_assertion(
 
 #[cfg(test)]
 mod tests {
+    use idp_core::ErrorCode;
+    use idp_core::clock::ManualClock;
+    use idp_core::model::SigningAlg;
+    use idp_token_issuer::{KeySet, SigningKey};
+    use serde_json::json;
+
     use super::*;
+    use crate::test_stores::{MemoryEphemeral, OneClient, client};
+
+    const ISSUER: &str = "https://idp.example";
+    const TOKEN_ENDPOINT: &str = "https://idp.example/token";
+
+    /// The client `presented` authenticates as, or the code it is refused with.
+    async fn outcome(
+        presented: Presented<'_>,
+        client: &Client,
+        used: &MemoryEphemeral,
+        clock: &ManualClock,
+    ) -> Result<String, ErrorCode> {
+        let clients = OneClient(client.clone());
+        match authenticate(presented, &clients, used, clock, &[ISSUER, TOKEN_ENDPOINT]).await {
+            Ok(client) => Ok(client.id),
+            Err(AuthError::OAuth(error)) => Err(error.code),
+            Err(AuthError::Store(error)) => panic!("{error:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_secret_is_taken_only_by_the_method_the_client_registered() {
+        let registered = client(
+            "c1",
+            TokenEndpointAuthMethod::ClientSecretBasic,
+            Some(sha256_b64("s3cret")),
+        );
+        let (used, clock) = (MemoryEphemeral::default(), ManualClock::new(1000));
+        let basic = format!("Basic {}", STANDARD.encode("c1:s3cret"));
+        let wrong = format!("Basic {}", STANDARD.encode("c1:wrong"));
+        let in_header = |header| Presented {
+            authorization: Some(header),
+            ..Presented::default()
+        };
+        let in_form = Presented {
+            form_client_id: Some("c1"),
+            form_client_secret: Some("s3cret"),
+            ..Presented::default()
+        };
+        let both = Presented {
+            authorization: Some(&basic),
+            form_client_secret: Some("s3cret"),
+            ..Presented::default()
+        };
+        let outcome = |presented| outcome(presented, &registered, &used, &clock);
+        assert_eq!(outcome(in_header(&basic)).await, Ok("c1".to_owned()));
+        assert_eq!(
+            outcome(in_header(&wrong)).await,
+            Err(ErrorCode::InvalidClient)
+        );
+        assert_eq!(outcome(in_form).await, Err(ErrorCode::InvalidClient));
+        assert_eq!(outcome(both).await, Err(ErrorCode::InvalidRequest));
+    }
+
+    #[tokio::test]
+    async fn a_public_client_presents_its_id_and_nothing_else() {
+        let registered = client("app", TokenEndpointAuthMethod::None, None);
+        let (used, clock) = (MemoryEphemeral::default(), ManualClock::new(1000));
+        let outcome = |presented| outcome(presented, &registered, &used, &clock);
+        let id_only = Presented {
+            form_client_id: Some("app"),
+            ..Presented::default()
+        };
+        let with_secret = Presented {
+            form_client_id: Some("app"),
+            form_client_secret: Some("guess"),
+            ..Presented::default()
+        };
+        assert_eq!(outcome(id_only).await, Ok("app".to_owned()));
+        assert_eq!(outcome(with_secret).await, Err(ErrorCode::InvalidClient));
+        assert_eq!(
+            outcome(Presented::default()).await,
+            Err(ErrorCode::InvalidClient)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_client_assertion_is_taken_once_and_only_while_it_lives() {
+        let der = SigningKey::generate(SigningAlg::ES256).unwrap();
+        let keys = KeySet::new(vec![
+            SigningKey::from_pkcs8(SigningAlg::ES256, &der).unwrap(),
+        ]);
+        let mut registered = client("c1", TokenEndpointAuthMethod::PrivateKeyJwt, None);
+        registered.metadata.jwks = Some(serde_json::to_value(keys.jwks()).unwrap());
+        let (used, clock) = (MemoryEphemeral::default(), ManualClock::new(1000));
+        let sign = |aud: &str, jti: &str| {
+            let claims = json!({ "iss": "c1", "sub": "c1", "aud": aud, "exp": 1100, "jti": jti });
+            keys.sign(SigningAlg::ES256, "JWT", &claims).unwrap()
+        };
+        let presenting = |assertion| Presented {
+            client_assertion_type: Some(client_assertion::JWT_BEARER),
+            client_assertion: Some(assertion),
+            ..Presented::default()
+        };
+        let outcome = |presented| outcome(presented, &registered, &used, &clock);
+        let first = sign(TOKEN_ENDPOINT, "j1");
+        assert_eq!(outcome(presenting(&first)).await, Ok("c1".to_owned()));
+        assert_eq!(
+            outcome(presenting(&first)).await,
+            Err(ErrorCode::InvalidClient),
+            "used again"
+        );
+        let to_issuer = sign(ISSUER, "j2");
+        assert_eq!(outcome(presenting(&to_issuer)).await, Ok("c1".to_owned()));
+        let elsewhere = sign("https://other.example/token", "j3");
+        assert_eq!(
+            outcome(presenting(&elsewhere)).await,
+            Err(ErrorCode::InvalidClient)
+        );
+        let late = sign(TOKEN_ENDPOINT, "j4");
+        clock.advance(100);
+        assert_eq!(
+            outcome(presenting(&late)).await,
+            Err(ErrorCode::InvalidClient),
+            "expired"
+        );
+    }
 
     #[test]
     fn basic_credentials_are_form_decoded() {
