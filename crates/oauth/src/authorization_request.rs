@@ -385,7 +385,67 @@ pub fn append_query(uri: &str, pairs: &[(&str, &str)]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use idp_core::model::TokenEndpointAuthMethod;
+
     use super::*;
+    use crate::test_stores::{OneClient, client};
+
+    async fn refusal(pairs: &[(&str, &str)]) -> Rejection {
+        let clients = OneClient(client("c1", TokenEndpointAuthMethod::None, None));
+        let pairs = pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect();
+        match check(pairs, &clients, Arrival::Direct).await {
+            Ok(_) => panic!("accepted"),
+            Err(rejection) => rejection,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_untrusted_client_or_redirect_uri_is_answered_with_a_page() {
+        let cb = ("redirect_uri", "https://rp.example/cb");
+        for (pairs, expected) in [
+            (vec![], RequestProblem::NoClient),
+            (
+                vec![("client_id", "c1"), ("client_id", "c2")],
+                RequestProblem::TwoClients,
+            ),
+            (
+                vec![("client_id", "nobody"), cb],
+                RequestProblem::UnknownClient,
+            ),
+            (vec![("client_id", "c1")], RequestProblem::NoRedirectUri),
+            (
+                vec![("client_id", "c1"), cb, cb],
+                RequestProblem::TwoRedirectUris,
+            ),
+            (
+                vec![
+                    ("client_id", "c1"),
+                    ("redirect_uri", "https://rp.example/cb/"),
+                ],
+                RequestProblem::UnknownRedirectUri,
+            ),
+        ] {
+            match refusal(&pairs).await {
+                Rejection::Page(problem) => assert_eq!(problem, expected, "{pairs:?}"),
+                other => panic!("{pairs:?}: {other:?}"),
+            }
+        }
+        match refusal(&[("client_id", "c1"), cb, ("state", "s")]).await {
+            Rejection::Redirect {
+                redirect_uri,
+                state,
+                error,
+            } => {
+                assert_eq!(redirect_uri, "https://rp.example/cb");
+                assert_eq!(state.as_deref(), Some("s"));
+                assert_eq!(error.code, ErrorCode::InvalidRequest);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn appends_to_an_existing_query() {
