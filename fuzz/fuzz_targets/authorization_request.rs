@@ -5,7 +5,7 @@
 use idp_core::StoreError;
 use idp_core::model::{Client, ClientMetadata, SigningAlg, TokenEndpointAuthMethod};
 use idp_core::store::ClientStore;
-use idp_server::oauth::authorization_request::{Arrival, check};
+use idp_oauth::authorization_request::{Arrival, check};
 use libfuzzer_sys::fuzz_target;
 
 /// One client, known by id.

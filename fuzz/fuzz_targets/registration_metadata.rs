@@ -2,7 +2,7 @@
 //! registration or refused with an error, never a panic.
 #![no_main]
 
-use idp_server::oauth::client_metadata::{RegistrationRequest, check};
+use idp_oauth::client_metadata::{RegistrationRequest, check};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
