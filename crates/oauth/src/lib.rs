@@ -1,11 +1,14 @@
 //! The protocol, without HTTP: the authorization request and its checks, client registration
-//! metadata, the authentication context classes and client authentication. Each function names
+//! metadata, the authentication context classes, client authentication, the scopes of the
+//! client-credentials grant and whether an access token is still active. Each function names
 //! the stores and the clock it needs; protocol refusals are [`idp_core::OAuthError`] or an enum
 //! of this crate, which the server turns into pages and JSON answers.
 
+pub mod access_token;
 pub mod acr;
 pub mod authorization_request;
 pub mod client_auth;
+pub mod client_credentials;
 pub mod client_metadata;
 #[cfg(test)]
 mod test_stores;

@@ -173,4 +173,23 @@ impl AppState {
     pub fn now(&self) -> i64 {
         self.clock.now()
     }
+
+    /// The claims of an access token this provider issued, if it is active (see
+    /// `idp_oauth::access_token`); `None` if it is not, for any reason.
+    pub async fn active_access_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<idp_token_issuer::AccessTokenClaims>, idp_core::StoreError> {
+        let Some(claims) = self.published().access_token_claims(token, self.issuer()) else {
+            return Ok(None);
+        };
+        idp_oauth::access_token::active_claims(
+            claims,
+            self.stores.ephemeral.as_ref(),
+            self.stores.grants.as_ref(),
+            self.stores.clients.as_ref(),
+            self.clock.as_ref(),
+        )
+        .await
+    }
 }

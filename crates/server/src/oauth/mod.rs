@@ -2,10 +2,8 @@
 //! they issue, consent, back-channel logout and the interaction that carries a request through
 //! sign-in. The checks that need no more than a store and a clock are in `idp-oauth`.
 
-pub mod access_token;
 pub mod authorization_code;
 pub mod backchannel_logout;
-pub mod client_credentials;
 pub mod consent;
 pub mod interaction;
 pub mod refresh_token;

@@ -13,7 +13,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{BearerError, Fault};
-use crate::oauth::access_token;
 use crate::state::AppState;
 
 pub struct AdminError(BearerError);
@@ -67,14 +66,12 @@ async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Client, AdminErr
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim())
         .ok_or_else(|| refuse(ErrorCode::InvalidToken, "a bearer access token is required"))?;
-    let claims = access_token::active_claims(state, token)
-        .await?
-        .ok_or_else(|| {
-            refuse(
-                ErrorCode::InvalidToken,
-                "the access token is invalid, expired or revoked",
-            )
-        })?;
+    let claims = state.active_access_token(token).await?.ok_or_else(|| {
+        refuse(
+            ErrorCode::InvalidToken,
+            "the access token is invalid, expired or revoked",
+        )
+    })?;
     if claims.grant_id.is_some() || !claims.scope.split(' ').any(|s| s == "admin") {
         return Err(refuse(
             ErrorCode::InsufficientScope,

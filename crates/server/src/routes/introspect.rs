@@ -19,7 +19,6 @@ use serde_json::{Value, json};
 
 use super::client_request::FormBody;
 use crate::error::JsonError;
-use crate::oauth::access_token;
 use crate::oauth::tokens::{RefreshToken, UserGrant};
 use crate::state::AppState;
 use idp_store_sql::Traffic;
@@ -48,7 +47,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Va
     let token = form
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    if let Some(claims) = access_token::active_claims(state, token).await?
+    if let Some(claims) = state.active_access_token(token).await?
         && may_see(&client, &claims.client_id, &claims.scope)
     {
         let mut answer = json!({

@@ -8,10 +8,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use idp_core::OAuthError;
 use idp_core::model::EphemeralKind;
+use idp_oauth::access_token;
 
 use super::client_request::FormBody;
 use crate::error::JsonError;
-use crate::oauth::access_token;
 use crate::oauth::tokens::{RefreshToken, UserGrant};
 use crate::state::AppState;
 use idp_store_sql::Traffic;
@@ -50,10 +50,10 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<()
         }
         return Ok(());
     }
-    if let Some(claims) = access_token::active_claims(state, token).await?
+    if let Some(claims) = state.active_access_token(token).await?
         && claims.client_id == client.id
     {
-        access_token::revoke(state, &claims).await?;
+        access_token::revoke(&claims, state.stores.ephemeral.as_ref()).await?;
     }
     Ok(())
 }

@@ -7,12 +7,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use idp_core::{ErrorCode, OAuthError};
+use idp_oauth::client_credentials;
 use idp_oauth::client_metadata::GRANT_TYPES;
 
 use super::client_request::FormBody;
 use crate::error::JsonError;
 use crate::oauth::authorization_code::{self, CodeRequest};
-use crate::oauth::{client_credentials, refresh_token};
+use crate::oauth::refresh_token;
+use crate::oauth::tokens::issue_for_client;
 use crate::state::AppState;
 use idp_store_sql::Traffic;
 
@@ -59,7 +61,10 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
             );
             Traffic::Token.scope(refresh).await?
         }
-        Some("client_credentials") => client_credentials::issue(state, &client, form.get("scope"))?,
+        Some("client_credentials") => {
+            let scopes = client_credentials::granted_scopes(&client, form.get("scope"))?;
+            issue_for_client(state, &client, &scopes)?
+        }
         Some(_) => {
             return Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,

@@ -8,7 +8,6 @@ use idp_core::OAuthError;
 use serde_json::{Map, Value, json};
 
 use crate::error::BearerError;
-use crate::oauth::access_token;
 use crate::state::AppState;
 use idp_store_sql::Traffic;
 
@@ -30,7 +29,8 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 async fn handle(state: &AppState, headers: &HeaderMap) -> Result<Map<String, Value>, BearerError> {
     let invalid = |why: &'static str| BearerError::OAuth(OAuthError::invalid_token(why));
     let token = bearer(headers).ok_or_else(|| invalid("a bearer access token is required"))?;
-    let claims = access_token::active_claims(state, token)
+    let claims = state
+        .active_access_token(token)
         .await?
         .ok_or_else(|| invalid("the access token is invalid, expired or revoked"))?;
     if claims.grant_id.is_none() {

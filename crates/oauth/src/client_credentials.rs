@@ -3,27 +3,20 @@
 use idp_core::model::Client;
 use idp_core::{ErrorCode, OAuthError};
 
-use super::tokens::{TokenResponse, issue_for_client};
-use crate::error::JsonError;
-use crate::state::AppState;
-
 /// The scopes a client may ask for on its own behalf: `admin` for clients created with
 /// `--admin`, nothing else.
 fn allowed(client: &Client, scope: &str) -> bool {
     scope == "admin" && client.admin
 }
 
-pub fn issue(
-    state: &AppState,
-    client: &Client,
-    scope: Option<&str>,
-) -> Result<TokenResponse, JsonError> {
+/// The scopes the client's token is issued for (each once, in the order asked), or why it gets
+/// none.
+pub fn granted_scopes(client: &Client, scope: Option<&str>) -> Result<Vec<String>, OAuthError> {
     if client.is_public() {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "a public client cannot use client_credentials",
-        )
-        .into());
+        ));
     }
     let mut scopes: Vec<String> = Vec::new();
     for requested in scope
@@ -38,12 +31,11 @@ pub fn issue(
                     "this client may not ask for `{}`",
                     requested.chars().take(40).collect::<String>()
                 ),
-            )
-            .into());
+            ));
         }
         if !scopes.iter().any(|s| s == requested) {
             scopes.push(requested.to_owned());
         }
     }
-    issue_for_client(state, client, &scopes)
+    Ok(scopes)
 }
