@@ -52,3 +52,60 @@ pub async fn revoke(
         )
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use idp_core::clock::ManualClock;
+    use idp_core::model::TokenEndpointAuthMethod;
+
+    use super::*;
+    use crate::test_stores::{MemoryEphemeral, OneClient, RevokedGrants, client};
+
+    fn claims(jti: &str, client_id: &str, grant_id: Option<&str>) -> AccessTokenClaims {
+        AccessTokenClaims {
+            iss: "https://idp.example".to_owned(),
+            sub: "u1".to_owned(),
+            aud: client_id.to_owned(),
+            exp: 1100,
+            iat: 1000,
+            jti: jti.to_owned(),
+            client_id: client_id.to_owned(),
+            scope: "openid".to_owned(),
+            auth_time: None,
+            acr: None,
+            amr: None,
+            grant_id: grant_id.map(str::to_owned),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_is_active_until_it_expires_is_revoked_or_loses_its_grant_or_client() {
+        let clients = OneClient(client("c1", TokenEndpointAuthMethod::None, None));
+        let (revoked, grants) = (MemoryEphemeral::default(), RevokedGrants::default());
+        let clock = ManualClock::new(1000);
+        let active = |claims: AccessTokenClaims| async {
+            active_claims(claims, &revoked, &grants, &clients, &clock)
+                .await
+                .unwrap()
+                .is_some()
+        };
+        assert!(active(claims("t1", "c1", Some("g1"))).await);
+        assert!(active(claims("t2", "c1", None)).await, "client credentials");
+        assert!(!active(claims("t3", "gone", None)).await, "unknown client");
+
+        revoke(&claims("t1", "c1", Some("g1")), &revoked)
+            .await
+            .unwrap();
+        assert!(!active(claims("t1", "c1", Some("g1"))).await, "revoked");
+        assert!(active(claims("t4", "c1", Some("g1"))).await);
+
+        grants.revoke_grant("g1", 1000).await.unwrap();
+        assert!(
+            !active(claims("t4", "c1", Some("g1"))).await,
+            "grant revoked"
+        );
+
+        clock.advance(100);
+        assert!(!active(claims("t2", "c1", None)).await, "expired");
+    }
+}

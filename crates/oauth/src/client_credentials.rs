@@ -39,3 +39,43 @@ pub fn granted_scopes(client: &Client, scope: Option<&str>) -> Result<Vec<String
     }
     Ok(scopes)
 }
+
+#[cfg(test)]
+mod tests {
+    use idp_core::model::TokenEndpointAuthMethod;
+
+    use super::*;
+    use crate::test_stores::client;
+
+    #[test]
+    fn only_an_admin_client_may_ask_for_admin_and_nothing_else_is_granted() {
+        let secret = Some("hash".to_owned());
+        let mut admin = client(
+            "a",
+            TokenEndpointAuthMethod::ClientSecretBasic,
+            secret.clone(),
+        );
+        admin.admin = true;
+        let plain = client("p", TokenEndpointAuthMethod::ClientSecretBasic, secret);
+        let public = client("app", TokenEndpointAuthMethod::None, None);
+        assert_eq!(
+            granted_scopes(&admin, Some("admin  admin")).unwrap(),
+            ["admin"]
+        );
+        assert_eq!(granted_scopes(&admin, None).unwrap(), Vec::<String>::new());
+        assert_eq!(granted_scopes(&plain, None).unwrap(), Vec::<String>::new());
+        let code = |result: Result<Vec<String>, OAuthError>| result.unwrap_err().code;
+        assert_eq!(
+            code(granted_scopes(&plain, Some("admin"))),
+            ErrorCode::InvalidScope
+        );
+        assert_eq!(
+            code(granted_scopes(&admin, Some("openid"))),
+            ErrorCode::InvalidScope
+        );
+        assert_eq!(
+            code(granted_scopes(&public, None)),
+            ErrorCode::UnauthorizedClient
+        );
+    }
+}

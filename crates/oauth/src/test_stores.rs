@@ -1,4 +1,5 @@
-//! Stores just big enough for this crate's tests: one client, and short-lived records in memory.
+//! Stores just big enough for this crate's tests: one client, short-lived records in memory,
+//! and grants that are active unless revoked.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -7,9 +8,10 @@ use async_trait::async_trait;
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
 use idp_core::model::{
-    Client, ClientMetadata, Consumed, EphemeralKind, SigningAlg, TokenEndpointAuthMethod,
+    Client, ClientMetadata, Consumed, EphemeralKind, Grant, Rotated, RotationCheck, SigningAlg,
+    TokenEndpointAuthMethod,
 };
-use idp_core::store::{ClientStore, EphemeralStore};
+use idp_core::store::{ClientStore, EphemeralStore, GrantStore};
 
 pub fn client(id: &str, method: TokenEndpointAuthMethod, secret_hash: Option<String>) -> Client {
     Client {
@@ -107,5 +109,48 @@ impl EphemeralStore for MemoryEphemeral {
         let count = records.len();
         records.retain(|_, (_, expires_at, _)| *expires_at >= before);
         Ok((count - records.len()) as u64)
+    }
+}
+
+/// Grants by id, active unless revoked; only `revoke_grant` and `grant_is_active` are used.
+#[derive(Default)]
+pub struct RevokedGrants(Mutex<Vec<String>>);
+
+#[async_trait]
+impl GrantStore for RevokedGrants {
+    async fn create_grant(&self, _: &Grant) -> Result<(), StoreError> {
+        unreachable!("not used by these tests")
+    }
+    async fn revoke_grant(&self, id: &str, _: UnixTime) -> Result<(), StoreError> {
+        self.0.lock().unwrap().push(id.to_owned());
+        Ok(())
+    }
+    async fn grant_is_active(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(!self.0.lock().unwrap().iter().any(|revoked| revoked == id))
+    }
+    async fn rotate(
+        &self,
+        _: EphemeralKind,
+        _: &str,
+        _: UnixTime,
+        _: (&str, UnixTime),
+        _: RotationCheck,
+    ) -> Result<Rotated, StoreError> {
+        unreachable!("not used by these tests")
+    }
+    async fn revoke_grants_of(&self, _: &str, _: &str, _: UnixTime) -> Result<(), StoreError> {
+        unreachable!("not used by these tests")
+    }
+    async fn move_session_grants(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        unreachable!("not used by these tests")
+    }
+    async fn revoke_grants_of_client(&self, _: &str, _: UnixTime) -> Result<(), StoreError> {
+        unreachable!("not used by these tests")
+    }
+    async fn revoke_all_grants_of_user(&self, _: &str, _: UnixTime) -> Result<(), StoreError> {
+        unreachable!("not used by these tests")
+    }
+    async fn clients_of_session(&self, _: &str) -> Result<Vec<String>, StoreError> {
+        unreachable!("not used by these tests")
     }
 }
