@@ -3,7 +3,7 @@
 #![no_main]
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use idp_server::routes::client_request::FormBody;
+use idp_server::routes::protocol::client_request::FormBody;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

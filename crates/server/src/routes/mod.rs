@@ -1,28 +1,15 @@
-//! The HTTP surface: one module per endpoint or page group.
+//! The HTTP surface, by whom it serves: the protocol (`protocol`), the pages people meet
+//! (`sign_in`, `account`), administrators (`admin`) and operators (`metrics`, `readiness`).
 
 mod account;
 mod admin;
-mod authorize;
-pub mod client_request;
-mod codes;
-mod consent;
-pub mod device;
-pub mod discovery;
-mod introspect;
-mod login;
-pub(crate) mod logout;
 pub mod metrics;
-mod par;
+pub mod protocol;
 pub(crate) mod readiness;
-pub mod recovery;
-mod registration;
-mod revoke;
-pub(crate) mod session;
-pub(crate) mod signin;
-mod signup;
-mod token;
-pub(crate) mod trusted_device;
-mod userinfo;
+pub mod sign_in;
+
+use protocol::{authorize, discovery, introspect, par, registration, revoke, token, userinfo};
+use sign_in::{consent, device, login, logout, recovery, signup};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

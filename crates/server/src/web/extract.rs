@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Expired, PageError};
 use crate::oauth::interaction::Interaction;
-use crate::routes::session;
-use crate::routes::signin::{self, Loaded};
+use crate::routes::sign_in::session;
+use crate::routes::sign_in::steps::{self as signin, Loaded};
 use crate::state::AppState;
 use crate::web::csrf;
 

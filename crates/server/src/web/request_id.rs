@@ -17,7 +17,7 @@ use futures_util::future::Either;
 use tower::Service;
 use tracing::Instrument as _;
 
-use crate::routes::discovery;
+use crate::routes::protocol::discovery;
 use crate::state::AppState;
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \

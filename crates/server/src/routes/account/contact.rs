@@ -16,7 +16,7 @@ use crate::audit;
 use crate::error::{Expired, PageError};
 use crate::i18n::{FieldError, Text};
 use crate::messages;
-use crate::routes::codes::{self, Sent};
+use crate::routes::sign_in::codes::{self, Sent};
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;

@@ -90,7 +90,7 @@ async fn authorize(
         client.name.clone(),
         SignIn::AwaitingPassword { recover: false },
     );
-    super::signin::begin(&state, jar, interaction, &client, &from).await
+    crate::routes::sign_in::steps::begin(&state, jar, interaction, &client, &from).await
 }
 
 /// The words for a request whose client or redirect URI cannot be trusted.

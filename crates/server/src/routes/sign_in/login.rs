@@ -12,7 +12,7 @@ use idp_signin::{Event, SignIn};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::signin::{self, Loaded};
+use super::steps::{self, Loaded};
 use super::{session, trusted_device};
 use crate::audit;
 use crate::error::{Expired, PageError};
@@ -60,11 +60,11 @@ pub async fn password_page(
         // Back from sign-up with the session it made for this request.
         SignIn::SignedIn { user_id, .. } => {
             let user_id = user_id.clone();
-            let needed = signin::consent_needed(&state, &loaded.interaction, &user_id).await?;
-            return signin::advance(&state, jar, loaded, Event::ConsentChecked { needed }, &from)
+            let needed = steps::consent_needed(&state, &loaded.interaction, &user_id).await?;
+            return steps::advance(&state, jar, loaded, Event::ConsentChecked { needed }, &from)
                 .await;
         }
-        _ => return Ok(signin::to_current_page(&loaded)),
+        _ => return Ok(steps::to_current_page(&loaded)),
     }
     let interaction = &loaded.interaction;
     let hint = interaction.request.login_hint.clone().unwrap_or_default();
@@ -148,8 +148,8 @@ pub async fn password_submit(
     throttle::password_succeeded(&state, typed, from.ip()).await?;
     // A disabled account is refused by the machine, only after the right password, so it
     // tells a stranger nothing.
-    let account = signin::account(&user);
-    signin::advance(
+    let account = steps::account(&user);
+    steps::advance(
         &state,
         jar,
         loaded,
@@ -240,7 +240,7 @@ fn new_pin_path(interaction: &Interaction) -> String {
 
 /// The interaction at its PIN step, with its person.
 fn at_pin_step(loaded: Loaded) -> Result<Loaded, PageError> {
-    signin::at(loaded, |s| matches!(s, SignIn::AwaitingPin { .. }))
+    steps::at(loaded, |s| matches!(s, SignIn::AwaitingPin { .. }))
 }
 
 pub async fn pin_page(
@@ -304,7 +304,7 @@ pub async fn pin_submit(
                 trusted_device: trusted_device::is_trusted(&state, &jar, &user).await?,
                 code_to: trusted_device::destination(&user),
             };
-            signin::advance(&state, jar, loaded, event, &from).await
+            steps::advance(&state, jar, loaded, event, &from).await
         }
         PinOutcome::Wrong { tries_left: 0 } => {
             let event = audit::event(&state, AuditKind::PinLocked, &from)
@@ -371,7 +371,7 @@ pub(super) fn new_pin_form(
 /// The interaction at the step that chooses a new PIN: only after the password in this
 /// sign-in, and a recovery or an administrator's unlock (the machine's rule).
 fn at_new_pin_step(loaded: Loaded) -> Result<Loaded, PageError> {
-    signin::at(loaded, |s| matches!(s, SignIn::ChoosingPin { .. }))
+    steps::at(loaded, |s| matches!(s, SignIn::ChoosingPin { .. }))
 }
 
 pub async fn new_pin_page(
@@ -475,5 +475,5 @@ pub async fn new_pin_submit(
         trusted_device: trusted_device::is_trusted(&state, &jar, &changed).await?,
         code_to: trusted_device::destination(&changed),
     };
-    signin::advance(&state, jar, loaded, event, &from).await
+    steps::advance(&state, jar, loaded, event, &from).await
 }

@@ -16,7 +16,7 @@ use serde_json::json;
 use idp_signin::{Event, SignIn};
 
 use super::codes::{self, Sent};
-use super::signin::{self, Loaded};
+use super::steps::{self, Loaded};
 use crate::audit;
 use crate::error::PageError;
 use crate::i18n::{FieldError, Text, question_text};
@@ -86,7 +86,7 @@ pub async fn choose_page(
     if !may_send(&state, &loaded, Channel::Email) {
         // A step-up asks for the password first (the machine's rule), or the sign-in is at
         // another step.
-        return signin::advance(&state, jar, loaded, Event::ForgotPin, &from).await;
+        return steps::advance(&state, jar, loaded, Event::ForgotPin, &from).await;
     }
     Ok(choose_form(
         &state,
@@ -112,7 +112,7 @@ pub async fn choose_submit(
 ) -> Result<Response, PageError> {
     let chosen = Channel::parse(&form.channel);
     if !may_send(&state, &loaded, chosen.unwrap_or(Channel::Email)) {
-        return Ok(signin::to_current_page(&loaded));
+        return Ok(steps::to_current_page(&loaded));
     }
     let user = loaded.user()?.clone();
     let interaction = &loaded.interaction;
@@ -168,7 +168,7 @@ pub async fn choose_submit(
         .client(&interaction.request.client_id)
         .detail(format!("code sent by {}", channel.as_str()));
     audit::record(&state, event).await;
-    signin::advance(
+    steps::advance(
         &state,
         jar,
         loaded,
@@ -215,7 +215,7 @@ fn at_code_step(loaded: Loaded) -> Result<(Loaded, Channel), PageError> {
             channel: Some(channel),
             ..
         } => Ok((loaded, channel)),
-        _ => Err(PageError::Elsewhere(signin::page_of(&loaded.interaction))),
+        _ => Err(PageError::Elsewhere(steps::page_of(&loaded.interaction))),
     }
 }
 
@@ -296,7 +296,7 @@ pub async fn code_submit(
             // Where this very code went, as its record says.
             let sent_by = serde_json::from_value(data["channel"].clone()).unwrap_or(channel);
             let event = Event::RecoveryVerified { channel: sent_by };
-            signin::advance(&state, jar, loaded, event, &from).await
+            steps::advance(&state, jar, loaded, event, &from).await
         }
         CodeCheck::Wrong { tries_left } => {
             let event = audit::event(&state, AuditKind::RecoveryCodeWrong, &from)

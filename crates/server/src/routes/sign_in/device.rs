@@ -12,7 +12,7 @@ use idp_recovery::{CodeCheck, mask};
 use idp_signin::{Destination, Event, SignIn};
 use serde::Deserialize;
 
-use super::signin::{self, Loaded};
+use super::steps::{self, Loaded};
 use super::trusted_device::send_code;
 use crate::audit;
 use crate::error::PageError;
@@ -36,7 +36,7 @@ fn at_device_step(loaded: Loaded) -> Result<(Loaded, Destination), PageError> {
             let to = to.clone();
             Ok((loaded, to))
         }
-        _ => Err(PageError::Elsewhere(signin::page_of(&loaded.interaction))),
+        _ => Err(PageError::Elsewhere(steps::page_of(&loaded.interaction))),
     }
 }
 
@@ -126,7 +126,7 @@ pub async fn device_submit(
             state
                 .notifier
                 .send_later(messages::new_device(&user, &from));
-            signin::advance(&state, jar, loaded, Event::DeviceCodeVerified, &from).await
+            steps::advance(&state, jar, loaded, Event::DeviceCodeVerified, &from).await
         }
         CodeCheck::Wrong { tries_left } => {
             let message = code_entry::wrong_code(tries_left, false);

@@ -12,7 +12,7 @@ use idp_signin::{Event, SignIn};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::signin::{self, Loaded};
+use super::steps::{self, Loaded};
 use crate::error::{Expired, PageError};
 use crate::i18n::Text;
 use crate::oauth::consent::describe;
@@ -24,7 +24,7 @@ use crate::web::extract::{Step, StepForm};
 /// The interaction at its consent step: bound to the session the sign-in opened or found,
 /// which must still be this browser's (the machine's rule).
 async fn at_consent_step(state: &AppState, loaded: Loaded) -> Result<(Loaded, Client), PageError> {
-    let loaded = signin::at(loaded, |s| matches!(s, SignIn::AwaitingConsent { .. }))?;
+    let loaded = steps::at(loaded, |s| matches!(s, SignIn::AwaitingConsent { .. }))?;
     let client = state
         .stores
         .clients
@@ -92,5 +92,5 @@ pub async fn consent_submit(
             ));
         }
     };
-    signin::advance(&state, jar, loaded, event, &from).await
+    steps::advance(&state, jar, loaded, event, &from).await
 }

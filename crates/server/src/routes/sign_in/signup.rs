@@ -18,7 +18,7 @@ use crate::error::{Expired, PageError};
 use crate::i18n::{self, FieldError, Text};
 use idp_signin::{Event, Level, Method};
 
-use super::signin;
+use super::steps;
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;
@@ -369,14 +369,14 @@ pub async fn pin_submit(
     if let Some(id) = pending.interaction.as_deref() {
         // The sign-in that sent the person here (if this browser started it) continues with
         // the session just made.
-        match signin::load(&state, &jar, id).await {
+        match steps::load(&state, &jar, id).await {
             Ok(mut loaded) => {
                 let event = Event::SignedUp {
                     user_id: user.id.clone(),
                     sid: session.sid.clone(),
                 };
                 loaded.session = Some(session);
-                return signin::advance(&state, jar, loaded, event, &from).await;
+                return steps::advance(&state, jar, loaded, event, &from).await;
             }
             Err(error @ (PageError::Unavailable(_) | PageError::Internal(_))) => return Err(error),
             Err(_) => {}
