@@ -339,8 +339,9 @@ pub struct GrantOwner {
 /// A store may run it again when it has to start the rotation over.
 pub type RotationCheck = Box<dyn Fn(&str) -> Option<GrantOwner> + Send + Sync>;
 
-/// What a rotation came to (see `GrantStore::rotate`).
-#[derive(Debug, Clone, PartialEq)]
+/// What a rotation came to (see `GrantStore::rotate`). Its `Debug` leaves the records out:
+/// they describe a person's grant.
+#[derive(Clone, PartialEq)]
 pub enum Rotated {
     /// The record was live and accepted, its grant active: it is used up, and its payload (as
     /// stored, the one the check accepted) is stored under the new id.
@@ -356,6 +357,18 @@ pub enum Rotated {
     Replayed(serde_json::Value),
     /// Unknown, or expired before it was used.
     Missing,
+}
+
+impl std::fmt::Debug for Rotated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Done(_) => "Done",
+            Self::Refused(_) => "Refused",
+            Self::Inactive => "Inactive",
+            Self::Replayed(_) => "Replayed",
+            Self::Missing => "Missing",
+        })
+    }
 }
 
 /// A security event for the audit log. It names what happened and to whom, never a secret.

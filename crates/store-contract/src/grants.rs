@@ -55,7 +55,14 @@ pub async fn rotations_are_checked_and_store_one_successor(stores: &Stores) {
     let mut winners = Vec::new();
     for rotation in rotations {
         match rotation.await.unwrap() {
-            (n, Rotated::Done(_)) => winners.push(n),
+            (n, Rotated::Done(accepted)) => {
+                assert_eq!(
+                    accepted,
+                    payload.to_string(),
+                    "the record the check accepted"
+                );
+                winners.push(n);
+            }
             (_, Rotated::Replayed(seen)) => assert_eq!(seen, payload),
             (_, other) => panic!("a rotation of a spent record came to {other:?}"),
         }
