@@ -24,7 +24,7 @@ use crate::messages;
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;
-use crate::web::code_entry::{self, CodeScreen, Resend};
+use crate::web::code_entry::{self, CodePage, CodeScreen, Resend};
 use crate::web::cookies;
 use crate::web::csrf;
 use crate::web::extract::{SignedIn, SignedInForm};
@@ -516,6 +516,7 @@ fn code_form(
     error: Option<FieldError>,
 ) -> Response {
     CodeScreen {
+        page: CodePage::Contact,
         title: Text::new("code-title"),
         hint: Text::new("code-sent"),
         action: "/account/contact/code".to_owned(),
