@@ -95,31 +95,12 @@ impl Browser {
         }
     }
 
-    async fn page(response: reqwest::Response) -> Page {
-        let status = response.status();
-        let location = response
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().expect("location").to_owned());
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .map(|v| v.to_str().expect("retry-after").to_owned());
-        let body = response.text().await.expect("body");
-        Page {
-            status,
-            location,
-            retry_after,
-            body,
-        }
-    }
-
     pub async fn get(&self, url: &str) -> Page {
-        Self::page(self.http.get(self.absolute(url)).send().await.expect("GET")).await
+        Page::read(self.http.get(self.absolute(url)).send().await.expect("GET")).await
     }
 
     pub async fn post(&self, url: &str, fields: &[(String, String)]) -> Page {
-        Self::page(
+        Page::read(
             self.http
                 .post(self.absolute(url))
                 .form(fields)
@@ -177,7 +158,7 @@ impl Browser {
             login_page.body
         );
         assert!(
-            login_page.contains("name=\"password\""),
+            login_page.is("login"),
             "not the login page: {}",
             login_page.body
         );
@@ -187,11 +168,7 @@ impl Browser {
                 &[("username", username), ("password", password)],
             )
             .await;
-        assert!(
-            pin_page.contains("name=\"pin\""),
-            "not the PIN page: {}",
-            pin_page.body
-        );
+        assert!(pin_page.is("pin"), "not the PIN page: {}", pin_page.body);
         self.submit_pin(&pin_page, pin).await
     }
 
@@ -206,7 +183,7 @@ impl Browser {
     /// Completes the new-device check if `page` asks for it, with the code e-mailed after
     /// `codes_before` earlier ones.
     pub async fn pass_device_check(&self, page: Page, codes_before: usize) -> Page {
-        if !page.contains("Confirm it is you") {
+        if !page.is("device-code") {
             return page;
         }
         let code = self.mail.code("", DEVICE_CODE, codes_before).await;
@@ -241,7 +218,7 @@ impl Browser {
         let page = self
             .submit(&login, &[("username", username), ("password", PASSWORD)])
             .await;
-        assert!(page.contains("name=\"pin\""), "{}", page.body);
+        assert!(page.is("pin"), "{}", page.body);
         page
     }
 
@@ -250,7 +227,7 @@ impl Browser {
         let login = self.open("/account").await;
         let done = self.sign_in(&login, username, PASSWORD, pin).await;
         assert_eq!(done.status, StatusCode::OK, "{}", done.body);
-        assert!(done.contains("Your account"), "{}", done.body);
+        assert!(done.is("account"), "{}", done.body);
         done
     }
 
@@ -267,7 +244,7 @@ impl Browser {
                 ],
             )
             .await;
-        assert!(page.contains("Enter your code"), "{}", page.body);
+        assert!(page.is("contact-code"), "{}", page.body);
         page
     }
 
@@ -290,7 +267,7 @@ impl Browser {
 
 /// Submits the PIN page's form with `wrong` as the PIN `times` times at once, from `browser`,
 /// to `base` (the provider, or a load balancer in front of several nodes); how many of them
-/// were evaluated ("That PIN is not correct"). Every other answer must be the lock page.
+/// were evaluated (see [`wrong_pin_counted`]). Every other answer must be the lock page.
 pub async fn concurrent_wrong_pins(
     browser: &Browser,
     base: &str,
@@ -309,21 +286,27 @@ pub async fn concurrent_wrong_pins(
             );
             tokio::spawn(async move {
                 let response = http.post(url).form(&fields).send().await.expect("POST");
-                (response.status(), response.text().await.expect("body"))
+                Page::read(response).await
             })
         })
         .collect();
     let mut evaluated = 0;
     for attempt in attempts {
-        let (status, body) = attempt.await.expect("attempt");
-        if body.contains("That PIN is not correct") {
+        let answer = attempt.await.expect("attempt");
+        if wrong_pin_counted(&answer) {
             evaluated += 1;
         } else {
-            assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-            assert!(body.contains("Too many wrong PINs"), "{body}");
+            assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+            assert!(answer.is("locked"), "{}", answer.body);
         }
     }
     evaluated
+}
+
+/// Whether `answer` to a wrong PIN says it was checked and counted: the PIN page again, or
+/// the lock page of the PIN that locked it.
+pub fn wrong_pin_counted(answer: &Page) -> bool {
+    (answer.is("pin") && answer.status == StatusCode::UNAUTHORIZED) || answer.is("locked-now")
 }
 
 /// Signs `username` up in a browser of its own that opens a connection per request (so that
@@ -331,5 +314,5 @@ pub async fn concurrent_wrong_pins(
 /// said the account is ready. Panics (ending the task) when the server stops answering.
 pub async fn sign_up(issuer: &str, mail: &Inbox, username: String) -> Option<String> {
     let done = Browser::unpooled(issuer, mail).sign_up(&username).await;
-    done.contains("Your account is ready").then_some(username)
+    done.is("signed-up").then_some(username)
 }

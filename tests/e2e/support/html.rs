@@ -12,6 +12,26 @@ pub struct Page {
 }
 
 impl Page {
+    /// The page a response carries.
+    pub async fn read(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().expect("location").to_owned());
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().expect("retry-after").to_owned());
+        let body = response.text().await.expect("body");
+        Self {
+            status,
+            location,
+            retry_after,
+            body,
+        }
+    }
+
     /// The page's first form: its action and every input that has a value (hidden inputs
     /// included), as a browser would submit them.
     pub fn form(&self) -> (String, Vec<(String, String)>) {
@@ -42,6 +62,17 @@ impl Page {
 
     pub fn contains(&self, text: &str) -> bool {
         self.body.contains(text)
+    }
+
+    /// The page's stable id (`data-page`), whatever its language and wording; `None` for
+    /// what is no page of the provider's (a redirect, JSON, a form cut out of a page).
+    pub fn id(&self) -> Option<String> {
+        attribute(&self.body, "data-page")
+    }
+
+    /// Whether this is the page `id` (see the `page` block of each template).
+    pub fn is(&self, id: &str) -> bool {
+        self.id().is_some_and(|own| own == id)
     }
 }
 

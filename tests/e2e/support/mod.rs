@@ -13,7 +13,7 @@ mod process;
 mod relying_party;
 
 pub use backends::{SharedBackend, on_postgres, random_suffix};
-pub use browser::{Browser, concurrent_wrong_pins, sign_up};
+pub use browser::{Browser, concurrent_wrong_pins, sign_up, wrong_pin_counted};
 pub use html::Page;
 pub use process::{TestIdp, idp_binary, idp_command};
 pub use relying_party::{AuthStart, RelyingParty, client_token, param, query, userinfo_status};
