@@ -219,12 +219,12 @@ impl Site {
         let mut start = self.rp.start(&["offline_access"], &[], true);
         let login = visitor.open(&start.url).await;
         self.ledger.page("authorization request", login.as_ref());
-        let login = login.filter(|p| p.contains("name=\"password\""))?;
+        let login = login.filter(|p| p.is("login"))?;
         let pin_page = visitor
             .submit(&login, &[("username", username), ("password", PASSWORD)])
             .await;
         self.ledger.page("password", pin_page.as_ref());
-        let pin_page = pin_page.filter(|p| p.contains("name=\"pin\""))?;
+        let pin_page = pin_page.filter(|p| p.is("pin"))?;
         let done = visitor.submit(&pin_page, &[("pin", PIN)]).await;
         self.ledger.page("PIN", done.as_ref());
         let code = param(done?.location.as_deref()?, "code")?;
@@ -258,12 +258,12 @@ impl Site {
         ];
         let pin_page = visitor.submit(&form?, &details).await;
         self.ledger.page("sign-up details", pin_page.as_ref());
-        let pin_page = pin_page.filter(|p| p.contains("name=\"pin\""))?;
+        let pin_page = pin_page.filter(|p| p.is("signup-pin"))?;
         let done = visitor
             .submit(&pin_page, &[("pin", PIN), ("pin_confirm", PIN)])
             .await;
         self.ledger.page("sign-up PIN", done.as_ref());
-        done?.contains("Your account is ready").then_some(username)
+        done?.is("signed-up").then_some(username)
     }
 
     async fn refresh(&self, token: &str) -> Option<Value> {
@@ -704,7 +704,7 @@ impl Probes {
             let url = site.rp.start(&[], &[], true).url;
             async move {
                 let page = visitor.open(&url).await.expect("the login page");
-                assert!(page.contains("name=\"password\""), "{}", page.body);
+                assert!(page.is("login"), "{}", page.body);
                 (visitor, page)
             }
         };
@@ -713,10 +713,10 @@ impl Probes {
             .submit(&login, &[("username", "pinned"), ("password", PASSWORD)])
             .await
             .expect("the PIN page");
-        assert!(pin_page.contains("name=\"pin\""), "{}", pin_page.body);
+        assert!(pin_page.is("pin"), "{}", pin_page.body);
         for _ in 0..2 {
             let wrong = pinned.submit(&pin_page, &[("pin", NOT_THE_PIN)]).await;
-            assert!(wrong.is_some_and(|w| w.contains("That PIN is not correct")));
+            assert!(wrong.is_some_and(|w| wrong_pin_counted(&w)));
         }
         let (wrong, wrong_login) = login_page(site.visitor()).await;
         let (patient, patient_login) = login_page(site.visitor()).await;
@@ -744,7 +744,7 @@ impl Probes {
                 .submit(&self.pin_page, &[("pin", NOT_THE_PIN)])
                 .await;
             ledger.page("wrong PIN", answer.as_ref());
-            if answer.is_some_and(|a| a.contains("That PIN is not correct")) {
+            if answer.is_some_and(|a| wrong_pin_counted(&a)) {
                 self.pins_evaluated += 1;
             }
         }
@@ -792,7 +792,7 @@ impl Probes {
         site.ledger
             .page("password (patient, after)", answer.as_ref());
         let status = answer.as_ref().map(|a| a.status);
-        findings.check(answer.is_some_and(|a| a.contains("name=\"pin\"")), || {
+        findings.check(answer.is_some_and(|a| a.is("pin")), || {
             format!(
                 "after {} right-password posts refused with 503 during the fault, the right password answers {status:?} once the store is back",
                 self.patient_refused,
@@ -807,10 +807,7 @@ impl Probes {
         let answers = futures_util::future::join_all(tries).await;
         let evaluated = answers
             .iter()
-            .filter(|a| {
-                a.as_ref()
-                    .is_some_and(|a| a.contains("That PIN is not correct"))
-            })
+            .filter(|a| a.as_ref().is_some_and(wrong_pin_counted))
             .count();
         for answer in &answers {
             site.ledger.page("wrong PIN (after)", answer.as_ref());
