@@ -154,7 +154,7 @@ async fn admins_manage_keys_users_clients_and_read_the_audit_log() {
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert!(
-        refused.contains("This account is disabled"),
+        refused.is("error-login-account-disabled"),
         "{}",
         refused.body
     );
@@ -170,7 +170,7 @@ async fn admins_manage_keys_users_clients_and_read_the_audit_log() {
         .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
         .await;
     assert!(
-        again.contains("Choose your PIN"),
+        again.is("new-pin"),
         "enabled, and asked for a new PIN after the unlock: {}",
         again.body
     );

@@ -18,7 +18,7 @@ struct Case {
     headers: Vec<(&'static str, String)>,
     body: Option<Vec<u8>>,
     status: u16,
-    /// Text the answer must contain (an error code, a page's words).
+    /// Text the answer must contain (an error code, a page's id or words).
     expect: &'static str,
     /// Text the answer must not contain.
     refuse: Option<&'static str>,
@@ -240,18 +240,18 @@ async fn hostile_requests_get_their_specific_error_and_change_nothing() {
         case("path traversal", "GET", "/static/../../Cargo.toml").answers(404, ""),
         case("language link to another site", "GET", "//evil.example/x").answers(404, "lang=es").without("&#x2f;&#x2f;evil"),
         // Forms: without the CSRF token, with another browser's, with hostile values.
-        case("sign-in without CSRF token", "POST", action.clone()).form("username=alice&password=correct+horse+battery+staple").answers(403, "did not come from this site"),
-        case("sign-up without CSRF token", "POST", "/signup").form("username=mallory&email=m%40example.com&password=correct+horse+battery+staple&password_confirm=correct+horse+battery+staple").answers(403, "did not come from this site"),
-        case("sign-up with another browser's CSRF token", "POST", "/signup").form(format!("csrf={signup_csrf}&username=mallory&email=m%40example.com&password=correct+horse+battery+staple&password_confirm=correct+horse+battery+staple")).answers(403, "did not come from this site"),
-        case("password change without CSRF token", "POST", "/account/password").form("current_password=x&password=a+brand+new+passphrase&password_confirm=a+brand+new+passphrase").answers(403, "did not come from this site"),
-        case("PIN change without CSRF token", "POST", "/account/pin").form("current_pin=482916&pin=739154&pin_confirm=739154").answers(403, "did not come from this site"),
-        case("sign-out without CSRF token", "POST", "/logout/confirm").form("").answers(403, "did not come from this site"),
+        case("sign-in without CSRF token", "POST", action.clone()).form("username=alice&password=correct+horse+battery+staple").answers(403, r#"data-page="error-csrf""#),
+        case("sign-up without CSRF token", "POST", "/signup").form("username=mallory&email=m%40example.com&password=correct+horse+battery+staple&password_confirm=correct+horse+battery+staple").answers(403, r#"data-page="error-csrf""#),
+        case("sign-up with another browser's CSRF token", "POST", "/signup").form(format!("csrf={signup_csrf}&username=mallory&email=m%40example.com&password=correct+horse+battery+staple&password_confirm=correct+horse+battery+staple")).answers(403, r#"data-page="error-csrf""#),
+        case("password change without CSRF token", "POST", "/account/password").form("current_password=x&password=a+brand+new+passphrase&password_confirm=a+brand+new+passphrase").answers(403, r#"data-page="error-csrf""#),
+        case("PIN change without CSRF token", "POST", "/account/pin").form("current_pin=482916&pin=739154&pin_confirm=739154").answers(403, r#"data-page="error-csrf""#),
+        case("sign-out without CSRF token", "POST", "/logout/confirm").form("").answers(403, r#"data-page="error-csrf""#),
         case("request id that would forge a log line", "GET", "/healthz").header("x-request-id", "abc\t{\"level\":\"ERROR\"}").answers(200, "ok"),
     ];
     // Cases that need this browser's cookies.
     let mut browser_cases = vec![
         case("SQL in the username", "POST", action.clone()).form(format!("csrf={csrf}&username=%27+OR+%271%27%3D%271&password=x")).answers(401, "not correct"),
-        case("a sign-in that is not this browser's", "POST", "/login/not-an-interaction").form(format!("csrf={csrf}&username=alice&password=x")).answers(400, "expired"),
+        case("a sign-in that is not this browser's", "POST", "/login/not-an-interaction").form(format!("csrf={csrf}&username=alice&password=x")).answers(400, r#"data-page="error-expired""#),
         case("script in the username", "POST", "/signup").form(format!("csrf={signup_csrf}&username=%3Cscript%3Ealert(1)%3C%2Fscript%3E&email=m%40example.com&password=correct+horse+battery+staple&password_confirm=correct+horse+battery+staple")).answers(400, "&lt;script&gt;").without("<script>alert"),
         case("oversized username", "POST", "/signup").form(format!("csrf={signup_csrf}&username={}&email=m%40example.com&password=correct+horse+battery+staple&password_confirm=correct+horse+battery+staple", "a".repeat(5_000))).answers(400, "3 to 32 characters"),
         case("oversized password", "POST", "/signup").form(format!("csrf={signup_csrf}&username=mallory&email=m%40example.com&password={0}&password_confirm={0}", "p".repeat(5_000))).answers(400, "at most"),

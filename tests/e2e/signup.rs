@@ -26,7 +26,7 @@ async fn a_new_user_signs_up_then_signs_in_to_a_relying_party() {
     let pin_page = browser
         .submit(&form, &details("Bea", PASSWORD, PASSWORD))
         .await;
-    assert!(pin_page.contains("Choose your PIN"), "{}", pin_page.body);
+    assert!(pin_page.is("signup-pin"), "{}", pin_page.body);
     assert_eq!(
         idp.count("users", "TRUE").await,
         0,
@@ -36,7 +36,7 @@ async fn a_new_user_signs_up_then_signs_in_to_a_relying_party() {
         .submit(&pin_page, &[("pin", PIN), ("pin_confirm", PIN)])
         .await;
     assert_eq!(done.status, StatusCode::OK);
-    assert!(done.contains("Your account is ready"), "{}", done.body);
+    assert!(done.is("signed-up"), "{}", done.body);
     assert_eq!(
         idp.count("users", "username = 'bea' AND pin_hash IS NOT NULL")
             .await,
@@ -130,7 +130,7 @@ async fn weak_or_mismatched_pins_are_refused_and_nothing_is_stored() {
     let done = browser
         .submit(&pin_page, &[("pin", PIN), ("pin_confirm", PIN)])
         .await;
-    assert!(done.contains("Your account is ready"));
+    assert!(done.is("signed-up"));
 }
 
 #[tokio::test]
@@ -203,5 +203,5 @@ async fn the_pin_step_needs_the_first_step() {
     let browser = Browser::new(&idp);
     let page = browser.get("/signup/pin").await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
-    assert!(page.contains("This sign-up has expired"));
+    assert!(page.is("error-signup-expired"));
 }

@@ -24,7 +24,7 @@ async fn the_password_page_leads_to_the_pin_page_and_the_pin_to_the_code() {
     idp.user("alice").await;
     let mut browser = Browser::new(&idp);
     let (login, page) = browser.open(&authorize("rp", &[])).await;
-    assert!(page.contains("name=\"password\""), "{page:?}");
+    assert!(page.is("login"), "{page:?}");
     let wrong = browser
         .post(
             &login,
@@ -54,10 +54,7 @@ async fn a_session_never_stands_in_for_the_password_to_recover_a_pin() {
     let pin_before = idp.pin_hash_of(&alice).await;
     idp.clock.advance(120);
     let (pin_page, page) = browser.open(&authorize("rp", &[("max_age", "0")])).await;
-    assert!(
-        pin_page.ends_with("/pin") && page.contains("name=\"pin\""),
-        "{page:?}"
-    );
+    assert!(pin_page.ends_with("/pin") && page.is("pin"), "{page:?}");
     let base = pin_page.trim_end_matches("/pin").to_owned();
     let recover = format!("{base}/recover");
 
@@ -158,10 +155,7 @@ async fn after_an_unlock_the_new_pin_comes_after_the_password() {
     assert!(!old.gives_code(), "{old:?}");
     for client in ["rp", "third"] {
         let (at, page) = browser.open(&authorize(client, &[])).await;
-        assert!(
-            page.contains("name=\"password\""),
-            "{client}: {at} {page:?}"
-        );
+        assert!(page.is("login"), "{client}: {at} {page:?}");
         let chosen = browser
             .post(
                 &format!("{at}/new-pin"),
@@ -212,7 +206,7 @@ async fn a_third_party_client_gets_consent_under_prompt_login_and_max_age_zero()
         idp.client(client, false).await;
         idp.clock.advance(60);
         let (mut at, page) = browser.open(&authorize(client, &[extra])).await;
-        if page.contains("name=\"password\"") {
+        if page.is("login") {
             let pin = browser
                 .post(&at, &[("username", "alice"), ("password", PASSWORD)])
                 .await;

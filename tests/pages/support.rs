@@ -220,6 +220,20 @@ impl Page {
         self.body.contains(text)
     }
 
+    /// The page's stable id (`data-page`), whatever its language and wording; `None` for an
+    /// answer that is no page (a redirect, JSON).
+    pub fn id(&self) -> Option<&str> {
+        let marker = " data-page=\"";
+        let start = self.body.find(marker)? + marker.len();
+        let end = self.body[start..].find('"')?;
+        Some(&self.body[start..start + end])
+    }
+
+    /// Whether this is the page `id` (see the `page` block of each template).
+    pub fn is(&self, id: &str) -> bool {
+        self.id() == Some(id)
+    }
+
     /// Whether this is the relying party receiving a code.
     pub fn gives_code(&self) -> bool {
         self.location

@@ -206,6 +206,25 @@ impl PageError {
     pub fn csrf() -> Self {
         Self::Forbidden(Text::new("error-csrf"))
     }
+
+    /// What tells this error apart, for the page's stable id (`error-` and this): its
+    /// heading, or its message where a heading serves several errors.
+    fn kind(&self) -> &'static str {
+        let id = match self {
+            Self::BadRequest { heading, .. } => heading.id(),
+            Self::Expired { heading, .. } => heading,
+            Self::Forbidden(message) => message.id(),
+            Self::CodesBlocked => "codes-blocked",
+            Self::TooMany(_) => "too-many",
+            Self::Busy => "busy",
+            Self::CodeNotSent => "not-sent",
+            Self::Unavailable(_) => "paused",
+            Self::Internal(_) => "internal",
+            Self::Elsewhere(_) => "elsewhere",
+        };
+        let id = id.strip_prefix("error-").unwrap_or(id);
+        id.strip_suffix("-title").unwrap_or(id)
+    }
 }
 
 impl From<StoreError> for PageError {
@@ -244,6 +263,7 @@ impl IntoResponse for PageError {
             Self::CodeNotSent => Some(120),
             _ => None,
         };
+        let kind = self.kind();
         let (status, heading, message, reference) = match self {
             Self::BadRequest { heading, message } => {
                 (StatusCode::BAD_REQUEST, heading, message, None)
@@ -317,7 +337,12 @@ impl IntoResponse for PageError {
         let mut response = render(
             status,
             "error.html",
-            json!({ "heading": heading, "message": message, "reference": reference }),
+            json!({
+                "kind": kind,
+                "heading": heading,
+                "message": message,
+                "reference": reference,
+            }),
         );
         if let Some(seconds) = retry_after {
             retry_after_header(&mut response, seconds);

@@ -163,6 +163,7 @@ async fn not_found() -> Response {
         StatusCode::NOT_FOUND,
         "error.html",
         serde_json::json!({
+            "kind": "not-found",
             "heading": crate::i18n::Text::new("error-not-found-title"),
             "message": crate::i18n::Text::new("error-not-found"),
         }),

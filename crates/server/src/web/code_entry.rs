@@ -5,6 +5,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
+use serde::Serialize;
 use serde_json::json;
 
 use crate::i18n::{FieldError, Text};
@@ -21,8 +22,21 @@ pub enum Resend {
     Back(String),
 }
 
+/// Which code screen this is; its page id (`data-page`) is this, then `-code`.
+#[derive(Clone, Copy, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CodePage {
+    /// A browser the person has not used before.
+    Device,
+    /// PIN recovery.
+    Recovery,
+    /// A new contact on the account page.
+    Contact,
+}
+
 /// What a code screen says and where it posts.
 pub struct CodeScreen {
+    pub page: CodePage,
     pub title: Text,
     /// Where the code went, as a sentence.
     pub hint: Text,
@@ -57,6 +71,7 @@ impl CodeScreen {
             status,
             "code.html",
             json!({
+                "page": self.page,
                 "title": self.title,
                 "hint": self.hint,
                 "action": self.action,

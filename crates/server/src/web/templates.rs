@@ -82,3 +82,28 @@ pub fn render(status: StatusCode, name: &str, context: impl Serialize) -> Respon
 pub fn page(name: &str, context: impl Serialize) -> Response {
     render(StatusCode::OK, name, context)
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every page says which it is (`data-page`, through the layout's `page` block), so that
+    /// tests and scripts find a page whatever its language and wording.
+    #[test]
+    fn every_page_names_itself() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/templates");
+        let mut pages = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let source = std::fs::read_to_string(&path).unwrap();
+            if !source.contains("{% extends \"layout.html\" %}") {
+                continue;
+            }
+            pages += 1;
+            assert!(
+                source.contains("{% block page %}"),
+                "{} has no page id",
+                path.display()
+            );
+        }
+        assert!(pages > 10, "only {pages} pages found");
+    }
+}

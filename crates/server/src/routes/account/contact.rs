@@ -20,7 +20,7 @@ use crate::routes::sign_in::codes::{self, Sent};
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;
-use crate::web::code_entry::{self, CodeScreen, Resend};
+use crate::web::code_entry::{self, CodePage, CodeScreen, Resend};
 use crate::web::extract::{SignedIn, SignedInForm};
 
 /// What a contact code confirms: the data kept with the code.
@@ -122,6 +122,7 @@ fn code_form(
     error: Option<FieldError>,
 ) -> Response {
     CodeScreen {
+        page: CodePage::Contact,
         title: Text::new("code-title"),
         hint: Text::new("code-sent"),
         action: "/account/contact/code".to_owned(),

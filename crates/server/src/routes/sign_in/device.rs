@@ -22,7 +22,7 @@ use crate::oauth::interaction::Interaction;
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;
-use crate::web::code_entry::{self, CodeScreen, Resend};
+use crate::web::code_entry::{self, CodePage, CodeScreen, Resend};
 use crate::web::extract::{Step, StepForm};
 
 fn device_path(interaction: &Interaction) -> String {
@@ -53,6 +53,7 @@ fn code_form(
         Channel::Sms => mask::phone(&to.recipient),
     };
     CodeScreen {
+        page: CodePage::Device,
         title: Text::new("device-title"),
         hint: Text::new("device-body")
             .with("client", interaction.client_name.clone())

@@ -218,16 +218,26 @@ fn pin_page_response(
     )
 }
 
-pub(super) fn locked_page(
-    state: &AppState,
-    interaction: &Interaction,
-    message: &'static str,
-) -> Response {
+/// Why the PIN is locked, as the lock page says.
+#[derive(Clone, Copy)]
+pub(super) enum Lock {
+    /// The PIN just given was the last wrong one.
+    JustNow,
+    /// It was locked before this request.
+    Already,
+}
+
+pub(super) fn locked_page(state: &AppState, interaction: &Interaction, lock: Lock) -> Response {
+    let message = match lock {
+        Lock::JustNow => "pin-wrong-now-locked",
+        Lock::Already => "pin-too-many",
+    };
     render(
         StatusCode::FORBIDDEN,
         "locked.html",
         json!({
             "message": Text::new(message),
+            "just_now": matches!(lock, Lock::JustNow),
             "max_attempts": state.pins.max_attempts(),
             "recover": format!("{}/recover", interaction.path()),
         }),
@@ -251,7 +261,7 @@ pub async fn pin_page(
     let loaded = at_pin_step(loaded)?;
     let user = loaded.user()?;
     if user.pin_failures >= state.pins.max_attempts() {
-        return Ok(locked_page(&state, &loaded.interaction, "pin-too-many"));
+        return Ok(locked_page(&state, &loaded.interaction, Lock::Already));
     }
     Ok(pin_page_response(
         &state,
@@ -312,7 +322,7 @@ pub async fn pin_submit(
                 .client(client_id);
             audit::record(&state, event).await;
             state.notifier.send_later(messages::pin_locked(&user));
-            Ok(locked_page(&state, interaction, "pin-wrong-now-locked"))
+            Ok(locked_page(&state, interaction, Lock::JustNow))
         }
         PinOutcome::Wrong { tries_left } => {
             let message = FieldError::on(
@@ -328,7 +338,7 @@ pub async fn pin_submit(
                 Some(message),
             ))
         }
-        PinOutcome::Locked => Ok(locked_page(&state, interaction, "pin-too-many")),
+        PinOutcome::Locked => Ok(locked_page(&state, interaction, Lock::Already)),
         PinOutcome::NotDigits => {
             let message = FieldError::on("pin", Text::new("pin-numbers-only"));
             Ok(pin_page_response(

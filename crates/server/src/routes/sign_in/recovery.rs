@@ -25,7 +25,7 @@ use crate::oauth::interaction::Interaction;
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;
-use crate::web::code_entry::{self, CodeScreen, Resend};
+use crate::web::code_entry::{self, CodePage, CodeScreen, Resend};
 use crate::web::csrf;
 use crate::web::extract::{Step, StepForm};
 
@@ -198,6 +198,7 @@ fn code_form(
         .map(|(i, a)| (format!("answer_{}", i + 1), question_text(&a.question)))
         .collect();
     CodeScreen {
+        page: CodePage::Recovery,
         title: Text::new("code-title"),
         hint: Text::new("code-sent-to").with("to", sent_to.words()),
         action: format!("{}/code", recover_path(interaction)),

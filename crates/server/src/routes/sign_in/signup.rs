@@ -247,6 +247,7 @@ fn pin_form(
         "pin_create.html",
         json!({
             "action": "/signup/pin",
+            "signing_up": true,
             "pin_min": policy.min_length,
             "pin_max": policy.max_length,
             "error": error,
