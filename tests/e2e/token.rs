@@ -6,32 +6,8 @@ use serde_json::Value;
 
 use crate::support::*;
 
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
-
-struct Fixture {
-    idp: TestIdp,
-    rp: RelyingParty,
-    client_id: String,
-    secret: String,
-}
-
-async fn fixture() -> Fixture {
-    let idp = TestIdp::start().await;
-    let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
-    idp.create_user("alice");
-    let client_id = client["client_id"].as_str().unwrap().to_owned();
-    let secret = client["client_secret"].as_str().unwrap().to_owned();
-    let rp = RelyingParty::discover(&idp, &client_id, Some(&secret), REDIRECT).await;
-    Fixture {
-        idp,
-        rp,
-        client_id,
-        secret,
-    }
-}
-
 /// Signs alice in and returns the code and the PKCE verifier.
-async fn code(f: &Fixture) -> (String, String) {
+async fn code(f: &TaxPortal) -> (String, String) {
     let browser = Browser::new(&f.idp);
     let start = f.rp.start(&["email"], &[], true);
     let done = browser
@@ -42,7 +18,7 @@ async fn code(f: &Fixture) -> (String, String) {
 }
 
 async fn post_token(
-    f: &Fixture,
+    f: &TaxPortal,
     auth: Option<(&str, &str)>,
     form: &[(&str, &str)],
 ) -> (StatusCode, Value) {
@@ -59,12 +35,12 @@ async fn post_token(
 
 #[tokio::test]
 async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
-    let f = fixture().await;
+    let f = TaxPortal::start().await;
     let (code, verifier) = code(&f).await;
     let form = [
         ("grant_type", "authorization_code"),
         ("code", &code),
-        ("redirect_uri", REDIRECT),
+        ("redirect_uri", PORTAL_REDIRECT),
         ("code_verifier", &verifier),
     ];
     let auth = Some((f.client_id.as_str(), f.secret.as_str()));
@@ -89,7 +65,7 @@ async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
 
 #[tokio::test]
 async fn a_wrong_pkce_verifier_is_refused_without_using_up_the_code() {
-    let f = fixture().await;
+    let f = TaxPortal::start().await;
     let (code, verifier) = code(&f).await;
     let wrong = "x".repeat(43);
     let auth = Some((f.client_id.as_str(), f.secret.as_str()));
@@ -100,7 +76,7 @@ async fn a_wrong_pkce_verifier_is_refused_without_using_up_the_code() {
             &[
                 ("grant_type", "authorization_code"),
                 ("code", &code),
-                ("redirect_uri", REDIRECT),
+                ("redirect_uri", PORTAL_REDIRECT),
                 ("code_verifier", bad),
             ],
         )
@@ -122,7 +98,7 @@ async fn a_wrong_pkce_verifier_is_refused_without_using_up_the_code() {
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
-            ("redirect_uri", REDIRECT),
+            ("redirect_uri", PORTAL_REDIRECT),
             ("code_verifier", &verifier),
         ],
     )
@@ -132,7 +108,7 @@ async fn a_wrong_pkce_verifier_is_refused_without_using_up_the_code() {
 
 #[tokio::test]
 async fn a_missing_verifier_is_refused() {
-    let f = fixture().await;
+    let f = TaxPortal::start().await;
     let (code, _) = code(&f).await;
     let auth = Some((f.client_id.as_str(), f.secret.as_str()));
     let (_, body) = post_token(
@@ -141,7 +117,7 @@ async fn a_missing_verifier_is_refused() {
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
-            ("redirect_uri", REDIRECT),
+            ("redirect_uri", PORTAL_REDIRECT),
         ],
     )
     .await;
@@ -151,10 +127,10 @@ async fn a_missing_verifier_is_refused() {
 
 #[tokio::test]
 async fn a_code_is_bound_to_its_client_and_redirect_uri() {
-    let f = fixture().await;
+    let f = TaxPortal::start().await;
     let other = f
         .idp
-        .create_client(&["--name", "Other", "--redirect-uri", REDIRECT]);
+        .create_client(&["--name", "Other", "--redirect-uri", PORTAL_REDIRECT]);
     let other_auth = Some((
         other["client_id"].as_str().unwrap(),
         other["client_secret"].as_str().unwrap(),
@@ -176,7 +152,7 @@ async fn a_code_is_bound_to_its_client_and_redirect_uri() {
             post_token(f, auth, &pairs).await
         }
     };
-    let (status, body) = send(other_auth, form(REDIRECT)).await;
+    let (status, body) = send(other_auth, form(PORTAL_REDIRECT)).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_grant")),
@@ -190,7 +166,7 @@ async fn a_code_is_bound_to_its_client_and_redirect_uri() {
             "{redirect}"
         );
     }
-    let mut without_redirect = form(REDIRECT);
+    let mut without_redirect = form(PORTAL_REDIRECT);
     without_redirect.retain(|(k, _)| *k != "redirect_uri");
     let (_, body) = send(auth, without_redirect).await;
     assert_eq!(
@@ -198,7 +174,7 @@ async fn a_code_is_bound_to_its_client_and_redirect_uri() {
         "redirect_uri is required when the request had one"
     );
     assert_eq!(f.idp.count("grants", "TRUE").await, 0);
-    let (status, body) = send(auth, form(REDIRECT)).await;
+    let (status, body) = send(auth, form(PORTAL_REDIRECT)).await;
     assert_eq!(
         status,
         StatusCode::OK,
@@ -206,19 +182,19 @@ async fn a_code_is_bound_to_its_client_and_redirect_uri() {
     );
 
     // A replay by another client is refused without touching the real client's grant.
-    let (_, body) = send(other_auth, form(REDIRECT)).await;
+    let (_, body) = send(other_auth, form(PORTAL_REDIRECT)).await;
     assert_eq!(body["error"], "invalid_grant");
     assert_eq!(f.idp.count("grants", "revoked_at IS NULL").await, 1);
 }
 
 #[tokio::test]
 async fn client_authentication_failures_are_invalid_client() {
-    let f = fixture().await;
+    let f = TaxPortal::start().await;
     let (code, verifier) = code(&f).await;
     let form = [
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
+        ("redirect_uri", PORTAL_REDIRECT),
         ("code_verifier", verifier.as_str()),
     ];
     let (status, body) = post_token(&f, Some((&f.client_id, "wrong secret")), &form).await;
@@ -269,7 +245,7 @@ async fn client_authentication_failures_are_invalid_client() {
 
 #[tokio::test]
 async fn malformed_token_requests_get_rfc_6749_errors() {
-    let f = fixture().await;
+    let f = TaxPortal::start().await;
     let auth = Some((f.client_id.as_str(), f.secret.as_str()));
     let (_, body) = post_token(
         &f,
@@ -301,7 +277,7 @@ async fn malformed_token_requests_get_rfc_6749_errors() {
 
 #[tokio::test]
 async fn userinfo_needs_a_valid_bearer_token() {
-    let f = fixture().await;
+    let f = TaxPortal::start().await;
     let url = format!("{}/userinfo", f.idp.issuer);
     let http = reqwest::Client::new();
     let response = http.get(&url).send().await.unwrap();

@@ -3,11 +3,12 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::{REDIRECT, fixture, post};
+use super::post;
+use crate::support::*;
 
 #[tokio::test]
 async fn client_credentials_give_a_token_for_the_client_alone() {
-    let f = fixture().await;
+    let f = TaxPortal::start().await;
     let (status, body) = post(
         &f,
         "/token",
@@ -40,9 +41,13 @@ async fn client_credentials_give_a_token_for_the_client_alone() {
         body["error"], "invalid_scope",
         "admin only for admin clients"
     );
-    let admin = f
-        .idp
-        .create_client(&["--name", "Ops", "--redirect-uri", REDIRECT, "--admin"]);
+    let admin = f.idp.create_client(&[
+        "--name",
+        "Ops",
+        "--redirect-uri",
+        PORTAL_REDIRECT,
+        "--admin",
+    ]);
     let admin_auth = (
         admin["client_id"].as_str().unwrap(),
         admin["client_secret"].as_str().unwrap(),
@@ -59,9 +64,13 @@ async fn client_credentials_give_a_token_for_the_client_alone() {
         (StatusCode::OK, Some("admin"))
     );
 
-    let public = f
-        .idp
-        .create_client(&["--name", "App", "--redirect-uri", REDIRECT, "--public"]);
+    let public = f.idp.create_client(&[
+        "--name",
+        "App",
+        "--redirect-uri",
+        PORTAL_REDIRECT,
+        "--public",
+    ]);
     let response = reqwest::Client::new()
         .post(format!("{}/token", f.idp.issuer))
         .form(&[

@@ -4,12 +4,12 @@ use openidconnect::OAuth2TokenResponse as _;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::{REDIRECT, fixture, post, signed_in};
+use super::{post, signed_in};
 use crate::support::*;
 
 #[tokio::test]
 async fn introspection_describes_active_tokens_with_acr_and_auth_time() {
-    let f = fixture().await;
+    let f = TaxPortal::start().await;
     let tokens = signed_in(&f, &["offline_access"]).await;
     let answer = f.introspect(tokens.access_token().secret()).await;
     assert_eq!(answer["active"], true);
@@ -39,9 +39,13 @@ async fn introspection_describes_active_tokens_with_acr_and_auth_time() {
         "an ID token is not an access token"
     );
 
-    let public = f
-        .idp
-        .create_client(&["--name", "App", "--redirect-uri", REDIRECT, "--public"]);
+    let public = f.idp.create_client(&[
+        "--name",
+        "App",
+        "--redirect-uri",
+        PORTAL_REDIRECT,
+        "--public",
+    ]);
     let response = reqwest::Client::new()
         .post(format!("{}/introspect", f.idp.issuer))
         .form(&[
@@ -64,7 +68,7 @@ async fn introspection_describes_active_tokens_with_acr_and_auth_time() {
 
 #[tokio::test]
 async fn a_third_party_client_introspects_only_its_own_tokens() {
-    let f = fixture().await;
+    let f = TaxPortal::start().await;
     let tokens = signed_in(&f, &[]).await;
     let out = f.idp.cli(&["registration-token", "create"], "");
     let token: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -103,11 +107,11 @@ async fn a_third_party_client_introspects_only_its_own_tokens() {
 
 #[tokio::test]
 async fn only_a_resource_server_introspects_other_clients_tokens_and_admin_tokens_need_admin() {
-    let f = fixture().await;
+    let f = TaxPortal::start().await;
     let tokens = signed_in(&f, &[]).await;
     let users_token = tokens.access_token().secret().to_owned();
     let client = |extra: &[&str]| {
-        let mut args = vec!["--name", "Other", "--redirect-uri", REDIRECT];
+        let mut args = vec!["--name", "Other", "--redirect-uri", PORTAL_REDIRECT];
         args.extend_from_slice(extra);
         f.idp.create_client(&args)
     };

@@ -1,11 +1,11 @@
 //! The metrics that sign-ins and tokens are counted and timed in.
 
-use super::{fixture, signed_in};
+use super::signed_in;
 use crate::support::*;
 
 #[tokio::test]
 async fn metrics_count_sign_ins_tokens_and_time_each_endpoint() {
-    let f = fixture().await;
+    let f = TaxPortal::start().await;
     let browser = Browser::new(&f.idp);
     let login = browser.open(&f.rp.start(&[], &[], true).url).await;
     let pin_page = browser

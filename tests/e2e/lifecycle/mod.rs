@@ -12,32 +12,8 @@ use serde_json::Value;
 
 use crate::support::*;
 
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
-
-struct Fixture {
-    idp: TestIdp,
-    rp: RelyingParty,
-    client_id: String,
-    secret: String,
-}
-
-async fn fixture() -> Fixture {
-    let idp = TestIdp::start().await;
-    let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
-    idp.create_user("alice");
-    let client_id = client["client_id"].as_str().unwrap().to_owned();
-    let secret = client["client_secret"].as_str().unwrap().to_owned();
-    let rp = RelyingParty::discover(&idp, &client_id, Some(&secret), REDIRECT).await;
-    Fixture {
-        idp,
-        rp,
-        client_id,
-        secret,
-    }
-}
-
 async fn post(
-    f: &Fixture,
+    f: &TaxPortal,
     path: &str,
     auth: (&str, &str),
     form: &[(&str, &str)],
@@ -54,7 +30,7 @@ async fn post(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-impl Fixture {
+impl TaxPortal {
     fn auth(&self) -> (&str, &str) {
         (&self.client_id, &self.secret)
     }
@@ -86,7 +62,7 @@ impl Fixture {
     }
 }
 
-async fn signed_in(f: &Fixture, scopes: &[&str]) -> openidconnect::core::CoreTokenResponse {
+async fn signed_in(f: &TaxPortal, scopes: &[&str]) -> openidconnect::core::CoreTokenResponse {
     let browser = Browser::new(&f.idp);
     f.rp.sign_in(&browser, "alice", &mut f.rp.start(scopes, &[], true))
         .await

@@ -4,11 +4,12 @@
 use openidconnect::OAuth2TokenResponse as _;
 use reqwest::StatusCode;
 
-use super::{Fixture, REDIRECT, fixture, post, signed_in};
+use super::{post, signed_in};
+use crate::support::*;
 
 #[tokio::test]
 async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_grant() {
-    let f = fixture().await;
+    let f = TaxPortal::start().await;
     let tokens = signed_in(&f, &["offline_access", "email"]).await;
     let first = tokens
         .refresh_token()
@@ -62,7 +63,7 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_grant() {
 /// wins; the others find it spent, which revokes the grant with the winner's new tokens.
 #[tokio::test]
 async fn a_refresh_token_raced_by_copies_is_used_once_and_revokes_the_grant() {
-    let f = fixture().await;
+    let f = TaxPortal::start().await;
     let tokens = signed_in(&f, &["offline_access", "email"]).await;
     let token = tokens.refresh_token().unwrap().secret().clone();
     let answers = futures_util::future::join_all((0..8).map(|_| f.refresh(&token))).await;
@@ -91,7 +92,7 @@ async fn a_refresh_token_raced_by_copies_is_used_once_and_revokes_the_grant() {
 
 #[tokio::test]
 async fn refresh_needs_offline_access_its_own_client_and_no_wider_scope() {
-    let f = fixture().await;
+    let f = TaxPortal::start().await;
     let plain = signed_in(&f, &["email"]).await;
     assert!(
         plain.refresh_token().is_none(),
@@ -102,7 +103,7 @@ async fn refresh_needs_offline_access_its_own_client_and_no_wider_scope() {
     let refresh = tokens.refresh_token().unwrap().secret().clone();
     let other = f
         .idp
-        .create_client(&["--name", "Other", "--redirect-uri", REDIRECT]);
+        .create_client(&["--name", "Other", "--redirect-uri", PORTAL_REDIRECT]);
     let other_auth = (
         other["client_id"].as_str().unwrap(),
         other["client_secret"].as_str().unwrap(),
@@ -176,7 +177,7 @@ async fn refresh_needs_offline_access_its_own_client_and_no_wider_scope() {
 
 /// Renames the stored refresh token `issued` to a token of the earlier form (43 random
 /// characters, stored under their digest alone), and returns that token.
-async fn as_earlier_form(f: &Fixture, issued: &str) -> String {
+async fn as_earlier_form(f: &TaxPortal, issued: &str) -> String {
     use idp_core::random::{random_token, sha256_b64};
     assert_eq!(
         issued.len(),
@@ -198,7 +199,7 @@ async fn as_earlier_form(f: &Fixture, issued: &str) -> String {
 
 #[tokio::test]
 async fn refresh_tokens_of_the_earlier_form_still_refresh_introspect_and_revoke() {
-    let f = fixture().await;
+    let f = TaxPortal::start().await;
     let tokens = signed_in(&f, &["offline_access"]).await;
     let earlier = as_earlier_form(&f, tokens.refresh_token().unwrap().secret()).await;
     assert_eq!(f.introspect(&earlier).await["active"], true);

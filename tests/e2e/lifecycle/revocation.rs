@@ -3,12 +3,12 @@
 use openidconnect::OAuth2TokenResponse as _;
 use reqwest::StatusCode;
 
-use super::{REDIRECT, fixture, post, signed_in};
+use super::{post, signed_in};
 use crate::support::*;
 
 #[tokio::test]
 async fn revoking_an_access_token_or_a_refresh_token() {
-    let f = fixture().await;
+    let f = TaxPortal::start().await;
     let tokens = signed_in(&f, &["offline_access"]).await;
     let access = tokens.access_token().secret().clone();
     let refresh = tokens.refresh_token().unwrap().secret().clone();
@@ -16,7 +16,7 @@ async fn revoking_an_access_token_or_a_refresh_token() {
     // Another client cannot revoke them, and learns nothing: 200 all the same.
     let other = f
         .idp
-        .create_client(&["--name", "Other", "--redirect-uri", REDIRECT]);
+        .create_client(&["--name", "Other", "--redirect-uri", PORTAL_REDIRECT]);
     let other_auth = (
         other["client_id"].as_str().unwrap(),
         other["client_secret"].as_str().unwrap(),
@@ -62,7 +62,7 @@ async fn revoking_an_access_token_or_a_refresh_token() {
 
 #[tokio::test]
 async fn a_password_change_revokes_what_was_issued() {
-    let f = fixture().await;
+    let f = TaxPortal::start().await;
     let tokens = signed_in(&f, &["offline_access"]).await;
     let refresh = tokens.refresh_token().unwrap().secret().clone();
     let browser = Browser::new(&f.idp);

@@ -16,7 +16,10 @@ pub use backends::{SharedBackend, on_postgres, random_suffix};
 pub use browser::{Browser, concurrent_wrong_pins, sign_up, wrong_pin_counted};
 pub use html::Page;
 pub use process::{TestIdp, idp_binary, idp_command};
-pub use relying_party::{AuthStart, RelyingParty, client_token, param, query, userinfo_status};
+pub use relying_party::{
+    AuthStart, PORTAL_REDIRECT, RelyingParty, TaxPortal, client_token, param, query,
+    userinfo_status,
+};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 /// The purpose named in new-device code messages.

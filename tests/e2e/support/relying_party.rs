@@ -218,3 +218,33 @@ pub async fn userinfo_status(issuer: &str, token: &str) -> StatusCode {
         .expect("userinfo")
         .status()
 }
+
+/// The tax portal's redirect URI in the tests (nothing listens there).
+pub const PORTAL_REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+/// A provider with a confidential client, the tax portal, and a person, alice, who can sign
+/// in to it.
+pub struct TaxPortal {
+    pub idp: TestIdp,
+    pub rp: RelyingParty,
+    pub client_id: String,
+    pub secret: String,
+}
+
+impl TaxPortal {
+    pub async fn start() -> Self {
+        let idp = TestIdp::start().await;
+        let client =
+            idp.create_client(&["--name", "Tax Portal", "--redirect-uri", PORTAL_REDIRECT]);
+        idp.create_user("alice");
+        let client_id = client["client_id"].as_str().unwrap().to_owned();
+        let secret = client["client_secret"].as_str().unwrap().to_owned();
+        let rp = RelyingParty::discover(&idp, &client_id, Some(&secret), PORTAL_REDIRECT).await;
+        Self {
+            idp,
+            rp,
+            client_id,
+            secret,
+        }
+    }
+}
