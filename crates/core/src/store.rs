@@ -2,6 +2,8 @@
 //! Redis in `idp-store-redis`) implement these; domain code sees nothing else. Every method
 //! that must be atomic says so.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use crate::clock::UnixTime;
@@ -429,21 +431,21 @@ pub trait LeaseStore: Send + Sync {
 /// ones it keeps; the server puts them together.
 #[derive(Clone)]
 pub struct Stores {
-    pub users: std::sync::Arc<dyn UserStore>,
-    pub pin_attempts: std::sync::Arc<dyn PinAttemptStore>,
-    pub clients: std::sync::Arc<dyn ClientStore>,
-    pub sessions: std::sync::Arc<dyn SessionStore>,
-    pub grants: std::sync::Arc<dyn GrantStore>,
-    pub keys: std::sync::Arc<dyn KeyStore>,
-    pub ephemeral: std::sync::Arc<dyn EphemeralStore>,
-    pub audit: std::sync::Arc<dyn AuditStore>,
-    pub outbox: std::sync::Arc<dyn OutboxStore>,
-    pub devices: std::sync::Arc<dyn DeviceStore>,
-    pub codes: std::sync::Arc<dyn CodeStore>,
-    pub consents: std::sync::Arc<dyn ConsentStore>,
+    pub users: Arc<dyn UserStore>,
+    pub pin_attempts: Arc<dyn PinAttemptStore>,
+    pub clients: Arc<dyn ClientStore>,
+    pub sessions: Arc<dyn SessionStore>,
+    pub grants: Arc<dyn GrantStore>,
+    pub keys: Arc<dyn KeyStore>,
+    pub ephemeral: Arc<dyn EphemeralStore>,
+    pub audit: Arc<dyn AuditStore>,
+    pub outbox: Arc<dyn OutboxStore>,
+    pub devices: Arc<dyn DeviceStore>,
+    pub codes: Arc<dyn CodeStore>,
+    pub consents: Arc<dyn ConsentStore>,
     /// What readiness asks, by the name it reports each under (`database`, `redis`).
-    pub health: Vec<(&'static str, std::sync::Arc<dyn HealthCheck>)>,
-    pub leases: std::sync::Arc<dyn LeaseStore>,
+    pub health: Vec<(&'static str, Arc<dyn HealthCheck>)>,
+    pub leases: Arc<dyn LeaseStore>,
     /// Failure counters for throttling; in memory on the embedded default.
-    pub throttle: std::sync::Arc<dyn ThrottleStore>,
+    pub throttle: Arc<dyn ThrottleStore>,
 }

@@ -35,6 +35,9 @@ pub struct Inner {
     /// A hash of a random password, verified when the username is unknown so that an unknown
     /// username costs the same time as a wrong password.
     pub dummy_password_hash: String,
+    /// The audiences a client assertion may name: the issuer and the token endpoint (RFC 7523
+    /// §3), made once.
+    pub assertion_audiences: [String; 2],
     pub csrf_key: [u8; 32],
     /// Keys the audit log's hash chain (derived from the PIN key).
     pub audit_key: [u8; 32],
@@ -102,6 +105,7 @@ impl AppState {
             .hash(idp_core::random::random_token(32), None)
             .await?;
         let published = Published::new(&settings, keys);
+        let settings_issuer = settings.issuer.clone();
         Ok(Self(Arc::new(Inner {
             password_policy: PasswordPolicy {
                 min_length: settings.password.min_length,
@@ -141,6 +145,7 @@ impl AppState {
             hasher,
             pins,
             dummy_password_hash,
+            assertion_audiences: [settings_issuer.clone(), format!("{settings_issuer}/token")],
         })))
     }
 

@@ -75,14 +75,13 @@ impl FormBody {
             client_assertion_type: self.get("client_assertion_type"),
             client_assertion: self.get("client_assertion"),
         };
-        let issuer = state.issuer();
-        let token_endpoint = format!("{issuer}/token");
+        let [issuer, token_endpoint] = &state.assertion_audiences;
         let authenticated = client_auth::authenticate(
             presented,
             state.stores.clients.as_ref(),
             state.stores.ephemeral.as_ref(),
             state.clock.as_ref(),
-            &[issuer, &token_endpoint],
+            &[issuer, token_endpoint],
         )
         .await;
         match authenticated {
