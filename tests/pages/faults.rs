@@ -1,8 +1,15 @@
 //! A full disk under the embedded default: every refusal is a 503 that says when to come back
 //! (never a 500), readiness says the database cannot write while it lasts, and once space is
-//! freed everything goes on where it stopped, with nothing lost and nobody throttled.
+//! freed everything goes on where it stopped, with nothing lost and nobody throttled. And a
+//! security event is in the audit chain once, however often it is appended.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::http::{StatusCode, header};
+use idp_core::StoreError;
+use idp_core::model::{AuditEvent, AuditKind};
+use idp_core::store::{AuditLink, AuditStore};
 
 use crate::small_disk::SmallDisk;
 use crate::support::{Browser, Idp, PASSWORD, PIN, authorize, exchange_with_headers};
@@ -133,4 +140,88 @@ async fn a_full_disk_answers_503_with_retry_after_and_everything_resumes_when_sp
     assert_eq!(wrong.len(), 1, "{rows:?}");
     let report = idp_server::audit::verify(&idp.state, None).await.unwrap();
     assert_eq!(report.verified, rows.len() as u64, "{report:?}");
+}
+
+/// An audit store whose first append is taken but whose answer is lost, as when the database
+/// commits an append the node had given up waiting for.
+struct AnswerLost {
+    inner: Arc<dyn AuditStore>,
+    lost: AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl AuditStore for AnswerLost {
+    async fn record(&self, event: &AuditEvent, link: AuditLink) -> Result<(), StoreError> {
+        self.inner.record(event, link).await?;
+        if self.lost.swap(false, Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("the answer was lost".into()));
+        }
+        Ok(())
+    }
+
+    async fn chain_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, AuditEvent, Option<String>)>, StoreError> {
+        self.inner.chain_after(after, limit).await
+    }
+
+    async fn query(
+        &self,
+        user_id: Option<&str>,
+        kind: Option<AuditKind>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        self.inner.query(user_id, kind, limit).await
+    }
+
+    async fn recent_for_user(
+        &self,
+        user_id: &str,
+        kinds: &[AuditKind],
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        self.inner.recent_for_user(user_id, kinds, limit).await
+    }
+}
+
+#[tokio::test]
+async fn an_event_the_database_took_after_the_node_gave_up_is_in_the_chain_once() {
+    let idp = Idp::wrapping(
+        |_| {},
+        |mut stores| {
+            stores.audit = Arc::new(AnswerLost {
+                inner: stores.audit,
+                lost: AtomicBool::new(true),
+            });
+            stores
+        },
+    )
+    .await;
+    let state = &idp.state;
+    idp_server::audit::start_spool(state);
+    let locked = AuditEvent::new(AuditKind::PinLocked, state.now()).user("id-ann");
+    idp_server::audit::record(state, locked.clone()).await;
+    // Taken to be refused, the event waits in the spool, which appends it again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while state.audit_spool.get().unwrap().waiting() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the waiting event was not appended"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let later = AuditEvent::new(AuditKind::SignInSucceeded, state.now()).user("id-ann");
+    idp_server::audit::record(state, later.clone()).await;
+    let rows = state.stores.audit.chain_after(i64::MIN, 100).await.unwrap();
+    let kinds: Vec<_> = rows.iter().map(|(_, event, _)| event.kind).collect();
+    assert_eq!(
+        kinds,
+        [AuditKind::PinLocked, AuditKind::SignInSucceeded],
+        "{rows:?}"
+    );
+    assert_eq!(rows[0].1.id, locked.id);
+    let report = idp_server::audit::verify(state, None).await.unwrap();
+    assert_eq!(report.verified, 2, "{report:?}");
 }

@@ -12,6 +12,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use idp_core::clock::ManualClock;
 use idp_core::model::{Client, ClientMetadata, NewUser, SigningAlg, TokenEndpointAuthMethod};
+use idp_core::store::Stores;
 use idp_server::config::Settings;
 use idp_server::state::AppState;
 use sha2::{Digest as _, Sha256};
@@ -36,6 +37,14 @@ impl Idp {
 
     /// With settings changed by `adjust` first.
     pub async fn with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::wrapping(adjust, |stores| stores).await
+    }
+
+    /// With settings changed by `adjust`, and the stores passed through `wrap` once open.
+    pub async fn wrapping(
+        adjust: impl FnOnce(&mut Settings),
+        wrap: impl FnOnce(Stores) -> Stores,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = Settings::load(None).unwrap();
         settings.data_dir = dir.path().join("data");
@@ -45,7 +54,7 @@ impl Idp {
         settings.hashing.iterations = 1;
         adjust(&mut settings);
         let clock = ManualClock::new(1_800_000_000);
-        let state = AppState::build(settings, Arc::new(clock.clone()))
+        let state = AppState::build_wrapping(settings, Arc::new(clock.clone()), wrap)
             .await
             .unwrap();
         let app = idp_server::routes::router(state.clone());

@@ -251,7 +251,8 @@ pub type AuditLink = std::sync::Arc<dyn Fn(&str) -> String + Send + Sync>;
 pub trait AuditStore: Send + Sync {
     /// Appends the event. `link` makes its chain value from the newest row's (empty when
     /// there is no row or it has none); reading that row and appending are one step, also
-    /// between nodes, so that the rows form a single chain.
+    /// between nodes, so that the rows form a single chain. An event whose id is in the log
+    /// already is not appended again (and that is no error).
     async fn record(&self, event: &AuditEvent, link: AuditLink) -> Result<(), StoreError>;
     /// Up to `limit` rows after row `after`, oldest first, each with its id and chain value.
     async fn chain_after(

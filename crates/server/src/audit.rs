@@ -76,8 +76,8 @@ async fn wait(spool: &Arc<spool::Spool>, event: AuditEvent) {
 
 /// How long an append may take before the event is taken to be refused (and waits in the
 /// spool): a database that stops answering holds neither the request nor the events behind it
-/// for longer. (Should the append land after all, the event is in the chain twice: at least
-/// once, as after a crash.)
+/// for longer. Should the append land after all, the spool's append of it is taken and not
+/// stored (an event's id is in the chain once).
 const STORE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Appends the event to the chain.
@@ -174,7 +174,8 @@ async fn drain(state: AppState, spool: Arc<spool::Spool>) {
 }
 
 /// The chain value of `event` after a row whose value is `previous`: HMAC-SHA-256, under a key
-/// derived from the master key, over `previous` and every field of the event.
+/// derived from the master key, over `previous` and every field of the event but its id
+/// (which only keeps it from being stored twice).
 pub fn link(key: &[u8; 32], previous: &str, event: &AuditEvent) -> String {
     let fields = serde_json::json!([
         event.at,

@@ -65,6 +65,16 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// Opens the stores, loads or creates the signing keys and the secrets, and builds the state.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        Self::build_wrapping(settings, clock, |stores| stores).await
+    }
+
+    /// As `build`, with the stores passed through `wrap` once open, before anything uses them
+    /// (for a store put in front of another, as a test does to stage a fault).
+    pub async fn build_wrapping(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        wrap: impl FnOnce(Stores) -> Stores,
+    ) -> Result<Self, StartError> {
         // Owner-only: the directory holds the database and, on loopback, the generated keys.
         std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
             .create(&settings.data_dir)
@@ -80,6 +90,7 @@ impl AppState {
             rotations,
             redis,
         } = crate::store::open(&settings, secrets.derive("redis-records"), clock.clone()).await?;
+        let stores = wrap(stores);
         secrets.check_recorded(stores.keys.as_ref(), false).await?;
         let key_sealing = secrets.derive("signing-keys");
         crate::keys::stored::ensure_active_in_cluster(&stores, &key_sealing, clock.as_ref())

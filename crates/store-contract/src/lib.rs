@@ -76,6 +76,7 @@ macro_rules! database_contract {
             records::expired_records_are_purged,
             records::expired_sessions_are_purged,
             operations::audit_events_are_kept_newest_first,
+            operations::an_event_appended_twice_is_stored_once,
             operations::the_outbox_keeps_messages_in_order,
             operations::leases_have_one_holder_at_a_time,
             codes::codes_take_tries_atomically_and_are_consumed_once,

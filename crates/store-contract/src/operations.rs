@@ -61,6 +61,34 @@ pub async fn audit_events_are_kept_newest_first(stores: &Stores) {
     );
 }
 
+pub async fn an_event_appended_twice_is_stored_once(stores: &Stores) {
+    use idp_core::model::{AuditEvent, AuditKind};
+    let audit = &stores.audit;
+    let twice = AuditEvent::new(AuditKind::PinLocked, 1).user("u-twice");
+    let link = |n: i64| -> idp_core::store::AuditLink {
+        Arc::new(move |previous: &str| format!("{previous}+{n}"))
+    };
+    audit.record(&twice, link(1)).await.unwrap();
+    // Appended again, as by the spool after an append whose answer was lost: taken, not stored.
+    audit.record(&twice, link(2)).await.unwrap();
+    // Another event like it but of its own (another id) is a row of its own.
+    let other = AuditEvent::new(AuditKind::PinLocked, 1).user("u-twice");
+    audit.record(&other, link(3)).await.unwrap();
+    let chained = audit.chain_after(i64::MIN, 10).await.unwrap();
+    let rows: Vec<_> = chained
+        .iter()
+        .map(|(_, event, link)| (event.id.clone(), link.clone().unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (twice.id.clone(), "start+1".to_owned()),
+            (other.id.clone(), "start+1+3".to_owned())
+        ]
+    );
+    assert_ne!(twice.id, other.id);
+}
+
 pub async fn the_outbox_keeps_messages_in_order(stores: &Stores) {
     use idp_core::model::{Channel, Message};
     for (channel, to) in [

@@ -5,6 +5,7 @@ use super::*;
 pub(super) fn audit_from_row(row: &AnyRow) -> Result<AuditEvent, StoreError> {
     let kind: String = row.try_get("kind").map_err(backend)?;
     Ok(AuditEvent {
+        id: row.try_get("event_id").map_err(backend)?,
         at: row.try_get("at").map_err(backend)?,
         kind: AuditKind::parse(&kind).ok_or_else(|| corrupt("audit_log.kind"))?,
         user_id: row.try_get("user_id").map_err(backend)?,
@@ -19,9 +20,11 @@ pub(super) fn audit_from_row(row: &AnyRow) -> Result<AuditEvent, StoreError> {
 pub(super) const NEWEST_AUDIT_ROW: &str =
     "SELECT id, chain FROM audit_log ORDER BY id DESC LIMIT 1";
 
+/// An event already in the log (by its id) is not appended again.
 pub(super) const APPEND_AUDIT_ROW: &str = "INSERT INTO audit_log
-     (at, kind, user_id, client_id, actor, ip, user_agent, detail, chain)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+     (event_id, at, kind, user_id, client_id, actor, ip, user_agent, detail, chain)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     ON CONFLICT (event_id) DO NOTHING";
 
 /// The chain value a new audit row links to: the newest row's (id, chain), if any. Rows
 /// from before the chain began link to where it starts after them.
@@ -51,6 +54,7 @@ impl AuditStore for SqlStore {
             Backend::Sqlite => None,
         };
         let row = [
+            Arg::MaybeText(event.id.as_deref()),
             Arg::Int(event.at),
             Arg::Text(event.kind.as_str()),
             Arg::MaybeText(event.user_id.as_deref()),

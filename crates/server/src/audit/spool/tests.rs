@@ -2,11 +2,15 @@
 use super::*;
 use idp_core::model::AuditKind;
 
+/// Event `n`, the same each time it is made (its id too).
 fn event(n: i64) -> AuditEvent {
-    AuditEvent::new(AuditKind::PasswordThrottled, 1_700_000_000 + n)
-        .origin(Some("192.0.2.1"), Some("Firefox \"quoted\"\nline"))
-        .client("portal")
-        .detail(format!("event {n}"))
+    AuditEvent {
+        id: Some(format!("event-{n}")),
+        ..AuditEvent::new(AuditKind::PasswordThrottled, 1_700_000_000 + n)
+            .origin(Some("192.0.2.1"), Some("Firefox \"quoted\"\nline"))
+            .client("portal")
+            .detail(format!("event {n}"))
+    }
 }
 
 /// Takes everything waiting, oldest first, storing each.
