@@ -163,6 +163,7 @@ async fn a_slow_postgres_still_lets_people_sign_in_beside_refresh_traffic() {
     }
     probes.during(&rig.site).await;
     rig.database.restore();
+    load.stop_token_loops().await;
     expect_recovery(&rig.nodes, &rig.site, "alice", &rig.findings).await;
     probes.after_recovery(&rig.site, &rig.findings).await;
     load.stop().await;

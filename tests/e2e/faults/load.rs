@@ -47,6 +47,9 @@ async fn token_loop(site: Site, stop: Arc<AtomicBool>) {
 pub(super) struct Load {
     stop: Arc<AtomicBool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The loops of token traffic added to crowd the connections, stopped on their own.
+    extra_stop: Arc<AtomicBool>,
+    extra: Vec<tokio::task::JoinHandle<()>>,
     chains: Vec<Arc<Mutex<Chain>>>,
     signed_up: Arc<Mutex<Vec<String>>>,
     sign_ins: Arc<std::sync::atomic::AtomicUsize>,
@@ -145,6 +148,8 @@ impl Load {
         Self {
             stop,
             tasks,
+            extra_stop: Arc::new(AtomicBool::new(false)),
+            extra: Vec::new(),
             chains,
             signed_up,
             sign_ins,
@@ -154,9 +159,20 @@ impl Load {
     /// `loops` more loops of token traffic at once (client credentials, then introspection).
     pub(super) fn add_token_loops(&mut self, site: &Site, loops: usize) {
         for _ in 0..loops {
-            let stop = self.stop.clone();
-            self.tasks
+            let stop = self.extra_stop.clone();
+            self.extra
                 .push(tokio::spawn(token_loop(site.clone(), stop)));
+        }
+    }
+
+    /// Stops the loops `add_token_loops` added (the rest of the load goes on). They crowd the
+    /// connections while the database is slow; once it is not, nothing paces them, and on
+    /// the test machine's cores (a debug build of two nodes, PostgreSQL and the load) they
+    /// would measure how much traffic those cores take rather than the recovery.
+    pub(super) async fn stop_token_loops(&mut self) {
+        self.extra_stop.store(true, Ordering::SeqCst);
+        for task in self.extra.drain(..) {
+            task.await.unwrap();
         }
     }
 
@@ -165,6 +181,7 @@ impl Load {
     }
 
     pub(super) async fn stop(&mut self) {
+        self.stop_token_loops().await;
         self.stop.store(true, Ordering::SeqCst);
         for task in self.tasks.drain(..) {
             task.await.unwrap();
