@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 mod fault_proxy;
+#[path = "../common/page.rs"]
+mod page;
 mod sinks;
 #[path = "../common/small_disk.rs"]
 mod small_disk;
@@ -15,7 +17,6 @@ mod account;
 mod admin;
 mod audit;
 mod audit_spool;
-mod authorize;
 mod cli;
 mod cluster;
 mod code_flow;

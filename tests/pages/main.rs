@@ -4,10 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../common/page.rs"]
+mod page;
 #[path = "../common/small_disk.rs"]
 mod small_disk;
 mod support;
 
+mod authorize;
 mod expired;
 mod faults;
 mod language;

@@ -144,6 +144,15 @@ impl Idp {
         devices.await.unwrap().len()
     }
 
+    /// Rows of `table` matching the SQL condition `filter`, read from the database file.
+    pub fn count(&self, table: &str, filter: &str) -> i64 {
+        let url = &self.state.settings.database_url;
+        let path = url.strip_prefix("sqlite://").unwrap();
+        let connection = rusqlite::Connection::open(path).unwrap();
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE {filter}");
+        connection.query_row(&sql, [], |row| row.get(0)).unwrap()
+    }
+
     pub async fn pin_hash_of(&self, user_id: &str) -> Option<String> {
         let user = self.state.stores.users.find_user(user_id).await.unwrap();
         user.unwrap().pin_hash
@@ -214,52 +223,14 @@ pub async fn exchange_with_headers(
     (status, headers, serde_json::from_slice(&bytes).unwrap())
 }
 
-/// An answer as a browser sees it.
-#[derive(Debug)]
-pub struct Page {
-    pub status: StatusCode,
-    pub location: Option<String>,
-    /// The `Retry-After` header, if any.
-    pub retry_after: Option<String>,
-    pub body: String,
-}
+pub use crate::page::Page;
 
 impl Page {
-    pub fn contains(&self, text: &str) -> bool {
-        self.body.contains(text)
-    }
-
-    /// The page's stable id (`data-page`), whatever its language and wording; `None` for an
-    /// answer that is no page (a redirect, JSON).
-    pub fn id(&self) -> Option<&str> {
-        let marker = " data-page=\"";
-        let start = self.body.find(marker)? + marker.len();
-        let end = self.body[start..].find('"')?;
-        Some(&self.body[start..start + end])
-    }
-
-    /// Whether this is the page `id` (see the `page` block of each template).
-    pub fn is(&self, id: &str) -> bool {
-        self.id() == Some(id)
-    }
-
     /// Whether this is the relying party receiving a code.
     pub fn gives_code(&self) -> bool {
         self.location
             .as_deref()
             .is_some_and(|to| to.starts_with(REDIRECT) && to.contains("code="))
-    }
-
-    pub fn to(&self) -> &str {
-        self.location.as_deref().unwrap_or_default()
-    }
-
-    /// The value of the hidden input `name`.
-    fn hidden(&self, name: &str) -> Option<String> {
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = self.body.find(&marker)? + marker.len();
-        let end = self.body[start..].find('"')?;
-        Some(self.body[start..start + end].to_owned())
     }
 }
 
@@ -269,6 +240,8 @@ pub struct Browser<'a> {
     cookies: BTreeMap<String, String>,
     /// Where its requests come from (as the listener would see the peer).
     address: std::net::SocketAddr,
+    /// The headers of the last answer.
+    pub headers: axum::http::HeaderMap,
 }
 
 impl<'a> Browser<'a> {
@@ -277,6 +250,7 @@ impl<'a> Browser<'a> {
             idp,
             cookies: BTreeMap::new(),
             address: std::net::SocketAddr::from(([203, 0, 113, 7], 40_000)),
+            headers: axum::http::HeaderMap::new(),
         }
     }
 
@@ -314,6 +288,7 @@ impl<'a> Browser<'a> {
                 self.cookies.insert(name.to_owned(), value.to_owned());
             }
         }
+        self.headers = response.headers().clone();
         let status = response.status();
         let location = response
             .headers()
@@ -346,6 +321,23 @@ impl<'a> Browser<'a> {
         pairs.extend_from_slice(fields);
         let form = serde_urlencoded::to_string(&pairs).unwrap();
         self.send("POST", path, Some(form)).await
+    }
+
+    /// Posts exactly `fields` to `path` (no CSRF token unless among them).
+    pub async fn post_as_is(&mut self, path: &str, fields: &[(String, String)]) -> Page {
+        let form = serde_urlencoded::to_string(fields).unwrap();
+        self.send("POST", path, Some(form)).await
+    }
+
+    /// Submits the first form of `page` as a browser would (its hidden inputs, the CSRF token
+    /// among them), with `values` filled in.
+    pub async fn submit(&mut self, page: &Page, values: &[(&str, &str)]) -> Page {
+        let (action, mut fields) = page.form();
+        for (name, value) in values {
+            fields.retain(|(n, _)| n != name);
+            fields.push(((*name).to_owned(), (*value).to_owned()));
+        }
+        self.post_as_is(&action, &fields).await
     }
 
     /// A CSRF token for this browser (a form page sets its cookie).
