@@ -34,6 +34,21 @@ impl Page {
         (unescape(&action), fields)
     }
 
+    /// The page from the form that posts to `action` on: its `form()` is that form.
+    pub fn form_to(&self, action: &str) -> Page {
+        let body = unescape(&self.body);
+        let at = body
+            .find(&format!("action=\"{action}\""))
+            .unwrap_or_else(|| panic!("no form {action}"));
+        let start = body[..at].rfind("<form").expect("form start");
+        Page {
+            status: self.status,
+            location: None,
+            retry_after: None,
+            body: body[start..].to_owned(),
+        }
+    }
+
     /// The value of the first input named `name`.
     pub fn hidden(&self, name: &str) -> Option<String> {
         let marker = format!("name=\"{name}\" value=\"");

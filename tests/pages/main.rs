@@ -11,6 +11,7 @@ mod small_disk;
 mod support;
 
 mod authorize;
+mod consent;
 mod expired;
 mod faults;
 mod language;

@@ -144,6 +144,29 @@ impl Idp {
         devices.await.unwrap().len()
     }
 
+    /// A form posted to a JSON endpoint (`/token`, `/revoke`, ...) as a relying party would:
+    /// the answer's status, headers and JSON.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+        let request = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(serde_urlencoded::to_string(form).unwrap()))
+            .unwrap();
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (status, headers, body)
+    }
+
     /// Rows of `table` matching the SQL condition `filter`, read from the database file.
     pub fn count(&self, table: &str, filter: &str) -> i64 {
         let url = &self.state.settings.database_url;
@@ -159,7 +182,8 @@ impl Idp {
     }
 }
 
-/// The `/authorize` URL of a request by `client_id` with extra parameters.
+/// The `/authorize` URL of a request by `client_id` with extra parameters (or others in
+/// place of the defaults).
 pub fn authorize(client_id: &str, extra: &[(&str, &str)]) -> String {
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
     let mut pairs = vec![
@@ -172,6 +196,8 @@ pub fn authorize(client_id: &str, extra: &[(&str, &str)]) -> String {
         ("code_challenge", challenge.as_str()),
         ("code_challenge_method", "S256"),
     ];
+    // A parameter in `extra` takes the place of the default of that name.
+    pairs.retain(|(name, _)| !extra.iter().any(|(other, _)| other == name));
     pairs.extend_from_slice(extra);
     let query = serde_urlencoded::to_string(&pairs).unwrap();
     format!("/authorize?{query}")
@@ -194,33 +220,18 @@ pub async fn exchange_with_headers(
     client_id: &str,
     answer: &Page,
 ) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
-    let location = answer.to();
-    let query = location.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    let code = url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .unwrap();
-    let form = serde_urlencoded::to_string([
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("client_id", client_id),
-        ("code_verifier", VERIFIER),
-    ])
-    .unwrap();
-    let request = Request::builder()
-        .method("POST")
-        .uri("/token")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(form))
-        .unwrap();
-    let response = idp.app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (status, headers, serde_json::from_slice(&bytes).unwrap())
+    let code = crate::page::param(answer.to(), "code").unwrap();
+    idp.post_form(
+        "/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("client_id", client_id),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await
 }
 
 pub use crate::page::Page;
@@ -340,6 +351,11 @@ impl<'a> Browser<'a> {
         self.post_as_is(&action, &fields).await
     }
 
+    /// Submits the form of `page` that posts to `action`, with `values` filled in.
+    pub async fn submit_to(&mut self, page: &Page, action: &str, values: &[(&str, &str)]) -> Page {
+        self.submit(&page.form_to(action), values).await
+    }
+
     /// A CSRF token for this browser (a form page sets its cookie).
     async fn csrf(&mut self) -> String {
         let page = self.get("/signup").await;
@@ -357,6 +373,15 @@ impl<'a> Browser<'a> {
                 _ => return (at, page),
             }
         }
+    }
+
+    /// Follows the provider's own redirects from `page` to where they end.
+    pub async fn follow(&mut self, mut page: Page) -> Page {
+        while page.to().starts_with('/') {
+            let to = page.to().to_owned();
+            page = self.get(&to).await;
+        }
+        page
     }
 
     /// A full sign-in from an authorization request: password, PIN, and the new-device code

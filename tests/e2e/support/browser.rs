@@ -250,18 +250,7 @@ impl Browser {
 
     /// Submits the account page form whose action is `action`.
     pub async fn submit_to(&self, page: &Page, action: &str, values: &[(&str, &str)]) -> Page {
-        let body = unescape(&page.body);
-        let at = body
-            .find(&format!("action=\"{action}\""))
-            .unwrap_or_else(|| panic!("no form {action}"));
-        let start = body[..at].rfind("<form").expect("form start");
-        let form = Page {
-            status: page.status,
-            location: None,
-            retry_after: None,
-            body: body[start..].to_owned(),
-        };
-        self.submit(&form, values).await
+        self.submit(&page.form_to(action), values).await
     }
 }
 
