@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 
 use super::cookies::CookieRecord;
-use super::html::{Page, unescape};
+use super::html::Page;
 use super::process::TestIdp;
 use super::{DEVICE_CODE, PASSWORD, PIN};
 use crate::sinks::Inbox;

@@ -1,6 +1,6 @@
 //! A page as the browser received it (see `tests/common/page.rs`), read from a response.
 
-pub use crate::page::{Page, unescape};
+pub use crate::page::Page;
 
 impl Page {
     /// The page a response carries.
