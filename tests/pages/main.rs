@@ -17,4 +17,5 @@ mod faults;
 mod language;
 mod limits;
 mod login;
+mod signup;
 mod trust;
