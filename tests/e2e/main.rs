@@ -36,7 +36,6 @@ mod par;
 mod pin_life;
 mod registration;
 mod signup;
-mod step_up;
 mod tax_portal;
 mod tls_links;
 mod token;

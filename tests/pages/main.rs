@@ -18,4 +18,5 @@ mod language;
 mod limits;
 mod login;
 mod signup;
+mod step_up;
 mod trust;

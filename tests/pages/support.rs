@@ -167,6 +167,17 @@ impl Idp {
         (status, headers, body)
     }
 
+    /// The claims of the ID token in a token response, once its signature, issuer and expiry
+    /// check out with the provider's keys.
+    pub fn id_token_claims(&self, tokens: &serde_json::Value) -> serde_json::Value {
+        let token = tokens["id_token"].as_str().unwrap();
+        let state = &self.state;
+        state
+            .keys()
+            .verify(token, "JWT", state.issuer(), state.now())
+            .unwrap()
+    }
+
     /// Rows of `table` matching the SQL condition `filter`, read from the database file.
     pub fn count(&self, table: &str, filter: &str) -> i64 {
         let url = &self.state.settings.database_url;
