@@ -38,4 +38,3 @@ mod registration;
 mod signup;
 mod tax_portal;
 mod tls_links;
-mod token;

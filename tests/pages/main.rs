@@ -19,4 +19,5 @@ mod limits;
 mod login;
 mod signup;
 mod step_up;
+mod token;
 mod trust;

@@ -21,7 +21,8 @@ use tower::ServiceExt as _;
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const PIN: &str = "482916";
 pub const REDIRECT: &str = "https://rp.example/callback";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-pages";
+/// The PKCE verifier of every request `authorize` makes.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-pages";
 
 pub struct Idp {
     pub state: AppState,
@@ -109,6 +110,29 @@ impl Idp {
             .unwrap();
     }
 
+    /// A confidential client (`client_secret_basic`) redirecting to `REDIRECT`, first party;
+    /// its secret.
+    pub async fn confidential_client(&self, id: &str) -> String {
+        let secret = format!("secret of {id}");
+        let client = Client {
+            id: id.to_owned(),
+            name: format!("Client {id}"),
+            secret_hash: Some(idp_core::random::sha256_b64(&secret)),
+            redirect_uris: vec![REDIRECT.to_owned()],
+            token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+            id_token_signed_response_alg: SigningAlg::ES256,
+            admin: false,
+            created_at: self.state.now(),
+            metadata: ClientMetadata {
+                first_party: true,
+                ..ClientMetadata::default()
+            },
+        };
+        let clients = &self.state.stores.clients;
+        clients.create_client(&client).await.unwrap();
+        secret
+    }
+
     /// The latest one-time code sent to `recipient` (the outbox: no SMTP server here).
     pub async fn code_sent_to(&self, recipient: &str) -> Option<String> {
         let messages = self.state.stores.outbox.list().await.unwrap();
@@ -157,6 +181,15 @@ impl Idp {
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(Body::from(serde_urlencoded::to_string(form).unwrap()))
             .unwrap();
+        self.call(request).await
+    }
+
+    /// Any request, as a client other than a browser sends it: the answer's status, headers
+    /// and JSON (`null` when the body is not JSON).
+    pub async fn call(
+        &self,
+        request: Request<Body>,
+    ) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
         let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
