@@ -32,7 +32,6 @@ mod limits;
 mod logout;
 mod operations;
 mod outage;
-mod par;
 mod pin_life;
 mod registration;
 mod signup;

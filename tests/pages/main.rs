@@ -17,6 +17,7 @@ mod faults;
 mod language;
 mod limits;
 mod login;
+mod par;
 mod signup;
 mod step_up;
 mod token;

@@ -184,6 +184,42 @@ impl Idp {
         self.call(request).await
     }
 
+    /// A form posted to `path` with HTTP Basic client authentication when `auth` (id, secret)
+    /// is given: the answer's status, headers and JSON.
+    pub async fn post_as_client(
+        &self,
+        path: &str,
+        auth: Option<(&str, &str)>,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+        let mut request = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some((id, secret)) = auth {
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+            request = request.header(header::AUTHORIZATION, format!("Basic {basic}"));
+        }
+        let body = Body::from(serde_urlencoded::to_string(form).unwrap());
+        self.call(request.body(body).unwrap()).await
+    }
+
+    /// JSON posted to `path` (dynamic registration): the answer's status and JSON.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        json: &serde_json::Value,
+    ) -> (StatusCode, serde_json::Value) {
+        let request = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json.to_string()))
+            .unwrap();
+        let (status, _, body) = self.call(request).await;
+        (status, body)
+    }
+
     /// Any request, as a client other than a browser sends it: the answer's status, headers
     /// and JSON (`null` when the body is not JSON).
     pub async fn call(
@@ -276,6 +312,24 @@ pub async fn exchange_with_headers(
         ],
     )
     .await
+}
+
+/// The token endpoint's answer to exchanging the code in `answer` as a confidential client
+/// (`auth`: its id and secret, HTTP Basic), with PKCE.
+pub async fn exchange_code(
+    idp: &Idp,
+    auth: Option<(&str, &str)>,
+    answer: &Page,
+) -> (StatusCode, serde_json::Value) {
+    let code = crate::page::param(answer.to(), "code").unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, _, body) = idp.post_as_client("/token", auth, &form).await;
+    (status, body)
 }
 
 pub use crate::page::Page;

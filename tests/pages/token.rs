@@ -3,7 +3,6 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use base64::Engine as _;
 use serde_json::Value;
 
 use crate::page::param;
@@ -41,16 +40,7 @@ impl Portal {
         auth: Option<(&str, &str)>,
         form: &[(&str, &str)],
     ) -> (StatusCode, Value) {
-        let mut request = Request::builder()
-            .method("POST")
-            .uri("/token")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-        if let Some((id, secret)) = auth {
-            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
-            request = request.header(header::AUTHORIZATION, format!("Basic {basic}"));
-        }
-        let body = Body::from(serde_urlencoded::to_string(form).unwrap());
-        let (status, headers, body) = self.idp.call(request.body(body).unwrap()).await;
+        let (status, headers, body) = self.idp.post_as_client("/token", auth, form).await;
         assert_eq!(headers[header::CACHE_CONTROL], "no-store", "{body}");
         (status, body)
     }
