@@ -18,6 +18,7 @@ mod language;
 mod limits;
 mod login;
 mod par;
+mod registration;
 mod signup;
 mod step_up;
 mod token;

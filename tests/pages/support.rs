@@ -113,8 +113,17 @@ impl Idp {
     /// A confidential client (`client_secret_basic`) redirecting to `REDIRECT`, first party;
     /// its secret.
     pub async fn confidential_client(&self, id: &str) -> String {
+        self.confidential_client_with(id, |_| {}).await
+    }
+
+    /// `confidential_client`, changed by `adjust` before it is stored.
+    pub async fn confidential_client_with(
+        &self,
+        id: &str,
+        adjust: impl FnOnce(&mut Client),
+    ) -> String {
         let secret = format!("secret of {id}");
-        let client = Client {
+        let mut client = Client {
             id: id.to_owned(),
             name: format!("Client {id}"),
             secret_hash: Some(idp_core::random::sha256_b64(&secret)),
@@ -128,6 +137,7 @@ impl Idp {
                 ..ClientMetadata::default()
             },
         };
+        adjust(&mut client);
         let clients = &self.state.stores.clients;
         clients.create_client(&client).await.unwrap();
         secret
@@ -210,13 +220,30 @@ impl Idp {
         path: &str,
         json: &serde_json::Value,
     ) -> (StatusCode, serde_json::Value) {
-        let request = Request::builder()
-            .method("POST")
-            .uri(path)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(json.to_string()))
-            .unwrap();
-        let (status, _, body) = self.call(request).await;
+        self.json_request("POST", path, None, Some(json)).await
+    }
+
+    /// A request with a bearer token when given and a JSON body when given: the answer's
+    /// status and JSON (`null` when it has none).
+    pub async fn json_request(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        json: Option<&serde_json::Value>,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = bearer {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = match json {
+            Some(json) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        let (status, _, body) = self.call(request.body(body).unwrap()).await;
         (status, body)
     }
 
