@@ -13,7 +13,6 @@ mod sinks;
 mod small_disk;
 mod support;
 
-mod account;
 mod admin;
 mod audit;
 mod audit_spool;

@@ -10,6 +10,7 @@ mod page;
 mod small_disk;
 mod support;
 
+mod account;
 mod authorize;
 mod consent;
 mod expired;

@@ -158,6 +158,17 @@ impl Idp {
             })
     }
 
+    /// How many messages went to `recipient` (any recipient when empty) whose subject or text
+    /// holds `needle`.
+    pub async fn messages(&self, recipient: &str, needle: &str) -> usize {
+        let messages = self.state.stores.outbox.list().await.unwrap();
+        messages
+            .iter()
+            .filter(|(_, m)| recipient.is_empty() || m.recipient == recipient)
+            .filter(|(_, m)| m.subject.contains(needle) || m.body.contains(needle))
+            .count()
+    }
+
     /// How many PIN recovery codes went out.
     pub async fn recovery_codes_sent(&self) -> usize {
         let messages = self.state.stores.outbox.list().await.unwrap();
@@ -371,11 +382,14 @@ impl Page {
 }
 
 /// A browser: keeps cookies, follows nothing by itself.
+#[derive(Clone)]
 pub struct Browser<'a> {
     idp: &'a Idp,
     cookies: BTreeMap<String, String>,
     /// Where its requests come from (as the listener would see the peer).
-    address: std::net::SocketAddr,
+    pub address: std::net::SocketAddr,
+    /// Headers sent with every request (as a proxy in front would add them).
+    pub extra: Vec<(&'static str, String)>,
     /// The headers of the last answer.
     pub headers: axum::http::HeaderMap,
 }
@@ -386,12 +400,16 @@ impl<'a> Browser<'a> {
             idp,
             cookies: BTreeMap::new(),
             address: std::net::SocketAddr::from(([203, 0, 113, 7], 40_000)),
+            extra: Vec::new(),
             headers: axum::http::HeaderMap::new(),
         }
     }
 
     async fn send(&mut self, method: &str, path: &str, form: Option<String>) -> Page {
         let mut request = Request::builder().method(method).uri(path);
+        for (name, value) in &self.extra {
+            request = request.header(*name, value);
+        }
         let cookie = self
             .cookies
             .iter()
@@ -507,6 +525,25 @@ impl<'a> Browser<'a> {
             page = self.get(&to).await;
         }
         page
+    }
+
+    /// Signs in to the account page with password and `pin` (and the new-device code when
+    /// asked); the account page.
+    pub async fn open_account(&mut self, username: &str, pin: &str) -> Page {
+        let (login, page) = self.open("/account").await;
+        assert!(page.is("login"), "{page:?}");
+        let pin_step = self
+            .post(&login, &[("username", username), ("password", PASSWORD)])
+            .await;
+        let mut next = self.post(pin_step.to(), &[("pin", pin)]).await;
+        if next.to().ends_with("/device") {
+            let to = format!("{username}@example.com");
+            let code = self.idp.code_sent_to(&to).await.unwrap();
+            next = self.post(next.to(), &[("code", &code)]).await;
+        }
+        let account = self.follow(next).await;
+        assert!(account.is("account"), "{account:?}");
+        account
     }
 
     /// A full sign-in from an authorization request: password, PIN, and the new-device code
