@@ -19,6 +19,7 @@ mod language;
 mod limits;
 mod login;
 mod par;
+mod pin_life;
 mod registration;
 mod signup;
 mod step_up;

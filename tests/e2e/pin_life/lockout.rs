@@ -1,5 +1,5 @@
-//! Lockout that cannot be raced, password guessing slowed without lockout, support unlock,
-//! and the lock notice.
+//! Support unlock from the command line, and the lock notice in the outbox listed by it (the
+//! lockout itself and password slowing are handler tests, `tests/pages/pin_life.rs`).
 
 use openidconnect::core::CoreJwsSigningAlgorithm;
 use reqwest::StatusCode;
@@ -7,104 +7,6 @@ use reqwest::StatusCode;
 use super::{NEW_PIN, REDIRECT, World, at_pin_page, lock, world};
 use crate::sinks::Inbox;
 use crate::support::*;
-
-#[tokio::test]
-async fn fifty_concurrent_wrong_pins_evaluate_at_most_five_and_lock() {
-    let w = world().await;
-    let browser = Browser::new(&w.idp);
-    let page = at_pin_page(&w, &browser).await;
-    let evaluated = concurrent_wrong_pins(&browser, &w.idp.issuer, &page, "000000", 50).await;
-    assert_eq!(evaluated, 5, "exactly the allowance was evaluated");
-    assert_eq!(w.idp.count("users", "pin_failures = 5").await, 1);
-    assert_eq!(w.idp.count("audit_log", "kind = 'pin_wrong'").await, 5);
-    assert_eq!(w.idp.count("audit_log", "kind = 'pin_locked'").await, 1);
-    // The person is told.
-    w.mail
-        .wait_for("alice@example.com", "Your PIN is locked", 0)
-        .await;
-}
-
-#[tokio::test]
-async fn wrong_passwords_are_slowed_but_never_lock() {
-    let w = world().await;
-    let browser = Browser::new(&w.idp);
-    let login = browser.open(&w.rp.start(&[], &[], true).url).await;
-    let mut throttled = None;
-    for _ in 0..8 {
-        let page = browser
-            .submit(
-                &login,
-                &[("username", "alice"), ("password", "wrong password!")],
-            )
-            .await;
-        if page.status == StatusCode::TOO_MANY_REQUESTS {
-            throttled = Some(page);
-            break;
-        }
-        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
-    }
-    let throttled = throttled.expect("guessing is slowed down");
-    assert!(
-        throttled.contains("Too many sign-in attempts. Wait"),
-        "{}",
-        throttled.body
-    );
-    // Even the right password waits its turn, and nothing was locked.
-    let early = browser
-        .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
-        .await;
-    assert_eq!(early.status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(w.idp.count("users", "pin_failures = 0").await, 1);
-    // An unknown username is slowed the same way.
-    let mut unknown_throttled = false;
-    for _ in 0..8 {
-        let page = browser
-            .submit(
-                &login,
-                &[("username", "nobody"), ("password", "wrong password!")],
-            )
-            .await;
-        if page.status == StatusCode::TOO_MANY_REQUESTS {
-            unknown_throttled = true;
-            break;
-        }
-    }
-    assert!(unknown_throttled);
-    // After the wait, the right password works.
-    let wait: u64 = throttled
-        .body
-        .split("Wait ")
-        .nth(1)
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    tokio::time::sleep(std::time::Duration::from_secs(
-        wait.max(early_wait(&early)) + 1,
-    ))
-    .await;
-    let page = browser
-        .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
-        .await;
-    assert!(page.is("pin"), "{}", page.body);
-    assert!(
-        w.idp
-            .count("audit_log", "kind = 'password_throttled'")
-            .await
-            >= 2
-    );
-}
-
-fn early_wait(page: &Page) -> u64 {
-    page.body
-        .split("Wait ")
-        .nth(1)
-        .and_then(|s| s.split(' ').next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
-}
 
 #[tokio::test]
 async fn support_unlock_makes_the_user_choose_a_new_pin() {

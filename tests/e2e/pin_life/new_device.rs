@@ -1,7 +1,6 @@
 //! The code a browser the provider does not know needs after the PIN, and what it proves.
 
 use openidconnect::core::CoreJwsSigningAlgorithm;
-use reqwest::StatusCode;
 
 use super::{REDIRECT, world};
 use crate::support::*;
@@ -127,81 +126,4 @@ async fn the_new_device_check_can_be_turned_off() {
     let done = browser.submit(&pin_page, &[("pin", PIN)]).await;
     assert!(done.location.is_some_and(|l| l.starts_with(REDIRECT)));
     assert_eq!(idp.mail.count(DEVICE_CODE), 0);
-}
-
-#[tokio::test]
-async fn an_expired_code_is_refused() {
-    let idp = TestIdp::start_with(&[("IDP_CODES__LIFETIME_SECS", "1")]).await;
-    let client = idp.create_client(&["--name", "Tax Portal", "--redirect-uri", REDIRECT]);
-    idp.create_user("alice");
-    let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
-    let browser = Browser::new(&idp);
-    let login = browser.open(&rp.start(&[], &[], true).url).await;
-    let pin_page = browser
-        .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
-        .await;
-    let check = browser.submit(&pin_page, &[("pin", PIN)]).await;
-    assert!(check.is("device-code"));
-    let code = idp.mail.code("alice@example.com", DEVICE_CODE, 0).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let late = browser.submit(&check, &[("code", &code)]).await;
-    assert_eq!(late.status, StatusCode::GONE);
-    assert!(late.contains("This code has expired"), "{}", late.body);
-    assert_eq!(idp.count("devices", "TRUE").await, 0, "nothing trusted");
-    assert_eq!(idp.count("sessions", "TRUE").await, 0, "no session");
-}
-
-#[tokio::test]
-async fn proofs_do_not_carry_over_when_another_user_signs_in_on_the_same_page() {
-    let w = world().await;
-    // Mallory has an account of her own, with an address she reads.
-    let out = w.idp.cli(
-        &[
-            "user",
-            "create",
-            "--username",
-            "mallory",
-            "--email",
-            "mallory@example.com",
-        ],
-        &format!("{PASSWORD}\n{PIN}\n"),
-    );
-    assert!(out.status.success());
-    let browser = Browser::new(&w.idp);
-    let login = browser.open(&w.rp.start(&[], &[], true).url).await;
-    let pin_page = browser
-        .submit(&login, &[("username", "mallory"), ("password", PASSWORD)])
-        .await;
-    let check = browser.submit(&pin_page, &[("pin", PIN)]).await;
-    assert!(check.is("device-code"));
-    let code = w.mail.code("mallory@example.com", DEVICE_CODE, 0).await;
-    // She knows alice's password, but not her PIN: the password step again, as alice ...
-    let again = browser
-        .submit(&login, &[("username", "alice"), ("password", PASSWORD)])
-        .await;
-    assert!(again.is("pin"), "{}", again.body);
-    // ... and then her own code on the device page: refused, alice's PIN was never given.
-    let (action, mut fields) = check.form();
-    fields.push(("code".into(), code));
-    let refused = browser.post(&action, &fields).await;
-    assert!(
-        refused
-            .location
-            .as_deref()
-            .is_some_and(|to| to.ends_with("/pin")),
-        "back to alice's PIN step: {:?} {}",
-        refused.location,
-        refused.body
-    );
-    assert_eq!(w.idp.count("sessions", "TRUE").await, 0);
-    assert_eq!(
-        w.idp
-            .count(
-                "users",
-                "username = 'alice' AND email = 'alice@example.com'"
-            )
-            .await,
-        1
-    );
-    assert_eq!(w.idp.count("devices", "TRUE").await, 0);
 }
