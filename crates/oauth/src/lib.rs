@@ -13,6 +13,8 @@ pub mod client_auth;
 pub mod client_credentials;
 pub mod client_metadata;
 pub mod grant_error;
+#[cfg(test)]
+mod grant_tests;
 pub mod issuer;
 pub mod refresh_token;
 pub mod single_use;
