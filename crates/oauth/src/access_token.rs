@@ -56,10 +56,10 @@ pub async fn revoke(
 #[cfg(test)]
 mod tests {
     use idp_core::clock::ManualClock;
-    use idp_core::model::TokenEndpointAuthMethod;
+    use idp_core::model::{Grant, TokenEndpointAuthMethod};
 
     use super::*;
-    use crate::test_stores::{MemoryEphemeral, OneClient, RevokedGrants, client};
+    use crate::test_stores::{MemoryEphemeral, MemoryGrants, OneClient, client};
 
     fn claims(jti: &str, client_id: &str, grant_id: Option<&str>) -> AccessTokenClaims {
         AccessTokenClaims {
@@ -81,7 +81,16 @@ mod tests {
     #[tokio::test]
     async fn a_token_is_active_until_it_expires_is_revoked_or_loses_its_grant_or_client() {
         let clients = OneClient(client("c1", TokenEndpointAuthMethod::None, None));
-        let (revoked, grants) = (MemoryEphemeral::default(), RevokedGrants::default());
+        let (revoked, grants) = (MemoryEphemeral::default(), MemoryGrants::default());
+        let grant = Grant {
+            id: "g1".to_owned(),
+            user_id: "u1".to_owned(),
+            client_id: "c1".to_owned(),
+            sid: None,
+            created_at: 1000,
+            revoked_at: None,
+        };
+        grants.create_grant(&grant).await.unwrap();
         let clock = ManualClock::new(1000);
         let active = |claims: AccessTokenClaims| async {
             active_claims(claims, &revoked, &grants, &clients, &clock)

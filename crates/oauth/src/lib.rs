@@ -1,17 +1,26 @@
 //! The protocol, without HTTP: the authorization request and its checks, client registration
-//! metadata, the authentication context classes, client authentication, the scopes of the
-//! client-credentials grant and whether an access token is still active. Each function names
-//! the stores and the clock it needs; protocol refusals are [`idp_core::OAuthError`] or an enum
-//! of this crate, which the server turns into pages and JSON answers.
+//! metadata, the authentication context classes, client authentication, the token endpoint's
+//! grants and the tokens they issue, and whether an access token is still active. Each
+//! function names the stores, the clock and the issuer it needs; protocol refusals are
+//! [`idp_core::OAuthError`] or an enum of this crate, which the server turns into pages and
+//! JSON answers.
 
 pub mod access_token;
 pub mod acr;
+pub mod authorization_code;
 pub mod authorization_request;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod client_metadata;
+pub mod grant_error;
+#[cfg(test)]
+mod grant_tests;
+pub mod issuer;
+pub mod refresh_token;
+pub mod single_use;
 #[cfg(test)]
 mod test_stores;
+pub mod tokens;
 
 /// Scopes this provider understands; others are ignored (OpenID Connect Core §3.1.2.1).
 pub const SCOPES_SUPPORTED: [&str; 5] = ["openid", "profile", "email", "phone", "offline_access"];

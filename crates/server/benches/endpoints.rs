@@ -15,9 +15,10 @@ use idp_core::clock::SystemClock;
 use idp_core::model::{
     Client, ClientMetadata, EphemeralKind, NewUser, SigningAlg, TokenEndpointAuthMethod,
 };
+use idp_oauth::authorization_code::{CodeGrant, CodeRequest};
+use idp_oauth::tokens::UserGrant;
 use idp_server::config::Settings;
-use idp_server::oauth::authorization_code::{CodeGrant, CodeRequest, exchange};
-use idp_server::oauth::tokens::UserGrant;
+use idp_server::oauth::grants::exchange_code;
 use idp_server::state::AppState;
 use sha2::{Digest as _, Sha256};
 
@@ -126,7 +127,7 @@ fn code_exchange(c: &mut Criterion) {
                     redirect_uri: Some(REDIRECT),
                     code_verifier: Some(VERIFIER),
                 };
-                let tokens = runtime.block_on(exchange(&state, &client, request));
+                let tokens = runtime.block_on(exchange_code(&state, &client, request));
                 assert!(tokens.is_ok(), "the code is exchanged");
                 tokens
             },

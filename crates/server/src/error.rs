@@ -388,6 +388,17 @@ impl From<idp_token_issuer::TokenError> for JsonError {
     }
 }
 
+impl From<idp_oauth::grant_error::GrantError> for JsonError {
+    fn from(error: idp_oauth::grant_error::GrantError) -> Self {
+        use idp_oauth::grant_error::GrantError;
+        match error {
+            GrantError::OAuth(error) => error.into(),
+            GrantError::Store(error) => error.into(),
+            GrantError::Token(error) => error.into(),
+        }
+    }
+}
+
 impl IntoResponse for JsonError {
     fn into_response(self) -> Response {
         let error = match self {

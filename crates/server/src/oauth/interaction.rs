@@ -8,11 +8,11 @@ use idp_core::model::{EphemeralKind, Session};
 use idp_core::random::{random_token, sha256_b64};
 use serde::{Deserialize, Serialize};
 
+use idp_oauth::authorization_code::CodeGrant;
+use idp_oauth::tokens::UserGrant;
 use idp_signin::{Authorization, Level, LiveSession, Policy, SignIn};
 
-use super::authorization_code::CodeGrant;
 use super::authorization_request::{AuthorizationRequest, Prompt, append_query};
-use super::tokens::UserGrant;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -15,11 +15,11 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use idp_core::model::{Client, EphemeralKind};
 use idp_core::{ErrorCode, OAuthError};
+use idp_oauth::tokens::{RefreshToken, UserGrant};
 use serde_json::{Value, json};
 
 use super::client_request::FormBody;
 use crate::error::JsonError;
-use crate::oauth::tokens::{RefreshToken, UserGrant};
 use crate::state::AppState;
 use idp_store_sql::Traffic;
 

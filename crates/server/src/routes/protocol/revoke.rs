@@ -9,10 +9,10 @@ use axum::response::{IntoResponse, Response};
 use idp_core::OAuthError;
 use idp_core::model::EphemeralKind;
 use idp_oauth::access_token;
+use idp_oauth::tokens::{RefreshToken, UserGrant};
 
 use super::client_request::FormBody;
 use crate::error::JsonError;
-use crate::oauth::tokens::{RefreshToken, UserGrant};
 use crate::state::AppState;
 use idp_store_sql::Traffic;
 

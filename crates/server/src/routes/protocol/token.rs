@@ -7,14 +7,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use idp_core::{ErrorCode, OAuthError};
+use idp_oauth::authorization_code::CodeRequest;
 use idp_oauth::client_credentials;
 use idp_oauth::client_metadata::GRANT_TYPES;
 
 use super::client_request::FormBody;
 use crate::error::JsonError;
-use crate::oauth::authorization_code::{self, CodeRequest};
-use crate::oauth::refresh_token;
-use crate::oauth::tokens::issue_for_client;
+use crate::oauth::grants;
 use crate::state::AppState;
 use idp_store_sql::Traffic;
 
@@ -48,12 +47,12 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
                 redirect_uri: form.get("redirect_uri"),
                 code_verifier: form.get("code_verifier"),
             };
-            authorization_code::exchange(state, &client, request).await?
+            grants::exchange_code(state, &client, request).await?
         }
         // Token traffic: many, quick, retried by machines; it waits for connections of its
         // own (a code exchange, the last step of a person's sign-in, does not).
         Some("refresh_token") => {
-            let refresh = refresh_token::exchange(
+            let refresh = grants::exchange_refresh_token(
                 state,
                 &client,
                 form.get("refresh_token"),
@@ -63,7 +62,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
         }
         Some("client_credentials") => {
             let scopes = client_credentials::granted_scopes(&client, form.get("scope"))?;
-            issue_for_client(state, &client, &scopes)?
+            grants::issue_for_client(state, &client, &scopes)?
         }
         Some(_) => {
             return Err(OAuthError::new(

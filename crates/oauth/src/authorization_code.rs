@@ -3,16 +3,17 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use idp_core::OAuthError;
 use idp_core::model::{Client, EphemeralKind, Grant};
 use idp_core::random::constant_time_eq;
+use idp_core::store::{ConsentStore, EphemeralStore, GrantStore, UserStore};
+use idp_core::{Clock, OAuthError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use super::single_use::{Redeemable, redeem};
-use super::tokens::{TokenResponse, UserGrant, issue_for_user};
-use crate::error::JsonError;
-use crate::state::AppState;
+use crate::grant_error::GrantError;
+use crate::issuer::Issuer;
+use crate::single_use::{Redeemable, Redemption};
+use crate::tokens::{TokenResponse, UserGrant, issue_for_user};
 
 /// What an authorization code stands for, stored under the hash of the code.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -34,71 +35,97 @@ impl Redeemable for CodeGrant {
     }
 }
 
+/// The token request's parameters for this grant (RFC 6749 §4.1.3, RFC 7636 §4.5).
 pub struct CodeRequest<'a> {
     pub code: Option<&'a str>,
     pub redirect_uri: Option<&'a str>,
     pub code_verifier: Option<&'a str>,
 }
 
-pub async fn exchange(
-    state: &AppState,
-    client: &Client,
-    request: CodeRequest<'_>,
-) -> Result<TokenResponse, JsonError> {
-    let code = request
-        .code
-        .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
-    let record: CodeGrant = redeem(
-        state,
-        EphemeralKind::AuthorizationCode,
-        "authorization code",
-        code,
-        client,
-        |record: &CodeGrant| {
-            check_redirect_uri(record, request.redirect_uri)?;
-            check_pkce(record, request.code_verifier)
-        },
-    )
-    .await?;
-    let grant = &record.grant;
-    let user = state.stores.users.find_user(&grant.user_id).await?;
-    let Some(user) = user.filter(|user| user.disabled_at.is_none()) else {
-        return Err(OAuthError::invalid_grant("the user no longer exists").into());
-    };
-    if record
-        .credential_epoch
-        .is_some_and(|epoch| epoch != user.credential_epoch)
-    {
-        return Err(OAuthError::invalid_grant(
-            "the user's credentials changed since the code was issued",
-        )
-        .into());
-    }
-    // Consent withdrawn between the code and its exchange counts.
-    if !client.metadata.first_party {
-        let consented = state
-            .stores
-            .consents
-            .consented_scopes(&grant.user_id, &client.id)
-            .await?
-            .unwrap_or_default();
-        if !grant.scopes.iter().all(|s| consented.contains(s)) {
-            return Err(OAuthError::invalid_grant("the user withdrew their consent").into());
+/// What exchanging a code reads and writes: the codes (and the refresh tokens it issues), the
+/// grants it records or revokes, the users and consents it checks again, the clock, and the
+/// issuer that signs.
+pub struct CodeExchange<'a> {
+    pub ephemeral: &'a dyn EphemeralStore,
+    pub grants: &'a dyn GrantStore,
+    pub users: &'a dyn UserStore,
+    pub consents: &'a dyn ConsentStore,
+    pub clock: &'a dyn Clock,
+    pub issuer: &'a Issuer<'a>,
+}
+
+impl CodeExchange<'_> {
+    /// Exchanges the code in `request`, presented by `client`, for tokens.
+    pub async fn exchange(
+        &self,
+        client: &Client,
+        request: CodeRequest<'_>,
+    ) -> Result<TokenResponse, GrantError> {
+        let code = request
+            .code
+            .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+        let redemption = Redemption {
+            records: self.ephemeral,
+            grants: self.grants,
+            clock: self.clock,
+        };
+        let record: CodeGrant = redemption
+            .redeem(
+                EphemeralKind::AuthorizationCode,
+                "authorization code",
+                code,
+                client,
+                |record: &CodeGrant| {
+                    check_redirect_uri(record, request.redirect_uri)?;
+                    check_pkce(record, request.code_verifier)
+                },
+            )
+            .await?;
+        let grant = &record.grant;
+        let user = self.users.find_user(&grant.user_id).await?;
+        let Some(user) = user.filter(|user| user.disabled_at.is_none()) else {
+            return Err(OAuthError::invalid_grant("the user no longer exists").into());
+        };
+        if record
+            .credential_epoch
+            .is_some_and(|epoch| epoch != user.credential_epoch)
+        {
+            return Err(OAuthError::invalid_grant(
+                "the user's credentials changed since the code was issued",
+            )
+            .into());
         }
+        // Consent withdrawn between the code and its exchange counts.
+        if !client.metadata.first_party {
+            let consented = self
+                .consents
+                .consented_scopes(&grant.user_id, &client.id)
+                .await?
+                .unwrap_or_default();
+            if !grant.scopes.iter().all(|s| consented.contains(s)) {
+                return Err(OAuthError::invalid_grant("the user withdrew their consent").into());
+            }
+        }
+        self.grants
+            .create_grant(&Grant {
+                id: grant.grant_id.clone(),
+                user_id: grant.user_id.clone(),
+                client_id: client.id.clone(),
+                sid: Some(grant.sid.clone()),
+                created_at: self.clock.now(),
+                revoked_at: None,
+            })
+            .await?;
+        issue_for_user(
+            self.ephemeral,
+            self.issuer,
+            self.clock,
+            client,
+            grant,
+            record.nonce.clone(),
+        )
+        .await
     }
-    state
-        .stores
-        .grants
-        .create_grant(&Grant {
-            id: grant.grant_id.clone(),
-            user_id: grant.user_id.clone(),
-            client_id: client.id.clone(),
-            sid: Some(grant.sid.clone()),
-            created_at: state.now(),
-            revoked_at: None,
-        })
-        .await?;
-    issue_for_user(state, client, grant, record.nonce.clone()).await
 }
 
 fn check_redirect_uri(grant: &CodeGrant, redirect_uri: Option<&str>) -> Result<(), OAuthError> {

@@ -1,14 +1,16 @@
 //! Issuing tokens at the token endpoint: for a user (authorization code, refresh token) or for
 //! a client acting on its own behalf (client credentials).
 
+use idp_core::clock::UnixTime;
 use idp_core::model::{Client, EphemeralKind, SigningAlg};
 use idp_core::random::{random_token, sha256_b64};
-use idp_core::{OAuthError, StoreError};
-use idp_token_issuer::{AccessTokenClaims, IdTokenClaims, at_hash};
+use idp_core::store::EphemeralStore;
+use idp_core::{Clock, OAuthError, StoreError};
+use idp_token_issuer::{AccessTokenClaims, IdTokenClaims, TokenError, at_hash};
 use serde::{Deserialize, Serialize};
 
-use crate::error::JsonError;
-use crate::state::AppState;
+use crate::grant_error::GrantError;
+use crate::issuer::{IssuedToken, Issuer};
 
 /// The scope that asks for a refresh token (OpenID Connect Core §11).
 pub const OFFLINE_ACCESS: &str = "offline_access";
@@ -39,45 +41,55 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
-fn access_token(state: &AppState, claims: &AccessTokenClaims) -> Result<String, JsonError> {
+fn access_token(issuer: &Issuer<'_>, claims: &AccessTokenClaims) -> Result<String, TokenError> {
     // Access tokens are always ES256; a client's choice applies to its ID tokens.
-    Ok(state.keys().sign(SigningAlg::ES256, "at+jwt", claims)?)
+    issuer.keys.sign(SigningAlg::ES256, "at+jwt", claims)
 }
 
 /// Tokens for a user: an access token, an ID token (with `nonce` when the request had one),
 /// and a rotating refresh token when `offline_access` was granted.
 pub async fn issue_for_user(
-    state: &AppState,
+    refresh_tokens: &dyn EphemeralStore,
+    issuer: &Issuer<'_>,
+    clock: &dyn Clock,
     client: &Client,
     grant: &UserGrant,
     nonce: Option<String>,
-) -> Result<TokenResponse, JsonError> {
+) -> Result<TokenResponse, GrantError> {
     let refresh_token = if grant.scopes.iter().any(|s| s == OFFLINE_ACCESS) {
-        Some(store_refresh_token(state, grant).await?)
+        Some(store_refresh_token(refresh_tokens, issuer, clock, grant).await?)
     } else {
         None
     };
-    sign_for_user(state, client, grant, nonce, refresh_token)
+    Ok(sign_for_user(
+        issuer,
+        clock.now(),
+        client,
+        grant,
+        nonce,
+        refresh_token,
+    )?)
 }
 
-/// The access and ID tokens for a user, with `refresh_token` (already stored) when given.
+/// The access and ID tokens for a user, issued at `now`, with `refresh_token` (already
+/// stored) when given.
 pub fn sign_for_user(
-    state: &AppState,
+    issuer: &Issuer<'_>,
+    now: UnixTime,
     client: &Client,
     grant: &UserGrant,
     nonce: Option<String>,
     refresh_token: Option<String>,
-) -> Result<TokenResponse, JsonError> {
-    let now = state.now();
-    let settings = &state.settings.tokens;
+) -> Result<TokenResponse, TokenError> {
+    let lifetimes = &issuer.lifetimes;
     let scope = grant.scopes.join(" ");
     let access_token = access_token(
-        state,
+        issuer,
         &AccessTokenClaims {
-            iss: state.issuer().to_owned(),
+            iss: issuer.issuer.to_owned(),
             sub: grant.user_id.clone(),
-            aud: state.issuer().to_owned(),
-            exp: now + settings.access_token_ttl,
+            aud: issuer.issuer.to_owned(),
+            exp: now + lifetimes.access_token,
             iat: now,
             jti: random_token(16),
             client_id: client.id.clone(),
@@ -89,14 +101,14 @@ pub fn sign_for_user(
         },
     )?;
     let alg = client.id_token_signed_response_alg;
-    let id_token = state.keys().sign(
+    let id_token = issuer.keys.sign(
         alg,
         "JWT",
         &IdTokenClaims {
-            iss: state.issuer().to_owned(),
+            iss: issuer.issuer.to_owned(),
             sub: grant.user_id.clone(),
             aud: client.id.clone(),
-            exp: now + settings.id_token_ttl,
+            exp: now + lifetimes.id_token,
             iat: now,
             auth_time: grant.auth_time,
             nonce,
@@ -106,12 +118,12 @@ pub fn sign_for_user(
             at_hash: Some(at_hash(&access_token, alg)),
         },
     )?;
-    state.metrics.token("access");
-    state.metrics.token("id");
+    issuer.counter.issued(IssuedToken::Access);
+    issuer.counter.issued(IssuedToken::Id);
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: settings.access_token_ttl,
+        expires_in: lifetimes.access_token,
         id_token: Some(id_token),
         refresh_token,
         scope,
@@ -119,12 +131,15 @@ pub fn sign_for_user(
 }
 
 /// A new refresh token for the grant, stored as its digest; single use (each use rotates it).
-pub async fn store_refresh_token(state: &AppState, grant: &UserGrant) -> Result<String, JsonError> {
-    let next = RefreshToken::new(state);
+pub async fn store_refresh_token(
+    refresh_tokens: &dyn EphemeralStore,
+    issuer: &Issuer<'_>,
+    clock: &dyn Clock,
+    grant: &UserGrant,
+) -> Result<String, StoreError> {
+    let next = RefreshToken::new(clock, issuer.lifetimes.refresh_token);
     let payload = serde_json::to_value(grant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    state
-        .stores
-        .ephemeral
+    refresh_tokens
         .put(
             EphemeralKind::RefreshToken,
             &next.id,
@@ -132,7 +147,7 @@ pub async fn store_refresh_token(state: &AppState, grant: &UserGrant) -> Result<
             next.expires_at,
         )
         .await?;
-    state.metrics.token("refresh");
+    issuer.counter.issued(IssuedToken::Refresh);
     Ok(next.token)
 }
 
@@ -141,7 +156,7 @@ pub async fn store_refresh_token(state: &AppState, grant: &UserGrant) -> Result<
 pub struct RefreshToken {
     pub token: String,
     pub id: String,
-    pub expires_at: idp_core::clock::UnixTime,
+    pub expires_at: UnixTime,
 }
 
 /// A refresh token begins with when it was made (microseconds since the epoch, 16 hex
@@ -150,12 +165,13 @@ const STAMP: usize = 16;
 const TOKEN_LEN: usize = STAMP + 43;
 
 impl RefreshToken {
-    pub fn new(state: &AppState) -> Self {
-        let token = Self::made_at(state.clock.now_micros());
+    /// A new token, made now by `clock`, that lives `ttl` seconds.
+    pub fn new(clock: &dyn Clock, ttl: i64) -> Self {
+        let token = Self::made_at(clock.now_micros());
         Self {
             id: Self::id_of(&token),
             token,
-            expires_at: state.now() + state.settings.tokens.refresh_token_ttl,
+            expires_at: clock.now() + ttl,
         }
     }
 
@@ -177,21 +193,22 @@ impl RefreshToken {
     }
 }
 
-/// An access token for the client itself (RFC 6749 §4.4): no user, no ID token, no refresh.
+/// An access token for the client itself (RFC 6749 §4.4), issued at `now`: no user, no ID
+/// token, no refresh.
 pub fn issue_for_client(
-    state: &AppState,
+    issuer: &Issuer<'_>,
+    now: UnixTime,
     client: &Client,
     scopes: &[String],
-) -> Result<TokenResponse, JsonError> {
-    let now = state.now();
-    let ttl = state.settings.tokens.access_token_ttl;
+) -> Result<TokenResponse, TokenError> {
+    let ttl = issuer.lifetimes.access_token;
     let scope = scopes.join(" ");
     let access_token = access_token(
-        state,
+        issuer,
         &AccessTokenClaims {
-            iss: state.issuer().to_owned(),
+            iss: issuer.issuer.to_owned(),
             sub: client.id.clone(),
-            aud: state.issuer().to_owned(),
+            aud: issuer.issuer.to_owned(),
             exp: now + ttl,
             iat: now,
             jti: random_token(16),
@@ -203,7 +220,7 @@ pub fn issue_for_client(
             grant_id: None,
         },
     )?;
-    state.metrics.token("access");
+    issuer.counter.issued(IssuedToken::Access);
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

@@ -1,0 +1,49 @@
+//! What signing the token endpoint's tokens needs: who the issuer is, the keys, how long each
+//! token lives, and where each issued token is counted. The server builds one from its
+//! settings and published keys for each request; tests build one from a key set of their own.
+
+use std::sync::Arc;
+
+use idp_token_issuer::KeySet;
+
+/// A token the provider issues, as it is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IssuedToken {
+    Access,
+    Id,
+    Refresh,
+}
+
+impl IssuedToken {
+    /// The name it is counted under (`access`, `id`, `refresh`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Access => "access",
+            Self::Id => "id",
+            Self::Refresh => "refresh",
+        }
+    }
+}
+
+/// Where issued tokens are counted (the server's metrics).
+pub trait TokenCounter: Send + Sync {
+    /// Counts one token of `kind`, once it is issued.
+    fn issued(&self, kind: IssuedToken);
+}
+
+/// How long each token lives, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub access_token: i64,
+    pub id_token: i64,
+    pub refresh_token: i64,
+}
+
+/// The issuing context: the issuer identifier (`iss`, and `aud` of access tokens), the keys
+/// that sign, the tokens' lifetimes and their counter.
+pub struct Issuer<'a> {
+    pub issuer: &'a str,
+    pub keys: Arc<KeySet>,
+    pub lifetimes: Lifetimes,
+    pub counter: &'a dyn TokenCounter,
+}

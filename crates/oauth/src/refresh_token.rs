@@ -1,0 +1,154 @@
+//! The refresh-token grant (RFC 6749 §6). Refresh tokens rotate: each use returns a new one and
+//! spends the old, and presenting a spent one revokes the whole grant (RFC 9700 §4.14.2).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use idp_core::clock::UnixTime;
+use idp_core::model::{Client, EphemeralKind, GrantOwner, Rotated, RotationCheck};
+use idp_core::store::GrantStore;
+use idp_core::{Clock, OAuthError, StoreError};
+
+use crate::grant_error::GrantError;
+use crate::issuer::{IssuedToken, Issuer};
+use crate::single_use::{Redeemable, invalid, used_again};
+use crate::tokens::{RefreshToken, TokenResponse, UserGrant, narrowed_scopes, sign_for_user};
+
+impl Redeemable for UserGrant {
+    fn grant(&self) -> &UserGrant {
+        self
+    }
+}
+
+/// Resolves once a rotation is durable; until then nothing that depends on it may leave.
+pub type Durable = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send>>;
+
+/// A rotation of a single-use record (see `GrantStore::rotate`) that answers before it is
+/// durable, so that the answer is made meanwhile (a refresh signs its tokens while the
+/// database's log is flushed): the second value resolves once the rotation is durable.
+#[async_trait]
+pub trait RefreshRotation: Send + Sync {
+    async fn rotate_early(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        now: UnixTime,
+        next: (&str, UnixTime),
+        check: RotationCheck,
+    ) -> Result<(Rotated, Durable), StoreError>;
+}
+
+const WHAT: &str = "refresh token";
+
+/// A refresh token's grant, and the scopes this refresh answers; or why it may not be used.
+type Verdict = Result<(UserGrant, Vec<String>), GrantError>;
+
+/// Judges a live refresh token's record for `client_id`, asking for `scope`.
+fn judge(payload: &str, client_id: &str, scope: Option<&str>) -> Verdict {
+    let grant: UserGrant = serde_json::from_str(payload)
+        .map_err(|_| GrantError::from(StoreError::Corrupt(WHAT.to_owned())))?;
+    if grant.client_id != client_id {
+        return Err(invalid(WHAT));
+    }
+    let narrowed = narrowed_scopes(&grant.scopes, scope)?;
+    Ok((grant, narrowed))
+}
+
+/// What a refresh reads and writes: the rotation of refresh tokens, the grants a replay
+/// revokes, the clock, and the issuer that signs.
+pub struct RefreshExchange<'a> {
+    pub rotation: &'a dyn RefreshRotation,
+    pub grants: &'a dyn GrantStore,
+    pub clock: &'a dyn Clock,
+    pub issuer: &'a Issuer<'a>,
+}
+
+impl RefreshExchange<'_> {
+    /// Exchanges `refresh_token`, presented by `client` and asking for `scope`, for new tokens.
+    pub async fn exchange(
+        &self,
+        client: &Client,
+        refresh_token: Option<&str>,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, GrantError> {
+        let token = refresh_token
+            .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+        // The token is judged where it is read, in the rotation's own step: against the
+        // presenting client and the scope asked for before it is used up (so that whoever else
+        // presents a leaked one cannot spoil it), and its grant and user must be active until
+        // it is. The new refresh token keeps the grant's scopes (a refresh token exists only
+        // under offline_access); only the access and ID tokens answer the narrowed scope.
+        // The outcome carries the payload the check judged; judging it again (a pure function)
+        // gives the same verdict.
+        let check: RotationCheck = {
+            let (client_id, scope) = (client.id.clone(), scope.map(str::to_owned));
+            Box::new(move |payload: &str| {
+                let (grant, _) = judge(payload, &client_id, scope.as_deref()).ok()?;
+                Some(GrantOwner {
+                    grant_id: grant.grant_id,
+                    user_id: grant.user_id,
+                })
+            })
+        };
+        let next = RefreshToken::new(self.clock, self.issuer.lifetimes.refresh_token);
+        let (rotated, durable) = self
+            .rotation
+            .rotate_early(
+                EphemeralKind::RefreshToken,
+                &RefreshToken::id_of(token),
+                self.clock.now(),
+                (&next.id, next.expires_at),
+                check,
+            )
+            .await?;
+        let verdict = |payload: &str| judge(payload, &client.id, scope);
+        // The answer is made while the rotation reaches the disk (a replay's payload is set
+        // aside).
+        let made = match rotated {
+            Rotated::Done(payload) => Ok(verdict(&payload).and_then(|(grant, narrowed)| {
+                let signed = UserGrant {
+                    scopes: narrowed,
+                    ..grant
+                };
+                let now = self.clock.now();
+                Ok(sign_for_user(
+                    self.issuer,
+                    now,
+                    client,
+                    &signed,
+                    None,
+                    Some(next.token),
+                )?)
+            })),
+            Rotated::Replayed(payload) => Err(payload),
+            Rotated::Refused(payload) => Ok(Err(match verdict(&payload) {
+                Err(error) => error,
+                Ok(_) => StoreError::Corrupt(format!("a {WHAT} its check refused passed it again"))
+                    .into(),
+            })),
+            Rotated::Inactive => Ok(Err(OAuthError::invalid_grant(
+                "the grant was revoked, or its user disabled",
+            )
+            .into())),
+            Rotated::Missing => Ok(Err(invalid(WHAT))),
+        };
+        // Nothing that depends on the rotation leaves before it is durable: not the answer, nor
+        // the revocation a replay brings.
+        durable.await?;
+        match made {
+            Ok(answer) => {
+                if answer.is_ok() {
+                    self.issuer.counter.issued(IssuedToken::Refresh);
+                }
+                answer
+            }
+            Err(payload) => {
+                Err(
+                    used_again::<UserGrant>(self.grants, self.clock.now(), WHAT, payload, client)
+                        .await,
+                )
+            }
+        }
+    }
+}
