@@ -1,6 +1,7 @@
 //! The protocol, without HTTP: the authorization request and its checks, client registration
-//! metadata, the authentication context classes, client authentication, the scopes of the
-//! client-credentials grant and whether an access token is still active. Each function names
+//! metadata, the authentication context classes, client authentication, the form body of the
+//! token-side endpoints, the scopes of the client-credentials grant and whether an access
+//! token is still active. Each function names
 //! the stores and the clock it needs; protocol refusals are [`idp_core::OAuthError`] or an enum
 //! of this crate, which the server turns into pages and JSON answers.
 
@@ -10,6 +11,7 @@ pub mod authorization_request;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod client_metadata;
+pub mod form_body;
 #[cfg(test)]
 mod test_stores;
 
