@@ -2,7 +2,7 @@
 //! never a panic.
 #![no_main]
 
-use idp_server::i18n::Locale;
+use idp_core::locale::Locale;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

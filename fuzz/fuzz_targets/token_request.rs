@@ -2,8 +2,7 @@
 //! once, valid UTF-8) or refused, never a panic.
 #![no_main]
 
-use axum::http::{HeaderMap, HeaderValue, header};
-use idp_server::routes::protocol::client_request::FormBody;
+use idp_oauth::form_body::FormBody;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,9 +13,7 @@ fuzz_target!(|data: &[u8]| {
         Some((_, rest)) => ("text/plain", rest),
         None => return,
     };
-    let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(form) = FormBody::parse(&headers, body) {
+    if let Ok(form) = FormBody::parse(Some(content_type), body) {
         for name in ["grant_type", "code", "refresh_token", "client_id", "scope"] {
             let _ = form.get(name);
         }

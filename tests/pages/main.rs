@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../common/log.rs"]
+mod log;
 #[path = "../common/page.rs"]
 mod page;
 #[path = "../common/small_disk.rs"]

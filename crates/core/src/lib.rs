@@ -1,5 +1,6 @@
 //! Domain types shared by every crate: the OAuth error vocabulary, the clock, the storage
-//! traits each backend implements, the bounded Argon2id hasher and the sign-up policies.
+//! traits each backend implements, the bounded Argon2id hasher, the sign-up policies and the
+//! languages there are messages for.
 //!
 //! Which error type to use where: storage code returns [`StoreError`]; protocol checks return
 //! [`OAuthError`], which the server renders in exactly one place; policy checks return their own
@@ -8,6 +9,7 @@
 pub mod clock;
 pub mod error;
 pub mod hashing;
+pub mod locale;
 pub mod model;
 pub mod password_policy;
 pub mod random;

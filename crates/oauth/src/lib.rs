@@ -1,9 +1,9 @@
 //! The protocol, without HTTP: the authorization request and its checks, client registration
-//! metadata, the authentication context classes, client authentication, the token endpoint's
-//! grants and the tokens they issue, and whether an access token is still active. Each
-//! function names the stores, the clock and the issuer it needs; protocol refusals are
-//! [`idp_core::OAuthError`] or an enum of this crate, which the server turns into pages and
-//! JSON answers.
+//! metadata, the authentication context classes, client authentication, the form body of the
+//! token-side endpoints, the token endpoint's grants and the tokens they issue, and whether an
+//! access token is still active. Each function names the stores, the clock and the issuer it
+//! needs; protocol refusals are [`idp_core::OAuthError`] or an enum of this crate, which the
+//! server turns into pages and JSON answers.
 
 pub mod access_token;
 pub mod acr;
@@ -12,6 +12,7 @@ pub mod authorization_request;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod client_metadata;
+pub mod form_body;
 pub mod grant_error;
 #[cfg(test)]
 mod grant_tests;

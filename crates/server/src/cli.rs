@@ -480,7 +480,7 @@ pub async fn unlock_user(state: &AppState, username: &str) -> Result<serde_json:
     // Every session ends and every trusted browser is forgotten: the next sign-in gives the
     // password before choosing the new PIN.
     let from = crate::web::client_info::ClientInfo::default();
-    crate::routes::sign_in::session::account_reset(state, &user.id, &from).await?;
+    crate::session::account_reset(state, &user.id, &from).await?;
     state.stores.codes.reset_code_failures(&user.id).await?;
     let event =
         idp_core::model::AuditEvent::new(idp_core::model::AuditKind::PinUnlocked, state.now())

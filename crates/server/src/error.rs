@@ -459,43 +459,15 @@ impl IntoResponse for BearerError {
     }
 }
 
+/// The log capture the handler tests use too.
+#[cfg(test)]
+#[path = "../../../tests/common/log.rs"]
+mod log;
+
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
+    use super::log::Log;
     use super::*;
-
-    /// What is logged on this thread while the guard lives.
-    #[derive(Clone, Default)]
-    struct Log(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Log {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Log {
-        fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
-            let log = Self::default();
-            let writer = log.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::DEBUG)
-                .with_ansi(false)
-                .with_writer(move || writer.clone())
-                .finish();
-            (log, tracing::subscriber::set_default(subscriber))
-        }
-
-        fn text(&self) -> String {
-            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-        }
-    }
 
     async fn body(response: Response) -> String {
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await;
@@ -504,12 +476,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_internal_failure_is_logged_when_shown_under_the_reference_the_page_shows() {
-        let (log, _guard) = Log::capture();
+        let (log, _guard) = Log::capture(tracing::Level::DEBUG);
         let error = PageError::from(StoreError::Corrupt("session row".into()));
-        assert_eq!(log.text(), "", "made, not yet shown");
+        assert_eq!(log.take(), "", "made, not yet shown");
         let response = error.into_response();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let logged = log.text();
+        let logged = log.take();
         assert!(logged.contains("ERROR") && logged.contains("corrupt record: session row"));
         let reference = logged
             .split("reference=")
@@ -523,12 +495,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_outage_is_logged_as_a_warning_when_answered() {
-        let (log, _guard) = Log::capture();
+        let (log, _guard) = Log::capture(tracing::Level::DEBUG);
         let error = JsonError::from(StoreError::Unavailable("connection refused".into()));
-        assert_eq!(log.text(), "", "made, not yet answered");
+        assert_eq!(log.take(), "", "made, not yet answered");
         let response = error.into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        let logged = log.text();
+        let logged = log.take();
         assert!(
             logged.contains("WARN") && logged.contains("a store is unavailable"),
             "{logged}"
@@ -572,13 +544,12 @@ mod tests {
         let page = body(before).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(page.contains("This sign-in has expired"), "{page}");
-        let (log, _guard) = Log::capture();
+        let (log, _guard) = Log::capture(tracing::Level::DEBUG);
         for cause in CAUSES {
             let response = PageError::expired(cause).into_response();
             assert_eq!(response.status(), status, "{cause:?}");
             assert_eq!(body(response).await, page, "{cause:?}");
-            let logged = std::mem::take(&mut *log.0.lock().unwrap());
-            let logged = String::from_utf8_lossy(&logged);
+            let logged = log.take();
             assert!(
                 logged.contains(" INFO ") && logged.contains(cause.cause()),
                 "{cause:?}: {logged}"

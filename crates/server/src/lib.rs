@@ -16,10 +16,12 @@ pub mod readiness;
 pub mod rehash;
 pub mod routes;
 pub mod secrets;
+pub mod session;
 pub mod start;
 pub mod state;
 pub mod store;
 pub mod throttle;
+pub mod trusted_device;
 pub mod web;
 
 use std::net::SocketAddr;

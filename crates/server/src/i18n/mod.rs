@@ -4,7 +4,8 @@
 //!
 //! A page's language is, in order: the one the person chose with the switch on every page
 //! (`?lang=`, remembered in a cookie), the relying party's `ui_locales` for a sign-in, the
-//! browser's `Accept-Language`, and English (see `negotiation`).
+//! browser's `Accept-Language`, and English (see `negotiation`). Which languages there are, and
+//! reading a preference for one, is `idp_core::locale`.
 
 use std::sync::LazyLock;
 
@@ -14,53 +15,16 @@ use serde::Serialize;
 
 mod negotiation;
 
+pub use idp_core::locale::Locale;
 pub use negotiation::{
     COOKIE, PageLanguage, current, of_request, relying_party_asks, scope, switch,
 };
 
-/// The languages there are message files for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Locale {
-    En,
-    Es,
-}
-
-impl Locale {
-    pub const ALL: [Locale; 2] = [Locale::En, Locale::Es];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::En => "en",
-            Self::Es => "es",
-        }
-    }
-
-    /// The language's own name for itself, for the switch.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::En => "English",
-            Self::Es => "Español",
-        }
-    }
-
-    /// The language of a tag such as `es`, `es-MX` or `EN-gb`, if there are messages for it.
-    pub fn of_tag(tag: &str) -> Option<Self> {
-        let primary = tag.trim().split(['-', '_']).next()?;
-        Self::ALL
-            .into_iter()
-            .find(|locale| locale.code().eq_ignore_ascii_case(primary))
-    }
-
-    /// The first language of a space-separated list (`ui_locales`) there are messages for.
-    pub fn first_of_list(list: &str) -> Option<Self> {
-        list.split_ascii_whitespace().find_map(Self::of_tag)
-    }
-
-    fn bundle(self) -> &'static FluentBundle<FluentResource> {
-        match self {
-            Self::En => &EN,
-            Self::Es => &ES,
-        }
+/// A language's messages.
+fn messages_of(locale: Locale) -> &'static FluentBundle<FluentResource> {
+    match locale {
+        Locale::En => &EN,
+        Locale::Es => &ES,
     }
 }
 
@@ -99,7 +63,7 @@ pub enum Arg {
 
 /// Message `id` in `locale`, with `args`. A missing message is logged and shows its id.
 pub fn translate(locale: Locale, id: &str, args: &[(&str, Arg)]) -> String {
-    let bundle = locale.bundle();
+    let bundle = messages_of(locale);
     let Some(pattern) = bundle.get_message(id).and_then(|m| m.value()) else {
         tracing::error!(id, language = locale.code(), "no such message");
         return id.to_owned();
@@ -128,7 +92,7 @@ pub fn translate(locale: Locale, id: &str, args: &[(&str, Arg)]) -> String {
 pub fn exists(id: &str) -> bool {
     Locale::ALL
         .into_iter()
-        .all(|locale| locale.bundle().has_message(id))
+        .all(|locale| messages_of(locale).has_message(id))
 }
 
 /// A message for people, by its id in the message files, with its arguments: put into words

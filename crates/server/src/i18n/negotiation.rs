@@ -6,37 +6,6 @@ use std::cell::RefCell;
 
 use super::Locale;
 
-impl Locale {
-    /// The language an `Accept-Language` header prefers most among those there are messages
-    /// for (RFC 9110 §12.5.4: by quality, then by order; `q=0` means not wanted).
-    pub fn from_accept_language(header: &str) -> Option<Self> {
-        let mut ranked: Vec<(u16, usize, Self)> = header
-            .split(',')
-            .take(32)
-            .enumerate()
-            .filter_map(|(position, item)| {
-                let mut parts = item.split(';');
-                let locale = Self::of_tag(parts.next()?)?;
-                let quality = parts
-                    .find_map(|p| p.trim().strip_prefix("q="))
-                    .map_or(Some(1000), quality)?;
-                (quality > 0).then_some((quality, position, locale))
-            })
-            .collect();
-        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        ranked.first().map(|(_, _, locale)| *locale)
-    }
-}
-
-/// A quality value (`0.8`) in thousandths, or `None` if it is not one.
-fn quality(value: &str) -> Option<u16> {
-    let value = value.trim();
-    let number: f32 = value.parse().ok()?;
-    (0.0..=1.0)
-        .contains(&number)
-        .then(|| (number * 1000.0).round() as u16)
-}
-
 /// What a request's pages need to know about language: each thing that speaks for a language,
 /// kept apart, so that which one wins is decided in one place ([`PageLanguage::locale`]).
 #[derive(Debug, Clone)]
@@ -202,32 +171,6 @@ fn form_page(path: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn accept_language_is_ranked_by_quality_then_order() {
-        assert_eq!(
-            Locale::from_accept_language("es-MX,es;q=0.9,en;q=0.8"),
-            Some(Locale::Es)
-        );
-        assert_eq!(
-            Locale::from_accept_language("fr-FR, en;q=0.5, es;q=0.7"),
-            Some(Locale::Es)
-        );
-        assert_eq!(Locale::from_accept_language("de, en-GB"), Some(Locale::En));
-        assert_eq!(
-            Locale::from_accept_language("es;q=0, en;q=0.1"),
-            Some(Locale::En)
-        );
-        assert_eq!(Locale::from_accept_language("fr, de"), None);
-        assert_eq!(Locale::from_accept_language("es;q=2, en;q=abc"), None);
-        assert_eq!(Locale::from_accept_language(""), None);
-    }
-
-    #[test]
-    fn ui_locales_take_the_first_language_there_are_messages_for() {
-        assert_eq!(Locale::first_of_list("fr-CA es-419 en"), Some(Locale::Es));
-        assert_eq!(Locale::first_of_list("de"), None);
-    }
 
     #[test]
     fn the_persons_choice_wins_and_ui_locales_are_only_a_default() {

@@ -214,7 +214,7 @@ pub async fn unlock_user(
     let user = find_user(&state, &username).await?;
     state.stores.users.set_pin(&user.id, None).await?;
     let from = crate::web::client_info::ClientInfo::default();
-    super::sign_in::session::account_reset(&state, &user.id, &from).await?;
+    crate::session::account_reset(&state, &user.id, &from).await?;
     state.stores.codes.reset_code_failures(&user.id).await?;
     record(
         &state,
@@ -243,7 +243,7 @@ pub async fn disable_user(
         .set_disabled(&user.id, Some(state.now()))
         .await?;
     let from = crate::web::client_info::ClientInfo::default();
-    super::sign_in::session::account_reset(&state, &user.id, &from).await?;
+    crate::session::account_reset(&state, &user.id, &from).await?;
     record(
         &state,
         &actor,

@@ -13,10 +13,10 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Expired, PageError};
 use crate::oauth::interaction::Interaction;
-use crate::routes::sign_in::session;
-use crate::routes::sign_in::steps::{self as signin, Loaded};
+use crate::session;
 use crate::state::AppState;
 use crate::web::csrf;
+use crate::web::sign_in::{self as signin, Loaded};
 
 /// A posted form whose `csrf` field is this browser's token; the rest deserialised as `T`
 /// (which need not name `csrf`). Anything else is refused with 403 before the handler runs,

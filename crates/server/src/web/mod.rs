@@ -6,4 +6,5 @@ pub mod cookies;
 pub mod csrf;
 pub mod extract;
 pub mod request_id;
+pub mod sign_in;
 pub mod templates;

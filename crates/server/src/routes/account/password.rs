@@ -15,7 +15,7 @@ use crate::audit;
 use crate::error::PageError;
 use crate::i18n::{FieldError, Text};
 use crate::messages;
-use crate::routes::sign_in::session;
+use crate::session;
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;

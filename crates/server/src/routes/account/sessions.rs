@@ -44,7 +44,7 @@ pub async fn end_session(
         let error = FieldError::general(Text::new("account-session-gone"));
         return refused(&state, jar, &session, &user, StatusCode::NOT_FOUND, error).await;
     };
-    crate::routes::sign_in::session::end(&state, &target, &from).await?;
+    crate::session::end(&state, &target, &from).await?;
     if form.sid == session.sid {
         let jar = jar.add(cookies::removal(&state.settings, cookies::SESSION, "/"));
         return Ok((jar, Redirect::to("/account")).into_response());

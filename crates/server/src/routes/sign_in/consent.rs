@@ -12,7 +12,7 @@ use idp_signin::{Event, SignIn};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::steps::{self, Loaded};
+use super::steps;
 use crate::error::{Expired, PageError};
 use crate::i18n::Text;
 use crate::oauth::consent::describe;
@@ -20,6 +20,7 @@ use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
 use crate::web::csrf;
 use crate::web::extract::{Step, StepForm};
+use crate::web::sign_in::Loaded;
 
 /// The interaction at its consent step: bound to the session the sign-in opened or found,
 /// which must still be this browser's (the machine's rule).

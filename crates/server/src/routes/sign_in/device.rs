@@ -1,19 +1,20 @@
 //! The new-device check's page: a sign-in from a browser the user has not signed in on before
 //! needs, after the PIN, a one-time code sent to the user's e-mail or phone. A browser that
 //! completes it gets a long-lived device cookie and is trusted from then on (see
-//! `trusted_device`).
+//! `crate::trusted_device`). Where the code goes and its sending are here too.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use idp_core::model::{AuditKind, Channel, CodePurpose};
+use idp_core::model::{AuditKind, Channel, CodePurpose, User};
 use idp_recovery::{CodeCheck, mask};
 use idp_signin::{Destination, Event, SignIn};
 use serde::Deserialize;
+use serde_json::json;
 
-use super::steps::{self, Loaded};
-use super::trusted_device::send_code;
+use super::codes::{self, Sent};
+use super::steps;
 use crate::audit;
 use crate::error::PageError;
 use crate::i18n::{FieldError, Text};
@@ -24,6 +25,7 @@ use crate::throttle;
 use crate::web::client_info::ClientInfo;
 use crate::web::code_entry::{self, CodePage, CodeScreen, Resend};
 use crate::web::extract::{Step, StepForm};
+use crate::web::sign_in::Loaded;
 
 fn device_path(interaction: &Interaction) -> String {
     format!("{}/device", interaction.path())
@@ -168,4 +170,54 @@ pub async fn device_resend(
     let (loaded, to) = at_device_step(loaded)?;
     send_code(&state, &loaded.interaction, loaded.user()?, &to, &from).await?;
     Ok((jar, Redirect::to(&device_path(&loaded.interaction))).into_response())
+}
+
+/// Where a new-device code goes: a confirmed e-mail address, else a confirmed phone, else the
+/// registered e-mail address (which the code then confirms).
+pub fn destination(user: &User) -> Destination {
+    let (channel, recipient, confirms_email) = match (&user.phone, user.phone_verified) {
+        _ if user.email_verified => (Channel::Email, user.email.clone(), false),
+        (Some(phone), true) => (Channel::Sms, phone.clone(), false),
+        _ => (Channel::Email, user.email.clone(), true),
+    };
+    Destination {
+        channel,
+        recipient,
+        confirms_email,
+    }
+}
+
+/// Sends a new code for the interaction's check (within the person's hourly limit).
+pub async fn send_code(
+    state: &AppState,
+    interaction: &Interaction,
+    user: &User,
+    to: &Destination,
+    from: &ClientInfo,
+) -> Result<(), PageError> {
+    let sent = codes::send(
+        state,
+        &user.id,
+        CodePurpose::NewDevice,
+        json!({}),
+        (to.channel, &to.recipient),
+        messages::Purpose::NewDevice,
+    )
+    .await?;
+    match sent {
+        Sent::Delivered => {}
+        Sent::TooMany => {
+            return Err(PageError::bad_request(
+                "code-too-many-title",
+                Text::new("recover-too-many-codes"),
+            ));
+        }
+        Sent::NotDelivered => return Err(PageError::CodeNotSent),
+    }
+    let event = audit::event(state, AuditKind::NewDeviceCodeSent, from)
+        .user(&user.id)
+        .client(&interaction.request.client_id)
+        .detail(format!("code sent by {}", to.channel.as_str()));
+    audit::record(state, event).await;
+    Ok(())
 }

@@ -12,18 +12,20 @@ use idp_signin::{Event, SignIn};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::steps::{self, Loaded};
-use super::{session, trusted_device};
+use super::{device, steps};
 use crate::audit;
 use crate::error::{Expired, PageError};
 use crate::i18n::{self, FieldError, Text};
 use crate::messages;
 use crate::oauth::interaction::Interaction;
+use crate::session;
 use crate::state::AppState;
 use crate::throttle;
+use crate::trusted_device;
 use crate::web::client_info::ClientInfo;
 use crate::web::csrf;
 use crate::web::extract::{Step, StepForm};
+use crate::web::sign_in::{self, Loaded};
 use crate::web::templates::render;
 
 fn login_page(
@@ -148,7 +150,7 @@ pub async fn password_submit(
     throttle::password_succeeded(&state, typed, from.ip()).await?;
     // A disabled account is refused by the machine, only after the right password, so it
     // tells a stranger nothing.
-    let account = steps::account(&user);
+    let account = sign_in::account(&user);
     steps::advance(
         &state,
         jar,
@@ -312,7 +314,7 @@ pub async fn pin_submit(
             crate::rehash::pin(&state, &user, form.pin.trim()).await;
             let event = Event::PinVerified {
                 trusted_device: trusted_device::is_trusted(&state, &jar, &user).await?,
-                code_to: trusted_device::destination(&user),
+                code_to: device::destination(&user),
             };
             steps::advance(&state, jar, loaded, event, &from).await
         }
@@ -483,7 +485,7 @@ pub async fn new_pin_submit(
     let event = Event::NewPinChosen {
         epoch: changed.credential_epoch,
         trusted_device: trusted_device::is_trusted(&state, &jar, &changed).await?,
-        code_to: trusted_device::destination(&changed),
+        code_to: device::destination(&changed),
     };
     steps::advance(&state, jar, loaded, event, &from).await
 }

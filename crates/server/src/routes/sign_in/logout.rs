@@ -14,9 +14,9 @@ use idp_token_issuer::IdTokenClaims;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::session;
 use crate::error::PageError;
 use crate::i18n::Text;
+use crate::session;
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
 use crate::web::extract::CsrfForm;

@@ -16,7 +16,7 @@ use serde_json::json;
 use idp_signin::{Event, SignIn};
 
 use super::codes::{self, Sent};
-use super::steps::{self, Loaded};
+use super::steps;
 use crate::audit;
 use crate::error::PageError;
 use crate::i18n::{FieldError, Text, question_text};
@@ -28,6 +28,7 @@ use crate::web::client_info::ClientInfo;
 use crate::web::code_entry::{self, CodePage, CodeScreen, Resend};
 use crate::web::csrf;
 use crate::web::extract::{Step, StepForm};
+use crate::web::sign_in::Loaded;
 
 /// The confirmed destinations a code can go to.
 fn destinations(user: &User) -> Vec<(Channel, String, String)> {

@@ -12,13 +12,13 @@ use idp_core::validate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::session;
 use crate::audit;
 use crate::error::{Expired, PageError};
 use crate::i18n::{self, FieldError, Text};
 use idp_signin::{Event, Level, Method};
 
 use super::steps;
+use crate::session;
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::client_info::ClientInfo;
@@ -366,11 +366,11 @@ pub async fn pin_submit(
         return Err(PageError::Forbidden(Text::new("login-account-disabled")));
     }
     // The browser that created the account is the user's first trusted device.
-    let jar = super::trusted_device::trust_this_device(&state, jar, &user.id, &from).await?;
+    let jar = crate::trusted_device::trust_this_device(&state, jar, &user.id, &from).await?;
     if let Some(id) = pending.interaction.as_deref() {
         // The sign-in that sent the person here (if this browser started it) continues with
         // the session just made.
-        match steps::load(&state, &jar, id).await {
+        match crate::web::sign_in::load(&state, &jar, id).await {
             Ok(mut loaded) => {
                 let event = Event::SignedUp {
                     user_id: user.id.clone(),

@@ -6,10 +6,10 @@ use idp_core::StoreError;
 use idp_core::model::{AuditKind, Session};
 use idp_core::random::{random_token, sha256_b64};
 
-use super::trusted_device;
 use crate::audit;
 use crate::oauth::backchannel_logout;
 use crate::state::AppState;
+use crate::trusted_device;
 use crate::web::client_info::ClientInfo;
 use crate::web::cookies;
 

@@ -1,0 +1,115 @@
+//! The sign-in in progress as its pages see it: the interaction named in the path, bound to
+//! this browser, loaded with the facts the state machine (`idp_signin`) needs to judge it (the
+//! browser's session and the person the sign-in is about, as they are now). Advancing it is
+//! `routes::sign_in::steps`'s; loading it is shared with the extractors in `web::extract`.
+
+use axum_extra::extract::CookieJar;
+use idp_core::model::{Session, User};
+use idp_signin::{Account, Context, Event, LiveSession, Policy};
+
+use crate::error::{Expired, PageError};
+use crate::i18n::{self, Text};
+use crate::oauth::interaction::{Interaction, live_session};
+use crate::session;
+use crate::state::AppState;
+use crate::web::csrf;
+
+/// An interaction with what the machine needs to judge it: the browser's session and the
+/// person the sign-in is about, as they are now.
+pub struct Loaded {
+    pub interaction: Interaction,
+    /// The person the sign-in is about (the session's, at the start).
+    pub user: Option<User>,
+    pub session: Option<Session>,
+    pub policy: Policy,
+}
+
+/// The machine's view of a stored person.
+pub fn account(user: &User) -> Account {
+    Account {
+        user_id: user.id.clone(),
+        epoch: user.credential_epoch,
+        has_pin: user.pin_hash.is_some(),
+        can_recover: user.email_verified || (user.phone.is_some() && user.phone_verified),
+        disabled: user.disabled_at.is_some(),
+    }
+}
+
+impl Loaded {
+    /// Runs `f` with the machine's context for this sign-in now.
+    pub fn judge<T>(&self, state: &AppState, f: impl FnOnce(Context<'_>) -> T) -> T {
+        let account = self.user.as_ref().map(account);
+        let live: Option<LiveSession> = self.session.as_ref().map(live_session);
+        f(Context {
+            now: state.now(),
+            policy: &self.policy,
+            session: live.as_ref(),
+            account: account.as_ref(),
+        })
+    }
+
+    /// Whether the machine would accept `event` now: asked before a side effect that must
+    /// not happen unless it does (sending a code), so that no page decides it by itself.
+    pub fn accepts(&self, state: &AppState, event: Event) -> bool {
+        self.judge(state, |ctx| {
+            idp_signin::advance(&self.interaction.signin, event, ctx).is_ok()
+        })
+    }
+
+    /// The person the sign-in is about; only steps past the password have one.
+    pub fn user(&self) -> Result<&User, PageError> {
+        self.user
+            .as_ref()
+            .ok_or(PageError::expired(Expired::NoPerson))
+    }
+}
+
+/// The interaction named in the path, if this browser started it and it still stands (its
+/// person's credentials unchanged, the session it continues still this browser's). The page
+/// answered is then one of the sign-in's: its relying party's `ui_locales` become the page's
+/// default language.
+pub async fn load(state: &AppState, jar: &CookieJar, id: &str) -> Result<Loaded, PageError> {
+    let interaction = Interaction::load(state, id)
+        .await?
+        .ok_or(PageError::expired(Expired::SignInNotFound))?;
+    // The pages of a sign-in speak its relying party's `ui_locales` unless the person chose a
+    // language: one input of the page's language, which `i18n::PageLanguage::locale` decides.
+    i18n::relying_party_asks(interaction.request.ui_locales.as_deref());
+    if !csrf::is_bound(state, jar, &interaction.browser) {
+        return Err(PageError::expired(Expired::SignInOfAnotherBrowser));
+    }
+    let session = session::current(state, jar).await?;
+    let user = match interaction.signin.user_id() {
+        // A step about a person who is gone does not stand.
+        Some(user_id) => Some(
+            state
+                .stores
+                .users
+                .find_user(user_id)
+                .await?
+                .ok_or(PageError::expired(Expired::PersonGone))?,
+        ),
+        None => None,
+    };
+    let policy = interaction.policy(state);
+    let loaded = Loaded {
+        interaction,
+        user,
+        session,
+        policy,
+    };
+    match loaded.judge(state, |ctx| {
+        idp_signin::resume(&loaded.interaction.signin, ctx)
+    }) {
+        Ok(()) => Ok(loaded),
+        Err(_)
+            if loaded
+                .user
+                .as_ref()
+                .is_some_and(|u| u.disabled_at.is_some()) =>
+        {
+            Err(PageError::Forbidden(Text::new("login-account-disabled")))
+        }
+        Err(_) => Err(PageError::expired(Expired::SignInNoLongerStands)),
+    }
+}
