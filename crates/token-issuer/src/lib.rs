@@ -6,7 +6,7 @@ pub mod client_assertion;
 pub mod keys;
 pub mod sealing;
 
-pub use claims::{AccessTokenClaims, IdTokenClaims, at_hash};
+pub use claims::{AccessTokenClaims, IdTokenClaims, LogoutTokenClaims, at_hash};
 pub use keys::{KeySet, SigningKey};
 
 /// Why a token could not be signed or verified.
