@@ -5,9 +5,11 @@ pub mod claims;
 pub mod client_assertion;
 pub mod keys;
 pub mod sealing;
+pub mod verified;
 
 pub use claims::{AccessTokenClaims, IdTokenClaims, LogoutTokenClaims, at_hash};
 pub use keys::{KeySet, SigningKey};
+pub use verified::VerifiedTokens;
 
 /// Why a token could not be signed or verified.
 #[derive(Debug, thiserror::Error)]
