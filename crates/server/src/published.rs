@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use idp_oauth::{SCOPES_SUPPORTED, acr};
-use idp_token_issuer::KeySet;
+use idp_token_issuer::{KeySet, VerifiedTokens};
 use serde_json::json;
 
 use crate::config::Settings;
@@ -13,19 +13,15 @@ use crate::config::Settings;
 /// (which names the keys' algorithms): serving either copies no more than a pointer.
 pub struct Published {
     pub keys: Arc<KeySet>,
-    /// Access tokens whose signature these keys verified, by SHA-256 of the token: a resource
-    /// server introspects the same token again and again. Gone with the keys (a revoked key's
-    /// tokens are never found here again); expiry and revocation are checked on every use.
-    verified:
-        std::sync::Mutex<std::collections::HashMap<[u8; 32], idp_token_issuer::AccessTokenClaims>>,
+    /// Access tokens whose signature these keys verified: a resource server introspects the
+    /// same token again and again. Gone with the keys (a revoked key's tokens are never found
+    /// here again); expiry and revocation are checked on every use.
+    verified: VerifiedTokens,
     pub jwks: axum::body::Bytes,
     /// The JWKS's `Cache-Control` (the pre-publication window depends on it).
     pub jwks_cache_control: axum::http::HeaderValue,
     pub discovery: axum::body::Bytes,
 }
-
-/// Verified access tokens remembered at most (past it the memory starts over).
-const VERIFIED_TOKENS: usize = 10_000;
 
 impl Published {
     /// The claims of an access token these keys signed (signature, `typ` and issuer checked),
@@ -35,24 +31,7 @@ impl Published {
         token: &str,
         issuer: &str,
     ) -> Option<idp_token_issuer::AccessTokenClaims> {
-        use sha2::Digest as _;
-        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
-        if let Ok(verified) = self.verified.lock()
-            && let Some(claims) = verified.get(&digest)
-        {
-            return Some(claims.clone());
-        }
-        let claims: idp_token_issuer::AccessTokenClaims = self
-            .keys
-            .verify_ignoring_expiry(token, "at+jwt", issuer)
-            .ok()?;
-        if let Ok(mut verified) = self.verified.lock() {
-            if verified.len() >= VERIFIED_TOKENS {
-                verified.clear();
-            }
-            verified.insert(digest, claims.clone());
-        }
-        Some(claims)
+        self.verified.access_token_claims(&self.keys, token, issuer)
     }
 
     pub fn new(settings: &Settings, keys: KeySet) -> Self {
@@ -61,7 +40,7 @@ impl Published {
         let max_age = format!("public, max-age={}", settings.keys.jwks_max_age_secs);
         Self {
             keys: Arc::new(keys),
-            verified: std::sync::Mutex::default(),
+            verified: VerifiedTokens::default(),
             jwks: jwks.into(),
             jwks_cache_control: axum::http::HeaderValue::from_str(&max_age)
                 .unwrap_or(axum::http::HeaderValue::from_static("no-cache")),

@@ -4,6 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use idp_core::clock::UnixTime;
 use idp_core::model::SigningAlg;
+use idp_core::random::random_token;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256, Sha512};
 
@@ -51,6 +52,53 @@ pub struct AccessTokenClaims {
     pub grant_id: Option<String>,
 }
 
+/// How long a logout token is accepted after it is issued: long enough for the relying party
+/// to receive it, short enough that a captured one is soon useless.
+pub const LOGOUT_TOKEN_LIFETIME_SECS: i64 = 120;
+
+/// The logout token (OpenID Connect Back-Channel Logout 1.0 §2.4), sent to a relying party when
+/// a session it signed in to ends. It names both the user and the session, and never carries a
+/// `nonce` (§2.4 forbids one, so that a logout token cannot pass for an ID token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutTokenClaims {
+    pub iss: String,
+    pub aud: String,
+    pub iat: UnixTime,
+    pub exp: UnixTime,
+    pub jti: String,
+    pub sub: String,
+    pub sid: String,
+    pub events: LogoutEvents,
+}
+
+/// The `events` claim of a logout token: the back-channel logout event, with no members.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutEvents {
+    #[serde(rename = "http://schemas.openid.net/event/backchannel-logout")]
+    pub backchannel_logout: BackchannelLogoutEvent,
+}
+
+/// The back-channel logout event: an empty JSON object (Back-Channel Logout 1.0 §2.4).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackchannelLogoutEvent {}
+
+impl LogoutTokenClaims {
+    /// The logout token for `user_id`'s session `sid` at `client_id`, issued `now` with a fresh
+    /// `jti` and valid for [`LOGOUT_TOKEN_LIFETIME_SECS`].
+    pub fn new(issuer: &str, client_id: &str, user_id: &str, sid: &str, now: UnixTime) -> Self {
+        Self {
+            iss: issuer.to_owned(),
+            aud: client_id.to_owned(),
+            iat: now,
+            exp: now + LOGOUT_TOKEN_LIFETIME_SECS,
+            jti: random_token(16),
+            sub: user_id.to_owned(),
+            sid: sid.to_owned(),
+            events: LogoutEvents::default(),
+        }
+    }
+}
+
 /// `at_hash` (OpenID Connect Core §3.1.3.6): the left half of the hash of the access token,
 /// with the hash of the ID token's signing algorithm (SHA-256 for ES256 and RS256, SHA-512 for
 /// Ed25519).
@@ -76,5 +124,48 @@ mod tests {
             ),
             "77QmUPtjPfzWtF2AnpK9RQ"
         );
+    }
+
+    #[test]
+    fn a_logout_token_has_the_back_channel_logout_shape() {
+        let claims = LogoutTokenClaims::new("https://idp.example", "rp1", "u1", "s1", 1_000);
+        let json = serde_json::to_value(&claims).unwrap();
+        let jti = json["jti"].as_str().unwrap().to_owned();
+        assert_eq!(jti.len(), 22, "16 random bytes, base64url");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "iss": "https://idp.example",
+                "aud": "rp1",
+                "iat": 1_000,
+                "exp": 1_120,
+                "jti": jti,
+                "sub": "u1",
+                "sid": "s1",
+                "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+            })
+        );
+        assert!(
+            json.get("nonce").is_none(),
+            "§2.4: a logout token has no nonce"
+        );
+    }
+
+    #[test]
+    fn each_logout_token_has_its_own_jti() {
+        let a = LogoutTokenClaims::new("i", "rp1", "u1", "s1", 1_000);
+        let b = LogoutTokenClaims::new("i", "rp1", "u1", "s1", 1_000);
+        assert_ne!(a.jti, b.jti);
+    }
+
+    #[test]
+    fn a_logout_token_reads_back_from_its_json() {
+        let claims = LogoutTokenClaims::new("i", "rp1", "u1", "s1", 1_000);
+        let json = serde_json::to_string(&claims).unwrap();
+        let back: LogoutTokenClaims = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, claims);
+        // A token without the event is not a logout token.
+        let without_event = json.replace("backchannel-logout", "other-event");
+        assert!(serde_json::from_str::<LogoutTokenClaims>(&without_event).is_err());
     }
 }

@@ -1,13 +1,18 @@
 //! Signing keys, the JWKS that publishes them, and the tokens the provider signs: the OpenID
-//! Connect ID token and the RFC 9068 JWT access token.
+//! Connect ID token, the RFC 9068 JWT access token and the Back-Channel Logout token. Also the
+//! keys' lifecycle schedule and how they are sealed at rest, without the store that keeps them.
 
 pub mod claims;
 pub mod client_assertion;
 pub mod keys;
+pub mod lifecycle;
 pub mod sealing;
+pub mod stored;
+pub mod verified;
 
-pub use claims::{AccessTokenClaims, IdTokenClaims, at_hash};
+pub use claims::{AccessTokenClaims, IdTokenClaims, LogoutTokenClaims, at_hash};
 pub use keys::{KeySet, SigningKey};
+pub use verified::VerifiedTokens;
 
 /// Why a token could not be signed or verified.
 #[derive(Debug, thiserror::Error)]

@@ -1,21 +1,25 @@
-//! The signing keys' lifecycle. Each key is `next` (published in the JWKS, not signing yet),
-//! then `active` (signing), then `retired` (published, not signing, until everything it signed
-//! has expired), then removed. A `next` key becomes active only after the pre-publication
-//! window, at least the JWKS cache lifetime, so every relying party that caches the JWKS as
-//! its `Cache-Control` allows already holds the key before the first token it signs.
+//! The signing keys' lifecycle, applied: `next`, then `active`, then `retired`, then removed.
+//! What changes when (the schedule) is decided in `idp_token_issuer::lifecycle`; this module
+//! applies those decisions to the key store under the lifecycle lease, logs them, serves the
+//! new keys and tells the other nodes.
 //!
 //! The database is the truth: every node reloads the keys from it on each tick, so a rotation
 //! made through one node or the CLI reaches them all without a restart.
 
-use idp_core::model::{KeyState, SigningAlg, SigningKeyRecord};
-use idp_token_issuer::{KeySet, sealing};
+use idp_core::model::{KeyState, SigningKeyRecord};
+use idp_token_issuer::KeySet;
+use idp_token_issuer::lifecycle::{
+    RotationStep, due_for_activation, due_for_removal, promotion, retirement, revocation, rotation,
+    scheduled_rotation,
+};
+use idp_token_issuer::stored::reseal;
 
 use crate::state::AppState;
 
 pub mod stored;
 
 pub use stored::{KeyLoadError, ensure_active, ensure_active_in_cluster, load};
-use stored::{LEASE_SECS, LIFECYCLE_LEASE, context, create, node_id};
+use stored::{LEASE_SECS, LIFECYCLE_LEASE, create, node_id};
 
 /// Serialises this process's own key changes and reloads, so that an older view of the keys
 /// never replaces a newer one.
@@ -124,17 +128,11 @@ async fn apply_schedule(state: &AppState, loaded: KeySet) -> Result<(), KeyLoadE
     // An algorithm left without a signing key (its key was revoked mid-rotation) gets one.
     let mut changed = ensure_active(store, &state.key_sealing, now).await?;
     let mut records = store.list_signing_keys().await?;
-    for next in records
-        .iter()
-        .filter(|r| r.state == KeyState::Next && r.activate_at.is_some_and(|t| t <= now))
-    {
+    for next in due_for_activation(&records, now) {
         promote(state, &records, next).await?;
         changed = true;
     }
-    for retired in records
-        .iter()
-        .filter(|r| r.state == KeyState::Retired && r.remove_after.is_some_and(|t| t <= now))
-    {
+    for retired in due_for_removal(&records, now) {
         store.delete_signing_key(&retired.kid).await?;
         tracing::info!(kid = %retired.kid, "removed retired signing key");
         changed = true;
@@ -143,30 +141,22 @@ async fn apply_schedule(state: &AppState, loaded: KeySet) -> Result<(), KeyLoadE
         if changed {
             records = store.list_signing_keys().await?;
         }
-        for alg in SigningAlg::ALL {
-            let newest_active = records
-                .iter()
-                .filter(|r| r.alg == alg && r.state == KeyState::Active)
-                .map(|r| r.created_at.max(r.activate_at.unwrap_or(0)))
-                .max();
-            let has_next = records
-                .iter()
-                .any(|r| r.alg == alg && r.state == KeyState::Next);
-            if !has_next
-                && newest_active.is_some_and(|t| t + settings.rotation_interval_secs <= now)
-            {
-                let activate_at = now + settings.prepublish_secs;
-                create(
-                    store,
-                    &state.key_sealing,
-                    alg,
-                    KeyState::Next,
-                    now,
-                    Some(activate_at),
-                )
-                .await?;
-                changed = true;
-            }
+        for next in scheduled_rotation(
+            &records,
+            now,
+            settings.rotation_interval_secs,
+            settings.prepublish_secs,
+        ) {
+            create(
+                store,
+                &state.key_sealing,
+                next.alg,
+                KeyState::Next,
+                now,
+                Some(next.activate_at),
+            )
+            .await?;
+            changed = true;
         }
     }
     // Opened once per tick, again only when this tick changed the keys.
@@ -191,19 +181,20 @@ async fn promote(
     next: &SigningKeyRecord,
 ) -> Result<(), KeyLoadError> {
     let store = state.stores.keys.as_ref();
-    let now = state.now();
+    let change = promotion(
+        records,
+        next,
+        state.now(),
+        state.settings.keys.retired_lifetime_secs,
+    );
     // The new key signs before the old one stops, so there is never a moment without one.
     store
         .update_signing_key(&next.kid, KeyState::Active, next.activate_at, None)
         .await?;
     tracing::info!(kid = %next.kid, "activated signing key");
-    let remove_after = now + state.settings.keys.retired_lifetime_secs;
-    for old in records
-        .iter()
-        .filter(|r| r.alg == next.alg && r.state == KeyState::Active && r.kid != next.kid)
-    {
+    for old in change.retire {
         store
-            .update_signing_key(&old.kid, KeyState::Retired, None, Some(remove_after))
+            .update_signing_key(&old.kid, KeyState::Retired, None, Some(change.remove_after))
             .await?;
         tracing::info!(kid = %old.kid, "retired signing key");
     }
@@ -222,26 +213,21 @@ async fn rotate_now(state: &AppState) -> Result<Vec<SigningKeyRecord>, KeyLoadEr
     let now = state.now();
     let records = store.list_signing_keys().await?;
     let mut created = Vec::new();
-    for alg in SigningAlg::ALL {
-        if let Some(pending) = records
-            .iter()
-            .find(|r| r.alg == alg && r.state == KeyState::Next)
-        {
-            created.push(pending.clone());
-            continue;
-        }
-        let activate_at = now + state.settings.keys.prepublish_secs;
-        created.push(
-            create(
-                store,
-                &state.key_sealing,
-                alg,
-                KeyState::Next,
-                now,
-                Some(activate_at),
-            )
-            .await?,
-        );
+    for step in rotation(&records, now, state.settings.keys.prepublish_secs) {
+        created.push(match step {
+            RotationStep::Pending(pending) => pending.clone(),
+            RotationStep::Create(next) => {
+                create(
+                    store,
+                    &state.key_sealing,
+                    next.alg,
+                    KeyState::Next,
+                    now,
+                    Some(next.activate_at),
+                )
+                .await?
+            }
+        });
     }
     state.set_keys(load(store, &state.key_sealing).await?);
     announce(state).await;
@@ -259,28 +245,13 @@ async fn retire_now(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
     let store = state.stores.keys.as_ref();
     let now = state.now();
     let records = store.list_signing_keys().await?;
-    let key = records
-        .iter()
-        .find(|r| r.kid == kid)
-        .ok_or_else(|| KeyLoadError::Refused(format!("no key `{kid}`")))?;
-    if key.state != KeyState::Active {
-        return Err(KeyLoadError::Refused(format!(
-            "key `{kid}` is {}, not active",
-            key.state.as_str()
-        )));
-    }
-    let ready = records.iter().find(|r| {
-        r.alg == key.alg
-            && r.state == KeyState::Next
-            && r.created_at + state.settings.keys.jwks_max_age_secs + lag(state) <= now
-    });
-    let Some(next) = ready else {
-        return Err(KeyLoadError::Refused(format!(
-            "key `{kid}` is the only {} key that signs: run `idp keys rotate` and retire it once the new key has been published for {} seconds",
-            key.alg.as_str(),
-            state.settings.keys.jwks_max_age_secs + lag(state)
-        )));
-    };
+    let next = retirement(
+        &records,
+        kid,
+        now,
+        state.settings.keys.jwks_max_age_secs,
+        lag(state),
+    )?;
     promote(state, &records, next).await?;
     state.set_keys(load(store, &state.key_sealing).await?);
     announce(state).await;
@@ -298,19 +269,13 @@ pub async fn revoke(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
 async fn revoke_now(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
     let store = state.stores.keys.as_ref();
     let records = store.list_signing_keys().await?;
-    let key = records
-        .iter()
-        .find(|r| r.kid == kid)
-        .ok_or_else(|| KeyLoadError::Refused(format!("no key `{kid}`")))?;
-    let still_signing = records
-        .iter()
-        .any(|r| r.kid != kid && r.alg == key.alg && r.state == KeyState::Active);
+    let revoked = revocation(&records, kid)?;
     // The replacement signs before the revoked key goes, so there is never a moment without one.
-    if !still_signing {
+    if revoked.needs_replacement {
         create(
             store,
             &state.key_sealing,
-            key.alg,
+            revoked.key.alg,
             KeyState::Active,
             state.now(),
             None,
@@ -381,12 +346,8 @@ async fn rewrap_now(state: &AppState, new_master: &[u8; 32]) -> Result<usize, Ke
     let new_sealing = crate::secrets::derive(new_master, "signing-keys");
     let mut sealed = Vec::new();
     for record in store.list_signing_keys().await? {
-        let label = context(&record.kid, record.alg);
-        let der = sealing::open(&state.key_sealing, &label, &record.sealed_private_key)?;
-        sealed.push((
-            record.kid.clone(),
-            sealing::seal(&new_sealing, &label, &der)?,
-        ));
+        let resealed = reseal(&record, &state.key_sealing, &new_sealing)?;
+        sealed.push((record.kid, resealed));
     }
     // Refused if the keys changed meanwhile (a node rotated): nothing is then half re-sealed.
     let fingerprint = crate::secrets::fingerprint(new_master);

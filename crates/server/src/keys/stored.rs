@@ -1,11 +1,14 @@
-//! The signing keys as stored: generated and sealed, made sure of at start, and opened. Nothing
-//! here needs the running server, so that putting the state together can use it.
+//! The signing keys in the key store: new ones stored, made sure of at start, and the stored
+//! ones opened (generating, sealing and opening a record is the token issuer's). Nothing here
+//! needs the running server, so that putting the state together can use it.
 
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
 use idp_core::model::{KeyState, SigningAlg, SigningKeyRecord};
 use idp_core::store::KeyStore;
-use idp_token_issuer::{KeySet, SigningKey, TokenError, sealing};
+use idp_token_issuer::lifecycle::{KeyRefusal, algorithms_without_active_key};
+use idp_token_issuer::stored::{new_record, open_records};
+use idp_token_issuer::{KeySet, TokenError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyLoadError {
@@ -17,9 +20,10 @@ pub enum KeyLoadError {
     Refused(String),
 }
 
-/// What a sealed key is bound to: moving it to another row makes it fail to open.
-pub(super) fn context(kid: &str, alg: SigningAlg) -> Vec<u8> {
-    format!("signing-key:{kid}:{}", alg.as_str()).into_bytes()
+impl From<KeyRefusal> for KeyLoadError {
+    fn from(refusal: KeyRefusal) -> Self {
+        Self::Refused(refusal.to_string())
+    }
 }
 
 /// Generates, seals and stores a new key.
@@ -31,24 +35,14 @@ pub(super) async fn create(
     now: UnixTime,
     activate_at: Option<UnixTime>,
 ) -> Result<SigningKeyRecord, KeyLoadError> {
-    let der = SigningKey::generate(alg)?;
-    let key = SigningKey::from_pkcs8(alg, &der)?;
-    let record = SigningKeyRecord {
-        sealed_private_key: sealing::seal(sealing_key, &context(&key.kid, alg), &der)?,
-        kid: key.kid.clone(),
-        alg,
-        state,
-        created_at: now,
-        activate_at,
-        remove_after: None,
-    };
+    let record = new_record(sealing_key, alg, state, now, activate_at)?;
     store.insert_signing_key(&record).await?;
     tracing::info!(kid = %record.kid, alg = alg.as_str(), state = state.as_str(), "generated signing key");
     Ok(record)
 }
 
-/// Makes sure each algorithm has an active key (on first start: generates them).
-/// Makes sure each algorithm has an active key; true when it had to create one.
+/// Makes sure each algorithm has an active key (on first start: generates them); true when it
+/// had to create one.
 pub async fn ensure_active(
     store: &dyn KeyStore,
     sealing_key: &[u8; 32],
@@ -56,14 +50,9 @@ pub async fn ensure_active(
 ) -> Result<bool, KeyLoadError> {
     let records = store.list_signing_keys().await?;
     let mut created = false;
-    for alg in SigningAlg::ALL {
-        if !records
-            .iter()
-            .any(|r| r.alg == alg && r.state == KeyState::Active)
-        {
-            create(store, sealing_key, alg, KeyState::Active, now, None).await?;
-            created = true;
-        }
+    for alg in algorithms_without_active_key(&records) {
+        create(store, sealing_key, alg, KeyState::Active, now, None).await?;
+        created = true;
     }
     Ok(created)
 }
@@ -77,11 +66,7 @@ pub async fn ensure_active_in_cluster(
 ) -> Result<(), KeyLoadError> {
     for _ in 0..50 {
         let records = stores.keys.list_signing_keys().await?;
-        let complete = SigningAlg::ALL.iter().all(|alg| {
-            records
-                .iter()
-                .any(|r| r.alg == *alg && r.state == KeyState::Active)
-        });
+        let complete = algorithms_without_active_key(&records).is_empty();
         if complete {
             return Ok(());
         }
@@ -107,29 +92,8 @@ pub async fn ensure_active_in_cluster(
 
 /// The published keys (next, active and retired), opened with the sealing key.
 pub async fn load(store: &dyn KeyStore, sealing_key: &[u8; 32]) -> Result<KeySet, KeyLoadError> {
-    let mut records = store.list_signing_keys().await?;
-    // Newest first, so the newest active key of an algorithm signs.
-    records.sort_by(|a, b| {
-        b.created_at
-            .cmp(&a.created_at)
-            .then_with(|| a.kid.cmp(&b.kid))
-    });
-    let keys = records
-        .iter()
-        .map(|r| {
-            let der = sealing::open(sealing_key, &context(&r.kid, r.alg), &r.sealed_private_key)?;
-            let mut key = SigningKey::from_pkcs8(r.alg, &der)?;
-            if key.kid != r.kid {
-                return Err(TokenError::Key(format!(
-                    "key {} does not match its kid",
-                    r.kid
-                )));
-            }
-            key.signing = r.state == KeyState::Active;
-            Ok(key)
-        })
-        .collect::<Result<Vec<_>, TokenError>>()?;
-    Ok(KeySet::new(keys))
+    let records = store.list_signing_keys().await?;
+    Ok(open_records(&records, sealing_key)?)
 }
 
 /// This process among the nodes, for leases.

@@ -3,13 +3,9 @@
 
 use idp_core::StoreError;
 use idp_core::model::Session;
-use idp_core::random::random_token;
-use serde_json::json;
+use idp_token_issuer::LogoutTokenClaims;
 
 use crate::state::AppState;
-
-/// The event a logout token carries (Back-Channel Logout 1.0 §2.4).
-const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 /// Sends a logout token for `session` (already ended) to each of its relying parties that
 /// registered a `backchannel_logout_uri`; the calls run in the background.
@@ -21,17 +17,13 @@ pub async fn notify(state: &AppState, session: &Session) -> Result<(), StoreErro
         let Some(uri) = client.metadata.backchannel_logout_uri.clone() else {
             continue;
         };
-        let now = state.now();
-        let claims = json!({
-            "iss": state.issuer(),
-            "aud": client.id,
-            "iat": now,
-            "exp": now + 120,
-            "jti": random_token(16),
-            "sub": session.user_id,
-            "sid": session.sid,
-            "events": { BACKCHANNEL_EVENT: {} },
-        });
+        let claims = LogoutTokenClaims::new(
+            state.issuer(),
+            &client.id,
+            &session.user_id,
+            &session.sid,
+            state.now(),
+        );
         let token =
             match state
                 .keys()
