@@ -374,9 +374,10 @@ impl std::fmt::Debug for Rotated {
 /// A security event for the audit log. It names what happened and to whom, never a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {
-    /// The event's own random id, made with it: an event appended twice (the database took an
-    /// append the node had given up on, and the node's spool appended it again) is stored once.
-    /// `None` for rows from before events had ids, and for spooled events written by them.
+    /// The event's own random id, given when it is recorded: an event appended twice (the
+    /// database took an append the node had given up on, and the node's spool appended it
+    /// again) is stored once. `None` until recorded, for rows from before events had ids, and
+    /// for spooled events written by them.
     #[serde(default)]
     pub id: Option<String>,
     pub at: UnixTime,
@@ -404,7 +405,7 @@ pub fn chain_start(after: Option<i64>) -> String {
 impl AuditEvent {
     pub fn new(kind: AuditKind, at: UnixTime) -> Self {
         Self {
-            id: Some(crate::random::random_token(16)),
+            id: None,
             at,
             kind,
             user_id: None,

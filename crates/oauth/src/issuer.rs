@@ -25,6 +25,21 @@ impl IssuedToken {
     }
 }
 
+/// Where the signing keys come from. They are read as each token is signed, not when a
+/// request begins, so that a key revoked while a request waited on the database signs
+/// nothing more.
+pub trait KeySource: Send + Sync {
+    /// The keys as of now.
+    fn current(&self) -> Arc<KeySet>;
+}
+
+/// A key set that never changes (tests, tools).
+impl KeySource for Arc<KeySet> {
+    fn current(&self) -> Arc<KeySet> {
+        self.clone()
+    }
+}
+
 /// Where issued tokens are counted (the server's metrics).
 pub trait TokenCounter: Send + Sync {
     /// Counts one token of `kind`, once it is issued.
@@ -39,11 +54,11 @@ pub struct Lifetimes {
     pub refresh_token: i64,
 }
 
-/// The issuing context: the issuer identifier (`iss`, and `aud` of access tokens), the keys
-/// that sign, the tokens' lifetimes and their counter.
+/// The issuing context: the issuer identifier (`iss`, and `aud` of access tokens), where the
+/// keys that sign come from, the tokens' lifetimes and their counter.
 pub struct Issuer<'a> {
     pub issuer: &'a str,
-    pub keys: Arc<KeySet>,
+    pub keys: &'a dyn KeySource,
     pub lifetimes: Lifetimes,
     pub counter: &'a dyn TokenCounter,
 }

@@ -1,6 +1,7 @@
 //! The protocol, without HTTP: the authorization request and its checks, client registration
 //! metadata, the authentication context classes, client authentication, the form body of the
-//! token-side endpoints, the token endpoint's grants and the tokens they issue, and whether an
+//! token-side endpoints, the interaction that carries a request through the sign-in and the
+//! code it ends with, the token endpoint's grants and the tokens they issue, and whether an
 //! access token is still active. Each function names the stores, the clock and the issuer it
 //! needs; protocol refusals are [`idp_core::OAuthError`] or an enum of this crate, which the
 //! server turns into pages and JSON answers.
@@ -12,10 +13,12 @@ pub mod authorization_request;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod client_metadata;
+pub mod consent;
 pub mod form_body;
 pub mod grant_error;
 #[cfg(test)]
 mod grant_tests;
+pub mod interaction;
 pub mod issuer;
 pub mod refresh_token;
 pub mod single_use;

@@ -43,7 +43,10 @@ pub struct TokenResponse {
 
 fn access_token(issuer: &Issuer<'_>, claims: &AccessTokenClaims) -> Result<String, TokenError> {
     // Access tokens are always ES256; a client's choice applies to its ID tokens.
-    issuer.keys.sign(SigningAlg::ES256, "at+jwt", claims)
+    issuer
+        .keys
+        .current()
+        .sign(SigningAlg::ES256, "at+jwt", claims)
 }
 
 /// Tokens for a user: an access token, an ID token (with `nonce` when the request had one),
@@ -101,7 +104,7 @@ pub fn sign_for_user(
         },
     )?;
     let alg = client.id_token_signed_response_alg;
-    let id_token = issuer.keys.sign(
+    let id_token = issuer.keys.current().sign(
         alg,
         "JWT",
         &IdTokenClaims {

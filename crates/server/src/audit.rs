@@ -27,7 +27,11 @@ pub fn event(state: &AppState, kind: AuditKind, from: &ClientInfo) -> AuditEvent
 /// meanwhile (its client gone) cannot keep its events out of the log. In the server, an event
 /// the database does not take waits in the spool (see `spool`), as does every event after it
 /// until those before it are stored; while nothing waits, this costs one atomic load.
-pub async fn record(state: &AppState, event: AuditEvent) {
+pub async fn record(state: &AppState, mut event: AuditEvent) {
+    // Its id from here on, whatever copies of it were made before.
+    if event.id.is_none() {
+        event.id = Some(idp_core::random::random_token(16));
+    }
     state.metrics.event(event.kind.as_str());
     tracing::info!(
         target: "audit",

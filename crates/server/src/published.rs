@@ -14,8 +14,8 @@ use crate::config::Settings;
 pub struct Published {
     pub keys: Arc<KeySet>,
     /// Access tokens whose signature these keys verified: a resource server introspects the
-    /// same token again and again. Gone with the keys (a revoked key's tokens are never found
-    /// here again); expiry and revocation are checked on every use.
+    /// same token again and again. Made with the keys and gone with them (a revoked key's
+    /// tokens are never found here again); expiry and revocation are checked on every use.
     verified: VerifiedTokens,
     pub jwks: axum::body::Bytes,
     /// The JWKS's `Cache-Control` (the pre-publication window depends on it).
@@ -31,16 +31,17 @@ impl Published {
         token: &str,
         issuer: &str,
     ) -> Option<idp_token_issuer::AccessTokenClaims> {
-        self.verified.access_token_claims(&self.keys, token, issuer)
+        self.verified.access_token_claims(token, issuer)
     }
 
     pub fn new(settings: &Settings, keys: KeySet) -> Self {
         let jwks = serde_json::to_vec(&keys.jwks()).unwrap_or_default();
         let discovery = serde_json::to_vec(&document(settings, &keys)).unwrap_or_default();
         let max_age = format!("public, max-age={}", settings.keys.jwks_max_age_secs);
+        let keys = Arc::new(keys);
         Self {
-            keys: Arc::new(keys),
-            verified: VerifiedTokens::default(),
+            verified: VerifiedTokens::new(keys.clone()),
+            keys,
             jwks: jwks.into(),
             jwks_cache_control: axum::http::HeaderValue::from_str(&max_age)
                 .unwrap_or(axum::http::HeaderValue::from_static("no-cache")),

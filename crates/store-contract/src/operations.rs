@@ -64,7 +64,11 @@ pub async fn audit_events_are_kept_newest_first(stores: &Stores) {
 pub async fn an_event_appended_twice_is_stored_once(stores: &Stores) {
     use idp_core::model::{AuditEvent, AuditKind};
     let audit = &stores.audit;
-    let twice = AuditEvent::new(AuditKind::PinLocked, 1).user("u-twice");
+    let event = |id: &str| AuditEvent {
+        id: Some(id.to_owned()),
+        ..AuditEvent::new(AuditKind::PinLocked, 1).user("u-twice")
+    };
+    let twice = event("first");
     let link = |n: i64| -> idp_core::store::AuditLink {
         Arc::new(move |previous: &str| format!("{previous}+{n}"))
     };
@@ -72,7 +76,7 @@ pub async fn an_event_appended_twice_is_stored_once(stores: &Stores) {
     // Appended again, as by the spool after an append whose answer was lost: taken, not stored.
     audit.record(&twice, link(2)).await.unwrap();
     // Another event like it but of its own (another id) is a row of its own.
-    let other = AuditEvent::new(AuditKind::PinLocked, 1).user("u-twice");
+    let other = event("second");
     audit.record(&other, link(3)).await.unwrap();
     let chained = audit.chain_after(i64::MIN, 10).await.unwrap();
     let rows: Vec<_> = chained

@@ -297,3 +297,61 @@ async fn an_expired_unknown_or_missing_code_is_refused() {
         (ErrorCode::InvalidRequest, "code is required".to_owned())
     );
 }
+
+/// Keys read only once the exchange's writes are done: the grant stored under `grant_id`. A
+/// key revoked while the exchange waited on the database thus signs nothing.
+struct ReadAfterTheWrites<'a> {
+    grants: &'a MemoryGrants,
+    grant_id: String,
+    keys: Arc<KeySet>,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+impl crate::issuer::KeySource for ReadAfterTheWrites<'_> {
+    fn current(&self) -> Arc<KeySet> {
+        assert!(
+            self.grants.get(&self.grant_id).is_some(),
+            "the keys were read before the grant was stored"
+        );
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.keys.clone()
+    }
+}
+
+#[tokio::test]
+async fn the_keys_that_sign_are_read_once_the_database_work_is_done() {
+    let endpoint = Endpoint::new();
+    let rp = relying_party("rp", true);
+    let record = code_grant("rp", &["openid", "offline_access"]);
+    let code = endpoint.code_for(&record).await;
+    let keys = ReadAfterTheWrites {
+        grants: &endpoint.grants,
+        grant_id: record.grant.grant_id.clone(),
+        keys: endpoint.keys.clone(),
+        reads: Default::default(),
+    };
+    let issuer = Issuer {
+        keys: &keys,
+        ..endpoint.issuer()
+    };
+    let exchange = CodeExchange {
+        ephemeral: &endpoint.records,
+        grants: &endpoint.grants,
+        users: &endpoint.users,
+        consents: &endpoint.consents,
+        clock: &endpoint.clock,
+        issuer: &issuer,
+    };
+    let request = CodeRequest {
+        code: Some(&code),
+        redirect_uri: Some(REDIRECT_URI),
+        code_verifier: None,
+    };
+    let tokens = exchange.exchange(&rp, request).await.unwrap();
+    assert_eq!(keys.reads.load(Ordering::SeqCst), 2, "access and ID token");
+    assert!(
+        tokens.refresh_token.is_some(),
+        "stored before the keys were read"
+    );
+    assert_eq!(endpoint.id_claims(&tokens).sub, "u1");
+}

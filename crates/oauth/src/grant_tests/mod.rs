@@ -67,10 +67,10 @@ impl Endpoint {
         self.clock.now()
     }
 
-    fn issuer(&self) -> Issuer<'_> {
+    pub fn issuer(&self) -> Issuer<'_> {
         Issuer {
             issuer: ISSUER,
-            keys: self.keys.clone(),
+            keys: &self.keys,
             lifetimes: LIFETIMES,
             counter: &self.counted,
         }

@@ -2,18 +2,28 @@
 //! built here from the settings and the published keys, issued tokens are counted in the
 //! metrics, and refresh tokens rotate through the database's early rotation.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
 use idp_core::model::{Client, EphemeralKind, Rotated, RotationCheck};
 use idp_oauth::authorization_code::{CodeExchange, CodeRequest};
-use idp_oauth::issuer::{IssuedToken, Issuer, Lifetimes, TokenCounter};
+use idp_oauth::interaction::AuthorizationCodes;
+use idp_oauth::issuer::{IssuedToken, Issuer, KeySource, Lifetimes, TokenCounter};
 use idp_oauth::refresh_token::{Durable, RefreshExchange, RefreshRotation};
 use idp_oauth::tokens::{self, TokenResponse};
+use idp_token_issuer::KeySet;
 
 use crate::error::JsonError;
 use crate::metrics::Metrics;
 use crate::state::AppState;
+
+impl KeySource for AppState {
+    fn current(&self) -> Arc<KeySet> {
+        self.keys()
+    }
+}
 
 impl TokenCounter for Metrics {
     fn issued(&self, kind: IssuedToken) {
@@ -44,13 +54,22 @@ pub fn issuer(state: &AppState) -> Issuer<'_> {
     let tokens = &state.settings.tokens;
     Issuer {
         issuer: state.issuer(),
-        keys: state.keys(),
+        keys: state,
         lifetimes: Lifetimes {
             access_token: tokens.access_token_ttl,
             id_token: tokens.id_token_ttl,
             refresh_token: tokens.refresh_token_ttl,
         },
         counter: &state.metrics,
+    }
+}
+
+/// Where the sign-in's authorization codes are kept, and the issuer their answer names.
+pub fn authorization_codes(state: &AppState) -> AuthorizationCodes<'_> {
+    AuthorizationCodes {
+        ephemeral: state.stores.ephemeral.as_ref(),
+        issuer: state.issuer(),
+        lifetime: state.settings.tokens.authorization_code_ttl,
     }
 }
 

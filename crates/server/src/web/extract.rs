@@ -110,10 +110,9 @@ impl SignedIn {
             Ok(Some(signed_in)) => Ok(signed_in),
             Ok(None) => {
                 let (jar, browser) = csrf::browser_binding(state, jar);
-                match Interaction::start_for_account(state, browser).await {
-                    Ok(interaction) => {
-                        Err((jar, Redirect::to(&interaction.path())).into_response())
-                    }
+                let interaction = Interaction::for_account(state.now(), browser);
+                match crate::web::sign_in::save(state, &interaction).await {
+                    Ok(()) => Err((jar, Redirect::to(&interaction.path())).into_response()),
                     Err(error) => Err(PageError::from(error).into_response()),
                 }
             }

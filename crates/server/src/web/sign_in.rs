@@ -4,6 +4,7 @@
 //! `routes::sign_in::steps`'s; loading it is shared with the extractors in `web::extract`.
 
 use axum_extra::extract::CookieJar;
+use idp_core::StoreError;
 use idp_core::model::{Session, User};
 use idp_signin::{Account, Context, Event, LiveSession, Policy};
 
@@ -69,7 +70,7 @@ impl Loaded {
 /// answered is then one of the sign-in's: its relying party's `ui_locales` become the page's
 /// default language.
 pub async fn load(state: &AppState, jar: &CookieJar, id: &str) -> Result<Loaded, PageError> {
-    let interaction = Interaction::load(state, id)
+    let interaction = Interaction::load(state.stores.ephemeral.as_ref(), state.now(), id)
         .await?
         .ok_or(PageError::expired(Expired::SignInNotFound))?;
     // The pages of a sign-in speak its relying party's `ui_locales` unless the person chose a
@@ -91,7 +92,7 @@ pub async fn load(state: &AppState, jar: &CookieJar, id: &str) -> Result<Loaded,
         ),
         None => None,
     };
-    let policy = interaction.policy(state);
+    let policy = interaction.policy(state.settings.new_device.enabled);
     let loaded = Loaded {
         interaction,
         user,
@@ -112,4 +113,12 @@ pub async fn load(state: &AppState, jar: &CookieJar, id: &str) -> Result<Loaded,
         }
         Err(_) => Err(PageError::expired(Expired::SignInNoLongerStands)),
     }
+}
+
+/// Stores the interaction for the configured lifetime of a sign-in.
+pub async fn save(state: &AppState, interaction: &Interaction) -> Result<(), StoreError> {
+    let lifetime = state.settings.session.interaction_ttl;
+    interaction
+        .save(state.stores.ephemeral.as_ref(), lifetime)
+        .await
 }

@@ -84,7 +84,7 @@ async fn authorize(
         Err(Rejection::Store(error)) => return Err(error.into()),
     };
     let interaction = Interaction::new(
-        &state,
+        state.now(),
         String::new(),
         request,
         client.name.clone(),

@@ -8,14 +8,14 @@ use axum_extra::extract::CookieJar;
 use idp_core::model::{AuditKind, Client, EphemeralKind};
 use idp_core::{ErrorCode, OAuthError};
 use idp_oauth::authorization_request::error_redirect;
+use idp_oauth::consent;
 use idp_signin::{Effect, Event, Refusal, SignIn};
 
 use super::device;
 use crate::audit;
 use crate::error::{Expired, PageError};
 use crate::i18n::Text;
-use crate::oauth::consent;
-use crate::oauth::interaction::{Interaction, issue_code, live_session};
+use crate::oauth::interaction::{Interaction, live_session};
 use crate::session;
 use crate::state::AppState;
 use crate::trusted_device;
@@ -142,7 +142,9 @@ pub async fn advance(
                         "/account".to_owned()
                     } else {
                         let request = &loaded.interaction.request;
-                        issue_code(state, request, &authorization, session, epoch).await?
+                        crate::oauth::grants::authorization_codes(state)
+                            .issue(state.now(), request, &authorization, session, epoch)
+                            .await?
                     });
                 }
                 Effect::Deny => {
@@ -198,7 +200,7 @@ async fn save(
     } else {
         jar
     };
-    interaction.save(state).await?;
+    crate::web::sign_in::save(state, interaction).await?;
     Ok(jar)
 }
 
@@ -228,7 +230,13 @@ pub async fn consent_needed(
         .find_client(&interaction.request.client_id)
         .await?
         .ok_or(PageError::expired(Expired::ClientGone))?;
-    Ok(consent::needed(state, &client, user_id, &interaction.request.scopes).await?)
+    Ok(consent::needed(
+        state.stores.consents.as_ref(),
+        &client,
+        user_id,
+        &interaction.request.scopes,
+    )
+    .await?)
 }
 
 async fn refused(
@@ -262,7 +270,7 @@ pub async fn begin(
     from: &ClientInfo,
 ) -> Result<Response, PageError> {
     let session = session::current(state, &jar).await?;
-    let policy = interaction.policy(state);
+    let policy = interaction.policy(state.settings.new_device.enabled);
     // A session that answers the request stands for its person (credential changes and
     // disabling end sessions, and its code carries the credentials it was opened under); the
     // person is looked up for a step-up only.
@@ -287,7 +295,8 @@ pub async fn begin(
             };
             // The client the request was checked against, not looked up again.
             let scopes = &loaded.interaction.request.scopes;
-            let needed = consent::needed(state, client, &user_id, scopes).await?;
+            let needed =
+                consent::needed(state.stores.consents.as_ref(), client, &user_id, scopes).await?;
             advance(state, jar, loaded, Event::ConsentChecked { needed }, from).await
         }
         Ok(signin) => {

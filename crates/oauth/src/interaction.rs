@@ -1,0 +1,276 @@
+//! An interaction carries one authorization request through the sign-in pages. It is stored
+//! server-side and bound to the browser that started it (the server's CSRF binding), so
+//! several tabs can sign in at once and a leaked URL is useless in another browser.
+
+use idp_core::StoreError;
+use idp_core::clock::UnixTime;
+use idp_core::model::{EphemeralKind, Session};
+use idp_core::random::{random_token, sha256_b64};
+use idp_core::store::EphemeralStore;
+use idp_signin::{Authorization, Level, LiveSession, Policy, SignIn};
+use serde::{Deserialize, Serialize};
+
+use crate::authorization_code::CodeGrant;
+use crate::authorization_request::{AuthorizationRequest, Prompt, append_query};
+use crate::tokens::UserGrant;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Interaction {
+    pub id: String,
+    /// The browser that started it.
+    pub browser: String,
+    pub request: AuthorizationRequest,
+    pub client_name: String,
+    pub created_at: UnixTime,
+    /// What this sign-in has proven so far: the state machine's one source of truth.
+    pub signin: SignIn,
+}
+
+/// The client id of the provider's own account pages, which sign people in through the same
+/// steps as a relying party but continue to `/account` instead of receiving a code.
+pub const ACCOUNT_CLIENT: &str = "account";
+
+impl Interaction {
+    /// A new interaction at `signin`, begun `now` (not stored yet: see [`Interaction::save`]).
+    pub fn new(
+        now: UnixTime,
+        browser: String,
+        request: AuthorizationRequest,
+        client_name: String,
+        signin: SignIn,
+    ) -> Self {
+        Self {
+            id: random_token(24),
+            browser,
+            request,
+            client_name,
+            created_at: now,
+            signin,
+        }
+    }
+
+    /// An interaction that signs the user in for the account page (not stored yet).
+    pub fn for_account(now: UnixTime, browser: String) -> Self {
+        let request = AuthorizationRequest {
+            client_id: ACCOUNT_CLIENT.to_owned(),
+            redirect_uri: "/account".to_owned(),
+            scopes: Vec::new(),
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            prompt: None,
+            max_age: None,
+            login_hint: None,
+            ui_locales: None,
+            acr: None,
+        };
+        Self::new(
+            now,
+            browser,
+            request,
+            "your account".to_owned(),
+            SignIn::AwaitingPassword { recover: false },
+        )
+    }
+
+    pub fn is_for_account(&self) -> bool {
+        self.request.client_id == ACCOUNT_CLIENT
+    }
+
+    /// What the request asks of the sign-in, with the operator's new-device setting.
+    pub fn policy(&self, new_device_check: bool) -> Policy {
+        policy(&self.request, new_device_check)
+    }
+
+    /// The interaction stored under `id`, if it is there and still within its lifetime at
+    /// `now`. Only reads: what a page does with it (its language, its steps) is the caller's
+    /// to decide.
+    pub async fn load(
+        ephemeral: &dyn EphemeralStore,
+        now: UnixTime,
+        id: &str,
+    ) -> Result<Option<Self>, StoreError> {
+        let Some(payload) = ephemeral.get(EphemeralKind::Interaction, id, now).await? else {
+            return Ok(None);
+        };
+        // One stored by an earlier release reads as expired: the person starts again.
+        let Ok(interaction) = serde_json::from_value::<Self>(payload) else {
+            return Ok(None);
+        };
+        Ok(Some(interaction))
+    }
+
+    /// Stores the interaction until `lifetime` seconds after it began.
+    pub async fn save(
+        &self,
+        ephemeral: &dyn EphemeralStore,
+        lifetime: i64,
+    ) -> Result<(), StoreError> {
+        let payload = serde_json::to_value(self).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let expires_at = self.created_at + lifetime;
+        ephemeral
+            .put(EphemeralKind::Interaction, &self.id, &payload, expires_at)
+            .await
+    }
+
+    /// The path of this interaction's pages.
+    pub fn path(&self) -> String {
+        format!("/login/{}", self.id)
+    }
+}
+
+/// What a request asks of the sign-in (OpenID Connect Core §3.1.2.1), with the operator's
+/// new-device setting.
+pub fn policy(request: &AuthorizationRequest, new_device_check: bool) -> Policy {
+    Policy {
+        force_login: request.prompt == Some(Prompt::Login),
+        no_prompt: request.prompt == Some(Prompt::None),
+        max_age: request.max_age,
+        level: request.acr.as_deref().and_then(Level::from_acr),
+        new_device_check,
+    }
+}
+
+/// A stored session as the sign-in machine sees it.
+pub fn live_session(session: &Session) -> LiveSession {
+    LiveSession {
+        sid: session.sid.clone(),
+        user_id: session.user_id.clone(),
+        auth_time: session.auth_time,
+        level: Level::from_acr(&session.acr),
+        epoch: session.credential_epoch,
+    }
+}
+
+/// Where an authorization code is kept until it is exchanged, and what its answer names.
+pub struct AuthorizationCodes<'a> {
+    pub ephemeral: &'a dyn EphemeralStore,
+    /// The issuer identifier, sent back as `iss` (RFC 9207).
+    pub issuer: &'a str,
+    /// How long a code lives, in seconds.
+    pub lifetime: i64,
+}
+
+impl AuthorizationCodes<'_> {
+    /// Issues a single-use authorization code for the request at `now` and returns the
+    /// redirect URI that delivers it (with `state` and `iss`). Only the sign-in machine grants
+    /// the [`Authorization`], for the session it names.
+    pub async fn issue(
+        &self,
+        now: UnixTime,
+        request: &AuthorizationRequest,
+        authorization: &Authorization,
+        session: &Session,
+        credential_epoch: i64,
+    ) -> Result<String, StoreError> {
+        if authorization.sid() != session.sid || authorization.user_id() != session.user_id {
+            return Err(StoreError::Corrupt(
+                "an authorization for another session".into(),
+            ));
+        }
+        let code = random_token(32);
+        let grant = CodeGrant {
+            grant: UserGrant {
+                client_id: request.client_id.clone(),
+                user_id: session.user_id.clone(),
+                scopes: request.scopes.clone(),
+                auth_time: session.auth_time,
+                acr: session.acr.clone(),
+                amr: session.amr.clone(),
+                sid: session.sid.clone(),
+                grant_id: random_token(16),
+            },
+            redirect_uri: request.redirect_uri.clone(),
+            nonce: request.nonce.clone(),
+            code_challenge: request.code_challenge.clone(),
+            credential_epoch: Some(credential_epoch),
+        };
+        let payload =
+            serde_json::to_value(&grant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.ephemeral
+            .put(
+                EphemeralKind::AuthorizationCode,
+                &sha256_b64(&code),
+                &payload,
+                now + self.lifetime,
+            )
+            .await?;
+        let mut pairs = vec![("code", code.as_str())];
+        if let Some(value) = request.state.as_deref() {
+            pairs.push(("state", value));
+        }
+        pairs.push(("iss", self.issuer));
+        Ok(append_query(&request.redirect_uri, &pairs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use idp_signin::Level;
+
+    use super::*;
+    use crate::test_stores::MemoryEphemeral;
+
+    fn request(
+        prompt: Option<Prompt>,
+        max_age: Option<i64>,
+        acr: Option<&str>,
+    ) -> AuthorizationRequest {
+        AuthorizationRequest {
+            prompt,
+            max_age,
+            acr: acr.map(str::to_owned),
+            ..Interaction::for_account(0, String::new()).request
+        }
+    }
+
+    #[tokio::test]
+    async fn an_interaction_is_found_within_its_lifetime_and_not_after() {
+        let ephemeral = MemoryEphemeral::default();
+        let started = Interaction::for_account(1_000, "browser-digest".to_owned());
+        assert!(started.is_for_account());
+        assert_eq!(started.path(), format!("/login/{}", started.id));
+        started.save(&ephemeral, 600).await.unwrap();
+        let found = Interaction::load(&ephemeral, 1_599, &started.id)
+            .await
+            .unwrap();
+        let found = found.expect("within its lifetime");
+        assert_eq!(found.browser, "browser-digest");
+        assert_eq!(found.signin, started.signin);
+        let late = Interaction::load(&ephemeral, 1_600, &started.id)
+            .await
+            .unwrap();
+        assert!(late.is_none(), "gone once its lifetime is over");
+        let unknown = Interaction::load(&ephemeral, 1_000, "no-such-id")
+            .await
+            .unwrap();
+        assert!(unknown.is_none());
+    }
+
+    #[tokio::test]
+    async fn an_interaction_of_an_earlier_form_reads_as_expired() {
+        let ephemeral = MemoryEphemeral::default();
+        let payload = serde_json::json!({ "id": "old", "request": "not a request" });
+        ephemeral
+            .put(EphemeralKind::Interaction, "old", &payload, 2_000)
+            .await
+            .unwrap();
+        let found = Interaction::load(&ephemeral, 1_000, "old").await.unwrap();
+        assert!(found.is_none());
+    }
+
+    #[test]
+    fn the_policy_is_what_the_request_asks_with_the_operators_new_device_setting() {
+        let plain = policy(&request(None, None, None), true);
+        assert!(!plain.force_login && !plain.no_prompt && plain.new_device_check);
+        assert_eq!((plain.max_age, plain.level), (None, None));
+        assert!(policy(&request(Some(Prompt::Login), None, None), false).force_login);
+        assert!(!policy(&request(Some(Prompt::Login), None, None), false).new_device_check);
+        assert!(policy(&request(Some(Prompt::None), None, None), true).no_prompt);
+        assert_eq!(policy(&request(None, Some(0), None), true).max_age, Some(0));
+        let device = "urn:idp:acr:password-pin-device";
+        let level = policy(&request(None, None, Some(device)), true).level;
+        assert_eq!(level, Level::from_acr(device));
+        assert!(level.is_some());
+    }
+}
