@@ -3,8 +3,10 @@
 
 pub mod audit;
 pub mod cli;
+pub mod codes;
 pub mod config;
 pub mod error;
+pub mod front;
 pub mod i18n;
 pub mod keys;
 pub mod messages;
@@ -67,7 +69,7 @@ pub async fn serve(
         });
     }
     let spool = state.audit_spool.get().cloned();
-    let app = web::request_id::Front::new(state.clone(), routes::router(state));
+    let app = front::Front::new(state.clone(), routes::router(state));
     axum::serve(
         listener,
         axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<

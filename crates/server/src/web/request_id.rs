@@ -2,22 +2,14 @@
 //! `X-Request-Id` when it is a plain token, else made here) that names the request's log span
 //! (so every log line of the request carries it) and goes back in the response's
 //! `X-Request-Id`; its timing for the metrics; and the security headers of every response.
-//! `Front` answers discovery and the JWKS with the same, ahead of the router.
+//! `crate::front` answers discovery and the JWKS with the same, ahead of the router.
 
-use std::convert::Infallible;
-use std::future::{Ready, ready};
-use std::task::{Context, Poll};
-
-use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use futures_util::future::Either;
-use tower::Service;
 use tracing::Instrument as _;
 
-use crate::routes::protocol::discovery;
 use crate::state::AppState;
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
@@ -47,7 +39,7 @@ fn acceptable(id: &str) -> bool {
 }
 
 /// The request's id: the load balancer's when acceptable, else a new one.
-fn request_id(headers: &HeaderMap) -> HeaderValue {
+pub(crate) fn request_id(headers: &HeaderMap) -> HeaderValue {
     headers
         .get(HEADER)
         .filter(|id| id.to_str().is_ok_and(acceptable))
@@ -60,7 +52,7 @@ fn request_id(headers: &HeaderMap) -> HeaderValue {
 
 /// What every response gets: the security headers, `no-store` unless the handler said
 /// otherwise, HSTS under https, and the request id.
-fn finish(state: &AppState, headers: &mut HeaderMap, id: HeaderValue) {
+pub(crate) fn finish(state: &AppState, headers: &mut HeaderMap, id: HeaderValue) {
     for (name, value) in SECURITY_HEADERS {
         headers.insert(name, HeaderValue::from_static(value));
     }
@@ -166,64 +158,6 @@ fn timed_out(json: bool) -> Response {
         .into_response()
     } else {
         crate::error::PageError::Unavailable(None).into_response()
-    }
-}
-
-/// The service in front of the router. The two documents that relying parties and resource
-/// servers fetch over and over, discovery and the JWKS, are answered here as they were
-/// rendered at the last key change, with what `around` gives every response but without
-/// routing or a middleware future; everything else goes to the router.
-#[derive(Clone)]
-pub struct Front {
-    state: AppState,
-    router: Router,
-}
-
-impl Front {
-    pub fn new(state: AppState, router: Router) -> Self {
-        Self { state, router }
-    }
-
-    fn document(&self, request: &Request) -> Option<Response> {
-        if request.method() != Method::GET {
-            return None;
-        }
-        let route = request.uri().path();
-        let started = std::time::Instant::now();
-        let mut response = match route {
-            discovery::CONFIGURATION_PATH => discovery::configuration_response(&self.state),
-            discovery::JWKS_PATH => discovery::jwks_response(&self.state),
-            _ => return None,
-        };
-        finish(
-            &self.state,
-            response.headers_mut(),
-            request_id(request.headers()),
-        );
-        self.state.metrics.observe(
-            route,
-            "GET",
-            response.status().as_u16(),
-            started.elapsed().as_secs_f64(),
-        );
-        Some(response)
-    }
-}
-
-impl Service<Request> for Front {
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Either<Ready<Result<Response, Infallible>>, <Router as Service<Request>>::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Service::<Request>::poll_ready(&mut self.router, cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        match self.document(&request) {
-            Some(response) => Either::Left(ready(Ok(response))),
-            None => Either::Right(self.router.call(request)),
-        }
     }
 }
 

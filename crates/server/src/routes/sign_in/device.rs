@@ -13,9 +13,9 @@ use idp_signin::{Destination, Event, SignIn};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::codes::{self, Sent};
 use super::steps;
 use crate::audit;
+use crate::codes::{self, Sent};
 use crate::error::PageError;
 use crate::i18n::{FieldError, Text};
 use crate::messages;

@@ -2,7 +2,6 @@
 //! recovery and sign-out. The session and trusted browser they leave behind are
 //! `crate::session` and `crate::trusted_device`.
 
-pub(crate) mod codes;
 pub(crate) mod consent;
 pub mod device;
 pub(crate) mod login;

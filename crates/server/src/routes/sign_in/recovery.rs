@@ -15,9 +15,9 @@ use serde_json::json;
 
 use idp_signin::{Event, SignIn};
 
-use super::codes::{self, Sent};
 use super::steps;
 use crate::audit;
+use crate::codes::{self, Sent};
 use crate::error::PageError;
 use crate::i18n::{FieldError, Text, question_text};
 use crate::messages;
