@@ -77,7 +77,7 @@ async fn changing_the_password_needs_the_current_one_and_signs_out_other_session
     assert!(done.contains("Your password is changed."), "{}", done.body);
     assert_eq!(idp.count("sessions", "TRUE"), 1, "the other session ended");
     assert_eq!(
-        idp.messages("alice@example.com", "Your password was changed")
+        idp.notice("alice@example.com", "Your password was changed")
             .await,
         1
     );
@@ -127,7 +127,7 @@ async fn changing_the_pin_needs_the_current_one() {
         .await;
     assert!(done.contains("Your PIN is changed."), "{}", done.body);
     assert_eq!(
-        idp.messages("alice@example.com", "Your PIN was changed")
+        idp.notice("alice@example.com", "Your PIN was changed")
             .await,
         1
     );
@@ -174,7 +174,7 @@ async fn a_new_email_address_counts_once_its_code_comes_back() {
         1
     );
     assert_eq!(
-        idp.messages("alice@example.com", "Your contact details were changed")
+        idp.notice("alice@example.com", "Your contact details were changed")
             .await,
         1
     );

@@ -65,8 +65,7 @@ async fn fifty_concurrent_wrong_pins_evaluate_at_most_five_and_lock() {
     assert_eq!(idp.count("audit_log", "kind = 'pin_locked'"), 1);
     // The person is told.
     assert_eq!(
-        idp.messages("alice@example.com", "Your PIN is locked")
-            .await,
+        idp.notice("alice@example.com", "Your PIN is locked").await,
         1
     );
 }

@@ -171,6 +171,20 @@ impl Idp {
             .count()
     }
 
+    /// Waits for a notice to `recipient` holding `needle` to reach the outbox (notices are sent
+    /// by a task of their own, after the answer), up to a deadline that only bounds a failure;
+    /// then how many there are.
+    pub async fn notice(&self, recipient: &str, needle: &str) -> usize {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let sent = self.messages(recipient, needle).await;
+            if sent > 0 || std::time::Instant::now() > deadline {
+                return sent;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// How many PIN recovery codes went out.
     pub async fn recovery_codes_sent(&self) -> usize {
         let messages = self.state.stores.outbox.list().await.unwrap();
