@@ -6,11 +6,12 @@
 //! The database is the truth: every node reloads the keys from it on each tick, so a rotation
 //! made through one node or the CLI reaches them all without a restart.
 
+use idp_core::clock::UnixTime;
 use idp_core::model::{KeyState, SigningKeyRecord};
 use idp_token_issuer::KeySet;
 use idp_token_issuer::lifecycle::{
-    RotationStep, due_for_activation, due_for_removal, promotion, retirement, revocation, rotation,
-    scheduled_rotation,
+    NextKey, RotationStep, due_for_activation, due_for_removal, promotion, retirement, revocation,
+    rotation, scheduled_rotation,
 };
 use idp_token_issuer::stored::reseal;
 
@@ -147,15 +148,7 @@ async fn apply_schedule(state: &AppState, loaded: KeySet) -> Result<(), KeyLoadE
             settings.rotation_interval_secs,
             settings.prepublish_secs,
         ) {
-            create(
-                store,
-                &state.key_sealing,
-                next.alg,
-                KeyState::Next,
-                now,
-                Some(next.activate_at),
-            )
-            .await?;
+            create_next(state, &next, now).await?;
             changed = true;
         }
     }
@@ -216,17 +209,7 @@ async fn rotate_now(state: &AppState) -> Result<Vec<SigningKeyRecord>, KeyLoadEr
     for step in rotation(&records, now, state.settings.keys.prepublish_secs) {
         created.push(match step {
             RotationStep::Pending(pending) => pending.clone(),
-            RotationStep::Create(next) => {
-                create(
-                    store,
-                    &state.key_sealing,
-                    next.alg,
-                    KeyState::Next,
-                    now,
-                    Some(next.activate_at),
-                )
-                .await?
-            }
+            RotationStep::Create(next) => create_next(state, &next, now).await?,
         });
     }
     state.set_keys(load(store, &state.key_sealing).await?);
@@ -264,6 +247,25 @@ async fn retire_now(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
 pub async fn revoke(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
     let _local = LOCAL.lock().await;
     under_lease(state, revoke_now(state, kid)).await
+}
+
+/// Makes, seals and stores the `next` key the schedule or a rotation asks for.
+async fn create_next(
+    state: &AppState,
+    next: &NextKey,
+    now: UnixTime,
+) -> Result<SigningKeyRecord, KeyLoadError> {
+    let store = state.stores.keys.as_ref();
+    let (alg, activate_at) = (next.alg, Some(next.activate_at));
+    create(
+        store,
+        &state.key_sealing,
+        alg,
+        KeyState::Next,
+        now,
+        activate_at,
+    )
+    .await
 }
 
 async fn revoke_now(state: &AppState, kid: &str) -> Result<(), KeyLoadError> {
