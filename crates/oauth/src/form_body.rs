@@ -16,9 +16,13 @@ impl FormBody {
     /// Parses `body`, sent with the `Content-Type` header `content_type` (if any); anything but
     /// a form of distinct, valid UTF-8 parameters is an `invalid_request`.
     pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Self, OAuthError> {
+        // The media type, before any parameters, compared case-insensitively (RFC 9110 §8.3.1).
         let form_type = content_type.is_some_and(|v| {
-            v.trim_start()
-                .starts_with("application/x-www-form-urlencoded")
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         });
         if !form_type {
             return Err(OAuthError::invalid_request(
@@ -78,11 +82,20 @@ mod tests {
         assert_eq!(form.get("scope"), None);
         assert_eq!(form.get("client_id"), None);
         assert_eq!(form.pairs().len(), 3);
+        // The media type is case-insensitive and may stand without parameters.
+        for media in [
+            "APPLICATION/X-WWW-FORM-URLENCODED",
+            " application/x-www-form-urlencoded ",
+        ] {
+            assert!(FormBody::parse(Some(media), b"code=a").is_ok(), "{media}");
+        }
     }
 
     #[test]
     fn other_content_types_repeated_parameters_and_bad_utf8_are_refused() {
         assert!(FormBody::parse(Some("application/json"), b"{}").is_err());
+        let lookalike = Some("application/x-www-form-urlencodedX");
+        assert!(FormBody::parse(lookalike, b"code=a").is_err());
         assert!(FormBody::parse(None, b"code=a").is_err());
         assert!(FormBody::parse(FORM, b"code=a&code=b").is_err());
         assert!(FormBody::parse(FORM, b"code=\xff").is_err());
