@@ -3,8 +3,9 @@
 //! Every statement is written once, in the SQL both understand (`$1` parameters, `RETURNING`,
 //! `ON CONFLICT`); each backend has its own migrations. On SQLite in a file, the statements
 //! every token request runs also run on the calling thread (`SqlStore::hot`, `direct`): the
-//! same SQL, through rusqlite; those that write are committed in batches (`SqlStore::write_hot`,
-//! `writer`).
+//! same SQL, through rusqlite, in steps written once against either driver (`Statements`,
+//! `HotWrite`); those that write are committed in batches (`SqlStore::write_hot`, `writer`).
+//! Every other write goes through `Run`, in turn with the rest (`SqlStore::write`).
 
 use std::str::FromStr as _;
 use std::sync::{Arc, Once};
@@ -132,9 +133,19 @@ const TOKEN_ACQUIRE: Duration = Duration::from_secs(2);
 
 const INTERACTIVE_ACQUIRE: Duration = Duration::from_secs(5);
 
-/// Runs a statement that writes: how many rows it changed.
-trait Run {
+/// Runs a statement that writes, in turn with the other writes (see `SqlStore::write`): the
+/// way every write off the token endpoint's path is made (those on it: `SqlStore::write_hot`).
+trait Run: Sized {
+    /// How many rows it changed.
     async fn run(self, store: &SqlStore) -> Result<u64, StoreError>;
+
+    /// For a statement that must change a row: none is an error.
+    async fn run_one(self, store: &SqlStore) -> Result<(), StoreError> {
+        if self.run(store).await? == 0 {
+            return Err(StoreError::Corrupt("no such record".into()));
+        }
+        Ok(())
+    }
 }
 
 impl<'q> Run for sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
@@ -368,47 +379,33 @@ impl SqlStore {
         pooled.await
     }
 
-    /// Like `hot`, for statements that write: on the calling thread's connections `fast`
-    /// joins a batch of writes committed together (see `Batch`), in a savepoint of its own;
-    /// where those connections are not used, or another process holds the database, `pooled`
-    /// runs as any other write. Returns once what it wrote is durable. A request that went
-    /// away while its write was queued does not write: it could not learn the outcome (a
-    /// rotated token it never received would make its retry look like a replay).
-    async fn write_hot<T: Send + 'static>(
-        &self,
-        fast: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
-        pooled: impl Future<Output = Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
-        self.write_hot_else(IfAbandoned::Skip, fast, pooled).await
-    }
-
-    /// `write_hot`, saying what becomes of a write whose request went away while it was
-    /// queued: an audit row is written all the same.
-    async fn write_hot_else<T: Send + 'static>(
-        &self,
-        if_abandoned: IfAbandoned,
-        fast: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
-        pooled: impl Future<Output = Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
-        let (done, durable) = self.write_hot_early(if_abandoned, fast, pooled).await?;
+    /// Makes `work`, a write on the token endpoint's path: on the calling thread's connections
+    /// it joins a batch of writes committed together (see `Batch`), in a savepoint of its own;
+    /// where those connections are not used, or another process holds the database, it runs
+    /// through sqlx as any other write. Returns once what it wrote is durable. A request that
+    /// went away while its write was queued does not write (unless `W::IF_ABANDONED` says
+    /// otherwise): it could not learn the outcome (a rotated token it never received would
+    /// make its retry look like a replay).
+    async fn write_hot<W: HotWrite>(&self, work: W) -> Result<W::Output, StoreError> {
+        let (done, durable) = self.write_hot_early(work).await?;
         durable.await?;
         Ok(done)
     }
 
-    /// `write_hot_else`, answering as soon as `fast` has run in its batch, before the batch is
+    /// `write_hot`, answering as soon as `work` has run in its batch, before the batch is
     /// committed and flushed; the second value resolves once what it wrote is durable, or says
     /// why it is not. The caller gets its answer ready meanwhile (a refresh signs its tokens
     /// while the log is flushed), and must not let it out before.
-    async fn write_hot_early<T: Send + 'static>(
+    async fn write_hot_early<W: HotWrite>(
         &self,
-        if_abandoned: IfAbandoned,
-        fast: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
-        pooled: impl Future<Output = Result<T, StoreError>>,
-    ) -> Result<(T, Durable), StoreError> {
+        work: W,
+    ) -> Result<(W::Output, Durable), StoreError> {
         let durable_now = || -> Durable { Box::pin(std::future::ready(Ok(()))) };
         let Some(batch) = &self.batch else {
-            return Ok((self.write(pooled).await?, durable_now()));
+            return Ok((self.write(work.pooled(self)).await?, durable_now()));
         };
+        let work = Arc::new(work);
+        let fast = work.clone();
         let batch_failed = || {
             StoreError::backend(std::io::Error::other(
                 "the batch of writes this one joined failed",
@@ -416,15 +413,15 @@ impl SqlStore {
         };
         // What `fast` came to, once it ran; then whether the batch landed (false: another
         // process held the database, and nothing was written).
-        let (ran, outcome) = tokio::sync::oneshot::channel::<Result<T, StoreError>>();
+        let (ran, outcome) = tokio::sync::oneshot::channel::<Result<W::Output, StoreError>>();
         let (landing, landed) = tokio::sync::oneshot::channel::<Result<bool, StoreError>>();
         batch.submit(Box::new(move |c| {
-            if if_abandoned == IfAbandoned::Skip && ran.is_closed() {
+            if W::IF_ABANDONED == IfAbandoned::Skip && ran.is_closed() {
                 return Ok(Box::new(|_: &Landed| {}));
             }
             let wrote = match c {
                 Some(c) => {
-                    let done = in_savepoint(c, fast)?;
+                    let done = in_savepoint(c, |c| at_once(fast.steps(&mut OnThread(c))))?;
                     let wrote = done.is_ok();
                     let _ = ran.send(done.map_err(direct::failed));
                     wrote
@@ -457,7 +454,7 @@ impl SqlStore {
             Ok(Err(error)) => Err(error),
             // It did not run: another process holds the database, or the batch failed.
             Err(_) => match landed.await {
-                Ok(Ok(false)) => Ok((self.write(pooled).await?, durable_now())),
+                Ok(Ok(false)) => Ok((self.write(work.pooled(self)).await?, durable_now())),
                 Ok(Err(error)) => Err(error),
                 Ok(Ok(true)) | Err(_) => Err(batch_failed()),
             },
@@ -474,9 +471,9 @@ impl SqlStore {
     }
 }
 
-/// What becomes of a queued write whose request went away (see `SqlStore::write_hot_else`).
+/// What becomes of a queued write whose request went away (see `HotWrite::IF_ABANDONED`).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum IfAbandoned {
+pub(super) enum IfAbandoned {
     Skip,
     Write,
 }

@@ -44,6 +44,48 @@ pub(super) fn chain_before(newest: Option<(i64, Option<String>)>) -> String {
 pub(super) const AUDIT_TURN: &str = "SELECT pg_advisory_xact_lock(7402221) FROM (
          SELECT set_config('lock_timeout', '1s', true) OFFSET 0) AS settings";
 
+/// An audit row appended, linked to the newest one.
+struct AuditAppend {
+    row: Vec<Owned>,
+    link: AuditLink,
+}
+
+impl HotWrite for AuditAppend {
+    type Output = ();
+
+    /// Cancelling a request must not keep its events out of the log.
+    const IF_ABANDONED: IfAbandoned = IfAbandoned::Write;
+
+    async fn steps<S: Statements>(&self, on: &mut S) -> Result<(), S::Error> {
+        let newest = on.first(NEWEST_AUDIT_ROW, &[]).await?;
+        let chain = (self.link)(&chain_before(newest));
+        let mut args: Vec<Arg<'_>> = self.row.iter().map(Owned::arg).collect();
+        args.push(Arg::Text(&chain));
+        on.execute(APPEND_AUDIT_ROW, &args).await.map(drop)
+    }
+
+    /// In a transaction of its own: one appender at a time across nodes, each seeing the
+    /// newest row (the isolation level named in BEGIN: no round trip of its own).
+    async fn pooled(&self, store: &SqlStore) -> Result<(), StoreError> {
+        let mut transaction = match store.backend {
+            Backend::Postgres => store
+                .pool()
+                .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+                .await
+                .map_err(backend)?,
+            Backend::Sqlite => store.begin_writing().await?,
+        };
+        if store.backend == Backend::Postgres {
+            sqlx::query(AUDIT_TURN)
+                .execute(&mut *transaction)
+                .await
+                .map_err(backend)?;
+        }
+        self.steps(&mut OnPool::new(&mut transaction)).await?;
+        transaction.commit().await.map_err(backend)
+    }
+}
+
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn record(&self, event: &AuditEvent, link: AuditLink) -> Result<(), StoreError> {
@@ -64,55 +106,11 @@ impl AuditStore for SqlStore {
             Arg::MaybeText(event.user_agent.as_deref()),
             Arg::Text(&event.detail),
         ];
-        let (fast, fast_link) = (owned(&row), link.clone());
-        // Written even if the request goes away meanwhile: cancelling a request must not keep
-        // its events out of the log.
-        self.write_hot_else(
-            IfAbandoned::Write,
-            move |c| {
-                use rusqlite::OptionalExtension as _;
-                let newest = c
-                    .prepare_cached(NEWEST_AUDIT_ROW)?
-                    .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?;
-                let mut values = fast;
-                values.push(rusqlite::types::Value::Text(fast_link(&chain_before(
-                    newest,
-                ))));
-                execute_direct(c, APPEND_AUDIT_ROW, &values)
-            },
-            async {
-                // One appender at a time across nodes, each seeing the newest row (the
-                // isolation level named in BEGIN: no round trip of its own).
-                let mut transaction = match self.backend {
-                    Backend::Postgres => self
-                        .pool()
-                        .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
-                        .await
-                        .map_err(backend)?,
-                    Backend::Sqlite => self.begin_writing().await?,
-                };
-                if self.backend == Backend::Postgres {
-                    sqlx::query(AUDIT_TURN)
-                        .execute(&mut *transaction)
-                        .await
-                        .map_err(backend)?;
-                }
-                let newest = sqlx::query(NEWEST_AUDIT_ROW)
-                    .fetch_optional(&mut *transaction)
-                    .await
-                    .map_err(backend)?
-                    .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-                    .transpose()
-                    .map_err(backend)?;
-                let chain = link(&chain_before(newest));
-                let mut args = row.to_vec();
-                args.push(Arg::Text(&chain));
-                execute_pooled(&mut *transaction, APPEND_AUDIT_ROW, &args).await?;
-                transaction.commit().await.map_err(backend)
-            },
-        )
-        .await
+        let append = AuditAppend {
+            row: Owned::all(&row),
+            link,
+        };
+        self.write_hot(append).await
     }
 
     async fn chain_after(

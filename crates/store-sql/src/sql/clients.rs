@@ -74,22 +74,21 @@ impl ClientStore for SqlStore {
     async fn update_client(&self, client: &Client) -> Result<(), StoreError> {
         let redirect_uris =
             serde_json::to_string(&client.redirect_uris).map_err(StoreError::backend)?;
-        self.execute_one(
-            sqlx::query(
-                "UPDATE clients SET name = $1, secret_hash = $2, redirect_uris = $3,
+        sqlx::query(
+            "UPDATE clients SET name = $1, secret_hash = $2, redirect_uris = $3,
                         token_endpoint_auth_method = $4, id_token_signed_response_alg = $5,
                         admin = $6, metadata = $7
                  WHERE id = $8",
-            )
-            .bind(&client.name)
-            .bind(&client.secret_hash)
-            .bind(redirect_uris)
-            .bind(client.token_endpoint_auth_method.as_str())
-            .bind(client.id_token_signed_response_alg.as_str())
-            .bind(client.admin)
-            .bind(serde_json::to_string(&client.metadata).map_err(StoreError::backend)?)
-            .bind(&client.id),
         )
+        .bind(&client.name)
+        .bind(&client.secret_hash)
+        .bind(redirect_uris)
+        .bind(client.token_endpoint_auth_method.as_str())
+        .bind(client.id_token_signed_response_alg.as_str())
+        .bind(client.admin)
+        .bind(serde_json::to_string(&client.metadata).map_err(StoreError::backend)?)
+        .bind(&client.id)
+        .run_one(self)
         .await
     }
 

@@ -13,12 +13,7 @@ impl EphemeralStore for SqlStore {
     ) -> Result<(), StoreError> {
         let payload = payload.to_string();
         let row = put_args(kind, id, &payload, expires_at);
-        let fast = owned(&row);
-        self.write_hot(
-            move |c| execute_direct(c, PUT_EPHEMERAL, &fast),
-            execute_pooled(self.pool(), PUT_EPHEMERAL, &row),
-        )
-        .await
+        self.write_one(PUT_EPHEMERAL, &row).await.map(drop)
     }
 
     async fn get(
@@ -28,7 +23,7 @@ impl EphemeralStore for SqlStore {
         now: UnixTime,
     ) -> Result<Option<serde_json::Value>, StoreError> {
         let args = [Arg::Text(kind.as_str()), Arg::Text(id), Arg::Int(now)];
-        let payload: Option<String> = self.hot_row(GET_EPHEMERAL, &args).await?;
+        let payload: Option<String> = self.hot_value(GET_EPHEMERAL, &args).await?;
         payload.map(parse_ephemeral).transpose()
     }
 
@@ -39,14 +34,8 @@ impl EphemeralStore for SqlStore {
         now: UnixTime,
     ) -> Result<Consumed, StoreError> {
         let spend = spend_args(kind, id, now);
-        let fast = owned(&spend);
-        let fresh = self
-            .write_hot(
-                move |c| row_direct(c, SPEND_EPHEMERAL, &fast),
-                row_pooled(self.pool(), SPEND_EPHEMERAL, &spend),
-            )
-            .await?;
-        self.spent(kind, id, fresh).await
+        let fresh = self.write_returning(SPEND_EPHEMERAL, &spend).await?;
+        self.spent(kind, id, fresh.map(|(payload,)| payload)).await
     }
 
     async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError> {

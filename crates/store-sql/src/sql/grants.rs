@@ -28,8 +28,8 @@ pub(super) const GRANT_ACTIVE: [&str; 2] =
 pub(super) const SPEND_LIVE: &str =
     "UPDATE ephemeral SET consumed_at = $1 WHERE kind = $2 AND id = $3 AND consumed_at IS NULL";
 
-/// A rotation under way: what it rotates into, and its check, run by whichever driver runs it
-/// (the calling thread's connection, or sqlx's when another process holds the database).
+/// A rotation under way: what it rotates into, and its check; its steps run on either driver
+/// (the calling thread's connection in a batch, or sqlx's in a transaction of its own).
 pub(super) struct Rotation {
     kind: EphemeralKind,
     id: String,
@@ -64,95 +64,51 @@ impl Rotation {
             },
         }
     }
+}
 
-    /// On a calling thread's connection, in a batch's transaction (see `SqlStore::write_hot`).
-    pub(super) fn run_direct(&self, c: &rusqlite::Connection) -> rusqlite::Result<Found> {
-        use rusqlite::OptionalExtension as _;
-        let kind = self.kind.as_str();
-        let row = c
-            .prepare_cached(ROTATION_READ[0])?
-            .query_row((kind, &self.id), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
+impl HotWrite for Rotation {
+    type Output = Found;
+
+    async fn steps<S: Statements>(&self, on: &mut S) -> Result<Found, S::Error> {
+        let (kind, locking) = (self.kind.as_str(), on.locking());
+        let record = [Arg::Text(kind), Arg::Text(&self.id)];
+        let row = on.first(ROTATION_READ[locking], &record).await?;
         let (owner, payload) = match self.judge(row) {
             Ok(go) => go,
             Err(found) => return Ok(found),
         };
-        let owner = [&owner.grant_id, &owner.user_id];
-        if row_direct::<i64>(c, GRANT_ACTIVE[0], &owner)?.is_none() {
+        let owner = [Arg::Text(&owner.grant_id), Arg::Text(&owner.user_id)];
+        let active = on.first::<(i64,)>(GRANT_ACTIVE[locking], &owner).await?;
+        if active.is_none() {
             return Ok(Found::Settled(Rotated::Inactive));
         }
-        let spent = c
-            .prepare_cached(SPEND_LIVE)?
-            .execute((self.now, kind, &self.id))?;
-        if spent != 1 {
+        let spend = [Arg::Int(self.now), Arg::Text(kind), Arg::Text(&self.id)];
+        if on.execute(SPEND_LIVE, &spend).await? != 1 {
             return Ok(Found::Replayed(payload));
         }
         let (next, expires_at) = (&self.next.0, self.next.1);
         let successor = put_args(self.kind, next, &payload, expires_at);
-        execute_direct(c, PUT_EPHEMERAL, &successor)?;
+        on.execute(PUT_EPHEMERAL, &successor).await?;
         Ok(Found::Settled(Rotated::Done(payload)))
     }
 
     /// Through sqlx, in a transaction of its own.
-    pub(super) async fn run_pooled(&self, store: &SqlStore) -> Result<Found, StoreError> {
+    async fn pooled(&self, store: &SqlStore) -> Result<Found, StoreError> {
         let postgres = store.backend == Backend::Postgres;
-        let locking = usize::from(postgres);
         let mut transaction = store.begin_writing().await?;
-        if postgres {
+        let found = if postgres {
             // The locks above decide between rotations and revocations at this level (a
             // stricter one, set as the server's default, would fail the loser instead).
             sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 .execute(&mut *transaction)
                 .await
                 .map_err(backend)?;
-        }
-        let found = self.steps_pooled(&mut transaction, locking).await?;
+            self.steps(&mut OnPool::locking(&mut transaction)).await?
+        } else {
+            self.steps(&mut OnPool::new(&mut transaction)).await?
+        };
         transaction.commit().await.map_err(backend)?;
         Ok(found)
-    }
-
-    /// `run_direct`'s steps through sqlx, in `transaction`; `locking` picks the statements
-    /// that lock the rows they read (PostgreSQL).
-    pub(super) async fn steps_pooled(
-        &self,
-        transaction: &mut sqlx::Transaction<'static, sqlx::Any>,
-        locking: usize,
-    ) -> Result<Found, StoreError> {
-        let kind = self.kind.as_str();
-        let row = pooled(
-            ROTATION_READ[locking],
-            &[Arg::Text(kind), Arg::Text(&self.id)],
-        )
-        .fetch_optional(&mut **transaction)
-        .await
-        .map_err(backend)?
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-        .transpose()
-        .map_err(backend)?;
-        let (owner, payload) = match self.judge(row) {
-            Ok(go) => go,
-            Err(found) => return Ok(found),
-        };
-        let owner = [Arg::Text(&owner.grant_id), Arg::Text(&owner.user_id)];
-        let active = GRANT_ACTIVE[locking];
-        if row_pooled::<i64>(&mut **transaction, active, &owner)
-            .await?
-            .is_none()
-        {
-            return Ok(Found::Settled(Rotated::Inactive));
-        }
-        let spend = [Arg::Int(self.now), Arg::Text(kind), Arg::Text(&self.id)];
-        let spent = pooled(SPEND_LIVE, &spend)
-            .execute(&mut **transaction)
-            .await
-            .map_err(backend)?;
-        if spent.rows_affected() != 1 {
-            return Ok(Found::Replayed(payload));
-        }
-        let (next, expires_at) = (&self.next.0, self.next.1);
-        let successor = put_args(self.kind, next, &payload, expires_at);
-        execute_pooled(&mut **transaction, PUT_EPHEMERAL, &successor).await?;
-        Ok(Found::Settled(Rotated::Done(payload)))
     }
 }
 
@@ -247,7 +203,7 @@ impl GrantStore for SqlStore {
     async fn grant_is_active(&self, id: &str) -> Result<bool, StoreError> {
         const ACTIVE: &str = "SELECT 1 FROM grants WHERE id = $1 AND revoked_at IS NULL";
         Ok(self
-            .hot_row::<i64>(ACTIVE, &[Arg::Text(id)])
+            .hot_value::<i64>(ACTIVE, &[Arg::Text(id)])
             .await?
             .is_some())
     }
@@ -276,21 +232,14 @@ impl EarlyRotation for SqlStore {
         next: (&str, UnixTime),
         check: RotationCheck,
     ) -> Result<(Rotated, Durable), StoreError> {
-        let rotation = Arc::new(Rotation {
+        let rotation = Rotation {
             kind,
             id: id.to_owned(),
             now,
             next: (next.0.to_owned(), next.1),
             check,
-        });
-        let fast = rotation.clone();
-        let (found, durable) = self
-            .write_hot_early(
-                IfAbandoned::Skip,
-                move |c| fast.run_direct(c),
-                rotation.run_pooled(self),
-            )
-            .await?;
+        };
+        let (found, durable) = self.write_hot_early(rotation).await?;
         let rotated = match found {
             Found::Settled(rotated) => rotated,
             Found::Replayed(payload) => match parse_ephemeral(payload) {

@@ -11,13 +11,12 @@ impl KeyStore for SqlStore {
         activate_at: Option<UnixTime>,
         remove_after: Option<UnixTime>,
     ) -> Result<(), StoreError> {
-        self.execute_one(
-            sqlx::query("UPDATE signing_keys SET state = $1, activate_at = $2, remove_after = $3 WHERE kid = $4")
+        sqlx::query("UPDATE signing_keys SET state = $1, activate_at = $2, remove_after = $3 WHERE kid = $4")
                 .bind(state.as_str())
                 .bind(activate_at)
                 .bind(remove_after)
-                .bind(kid),
-        )
+                .bind(kid)
+        .run_one(self)
         .await
     }
 

@@ -7,6 +7,7 @@ use idp_core::store::{
 };
 
 use super::SqlStore;
+use super::Statements as _;
 use crate::EarlyRotation as _;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,18 +86,7 @@ async fn a_write_that_fails_in_a_batch_changes_nothing_and_costs_the_others_noth
     let (first, second) = (put("first"), put("second"));
     let failing = {
         let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .write_hot(
-                    move |c| {
-                        let row = super::owned(&super::put_args(kind, "undone", "1", 10_000));
-                        super::execute_direct(c, super::PUT_EPHEMERAL, &row)?;
-                        c.execute_batch("INSERT INTO no_such_table VALUES (1)")
-                    },
-                    std::future::ready(Ok(())),
-                )
-                .await
-        })
+        tokio::spawn(async move { store.write_hot(PutThenFail).await })
     };
     let third = put("third");
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -117,6 +107,31 @@ async fn a_write_that_fails_in_a_batch_changes_nothing_and_costs_the_others_noth
     assert_eq!(batch.transactions.load(Ordering::Relaxed), committed + 1);
 }
 
+/// A record put, then a statement that fails: the whole write is to be undone.
+struct PutThenFail;
+
+impl super::HotWrite for PutThenFail {
+    type Output = u64;
+
+    async fn steps<S: super::Statements>(&self, on: &mut S) -> Result<u64, S::Error> {
+        let row = super::put_args(EphemeralKind::RefreshToken, "undone", "1", 10_000);
+        on.execute(super::PUT_EPHEMERAL, &row).await?;
+        on.execute("INSERT INTO no_such_table VALUES (1)", &[])
+            .await
+    }
+}
+
+/// A write that panics on its way.
+struct Panics;
+
+impl super::HotWrite for Panics {
+    type Output = ();
+
+    async fn steps<S: super::Statements>(&self, _: &mut S) -> Result<(), S::Error> {
+        panic!("a write that panics")
+    }
+}
+
 /// A write whose caller went away while it was queued is not made; one that panics fails
 /// alone, and later writes still land.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,14 +146,7 @@ async fn a_write_given_up_while_queued_is_not_made_and_a_panic_stops_nothing() {
     };
     let panicking = {
         let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .write_hot(
-                    |_| -> rusqlite::Result<()> { panic!("a write that panics") },
-                    std::future::ready(Ok(())),
-                )
-                .await
-        })
+        tokio::spawn(async move { store.write_hot(Panics).await })
     };
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     given_up.abort();
@@ -425,11 +433,10 @@ fn a_failure_to_commit_is_not_taken_for_success() {
          INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1);",
     )
     .unwrap();
-    let moved = super::row_direct::<i64>(
-        &c,
+    let moved = super::at_once(super::OnThread(&c).first::<(i64,)>(
         "UPDATE child SET parent = 2 WHERE id = $1 RETURNING id",
         &[super::Arg::Int(1)],
-    );
+    ));
     assert!(moved.is_err(), "{moved:?}");
     let parent: i64 = c
         .query_row("SELECT parent FROM child WHERE id = 1", [], |row| {

@@ -19,36 +19,16 @@ pub(super) struct UserRow {
     credential_epoch: i64,
 }
 
-impl UserRow {
-    /// The row of `SELECT * FROM users`, through sqlx.
-    pub(super) fn pooled(row: &AnyRow) -> Result<Self, StoreError> {
-        let get = |e: sqlx::Error| backend(e);
-        Ok(Self {
-            id: row.try_get("id").map_err(get)?,
-            username: row.try_get("username").map_err(get)?,
-            email: row.try_get("email").map_err(get)?,
-            email_verified: flag(row, "email_verified")?,
-            phone: row.try_get("phone").map_err(get)?,
-            phone_verified: flag(row, "phone_verified")?,
-            password_hash: row.try_get("password_hash").map_err(get)?,
-            pin_hash: row.try_get("pin_hash").map_err(get)?,
-            pin_failures: row.try_get("pin_failures").map_err(get)?,
-            security_questions: row.try_get("security_questions").map_err(get)?,
-            created_at: row.try_get("created_at").map_err(get)?,
-            disabled_at: row.try_get("disabled_at").map_err(get)?,
-            credential_epoch: row.try_get("credential_epoch").map_err(get)?,
-        })
-    }
-
-    /// The row of `SELECT * FROM users`, on a calling thread's connection.
-    pub(super) fn direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+impl FromRow for UserRow {
+    /// The row of `SELECT * FROM users`.
+    fn from_row<C: Columns>(row: &C) -> Result<Self, C::Error> {
         Ok(Self {
             id: row.get("id")?,
             username: row.get("username")?,
             email: row.get("email")?,
-            email_verified: row.get("email_verified")?,
+            email_verified: row.flag("email_verified")?,
             phone: row.get("phone")?,
-            phone_verified: row.get("phone_verified")?,
+            phone_verified: row.flag("phone_verified")?,
             password_hash: row.get("password_hash")?,
             pin_hash: row.get("pin_hash")?,
             pin_failures: row.get("pin_failures")?,
@@ -58,7 +38,9 @@ impl UserRow {
             credential_epoch: row.get("credential_epoch")?,
         })
     }
+}
 
+impl UserRow {
     pub(super) fn into_user(self) -> Result<User, StoreError> {
         Ok(User {
             id: self.id,
@@ -91,23 +73,7 @@ impl SqlStore {
         sql: &'static str,
         key: &str,
     ) -> Result<Option<User>, StoreError> {
-        use rusqlite::OptionalExtension as _;
-        let row = self
-            .hot(
-                |c| {
-                    c.prepare_cached(sql)?
-                        .query_row([key], UserRow::direct)
-                        .optional()
-                },
-                async {
-                    let row = sqlx::query(sql).bind(key).fetch_optional(self.pool()).await;
-                    row.map_err(backend)?
-                        .as_ref()
-                        .map(UserRow::pooled)
-                        .transpose()
-                },
-            )
-            .await?;
+        let row = self.hot_read::<UserRow>(sql, &[Arg::Text(key)]).await?;
         row.map(UserRow::into_user).transpose()
     }
 }
@@ -144,26 +110,24 @@ impl UserStore for SqlStore {
     }
 
     async fn set_pin(&self, user_id: &str, pin_hash: Option<&str>) -> Result<(), StoreError> {
-        self.execute_one(
-            sqlx::query(
-                "UPDATE users SET pin_hash = $1, pin_failures = 0,
+        sqlx::query(
+            "UPDATE users SET pin_hash = $1, pin_failures = 0,
                  credential_epoch = credential_epoch + 1 WHERE id = $2",
-            )
-            .bind(pin_hash)
-            .bind(user_id),
         )
+        .bind(pin_hash)
+        .bind(user_id)
+        .run_one(self)
         .await
     }
 
     async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError> {
-        self.execute_one(
-            sqlx::query(
-                "UPDATE users SET password_hash = $1, credential_epoch = credential_epoch + 1
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, credential_epoch = credential_epoch + 1
                  WHERE id = $2",
-            )
-            .bind(password_hash)
-            .bind(user_id),
         )
+        .bind(password_hash)
+        .bind(user_id)
+        .run_one(self)
         .await
     }
 
@@ -203,14 +167,13 @@ impl UserStore for SqlStore {
         user_id: &str,
         disabled_at: Option<UnixTime>,
     ) -> Result<(), StoreError> {
-        self.execute_one(
-            sqlx::query(
-                "UPDATE users SET disabled_at = $1, credential_epoch = credential_epoch + 1
+        sqlx::query(
+            "UPDATE users SET disabled_at = $1, credential_epoch = credential_epoch + 1
                  WHERE id = $2",
-            )
-            .bind(disabled_at)
-            .bind(user_id),
         )
+        .bind(disabled_at)
+        .bind(user_id)
+        .run_one(self)
         .await
     }
 
@@ -224,12 +187,11 @@ impl UserStore for SqlStore {
         } else {
             Some(serde_json::to_string(answers).map_err(StoreError::backend)?)
         };
-        self.execute_one(
-            sqlx::query("UPDATE users SET security_questions = $1 WHERE id = $2")
-                .bind(json)
-                .bind(user_id),
-        )
-        .await
+        sqlx::query("UPDATE users SET security_questions = $1 WHERE id = $2")
+            .bind(json)
+            .bind(user_id)
+            .run_one(self)
+            .await
     }
 
     async fn set_email(
@@ -238,13 +200,12 @@ impl UserStore for SqlStore {
         email: &str,
         verified: bool,
     ) -> Result<(), StoreError> {
-        self.execute_one(
-            sqlx::query("UPDATE users SET email = $1, email_verified = $2 WHERE id = $3")
-                .bind(email)
-                .bind(verified)
-                .bind(user_id),
-        )
-        .await
+        sqlx::query("UPDATE users SET email = $1, email_verified = $2 WHERE id = $3")
+            .bind(email)
+            .bind(verified)
+            .bind(user_id)
+            .run_one(self)
+            .await
     }
 
     async fn set_phone(
@@ -253,25 +214,12 @@ impl UserStore for SqlStore {
         phone: Option<&str>,
         verified: bool,
     ) -> Result<(), StoreError> {
-        self.execute_one(
-            sqlx::query("UPDATE users SET phone = $1, phone_verified = $2 WHERE id = $3")
-                .bind(phone)
-                .bind(verified && phone.is_some())
-                .bind(user_id),
-        )
-        .await
-    }
-}
-
-impl SqlStore {
-    pub(super) async fn execute_one(
-        &self,
-        query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
-    ) -> Result<(), StoreError> {
-        if query.run(self).await? == 0 {
-            return Err(StoreError::Corrupt("no such record".into()));
-        }
-        Ok(())
+        sqlx::query("UPDATE users SET phone = $1, phone_verified = $2 WHERE id = $3")
+            .bind(phone)
+            .bind(verified && phone.is_some())
+            .bind(user_id)
+            .run_one(self)
+            .await
     }
 }
 
@@ -282,15 +230,9 @@ impl PinAttemptStore for SqlStore {
         const TAKE: &str = "UPDATE users SET pin_failures = pin_failures + 1
              WHERE id = $1 AND pin_failures < $2 RETURNING pin_failures";
         let args = [Arg::Text(user_id), Arg::Int(i64::from(max))];
-        let fast = owned(&args);
-        let taken: Option<i64> = self
-            .write_hot(
-                move |c| row_direct(c, TAKE, &fast),
-                row_pooled(self.pool(), TAKE, &args),
-            )
-            .await?;
+        let taken = self.write_returning::<(i64,)>(TAKE, &args).await?;
         taken
-            .map(|n| u32::try_from(n).map_err(|_| corrupt("users.pin_failures")))
+            .map(|(n,)| u32::try_from(n).map_err(|_| corrupt("users.pin_failures")))
             .transpose()
     }
 

@@ -18,7 +18,7 @@ use idp_core::{ErrorCode, OAuthError};
 use idp_oauth::tokens::{RefreshToken, UserGrant};
 use serde_json::{Value, json};
 
-use super::client_request::FormBody;
+use super::client_request;
 use crate::error::JsonError;
 use crate::state::AppState;
 use idp_store_sql::Traffic;
@@ -35,8 +35,7 @@ pub async fn introspect(
 }
 
 async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Value, JsonError> {
-    let form = FormBody::parse(headers, body)?;
-    let client = form.client(state, headers).await?;
+    let (form, client) = client_request::read(state, headers, body).await?;
     if client.is_public() {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,

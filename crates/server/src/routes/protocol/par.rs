@@ -13,7 +13,7 @@ use idp_core::random::random_token;
 use idp_oauth::authorization_request::{self, Arrival, Rejection};
 use serde_json::json;
 
-use super::client_request::FormBody;
+use super::client_request;
 use crate::error::{JsonError, PageError};
 use crate::i18n::Text;
 use crate::state::AppState;
@@ -40,8 +40,7 @@ async fn handle(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<serde_json::Value, JsonError> {
-    let form = FormBody::parse(headers, body)?;
-    let client = form.client(state, headers).await?;
+    let (form, client) = client_request::read(state, headers, body).await?;
     if form.get("request_uri").is_some() {
         return Err(OAuthError::invalid_request("request_uri may not be pushed").into());
     }

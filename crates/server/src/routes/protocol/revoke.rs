@@ -11,7 +11,7 @@ use idp_core::model::EphemeralKind;
 use idp_oauth::access_token;
 use idp_oauth::tokens::{RefreshToken, UserGrant};
 
-use super::client_request::FormBody;
+use super::client_request;
 use crate::error::JsonError;
 use crate::state::AppState;
 use idp_store_sql::Traffic;
@@ -24,8 +24,7 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Byt
 }
 
 async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), JsonError> {
-    let form = FormBody::parse(headers, body)?;
-    let client = form.client(state, headers).await?;
+    let (form, client) = client_request::read(state, headers, body).await?;
     let token = form
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;

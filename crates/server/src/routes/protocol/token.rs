@@ -11,7 +11,7 @@ use idp_oauth::authorization_code::CodeRequest;
 use idp_oauth::client_credentials;
 use idp_oauth::client_metadata::GRANT_TYPES;
 
-use super::client_request::FormBody;
+use super::client_request;
 use crate::error::JsonError;
 use crate::oauth::grants;
 use crate::state::AppState;
@@ -25,8 +25,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
 }
 
 async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, JsonError> {
-    let form = FormBody::parse(headers, body)?;
-    let client = form.client(state, headers).await?;
+    let (form, client) = client_request::read(state, headers, body).await?;
     // A grant type this server does not implement is `unsupported_grant_type` below, whatever
     // the client registered; one it does but the client may not use is `unauthorized_client`
     // (RFC 6749 §5.2).
