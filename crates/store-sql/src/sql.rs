@@ -354,11 +354,17 @@ impl SqlStore {
     }
 
     /// A transaction that writes. On SQLite it takes the write lock at once, so that another
-    /// process writing meanwhile makes it wait rather than fail.
+    /// process writing meanwhile makes it wait rather than fail. On PostgreSQL it runs at READ
+    /// COMMITTED whatever the server's default: the writes that need one (a rotation, an audit
+    /// append) decide between each other with locks at this level, where a stricter level
+    /// would fail the loser instead; the level is named in BEGIN, no round trip of its own.
     async fn begin_writing(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
         match self.backend {
             Backend::Sqlite => self.pool().begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool().begin().await,
+            Backend::Postgres => {
+                let begin = "BEGIN ISOLATION LEVEL READ COMMITTED";
+                self.pool().begin_with(begin).await
+            }
         }
         .map_err(backend)
     }

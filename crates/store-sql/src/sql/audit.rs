@@ -59,22 +59,16 @@ impl HotWrite for AuditAppend {
     async fn steps<S: Statements>(&self, on: &mut S) -> Result<(), S::Error> {
         let newest = on.first(NEWEST_AUDIT_ROW, &[]).await?;
         let chain = (self.link)(&chain_before(newest));
-        let mut args: Vec<Arg<'_>> = self.row.iter().map(Owned::arg).collect();
+        let mut args = Vec::with_capacity(self.row.len() + 1);
+        args.extend(self.row.iter().map(Owned::arg));
         args.push(Arg::Text(&chain));
         on.execute(APPEND_AUDIT_ROW, &args).await.map(drop)
     }
 
     /// In a transaction of its own: one appender at a time across nodes, each seeing the
-    /// newest row (the isolation level named in BEGIN: no round trip of its own).
+    /// newest row.
     async fn pooled(&self, store: &SqlStore) -> Result<(), StoreError> {
-        let mut transaction = match store.backend {
-            Backend::Postgres => store
-                .pool()
-                .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
-                .await
-                .map_err(backend)?,
-            Backend::Sqlite => store.begin_writing().await?,
-        };
+        let mut transaction = store.begin_writing().await?;
         if store.backend == Backend::Postgres {
             sqlx::query(AUDIT_TURN)
                 .execute(&mut *transaction)

@@ -94,18 +94,13 @@ impl HotWrite for Rotation {
 
     /// Through sqlx, in a transaction of its own.
     async fn pooled(&self, store: &SqlStore) -> Result<Found, StoreError> {
-        let postgres = store.backend == Backend::Postgres;
         let mut transaction = store.begin_writing().await?;
-        let found = if postgres {
-            // The locks above decide between rotations and revocations at this level (a
-            // stricter one, set as the server's default, would fail the loser instead).
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                .execute(&mut *transaction)
-                .await
-                .map_err(backend)?;
-            self.steps(&mut OnPool::locking(&mut transaction)).await?
-        } else {
-            self.steps(&mut OnPool::new(&mut transaction)).await?
+        let found = match store.backend {
+            Backend::Postgres => {
+                let mut on = OnPool::locking_reads(&mut transaction);
+                self.steps(&mut on).await?
+            }
+            Backend::Sqlite => self.steps(&mut OnPool::new(&mut transaction)).await?,
         };
         transaction.commit().await.map_err(backend)?;
         Ok(found)

@@ -196,7 +196,7 @@ impl<'c> OnPool<'c> {
     }
 
     /// Reads lock the rows they read, to the transaction's end (PostgreSQL).
-    pub(super) fn locking(connection: &'c mut sqlx::AnyConnection) -> Self {
+    pub(super) fn locking_reads(connection: &'c mut sqlx::AnyConnection) -> Self {
         Self {
             connection,
             locking: 1,
@@ -212,12 +212,11 @@ impl Statements for OnPool<'_> {
         sql: &'static str,
         args: &[Arg<'_>],
     ) -> Result<Option<R>, StoreError> {
-        let row = pooled(sql, args)
-            .fetch_optional(&mut *self.connection)
-            .await;
-        row.map_err(backend)?
-            .map(|row| R::from_row(&row))
-            .transpose()
+        // Every row is read: sqlx's SQLite driver would stop a `RETURNING` statement after the
+        // first, and a failure to commit it then would pass unseen.
+        let rows = pooled(sql, args).fetch_all(&mut *self.connection).await;
+        let first = rows.map_err(backend)?.into_iter().next();
+        first.map(|row| R::from_row(&row)).transpose()
     }
 
     async fn execute(&mut self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
@@ -236,9 +235,13 @@ pub(super) fn at_once<T>(steps: impl Future<Output = rusqlite::Result<T>>) -> ru
     use std::task::{Context, Poll, Waker};
     match std::pin::pin!(steps).poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(done) => done,
-        Poll::Pending => Err(rusqlite::Error::ToSqlConversionFailure(
-            "steps on the calling thread waited".into(),
-        )),
+        Poll::Pending => {
+            debug_assert!(false, "steps on the calling thread waited for something");
+            // Dropped unfinished: the savepoint they ran in is rolled back.
+            Err(rusqlite::Error::ToSqlConversionFailure(
+                "steps on the calling thread waited for something".into(),
+            ))
+        }
     }
 }
 
