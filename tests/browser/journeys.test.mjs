@@ -1,5 +1,6 @@
 // The pages as people use them, in headless Chromium with JavaScript off (every page must
-// work without it): sign-up, sign-in with PIN, a wrong PIN to lockout to recovery, the
+// work without it): sign-up, sign-in with PIN, a wrong PIN to lockout to recovery, a
+// forgotten password reset with a code and the PIN, the
 // account page (confirming an e-mail address, changing the PIN), sign-out, help and error
 // pages, in English and in Spanish. Every page is scanned with axe-core (no serious or
 // critical violation) and photographed into target/browser-artifacts/.
@@ -22,6 +23,7 @@ const IDP = join(ROOT, "target", "debug", "idp");
 const ARTIFACTS = join(ROOT, "target", "browser-artifacts");
 const AXE = readFileSync(join(process.cwd(), "node_modules", "axe-core", "axe.min.js"), "utf8");
 const PASSWORD = "correct horse battery staple";
+const NEW_PASSWORD = "a brand new passphrase for tax day";
 
 let provider, workdir, env, issuer, rp, rpBase, client, browser;
 const scanned = [];
@@ -315,6 +317,38 @@ for (const language of ["en", "es"]) {
     assert.match(await page.locator("#outcome").innerText(), /signed in: pwd,pin,otp/);
     await fourth.context.close();
 
+    // A forgotten password: a code to the confirmed address, the PIN, then a new password.
+    const fifth = await person(language);
+    page = fifth.page;
+    await page.goto(authorizeUrl(ui));
+    await page.locator("#forgot-password").click();
+    await check(page, "reset-username", language);
+    await page.fill("#username", username);
+    await submit(page, "username");
+    await check(page, "reset-choose", language);
+    await submit(page, "channel");
+    await check(page, "reset-code", language);
+    await page.fill("#code", "000000");
+    await submit(page, "code");
+    assert.equal(await page.getAttribute("#code", "aria-invalid"), "true");
+    await check(page, "reset-code-error", language);
+    await page.fill("#code", codeFor(email));
+    await submit(page, "code");
+    await check(page, "reset-pin", language);
+    await page.fill("#pin", "583926");
+    await submit(page, "pin");
+    await check(page, "reset-password", language);
+    await page.fill("#password", NEW_PASSWORD);
+    await page.fill("#password_confirm", "not the same at all");
+    await submit(page, "password");
+    assert.equal(await page.getAttribute("#password_confirm", "aria-invalid"), "true");
+    await check(page, "reset-password-error", language);
+    await page.fill("#password", NEW_PASSWORD);
+    await page.fill("#password_confirm", NEW_PASSWORD);
+    await submit(page, "password");
+    assert.match(await page.locator("#outcome").innerText(), /signed in: pwd,pin,otp/);
+    await fifth.context.close();
+
     // Help, an untrusted request and an unknown address.
     const third = await person(language);
     page = third.page;
@@ -356,7 +390,7 @@ test("the language switch on every page changes the language and is remembered",
 
 test("every page was scanned in both languages", () => {
   for (const language of ["en", "es"]) {
-    assert.ok(scanned.filter((name) => name.startsWith(`${language}/`)).length >= 25,
+    assert.ok(scanned.filter((name) => name.startsWith(`${language}/`)).length >= 32,
       `${language}: only ${scanned.join(", ")}`);
   }
 });

@@ -23,6 +23,7 @@ mod login;
 mod par;
 mod pin_life;
 mod registration;
+mod reset;
 mod signup;
 mod step_up;
 mod token;

@@ -459,6 +459,8 @@ pub enum AuditKind {
     RecoveryStarted,
     RecoveryCodeWrong,
     RecoveryCompleted,
+    PasswordResetStarted,
+    PasswordReset,
     ContactConfirmed,
     ContactChanged,
     SessionEnded,
@@ -485,6 +487,8 @@ impl AuditKind {
             Self::RecoveryStarted => "recovery_started",
             Self::RecoveryCodeWrong => "recovery_code_wrong",
             Self::RecoveryCompleted => "recovery_completed",
+            Self::PasswordResetStarted => "password_reset_started",
+            Self::PasswordReset => "password_reset",
             Self::ContactConfirmed => "contact_confirmed",
             Self::ContactChanged => "contact_changed",
             Self::SessionEnded => "session_ended",
@@ -511,6 +515,8 @@ impl AuditKind {
             Self::RecoveryStarted,
             Self::RecoveryCodeWrong,
             Self::RecoveryCompleted,
+            Self::PasswordResetStarted,
+            Self::PasswordReset,
             Self::ContactConfirmed,
             Self::ContactChanged,
             Self::SessionEnded,
@@ -566,6 +572,8 @@ pub struct Message {
 pub enum CodePurpose {
     /// PIN recovery.
     Recovery,
+    /// Resetting a forgotten password.
+    PasswordReset,
     /// The new-device check after the PIN.
     NewDevice,
     /// Confirming an e-mail address or phone number.
@@ -576,6 +584,7 @@ impl CodePurpose {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Recovery => "recovery",
+            Self::PasswordReset => "password_reset",
             Self::NewDevice => "new_device",
             Self::Contact => "contact",
         }

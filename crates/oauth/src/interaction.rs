@@ -24,6 +24,11 @@ pub struct Interaction {
     pub created_at: UnixTime,
     /// What this sign-in has proven so far: the state machine's one source of truth.
     pub signin: SignIn,
+    /// A password reset that sent no code (the username is nobody's, or has no confirmed
+    /// contact by the channel chosen: see `SignIn::ResettingPassword`): the tries its code
+    /// step answers with, counted down as a real code's are.
+    #[serde(default)]
+    pub decoy_code_tries: Option<u32>,
 }
 
 /// The client id of the provider's own account pages, which sign people in through the same
@@ -46,6 +51,7 @@ impl Interaction {
             client_name,
             created_at: now,
             signin,
+            decoy_code_tries: None,
         }
     }
 

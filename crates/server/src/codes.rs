@@ -20,6 +20,17 @@ pub enum Sent {
     NotDelivered,
 }
 
+/// How a code goes out once it is stored.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Before the answer, which says whether it was delivered.
+    Now,
+    /// Behind the answer (logged when it fails): the answer takes as long whether a code went
+    /// out or not, as a password reset needs, which must not tell whether a username has a
+    /// confirmed contact.
+    Behind,
+}
+
 /// Makes a code for `purpose` (carrying `data`), stores it for the user and sends it to
 /// `recipient` over `channel`. Err when it could not be stored.
 pub async fn send(
@@ -28,7 +39,7 @@ pub async fn send(
     purpose: CodePurpose,
     data: serde_json::Value,
     (channel, recipient): (Channel, &str),
-    message: messages::Purpose,
+    (message, delivery): (messages::Purpose, Delivery),
 ) -> Result<Sent, StoreError> {
     let Some(counted) = throttle::may_send_code(state, user_id).await? else {
         return Ok(Sent::TooMany);
@@ -42,6 +53,10 @@ pub async fn send(
         return Err(error);
     }
     let message = messages::one_time_code(channel, recipient, message, &code);
+    if delivery == Delivery::Behind {
+        state.notifier.send_later(message);
+        return Ok(Sent::Delivered);
+    }
     if let Err(error) = state.notifier.send(&message).await {
         tracing::warn!(%error, channel = channel.as_str(), purpose = ?purpose, "a one-time code was not delivered");
         return Ok(Sent::NotDelivered);

@@ -54,6 +54,14 @@ pub fn contact_changed(user: &User) -> Message {
     )
 }
 
+pub fn password_reset(user: &User) -> Message {
+    notice(
+        user,
+        "mail-password-reset-subject",
+        Text::new("mail-password-reset"),
+    )
+}
+
 pub fn recovery_completed(user: &User) -> Message {
     notice(user, "mail-recovered-subject", Text::new("mail-recovered"))
 }
@@ -80,6 +88,7 @@ pub fn new_device(user: &User, from: &crate::web::client_info::ClientInfo) -> Me
 #[derive(Debug, Clone, Copy)]
 pub enum Purpose {
     RecoverPin,
+    ResetPassword,
     ConfirmEmail,
     ConfirmPhone,
     NewDevice,
@@ -89,6 +98,7 @@ impl Purpose {
     fn text(self) -> Text {
         Text::new(match self {
             Self::RecoverPin => "purpose-recover-pin",
+            Self::ResetPassword => "purpose-reset-password",
             Self::ConfirmEmail => "purpose-confirm-email",
             Self::ConfirmPhone => "purpose-confirm-phone",
             Self::NewDevice => "purpose-new-device",

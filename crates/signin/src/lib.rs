@@ -11,6 +11,8 @@
 //!   person, or the browser's live session came from such a sign-in and the request's
 //!   `prompt`, `max_age` and `acr_values` allow reusing it (a step-up re-asks the PIN);
 //! - recovering a PIN and choosing a new one need the password in this very sign-in;
+//! - resetting a forgotten password needs a code sent to a confirmed contact and then the
+//!   PIN, in this very sign-in;
 //! - `amr` names what was done at `auth_time`: a step-up that asked only the PIN says `pin`,
 //!   never `pwd`;
 //! - a sign-in in progress ends when its person's credentials change elsewhere (their
@@ -112,7 +114,13 @@ pub fn resume(state: &SignIn, ctx: Context<'_>) -> Result<(), Refusal> {
         SignIn::AwaitingDeviceCode { user, basis, .. } => {
             subject_stands(user) && basis_stands(basis, &user.user_id)
         }
-        SignIn::Recovering { user, .. } => subject_stands(user),
+        SignIn::Recovering { user, .. } | SignIn::ChoosingPassword { user, .. } => {
+            subject_stands(user)
+        }
+        SignIn::ResettingPassword { user, .. } => user.as_ref().is_none_or(subject_stands),
+        SignIn::ResetAwaitingPin { user, .. } => {
+            subject_stands(user) && ctx.account.is_some_and(|a| a.has_pin)
+        }
         SignIn::ChoosingPin {
             user, recovered_by, ..
         } => {
@@ -145,7 +153,10 @@ pub fn advance(state: &SignIn, event: Event, ctx: Context<'_>) -> Result<Step, R
             | SignIn::AwaitingPin { .. }
             | SignIn::Recovering { .. }
             | SignIn::ChoosingPin { .. }
-            | SignIn::AwaitingDeviceCode { .. },
+            | SignIn::AwaitingDeviceCode { .. }
+            | SignIn::ResettingPassword { .. }
+            | SignIn::ResetAwaitingPin { .. }
+            | SignIn::ChoosingPassword { .. },
             Event::PasswordVerified { account },
         ) => {
             if account.disabled {
@@ -200,6 +211,53 @@ pub fn advance(state: &SignIn, event: Event, ctx: Context<'_>) -> Result<Step, R
                 code_to,
                 ctx,
             ))
+        }
+        // A reset starts over from the username, as a password does: nothing proven before
+        // carries over.
+        (
+            SignIn::AwaitingPassword { .. } | SignIn::ResettingPassword { .. },
+            Event::ForgotPassword { account },
+        ) => {
+            let user = account.filter(|a| !a.disabled).map(|a| Subject {
+                user_id: a.user_id,
+                epoch: a.epoch,
+            });
+            Ok(Step::to(SignIn::ResettingPassword {
+                user,
+                channel: None,
+            }))
+        }
+        (SignIn::ResettingPassword { user, .. }, Event::RecoveryCodeSent { channel }) => {
+            Ok(Step::to(SignIn::ResettingPassword {
+                user: user.clone(),
+                channel: Some(channel),
+            }))
+        }
+        (
+            SignIn::ResettingPassword {
+                user: Some(user),
+                channel: Some(_),
+            },
+            Event::RecoveryVerified { channel },
+        ) => Ok(Step::to(SignIn::ResetAwaitingPin {
+            user: user.clone(),
+            recovered_by: channel,
+        })),
+        (SignIn::ResetAwaitingPin { user, recovered_by }, Event::PinVerified { .. }) => {
+            Ok(Step::to(SignIn::ChoosingPassword {
+                user: user.clone(),
+                recovered_by: *recovered_by,
+            }))
+        }
+        (SignIn::ChoosingPassword { user, recovered_by }, Event::NewPasswordChosen { epoch }) => {
+            // The code went to a confirmed contact in this sign-in, and the PIN followed: the
+            // browser becomes trusted, as after a PIN recovery; the new password is known.
+            let user = Subject {
+                user_id: user.user_id.clone(),
+                epoch,
+            };
+            let methods = with_code(vec![Method::Pwd, Method::Pin], *recovered_by);
+            Ok(proven(user, now, Level::PasswordPinDevice, methods, true))
         }
         (SignIn::AwaitingPin { user, basis }, Event::ForgotPin) => Ok(Step::to(match basis {
             Basis::Password { at } => SignIn::Recovering {

@@ -73,6 +73,25 @@ pub enum SignIn {
         password_at: UnixTime,
         recovered_by: Option<Channel>,
     },
+    /// "Forgot password?": a username was given. `user` is its person, or `None` when there
+    /// is none that can reset (no such username, or disabled): the pages go on alike, so that
+    /// they do not tell which, but no code goes out and none can be right. A code is asked for
+    /// (`channel` once one was chosen).
+    ResettingPassword {
+        user: Option<Subject>,
+        channel: Option<Channel>,
+    },
+    /// The reset code was right: the person's PIN is asked (it guards a password reset as
+    /// the password guards a PIN recovery).
+    ResetAwaitingPin {
+        user: Subject,
+        recovered_by: Channel,
+    },
+    /// Reset code and PIN proven in this sign-in: a new password is chosen.
+    ChoosingPassword {
+        user: Subject,
+        recovered_by: Channel,
+    },
     /// Password and PIN (or a step-up's PIN) proven: a browser not trusted yet needs the code
     /// sent to `to`.
     AwaitingDeviceCode {
@@ -106,7 +125,13 @@ pub enum Event {
     },
     /// "Forgot PIN?" or "Unlock your PIN".
     ForgotPin,
-    /// A recovery code went out by `channel`.
+    /// "Forgot password?", with the username given: `account` is its person as the store has
+    /// them, or `None` for no such username.
+    ForgotPassword {
+        account: Option<Account>,
+    },
+    /// A recovery code went out by `channel` (for a password reset of nobody, the page went
+    /// on as if one had).
     RecoveryCodeSent {
         channel: Channel,
     },
@@ -120,6 +145,10 @@ pub enum Event {
         epoch: i64,
         trusted_device: bool,
         code_to: Destination,
+    },
+    /// The new password is stored; the person's credential epoch is now `epoch`.
+    NewPasswordChosen {
+        epoch: i64,
     },
     /// The right new-device code.
     DeviceCodeVerified,
@@ -215,9 +244,12 @@ impl SignIn {
     pub fn user_id(&self) -> Option<&str> {
         match self {
             Self::AwaitingPassword { .. } | Self::Done => None,
+            Self::ResettingPassword { user, .. } => user.as_ref().map(|u| u.user_id.as_str()),
             Self::AwaitingPin { user, .. }
             | Self::Recovering { user, .. }
             | Self::ChoosingPin { user, .. }
+            | Self::ResetAwaitingPin { user, .. }
+            | Self::ChoosingPassword { user, .. }
             | Self::AwaitingDeviceCode { user, .. }
             | Self::Proven { user, .. } => Some(&user.user_id),
             Self::SignedIn { user_id, .. } | Self::AwaitingConsent { user_id, .. } => Some(user_id),

@@ -9,7 +9,7 @@ pub(crate) mod readiness;
 pub mod sign_in;
 
 use protocol::{authorize, discovery, introspect, par, registration, revoke, token, userinfo};
-use sign_in::{consent, device, login, logout, recovery, signup};
+use sign_in::{consent, device, login, logout, recovery, reset, signup};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -59,6 +59,26 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/login/{id}/recover/code",
             get(recovery::code_page).post(recovery::code_submit),
+        )
+        .route(
+            "/login/{id}/forgot-password",
+            get(reset::username_page).post(reset::username_submit),
+        )
+        .route(
+            "/login/{id}/forgot-password/channel",
+            get(reset::channel_page).post(reset::channel_submit),
+        )
+        .route(
+            "/login/{id}/forgot-password/code",
+            get(reset::code_page).post(reset::code_submit),
+        )
+        .route(
+            "/login/{id}/forgot-password/pin",
+            get(login::pin_page).post(login::pin_submit),
+        )
+        .route(
+            "/login/{id}/forgot-password/new",
+            get(reset::new_password_page).post(reset::new_password_submit),
         )
         .route(
             "/signup",

@@ -30,6 +30,8 @@ pub enum CodePage {
     Device,
     /// PIN recovery.
     Recovery,
+    /// A forgotten password's reset.
+    Reset,
     /// A new contact on the account page.
     Contact,
 }

@@ -9,6 +9,7 @@ use super::*;
 
 mod findings;
 mod property;
+mod reset;
 
 const NOW: UnixTime = 1_000_000;
 

@@ -18,6 +18,9 @@ enum Op {
         trusted: bool,
     },
     ForgotPin,
+    /// "Forgot password?" for a person, or for a username nobody has.
+    ForgotPassword(Option<usize>),
+    NewPasswordChosen,
     RecoveryCodeSent {
         sms: bool,
     },
@@ -57,6 +60,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0..2usize).prop_map(Op::Password),
         3 => any::<bool>().prop_map(|trusted| Op::Pin { trusted }),
         3 => Just(Op::ForgotPin),
+        3 => proptest::option::weighted(0.8, 0..2usize).prop_map(Op::ForgotPassword),
+        3 => Just(Op::NewPasswordChosen),
         3 => any::<bool>().prop_map(|sms| Op::RecoveryCodeSent { sms }),
         3 => any::<bool>().prop_map(|sms| Op::RecoveryVerified { sms }),
         3 => any::<bool>().prop_map(|trusted| Op::NewPinChosen { trusted }),
@@ -72,6 +77,19 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..2usize).prop_map(Op::Unlock),
         1 => (0..2usize).prop_map(Op::Disable),
         1 => (0..700i64).prop_map(Op::Tick),
+    ]
+}
+
+/// `op`, with the steps of a password reset most often, so that whole resets (a username,
+/// a code sent and verified, the PIN, a new password) are tried among everything else.
+fn reset_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => proptest::option::weighted(0.8, 0..2usize).prop_map(Op::ForgotPassword),
+        4 => any::<bool>().prop_map(|sms| Op::RecoveryCodeSent { sms }),
+        4 => any::<bool>().prop_map(|sms| Op::RecoveryVerified { sms }),
+        4 => any::<bool>().prop_map(|trusted| Op::Pin { trusted }),
+        4 => Just(Op::NewPasswordChosen),
+        3 => op(),
     ]
 }
 
@@ -297,6 +315,15 @@ fn run(
                 code_to: destination(false),
             },
             Op::ForgotPin => Event::ForgotPin,
+            Op::ForgotPassword(user) => Event::ForgotPassword {
+                account: user.map(|u| world.accounts[u].clone()),
+            },
+            Op::NewPasswordChosen => Event::NewPasswordChosen {
+                epoch: state
+                    .user_id()
+                    .and_then(|u| world.account(u))
+                    .map_or(0, |a| a.epoch + 1),
+            },
             Op::RecoveryCodeSent { sms } => Event::RecoveryCodeSent {
                 channel: destination(*sms).channel,
             },
@@ -367,7 +394,30 @@ fn run(
                 prop_assert!(world.account(&user).unwrap().has_pin);
                 ghost.pin_for = Some(user);
             }
+            Event::ForgotPassword { account } => {
+                // Nothing proven carries over into a reset, and nobody's reset gets anywhere.
+                ghost = Ghost {
+                    reused: ghost.reused.take(),
+                    opened: std::mem::take(&mut ghost.opened),
+                    codes: ghost.codes,
+                    ..Ghost::default()
+                };
+                let resets = account.as_ref().filter(|a| !a.disabled);
+                prop_assert_eq!(step.state.user_id(), resets.map(|a| a.user_id.as_str()));
+            }
             Event::RecoveryVerified { .. } => ghost.recovered_for = about.clone(),
+            Event::NewPasswordChosen { .. } => {
+                // A new password only after a code to a confirmed contact and then the PIN,
+                // in this sign-in.
+                let user = about.clone().unwrap();
+                prop_assert_eq!(ghost.recovered_for.as_deref(), Some(user.as_str()));
+                prop_assert_eq!(ghost.pin_for.as_deref(), Some(user.as_str()));
+                // The password changed: every session of the person ends.
+                let i = USERS.iter().position(|u| *u == user).unwrap();
+                world.account_mut(i).epoch += 1;
+                world.end_sessions_of(&user);
+                ghost.password_for = Some(user);
+            }
             Event::NewPinChosen { trusted_device, .. } => {
                 ghost.trusted = Some(*trusted_device);
                 let user = about.clone().unwrap();
@@ -501,6 +551,15 @@ proptest! {
         policy in policy(),
         start in proptest::option::of((0..2usize, 0..2000i64, any::<bool>())),
         ops in proptest::collection::vec(op(), 0..40),
+    ) {
+        run(&policy, start, &ops)?;
+    }
+
+    #[test]
+    fn every_password_reset_keeps_the_rules(
+        policy in policy(),
+        start in proptest::option::of((0..2usize, 0..2000i64, any::<bool>())),
+        ops in proptest::collection::vec(reset_op(), 0..30),
     ) {
         run(&policy, start, &ops)?;
     }

@@ -103,7 +103,7 @@ pub async fn start_contact_change(
         CodePurpose::Contact,
         data,
         (channel, &pending.value),
-        purpose,
+        (purpose, codes::Delivery::Now),
     )
     .await?;
     let (status, message) = match sent {

@@ -201,7 +201,7 @@ pub async fn send_code(
         CodePurpose::NewDevice,
         json!({}),
         (to.channel, &to.recipient),
-        messages::Purpose::NewDevice,
+        (messages::Purpose::NewDevice, codes::Delivery::Now),
     )
     .await?;
     match sent {

@@ -45,6 +45,7 @@ fn login_page(
             "client_name": interaction.client_name,
             "action": interaction.path(),
             "interaction": interaction.id,
+            "forgot_password": super::reset::start_path(interaction),
             "username": username,
             "error": error,
         }),
@@ -212,12 +213,26 @@ fn pin_page_response(
         json!({
             "client_name": interaction.client_name,
             "username": user.username,
-            "action": format!("{}/pin", interaction.path()),
+            "action": steps::page_of(interaction),
             "recover": format!("{}/recover", interaction.path()),
+            "reset": is_reset(interaction),
+            // A step-up of the browser's session: the relying party asks again.
+            "step_up": matches!(
+                interaction.signin,
+                SignIn::AwaitingPin {
+                    basis: idp_signin::Basis::Session { .. },
+                    ..
+                }
+            ),
             "tries_left": tries_left,
             "error": error,
         }),
     )
+}
+
+/// Whether the PIN is asked to confirm a password reset (see `reset`).
+fn is_reset(interaction: &Interaction) -> bool {
+    matches!(interaction.signin, SignIn::ResetAwaitingPin { .. })
 }
 
 /// Why the PIN is locked, as the lock page says.
@@ -242,6 +257,9 @@ pub(super) fn locked_page(state: &AppState, interaction: &Interaction, lock: Loc
             "just_now": matches!(lock, Lock::JustNow),
             "max_attempts": state.pins.max_attempts(),
             "recover": format!("{}/recover", interaction.path()),
+            // A reset cannot unlock the PIN: that needs the password it replaces.
+            "reset": is_reset(interaction),
+            "back": interaction.path(),
         }),
     )
 }
@@ -250,9 +268,14 @@ fn new_pin_path(interaction: &Interaction) -> String {
     format!("{}/new-pin", interaction.path())
 }
 
-/// The interaction at its PIN step, with its person.
+/// The interaction at a PIN step (a sign-in's, or a password reset's), with its person.
 fn at_pin_step(loaded: Loaded) -> Result<Loaded, PageError> {
-    steps::at(loaded, |s| matches!(s, SignIn::AwaitingPin { .. }))
+    steps::at(loaded, |s| {
+        matches!(
+            s,
+            SignIn::AwaitingPin { .. } | SignIn::ResetAwaitingPin { .. }
+        )
+    })
 }
 
 pub async fn pin_page(

@@ -1,5 +1,5 @@
 //! The pages people meet: sign-up, sign-in (password, PIN, a new device's code, consent),
-//! recovery and sign-out. The session and trusted browser they leave behind are
+//! PIN recovery, a forgotten password's reset and sign-out. The session and trusted browser they leave behind are
 //! `crate::session` and `crate::trusted_device`.
 
 pub(crate) mod consent;
@@ -7,5 +7,6 @@ pub mod device;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub mod recovery;
+pub(crate) mod reset;
 pub(crate) mod signup;
 pub(crate) mod steps;

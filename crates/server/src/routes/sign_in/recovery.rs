@@ -138,7 +138,7 @@ pub async fn choose_submit(
         CodePurpose::Recovery,
         json!({ "channel": channel }),
         (channel, &recipient),
-        messages::Purpose::RecoverPin,
+        (messages::Purpose::RecoverPin, codes::Delivery::Now),
     )
     .await;
     let refusal = match sent {

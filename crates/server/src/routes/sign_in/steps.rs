@@ -33,6 +33,12 @@ pub fn page_of(interaction: &Interaction) -> String {
         SignIn::ChoosingPin { .. } => format!("{base}/new-pin"),
         SignIn::AwaitingDeviceCode { .. } => format!("{base}/device"),
         SignIn::AwaitingConsent { .. } => format!("{base}/consent"),
+        SignIn::ResettingPassword { channel: None, .. } => {
+            format!("{base}/forgot-password/channel")
+        }
+        SignIn::ResettingPassword { .. } => format!("{base}/forgot-password/code"),
+        SignIn::ResetAwaitingPin { .. } => format!("{base}/forgot-password/pin"),
+        SignIn::ChoosingPassword { .. } => format!("{base}/forgot-password/new"),
         SignIn::AwaitingPassword { .. }
         | SignIn::Proven { .. }
         | SignIn::SignedIn { .. }
