@@ -56,6 +56,7 @@ async fn sign_ups_from_one_address_stop_at_the_limit_and_store_nothing() {
         let done = browser
             .submit(&pin_page, &[("pin", PIN), ("pin_confirm", PIN)])
             .await;
+        let done = browser.follow(done).await;
         assert!(done.is("signed-up"), "{done:?}");
     }
     let third = sign_up_details(&mut browser, "cat").await;

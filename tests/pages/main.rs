@@ -14,6 +14,7 @@ mod support;
 
 mod account;
 mod authorize;
+mod brand;
 mod consent;
 mod expired;
 mod faults;

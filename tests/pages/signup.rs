@@ -49,7 +49,17 @@ async fn weak_or_mismatched_pins_are_refused_and_nothing_is_stored() {
     let done = browser
         .submit(&pin_page, &[("pin", PIN), ("pin_confirm", PIN)])
         .await;
-    assert!(done.is("signed-up"));
+    let done = browser.follow(done).await;
+    assert!(done.is("signed-up"), "{done:?}");
+    // The page has an address of its own: its language switch shows it again, in Spanish,
+    // and it leads on to the account.
+    let spanish = browser.get(&done.link("lang=es")).await;
+    assert!(spanish.is("signed-up"), "{spanish:?}");
+    assert!(spanish.contains("Su cuenta está lista"), "{spanish:?}");
+    assert_eq!(spanish.link("/account"), "/account");
+    // Without the session it made, the address leads to the sign-in.
+    let stranger = Browser::new(&idp).get("/signed-up").await;
+    assert_eq!(stranger.to(), "/account");
 }
 
 #[tokio::test]

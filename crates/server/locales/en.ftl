@@ -372,3 +372,17 @@ help-forgot-password-body = Choose “Forgot password?” on the sign-in page an
 help-forgot-both = I forgot my password and my PIN
 help-forgot-both-body = Each one is recovered with the other: your PIN with your password, your password with your PIN. If you have forgotten both, or your PIN is locked and you have forgotten your password, contact support: they will confirm who you are and unlock your account.
 pin-step-up-why = { $client } asks you to confirm it is you again before you go on. You are still signed in: only your PIN is needed.
+signed-up-account = Go to your account
+
+# The operator's brand and support contact
+support-contact = Support:
+help-support = Contact support
+help-support-body = Support can confirm who you are and unlock your account when recovery is not possible. They will never ask for your password or PIN.
+help-support-email = E-mail:
+help-support-phone = Phone:
+help-support-hours = Hours:
+help-support-none = Contact the organisation that runs this service. They will never ask for your password or PIN.
+back-to-start = Back to the start page
+signup-have-account = Already have an account?
+signup-sign-in = Sign in
+mail-support = Questions? Contact support: { $contact }

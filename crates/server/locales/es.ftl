@@ -372,3 +372,17 @@ help-forgot-password-body = Elija «¿Ha olvidado su contraseña?» en la págin
 help-forgot-both = He olvidado mi contraseña y mi PIN
 help-forgot-both-body = Cada uno se recupera con el otro: el PIN con la contraseña y la contraseña con el PIN. Si ha olvidado los dos, o su PIN está bloqueado y ha olvidado su contraseña, póngase en contacto con el servicio de asistencia: comprobarán quién es y desbloquearán su cuenta.
 pin-step-up-why = { $client } le pide que confirme de nuevo que es usted antes de continuar. Sigue con la sesión iniciada: solo hace falta su PIN.
+signed-up-account = Ir a su cuenta
+
+# The operator's brand and support contact
+support-contact = Asistencia:
+help-support = Contactar con el servicio de asistencia
+help-support-body = El servicio de asistencia puede comprobar quién es y desbloquear su cuenta cuando la recuperación no es posible. Nunca le pedirá su contraseña ni su PIN.
+help-support-email = Correo electrónico:
+help-support-phone = Teléfono:
+help-support-hours = Horario:
+help-support-none = Póngase en contacto con la organización que gestiona este servicio. Nunca le pedirá su contraseña ni su PIN.
+back-to-start = Volver a la página de inicio
+signup-have-account = ¿Ya tiene una cuenta?
+signup-sign-in = Iniciar sesión
+mail-support = ¿Tiene preguntas? Contacte con el servicio de asistencia: { $contact }

@@ -2,6 +2,7 @@
 //! knows axum; protocol and domain rules live in the library crates and in `oauth`.
 
 pub mod audit;
+pub mod brand;
 pub mod cli;
 pub mod codes;
 pub mod config;

@@ -14,12 +14,25 @@ fn notice(user: &User, subject: &'static str, body: Text) -> Message {
         recipient: user.email.clone(),
         subject: Text::new(subject).words(),
         body: format!(
-            "{}\n\n{}\n\n{}\n",
+            "{}\n\n{}\n\n{}\n{}",
             hello.words(),
             body.words(),
-            Text::new("mail-not-you").words()
+            Text::new("mail-not-you").words(),
+            support_footer()
         ),
     }
+}
+
+/// The support contact, when the operator set one, as a message's last line.
+fn support_footer() -> String {
+    crate::brand::support_line()
+        .map(|line| {
+            format!(
+                "\n{}\n",
+                Text::new("mail-support").with("contact", line).words()
+            )
+        })
+        .unwrap_or_default()
 }
 
 pub fn pin_locked(user: &User) -> Message {

@@ -74,6 +74,7 @@ pub struct Settings {
     pub tokens: TokenSettings,
     pub session: SessionSettings,
     pub limits: LimitSettings,
+    pub brand: BrandSettings,
 }
 
 /// How often one client IP may do what an attacker would repeat (each 0: no limit, and no
@@ -182,6 +183,25 @@ pub struct CodeSettings {
 #[serde(deny_unknown_fields)]
 pub struct NewDeviceSettings {
     pub enabled: bool,
+}
+
+/// How the pages and messages present the service (see `crate::brand`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrandSettings {
+    /// The service's name on every page and in messages; empty: "Sign-in", in the page's
+    /// language.
+    pub name: String,
+    /// A PNG, SVG or WebP file (at most 256 KiB) shown at the top of every page.
+    #[serde(default)]
+    pub logo_file: Option<PathBuf>,
+    /// The colour of buttons and links, `#RRGGBB`, at least 4.5:1 against white.
+    pub accent_colour: String,
+    /// Where people get help: on the help page, the pages' footer and in messages.
+    pub support_email: String,
+    pub support_phone: String,
+    /// When support answers, in words ("Monday to Friday, 8:00 to 18:00").
+    pub support_hours: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -26,6 +26,7 @@ impl Settings {
                 ));
             }
         }
+        crate::brand::check(&self.brand).map_err(|(name, why)| invalid(name, why))?;
         self.listen
             .parse::<SocketAddr>()
             .map_err(|e| invalid("listen", format!("`{}`: {e}", self.listen)))?;

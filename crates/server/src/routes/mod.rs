@@ -12,7 +12,7 @@ use protocol::{authorize, discovery, introspect, par, registration, revoke, toke
 use sign_in::{consent, device, login, logout, recovery, reset, signup};
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -88,6 +88,7 @@ pub fn router(state: AppState) -> Router {
             "/signup/pin",
             get(signup::pin_page).post(signup::pin_submit),
         )
+        .route(signup::SIGNED_UP_PATH, get(signup::signed_up_page))
         .route("/logout", get(logout::logout_get).post(logout::logout_post))
         .route("/logout/confirm", post(logout::logout_confirm))
         .route("/account", get(account::account_page))
@@ -154,6 +155,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readiness::readyz))
         .route("/metrics", get(metrics::exposition))
         .route("/static/style.css", get(stylesheet))
+        .route("/static/logo", get(logo))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // One layer for what every response gets: a request id, its timing, security headers.
@@ -174,7 +176,7 @@ async fn healthz() -> Response {
 }
 
 async fn help() -> Response {
-    page("help.html", serde_json::json!({}))
+    page("help.html", serde_json::json!({ "is_help": true }))
 }
 
 /// Any other address: a page that says so, in the person's language.
@@ -190,13 +192,35 @@ async fn not_found() -> Response {
     )
 }
 
-async fn stylesheet() -> Response {
+async fn stylesheet(State(state): State<AppState>) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../../static/style.css"),
+        crate::brand::stylesheet(&state.settings.brand.accent_colour),
     )
         .into_response()
+}
+
+/// The operator's logo (`brand.logo_file`, checked at start-up), read when asked for.
+async fn logo(State(state): State<AppState>) -> Response {
+    let Some(path) = &state.settings.brand.logo_file else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let media_type = crate::brand::logo_type(path).unwrap_or("application/octet-stream");
+    match tokio::fs::read(path).await {
+        Ok(bytes) if bytes.len() as u64 <= crate::brand::LOGO_MAX_BYTES => (
+            [
+                (header::CONTENT_TYPE, media_type),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(_) | Err(_) => {
+            tracing::warn!(path = %path.display(), "the logo file cannot be served");
+            StatusCode::NOT_FOUND.into_response()
+        }
+    }
 }

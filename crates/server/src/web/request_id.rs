@@ -94,6 +94,7 @@ pub async fn around(State(state): State<AppState>, request: Request, next: Next)
             }
         }
     };
+    let answer = crate::brand::scope(state.clone(), answer);
     let mut response = crate::i18n::scope(language, answer.instrument(span.clone())).await;
     let elapsed = started.elapsed();
     state.metrics.observe(

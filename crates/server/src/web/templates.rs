@@ -69,6 +69,7 @@ pub fn render(status: StatusCode, name: &str, context: impl Serialize) -> Respon
     if let Some(fields) = context.as_object_mut() {
         fields.insert("lang".into(), i18n::current().code().into());
         fields.insert("languages".into(), i18n::switch());
+        fields.insert("brand".into(), crate::brand::context());
     }
     let rendered = TEMPLATES
         .get_template(name)

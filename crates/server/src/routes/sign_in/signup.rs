@@ -383,10 +383,27 @@ pub async fn pin_submit(
             Err(_) => {}
         }
     }
-    let page = render(
+    // Its own address, so that reloading it or switching its language shows it again.
+    Ok((jar, Redirect::to(SIGNED_UP_PATH)).into_response())
+}
+
+/// Where a sign-up that no relying party started ends.
+pub const SIGNED_UP_PATH: &str = "/signed-up";
+
+/// "Your account is ready", for the browser's session; without one, the sign-in page.
+pub async fn signed_up_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+) -> Result<Response, PageError> {
+    let Some(session) = session::current(&state, &jar).await? else {
+        return Ok(Redirect::to("/account").into_response());
+    };
+    let Some(user) = state.stores.users.find_user(&session.user_id).await? else {
+        return Ok(Redirect::to("/account").into_response());
+    };
+    Ok(render(
         StatusCode::OK,
         "signed_up.html",
         json!({ "username": user.username }),
-    );
-    Ok((jar, page).into_response())
+    ))
 }
