@@ -264,3 +264,37 @@ async fn every_code_screen_says_the_same_of_a_last_wrong_code() {
     let last = last.unwrap();
     assert!(last.contains("cannot be tried again"), "{last:?}");
 }
+
+#[tokio::test]
+async fn going_back_from_the_sign_in_page_tells_the_relying_party_access_denied() {
+    let idp = Idp::start().await;
+    idp.client("rp", true).await;
+    idp.user("alice").await;
+    let mut browser = Browser::new(&idp);
+    let (login, page) = browser.open(&authorize("rp", &[])).await;
+    assert!(page.contains("Cancel and go back to Client rp"), "{page:?}");
+    // Half-way through (the password given), going back still ends it.
+    browser
+        .post(&login, &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    let cancel = format!("{login}/cancel");
+    let forged = browser.post_as_is(&cancel, &[]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "CSRF first");
+    let back = browser.submit_to(&page, &cancel, &[]).await;
+    let location = back.to();
+    assert!(location.starts_with(crate::support::REDIRECT), "{back:?}");
+    assert_eq!(
+        crate::page::param(location, "error").as_deref(),
+        Some("access_denied")
+    );
+    assert_eq!(crate::page::param(location, "state").as_deref(), Some("st"));
+    // The sign-in is over: its pages are gone.
+    let gone = browser.post(&format!("{login}/pin"), &[("pin", PIN)]).await;
+    assert_ne!(gone.status, StatusCode::OK);
+    assert!(!gone.gives_code(), "{gone:?}");
+    // From the account pages' own sign-in, going back leads to the start page.
+    let (account, account_login) = browser.open("/account").await;
+    let cancel = format!("{account}/cancel");
+    let start = browser.submit_to(&account_login, &cancel, &[]).await;
+    assert_eq!(start.to(), "/");
+}

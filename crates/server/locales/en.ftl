@@ -386,3 +386,5 @@ back-to-start = Back to the start page
 signup-have-account = Already have an account?
 signup-sign-in = Sign in
 mail-support = Questions? Contact support: { $contact }
+login-cancel = Cancel and go back to { $client }
+login-cancel-start = Cancel

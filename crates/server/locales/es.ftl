@@ -386,3 +386,5 @@ back-to-start = Volver a la página de inicio
 signup-have-account = ¿Ya tiene una cuenta?
 signup-sign-in = Iniciar sesión
 mail-support = ¿Tiene preguntas? Contacte con el servicio de asistencia: { $contact }
+login-cancel = Cancelar y volver a { $client }
+login-cancel-start = Cancelar

@@ -373,6 +373,20 @@ pub fn advance(state: &SignIn, event: Event, ctx: Context<'_>) -> Result<Step, R
         (SignIn::AwaitingConsent { .. }, Event::ConsentRefused) => {
             Ok(Step::with(SignIn::Done, vec![Effect::Deny]))
         }
+        // Going back from any page the person is asked something on: the relying party
+        // hears `access_denied`, and nothing proven so far counts.
+        (
+            SignIn::AwaitingPassword { .. }
+            | SignIn::AwaitingPin { .. }
+            | SignIn::Recovering { .. }
+            | SignIn::ChoosingPin { .. }
+            | SignIn::AwaitingDeviceCode { .. }
+            | SignIn::ResettingPassword { .. }
+            | SignIn::ResetAwaitingPin { .. }
+            | SignIn::ChoosingPassword { .. }
+            | SignIn::AwaitingConsent { .. },
+            Event::Cancelled,
+        ) => Ok(Step::with(SignIn::Done, vec![Effect::Deny])),
         _ => Err(Refusal::OutOfStep),
     }
 }

@@ -168,6 +168,8 @@ pub enum Event {
     },
     ConsentGiven,
     ConsentRefused,
+    /// The person chose to go back to the relying party without signing in.
+    Cancelled,
 }
 
 /// Permission to issue an authorization code for the session `sid` of `user_id`; only this

@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
             "/login/{id}",
             get(login::password_page).post(login::password_submit),
         )
+        .route("/login/{id}/cancel", post(login::cancel))
         .route(
             "/login/{id}/pin",
             get(login::pin_page).post(login::pin_submit),

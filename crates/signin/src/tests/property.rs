@@ -39,6 +39,7 @@ enum Op {
     },
     ConsentGiven,
     ConsentRefused,
+    Cancel,
     SignOut,
     /// The browser now carries another live session of this person (a hostile cookie).
     SwapSession {
@@ -71,6 +72,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => any::<bool>().prop_map(|needed| Op::ConsentChecked { needed }),
         2 => Just(Op::ConsentGiven),
         1 => Just(Op::ConsentRefused),
+        1 => Just(Op::Cancel),
         1 => Just(Op::SignOut),
         1 => (0..2usize, 0..2000i64).prop_map(|(user, age)| Op::SwapSession { user, age }),
         1 => (0..2usize).prop_map(Op::CredentialsChanged),
@@ -361,6 +363,7 @@ fn run(
             Op::ConsentChecked { needed } => Event::ConsentChecked { needed: *needed },
             Op::ConsentGiven => Event::ConsentGiven,
             Op::ConsentRefused => Event::ConsentRefused,
+            Op::Cancel => Event::Cancelled,
         };
         let about = match &event {
             Event::PasswordVerified { account } => Some(account.user_id.clone()),
@@ -500,7 +503,12 @@ fn run(
                 Effect::TrustDevice => {
                     prop_assert!(ghost.code_for.is_some() || ghost.recovered_for.is_some());
                 }
-                Effect::SendDeviceCode(_) | Effect::Deny => {}
+                // A refusal ends the sign-in: nothing after it issues a code.
+                Effect::Deny => {
+                    prop_assert_eq!(&state, &SignIn::Done);
+                    prop_assert_eq!(ghost.codes, 0, "denied after a code");
+                }
+                Effect::SendDeviceCode(_) => {}
             }
         }
     }

@@ -46,6 +46,8 @@ fn login_page(
             "action": interaction.path(),
             "interaction": interaction.id,
             "forgot_password": super::reset::start_path(interaction),
+            "cancel": format!("{}/cancel", interaction.path()),
+            "for_account": interaction.is_for_account(),
             "username": username,
             "error": error,
         }),
@@ -160,6 +162,16 @@ pub async fn password_submit(
         &from,
     )
     .await
+}
+
+/// "Go back to the relying party" from the sign-in page: it hears `access_denied`.
+pub async fn cancel(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    StepForm { loaded, .. }: StepForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    steps::advance(&state, jar, loaded, Event::Cancelled, &from).await
 }
 
 /// The user with this username, if any, and whether the password is theirs. An unknown or

@@ -154,12 +154,17 @@ pub async fn advance(
                     });
                 }
                 Effect::Deny => {
-                    answer = Some(error_answer(
-                        state,
-                        &loaded.interaction,
-                        ErrorCode::AccessDenied,
-                        "the person did not allow access",
-                    ));
+                    // The account pages' own sign-in goes back to the start instead.
+                    answer = Some(if loaded.interaction.is_for_account() {
+                        "/".to_owned()
+                    } else {
+                        error_answer(
+                            state,
+                            &loaded.interaction,
+                            ErrorCode::AccessDenied,
+                            "the person did not allow access",
+                        )
+                    });
                 }
             }
         }
