@@ -255,6 +255,15 @@ pub fn question_text(id: &str) -> Text {
     }
 }
 
+/// The field a refused new password is about: the second one when the two differ.
+pub fn password_field(rejection: idp_core::password_policy::PasswordRejection) -> &'static str {
+    if rejection == idp_core::password_policy::PasswordRejection::Mismatch {
+        "password_confirm"
+    } else {
+        "password"
+    }
+}
+
 /// The field a refused PIN is about: the second one when the two differ.
 pub fn pin_field(rejection: idp_pin_verifier::PinRejection) -> &'static str {
     if rejection == idp_pin_verifier::PinRejection::Mismatch {

@@ -457,11 +457,7 @@ pub async fn new_password_submit(
             .password_policy
             .check(&form.password, &form.password_confirm, &user.username)
     {
-        let field = if why == idp_core::password_policy::PasswordRejection::Mismatch {
-            "password_confirm"
-        } else {
-            "password"
-        };
+        let field = crate::i18n::password_field(why);
         return Ok(new_password_form(
             &state,
             jar,

@@ -25,7 +25,6 @@ use crate::web::client_info::ClientInfo;
 use crate::web::extract::CsrfForm;
 use crate::web::templates::render;
 use crate::web::{cookies, csrf};
-use idp_core::password_policy::PasswordRejection;
 
 const SIGNUP_PATH: &str = "/signup";
 
@@ -132,12 +131,7 @@ pub async fn signup_submit(
         .password_policy
         .check(&form.password, &form.password_confirm, &username)
     {
-        let field = if why == PasswordRejection::Mismatch {
-            "password_confirm"
-        } else {
-            "password"
-        };
-        return refuse(jar, FieldError::on(field, why.into()));
+        return refuse(jar, FieldError::on(i18n::password_field(why), why.into()));
     }
     // Counted once the form is valid, before the username is looked up and the password
     // hashed: typing mistakes cost nothing; bulk sign-ups, and probing which usernames are
