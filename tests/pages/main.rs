@@ -17,6 +17,7 @@ mod authorize;
 mod consent;
 mod expired;
 mod faults;
+mod front;
 mod language;
 mod limits;
 mod login;
