@@ -13,6 +13,7 @@ mod small_disk;
 mod support;
 
 mod account;
+mod admin;
 mod authorize;
 mod consent;
 mod expired;

@@ -23,6 +23,7 @@ pub mod start;
 pub mod state;
 pub mod store;
 pub mod throttle;
+pub mod timestamps;
 pub mod trusted_device;
 pub mod web;
 
