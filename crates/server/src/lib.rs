@@ -13,6 +13,7 @@ pub mod messages;
 pub mod metrics;
 pub mod notify;
 pub mod oauth;
+pub mod prompt;
 pub mod published;
 pub mod readiness;
 pub mod rehash;
@@ -45,13 +46,16 @@ pub fn announce(state: &AppState, listen: &str) {
     let settings = &state.settings;
     let issuer = state.issuer();
     tracing::info!(
-        issuer,
-        listen,
-        front_door = format!("{issuer}/"),
-        signup = format!("{issuer}/signup"),
+        %issuer,
+        %listen,
+        front_door = %format_args!("{issuer}/"),
+        signup = %format_args!("{issuer}/signup"),
         "serving"
     );
-    match (settings.smtp_url.is_some(), settings.sms_webhook_url.is_some()) {
+    match (
+        settings.smtp_url.is_some(),
+        settings.sms_webhook_url.is_some(),
+    ) {
         (false, false) => tracing::info!(
             "no SMTP server (IDP_SMTP_URL) or SMS webhook (IDP_SMS_WEBHOOK_URL) is set: one-time codes and notices are kept in the outbox; read them with `idp outbox list`"
         ),
@@ -65,8 +69,8 @@ pub fn announce(state: &AppState, listen: &str) {
     }
     if let Some((issuer_port, listen_port)) = settings.issuer_port_differs() {
         tracing::warn!(
-            issuer,
-            listen,
+            %issuer,
+            %listen,
             "the issuer (IDP_ISSUER) names port {issuer_port} but the server listens on port {listen_port} (IDP_LISTEN): discovery and every link point at the issuer; set IDP_ISSUER to the address people reach, e.g. http://127.0.0.1:{listen_port}"
         );
     }

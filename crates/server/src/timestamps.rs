@@ -22,7 +22,10 @@ pub fn add_readable(object: &mut Value, pairs: &[(&str, &str)]) {
     };
     for (epoch, readable) in pairs {
         let text = match fields.get(*epoch) {
-            Some(Value::Number(n)) => n.as_i64().and_then(rfc3339).map_or(Value::Null, Value::from),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .and_then(rfc3339)
+                .map_or(Value::Null, Value::from),
             Some(Value::Null) => Value::Null,
             _ => continue,
         };
@@ -41,7 +44,10 @@ mod tests {
         assert_eq!(rfc3339(951_782_400).unwrap(), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(i64::MAX), None);
         let mut event = serde_json::json!({ "at": 1_800_000_000, "gone": null });
-        add_readable(&mut event, &[("at", "time"), ("gone", "gone_time"), ("x", "y")]);
+        add_readable(
+            &mut event,
+            &[("at", "time"), ("gone", "gone_time"), ("x", "y")],
+        );
         assert_eq!(event["time"], "2027-01-15T08:00:00Z");
         assert_eq!(event["gone_time"], Value::Null);
         assert!(event.get("y").is_none());

@@ -225,10 +225,7 @@ fn describe(error: figment::Error) -> ConfigError {
     if error.path.is_empty()
         && let (Some(file), figment::error::Kind::Message(report)) = (&file, &error.kind)
     {
-        return ConfigError(format!(
-            "{file} is not valid TOML:\n{}",
-            report.trim_end()
-        ));
+        return ConfigError(format!("{file} is not valid TOML:\n{}", report.trim_end()));
     }
     let described = describe_setting(&error);
     match file {

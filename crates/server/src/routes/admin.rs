@@ -36,7 +36,9 @@ impl From<crate::keys::KeyLoadError> for AdminError {
                 Self::Bearer(BearerError::OAuth(OAuthError::invalid_request(why)))
             }
             crate::keys::KeyLoadError::Store(e) => Self::from(e),
-            crate::keys::KeyLoadError::Token(e) => Self::Bearer(BearerError::Fault(Fault::internal(e))),
+            crate::keys::KeyLoadError::Token(e) => {
+                Self::Bearer(BearerError::Fault(Fault::internal(e)))
+            }
         }
     }
 }
@@ -66,8 +68,9 @@ type Answer = Result<Json<Value>, AdminError>;
 
 /// The admin client the request's bearer token stands for.
 async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Client, AdminError> {
-    let refuse =
-        |code, why: &'static str| AdminError::Bearer(BearerError::OAuth(OAuthError::new(code, why)));
+    let refuse = |code, why: &'static str| {
+        AdminError::Bearer(BearerError::OAuth(OAuthError::new(code, why)))
+    };
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -316,9 +319,9 @@ pub async fn disable_client(
 ) -> Answer {
     let actor = admin(&state, &headers).await?;
     if id == actor.id {
-        return Err(AdminError::Bearer(BearerError::OAuth(OAuthError::invalid_request(
-            "a client cannot disable itself",
-        ))));
+        return Err(AdminError::Bearer(BearerError::OAuth(
+            OAuthError::invalid_request("a client cannot disable itself"),
+        )));
     }
     let mut client = state
         .stores
