@@ -111,8 +111,9 @@ async fn admins_manage_keys_users_clients_and_read_the_audit_log() {
         user.get("password_hash").is_none() && !user.to_string().contains("argon2"),
         "no secrets: {user}"
     );
-    let (status, _) = call(&idp, Method::GET, "/admin/users/nobody", Some(&token)).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = call(&idp, Method::GET, "/admin/users/nobody", Some(&token)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "not_found", "{body}");
 
     let (_, user) = call(
         &idp,

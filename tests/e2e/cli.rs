@@ -210,7 +210,144 @@ async fn client_create_prints_json_and_checks_redirect_uris() {
     }
     let out = idp.cli(&["client", "create", "--name", "X"], "");
     assert!(!out.status.success(), "a redirect URI is required");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--redirect-uri is required"), "{stderr}");
+    assert!(out.stdout.is_empty());
     assert_eq!(idp.count("clients", "TRUE").await, 2);
+}
+
+#[tokio::test]
+async fn an_admin_client_needs_no_redirect_uri() {
+    let idp = TestIdp::start().await;
+    let admin = idp.create_client(&["--admin", "--name", "Operations"]);
+    assert_eq!(admin["redirect_uris"], serde_json::json!([]));
+    let (id, secret) = (
+        admin["client_id"].as_str().unwrap(),
+        admin["client_secret"].as_str().unwrap(),
+    );
+    // It does what it is for: a token for the admin API.
+    let answer = reqwest::Client::new()
+        .post(format!("{}/token", idp.issuer))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", "admin")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), reqwest::StatusCode::OK);
+}
+
+/// `idp ARGS` run on a pseudo-terminal (through util-linux `script`), as a person types at
+/// it: each of `answers` is typed once `prompts` shows the prompt before it. What the
+/// terminal showed, and whether the command succeeded.
+fn on_a_terminal(idp: &TestIdp, args: &str, answers: &[(&str, &str)]) -> (String, bool) {
+    use std::io::{Read as _, Write as _};
+    use std::sync::{Arc, Mutex};
+    let settings = idp.command();
+    let mut command = std::process::Command::new("script");
+    command
+        .current_dir(idp.dir.path())
+        .args([
+            "-qec",
+            &format!("{} {args}", idp_binary().display()),
+            "/dev/null",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (key, value) in settings.get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    let mut child = command.spawn().expect("util-linux script");
+    let shown = Arc::new(Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let shown = shown.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 1024];
+            while let Ok(n @ 1..) = stdout.read(&mut chunk) {
+                shown.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        })
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    let mut seen = 0;
+    for (prompt, answer) in answers {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let text = String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
+            if let Some(at) = text[seen..].find(prompt) {
+                seen += at + prompt.len();
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {prompt:?} in {text:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    let status = child.wait().unwrap();
+    drop(stdin);
+    reader.join().unwrap();
+    let text = String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
+    (text, status.success())
+}
+
+#[tokio::test]
+async fn user_create_at_a_terminal_prompts_and_does_not_echo() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no util-linux `script` to give the command a terminal");
+        return;
+    }
+    let idp = TestIdp::start_with(&[("IDP_NEW_DEVICE__ENABLED", "false")]).await;
+    let (shown, created) = on_a_terminal(
+        &idp,
+        "user create --username carol --email carol@example.com",
+        &[("Password: ", PASSWORD), ("PIN: ", PIN)],
+    );
+    assert!(created, "{shown}");
+    assert!(
+        !shown.contains(PASSWORD),
+        "the password was echoed: {shown:?}"
+    );
+    assert!(!shown.contains(PIN), "the PIN was echoed: {shown:?}");
+    assert!(shown.contains("\"username\": \"carol\""), "{shown}");
+
+    // What was typed is what was stored: carol signs in with it.
+    let redirect = "http://127.0.0.1:9/callback";
+    let client = idp.create_client(&["--name", "Portal", "--redirect-uri", redirect]);
+    let rp = RelyingParty::of_client(&idp, &client, redirect).await;
+    let mut start = rp.start(&["email"], &[], true);
+    rp.sign_in(&Browser::new(&idp), "carol", &mut start).await;
+
+    // Piped, as scripts give them: one line each, no prompt.
+    let out = idp.cli(
+        &[
+            "user",
+            "create",
+            "--username",
+            "dave",
+            "--email",
+            "dave@example.com",
+        ],
+        &format!("{PASSWORD}\n{PIN}\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stderr.is_empty(), "no prompt when piped");
+    assert_eq!(idp.count("users", "TRUE").await, 2);
 }
 
 #[tokio::test]

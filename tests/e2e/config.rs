@@ -135,6 +135,106 @@ async fn a_config_file_is_layered_under_the_environment() {
 }
 
 #[tokio::test]
+async fn a_file_that_is_not_toml_is_reported_where_it_breaks() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("idp.toml"),
+        "log = \"info\"\n[pin\nmax_attempts = 3\n",
+    )
+    .unwrap();
+    let out = Command::new(idp_binary())
+        .current_dir(dir.path())
+        .args(["--config", "idp.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // As the TOML parser formats it: where, the line itself, and a caret under the fault.
+    assert!(stderr.contains("idp.toml is not valid TOML"), "{stderr}");
+    assert!(stderr.contains("line 2, column 5"), "{stderr}");
+    assert!(stderr.contains("2 | [pin\n"), "{stderr}");
+    assert!(stderr.contains("|     ^\n"), "{stderr}");
+    assert!(!dir.path().join("data/idp.db").exists(), "nothing created");
+}
+
+/// The log of `idp serve` started in `dir` with a clean environment except `env`, once it
+/// answers on `port`; then it is stopped.
+async fn start_up_log(dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> String {
+    let mut command = Command::new(idp_binary());
+    command.current_dir(dir).arg("serve");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("IDP_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .env("IDP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("IDP_LOG", "info")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    while reqwest::get(&health).await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "idp serve did not start"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "idp serve stopped");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn start_up_names_the_pages_the_outbox_and_a_listen_port_the_issuer_does_not_name() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // The default issuer, http://127.0.0.1:8080, on another port.
+    let dir = tempfile::tempdir().unwrap();
+    let log = start_up_log(dir.path(), port, &[]).await;
+    let warning = log
+        .lines()
+        .find(|line| line.contains("WARN") && line.contains("IDP_ISSUER"))
+        .unwrap_or_else(|| panic!("no warning: {log}"));
+    assert!(warning.contains("port 8080"), "{warning}");
+    assert!(
+        warning.contains(&format!("port {port} (IDP_LISTEN)")),
+        "{warning}"
+    );
+    assert!(log.contains("signup=http://127.0.0.1:8080/signup"), "{log}");
+    let outbox = log
+        .lines()
+        .find(|line| line.contains("INFO") && line.contains("outbox"))
+        .unwrap_or_else(|| panic!("no word of the outbox: {log}"));
+    assert!(outbox.contains("idp outbox list"), "{outbox}");
+
+    // The issuer that names the listen port: nothing to warn of.
+    let dir = tempfile::tempdir().unwrap();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let log = start_up_log(dir.path(), port, &[("IDP_ISSUER", &issuer)]).await;
+    assert!(!log.contains("IDP_LISTEN"), "{log}");
+    assert!(log.contains(&format!("signup={issuer}/signup")), "{log}");
+
+    // Behind a proxy that ends TLS, the issuer is the proxy's: its port is its own.
+    let dir = tempfile::tempdir().unwrap();
+    let key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let env = [
+        ("IDP_ISSUER", "https://idp.example"),
+        ("IDP_MASTER_KEY", key),
+        ("IDP_PIN_KEY", key),
+    ];
+    let log = start_up_log(dir.path(), port, &env).await;
+    assert!(!log.contains("IDP_LISTEN"), "{log}");
+}
+
+#[tokio::test]
 async fn signing_keys_are_sealed_with_the_master_key() {
     let dir = tempfile::tempdir().unwrap();
     assert!(run(dir.path(), &[]).status.success());

@@ -13,11 +13,13 @@ mod small_disk;
 mod support;
 
 mod account;
+mod admin;
 mod authorize;
 mod brand;
 mod consent;
 mod expired;
 mod faults;
+mod front;
 mod language;
 mod limits;
 mod login;

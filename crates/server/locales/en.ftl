@@ -10,6 +10,17 @@ skip-to-content = Skip to the form
 help-link = Help with signing in
 continue = Continue
 
+## The front door (`/`)
+
+front-title = One sign-in for the services you use
+front-intro = This service signs you in to the websites that rely on it, such as your tax portal: you type your username and password, then a separate PIN that only you know. One account works for all of them, and you manage it here.
+front-sign-in = Sign in to your account
+front-sign-up = Create an account
+front-help = Help: a forgotten or locked PIN, a new device, a new phone
+front-developers = For developers
+front-developers-body = Relying parties find every endpoint and capability of this OpenID Connect provider in its
+front-discovery = discovery document
+
 ## Sign in
 
 login-title = Sign in

@@ -10,6 +10,17 @@ skip-to-content = Ir al formulario
 help-link = Ayuda para iniciar sesión
 continue = Continuar
 
+## La página de inicio (`/`)
+
+front-title = Un solo inicio de sesión para los servicios que usa
+front-intro = Este servicio le permite iniciar sesión en los sitios web que confían en él, como el portal de impuestos: escribe su nombre de usuario y su contraseña y, después, un PIN aparte que solo usted conoce. Una sola cuenta sirve para todos ellos, y aquí la gestiona.
+front-sign-in = Iniciar sesión en su cuenta
+front-sign-up = Crear una cuenta
+front-help = Ayuda: un PIN olvidado o bloqueado, un dispositivo nuevo, un teléfono nuevo
+front-developers = Para desarrolladores
+front-developers-body = Las aplicaciones cliente encuentran todos los puntos de acceso y capacidades de este proveedor de OpenID Connect en su
+front-discovery = documento de descubrimiento
+
 ## Iniciar sesión
 
 login-title = Iniciar sesión

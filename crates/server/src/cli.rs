@@ -193,7 +193,11 @@ pub async fn create_registration_token(
             expires_at,
         )
         .await?;
-    Ok(json!({ "initial_access_token": token, "expires_at": expires_at }))
+    Ok(json!({
+        "initial_access_token": token,
+        "expires_at": expires_at,
+        "expiry": crate::timestamps::rfc3339(expires_at),
+    }))
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,7 +220,8 @@ pub enum OutboxCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// Create a user; reads the password, then the PIN, one per line on stdin.
+    /// Create a user; reads the password, then the PIN: prompted for without echo at a
+    /// terminal, else one per line on stdin.
     Create {
         #[arg(long)]
         username: String,
@@ -246,8 +251,9 @@ pub enum ClientCommand {
     Create {
         #[arg(long)]
         name: String,
-        /// Exact redirect URI; repeat the flag or list several.
-        #[arg(long = "redirect-uri", value_name = "URI", required = true, num_args = 1..)]
+        /// Exact redirect URI; repeat the flag or list several. Required, except for an
+        /// --admin client (it signs no one in).
+        #[arg(long = "redirect-uri", value_name = "URI", num_args = 1..)]
         redirect_uris: Vec<String>,
         /// A public client (a native or browser app): no secret, PKCE required.
         #[arg(long)]
@@ -309,6 +315,23 @@ fn read_line(
     }
 }
 
+/// The password, then the PIN: asked for without echo when a person types them at a terminal,
+/// else one line each from stdin, as scripts give them.
+fn read_password_and_pin() -> Result<(String, String), CliError> {
+    if crate::prompt::stdin_is_terminal() {
+        let ask = |prompt: &str, what: &str| {
+            crate::prompt::read_hidden(prompt)
+                .map_err(|e| CliError(format!("cannot read the {what} from the terminal: {e}")))
+        };
+        return Ok((ask("Password: ", "password")?, ask("PIN: ", "PIN")?));
+    }
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    let password = read_line(&mut lines, "password")?;
+    let pin = read_line(&mut lines, "PIN")?;
+    Ok((password, pin))
+}
+
 /// What `idp user create` was asked for.
 pub struct NewUserRequest<'a> {
     pub username: &'a str,
@@ -338,10 +361,7 @@ pub async fn create_user(
     let phone = phone
         .map(|p| validate::phone(p).map_err(|e| CliError(format!("--phone: {e}"))))
         .transpose()?;
-    let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
-    let password = read_line(&mut lines, "password")?;
-    let pin = read_line(&mut lines, "PIN")?;
+    let (password, pin) = read_password_and_pin()?;
     state
         .password_policy
         .check(&password, &password, &username)
@@ -408,6 +428,11 @@ pub async fn create_client(
     }
     if name.trim().is_empty() {
         return Err(CliError("--name may not be empty".into()));
+    }
+    if redirect_uris.is_empty() && !admin {
+        return Err(CliError(
+            "--redirect-uri is required: the exact URI where the client receives people back with a code (only an --admin client, which signs no one in, may go without)".into(),
+        ));
     }
     for uri in redirect_uris {
         idp_oauth::client_metadata::check_redirect_uri(uri)
@@ -498,6 +523,7 @@ pub async fn list_outbox(state: &AppState) -> Result<serde_json::Value, CliError
         .map(|(at, m)| {
             json!({
                 "at": at,
+                "time": crate::timestamps::rfc3339(at),
                 "channel": m.channel.as_str(),
                 "to": m.recipient,
                 "subject": m.subject,

@@ -14,6 +14,7 @@ pub mod messages;
 pub mod metrics;
 pub mod notify;
 pub mod oauth;
+pub mod prompt;
 pub mod published;
 pub mod readiness;
 pub mod rehash;
@@ -24,6 +25,7 @@ pub mod start;
 pub mod state;
 pub mod store;
 pub mod throttle;
+pub mod timestamps;
 pub mod trusted_device;
 pub mod web;
 
@@ -38,6 +40,42 @@ const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
 /// How long a consumed authorization code is kept past its expiry, so that a late replay is
 /// still recognised and revokes what the code issued.
 const REPLAY_MEMORY_SECS: i64 = 86_400;
+
+/// What an operator needs to know as the server starts: where it serves, where people sign
+/// up, where messages go, and settings that disagree.
+pub fn announce(state: &AppState, listen: &str) {
+    let settings = &state.settings;
+    let issuer = state.issuer();
+    tracing::info!(
+        %issuer,
+        %listen,
+        front_door = %format_args!("{issuer}/"),
+        signup = %format_args!("{issuer}/signup"),
+        "serving"
+    );
+    match (
+        settings.smtp_url.is_some(),
+        settings.sms_webhook_url.is_some(),
+    ) {
+        (false, false) => tracing::info!(
+            "no SMTP server (IDP_SMTP_URL) or SMS webhook (IDP_SMS_WEBHOOK_URL) is set: one-time codes and notices are kept in the outbox; read them with `idp outbox list`"
+        ),
+        (true, false) => tracing::info!(
+            "e-mail goes to the SMTP server; no SMS webhook (IDP_SMS_WEBHOOK_URL) is set: texts are kept in the outbox; read them with `idp outbox list`"
+        ),
+        (false, true) => tracing::info!(
+            "texts go to the SMS webhook; no SMTP server (IDP_SMTP_URL) is set: e-mail is kept in the outbox; read it with `idp outbox list`"
+        ),
+        (true, true) => tracing::info!("e-mail goes to the SMTP server, texts to the SMS webhook"),
+    }
+    if let Some((issuer_port, listen_port)) = settings.issuer_port_differs() {
+        tracing::warn!(
+            %issuer,
+            %listen,
+            "the issuer (IDP_ISSUER) names port {issuer_port} but the server listens on port {listen_port} (IDP_LISTEN): discovery and every link point at the issuer; set IDP_ISSUER to the address people reach, e.g. http://127.0.0.1:{listen_port}"
+        );
+    }
+}
 
 /// Serves the provider on `listener` (and `/metrics` alone on `metrics`, when given) until
 /// ctrl-c or SIGTERM; then stops accepting connections and finishes the requests in flight.

@@ -106,7 +106,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                     );
                 }
             }
-            tracing::info!(issuer = state.issuer(), listen = %listen, "serving");
+            idp_server::announce(&state, &listen);
             idp_server::serve(state, listener, metrics)
                 .await
                 .map_err(|e| Failure::Other(e.to_string()))

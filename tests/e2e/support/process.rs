@@ -244,6 +244,11 @@ impl TestIdp {
         panic!("idp serve did not start again");
     }
 
+    /// The `idp` command with this provider's settings, to run against its database.
+    pub fn command(&self) -> Command {
+        idp_command(self.dir.path(), &self.issuer, &self.extra_env)
+    }
+
     /// Runs `idp ARGS` against this provider's database, with `stdin` as input.
     pub fn cli(&self, args: &[&str], stdin: &str) -> Output {
         self.cli_with(&[], args, stdin)

@@ -232,8 +232,29 @@ fn invalid(name: &str, why: impl std::fmt::Display) -> ConfigError {
     ))
 }
 
-/// One line naming the first bad setting, its variable and what is wrong with it.
+/// One line naming the first bad setting, its variable and what is wrong with it (and the
+/// file it came from); a file that is not TOML at all is named with the parser's own report,
+/// over several lines: where, the line itself and a caret under the fault.
 fn describe(error: figment::Error) -> ConfigError {
+    let file = error
+        .metadata
+        .as_ref()
+        .and_then(|m| m.source.as_ref())
+        .and_then(|source| source.file_path())
+        .map(|path| path.display().to_string());
+    if error.path.is_empty()
+        && let (Some(file), figment::error::Kind::Message(report)) = (&file, &error.kind)
+    {
+        return ConfigError(format!("{file} is not valid TOML:\n{}", report.trim_end()));
+    }
+    let described = describe_setting(&error);
+    match file {
+        Some(file) => ConfigError(format!("{} (in {file})", described.0)),
+        None => described,
+    }
+}
+
+fn describe_setting(error: &figment::Error) -> ConfigError {
     let mut path: Vec<String> = error.path.iter().map(|p| p.to_lowercase()).collect();
     if let figment::error::Kind::UnknownField(field, _) = &error.kind {
         if path.last() != Some(&field.to_lowercase()) {
@@ -336,6 +357,19 @@ impl Settings {
             check("sms_webhook_url", url, "use https://");
         }
         links
+    }
+
+    /// The issuer's port and the listen port, when an http (so loopback) issuer names another
+    /// port than the server listens on: discovery then sends everyone to a port nothing may
+    /// answer on. An https issuer is taken to be a proxy's address, which may differ freely.
+    pub fn issuer_port_differs(&self) -> Option<(u16, u16)> {
+        let issuer = Url::parse(&self.issuer).ok()?;
+        if issuer.scheme() != "http" {
+            return None;
+        }
+        let issuer_port = issuer.port_or_known_default()?;
+        let listen_port = self.listen.parse::<std::net::SocketAddr>().ok()?.port();
+        (issuer_port != listen_port).then_some((issuer_port, listen_port))
     }
 
     pub fn issuer_is_https(&self) -> bool {
@@ -447,6 +481,21 @@ mod tests {
         let found =
             remote_plaintext(|s| s.sms_webhook_url = Some("https://sms.example.net".into()));
         assert_eq!(found, none);
+    }
+
+    #[test]
+    fn an_http_issuer_on_another_port_than_the_listener_is_noticed() {
+        let mut settings = defaults();
+        assert_eq!(settings.issuer_port_differs(), None, "the defaults agree");
+        settings.listen = "127.0.0.1:8099".into();
+        assert_eq!(settings.issuer_port_differs(), Some((8080, 8099)));
+        settings.issuer = "http://localhost:8099".into();
+        assert_eq!(settings.issuer_port_differs(), None);
+        settings.issuer = "http://127.0.0.1".into();
+        assert_eq!(settings.issuer_port_differs(), Some((80, 8099)));
+        // Behind a proxy that ends TLS, the issuer is the proxy's address.
+        settings.issuer = "https://idp.example".into();
+        assert_eq!(settings.issuer_port_differs(), None);
     }
 
     #[test]

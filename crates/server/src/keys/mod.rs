@@ -324,14 +324,23 @@ pub fn describe(records: &[SigningKeyRecord]) -> serde_json::Value {
     records
         .iter()
         .map(|r| {
-            serde_json::json!({
+            let mut key = serde_json::json!({
                 "kid": r.kid,
                 "alg": r.alg.as_str(),
                 "state": r.state.as_str(),
                 "created_at": r.created_at,
                 "activate_at": r.activate_at,
                 "remove_after": r.remove_after,
-            })
+            });
+            crate::timestamps::add_readable(
+                &mut key,
+                &[
+                    ("created_at", "created"),
+                    ("activate_at", "activation"),
+                    ("remove_after", "removal"),
+                ],
+            );
+            key
         })
         .collect()
 }

@@ -15,11 +15,16 @@ use serde_json::{Value, json};
 use crate::error::{BearerError, Fault};
 use crate::state::AppState;
 
-pub struct AdminError(BearerError);
+pub enum AdminError {
+    /// Refused, or failed, as any bearer-token endpoint.
+    Bearer(BearerError),
+    /// What the path names does not exist: 404, with an error body like the others.
+    NotFound(String),
+}
 
 impl From<StoreError> for AdminError {
     fn from(error: StoreError) -> Self {
-        Self(BearerError::from(error))
+        Self::Bearer(BearerError::from(error))
     }
 }
 
@@ -28,24 +33,30 @@ impl From<crate::keys::KeyLoadError> for AdminError {
         match error {
             // Why it was refused, for the operator: no internal detail in it.
             crate::keys::KeyLoadError::Refused(why) => {
-                Self(BearerError::OAuth(OAuthError::invalid_request(why)))
+                Self::Bearer(BearerError::OAuth(OAuthError::invalid_request(why)))
             }
             crate::keys::KeyLoadError::Store(e) => Self::from(e),
-            crate::keys::KeyLoadError::Token(e) => Self(BearerError::Fault(Fault::internal(e))),
+            crate::keys::KeyLoadError::Token(e) => {
+                Self::Bearer(BearerError::Fault(Fault::internal(e)))
+            }
         }
     }
 }
 
 fn not_found(what: &str) -> AdminError {
-    AdminError(BearerError::OAuth(OAuthError::new(
-        ErrorCode::InvalidRequest,
-        format!("no {what}"),
-    )))
+    AdminError::NotFound(format!("no {what}"))
 }
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        let mut response = self.0.into_response();
+        let error = match self {
+            Self::Bearer(error) => error,
+            Self::NotFound(why) => {
+                let body = json!({ "error": "not_found", "error_description": why });
+                return (StatusCode::NOT_FOUND, Json(body)).into_response();
+            }
+        };
+        let mut response = error.into_response();
         if response.status() == StatusCode::BAD_REQUEST {
             response.headers_mut().remove(header::WWW_AUTHENTICATE);
         }
@@ -57,8 +68,9 @@ type Answer = Result<Json<Value>, AdminError>;
 
 /// The admin client the request's bearer token stands for.
 async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Client, AdminError> {
-    let refuse =
-        |code, why: &'static str| AdminError(BearerError::OAuth(OAuthError::new(code, why)));
+    let refuse = |code, why: &'static str| {
+        AdminError::Bearer(BearerError::OAuth(OAuthError::new(code, why)))
+    };
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -182,6 +194,7 @@ fn describe_user(state: &AppState, user: &User) -> Value {
         "security_questions": !user.security_questions.is_empty(),
         "disabled": user.disabled_at.is_some(),
         "created_at": user.created_at,
+        "created": crate::timestamps::rfc3339(user.created_at),
     })
 }
 
@@ -287,6 +300,7 @@ fn describe_client(client: &Client) -> Value {
         "admin": client.admin,
         "disabled": client.metadata.disabled,
         "created_at": client.created_at,
+        "created": crate::timestamps::rfc3339(client.created_at),
     })
 }
 
@@ -305,9 +319,9 @@ pub async fn disable_client(
 ) -> Answer {
     let actor = admin(&state, &headers).await?;
     if id == actor.id {
-        return Err(AdminError(BearerError::OAuth(OAuthError::invalid_request(
-            "a client cannot disable itself",
-        ))));
+        return Err(AdminError::Bearer(BearerError::OAuth(
+            OAuthError::invalid_request("a client cannot disable itself"),
+        )));
     }
     let mut client = state
         .stores
@@ -353,7 +367,11 @@ pub async fn audit_log(
 ) -> Answer {
     admin(&state, &headers).await?;
     let kind = match query.kind.as_deref() {
-        Some(kind) => Some(AuditKind::parse(kind).ok_or_else(|| not_found("such event kind"))?),
+        Some(kind) => Some(AuditKind::parse(kind).ok_or_else(|| {
+            AdminError::Bearer(BearerError::OAuth(OAuthError::invalid_request(
+                "no such event kind",
+            )))
+        })?),
         None => None,
     };
     let user_id = match query.user.as_deref() {
@@ -369,9 +387,14 @@ pub async fn audit_log(
             query.limit.unwrap_or(100).min(1000),
         )
         .await?;
-    Ok(Json(
-        serde_json::to_value(events).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-    ))
+    let mut events =
+        serde_json::to_value(events).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    if let Some(events) = events.as_array_mut() {
+        for event in events {
+            crate::timestamps::add_readable(event, &[("at", "time")]);
+        }
+    }
+    Ok(Json(events))
 }
 
 pub async fn openapi() -> Json<Value> {

@@ -25,6 +25,7 @@ const BODY_LIMIT: usize = 16 * 1024;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(front_door))
         .route(discovery::CONFIGURATION_PATH, get(discovery::configuration))
         .route(discovery::JWKS_PATH, get(discovery::jwks))
         .route(
@@ -174,6 +175,12 @@ async fn healthz() -> Response {
         axum::Json(serde_json::json!({ "status": "ok" })),
     )
         .into_response()
+}
+
+/// The front door: what the service is, and where to sign in, sign up, get help and, for
+/// developers, find the discovery document.
+async fn front_door() -> Response {
+    page("front.html", serde_json::json!({}))
 }
 
 async fn help() -> Response {

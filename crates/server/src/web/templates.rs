@@ -21,6 +21,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "layout.html",
         "forms.html",
         "error.html",
+        "front.html",
         "login.html",
         "pin.html",
         "locked.html",
