@@ -365,6 +365,10 @@ for (const language of ["en", "es"]) {
     await check(page, "signed-up", language);
     await page.goto(`${issuer}/help`);
     await check(page, "help", language);
+    await page.goto(`${issuer}/`);
+    await check(page, "front", language);
+    await page.locator('main a[href="/signup"]').first().click();
+    assert.equal(await page.locator("main").getAttribute("data-page"), "signup");
     await page.goto(`${issuer}/authorize?client_id=nobody&response_type=code`);
     await check(page, "error", language);
     await page.goto(`${issuer}/no-such-page`);
