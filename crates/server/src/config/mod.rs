@@ -519,4 +519,17 @@ mod tests {
         settings.allow_plaintext_backends = false;
         assert!(settings.validate().is_ok());
     }
+
+    #[test]
+    fn pages_show_times_in_utc_unless_an_offset_is_set() {
+        let mut settings = defaults();
+        assert_eq!(settings.time_zone(), crate::i18n::when::Zone::UTC);
+        settings.time_zone = "+01:00".into();
+        assert!(settings.validate().is_ok());
+        assert_eq!(settings.time_zone().label(), "UTC+01:00");
+        settings.time_zone = "Europe/Madrid".into();
+        let refused = settings.validate().unwrap_err().to_string();
+        assert!(refused.contains("`time_zone`"), "{refused}");
+        assert!(refused.contains("IDP_TIME_ZONE"), "{refused}");
+    }
 }
