@@ -54,6 +54,8 @@ async fn the_account_page_names_devices_and_says_when_in_words() {
         later.body
     );
     assert!(section(&later, "sessions").contains("5 minutes ago"));
+    // The date and time itself, for whoever hovers over the words.
+    assert!(section(&later, "sessions").contains(" (UTC)\">5 minutes ago</time>"));
     assert!(section(&later, "activity").contains("5 minutes ago"));
     assert!(section(&later, "apps").contains("None."));
 

@@ -357,3 +357,35 @@ pub async fn serve(
         .await
         .map_err(|e| PortalError::Config(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_discovery_names_the_url_and_why() {
+        // A port that was free a moment ago: nothing answers there.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = closed.local_addr().unwrap();
+        drop(closed);
+        let config = PortalConfig {
+            issuer: format!("http://{address}"),
+            client_id: "portal".into(),
+            client_secret: "secret".into(),
+            base_url: "http://127.0.0.1:3000".into(),
+            transcript_max_age_secs: 300,
+        };
+        let Err(error) = app(config).await else {
+            panic!("discovery cannot succeed");
+        };
+        let said = error.to_string();
+        assert!(said.starts_with("provider discovery failed: "), "{said}");
+        assert!(
+            said.contains(&format!(
+                "fetching http://{address}/.well-known/openid-configuration: "
+            )),
+            "{said}"
+        );
+        assert!(said.to_lowercase().contains("connect"), "the cause: {said}");
+    }
+}

@@ -113,17 +113,32 @@ pub fn describe(at: i64, now: i64, zone: Zone, locale: Locale) -> String {
             "account-time-yesterday",
             &[("time", time), ("hour", hour)],
         ),
-        _ => {
-            let month = MONTHS[usize::from(u8::from(then.month())) - 1];
-            let args = [
-                ("day", Arg::Number(i64::from(then.day()))),
-                ("month", Arg::Text(translate(locale, month, &[]))),
-                ("year", Arg::Number(i64::from(then.year()))),
-                ("time", time),
-                ("hour", hour),
-            ];
-            translate(locale, "account-time-date", &args)
-        }
+        _ => date(then, locale),
+    }
+}
+
+/// A calendar date and time in words: "3 March 2027 at 14:05".
+fn date(then: OffsetDateTime, locale: Locale) -> String {
+    let month = MONTHS[usize::from(u8::from(then.month())) - 1];
+    let args = [
+        ("day", Arg::Number(i64::from(then.day()))),
+        ("month", Arg::Text(translate(locale, month, &[]))),
+        ("year", Arg::Number(i64::from(then.year()))),
+        (
+            "time",
+            Arg::Text(format!("{:02}:{:02}", then.hour(), then.minute())),
+        ),
+        ("hour", Arg::Number(i64::from(then.hour()))),
+    ];
+    translate(locale, "account-time-date", &args)
+}
+
+/// `at` as a date and time in `zone`, whenever it was, with the zone named:
+/// "3 March 2027 at 14:05 (UTC)".
+pub fn absolute(at: i64, zone: Zone, locale: Locale) -> String {
+    match local(at, zone) {
+        Some(then) => format!("{} ({})", date(then, locale), zone.label()),
+        None => at.to_string(),
     }
 }
 
@@ -131,6 +146,8 @@ pub fn describe(at: i64, now: i64, zone: Zone, locale: Locale) -> String {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Moment {
     pub words: String,
+    /// The date and time whatever the words say, for a tooltip.
+    pub full: String,
     pub iso: String,
 }
 
@@ -138,6 +155,7 @@ pub struct Moment {
 pub fn moment(at: i64, now: i64, zone: Zone) -> Moment {
     Moment {
         words: describe(at, now, zone, super::current()),
+        full: absolute(at, zone, super::current()),
         iso: machine(at),
     }
 }
@@ -219,6 +237,15 @@ mod tests {
         assert_eq!(en(AT, later), "3 March 2027 at 14:05");
         assert_eq!(es(AT, later), "3 de marzo de 2027, 14:05");
         assert_eq!(en(AT - 365 * 86_400, AT), "3 March 2026 at 14:05");
+        assert_eq!(
+            absolute(AT, Zone::UTC, Locale::En),
+            "3 March 2027 at 14:05 (UTC)"
+        );
+        let zone = Zone::parse("+01:00").unwrap();
+        assert_eq!(
+            absolute(AT, zone, Locale::Es),
+            "3 de marzo de 2027, 15:05 (UTC+01:00)"
+        );
     }
 
     #[test]
