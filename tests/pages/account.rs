@@ -2,6 +2,8 @@
 
 use axum::http::StatusCode;
 
+use idp_core::clock::Clock as _;
+
 use crate::support::{Browser, Idp, PASSWORD, PIN};
 
 async fn setup() -> Idp {
@@ -11,6 +13,124 @@ async fn setup() -> Idp {
 }
 
 const NEW_PASSWORD: &str = "a brand new passphrase here";
+const CHROME_ON_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+
+/// The text of the page's section headed by `id`, up to the next section.
+fn section<'p>(page: &'p crate::support::Page, id: &str) -> &'p str {
+    let start = page
+        .body
+        .find(&format!("<h2 id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no section {id}: {}", page.body));
+    let rest = &page.body[start..];
+    &rest[..rest.find("</section>").unwrap_or(rest.len())]
+}
+
+#[tokio::test]
+async fn the_account_page_names_devices_and_says_when_in_words() {
+    let idp = setup().await;
+    let mut browser = Browser::new(&idp);
+    browser.extra.push(("user-agent", CHROME_ON_WINDOWS.into()));
+    let account = browser.open_account("alice", PIN).await;
+    let signed_in = idp.clock.now().to_string();
+    assert!(
+        !account.contains(&signed_in),
+        "no Unix times: {}",
+        account.body
+    );
+    assert!(!account.contains("Mozilla/5.0"), "no raw user agents");
+    let sessions = section(&account, "sessions");
+    assert!(
+        sessions.contains("<strong>Chrome on Windows</strong>"),
+        "{sessions}"
+    );
+    assert!(sessions.contains("just now"), "{sessions}");
+    assert!(section(&account, "activity").contains("Chrome on Windows"));
+
+    idp.clock.advance(5 * 60 + 20);
+    let later = browser.get("/account").await;
+    assert!(
+        section(&later, "sessions").contains("Signed in: <time datetime=\""),
+        "{}",
+        later.body
+    );
+    assert!(section(&later, "sessions").contains("5 minutes ago"));
+    // The date and time itself, for whoever hovers over the words.
+    assert!(section(&later, "sessions").contains(" (UTC)\">5 minutes ago</time>"));
+    assert!(section(&later, "activity").contains("5 minutes ago"));
+    assert!(section(&later, "apps").contains("None."));
+
+    idp.clock.advance(3 * 3600);
+    let spanish = browser.get("/account?lang=es").await;
+    let sesiones = section(&spanish, "sessions");
+    assert!(sesiones.contains("Chrome en Windows"), "{sesiones}");
+    assert!(sesiones.contains("hace 3 horas"), "{sesiones}");
+
+    // Another browser, unnamed: a plain "Unknown browser".
+    let mut other = Browser::new(&idp);
+    other.open_account("alice", PIN).await;
+    let both = browser.get("/account?lang=en").await;
+    assert!(section(&both, "sessions").contains("<strong>Unknown browser</strong>"));
+}
+
+#[tokio::test]
+async fn the_account_page_groups_its_sections_and_opens_one_form_at_a_time() {
+    let idp = setup().await;
+    let mut browser = Browser::new(&idp);
+    let account = browser.open_account("alice", PIN).await;
+    let order: Vec<usize> = ["security", "contact", "sessions", "activity", "apps"]
+        .iter()
+        .map(|id| account.body.find(&format!("<h2 id=\"{id}\"")).unwrap())
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+    let security = section(&account, "security");
+    for form in ["/account/password", "/account/pin", "/account/questions"] {
+        assert!(security.contains(&format!("action=\"{form}\"")), "{form}");
+    }
+    assert!(section(&account, "contact").contains("action=\"/account/contact\""));
+    // Every change form folded, in one exclusive group; none open on arrival.
+    assert_eq!(account.body.matches("<details name=\"account\"").count(), 4);
+    assert!(!account.body.contains(" open>"), "{}", account.body);
+
+    // A refused change comes back with its form open, and only that one.
+    let wrong = browser
+        .submit_to(
+            &account,
+            "/account/pin",
+            &[
+                ("current_pin", "000000"),
+                ("pin", "739184"),
+                ("pin_confirm", "739184"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.body.matches(" open>").count(), 1);
+    assert!(wrong.contains("id=\"pin-section\" open>"), "{}", wrong.body);
+    let password = browser
+        .submit_to(
+            &account,
+            "/account/password",
+            &[
+                ("current_password", "not it"),
+                ("password", NEW_PASSWORD),
+                ("password_confirm", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert!(password.contains("id=\"password-section\" open>"));
+    let done = browser
+        .submit_to(
+            &account,
+            "/account/pin",
+            &[
+                ("current_pin", PIN),
+                ("pin", "739184"),
+                ("pin_confirm", "739184"),
+            ],
+        )
+        .await;
+    assert!(done.contains("Your PIN is changed."));
+    assert!(!done.body.contains(" open>"), "a done change folds again");
+}
 
 #[tokio::test]
 async fn the_account_page_needs_password_and_pin() {
@@ -27,7 +147,7 @@ async fn the_account_page_needs_password_and_pin() {
         account.body
     );
     assert!(
-        account.contains("Signed in at"),
+        account.contains("<strong>Signed in</strong>"),
         "recent sign-ins are listed: {}",
         account.body
     );

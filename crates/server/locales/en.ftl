@@ -230,23 +230,57 @@ account-answer = Answer { $n }
 account-save-questions = Save questions
 account-remove-questions = Remove questions
 account-sessions = Where you are signed in
-account-session-since = Since { $when }
+account-session-since = Signed in:
 account-from = from { $ip }
 account-this-browser = this browser
 account-sign-out = Sign out
-account-sign-out-here = Sign out here
 account-devices = Trusted devices
-account-devices-hint = Signing in on a device not listed here needs a code we send you.
+account-devices-hint = Other devices need a code we send you to sign in.
 account-unknown-browser = Unknown browser
-account-last-used = last used { $when }
+account-last-used = Last used:
 account-forget = Forget
 account-none-yet = None yet.
 account-apps = Applications you allowed
 account-withdraw = Withdraw
 account-none = None.
 account-activity = Recent sign-ins
-account-activity-at = at { $when }
 account-removed-app = A removed application
+account-security = Security
+account-contact-which = Which contact
+account-questions-on = Set
+account-devices-and-sessions = Devices and sessions
+account-device-name = { $browser } on { $os }
+account-device-browser = { $browser }
+account-activity-more = { $n ->
+        [one] 1 earlier sign-in
+       *[other] { $n } earlier sign-ins
+    }
+account-allowed = Allowed:
+account-app-sees = What it may see
+account-time-just-now = just now
+account-time-minutes-ago = { $n ->
+        [one] 1 minute ago
+       *[other] { $n } minutes ago
+    }
+account-time-hours-ago = { $n ->
+        [one] 1 hour ago
+       *[other] { $n } hours ago
+    }
+account-time-today = today at { $time }
+account-time-yesterday = yesterday at { $time }
+account-time-date = { $day } { $month } { $year } at { $time }
+account-month-1 = January
+account-month-2 = February
+account-month-3 = March
+account-month-4 = April
+account-month-5 = May
+account-month-6 = June
+account-month-7 = July
+account-month-8 = August
+account-month-9 = September
+account-month-10 = October
+account-month-11 = November
+account-month-12 = December
 outcome-signed-in = Signed in
 outcome-password-wrong = Wrong password
 outcome-throttled = Refused: too many tries

@@ -230,23 +230,63 @@ account-answer = Respuesta { $n }
 account-save-questions = Guardar las preguntas
 account-remove-questions = Quitar las preguntas
 account-sessions = Dónde tiene la sesión iniciada
-account-session-since = Desde { $when }
+account-session-since = Inicio de sesión:
 account-from = desde { $ip }
 account-this-browser = este navegador
 account-sign-out = Cerrar sesión
-account-sign-out-here = Cerrar sesión aquí
 account-devices = Dispositivos de confianza
-account-devices-hint = Iniciar sesión en un dispositivo que no esté en esta lista requiere un código que le enviamos.
+account-devices-hint = Otros dispositivos necesitan un código para entrar.
 account-unknown-browser = Navegador desconocido
-account-last-used = usado por última vez { $when }
+account-last-used = Último uso:
 account-forget = Olvidar
 account-none-yet = Ninguno todavía.
 account-apps = Aplicaciones a las que dio permiso
 account-withdraw = Retirar
 account-none = Ninguna.
 account-activity = Inicios de sesión recientes
-account-activity-at = el { $when }
 account-removed-app = Una aplicación eliminada
+account-security = Seguridad
+account-contact-which = Qué contacto
+account-questions-on = Configuradas
+account-devices-and-sessions = Dispositivos y sesiones
+account-device-name = { $browser } en { $os }
+account-device-browser = { $browser }
+account-activity-more = { $n ->
+        [one] 1 inicio de sesión anterior
+       *[other] { $n } inicios de sesión anteriores
+    }
+account-allowed = Permitida:
+account-app-sees = Qué puede ver
+account-time-just-now = hace un momento
+account-time-minutes-ago = { $n ->
+        [one] hace 1 minuto
+       *[other] hace { $n } minutos
+    }
+account-time-hours-ago = { $n ->
+        [one] hace 1 hora
+       *[other] hace { $n } horas
+    }
+account-time-today = { $hour ->
+        [1] hoy a la { $time }
+       *[other] hoy a las { $time }
+    }
+account-time-yesterday = { $hour ->
+        [1] ayer a la { $time }
+       *[other] ayer a las { $time }
+    }
+account-time-date = { $day } de { $month } de { $year }, { $time }
+account-month-1 = enero
+account-month-2 = febrero
+account-month-3 = marzo
+account-month-4 = abril
+account-month-5 = mayo
+account-month-6 = junio
+account-month-7 = julio
+account-month-8 = agosto
+account-month-9 = septiembre
+account-month-10 = octubre
+account-month-11 = noviembre
+account-month-12 = diciembre
 outcome-signed-in = Sesión iniciada
 outcome-password-wrong = Contraseña incorrecta
 outcome-throttled = Rechazado: demasiados intentos

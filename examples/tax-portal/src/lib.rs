@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
@@ -24,6 +24,10 @@ use openidconnect::{
 };
 use rand::RngCore as _;
 use serde::Deserialize;
+
+mod words;
+pub use words::{acr_in_words, amr_in_words};
+use words::{ago, escape, page, utc};
 
 /// How the portal is configured.
 #[derive(Debug, Clone)]
@@ -64,8 +68,10 @@ struct Pending {
 #[derive(Clone)]
 struct Signed {
     username: String,
+    subject: String,
     auth_time: i64,
     acr: String,
+    amr: Vec<String>,
     /// The last sign-in was a step-up for the transcript.
     stepped_up: bool,
 }
@@ -92,20 +98,6 @@ fn random_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn page(body: &str) -> Response {
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Tax Portal</title></head><body><main>{body}</main></body></html>"
-    ))
-    .into_response()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// Builds the portal's routes, discovering the provider first.
 pub async fn app(config: PortalConfig) -> Result<Router, PortalError> {
     let http = openidconnect::reqwest::ClientBuilder::new()
@@ -114,9 +106,15 @@ pub async fn app(config: PortalConfig) -> Result<Router, PortalError> {
         .map_err(|e| PortalError::Config(e.to_string()))?;
     let issuer =
         IssuerUrl::new(config.issuer.clone()).map_err(|e| PortalError::Config(e.to_string()))?;
-    let metadata = CoreProviderMetadata::discover_async(issuer, &http)
+    let metadata = CoreProviderMetadata::discover_async(issuer.clone(), &http)
         .await
-        .map_err(|e| PortalError::Discovery(e.to_string()))?;
+        .map_err(|e| {
+            let fetched = format!(
+                "{}/.well-known/openid-configuration",
+                issuer.as_str().trim_end_matches('/')
+            );
+            PortalError::Discovery(format!("fetching {fetched}: {}", causes(&e)))
+        })?;
     let redirect = RedirectUrl::new(format!("{}/callback", config.base_url))
         .map_err(|e| PortalError::Config(e.to_string()))?;
     let client = CoreClient::from_provider_metadata(
@@ -140,20 +138,72 @@ pub async fn app(config: PortalConfig) -> Result<Router, PortalError> {
         .with_state(portal))
 }
 
+/// An error and its causes, outermost first: "Request failed: error sending request: ...".
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        // Some errors repeat their cause in their own message.
+        if !text.ends_with(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 fn signed_in(portal: &Portal, jar: &CookieJar) -> Option<Signed> {
     let id = jar.get("portal_session")?.value().to_owned();
     portal.sessions.lock().ok()?.get(&id).cloned()
 }
 
 async fn home(State(portal): State<Arc<Portal>>, jar: CookieJar) -> Response {
-    match signed_in(&portal, &jar) {
-        Some(user) => page(&format!(
-            "<h1>Tax Portal</h1><p>Signed in as <strong>{}</strong> ({})</p><p><a href=\"/transcript\">View transcript</a></p>",
-            escape(&user.username),
-            escape(&user.acr)
-        )),
-        None => page("<h1>Tax Portal</h1><p><a href=\"/login\">Sign in</a></p>"),
-    }
+    let Some(user) = signed_in(&portal, &jar) else {
+        return page(
+            "Welcome",
+            "<h1>Your taxes, online</h1><p>See your returns, payments and transcripts in one place.</p>\
+<p><a class=\"button\" href=\"/login\">Sign in</a></p>",
+        );
+    };
+    page(
+        "Your account",
+        &format!(
+            "<h1>Welcome back</h1><p>Signed in as <strong>{name}</strong>, {when}.</p>\
+<dl><dt>Signed in with</dt><dd>{methods}</dd><dt>Assurance</dt><dd>{level}</dd></dl>\
+<p><a class=\"button\" href=\"/transcript\">View transcript</a></p>{raw}",
+            name = escape(&user.username),
+            when = escape(&ago(user.auth_time, now())),
+            methods = escape(&amr_in_words(&user.amr)),
+            level = escape(&acr_in_words(&user.acr)),
+            raw = for_developers(&user),
+        ),
+    )
+}
+
+/// The ID token's values as they came, folded away for developers.
+fn for_developers(user: &Signed) -> String {
+    format!(
+        "<details><summary>For developers: the ID token's claims</summary><dl>\
+<dt>sub</dt><dd><code>{}</code></dd><dt>acr</dt><dd><code>{}</code></dd>\
+<dt>amr</dt><dd><code>{}</code></dd><dt>auth_time</dt><dd><code>{}</code> ({})</dd></dl></details>",
+        escape(&user.subject),
+        escape(&user.acr),
+        escape(&user.amr.join(" ")),
+        user.auth_time,
+        escape(&utc(user.auth_time)),
+    )
+}
+
+fn failed(why: &str) -> Response {
+    page(
+        "Sign-in failed",
+        &format!(
+            "<h1>Sign-in failed</h1><p>{}</p><p><a href=\"/\">Back to the start</a></p>",
+            escape(why)
+        ),
+    )
 }
 
 #[derive(Deserialize)]
@@ -205,7 +255,7 @@ async fn callback(
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     if let Some(error) = query.error {
-        return page(&format!("<h1>Sign-in failed</h1><p>{}</p>", escape(&error)));
+        return failed(&error);
     }
     let pending = query.state.and_then(|state| {
         portal
@@ -215,7 +265,7 @@ async fn callback(
             .and_then(|mut p| p.remove(&state))
     });
     let (Some(pending), Some(code)) = (pending, query.code) else {
-        return page("<h1>Sign-in failed</h1><p>Unknown or reused sign-in.</p>");
+        return failed("Unknown or reused sign-in.");
     };
     let exchanged = match portal.client.exchange_code(AuthorizationCode::new(code)) {
         Ok(request) => {
@@ -225,14 +275,11 @@ async fn callback(
                 .await
         }
         Err(error) => {
-            return page(&format!(
-                "<h1>Sign-in failed</h1><p>{}</p>",
-                escape(&error.to_string())
-            ));
+            return failed(&error.to_string());
         }
     };
     let Ok(tokens) = exchanged else {
-        return page("<h1>Sign-in failed</h1><p>The code could not be exchanged.</p>");
+        return failed("The code could not be exchanged.");
     };
     let verifier = portal.client.id_token_verifier().set_allowed_algs(vec![
         CoreJwsSigningAlgorithm::EcdsaP256Sha256,
@@ -242,7 +289,7 @@ async fn callback(
         .id_token()
         .and_then(|t| t.claims(&verifier, &pending.nonce).ok())
     else {
-        return page("<h1>Sign-in failed</h1><p>The ID token did not validate.</p>");
+        return failed("The ID token did not validate.");
     };
     // The name comes from UserInfo (scope `profile`); the ID token says who and how.
     let userinfo: Option<CoreUserInfoClaims> =
@@ -256,6 +303,11 @@ async fn callback(
             .and_then(|u| u.preferred_username())
             .map(|u| u.as_str().to_owned())
             .unwrap_or_else(|| claims.subject().as_str().to_owned()),
+        subject: claims.subject().as_str().to_owned(),
+        amr: claims
+            .auth_method_refs()
+            .map(|methods| methods.iter().map(|m| m.as_str().to_owned()).collect())
+            .unwrap_or_default(),
         auth_time: claims.auth_time().map_or(0, |t| t.timestamp()),
         acr: claims
             .auth_context_ref()
@@ -283,11 +335,16 @@ async fn transcript(State(portal): State<Arc<Portal>>, jar: CookieJar) -> Respon
     if !fresh {
         return Redirect::to("/login?step_up=true").into_response();
     }
-    page(&format!(
-        "<h1>Transcript</h1><p>Tax return transcript for <strong>{}</strong>, tax year 2025: filed, no balance due.</p><p>PIN confirmed at {}.</p>",
-        escape(&user.username),
-        user.auth_time
-    ))
+    page(
+        "Transcript",
+        &format!(
+            "<h1>Transcript</h1><p>Tax return transcript for <strong>{}</strong>, tax year 2025: filed, no balance due.</p>\
+<p>Shown because you entered your PIN {}.</p>{}",
+            escape(&user.username),
+            escape(&ago(user.auth_time, now())),
+            for_developers(&user),
+        ),
+    )
 }
 
 /// Serves the portal on `listener`.
@@ -299,4 +356,36 @@ pub async fn serve(
     axum::serve(listener, app)
         .await
         .map_err(|e| PortalError::Config(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_discovery_names_the_url_and_why() {
+        // A port that was free a moment ago: nothing answers there.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = closed.local_addr().unwrap();
+        drop(closed);
+        let config = PortalConfig {
+            issuer: format!("http://{address}"),
+            client_id: "portal".into(),
+            client_secret: "secret".into(),
+            base_url: "http://127.0.0.1:3000".into(),
+            transcript_max_age_secs: 300,
+        };
+        let Err(error) = app(config).await else {
+            panic!("discovery cannot succeed");
+        };
+        let said = error.to_string();
+        assert!(said.starts_with("provider discovery failed: "), "{said}");
+        assert!(
+            said.contains(&format!(
+                "fetching http://{address}/.well-known/openid-configuration: "
+            )),
+            "{said}"
+        );
+        assert!(said.to_lowercase().contains("connect"), "the cause: {said}");
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use tax_portal::{PortalConfig, serve};
+use tax_portal::{PortalConfig, app};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -32,10 +32,21 @@ async fn main() -> ExitCode {
         issuer,
         client_id,
         client_secret,
-        base_url,
+        base_url: base_url.clone(),
         transcript_max_age_secs: 300,
     };
-    match serve(config, listener).await {
+    let app = match app(config).await {
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("tax-portal: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let bound = listener
+        .local_addr()
+        .map_or_else(|_| listen.clone(), |a| a.to_string());
+    println!("tax-portal: listening on http://{bound}, open {base_url}/ in a browser");
+    match axum::serve(listener, app).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("tax-portal: {error}");

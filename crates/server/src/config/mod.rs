@@ -64,6 +64,8 @@ pub struct Settings {
     /// Whether links without TLS to hosts other than loopback (database, Redis, SMTP, SMS
     /// webhook) are allowed: only on a private, trusted network.
     pub allow_plaintext_backends: bool,
+    /// The time zone pages show times in: `UTC`, or a fixed offset such as `+01:00`.
+    pub time_zone: String,
     pub hashing: HashingSettings,
     pub password: PasswordSettings,
     pub pin: PinSettings,
@@ -279,6 +281,11 @@ fn env_name(key: &str) -> String {
 }
 
 impl Settings {
+    /// The time zone pages show times in (checked at start-up; UTC if it were not).
+    pub fn time_zone(&self) -> crate::i18n::when::Zone {
+        crate::i18n::when::Zone::parse(&self.time_zone).unwrap_or(crate::i18n::when::Zone::UTC)
+    }
+
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Toml::string(DEFAULTS));
         if let Some(file) = file {
@@ -511,5 +518,18 @@ mod tests {
         settings.redis_url = Some("rediss://:pw@cache.internal:6379".into());
         settings.allow_plaintext_backends = false;
         assert!(settings.validate().is_ok());
+    }
+
+    #[test]
+    fn pages_show_times_in_utc_unless_an_offset_is_set() {
+        let mut settings = defaults();
+        assert_eq!(settings.time_zone(), crate::i18n::when::Zone::UTC);
+        settings.time_zone = "+01:00".into();
+        assert!(settings.validate().is_ok());
+        assert_eq!(settings.time_zone().label(), "UTC+01:00");
+        settings.time_zone = "Europe/Madrid".into();
+        let refused = settings.validate().unwrap_err().to_string();
+        assert!(refused.contains("`time_zone`"), "{refused}");
+        assert!(refused.contains("IDP_TIME_ZONE"), "{refused}");
     }
 }

@@ -56,6 +56,7 @@ impl Settings {
                 ));
             }
         }
+        crate::i18n::when::Zone::parse(&self.time_zone).map_err(|e| invalid("time_zone", e))?;
         if let Some(metrics) = &self.metrics_listen {
             metrics
                 .parse::<SocketAddr>()

@@ -13,7 +13,9 @@ use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use serde::Serialize;
 
+pub mod device;
 mod negotiation;
+pub mod when;
 
 pub use idp_core::locale::Locale;
 pub use negotiation::{

@@ -21,7 +21,7 @@ use idp_core::security_questions;
 use serde_json::json;
 
 use crate::error::PageError;
-use crate::i18n::{FieldError, Text, question_text};
+use crate::i18n::{FieldError, Text, device, question_text, when};
 use crate::state::AppState;
 use crate::web::csrf;
 use crate::web::extract::SignedIn;
@@ -45,19 +45,22 @@ async fn page(
     notice: Option<Text>,
     error: Option<FieldError>,
 ) -> Result<Response, PageError> {
+    let now = state.now();
+    let zone = state.settings.time_zone();
+    let at = |at: i64| when::moment(at, now, zone);
     let sessions: Vec<_> = state
         .stores
         .sessions
-        .list_sessions(&user.id, state.now())
+        .list_sessions(&user.id, now)
         .await?
         .into_iter()
         .map(|s| {
             json!({
                 "sid": s.sid,
                 "current": s.sid == session.sid,
-                "created_at": s.created_at,
+                "created_at": at(s.created_at),
                 "ip": s.ip,
-                "user_agent": s.user_agent,
+                "device": device::name(s.user_agent.as_deref()),
             })
         })
         .collect();
@@ -69,10 +72,10 @@ async fn page(
         .into_iter()
         .map(|e| {
             json!({
-                "at": e.at,
+                "at": at(e.at),
                 "outcome": outcome_label(e.kind),
                 "ip": e.ip,
-                "user_agent": e.user_agent,
+                "device": device::name(e.user_agent.as_deref()),
             })
         })
         .collect();
@@ -85,10 +88,9 @@ async fn page(
         .map(|d| {
             json!({
                 "id": d.id,
-                "created_at": d.created_at,
-                "last_seen_at": d.last_seen_at,
+                "last_seen_at": at(d.last_seen_at),
                 "ip": d.ip,
-                "user_agent": d.user_agent,
+                "device": device::name(d.user_agent.as_deref()),
             })
         })
         .collect();
@@ -104,7 +106,12 @@ async fn page(
             .iter()
             .map(|s| crate::oauth::consent::describe(s))
             .collect();
-        consents.push(json!({ "client_id": client_id, "name": name, "scopes": scopes, "granted_at": granted_at }));
+        consents.push(json!({
+            "client_id": client_id,
+            "name": name,
+            "scopes": scopes,
+            "granted_at": at(granted_at),
+        }));
     }
     Ok(csrf::form_page(
         state,
@@ -130,6 +137,7 @@ async fn page(
                 .map(|a| question_text(&a.question))
                 .collect::<Vec<_>>(),
             "events": events,
+            "open": error.as_ref().and_then(section_of),
             "notice": notice,
             "error": error,
         }),
@@ -166,6 +174,26 @@ async fn refused(
     error: FieldError,
 ) -> Result<Response, PageError> {
     page(state, jar, session, user, status, None, Some(error)).await
+}
+
+/// The folded section of the page a refused change belongs to, shown open with its error.
+fn section_of(error: &FieldError) -> Option<&'static str> {
+    let section = match error.field {
+        Some("current_password" | "password" | "password_confirm") => "password",
+        Some("current_pin" | "new_pin" | "new_pin_confirm") => "pin",
+        Some("value" | "contact_password") => "contact",
+        Some("questions_password") => "questions",
+        Some(_) => return None,
+        None => match error.text.id() {
+            id if id.starts_with("question-") => "questions",
+            "account-choose-channel"
+            | "recover-too-many-codes"
+            | "code-not-sent"
+            | "code-expired-ask" => "contact",
+            _ => return None,
+        },
+    };
+    Some(section)
 }
 
 fn outcome_label(kind: AuditKind) -> Text {

@@ -107,7 +107,7 @@ pub(super) async fn wrong_current_password(
     {
         let event = audit::event(state, AuditKind::PasswordThrottled, from).user(&user.id);
         audit::record(state, event).await;
-        let message = FieldError::general(throttle::wait_message(wait));
+        let message = FieldError::on(field, throttle::wait_message(wait));
         let status = StatusCode::TOO_MANY_REQUESTS;
         let mut page = refused(state, jar.clone(), session, user, status, message).await?;
         crate::error::retry_after_header(&mut page, wait);
