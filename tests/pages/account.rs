@@ -45,6 +45,9 @@ async fn the_account_page_names_devices_and_says_when_in_words() {
     );
     assert!(sessions.contains("just now"), "{sessions}");
     assert!(section(&account, "activity").contains("Chrome on Windows"));
+    // The notice of the new device names it the same way.
+    let notice = "on a new device: Chrome on Windows";
+    assert_eq!(idp.notice("alice@example.com", notice).await, 1);
 
     idp.clock.advance(5 * 60 + 20);
     let later = browser.get("/account").await;

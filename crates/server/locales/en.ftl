@@ -378,7 +378,6 @@ mail-recovered-subject = Your account was recovered
 mail-recovered = You proved who you are with a code and chose a new PIN.
 mail-new-device-subject = New sign-in to your account
 mail-new-device = Your account was just signed in to on a new device: { $browser }, from { $place }.
-mail-unknown-browser = an unknown browser
 mail-unknown-address = an unknown address
 mail-code-subject = Your code to { $purpose }
 mail-code = Your code to { $purpose } is { $code }

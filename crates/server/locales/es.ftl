@@ -384,7 +384,6 @@ mail-recovered-subject = Su cuenta se ha recuperado
 mail-recovered = Demostró quién es con un código y eligió un PIN nuevo.
 mail-new-device-subject = Nuevo inicio de sesión en su cuenta
 mail-new-device = Se acaba de iniciar sesión en su cuenta desde un dispositivo nuevo: { $browser }, desde { $place }.
-mail-unknown-browser = un navegador desconocido
 mail-unknown-address = una dirección desconocida
 mail-code-subject = Su código para { $purpose }
 mail-code = Su código para { $purpose } es { $code }

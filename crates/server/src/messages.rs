@@ -80,10 +80,8 @@ pub fn recovery_completed(user: &User) -> Message {
 }
 
 pub fn new_device(user: &User, from: &crate::web::client_info::ClientInfo) -> Message {
-    let browser = from
-        .user_agent
-        .clone()
-        .unwrap_or_else(|| Text::new("mail-unknown-browser").words());
+    // Named as people say it ("Chrome on Windows"), as the account page names it.
+    let browser = crate::i18n::device::name(from.user_agent.as_deref()).words();
     let place = from
         .ip
         .clone()

@@ -7,7 +7,6 @@ use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use idp_core::hashing::Turn;
 use idp_core::model::{AuditKind, Session, User};
-use idp_core::password_policy::PasswordRejection;
 use serde::Deserialize;
 
 use super::{done, refused};
@@ -65,14 +64,7 @@ pub async fn change_password(
             &session,
             &user,
             StatusCode::BAD_REQUEST,
-            FieldError::on(
-                if why == PasswordRejection::Mismatch {
-                    "password_confirm"
-                } else {
-                    "password"
-                },
-                why.into(),
-            ),
+            FieldError::on(crate::i18n::password_field(why), why.into()),
         )
         .await;
     }
