@@ -75,7 +75,8 @@ impl HotWrite for AuditAppend {
                 .await
                 .map_err(backend)?;
         }
-        self.steps(&mut OnPool::new(&mut transaction)).await?;
+        let mut on = OnPool::new(store.backend, &mut transaction);
+        self.steps(&mut on).await?;
         transaction.commit().await.map_err(backend)
     }
 }

@@ -100,7 +100,10 @@ impl HotWrite for Rotation {
                 let mut on = OnPool::locking_reads(&mut transaction);
                 self.steps(&mut on).await?
             }
-            Backend::Sqlite => self.steps(&mut OnPool::new(&mut transaction)).await?,
+            Backend::Sqlite => {
+                let mut on = OnPool::new(Backend::Sqlite, &mut transaction);
+                self.steps(&mut on).await?
+            }
         };
         transaction.commit().await.map_err(backend)?;
         Ok(found)

@@ -184,13 +184,15 @@ impl Statements for OnThread<'_> {
 /// Statements through sqlx on one connection (a transaction's, or one taken from the pool).
 pub(super) struct OnPool<'c> {
     connection: &'c mut sqlx::AnyConnection,
+    backend: Backend,
     locking: usize,
 }
 
 impl<'c> OnPool<'c> {
-    pub(super) fn new(connection: &'c mut sqlx::AnyConnection) -> Self {
+    pub(super) fn new(backend: Backend, connection: &'c mut sqlx::AnyConnection) -> Self {
         Self {
             connection,
+            backend,
             locking: 0,
         }
     }
@@ -199,6 +201,7 @@ impl<'c> OnPool<'c> {
     pub(super) fn locking_reads(connection: &'c mut sqlx::AnyConnection) -> Self {
         Self {
             connection,
+            backend: Backend::Postgres,
             locking: 1,
         }
     }
@@ -212,11 +215,22 @@ impl Statements for OnPool<'_> {
         sql: &'static str,
         args: &[Arg<'_>],
     ) -> Result<Option<R>, StoreError> {
-        // Every row is read: sqlx's SQLite driver would stop a `RETURNING` statement after the
-        // first, and a failure to commit it then would pass unseen.
-        let rows = pooled(sql, args).fetch_all(&mut *self.connection).await;
-        let first = rows.map_err(backend)?.into_iter().next();
-        first.map(|row| R::from_row(&row)).transpose()
+        let query = pooled(sql, args);
+        let row = match self.backend {
+            // Every row is read: sqlx's SQLite driver would stop a `RETURNING` statement after
+            // the first, and a failure to commit it then would pass unseen.
+            Backend::Sqlite => {
+                let rows = query.fetch_all(&mut *self.connection).await;
+                rows.map_err(backend)?.into_iter().next()
+            }
+            // PostgreSQL runs a statement that writes to its end before the first row comes
+            // back, and reports its failure; reading one row spares collecting them.
+            Backend::Postgres => {
+                let row = query.fetch_optional(&mut *self.connection).await;
+                row.map_err(backend)?
+            }
+        };
+        row.map(|row| R::from_row(&row)).transpose()
     }
 
     async fn execute(&mut self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
@@ -259,7 +273,8 @@ pub(super) trait HotWrite: Send + Sync + 'static {
     /// The steps through sqlx: on a pooled connection, or in a transaction they need.
     async fn pooled(&self, store: &SqlStore) -> Result<Self::Output, StoreError> {
         let mut connection = store.pool().acquire().await.map_err(backend)?;
-        self.steps(&mut OnPool::new(&mut connection)).await
+        self.steps(&mut OnPool::new(store.backend, &mut connection))
+            .await
     }
 }
 
@@ -360,7 +375,9 @@ impl SqlStore {
     ) -> Result<Option<R>, StoreError> {
         self.hot(|c| at_once(OnThread(c).first(sql, args)), async {
             let mut connection = self.pool().acquire().await.map_err(backend)?;
-            OnPool::new(&mut connection).first(sql, args).await
+            OnPool::new(self.backend, &mut connection)
+                .first(sql, args)
+                .await
         })
         .await
     }
