@@ -142,6 +142,54 @@ async fn a_username_nobody_has_goes_through_the_same_pages_and_gets_nowhere() {
         "alice's only"
     );
     assert_eq!(idp.messages("bob@example.com", "").await, 0);
+
+    // A code past its lifetime is spent, whoever the username names.
+    let mut waiting = Vec::new();
+    for username in ["alice", "nobody"] {
+        let mut browser = Browser::new(&idp);
+        let [_, _, code] = to_code_step(&mut browser, username).await;
+        waiting.push((browser, code));
+    }
+    idp.clock.advance(idp.state.settings.codes.lifetime_secs);
+    for (mut browser, code) in waiting {
+        let late = browser.submit(&code, &[("code", "000000")]).await;
+        assert_eq!(late.status, StatusCode::GONE, "{late:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_stranger_starting_resets_leaves_the_persons_other_codes_alone() {
+    let idp = setup(|s| {
+        s.limits.recoveries_per_hour = 0;
+        s.limits.code_tries_per_15_minutes = 0;
+        // Fewer than the stranger's fifty wrong codes: were they counted, alice would be
+        // blocked from every code.
+        s.codes.max_failures = 20;
+    })
+    .await;
+    // Ten resets with wrong codes, from someone who knows only the username.
+    for _ in 0..10 {
+        let mut stranger = Browser::new(&idp);
+        let [_, _, code] = to_code_step(&mut stranger, "alice").await;
+        for _ in 0..5 {
+            stranger.submit(&code, &[("code", "000000")]).await;
+        }
+    }
+    let mut stranger = Browser::new(&idp);
+    let (_, login) = stranger.open(&authorize("rp", &[])).await;
+    let start = stranger.get(&login.link("/forgot-password")).await;
+    let named = stranger.submit(&start, &[("username", "alice")]).await;
+    let choose = stranger.follow(named).await;
+    let refused = stranger.submit(&choose, &[("channel", "email")]).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{refused:?}");
+    // Alice still signs in on a new browser: its code goes out and is taken.
+    let mut alice = Browser::new(&idp);
+    assert!(
+        alice
+            .sign_in(&authorize("rp", &[]), "alice")
+            .await
+            .gives_code()
+    );
 }
 
 #[tokio::test]

@@ -25,10 +25,18 @@ pub struct Interaction {
     /// What this sign-in has proven so far: the state machine's one source of truth.
     pub signin: SignIn,
     /// A password reset that sent no code (the username is nobody's, or has no confirmed
-    /// contact by the channel chosen: see `SignIn::ResettingPassword`): the tries its code
-    /// step answers with, counted down as a real code's are.
+    /// contact by the channel chosen: see `SignIn::ResettingPassword`): what its code step
+    /// answers with, as a real code would.
     #[serde(default)]
-    pub decoy_code_tries: Option<u32>,
+    pub decoy_code: Option<DecoyCode>,
+}
+
+/// The code a password reset of nobody "sent": every code typed is wrong, with one try fewer,
+/// until its tries or its lifetime are over, as a real code's are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecoyCode {
+    pub tries_left: u32,
+    pub expires_at: UnixTime,
 }
 
 /// The client id of the provider's own account pages, which sign people in through the same
@@ -51,7 +59,7 @@ impl Interaction {
             client_name,
             created_at: now,
             signin,
-            decoy_code_tries: None,
+            decoy_code: None,
         }
     }
 

@@ -70,6 +70,15 @@ impl std::fmt::Debug for CodeIssuer {
     }
 }
 
+/// Whether a wrong code of `purpose` counts toward the person's cap on wrong codes in a row.
+/// A password reset's does not: anyone who knows a username can start a reset, and counting
+/// its wrong codes would let a stranger block the person's new-device and recovery codes. Its
+/// own tries, the per-address limit on wrong codes, its own hourly sending limit and the PIN
+/// that follows it bound it instead.
+pub fn counts_toward_cap(purpose: CodePurpose) -> bool {
+    purpose != CodePurpose::PasswordReset
+}
+
 impl CodeIssuer {
     pub fn new(key: [u8; 32], lifetime_secs: i64) -> Self {
         Self {
@@ -126,7 +135,9 @@ impl CodeIssuer {
         }
         // Two right answers at once: only one consumes the code.
         if store.consume_code(purpose, user_id, &code.hash).await? {
-            store.reset_code_failures(user_id).await?;
+            if counts_toward_cap(purpose) {
+                store.reset_code_failures(user_id).await?;
+            }
             Ok(CodeCheck::Correct(code.data))
         } else {
             Ok(CodeCheck::Spent)
@@ -163,10 +174,11 @@ impl CodeIssuer {
         let Some(code) = store.take_code_try(purpose, user_id, now).await? else {
             return Ok(Err(CodeCheck::Spent));
         };
-        if store
-            .take_code_failure(user_id, self.max_failures)
-            .await?
-            .is_none()
+        if counts_toward_cap(purpose)
+            && store
+                .take_code_failure(user_id, self.max_failures)
+                .await?
+                .is_none()
         {
             return Ok(Err(CodeCheck::Blocked));
         }
@@ -376,6 +388,27 @@ mod tests {
         let right = issuer.check(&store, PURPOSE, "u1", &code, 1001).await;
         assert!(matches!(right.unwrap(), CodeCheck::Correct(_)));
         assert_eq!(store.1.lock().unwrap().get("u1"), None);
+    }
+
+    #[tokio::test]
+    async fn wrong_password_reset_codes_never_block_the_persons_other_codes() {
+        let issuer = CodeIssuer::new([1; 32], 600).with_max_failures(3);
+        let store = Codes::default();
+        let reset = CodePurpose::PasswordReset;
+        // A stranger who knows the username starts resets and types wrong codes.
+        for _ in 0..4 {
+            let (code, record) = issuer.issue(1000, json!({}));
+            store.put_code(reset, "u1", &record).await.unwrap();
+            for _ in 0..5 {
+                let check = issuer.check(&store, reset, "u1", wrong_for(&code), 1001);
+                assert!(matches!(check.await.unwrap(), CodeCheck::Wrong { .. }));
+            }
+        }
+        assert_eq!(store.1.lock().unwrap().get("u1"), None, "nothing counted");
+        // The person's own recovery code still works.
+        let code = sent(&issuer, &store).await;
+        let right = issuer.check(&store, PURPOSE, "u1", &code, 1001).await;
+        assert!(matches!(right.unwrap(), CodeCheck::Correct(_)));
     }
 
     #[tokio::test]

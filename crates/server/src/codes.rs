@@ -41,7 +41,7 @@ pub async fn send(
     (channel, recipient): (Channel, &str),
     (message, delivery): (messages::Purpose, Delivery),
 ) -> Result<Sent, StoreError> {
-    let Some(counted) = throttle::may_send_code(state, user_id).await? else {
+    let Some(counted) = throttle::may_send_code(state, user_id, purpose).await? else {
         return Ok(Sent::TooMany);
     };
     let (code, record) = state.codes.issue(state.now(), data);

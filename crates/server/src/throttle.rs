@@ -8,7 +8,8 @@
 //! and forgotten if the hashing queue was full (a busy server turns it away with 503).
 //!
 //! Codes: at most ten one-time codes an hour are sent for one user, whatever the purpose, so
-//! nobody can flood a person's inbox or phone, or get endless fresh codes to guess.
+//! nobody can flood a person's inbox or phone, or get endless fresh codes to guess; a password
+//! reset's codes, which a stranger who knows the username can ask for, have ten of their own.
 //!
 //! Per client IP (`limits.*`): sign-ups, client registrations and recoveries started, each at
 //! most so many in its window, so that one source cannot create accounts or clients in bulk;
@@ -17,6 +18,7 @@
 //! carrier's NAT) who answer right all get in (SPEC "Sign-in rules that every path keeps").
 
 use idp_core::StoreError;
+use idp_core::model::CodePurpose;
 use idp_core::random::sha256_b64;
 
 use crate::i18n::Text;
@@ -133,6 +135,12 @@ pub async fn password_unchecked(state: &AppState, username: &str, ip: Option<&st
 
 /// The password was right: the username's failures are forgotten, and this attempt does not
 /// count against the IP.
+/// A password reset is done: the username's wrong passwords no longer hold the new one back.
+/// The address's count stays: no wrong password of its is made good by a reset.
+pub async fn password_reset(state: &AppState, username: &str) -> Result<(), StoreError> {
+    state.stores.throttle.clear(&account_key(username)).await
+}
+
 pub async fn password_succeeded(
     state: &AppState,
     username: &str,
@@ -146,9 +154,18 @@ pub async fn password_succeeded(
 }
 
 /// Records a code about to be sent for the user, as a try to give back should it not go out;
-/// `None` (and not recorded) when the hourly limit is reached.
-pub async fn may_send_code(state: &AppState, user_id: &str) -> Result<Option<Try>, StoreError> {
-    let key = format!("codes:{user_id}");
+/// `None` (and not recorded) when the hourly limit is reached. A password reset's codes have
+/// a limit of their own: anyone who knows a username can ask for them, and they must not use
+/// up the person's new-device and recovery codes.
+pub async fn may_send_code(
+    state: &AppState,
+    user_id: &str,
+    purpose: CodePurpose,
+) -> Result<Option<Try>, StoreError> {
+    let key = match purpose {
+        CodePurpose::PasswordReset => format!("reset-codes:{user_id}"),
+        _ => format!("codes:{user_id}"),
+    };
     let (before, _) = state
         .stores
         .throttle

@@ -5,7 +5,7 @@
 //!
 //! The pages do not tell whether the username exists or has a confirmed contact: a reset of
 //! nobody goes through the same pages, a code is "sent" to nowhere and every code typed is
-//! wrong, with the tries a real code would have (`Interaction::decoy_code_tries`).
+//! wrong, with the tries and the lifetime a real code would have (`Interaction::decoy_code`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -23,7 +23,7 @@ use crate::codes::{self, Delivery, Sent};
 use crate::error::{Expired, PageError};
 use crate::i18n::{FieldError, Text};
 use crate::messages;
-use crate::oauth::interaction::Interaction;
+use crate::oauth::interaction::{DecoyCode, Interaction};
 use crate::session;
 use crate::state::AppState;
 use crate::throttle;
@@ -217,11 +217,14 @@ pub async fn channel_submit(
                 .detail(format!("no confirmed contact by {}", channel.as_str()));
             audit::record(&state, event).await;
         }
-        loaded.interaction.decoy_code_tries = Some(idp_recovery::CODE_TRIES);
+        loaded.interaction.decoy_code = Some(DecoyCode {
+            tries_left: idp_recovery::CODE_TRIES,
+            expires_at: state.now() + state.settings.codes.lifetime_secs,
+        });
         let event = Event::RecoveryCodeSent { channel };
         return steps::advance(&state, jar, loaded, event, &from).await;
     };
-    loaded.interaction.decoy_code_tries = None;
+    loaded.interaction.decoy_code = None;
     let sent = codes::send(
         &state,
         &user.id,
@@ -331,24 +334,38 @@ pub async fn code_submit(
     let (mut loaded, channel) = at_code_step(loaded)?;
     let tried = throttle::per_ip_try(&state, throttle::Action::CodeTry, from.ip()).await?;
     let user = person(&loaded).cloned();
-    let checked = match (&user, loaded.interaction.decoy_code_tries) {
+    let now = state.now();
+    let checked = match (&user, loaded.interaction.decoy_code) {
         (Some(user), None) => {
-            let (store, now) = (state.stores.codes.as_ref(), state.now());
+            let store = state.stores.codes.as_ref();
             state
                 .codes
                 .check(store, CodePurpose::PasswordReset, &user.id, &form.code, now)
                 .await
                 .map_err(PageError::from)
         }
-        // No code went out: wrong, with one try fewer, as a real code would be.
-        (_, left) => {
-            let left = left.unwrap_or_default();
-            loaded.interaction.decoy_code_tries = Some(left.saturating_sub(1));
-            sign_in::save(&state, &loaded.interaction).await?;
-            Ok(match left {
-                0 => CodeCheck::Spent,
-                n => CodeCheck::Wrong { tries_left: n - 1 },
-            })
+        // No code went out: wrong, with one try fewer, until its tries or its lifetime are
+        // over, as a real code would be.
+        (_, decoy) => {
+            let decoy = decoy.unwrap_or(DecoyCode {
+                tries_left: 0,
+                expires_at: now,
+            });
+            let answer = if decoy.tries_left == 0 || now >= decoy.expires_at {
+                CodeCheck::Spent
+            } else {
+                CodeCheck::Wrong {
+                    tries_left: decoy.tries_left - 1,
+                }
+            };
+            if let CodeCheck::Wrong { tries_left } = answer {
+                loaded.interaction.decoy_code = Some(DecoyCode {
+                    tries_left,
+                    ..decoy
+                });
+                sign_in::save(&state, &loaded.interaction).await?;
+            }
+            Ok(answer)
         }
     };
     let outcome = tried
@@ -472,7 +489,7 @@ pub async fn new_password_submit(
     // every other session and trusted browser of the person.
     session::credentials_changed(&state, &jar, &user.id, &from).await?;
     // Tries at the old password no longer hold the new one back.
-    throttle::password_succeeded(&state, &user.username, from.ip()).await?;
+    throttle::password_reset(&state, &user.username).await?;
     let event = audit::event(&state, AuditKind::PasswordReset, &from)
         .user(&user.id)
         .client(&loaded.interaction.request.client_id);
