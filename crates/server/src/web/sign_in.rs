@@ -25,6 +25,14 @@ pub struct Loaded {
     pub policy: Policy,
 }
 
+/// The person with the username as typed; `None` for one nobody has, or that is no username.
+pub async fn person_named(state: &AppState, typed: &str) -> Result<Option<User>, StoreError> {
+    match idp_core::validate::username(typed) {
+        Ok(name) => state.stores.users.find_user_by_username(&name).await,
+        Err(_) => Ok(None),
+    }
+}
+
 /// The machine's view of a stored person.
 pub fn account(user: &User) -> Account {
     Account {

@@ -185,10 +185,7 @@ async fn check_password(
     // A password turned away at once is turned away before the username is looked up, so
     // that the answer's timing says nothing of whether it exists.
     state.hasher.admit(Turn::New)?;
-    let user = match idp_core::validate::username(username) {
-        Ok(name) => state.stores.users.find_user_by_username(&name).await?,
-        Err(_) => None,
-    };
+    let user = sign_in::person_named(state, username).await?;
     let bounded = password.chars().count() <= state.password_policy.max_length;
     let stored = user.as_ref().map_or_else(
         || state.dummy_password_hash.clone(),

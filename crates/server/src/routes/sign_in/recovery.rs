@@ -31,7 +31,7 @@ use crate::web::extract::{Step, StepForm};
 use crate::web::sign_in::Loaded;
 
 /// The confirmed destinations a code can go to.
-fn destinations(user: &User) -> Vec<(Channel, String, String)> {
+pub(super) fn destinations(user: &User) -> Vec<(Channel, String, String)> {
     let mut out = Vec::new();
     if user.email_verified {
         out.push((Channel::Email, user.email.clone(), mask::email(&user.email)));

@@ -17,6 +17,7 @@ use idp_signin::{Event, SignIn};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::recovery::destinations;
 use super::steps;
 use crate::audit;
 use crate::codes::{self, Delivery, Sent};
@@ -118,10 +119,7 @@ pub async fn username_submit(
             Some(message),
         ));
     }
-    let user = match idp_core::validate::username(typed) {
-        Ok(name) => state.stores.users.find_user_by_username(&name).await?,
-        Err(_) => None,
-    };
+    let user = sign_in::person_named(&state, typed).await?;
     let account = user.as_ref().map(sign_in::account);
     steps::advance(
         &state,
@@ -178,14 +176,6 @@ pub struct ChannelForm {
     channel: String,
 }
 
-/// Where a reset code for `user` goes by `channel`: a confirmed contact only.
-fn confirmed(user: &User, channel: Channel) -> Option<String> {
-    match channel {
-        Channel::Email => user.email_verified.then(|| user.email.clone()),
-        Channel::Sms => user.phone.clone().filter(|_| user.phone_verified),
-    }
-}
-
 pub async fn channel_submit(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -206,7 +196,11 @@ pub async fn channel_submit(
     // Counted as a PIN recovery's code is, whoever the username names.
     let counted = throttle::per_ip_try(&state, throttle::Action::Recovery, from.ip()).await?;
     let client_id = loaded.interaction.request.client_id.clone();
-    let to = person(&loaded).and_then(|u| Some((u.clone(), confirmed(u, channel)?)));
+    // A confirmed contact only, as for a PIN recovery.
+    let to = person(&loaded).and_then(|u| {
+        let (_, recipient, _) = destinations(u).into_iter().find(|d| d.0 == channel)?;
+        Some((u.clone(), recipient))
+    });
     let Some((user, recipient)) = to else {
         // Nobody's, or no confirmed contact by that channel: nothing goes out, and the code
         // step answers as a real one does.
