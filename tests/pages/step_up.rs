@@ -45,6 +45,12 @@ async fn an_expired_max_age_asks_only_for_the_pin() {
     idp.clock.advance(2);
     let (_, pin_page) = browser.open(&authorize("rp", &[("max_age", "0")])).await;
     assert!(pin_page.is("pin"), "no password asked: {}", pin_page.body);
+    // The page says why the PIN is asked again, and who asks.
+    assert!(
+        pin_page.contains("Client rp asks you to confirm it is you again"),
+        "{}",
+        pin_page.body
+    );
     let wrong = browser.submit(&pin_page, &[("pin", "000000")]).await;
     assert!(
         wrong.contains("4 tries left"),
