@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 use crate::clock::UnixTime;
 
 mod audit;
+mod factors;
 
 pub use audit::{AuditEvent, AuditKind, chain_start};
+pub use factors::{Factor, FactorKind};
 
 /// A person who signs in. `id` is the stable, opaque OIDC subject (`sub`).
 #[derive(Debug, Clone, PartialEq, Eq)]

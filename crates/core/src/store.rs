@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use crate::clock::UnixTime;
 use crate::error::StoreError;
 use crate::model::{
-    AuditEvent, Client, CodePurpose, Consumed, Device, EphemeralKind, Grant, Message, NewUser,
-    OneTimeCode, Rotated, RotationCheck, Session, SigningKeyRecord, User,
+    AuditEvent, Client, CodePurpose, Consumed, Device, EphemeralKind, Factor, Grant, Message,
+    NewUser, OneTimeCode, Rotated, RotationCheck, Session, SigningKeyRecord, User,
 };
 
 /// What a readiness probe found of one backend.
@@ -412,6 +412,58 @@ pub trait ConsentStore: Send + Sync {
     async fn withdraw_consent(&self, user_id: &str, client_id: &str) -> Result<bool, StoreError>;
 }
 
+/// A person's second factors (an authenticator app, passkeys) and saved recovery codes, which
+/// are durable: always in the database. Uses are taken atomically, so that a code or a TOTP
+/// time step works once however many nodes race with it.
+#[async_trait]
+pub trait FactorStore: Send + Sync {
+    /// Binds a new factor. `StoreError::Conflict` when its id or credential id is taken.
+    async fn add_factor(&self, factor: &Factor) -> Result<(), StoreError>;
+    /// The person's factors, oldest first.
+    async fn list_factors(&self, user_id: &str) -> Result<Vec<Factor>, StoreError>;
+    /// The passkey with this credential id, whoever it belongs to.
+    async fn find_passkey(&self, credential_id: &str) -> Result<Option<Factor>, StoreError>;
+    /// Renames the person's factor; false when they have no such factor.
+    async fn rename_factor(&self, user_id: &str, id: &str, name: &str) -> Result<bool, StoreError>;
+    /// Removes the person's factor; false when they have no such factor.
+    async fn remove_factor(&self, user_id: &str, id: &str) -> Result<bool, StoreError>;
+    /// Records a use at `now`. With `step`, only while the stored `last_step` is below it (a
+    /// TOTP code's time step: the same or an earlier step again is a replay), and the step is
+    /// stored; with `secret`, the stored secret is replaced (a passkey's updated counter and
+    /// flags). False when the factor is gone or the step was not new. Atomic: of two nodes
+    /// racing with the same code, exactly one wins.
+    async fn record_factor_use(
+        &self,
+        user_id: &str,
+        id: &str,
+        now: UnixTime,
+        step: Option<i64>,
+        secret: Option<&[u8]>,
+    ) -> Result<bool, StoreError>;
+    /// Replaces the person's saved recovery codes with `hashes` (the old ones stop working), in
+    /// one transaction.
+    async fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        hashes: &[String],
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Uses the person's saved code with this hash: true exactly once per code, also under
+    /// concurrency. Atomic.
+    async fn use_recovery_code(
+        &self,
+        user_id: &str,
+        hash: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// How many unused saved codes the person has, and when the current set was made (`None`:
+    /// no set).
+    async fn recovery_codes_left(
+        &self,
+        user_id: &str,
+    ) -> Result<(usize, Option<UnixTime>), StoreError>;
+}
+
 /// Leases on cluster-wide chores, so that one node at a time does them.
 #[async_trait]
 pub trait LeaseStore: Send + Sync {
@@ -444,6 +496,8 @@ pub struct Stores {
     pub devices: Arc<dyn DeviceStore>,
     pub codes: Arc<dyn CodeStore>,
     pub consents: Arc<dyn ConsentStore>,
+    /// Second factors and saved recovery codes: the database's, also where Redis is used.
+    pub factors: Arc<dyn FactorStore>,
     /// What readiness asks, by the name it reports each under (`database`, `redis`).
     pub health: Vec<(&'static str, Arc<dyn HealthCheck>)>,
     pub leases: Arc<dyn LeaseStore>,

@@ -14,6 +14,7 @@ use idp_core::model::{Client, Grant, NewUser, Rotated, SigningAlg, TokenEndpoint
 use idp_core::store::Stores;
 
 pub mod codes;
+pub mod factors;
 pub mod grants;
 pub mod keys;
 pub mod operations;
@@ -81,6 +82,9 @@ macro_rules! database_contract {
             operations::leases_have_one_holder_at_a_time,
             codes::codes_take_tries_atomically_and_are_consumed_once,
             codes::code_failures_are_counted_atomically_per_user,
+            factors::factors_are_bound_listed_renamed_and_removed,
+            factors::a_totp_step_is_accepted_once,
+            factors::saved_codes_are_used_once,
         );
         $crate::cache_contract!($open);
     };

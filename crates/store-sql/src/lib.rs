@@ -72,6 +72,7 @@ pub async fn open_database(
         devices: db.clone(),
         codes: db.clone(),
         consents: db.clone(),
+        factors: db.clone(),
         leases: db.clone(),
         health: vec![("database", db.clone())],
         throttle: Arc::new(memory::MemoryThrottle::default()),

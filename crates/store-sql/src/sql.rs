@@ -15,14 +15,14 @@ use async_trait::async_trait;
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
 use idp_core::model::{
-    AuditEvent, AuditKind, Channel, Client, CodePurpose, Consumed, Device, EphemeralKind, Grant,
-    GrantOwner, KeyState, Message, NewUser, OneTimeCode, Rotated, RotationCheck, Session,
-    SigningAlg, SigningKeyRecord, TokenEndpointAuthMethod, User,
+    AuditEvent, AuditKind, Channel, Client, CodePurpose, Consumed, Device, EphemeralKind, Factor,
+    FactorKind, Grant, GrantOwner, KeyState, Message, NewUser, OneTimeCode, Rotated, RotationCheck,
+    Session, SigningAlg, SigningKeyRecord, TokenEndpointAuthMethod, User,
 };
 use idp_core::store::{
     AuditLink, AuditStore, ClientStore, CodeStore, ConsentStore, DeviceStore, EphemeralStore,
-    GrantStore, Health, HealthCheck, KeyStore, LeaseStore, OutboxStore, PinAttemptStore,
-    SessionStore, UserStore,
+    FactorStore, GrantStore, Health, HealthCheck, KeyStore, LeaseStore, OutboxStore,
+    PinAttemptStore, SessionStore, UserStore,
 };
 use sqlx::AnyPool;
 use sqlx::Executor as _;
@@ -40,6 +40,7 @@ mod consents;
 mod devices;
 mod ephemeral;
 mod errors;
+mod factors;
 mod grants;
 mod keys;
 mod leases;
