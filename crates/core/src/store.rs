@@ -441,7 +441,7 @@ pub trait FactorStore: Send + Sync {
         secret: Option<&[u8]>,
     ) -> Result<bool, StoreError>;
     /// Replaces the person's saved recovery codes with `hashes` (the old ones stop working), in
-    /// one transaction.
+    /// one transaction; of replacements at once, one set is left, whole.
     async fn replace_recovery_codes(
         &self,
         user_id: &str,
