@@ -27,6 +27,7 @@ mod par;
 mod pin_life;
 mod registration;
 mod reset;
+mod second_factor;
 mod signup;
 mod step_up;
 mod token;

@@ -3,18 +3,37 @@
 //! requests for lower ones.
 
 use idp_core::{ErrorCode, OAuthError};
+use idp_signin::Level;
 
 /// Password and PIN.
-pub const PASSWORD_PIN: &str = "urn:idp:acr:password-pin";
+pub const PASSWORD_PIN: &str = Level::PasswordPin.acr();
 /// Password and PIN on a verified device: a browser the user already trusted, or one that
 /// just passed the new-device code.
-pub const PASSWORD_PIN_DEVICE: &str = "urn:idp:acr:password-pin-device";
+pub const PASSWORD_PIN_DEVICE: &str = Level::PasswordPinDevice.acr();
+/// Password, PIN and a possession factor.
+pub const AAL2: &str = Level::Aal2.acr();
+/// Password, PIN and a passkey.
+pub const AAL2_PHISHING_RESISTANT: &str = Level::Aal2PhishingResistant.acr();
 
-/// Every level, lowest first.
-pub const LEVELS: [&str; 2] = [PASSWORD_PIN, PASSWORD_PIN_DEVICE];
+/// Every level, lowest first (the sign-in machine's [`Level::ALL`]).
+pub const LEVELS: [&str; 4] = [
+    PASSWORD_PIN,
+    PASSWORD_PIN_DEVICE,
+    AAL2,
+    AAL2_PHISHING_RESISTANT,
+];
 
-pub fn level(acr: &str) -> Option<usize> {
-    LEVELS.iter().position(|known| *known == acr)
+pub fn level(acr: &str) -> Option<Level> {
+    Level::from_acr(acr)
+}
+
+/// The level a request requires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Required {
+    pub acr: String,
+    /// Asked for as an essential `acr` claim: a sign-in that cannot reach it ends in
+    /// `unmet_authentication_requirements` (OpenID Connect Core §5.5.1.1).
+    pub essential: bool,
 }
 
 /// Whether a sign-in at `achieved` meets a request for `required`.
@@ -27,46 +46,60 @@ pub fn satisfies(achieved: &str, required: Option<&str>) -> bool {
 
 /// The level a request requires, from `acr_values` (voluntary: unknown values are ignored)
 /// and the `claims` parameter (an essential `acr` that names no level this provider offers is
-/// refused, OpenID Connect Core §5.5.1.1). The lowest requested level is enough.
+/// refused, OpenID Connect Core §5.5.1.1). The lowest requested level is enough; it is
+/// essential when it came from an essential `acr` claim alone.
 pub fn required(
     acr_values: Option<&str>,
     claims: Option<&str>,
-) -> Result<Option<String>, OAuthError> {
-    let mut requested: Vec<String> = acr_values
+) -> Result<Option<Required>, OAuthError> {
+    let voluntary: Vec<String> = acr_values
         .unwrap_or_default()
         .split(' ')
         .filter(|v| level(v).is_some())
         .map(str::to_owned)
         .collect();
-    if let Some(claims) = claims {
-        let parsed: serde_json::Value = serde_json::from_str(claims)
-            .map_err(|_| OAuthError::invalid_request("claims is not valid JSON"))?;
-        let acr = &parsed["id_token"]["acr"];
-        let mut values: Vec<String> = acr["values"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let Some(value) = acr["value"].as_str() {
-            values.push(value.to_owned());
-        }
-        let known: Vec<String> = values
-            .iter()
-            .filter(|v| level(v).is_some())
-            .cloned()
-            .collect();
-        if acr["essential"].as_bool() == Some(true) && !values.is_empty() && known.is_empty() {
-            return Err(OAuthError::new(
-                ErrorCode::UnmetAuthenticationRequirements,
-                "none of the essential acr values can be met",
-            ));
-        }
-        requested.extend(known);
+    let (claimed, essential) = claimed(claims)?;
+    let lowest = |values: &[String]| values.iter().filter_map(|v| level(v)).min();
+    let required = lowest(&voluntary).into_iter().chain(lowest(&claimed)).min();
+    Ok(required.map(|level| Required {
+        acr: level.acr().to_owned(),
+        essential: essential && lowest(&voluntary).is_none_or(|v| v > level),
+    }))
+}
+
+/// The known levels of the `claims` parameter's `acr`, and whether it is essential.
+fn claimed(claims: Option<&str>) -> Result<(Vec<String>, bool), OAuthError> {
+    let Some(claims) = claims else {
+        return Ok((Vec::new(), false));
+    };
+    let parsed: serde_json::Value = serde_json::from_str(claims)
+        .map_err(|_| OAuthError::invalid_request("claims is not valid JSON"))?;
+    let acr = &parsed["id_token"]["acr"];
+    let mut values: Vec<String> = acr["values"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(value) = acr["value"].as_str() {
+        values.push(value.to_owned());
     }
-    Ok(requested.into_iter().min_by_key(|v| level(v)))
+    let known: Vec<String> = values
+        .iter()
+        .filter(|v| level(v).is_some())
+        .cloned()
+        .collect();
+    let essential = acr["essential"].as_bool() == Some(true);
+    if essential && !values.is_empty() && known.is_empty() {
+        return Err(OAuthError::new(
+            ErrorCode::UnmetAuthenticationRequirements,
+            "none of the essential acr values can be met",
+        ));
+    }
+    let essential = essential && !known.is_empty();
+    Ok((known, essential))
 }
 
 #[cfg(test)]
@@ -94,6 +127,7 @@ mod tests {
                 None
             )
             .unwrap()
+            .map(|r| r.acr)
             .as_deref(),
             Some(PASSWORD_PIN)
         );
@@ -114,9 +148,21 @@ mod tests {
         let claims =
             r#"{"id_token":{"acr":{"essential":true,"value":"urn:idp:acr:password-pin-device"}}}"#;
         assert_eq!(
-            required(None, Some(claims)).unwrap().as_deref(),
-            Some(PASSWORD_PIN_DEVICE)
+            required(None, Some(claims)).unwrap(),
+            Some(Required {
+                acr: PASSWORD_PIN_DEVICE.into(),
+                essential: true
+            })
         );
+        // A voluntary lower level keeps the request voluntary.
+        let both = required(Some(PASSWORD_PIN), Some(claims)).unwrap().unwrap();
+        assert_eq!((both.acr.as_str(), both.essential), (PASSWORD_PIN, false));
+        let essential_aal2 =
+            r#"{"id_token":{"acr":{"essential":true,"values":["urn:idp:acr:aal2"]}}}"#;
+        let r = required(Some(AAL2_PHISHING_RESISTANT), Some(essential_aal2))
+            .unwrap()
+            .unwrap();
+        assert_eq!((r.acr.as_str(), r.essential), (AAL2, true));
         let voluntary = r#"{"id_token":{"acr":{"values":["urn:other:loa:4"]}}}"#;
         assert_eq!(required(None, Some(voluntary)).unwrap(), None);
         assert!(required(None, Some("{not json")).is_err());

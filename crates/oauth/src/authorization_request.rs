@@ -44,6 +44,9 @@ pub struct AuthorizationRequest {
     /// The authentication context class the sign-in must reach (see [`crate::acr`]).
     #[serde(default)]
     pub acr: Option<String>,
+    /// `acr` came from an essential `acr` claim: not reaching it is an error.
+    #[serde(default)]
+    pub acr_essential: bool,
 }
 
 /// Why a request was refused, and so how to answer it.
@@ -155,8 +158,10 @@ pub async fn check(
     let prompt = check_prompt(&params).map_err(refuse)?;
     let max_age = check_max_age(&params).map_err(refuse)?;
     check_lengths(&params).map_err(refuse)?;
-    let acr =
+    let required =
         crate::acr::required(params.get("acr_values"), params.get("claims")).map_err(refuse)?;
+    let acr_essential = required.as_ref().is_some_and(|r| r.essential);
+    let acr = required.map(|r| r.acr);
     let request = AuthorizationRequest {
         client_id: client.id.clone(),
         redirect_uri,
@@ -169,6 +174,7 @@ pub async fn check(
         login_hint: params.get("login_hint").map(str::to_owned),
         ui_locales: params.get("ui_locales").map(str::to_owned),
         acr,
+        acr_essential,
     };
     Ok((request, client))
 }

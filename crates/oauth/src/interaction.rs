@@ -29,6 +29,10 @@ pub struct Interaction {
     /// answers with, as a real code would.
     #[serde(default)]
     pub decoy_code: Option<DecoyCode>,
+    /// An authenticator app being added at the second-factor step: its secret, sealed, until
+    /// its first code is right.
+    #[serde(default)]
+    pub pending_app: Option<Vec<u8>>,
 }
 
 /// The code a password reset of nobody "sent": every code typed is wrong, with one try fewer,
@@ -60,6 +64,7 @@ impl Interaction {
             created_at: now,
             signin,
             decoy_code: None,
+            pending_app: None,
         }
     }
 
@@ -77,6 +82,7 @@ impl Interaction {
             login_hint: None,
             ui_locales: None,
             acr: None,
+            acr_essential: false,
         };
         Self::new(
             now,
@@ -91,9 +97,9 @@ impl Interaction {
         self.request.client_id == ACCOUNT_CLIENT
     }
 
-    /// What the request asks of the sign-in, with the operator's new-device setting.
-    pub fn policy(&self, new_device_check: bool) -> Policy {
-        policy(&self.request, new_device_check)
+    /// What the request asks of the sign-in, with the operator's settings.
+    pub fn policy(&self, operator: Operator) -> Policy {
+        policy(&self.request, operator)
     }
 
     /// The interaction stored under `id`, if it is there and still within its lifetime at
@@ -133,15 +139,26 @@ impl Interaction {
     }
 }
 
+/// The operator's settings a sign-in's policy takes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Operator {
+    /// An unknown browser needs a one-time code after the PIN.
+    pub new_device_check: bool,
+    /// A code texted to a confirmed phone counts as a second factor.
+    pub texted_codes_count: bool,
+}
+
 /// What a request asks of the sign-in (OpenID Connect Core §3.1.2.1), with the operator's
-/// new-device setting.
-pub fn policy(request: &AuthorizationRequest, new_device_check: bool) -> Policy {
+/// settings.
+pub fn policy(request: &AuthorizationRequest, operator: Operator) -> Policy {
     Policy {
         force_login: request.prompt == Some(Prompt::Login),
         no_prompt: request.prompt == Some(Prompt::None),
         max_age: request.max_age,
         level: request.acr.as_deref().and_then(Level::from_acr),
-        new_device_check,
+        level_essential: request.acr_essential,
+        new_device_check: operator.new_device_check,
+        texted_codes_count: operator.texted_codes_count,
     }
 }
 
@@ -275,15 +292,65 @@ mod tests {
 
     #[test]
     fn the_policy_is_what_the_request_asks_with_the_operators_new_device_setting() {
-        let plain = policy(&request(None, None, None), true);
+        let plain = policy(
+            &request(None, None, None),
+            Operator {
+                new_device_check: true,
+                ..Operator::default()
+            },
+        );
         assert!(!plain.force_login && !plain.no_prompt && plain.new_device_check);
         assert_eq!((plain.max_age, plain.level), (None, None));
-        assert!(policy(&request(Some(Prompt::Login), None, None), false).force_login);
-        assert!(!policy(&request(Some(Prompt::Login), None, None), false).new_device_check);
-        assert!(policy(&request(Some(Prompt::None), None, None), true).no_prompt);
-        assert_eq!(policy(&request(None, Some(0), None), true).max_age, Some(0));
+        assert!(
+            policy(
+                &request(Some(Prompt::Login), None, None),
+                Operator {
+                    new_device_check: false,
+                    ..Operator::default()
+                }
+            )
+            .force_login
+        );
+        assert!(
+            !policy(
+                &request(Some(Prompt::Login), None, None),
+                Operator {
+                    new_device_check: false,
+                    ..Operator::default()
+                }
+            )
+            .new_device_check
+        );
+        assert!(
+            policy(
+                &request(Some(Prompt::None), None, None),
+                Operator {
+                    new_device_check: true,
+                    ..Operator::default()
+                }
+            )
+            .no_prompt
+        );
+        assert_eq!(
+            policy(
+                &request(None, Some(0), None),
+                Operator {
+                    new_device_check: true,
+                    ..Operator::default()
+                }
+            )
+            .max_age,
+            Some(0)
+        );
         let device = "urn:idp:acr:password-pin-device";
-        let level = policy(&request(None, None, Some(device)), true).level;
+        let level = policy(
+            &request(None, None, Some(device)),
+            Operator {
+                new_device_check: true,
+                ..Operator::default()
+            },
+        )
+        .level;
         assert_eq!(level, Level::from_acr(device));
         assert!(level.is_some());
     }

@@ -432,3 +432,47 @@ signup-sign-in = Sign in
 mail-support = Questions? Contact support: { $contact }
 login-cancel = Cancel and go back to { $client }
 login-cancel-start = Cancel
+
+## Second factors at sign-in
+factor-title = One more step
+factor-why = { $client } asks for a second factor for this: something you have, besides your password and PIN.
+factor-app-label = Code from your authenticator app
+factor-app-hint = The 6 digits your app shows now.
+factor-saved-summary = Use a saved recovery code
+factor-saved-label = Saved recovery code
+factor-saved-hint = One of the codes you saved when you made them, such as 7K3M-9QXD-4V2A-8HTC. Each works once.
+factor-none-yet = You have no second factor yet. Add an authenticator app now: it takes a minute.
+factor-add-app = Add an authenticator app
+factor-passkey-needed = This needs a passkey, which you have not added yet.
+factor-decline = I can't use any of these
+factor-decline-essential = I can't use any of these (go back)
+factor-code-missing = Enter the code.
+factor-app-code-wrong = That code is not right. Check the time on your phone and enter the code your app shows now.
+factor-app-code-used = That code was already used. Wait for your app to show a new one.
+factor-saved-code-wrong = That saved code is not right, or was already used.
+factor-kind-app = Authenticator app
+factor-kind-passkey = Passkey
+add-app-title = Add an authenticator app
+add-app-install = Install an authenticator app on your phone, if you have none: any app that shows 6-digit codes works.
+add-app-qr-label = A code to scan with your authenticator app
+add-app-scan = In the app, add an account and scan this code.
+add-app-type = Cannot scan? Type this key instead:
+add-app-uri = Show the setup link
+add-app-code-label = The 6-digit code the app now shows
+add-app-name-label = A name for it (optional)
+add-app-name-hint = So that you can tell your apps apart, such as "Work phone".
+add-app-submit = Add the app
+
+## Second factors in messages
+mail-factor-added-subject = A second factor was added to your account
+mail-factor-added = A second factor was added to your account: { $kind } "{ $name }", from { $browser }, { $place }.
+mail-factor-removed-subject = A second factor was removed from your account
+mail-factor-removed = A second factor was removed from your account: { $kind } "{ $name }", from { $browser }, { $place }.
+mail-saved-codes-subject = New saved recovery codes
+mail-saved-codes = New saved recovery codes were made for your account, from { $browser }, { $place }. Your earlier codes no longer work.
+mail-saved-code-used-subject = A saved recovery code was used
+mail-saved-code-used = One of your saved recovery codes was used to sign in, from { $browser }, { $place }. { $left ->
+    [0] You have no saved codes left: make new ones on your account page.
+    [one] You have 1 saved code left.
+   *[other] You have { $left } saved codes left.
+}

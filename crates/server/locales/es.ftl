@@ -438,3 +438,47 @@ signup-sign-in = Iniciar sesión
 mail-support = ¿Tiene preguntas? Contacte con el servicio de asistencia: { $contact }
 login-cancel = Cancelar y volver a { $client }
 login-cancel-start = Cancelar
+
+## Second factors at sign-in
+factor-title = Un paso más
+factor-why = { $client } pide un segundo factor para esto: algo que usted tiene, además de su contraseña y su PIN.
+factor-app-label = Código de su aplicación de autenticación
+factor-app-hint = Las 6 cifras que muestra ahora su aplicación.
+factor-saved-summary = Usar un código de recuperación guardado
+factor-saved-label = Código de recuperación guardado
+factor-saved-hint = Uno de los códigos que guardó al crearlos, como 7K3M-9QXD-4V2A-8HTC. Cada uno sirve una vez.
+factor-none-yet = Aún no tiene un segundo factor. Añada ahora una aplicación de autenticación: lleva un minuto.
+factor-add-app = Añadir una aplicación de autenticación
+factor-passkey-needed = Esto pide una llave de acceso, y usted aún no ha añadido ninguna.
+factor-decline = No puedo usar ninguno de estos
+factor-decline-essential = No puedo usar ninguno de estos (volver)
+factor-code-missing = Escriba el código.
+factor-app-code-wrong = Ese código no es correcto. Compruebe la hora de su teléfono y escriba el código que muestra ahora la aplicación.
+factor-app-code-used = Ese código ya se usó. Espere a que la aplicación muestre uno nuevo.
+factor-saved-code-wrong = Ese código guardado no es correcto, o ya se usó.
+factor-kind-app = Aplicación de autenticación
+factor-kind-passkey = Llave de acceso
+add-app-title = Añadir una aplicación de autenticación
+add-app-install = Instale una aplicación de autenticación en su teléfono, si no tiene ninguna: sirve cualquiera que muestre códigos de 6 cifras.
+add-app-qr-label = Un código para escanear con su aplicación de autenticación
+add-app-scan = En la aplicación, añada una cuenta y escanee este código.
+add-app-type = ¿No puede escanearlo? Escriba esta clave:
+add-app-uri = Mostrar el enlace de configuración
+add-app-code-label = El código de 6 cifras que muestra ahora la aplicación
+add-app-name-label = Un nombre para ella (opcional)
+add-app-name-hint = Para distinguir sus aplicaciones, como «Teléfono del trabajo».
+add-app-submit = Añadir la aplicación
+
+## Second factors in messages
+mail-factor-added-subject = Se añadió un segundo factor a su cuenta
+mail-factor-added = Se añadió un segundo factor a su cuenta: { $kind } «{ $name }», desde { $browser }, { $place }.
+mail-factor-removed-subject = Se quitó un segundo factor de su cuenta
+mail-factor-removed = Se quitó un segundo factor de su cuenta: { $kind } «{ $name }», desde { $browser }, { $place }.
+mail-saved-codes-subject = Nuevos códigos de recuperación guardados
+mail-saved-codes = Se crearon nuevos códigos de recuperación para su cuenta, desde { $browser }, { $place }. Sus códigos anteriores ya no sirven.
+mail-saved-code-used-subject = Se usó un código de recuperación guardado
+mail-saved-code-used = Se usó uno de sus códigos de recuperación guardados para iniciar sesión, desde { $browser }, { $place }. { $left ->
+    [0] No le quedan códigos guardados: cree otros nuevos en la página de su cuenta.
+    [one] Le queda 1 código guardado.
+   *[other] Le quedan { $left } códigos guardados.
+}

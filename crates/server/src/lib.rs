@@ -7,6 +7,7 @@ pub mod cli;
 pub mod codes;
 pub mod config;
 pub mod error;
+pub mod factors;
 pub mod front;
 pub mod i18n;
 pub mod keys;

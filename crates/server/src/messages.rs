@@ -81,15 +81,103 @@ pub fn recovery_completed(user: &User) -> Message {
 
 pub fn new_device(user: &User, from: &crate::web::client_info::ClientInfo) -> Message {
     // Named as people say it ("Chrome on Windows"), as the account page names it.
+    let (browser, place) = browser_and_place(from);
+    notice(
+        user,
+        "mail-new-device-subject",
+        Text::new("mail-new-device")
+            .with("browser", browser)
+            .with("place", place),
+    )
+}
+
+/// Where a change was made from, as people say it: "Chrome on Windows, from 203.0.113.9".
+fn browser_and_place(from: &crate::web::client_info::ClientInfo) -> (String, String) {
     let browser = crate::i18n::device::name(from.user_agent.as_deref()).words();
     let place = from
         .ip
         .clone()
         .unwrap_or_else(|| Text::new("mail-unknown-address").words());
+    (browser, place)
+}
+
+fn factor_notice(
+    user: &User,
+    subject: &'static str,
+    body: &'static str,
+    factor: &idp_core::model::Factor,
+    from: &crate::web::client_info::ClientInfo,
+) -> Message {
+    let (browser, place) = browser_and_place(from);
     notice(
         user,
-        "mail-new-device-subject",
-        Text::new("mail-new-device")
+        subject,
+        Text::new(body)
+            .with("kind", Text::new(kind_key(factor.kind)).words())
+            .with("name", factor.name.clone())
+            .with("browser", browser)
+            .with("place", place),
+    )
+}
+
+/// A factor's kind in words ("authenticator app", "passkey").
+pub fn kind_key(kind: idp_core::model::FactorKind) -> &'static str {
+    match kind {
+        idp_core::model::FactorKind::App => "factor-kind-app",
+        idp_core::model::FactorKind::Passkey => "factor-kind-passkey",
+    }
+}
+
+pub fn factor_added(
+    user: &User,
+    factor: &idp_core::model::Factor,
+    from: &crate::web::client_info::ClientInfo,
+) -> Message {
+    factor_notice(
+        user,
+        "mail-factor-added-subject",
+        "mail-factor-added",
+        factor,
+        from,
+    )
+}
+
+pub fn factor_removed(
+    user: &User,
+    factor: &idp_core::model::Factor,
+    from: &crate::web::client_info::ClientInfo,
+) -> Message {
+    factor_notice(
+        user,
+        "mail-factor-removed-subject",
+        "mail-factor-removed",
+        factor,
+        from,
+    )
+}
+
+pub fn saved_codes_created(user: &User, from: &crate::web::client_info::ClientInfo) -> Message {
+    let (browser, place) = browser_and_place(from);
+    notice(
+        user,
+        "mail-saved-codes-subject",
+        Text::new("mail-saved-codes")
+            .with("browser", browser)
+            .with("place", place),
+    )
+}
+
+pub fn saved_code_used(
+    user: &User,
+    left: usize,
+    from: &crate::web::client_info::ClientInfo,
+) -> Message {
+    let (browser, place) = browser_and_place(from);
+    notice(
+        user,
+        "mail-saved-code-used-subject",
+        Text::new("mail-saved-code-used")
+            .count("left", left as i64)
             .with("browser", browser)
             .with("place", place),
     )

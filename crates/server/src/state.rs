@@ -41,6 +41,9 @@ pub struct Inner {
     pub csrf_key: [u8; 32],
     /// Keys the audit log's hash chain (derived from the PIN key).
     pub audit_key: [u8; 32],
+    /// Seals authenticator-app secrets and keys saved codes' hashes (derived from the PIN
+    /// key, which is never replaced, so that a master-key rewrap leaves every factor working).
+    pub factor_key: [u8; 32],
     /// Where audit events wait while the database does not take them: opened by the server
     /// (`audit::start_spool`), never by the command line.
     pub audit_spool: std::sync::OnceLock<Arc<crate::audit::spool::Spool>>,
@@ -126,6 +129,7 @@ impl AppState {
             // From the PIN key, which is never replaced: a master-key rewrap leaves the chain
             // whole.
             audit_key: crate::secrets::derive(&secrets.pin_key, "audit-chain"),
+            factor_key: crate::secrets::derive(&secrets.pin_key, "second-factors"),
             audit_spool: std::sync::OnceLock::new(),
             codes: idp_recovery::CodeIssuer::new(
                 secrets.derive("one-time-codes"),
@@ -188,6 +192,14 @@ impl AppState {
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// The operator's settings every sign-in's policy takes.
+    pub fn operator(&self) -> idp_oauth::interaction::Operator {
+        idp_oauth::interaction::Operator {
+            new_device_check: self.settings.new_device.enabled,
+            texted_codes_count: self.settings.factors.texted_codes_count,
+        }
     }
 
     /// The claims of an access token this provider issued, if it is active (see

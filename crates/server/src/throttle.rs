@@ -355,6 +355,29 @@ impl Try {
     }
 }
 
+/// Before a person's authenticator-app code or saved code is checked: records a try for the
+/// person, and refuses it (429, with the wait) once their wrong answers in 15 minutes pass
+/// the free ones, waiting twice as long after each as for passwords (so that six digits
+/// cannot be guessed in the waits). A right answer is given back.
+pub async fn second_factor_try(
+    state: &AppState,
+    user_id: &str,
+) -> Result<Try, crate::error::PageError> {
+    let key = format!("factor:user:{user_id}");
+    let now = state.now();
+    let throttle = &state.stores.throttle;
+    let (before, last) = throttle.record_attempt(&key, now, WINDOW_SECS).await?;
+    let wait = last.map_or(0, |last| last + wait_after(before, FREE_PER_ACCOUNT) - now);
+    if wait > 0 {
+        throttle.forget_latest(&key).await?;
+        tracing::warn!("second-factor tries over the person's limit");
+        return Err(crate::error::PageError::TooMany(wait));
+    }
+    Ok(Try {
+        reserved: Some(Reserved::Attempt(key)),
+    })
+}
+
 /// Before a PIN or code is checked, or a sign-up or recovery begins: reserves a try against
 /// `ip`, atomically, so that parallel tries get no more than the limit; refused (429, with how
 /// long to wait) when the address has used up its allowance. The handler gives the try back

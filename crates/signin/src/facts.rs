@@ -3,7 +3,7 @@
 
 use idp_core::clock::UnixTime;
 
-use crate::Level;
+use crate::{Level, SecondFactor};
 
 /// What the relying party's request asks of the sign-in (OpenID Connect Core §3.1.2.1).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,6 +16,12 @@ pub struct Policy {
     pub max_age: Option<i64>,
     /// The lowest level the request accepts (`acr_values`, an essential `acr` claim).
     pub level: Option<Level>,
+    /// The level was asked for as an essential `acr` claim: a sign-in that cannot reach it
+    /// ends in `unmet_authentication_requirements` rather than at a lower level.
+    pub level_essential: bool,
+    /// Whether a code texted to a confirmed phone counts as a second factor (operator
+    /// setting; NIST SP 800-63B-4 calls the public telephone network restricted).
+    pub texted_codes_count: bool,
     /// Whether an unknown browser needs a one-time code after the PIN (operator setting).
     pub new_device_check: bool,
 }
@@ -42,6 +48,45 @@ pub struct Account {
     /// A confirmed e-mail address or phone a recovery code can go to.
     pub can_recover: bool,
     pub disabled: bool,
+    /// The second factors the person has.
+    pub factors: Factors,
+}
+
+/// The second factors a person has, as the store has them now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Factors {
+    /// An authenticator app.
+    pub app: bool,
+    /// At least one passkey.
+    pub passkey: bool,
+    /// Saved recovery codes not yet used.
+    pub saved_codes: bool,
+    /// A confirmed phone a code can be texted to.
+    pub phone: bool,
+}
+
+impl Factors {
+    /// Whether `factor` is one of these; a texted code only where it counts.
+    pub fn has(&self, factor: SecondFactor, texted_codes_count: bool) -> bool {
+        match factor {
+            SecondFactor::App => self.app,
+            SecondFactor::Passkey { .. } => self.passkey,
+            SecondFactor::SavedCode => self.saved_codes,
+            SecondFactor::TextedCode => self.phone && texted_codes_count,
+        }
+    }
+
+    /// Whether one of these reaches `level`.
+    pub fn reach(&self, level: Level, texted_codes_count: bool) -> bool {
+        [
+            SecondFactor::App,
+            SecondFactor::Passkey { synced: true },
+            SecondFactor::SavedCode,
+            SecondFactor::TextedCode,
+        ]
+        .into_iter()
+        .any(|f| f.level() >= level && self.has(f, texted_codes_count))
+    }
 }
 
 /// What a handler knows when it asks the machine: loaded fresh for every request.

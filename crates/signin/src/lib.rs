@@ -13,6 +13,10 @@
 //! - recovering a PIN and choosing a new one need the password in this very sign-in;
 //! - resetting a forgotten password needs a code sent to a confirmed contact and then the
 //!   PIN, in this very sign-in;
+//! - a level above password and PIN (`aal2`, `aal2-phishing-resistant`) needs, after the PIN,
+//!   a second factor of the person that reaches it; a person with none may add one only on a
+//!   browser trusted before or verified in this sign-in, and a request whose essential `acr`
+//!   is not reached ends in `unmet_authentication_requirements`;
 //! - `amr` names what was done at `auth_time`: a step-up that asked only the PIN says `pin`,
 //!   never `pwd`;
 //! - a sign-in in progress ends when its person's credentials change elsewhere (their
@@ -22,10 +26,10 @@ mod facts;
 mod levels;
 mod states;
 
-pub use facts::{Account, Context, LiveSession, Policy};
-pub use levels::{Level, Method, amr};
+pub use facts::{Account, Context, Factors, LiveSession, Policy};
+pub use levels::{Level, Method, SecondFactor, amr};
 pub use states::{
-    Authorization, Basis, Destination, Effect, Event, Proof, Refusal, SignIn, Step, Subject,
+    Authorization, Basis, Destination, Device, Effect, Event, Proof, Refusal, SignIn, Step, Subject,
 };
 
 use idp_core::clock::UnixTime;
@@ -111,7 +115,8 @@ pub fn resume(state: &SignIn, ctx: Context<'_>) -> Result<(), Refusal> {
                 && ctx.account.is_some_and(|a| a.has_pin)
                 && basis_stands(basis, &user.user_id)
         }
-        SignIn::AwaitingDeviceCode { user, basis, .. } => {
+        SignIn::AwaitingDeviceCode { user, basis, .. }
+        | SignIn::AwaitingSecondFactor { user, basis, .. } => {
             subject_stands(user) && basis_stands(basis, &user.user_id)
         }
         SignIn::Recovering { user, .. } | SignIn::ChoosingPassword { user, .. } => {
@@ -154,6 +159,7 @@ pub fn advance(state: &SignIn, event: Event, ctx: Context<'_>) -> Result<Step, R
             | SignIn::Recovering { .. }
             | SignIn::ChoosingPin { .. }
             | SignIn::AwaitingDeviceCode { .. }
+            | SignIn::AwaitingSecondFactor { .. }
             | SignIn::ResettingPassword { .. }
             | SignIn::ResetAwaitingPin { .. }
             | SignIn::ChoosingPassword { .. },
@@ -257,7 +263,8 @@ pub fn advance(state: &SignIn, event: Event, ctx: Context<'_>) -> Result<Step, R
                 epoch,
             };
             let methods = with_code(vec![Method::Pwd, Method::Pin], *recovered_by);
-            Ok(proven(user, now, Level::PasswordPinDevice, methods, true))
+            let basis = Basis::Password { at: now };
+            Ok(device_verified(user, basis, methods, ctx))
         }
         (SignIn::AwaitingPin { user, basis }, Event::ForgotPin) => Ok(Step::to(match basis {
             Basis::Password { at } => SignIn::Recovering {
@@ -321,7 +328,7 @@ pub fn advance(state: &SignIn, event: Event, ctx: Context<'_>) -> Result<Step, R
                 // one-time code, and the browser becomes trusted.
                 Some(channel) => {
                     let methods = with_code(vec![Method::Pwd, Method::Pin], *channel);
-                    proven(user, now, Level::PasswordPinDevice, methods, true)
+                    device_verified(user, basis, methods, ctx)
                 }
                 None => after_pin(
                     &user,
@@ -335,18 +342,120 @@ pub fn advance(state: &SignIn, event: Event, ctx: Context<'_>) -> Result<Step, R
         }
         (
             SignIn::AwaitingDeviceCode {
-                user, methods, to, ..
+                user,
+                basis,
+                methods,
+                to,
+                second_factor,
             },
             Event::DeviceCodeVerified,
         ) => {
             let methods = with_code(methods.clone(), to.channel);
-            Ok(proven(
-                user.clone(),
-                now,
-                Level::PasswordPinDevice,
+            Ok(if *second_factor {
+                device_verified(user.clone(), basis.clone(), methods, ctx)
+            } else {
+                proven(user.clone(), now, Level::PasswordPinDevice, methods, true)
+            })
+        }
+        (
+            SignIn::AwaitingSecondFactor {
+                user,
                 methods,
-                true,
-            ))
+                device,
+                texted,
+                ..
+            },
+            Event::SecondFactorVerified { factor },
+        ) => {
+            let texted_ok = factor != SecondFactor::TextedCode || texted.is_some();
+            let has = ctx
+                .account
+                .is_some_and(|a| a.factors.has(factor, ctx.policy.texted_codes_count));
+            if !(has && texted_ok && reaches(factor, ctx.policy)) {
+                return Err(Refusal::OutOfStep);
+            }
+            // A second factor verifies the browser too.
+            let trust = *device != Device::Trusted;
+            let methods = factor.add_to(methods.clone());
+            Ok(proven(user.clone(), now, factor.level(), methods, trust))
+        }
+        (
+            SignIn::AwaitingSecondFactor {
+                user,
+                basis,
+                methods,
+                device,
+                ..
+            },
+            Event::TextCodeAsked { to },
+        ) => {
+            let can_text = ctx.policy.texted_codes_count
+                && ctx.account.is_some_and(|a| a.factors.phone)
+                && to.channel == Channel::Sms
+                && !to.confirms_email
+                && reaches(SecondFactor::TextedCode, ctx.policy);
+            if !can_text {
+                return Err(Refusal::OutOfStep);
+            }
+            let state = SignIn::AwaitingSecondFactor {
+                user: user.clone(),
+                basis: basis.clone(),
+                methods: methods.clone(),
+                device: *device,
+                texted: Some(to.clone()),
+            };
+            Ok(Step::with(state, vec![Effect::SendDeviceCode(to)]))
+        }
+        (
+            SignIn::AwaitingSecondFactor {
+                user,
+                methods,
+                device,
+                ..
+            },
+            Event::FactorAdded { factor },
+        ) => {
+            // Only on a browser known to be the person's, only a factor one binds (not a
+            // saved code or a text), and only for a person with no factor that reaches the
+            // level: one who has one proves it, so that a stolen password and PIN never bind
+            // an attacker's factor over the person's.
+            let level = ctx.policy.level.unwrap_or(Level::Aal2);
+            let had = ctx
+                .account
+                .is_none_or(|a| a.factors.reach(level, ctx.policy.texted_codes_count));
+            let binds = matches!(factor, SecondFactor::App | SecondFactor::Passkey { .. });
+            if *device == Device::Unknown || had || !binds || !reaches(factor, ctx.policy) {
+                return Err(Refusal::OutOfStep);
+            }
+            let trust = *device == Device::Verified;
+            let methods = factor.add_to(methods.clone());
+            Ok(proven(user.clone(), now, factor.level(), methods, trust))
+        }
+        (
+            SignIn::AwaitingSecondFactor {
+                user,
+                basis,
+                methods,
+                device,
+                ..
+            },
+            Event::SecondFactorDeclined { code_to },
+        ) => {
+            if ctx.policy.level_essential {
+                return Err(Refusal::UnmetAuthenticationRequirements);
+            }
+            // A voluntary level not reached: the sign-in ends at the best it can, and the
+            // `acr` says which; an unknown browser still gets its code.
+            Ok(match device {
+                Device::Trusted | Device::Verified => {
+                    let trust = *device == Device::Verified;
+                    let methods = methods.clone();
+                    proven(user.clone(), now, Level::PasswordPinDevice, methods, trust)
+                }
+                Device::Unknown => {
+                    without_factor(user, basis, methods.clone(), false, code_to, ctx)
+                }
+            })
         }
         (SignIn::Proven { user, .. }, Event::SessionOpened { sid }) => {
             Ok(Step::to(SignIn::SignedIn {
@@ -381,6 +490,7 @@ pub fn advance(state: &SignIn, event: Event, ctx: Context<'_>) -> Result<Step, R
             | SignIn::Recovering { .. }
             | SignIn::ChoosingPin { .. }
             | SignIn::AwaitingDeviceCode { .. }
+            | SignIn::AwaitingSecondFactor { .. }
             | SignIn::ResettingPassword { .. }
             | SignIn::ResetAwaitingPin { .. }
             | SignIn::ChoosingPassword { .. }
@@ -399,9 +509,10 @@ fn with_code(mut methods: Vec<Method>, channel: Channel) -> Vec<Method> {
     methods
 }
 
-/// After the PIN: a trusted browser (or one the operator does not check) is signed in at
-/// once; any other browser gets a one-time code first. A request for the device level always
-/// checks the browser.
+/// After the PIN. A level above password and PIN asks for a second factor: at once when the
+/// person has one that reaches it (it verifies the browser too) or the browser is trusted,
+/// else after the browser's code (a person with no factor adds one then, and only on a
+/// browser known to be theirs). Any other request goes on [`without_factor`].
 fn after_pin(
     user: &Subject,
     basis: &Basis,
@@ -410,7 +521,35 @@ fn after_pin(
     code_to: Destination,
     ctx: Context<'_>,
 ) -> Step {
-    let device_level_required = ctx.policy.level == Some(Level::PasswordPinDevice);
+    let Some(level) = ctx.policy.level.filter(|l| l.needs_second_factor()) else {
+        return without_factor(user, basis, methods, trusted_device, code_to, ctx);
+    };
+    let has = ctx
+        .account
+        .is_some_and(|a| a.factors.reach(level, ctx.policy.texted_codes_count));
+    if has || trusted_device {
+        let device = if trusted_device {
+            Device::Trusted
+        } else {
+            Device::Unknown
+        };
+        return Step::to(second_factor(user.clone(), basis.clone(), methods, device));
+    }
+    device_code(user, basis, methods, code_to, true)
+}
+
+/// Without a second factor: a trusted browser (or one the operator does not check) is signed
+/// in at once; any other browser gets a one-time code first. A request for the device level
+/// or above always checks the browser.
+fn without_factor(
+    user: &Subject,
+    basis: &Basis,
+    methods: Vec<Method>,
+    trusted_device: bool,
+    code_to: Destination,
+    ctx: Context<'_>,
+) -> Step {
+    let device_level_required = ctx.policy.level >= Some(Level::PasswordPinDevice);
     if trusted_device || !(ctx.policy.new_device_check || device_level_required) {
         let level = if trusted_device {
             Level::PasswordPinDevice
@@ -419,15 +558,50 @@ fn after_pin(
         };
         return proven(user.clone(), ctx.now, level, methods, false);
     }
+    device_code(user, basis, methods, code_to, false)
+}
+
+fn device_code(
+    user: &Subject,
+    basis: &Basis,
+    methods: Vec<Method>,
+    code_to: Destination,
+    second_factor: bool,
+) -> Step {
     Step::with(
         SignIn::AwaitingDeviceCode {
             user: user.clone(),
             basis: basis.clone(),
             methods,
             to: code_to.clone(),
+            second_factor,
         },
         vec![Effect::SendDeviceCode(code_to)],
     )
+}
+
+/// The browser was verified in this sign-in (a new-device or recovery code): signed in at the
+/// device level and trusted, unless the request needs a second factor.
+fn device_verified(user: Subject, basis: Basis, methods: Vec<Method>, ctx: Context<'_>) -> Step {
+    if ctx.policy.level.is_some_and(Level::needs_second_factor) {
+        return Step::to(second_factor(user, basis, methods, Device::Verified));
+    }
+    proven(user, ctx.now, Level::PasswordPinDevice, methods, true)
+}
+
+fn second_factor(user: Subject, basis: Basis, methods: Vec<Method>, device: Device) -> SignIn {
+    SignIn::AwaitingSecondFactor {
+        user,
+        basis,
+        methods,
+        device,
+        texted: None,
+    }
+}
+
+/// Whether `factor` reaches the level the request asks for.
+fn reaches(factor: SecondFactor, policy: &Policy) -> bool {
+    policy.level.is_none_or(|level| factor.level() >= level)
 }
 
 fn proven(user: Subject, now: UnixTime, level: Level, methods: Vec<Method>, trust: bool) -> Step {

@@ -4,7 +4,7 @@ use idp_core::clock::UnixTime;
 use idp_core::model::Channel;
 use serde::{Deserialize, Serialize};
 
-use crate::{Account, Level, Method};
+use crate::{Account, Level, Method, SecondFactor};
 
 /// Who a step is for, and the credential epoch their password was given under.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +32,18 @@ pub struct Destination {
     /// The code goes to an address not yet confirmed (a new account's first sign-in
     /// elsewhere): receiving it confirms the address.
     pub confirms_email: bool,
+}
+
+/// What this sign-in knows of the browser at the second-factor step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Device {
+    /// Not trusted yet: the second factor verifies it.
+    Unknown,
+    /// Trusted by the person before this sign-in.
+    Trusted,
+    /// Verified in this sign-in: its new-device or recovery code was right.
+    Verified,
 }
 
 /// What a finished authentication proved: what the session and the ID token say.
@@ -100,6 +112,22 @@ pub enum SignIn {
         basis: Basis,
         methods: Vec<Method>,
         to: Destination,
+        /// The request needs a second factor the person does not have yet: after the code,
+        /// they add one.
+        #[serde(default)]
+        second_factor: bool,
+    },
+    /// Password and PIN (or a step-up's PIN) proven, and the level asked for needs a second
+    /// factor: one the person has is asked; a person with none adds one, on a browser
+    /// trusted or verified in this sign-in only.
+    AwaitingSecondFactor {
+        user: Subject,
+        basis: Basis,
+        methods: Vec<Method>,
+        device: Device,
+        /// Where a texted code went, once the person asked for one.
+        #[serde(default)]
+        texted: Option<Destination>,
     },
     /// Every factor proven; the handler opens the session this proof describes. Never stored.
     Proven { user: Subject, proof: Proof },
@@ -152,6 +180,26 @@ pub enum Event {
     },
     /// The right new-device code.
     DeviceCodeVerified,
+    /// The right code, assertion or saved code of one of the person's second factors.
+    SecondFactorVerified {
+        factor: SecondFactor,
+    },
+    /// The person asked for a code texted to `to` (a confirmed phone) at the second-factor
+    /// step.
+    TextCodeAsked {
+        to: Destination,
+    },
+    /// A new second factor, its first code or assertion checked, for a person who had none
+    /// that reaches the level asked for. The handler asks [`crate::advance`] whether it is
+    /// accepted (`Loaded::accepts`) before it stores the factor.
+    FactorAdded {
+        factor: SecondFactor,
+    },
+    /// The person cannot give a second factor now ("try another way"); `code_to` is where a
+    /// new-device code would go.
+    SecondFactorDeclined {
+        code_to: Destination,
+    },
     /// The handler opened the session the proof described.
     SessionOpened {
         sid: String,
@@ -219,6 +267,9 @@ pub enum Refusal {
     LoginRequired,
     /// `prompt=none` and the person must allow the client.
     ConsentRequired,
+    /// The request's essential `acr` cannot be reached: the person has no factor for it and
+    /// added none.
+    UnmetAuthenticationRequirements,
 }
 
 /// The next state and what to do.
@@ -253,6 +304,7 @@ impl SignIn {
             | Self::ResetAwaitingPin { user, .. }
             | Self::ChoosingPassword { user, .. }
             | Self::AwaitingDeviceCode { user, .. }
+            | Self::AwaitingSecondFactor { user, .. }
             | Self::Proven { user, .. } => Some(&user.user_id),
             Self::SignedIn { user_id, .. } | Self::AwaitingConsent { user_id, .. } => Some(user_id),
         }

@@ -103,6 +103,12 @@ pub enum AuditKind {
     SecurityQuestionsChanged,
     KeyRevoked,
     AdminAction,
+    FactorAdded,
+    FactorRemoved,
+    SecondFactorVerified,
+    SecondFactorWrong,
+    SavedCodesCreated,
+    SavedCodeUsed,
 }
 
 impl AuditKind {
@@ -131,6 +137,12 @@ impl AuditKind {
             Self::SecurityQuestionsChanged => "security_questions_changed",
             Self::KeyRevoked => "key_revoked",
             Self::AdminAction => "admin_action",
+            Self::FactorAdded => "factor_added",
+            Self::FactorRemoved => "factor_removed",
+            Self::SecondFactorVerified => "second_factor_verified",
+            Self::SecondFactorWrong => "second_factor_wrong",
+            Self::SavedCodesCreated => "saved_codes_created",
+            Self::SavedCodeUsed => "saved_code_used",
         }
     }
 
@@ -159,6 +171,12 @@ impl AuditKind {
             Self::SecurityQuestionsChanged,
             Self::KeyRevoked,
             Self::AdminAction,
+            Self::FactorAdded,
+            Self::FactorRemoved,
+            Self::SecondFactorVerified,
+            Self::SecondFactorWrong,
+            Self::SavedCodesCreated,
+            Self::SavedCodeUsed,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == value)

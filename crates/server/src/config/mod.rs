@@ -70,6 +70,7 @@ pub struct Settings {
     pub password: PasswordSettings,
     pub pin: PinSettings,
     pub new_device: NewDeviceSettings,
+    pub factors: FactorSettings,
     pub keys: KeySettings,
     pub registration: RegistrationSettings,
     pub codes: CodeSettings,
@@ -185,6 +186,16 @@ pub struct CodeSettings {
 #[serde(deny_unknown_fields)]
 pub struct NewDeviceSettings {
     pub enabled: bool,
+}
+
+/// Second factors and what counts as one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactorSettings {
+    /// A code texted to a confirmed phone counts as the second factor of `aal2`.
+    pub texted_codes_count: bool,
+    /// People may set security questions (never a factor; an extra check in PIN recovery).
+    pub security_questions: bool,
 }
 
 /// How the pages and messages present the service (see `crate::brand`).

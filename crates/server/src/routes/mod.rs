@@ -9,7 +9,7 @@ pub(crate) mod readiness;
 pub mod sign_in;
 
 use protocol::{authorize, discovery, introspect, par, registration, revoke, token, userinfo};
-use sign_in::{consent, device, login, logout, recovery, reset, signup};
+use sign_in::{consent, device, login, logout, recovery, reset, second_factor, signup};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -54,6 +54,18 @@ pub fn router(state: AppState) -> Router {
             get(device::device_page).post(device::device_submit),
         )
         .route("/login/{id}/device/resend", post(device::device_resend))
+        .route(
+            "/login/{id}/second-factor",
+            get(second_factor::second_factor_page).post(second_factor::second_factor_submit),
+        )
+        .route(
+            "/login/{id}/second-factor/decline",
+            post(second_factor::decline),
+        )
+        .route(
+            "/login/{id}/second-factor/add-app",
+            get(second_factor::add_app_page).post(second_factor::add_app_submit),
+        )
         .route(
             "/login/{id}/recover",
             get(recovery::choose_page).post(recovery::choose_submit),

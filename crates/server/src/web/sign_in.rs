@@ -6,7 +6,7 @@
 use axum_extra::extract::CookieJar;
 use idp_core::StoreError;
 use idp_core::model::{Session, User};
-use idp_signin::{Account, Context, Event, LiveSession, Policy};
+use idp_signin::{Account, Context, Event, Factors, LiveSession, Policy};
 
 use crate::error::{Expired, PageError};
 use crate::i18n::{self, Text};
@@ -23,6 +23,9 @@ pub struct Loaded {
     pub user: Option<User>,
     pub session: Option<Session>,
     pub policy: Policy,
+    /// The person's second factors, looked up only when the request asks for a level that
+    /// takes one: the machine reads them only then.
+    pub factors: Factors,
 }
 
 /// The person with the username as typed; `None` for one nobody has, or that is no username.
@@ -33,9 +36,10 @@ pub async fn person_named(state: &AppState, typed: &str) -> Result<Option<User>,
     }
 }
 
-/// The machine's view of a stored person.
-pub fn account(user: &User) -> Account {
+/// The machine's view of a stored person, with their second factors.
+pub fn account(user: &User, factors: Factors) -> Account {
     Account {
+        factors,
         user_id: user.id.clone(),
         epoch: user.credential_epoch,
         has_pin: user.pin_hash.is_some(),
@@ -47,7 +51,7 @@ pub fn account(user: &User) -> Account {
 impl Loaded {
     /// Runs `f` with the machine's context for this sign-in now.
     pub fn judge<T>(&self, state: &AppState, f: impl FnOnce(Context<'_>) -> T) -> T {
-        let account = self.user.as_ref().map(account);
+        let account = self.user.as_ref().map(|u| account(u, self.factors));
         let live: Option<LiveSession> = self.session.as_ref().map(live_session);
         f(Context {
             now: state.now(),
@@ -63,6 +67,17 @@ impl Loaded {
         self.judge(state, |ctx| {
             idp_signin::advance(&self.interaction.signin, event, ctx).is_ok()
         })
+    }
+
+    /// Looks up the person's second factors when the request's level takes one.
+    pub async fn look_up_factors(&mut self, state: &AppState) -> Result<(), StoreError> {
+        self.factors = match &self.user {
+            Some(user) if self.policy.level.is_some_and(|l| l.needs_second_factor()) => {
+                crate::factors::of(state, user).await?
+            }
+            _ => Factors::default(),
+        };
+        Ok(())
     }
 
     /// The person the sign-in is about; only steps past the password have one.
@@ -100,13 +115,15 @@ pub async fn load(state: &AppState, jar: &CookieJar, id: &str) -> Result<Loaded,
         ),
         None => None,
     };
-    let policy = interaction.policy(state.settings.new_device.enabled);
-    let loaded = Loaded {
+    let policy = interaction.policy(state.operator());
+    let mut loaded = Loaded {
         interaction,
         user,
         session,
         policy,
+        factors: Factors::default(),
     };
+    loaded.look_up_factors(state).await?;
     match loaded.judge(state, |ctx| {
         idp_signin::resume(&loaded.interaction.signin, ctx)
     }) {

@@ -34,6 +34,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "reset_channel.html",
         "reset_password.html",
         "code.html",
+        "second_factor.html",
+        "add_app.html",
         "account.html",
         "consent.html",
         "logout.html",

@@ -189,6 +189,7 @@ fn stored_states_read_back_as_written() {
         basis: Basis::Session { sid: "s1".into() },
         methods: vec![Method::Pin],
         to: email(),
+        second_factor: true,
     };
     let json = serde_json::to_value(&state).unwrap();
     assert_eq!(json["step"], "awaiting_device_code");

@@ -7,6 +7,7 @@
 
 use super::*;
 
+mod factors;
 mod findings;
 mod property;
 mod reset;
@@ -20,6 +21,7 @@ fn account(user_id: &str) -> Account {
         has_pin: true,
         can_recover: true,
         disabled: false,
+        factors: Factors::default(),
     }
 }
 

@@ -31,6 +31,15 @@ enum Op {
         trusted: bool,
     },
     DeviceCode,
+    /// A second factor's code or assertion, right for whatever the person has (the machine
+    /// must refuse one they do not have).
+    SecondFactor(SecondFactor),
+    /// A new factor bound at the second-factor step.
+    AddFactor(SecondFactor),
+    DeclineFactor,
+    TextCode,
+    /// The person binds (or loses) factors elsewhere meanwhile.
+    SetFactors(usize, Factors),
     /// A session id the sign-in did not open (a replayed or forged step).
     BogusSessionOpened,
     SignedUp(usize),
@@ -67,6 +76,11 @@ fn op() -> impl Strategy<Value = Op> {
         3 => any::<bool>().prop_map(|sms| Op::RecoveryVerified { sms }),
         3 => any::<bool>().prop_map(|trusted| Op::NewPinChosen { trusted }),
         3 => Just(Op::DeviceCode),
+        3 => second_factor().prop_map(Op::SecondFactor),
+        2 => second_factor().prop_map(Op::AddFactor),
+        2 => Just(Op::DeclineFactor),
+        1 => Just(Op::TextCode),
+        1 => (0..2usize, factors()).prop_map(|(user, f)| Op::SetFactors(user, f)),
         1 => Just(Op::BogusSessionOpened),
         1 => (0..2usize).prop_map(Op::SignedUp),
         3 => any::<bool>().prop_map(|needed| Op::ConsentChecked { needed }),
@@ -95,25 +109,66 @@ fn reset_op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// `op`, with the steps of a sign-in at a level above password and PIN most often.
+fn factor_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0..2usize).prop_map(Op::Password),
+        3 => any::<bool>().prop_map(|trusted| Op::Pin { trusted }),
+        4 => second_factor().prop_map(Op::SecondFactor),
+        3 => second_factor().prop_map(Op::AddFactor),
+        2 => Just(Op::DeclineFactor),
+        2 => Just(Op::TextCode),
+        2 => Just(Op::DeviceCode),
+        2 => (0..2usize, factors()).prop_map(|(user, f)| Op::SetFactors(user, f)),
+        3 => op(),
+    ]
+}
+
+fn second_factor() -> impl Strategy<Value = SecondFactor> {
+    prop_oneof![
+        Just(SecondFactor::App),
+        any::<bool>().prop_map(|synced| SecondFactor::Passkey { synced }),
+        Just(SecondFactor::SavedCode),
+        Just(SecondFactor::TextedCode),
+    ]
+}
+
+fn factors() -> impl Strategy<Value = Factors> {
+    (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        |(app, passkey, saved_codes, phone)| Factors {
+            app,
+            passkey,
+            saved_codes,
+            phone,
+        },
+    )
+}
+
+fn level() -> impl Strategy<Value = Level> {
+    proptest::sample::select(Level::ALL.to_vec())
+}
+
 fn policy() -> impl Strategy<Value = Policy> {
     (
-        any::<bool>(),
-        any::<bool>(),
+        (any::<bool>(), any::<bool>()),
         prop_oneof![Just(None), Just(Some(0)), Just(Some(300))],
-        prop_oneof![
-            Just(None),
-            Just(Some(Level::PasswordPin)),
-            Just(Some(Level::PasswordPinDevice))
-        ],
-        any::<bool>(),
+        proptest::option::of(level()),
+        (any::<bool>(), any::<bool>(), any::<bool>()),
     )
         .prop_map(
-            |(force_login, no_prompt, max_age, level, new_device_check)| Policy {
+            |(
+                (force_login, no_prompt),
+                max_age,
+                level,
+                (new_device_check, level_essential, texted_codes_count),
+            )| Policy {
                 force_login,
                 no_prompt,
                 max_age,
                 level,
+                level_essential,
                 new_device_check,
+                texted_codes_count,
             },
         )
 }
@@ -168,6 +223,15 @@ struct Ghost {
     code_for: Option<String>,
     /// Whether the browser was trusted, as the last PIN step reported.
     trusted: Option<bool>,
+    /// The person's second factor that was right, as they had it then.
+    factor_for: Option<(String, SecondFactor)>,
+    /// A factor bound in this sign-in, by a person who had none that reached the level, on
+    /// a browser trusted or verified in this sign-in.
+    added_for: Option<(String, SecondFactor)>,
+    /// The person a second-factor code was texted to (where texted codes count).
+    texted_for: Option<String>,
+    /// The person said they could give no second factor.
+    declined: bool,
     /// The session this sign-in is a step-up of.
     step_up_of: Option<String>,
     /// A session that answered the request when the sign-in began.
@@ -184,8 +248,14 @@ impl Ghost {
             &mut self.pin_for,
             &mut self.recovered_for,
             &mut self.code_for,
+            &mut self.texted_for,
         ] {
             if slot.as_deref() == Some(user_id) {
+                *slot = None;
+            }
+        }
+        for slot in [&mut self.factor_for, &mut self.added_for] {
+            if slot.as_ref().is_some_and(|(u, _)| u == user_id) {
                 *slot = None;
             }
         }
@@ -203,7 +273,8 @@ fn destination(sms: bool) -> Destination {
 /// Runs one sign-in and checks every rule at every step.
 fn run(
     policy: &Policy,
-    start: Option<(usize, i64, bool)>,
+    start: Option<(usize, i64, Level)>,
+    factors: [Factors; 2],
     ops: &[Op],
 ) -> Result<(), TestCaseError> {
     let mut world = World {
@@ -211,20 +282,17 @@ fn run(
         // Alice has a confirmed contact to recover by; Bob has none.
         accounts: USERS
             .iter()
-            .map(|u| Account {
+            .zip(factors)
+            .map(|(u, factors)| Account {
                 can_recover: *u == "alice",
+                factors,
                 ..account(u)
             })
             .collect(),
         browser: None,
         next_sid: 0,
     };
-    if let Some((user, age, device)) = start {
-        let level = if device {
-            Level::PasswordPinDevice
-        } else {
-            Level::PasswordPin
-        };
+    if let Some((user, age, level)) = start {
         world.browser = Some(world.new_session(USERS[user], NOW - age, level));
     }
     let mut ghost = Ghost::default();
@@ -309,6 +377,18 @@ fn run(
                 world.now += seconds;
                 continue;
             }
+            Op::SetFactors(user, factors) => {
+                world.account_mut(*user).factors = *factors;
+                continue;
+            }
+            Op::SecondFactor(factor) => Event::SecondFactorVerified { factor: *factor },
+            Op::AddFactor(factor) => Event::FactorAdded { factor: *factor },
+            Op::DeclineFactor => Event::SecondFactorDeclined {
+                code_to: destination(false),
+            },
+            Op::TextCode => Event::TextCodeAsked {
+                to: destination(true),
+            },
             Op::Password(user) => Event::PasswordVerified {
                 account: world.accounts[*user].clone(),
             },
@@ -441,6 +521,40 @@ fn run(
                 ghost.pin_for = Some(user);
             }
             Event::DeviceCodeVerified => ghost.code_for = about.clone(),
+            Event::SecondFactorVerified { factor } => {
+                let user = about.clone().unwrap();
+                let had = world.account(&user).unwrap().factors;
+                let texted = *factor != SecondFactor::TextedCode
+                    || ghost.texted_for.as_deref() == Some(user.as_str());
+                if had.has(*factor, policy.texted_codes_count) && texted {
+                    ghost.factor_for = Some((user, *factor));
+                }
+            }
+            Event::TextCodeAsked { .. } => {
+                let user = about.clone().unwrap();
+                prop_assert!(policy.texted_codes_count);
+                prop_assert!(world.account(&user).unwrap().factors.phone);
+                ghost.texted_for = Some(user);
+            }
+            Event::FactorAdded { factor } => {
+                let user = about.clone().unwrap();
+                let verified = ghost.trusted == Some(true)
+                    || ghost.code_for.as_deref() == Some(user.as_str())
+                    || ghost.recovered_for.as_deref() == Some(user.as_str());
+                let required = policy.level.unwrap_or(Level::Aal2);
+                let i = USERS.iter().position(|u| *u == user).unwrap();
+                let a = world.account_mut(i);
+                let had = a.factors.reach(required, policy.texted_codes_count);
+                if verified && !had {
+                    ghost.added_for = Some((user, *factor));
+                }
+                match factor {
+                    SecondFactor::App => a.factors.app = true,
+                    SecondFactor::Passkey { .. } => a.factors.passkey = true,
+                    _ => {}
+                }
+            }
+            Event::SecondFactorDeclined { .. } => ghost.declined = true,
             _ => {}
         }
         state = step.state.clone();
@@ -453,16 +567,30 @@ fn run(
                     // or that check.
                     let coded = proof.methods.contains(&Method::Otp);
                     let device_asked =
-                        policy.new_device_check || policy.level == Some(Level::PasswordPinDevice);
+                        policy.new_device_check || policy.level >= Some(Level::PasswordPinDevice);
                     if device_asked && ghost.trusted != Some(true) {
-                        prop_assert!(coded, "no device check: {proof:?} {ghost:?}");
+                        prop_assert!(
+                            coded || by_factor(proof, &ghost),
+                            "no device check: {proof:?} {ghost:?}"
+                        );
                     }
-                    if proof.level == Level::PasswordPinDevice {
-                        prop_assert!(ghost.trusted == Some(true) || coded, "{proof:?}");
+                    if proof.level >= Level::PasswordPinDevice {
+                        prop_assert!(
+                            ghost.trusted == Some(true) || coded || by_factor(proof, &ghost),
+                            "{proof:?}"
+                        );
                     }
                     if let Some(required) = policy.level {
-                        prop_assert!(proof.level >= required, "{proof:?} {policy:?}");
+                        // Below the level asked for only where it was voluntary and the
+                        // person gave no second factor.
+                        let declined = ghost.declined && !policy.level_essential;
+                        prop_assert!(
+                            proof.level >= required
+                                || declined && proof.level == Level::PasswordPinDevice,
+                            "{proof:?} {policy:?} {ghost:?}"
+                        );
                     }
+                    check_factor(proof, policy, &ghost)?;
                     // The handler opens it and reports it at once.
                     let opened = world.new_session(&proof.user_id, proof.auth_time, proof.level);
                     world.browser = Some(opened.clone());
@@ -501,7 +629,11 @@ fn run(
                     prop_assert!(ghost.codes == 1, "two codes from one sign-in");
                 }
                 Effect::TrustDevice => {
-                    prop_assert!(ghost.code_for.is_some() || ghost.recovered_for.is_some());
+                    prop_assert!(
+                        ghost.code_for.is_some()
+                            || ghost.recovered_for.is_some()
+                            || ghost.factor_for.is_some()
+                    );
                 }
                 // A refusal ends the sign-in: nothing after it issues a code.
                 Effect::Deny => {
@@ -544,8 +676,50 @@ fn check_proof(proof: &Proof, world: &World, ghost: &Ghost) -> Result<(), TestCa
     }
     if proof.methods.contains(&Method::Otp) {
         prop_assert!(
-            ghost.code_for.as_deref() == user || ghost.recovered_for.as_deref() == user,
+            ghost.code_for.as_deref() == user
+                || ghost.recovered_for.as_deref() == user
+                || by_factor(proof, ghost),
             "{proof:?} {ghost:?}"
+        );
+    }
+    Ok(())
+}
+
+/// The factor this sign-in saw for the proof's person: one they had, or one they bound.
+fn factor_seen(proof: &Proof, ghost: &Ghost) -> Option<SecondFactor> {
+    [&ghost.factor_for, &ghost.added_for]
+        .into_iter()
+        .flatten()
+        .find(|(u, _)| *u == proof.user_id)
+        .map(|(_, f)| *f)
+}
+
+fn by_factor(proof: &Proof, ghost: &Ghost) -> bool {
+    factor_seen(proof, ghost).is_some()
+}
+
+/// A level above password and PIN names the factor that reached it, and only such a factor.
+fn check_factor(proof: &Proof, policy: &Policy, ghost: &Ghost) -> Result<(), TestCaseError> {
+    let seen = factor_seen(proof, ghost);
+    if proof.level.needs_second_factor() {
+        let factor =
+            seen.ok_or_else(|| TestCaseError::fail(format!("no factor: {proof:?} {ghost:?}")))?;
+        prop_assert_eq!(factor.level(), proof.level);
+        prop_assert!(proof.methods.contains(&Method::Mfa));
+        if factor == SecondFactor::TextedCode {
+            prop_assert!(policy.texted_codes_count && proof.methods.contains(&Method::Sms));
+        }
+    } else {
+        prop_assert!(!proof.methods.contains(&Method::Mfa), "{proof:?}");
+    }
+    if proof.level == Level::Aal2PhishingResistant {
+        let passkey = matches!(seen, Some(SecondFactor::Passkey { .. }));
+        prop_assert!(passkey, "{:?}", proof);
+        prop_assert!(
+            proof
+                .methods
+                .iter()
+                .any(|m| matches!(m, Method::Hwk | Method::Swk))
         );
     }
     Ok(())
@@ -557,18 +731,30 @@ proptest! {
     #[test]
     fn every_sign_in_keeps_the_rules(
         policy in policy(),
-        start in proptest::option::of((0..2usize, 0..2000i64, any::<bool>())),
+        start in proptest::option::of((0..2usize, 0..2000i64, level())),
+        factors in [factors(), factors()],
         ops in proptest::collection::vec(op(), 0..40),
     ) {
-        run(&policy, start, &ops)?;
+        run(&policy, start, factors, &ops)?;
     }
 
     #[test]
     fn every_password_reset_keeps_the_rules(
         policy in policy(),
-        start in proptest::option::of((0..2usize, 0..2000i64, any::<bool>())),
+        start in proptest::option::of((0..2usize, 0..2000i64, level())),
+        factors in [factors(), factors()],
         ops in proptest::collection::vec(reset_op(), 0..30),
     ) {
-        run(&policy, start, &ops)?;
+        run(&policy, start, factors, &ops)?;
+    }
+
+    #[test]
+    fn every_second_factor_keeps_the_rules(
+        policy in policy(),
+        start in proptest::option::of((0..2usize, 0..2000i64, level())),
+        factors in [factors(), factors()],
+        ops in proptest::collection::vec(factor_op(), 0..30),
+    ) {
+        run(&policy, start, factors, &ops)?;
     }
 }

@@ -152,8 +152,9 @@ pub async fn password_submit(
     };
     throttle::password_succeeded(&state, typed, from.ip()).await?;
     // A disabled account is refused by the machine, only after the right password, so it
-    // tells a stranger nothing.
-    let account = sign_in::account(&user);
+    // tells a stranger nothing. The password step reads no second factor (the steps after it
+    // look them up when the request needs one).
+    let account = sign_in::account(&user, idp_signin::Factors::default());
     steps::advance(
         &state,
         jar,

@@ -1,5 +1,5 @@
-//! The pages people meet: sign-up, sign-in (password, PIN, a new device's code, consent),
-//! PIN recovery, a forgotten password's reset and sign-out. The session and trusted browser they leave behind are
+//! The pages people meet: sign-up, sign-in (password, PIN, a new device's code, a second
+//! factor, consent), PIN recovery, a forgotten password's reset and sign-out. The session and trusted browser they leave behind are
 //! `crate::session` and `crate::trusted_device`.
 
 pub(crate) mod consent;
@@ -8,5 +8,6 @@ pub(crate) mod login;
 pub(crate) mod logout;
 pub mod recovery;
 pub(crate) mod reset;
+pub(crate) mod second_factor;
 pub(crate) mod signup;
 pub(crate) mod steps;

@@ -120,7 +120,9 @@ pub async fn username_submit(
         ));
     }
     let user = sign_in::person_named(&state, typed).await?;
-    let account = user.as_ref().map(sign_in::account);
+    let account = user
+        .as_ref()
+        .map(|u| sign_in::account(u, idp_signin::Factors::default()));
     steps::advance(
         &state,
         jar,

@@ -32,6 +32,7 @@ pub fn page_of(interaction: &Interaction) -> String {
         SignIn::Recovering { .. } => format!("{base}/recover/code"),
         SignIn::ChoosingPin { .. } => format!("{base}/new-pin"),
         SignIn::AwaitingDeviceCode { .. } => format!("{base}/device"),
+        SignIn::AwaitingSecondFactor { .. } => format!("{base}/second-factor"),
         SignIn::AwaitingConsent { .. } => format!("{base}/consent"),
         SignIn::ResettingPassword { channel: None, .. } => {
             format!("{base}/forgot-password/channel")
@@ -194,6 +195,7 @@ async fn ensure_user(state: &AppState, loaded: &mut Loaded) -> Result<(), PageEr
         && loaded.user.as_ref().is_none_or(|u| u.id != wanted)
     {
         loaded.user = state.stores.users.find_user(wanted).await?;
+        loaded.look_up_factors(state).await?;
     }
     Ok(())
 }
@@ -265,6 +267,10 @@ async fn refused(
             ErrorCode::ConsentRequired,
             "the user has not allowed this client",
         ),
+        Refusal::UnmetAuthenticationRequirements => (
+            ErrorCode::UnmetAuthenticationRequirements,
+            "the essential acr was not reached",
+        ),
     };
     finish(state, &loaded.interaction).await?;
     let target = error_answer(state, &loaded.interaction, code, what);
@@ -281,7 +287,7 @@ pub async fn begin(
     from: &ClientInfo,
 ) -> Result<Response, PageError> {
     let session = session::current(state, &jar).await?;
-    let policy = interaction.policy(state.settings.new_device.enabled);
+    let policy = interaction.policy(state.operator());
     // A session that answers the request stands for its person (credential changes and
     // disabling end sessions, and its code carries the credentials it was opened under); the
     // person is looked up for a step-up only.
@@ -297,7 +303,9 @@ pub async fn begin(
         user,
         session,
         policy,
+        factors: idp_signin::Factors::default(),
     };
+    loaded.look_up_factors(state).await?;
     match loaded.judge(state, idp_signin::begin) {
         Ok(SignIn::SignedIn { user_id, sid }) => {
             loaded.interaction.signin = SignIn::SignedIn {

@@ -1,0 +1,311 @@
+//! A person's second factors, one service for every page and command that touches them: the
+//! sign-in's second-factor step, the account page, and support's command line. Checking a code
+//! or a saved code, binding an app, making saved codes and removing a factor are each audited
+//! here, and the person is told of every change by e-mail.
+
+use idp_core::StoreError;
+use idp_core::model::{AuditKind, Factor, FactorKind, User};
+use idp_factors::{saved_codes, totp};
+use idp_signin::Factors;
+
+use crate::audit;
+use crate::error::PageError;
+use crate::messages;
+use crate::state::AppState;
+use crate::throttle;
+use crate::web::client_info::ClientInfo;
+
+/// What the machine needs to know of a person's factors.
+pub async fn of(state: &AppState, user: &User) -> Result<Factors, StoreError> {
+    let store = &state.stores.factors;
+    let bound = store.list_factors(&user.id).await?;
+    let (saved_left, _) = store.recovery_codes_left(&user.id).await?;
+    Ok(Factors {
+        app: bound.iter().any(|f| f.kind == FactorKind::App),
+        passkey: bound.iter().any(|f| f.kind == FactorKind::Passkey),
+        saved_codes: saved_left > 0,
+        phone: user.phone.is_some() && user.phone_verified,
+    })
+}
+
+/// The sealing context of an app's secret: it opens only as that factor of that person.
+fn context(user_id: &str, factor_id: &str) -> Vec<u8> {
+    format!("totp:{user_id}:{factor_id}").into_bytes()
+}
+
+fn seal(state: &AppState, user_id: &str, factor_id: &str, secret: &totp::Secret) -> Vec<u8> {
+    idp_token_issuer::sealing::seal(
+        &state.factor_key,
+        &context(user_id, factor_id),
+        secret.as_bytes(),
+    )
+    .unwrap_or_else(|_| unreachable!("AES-GCM seals with a 32-byte key"))
+}
+
+fn open(state: &AppState, factor: &Factor) -> Result<totp::Secret, StoreError> {
+    let context = context(&factor.user_id, &factor.id);
+    idp_token_issuer::sealing::open(&state.factor_key, &context, &factor.secret)
+        .ok()
+        .and_then(totp::Secret::from_bytes)
+        .ok_or_else(|| StoreError::Corrupt(format!("factor {} does not open", factor.id)))
+}
+
+/// How a code typed at a second-factor step fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    Right,
+    Wrong,
+    /// A code already used (the same time step again, or a saved code used before).
+    Used,
+}
+
+/// Checks an authenticator-app code against each of the person's apps; a code is taken once
+/// (its time step is recorded, and the same step again is refused, also from another node).
+/// Wrong codes count toward the person's second-factor limit.
+pub async fn check_app_code(
+    state: &AppState,
+    user: &User,
+    code: &str,
+    from: &ClientInfo,
+) -> Result<Checked, PageError> {
+    let tried = throttle::second_factor_try(state, &user.id).await?;
+    let checked = app_code(state, user, code).await;
+    let checked = tried
+        .settle(state, checked, |c| *c != Checked::Right)
+        .await?;
+    audit_check(state, user, from, checked, "authenticator app").await;
+    Ok(checked)
+}
+
+async fn app_code(state: &AppState, user: &User, code: &str) -> Result<Checked, PageError> {
+    let now = state.now();
+    let mut verdict = Checked::Wrong;
+    for factor in state.stores.factors.list_factors(&user.id).await? {
+        if factor.kind != FactorKind::App {
+            continue;
+        }
+        let secret = open(state, &factor)?;
+        match totp::verify(&secret, code, now, factor.last_step) {
+            totp::Verdict::Accepted { step } => {
+                let taken = state
+                    .stores
+                    .factors
+                    .record_factor_use(&user.id, &factor.id, now, Some(step), None)
+                    .await?;
+                return Ok(if taken { Checked::Right } else { Checked::Used });
+            }
+            totp::Verdict::Replayed => verdict = Checked::Used,
+            totp::Verdict::Wrong => {}
+        }
+    }
+    Ok(verdict)
+}
+
+/// Uses one of the person's saved recovery codes: each works once. A use is audited and the
+/// person is told, with how many are left.
+pub async fn use_saved_code(
+    state: &AppState,
+    user: &User,
+    typed: &str,
+    from: &ClientInfo,
+) -> Result<Checked, PageError> {
+    let tried = throttle::second_factor_try(state, &user.id).await?;
+    let checked = saved_code(state, user, typed).await;
+    let checked = tried
+        .settle(state, checked, |c| *c != Checked::Right)
+        .await?;
+    audit_check(state, user, from, checked, "saved code").await;
+    if checked == Checked::Right {
+        let (left, _) = state.stores.factors.recovery_codes_left(&user.id).await?;
+        let event = audit::event(state, AuditKind::SavedCodeUsed, from)
+            .user(&user.id)
+            .detail(format!("{left} saved codes left"));
+        audit::record(state, event).await;
+        state
+            .notifier
+            .send_later(messages::saved_code_used(user, left, from));
+    }
+    Ok(checked)
+}
+
+async fn saved_code(state: &AppState, user: &User, typed: &str) -> Result<Checked, PageError> {
+    let Some(canonical) = saved_codes::normalise(typed) else {
+        return Ok(Checked::Wrong);
+    };
+    let hash = saved_codes::hash(&state.factor_key, &user.id, &canonical);
+    let used = state
+        .stores
+        .factors
+        .use_recovery_code(&user.id, &hash, state.now())
+        .await?;
+    // A used code and a wrong one read the same: the store keeps no difference to tell.
+    Ok(if used { Checked::Right } else { Checked::Wrong })
+}
+
+async fn audit_check(
+    state: &AppState,
+    user: &User,
+    from: &ClientInfo,
+    checked: Checked,
+    what: &str,
+) {
+    let kind = match checked {
+        Checked::Right => AuditKind::SecondFactorVerified,
+        Checked::Wrong | Checked::Used => AuditKind::SecondFactorWrong,
+    };
+    let detail = match checked {
+        Checked::Used => format!("{what}: a code already used"),
+        _ => what.to_owned(),
+    };
+    let event = audit::event(state, kind, from)
+        .user(&user.id)
+        .detail(detail);
+    audit::record(state, event).await;
+}
+
+/// An authenticator app being added: its secret, kept (sealed) in the sign-in or the account
+/// page's pending record until its first code is right.
+pub struct NewApp {
+    pub secret: totp::Secret,
+}
+
+impl NewApp {
+    pub fn generate() -> Self {
+        Self {
+            secret: totp::Secret::generate(),
+        }
+    }
+
+    /// The `otpauth://` URI an app scans, naming the service (its brand, else the issuer's
+    /// host) and the person.
+    pub fn uri(&self, state: &AppState, user: &User) -> String {
+        let service = crate::brand::name().unwrap_or_else(|| {
+            url::Url::parse(state.issuer())
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default()
+        });
+        totp::otpauth_uri(&self.secret, &service, &user.username)
+    }
+
+    /// The secret sealed for the pending record (which may sit in Redis).
+    pub fn sealed(&self, state: &AppState, pending_id: &str) -> Vec<u8> {
+        seal(state, "pending", pending_id, &self.secret)
+    }
+
+    pub fn unseal(state: &AppState, pending_id: &str, sealed: &[u8]) -> Option<Self> {
+        let context = context("pending", pending_id);
+        idp_token_issuer::sealing::open(&state.factor_key, &context, sealed)
+            .ok()
+            .and_then(totp::Secret::from_bytes)
+            .map(|secret| Self { secret })
+    }
+
+    /// Binds the app once `code` is right for its secret: returns false (and binds nothing)
+    /// when it is not.
+    pub async fn bind(
+        &self,
+        state: &AppState,
+        user: &User,
+        name: &str,
+        code: &str,
+        from: &ClientInfo,
+    ) -> Result<bool, PageError> {
+        let now = state.now();
+        let tried = throttle::second_factor_try(state, &user.id).await?;
+        let step = match totp::verify(&self.secret, code, now, 0) {
+            totp::Verdict::Accepted { step } => Some(step),
+            _ => None,
+        };
+        let step = tried
+            .settle(state, Ok::<_, PageError>(step), Option::is_none)
+            .await?;
+        let Some(step) = step else {
+            return Ok(false);
+        };
+        let id = idp_core::random::random_token(12);
+        let factor = Factor {
+            secret: seal(state, &user.id, &id, &self.secret),
+            id,
+            user_id: user.id.clone(),
+            kind: FactorKind::App,
+            name: name.to_owned(),
+            credential_id: None,
+            created_at: now,
+            last_used_at: Some(now),
+            // The confirming code is used: it cannot sign in again.
+            last_step: step,
+        };
+        state.stores.factors.add_factor(&factor).await?;
+        added(state, user, &factor, from).await;
+        Ok(true)
+    }
+}
+
+/// A factor was bound: audited, and the person is told.
+pub async fn added(state: &AppState, user: &User, factor: &Factor, from: &ClientInfo) {
+    let event = audit::event(state, AuditKind::FactorAdded, from)
+        .user(&user.id)
+        .detail(format!("{} {}", factor.kind.as_str(), factor.id));
+    audit::record(state, event).await;
+    state
+        .notifier
+        .send_later(messages::factor_added(user, factor, from));
+}
+
+/// Makes the person a new set of saved codes; the old ones stop working. The codes are shown
+/// once: only their keyed hashes are kept.
+pub async fn new_saved_codes(
+    state: &AppState,
+    user: &User,
+    from: &ClientInfo,
+) -> Result<Vec<String>, StoreError> {
+    let codes = saved_codes::generate();
+    let hashes: Vec<String> = codes
+        .iter()
+        .map(|code| {
+            let canonical = saved_codes::normalise(code).unwrap_or_default();
+            saved_codes::hash(&state.factor_key, &user.id, &canonical)
+        })
+        .collect();
+    state
+        .stores
+        .factors
+        .replace_recovery_codes(&user.id, &hashes, state.now())
+        .await?;
+    let event = audit::event(state, AuditKind::SavedCodesCreated, from).user(&user.id);
+    audit::record(state, event).await;
+    state
+        .notifier
+        .send_later(messages::saved_codes_created(user, from));
+    Ok(codes)
+}
+
+/// Removes the person's factor `id`; `by` names who did (support's reason, or nobody for the
+/// person themself). False when they have no such factor.
+pub async fn remove(
+    state: &AppState,
+    user: &User,
+    id: &str,
+    from: &ClientInfo,
+    by: Option<&str>,
+) -> Result<bool, StoreError> {
+    let factors = state.stores.factors.list_factors(&user.id).await?;
+    let Some(factor) = factors.into_iter().find(|f| f.id == id) else {
+        return Ok(false);
+    };
+    if !state.stores.factors.remove_factor(&user.id, id).await? {
+        return Ok(false);
+    }
+    let mut event = audit::event(state, AuditKind::FactorRemoved, from)
+        .user(&user.id)
+        .detail(format!("{} {}", factor.kind.as_str(), factor.id));
+    if let Some(actor) = by {
+        event = event.actor(actor);
+    }
+    audit::record(state, event).await;
+    state
+        .notifier
+        .send_later(messages::factor_removed(user, &factor, from));
+    Ok(true)
+}

@@ -1,0 +1,314 @@
+//! The second-factor step: after the PIN, a request for `urn:idp:acr:aal2` (or the
+//! phishing-resistant level) asks for one factor the person has: a code from their
+//! authenticator app (field `otp`) or one of their saved codes (field `recovery_code`). A
+//! person with none adds an authenticator app here, on a browser the machine knows to be
+//! theirs. "I can't use any of these" goes on without one where the level was voluntary.
+//! Every decision is the machine's: each handler verifies what was typed and reports it.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum_extra::extract::CookieJar;
+use idp_signin::{Event, Level, SecondFactor, SignIn};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{device, steps};
+use crate::error::PageError;
+use crate::factors::{self, Checked, NewApp};
+use crate::i18n::{FieldError, Text};
+use crate::state::AppState;
+use crate::web::client_info::ClientInfo;
+use crate::web::csrf;
+use crate::web::extract::{Step, StepForm};
+use crate::web::sign_in::Loaded;
+
+fn path(loaded: &Loaded) -> String {
+    format!("{}/second-factor", loaded.interaction.path())
+}
+
+fn at_step(loaded: Loaded) -> Result<Loaded, PageError> {
+    steps::at(loaded, |s| matches!(s, SignIn::AwaitingSecondFactor { .. }))
+}
+
+/// What the person can do at this step, as the machine would accept it.
+struct Choices {
+    app: bool,
+    saved_code: bool,
+    add_app: bool,
+    /// The level asked for takes a passkey, which this page cannot take without JavaScript.
+    passkey_needed: bool,
+}
+
+fn choices(state: &AppState, loaded: &Loaded) -> Choices {
+    let verified = |factor| loaded.accepts(state, Event::SecondFactorVerified { factor });
+    Choices {
+        app: verified(SecondFactor::App),
+        saved_code: verified(SecondFactor::SavedCode),
+        add_app: loaded.accepts(
+            state,
+            Event::FactorAdded {
+                factor: SecondFactor::App,
+            },
+        ),
+        passkey_needed: loaded.policy.level == Some(Level::Aal2PhishingResistant),
+    }
+}
+
+fn page(
+    state: &AppState,
+    jar: CookieJar,
+    loaded: &Loaded,
+    status: StatusCode,
+    error: Option<FieldError>,
+) -> Response {
+    let choices = choices(state, loaded);
+    let essential = loaded.policy.level_essential;
+    csrf::form_page(
+        state,
+        jar,
+        status,
+        "second_factor.html",
+        json!({
+            "action": path(loaded),
+            "client": loaded.interaction.client_name,
+            "app": choices.app,
+            "saved_code": choices.saved_code,
+            "add_app": choices.add_app.then(|| format!("{}/add-app", path(loaded))),
+            "passkey_needed": choices.passkey_needed,
+            "decline": format!("{}/decline", path(loaded)),
+            "essential": essential,
+            "error": error,
+        }),
+    )
+}
+
+pub async fn second_factor_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Step(loaded): Step,
+) -> Result<Response, PageError> {
+    let loaded = at_step(loaded)?;
+    Ok(page(&state, jar, &loaded, StatusCode::OK, None))
+}
+
+#[derive(Deserialize)]
+pub struct FactorForm {
+    #[serde(default)]
+    otp: Option<String>,
+    #[serde(default)]
+    recovery_code: Option<String>,
+}
+
+pub async fn second_factor_submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    StepForm { loaded, form }: StepForm<FactorForm>,
+) -> Result<Response, PageError> {
+    let loaded = at_step(loaded)?;
+    let (factor, field, typed) = match (&form.otp, &form.recovery_code) {
+        (Some(otp), _) => (SecondFactor::App, "otp", otp.as_str()),
+        (None, Some(code)) => (SecondFactor::SavedCode, "recovery_code", code.as_str()),
+        (None, None) => {
+            let missing = FieldError::on("otp", Text::new("factor-code-missing"));
+            return Ok(page(
+                &state,
+                jar,
+                &loaded,
+                StatusCode::BAD_REQUEST,
+                Some(missing),
+            ));
+        }
+    };
+    // Nothing is checked (and no saved code spent) for a factor the machine would refuse.
+    let event = Event::SecondFactorVerified { factor };
+    if !loaded.accepts(&state, event.clone()) {
+        return Ok(steps::to_current_page(&loaded));
+    }
+    if typed.trim().is_empty() {
+        let missing = FieldError::on(field, Text::new("factor-code-missing"));
+        return Ok(page(
+            &state,
+            jar,
+            &loaded,
+            StatusCode::BAD_REQUEST,
+            Some(missing),
+        ));
+    }
+    let user = loaded.user()?.clone();
+    let checked = match factor {
+        SecondFactor::App => factors::check_app_code(&state, &user, typed, &from).await?,
+        _ => factors::use_saved_code(&state, &user, typed, &from).await?,
+    };
+    let wrong = match (checked, factor) {
+        (Checked::Right, _) => return steps::advance(&state, jar, loaded, event, &from).await,
+        (Checked::Used, SecondFactor::App) => "factor-app-code-used",
+        (_, SecondFactor::App) => "factor-app-code-wrong",
+        _ => "factor-saved-code-wrong",
+    };
+    let error = FieldError::on(field, Text::new(wrong));
+    Ok(page(
+        &state,
+        jar,
+        &loaded,
+        StatusCode::UNAUTHORIZED,
+        Some(error),
+    ))
+}
+
+/// A decline carries nothing but its CSRF token.
+#[derive(Deserialize)]
+pub struct EmptyForm {}
+
+pub async fn decline(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    StepForm { loaded, .. }: StepForm<EmptyForm>,
+) -> Result<Response, PageError> {
+    let loaded = at_step(loaded)?;
+    let code_to = device::destination(loaded.user()?);
+    steps::advance(
+        &state,
+        jar,
+        loaded,
+        Event::SecondFactorDeclined { code_to },
+        &from,
+    )
+    .await
+}
+
+fn add_app_path(loaded: &Loaded) -> String {
+    format!("{}/add-app", path(loaded))
+}
+
+/// The interaction at the second-factor step where the machine lets the person add an app.
+fn may_add_app(state: &AppState, loaded: Loaded) -> Result<Loaded, PageError> {
+    let loaded = at_step(loaded)?;
+    let added = Event::FactorAdded {
+        factor: SecondFactor::App,
+    };
+    if loaded.accepts(state, added) {
+        Ok(loaded)
+    } else {
+        Err(PageError::Elsewhere(path(&loaded)))
+    }
+}
+
+/// The app being added: the one this sign-in keeps, else a new one (kept from now on, so that
+/// reloading the page does not change the code to scan).
+async fn pending_app(state: &AppState, loaded: &mut Loaded) -> Result<NewApp, PageError> {
+    let id = loaded.interaction.id.clone();
+    if let Some(app) = loaded
+        .interaction
+        .pending_app
+        .as_deref()
+        .and_then(|sealed| NewApp::unseal(state, &id, sealed))
+    {
+        return Ok(app);
+    }
+    let app = NewApp::generate();
+    loaded.interaction.pending_app = Some(app.sealed(state, &id));
+    crate::web::sign_in::save(state, &loaded.interaction).await?;
+    Ok(app)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn add_app_screen(
+    state: &AppState,
+    jar: CookieJar,
+    status: StatusCode,
+    app: &NewApp,
+    user: &idp_core::model::User,
+    action: String,
+    name: &str,
+    error: Option<FieldError>,
+) -> Response {
+    let uri = app.uri(state, user);
+    csrf::form_page(
+        state,
+        jar,
+        status,
+        "add_app.html",
+        json!({
+            "action": action,
+            // A URI too long for a code (a very long name) leaves the key to type.
+            "qr": idp_factors::totp::qr_svg(&uri, &Text::new("add-app-qr-label").words()),
+            "secret": app.secret.base32_grouped(),
+            "uri": uri,
+            "name": name,
+            "error": error,
+        }),
+    )
+}
+
+pub async fn add_app_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Step(loaded): Step,
+) -> Result<Response, PageError> {
+    let mut loaded = may_add_app(&state, loaded)?;
+    let app = pending_app(&state, &mut loaded).await?;
+    let user = loaded.user()?;
+    let action = add_app_path(&loaded);
+    Ok(add_app_screen(
+        &state,
+        jar,
+        StatusCode::OK,
+        &app,
+        user,
+        action,
+        "",
+        None,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct AddAppForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    otp: String,
+}
+
+pub async fn add_app_submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    StepForm { loaded, form }: StepForm<AddAppForm>,
+) -> Result<Response, PageError> {
+    let mut loaded = may_add_app(&state, loaded)?;
+    let app = pending_app(&state, &mut loaded).await?;
+    let user = loaded.user()?.clone();
+    let name = factor_name(&form.name, "factor-kind-app");
+    if !app.bind(&state, &user, &name, &form.otp, &from).await? {
+        let error = FieldError::on("otp", Text::new("factor-app-code-wrong"));
+        let action = add_app_path(&loaded);
+        return Ok(add_app_screen(
+            &state,
+            jar,
+            StatusCode::UNAUTHORIZED,
+            &app,
+            &user,
+            action,
+            &form.name,
+            Some(error),
+        ));
+    }
+    loaded.interaction.pending_app = None;
+    let added = Event::FactorAdded {
+        factor: SecondFactor::App,
+    };
+    steps::advance(&state, jar, loaded, added, &from).await
+}
+
+/// The name a person gave a factor, trimmed and bounded; their kind in words when none.
+pub fn factor_name(typed: &str, kind_key: &'static str) -> String {
+    let typed: String = typed.trim().chars().take(60).collect();
+    if typed.is_empty() {
+        Text::new(kind_key).words()
+    } else {
+        typed
+    }
+}

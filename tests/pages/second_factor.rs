@@ -1,0 +1,180 @@
+//! Levels above password and PIN: after the PIN, a request for `urn:idp:acr:aal2` asks for a
+//! second factor; a person with none adds an authenticator app there, on a browser already
+//! known to be theirs.
+
+use axum::http::StatusCode;
+use idp_core::Clock as _;
+use idp_factors::totp;
+use serde_json::{Value, json};
+
+use crate::page::{param, unescape};
+use crate::support::{Browser, Idp, PIN, Page, authorize, exchange};
+
+const AAL2: &str = "urn:idp:acr:aal2";
+const DEVICE: &str = "urn:idp:acr:password-pin-device";
+
+async fn setup() -> Idp {
+    let idp = Idp::start().await;
+    idp.client("rp", true).await;
+    idp.user("alice").await;
+    idp
+}
+
+async fn claims_of(idp: &Idp, answer: &Page) -> Value {
+    assert!(answer.gives_code(), "{answer:?}");
+    let (status, tokens) = exchange(idp, "rp", answer).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    idp.id_token_claims(&tokens)
+}
+
+/// The key the add-app page shows to type into an app.
+fn shown_secret(page: &Page) -> totp::Secret {
+    let start = page.body.find("id=\"secret\">").expect("the key is shown") + 12;
+    let end = start + page.body[start..].find('<').unwrap();
+    let typed: String = unescape(&page.body[start..end])
+        .split_whitespace()
+        .collect();
+    totp::Secret::from_base32(&typed).expect("a base32 key")
+}
+
+/// The action of the form on `page` that posts to a path containing `part`.
+fn action(page: &Page, part: &str) -> String {
+    page.body
+        .split("action=\"")
+        .skip(1)
+        .map(|s| unescape(s.split('"').next().unwrap_or_default()))
+        .find(|action| action.contains(part))
+        .unwrap_or_else(|| panic!("no form to {part} in {}", page.body))
+}
+
+/// A browser signed in to `rp` as alice (trusted after its new-device code).
+async fn signed_in(idp: &Idp) -> Browser<'_> {
+    let mut browser = Browser::new(idp);
+    let answer = browser.sign_in(&authorize("rp", &[]), "alice").await;
+    assert_eq!(claims_of(idp, &answer).await["acr"], DEVICE);
+    browser
+}
+
+/// From a request for `extra`, the PIN step-up, to the second-factor page.
+async fn to_second_factor<'a>(browser: &mut Browser<'a>, extra: &[(&str, &str)]) -> Page {
+    let (_, pin) = browser.open(&authorize("rp", extra)).await;
+    assert!(pin.is("pin"), "{}", pin.body);
+    let next = browser.submit(&pin, &[("pin", PIN)]).await;
+    let page = browser.follow(next).await;
+    assert!(page.is("second-factor"), "{page:?}");
+    page
+}
+
+#[tokio::test]
+async fn a_person_without_a_factor_adds_an_app_and_reaches_aal2() {
+    let idp = setup().await;
+    let mut browser = signed_in(&idp).await;
+    let page = to_second_factor(&mut browser, &[("acr_values", AAL2)]).await;
+    assert!(
+        page.contains("You have no second factor yet"),
+        "{}",
+        page.body
+    );
+    assert!(!page.contains("name=\"otp\""), "no app to ask a code of");
+
+    let (_, add) = browser.open(&page.link("/add-app")).await;
+    assert!(add.is("add-app"), "{add:?}");
+    assert!(add.contains("<svg"), "a QR code drawn on the page");
+    assert!(add.contains("otpauth://totp/"), "{}", add.body);
+    let secret = shown_secret(&add);
+    // Reloading keeps the same key.
+    let (_, again) = browser.open(&page.link("/add-app")).await;
+    assert_eq!(shown_secret(&again).base32(), secret.base32());
+
+    let wrong = browser.submit(&add, &[("otp", "000000")]).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.contains("That code is not right"), "{}", wrong.body);
+
+    let code = totp::code_at(&secret, idp.clock.now());
+    let answer = browser
+        .submit(&wrong, &[("otp", &code), ("name", "Work phone")])
+        .await;
+    let claims = claims_of(&idp, &answer).await;
+    assert_eq!(claims["acr"], AAL2);
+    assert_eq!(claims["amr"], json!(["pin", "otp", "mfa"]));
+    assert_eq!(
+        idp.notice("alice@example.com", "A second factor was added")
+            .await,
+        1
+    );
+    assert_eq!(idp.count("factors", "kind = 'app'"), 1);
+
+    // The session now answers a request for aal2 without asking anything.
+    let answer = browser.get(&authorize("rp", &[("acr_values", AAL2)])).await;
+    assert_eq!(claims_of(&idp, &answer).await["acr"], AAL2);
+
+    // A fresh aal2 sign-in asks the app; the code that bound it is spent, and so is every
+    // code once used.
+    let page = to_second_factor(&mut browser, &[("acr_values", AAL2), ("max_age", "0")]).await;
+    assert!(page.contains("name=\"otp\""), "{}", page.body);
+    assert!(
+        !page.contains("/add-app"),
+        "one who has a factor cannot add another here"
+    );
+    let replay = browser.submit(&page, &[("otp", &code)]).await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+    assert!(replay.contains("already used"), "{}", replay.body);
+    idp.clock.advance(30);
+    let code = totp::code_at(&secret, idp.clock.now());
+    let answer = browser.submit(&replay, &[("otp", &code)]).await;
+    assert_eq!(claims_of(&idp, &answer).await["acr"], AAL2);
+}
+
+#[tokio::test]
+async fn declining_ends_an_essential_request_and_lowers_a_voluntary_one() {
+    let idp = setup().await;
+    let mut browser = signed_in(&idp).await;
+
+    let page = to_second_factor(&mut browser, &[("acr_values", AAL2)]).await;
+    let answer = browser
+        .submit_to(&page, &action(&page, "/decline"), &[])
+        .await;
+    let claims = claims_of(&idp, &answer).await;
+    assert_eq!(claims["acr"], DEVICE, "a voluntary level not reached");
+    assert_eq!(claims["amr"], json!(["pin"]));
+
+    let essential = r#"{"id_token":{"acr":{"essential":true,"values":["urn:idp:acr:aal2"]}}}"#;
+    let page = to_second_factor(&mut browser, &[("claims", essential)]).await;
+    let answer = browser
+        .submit_to(&page, &action(&page, "/decline"), &[])
+        .await;
+    assert_eq!(
+        param(answer.to(), "error").as_deref(),
+        Some("unmet_authentication_requirements"),
+        "{answer:?}"
+    );
+    assert_eq!(param(answer.to(), "state").as_deref(), Some("st"));
+}
+
+#[tokio::test]
+async fn a_new_browser_passes_its_code_before_a_factor_can_be_added() {
+    let idp = setup().await;
+    let mut browser = Browser::new(&idp);
+    let (login, _) = browser
+        .open(&authorize("rp", &[("acr_values", AAL2)]))
+        .await;
+    let pin = browser
+        .post(
+            &login,
+            &[
+                ("username", "alice"),
+                ("password", crate::support::PASSWORD),
+            ],
+        )
+        .await;
+    let next = browser.post(pin.to(), &[("pin", PIN)]).await;
+    assert!(next.to().ends_with("/device"), "{next:?}");
+    // The second-factor page is not reachable before the code.
+    let early = browser.get(&format!("{login}/second-factor/add-app")).await;
+    assert!(early.to().ends_with("/device"), "{early:?}");
+    let code = idp.code_sent_to("alice@example.com").await.unwrap();
+    let after = browser.post(next.to(), &[("code", &code)]).await;
+    let page = browser.follow(after).await;
+    assert!(page.is("second-factor"), "{page:?}");
+    assert!(page.contains("/add-app"), "{}", page.body);
+}
