@@ -5,6 +5,8 @@
 use axum::http::StatusCode;
 use idp_core::Clock as _;
 use idp_factors::totp;
+use idp_server::factors::{self, NewApp};
+use idp_server::web::client_info::ClientInfo;
 use serde_json::{Value, json};
 
 use crate::page::{param, unescape};
@@ -80,7 +82,11 @@ async fn a_person_without_a_factor_adds_an_app_and_reaches_aal2() {
     let (_, add) = browser.open(&page.link("/add-app")).await;
     assert!(add.is("add-app"), "{add:?}");
     assert!(add.contains("<svg"), "a QR code drawn on the page");
-    assert!(add.contains("otpauth://totp/"), "{}", add.body);
+    assert!(
+        unescape(&add.body).contains("otpauth://totp/"),
+        "{}",
+        add.body
+    );
     let secret = shown_secret(&add);
     // Reloading keeps the same key.
     let (_, again) = browser.open(&page.link("/add-app")).await;
@@ -108,8 +114,10 @@ async fn a_person_without_a_factor_adds_an_app_and_reaches_aal2() {
     let answer = browser.get(&authorize("rp", &[("acr_values", AAL2)])).await;
     assert_eq!(claims_of(&idp, &answer).await["acr"], AAL2);
 
-    // A fresh aal2 sign-in asks the app; the code that bound it is spent, and so is every
-    // code once used.
+    // A fresh aal2 sign-in asks the app; the code that bound it is spent (also a second
+    // later, in the next time step, which the app's clock skew allows), and so is every code
+    // once used.
+    idp.clock.advance(1);
     let page = to_second_factor(&mut browser, &[("acr_values", AAL2), ("max_age", "0")]).await;
     assert!(page.contains("name=\"otp\""), "{}", page.body);
     assert!(
@@ -176,5 +184,155 @@ async fn a_new_browser_passes_its_code_before_a_factor_can_be_added() {
     let after = browser.post(next.to(), &[("code", &code)]).await;
     let page = browser.follow(after).await;
     assert!(page.is("second-factor"), "{page:?}");
-    assert!(page.contains("/add-app"), "{}", page.body);
+    assert!(unescape(&page.body).contains("/add-app"), "{}", page.body);
+}
+
+/// Alice binds an authenticator app (as the account page does); its key.
+async fn give_app(idp: &Idp) -> totp::Secret {
+    let user = idp
+        .state
+        .stores
+        .users
+        .find_user("id-alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let app = NewApp::generate();
+    let code = totp::code_at(&app.secret, idp.clock.now());
+    let from = ClientInfo::default();
+    assert!(
+        app.bind(&idp.state, &user, "Phone", &code, &from)
+            .await
+            .unwrap()
+    );
+    // The confirming code's step is spent: the next code comes from the next step.
+    idp.clock.advance(30);
+    app.secret
+}
+
+/// Alice's saved recovery codes, made as the account page makes them.
+async fn give_saved_codes(idp: &Idp) -> Vec<String> {
+    let user = idp
+        .state
+        .stores
+        .users
+        .find_user("id-alice")
+        .await
+        .unwrap()
+        .unwrap();
+    factors::new_saved_codes(&idp.state, &user, &ClientInfo::default())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_app_code_stands_in_for_the_new_device_code() {
+    let idp = setup().await;
+    let secret = give_app(&idp).await;
+    let mut browser = Browser::new(&idp);
+    let (login, _) = browser.open(&authorize("rp", &[])).await;
+    let pin = browser
+        .post(
+            &login,
+            &[
+                ("username", "alice"),
+                ("password", crate::support::PASSWORD),
+            ],
+        )
+        .await;
+    let next = browser.post(pin.to(), &[("pin", PIN)]).await;
+    let device = browser.follow(next).await;
+    assert!(device.is("device-code"), "{device:?}");
+    let app = action(&device, "/device/app");
+    let wrong = browser.submit_to(&device, &app, &[("otp", "123456")]).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let code = totp::code_at(&secret, idp.clock.now());
+    let answer = browser.submit_to(&wrong, &app, &[("otp", &code)]).await;
+    let claims = claims_of(&idp, &answer).await;
+    assert_eq!(claims["acr"], AAL2, "the app made it a second factor");
+    assert_eq!(claims["amr"], json!(["pwd", "pin", "otp", "mfa"]));
+    // The browser is trusted now: the next sign-in asks no code.
+    assert_eq!(idp.devices_of("id-alice").await, 1);
+}
+
+#[tokio::test]
+async fn a_saved_code_reaches_aal2_once_and_opens_a_locked_pin() {
+    let idp = setup().await;
+    let codes = give_saved_codes(&idp).await;
+    assert_eq!(codes.len(), 10);
+    let mut browser = signed_in(&idp).await;
+
+    let page = to_second_factor(&mut browser, &[("acr_values", AAL2)]).await;
+    assert!(!page.contains("name=\"otp\""), "no app");
+    // Typed as people type: lower case, spaces for hyphens.
+    let typed = codes[0].to_lowercase().replace('-', " ");
+    let answer = browser.submit(&page, &[("recovery_code", &typed)]).await;
+    let claims = claims_of(&idp, &answer).await;
+    assert_eq!(claims["acr"], AAL2);
+    assert_eq!(claims["amr"], json!(["pin", "otp", "mfa"]));
+    assert_eq!(
+        idp.notice("alice@example.com", "A saved recovery code was used")
+            .await,
+        1
+    );
+
+    idp.clock.advance(1);
+    let page = to_second_factor(&mut browser, &[("acr_values", AAL2), ("max_age", "0")]).await;
+    let again = browser.submit(&page, &[("recovery_code", &codes[0])]).await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNAUTHORIZED,
+        "a saved code works once"
+    );
+    assert!(again.contains("already used"), "{}", again.body);
+
+    // A locked PIN: a saved code proves it is Alice, after her password.
+    let mut other = Browser::new(&idp);
+    let (login, _) = other.open(&authorize("rp", &[])).await;
+    let sent = other
+        .post(
+            &login,
+            &[
+                ("username", "alice"),
+                ("password", crate::support::PASSWORD),
+            ],
+        )
+        .await;
+    let mut pin = other.follow(sent).await;
+    for _ in 0..5 {
+        pin = other.submit(&pin, &[("pin", "000000")]).await;
+    }
+    assert!(pin.is("locked-now"), "{pin:?}");
+    let (_, choose) = other.open(&format!("{login}/recover")).await;
+    assert!(choose.is("recover-choose"), "{choose:?}");
+    assert!(
+        choose.contains("value=\"recovery_code\""),
+        "{}",
+        choose.body
+    );
+    let wrong = other
+        .submit(
+            &choose,
+            &[("channel", "recovery_code"), ("recovery_code", &codes[0])],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let next = other
+        .submit(
+            &wrong,
+            &[("channel", "recovery_code"), ("recovery_code", &codes[1])],
+        )
+        .await;
+    let new_pin = other.follow(next).await;
+    assert!(new_pin.is("new-pin"), "{new_pin:?}");
+    let answer = other
+        .submit(&new_pin, &[("pin", "274958"), ("pin_confirm", "274958")])
+        .await;
+    let claims = claims_of(&idp, &answer).await;
+    assert_eq!(claims["amr"], json!(["pwd", "pin", "otp"]));
+    assert_eq!(
+        idp.notice("alice@example.com", "Your account was recovered")
+            .await,
+        1
+    );
 }

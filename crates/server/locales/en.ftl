@@ -119,6 +119,9 @@ recover-intro = We will send you a code to prove it is you. Then you choose a ne
 recover-where = Where should we send the code?
 recover-by-email = E-mail to { $to }
 recover-by-sms = Text message to { $to }
+recover-how = How will you prove it is you?
+recover-by-saved-code = With one of my saved recovery codes
+recover-saved-code-hint = Choose this, then type one of the codes you saved. Each works once.
 recover-send = Send code
 recover-no-contact = Your account has no confirmed e-mail address or phone number, so we cannot send you a code. Please contact support: they will confirm who you are and unlock your account.
 recover-choose-channel = Choose where we should send your code.
@@ -436,6 +439,7 @@ login-cancel-start = Cancel
 ## Second factors at sign-in
 factor-title = One more step
 factor-why = { $client } asks for a second factor for this: something you have, besides your password and PIN.
+device-use-app = Use your authenticator app instead
 factor-app-label = Code from your authenticator app
 factor-app-hint = The 6 digits your app shows now.
 factor-saved-summary = Use a saved recovery code

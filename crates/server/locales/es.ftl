@@ -119,6 +119,9 @@ recover-intro = Le enviaremos un código para comprobar que es usted. Después e
 recover-where = ¿Dónde le enviamos el código?
 recover-by-email = Correo electrónico a { $to }
 recover-by-sms = Mensaje de texto a { $to }
+recover-how = ¿Cómo demostrará que es usted?
+recover-by-saved-code = Con uno de mis códigos de recuperación guardados
+recover-saved-code-hint = Elija esto y escriba uno de los códigos que guardó. Cada uno sirve una vez.
 recover-send = Enviar el código
 recover-no-contact = Su cuenta no tiene ningún correo electrónico ni teléfono confirmado, así que no podemos enviarle un código. Póngase en contacto con el servicio de asistencia: comprobarán quién es y desbloquearán su cuenta.
 recover-choose-channel = Elija dónde le enviamos el código.
@@ -442,6 +445,7 @@ login-cancel-start = Cancelar
 ## Second factors at sign-in
 factor-title = Un paso más
 factor-why = { $client } pide un segundo factor para esto: algo que usted tiene, además de su contraseña y su PIN.
+device-use-app = Usar su aplicación de autenticación en su lugar
 factor-app-label = Código de su aplicación de autenticación
 factor-app-hint = Las 6 cifras que muestra ahora su aplicación.
 factor-saved-summary = Usar un código de recuperación guardado

@@ -127,12 +127,16 @@ pub fn resume(state: &SignIn, ctx: Context<'_>) -> Result<(), Refusal> {
             subject_stands(user) && ctx.account.is_some_and(|a| a.has_pin)
         }
         SignIn::ChoosingPin {
-            user, recovered_by, ..
+            user,
+            recovered_by,
+            by_saved_code,
+            ..
         } => {
             // Without a recovery, only an account without a PIN, and without a contact to
             // recover by, chooses one.
             subject_stands(user)
                 && (recovered_by.is_some()
+                    || *by_saved_code
                     || ctx.account.is_some_and(|a| !a.has_pin && !a.can_recover))
         }
         SignIn::Proven { user, .. } => subject_stands(user),
@@ -180,6 +184,7 @@ pub fn advance(state: &SignIn, event: Event, ctx: Context<'_>) -> Result<Step, R
                     user,
                     password_at: now,
                     recovered_by: None,
+                    by_saved_code: false,
                 }
             } else if recover || !account.has_pin {
                 // A PIN unlocked by support is chosen only after a code sent to a confirmed
@@ -305,12 +310,39 @@ pub fn advance(state: &SignIn, event: Event, ctx: Context<'_>) -> Result<Step, R
             user: user.clone(),
             password_at: *password_at,
             recovered_by: Some(channel),
+            by_saved_code: false,
         })),
+        // A saved recovery code stands in for a code sent to a contact, after the password in
+        // this sign-in as always.
+        (
+            SignIn::AwaitingPin {
+                user,
+                basis: Basis::Password { at: password_at },
+            }
+            | SignIn::Recovering {
+                user, password_at, ..
+            },
+            Event::SecondFactorVerified {
+                factor: SecondFactor::SavedCode,
+            },
+        ) => {
+            let has = ctx.account.is_some_and(|a| a.factors.saved_codes);
+            if !has {
+                return Err(Refusal::OutOfStep);
+            }
+            Ok(Step::to(SignIn::ChoosingPin {
+                user: user.clone(),
+                password_at: *password_at,
+                recovered_by: None,
+                by_saved_code: true,
+            }))
+        }
         (
             SignIn::ChoosingPin {
                 user,
                 recovered_by,
                 password_at,
+                by_saved_code,
             },
             Event::NewPinChosen {
                 epoch,
@@ -328,6 +360,11 @@ pub fn advance(state: &SignIn, event: Event, ctx: Context<'_>) -> Result<Step, R
                 // one-time code, and the browser becomes trusted.
                 Some(channel) => {
                     let methods = with_code(vec![Method::Pwd, Method::Pin], *channel);
+                    device_verified(user, basis, methods, ctx)
+                }
+                // A saved code is something the person has, as a code sent to them is.
+                None if *by_saved_code => {
+                    let methods = vec![Method::Pwd, Method::Pin, Method::Otp];
                     device_verified(user, basis, methods, ctx)
                 }
                 None => after_pin(
@@ -356,6 +393,22 @@ pub fn advance(state: &SignIn, event: Event, ctx: Context<'_>) -> Result<Step, R
             } else {
                 proven(user.clone(), now, Level::PasswordPinDevice, methods, true)
             })
+        }
+        // An app's code or a passkey stands in for the new-device code.
+        (
+            SignIn::AwaitingDeviceCode { user, methods, .. },
+            Event::SecondFactorVerified {
+                factor: factor @ (SecondFactor::App | SecondFactor::Passkey { .. }),
+            },
+        ) => {
+            let has = ctx
+                .account
+                .is_some_and(|a| a.factors.has(factor, ctx.policy.texted_codes_count));
+            if !(has && reaches(factor, ctx.policy)) {
+                return Err(Refusal::OutOfStep);
+            }
+            let methods = factor.add_to(methods.clone());
+            Ok(proven(user.clone(), now, factor.level(), methods, true))
         }
         (
             SignIn::AwaitingSecondFactor {

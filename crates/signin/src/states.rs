@@ -78,12 +78,15 @@ pub enum SignIn {
         channel: Option<Channel>,
     },
     /// The password was right in this sign-in and either recovery proved the person again
-    /// (`recovered_by`) or the account has no PIN (an administrator's unlock): a new PIN is
+    /// (`recovered_by`, or `by_saved_code`) or the account has no PIN (an administrator's unlock): a new PIN is
     /// chosen.
     ChoosingPin {
         user: Subject,
         password_at: UnixTime,
         recovered_by: Option<Channel>,
+        /// Recovery proved the person again with one of their saved recovery codes.
+        #[serde(default)]
+        by_saved_code: bool,
     },
     /// "Forgot password?": a username was given. `user` is its person, or `None` when there
     /// is none that can reset (no such username, or disabled): the pages go on alike, so that
@@ -180,7 +183,9 @@ pub enum Event {
     },
     /// The right new-device code.
     DeviceCodeVerified,
-    /// The right code, assertion or saved code of one of the person's second factors.
+    /// The right code, assertion or saved code of one of the person's second factors: at the
+    /// second-factor step; at the new-device step (an app or a passkey stands in for the
+    /// code); in PIN recovery (a saved code stands in for a code sent to a contact).
     SecondFactorVerified {
         factor: SecondFactor,
     },

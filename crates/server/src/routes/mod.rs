@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
             get(device::device_page).post(device::device_submit),
         )
         .route("/login/{id}/device/resend", post(device::device_resend))
+        .route("/login/{id}/device/app", post(device::device_app))
         .route(
             "/login/{id}/second-factor",
             get(second_factor::second_factor_page).post(second_factor::second_factor_submit),

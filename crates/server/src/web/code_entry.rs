@@ -47,6 +47,8 @@ pub struct CodeScreen {
     pub resend: Resend,
     /// Security questions asked with the code: `(field, question)`.
     pub questions: Vec<(String, Text)>,
+    /// Where a code from the person's authenticator app (field `otp`) may be posted instead.
+    pub app: Option<String>,
 }
 
 impl CodeScreen {
@@ -82,6 +84,7 @@ impl CodeScreen {
                 "resend_link": resend_link,
                 "back": back,
                 "questions": questions,
+                "app": self.app,
                 "error": error,
             }),
         )

@@ -6,7 +6,7 @@
 use axum_extra::extract::CookieJar;
 use idp_core::StoreError;
 use idp_core::model::{Session, User};
-use idp_signin::{Account, Context, Event, Factors, LiveSession, Policy};
+use idp_signin::{Account, Context, Event, Factors, LiveSession, Policy, SignIn};
 
 use crate::error::{Expired, PageError};
 use crate::i18n::{self, Text};
@@ -23,8 +23,8 @@ pub struct Loaded {
     pub user: Option<User>,
     pub session: Option<Session>,
     pub policy: Policy,
-    /// The person's second factors, looked up only when the request asks for a level that
-    /// takes one: the machine reads them only then.
+    /// The person's second factors, looked up only where the machine reads them (see
+    /// [`Loaded::look_up_factors`]).
     pub factors: Factors,
 }
 
@@ -69,15 +69,29 @@ impl Loaded {
         })
     }
 
-    /// Looks up the person's second factors when the request's level takes one.
+    /// Looks up the person's second factors where the machine reads them: when the request's
+    /// level takes one, at the new-device step (an app stands in for the code) and in PIN
+    /// recovery (a saved code stands in for a sent one).
     pub async fn look_up_factors(&mut self, state: &AppState) -> Result<(), StoreError> {
+        let needed = self.policy.level.is_some_and(|l| l.needs_second_factor())
+            || matches!(
+                self.interaction.signin,
+                SignIn::AwaitingDeviceCode { .. } | SignIn::Recovering { .. }
+            );
         self.factors = match &self.user {
-            Some(user) if self.policy.level.is_some_and(|l| l.needs_second_factor()) => {
-                crate::factors::of(state, user).await?
-            }
+            Some(user) if needed => crate::factors::of(state, user).await?,
             _ => Factors::default(),
         };
         Ok(())
+    }
+
+    /// Looks up the person's second factors whatever the step: for a page that offers one
+    /// where the sign-in does not usually need them (PIN recovery from the PIN step).
+    pub async fn with_factors(mut self, state: &AppState) -> Result<Self, StoreError> {
+        if let Some(user) = &self.user {
+            self.factors = crate::factors::of(state, user).await?;
+        }
+        Ok(self)
     }
 
     /// The person the sign-in is about; only steps past the password have one.

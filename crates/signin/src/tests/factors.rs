@@ -252,3 +252,69 @@ fn a_step_up_to_aal2_asks_the_pin_then_the_factor() {
     let higher = aal2(Level::Aal2PhishingResistant, false);
     assert!(!session_answers(&higher, &at_aal2, NOW));
 }
+
+#[test]
+fn an_app_code_stands_in_for_the_new_device_code() {
+    let policy = Policy {
+        new_device_check: true,
+        ..Policy::default()
+    };
+    let alice = with(app());
+    let c = ctx(&policy, None, Some(&alice));
+    let state = after_password(&policy, &alice);
+    let step = advance(&state, pin(false), c).unwrap();
+    assert!(matches!(step.state, SignIn::AwaitingDeviceCode { .. }));
+    let saved = Event::SecondFactorVerified {
+        factor: SecondFactor::SavedCode,
+    };
+    assert_eq!(advance(&step.state, saved, c), Err(Refusal::OutOfStep));
+    let event = Event::SecondFactorVerified {
+        factor: SecondFactor::App,
+    };
+    let done = advance(&step.state, event.clone(), c).unwrap();
+    assert_eq!(proof(&done).level, Level::Aal2);
+    assert!(done.effects.contains(&Effect::TrustDevice));
+    // Not for a person without an app.
+    let bob = account("bob");
+    let c = ctx(&policy, None, Some(&bob));
+    let state = after_password(&policy, &bob);
+    let step = advance(&state, pin(false), c).unwrap();
+    assert_eq!(advance(&step.state, event, c), Err(Refusal::OutOfStep));
+}
+
+#[test]
+fn a_saved_code_opens_a_locked_pin_after_the_password() {
+    let policy = Policy::default();
+    let alice = with(Factors {
+        saved_codes: true,
+        ..Factors::default()
+    });
+    let c = ctx(&policy, None, Some(&alice));
+    let state = after_password(&policy, &alice);
+    let recovering = advance(&state, Event::ForgotPin, c).unwrap().state;
+    let saved = Event::SecondFactorVerified {
+        factor: SecondFactor::SavedCode,
+    };
+    let choosing = advance(&recovering, saved.clone(), c).unwrap().state;
+    assert!(matches!(
+        choosing,
+        SignIn::ChoosingPin {
+            by_saved_code: true,
+            ..
+        }
+    ));
+    let chosen = Event::NewPinChosen {
+        epoch: 1,
+        trusted_device: false,
+        code_to: email(),
+    };
+    let done = advance(&choosing, chosen, c).unwrap();
+    assert_eq!(amr(&proof(&done).methods), ["pwd", "pin", "otp"]);
+    assert!(done.effects.contains(&Effect::TrustDevice));
+    // Without saved codes, nothing opens.
+    let bob = account("bob");
+    let c = ctx(&policy, None, Some(&bob));
+    let state = after_password(&policy, &bob);
+    let recovering = advance(&state, Event::ForgotPin, c).unwrap().state;
+    assert_eq!(advance(&recovering, saved, c), Err(Refusal::OutOfStep));
+}

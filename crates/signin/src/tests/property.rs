@@ -527,7 +527,15 @@ fn run(
                 let texted = *factor != SecondFactor::TextedCode
                     || ghost.texted_for.as_deref() == Some(user.as_str());
                 if had.has(*factor, policy.texted_codes_count) && texted {
-                    ghost.factor_for = Some((user, *factor));
+                    // In PIN recovery, a saved code proves the person again.
+                    if matches!(
+                        state,
+                        SignIn::Recovering { .. } | SignIn::AwaitingPin { .. }
+                    ) {
+                        ghost.recovered_for = Some(user.clone());
+                    } else {
+                        ghost.factor_for = Some((user, *factor));
+                    }
                 }
             }
             Event::TextCodeAsked { .. } => {

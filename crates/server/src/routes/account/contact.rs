@@ -129,6 +129,7 @@ fn code_form(
         submit: Text::new("account-code-confirm"),
         resend: Resend::Back("/account".to_owned()),
         questions: Vec::new(),
+        app: None,
     }
     .render(state, jar, status, error)
 }

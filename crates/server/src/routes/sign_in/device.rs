@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use idp_core::model::{AuditKind, Channel, CodePurpose, User};
 use idp_recovery::{CodeCheck, mask};
-use idp_signin::{Destination, Event, SignIn};
+use idp_signin::{Destination, Event, SecondFactor, SignIn};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -17,6 +17,7 @@ use super::steps;
 use crate::audit;
 use crate::codes::{self, Sent};
 use crate::error::PageError;
+use crate::factors::{self, Checked};
 use crate::i18n::{FieldError, Text};
 use crate::messages;
 use crate::oauth::interaction::Interaction;
@@ -45,11 +46,19 @@ fn at_device_step(loaded: Loaded) -> Result<(Loaded, Destination), PageError> {
 fn code_form(
     state: &AppState,
     jar: CookieJar,
-    interaction: &Interaction,
+    loaded: &Loaded,
     to: &Destination,
     status: StatusCode,
     error: Option<FieldError>,
 ) -> Response {
+    let interaction = &loaded.interaction;
+    // A person with an authenticator app may give its code instead.
+    let app_counts = loaded.accepts(
+        state,
+        Event::SecondFactorVerified {
+            factor: SecondFactor::App,
+        },
+    );
     let sent_to = match to.channel {
         Channel::Email => mask::email(&to.recipient),
         Channel::Sms => mask::phone(&to.recipient),
@@ -64,6 +73,7 @@ fn code_form(
         submit: Text::new("continue"),
         resend: Resend::Post(format!("{}/resend", device_path(interaction))),
         questions: Vec::new(),
+        app: app_counts.then(|| format!("{}/app", device_path(interaction))),
     }
     .render(state, jar, status, error)
 }
@@ -74,14 +84,7 @@ pub async fn device_page(
     Step(loaded): Step,
 ) -> Result<Response, PageError> {
     let (loaded, to) = at_device_step(loaded)?;
-    Ok(code_form(
-        &state,
-        jar,
-        &loaded.interaction,
-        &to,
-        StatusCode::OK,
-        None,
-    ))
+    Ok(code_form(&state, jar, &loaded, &to, StatusCode::OK, None))
 }
 
 #[derive(Deserialize)]
@@ -136,7 +139,7 @@ pub async fn device_submit(
             Ok(code_form(
                 &state,
                 jar,
-                &loaded.interaction,
+                &loaded,
                 &to,
                 StatusCode::UNAUTHORIZED,
                 Some(message),
@@ -148,13 +151,55 @@ pub async fn device_submit(
             Ok(code_form(
                 &state,
                 jar,
-                &loaded.interaction,
+                &loaded,
                 &to,
                 StatusCode::GONE,
                 Some(message),
             ))
         }
     }
+}
+
+#[derive(Deserialize)]
+pub struct AppForm {
+    #[serde(default)]
+    otp: String,
+}
+
+/// A code from the person's authenticator app in place of the new-device code.
+pub async fn device_app(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    StepForm { loaded, form }: StepForm<AppForm>,
+) -> Result<Response, PageError> {
+    let (loaded, to) = at_device_step(loaded)?;
+    let event = Event::SecondFactorVerified {
+        factor: SecondFactor::App,
+    };
+    if !loaded.accepts(&state, event.clone()) {
+        return Ok(steps::to_current_page(&loaded));
+    }
+    let user = loaded.user()?.clone();
+    let error = match factors::check_app_code(&state, &user, &form.otp, &from).await? {
+        Checked::Right => {
+            state
+                .notifier
+                .send_later(messages::new_device(&user, &from));
+            return steps::advance(&state, jar, loaded, event, &from).await;
+        }
+        Checked::Used => "factor-app-code-used",
+        Checked::Wrong => "factor-app-code-wrong",
+    };
+    let error = FieldError::on("otp", Text::new(error));
+    Ok(code_form(
+        &state,
+        jar,
+        &loaded,
+        &to,
+        StatusCode::UNAUTHORIZED,
+        Some(error),
+    ))
 }
 
 /// A resend carries nothing but its CSRF token.

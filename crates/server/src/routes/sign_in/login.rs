@@ -455,6 +455,9 @@ pub async fn new_pin_submit(
         SignIn::ChoosingPin {
             recovered_by: Some(_),
             ..
+        } | SignIn::ChoosingPin {
+            by_saved_code: true,
+            ..
         }
     );
     let action = new_pin_path(&loaded.interaction);

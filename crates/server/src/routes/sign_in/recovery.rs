@@ -13,12 +13,13 @@ use idp_recovery::{CodeCheck, mask};
 use serde::Deserialize;
 use serde_json::json;
 
-use idp_signin::{Event, SignIn};
+use idp_signin::{Event, SecondFactor, SignIn};
 
 use super::steps;
 use crate::audit;
 use crate::codes::{self, Sent};
 use crate::error::PageError;
+use crate::factors::{self, Checked};
 use crate::i18n::{FieldError, Text, question_text};
 use crate::messages;
 use crate::oauth::interaction::Interaction;
@@ -49,26 +50,33 @@ fn recover_path(interaction: &Interaction) -> String {
 fn choose_form(
     state: &AppState,
     jar: CookieJar,
-    interaction: &Interaction,
-    user: &User,
+    loaded: &Loaded,
     status: StatusCode,
     error: Option<FieldError>,
-) -> Response {
-    let options: Vec<_> = destinations(user)
+) -> Result<Response, PageError> {
+    let options: Vec<_> = destinations(loaded.user()?)
         .into_iter()
         .map(|(channel, _, masked)| json!({ "value": channel.as_str(), "label": masked }))
         .collect();
-    csrf::form_page(
+    Ok(csrf::form_page(
         state,
         jar,
         status,
         "recover_choose.html",
         json!({
-            "action": recover_path(interaction),
+            "action": recover_path(&loaded.interaction),
             "options": options,
+            "saved_code": loaded.accepts(state, saved_code_used()),
             "error": error,
         }),
-    )
+    ))
+}
+
+/// The event of a right saved recovery code (channel `recovery_code`).
+fn saved_code_used() -> Event {
+    Event::SecondFactorVerified {
+        factor: SecondFactor::SavedCode,
+    }
 }
 
 /// Whether the machine lets a recovery code go out now (after the password in this sign-in,
@@ -89,20 +97,42 @@ pub async fn choose_page(
         // another step.
         return steps::advance(&state, jar, loaded, Event::ForgotPin, &from).await;
     }
-    Ok(choose_form(
-        &state,
-        jar,
-        &loaded.interaction,
-        loaded.user()?,
-        StatusCode::OK,
-        None,
-    ))
+    let loaded = loaded.with_factors(&state).await?;
+    choose_form(&state, jar, &loaded, StatusCode::OK, None)
 }
 
 #[derive(Deserialize)]
 pub struct ChooseForm {
     #[serde(default)]
     channel: String,
+    /// With channel `recovery_code`: one of the person's saved recovery codes.
+    #[serde(default)]
+    recovery_code: String,
+}
+
+/// A saved recovery code in place of a code sent to a contact.
+async fn with_saved_code(
+    state: &AppState,
+    jar: CookieJar,
+    loaded: Loaded,
+    typed: &str,
+    from: &ClientInfo,
+) -> Result<Response, PageError> {
+    if !loaded.accepts(state, saved_code_used()) {
+        return Ok(steps::to_current_page(&loaded));
+    }
+    let user = loaded.user()?.clone();
+    if typed.trim().is_empty() {
+        let message = FieldError::on("recovery_code", Text::new("factor-code-missing"));
+        return choose_form(state, jar, &loaded, StatusCode::BAD_REQUEST, Some(message));
+    }
+    match factors::use_saved_code(state, &user, typed, from).await? {
+        Checked::Right => steps::advance(state, jar, loaded, saved_code_used(), from).await,
+        Checked::Wrong | Checked::Used => {
+            let message = FieldError::on("recovery_code", Text::new("factor-saved-code-wrong"));
+            choose_form(state, jar, &loaded, StatusCode::UNAUTHORIZED, Some(message))
+        }
+    }
 }
 
 pub async fn choose_submit(
@@ -111,6 +141,10 @@ pub async fn choose_submit(
     from: ClientInfo,
     StepForm { loaded, form }: StepForm<ChooseForm>,
 ) -> Result<Response, PageError> {
+    let loaded = loaded.with_factors(&state).await?;
+    if form.channel == "recovery_code" {
+        return with_saved_code(&state, jar, loaded, &form.recovery_code, &from).await;
+    }
     let chosen = Channel::parse(&form.channel);
     if !may_send(&state, &loaded, chosen.unwrap_or(Channel::Email)) {
         return Ok(steps::to_current_page(&loaded));
@@ -123,14 +157,7 @@ pub async fn choose_submit(
         .find(|(channel, _, _)| Some(*channel) == chosen)
     else {
         let message = FieldError::on("channel", Text::new("recover-choose-channel"));
-        return Ok(choose_form(
-            &state,
-            jar,
-            interaction,
-            &user,
-            StatusCode::BAD_REQUEST,
-            Some(message),
-        ));
+        return choose_form(&state, jar, &loaded, StatusCode::BAD_REQUEST, Some(message));
     };
     let sent = codes::send(
         &state,
@@ -155,14 +182,7 @@ pub async fn choose_submit(
     };
     if let Some((status, message)) = refusal {
         let message = FieldError::general(Text::new(message));
-        return Ok(choose_form(
-            &state,
-            jar,
-            interaction,
-            &user,
-            status,
-            Some(message),
-        ));
+        return choose_form(&state, jar, &loaded, status, Some(message));
     }
     let event = audit::event(&state, AuditKind::RecoveryStarted, &from)
         .user(&user.id)
@@ -206,6 +226,7 @@ fn code_form(
         submit: Text::new("continue"),
         resend: Resend::Link(recover_path(interaction)),
         questions,
+        app: None,
     }
     .render(state, jar, status, error)
 }

@@ -284,6 +284,7 @@ fn code_form(
         submit: Text::new("continue"),
         resend: Resend::Link(format!("{}/channel", start_path(interaction))),
         questions: Vec::new(),
+        app: None,
     }
     .render(state, jar, status, error)
 }
