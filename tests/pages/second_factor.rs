@@ -336,3 +336,32 @@ async fn a_saved_code_reaches_aal2_once_and_opens_a_locked_pin() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_texted_code_counts_for_aal2_only_where_the_operator_allows() {
+    for allowed in [false, true] {
+        let idp = Idp::with(|s| s.factors.texted_codes_count = allowed).await;
+        idp.client("rp", true).await;
+        idp.user("alice").await;
+        let phone = "+447700900123";
+        let users = &idp.state.stores.users;
+        users.set_phone("id-alice", Some(phone), true).await.unwrap();
+        let mut browser = signed_in(&idp).await;
+        let page = to_second_factor(&mut browser, &[("acr_values", AAL2)]).await;
+        let text = unescape(&page.body).contains("/second-factor/text\"");
+        assert_eq!(text, allowed, "{}", page.body);
+        if !allowed {
+            continue;
+        }
+        let asked = browser.submit_to(&page, &action(&page, "/text"), &[]).await;
+        let page = browser.follow(asked).await;
+        assert!(page.contains("We texted a 6-digit code"), "{}", page.body);
+        let code = idp.code_sent_to(phone).await.unwrap();
+        let answer = browser
+            .submit_to(&page, &action(&page, "/texted"), &[("code", &code)])
+            .await;
+        let claims = claims_of(&idp, &answer).await;
+        assert_eq!(claims["acr"], AAL2);
+        assert_eq!(claims["amr"], json!(["pin", "otp", "sms", "mfa"]));
+    }
+}

@@ -9,7 +9,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
-use idp_signin::{Event, Level, SecondFactor, SignIn};
+use idp_core::model::{Channel, CodePurpose};
+use idp_recovery::{CodeCheck, mask};
+use idp_signin::{Destination, Event, Level, SecondFactor, SignIn};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -18,7 +20,9 @@ use crate::error::PageError;
 use crate::factors::{self, Checked, NewApp};
 use crate::i18n::{FieldError, Text};
 use crate::state::AppState;
+use crate::throttle;
 use crate::web::client_info::ClientInfo;
+use crate::web::code_entry;
 use crate::web::csrf;
 use crate::web::extract::{Step, StepForm};
 use crate::web::sign_in::Loaded;
@@ -36,6 +40,10 @@ struct Choices {
     app: bool,
     saved_code: bool,
     add_app: bool,
+    /// A code may be texted to this confirmed phone (where the operator lets texts count).
+    text_to: Option<Destination>,
+    /// A code was texted: where to.
+    texted: Option<Destination>,
     /// The level asked for takes a passkey, which this page cannot take without JavaScript.
     passkey_needed: bool,
 }
@@ -52,7 +60,25 @@ fn choices(state: &AppState, loaded: &Loaded) -> Choices {
             },
         ),
         passkey_needed: loaded.policy.level == Some(Level::Aal2PhishingResistant),
+        text_to: phone(loaded).filter(|to| {
+            loaded.accepts(state, Event::TextCodeAsked { to: to.clone() })
+        }),
+        texted: match &loaded.interaction.signin {
+            SignIn::AwaitingSecondFactor { texted, .. } => texted.clone(),
+            _ => None,
+        },
     }
+}
+
+/// The person's confirmed phone, as a place a code can be texted to.
+fn phone(loaded: &Loaded) -> Option<Destination> {
+    let user = loaded.user.as_ref()?;
+    let phone = user.phone.as_ref().filter(|_| user.phone_verified)?;
+    Some(Destination {
+        channel: Channel::Sms,
+        recipient: phone.clone(),
+        confirms_email: false,
+    })
 }
 
 fn page(
@@ -75,6 +101,14 @@ fn page(
             "app": choices.app,
             "saved_code": choices.saved_code,
             "add_app": choices.add_app.then(|| format!("{}/add-app", path(loaded))),
+            "text": choices.text_to.map(|to| json!({
+                "action": format!("{}/text", path(loaded)),
+                "to": mask::phone(&to.recipient),
+            })),
+            "texted": choices.texted.map(|to| json!({
+                "action": format!("{}/texted", path(loaded)),
+                "to": mask::phone(&to.recipient),
+            })),
             "passkey_needed": choices.passkey_needed,
             "decline": format!("{}/decline", path(loaded)),
             "essential": essential,
@@ -157,9 +191,63 @@ pub async fn second_factor_submit(
     ))
 }
 
-/// A decline carries nothing but its CSRF token.
+/// A decline or a request for a text carries nothing but its CSRF token.
 #[derive(Deserialize)]
 pub struct EmptyForm {}
+
+/// "Text me a code": sent to the person's confirmed phone, where texts count.
+pub async fn text_code(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    StepForm { loaded, .. }: StepForm<EmptyForm>,
+) -> Result<Response, PageError> {
+    let loaded = at_step(loaded)?;
+    let Some(to) = phone(&loaded) else {
+        return Ok(steps::to_current_page(&loaded));
+    };
+    steps::advance(&state, jar, loaded, Event::TextCodeAsked { to }, &from).await
+}
+
+#[derive(Deserialize)]
+pub struct TextedForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// The code that was texted.
+pub async fn texted_code(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    StepForm { loaded, form }: StepForm<TextedForm>,
+) -> Result<Response, PageError> {
+    let loaded = at_step(loaded)?;
+    let event = Event::SecondFactorVerified {
+        factor: SecondFactor::TextedCode,
+    };
+    if !loaded.accepts(&state, event.clone()) {
+        return Ok(steps::to_current_page(&loaded));
+    }
+    let user = loaded.user()?.clone();
+    let tried = throttle::per_ip_try(&state, throttle::Action::CodeTry, from.ip()).await?;
+    let store = state.stores.codes.as_ref();
+    let now = state.now();
+    let checked = state
+        .codes
+        .check(store, CodePurpose::NewDevice, &user.id, &form.code, now)
+        .await;
+    let outcome = tried
+        .settle(&state, checked, |o| matches!(o, CodeCheck::Wrong { .. }))
+        .await?;
+    let error = match outcome {
+        CodeCheck::Correct(_) => return steps::advance(&state, jar, loaded, event, &from).await,
+        CodeCheck::Wrong { tries_left } => code_entry::wrong_code(tries_left, false),
+        CodeCheck::Blocked => return Err(PageError::CodesBlocked),
+        CodeCheck::Spent => FieldError::on("code", Text::new("code-expired")),
+    };
+    Ok(page(&state, jar, &loaded, StatusCode::UNAUTHORIZED, Some(error)))
+}
 
 pub async fn decline(
     State(state): State<AppState>,
