@@ -345,7 +345,10 @@ async fn a_texted_code_counts_for_aal2_only_where_the_operator_allows() {
         idp.user("alice").await;
         let phone = "+447700900123";
         let users = &idp.state.stores.users;
-        users.set_phone("id-alice", Some(phone), true).await.unwrap();
+        users
+            .set_phone("id-alice", Some(phone), true)
+            .await
+            .unwrap();
         let mut browser = signed_in(&idp).await;
         let page = to_second_factor(&mut browser, &[("acr_values", AAL2)]).await;
         let text = unescape(&page.body).contains("/second-factor/text\"");
@@ -363,5 +366,51 @@ async fn a_texted_code_counts_for_aal2_only_where_the_operator_allows() {
         let claims = claims_of(&idp, &answer).await;
         assert_eq!(claims["acr"], AAL2);
         assert_eq!(claims["amr"], json!(["pin", "otp", "sms", "mfa"]));
+    }
+}
+
+/// Security questions never raise a level, and the operator may turn them off: recovery then
+/// asks the code alone.
+#[tokio::test]
+async fn security_questions_are_asked_in_recovery_only_where_the_operator_keeps_them() {
+    for kept in [true, false] {
+        let idp = Idp::with(|s| s.factors.security_questions = kept).await;
+        idp.client("rp", true).await;
+        idp.user("alice").await;
+        let state = &idp.state;
+        let question = idp_core::security_questions::QUESTIONS[0].0.to_owned();
+        let answer = idp_core::security_questions::SecurityAnswer {
+            question,
+            answer_hash: state.pins.hash_keyed("rex").await.unwrap(),
+        };
+        let users = &state.stores.users;
+        users
+            .set_security_questions("id-alice", &[answer])
+            .await
+            .unwrap();
+        let mut browser = Browser::new(&idp);
+        let (login, _) = browser.open(&authorize("rp", &[])).await;
+        browser
+            .post(
+                &login,
+                &[
+                    ("username", "alice"),
+                    ("password", crate::support::PASSWORD),
+                ],
+            )
+            .await;
+        let (_, choose) = browser.open(&format!("{login}/recover")).await;
+        let sent = browser.submit(&choose, &[("channel", "email")]).await;
+        let code_page = browser.follow(sent).await;
+        assert_eq!(
+            code_page.contains("name=\"answer_1\""),
+            kept,
+            "{}",
+            code_page.body
+        );
+        let code = idp.code_sent_to("alice@example.com").await.unwrap();
+        let answered = browser.submit(&code_page, &[("code", &code)]).await;
+        let next = browser.follow(answered).await;
+        assert_eq!(next.is("new-pin"), !kept, "{next:?}");
     }
 }

@@ -152,7 +152,16 @@ async fn discovery_names_the_levels() {
         .get("/.well-known/openid-configuration")
         .await;
     let discovery: Value = serde_json::from_str(&page.body).unwrap();
-    assert_eq!(discovery["acr_values_supported"], json!([L1, L2]));
+    assert_eq!(
+        discovery["acr_values_supported"],
+        json!([
+            L1,
+            L2,
+            "urn:idp:acr:aal2",
+            "urn:idp:acr:aal2-phishing-resistant"
+        ]),
+        "every level, lowest first"
+    );
     assert_eq!(discovery["claims_parameter_supported"], true);
 }
 

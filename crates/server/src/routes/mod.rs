@@ -63,8 +63,14 @@ pub fn router(state: AppState) -> Router {
             "/login/{id}/second-factor/decline",
             post(second_factor::decline),
         )
-        .route("/login/{id}/second-factor/text", post(second_factor::text_code))
-        .route("/login/{id}/second-factor/texted", post(second_factor::texted_code))
+        .route(
+            "/login/{id}/second-factor/text",
+            post(second_factor::text_code),
+        )
+        .route(
+            "/login/{id}/second-factor/texted",
+            post(second_factor::texted_code),
+        )
         .route(
             "/login/{id}/second-factor/add-app",
             get(second_factor::add_app_page).post(second_factor::add_app_submit),

@@ -212,8 +212,7 @@ fn code_form(
         Channel::Email => Text::new("code-to-email"),
         Channel::Sms => Text::new("code-to-phone"),
     };
-    let questions = user
-        .security_questions
+    let questions = asked(state, user)
         .iter()
         .enumerate()
         .map(|(i, a)| (format!("answer_{}", i + 1), question_text(&a.question)))
@@ -269,10 +268,20 @@ pub struct CodeForm {
     answer_2: String,
 }
 
-/// Whether the typed answers match the user's security questions (true when none are set).
+/// The person's security questions that recovery asks: none where the operator turned them
+/// off (`factors.security_questions`).
+fn asked<'a>(state: &AppState, user: &'a User) -> &'a [security_questions::SecurityAnswer] {
+    if state.settings.factors.security_questions {
+        &user.security_questions
+    } else {
+        &[]
+    }
+}
+
+/// Whether the typed answers match the user's security questions (true when none are asked).
 async fn answers_match(state: &AppState, user: &User, typed: &[&str]) -> Result<bool, PageError> {
     let mut all = true;
-    for (i, stored) in user.security_questions.iter().enumerate() {
+    for (i, stored) in asked(state, user).iter().enumerate() {
         let answer = security_questions::normalise(typed.get(i).copied().unwrap_or_default());
         // Every answer is checked, so the time taken does not tell which one was wrong.
         all &= state
@@ -313,7 +322,7 @@ pub async fn code_submit(
     let outcome = tried
         .settle(&state, checked, |o| matches!(o, CodeCheck::Wrong { .. }))
         .await?;
-    let with_questions = !user.security_questions.is_empty();
+    let with_questions = !asked(&state, &user).is_empty();
     match outcome {
         CodeCheck::Correct(data) => {
             // Where this very code went, as its record says.

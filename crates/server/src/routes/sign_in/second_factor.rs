@@ -60,9 +60,8 @@ fn choices(state: &AppState, loaded: &Loaded) -> Choices {
             },
         ),
         passkey_needed: loaded.policy.level == Some(Level::Aal2PhishingResistant),
-        text_to: phone(loaded).filter(|to| {
-            loaded.accepts(state, Event::TextCodeAsked { to: to.clone() })
-        }),
+        text_to: phone(loaded)
+            .filter(|to| loaded.accepts(state, Event::TextCodeAsked { to: to.clone() })),
         texted: match &loaded.interaction.signin {
             SignIn::AwaitingSecondFactor { texted, .. } => texted.clone(),
             _ => None,
@@ -246,7 +245,13 @@ pub async fn texted_code(
         CodeCheck::Blocked => return Err(PageError::CodesBlocked),
         CodeCheck::Spent => FieldError::on("code", Text::new("code-expired")),
     };
-    Ok(page(&state, jar, &loaded, StatusCode::UNAUTHORIZED, Some(error)))
+    Ok(page(
+        &state,
+        jar,
+        &loaded,
+        StatusCode::UNAUTHORIZED,
+        Some(error),
+    ))
 }
 
 pub async fn decline(
