@@ -26,6 +26,7 @@ mod crash;
 mod faults;
 mod hostile;
 mod keys;
+mod levels;
 mod lifecycle;
 mod limits;
 mod logout;

@@ -17,7 +17,7 @@ pub use browser::{Browser, concurrent_wrong_pins, sign_up, wrong_pin_counted};
 pub use html::Page;
 pub use process::{TestIdp, idp_binary, idp_command};
 pub use relying_party::{
-    PORTAL_REDIRECT, RelyingParty, TaxPortal, client_token, param, userinfo_status,
+    AuthStart, PORTAL_REDIRECT, RelyingParty, TaxPortal, client_token, param, userinfo_status,
 };
 
 pub const PASSWORD: &str = "correct horse battery staple";
