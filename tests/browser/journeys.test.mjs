@@ -11,7 +11,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
@@ -40,6 +40,25 @@ function free() {
 
 function cli(...args) {
   return JSON.parse(execFileSync(IDP, args, { env, cwd: workdir, encoding: "utf8" }));
+}
+
+/** A person made with the command line (password, PIN, confirmed e-mail address). */
+function createPerson(username) {
+  execFileSync(IDP, ["user", "create", "--username", username, "--email", `${username}@example.com`,
+    "--email-verified"], { env, cwd: workdir, encoding: "utf8", input: `${PASSWORD}\n482916\n` });
+}
+
+/** The code an authenticator app with the base32 `key` shows at `seconds` (RFC 6238). */
+function appCode(key, seconds = Date.now() / 1000) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of key.replace(/\s/g, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const bytes = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(seconds / 30)));
+  const mac = createHmac("sha1", bytes).update(counter).digest();
+  const at = mac[mac.length - 1] & 15;
+  return ((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).toString().padStart(6, "0");
 }
 
 /** The newest one-time code sent to `recipient`, from the outbox (no SMTP is configured). */
@@ -381,6 +400,52 @@ for (const language of ["en", "es"]) {
     await page.goto(`${issuer}/no-such-page`);
     await check(page, "not-found", language);
     await third.context.close();
+  });
+}
+
+for (const language of ["en", "es"]) {
+  test(`a relying party asks for aal2: an authenticator app after the PIN (${language})`, async () => {
+    const username = `eva${language}${randomBytes(3).toString("hex")}`;
+    createPerson(username);
+    const ui = language === "es" ? { ui_locales: "es" } : {};
+    const aal2 = { acr_values: "urn:idp:acr:aal2", ...ui };
+    const { context, page } = await person(language);
+    await page.goto(authorizeUrl(aal2));
+    await page.fill("#username", username);
+    await page.fill("#password", PASSWORD);
+    await submit(page, "username");
+    await page.fill("#pin", "482916");
+    await submit(page, "pin");
+    // A new browser passes its code first; only then can a factor be added here.
+    await page.fill("#code", codeFor(`${username}@example.com`));
+    await submit(page, "code");
+    await check(page, "second-factor-none", language);
+    await page.locator('a[href$="/second-factor/add-app"]').click();
+    await check(page, "add-app", language);
+    const key = await page.locator("#secret").innerText();
+    await page.fill("#otp", "000000");
+    await submit(page, "otp");
+    assert.equal(await page.getAttribute("#otp", "aria-invalid"), "true");
+    await check(page, "add-app-error", language);
+    await page.fill("#otp", appCode(key));
+    await page.fill("#name", "Phone");
+    await submit(page, "otp");
+    // The relying party is a third party: the person allows it once.
+    await page.locator('button[value="allow"]').click();
+    assert.match(await page.locator("#outcome").innerText(), /signed in: pwd,pin,otp,mfa urn:idp:acr:aal2$/);
+
+    // Next time the app is asked; the code already used is not taken again.
+    await page.goto(authorizeUrl({ ...aal2, prompt: "login" }));
+    await page.fill("#username", username);
+    await page.fill("#password", PASSWORD);
+    await submit(page, "username");
+    await page.fill("#pin", "482916");
+    await submit(page, "pin");
+    await check(page, "second-factor", language);
+    await page.fill("#otp", appCode(key, Date.now() / 1000 + 30));
+    await submit(page, "otp");
+    assert.match(await page.locator("#outcome").innerText(), /urn:idp:acr:aal2$/);
+    await context.close();
   });
 }
 
