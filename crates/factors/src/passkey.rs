@@ -118,7 +118,7 @@ impl RelyingParty {
     /// not); `origin`: the issuer's origin (scheme://host[:port]); `rp_name`: shown by some
     /// authenticators. The RP ID cannot change later without losing every passkey.
     pub fn new(rp_id: &str, origin: &Url, rp_name: &str) -> Result<Self, PasskeyError> {
-        if url::Host::parse(rp_id).map(|host| !matches!(host, url::Host::Domain(_))) != Ok(false) {
+        if !matches!(url::Host::parse(rp_id), Ok(url::Host::Domain(_))) {
             return Err(PasskeyError::Configuration);
         }
         let webauthn = WebauthnBuilder::new(rp_id, origin)
@@ -137,8 +137,10 @@ impl RelyingParty {
     /// session): webauthn-rs's `danger-allow-state-serialisation` warns that a state the client
     /// can hold or give back (a cookie) allows replaying an old challenge and its answer without
     /// the authenticator. Take it out of the store once, when finishing, and let it expire with
-    /// the browser's timeout. It holds the challenge and the policy, not secrets, but its
-    /// integrity is what the ceremony relies on.
+    /// the browser's timeout. It holds no secret, but webauthn-rs trusts all of it (the
+    /// challenge, the user-verification policy and, for authentication, the public keys and
+    /// counters of the person's passkeys): whoever could write it could put in a key of their
+    /// own, so it must come back exactly as it was stored (Redis records are sealed, O4).
     ///
     /// `user_handle`: a stable, opaque 16-byte id per person (never an e-mail address: the
     /// authenticator keeps it); `existing`: the raw ids of the person's passkeys, which the
@@ -222,7 +224,8 @@ impl RelyingParty {
     /// counter that did not go up from the stored one (webauthn-rs compares with the counter
     /// in the state, from the start of this ceremony; this compares with the newest, so two
     /// ceremonies run side by side cannot both use the same count). A counter that stays 0 is
-    /// accepted: many passkeys never count. Write `updated` back when it is `Some`.
+    /// accepted: many passkeys never count, and for them only taking the state once stops an
+    /// answer from being replayed. Write `updated` back when it is `Some`.
     pub fn finish_authentication(
         &self,
         answer: &serde_json::Value,
@@ -304,14 +307,18 @@ fn refusal(error: WebauthnError) -> PasskeyError {
     }
 }
 
+/// The options and the state as JSON. These types serialise without fail (no maps with
+/// non-string keys); an error would be webauthn-rs's, so it is reported as one starting.
 fn to_json(options: &impl serde::Serialize) -> Result<serde_json::Value, PasskeyError> {
-    serde_json::to_value(options)
-        .map_err(|_| PasskeyError::Start(WebauthnError::ChallengePersistenceError))
+    serde_json::to_value(options).map_err(|_| not_serialisable())
 }
 
 fn to_bytes(state: &impl serde::Serialize) -> Result<Vec<u8>, PasskeyError> {
-    serde_json::to_vec(state)
-        .map_err(|_| PasskeyError::Start(WebauthnError::ChallengePersistenceError))
+    serde_json::to_vec(state).map_err(|_| not_serialisable())
+}
+
+fn not_serialisable() -> PasskeyError {
+    PasskeyError::Start(WebauthnError::ChallengePersistenceError)
 }
 
 #[cfg(test)]
