@@ -1,0 +1,564 @@
+//! Passkeys (WebAuthn Level 3): the relying party's side of registration and authentication
+//! ceremonies, through webauthn-rs. The server keeps two kinds of opaque JSON bytes: the
+//! ceremony state between `start_*` and `finish_*` (in a shared ephemeral store, so that any
+//! node can finish it) and each stored passkey (its public key, counter and flags).
+//!
+//! User verification is always required (WebAuthn §6.2.3): a passkey here is a factor of its
+//! own (possession, and a PIN or biometric on the device), not a bare security key.
+//!
+//! Attestation is not asked for (`none`, WebAuthn §5.4.7): consumer passkeys rarely give one
+//! and nothing here depends on the authenticator's make. To require it later (a setting that
+//! lists trusted authenticators), registration would use webauthn-rs's
+//! `start_attested_passkey_registration` with an `AttestationCaList` (feature `attestation`)
+//! and store its `AttestedPasskey` instead, which also re-checks the list on each
+//! authentication.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use url::Url;
+use webauthn_rs::prelude::{
+    CredentialID, Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, Uuid, WebauthnError,
+};
+use webauthn_rs::{Webauthn, WebauthnBuilder};
+
+/// Why a ceremony could not start or was refused. Messages name the check, never the bytes of a
+/// challenge, state or key. The answer's faults (`Malformed` to `AlreadyRegistered`) are the
+/// browser's or the person's; `CorruptState` and `CorruptStored` are ours.
+#[derive(Debug, thiserror::Error)]
+pub enum PasskeyError {
+    /// The RP ID is not a domain (an IP address is not allowed by WebAuthn §5.1.3), or is not
+    /// the origin's host or a parent domain of it.
+    #[error("the relying party settings cannot be used for passkeys")]
+    Configuration,
+    /// webauthn-rs refused to start a ceremony (an empty user name, for one).
+    #[error("a passkey ceremony could not be started")]
+    Start(#[source] WebauthnError),
+    /// Authentication was asked for a person without passkeys.
+    #[error("there is no passkey to authenticate with")]
+    NoPasskey,
+    /// The browser's answer is not a WebAuthn credential in JSON.
+    #[error("the authenticator's answer is malformed")]
+    Malformed,
+    /// The answer does not verify: another challenge, origin or RP ID, a wrong signature, an
+    /// algorithm not offered, flags that contradict the credential.
+    #[error("the authenticator's answer was refused")]
+    Refused(#[source] WebauthnError),
+    /// The authenticator did not verify the person (the UV flag, WebAuthn §6.1) although it was
+    /// required.
+    #[error("the authenticator did not verify the user")]
+    UserNotVerified,
+    /// The signature counter did not go up although it is counting (WebAuthn §6.1.1): the
+    /// credential may have been cloned, or the assertion replayed.
+    #[error("the passkey's signature counter did not increase")]
+    CounterWentBack,
+    /// The answer is signed by a credential that is not among the person's stored passkeys.
+    #[error("the passkey is not one of this account's")]
+    UnknownCredential,
+    /// Registration of a credential the person already has (it was excluded).
+    #[error("the passkey is already registered")]
+    AlreadyRegistered,
+    /// The ceremony state given to `finish_*` cannot be read: not bytes from `start_*`.
+    #[error("the passkey ceremony state is corrupt")]
+    CorruptState,
+    /// A stored passkey cannot be read.
+    #[error("a stored passkey is corrupt")]
+    CorruptStored,
+}
+
+/// The relying party: the issuer's host as RP ID and its origin.
+#[derive(Debug, Clone)]
+pub struct RelyingParty {
+    webauthn: Webauthn,
+}
+
+/// A passkey just registered. `stored` is what to keep; `credential_id` (base64url, no padding)
+/// is how the browser will name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPasskey {
+    pub credential_id: String,
+    pub stored: Vec<u8>,
+    /// The credential may be synced or backed up (WebAuthn §6.1.3, BE).
+    pub backup_eligible: bool,
+    /// The credential is backed up now (BS).
+    pub backup_state: bool,
+}
+
+/// A successful authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Used {
+    pub credential_id: String,
+    /// The stored passkey with its new counter or flags, to write back in place of the old
+    /// bytes; `None` when nothing changed (most synced passkeys never count).
+    pub updated: Option<Vec<u8>>,
+    pub backup_eligible: bool,
+    pub backup_state: bool,
+    /// The authenticator's signature counter; 0 when it does not count.
+    pub counter: u32,
+}
+
+/// The fields of a serialised [`Passkey`] read here. webauthn-rs keeps them private; its
+/// serialised form (`{"cred": {"counter": .., "backup_eligible": .., ..}}`) is the format
+/// of stored credentials it promises to read back, and the tests hold it.
+#[derive(Deserialize)]
+struct StoredFacts {
+    cred: CredentialFacts,
+}
+
+#[derive(Deserialize)]
+struct CredentialFacts {
+    counter: u32,
+    backup_eligible: bool,
+    backup_state: bool,
+}
+
+impl RelyingParty {
+    /// `rp_id`: the issuer's host name (a domain; `localhost` works in browsers, IP addresses do
+    /// not); `origin`: the issuer's origin (scheme://host[:port]); `rp_name`: shown by some
+    /// authenticators. The RP ID cannot change later without losing every passkey.
+    pub fn new(rp_id: &str, origin: &Url, rp_name: &str) -> Result<Self, PasskeyError> {
+        if !matches!(url::Host::parse(rp_id), Ok(url::Host::Domain(_))) {
+            return Err(PasskeyError::Configuration);
+        }
+        let webauthn = WebauthnBuilder::new(rp_id, origin)
+            .map_err(|_| PasskeyError::Configuration)?
+            .rp_name(rp_name)
+            .build()
+            .map_err(|_| PasskeyError::Configuration)?;
+        Ok(Self { webauthn })
+    }
+
+    /// Starts registering a passkey for a person: the options for the browser's
+    /// `navigator.credentials.create({publicKey})` as JSON (`{"publicKey": ..}`), and the
+    /// ceremony state as bytes.
+    ///
+    /// The state MUST stay on the server (the database or Redis, keyed by the sign-in or
+    /// session): webauthn-rs's `danger-allow-state-serialisation` warns that a state the client
+    /// can hold or give back (a cookie) allows replaying an old challenge and its answer without
+    /// the authenticator. Take it out of the store once, when finishing, and let it expire with
+    /// the browser's timeout. It holds no secret, but webauthn-rs trusts all of it (the
+    /// challenge, the user-verification policy and, for authentication, the public keys and
+    /// counters of the person's passkeys): whoever could write it could put in a key of their
+    /// own, so it must come back exactly as it was stored (Redis records are sealed, O4).
+    ///
+    /// `user_handle`: a stable, opaque 16-byte id per person (never an e-mail address: the
+    /// authenticator keeps it); `existing`: the raw ids of the person's passkeys, which the
+    /// authenticator must not register again.
+    pub fn start_registration(
+        &self,
+        user_handle: [u8; 16],
+        username: &str,
+        display_name: &str,
+        existing: &[Vec<u8>],
+    ) -> Result<(serde_json::Value, Vec<u8>), PasskeyError> {
+        let exclude: Vec<CredentialID> = existing.to_vec();
+        let (options, state) = self
+            .webauthn
+            .start_passkey_registration(
+                Uuid::from_bytes(user_handle),
+                username,
+                display_name,
+                (!exclude.is_empty()).then_some(exclude),
+            )
+            .map_err(PasskeyError::Start)?;
+        Ok((to_json(&options)?, to_bytes(&state)?))
+    }
+
+    /// Finishes a registration with the browser's answer (the `PublicKeyCredential` of
+    /// `create()` in its JSON form) and the state `start_registration` gave.
+    ///
+    /// The server must still refuse a credential id already stored for anyone (WebAuthn §7.1
+    /// step 26): a unique index does it.
+    pub fn finish_registration(
+        &self,
+        answer: &serde_json::Value,
+        state: &[u8],
+    ) -> Result<NewPasskey, PasskeyError> {
+        let state: PasskeyRegistration =
+            serde_json::from_slice(state).map_err(|_| PasskeyError::CorruptState)?;
+        let answer = RegisterPublicKeyCredential::deserialize(answer)
+            .map_err(|_| PasskeyError::Malformed)?;
+        let passkey = self
+            .webauthn
+            .finish_passkey_registration(&answer, &state)
+            .map_err(refusal)?;
+        let stored = serde_json::to_vec(&passkey).map_err(|_| PasskeyError::CorruptStored)?;
+        let facts = facts(&stored)?;
+        Ok(NewPasskey {
+            credential_id: URL_SAFE_NO_PAD.encode(passkey.cred_id()),
+            stored,
+            backup_eligible: facts.backup_eligible,
+            backup_state: facts.backup_state,
+        })
+    }
+
+    /// Starts an authentication with the person's stored passkeys: the options for
+    /// `navigator.credentials.get({publicKey})` as JSON, and the ceremony state as bytes.
+    ///
+    /// As for registration, the state MUST stay on the server and be taken once: an answer
+    /// is bound to its challenge only as long as no one can present the same state twice.
+    pub fn start_authentication(
+        &self,
+        stored: &[Vec<u8>],
+    ) -> Result<(serde_json::Value, Vec<u8>), PasskeyError> {
+        if stored.is_empty() {
+            return Err(PasskeyError::NoPasskey);
+        }
+        let passkeys = stored
+            .iter()
+            .map(|bytes| read_passkey(bytes))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (options, state) = self
+            .webauthn
+            .start_passkey_authentication(&passkeys)
+            .map_err(PasskeyError::Start)?;
+        Ok((to_json(&options)?, to_bytes(&state)?))
+    }
+
+    /// Finishes an authentication with the browser's answer (the `PublicKeyCredential` of
+    /// `get()` in JSON), the state `start_authentication` gave, and the person's stored
+    /// passkeys as they are now.
+    ///
+    /// Refuses a credential no longer stored, an answer without user verification, and a
+    /// counter that did not go up from the stored one (webauthn-rs compares with the counter
+    /// in the state, from the start of this ceremony; this compares with the newest, so two
+    /// ceremonies run side by side cannot both use the same count). A counter that stays 0 is
+    /// accepted: many passkeys never count, and for them only taking the state once stops an
+    /// answer from being replayed. Write `updated` back when it is `Some`.
+    pub fn finish_authentication(
+        &self,
+        answer: &serde_json::Value,
+        state: &[u8],
+        stored: &[Vec<u8>],
+    ) -> Result<Used, PasskeyError> {
+        let state: PasskeyAuthentication =
+            serde_json::from_slice(state).map_err(|_| PasskeyError::CorruptState)?;
+        let answer =
+            PublicKeyCredential::deserialize(answer).map_err(|_| PasskeyError::Malformed)?;
+        let (mut passkey, facts) = stored_passkey(stored, answer.raw_id.as_slice())?;
+        let result = self
+            .webauthn
+            .finish_passkey_authentication(&answer, &state)
+            .map_err(refusal)?;
+        if !result.user_verified() {
+            return Err(PasskeyError::UserNotVerified);
+        }
+        let counter = result.counter();
+        if !counter_acceptable(counter, facts.counter) {
+            return Err(PasskeyError::CounterWentBack);
+        }
+        let updated = match passkey.update_credential(&result) {
+            Some(true) => {
+                Some(serde_json::to_vec(&passkey).map_err(|_| PasskeyError::CorruptStored)?)
+            }
+            Some(false) => None,
+            None => return Err(PasskeyError::UnknownCredential),
+        };
+        Ok(Used {
+            credential_id: URL_SAFE_NO_PAD.encode(result.cred_id()),
+            updated,
+            backup_eligible: result.backup_eligible(),
+            backup_state: result.backup_state(),
+            counter,
+        })
+    }
+}
+
+/// WebAuthn §7.2 step 22: once either side counts, the new count must exceed the stored one.
+fn counter_acceptable(new: u32, stored: u32) -> bool {
+    (new == 0 && stored == 0) || new > stored
+}
+
+/// The stored passkey whose credential id is `raw_id`, with its counter and flags.
+fn stored_passkey(
+    stored: &[Vec<u8>],
+    raw_id: &[u8],
+) -> Result<(Passkey, CredentialFacts), PasskeyError> {
+    for bytes in stored {
+        let passkey = read_passkey(bytes)?;
+        if passkey.cred_id().as_slice() == raw_id {
+            return Ok((passkey, facts(bytes)?));
+        }
+    }
+    Err(PasskeyError::UnknownCredential)
+}
+
+fn read_passkey(bytes: &[u8]) -> Result<Passkey, PasskeyError> {
+    serde_json::from_slice(bytes).map_err(|_| PasskeyError::CorruptStored)
+}
+
+fn facts(bytes: &[u8]) -> Result<CredentialFacts, PasskeyError> {
+    serde_json::from_slice::<StoredFacts>(bytes)
+        .map(|facts| facts.cred)
+        .map_err(|_| PasskeyError::CorruptStored)
+}
+
+/// webauthn-rs's verdict on an answer, in this crate's terms.
+fn refusal(error: WebauthnError) -> PasskeyError {
+    match error {
+        WebauthnError::UserNotVerified => PasskeyError::UserNotVerified,
+        WebauthnError::CredentialPossibleCompromise => PasskeyError::CounterWentBack,
+        WebauthnError::CredentialNotFound => PasskeyError::UnknownCredential,
+        WebauthnError::CredentialExcludedFromRequest | WebauthnError::CredentialAlreadyExists => {
+            PasskeyError::AlreadyRegistered
+        }
+        other => PasskeyError::Refused(other),
+    }
+}
+
+/// The options and the state as JSON. These types serialise without fail (no maps with
+/// non-string keys); an error would be webauthn-rs's, so it is reported as one starting.
+fn to_json(options: &impl serde::Serialize) -> Result<serde_json::Value, PasskeyError> {
+    serde_json::to_value(options).map_err(|_| not_serialisable())
+}
+
+fn to_bytes(state: &impl serde::Serialize) -> Result<Vec<u8>, PasskeyError> {
+    serde_json::to_vec(state).map_err(|_| not_serialisable())
+}
+
+fn not_serialisable() -> PasskeyError {
+    PasskeyError::Start(WebauthnError::ChallengePersistenceError)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use webauthn_authenticator_rs::WebauthnAuthenticator as _;
+    use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+
+    const HANDLE: [u8; 16] = [7; 16];
+
+    fn origin() -> Url {
+        Url::parse("http://localhost:8080").unwrap()
+    }
+
+    fn relying_party() -> RelyingParty {
+        RelyingParty::new("localhost", &origin(), "Test provider").unwrap()
+    }
+
+    /// A software passkey that reports user verification (webauthn-authenticator-rs's
+    /// `falsify_uv`): it sets the UV flag whenever verification is required.
+    fn authenticator() -> SoftPasskey {
+        SoftPasskey::new(true)
+    }
+
+    fn create(authenticator: &mut SoftPasskey, options: serde_json::Value) -> serde_json::Value {
+        let options = serde_json::from_value(options).unwrap();
+        serde_json::to_value(authenticator.do_registration(origin(), options).unwrap()).unwrap()
+    }
+
+    fn get(authenticator: &mut SoftPasskey, options: serde_json::Value) -> serde_json::Value {
+        let options = serde_json::from_value(options).unwrap();
+        serde_json::to_value(authenticator.do_authentication(origin(), options).unwrap()).unwrap()
+    }
+
+    fn register(rp: &RelyingParty, authenticator: &mut SoftPasskey) -> NewPasskey {
+        let (options, state) = rp.start_registration(HANDLE, "ana", "Ana", &[]).unwrap();
+        let answer = create(authenticator, options);
+        rp.finish_registration(&answer, &state).unwrap()
+    }
+
+    #[test]
+    fn registers_and_authenticates() {
+        let rp = relying_party();
+        let mut authenticator = authenticator();
+        let (options, state) = rp.start_registration(HANDLE, "ana", "Ana", &[]).unwrap();
+        let public_key = &options["publicKey"];
+        assert_eq!(public_key["rp"]["id"], "localhost");
+        assert_eq!(public_key["attestation"], "none");
+        assert_eq!(
+            public_key["authenticatorSelection"]["userVerification"],
+            "required"
+        );
+        assert_eq!(public_key["user"]["id"], URL_SAFE_NO_PAD.encode(HANDLE));
+        let new = rp
+            .finish_registration(&create(&mut authenticator, options), &state)
+            .unwrap();
+        assert!(!new.backup_eligible && !new.backup_state);
+
+        let stored = vec![new.stored.clone()];
+        let (options, state) = rp.start_authentication(&stored).unwrap();
+        assert_eq!(options["publicKey"]["userVerification"], "required");
+        assert_eq!(
+            options["publicKey"]["allowCredentials"][0]["id"],
+            new.credential_id
+        );
+        let answer = get(&mut authenticator, options);
+        let used = rp.finish_authentication(&answer, &state, &stored).unwrap();
+        assert_eq!(used.credential_id, new.credential_id);
+        assert_eq!(used.counter, 1);
+        assert!(!used.backup_eligible && !used.backup_state);
+        // The counter went from 0 to 1: the stored passkey changes, and says so.
+        let updated = used.updated.unwrap();
+        assert_eq!(facts(&updated).unwrap().counter, 1);
+        assert_eq!(facts(&new.stored).unwrap().counter, 0);
+    }
+
+    #[test]
+    fn excludes_the_persons_passkeys() {
+        let rp = relying_party();
+        let new = register(&rp, &mut authenticator());
+        let id = URL_SAFE_NO_PAD.decode(&new.credential_id).unwrap();
+        let (options, _) = rp.start_registration(HANDLE, "ana", "Ana", &[id]).unwrap();
+        assert_eq!(
+            options["publicKey"]["excludeCredentials"][0]["id"],
+            new.credential_id
+        );
+    }
+
+    #[test]
+    fn refuses_a_replayed_assertion() {
+        let rp = relying_party();
+        let mut authenticator = authenticator();
+        let new = register(&rp, &mut authenticator);
+        let stored = vec![new.stored];
+        let (options, state) = rp.start_authentication(&stored).unwrap();
+        let answer = get(&mut authenticator, options);
+        let used = rp.finish_authentication(&answer, &state, &stored).unwrap();
+        let stored = vec![used.updated.unwrap()];
+        assert!(matches!(
+            rp.finish_authentication(&answer, &state, &stored),
+            Err(PasskeyError::CounterWentBack)
+        ));
+    }
+
+    #[test]
+    fn refuses_an_assertion_for_another_challenge() {
+        let rp = relying_party();
+        let mut authenticator = authenticator();
+        let stored = vec![register(&rp, &mut authenticator).stored];
+        let (first, _) = rp.start_authentication(&stored).unwrap();
+        let (_, second_state) = rp.start_authentication(&stored).unwrap();
+        let answer = get(&mut authenticator, first);
+        assert!(matches!(
+            rp.finish_authentication(&answer, &second_state, &stored),
+            Err(PasskeyError::Refused(WebauthnError::MismatchedChallenge))
+        ));
+    }
+
+    #[test]
+    fn refuses_a_credential_not_stored() {
+        let rp = relying_party();
+        let (mut first, mut second) = (authenticator(), authenticator());
+        let one = register(&rp, &mut first).stored;
+        let other = register(&rp, &mut second).stored;
+        let both = vec![one.clone(), other];
+        let (options, state) = rp.start_authentication(&both).unwrap();
+        let answer = get(&mut second, options);
+        // Removed between the start and the end of the ceremony.
+        assert!(matches!(
+            rp.finish_authentication(&answer, &state, &[one]),
+            Err(PasskeyError::UnknownCredential)
+        ));
+        // Never offered by this ceremony.
+        let (options, _) = rp.start_authentication(&both).unwrap();
+        let answer = get(&mut second, options);
+        let (_, only_first) = rp.start_authentication(&both[..1]).unwrap();
+        assert!(matches!(
+            rp.finish_authentication(&answer, &only_first, &both),
+            Err(PasskeyError::UnknownCredential)
+        ));
+    }
+
+    #[test]
+    fn refuses_an_assertion_without_user_verification() {
+        let rp = relying_party();
+        let mut authenticator = authenticator();
+        let stored = vec![register(&rp, &mut authenticator).stored];
+        let (mut options, state) = rp.start_authentication(&stored).unwrap();
+        // A client that asks the authenticator for presence only: the answer is well signed,
+        // but its UV flag is clear.
+        options["publicKey"]["userVerification"] = json!("discouraged");
+        let answer = get(&mut authenticator, options);
+        assert!(matches!(
+            rp.finish_authentication(&answer, &state, &stored),
+            Err(PasskeyError::UserNotVerified)
+        ));
+    }
+
+    #[test]
+    fn refuses_a_registration_without_user_verification() {
+        let rp = relying_party();
+        let (mut options, state) = rp.start_registration(HANDLE, "ana", "Ana", &[]).unwrap();
+        options["publicKey"]["authenticatorSelection"]["userVerification"] = json!("discouraged");
+        let answer = create(&mut authenticator(), options);
+        assert!(matches!(
+            rp.finish_registration(&answer, &state),
+            Err(PasskeyError::UserNotVerified)
+        ));
+    }
+
+    #[test]
+    fn refuses_a_counter_that_went_back() {
+        let rp = relying_party();
+        let mut authenticator = authenticator();
+        let stored = vec![register(&rp, &mut authenticator).stored];
+        // Two ceremonies side by side; the later answer (counter 2) finishes first.
+        let (first, first_state) = rp.start_authentication(&stored).unwrap();
+        let (second, second_state) = rp.start_authentication(&stored).unwrap();
+        let first = get(&mut authenticator, first);
+        let second = get(&mut authenticator, second);
+        let used = rp
+            .finish_authentication(&second, &second_state, &stored)
+            .unwrap();
+        assert_eq!(used.counter, 2);
+        let stored = vec![used.updated.unwrap()];
+        // webauthn-rs alone accepts 1 (its state holds the counter 0 of the start).
+        assert!(matches!(
+            rp.finish_authentication(&first, &first_state, &stored),
+            Err(PasskeyError::CounterWentBack)
+        ));
+    }
+
+    #[test]
+    fn counter_must_increase_once_counting() {
+        assert!(counter_acceptable(0, 0));
+        assert!(counter_acceptable(1, 0));
+        assert!(counter_acceptable(8, 7));
+        assert!(!counter_acceptable(7, 7));
+        assert!(!counter_acceptable(3, 7));
+        assert!(!counter_acceptable(0, 7));
+    }
+
+    #[test]
+    fn tells_corrupt_state_from_a_bad_answer() {
+        let rp = relying_party();
+        let mut authenticator = authenticator();
+        let stored = vec![register(&rp, &mut authenticator).stored];
+        let (options, state) = rp.start_authentication(&stored).unwrap();
+        let answer = get(&mut authenticator, options);
+        assert!(matches!(
+            rp.finish_authentication(&answer, b"{}", &stored),
+            Err(PasskeyError::CorruptState)
+        ));
+        assert!(matches!(
+            rp.finish_authentication(&json!({"id": 1}), &state, &stored),
+            Err(PasskeyError::Malformed)
+        ));
+        assert!(matches!(
+            rp.finish_authentication(&answer, &state, &[b"not json".to_vec()]),
+            Err(PasskeyError::CorruptStored)
+        ));
+        assert!(matches!(
+            rp.finish_registration(&answer, b"[]"),
+            Err(PasskeyError::CorruptState)
+        ));
+        assert!(matches!(
+            rp.start_authentication(&[]),
+            Err(PasskeyError::NoPasskey)
+        ));
+    }
+
+    #[test]
+    fn refuses_a_relying_party_that_webauthn_cannot_use() {
+        let ip = Url::parse("https://127.0.0.1").unwrap();
+        assert!(RelyingParty::new("127.0.0.1", &ip, "x").is_err());
+        let other = Url::parse("https://id.example.org").unwrap();
+        assert!(RelyingParty::new("example.com", &other, "x").is_err());
+        let issuer = Url::parse("https://id.example.com").unwrap();
+        assert!(RelyingParty::new("id.example.com", &issuer, "x").is_ok());
+        assert!(RelyingParty::new("example.com", &issuer, "x").is_ok());
+    }
+}
