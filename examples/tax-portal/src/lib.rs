@@ -1,16 +1,32 @@
 //! A tax portal, as a relying party would build it with the `openidconnect` crate: "Sign in"
-//! sends people to the provider (authorization code flow with PKCE and a nonce), and "View
-//! transcript" asks for a fresh sign-in through `max_age=0`, which the provider answers with a
-//! PIN-only step-up. The ID token's `auth_time` proves the PIN was just entered.
+//! sends people to the provider (authorization code flow with PKCE and a nonce), and three
+//! actions ask for more than a plain sign-in. Each is a step-up in the manner of RFC 9470: when
+//! the ID token the portal holds is too weak or too old for the action, the portal sends the
+//! person to the provider again with a higher `acr_values` (or an essential `acr` claim) and a
+//! `max_age`, and checks the `acr` and `auth_time` of the ID token that comes back before it
+//! acts: a provider may answer at a lower level than asked.
+//!
+//! | action | page | asks the provider for | needs in the ID token |
+//! |---|---|---|---|
+//! | View transcript | `/transcript` | `max_age=0` | a PIN entered for it, at most `transcript_max_age_secs` ago |
+//! | File a return | `/file` | `acr_values=urn:idp:acr:aal2`, `max_age=filing_max_age_secs` | `acr` `urn:idp:acr:aal2` or higher, `auth_time` at most `filing_max_age_secs` ago |
+//! | Change bank details | `/bank` | the essential claim `{"id_token":{"acr":{"essential":true,"values":["urn:idp:acr:aal2-phishing-resistant"]}}}`, `max_age=bank_max_age_secs` | `acr` `urn:idp:acr:aal2-phishing-resistant`, `auth_time` at most `bank_max_age_secs` ago |
+//!
+//! `acr_values` is a wish: a person who declines the second factor comes back at a lower
+//! `acr`, and the portal explains that filing needs a second factor (`/file/not-filed`) and
+//! never files. An essential `acr` claim is a requirement: a sign-in that cannot reach it ends
+//! with `error=unmet_authentication_requirements` at `/callback`, and the portal explains that
+//! changing bank details needs a passkey, added on the account page at the provider
+//! (`/bank/not-changed`). Every other error answer at `/callback` is explained in words too.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use axum::{Form, Router};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use openidconnect::core::{
@@ -18,9 +34,9 @@ use openidconnect::core::{
     CoreUserInfoClaims,
 };
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse as _, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, Scope, TokenResponse as _,
+    AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse as _,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse as _,
 };
 use rand::RngCore as _;
 use serde::Deserialize;
@@ -28,6 +44,32 @@ use serde::Deserialize;
 mod words;
 pub use words::{acr_in_words, amr_in_words};
 use words::{ago, escape, page, utc};
+
+/// The provider's levels (`acr`), lowest first.
+pub const PASSWORD_PIN: &str = "urn:idp:acr:password-pin";
+pub const PASSWORD_PIN_DEVICE: &str = "urn:idp:acr:password-pin-device";
+pub const AAL2: &str = "urn:idp:acr:aal2";
+pub const AAL2_PHISHING_RESISTANT: &str = "urn:idp:acr:aal2-phishing-resistant";
+const LEVELS: [&str; 4] = [
+    PASSWORD_PIN,
+    PASSWORD_PIN_DEVICE,
+    AAL2,
+    AAL2_PHISHING_RESISTANT,
+];
+
+/// Whether a sign-in at `acr` satisfies `needed`: the same level or a higher one. A level the
+/// portal does not know satisfies nothing.
+pub fn reaches(acr: &str, needed: &str) -> bool {
+    let rank = |acr: &str| LEVELS.iter().position(|level| *level == acr);
+    match (rank(acr), rank(needed)) {
+        (Some(have), Some(need)) => have >= need,
+        _ => false,
+    }
+}
+
+/// The `claims` request parameter that makes the phishing-resistant level essential.
+const BANK_CLAIMS: &str =
+    r#"{"id_token":{"acr":{"essential":true,"values":["urn:idp:acr:aal2-phishing-resistant"]}}}"#;
 
 /// How the portal is configured.
 #[derive(Debug, Clone)]
@@ -39,6 +81,26 @@ pub struct PortalConfig {
     pub base_url: String,
     /// How recent the PIN must be to show the transcript.
     pub transcript_max_age_secs: i64,
+    /// How recent a sign-in with a second factor (`urn:idp:acr:aal2`) must be to file a return.
+    pub filing_max_age_secs: i64,
+    /// How recent a sign-in with a passkey must be to change the bank details.
+    pub bank_max_age_secs: i64,
+}
+
+impl PortalConfig {
+    /// A configuration with the usual freshness: 5 minutes for the transcript, 10 for filing
+    /// and for the bank details.
+    pub fn new(issuer: &str, client_id: &str, client_secret: &str, base_url: &str) -> Self {
+        Self {
+            issuer: issuer.to_owned(),
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            base_url: base_url.to_owned(),
+            transcript_max_age_secs: 300,
+            filing_max_age_secs: 600,
+            bank_max_age_secs: 600,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,11 +120,64 @@ type Client = CoreClient<
     EndpointMaybeSet,
 >;
 
+/// What a sign-in was started for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// A plain sign-in.
+    Home,
+    /// A fresh PIN for the transcript.
+    Transcript,
+    /// A second factor for filing a return.
+    File,
+    /// A passkey for changing the bank details.
+    Bank,
+}
+
+impl Purpose {
+    /// From the `step_up` query value: `true` (the transcript, as before), `file`, `bank`.
+    fn step_up(value: &str) -> Option<Self> {
+        match value {
+            "true" | "transcript" => Some(Self::Transcript),
+            "file" => Some(Self::File),
+            "bank" => Some(Self::Bank),
+            _ => None,
+        }
+    }
+
+    /// Where the person goes after the sign-in.
+    fn page(self) -> &'static str {
+        match self {
+            Self::Home => "/",
+            Self::Transcript => "/transcript",
+            Self::File => "/file",
+            Self::Bank => "/bank",
+        }
+    }
+
+    /// Where a sign-in for this purpose starts.
+    fn login(self) -> &'static str {
+        match self {
+            Self::Home => "/login",
+            Self::Transcript => "/login?step_up=true",
+            Self::File => "/login?step_up=file",
+            Self::Bank => "/login?step_up=bank",
+        }
+    }
+
+    /// Where the portal explains that the sign-in did not reach what the action needs.
+    fn not_met(self) -> Option<&'static str> {
+        match self {
+            Self::File => Some("/file/not-filed"),
+            Self::Bank => Some("/bank/not-changed"),
+            Self::Home | Self::Transcript => None,
+        }
+    }
+}
+
 struct Pending {
     verifier: PkceCodeVerifier,
     nonce: Nonce,
-    /// Where to go after the callback; `transcript` marks a step-up.
-    after: &'static str,
+    purpose: Purpose,
 }
 
 #[derive(Clone)]
@@ -72,8 +187,18 @@ struct Signed {
     auth_time: i64,
     acr: String,
     amr: Vec<String>,
-    /// The last sign-in was a step-up for the transcript.
-    stepped_up: bool,
+    /// What the last sign-in was made for.
+    purpose: Purpose,
+    /// Sent back with every form the portal shows this session.
+    form_token: String,
+}
+
+/// A filed return.
+#[derive(Clone)]
+struct Filing {
+    at: i64,
+    acr: String,
+    amr: Vec<String>,
 }
 
 struct Portal {
@@ -82,6 +207,31 @@ struct Portal {
     http: openidconnect::reqwest::Client,
     pending: Mutex<HashMap<String, Pending>>,
     sessions: Mutex<HashMap<String, Signed>>,
+    /// Returns filed, by subject.
+    filings: Mutex<HashMap<String, Filing>>,
+    /// Where refunds are paid, by subject.
+    bank_accounts: Mutex<HashMap<String, String>>,
+}
+
+impl Portal {
+    /// Whether `user`'s sign-in is strong and recent enough for `purpose`.
+    fn allows(&self, user: &Signed, purpose: Purpose) -> bool {
+        let age = now() - user.auth_time;
+        match purpose {
+            Purpose::Home => true,
+            Purpose::Transcript => {
+                user.purpose == Purpose::Transcript && age <= self.config.transcript_max_age_secs
+            }
+            Purpose::File => reaches(&user.acr, AAL2) && age <= self.config.filing_max_age_secs,
+            Purpose::Bank => {
+                reaches(&user.acr, AAL2_PHISHING_RESISTANT) && age <= self.config.bank_max_age_secs
+            }
+        }
+    }
+
+    fn filing(&self, subject: &str) -> Option<Filing> {
+        self.filings.lock().ok()?.get(subject).cloned()
+    }
 }
 
 fn now() -> i64 {
@@ -129,12 +279,18 @@ pub async fn app(config: PortalConfig) -> Result<Router, PortalError> {
         http,
         pending: Mutex::new(HashMap::new()),
         sessions: Mutex::new(HashMap::new()),
+        filings: Mutex::new(HashMap::new()),
+        bank_accounts: Mutex::new(HashMap::new()),
     });
     Ok(Router::new()
         .route("/", get(home))
         .route("/login", get(login))
         .route("/callback", get(callback))
         .route("/transcript", get(transcript))
+        .route("/file", get(filing_form).post(file))
+        .route("/file/not-filed", get(not_filed))
+        .route("/bank", get(bank_form).post(change_bank))
+        .route("/bank/not-changed", get(bank_not_changed))
         .with_state(portal))
 }
 
@@ -167,12 +323,19 @@ async fn home(State(portal): State<Arc<Portal>>, jar: CookieJar) -> Response {
 <p><a class=\"button\" href=\"/login\">Sign in</a></p>",
         );
     };
+    let filed = match portal.filing(&user.subject) {
+        Some(filing) => format!("filed {}", escape(&ago(filing.at, now()))),
+        None => "not filed yet".into(),
+    };
     page(
         "Your account",
         &format!(
             "<h1>Welcome back</h1><p>Signed in as <strong>{name}</strong>, {when}.</p>\
-<dl><dt>Signed in with</dt><dd>{methods}</dd><dt>Assurance</dt><dd>{level}</dd></dl>\
-<p><a class=\"button\" href=\"/transcript\">View transcript</a></p>{raw}",
+<dl><dt>Signed in with</dt><dd>{methods}</dd><dt>Assurance</dt><dd>{level}</dd>\
+<dt>Return for 2025</dt><dd id=\"return\">{filed}</dd></dl>\
+<p class=\"actions\"><a class=\"button\" href=\"/transcript\">View transcript</a> \
+<a class=\"button\" href=\"/file\">File a return</a> \
+<a class=\"button\" href=\"/bank\">Change bank details</a></p>{raw}",
             name = escape(&user.username),
             when = escape(&ago(user.auth_time, now())),
             methods = escape(&amr_in_words(&user.amr)),
@@ -206,14 +369,51 @@ fn failed(why: &str) -> Response {
     )
 }
 
-#[derive(Deserialize)]
-struct LoginQuery {
-    #[serde(default)]
-    step_up: bool,
+/// An error answer from the provider (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6), in
+/// words, with the raw answer folded away for developers.
+fn provider_said_no(error: &str, description: Option<&str>) -> Response {
+    let words = match error {
+        "access_denied" => "The sign-in was cancelled, or the provider refused it.",
+        "login_required"
+        | "interaction_required"
+        | "consent_required"
+        | "account_selection_required" => "The provider needs you to sign in again.",
+        "unmet_authentication_requirements" => {
+            "The sign-in could not reach the level of assurance this page needs."
+        }
+        "temporarily_unavailable" | "server_error" => {
+            "The provider could not finish the sign-in just now. Please try again in a moment."
+        }
+        _ => "The provider did not sign you in.",
+    };
+    page(
+        "Sign-in failed",
+        &format!(
+            "<h1>Sign-in failed</h1><p>{}</p><p><a class=\"button\" href=\"/login\">Sign in again</a> \
+<a href=\"/\">Back to the start</a></p><details><summary>For developers: the provider's answer</summary>\
+<dl><dt>error</dt><dd><code>{}</code></dd><dt>error_description</dt><dd>{}</dd></dl></details>",
+            escape(words),
+            escape(error),
+            escape(description.unwrap_or("(none)")),
+        ),
+    )
 }
 
-/// Starts a sign-in; with `step_up`, one whose PIN is entered now (`max_age=0`).
+#[derive(Deserialize)]
+struct LoginQuery {
+    /// `true` for the transcript, `file` or `bank`: a step-up for that action.
+    step_up: Option<String>,
+}
+
+/// Starts a sign-in, or a step-up for an action: for the transcript, one whose PIN is
+/// entered now (`max_age=0`); for filing, one with a second factor (`acr_values`); for the
+/// bank details, one with a passkey (an essential `acr` claim).
 async fn login(State(portal): State<Arc<Portal>>, Query(query): Query<LoginQuery>) -> Response {
+    let purpose = query
+        .step_up
+        .as_deref()
+        .and_then(Purpose::step_up)
+        .unwrap_or(Purpose::Home);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request = portal
         .client
@@ -224,18 +424,25 @@ async fn login(State(portal): State<Arc<Portal>>, Query(query): Query<LoginQuery
         )
         .add_scope(Scope::new("profile".into()))
         .set_pkce_challenge(challenge);
-    if query.step_up {
-        request = request.set_max_age(std::time::Duration::from_secs(0));
-    }
+    let max_age = |secs: i64| std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+    request = match purpose {
+        Purpose::Home => request,
+        Purpose::Transcript => request.set_max_age(max_age(0)),
+        Purpose::File => request
+            .add_auth_context_value(AuthenticationContextClass::new(AAL2.into()))
+            .set_max_age(max_age(portal.config.filing_max_age_secs)),
+        Purpose::Bank => request
+            .add_extra_param("claims", BANK_CLAIMS)
+            .set_max_age(max_age(portal.config.bank_max_age_secs)),
+    };
     let (url, state, nonce) = request.url();
-    let after = if query.step_up { "/transcript" } else { "/" };
     if let Ok(mut pending) = portal.pending.lock() {
         pending.insert(
             state.secret().clone(),
             Pending {
                 verifier,
                 nonce,
-                after,
+                purpose,
             },
         );
     }
@@ -247,6 +454,7 @@ struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
+    error_description: Option<String>,
 }
 
 async fn callback(
@@ -254,16 +462,25 @@ async fn callback(
     jar: CookieJar,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
+    // A state is good for one answer, a code or an error.
+    let pending = query
+        .state
+        .as_ref()
+        .and_then(|state| portal.pending.lock().ok().and_then(|mut p| p.remove(state)));
     if let Some(error) = query.error {
-        return failed(&error);
+        tracing::info!(
+            %error,
+            description = query.error_description.as_deref().unwrap_or_default(),
+            "the provider answered with an error"
+        );
+        // The level an action needs was not reached: that action's own explanation.
+        if error == "unmet_authentication_requirements"
+            && let Some(explained) = pending.as_ref().and_then(|p| p.purpose.not_met())
+        {
+            return Redirect::to(explained).into_response();
+        }
+        return provider_said_no(&error, query.error_description.as_deref());
     }
-    let pending = query.state.and_then(|state| {
-        portal
-            .pending
-            .lock()
-            .ok()
-            .and_then(|mut p| p.remove(&state))
-    });
     let (Some(pending), Some(code)) = (pending, query.code) else {
         return failed("Unknown or reused sign-in.");
     };
@@ -313,7 +530,14 @@ async fn callback(
             .auth_context_ref()
             .map(|a| a.as_str().to_owned())
             .unwrap_or_default(),
-        stepped_up: pending.after == "/transcript",
+        purpose: pending.purpose,
+        form_token: random_id(),
+    };
+    // The provider may answer a step-up at a lower level than asked (`acr_values` is a
+    // wish), or from an older sign-in: the token decides, not the request.
+    let next = match pending.purpose.not_met() {
+        Some(explained) if !portal.allows(&signed, pending.purpose) => explained,
+        _ => pending.purpose.page(),
     };
     let id = random_id();
     if let Ok(mut sessions) = portal.sessions.lock() {
@@ -323,7 +547,7 @@ async fn callback(
     cookie.set_http_only(true);
     cookie.set_same_site(SameSite::Lax);
     cookie.set_path("/");
-    (jar.add(cookie), Redirect::to(pending.after)).into_response()
+    (jar.add(cookie), Redirect::to(next)).into_response()
 }
 
 /// The transcript needs a PIN entered for it, recently: otherwise a step-up.
@@ -331,9 +555,8 @@ async fn transcript(State(portal): State<Arc<Portal>>, jar: CookieJar) -> Respon
     let Some(user) = signed_in(&portal, &jar) else {
         return Redirect::to("/login").into_response();
     };
-    let fresh = user.stepped_up && now() - user.auth_time <= portal.config.transcript_max_age_secs;
-    if !fresh {
-        return Redirect::to("/login?step_up=true").into_response();
+    if !portal.allows(&user, Purpose::Transcript) {
+        return Redirect::to(Purpose::Transcript.login()).into_response();
     }
     page(
         "Transcript",
@@ -343,6 +566,197 @@ async fn transcript(State(portal): State<Arc<Portal>>, jar: CookieJar) -> Respon
             escape(&user.username),
             escape(&ago(user.auth_time, now())),
             for_developers(&user),
+        ),
+    )
+}
+
+/// The signed-in person, if their sign-in allows `purpose`; otherwise where to go: a
+/// step-up for it.
+fn allowed(portal: &Portal, jar: &CookieJar, purpose: Purpose) -> Result<Signed, Redirect> {
+    match signed_in(portal, jar) {
+        Some(user) if portal.allows(&user, purpose) => Ok(user),
+        _ => Err(Redirect::to(purpose.login())),
+    }
+}
+
+/// The return, ready to file, once the sign-in had a second factor (`urn:idp:acr:aal2`).
+async fn filing_form(State(portal): State<Arc<Portal>>, jar: CookieJar) -> Response {
+    let user = match allowed(&portal, &jar, Purpose::File) {
+        Ok(user) => user,
+        Err(step_up) => return step_up.into_response(),
+    };
+    if let Some(filing) = portal.filing(&user.subject) {
+        return filed_page(&user, &filing);
+    }
+    page(
+        "File a return",
+        &format!(
+            "<h1>File your 2025 return</h1><p>Return for <strong>{name}</strong>: income 52,400.00, \
+tax withheld 9,870.00, refund due 312.50.</p><p>You confirmed it is you with {level}, {when}.</p>\
+<form method=\"post\" action=\"/file\"><input type=\"hidden\" name=\"form_token\" value=\"{token}\">\
+<button class=\"button\" type=\"submit\">File the return</button></form>{raw}",
+            name = escape(&user.username),
+            level = escape(&acr_in_words(&user.acr)),
+            when = escape(&ago(user.auth_time, now())),
+            token = escape(&user.form_token),
+            raw = for_developers(&user),
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+struct Confirmed {
+    #[serde(default)]
+    form_token: String,
+}
+
+/// Files the return: only for a sign-in with a second factor, recent enough.
+async fn file(
+    State(portal): State<Arc<Portal>>,
+    jar: CookieJar,
+    Form(form): Form<Confirmed>,
+) -> Response {
+    let user = match allowed(&portal, &jar, Purpose::File) {
+        Ok(user) => user,
+        Err(step_up) => return step_up.into_response(),
+    };
+    if form.form_token != user.form_token {
+        return Redirect::to("/file").into_response();
+    }
+    let filing = {
+        let Ok(mut filings) = portal.filings.lock() else {
+            return failed("The return could not be filed. Please try again.");
+        };
+        filings
+            .entry(user.subject.clone())
+            .or_insert_with(|| Filing {
+                at: now(),
+                acr: user.acr.clone(),
+                amr: user.amr.clone(),
+            })
+            .clone()
+    };
+    filed_page(&user, &filing)
+}
+
+fn filed_page(user: &Signed, filing: &Filing) -> Response {
+    page(
+        "Return filed",
+        &format!(
+            "<h1>Your 2025 return is filed</h1><p>Filed for <strong>{name}</strong> {at} ({utc}).</p>\
+<dl><dt>Confirmed with</dt><dd id=\"filed-level\">{level}</dd><dt>Signed in with</dt><dd>{methods}</dd></dl>\
+<p><a href=\"/\">Back to your account</a></p>{raw}",
+            name = escape(&user.username),
+            at = escape(&ago(filing.at, now())),
+            utc = escape(&utc(filing.at)),
+            level = escape(&acr_in_words(&filing.acr)),
+            methods = escape(&amr_in_words(&filing.amr)),
+            raw = for_developers(user),
+        ),
+    )
+}
+
+/// The sign-in for filing came back without a second factor: nothing was filed.
+async fn not_filed(State(portal): State<Arc<Portal>>, jar: CookieJar) -> Response {
+    if allowed(&portal, &jar, Purpose::File).is_ok() {
+        // Reached since: nothing to explain.
+        return Redirect::to("/file").into_response();
+    }
+    let raw = signed_in(&portal, &jar)
+        .map(|user| {
+            format!(
+                "<p>You signed in with {}.</p>{}",
+                escape(&acr_in_words(&user.acr)),
+                for_developers(&user)
+            )
+        })
+        .unwrap_or_default();
+    page(
+        "Return not filed",
+        &format!(
+            "<h1>Your return was not filed</h1><p>Filing a return needs a second factor: besides your \
+password and PIN, a code from your authenticator app or one of your saved recovery codes. \
+The sign-in went ahead without one, so nothing was filed.</p>{raw}\
+<p><a class=\"button\" href=\"{again}\">Try again</a> <a href=\"/\">Back to your account</a></p>",
+            again = Purpose::File.login(),
+        ),
+    )
+}
+
+/// The bank details, changeable once the sign-in had a passkey.
+async fn bank_form(State(portal): State<Arc<Portal>>, jar: CookieJar) -> Response {
+    let user = match allowed(&portal, &jar, Purpose::Bank) {
+        Ok(user) => user,
+        Err(step_up) => return step_up.into_response(),
+    };
+    let current = portal
+        .bank_accounts
+        .lock()
+        .ok()
+        .and_then(|accounts| accounts.get(&user.subject).cloned())
+        .unwrap_or_else(|| "none on file".into());
+    page(
+        "Change bank details",
+        &format!(
+            "<h1>Change bank details</h1><p>Refunds are paid to: <strong>{current}</strong>.</p>\
+<form method=\"post\" action=\"/bank\"><input type=\"hidden\" name=\"form_token\" value=\"{token}\">\
+<p><label>New account (IBAN) <input name=\"account\" required></label></p>\
+<button class=\"button\" type=\"submit\">Save</button></form>{raw}",
+            current = escape(&current),
+            token = escape(&user.form_token),
+            raw = for_developers(&user),
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+struct NewAccount {
+    #[serde(default)]
+    form_token: String,
+    #[serde(default)]
+    account: String,
+}
+
+/// Changes the bank details: only for a sign-in with a passkey, recent enough.
+async fn change_bank(
+    State(portal): State<Arc<Portal>>,
+    jar: CookieJar,
+    Form(form): Form<NewAccount>,
+) -> Response {
+    let user = match allowed(&portal, &jar, Purpose::Bank) {
+        Ok(user) => user,
+        Err(step_up) => return step_up.into_response(),
+    };
+    let account = form.account.trim();
+    if form.form_token != user.form_token || account.is_empty() {
+        return Redirect::to("/bank").into_response();
+    }
+    if let Ok(mut accounts) = portal.bank_accounts.lock() {
+        accounts.insert(user.subject.clone(), account.to_owned());
+    }
+    page(
+        "Bank details changed",
+        &format!(
+            "<h1>Bank details changed</h1><p>Refunds will be paid to <strong>{}</strong>.</p>\
+<p><a href=\"/\">Back to your account</a></p>",
+            escape(account)
+        ),
+    )
+}
+
+/// The sign-in for the bank details could not reach a passkey: nothing was changed.
+async fn bank_not_changed(State(portal): State<Arc<Portal>>) -> Response {
+    let account = format!("{}/account", portal.config.issuer.trim_end_matches('/'));
+    page(
+        "Bank details not changed",
+        &format!(
+            "<h1>Your bank details were not changed</h1><p>Changing where refunds are paid needs a \
+passkey: besides your password and PIN, you confirm it is you with your phone, computer or \
+security key. This sign-in could not use one, so nothing was changed.</p>\
+<p>Add a passkey on <a href=\"{account}\">your account page at the sign-in service</a>, then \
+try again.</p><p><a class=\"button\" href=\"{again}\">Try again</a> <a href=\"/\">Back to your account</a></p>",
+            account = escape(&account),
+            again = Purpose::Bank.login(),
         ),
     )
 }
@@ -368,13 +782,12 @@ mod tests {
         let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = closed.local_addr().unwrap();
         drop(closed);
-        let config = PortalConfig {
-            issuer: format!("http://{address}"),
-            client_id: "portal".into(),
-            client_secret: "secret".into(),
-            base_url: "http://127.0.0.1:3000".into(),
-            transcript_max_age_secs: 300,
-        };
+        let config = PortalConfig::new(
+            &format!("http://{address}"),
+            "portal",
+            "secret",
+            "http://127.0.0.1:3000",
+        );
         let Err(error) = app(config).await else {
             panic!("discovery cannot succeed");
         };
@@ -387,5 +800,26 @@ mod tests {
             "{said}"
         );
         assert!(said.to_lowercase().contains("connect"), "the cause: {said}");
+    }
+
+    #[test]
+    fn higher_levels_satisfy_lower_ones_and_unknown_ones_nothing() {
+        assert!(reaches(AAL2, AAL2));
+        assert!(reaches(AAL2_PHISHING_RESISTANT, AAL2));
+        assert!(!reaches(PASSWORD_PIN_DEVICE, AAL2));
+        assert!(!reaches(AAL2, AAL2_PHISHING_RESISTANT));
+        assert!(!reaches("urn:other:acr:gold", PASSWORD_PIN));
+        assert!(!reaches("", AAL2));
+        assert!(reaches(PASSWORD_PIN, PASSWORD_PIN));
+    }
+
+    #[test]
+    fn the_bank_claims_ask_for_the_passkey_level_as_essential() {
+        assert_eq!(
+            BANK_CLAIMS,
+            format!(
+                "{{\"id_token\":{{\"acr\":{{\"essential\":true,\"values\":[\"{AAL2_PHISHING_RESISTANT}\"]}}}}}}"
+            )
+        );
     }
 }

@@ -1,5 +1,8 @@
 //! `tax-portal`: PORTAL_ISSUER, PORTAL_CLIENT_ID, PORTAL_CLIENT_SECRET, PORTAL_LISTEN
-//! (default 127.0.0.1:3000) and PORTAL_URL (default http://127.0.0.1:3000).
+//! (default 127.0.0.1:3000) and PORTAL_URL (default http://127.0.0.1:3000); how recent a
+//! sign-in must be, in seconds, for the transcript (PORTAL_TRANSCRIPT_MAX_AGE, default 300),
+//! for filing a return (PORTAL_FILING_MAX_AGE, default 600) and for changing the bank details
+//! (PORTAL_BANK_MAX_AGE, default 600).
 
 use std::process::ExitCode;
 
@@ -28,13 +31,25 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let config = PortalConfig {
-        issuer,
-        client_id,
-        client_secret,
-        base_url: base_url.clone(),
-        transcript_max_age_secs: 300,
-    };
+    let mut config = PortalConfig::new(&issuer, &client_id, &client_secret, &base_url);
+    for (name, secs) in [
+        (
+            "PORTAL_TRANSCRIPT_MAX_AGE",
+            &mut config.transcript_max_age_secs,
+        ),
+        ("PORTAL_FILING_MAX_AGE", &mut config.filing_max_age_secs),
+        ("PORTAL_BANK_MAX_AGE", &mut config.bank_max_age_secs),
+    ] {
+        if let Some(value) = var(name) {
+            match value.parse::<i64>() {
+                Ok(parsed) if parsed >= 0 => *secs = parsed,
+                _ => {
+                    eprintln!("tax-portal: {name} must be a number of seconds, not {value:?}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
     let app = match app(config).await {
         Ok(app) => app,
         Err(error) => {

@@ -8,30 +8,43 @@ pub fn acr_in_words(acr: &str) -> String {
     match acr {
         "urn:idp:acr:password-pin" => "password and PIN".into(),
         "urn:idp:acr:password-pin-device" => "password, PIN and a verified device".into(),
+        "urn:idp:acr:aal2" => "password, PIN and a second factor".into(),
+        "urn:idp:acr:aal2-phishing-resistant" => "password, PIN and a passkey".into(),
         "" => "not stated".into(),
         other => format!("an unknown level ({other})"),
     }
 }
 
-/// Authentication methods (RFC 8176), in words: "password, PIN and one-time code".
+/// Authentication methods (RFC 8176), in words: "password, PIN and one-time code"; `mfa`,
+/// which names no method of its own, reads as a note after them.
 pub fn amr_in_words(amr: &[String]) -> String {
     let words: Vec<String> = amr
         .iter()
+        .filter(|m| m.as_str() != "mfa")
         .map(|m| {
             match m.as_str() {
                 "pwd" => "password",
                 "pin" => "PIN",
                 "otp" => "one-time code",
-                "hwk" | "swk" => "security key",
+                "sms" => "code by text message",
+                "hwk" => "passkey kept on one device",
+                "swk" => "passkey synced between devices",
                 other => other,
             }
             .to_owned()
         })
         .collect();
-    match words.as_slice() {
+    let mfa = amr.iter().any(|m| m == "mfa");
+    let listed = match words.as_slice() {
+        [] if mfa => return "more than one kind of factor".into(),
         [] => "not stated".into(),
         [one] => one.clone(),
         [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    };
+    if mfa {
+        format!("{listed} (more than one kind of factor)")
+    } else {
+        listed
     }
 }
 
@@ -118,7 +131,7 @@ pub fn page(title: &str, body: &str) -> Response {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>{title} – Tax Portal</title><style>{STYLE}</style></head><body>\
-<header><div><a href=\"/\">Tax Portal</a><nav><a href=\"/transcript\">Transcript</a></nav></div></header>\
+<header><div><a href=\"/\">Tax Portal</a><nav><a href=\"/transcript\">Transcript</a> <a href=\"/file\">File a return</a> <a href=\"/bank\">Bank details</a></nav></div></header>\
 <main>{body}</main>\
 <footer>A sample relying party of the identity provider.</footer></body></html>",
         title = escape(title)
@@ -150,6 +163,28 @@ mod tests {
             "password, PIN and one-time code"
         );
         assert_eq!(amr(&["pin"]), "PIN");
+        assert_eq!(
+            acr_in_words("urn:idp:acr:aal2"),
+            "password, PIN and a second factor"
+        );
+        assert_eq!(
+            acr_in_words("urn:idp:acr:aal2-phishing-resistant"),
+            "password, PIN and a passkey"
+        );
+        assert_eq!(
+            amr(&["pin", "otp", "mfa"]),
+            "PIN and one-time code (more than one kind of factor)"
+        );
+        assert_eq!(
+            amr(&["pwd", "pin", "otp", "sms", "mfa"]),
+            "password, PIN, one-time code and code by text message (more than one kind of factor)"
+        );
+        assert_eq!(
+            amr(&["pin", "hwk", "mfa"]),
+            "PIN and passkey kept on one device (more than one kind of factor)"
+        );
+        assert_eq!(amr(&["swk"]), "passkey synced between devices");
+        assert_eq!(amr(&["mfa"]), "more than one kind of factor");
     }
 
     #[test]
