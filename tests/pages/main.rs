@@ -24,6 +24,7 @@ mod language;
 mod limits;
 mod login;
 mod par;
+mod passkeys;
 mod pin_life;
 mod registration;
 mod reset;

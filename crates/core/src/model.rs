@@ -290,6 +290,8 @@ pub enum EphemeralKind {
     AssertionJti,
     /// A pushed authorization request (RFC 9126), used once.
     PushedRequest,
+    /// A passkey ceremony's state between its options and the browser's answer, taken once.
+    PasskeyCeremony,
 }
 
 impl EphemeralKind {
@@ -303,6 +305,7 @@ impl EphemeralKind {
             Self::InitialAccessToken => "initial_access_token",
             Self::AssertionJti => "assertion_jti",
             Self::PushedRequest => "pushed_request",
+            Self::PasskeyCeremony => "passkey_ceremony",
         }
     }
 

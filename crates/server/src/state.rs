@@ -44,6 +44,9 @@ pub struct Inner {
     /// Seals authenticator-app secrets and keys saved codes' hashes (derived from the PIN
     /// key, which is never replaced, so that a master-key rewrap leaves every factor working).
     pub factor_key: [u8; 32],
+    /// Passkeys' relying party: the issuer's host as RP ID. `None` where the issuer's host is
+    /// an IP address, which WebAuthn does not allow: passkeys are then not offered.
+    pub passkeys: Option<idp_factors::passkey::RelyingParty>,
     /// Where audit events wait while the database does not take them: opened by the server
     /// (`audit::start_spool`), never by the command line.
     pub audit_spool: std::sync::OnceLock<Arc<crate::audit::spool::Spool>>,
@@ -130,6 +133,7 @@ impl AppState {
             // whole.
             audit_key: crate::secrets::derive(&secrets.pin_key, "audit-chain"),
             factor_key: crate::secrets::derive(&secrets.pin_key, "second-factors"),
+            passkeys: crate::factors::relying_party(&settings),
             audit_spool: std::sync::OnceLock::new(),
             codes: idp_recovery::CodeIssuer::new(
                 secrets.derive("one-time-codes"),

@@ -64,6 +64,14 @@ pub fn router(state: AppState) -> Router {
             post(second_factor::decline),
         )
         .route(
+            "/login/{id}/second-factor/passkey",
+            post(second_factor::passkey_submit),
+        )
+        .route(
+            "/login/{id}/second-factor/add-passkey",
+            post(second_factor::add_passkey_submit),
+        )
+        .route(
             "/login/{id}/second-factor/text",
             post(second_factor::text_code),
         )

@@ -5,6 +5,7 @@ pub mod code_entry;
 pub mod cookies;
 pub mod csrf;
 pub mod extract;
+pub mod passkey;
 pub mod request_id;
 pub mod sign_in;
 pub mod templates;

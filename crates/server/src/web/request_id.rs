@@ -110,7 +110,13 @@ pub async fn around(State(state): State<AppState>, request: Request, next: Next)
             "answered"
         );
     });
+    let script = crate::web::passkey::policy_for(&response);
     finish(&state, response.headers_mut(), id);
+    if let Some(policy) = script {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     if response.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE
         && !response.headers().contains_key(header::RETRY_AFTER)
     {

@@ -80,16 +80,48 @@ fn phone(loaded: &Loaded) -> Option<Destination> {
     })
 }
 
-fn page(
+/// The passkey ceremony the page offers, begun: a sign-in with the person's passkeys, or
+/// adding one where the machine lets them.
+async fn passkey(
+    state: &AppState,
+    loaded: &Loaded,
+) -> Result<Option<serde_json::Value>, PageError> {
+    let user = loaded.user()?;
+    let place = &loaded.interaction.id;
+    let any = SecondFactor::Passkey { synced: true };
+    let (begun, ceremony, action) =
+        if loaded.accepts(state, Event::SecondFactorVerified { factor: any }) {
+            let begun = factors::begin_passkey_sign_in(state, user, place).await?;
+            (begun, "get", format!("{}/passkey", path(loaded)))
+        } else if loaded.accepts(state, Event::FactorAdded { factor: any }) {
+            let begun = factors::begin_passkey_registration(state, user, place).await?;
+            (begun, "create", format!("{}/add-passkey", path(loaded)))
+        } else {
+            return Ok(None);
+        };
+    Ok(begun.map(|begun| {
+        json!({
+            "options": crate::web::passkey::options_block(&begun.options),
+            "id": begun.id,
+            "ceremony": ceremony,
+            "action": action,
+            "script": crate::web::passkey::SCRIPT,
+        })
+    }))
+}
+
+async fn page(
     state: &AppState,
     jar: CookieJar,
     loaded: &Loaded,
     status: StatusCode,
     error: Option<FieldError>,
-) -> Response {
+) -> Result<Response, PageError> {
     let choices = choices(state, loaded);
     let essential = loaded.policy.level_essential;
-    csrf::form_page(
+    let passkey = passkey(state, loaded).await?;
+    let runs_script = passkey.is_some();
+    let response = csrf::form_page(
         state,
         jar,
         status,
@@ -108,12 +140,18 @@ fn page(
                 "action": format!("{}/texted", path(loaded)),
                 "to": mask::phone(&to.recipient),
             })),
+            "passkey": passkey,
             "passkey_needed": choices.passkey_needed,
             "decline": format!("{}/decline", path(loaded)),
             "essential": essential,
             "error": error,
         }),
-    )
+    );
+    Ok(if runs_script {
+        crate::web::passkey::allow(response)
+    } else {
+        response
+    })
 }
 
 pub async fn second_factor_page(
@@ -122,7 +160,7 @@ pub async fn second_factor_page(
     Step(loaded): Step,
 ) -> Result<Response, PageError> {
     let loaded = at_step(loaded)?;
-    Ok(page(&state, jar, &loaded, StatusCode::OK, None))
+    page(&state, jar, &loaded, StatusCode::OK, None).await
 }
 
 #[derive(Deserialize)]
@@ -145,13 +183,7 @@ pub async fn second_factor_submit(
         (None, Some(code)) => (SecondFactor::SavedCode, "recovery_code", code.as_str()),
         (None, None) => {
             let missing = FieldError::on("otp", Text::new("factor-code-missing"));
-            return Ok(page(
-                &state,
-                jar,
-                &loaded,
-                StatusCode::BAD_REQUEST,
-                Some(missing),
-            ));
+            return page(&state, jar, &loaded, StatusCode::BAD_REQUEST, Some(missing)).await;
         }
     };
     // Nothing is checked (and no saved code spent) for a factor the machine would refuse.
@@ -161,13 +193,7 @@ pub async fn second_factor_submit(
     }
     if typed.trim().is_empty() {
         let missing = FieldError::on(field, Text::new("factor-code-missing"));
-        return Ok(page(
-            &state,
-            jar,
-            &loaded,
-            StatusCode::BAD_REQUEST,
-            Some(missing),
-        ));
+        return page(&state, jar, &loaded, StatusCode::BAD_REQUEST, Some(missing)).await;
     }
     let user = loaded.user()?.clone();
     let checked = match factor {
@@ -181,13 +207,76 @@ pub async fn second_factor_submit(
         _ => "factor-saved-code-wrong",
     };
     let error = FieldError::on(field, Text::new(wrong));
-    Ok(page(
-        &state,
-        jar,
-        &loaded,
-        StatusCode::UNAUTHORIZED,
-        Some(error),
-    ))
+    page(&state, jar, &loaded, StatusCode::UNAUTHORIZED, Some(error)).await
+}
+
+#[derive(Deserialize)]
+pub struct PasskeyForm {
+    #[serde(default)]
+    ceremony: String,
+    #[serde(default)]
+    credential: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// The browser's answer to the passkey sign-in the page began.
+pub async fn passkey_submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    StepForm { loaded, form }: StepForm<PasskeyForm>,
+) -> Result<Response, PageError> {
+    let loaded = at_step(loaded)?;
+    let any = SecondFactor::Passkey { synced: true };
+    if !loaded.accepts(&state, Event::SecondFactorVerified { factor: any }) {
+        return Ok(steps::to_current_page(&loaded));
+    }
+    let user = loaded.user()?.clone();
+    let place = loaded.interaction.id.clone();
+    let answer = (form.ceremony.as_str(), form.credential.as_str());
+    match factors::finish_passkey_sign_in(&state, &user, &place, answer, &from).await? {
+        Some(factor) => {
+            let event = Event::SecondFactorVerified { factor };
+            steps::advance(&state, jar, loaded, event, &from).await
+        }
+        None => {
+            let error = FieldError::general(Text::new("passkey-refused"));
+            page(&state, jar, &loaded, StatusCode::UNAUTHORIZED, Some(error)).await
+        }
+    }
+}
+
+/// The browser's answer to adding a passkey here (a person with no factor, on a browser known
+/// to be theirs).
+pub async fn add_passkey_submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    StepForm { loaded, form }: StepForm<PasskeyForm>,
+) -> Result<Response, PageError> {
+    let loaded = at_step(loaded)?;
+    let any = SecondFactor::Passkey { synced: true };
+    // Nothing is stored for a factor the machine would not take.
+    if !loaded.accepts(&state, Event::FactorAdded { factor: any }) {
+        return Ok(steps::to_current_page(&loaded));
+    }
+    let user = loaded.user()?.clone();
+    let place = loaded.interaction.id.clone();
+    let name = factor_name(&form.name, "factor-kind-passkey");
+    let answer = (form.ceremony.as_str(), form.credential.as_str());
+    match factors::finish_passkey_registration(&state, &user, &place, answer, &name, &from).await? {
+        Some((_, synced)) => {
+            let event = Event::FactorAdded {
+                factor: SecondFactor::Passkey { synced },
+            };
+            steps::advance(&state, jar, loaded, event, &from).await
+        }
+        None => {
+            let error = FieldError::general(Text::new("passkey-refused"));
+            page(&state, jar, &loaded, StatusCode::UNAUTHORIZED, Some(error)).await
+        }
+    }
 }
 
 /// A decline or a request for a text carries nothing but its CSRF token.
@@ -245,13 +334,7 @@ pub async fn texted_code(
         CodeCheck::Blocked => return Err(PageError::CodesBlocked),
         CodeCheck::Spent => FieldError::on("code", Text::new("code-expired")),
     };
-    Ok(page(
-        &state,
-        jar,
-        &loaded,
-        StatusCode::UNAUTHORIZED,
-        Some(error),
-    ))
+    page(&state, jar, &loaded, StatusCode::UNAUTHORIZED, Some(error)).await
 }
 
 pub async fn decline(

@@ -1,0 +1,157 @@
+//! Passkeys at the second-factor step, with a software authenticator answering as a browser's
+//! would: the phishing-resistant level, a passkey added where a person has none, and an answer
+//! that cannot be used twice. The issuer is `http://localhost:…`: passkeys need a domain.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use url::Url;
+use webauthn_authenticator_rs::WebauthnAuthenticator as _;
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+
+use crate::page::unescape;
+use crate::support::{Browser, Idp, PIN, Page, authorize, exchange};
+
+const PR: &str = "urn:idp:acr:aal2-phishing-resistant";
+const ISSUER: &str = "http://localhost:8080";
+
+async fn setup() -> Idp {
+    let idp = Idp::with(|s| s.issuer = ISSUER.into()).await;
+    idp.client("rp", true).await;
+    idp.user("alice").await;
+    idp
+}
+
+async fn claims_of(idp: &Idp, answer: &Page) -> Value {
+    assert!(answer.gives_code(), "{answer:?}");
+    let (status, tokens) = exchange(idp, "rp", answer).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    idp.id_token_claims(&tokens)
+}
+
+/// The ceremony's options in the page's JSON block.
+fn options(page: &Page) -> Value {
+    let start = page
+        .body
+        .find("id=\"passkey-options\">")
+        .expect("a passkey ceremony")
+        + 21;
+    let end = start + page.body[start..].find("</script>").unwrap();
+    serde_json::from_str(&page.body[start..end]).expect("the options are JSON")
+}
+
+/// What the page's script would post: the authenticator's answer to the page's ceremony.
+fn answer(page: &Page, authenticator: &mut SoftPasskey) -> Vec<(String, String)> {
+    let origin = Url::parse(ISSUER).unwrap();
+    let options = options(page);
+    let creating = page.contains("data-ceremony=\"create\"");
+    let credential = if creating {
+        let options = serde_json::from_value(options).unwrap();
+        serde_json::to_string(&authenticator.do_registration(origin, options).unwrap())
+    } else {
+        let options = serde_json::from_value(options).unwrap();
+        serde_json::to_string(&authenticator.do_authentication(origin, options).unwrap())
+    }
+    .unwrap();
+    let form = page.form_to(&action(page, "passkey"));
+    let (_, mut fields) = form.form();
+    fields.retain(|(name, _)| name != "credential");
+    fields.push(("credential".into(), credential));
+    fields
+}
+
+fn action(page: &Page, part: &str) -> String {
+    page.body
+        .split("action=\"")
+        .skip(1)
+        .map(|s| unescape(s.split('"').next().unwrap_or_default()))
+        .find(|action| action.contains(part))
+        .unwrap_or_else(|| panic!("no form to {part} in {}", page.body))
+}
+
+async fn to_second_factor(browser: &mut Browser<'_>, extra: &[(&str, &str)]) -> Page {
+    let (_, pin) = browser.open(&authorize("rp", extra)).await;
+    assert!(pin.is("pin"), "{}", pin.body);
+    let next = browser.submit(&pin, &[("pin", PIN)]).await;
+    let page = browser.follow(next).await;
+    assert!(page.is("second-factor"), "{page:?}");
+    page
+}
+
+#[tokio::test]
+async fn a_passkey_reaches_the_phishing_resistant_level_and_its_answer_works_once() {
+    let idp = setup().await;
+    let mut browser = Browser::new(&idp);
+    let answer_page = browser.sign_in(&authorize("rp", &[]), "alice").await;
+    claims_of(&idp, &answer_page).await;
+    let mut authenticator = SoftPasskey::new(true);
+
+    // No passkey yet, on a browser now trusted: the page offers to add one.
+    let essential = format!(r#"{{"id_token":{{"acr":{{"essential":true,"values":["{PR}"]}}}}}}"#);
+    let page = to_second_factor(&mut browser, &[("claims", &essential)]).await;
+    assert!(page.contains("data-ceremony=\"create\""), "{}", page.body);
+    let fields = answer(&page, &mut authenticator);
+    let target = action(&page, "/add-passkey");
+    let done = browser.post_as_is(&target, &fields).await;
+    let claims = claims_of(&idp, &done).await;
+    assert_eq!(claims["acr"], PR);
+    assert_eq!(
+        claims["amr"],
+        json!(["pin", "hwk", "mfa"]),
+        "a key that never leaves its device"
+    );
+    assert_eq!(idp.count("factors", "kind = 'passkey'"), 1);
+    assert_eq!(
+        idp.notice("alice@example.com", "A second factor was added")
+            .await,
+        1
+    );
+
+    // Again, fresh: the passkey is asked for; its answer is taken once.
+    idp.clock.advance(1);
+    let page = to_second_factor(&mut browser, &[("claims", &essential), ("max_age", "0")]).await;
+    assert!(page.contains("data-ceremony=\"get\""), "{}", page.body);
+    let fields = answer(&page, &mut authenticator);
+    let target = action(&page, "/second-factor/passkey");
+    let done = browser.post_as_is(&target, &fields).await;
+    assert_eq!(claims_of(&idp, &done).await["acr"], PR);
+
+    idp.clock.advance(1);
+    let page = to_second_factor(&mut browser, &[("claims", &essential), ("max_age", "0")]).await;
+    // The earlier answer, for the earlier ceremony: that state was taken.
+    let target = action(&page, "/second-factor/passkey");
+    let replayed = browser.post_as_is(&target, &fields).await;
+    assert_eq!(replayed.status, StatusCode::UNAUTHORIZED, "{replayed:?}");
+    assert!(
+        replayed.contains("could not be checked"),
+        "{}",
+        replayed.body
+    );
+}
+
+#[tokio::test]
+async fn an_app_does_not_reach_the_phishing_resistant_level_and_an_unknown_browser_adds_no_passkey()
+{
+    let idp = setup().await;
+    let mut browser = Browser::new(&idp);
+    let (login, _) = browser.open(&authorize("rp", &[("acr_values", PR)])).await;
+    let pin = browser
+        .post(
+            &login,
+            &[
+                ("username", "alice"),
+                ("password", crate::support::PASSWORD),
+            ],
+        )
+        .await;
+    let next = browser.post(pin.to(), &[("pin", PIN)]).await;
+    // An unknown browser: its code first, then a passkey may be added.
+    assert!(next.to().ends_with("/device"), "{next:?}");
+    let early = browser
+        .post_as_is(
+            &format!("{login}/second-factor/add-passkey"),
+            &[("credential".into(), "{}".into())],
+        )
+        .await;
+    assert_ne!(early.status, StatusCode::OK);
+    assert_eq!(idp.count("factors", "1 = 1"), 0, "nothing was stored");
+}
