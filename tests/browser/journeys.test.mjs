@@ -75,7 +75,8 @@ before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   workdir = mkdtempSync(join(tmpdir(), "idp-browser-"));
   const port = await free();
-  issuer = `http://127.0.0.1:${port}`;
+  // A host name, not an address: passkeys are scoped to a domain (`localhost` counts).
+  issuer = `http://localhost:${port}`;
   env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("IDP_")));
   Object.assign(env, {
     IDP_ISSUER: issuer,
@@ -445,6 +446,53 @@ for (const language of ["en", "es"]) {
     await page.fill("#otp", appCode(key, Date.now() / 1000 + 30));
     await submit(page, "otp");
     assert.match(await page.locator("#outcome").innerText(), /urn:idp:acr:aal2$/);
+    await context.close();
+  });
+}
+
+for (const language of ["en", "es"]) {
+  test(`a relying party asks for a passkey: added after the PIN, then used (${language})`, async () => {
+    const username = `pia${language}${randomBytes(3).toString("hex")}`;
+    createPerson(username);
+    const ui = language === "es" ? { ui_locales: "es" } : {};
+    const claims = JSON.stringify({ id_token: { acr: { essential: true,
+      values: ["urn:idp:acr:aal2-phishing-resistant"] } } });
+    // The passkey step is the one page with a script: this browser runs it, with Chromium's
+    // virtual authenticator (a key held by the device, with a screen lock).
+    const context = await browser.newContext({
+      locale: language === "es" ? "es-ES" : "en-GB",
+      viewport: SCREEN,
+    });
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("WebAuthn.enable");
+    await cdp.send("WebAuthn.addVirtualAuthenticator", { options: {
+      protocol: "ctap2", transport: "internal", hasResidentKey: true,
+      hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true,
+    } });
+    const signIn = async (extra) => {
+      await page.goto(authorizeUrl({ claims, ...ui, ...extra }));
+      await page.fill("#username", username);
+      await page.fill("#password", PASSWORD);
+      await submit(page, "username");
+      await page.fill("#pin", "482916");
+      await submit(page, "pin");
+    };
+    await signIn({});
+    await page.fill("#code", codeFor(`${username}@example.com`));
+    await submit(page, "code");
+    await check(page, "second-factor-add-passkey", language);
+    await page.fill("#passkey_name", "Laptop");
+    await page.locator("#passkey-form button").click();
+    await page.locator('button[value="allow"]').click();
+    assert.match(await page.locator("#outcome").innerText(),
+      /signed in: pwd,pin,otp,hwk,mfa urn:idp:acr:aal2-phishing-resistant$/);
+
+    await signIn({ prompt: "login" });
+    await check(page, "second-factor-passkey", language);
+    await page.locator("#passkey-form button").click();
+    assert.match(await page.locator("#outcome").innerText(),
+      /signed in: pwd,pin,hwk,mfa urn:idp:acr:aal2-phishing-resistant$/);
     await context.close();
   });
 }
