@@ -155,3 +155,47 @@ async fn an_app_does_not_reach_the_phishing_resistant_level_and_an_unknown_brows
     assert_ne!(early.status, StatusCode::OK);
     assert_eq!(idp.count("factors", "1 = 1"), 0, "nothing was stored");
 }
+
+#[tokio::test]
+async fn a_passkey_stands_in_for_the_new_device_code() {
+    let idp = setup().await;
+    let mut trusted = Browser::new(&idp);
+    let answer_page = trusted.sign_in(&authorize("rp", &[]), "alice").await;
+    claims_of(&idp, &answer_page).await;
+    let mut authenticator = SoftPasskey::new(true);
+    let page = to_second_factor(&mut trusted, &[("acr_values", PR)]).await;
+    let fields = answer(&page, &mut authenticator);
+    let done = trusted
+        .post_as_is(&action(&page, "/add-passkey"), &fields)
+        .await;
+    assert_eq!(claims_of(&idp, &done).await["acr"], PR);
+
+    // Another browser: the passkey instead of the e-mailed code.
+    let mut other = Browser::new(&idp);
+    let (login, _) = other.open(&authorize("rp", &[])).await;
+    let pin = other
+        .post(
+            &login,
+            &[
+                ("username", "alice"),
+                ("password", crate::support::PASSWORD),
+            ],
+        )
+        .await;
+    let next = other.post(pin.to(), &[("pin", PIN)]).await;
+    let device = other.follow(next).await;
+    assert!(device.is("device-code"), "{device:?}");
+    assert!(device.contains("data-ceremony=\"get\""), "{}", device.body);
+    let fields = answer(&device, &mut authenticator);
+    let done = other
+        .post_as_is(&action(&device, "/device/passkey"), &fields)
+        .await;
+    let claims = claims_of(&idp, &done).await;
+    assert_eq!(claims["acr"], PR);
+    assert_eq!(claims["amr"], json!(["pwd", "pin", "hwk", "mfa"]));
+    assert_eq!(
+        idp.devices_of("id-alice").await,
+        2,
+        "this browser is trusted now"
+    );
+}

@@ -439,6 +439,7 @@ login-cancel-start = Cancel
 ## Second factors at sign-in
 factor-title = One more step
 factor-why = { $client } asks for a second factor for this: something you have, besides your password and PIN.
+device-use-passkey = Use your passkey instead
 device-use-app = Use your authenticator app instead
 factor-app-label = Code from your authenticator app
 factor-app-hint = The 6 digits your app shows now.

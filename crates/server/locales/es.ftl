@@ -445,6 +445,7 @@ login-cancel-start = Cancelar
 ## Second factors at sign-in
 factor-title = Un paso más
 factor-why = { $client } pide un segundo factor para esto: algo que usted tiene, además de su contraseña y su PIN.
+device-use-passkey = Usar su llave de acceso en su lugar
 device-use-app = Usar su aplicación de autenticación en su lugar
 factor-app-label = Código de su aplicación de autenticación
 factor-app-hint = Las 6 cifras que muestra ahora su aplicación.

@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/login/{id}/device/resend", post(device::device_resend))
         .route("/login/{id}/device/app", post(device::device_app))
+        .route("/login/{id}/device/passkey", post(device::device_passkey))
         .route(
             "/login/{id}/second-factor",
             get(second_factor::second_factor_page).post(second_factor::second_factor_submit),

@@ -49,6 +49,8 @@ pub struct CodeScreen {
     pub questions: Vec<(String, Text)>,
     /// Where a code from the person's authenticator app (field `otp`) may be posted instead.
     pub app: Option<String>,
+    /// A passkey ceremony that may stand in for the code (`web::passkey::ceremony`).
+    pub passkey: Option<serde_json::Value>,
 }
 
 impl CodeScreen {
@@ -69,7 +71,7 @@ impl CodeScreen {
             .into_iter()
             .map(|(field, text)| json!({ "field": field, "text": text }))
             .collect();
-        csrf::form_page(
+        let response = csrf::form_page(
             state,
             jar,
             status,
@@ -85,9 +87,15 @@ impl CodeScreen {
                 "back": back,
                 "questions": questions,
                 "app": self.app,
+                "passkey": self.passkey.clone(),
                 "error": error,
             }),
-        )
+        );
+        if self.passkey.is_some() {
+            crate::web::passkey::allow(response)
+        } else {
+            response
+        }
     }
 }
 

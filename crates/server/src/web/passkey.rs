@@ -32,6 +32,18 @@ pub fn options_block(options: &serde_json::Value) -> String {
         .replace('&', "\\u0026")
 }
 
+/// What a page's passkey ceremony needs (`passkey.html`): its options, the id of its kept
+/// state, `get` or `create`, where the answer goes, and the script.
+pub fn ceremony(begun: crate::factors::Begun, creating: bool, action: String) -> serde_json::Value {
+    serde_json::json!({
+        "options": options_block(&begun.options),
+        "id": begun.id,
+        "ceremony": if creating { "create" } else { "get" },
+        "action": action,
+        "script": SCRIPT,
+    })
+}
+
 /// Marks a page that runs the script (see `request_id::finish`).
 #[derive(Debug, Clone, Copy)]
 pub struct RunsScript;

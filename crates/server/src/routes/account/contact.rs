@@ -130,6 +130,7 @@ fn code_form(
         resend: Resend::Back("/account".to_owned()),
         questions: Vec::new(),
         app: None,
+        passkey: None,
     }
     .render(state, jar, status, error)
 }

@@ -43,27 +43,34 @@ fn at_device_step(loaded: Loaded) -> Result<(Loaded, Destination), PageError> {
     }
 }
 
-fn code_form(
+async fn code_form(
     state: &AppState,
     jar: CookieJar,
     loaded: &Loaded,
     to: &Destination,
     status: StatusCode,
     error: Option<FieldError>,
-) -> Response {
+) -> Result<Response, PageError> {
     let interaction = &loaded.interaction;
-    // A person with an authenticator app may give its code instead.
-    let app_counts = loaded.accepts(
-        state,
-        Event::SecondFactorVerified {
-            factor: SecondFactor::App,
-        },
-    );
+    // A person with an authenticator app or a passkey may use it instead.
+    let counts = |factor| loaded.accepts(state, Event::SecondFactorVerified { factor });
+    let app_counts = counts(SecondFactor::App);
+    let passkey = if counts(SecondFactor::Passkey { synced: true }) {
+        let user = loaded.user()?;
+        factors::begin_passkey_sign_in(state, user, &interaction.id)
+            .await?
+            .map(|begun| {
+                let action = format!("{}/passkey", device_path(interaction));
+                crate::web::passkey::ceremony(begun, false, action)
+            })
+    } else {
+        None
+    };
     let sent_to = match to.channel {
         Channel::Email => mask::email(&to.recipient),
         Channel::Sms => mask::phone(&to.recipient),
     };
-    CodeScreen {
+    Ok(CodeScreen {
         page: CodePage::Device,
         title: Text::new("device-title"),
         hint: Text::new("device-body")
@@ -74,8 +81,9 @@ fn code_form(
         resend: Resend::Post(format!("{}/resend", device_path(interaction))),
         questions: Vec::new(),
         app: app_counts.then(|| format!("{}/app", device_path(interaction))),
+        passkey,
     }
-    .render(state, jar, status, error)
+    .render(state, jar, status, error))
 }
 
 pub async fn device_page(
@@ -84,7 +92,7 @@ pub async fn device_page(
     Step(loaded): Step,
 ) -> Result<Response, PageError> {
     let (loaded, to) = at_device_step(loaded)?;
-    Ok(code_form(&state, jar, &loaded, &to, StatusCode::OK, None))
+    code_form(&state, jar, &loaded, &to, StatusCode::OK, None).await
 }
 
 #[derive(Deserialize)]
@@ -136,26 +144,20 @@ pub async fn device_submit(
         }
         CodeCheck::Wrong { tries_left } => {
             let message = code_entry::wrong_code(tries_left, false);
-            Ok(code_form(
+            code_form(
                 &state,
                 jar,
                 &loaded,
                 &to,
                 StatusCode::UNAUTHORIZED,
                 Some(message),
-            ))
+            )
+            .await
         }
         CodeCheck::Blocked => Err(PageError::CodesBlocked),
         CodeCheck::Spent => {
             let message = FieldError::on("code", Text::new("code-expired"));
-            Ok(code_form(
-                &state,
-                jar,
-                &loaded,
-                &to,
-                StatusCode::GONE,
-                Some(message),
-            ))
+            code_form(&state, jar, &loaded, &to, StatusCode::GONE, Some(message)).await
         }
     }
 }
@@ -192,14 +194,61 @@ pub async fn device_app(
         Checked::Wrong => "factor-app-code-wrong",
     };
     let error = FieldError::on("otp", Text::new(error));
-    Ok(code_form(
+    code_form(
         &state,
         jar,
         &loaded,
         &to,
         StatusCode::UNAUTHORIZED,
         Some(error),
-    ))
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct PasskeyForm {
+    #[serde(default)]
+    ceremony: String,
+    #[serde(default)]
+    credential: String,
+}
+
+/// A passkey in place of the new-device code.
+pub async fn device_passkey(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    StepForm { loaded, form }: StepForm<PasskeyForm>,
+) -> Result<Response, PageError> {
+    let (loaded, to) = at_device_step(loaded)?;
+    let any = SecondFactor::Passkey { synced: true };
+    if !loaded.accepts(&state, Event::SecondFactorVerified { factor: any }) {
+        return Ok(steps::to_current_page(&loaded));
+    }
+    let user = loaded.user()?.clone();
+    let place = loaded.interaction.id.clone();
+    let answer = (form.ceremony.as_str(), form.credential.as_str());
+    match factors::finish_passkey_sign_in(&state, &user, &place, answer, &from).await? {
+        Some(factor) => {
+            state
+                .notifier
+                .send_later(messages::new_device(&user, &from));
+            let event = Event::SecondFactorVerified { factor };
+            steps::advance(&state, jar, loaded, event, &from).await
+        }
+        None => {
+            let error = FieldError::general(Text::new("passkey-refused"));
+            code_form(
+                &state,
+                jar,
+                &loaded,
+                &to,
+                StatusCode::UNAUTHORIZED,
+                Some(error),
+            )
+            .await
+        }
+    }
 }
 
 /// A resend carries nothing but its CSRF token.

@@ -226,6 +226,7 @@ fn code_form(
         resend: Resend::Link(recover_path(interaction)),
         questions,
         app: None,
+        passkey: None,
     }
     .render(state, jar, status, error)
 }

@@ -285,6 +285,7 @@ fn code_form(
         resend: Resend::Link(format!("{}/channel", start_path(interaction))),
         questions: Vec::new(),
         app: None,
+        passkey: None,
     }
     .render(state, jar, status, error)
 }

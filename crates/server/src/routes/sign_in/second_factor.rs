@@ -89,25 +89,17 @@ async fn passkey(
     let user = loaded.user()?;
     let place = &loaded.interaction.id;
     let any = SecondFactor::Passkey { synced: true };
-    let (begun, ceremony, action) =
+    let (begun, creating, action) =
         if loaded.accepts(state, Event::SecondFactorVerified { factor: any }) {
             let begun = factors::begin_passkey_sign_in(state, user, place).await?;
-            (begun, "get", format!("{}/passkey", path(loaded)))
+            (begun, false, format!("{}/passkey", path(loaded)))
         } else if loaded.accepts(state, Event::FactorAdded { factor: any }) {
             let begun = factors::begin_passkey_registration(state, user, place).await?;
-            (begun, "create", format!("{}/add-passkey", path(loaded)))
+            (begun, true, format!("{}/add-passkey", path(loaded)))
         } else {
             return Ok(None);
         };
-    Ok(begun.map(|begun| {
-        json!({
-            "options": crate::web::passkey::options_block(&begun.options),
-            "id": begun.id,
-            "ceremony": ceremony,
-            "action": action,
-            "script": crate::web::passkey::SCRIPT,
-        })
-    }))
+    Ok(begun.map(|begun| crate::web::passkey::ceremony(begun, creating, action)))
 }
 
 async fn page(
