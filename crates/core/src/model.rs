@@ -290,6 +290,9 @@ pub enum EphemeralKind {
     AssertionJti,
     /// A pushed authorization request (RFC 9126), used once.
     PushedRequest,
+    /// A second factor being added on the account page (its secret sealed), keyed to the
+    /// session adding it, until its first code is right.
+    PendingFactor,
 }
 
 impl EphemeralKind {
@@ -303,6 +306,7 @@ impl EphemeralKind {
             Self::InitialAccessToken => "initial_access_token",
             Self::AssertionJti => "assertion_jti",
             Self::PushedRequest => "pushed_request",
+            Self::PendingFactor => "pending_factor",
         }
     }
 
