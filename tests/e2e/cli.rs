@@ -368,7 +368,8 @@ async fn migrate_applies_migrations_to_a_new_database() {
     assert!(json.is_null());
 }
 
-#[tokio::test]
+// The test's SMTP server answers while the test waits for the command: a runtime of threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_factors_lists_and_remove_factor_removes_a_lost_one() {
     let idp = TestIdp::start().await;
     let sub = idp.create_user("alice");

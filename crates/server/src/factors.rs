@@ -357,6 +357,9 @@ pub async fn remove(
     Ok(true)
 }
 
+/// How long a command waits for a notice to go out.
+const NOTICE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// [`remove`] for a command that exits once it answers: the person is told before this
 /// returns (a notice sent in the background could die with the process). `None` when they
 /// have no such factor; else whether the notice went out (the factor is gone either way).
@@ -370,10 +373,17 @@ pub async fn remove_and_tell(
     let Some(notice) = take_away(state, user, id, from, by).await? else {
         return Ok(None);
     };
-    let told = match state.notifier.send(&notice).await {
-        Ok(()) => true,
-        Err(error) => {
+    // Bounded besides the transport's own timeouts: a mail server that accepts and then says
+    // nothing must not hold the command forever.
+    let sent = tokio::time::timeout(NOTICE_WAIT, state.notifier.send(&notice)).await;
+    let told = match sent {
+        Ok(Ok(())) => true,
+        Ok(Err(error)) => {
             tracing::warn!(%error, "notice of a removed factor not delivered");
+            false
+        }
+        Err(_) => {
+            tracing::warn!("notice of a removed factor not delivered: no answer in time");
             false
         }
     };

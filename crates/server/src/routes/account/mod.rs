@@ -1,6 +1,7 @@
 //! The account page: contact details and their confirmation, password and PIN changes,
-//! second factors, sessions, and recent sign-ins. Every page needs a full sign-in (password and PIN); every
-//! change needs the current secret it replaces.
+//! second factors, sessions, and recent sign-ins. Every page needs a full sign-in (password
+//! and PIN); every change needs the current secret it replaces, and adding a second factor a
+//! session at the level `crate::factors::level_to_add` names.
 //!
 //! This module shows the page; each form it holds is a module of its own, answered with the
 //! page again (`done` with a notice, `refused` with the reason).
