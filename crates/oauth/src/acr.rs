@@ -118,6 +118,7 @@ mod tests {
         assert_eq!(
             required(Some("urn:other urn:idp:acr:password-pin-device"), None)
                 .unwrap()
+                .map(|r| r.acr)
                 .as_deref(),
             Some(PASSWORD_PIN_DEVICE)
         );
