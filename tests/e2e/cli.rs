@@ -367,3 +367,77 @@ async fn migrate_applies_migrations_to_a_new_database() {
     let json: Value = serde_json::to_value(()).unwrap();
     assert!(json.is_null());
 }
+
+// The test's SMTP server answers while the test waits for the command: a runtime of threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_factors_lists_and_remove_factor_removes_a_lost_one() {
+    let idp = TestIdp::start().await;
+    let sub = idp.create_user("alice");
+    let blob = if on_postgres() {
+        "'\\x00'::bytea"
+    } else {
+        "X'00'"
+    };
+    idp.execute(&format!(
+        "INSERT INTO factors (id, user_id, kind, name, secret, created_at, last_used_at) \
+         VALUES ('f-phone', '{sub}', 'app', 'Phone', {blob}, 1800000000, 1800000600)"
+    ))
+    .await;
+    idp.execute(&format!(
+        "INSERT INTO recovery_codes (user_id, code_hash, created_at, used_at) VALUES \
+         ('{sub}', 'h1', 1800000000, NULL), ('{sub}', 'h2', 1800000000, 1800000300)"
+    ))
+    .await;
+
+    let out = idp.cli(&["user", "factors", "alice"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(listed["username"], "alice");
+    let factors = listed["factors"].as_array().unwrap();
+    assert_eq!(factors.len(), 1, "{listed}");
+    assert_eq!(factors[0]["id"], "f-phone");
+    assert_eq!(factors[0]["kind"], "app");
+    assert_eq!(factors[0]["name"], "Phone");
+    assert_eq!(factors[0]["created_at"], "2027-01-15T08:00:00Z");
+    assert_eq!(factors[0]["last_used_at"], "2027-01-15T08:10:00Z");
+    assert_eq!(listed["saved_codes"]["left"], 1);
+
+    for (args, mentions) in [
+        (vec!["user", "remove-factor", "alice", "f-nope"], "f-nope"),
+        (vec!["user", "remove-factor", "nobody", "f-phone"], "nobody"),
+        (vec!["user", "factors", "nobody"], "nobody"),
+    ] {
+        let out = idp.cli(&args, "");
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(mentions), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
+    assert_eq!(idp.count("factors", "TRUE").await, 1);
+
+    let out = idp.cli(&["user", "remove-factor", "alice", "f-phone"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let removed: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(removed["removed"], "f-phone");
+    assert_eq!(removed["notified"], true);
+    assert_eq!(idp.count("factors", "TRUE").await, 0);
+    assert_eq!(
+        idp.count(
+            "audit_log",
+            "kind = 'factor_removed' AND actor = 'cli' AND user_id IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    idp.mail
+        .wait_for("alice@example.com", "A second factor was removed", 0)
+        .await;
+}

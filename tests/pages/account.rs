@@ -91,7 +91,7 @@ async fn the_account_page_groups_its_sections_and_opens_one_form_at_a_time() {
     }
     assert!(section(&account, "contact").contains("action=\"/account/contact\""));
     // Every change form folded, in one exclusive group; none open on arrival.
-    assert_eq!(account.body.matches("<details name=\"account\"").count(), 4);
+    assert_eq!(account.body.matches("<details name=\"account\"").count(), 5);
     assert!(!account.body.contains(" open>"), "{}", account.body);
 
     // A refused change comes back with its form open, and only that one.

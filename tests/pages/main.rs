@@ -13,6 +13,7 @@ mod small_disk;
 mod support;
 
 mod account;
+mod account_factors;
 mod admin;
 mod authorize;
 mod brand;

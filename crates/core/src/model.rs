@@ -292,6 +292,9 @@ pub enum EphemeralKind {
     PushedRequest,
     /// A passkey ceremony's state between its options and the browser's answer, taken once.
     PasskeyCeremony,
+    /// A second factor being added on the account page (its secret sealed), keyed to the
+    /// session adding it, until its first code is right.
+    PendingFactor,
 }
 
 impl EphemeralKind {
@@ -306,6 +309,7 @@ impl EphemeralKind {
             Self::AssertionJti => "assertion_jti",
             Self::PushedRequest => "pushed_request",
             Self::PasskeyCeremony => "passkey_ceremony",
+            Self::PendingFactor => "pending_factor",
         }
     }
 

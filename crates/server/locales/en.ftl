@@ -491,3 +491,38 @@ mail-saved-code-used = One of your saved recovery codes was used to sign in, fro
     [one] You have 1 saved code left.
    *[other] You have { $left } saved codes left.
 }
+account-factors = Two-step sign-in
+account-factors-on = On
+account-factors-off = Off
+account-factors-hint = Something you have, besides your password and PIN: sites that need more assurance ask for it when you sign in.
+account-factor-added = Added:
+account-factor-never-used = not used yet
+account-factors-none = No authenticator app yet.
+account-saved-codes = Saved recovery codes
+account-saved-codes-left = { $n ->
+        [one] 1 code left
+       *[other] { $n } codes left
+    }
+account-saved-codes-made = made:
+account-saved-codes-none = None made.
+account-saved-codes-hint = Saved codes sign you in when you cannot use your app: each works once.
+account-saved-codes-replace = Making new codes stops your current ones from working.
+account-saved-codes-new = Make new saved codes
+account-saved-codes-make = Make saved codes
+account-factors-step-up-aal2 = To add another one or make new saved codes, sign in again with a second factor you have.
+account-factors-step-up-device = To add one, first sign in again on this device and enter the code we send you.
+account-factors-step-up = Sign in again
+account-factors-step-up-needed = For that, sign in again first (see “Two-step sign-in”).
+account-factor-which = Which one
+account-factor-new-name = New name
+account-factor-rename = Rename
+account-factor-remove-hint = Removing a second factor needs your PIN. We will tell you by e-mail.
+account-factor-remove = Remove
+account-add-app-expired = That setup took too long. Scan this new code, or type the new key, then enter the code your app shows.
+account-app-added = Your authenticator app is added.
+account-factor-renamed = The new name is saved.
+account-factor-removed = That second factor is removed. We sent you an e-mail about it.
+account-factor-unknown = That second factor is not on your list.
+saved-codes-title = Your saved recovery codes
+saved-codes-keep = Print these codes or write them down, and keep them somewhere safe. Each one signs you in once when you cannot use your authenticator app.
+saved-codes-once = This is the only time they are shown. Earlier saved codes, if you had any, no longer work.

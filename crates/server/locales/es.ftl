@@ -497,3 +497,38 @@ mail-saved-code-used = Se usó uno de sus códigos de recuperación guardados pa
     [one] Le queda 1 código guardado.
    *[other] Le quedan { $left } códigos guardados.
 }
+account-factors = Verificación en dos pasos
+account-factors-on = Activada
+account-factors-off = Desactivada
+account-factors-hint = Algo que usted tiene, además de su contraseña y su PIN: los sitios que necesitan más seguridad se lo piden al iniciar sesión.
+account-factor-added = Añadido:
+account-factor-never-used = sin usar aún
+account-factors-none = Aún no hay aplicación de autenticación.
+account-saved-codes = Códigos de recuperación guardados
+account-saved-codes-left = { $n ->
+        [one] queda 1 código
+       *[other] quedan { $n } códigos
+    }
+account-saved-codes-made = creados:
+account-saved-codes-none = No se crearon.
+account-saved-codes-hint = Los códigos guardados le permiten iniciar sesión cuando no puede usar su aplicación: cada uno sirve una vez.
+account-saved-codes-replace = Al crear códigos nuevos, los actuales dejan de funcionar.
+account-saved-codes-new = Crear códigos guardados nuevos
+account-saved-codes-make = Crear códigos guardados
+account-factors-step-up-aal2 = Para añadir otro o crear códigos guardados nuevos, vuelva a iniciar sesión con un segundo factor que tenga.
+account-factors-step-up-device = Para añadir uno, vuelva a iniciar sesión en este dispositivo e introduzca el código que le enviamos.
+account-factors-step-up = Volver a iniciar sesión
+account-factors-step-up-needed = Para eso, vuelva a iniciar sesión primero (vea «Verificación en dos pasos»).
+account-factor-which = Cuál
+account-factor-new-name = Nombre nuevo
+account-factor-rename = Cambiar el nombre
+account-factor-remove-hint = Para quitar un segundo factor hace falta su PIN. Se lo avisaremos por correo electrónico.
+account-factor-remove = Quitar
+account-add-app-expired = La configuración tardó demasiado. Escanee este código nuevo, o escriba la clave nueva, e introduzca el código que muestre su aplicación.
+account-app-added = Su aplicación de autenticación está añadida.
+account-factor-renamed = El nombre nuevo está guardado.
+account-factor-removed = Ese segundo factor está quitado. Le enviamos un correo electrónico al respecto.
+account-factor-unknown = Ese segundo factor no está en su lista.
+saved-codes-title = Sus códigos de recuperación guardados
+saved-codes-keep = Imprima estos códigos o anótelos, y guárdelos en un lugar seguro. Cada uno le permite iniciar sesión una vez cuando no puede usar su aplicación de autenticación.
+saved-codes-once = Es la única vez que se muestran. Los códigos guardados anteriores, si los tenía, ya no funcionan.

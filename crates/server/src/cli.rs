@@ -243,6 +243,20 @@ pub enum UserCommand {
         /// The username.
         username: String,
     },
+    /// Print the person's second factors (id, kind, name, when added and last used) and how
+    /// many saved recovery codes they have left, as JSON.
+    Factors {
+        /// The username.
+        username: String,
+    },
+    /// Remove a second factor the person lost, after support confirmed who they are: audited,
+    /// and the person is told by e-mail.
+    RemoveFactor {
+        /// The username.
+        username: String,
+        /// The factor's id as `idp user factors` prints it.
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -493,14 +507,18 @@ pub async fn create_client(
     Ok(out)
 }
 
-pub async fn unlock_user(state: &AppState, username: &str) -> Result<serde_json::Value, CliError> {
+async fn find_user(state: &AppState, username: &str) -> Result<idp_core::model::User, CliError> {
     let name = validate::username(username).map_err(|e| CliError(format!("username: {e}")))?;
-    let user = state
+    state
         .stores
         .users
         .find_user_by_username(&name)
         .await?
-        .ok_or_else(|| CliError(format!("no user `{name}`")))?;
+        .ok_or_else(|| CliError(format!("no user `{name}`")))
+}
+
+pub async fn unlock_user(state: &AppState, username: &str) -> Result<serde_json::Value, CliError> {
+    let user = find_user(state, username).await?;
     state.stores.users.set_pin(&user.id, None).await?;
     // Every session ends and every trusted browser is forgotten: the next sign-in gives the
     // password before choosing the new PIN.
@@ -514,6 +532,53 @@ pub async fn unlock_user(state: &AppState, username: &str) -> Result<serde_json:
             .detail("support-assisted unlock; a new PIN is required at the next sign-in");
     crate::audit::record(state, event).await;
     Ok(json!({ "sub": user.id, "username": user.username, "pin": "reset" }))
+}
+
+/// The person's second factors and saved codes, for support.
+pub async fn list_factors(state: &AppState, username: &str) -> Result<serde_json::Value, CliError> {
+    let user = find_user(state, username).await?;
+    let listing = crate::factors::listing(state, &user.id).await?;
+    let factors: Vec<_> = listing
+        .factors
+        .iter()
+        .map(|f| {
+            json!({
+                "id": f.id,
+                "kind": f.kind.as_str(),
+                "name": f.name,
+                "created_at": crate::timestamps::rfc3339(f.created_at),
+                "last_used_at": f.last_used_at.and_then(crate::timestamps::rfc3339),
+            })
+        })
+        .collect();
+    Ok(json!({
+        "sub": user.id,
+        "username": user.username,
+        "factors": factors,
+        "saved_codes": {
+            "left": listing.saved_left,
+            "created_at": listing.saved_made.and_then(crate::timestamps::rfc3339),
+        },
+    }))
+}
+
+/// Removes a factor the person lost: audited with actor `cli`, and the person is told.
+pub async fn remove_factor(
+    state: &AppState,
+    username: &str,
+    id: &str,
+) -> Result<serde_json::Value, CliError> {
+    let user = find_user(state, username).await?;
+    let from = crate::web::client_info::ClientInfo::default();
+    let told = crate::factors::remove_and_tell(state, &user, id, &from, Some("cli"))
+        .await?
+        .ok_or_else(|| CliError(format!("`{}` has no factor `{id}`", user.username)))?;
+    Ok(json!({
+        "sub": user.id,
+        "username": user.username,
+        "removed": id,
+        "notified": told,
+    }))
 }
 
 pub async fn list_outbox(state: &AppState) -> Result<serde_json::Value, CliError> {

@@ -4,9 +4,10 @@
 //! removing a factor are each audited here, and the person is told of every change by e-mail.
 
 use idp_core::StoreError;
-use idp_core::model::{AuditKind, Consumed, EphemeralKind, Factor, FactorKind, User};
+use idp_core::clock::UnixTime;
+use idp_core::model::{AuditKind, Consumed, EphemeralKind, Factor, FactorKind, Message, User};
 use idp_factors::{passkey, saved_codes, totp};
-use idp_signin::{Factors, SecondFactor};
+use idp_signin::{Factors, Level, SecondFactor};
 
 use crate::audit;
 use crate::error::PageError;
@@ -26,6 +27,64 @@ pub async fn of(state: &AppState, user: &User) -> Result<Factors, StoreError> {
         saved_codes: saved_left > 0,
         phone: user.phone.is_some() && user.phone_verified,
     })
+}
+
+/// A person's factors as pages and commands show them.
+pub struct Listing {
+    /// Oldest first.
+    pub factors: Vec<Factor>,
+    /// Saved codes not used yet.
+    pub saved_left: usize,
+    /// When the current set of saved codes was made (`None`: never).
+    pub saved_made: Option<UnixTime>,
+}
+
+impl Listing {
+    /// Whether the person has anything that signs in at `urn:idp:acr:aal2`.
+    pub fn has_any(&self) -> bool {
+        !self.factors.is_empty() || self.saved_left > 0
+    }
+}
+
+pub async fn listing(state: &AppState, user_id: &str) -> Result<Listing, StoreError> {
+    let store = &state.stores.factors;
+    let factors = store.list_factors(user_id).await?;
+    let (saved_left, saved_made) = store.recovery_codes_left(user_id).await?;
+    Ok(Listing {
+        factors,
+        saved_left,
+        saved_made,
+    })
+}
+
+/// The level a session needs to bind a factor or make saved codes outside a sign-in: a
+/// verified device for the first, and the level of a second factor once the person has one,
+/// so that a stolen password and PIN never bind an attacker's factor over the person's.
+pub fn level_to_add(has_one: bool) -> Level {
+    if has_one {
+        Level::Aal2
+    } else {
+        Level::PasswordPinDevice
+    }
+}
+
+/// The level a session at `acr` must step up to before it adds a factor, or `None` when it
+/// may add one now.
+pub fn short_of(acr: &str, has_one: bool) -> Option<Level> {
+    let needed = level_to_add(has_one);
+    Level::from_acr(acr)
+        .is_none_or(|have| have < needed)
+        .then_some(needed)
+}
+
+/// Renames the person's factor `id`; false when they have no such factor.
+pub async fn rename(
+    state: &AppState,
+    user: &User,
+    id: &str,
+    name: &str,
+) -> Result<bool, StoreError> {
+    state.stores.factors.rename_factor(&user.id, id, name).await
 }
 
 /// The sealing context of an app's secret: it opens only as that factor of that person.
@@ -282,7 +341,8 @@ pub async fn new_saved_codes(
 }
 
 /// Removes the person's factor `id`; `by` names who did (support's reason, or nobody for the
-/// person themself). False when they have no such factor.
+/// person themself). False when they have no such factor. The person is told in the
+/// background.
 pub async fn remove(
     state: &AppState,
     user: &User,
@@ -290,12 +350,60 @@ pub async fn remove(
     from: &ClientInfo,
     by: Option<&str>,
 ) -> Result<bool, StoreError> {
-    let factors = state.stores.factors.list_factors(&user.id).await?;
-    let Some(factor) = factors.into_iter().find(|f| f.id == id) else {
+    let Some(notice) = take_away(state, user, id, from, by).await? else {
         return Ok(false);
     };
+    state.notifier.send_later(notice);
+    Ok(true)
+}
+
+/// How long a command waits for a notice to go out.
+const NOTICE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// [`remove`] for a command that exits once it answers: the person is told before this
+/// returns (a notice sent in the background could die with the process). `None` when they
+/// have no such factor; else whether the notice went out (the factor is gone either way).
+pub async fn remove_and_tell(
+    state: &AppState,
+    user: &User,
+    id: &str,
+    from: &ClientInfo,
+    by: Option<&str>,
+) -> Result<Option<bool>, StoreError> {
+    let Some(notice) = take_away(state, user, id, from, by).await? else {
+        return Ok(None);
+    };
+    // Bounded besides the transport's own timeouts: a mail server that accepts and then says
+    // nothing must not hold the command forever.
+    let sent = tokio::time::timeout(NOTICE_WAIT, state.notifier.send(&notice)).await;
+    let told = match sent {
+        Ok(Ok(())) => true,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "notice of a removed factor not delivered");
+            false
+        }
+        Err(_) => {
+            tracing::warn!("notice of a removed factor not delivered: no answer in time");
+            false
+        }
+    };
+    Ok(Some(told))
+}
+
+/// Removes and audits the factor; the notice to send, or `None` when there is no such factor.
+async fn take_away(
+    state: &AppState,
+    user: &User,
+    id: &str,
+    from: &ClientInfo,
+    by: Option<&str>,
+) -> Result<Option<Message>, StoreError> {
+    let factors = state.stores.factors.list_factors(&user.id).await?;
+    let Some(factor) = factors.into_iter().find(|f| f.id == id) else {
+        return Ok(None);
+    };
     if !state.stores.factors.remove_factor(&user.id, id).await? {
-        return Ok(false);
+        return Ok(None);
     }
     let mut event = audit::event(state, AuditKind::FactorRemoved, from)
         .user(&user.id)
@@ -304,10 +412,7 @@ pub async fn remove(
         event = event.actor(actor);
     }
     audit::record(state, event).await;
-    state
-        .notifier
-        .send_later(messages::factor_removed(user, &factor, from));
-    Ok(true)
+    Ok(Some(messages::factor_removed(user, &factor, from)))
 }
 
 /// Passkeys' relying party for the issuer: its host as RP ID (a domain; WebAuthn allows no

@@ -142,6 +142,20 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             print(out);
             Ok(())
         }
+        Command::User(UserCommand::Factors { username }) => {
+            let out = idp_server::cli::list_factors(&state, &username)
+                .await
+                .map_err(|e| e.to_string())?;
+            print(out);
+            Ok(())
+        }
+        Command::User(UserCommand::RemoveFactor { username, id }) => {
+            let out = idp_server::cli::remove_factor(&state, &username, &id)
+                .await
+                .map_err(|e| e.to_string())?;
+            print(out);
+            Ok(())
+        }
         Command::RegistrationToken(RegistrationTokenCommand::Create { expires_in }) => {
             let out = idp_server::cli::create_registration_token(&state, &expires_in)
                 .await

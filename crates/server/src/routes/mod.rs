@@ -153,6 +153,23 @@ pub fn router(state: AppState) -> Router {
             "/account/consents/withdraw",
             post(account::consents::withdraw_consent),
         )
+        .route(
+            "/account/factors/app",
+            get(account::factors::add_app_page).post(account::factors::add_app_submit),
+        )
+        .route(
+            "/account/factors/saved-codes",
+            post(account::factors::make_saved_codes),
+        )
+        .route(
+            "/account/factors/rename",
+            post(account::factors::rename_factor),
+        )
+        .route(
+            "/account/factors/remove",
+            post(account::factors::remove_factor),
+        )
+        .route("/account/step-up", get(account::factors::step_up))
         .route("/admin/openapi.json", get(admin::openapi))
         .route("/admin/keys", get(admin::list_keys))
         .route("/admin/keys/rotate", post(admin::rotate_keys))

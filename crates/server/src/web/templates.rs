@@ -38,6 +38,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "second_factor.html",
         "add_app.html",
         "account.html",
+        "saved_codes.html",
         "consent.html",
         "logout.html",
         "signed_out.html",

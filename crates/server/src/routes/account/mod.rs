@@ -1,12 +1,14 @@
 //! The account page: contact details and their confirmation, password and PIN changes,
-//! sessions, and recent sign-ins. Every page needs a full sign-in (password and PIN); every
-//! change needs the current secret it replaces.
+//! second factors, sessions, and recent sign-ins. Every page needs a full sign-in (password
+//! and PIN); every change needs the current secret it replaces, and adding a second factor a
+//! session at the level `crate::factors::level_to_add` names.
 //!
 //! This module shows the page; each form it holds is a module of its own, answered with the
 //! page again (`done` with a notice, `refused` with the reason).
 
 pub mod consents;
 pub mod contact;
+pub mod factors;
 pub mod password;
 pub mod pin;
 pub mod questions;
@@ -113,6 +115,7 @@ async fn page(
             "granted_at": at(granted_at),
         }));
     }
+    let factors = factors::section(state, session, user).await?;
     Ok(csrf::form_page(
         state,
         jar,
@@ -127,6 +130,7 @@ async fn page(
             "sessions": sessions,
             "devices": devices,
             "consents": consents,
+            "factors": factors,
             "questions": security_questions::QUESTIONS
                 .iter()
                 .map(|(id, _)| json!({ "id": id, "text": question_text(id) }))
@@ -183,6 +187,7 @@ fn section_of(error: &FieldError) -> Option<&'static str> {
         Some("current_pin" | "new_pin" | "new_pin_confirm") => "pin",
         Some("value" | "contact_password") => "contact",
         Some("questions_password") => "questions",
+        Some("factor_pin" | "factor_name") => "factors",
         Some(_) => return None,
         None => match error.text.id() {
             id if id.starts_with("question-") => "questions",
@@ -190,6 +195,7 @@ fn section_of(error: &FieldError) -> Option<&'static str> {
             | "recover-too-many-codes"
             | "code-not-sent"
             | "code-expired-ask" => "contact",
+            "account-factors-step-up-needed" | "account-factor-unknown" => "factors",
             _ => return None,
         },
     };

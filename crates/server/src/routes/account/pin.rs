@@ -1,12 +1,13 @@
 //! Changing the PIN: the new one is checked against the PIN rules, the current one must be
-//! typed (and counts toward its lockout).
+//! typed (and counts toward its lockout); and that check of the current PIN, which removing a
+//! second factor asks for too.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use idp_core::hashing::Turn;
-use idp_core::model::AuditKind;
+use idp_core::model::{AuditKind, Session, User};
 use idp_pin_verifier::PinOutcome;
 use serde::Deserialize;
 
@@ -64,38 +65,18 @@ pub async fn change_pin(
         )
         .await;
     }
-    let error = match state
-        .pins
-        .verify(Turn::New, &user, form.current_pin.trim())
-        .await?
+    if let Some(refusal) = wrong_current_pin(
+        &state,
+        &jar,
+        &session,
+        &user,
+        &from,
+        &form.current_pin,
+        "current_pin",
+    )
+    .await?
     {
-        PinOutcome::Correct => None,
-        PinOutcome::Wrong { tries_left: 0 } | PinOutcome::Locked => {
-            let event = audit::event(&state, AuditKind::PinLocked, &from).user(&user.id);
-            audit::record(&state, event).await;
-            state.notifier.send_later(messages::pin_locked(&user));
-            Some(Text::new("account-pin-wrong-locked"))
-        }
-        PinOutcome::Wrong { tries_left } => {
-            let event = audit::event(&state, AuditKind::PinWrong, &from)
-                .user(&user.id)
-                .detail(format!("{tries_left} tries left"));
-            audit::record(&state, event).await;
-            Some(Text::new("account-pin-wrong").count("tries", i64::from(tries_left)))
-        }
-        PinOutcome::NotDigits => Some(Text::new("pin-numbers-only")),
-        PinOutcome::NotSet => Some(Text::new("account-no-pin")),
-    };
-    if let Some(error) = error {
-        return refused(
-            &state,
-            jar,
-            &session,
-            &user,
-            StatusCode::UNAUTHORIZED,
-            FieldError::on("current_pin", error),
-        )
-        .await;
+        return Ok(refusal);
     }
     if state
         .pins
@@ -116,4 +97,40 @@ pub async fn change_pin(
     .await;
     state.notifier.send_later(messages::pin_changed(&user));
     done(&state, jar, &session, &user, "account-pin-changed").await
+}
+
+/// The refusal to show when `typed` is not the user's current PIN, or `None` to go on. A
+/// wrong PIN counts toward the PIN's lockout, as at sign-in; something not digits does not.
+pub(super) async fn wrong_current_pin(
+    state: &AppState,
+    jar: &CookieJar,
+    session: &Session,
+    user: &User,
+    from: &ClientInfo,
+    typed: &str,
+    field: &'static str,
+) -> Result<Option<Response>, PageError> {
+    let error = match state.pins.verify(Turn::New, user, typed.trim()).await? {
+        PinOutcome::Correct => return Ok(None),
+        PinOutcome::Wrong { tries_left: 0 } | PinOutcome::Locked => {
+            let event = audit::event(state, AuditKind::PinLocked, from).user(&user.id);
+            audit::record(state, event).await;
+            state.notifier.send_later(messages::pin_locked(user));
+            Text::new("account-pin-wrong-locked")
+        }
+        PinOutcome::Wrong { tries_left } => {
+            let event = audit::event(state, AuditKind::PinWrong, from)
+                .user(&user.id)
+                .detail(format!("{tries_left} tries left"));
+            audit::record(state, event).await;
+            Text::new("account-pin-wrong").count("tries", i64::from(tries_left))
+        }
+        PinOutcome::NotDigits => Text::new("pin-numbers-only"),
+        PinOutcome::NotSet => Text::new("account-no-pin"),
+    };
+    let error = FieldError::on(field, error);
+    let status = StatusCode::UNAUTHORIZED;
+    refused(state, jar.clone(), session, user, status, error)
+        .await
+        .map(Some)
 }
