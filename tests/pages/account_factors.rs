@@ -287,9 +287,26 @@ async fn a_factor_is_removed_with_the_pin() {
     let idp = setup().await;
     let mut browser = Browser::new(&idp);
     browser.open_account("alice", PIN).await;
-    add_app(&idp, &mut browser, "Phone").await;
+    let secret = add_app(&idp, &mut browser, "Phone").await;
     let id = factor_ids(&idp).await.remove(0);
+
+    // Removing takes what adding another would: a session at aal2 (else a stolen password
+    // and PIN could remove the person's app and bind their own).
     let account = browser.get("/account").await;
+    assert!(!section(&account).contains("/account/factors/remove"));
+    let early = browser
+        .post("/account/factors/remove", &[("id", &id), ("pin", PIN)])
+        .await;
+    assert_eq!(early.status, StatusCode::FORBIDDEN);
+    assert_eq!(idp.count("factors", "TRUE"), 1);
+    let (_, pin) = browser.open(&account.link("/account/step-up")).await;
+    let next = browser.submit(&pin, &[("pin", PIN)]).await;
+    let page = browser.follow(next).await;
+    idp.clock.advance(30);
+    let code = totp::code_at(&secret, idp.clock.now());
+    let back = browser.submit(&page, &[("otp", &code)]).await;
+    let account = browser.follow(back).await;
+    assert!(account.is("account"), "{account:?}");
 
     let wrong = browser
         .submit_to(

@@ -39,13 +39,13 @@ fn shown_secret(page: &Page) -> totp::Secret {
     totp::Secret::from_base32(&typed).expect("a base32 key")
 }
 
-/// The action of the form on `page` that posts to a path containing `part`.
+/// The action of the form on `page` that posts to a path ending in `part`.
 fn action(page: &Page, part: &str) -> String {
     page.body
         .split("action=\"")
         .skip(1)
         .map(|s| unescape(s.split('"').next().unwrap_or_default()))
-        .find(|action| action.contains(part))
+        .find(|action| action.ends_with(part))
         .unwrap_or_else(|| panic!("no form to {part} in {}", page.body))
 }
 
@@ -359,6 +359,30 @@ async fn a_texted_code_counts_for_aal2_only_where_the_operator_allows() {
         let asked = browser.submit_to(&page, &action(&page, "/text"), &[]).await;
         let page = browser.follow(asked).await;
         assert!(page.contains("We texted a 6-digit code"), "{}", page.body);
+        // A new-device code e-mailed for another sign-in (it replaces the texted one) does
+        // not count as the text.
+        let mut other = Browser::new(&idp);
+        let (login, _) = other.open(&authorize("rp", &[])).await;
+        let pin = other
+            .post(
+                &login,
+                &[
+                    ("username", "alice"),
+                    ("password", crate::support::PASSWORD),
+                ],
+            )
+            .await;
+        other.post(pin.to(), &[("pin", PIN)]).await;
+        let emailed = idp.code_sent_to("alice@example.com").await.unwrap();
+        let refused = browser
+            .submit_to(&page, &action(&page, "/texted"), &[("code", &emailed)])
+            .await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{refused:?}");
+        idp.clock.advance(1);
+        let asked = browser
+            .submit_to(&refused, &action(&refused, "/text"), &[])
+            .await;
+        let page = browser.follow(asked).await;
         let code = idp.code_sent_to(phone).await.unwrap();
         let answer = browser
             .submit_to(&page, &action(&page, "/texted"), &[("code", &code)])

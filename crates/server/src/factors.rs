@@ -127,18 +127,16 @@ pub async fn check_app_code(
     code: &str,
     from: &ClientInfo,
 ) -> Result<Checked, PageError> {
-    let tried = throttle::second_factor_try(state, &user.id).await?;
-    let checked = app_code(state, user, code).await;
-    let checked = tried
-        .settle(state, checked, |c| *c != Checked::Right)
-        .await?;
+    let checked = guarded(state, &user.id, app_code(state, user, code), |c| {
+        *c == Checked::Right
+    })
+    .await?;
     audit_check(state, user, from, checked, "authenticator app").await;
     Ok(checked)
 }
 
 async fn app_code(state: &AppState, user: &User, code: &str) -> Result<Checked, PageError> {
     let now = state.now();
-    let mut verdict = Checked::Wrong;
     for factor in state.stores.factors.list_factors(&user.id).await? {
         if factor.kind != FactorKind::App {
             continue;
@@ -153,11 +151,36 @@ async fn app_code(state: &AppState, user: &User, code: &str) -> Result<Checked, 
                     .await?;
                 return Ok(if taken { Checked::Right } else { Checked::Used });
             }
-            totp::Verdict::Replayed => verdict = Checked::Used,
+            // Used before: never tried again against another app (two apps with one key).
+            totp::Verdict::Replayed => return Ok(Checked::Used),
             totp::Verdict::Wrong => {}
         }
     }
-    Ok(verdict)
+    Ok(Checked::Wrong)
+}
+
+/// Checks a second factor's answer under the person's limits: tries in 15 minutes (waits
+/// after the free ones, as for passwords) and wrong answers in a row across every one-time
+/// code and second factor (`codes.max_failures`, NIST SP 800-63B's cap), both counted before
+/// the check. A right answer gives the try back and forgets the failures in a row.
+async fn guarded<T>(
+    state: &AppState,
+    user_id: &str,
+    check: impl std::future::Future<Output = Result<T, PageError>>,
+    right: impl Fn(&T) -> bool,
+) -> Result<T, PageError> {
+    let tried = throttle::second_factor_try(state, user_id).await?;
+    let codes = &state.stores.codes;
+    let max = state.settings.codes.max_failures;
+    if codes.take_code_failure(user_id, max).await?.is_none() {
+        tried.give_back(state).await;
+        return Err(PageError::CodesBlocked);
+    }
+    let checked = check.await;
+    if checked.as_ref().is_ok_and(&right) {
+        codes.reset_code_failures(user_id).await?;
+    }
+    tried.settle(state, checked, |c| !right(c)).await
 }
 
 /// Uses one of the person's saved recovery codes: each works once. A use is audited and the
@@ -168,11 +191,10 @@ pub async fn use_saved_code(
     typed: &str,
     from: &ClientInfo,
 ) -> Result<Checked, PageError> {
-    let tried = throttle::second_factor_try(state, &user.id).await?;
-    let checked = saved_code(state, user, typed).await;
-    let checked = tried
-        .settle(state, checked, |c| *c != Checked::Right)
-        .await?;
+    let checked = guarded(state, &user.id, saved_code(state, user, typed), |c| {
+        *c == Checked::Right
+    })
+    .await?;
     audit_check(state, user, from, checked, "saved code").await;
     if checked == Checked::Right {
         let (left, _) = state.stores.factors.recovery_codes_left(&user.id).await?;
@@ -271,14 +293,13 @@ impl NewApp {
         from: &ClientInfo,
     ) -> Result<bool, PageError> {
         let now = state.now();
-        let tried = throttle::second_factor_try(state, &user.id).await?;
-        let step = match totp::verify(&self.secret, code, now, 0) {
-            totp::Verdict::Accepted { step } => Some(step),
-            _ => None,
+        let verified = async {
+            Ok(match totp::verify(&self.secret, code, now, 0) {
+                totp::Verdict::Accepted { step } => Some(step),
+                _ => None,
+            })
         };
-        let step = tried
-            .settle(state, Ok::<_, PageError>(step), Option::is_none)
-            .await?;
+        let step = guarded(state, &user.id, verified, Option::is_some).await?;
         let Some(step) = step else {
             return Ok(false);
         };
@@ -552,9 +573,8 @@ pub async fn finish_passkey_sign_in(
     (id, answer): (&str, &str),
     from: &ClientInfo,
 ) -> Result<Option<SecondFactor>, PageError> {
-    let tried = throttle::second_factor_try(state, &user.id).await?;
-    let proved = passkey_sign_in(state, user, place, id, answer).await;
-    let proved = tried.settle(state, proved, Option::is_none).await?;
+    let proved = passkey_sign_in(state, user, place, id, answer);
+    let proved = guarded(state, &user.id, proved, Option::is_some).await?;
     let checked = if proved.is_some() {
         Checked::Right
     } else {

@@ -355,10 +355,10 @@ impl Try {
     }
 }
 
-/// Before a person's authenticator-app code or saved code is checked: records a try for the
-/// person, and refuses it (429, with the wait) once their wrong answers in 15 minutes pass
-/// the free ones, waiting twice as long after each as for passwords (so that six digits
-/// cannot be guessed in the waits). A right answer is given back.
+/// Before a person's second factor is checked (an app's code, a saved code, a passkey):
+/// records a try for the person, and refuses it (429, with the wait) once their tries in 15
+/// minutes pass the free ones, with the waits of passwords (1 s doubling to 5 minutes). A right
+/// answer is given back. The cap on wrong answers in a row (`crate::factors`) stands behind it.
 pub async fn second_factor_try(
     state: &AppState,
     user_id: &str,

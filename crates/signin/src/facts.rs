@@ -76,6 +76,11 @@ impl Factors {
         }
     }
 
+    /// Whether the person has any second factor at all (every one reaches `aal2`).
+    pub fn any(&self, texted_codes_count: bool) -> bool {
+        self.reach(Level::Aal2, texted_codes_count)
+    }
+
     /// Whether one of these reaches `level`.
     pub fn reach(&self, level: Level, texted_codes_count: bool) -> bool {
         [

@@ -469,13 +469,12 @@ pub fn advance(state: &SignIn, event: Event, ctx: Context<'_>) -> Result<Step, R
             Event::FactorAdded { factor },
         ) => {
             // Only on a browser known to be the person's, only a factor one binds (not a
-            // saved code or a text), and only for a person with no factor that reaches the
-            // level: one who has one proves it, so that a stolen password and PIN never bind
-            // an attacker's factor over the person's.
-            let level = ctx.policy.level.unwrap_or(Level::Aal2);
+            // saved code or a text), and only for a person with no second factor at all: one
+            // who has any proves it first (on the account page, at `aal2`), so that a stolen
+            // password and PIN never bind an attacker's factor over the person's.
             let had = ctx
                 .account
-                .is_none_or(|a| a.factors.reach(level, ctx.policy.texted_codes_count));
+                .is_none_or(|a| a.factors.any(ctx.policy.texted_codes_count));
             let binds = matches!(factor, SecondFactor::App | SecondFactor::Passkey { .. });
             if *device == Device::Unknown || had || !binds || !reaches(factor, ctx.policy) {
                 return Err(Refusal::OutOfStep);
@@ -563,9 +562,9 @@ fn with_code(mut methods: Vec<Method>, channel: Channel) -> Vec<Method> {
 }
 
 /// After the PIN. A level above password and PIN asks for a second factor: at once when the
-/// person has one that reaches it (it verifies the browser too) or the browser is trusted,
-/// else after the browser's code (a person with no factor adds one then, and only on a
-/// browser known to be theirs). Any other request goes on [`without_factor`].
+/// person has one (one that reaches the level verifies the browser too) or the browser is
+/// trusted, else after the browser's code (a person with no factor adds one then, and only on
+/// a browser known to be theirs). Any other request goes on [`without_factor`].
 fn after_pin(
     user: &Subject,
     basis: &Basis,
@@ -577,9 +576,13 @@ fn after_pin(
     let Some(level) = ctx.policy.level.filter(|l| l.needs_second_factor()) else {
         return without_factor(user, basis, methods, trusted_device, code_to, ctx);
     };
+    // A person with any factor goes to it at once: one that reaches the level verifies the
+    // browser too, and one that does not can bind nothing here (they decline, or add the
+    // factor asked for on the account page after proving theirs).
+    let texted = ctx.policy.texted_codes_count;
     let has = ctx
         .account
-        .is_some_and(|a| a.factors.reach(level, ctx.policy.texted_codes_count));
+        .is_some_and(|a| a.factors.reach(level, texted) || a.factors.any(texted));
     if has || trusted_device {
         let device = if trusted_device {
             Device::Trusted

@@ -158,6 +158,10 @@ pub fn router(state: AppState) -> Router {
             get(account::factors::add_app_page).post(account::factors::add_app_submit),
         )
         .route(
+            "/account/factors/passkey",
+            get(account::factors::add_passkey_page).post(account::factors::add_passkey_submit),
+        )
+        .route(
             "/account/factors/saved-codes",
             post(account::factors::make_saved_codes),
         )

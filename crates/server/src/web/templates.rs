@@ -37,6 +37,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "code.html",
         "second_factor.html",
         "add_app.html",
+        "add_passkey.html",
         "account.html",
         "saved_codes.html",
         "consent.html",

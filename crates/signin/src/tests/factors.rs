@@ -318,3 +318,27 @@ fn a_saved_code_opens_a_locked_pin_after_the_password() {
     let recovering = advance(&state, Event::ForgotPin, c).unwrap().state;
     assert_eq!(advance(&recovering, saved, c), Err(Refusal::OutOfStep));
 }
+
+#[test]
+fn a_person_with_an_app_cannot_bind_a_passkey_at_sign_in() {
+    // Asked for the phishing-resistant level, which the app does not reach: a stolen password
+    // and PIN (and a mailbox) must not bind the attacker's passkey over the person's app.
+    let policy = aal2(Level::Aal2PhishingResistant, false);
+    let alice = with(app());
+    let c = ctx(&policy, None, Some(&alice));
+    let state = after_password(&policy, &alice);
+    let step = advance(&state, pin(false), c).unwrap();
+    assert!(
+        step.effects.is_empty(),
+        "no code: nothing can be bound here"
+    );
+    let added = Event::FactorAdded {
+        factor: SecondFactor::Passkey { synced: true },
+    };
+    assert_eq!(
+        advance(&step.state, added.clone(), c),
+        Err(Refusal::OutOfStep)
+    );
+    let trusted = advance(&state, pin(true), c).unwrap().state;
+    assert_eq!(advance(&trusted, added, c), Err(Refusal::OutOfStep));
+}

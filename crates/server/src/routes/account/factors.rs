@@ -74,6 +74,7 @@ pub(super) async fn section(
         "saved_left": listing.saved_left,
         "saved_made": listing.saved_made.map(at),
         "may_add": short_of.is_none(),
+        "passkeys": state.passkeys.is_some(),
         "step_up": short_of.map(step_up_link),
     }))
 }
@@ -213,6 +214,84 @@ pub async fn add_app_submit(
     done(&state, jar, &session, &user, "account-app-added").await
 }
 
+const ADD_PASSKEY_PATH: &str = "/account/factors/passkey";
+
+/// The page that adds a passkey: the ceremony (the one script) with a name for it.
+async fn passkey_screen(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    status: StatusCode,
+    error: Option<FieldError>,
+) -> Result<Response, PageError> {
+    let begun = factors::begin_passkey_registration(state, user, &session.sid).await?;
+    let ceremony = begun.map(|b| crate::web::passkey::ceremony(b, true, ADD_PASSKEY_PATH.into()));
+    let runs_script = ceremony.is_some();
+    let response = csrf::form_page(
+        state,
+        jar,
+        status,
+        "add_passkey.html",
+        json!({ "passkey": ceremony, "error": error }),
+    );
+    Ok(if runs_script {
+        crate::web::passkey::allow(response)
+    } else {
+        response
+    })
+}
+
+/// GET `/account/factors/passkey`.
+pub async fn add_passkey_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    SignedIn { session, user }: SignedIn,
+) -> Result<Response, PageError> {
+    if let Some(refusal) = needs_step_up(&state, &jar, &session, &user).await? {
+        return Ok(refusal);
+    }
+    passkey_screen(&state, jar, &session, &user, StatusCode::OK, None).await
+}
+
+#[derive(Deserialize)]
+pub struct AddPasskeyForm {
+    #[serde(default)]
+    ceremony: String,
+    #[serde(default)]
+    credential: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// POST `/account/factors/passkey`: the authenticator's answer (field `credential`), bound to
+/// the ceremony this session began.
+pub async fn add_passkey_submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    SignedInForm {
+        session,
+        user,
+        form,
+    }: SignedInForm<AddPasskeyForm>,
+) -> Result<Response, PageError> {
+    if let Some(refusal) = needs_step_up(&state, &jar, &session, &user).await? {
+        return Ok(refusal);
+    }
+    let name = factor_name(&form.name, "factor-kind-passkey");
+    let answer = (form.ceremony.as_str(), form.credential.as_str());
+    let added =
+        factors::finish_passkey_registration(&state, &user, &session.sid, answer, &name, &from)
+            .await?;
+    if added.is_none() {
+        let error = FieldError::general(Text::new("passkey-refused"));
+        let status = StatusCode::UNAUTHORIZED;
+        return passkey_screen(&state, jar, &session, &user, status, Some(error)).await;
+    }
+    done(&state, jar, &session, &user, "account-passkey-added").await
+}
+
 /// A form that carries nothing but its CSRF token.
 #[derive(Deserialize)]
 pub struct EmptyForm {}
@@ -275,8 +354,9 @@ pub struct RemoveForm {
     pin: String,
 }
 
-/// POST `/account/factors/remove`: removes one of the person's factors; the PIN confirms. The
-/// person is told by e-mail, and the removal is audited (by the factor service).
+/// POST `/account/factors/remove`: removes one of the person's factors, on a session that may
+/// add one; the PIN confirms. The person is told by e-mail, and the removal is audited (by the
+/// factor service).
 pub async fn remove_factor(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -287,6 +367,11 @@ pub async fn remove_factor(
         form,
     }: SignedInForm<RemoveForm>,
 ) -> Result<Response, PageError> {
+    // Removing takes what adding another would: otherwise a stolen password and PIN could
+    // remove the person's factor and then bind their own.
+    if let Some(refusal) = needs_step_up(&state, &jar, &session, &user).await? {
+        return Ok(refusal);
+    }
     let listing = factors::listing(&state, &user.id).await?;
     if !listing.factors.iter().any(|f| f.id == form.id) {
         return unknown_factor(&state, jar, &session, &user).await;

@@ -125,6 +125,18 @@ pub async fn device_submit(
         .settle(&state, checked, |o| matches!(o, CodeCheck::Wrong { .. }))
         .await?;
     match outcome {
+        CodeCheck::Correct(data) if !sent_for(&data, &loaded.interaction, to.channel) => {
+            let message = code_entry::wrong_code(0, false);
+            code_form(
+                &state,
+                jar,
+                &loaded,
+                &to,
+                StatusCode::UNAUTHORIZED,
+                Some(message),
+            )
+            .await
+        }
         CodeCheck::Correct(_) => {
             if to.confirms_email {
                 state
@@ -266,6 +278,12 @@ pub async fn device_resend(
     Ok((jar, Redirect::to(&device_path(&loaded.interaction))).into_response())
 }
 
+/// Whether a right code was the one sent for this sign-in by `channel` (the person's latest
+/// code may have been sent for another sign-in, by another channel).
+pub fn sent_for(data: &serde_json::Value, interaction: &Interaction, channel: Channel) -> bool {
+    data["interaction"] == interaction.id.as_str() && data["channel"] == json!(channel)
+}
+
 /// Where a new-device code goes: a confirmed e-mail address, else a confirmed phone, else the
 /// registered e-mail address (which the code then confirms).
 pub fn destination(user: &User) -> Destination {
@@ -293,7 +311,8 @@ pub async fn send_code(
         state,
         &user.id,
         CodePurpose::NewDevice,
-        json!({}),
+        // Where it went and for which sign-in: a code sent for another one never counts here.
+        json!({ "channel": to.channel, "interaction": interaction.id }),
         (to.channel, &to.recipient),
         (messages::Purpose::NewDevice, codes::Delivery::Now),
     )

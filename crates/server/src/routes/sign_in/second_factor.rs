@@ -321,7 +321,11 @@ pub async fn texted_code(
         .settle(&state, checked, |o| matches!(o, CodeCheck::Wrong { .. }))
         .await?;
     let error = match outcome {
-        CodeCheck::Correct(_) => return steps::advance(&state, jar, loaded, event, &from).await,
+        // Only the code texted for this very sign-in: never an e-mailed one sent for another.
+        CodeCheck::Correct(data) if device::sent_for(&data, &loaded.interaction, Channel::Sms) => {
+            return steps::advance(&state, jar, loaded, event, &from).await;
+        }
+        CodeCheck::Correct(_) => code_entry::wrong_code(0, false),
         CodeCheck::Wrong { tries_left } => code_entry::wrong_code(tries_left, false),
         CodeCheck::Blocked => return Err(PageError::CodesBlocked),
         CodeCheck::Spent => FieldError::on("code", Text::new("code-expired")),
