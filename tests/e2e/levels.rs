@@ -56,6 +56,38 @@ fn shown_secret(page: &Page) -> totp::Secret {
     totp::Secret::from_base32(&typed).expect("a base32 key")
 }
 
+/// The saved codes the page shows, once.
+fn shown_codes(page: &Page) -> Vec<String> {
+    let start = page.body.find("id=\"saved-codes\"").expect("codes shown");
+    let list = &page.body[start..];
+    let list = &list[..list.find("</ol>").unwrap()];
+    list.split("<code>")
+        .skip(1)
+        .map(|c| c[..c.find("</code>").unwrap()].to_owned())
+        .collect()
+}
+
+/// The id of the first factor the account page lists in its removal form.
+fn factor_id(account: &Page) -> String {
+    let form = account.form_to("/account/factors/remove");
+    let start = form
+        .body
+        .find("<option value=\"")
+        .expect("a factor to remove")
+        + 15;
+    form.body[start..start + form.body[start..].find('"').unwrap()].to_owned()
+}
+
+/// The action of the form on `page` that posts to a path ending in `part`.
+fn page_action(page: &Page, part: &str) -> String {
+    page.body
+        .split("action=\"")
+        .skip(1)
+        .map(|s| crate::page::unescape(s.split('"').next().unwrap()))
+        .find(|a| a.ends_with(part))
+        .unwrap_or_else(|| panic!("no form to {part}: {}", page.body))
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -138,6 +170,69 @@ async fn each_level_gives_exactly_its_acr_and_amr() {
     let done = browser.submit(&replayed, &[("otp", &next)]).await;
     assert_eq!(acr_and_amr(&rp, done, start).await.0, AAL2);
 
+    // Saved codes, made on the account page of this session (at aal2): one reaches aal2, once.
+    let account = browser.get("/account").await;
+    assert!(account.is("account"), "{account:?}");
+    let made = browser
+        .submit_to(&account, "/account/factors/saved-codes", &[])
+        .await;
+    assert!(made.is("saved-codes"), "{made:?}");
+    let codes = shown_codes(&made);
+    assert_eq!(codes.len(), 10);
+    let (start, page) =
+        password_and_pin(&rp, &browser, &[("acr_values", AAL2), ("prompt", "login")]).await;
+    let done = browser
+        .submit_to(
+            &page,
+            &page_action(&page, "/second-factor"),
+            &[("recovery_code", &codes[0])],
+        )
+        .await;
+    let got = acr_and_amr(&rp, done, start).await;
+    assert_eq!(
+        got,
+        (
+            AAL2.into(),
+            vec!["pwd".into(), "pin".into(), "otp".into(), "mfa".into()]
+        )
+    );
+    let (_, page) =
+        password_and_pin(&rp, &browser, &[("acr_values", AAL2), ("prompt", "login")]).await;
+    let again = browser
+        .submit_to(
+            &page,
+            &page_action(&page, "/second-factor"),
+            &[("recovery_code", &codes[0])],
+        )
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNAUTHORIZED,
+        "a saved code works once: {again:?}"
+    );
+
+    // Removing the app needs the PIN (this session is at aal2, from the saved code).
+    let account = browser.get("/account").await;
+    let app_id = factor_id(&account);
+    let wrong = browser
+        .submit_to(
+            &account,
+            "/account/factors/remove",
+            &[("id", &app_id), ("pin", "000000")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{wrong:?}");
+    assert_eq!(idp.count("factors", "kind = 'app'").await, 1);
+    let removed = browser
+        .submit_to(
+            &account,
+            "/account/factors/remove",
+            &[("id", &app_id), ("pin", PIN)],
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::OK, "{removed:?}");
+    assert_eq!(idp.count("factors", "kind = 'app'").await, 0);
+
     // The phishing-resistant level, essential, for a person with no passkey: unmet.
     let essential = format!(r#"{{"id_token":{{"acr":{{"essential":true,"values":["{PR}"]}}}}}}"#);
     let (start, page) = password_and_pin(
@@ -151,13 +246,7 @@ async fn each_level_gives_exactly_its_acr_and_amr() {
         !page.contains("name=\"otp\""),
         "an app does not reach this level"
     );
-    let decline = page
-        .body
-        .split("action=\"")
-        .skip(1)
-        .map(|s| crate::page::unescape(s.split('"').next().unwrap()))
-        .find(|a| a.ends_with("/decline"))
-        .expect("a way to go back");
+    let decline = page_action(&page, "/decline");
     let answer = browser.submit_to(&page, &decline, &[]).await;
     let location = answer.location.expect("back to the relying party");
     assert_eq!(

@@ -199,3 +199,33 @@ async fn a_passkey_stands_in_for_the_new_device_code() {
         "this browser is trusted now"
     );
 }
+
+#[tokio::test]
+async fn a_passkey_is_added_from_the_account_page() {
+    let idp = setup().await;
+    let mut browser = Browser::new(&idp);
+    browser.open_account("alice", PIN).await;
+    let page = browser.get("/account/factors/passkey").await;
+    assert!(page.is("add-passkey"), "{page:?}");
+    let mut authenticator = SoftPasskey::new(true);
+    let mut fields = answer(&page, &mut authenticator);
+    fields.retain(|(name, _)| name != "name");
+    fields.push(("name".into(), "Laptop".into()));
+    let done = browser
+        .post_as_is(&action(&page, "/account/factors/passkey"), &fields)
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{done:?}");
+    assert!(done.contains("Your passkey was added"), "{}", done.body);
+    assert!(done.contains("Laptop"), "listed with its name");
+    assert_eq!(idp.count("factors", "kind = 'passkey'"), 1);
+    // The same answer again: its ceremony was taken.
+    let again = browser
+        .post_as_is(&action(&page, "/account/factors/passkey"), &fields)
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::FORBIDDEN,
+        "one factor now: aal2 to add another"
+    );
+    assert_eq!(idp.count("factors", "kind = 'passkey'"), 1);
+}

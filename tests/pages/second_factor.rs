@@ -436,5 +436,16 @@ async fn security_questions_are_asked_in_recovery_only_where_the_operator_keeps_
         let answered = browser.submit(&code_page, &[("code", &code)]).await;
         let next = browser.follow(answered).await;
         assert_eq!(next.is("new-pin"), !kept, "{next:?}");
+        // The account page offers them only where they are kept.
+        let mut own = Browser::new(&idp);
+        let account = own.open_account("alice", PIN).await;
+        assert_eq!(account.contains("id=\"questions\""), kept);
+        let set = own
+            .post(
+                "/account/questions",
+                &[("current_password", crate::support::PASSWORD)],
+            )
+            .await;
+        assert_eq!(set.status == StatusCode::FORBIDDEN, !kept, "{set:?}");
     }
 }

@@ -530,3 +530,4 @@ account-factor-unknown = That second factor is not on your list.
 saved-codes-title = Your saved recovery codes
 saved-codes-keep = Print these codes or write them down, and keep them somewhere safe. Each one signs you in once when you cannot use your authenticator app.
 saved-codes-once = This is the only time they are shown. Earlier saved codes, if you had any, no longer work.
+account-questions-off = Security questions are not used on this site.

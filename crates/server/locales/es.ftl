@@ -536,3 +536,4 @@ account-factor-unknown = Ese segundo factor no está en su lista.
 saved-codes-title = Sus códigos de recuperación guardados
 saved-codes-keep = Imprima estos códigos o anótelos, y guárdelos en un lugar seguro. Cada uno le permite iniciar sesión una vez cuando no puede usar su aplicación de autenticación.
 saved-codes-once = Es la única vez que se muestran. Los códigos guardados anteriores, si los tenía, ya no funcionan.
+account-questions-off = En este sitio no se usan preguntas de seguridad.

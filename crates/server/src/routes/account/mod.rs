@@ -135,6 +135,7 @@ async fn page(
                 .iter()
                 .map(|(id, _)| json!({ "id": id, "text": question_text(id) }))
                 .collect::<Vec<_>>(),
+            "questions_offered": state.settings.factors.security_questions,
             "questions_set": user
                 .security_questions
                 .iter()

@@ -12,7 +12,7 @@ use super::password::wrong_current_password;
 use super::{done, refused};
 use crate::audit;
 use crate::error::{Expired, PageError};
-use crate::i18n::FieldError;
+use crate::i18n::{FieldError, Text};
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
 use crate::web::extract::SignedInForm;
@@ -45,6 +45,10 @@ pub async fn set_questions(
         form,
     }: SignedInForm<QuestionsForm>,
 ) -> Result<Response, PageError> {
+    // Where the operator turned them off (`factors.security_questions`), none are set.
+    if !state.settings.factors.security_questions {
+        return Err(PageError::Forbidden(Text::new("account-questions-off")));
+    }
     if let Some(refusal) = wrong_current_password(
         &state,
         &jar,
