@@ -9,6 +9,7 @@ use super::*;
 
 mod factors;
 mod findings;
+mod ops;
 mod property;
 mod reset;
 
