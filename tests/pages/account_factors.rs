@@ -162,6 +162,7 @@ async fn an_app_is_added_from_the_account_page_with_its_first_code() {
         .await;
     assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
     assert!(section(&renamed).contains("<strong>Old phone</strong>"));
+    assert_eq!(idp.count("audit_log", "kind = 'factor_renamed'"), 1);
 }
 
 #[tokio::test]

@@ -501,9 +501,9 @@ mail-saved-code-used = Se usó uno de sus códigos de recuperación guardados pa
     [one] Le queda 1 código guardado.
    *[other] Le quedan { $left } códigos guardados.
 }
-account-factors = Verificación en dos pasos
-account-factors-on = Activada
-account-factors-off = Desactivada
+account-factors = Segundo factor
+account-factors-on = Activado
+account-factors-off = Sin activar
 account-factors-hint = Algo que usted tiene, además de su contraseña y su PIN: los sitios que necesitan más seguridad se lo piden al iniciar sesión.
 account-factor-added = Añadido:
 account-factor-never-used = sin usar aún
@@ -522,7 +522,7 @@ account-saved-codes-make = Crear códigos guardados
 account-factors-step-up-aal2 = Para añadir otro o crear códigos guardados nuevos, vuelva a iniciar sesión con un segundo factor que tenga.
 account-factors-step-up-device = Para añadir uno, vuelva a iniciar sesión en este dispositivo e introduzca el código que le enviamos.
 account-factors-step-up = Volver a iniciar sesión
-account-factors-step-up-needed = Para eso, vuelva a iniciar sesión primero (vea «Verificación en dos pasos»).
+account-factors-step-up-needed = Para eso, vuelva a iniciar sesión primero (vea «Segundo factor»).
 account-factor-which = Cuál
 account-factor-new-name = Nombre nuevo
 account-factor-rename = Cambiar el nombre

@@ -83,14 +83,26 @@ pub fn short_of(acr: &str, has_one: bool) -> Option<Level> {
         .then_some(needed)
 }
 
-/// Renames the person's factor `id`; false when they have no such factor.
+/// Renames the person's factor `id` (audited); false when they have no such factor.
 pub async fn rename(
     state: &AppState,
     user: &User,
     id: &str,
     name: &str,
+    from: &ClientInfo,
 ) -> Result<bool, StoreError> {
-    state.stores.factors.rename_factor(&user.id, id, name).await
+    let renamed = state
+        .stores
+        .factors
+        .rename_factor(&user.id, id, name)
+        .await?;
+    if renamed {
+        let event = audit::event(state, AuditKind::FactorRenamed, from)
+            .user(&user.id)
+            .detail(id.to_owned());
+        audit::record(state, event).await;
+    }
+    Ok(renamed)
 }
 
 /// The sealing context of an app's secret: it opens only as that factor of that person.

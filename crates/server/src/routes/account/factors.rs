@@ -329,6 +329,7 @@ pub struct RenameForm {
 pub async fn rename_factor(
     State(state): State<AppState>,
     jar: CookieJar,
+    from: ClientInfo,
     SignedInForm {
         session,
         user,
@@ -340,7 +341,7 @@ pub async fn rename_factor(
         return unknown_factor(&state, jar, &session, &user).await;
     };
     let name = factor_name(&form.name, kind_key(factor.kind));
-    if !factors::rename(&state, &user, &form.id, &name).await? {
+    if !factors::rename(&state, &user, &form.id, &name, &from).await? {
         return unknown_factor(&state, jar, &session, &user).await;
     }
     done(&state, jar, &session, &user, "account-factor-renamed").await

@@ -1,9 +1,11 @@
 //! The second-factor step: after the PIN, a request for `urn:idp:acr:aal2` (or the
-//! phishing-resistant level) asks for one factor the person has: a code from their
-//! authenticator app (field `otp`) or one of their saved codes (field `recovery_code`). A
-//! person with none adds an authenticator app here, on a browser the machine knows to be
-//! theirs. "I can't use any of these" goes on without one where the level was voluntary.
-//! Every decision is the machine's: each handler verifies what was typed and reports it.
+//! phishing-resistant level) asks for one factor the person has: a passkey (the page's one
+//! script), a code from their authenticator app (field `otp`), one of their saved codes (field
+//! `recovery_code`), or, where the operator lets texts count, a code texted to their confirmed
+//! phone. A person with none adds an authenticator app or a passkey here, on a browser the
+//! machine knows to be theirs. "I can't use any of these" goes on without one where the level
+//! was voluntary. Every decision is the machine's: each handler verifies what was typed and
+//! reports it.
 
 use axum::extract::State;
 use axum::http::StatusCode;
