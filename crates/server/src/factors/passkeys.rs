@@ -187,6 +187,9 @@ async fn passkey_sign_in(
     else {
         return Ok(None);
     };
+    // A counting passkey's count is taken with a compare-and-set, as an app's time step is:
+    // two answers finished at once on two nodes cannot both use one count.
+    let counted = (used.counter > 0).then_some(i64::from(used.counter));
     let recorded = state
         .stores
         .factors
@@ -194,7 +197,7 @@ async fn passkey_sign_in(
             &user.id,
             &factor.id,
             state.now(),
-            None,
+            counted,
             used.updated.as_deref(),
         )
         .await?;
