@@ -5,8 +5,9 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use url::Url;
-use webauthn_authenticator_rs::WebauthnAuthenticator as _;
+use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_authenticator_rs::softtoken::SoftToken;
 
 use crate::page::unescape;
 use crate::support::{Browser, Idp, PIN, Page, authorize, exchange};
@@ -40,7 +41,7 @@ fn options(page: &Page) -> Value {
 }
 
 /// What the page's script would post: the authenticator's answer to the page's ceremony.
-fn answer(page: &Page, authenticator: &mut SoftPasskey) -> Vec<(String, String)> {
+fn answer(page: &Page, authenticator: &mut impl WebauthnAuthenticator) -> Vec<(String, String)> {
     let origin = Url::parse(ISSUER).unwrap();
     let options = options(page);
     let creating = page.contains("data-ceremony=\"create\"");
@@ -228,4 +229,77 @@ async fn a_passkey_is_added_from_the_account_page() {
         "one factor now: aal2 to add another"
     );
     assert_eq!(idp.count("factors", "kind = 'passkey'"), 1);
+}
+
+/// A software security key attested by a CA of its own, and that CA in a PEM file (its DER is
+/// in the token's serialised form, unpadded base64url).
+fn attested_token(dir: &std::path::Path) -> (SoftToken, std::path::PathBuf) {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let (token, _) = SoftToken::new(true).unwrap();
+    let saved = serde_json::to_value(&token).unwrap();
+    let der = URL_SAFE_NO_PAD
+        .decode(saved["ca_cert"].as_str().unwrap())
+        .unwrap();
+    let body = STANDARD.encode(der);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let file = dir.join("attestation-cas.pem");
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    );
+    std::fs::write(&file, pem).unwrap();
+    (token, file)
+}
+
+#[tokio::test]
+async fn with_attestation_cas_only_an_attested_authenticator_is_added_and_signs_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut token, file) = attested_token(dir.path());
+    let idp = Idp::with(|s| {
+        s.issuer = ISSUER.into();
+        s.factors.passkey_attestation_cas = Some(file.clone());
+    })
+    .await;
+    idp.client("rp", true).await;
+    idp.user("alice").await;
+    let mut browser = Browser::new(&idp);
+    browser.open_account("alice", PIN).await;
+    // A passkey with no attestation chaining to the file's CA is refused.
+    let page = browser.get("/account/factors/passkey").await;
+    assert!(page.is("add-passkey"), "{page:?}");
+    assert_eq!(options(&page)["publicKey"]["attestation"], "direct");
+    let mut fields = answer(&page, &mut SoftPasskey::new(true));
+    fields.retain(|(name, _)| name != "name");
+    fields.push(("name".into(), "Laptop".into()));
+    browser
+        .post_as_is(&action(&page, "/account/factors/passkey"), &fields)
+        .await;
+    assert_eq!(idp.count("factors", "kind = 'passkey'"), 0);
+    // The security key attested by it is added.
+    let page = browser.get("/account/factors/passkey").await;
+    let mut fields = answer(&page, &mut token);
+    fields.retain(|(name, _)| name != "name");
+    fields.push(("name".into(), "Security key".into()));
+    let done = browser
+        .post_as_is(&action(&page, "/account/factors/passkey"), &fields)
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{done:?}");
+    assert!(done.contains("Your passkey was added"), "{}", done.body);
+    assert_eq!(idp.count("factors", "kind = 'passkey'"), 1);
+
+    // It signs in at the phishing-resistant level.
+    idp.clock.advance(1);
+    let essential = format!(r#"{{"id_token":{{"acr":{{"essential":true,"values":["{PR}"]}}}}}}"#);
+    let page = to_second_factor(&mut browser, &[("claims", &essential), ("max_age", "0")]).await;
+    assert!(page.contains("data-ceremony=\"get\""), "{}", page.body);
+    let fields = answer(&page, &mut token);
+    let done = browser
+        .post_as_is(&action(&page, "/second-factor/passkey"), &fields)
+        .await;
+    assert_eq!(claims_of(&idp, &done).await["acr"], PR);
 }

@@ -6,20 +6,31 @@
 //! User verification is always required (WebAuthn §6.2.3): a passkey here is a factor of its
 //! own (possession, and a PIN or biometric on the device), not a bare security key.
 //!
-//! Attestation is not asked for (`none`, WebAuthn §5.4.7): consumer passkeys rarely give one
-//! and nothing here depends on the authenticator's make. To require it later (a setting that
-//! lists trusted authenticators), registration would use webauthn-rs's
-//! `start_attested_passkey_registration` with an `AttestationCaList` (feature `attestation`)
-//! and store its `AttestedPasskey` instead, which also re-checks the list on each
-//! authentication.
+//! Attestation (WebAuthn §5.4.7) is asked for only when the operator lists trusted attestation
+//! CAs ([`AttestationCas`], given to [`RelyingParty::with_attestation`]). Without a list,
+//! registration asks for `none`: consumer passkeys rarely give one and nothing depends on the
+//! authenticator's make. With a list, registration is webauthn-rs's attested passkey
+//! ceremony: attestation `direct` (`packed` or `tpm`), user verification required, synced
+//! (backup-eligible) credentials refused, and only an authenticator whose attestation chains
+//! to one of the listed CAs is registered; what is stored says so (`"attested": true` beside
+//! webauthn-rs's `AttestedPasskey`, whose credential keeps the attestation chain).
+//!
+//! Passkeys registered without attestation (before the list was set) are refused at sign-in
+//! while a list is set: they are not offered, and an answer from one is refused
+//! ([`PasskeyError::NotAttested`]); the person registers an attested one. Each sign-in also
+//! re-checks the stored chain against the list as it is now (webauthn-rs's
+//! `verify_attestation`, at the current time): taking a CA out of the file refuses the
+//! passkeys it vouched for, and so does an attestation certificate that has expired since.
+//! Without a list every stored passkey, attested or not, signs in as before.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::Deserialize;
 use url::Url;
 use webauthn_rs::prelude::{
-    CredentialID, Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential, Uuid, WebauthnError,
+    AttestationCaList, AttestedPasskey, AttestedPasskeyAuthentication, AttestedPasskeyRegistration,
+    AuthenticationResult, CredentialID, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, Uuid, WebauthnError,
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
@@ -65,12 +76,91 @@ pub enum PasskeyError {
     /// A stored passkey cannot be read.
     #[error("a stored passkey is corrupt")]
     CorruptStored,
+    /// Attestation is required and the passkey was registered without it, or its stored
+    /// attestation no longer chains to a listed CA: the person registers an attested one.
+    #[error("the passkey is not attested by a trusted authority")]
+    NotAttested,
 }
 
-/// The relying party: the issuer's host as RP ID and its origin.
+/// Why a file of attestation CA certificates cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AttestationCasError {
+    #[error("holds no PEM certificate (-----BEGIN CERTIFICATE-----)")]
+    Empty,
+    #[error("certificate {0} (counting from 1) is not a PEM-encoded X.509 certificate")]
+    Certificate(usize),
+}
+
+/// The attestation CAs an authenticator must chain to (the roots of the makes the operator
+/// trusts, such as a vendor's FIDO attestation root), each trusted for any of its models.
+#[derive(Debug, Clone)]
+pub struct AttestationCas(AttestationCaList);
+
+impl AttestationCas {
+    /// Reads a PEM file's certificates (`-----BEGIN CERTIFICATE-----` blocks; text between
+    /// them, such as comments, is ignored).
+    pub fn from_pem(pem: &[u8]) -> Result<Self, AttestationCasError> {
+        let text = String::from_utf8_lossy(pem);
+        let mut list = AttestationCaList::default();
+        let mut block: Option<String> = None;
+        let mut count = 0;
+        for line in text.lines().map(str::trim) {
+            match (&mut block, line) {
+                (None, "-----BEGIN CERTIFICATE-----") => block = Some(String::new()),
+                (Some(_), "-----BEGIN CERTIFICATE-----") => {
+                    return Err(AttestationCasError::Certificate(count + 1));
+                }
+                (Some(body), "-----END CERTIFICATE-----") => {
+                    count += 1;
+                    let one =
+                        one_certificate(body).ok_or(AttestationCasError::Certificate(count))?;
+                    list.union(&one);
+                    block = None;
+                }
+                (Some(body), line) => body.push_str(line),
+                (None, _) => {}
+            }
+        }
+        if block.is_some() {
+            return Err(AttestationCasError::Certificate(count + 1));
+        }
+        if list.is_empty() {
+            return Err(AttestationCasError::Empty);
+        }
+        Ok(Self(list))
+    }
+
+    /// How many CAs the list holds.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Never true for a list read by [`AttestationCas::from_pem`].
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// One certificate's base64 body, re-wrapped as strict PEM (64 characters a line) for
+/// webauthn-rs, so that files wrapped otherwise are read too.
+fn one_certificate(body: &str) -> Option<AttestationCaList> {
+    let der = STANDARD.decode(body).ok()?;
+    let encoded = STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in encoded.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(chunk).ok()?);
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    AttestationCaList::try_from(pem.as_bytes()).ok()
+}
+
+/// The relying party: the issuer's host as RP ID and its origin, and the attestation CAs
+/// registration requires, if any.
 #[derive(Debug, Clone)]
 pub struct RelyingParty {
     webauthn: Webauthn,
+    attestation: Option<AttestationCaList>,
 }
 
 /// A passkey just registered. `stored` is what to keep; `credential_id` (base64url, no padding)
@@ -96,6 +186,15 @@ pub struct Used {
     pub backup_state: bool,
     /// The authenticator's signature counter; 0 when it does not count.
     pub counter: u32,
+}
+
+/// A stored passkey registered with attestation: `"attested": true` beside the fields of
+/// webauthn-rs's `AttestedPasskey` (`{"cred": ..}`, the same as a [`Passkey`]'s, so that one
+/// reads as the other).
+#[derive(Deserialize)]
+struct Marker {
+    #[serde(default)]
+    attested: bool,
 }
 
 /// The fields of a serialised [`Passkey`] read here. webauthn-rs keeps them private; its
@@ -126,7 +225,23 @@ impl RelyingParty {
             .rp_name(rp_name)
             .build()
             .map_err(|_| PasskeyError::Configuration)?;
-        Ok(Self { webauthn })
+        Ok(Self {
+            webauthn,
+            attestation: None,
+        })
+    }
+
+    /// Requires attestation: registration accepts only an authenticator whose attestation
+    /// chains to one of `cas`, and sign-in only passkeys so registered (see the module's
+    /// documentation).
+    pub fn with_attestation(mut self, cas: AttestationCas) -> Self {
+        self.attestation = Some(cas.0);
+        self
+    }
+
+    /// Whether registration requires attestation.
+    pub fn requires_attestation(&self) -> bool {
+        self.attestation.is_some()
     }
 
     /// Starts registering a passkey for a person: the options for the browser's
@@ -153,14 +268,25 @@ impl RelyingParty {
         existing: &[Vec<u8>],
     ) -> Result<(serde_json::Value, Vec<u8>), PasskeyError> {
         let exclude: Vec<CredentialID> = existing.to_vec();
+        let exclude = (!exclude.is_empty()).then_some(exclude);
+        let user = Uuid::from_bytes(user_handle);
+        if let Some(cas) = &self.attestation {
+            let (options, state) = self
+                .webauthn
+                .start_attested_passkey_registration(
+                    user,
+                    username,
+                    display_name,
+                    exclude,
+                    cas.clone(),
+                    None,
+                )
+                .map_err(PasskeyError::Start)?;
+            return Ok((to_json(&options)?, to_bytes(&state)?));
+        }
         let (options, state) = self
             .webauthn
-            .start_passkey_registration(
-                Uuid::from_bytes(user_handle),
-                username,
-                display_name,
-                (!exclude.is_empty()).then_some(exclude),
-            )
+            .start_passkey_registration(user, username, display_name, exclude)
             .map_err(PasskeyError::Start)?;
         Ok((to_json(&options)?, to_bytes(&state)?))
     }
@@ -175,18 +301,28 @@ impl RelyingParty {
         answer: &serde_json::Value,
         state: &[u8],
     ) -> Result<NewPasskey, PasskeyError> {
-        let state: PasskeyRegistration =
-            serde_json::from_slice(state).map_err(|_| PasskeyError::CorruptState)?;
-        let answer = RegisterPublicKeyCredential::deserialize(answer)
-            .map_err(|_| PasskeyError::Malformed)?;
-        let passkey = self
-            .webauthn
-            .finish_passkey_registration(&answer, &state)
-            .map_err(refusal)?;
-        let stored = serde_json::to_vec(&passkey).map_err(|_| PasskeyError::CorruptStored)?;
+        let answer =
+            RegisterPublicKeyCredential::deserialize(answer).map_err(|_| PasskeyError::Malformed);
+        let (credential_id, stored) = if self.attestation.is_some() {
+            let state: AttestedPasskeyRegistration =
+                serde_json::from_slice(state).map_err(|_| PasskeyError::CorruptState)?;
+            let passkey = self
+                .webauthn
+                .finish_attested_passkey_registration(&answer?, &state)
+                .map_err(refusal)?;
+            (passkey.cred_id().clone(), to_stored(&passkey, true)?)
+        } else {
+            let state: PasskeyRegistration =
+                serde_json::from_slice(state).map_err(|_| PasskeyError::CorruptState)?;
+            let passkey = self
+                .webauthn
+                .finish_passkey_registration(&answer?, &state)
+                .map_err(refusal)?;
+            (passkey.cred_id().clone(), to_stored(&passkey, false)?)
+        };
         let facts = facts(&stored)?;
         Ok(NewPasskey {
-            credential_id: URL_SAFE_NO_PAD.encode(passkey.cred_id()),
+            credential_id: URL_SAFE_NO_PAD.encode(credential_id),
             stored,
             backup_eligible: facts.backup_eligible,
             backup_state: facts.backup_state,
@@ -198,12 +334,31 @@ impl RelyingParty {
     ///
     /// As for registration, the state MUST stay on the server and be taken once: an answer
     /// is bound to its challenge only as long as no one can present the same state twice.
+    ///
+    /// When attestation is required, only the attested passkeys whose stored chain still
+    /// verifies against the list are offered; [`PasskeyError::NotAttested`] when none is.
     pub fn start_authentication(
         &self,
         stored: &[Vec<u8>],
     ) -> Result<(serde_json::Value, Vec<u8>), PasskeyError> {
         if stored.is_empty() {
             return Err(PasskeyError::NoPasskey);
+        }
+        if let Some(cas) = &self.attestation {
+            let mut passkeys = Vec::new();
+            for bytes in stored {
+                if let Some(passkey) = read_attested(bytes, cas)? {
+                    passkeys.push(passkey);
+                }
+            }
+            if passkeys.is_empty() {
+                return Err(PasskeyError::NotAttested);
+            }
+            let (options, state) = self
+                .webauthn
+                .start_attested_passkey_authentication(&passkeys)
+                .map_err(PasskeyError::Start)?;
+            return Ok((to_json(&options)?, to_bytes(&state)?));
         }
         let passkeys = stored
             .iter()
@@ -232,36 +387,64 @@ impl RelyingParty {
         state: &[u8],
         stored: &[Vec<u8>],
     ) -> Result<Used, PasskeyError> {
+        if let Some(cas) = &self.attestation {
+            let state: AttestedPasskeyAuthentication =
+                serde_json::from_slice(state).map_err(|_| PasskeyError::CorruptState)?;
+            let answer =
+                PublicKeyCredential::deserialize(answer).map_err(|_| PasskeyError::Malformed)?;
+            let (bytes, facts) = stored_passkey(stored, answer.raw_id.as_slice())?;
+            let mut passkey = read_attested(bytes, cas)?.ok_or(PasskeyError::NotAttested)?;
+            let result = self
+                .webauthn
+                .finish_attested_passkey_authentication(&answer, &state)
+                .map_err(refusal)?;
+            check(&result, &facts)?;
+            let updated = match passkey.update_credential(&result) {
+                Some(true) => Some(to_stored(&passkey, true)?),
+                Some(false) => None,
+                None => return Err(PasskeyError::UnknownCredential),
+            };
+            return Ok(used(&result, updated));
+        }
         let state: PasskeyAuthentication =
             serde_json::from_slice(state).map_err(|_| PasskeyError::CorruptState)?;
         let answer =
             PublicKeyCredential::deserialize(answer).map_err(|_| PasskeyError::Malformed)?;
-        let (mut passkey, facts) = stored_passkey(stored, answer.raw_id.as_slice())?;
+        let (bytes, facts) = stored_passkey(stored, answer.raw_id.as_slice())?;
+        let mut passkey = read_passkey(bytes)?;
         let result = self
             .webauthn
             .finish_passkey_authentication(&answer, &state)
             .map_err(refusal)?;
-        if !result.user_verified() {
-            return Err(PasskeyError::UserNotVerified);
-        }
-        let counter = result.counter();
-        if !counter_acceptable(counter, facts.counter) {
-            return Err(PasskeyError::CounterWentBack);
-        }
+        check(&result, &facts)?;
         let updated = match passkey.update_credential(&result) {
-            Some(true) => {
-                Some(serde_json::to_vec(&passkey).map_err(|_| PasskeyError::CorruptStored)?)
-            }
+            // An attested passkey used while attestation is not required stays marked.
+            Some(true) => Some(to_stored(&passkey, marker(bytes)?)?),
             Some(false) => None,
             None => return Err(PasskeyError::UnknownCredential),
         };
-        Ok(Used {
-            credential_id: URL_SAFE_NO_PAD.encode(result.cred_id()),
-            updated,
-            backup_eligible: result.backup_eligible(),
-            backup_state: result.backup_state(),
-            counter,
-        })
+        Ok(used(&result, updated))
+    }
+}
+
+/// The checks after webauthn-rs's: user verification, and the counter against the stored one.
+fn check(result: &AuthenticationResult, stored: &CredentialFacts) -> Result<(), PasskeyError> {
+    if !result.user_verified() {
+        return Err(PasskeyError::UserNotVerified);
+    }
+    if !counter_acceptable(result.counter(), stored.counter) {
+        return Err(PasskeyError::CounterWentBack);
+    }
+    Ok(())
+}
+
+fn used(result: &AuthenticationResult, updated: Option<Vec<u8>>) -> Used {
+    Used {
+        credential_id: URL_SAFE_NO_PAD.encode(result.cred_id()),
+        updated,
+        backup_eligible: result.backup_eligible(),
+        backup_state: result.backup_state(),
+        counter: result.counter(),
     }
 }
 
@@ -271,14 +454,13 @@ fn counter_acceptable(new: u32, stored: u32) -> bool {
 }
 
 /// The stored passkey whose credential id is `raw_id`, with its counter and flags.
-fn stored_passkey(
-    stored: &[Vec<u8>],
+fn stored_passkey<'a>(
+    stored: &'a [Vec<u8>],
     raw_id: &[u8],
-) -> Result<(Passkey, CredentialFacts), PasskeyError> {
+) -> Result<(&'a [u8], CredentialFacts), PasskeyError> {
     for bytes in stored {
-        let passkey = read_passkey(bytes)?;
-        if passkey.cred_id().as_slice() == raw_id {
-            return Ok((passkey, facts(bytes)?));
+        if read_passkey(bytes)?.cred_id().as_slice() == raw_id {
+            return Ok((bytes, facts(bytes)?));
         }
     }
     Err(PasskeyError::UnknownCredential)
@@ -286,6 +468,40 @@ fn stored_passkey(
 
 fn read_passkey(bytes: &[u8]) -> Result<Passkey, PasskeyError> {
     serde_json::from_slice(bytes).map_err(|_| PasskeyError::CorruptStored)
+}
+
+/// A stored passkey usable while attestation is required: registered with it, and its chain
+/// still verifying against `cas` now; `None` otherwise.
+fn read_attested(
+    bytes: &[u8],
+    cas: &AttestationCaList,
+) -> Result<Option<AttestedPasskey>, PasskeyError> {
+    if !marker(bytes)? {
+        return Ok(None);
+    }
+    let passkey: AttestedPasskey =
+        serde_json::from_slice(bytes).map_err(|_| PasskeyError::CorruptStored)?;
+    Ok(passkey.verify_attestation(cas).is_ok().then_some(passkey))
+}
+
+/// Whether a stored passkey was registered with attestation.
+fn marker(bytes: &[u8]) -> Result<bool, PasskeyError> {
+    serde_json::from_slice::<Marker>(bytes)
+        .map(|m| m.attested)
+        .map_err(|_| PasskeyError::CorruptStored)
+}
+
+/// The bytes to store for a passkey, marked when it was registered with attestation.
+fn to_stored(passkey: &impl serde::Serialize, attested: bool) -> Result<Vec<u8>, PasskeyError> {
+    if !attested {
+        return serde_json::to_vec(passkey).map_err(|_| PasskeyError::CorruptStored);
+    }
+    let mut value = serde_json::to_value(passkey).map_err(|_| PasskeyError::CorruptStored)?;
+    let serde_json::Value::Object(fields) = &mut value else {
+        return Err(PasskeyError::CorruptStored);
+    };
+    fields.insert("attested".into(), serde_json::Value::Bool(true));
+    serde_json::to_vec(&value).map_err(|_| PasskeyError::CorruptStored)
 }
 
 fn facts(bytes: &[u8]) -> Result<CredentialFacts, PasskeyError> {
@@ -325,8 +541,9 @@ fn not_serialisable() -> PasskeyError {
 mod tests {
     use super::*;
     use serde_json::json;
-    use webauthn_authenticator_rs::WebauthnAuthenticator as _;
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
     use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+    use webauthn_authenticator_rs::softtoken::SoftToken;
 
     const HANDLE: [u8; 16] = [7; 16];
 
@@ -344,17 +561,23 @@ mod tests {
         SoftPasskey::new(true)
     }
 
-    fn create(authenticator: &mut SoftPasskey, options: serde_json::Value) -> serde_json::Value {
+    fn create(
+        authenticator: &mut impl WebauthnAuthenticator,
+        options: serde_json::Value,
+    ) -> serde_json::Value {
         let options = serde_json::from_value(options).unwrap();
         serde_json::to_value(authenticator.do_registration(origin(), options).unwrap()).unwrap()
     }
 
-    fn get(authenticator: &mut SoftPasskey, options: serde_json::Value) -> serde_json::Value {
+    fn get(
+        authenticator: &mut impl WebauthnAuthenticator,
+        options: serde_json::Value,
+    ) -> serde_json::Value {
         let options = serde_json::from_value(options).unwrap();
         serde_json::to_value(authenticator.do_authentication(origin(), options).unwrap()).unwrap()
     }
 
-    fn register(rp: &RelyingParty, authenticator: &mut SoftPasskey) -> NewPasskey {
+    fn register(rp: &RelyingParty, authenticator: &mut impl WebauthnAuthenticator) -> NewPasskey {
         let (options, state) = rp.start_registration(HANDLE, "ana", "Ana", &[]).unwrap();
         let answer = create(authenticator, options);
         rp.finish_registration(&answer, &state).unwrap()
@@ -560,5 +783,187 @@ mod tests {
         let issuer = Url::parse("https://id.example.com").unwrap();
         assert!(RelyingParty::new("id.example.com", &issuer, "x").is_ok());
         assert!(RelyingParty::new("example.com", &issuer, "x").is_ok());
+    }
+
+    /// A software security key with an attestation chain of its own (a root CA, an
+    /// intermediate that signs its `packed` attestation), and that root as PEM. The root is
+    /// read from the token's serialised form (its DER in unpadded base64url), which keeps
+    /// x509 types out of these tests' dependencies.
+    fn attested_token() -> (SoftToken, String) {
+        let (token, _) = SoftToken::new(true).unwrap();
+        let saved = serde_json::to_value(&token).unwrap();
+        let der = URL_SAFE_NO_PAD
+            .decode(saved["ca_cert"].as_str().unwrap())
+            .unwrap();
+        (token, pem(&der))
+    }
+
+    fn pem(der: &[u8]) -> String {
+        let body = STANDARD.encode(der);
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            lines.join("\n")
+        )
+    }
+
+    fn requiring(pem: &str) -> RelyingParty {
+        relying_party().with_attestation(AttestationCas::from_pem(pem.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn an_authenticator_attested_by_a_listed_ca_registers_and_authenticates() {
+        let (mut token, ca) = attested_token();
+        let rp = requiring(&ca);
+        assert!(rp.requires_attestation());
+        let (options, state) = rp.start_registration(HANDLE, "ana", "Ana", &[]).unwrap();
+        assert_eq!(options["publicKey"]["attestation"], "direct");
+        assert_eq!(
+            options["publicKey"]["authenticatorSelection"]["userVerification"],
+            "required"
+        );
+        let new = rp
+            .finish_registration(&create(&mut token, options), &state)
+            .unwrap();
+        assert!(!new.backup_eligible);
+        assert!(marker(&new.stored).unwrap());
+
+        let stored = vec![new.stored.clone()];
+        let (options, state) = rp.start_authentication(&stored).unwrap();
+        assert_eq!(options["publicKey"]["userVerification"], "required");
+        let answer = get(&mut token, options);
+        let used = rp.finish_authentication(&answer, &state, &stored).unwrap();
+        assert_eq!(used.credential_id, new.credential_id);
+        assert_eq!(used.counter, 1);
+        // The stored passkey with its new counter is still marked attested.
+        let updated = used.updated.unwrap();
+        assert!(marker(&updated).unwrap());
+        assert_eq!(facts(&updated).unwrap().counter, 1);
+
+        // Without a list it signs in as any passkey, and stays marked.
+        let plain = relying_party();
+        let stored = vec![updated];
+        let (options, state) = plain.start_authentication(&stored).unwrap();
+        let answer = get(&mut token, options);
+        let used = plain
+            .finish_authentication(&answer, &state, &stored)
+            .unwrap();
+        assert!(marker(&used.updated.unwrap()).unwrap());
+    }
+
+    #[test]
+    fn an_authenticator_without_a_listed_attestation_is_refused_at_registration() {
+        let (_, ca) = attested_token();
+        let rp = requiring(&ca);
+        // Self attestation (`packed`, signed by the credential's own key), no chain.
+        let (options, state) = rp.start_registration(HANDLE, "ana", "Ana", &[]).unwrap();
+        let answer = create(&mut authenticator(), options);
+        assert!(matches!(
+            rp.finish_registration(&answer, &state),
+            Err(PasskeyError::Refused(
+                WebauthnError::AttestationNotVerifiable
+            ))
+        ));
+        // A chain to another CA.
+        let (mut other, _) = attested_token();
+        let (options, state) = rp.start_registration(HANDLE, "ana", "Ana", &[]).unwrap();
+        let answer = create(&mut other, options);
+        assert!(matches!(
+            rp.finish_registration(&answer, &state),
+            Err(PasskeyError::Refused(
+                WebauthnError::AttestationChainNotTrusted(_)
+            ))
+        ));
+        // The state of a registration without attestation is not one with it.
+        let (options, state) = relying_party()
+            .start_registration(HANDLE, "ana", "Ana", &[])
+            .unwrap();
+        let answer = create(&mut authenticator(), options);
+        assert!(matches!(
+            rp.finish_registration(&answer, &state),
+            Err(PasskeyError::CorruptState)
+        ));
+    }
+
+    #[test]
+    fn passkeys_registered_without_attestation_are_refused_while_it_is_required() {
+        let mut unattested = authenticator();
+        let old = register(&relying_party(), &mut unattested);
+        assert!(!marker(&old.stored).unwrap());
+        let (mut token, ca) = attested_token();
+        let rp = requiring(&ca);
+        assert!(matches!(
+            rp.start_authentication(std::slice::from_ref(&old.stored)),
+            Err(PasskeyError::NotAttested)
+        ));
+        let new = register(&rp, &mut token);
+        let both = vec![old.stored.clone(), new.stored.clone()];
+        let (options, state) = rp.start_authentication(&both).unwrap();
+        let offered = options["publicKey"]["allowCredentials"].as_array().unwrap();
+        assert_eq!(offered.len(), 1);
+        assert_eq!(offered[0]["id"], new.credential_id);
+        // An answer from the unattested passkey (a client offering it anyway).
+        let mut forged = options.clone();
+        forged["publicKey"]["allowCredentials"][0]["id"] = json!(old.credential_id);
+        let answer = get(&mut unattested, forged);
+        assert!(matches!(
+            rp.finish_authentication(&answer, &state, &both),
+            Err(PasskeyError::NotAttested)
+        ));
+        // Taking the CA out of the list refuses the passkeys it vouched for.
+        let (_, another) = attested_token();
+        assert!(matches!(
+            requiring(&another).start_authentication(&both),
+            Err(PasskeyError::NotAttested)
+        ));
+    }
+
+    #[test]
+    fn reads_a_file_of_attestation_cas() {
+        let (_, one) = attested_token();
+        let (_, two) = attested_token();
+        let file = format!("# Vendor one\n{one}\nVendor two:\n{two}");
+        assert_eq!(AttestationCas::from_pem(file.as_bytes()).unwrap().len(), 2);
+        // Wrapped at another width, with CRLF line ends.
+        let body: String = one.lines().filter(|l| !l.starts_with("-----")).collect();
+        let wrapped: Vec<&str> = body
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        let rewrapped = format!(
+            "-----BEGIN CERTIFICATE-----\r\n{}\r\n-----END CERTIFICATE-----\r\n",
+            wrapped.join("\r\n")
+        );
+        assert_eq!(
+            AttestationCas::from_pem(rewrapped.as_bytes())
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(matches!(
+            AttestationCas::from_pem(b""),
+            Err(AttestationCasError::Empty)
+        ));
+        assert!(matches!(
+            AttestationCas::from_pem(
+                b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+            ),
+            Err(AttestationCasError::Empty)
+        ));
+        let broken = format!("{one}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+        assert!(matches!(
+            AttestationCas::from_pem(broken.as_bytes()),
+            Err(AttestationCasError::Certificate(2))
+        ));
+        let unterminated = one.replace("-----END CERTIFICATE-----", "");
+        assert!(matches!(
+            AttestationCas::from_pem(unterminated.as_bytes()),
+            Err(AttestationCasError::Certificate(1))
+        ));
     }
 }

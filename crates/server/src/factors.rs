@@ -18,7 +18,7 @@ use crate::web::client_info::ClientInfo;
 
 mod passkeys;
 pub use passkeys::{
-    Begun, Ceremony, begin_passkey_registration, begin_passkey_sign_in,
+    Begun, Ceremony, attestation_cas, begin_passkey_registration, begin_passkey_sign_in,
     finish_passkey_registration, finish_passkey_sign_in, relying_party,
 };
 

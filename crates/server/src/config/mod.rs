@@ -196,6 +196,19 @@ pub struct FactorSettings {
     pub texted_codes_count: bool,
     /// People may set security questions (never a factor; an extra check in PIN recovery).
     pub security_questions: bool,
+    /// A PEM file of the attestation CAs a passkey's authenticator must chain to (hardware
+    /// keys of the makes the operator trusts); unset or empty: attestation is not asked for.
+    #[serde(default)]
+    pub passkey_attestation_cas: Option<PathBuf>,
+}
+
+impl FactorSettings {
+    /// The file of attestation CAs, when one is set (an empty value sets none).
+    pub fn passkey_attestation_cas_file(&self) -> Option<&Path> {
+        self.passkey_attestation_cas
+            .as_deref()
+            .filter(|path| !path.as_os_str().is_empty())
+    }
 }
 
 /// How the pages and messages present the service (see `crate::brand`).
@@ -542,5 +555,33 @@ mod tests {
         let refused = settings.validate().unwrap_err().to_string();
         assert!(refused.contains("`time_zone`"), "{refused}");
         assert!(refused.contains("IDP_TIME_ZONE"), "{refused}");
+    }
+
+    #[test]
+    fn a_file_of_attestation_cas_that_cannot_be_used_stops_start_up() {
+        let mut settings = defaults();
+        assert_eq!(settings.factors.passkey_attestation_cas_file(), None);
+        settings.factors.passkey_attestation_cas = Some(PathBuf::new());
+        assert_eq!(settings.factors.passkey_attestation_cas_file(), None);
+        assert!(settings.validate().is_ok());
+        let dir = std::env::temp_dir().join(format!("idp-cas-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("missing.pem");
+        let not_pem = dir.join("not.pem");
+        std::fs::write(&not_pem, "not a certificate").unwrap();
+        for file in [&missing, &not_pem] {
+            settings.factors.passkey_attestation_cas = Some(file.clone());
+            let refused = settings.validate().unwrap_err().to_string();
+            assert!(
+                refused.contains("`factors.passkey_attestation_cas`"),
+                "{refused}"
+            );
+            assert!(
+                refused.contains("IDP_FACTORS__PASSKEY_ATTESTATION_CAS"),
+                "{refused}"
+            );
+            assert!(refused.contains(&file.display().to_string()), "{refused}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -27,6 +27,10 @@ impl Settings {
             }
         }
         crate::brand::check(&self.brand).map_err(|(name, why)| invalid(name, why))?;
+        if let Some(path) = self.factors.passkey_attestation_cas_file() {
+            crate::factors::attestation_cas(path)
+                .map_err(|why| invalid("factors.passkey_attestation_cas", why))?;
+        }
         self.listen
             .parse::<SocketAddr>()
             .map_err(|e| invalid("listen", format!("`{}`: {e}", self.listen)))?;

@@ -12,7 +12,11 @@ use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
 
 /// Passkeys' relying party for the issuer: its host as RP ID (a domain; WebAuthn allows no
-/// IP address, so an issuer at one offers no passkeys), its origin, and the service's name.
+/// IP address, so an issuer at one offers no passkeys), its origin, and the service's name;
+/// with `factors.passkey_attestation_cas`, registration requires attestation by one of the
+/// file's CAs, and sign-in passkeys so registered (see `idp_factors::passkey`). A file that
+/// cannot be read here (it was checked at start) offers no passkeys rather than unattested
+/// ones.
 pub fn relying_party(settings: &crate::config::Settings) -> Option<passkey::RelyingParty> {
     let issuer = url::Url::parse(&settings.issuer).ok()?;
     let Some(url::Host::Domain(host)) = issuer.host() else {
@@ -21,13 +25,33 @@ pub fn relying_party(settings: &crate::config::Settings) -> Option<passkey::Rely
     let name = Some(settings.brand.name.clone())
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| host.to_owned());
-    match passkey::RelyingParty::new(host, &issuer, &name) {
-        Ok(rp) => Some(rp),
+    let rp = match passkey::RelyingParty::new(host, &issuer, &name) {
+        Ok(rp) => rp,
+        Err(error) => {
+            tracing::warn!(%error, "passkeys are not offered");
+            return None;
+        }
+    };
+    let Some(path) = settings.factors.passkey_attestation_cas_file() else {
+        return Some(rp);
+    };
+    match attestation_cas(path) {
+        Ok(cas) => {
+            tracing::info!(cas = cas.len(), "passkeys require attestation");
+            Some(rp.with_attestation(cas))
+        }
         Err(error) => {
             tracing::warn!(%error, "passkeys are not offered");
             None
         }
     }
+}
+
+/// Reads the file of attestation CAs (`factors.passkey_attestation_cas`): what is wrong with
+/// it names the file.
+pub fn attestation_cas(path: &std::path::Path) -> Result<passkey::AttestationCas, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+    passkey::AttestationCas::from_pem(&pem).map_err(|e| format!("`{}` {e}", path.display()))
 }
 
 /// How long a passkey ceremony may wait for the browser's answer.
@@ -131,8 +155,13 @@ pub async fn begin_passkey_sign_in(
         .into_iter()
         .map(|f| f.secret)
         .collect();
-    let Ok((options, bytes)) = rp.start_authentication(&stored) else {
-        return Ok(None);
+    let (options, bytes) = match rp.start_authentication(&stored) {
+        Ok(begun) => begun,
+        Err(error @ passkey::PasskeyError::NotAttested) => {
+            tracing::info!(%error, "the person's passkeys lack the attestation now required");
+            return Ok(None);
+        }
+        Err(_) => return Ok(None),
     };
     let id = keep(state, Ceremony::Authenticate, user, place, bytes).await?;
     Ok(Some(Begun { options, id }))
