@@ -34,6 +34,37 @@ impl Page {
         (unescape(&action), fields)
     }
 
+    /// The action of the form that posts to a path ending in `part`.
+    pub fn action_ending(&self, part: &str) -> String {
+        self.body
+            .split("action=\"")
+            .skip(1)
+            .map(|s| unescape(s.split('"').next().unwrap_or_default()))
+            .find(|action| action.ends_with(part))
+            .unwrap_or_else(|| panic!("no form to {part} in {}", self.body))
+    }
+
+    /// The key an add-app page shows to type into an authenticator app.
+    pub fn shown_key(&self) -> idp_factors::totp::Secret {
+        let start = self.body.find("id=\"secret\">").expect("the key is shown") + 12;
+        let end = start + self.body[start..].find('<').unwrap();
+        let typed: String = unescape(&self.body[start..end])
+            .split_whitespace()
+            .collect();
+        idp_factors::totp::Secret::from_base32(&typed).expect("a base32 key")
+    }
+
+    /// The saved recovery codes a page shows, once.
+    pub fn saved_codes(&self) -> Vec<String> {
+        let start = self.body.find("id=\"saved-codes\"").expect("codes shown");
+        let list = &self.body[start..];
+        let list = &list[..list.find("</ol>").unwrap()];
+        list.split("<code>")
+            .skip(1)
+            .map(|c| c[..c.find("</code>").unwrap()].to_owned())
+            .collect()
+    }
+
     /// The page from the form that posts to `action` on: its `form()` is that form.
     pub fn form_to(&self, action: &str) -> Page {
         let body = unescape(&self.body);

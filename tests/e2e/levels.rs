@@ -48,25 +48,6 @@ async fn acr_and_amr(rp: &RelyingParty, done: Page, start: AuthStart) -> (String
     (acr, amr)
 }
 
-/// The key the add-app page shows to type into an app.
-fn shown_secret(page: &Page) -> totp::Secret {
-    let start = page.body.find("id=\"secret\">").expect("the key is shown") + 12;
-    let end = start + page.body[start..].find('<').unwrap();
-    let typed: String = page.body[start..end].split_whitespace().collect();
-    totp::Secret::from_base32(&typed).expect("a base32 key")
-}
-
-/// The saved codes the page shows, once.
-fn shown_codes(page: &Page) -> Vec<String> {
-    let start = page.body.find("id=\"saved-codes\"").expect("codes shown");
-    let list = &page.body[start..];
-    let list = &list[..list.find("</ol>").unwrap()];
-    list.split("<code>")
-        .skip(1)
-        .map(|c| c[..c.find("</code>").unwrap()].to_owned())
-        .collect()
-}
-
 /// The id of the first factor the account page lists in its removal form.
 fn factor_id(account: &Page) -> String {
     let form = account.form_to("/account/factors/remove");
@@ -76,16 +57,6 @@ fn factor_id(account: &Page) -> String {
         .expect("a factor to remove")
         + 15;
     form.body[start..start + form.body[start..].find('"').unwrap()].to_owned()
-}
-
-/// The action of the form on `page` that posts to a path ending in `part`.
-fn page_action(page: &Page, part: &str) -> String {
-    page.body
-        .split("action=\"")
-        .skip(1)
-        .map(|s| crate::page::unescape(s.split('"').next().unwrap()))
-        .find(|a| a.ends_with(part))
-        .unwrap_or_else(|| panic!("no form to {part}: {}", page.body))
 }
 
 fn now() -> i64 {
@@ -145,7 +116,7 @@ async fn each_level_gives_exactly_its_acr_and_amr() {
     assert!(page.is("second-factor"), "{page:?}");
     let add = browser.get(&page.link("/add-app")).await;
     assert!(add.is("add-app"), "{add:?}");
-    let secret = shown_secret(&add);
+    let secret = add.shown_key();
     let first = totp::code_at(&secret, now());
     let done = browser
         .submit(&add, &[("otp", &first), ("name", "Phone")])
@@ -177,14 +148,14 @@ async fn each_level_gives_exactly_its_acr_and_amr() {
         .submit_to(&account, "/account/factors/saved-codes", &[])
         .await;
     assert!(made.is("saved-codes"), "{made:?}");
-    let codes = shown_codes(&made);
+    let codes = made.saved_codes();
     assert_eq!(codes.len(), 10);
     let (start, page) =
         password_and_pin(&rp, &browser, &[("acr_values", AAL2), ("prompt", "login")]).await;
     let done = browser
         .submit_to(
             &page,
-            &page_action(&page, "/second-factor"),
+            &page.action_ending("/second-factor"),
             &[("recovery_code", &codes[0])],
         )
         .await;
@@ -201,7 +172,7 @@ async fn each_level_gives_exactly_its_acr_and_amr() {
     let again = browser
         .submit_to(
             &page,
-            &page_action(&page, "/second-factor"),
+            &page.action_ending("/second-factor"),
             &[("recovery_code", &codes[0])],
         )
         .await;
@@ -246,7 +217,7 @@ async fn each_level_gives_exactly_its_acr_and_amr() {
         !page.contains("name=\"otp\""),
         "an app does not reach this level"
     );
-    let decline = page_action(&page, "/decline");
+    let decline = page.action_ending("/decline");
     let answer = browser.submit_to(&page, &decline, &[]).await;
     let location = answer.location.expect("back to the relying party");
     assert_eq!(

@@ -92,26 +92,6 @@ fn percent_decode(url: &str) -> String {
         .join("&")
 }
 
-/// The action of the form on `page` that posts to a path containing `part`.
-fn action(page: &Page, part: &str) -> String {
-    page.body
-        .split("action=\"")
-        .skip(1)
-        .map(|s| unescape(s.split('"').next().unwrap_or_default()))
-        .find(|action| action.contains(part))
-        .unwrap_or_else(|| panic!("no form to {part} in {}", page.body))
-}
-
-/// The key the add-app page shows to type into an app.
-fn shown_secret(page: &Page) -> totp::Secret {
-    let start = page.body.find("id=\"secret\">").expect("the key is shown") + 12;
-    let end = start + page.body[start..].find('<').unwrap();
-    let typed: String = unescape(&page.body[start..end])
-        .split_whitespace()
-        .collect();
-    totp::Secret::from_base32(&typed).expect("a base32 key")
-}
-
 fn unix_now() -> i64 {
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -195,7 +175,11 @@ async fn filing_a_return_steps_up_to_a_second_factor_and_declining_files_nothing
     // Alice declines ("I can't use any of these"): the provider answers at a lower acr, and
     // the portal explains instead of filing.
     let back = browser
-        .submit_to(&second_factor, &action(&second_factor, "/decline"), &[])
+        .submit_to(
+            &second_factor,
+            &second_factor.action_ending("/decline"),
+            &[],
+        )
         .await
         .location
         .expect("back to the portal");
@@ -248,7 +232,7 @@ async fn filing_a_return_steps_up_to_a_second_factor_and_declining_files_nothing
     .await;
     let add = browser.open(&second_factor.link("/add-app")).await;
     assert!(add.is("add-app"), "{add:?}");
-    let secret = shown_secret(&add);
+    let secret = add.shown_key();
     let code = totp::code_at(&secret, unix_now());
     let back = browser
         .submit(&add, &[("otp", &code), ("name", "Phone")])
@@ -308,7 +292,11 @@ async fn changing_bank_details_without_a_passkey_is_explained() {
     // Nobody can have a passkey in this build: alice can only decline, which ends the
     // essential request with an error at the portal's redirect URI.
     let back = browser
-        .submit_to(&second_factor, &action(&second_factor, "/decline"), &[])
+        .submit_to(
+            &second_factor,
+            &second_factor.action_ending("/decline"),
+            &[],
+        )
         .await
         .location
         .expect("back to the portal");

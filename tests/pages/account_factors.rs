@@ -36,32 +36,11 @@ fn section(page: &Page) -> &str {
     &rest[..rest.find("</details>").unwrap_or(rest.len())]
 }
 
-/// The key the add-app page shows to type into an app.
-fn shown_secret(page: &Page) -> totp::Secret {
-    let start = page.body.find("id=\"secret\">").expect("the key is shown") + 12;
-    let end = start + page.body[start..].find('<').unwrap();
-    let typed: String = unescape(&page.body[start..end])
-        .split_whitespace()
-        .collect();
-    totp::Secret::from_base32(&typed).expect("a base32 key")
-}
-
-/// The saved codes a page shows.
-fn shown_codes(page: &Page) -> Vec<String> {
-    let start = page.body.find("id=\"saved-codes\"").expect("codes shown");
-    let list = &page.body[start..];
-    let list = &list[..list.find("</ol>").unwrap()];
-    list.split("<code>")
-        .skip(1)
-        .map(|c| c[..c.find("</code>").unwrap()].to_owned())
-        .collect()
-}
-
 /// Adds an app from the account page of a browser allowed to; its secret.
 async fn add_app(idp: &Idp, browser: &mut Browser<'_>, name: &str) -> totp::Secret {
     let add = browser.get("/account/factors/app").await;
     assert!(add.is("add-app"), "{add:?}");
-    let secret = shown_secret(&add);
+    let secret = add.shown_key();
     let code = totp::code_at(&secret, idp.clock.now());
     let done = browser
         .submit(&add, &[("otp", &code), ("name", name)])
@@ -111,10 +90,10 @@ async fn an_app_is_added_from_the_account_page_with_its_first_code() {
         add.body
     );
     assert!(!add.contains("type=\"hidden\" name=\"secret\""));
-    let secret = shown_secret(&add);
+    let secret = add.shown_key();
     // Reloading keeps the same key: it waits server-side.
     let again = browser.get(&link).await;
-    assert_eq!(shown_secret(&again).base32(), secret.base32());
+    assert_eq!(again.shown_key().base32(), secret.base32());
 
     let wrong = browser.submit(&add, &[("otp", "000000")]).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
@@ -177,7 +156,7 @@ async fn saved_codes_are_shown_once_work_once_and_new_ones_end_the_old() {
     assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
     assert!(shown.is("saved-codes"), "{shown:?}");
     assert!(shown.contains("Print these codes or write them down"));
-    let codes = shown_codes(&shown);
+    let codes = shown.saved_codes();
     assert_eq!(codes.len(), 10, "{codes:?}");
     assert_eq!(idp.count("recovery_codes", "used_at IS NULL"), 10);
     let account = browser.get("/account").await;
@@ -215,7 +194,7 @@ async fn saved_codes_are_shown_once_work_once_and_new_ones_end_the_old() {
     let shown = browser
         .submit_to(&account, "/account/factors/saved-codes", &[])
         .await;
-    let new_codes = shown_codes(&shown);
+    let new_codes = shown.saved_codes();
     assert_eq!(new_codes.len(), 10);
     assert_eq!(idp.count("recovery_codes", "used_at IS NULL"), 10);
     idp.clock.advance(60);

@@ -9,7 +9,6 @@ use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_authenticator_rs::softtoken::SoftToken;
 
-use crate::page::unescape;
 use crate::support::{Browser, Idp, PIN, Page, authorize, exchange};
 
 const PR: &str = "urn:idp:acr:aal2-phishing-resistant";
@@ -53,20 +52,11 @@ fn answer(page: &Page, authenticator: &mut impl WebauthnAuthenticator) -> Vec<(S
         serde_json::to_string(&authenticator.do_authentication(origin, options).unwrap())
     }
     .unwrap();
-    let form = page.form_to(&action(page, "passkey"));
+    let form = page.form_to(&page.action_ending("passkey"));
     let (_, mut fields) = form.form();
     fields.retain(|(name, _)| name != "credential");
     fields.push(("credential".into(), credential));
     fields
-}
-
-fn action(page: &Page, part: &str) -> String {
-    page.body
-        .split("action=\"")
-        .skip(1)
-        .map(|s| unescape(s.split('"').next().unwrap_or_default()))
-        .find(|action| action.contains(part))
-        .unwrap_or_else(|| panic!("no form to {part} in {}", page.body))
 }
 
 async fn to_second_factor(browser: &mut Browser<'_>, extra: &[(&str, &str)]) -> Page {
@@ -91,7 +81,7 @@ async fn a_passkey_reaches_the_phishing_resistant_level_and_its_answer_works_onc
     let page = to_second_factor(&mut browser, &[("claims", &essential)]).await;
     assert!(page.contains("data-ceremony=\"create\""), "{}", page.body);
     let fields = answer(&page, &mut authenticator);
-    let target = action(&page, "/add-passkey");
+    let target = page.action_ending("/add-passkey");
     let done = browser.post_as_is(&target, &fields).await;
     let claims = claims_of(&idp, &done).await;
     assert_eq!(claims["acr"], PR);
@@ -112,14 +102,14 @@ async fn a_passkey_reaches_the_phishing_resistant_level_and_its_answer_works_onc
     let page = to_second_factor(&mut browser, &[("claims", &essential), ("max_age", "0")]).await;
     assert!(page.contains("data-ceremony=\"get\""), "{}", page.body);
     let fields = answer(&page, &mut authenticator);
-    let target = action(&page, "/second-factor/passkey");
+    let target = page.action_ending("/second-factor/passkey");
     let done = browser.post_as_is(&target, &fields).await;
     assert_eq!(claims_of(&idp, &done).await["acr"], PR);
 
     idp.clock.advance(1);
     let page = to_second_factor(&mut browser, &[("claims", &essential), ("max_age", "0")]).await;
     // The earlier answer, for the earlier ceremony: that state was taken.
-    let target = action(&page, "/second-factor/passkey");
+    let target = page.action_ending("/second-factor/passkey");
     let replayed = browser.post_as_is(&target, &fields).await;
     assert_eq!(replayed.status, StatusCode::UNAUTHORIZED, "{replayed:?}");
     assert!(
@@ -167,7 +157,7 @@ async fn a_passkey_stands_in_for_the_new_device_code() {
     let page = to_second_factor(&mut trusted, &[("acr_values", PR)]).await;
     let fields = answer(&page, &mut authenticator);
     let done = trusted
-        .post_as_is(&action(&page, "/add-passkey"), &fields)
+        .post_as_is(&page.action_ending("/add-passkey"), &fields)
         .await;
     assert_eq!(claims_of(&idp, &done).await["acr"], PR);
 
@@ -189,7 +179,7 @@ async fn a_passkey_stands_in_for_the_new_device_code() {
     assert!(device.contains("data-ceremony=\"get\""), "{}", device.body);
     let fields = answer(&device, &mut authenticator);
     let done = other
-        .post_as_is(&action(&device, "/device/passkey"), &fields)
+        .post_as_is(&device.action_ending("/device/passkey"), &fields)
         .await;
     let claims = claims_of(&idp, &done).await;
     assert_eq!(claims["acr"], PR);
@@ -213,7 +203,7 @@ async fn a_passkey_is_added_from_the_account_page() {
     fields.retain(|(name, _)| name != "name");
     fields.push(("name".into(), "Laptop".into()));
     let done = browser
-        .post_as_is(&action(&page, "/account/factors/passkey"), &fields)
+        .post_as_is(&page.action_ending("/account/factors/passkey"), &fields)
         .await;
     assert_eq!(done.status, StatusCode::OK, "{done:?}");
     assert!(done.contains("Your passkey was added"), "{}", done.body);
@@ -221,7 +211,7 @@ async fn a_passkey_is_added_from_the_account_page() {
     assert_eq!(idp.count("factors", "kind = 'passkey'"), 1);
     // The same answer again: its ceremony was taken.
     let again = browser
-        .post_as_is(&action(&page, "/account/factors/passkey"), &fields)
+        .post_as_is(&page.action_ending("/account/factors/passkey"), &fields)
         .await;
     assert_eq!(
         again.status,
@@ -277,7 +267,7 @@ async fn with_attestation_cas_only_an_attested_authenticator_is_added_and_signs_
     fields.retain(|(name, _)| name != "name");
     fields.push(("name".into(), "Laptop".into()));
     browser
-        .post_as_is(&action(&page, "/account/factors/passkey"), &fields)
+        .post_as_is(&page.action_ending("/account/factors/passkey"), &fields)
         .await;
     assert_eq!(idp.count("factors", "kind = 'passkey'"), 0);
     // The security key attested by it is added.
@@ -286,7 +276,7 @@ async fn with_attestation_cas_only_an_attested_authenticator_is_added_and_signs_
     fields.retain(|(name, _)| name != "name");
     fields.push(("name".into(), "Security key".into()));
     let done = browser
-        .post_as_is(&action(&page, "/account/factors/passkey"), &fields)
+        .post_as_is(&page.action_ending("/account/factors/passkey"), &fields)
         .await;
     assert_eq!(done.status, StatusCode::OK, "{done:?}");
     assert!(done.contains("Your passkey was added"), "{}", done.body);
@@ -299,7 +289,7 @@ async fn with_attestation_cas_only_an_attested_authenticator_is_added_and_signs_
     assert!(page.contains("data-ceremony=\"get\""), "{}", page.body);
     let fields = answer(&page, &mut token);
     let done = browser
-        .post_as_is(&action(&page, "/second-factor/passkey"), &fields)
+        .post_as_is(&page.action_ending("/second-factor/passkey"), &fields)
         .await;
     assert_eq!(claims_of(&idp, &done).await["acr"], PR);
 }

@@ -29,26 +29,6 @@ async fn claims_of(idp: &Idp, answer: &Page) -> Value {
     idp.id_token_claims(&tokens)
 }
 
-/// The key the add-app page shows to type into an app.
-fn shown_secret(page: &Page) -> totp::Secret {
-    let start = page.body.find("id=\"secret\">").expect("the key is shown") + 12;
-    let end = start + page.body[start..].find('<').unwrap();
-    let typed: String = unescape(&page.body[start..end])
-        .split_whitespace()
-        .collect();
-    totp::Secret::from_base32(&typed).expect("a base32 key")
-}
-
-/// The action of the form on `page` that posts to a path ending in `part`.
-fn action(page: &Page, part: &str) -> String {
-    page.body
-        .split("action=\"")
-        .skip(1)
-        .map(|s| unescape(s.split('"').next().unwrap_or_default()))
-        .find(|action| action.ends_with(part))
-        .unwrap_or_else(|| panic!("no form to {part} in {}", page.body))
-}
-
 /// A browser signed in to `rp` as alice (trusted after its new-device code).
 async fn signed_in(idp: &Idp) -> Browser<'_> {
     let mut browser = Browser::new(idp);
@@ -87,10 +67,10 @@ async fn a_person_without_a_factor_adds_an_app_and_reaches_aal2() {
         "{}",
         add.body
     );
-    let secret = shown_secret(&add);
+    let secret = add.shown_key();
     // Reloading keeps the same key.
     let (_, again) = browser.open(&page.link("/add-app")).await;
-    assert_eq!(shown_secret(&again).base32(), secret.base32());
+    assert_eq!(again.shown_key().base32(), secret.base32());
 
     let wrong = browser.submit(&add, &[("otp", "000000")]).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
@@ -140,7 +120,7 @@ async fn declining_ends_an_essential_request_and_lowers_a_voluntary_one() {
 
     let page = to_second_factor(&mut browser, &[("acr_values", AAL2)]).await;
     let answer = browser
-        .submit_to(&page, &action(&page, "/decline"), &[])
+        .submit_to(&page, &page.action_ending("/decline"), &[])
         .await;
     let claims = claims_of(&idp, &answer).await;
     assert_eq!(claims["acr"], DEVICE, "a voluntary level not reached");
@@ -149,7 +129,7 @@ async fn declining_ends_an_essential_request_and_lowers_a_voluntary_one() {
     let essential = r#"{"id_token":{"acr":{"essential":true,"values":["urn:idp:acr:aal2"]}}}"#;
     let page = to_second_factor(&mut browser, &[("claims", essential)]).await;
     let answer = browser
-        .submit_to(&page, &action(&page, "/decline"), &[])
+        .submit_to(&page, &page.action_ending("/decline"), &[])
         .await;
     assert_eq!(
         param(answer.to(), "error").as_deref(),
@@ -243,7 +223,7 @@ async fn an_app_code_stands_in_for_the_new_device_code() {
     let next = browser.post(pin.to(), &[("pin", PIN)]).await;
     let device = browser.follow(next).await;
     assert!(device.is("device-code"), "{device:?}");
-    let app = action(&device, "/device/app");
+    let app = device.action_ending("/device/app");
     let wrong = browser.submit_to(&device, &app, &[("otp", "123456")]).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     let code = totp::code_at(&secret, idp.clock.now());
@@ -356,7 +336,9 @@ async fn a_texted_code_counts_for_aal2_only_where_the_operator_allows() {
         if !allowed {
             continue;
         }
-        let asked = browser.submit_to(&page, &action(&page, "/text"), &[]).await;
+        let asked = browser
+            .submit_to(&page, &page.action_ending("/text"), &[])
+            .await;
         let page = browser.follow(asked).await;
         assert!(page.contains("We texted a 6-digit code"), "{}", page.body);
         // A new-device code e-mailed for another sign-in (it replaces the texted one) does
@@ -375,17 +357,17 @@ async fn a_texted_code_counts_for_aal2_only_where_the_operator_allows() {
         other.post(pin.to(), &[("pin", PIN)]).await;
         let emailed = idp.code_sent_to("alice@example.com").await.unwrap();
         let refused = browser
-            .submit_to(&page, &action(&page, "/texted"), &[("code", &emailed)])
+            .submit_to(&page, &page.action_ending("/texted"), &[("code", &emailed)])
             .await;
         assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{refused:?}");
         idp.clock.advance(1);
         let asked = browser
-            .submit_to(&refused, &action(&refused, "/text"), &[])
+            .submit_to(&refused, &refused.action_ending("/text"), &[])
             .await;
         let page = browser.follow(asked).await;
         let code = idp.code_sent_to(phone).await.unwrap();
         let answer = browser
-            .submit_to(&page, &action(&page, "/texted"), &[("code", &code)])
+            .submit_to(&page, &page.action_ending("/texted"), &[("code", &code)])
             .await;
         let claims = claims_of(&idp, &answer).await;
         assert_eq!(claims["acr"], AAL2);

@@ -29,16 +29,15 @@ pub(crate) fn after_pin(
     code_to: Destination,
     ctx: Context<'_>,
 ) -> Step {
-    let Some(level) = ctx.policy.level.filter(|l| l.needs_second_factor()) else {
+    if !ctx.policy.level.is_some_and(Level::needs_second_factor) {
         return without_factor(user, basis, methods, trusted_device, code_to, ctx);
-    };
+    }
     // A person with any factor goes to it at once: one that reaches the level verifies the
     // browser too, and one that does not can bind nothing here (they decline, or add the
     // factor asked for on the account page after proving theirs).
-    let texted = ctx.policy.texted_codes_count;
     let has = ctx
         .account
-        .is_some_and(|a| a.factors.reach(level, texted) || a.factors.any(texted));
+        .is_some_and(|a| a.factors.any(ctx.policy.texted_codes_count));
     if has || trusted_device {
         let device = if trusted_device {
             Device::Trusted

@@ -15,10 +15,8 @@ pub const SCRIPT: &str = include_str!("../../static/passkey.js");
 /// The policy of a page that runs the script: every page's, plus the script's hash.
 static POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
     let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(SCRIPT));
-    let policy = format!(
-        "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'sha256-{hash}'; \
-         base-uri 'none'; frame-ancestors 'none'"
-    );
+    let every_page = crate::web::request_id::CONTENT_SECURITY_POLICY;
+    let policy = format!("{every_page}; script-src 'sha256-{hash}'");
     HeaderValue::from_str(&policy).unwrap_or_else(|_| unreachable!("base64 is a header value"))
 });
 
@@ -42,6 +40,25 @@ pub fn ceremony(begun: crate::factors::Begun, creating: bool, action: String) ->
         "action": action,
         "script": SCRIPT,
     })
+}
+
+/// What the script posts: the ceremony's id (its state stays on the server), the
+/// authenticator's answer, and, when adding one, the passkey's name.
+#[derive(Debug, serde::Deserialize)]
+pub struct PasskeyForm {
+    #[serde(default)]
+    pub ceremony: String,
+    #[serde(default)]
+    pub credential: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+impl PasskeyForm {
+    /// The ceremony's id and the authenticator's answer.
+    pub fn answer(&self) -> (&str, &str) {
+        (&self.ceremony, &self.credential)
+    }
 }
 
 /// Marks a page that runs the script (see `request_id::finish`).

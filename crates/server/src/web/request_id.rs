@@ -12,7 +12,8 @@ use tracing::Instrument as _;
 
 use crate::state::AppState;
 
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+/// Every page's policy: no script at all (the passkey pages add theirs: `web::passkey`).
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      base-uri 'none'; frame-ancestors 'none'";
 
 /// Headers every response carries, replacing any a handler set.

@@ -12,8 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use idp_core::StoreError;
 use idp_core::model::{
-    Client, ClientMetadata, EphemeralKind, FactorKind, Session, SigningAlg,
-    TokenEndpointAuthMethod, User,
+    Client, ClientMetadata, EphemeralKind, Session, SigningAlg, TokenEndpointAuthMethod, User,
 };
 use idp_signin::Level;
 use serde::Deserialize;
@@ -31,18 +30,12 @@ use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
 use crate::web::csrf;
 use crate::web::extract::{SignedIn, SignedInForm};
+use crate::web::passkey::PasskeyForm;
 
 const ADD_APP_PATH: &str = "/account/factors/app";
 
 /// How long an app being added waits for its first code.
 const PENDING_SECS: i64 = 15 * 60;
-
-fn kind_key(kind: FactorKind) -> &'static str {
-    match kind {
-        FactorKind::App => "factor-kind-app",
-        FactorKind::Passkey => "factor-kind-passkey",
-    }
-}
 
 /// What the account page shows of the person's factors, and what this session may do.
 pub(super) async fn section(
@@ -60,7 +53,7 @@ pub(super) async fn section(
         .map(|f| {
             json!({
                 "id": f.id,
-                "kind": Text::new(kind_key(f.kind)),
+                "kind": Text::new(crate::messages::kind_key(f.kind)),
                 "name": f.name,
                 "created_at": at(f.created_at),
                 "last_used_at": f.last_used_at.map(at),
@@ -254,16 +247,6 @@ pub async fn add_passkey_page(
     passkey_screen(&state, jar, &session, &user, StatusCode::OK, None).await
 }
 
-#[derive(Deserialize)]
-pub struct AddPasskeyForm {
-    #[serde(default)]
-    ceremony: String,
-    #[serde(default)]
-    credential: String,
-    #[serde(default)]
-    name: String,
-}
-
 /// POST `/account/factors/passkey`: the authenticator's answer (field `credential`), bound to
 /// the ceremony this session began.
 pub async fn add_passkey_submit(
@@ -274,13 +257,13 @@ pub async fn add_passkey_submit(
         session,
         user,
         form,
-    }: SignedInForm<AddPasskeyForm>,
+    }: SignedInForm<PasskeyForm>,
 ) -> Result<Response, PageError> {
     if let Some(refusal) = needs_step_up(&state, &jar, &session, &user).await? {
         return Ok(refusal);
     }
     let name = factor_name(&form.name, "factor-kind-passkey");
-    let answer = (form.ceremony.as_str(), form.credential.as_str());
+    let answer = form.answer();
     let added =
         factors::finish_passkey_registration(&state, &user, &session.sid, answer, &name, &from)
             .await?;
@@ -340,7 +323,7 @@ pub async fn rename_factor(
     let Some(factor) = listing.factors.iter().find(|f| f.id == form.id) else {
         return unknown_factor(&state, jar, &session, &user).await;
     };
-    let name = factor_name(&form.name, kind_key(factor.kind));
+    let name = factor_name(&form.name, crate::messages::kind_key(factor.kind));
     if !factors::rename(&state, &user, &form.id, &name, &from).await? {
         return unknown_factor(&state, jar, &session, &user).await;
     }

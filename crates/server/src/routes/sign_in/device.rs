@@ -26,6 +26,7 @@ use crate::throttle;
 use crate::web::client_info::ClientInfo;
 use crate::web::code_entry::{self, CodePage, CodeScreen, Resend};
 use crate::web::extract::{Step, StepForm};
+use crate::web::passkey::PasskeyForm;
 use crate::web::sign_in::Loaded;
 
 fn device_path(interaction: &Interaction) -> String {
@@ -217,14 +218,6 @@ pub async fn device_app(
     .await
 }
 
-#[derive(Deserialize)]
-pub struct PasskeyForm {
-    #[serde(default)]
-    ceremony: String,
-    #[serde(default)]
-    credential: String,
-}
-
 /// A passkey in place of the new-device code.
 pub async fn device_passkey(
     State(state): State<AppState>,
@@ -239,7 +232,7 @@ pub async fn device_passkey(
     }
     let user = loaded.user()?.clone();
     let place = loaded.interaction.id.clone();
-    let answer = (form.ceremony.as_str(), form.credential.as_str());
+    let answer = form.answer();
     match factors::finish_passkey_sign_in(&state, &user, &place, answer, &from).await? {
         Some(factor) => {
             state

@@ -27,6 +27,7 @@ use crate::web::client_info::ClientInfo;
 use crate::web::code_entry;
 use crate::web::csrf;
 use crate::web::extract::{Step, StepForm};
+use crate::web::passkey::PasskeyForm;
 use crate::web::sign_in::Loaded;
 
 fn path(loaded: &Loaded) -> String {
@@ -204,16 +205,6 @@ pub async fn second_factor_submit(
     page(&state, jar, &loaded, StatusCode::UNAUTHORIZED, Some(error)).await
 }
 
-#[derive(Deserialize)]
-pub struct PasskeyForm {
-    #[serde(default)]
-    ceremony: String,
-    #[serde(default)]
-    credential: String,
-    #[serde(default)]
-    name: String,
-}
-
 /// The browser's answer to the passkey sign-in the page began.
 pub async fn passkey_submit(
     State(state): State<AppState>,
@@ -228,7 +219,7 @@ pub async fn passkey_submit(
     }
     let user = loaded.user()?.clone();
     let place = loaded.interaction.id.clone();
-    let answer = (form.ceremony.as_str(), form.credential.as_str());
+    let answer = form.answer();
     match factors::finish_passkey_sign_in(&state, &user, &place, answer, &from).await? {
         Some(factor) => {
             let event = Event::SecondFactorVerified { factor };
@@ -258,7 +249,7 @@ pub async fn add_passkey_submit(
     let user = loaded.user()?.clone();
     let place = loaded.interaction.id.clone();
     let name = factor_name(&form.name, "factor-kind-passkey");
-    let answer = (form.ceremony.as_str(), form.credential.as_str());
+    let answer = form.answer();
     match factors::finish_passkey_registration(&state, &user, &place, answer, &name, &from).await? {
         Some((_, synced)) => {
             let event = Event::FactorAdded {
