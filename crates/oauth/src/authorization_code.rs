@@ -27,6 +27,10 @@ pub struct CodeGrant {
     /// recovery or unlock since then voids the code (codes of earlier releases carry none).
     #[serde(default)]
     pub credential_epoch: Option<i64>,
+    /// The grant was recorded when the code was issued, with the access token the
+    /// authorization endpoint returned beside it (hybrid flow).
+    #[serde(default)]
+    pub grant_recorded: bool,
 }
 
 impl Redeemable for CodeGrant {
@@ -106,16 +110,21 @@ impl CodeExchange<'_> {
                 return Err(OAuthError::invalid_grant("the user withdrew their consent").into());
             }
         }
-        self.grants
-            .create_grant(&Grant {
-                id: grant.grant_id.clone(),
-                user_id: grant.user_id.clone(),
-                client_id: client.id.clone(),
-                sid: Some(grant.sid.clone()),
-                created_at: self.clock.now(),
-                revoked_at: None,
-            })
-            .await?;
+        if !record.grant_recorded {
+            self.grants
+                .create_grant(&Grant {
+                    id: grant.grant_id.clone(),
+                    user_id: grant.user_id.clone(),
+                    client_id: client.id.clone(),
+                    sid: Some(grant.sid.clone()),
+                    created_at: self.clock.now(),
+                    revoked_at: None,
+                })
+                .await?;
+        } else if !self.grants.grant_is_active(&grant.grant_id).await? {
+            // Its front-channel access token was revoked, or the session logged out.
+            return Err(OAuthError::invalid_grant("the grant was revoked").into());
+        }
         issue_for_user(
             self.ephemeral,
             self.issuer,
@@ -185,6 +194,7 @@ mod tests {
             nonce: None,
             code_challenge: challenge.map(str::to_owned),
             credential_epoch: Some(0),
+            grant_recorded: false,
         }
     }
 

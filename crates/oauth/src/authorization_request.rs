@@ -10,6 +10,8 @@ use idp_core::{ErrorCode, OAuthError, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::SCOPES_SUPPORTED;
+pub use crate::authorization_response::append_query;
+use crate::authorization_response::{ResponseMode, ResponseType};
 
 /// Longest accepted value of the free-form parameters.
 const MAX_STATE_LENGTH: usize = 2048;
@@ -47,6 +49,20 @@ pub struct AuthorizationRequest {
     /// `acr` came from an essential `acr` claim: not reaching it is an error.
     #[serde(default)]
     pub acr_essential: bool,
+    /// What the authorization endpoint returns (`code` unless implicit or hybrid).
+    #[serde(default)]
+    pub response_type: ResponseType,
+    /// How the answer travels to the redirect URI.
+    #[serde(default)]
+    pub response_mode: ResponseMode,
+}
+
+/// The operator's protocol settings the checks read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProtocolOptions {
+    /// The implicit and hybrid response types are accepted (RFC 9700 §2.1.2 advises against
+    /// them; OpenID Connect Dynamic certification asks for them).
+    pub implicit_and_hybrid: bool,
 }
 
 /// Why a request was refused, and so how to answer it.
@@ -58,6 +74,7 @@ pub enum Rejection {
     Redirect {
         redirect_uri: String,
         state: Option<String>,
+        mode: ResponseMode,
         error: OAuthError,
     },
     Store(StoreError),
@@ -128,14 +145,17 @@ pub async fn check(
     pairs: Vec<(String, String)>,
     clients: &dyn ClientStore,
     arrival: Arrival,
+    options: ProtocolOptions,
 ) -> Result<(AuthorizationRequest, Client), Rejection> {
     let params = Params { pairs };
     let client = check_client(&params, clients).await?;
     let redirect_uri = check_redirect_uri(&params, &client)?;
     let state = params.get("state").map(str::to_owned);
+    let mode = answer_mode(&params, options);
     let refuse = |error: OAuthError| Rejection::Redirect {
         redirect_uri: redirect_uri.clone(),
         state: state.clone().filter(|s| s.len() <= MAX_STATE_LENGTH),
+        mode,
         error,
     };
     check_no_duplicates(&params).map_err(refuse)?;
@@ -144,17 +164,17 @@ pub async fn check(
             "this client must push its authorization requests (PAR, RFC 9126)",
         )));
     }
-    if !client.may_use_grant("authorization_code") {
-        return Err(refuse(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "this client is not registered for the authorization code grant",
-        )));
-    }
+    let response_type = check_response_type(&params, options).map_err(refuse)?;
+    check_client_may_use(&client, response_type).map_err(refuse)?;
     check_request_objects(&params).map_err(refuse)?;
-    check_response_type(&params).map_err(refuse)?;
-    check_response_mode(&params).map_err(refuse)?;
+    let response_mode = check_response_mode(&params, response_type).map_err(refuse)?;
+    check_nonce(&params, response_type).map_err(refuse)?;
     let scopes = check_scope(&params).map_err(refuse)?;
-    let code_challenge = check_pkce(&params, &client).map_err(refuse)?;
+    let code_challenge = if response_type.code {
+        check_pkce(&params, &client).map_err(refuse)?
+    } else {
+        None
+    };
     let prompt = check_prompt(&params).map_err(refuse)?;
     let max_age = check_max_age(&params).map_err(refuse)?;
     check_lengths(&params).map_err(refuse)?;
@@ -175,6 +195,8 @@ pub async fn check(
         ui_locales: params.get("ui_locales").map(str::to_owned),
         acr,
         acr_essential,
+        response_type,
+        response_mode,
     };
     Ok((request, client))
 }
@@ -236,24 +258,91 @@ fn check_request_objects(params: &Params) -> Result<(), OAuthError> {
     Ok(())
 }
 
-fn check_response_type(params: &Params) -> Result<(), OAuthError> {
-    match params.get("response_type") {
-        Some("code") => Ok(()),
-        Some(_) => Err(OAuthError::new(
-            ErrorCode::UnsupportedResponseType,
-            "only response_type=code is supported",
-        )),
-        None => Err(OAuthError::invalid_request("response_type is required")),
+/// The response type, if it is one this provider answers with these settings.
+fn supported_response_type(params: &Params, options: ProtocolOptions) -> Option<ResponseType> {
+    params
+        .get("response_type")
+        .and_then(ResponseType::parse)
+        .filter(|parsed| parsed.is_code() || options.implicit_and_hybrid)
+}
+
+/// How an answer to this request travels, errors included: the mode asked for when it is one
+/// this provider has and the response type allows, else the response type's default
+/// (Multiple Response Types §5: never the query once tokens are in the answer).
+fn answer_mode(params: &Params, options: ProtocolOptions) -> ResponseMode {
+    let response_type = supported_response_type(params, options).unwrap_or_default();
+    match params.get("response_mode").and_then(ResponseMode::parse) {
+        Some(ResponseMode::Query) if response_type.returns_tokens() => {
+            response_type.default_mode()
+        }
+        Some(mode) => mode,
+        None => response_type.default_mode(),
     }
 }
 
-fn check_response_mode(params: &Params) -> Result<(), OAuthError> {
-    match params.get("response_mode") {
-        None | Some("query") => Ok(()),
-        Some(_) => Err(OAuthError::invalid_request(
-            "only response_mode=query is supported",
-        )),
+fn check_response_type(
+    params: &Params,
+    options: ProtocolOptions,
+) -> Result<ResponseType, OAuthError> {
+    if params.get("response_type").is_none() {
+        return Err(OAuthError::invalid_request("response_type is required"));
     }
+    supported_response_type(params, options).ok_or_else(|| {
+        OAuthError::new(
+            ErrorCode::UnsupportedResponseType,
+            if options.implicit_and_hybrid {
+                "response_type must be code, or a combination of code, id_token and token"
+            } else {
+                "only response_type=code is supported"
+            },
+        )
+    })
+}
+
+/// The client must be registered for the grant types the response type belongs to (RFC 7591
+/// §2.1).
+fn check_client_may_use(client: &Client, response_type: ResponseType) -> Result<(), OAuthError> {
+    match response_type
+        .grant_types()
+        .find(|grant| !client.may_use_grant(grant))
+    {
+        Some(grant) => Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            format!("this client is not registered for the {grant} grant"),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn check_response_mode(
+    params: &Params,
+    response_type: ResponseType,
+) -> Result<ResponseMode, OAuthError> {
+    match params.get("response_mode") {
+        None => Ok(response_type.default_mode()),
+        Some(asked) => match ResponseMode::parse(asked) {
+            Some(ResponseMode::Query) if response_type.returns_tokens() => {
+                Err(OAuthError::invalid_request(
+                    "response_mode=query is not allowed when tokens come from the authorization endpoint",
+                ))
+            }
+            Some(mode) => Ok(mode),
+            None => Err(OAuthError::invalid_request(
+                "response_mode must be query, fragment or form_post",
+            )),
+        },
+    }
+}
+
+/// An ID token from the authorization endpoint must carry a `nonce` (OpenID Connect Core
+/// §3.2.2.1, §3.3.2.11): it is the relying party's only defence against a replayed one.
+fn check_nonce(params: &Params, response_type: ResponseType) -> Result<(), OAuthError> {
+    if response_type.id_token && params.get("nonce").is_none() {
+        return Err(OAuthError::invalid_request(
+            "nonce is required when an ID token comes from the authorization endpoint",
+        ));
+    }
+    Ok(())
 }
 
 /// `openid` is required; unknown scopes are dropped, duplicates removed.
@@ -359,36 +448,6 @@ fn check_lengths(params: &Params) -> Result<(), OAuthError> {
     Ok(())
 }
 
-/// Where to send the user with an error (RFC 6749 §4.1.2.1, RFC 9207 `iss`).
-pub fn error_redirect(
-    redirect_uri: &str,
-    state: Option<&str>,
-    error: &OAuthError,
-    issuer: &str,
-) -> String {
-    let mut pairs = vec![
-        ("error", error.code.as_str()),
-        ("error_description", error.description.as_ref()),
-    ];
-    if let Some(state) = state {
-        pairs.push(("state", state));
-    }
-    pairs.push(("iss", issuer));
-    append_query(redirect_uri, &pairs)
-}
-
-/// `uri` with `pairs` added to its query, keeping what it already has.
-pub fn append_query(uri: &str, pairs: &[(&str, &str)]) -> String {
-    let encoded = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish();
-    let separator = if uri.contains('?') { '&' } else { '?' };
-    match uri.split_once('#') {
-        Some((base, _fragment)) => format!("{base}{separator}{encoded}"),
-        None => format!("{uri}{separator}{encoded}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use idp_core::model::TokenEndpointAuthMethod;
@@ -402,7 +461,7 @@ mod tests {
             .iter()
             .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
             .collect();
-        match check(pairs, &clients, Arrival::Direct).await {
+        match check(pairs, &clients, Arrival::Direct, ProtocolOptions::default()).await {
             Ok(_) => panic!("accepted"),
             Err(rejection) => rejection,
         }
@@ -444,6 +503,7 @@ mod tests {
                 redirect_uri,
                 state,
                 error,
+                ..
             } => {
                 assert_eq!(redirect_uri, "https://rp.example/cb");
                 assert_eq!(state.as_deref(), Some("s"));
@@ -451,18 +511,6 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-    }
-
-    #[test]
-    fn appends_to_an_existing_query() {
-        assert_eq!(
-            append_query("https://rp.example/cb", &[("code", "a b")]),
-            "https://rp.example/cb?code=a+b"
-        );
-        assert_eq!(
-            append_query("https://rp.example/cb?x=1", &[("code", "c")]),
-            "https://rp.example/cb?x=1&code=c"
-        );
     }
 
     #[test]

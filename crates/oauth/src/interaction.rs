@@ -5,14 +5,13 @@
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
 use idp_core::model::{EphemeralKind, Session};
-use idp_core::random::{random_token, sha256_b64};
+use idp_core::random::random_token;
 use idp_core::store::EphemeralStore;
-use idp_signin::{Authorization, Level, LiveSession, Policy, SignIn};
+use idp_signin::{Level, LiveSession, Policy, SignIn};
 use serde::{Deserialize, Serialize};
 
-use crate::authorization_code::CodeGrant;
-use crate::authorization_request::{AuthorizationRequest, Prompt, append_query};
-use crate::tokens::UserGrant;
+use crate::authorization_request::{AuthorizationRequest, Prompt};
+use crate::authorization_response::{ResponseMode, ResponseType};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Interaction {
@@ -83,6 +82,8 @@ impl Interaction {
             ui_locales: None,
             acr: None,
             acr_essential: false,
+            response_type: ResponseType::CODE,
+            response_mode: ResponseMode::Query,
         };
         Self::new(
             now,
@@ -170,68 +171,6 @@ pub fn live_session(session: &Session) -> LiveSession {
         auth_time: session.auth_time,
         level: Level::from_acr(&session.acr),
         epoch: session.credential_epoch,
-    }
-}
-
-/// Where an authorization code is kept until it is exchanged, and what its answer names.
-pub struct AuthorizationCodes<'a> {
-    pub ephemeral: &'a dyn EphemeralStore,
-    /// The issuer identifier, sent back as `iss` (RFC 9207).
-    pub issuer: &'a str,
-    /// How long a code lives, in seconds.
-    pub lifetime: i64,
-}
-
-impl AuthorizationCodes<'_> {
-    /// Issues a single-use authorization code for the request at `now` and returns the
-    /// redirect URI that delivers it (with `state` and `iss`). Only the sign-in machine grants
-    /// the [`Authorization`], for the session it names.
-    pub async fn issue(
-        &self,
-        now: UnixTime,
-        request: &AuthorizationRequest,
-        authorization: &Authorization,
-        session: &Session,
-        credential_epoch: i64,
-    ) -> Result<String, StoreError> {
-        if authorization.sid() != session.sid || authorization.user_id() != session.user_id {
-            return Err(StoreError::Corrupt(
-                "an authorization for another session".into(),
-            ));
-        }
-        let code = random_token(32);
-        let grant = CodeGrant {
-            grant: UserGrant {
-                client_id: request.client_id.clone(),
-                user_id: session.user_id.clone(),
-                scopes: request.scopes.clone(),
-                auth_time: session.auth_time,
-                acr: session.acr.clone(),
-                amr: session.amr.clone(),
-                sid: session.sid.clone(),
-                grant_id: random_token(16),
-            },
-            redirect_uri: request.redirect_uri.clone(),
-            nonce: request.nonce.clone(),
-            code_challenge: request.code_challenge.clone(),
-            credential_epoch: Some(credential_epoch),
-        };
-        let payload =
-            serde_json::to_value(&grant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.ephemeral
-            .put(
-                EphemeralKind::AuthorizationCode,
-                &sha256_b64(&code),
-                &payload,
-                now + self.lifetime,
-            )
-            .await?;
-        let mut pairs = vec![("code", code.as_str())];
-        if let Some(value) = request.state.as_deref() {
-            pairs.push(("state", value));
-        }
-        pairs.push(("iss", self.issuer));
-        Ok(append_query(&request.redirect_uri, &pairs))
     }
 }
 

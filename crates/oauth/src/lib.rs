@@ -8,8 +8,10 @@
 
 pub mod access_token;
 pub mod acr;
+pub mod authorization_answer;
 pub mod authorization_code;
 pub mod authorization_request;
+pub mod authorization_response;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod client_metadata;

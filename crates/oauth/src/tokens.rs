@@ -6,7 +6,7 @@ use idp_core::model::{Client, EphemeralKind, SigningAlg};
 use idp_core::random::{random_token, sha256_b64};
 use idp_core::store::EphemeralStore;
 use idp_core::{Clock, OAuthError, StoreError};
-use idp_token_issuer::{AccessTokenClaims, IdTokenClaims, TokenError, at_hash};
+use idp_token_issuer::{AccessTokenClaims, IdTokenClaims, TokenError, at_hash, c_hash};
 use serde::{Deserialize, Serialize};
 
 use crate::grant_error::GrantError;
@@ -84,25 +84,77 @@ pub fn sign_for_user(
     nonce: Option<String>,
     refresh_token: Option<String>,
 ) -> Result<TokenResponse, TokenError> {
-    let lifetimes = &issuer.lifetimes;
-    let scope = grant.scopes.join(" ");
-    let access_token = access_token(
+    let access_token = sign_access_token(issuer, now, client, grant)?;
+    let id_token = sign_id_token(
+        issuer,
+        now,
+        client,
+        grant,
+        IdTokenBinding {
+            nonce,
+            access_token: Some(&access_token),
+            code: None,
+        },
+    )?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: issuer.lifetimes.access_token,
+        id_token: Some(id_token),
+        refresh_token,
+        scope: grant.scopes.join(" "),
+    })
+}
+
+/// The user's access token (RFC 9068) for `grant`, issued at `now`: the token endpoint's, and
+/// the authorization endpoint's in the implicit and hybrid flows.
+pub fn sign_access_token(
+    issuer: &Issuer<'_>,
+    now: UnixTime,
+    client: &Client,
+    grant: &UserGrant,
+) -> Result<String, TokenError> {
+    let token = access_token(
         issuer,
         &AccessTokenClaims {
             iss: issuer.issuer.to_owned(),
             sub: grant.user_id.clone(),
             aud: issuer.issuer.to_owned(),
-            exp: now + lifetimes.access_token,
+            exp: now + issuer.lifetimes.access_token,
             iat: now,
             jti: random_token(16),
             client_id: client.id.clone(),
-            scope: scope.clone(),
+            scope: grant.scopes.join(" "),
             auth_time: Some(grant.auth_time),
             acr: Some(grant.acr.clone()),
             amr: Some(grant.amr.clone()),
             grant_id: Some(grant.grant_id.clone()),
         },
     )?;
+    issuer.counter.issued(IssuedToken::Access);
+    Ok(token)
+}
+
+/// What an ID token is bound to besides its user: the request's `nonce`, and the access token
+/// and code issued with it, whose hashes it carries (`at_hash`, `c_hash`: OpenID Connect
+/// Core §3.3.2.11). An ID token with no access token beside it is the only answer the relying
+/// party gets about the person (`response_type=id_token`, Core §5.4).
+#[derive(Debug, Clone, Default)]
+pub struct IdTokenBinding<'a> {
+    pub nonce: Option<String>,
+    pub access_token: Option<&'a str>,
+    pub code: Option<&'a str>,
+}
+
+/// The ID token for `grant`, issued at `now`, in the client's algorithm: the one signer of ID
+/// tokens for the token endpoint and the authorization endpoint.
+pub fn sign_id_token(
+    issuer: &Issuer<'_>,
+    now: UnixTime,
+    client: &Client,
+    grant: &UserGrant,
+    binding: IdTokenBinding<'_>,
+) -> Result<String, TokenError> {
     let alg = client.id_token_signed_response_alg;
     let id_token = issuer.keys.current().sign(
         alg,
@@ -111,26 +163,19 @@ pub fn sign_for_user(
             iss: issuer.issuer.to_owned(),
             sub: grant.user_id.clone(),
             aud: client.id.clone(),
-            exp: now + lifetimes.id_token,
+            exp: now + issuer.lifetimes.id_token,
             iat: now,
             auth_time: grant.auth_time,
-            nonce,
+            nonce: binding.nonce,
             acr: grant.acr.clone(),
             amr: grant.amr.clone(),
             sid: grant.sid.clone(),
-            at_hash: Some(at_hash(&access_token, alg)),
+            at_hash: binding.access_token.map(|token| at_hash(token, alg)),
+            c_hash: binding.code.map(|code| c_hash(code, alg)),
         },
     )?;
-    issuer.counter.issued(IssuedToken::Access);
     issuer.counter.issued(IssuedToken::Id);
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: lifetimes.access_token,
-        id_token: Some(id_token),
-        refresh_token,
-        scope,
-    })
+    Ok(id_token)
 }
 
 /// A new refresh token for the grant, stored as its digest; single use (each use rotates it).

@@ -531,3 +531,7 @@ saved-codes-title = Your saved recovery codes
 saved-codes-keep = Print these codes or write them down, and keep them somewhere safe. Each one signs you in once when you cannot use your authenticator app.
 saved-codes-once = This is the only time they are shown. Earlier saved codes, if you had any, no longer work.
 account-questions-off = Security questions are not used on this site.
+
+# The page that carries the sign-in's answer to the application (response_mode=form_post).
+form-post-title = Returning to the application
+form-post-lead = You are being sent back to the application. If nothing happens, press Continue.

@@ -537,3 +537,7 @@ saved-codes-title = Sus códigos de recuperación guardados
 saved-codes-keep = Imprima estos códigos o anótelos, y guárdelos en un lugar seguro. Cada uno le permite iniciar sesión una vez cuando no puede usar su aplicación de autenticación.
 saved-codes-once = Es la única vez que se muestran. Los códigos guardados anteriores, si los tenía, ya no funcionan.
 account-questions-off = En este sitio no se usan preguntas de seguridad.
+
+# La página que lleva la respuesta del inicio de sesión a la aplicación (response_mode=form_post).
+form-post-title = Volviendo a la aplicación
+form-post-lead = Le estamos enviando de vuelta a la aplicación. Si no pasa nada, pulse Continuar.

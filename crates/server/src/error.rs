@@ -237,6 +237,15 @@ impl From<StoreError> for PageError {
     }
 }
 
+impl From<idp_oauth::grant_error::GrantError> for PageError {
+    fn from(error: idp_oauth::grant_error::GrantError) -> Self {
+        match error {
+            idp_oauth::grant_error::GrantError::Store(e) => e.into(),
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
 impl From<HashError> for PageError {
     fn from(error: HashError) -> Self {
         match error {

@@ -206,6 +206,13 @@ impl AppState {
         }
     }
 
+    /// The operator's protocol settings the authorization request's checks read.
+    pub fn protocol(&self) -> idp_oauth::authorization_request::ProtocolOptions {
+        idp_oauth::authorization_request::ProtocolOptions {
+            implicit_and_hybrid: self.settings.protocol.implicit_and_hybrid,
+        }
+    }
+
     /// The claims of an access token this provider issued, if it is active (see
     /// `idp_oauth::access_token`); `None` if it is not, for any reason.
     pub async fn active_access_token(

@@ -25,6 +25,10 @@ pub struct IdTokenClaims {
     pub sid: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at_hash: Option<String>,
+    /// The hash of the code issued with the ID token at the authorization endpoint (hybrid
+    /// flow, OpenID Connect Core §3.3.2.11).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c_hash: Option<String>,
 }
 
 /// The JWT access token (RFC 9068 §2.2), with the grant it belongs to so that revoking the
@@ -108,6 +112,11 @@ pub fn at_hash(access_token: &str, alg: SigningAlg) -> String {
         SigningAlg::EdDSA => Sha512::digest(access_token.as_bytes()).to_vec(),
     };
     URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
+}
+
+/// `c_hash` (OpenID Connect Core §3.3.2.11): the code's hash, made as `at_hash` is.
+pub fn c_hash(code: &str, alg: SigningAlg) -> String {
+    at_hash(code, alg)
 }
 
 #[cfg(test)]

@@ -73,6 +73,7 @@ pub struct Settings {
     pub factors: FactorSettings,
     pub keys: KeySettings,
     pub registration: RegistrationSettings,
+    pub protocol: ProtocolSettings,
     pub codes: CodeSettings,
     pub tokens: TokenSettings,
     pub session: SessionSettings,
@@ -171,6 +172,14 @@ pub struct KeySettings {
 #[serde(deny_unknown_fields)]
 pub struct RegistrationSettings {
     pub require_initial_access_token: bool,
+}
+
+/// Parts of OpenID Connect that are off unless the operator turns them on.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolSettings {
+    /// The implicit and hybrid response types (`id_token`, `code id_token token`, ...).
+    pub implicit_and_hybrid: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -7,9 +7,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
-use idp_core::model::{Client, EphemeralKind, Rotated, RotationCheck};
+use idp_core::model::{Client, EphemeralKind, Rotated, RotationCheck, Session};
+use idp_oauth::authorization_request::AuthorizationRequest;
+use idp_oauth::authorization_response::AuthorizationResponse;
+use idp_oauth::grant_error::GrantError;
+use idp_signin::Authorization;
 use idp_oauth::authorization_code::{CodeExchange, CodeRequest};
-use idp_oauth::interaction::AuthorizationCodes;
+use idp_oauth::authorization_answer::AuthorizationAnswers;
 use idp_oauth::issuer::{IssuedToken, Issuer, KeySource, Lifetimes, TokenCounter};
 use idp_oauth::refresh_token::{Durable, RefreshExchange, RefreshRotation};
 use idp_oauth::tokens::{self, TokenResponse};
@@ -64,13 +68,33 @@ pub fn issuer(state: &AppState) -> Issuer<'_> {
     }
 }
 
-/// Where the sign-in's authorization codes are kept, and the issuer their answer names.
-pub fn authorization_codes(state: &AppState) -> AuthorizationCodes<'_> {
-    AuthorizationCodes {
+/// The authorization endpoint's answer to a request the sign-in authorized: a code, and in the
+/// implicit and hybrid flows the tokens (signed as the token endpoint signs them).
+pub async fn answer_authorized(
+    state: &AppState,
+    client: &Client,
+    request: &AuthorizationRequest,
+    authorization: &Authorization,
+    session: &Session,
+    credential_epoch: i64,
+) -> Result<AuthorizationResponse, GrantError> {
+    let issuer = issuer(state);
+    let answers = AuthorizationAnswers {
         ephemeral: state.stores.ephemeral.as_ref(),
-        issuer: state.issuer(),
-        lifetime: state.settings.tokens.authorization_code_ttl,
-    }
+        grants: state.stores.grants.as_ref(),
+        issuer: &issuer,
+        code_lifetime: state.settings.tokens.authorization_code_ttl,
+    };
+    answers
+        .answer(
+            state.now(),
+            client,
+            request,
+            authorization,
+            session,
+            credential_epoch,
+        )
+        .await
 }
 
 /// The authorization-code grant (RFC 6749 §4.1.3).

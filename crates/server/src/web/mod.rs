@@ -1,5 +1,6 @@
 //! What pages share: templates, cookies and CSRF protection.
 
+pub mod authorization_response;
 pub mod client_info;
 pub mod code_entry;
 pub mod cookies;

@@ -111,7 +111,8 @@ pub async fn around(State(state): State<AppState>, request: Request, next: Next)
             "answered"
         );
     });
-    let script = crate::web::passkey::policy_for(&response);
+    let script = crate::web::passkey::policy_for(&response)
+        .or_else(|| crate::web::authorization_response::policy_for(&response));
     finish(&state, response.headers_mut(), id);
     if let Some(policy) = script {
         response

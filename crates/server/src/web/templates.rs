@@ -43,6 +43,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "consent.html",
         "logout.html",
         "signed_out.html",
+        "form_post.html",
     );
     env.add_function("t", translate);
     for (name, source) in pages {

@@ -3,10 +3,11 @@
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum_extra::extract::CookieJar;
 
-use idp_oauth::authorization_request::{self, Rejection, RequestProblem, error_redirect};
+use idp_oauth::authorization_request::{self, Rejection, RequestProblem};
+use idp_oauth::authorization_response::AuthorizationResponse;
 use idp_signin::SignIn;
 
 use crate::error::PageError;
@@ -65,7 +66,8 @@ async fn authorize(
 ) -> Result<Response, PageError> {
     let (pairs, arrival) = super::par::resolve(&state, pairs).await?;
     let clients = state.stores.clients.as_ref();
-    let (request, client) = match authorization_request::check(pairs, clients, arrival).await {
+    let checked = authorization_request::check(pairs, clients, arrival, state.protocol()).await;
+    let (request, client) = match checked {
         Ok(checked) => checked,
         Err(Rejection::Page(problem)) => {
             return Err(PageError::bad_request(
@@ -76,10 +78,17 @@ async fn authorize(
         Err(Rejection::Redirect {
             redirect_uri,
             state: rp_state,
+            mode,
             error,
         }) => {
-            let target = error_redirect(&redirect_uri, rp_state.as_deref(), &error, state.issuer());
-            return Ok(Redirect::to(&target).into_response());
+            let answer = AuthorizationResponse::error(
+                &redirect_uri,
+                mode,
+                rp_state.as_deref(),
+                &error,
+                state.issuer(),
+            );
+            return crate::web::authorization_response::respond(&answer);
         }
         Err(Rejection::Store(error)) => return Err(error.into()),
     };

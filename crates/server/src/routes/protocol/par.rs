@@ -65,6 +65,7 @@ async fn handle(
         pairs.clone(),
         state.stores.clients.as_ref(),
         Arrival::Pushed,
+        state.protocol(),
     )
     .await
     {

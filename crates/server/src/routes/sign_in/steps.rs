@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use idp_core::model::{AuditKind, Client, EphemeralKind};
 use idp_core::{ErrorCode, OAuthError};
-use idp_oauth::authorization_request::error_redirect;
+use idp_oauth::authorization_response::AuthorizationResponse;
 use idp_oauth::consent;
 use idp_signin::{Effect, Event, Refusal, SignIn};
 
@@ -62,20 +62,39 @@ pub fn at(loaded: Loaded, is_step: impl FnOnce(&SignIn) -> bool) -> Result<Loade
     }
 }
 
-/// Where the relying party's answer goes for an error the machine gave.
+/// The relying party's answer for an error the machine gave, with `state` and `iss`, in the
+/// request's response mode.
 fn error_answer(
     state: &AppState,
     interaction: &Interaction,
     code: ErrorCode,
     what: &'static str,
-) -> String {
+) -> AuthorizationResponse {
     let request = &interaction.request;
-    error_redirect(
+    AuthorizationResponse::error(
         &request.redirect_uri,
+        request.response_mode,
         request.state.as_deref(),
         &OAuthError::new(code, what),
         state.issuer(),
     )
+}
+
+/// Where a finished sign-in sends the browser.
+enum Answer {
+    /// A page of the provider's own (the account pages' sign-in).
+    Own(&'static str),
+    /// The relying party, with its answer.
+    Client(AuthorizationResponse),
+}
+
+impl Answer {
+    fn respond(&self) -> Result<Response, PageError> {
+        match self {
+            Self::Own(path) => Ok(Redirect::to(path).into_response()),
+            Self::Client(answer) => crate::web::authorization_response::respond(answer),
+        }
+    }
 }
 
 /// Advances the sign-in by `event`, carries out the effects, and answers with the next page
@@ -88,7 +107,7 @@ pub async fn advance(
     from: &ClientInfo,
 ) -> Result<Response, PageError> {
     let mut next = Some(event);
-    let mut answer: Option<String> = None;
+    let mut answer: Option<Answer> = None;
     while let Some(event) = next.take() {
         let step = match loaded.judge(state, |ctx| {
             idp_signin::advance(&loaded.interaction.signin, event, ctx)
@@ -146,25 +165,39 @@ pub async fn advance(
                     // The code carries the credentials its session was opened under.
                     let epoch = session.credential_epoch;
                     answer = Some(if loaded.interaction.is_for_account() {
-                        "/account".to_owned()
+                        Answer::Own("/account")
                     } else {
                         let request = &loaded.interaction.request;
-                        crate::oauth::grants::authorization_codes(state)
-                            .issue(state.now(), request, &authorization, session, epoch)
+                        let client = state
+                            .stores
+                            .clients
+                            .find_client(&request.client_id)
                             .await?
+                            .ok_or(PageError::expired(Expired::ClientGone))?;
+                        Answer::Client(
+                            crate::oauth::grants::answer_authorized(
+                                state,
+                                &client,
+                                request,
+                                &authorization,
+                                session,
+                                epoch,
+                            )
+                            .await?,
+                        )
                     });
                 }
                 Effect::Deny => {
                     // The account pages' own sign-in goes back to the start instead.
                     answer = Some(if loaded.interaction.is_for_account() {
-                        "/".to_owned()
+                        Answer::Own("/")
                     } else {
-                        error_answer(
+                        Answer::Client(error_answer(
                             state,
                             &loaded.interaction,
                             ErrorCode::AccessDenied,
                             "the person did not allow access",
-                        )
+                        ))
                     });
                 }
             }
@@ -179,9 +212,9 @@ pub async fn advance(
             ensure_user(state, &mut loaded).await?;
         }
     }
-    if let Some(target) = answer {
+    if let Some(answer) = answer {
         finish(state, &loaded.interaction).await?;
-        return Ok((jar, Redirect::to(&target)).into_response());
+        return Ok((jar, answer.respond()?).into_response());
     }
     let jar = save(state, jar, &mut loaded.interaction).await?;
     Ok((jar, Redirect::to(&page_of(&loaded.interaction))).into_response())
@@ -273,8 +306,8 @@ async fn refused(
         ),
     };
     finish(state, &loaded.interaction).await?;
-    let target = error_answer(state, &loaded.interaction, code, what);
-    Ok((jar, Redirect::to(&target)).into_response())
+    let answer = error_answer(state, &loaded.interaction, code, what);
+    Ok((jar, crate::web::authorization_response::respond(&answer)?).into_response())
 }
 
 /// Starts a sign-in for a checked authorization request: answered at once from the browser's
