@@ -106,7 +106,7 @@ async fn bad_requests_from_a_known_client_go_back_with_an_error() {
             "request_uri_not_supported",
         ),
         (
-            replace_param(&start, "response_mode", Some("fragment")),
+            replace_param(&start, "response_mode", Some("jwt")),
             "invalid_request",
         ),
         (format!("{start}&nonce=second"), "invalid_request"),

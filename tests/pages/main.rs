@@ -29,6 +29,7 @@ mod passkeys;
 mod pin_life;
 mod registration;
 mod reset;
+mod responses;
 mod second_factor;
 mod signup;
 mod step_up;

@@ -5,6 +5,9 @@ use idp_core::model::{ClientMetadata, SigningAlg, TokenEndpointAuthMethod};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::authorization_request::ProtocolOptions;
+use crate::authorization_response::ResponseType;
+
 /// Grant types a client may register: those the token endpoint implements.
 pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
 
@@ -133,36 +136,12 @@ pub struct Registration {
     pub metadata: ClientMetadata,
 }
 
-pub fn check(request: &RegistrationRequest) -> Result<Registration, MetadataError> {
-    let grant_types = request
-        .grant_types
-        .clone()
-        .unwrap_or_else(|| vec!["authorization_code".to_owned()]);
-    if grant_types.is_empty() {
-        return Err(invalid("grant_types may not be empty"));
-    }
-    if let Some(unknown) = grant_types
-        .iter()
-        .find(|g| !GRANT_TYPES.contains(&g.as_str()))
-    {
-        return Err(invalid(format!("grant type `{unknown}` is not supported")));
-    }
+pub fn check(
+    request: &RegistrationRequest,
+    options: ProtocolOptions,
+) -> Result<Registration, MetadataError> {
+    let grant_types = check_grant_types(request, options)?;
     let uses_code = grant_types.iter().any(|g| g == "authorization_code");
-    let response_types = request.response_types.clone().unwrap_or_else(|| {
-        if uses_code {
-            vec!["code".to_owned()]
-        } else {
-            Vec::new()
-        }
-    });
-    if response_types.iter().any(|r| r != "code") {
-        return Err(invalid("only the response type `code` is supported"));
-    }
-    if uses_code != response_types.contains(&"code".to_owned()) {
-        return Err(invalid(
-            "response type `code` goes with grant type `authorization_code`",
-        ));
-    }
     let redirect_uris = request.redirect_uris.clone().unwrap_or_default();
     if uses_code && redirect_uris.is_empty() {
         return Err(MetadataError {
@@ -280,9 +259,137 @@ pub fn check(request: &RegistrationRequest) -> Result<Registration, MetadataErro
     })
 }
 
+/// The grant types, given or implied by the response types (OpenID Connect Dynamic
+/// Registration §2), each known here and matching the response types (RFC 7591 §2.1).
+fn check_grant_types(
+    request: &RegistrationRequest,
+    options: ProtocolOptions,
+) -> Result<Vec<String>, MetadataError> {
+    let response_types = match &request.response_types {
+        Some(given) => given
+            .iter()
+            .map(|value| {
+                ResponseType::parse(value)
+                    .filter(|parsed| parsed.is_code() || options.implicit_and_hybrid)
+                    .ok_or_else(|| {
+                        invalid(format!("response type `{value}` is not supported"))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
+    let grant_types = request.grant_types.clone().unwrap_or_else(|| {
+        let mut implied: Vec<String> = Vec::new();
+        for grant in response_types.iter().flat_map(|r| r.grant_types()) {
+            if !implied.iter().any(|g| g == grant) {
+                implied.push(grant.to_owned());
+            }
+        }
+        if implied.is_empty() {
+            implied.push("authorization_code".to_owned());
+        }
+        implied
+    });
+    if grant_types.is_empty() {
+        return Err(invalid("grant_types may not be empty"));
+    }
+    let known = |grant: &str| {
+        GRANT_TYPES.contains(&grant) || (grant == "implicit" && options.implicit_and_hybrid)
+    };
+    if let Some(unknown) = grant_types.iter().find(|g| !known(g)) {
+        return Err(invalid(format!("grant type `{unknown}` is not supported")));
+    }
+    let response_types = if request.response_types.is_some() {
+        response_types
+    } else if grant_types.iter().any(|g| g == "authorization_code") {
+        vec![ResponseType::CODE]
+    } else {
+        Vec::new()
+    };
+    for needed in response_types.iter().flat_map(|r| r.grant_types()) {
+        if !grant_types.iter().any(|g| g == needed) {
+            return Err(invalid(format!(
+                "the response types need grant type `{needed}`"
+            )));
+        }
+    }
+    let uses_code = grant_types.iter().any(|g| g == "authorization_code");
+    if uses_code != response_types.iter().any(|r| r.code) {
+        return Err(invalid(
+            "response type `code` goes with grant type `authorization_code`",
+        ));
+    }
+    let implicit = grant_types.iter().any(|g| g == "implicit");
+    if implicit != response_types.iter().any(|r| r.returns_tokens()) {
+        return Err(invalid(
+            "grant type `implicit` goes with a response type that returns a token",
+        ));
+    }
+    Ok(grant_types)
+}
+
+/// The response types a client with these grant types may use, as its registration is read
+/// back (RFC 7591 §3.2.1).
+pub fn response_types_for(grant_types: &[String]) -> Vec<&'static str> {
+    let has = |grant: &str| grant_types.iter().any(|g| g == grant);
+    ResponseType::ALL
+        .into_iter()
+        .filter(|name| {
+            ResponseType::parse(name)
+                .is_some_and(|parsed| parsed.grant_types().all(|grant| has(grant)))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The checks with the implicit and hybrid response types off, as by default.
+    fn check(request: &RegistrationRequest) -> Result<Registration, MetadataError> {
+        super::check(request, ProtocolOptions::default())
+    }
+
+    #[test]
+    fn implicit_and_hybrid_response_types_register_only_when_allowed() {
+        let on = ProtocolOptions {
+            implicit_and_hybrid: true,
+        };
+        let hybrid = request(serde_json::json!({
+            "redirect_uris": ["https://rp.example/cb"],
+            "response_types": ["code id_token", "id_token token"],
+        }));
+        assert!(check(&hybrid).is_err(), "refused while the setting is off");
+        let checked = super::check(&hybrid, on).unwrap();
+        assert_eq!(
+            checked.metadata.grant_types,
+            ["authorization_code", "implicit"],
+            "implied by the response types"
+        );
+        assert_eq!(
+            response_types_for(&checked.metadata.grant_types),
+            ResponseType::ALL
+        );
+        let implicit_only = request(serde_json::json!({
+            "redirect_uris": ["https://rp.example/cb"],
+            "grant_types": ["implicit"],
+            "response_types": ["id_token"],
+        }));
+        let checked = super::check(&implicit_only, on).unwrap();
+        assert_eq!(
+            response_types_for(&checked.metadata.grant_types),
+            ["id_token", "id_token token"]
+        );
+        let mismatched = request(serde_json::json!({
+            "redirect_uris": ["https://rp.example/cb"],
+            "grant_types": ["authorization_code"],
+            "response_types": ["code id_token"],
+        }));
+        assert!(super::check(&mismatched, on).is_err());
+        assert!(super::check(&request(serde_json::json!({
+            "redirect_uris": ["https://rp.example/cb"], "response_types": ["token"],
+        })), on).is_err(), "a bare token has no ID token");
+    }
 
     #[test]
     fn redirect_uris_are_checked() {

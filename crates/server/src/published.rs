@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use idp_oauth::authorization_response::{ResponseMode, ResponseType};
 use idp_oauth::{SCOPES_SUPPORTED, acr};
 use idp_token_issuer::{KeySet, VerifiedTokens};
 use serde_json::json;
@@ -50,6 +51,24 @@ impl Published {
     }
 }
 
+/// The response types this provider answers with these settings.
+fn response_types(settings: &Settings) -> Vec<&'static str> {
+    if settings.protocol.implicit_and_hybrid {
+        ResponseType::ALL.to_vec()
+    } else {
+        vec!["code"]
+    }
+}
+
+/// The grant types this provider implements with these settings.
+fn grant_types(settings: &Settings) -> Vec<&'static str> {
+    let mut grants = vec!["authorization_code", "refresh_token", "client_credentials"];
+    if settings.protocol.implicit_and_hybrid {
+        grants.push("implicit");
+    }
+    grants
+}
+
 /// The discovery document for these settings and keys.
 pub fn document(settings: &Settings, keys: &KeySet) -> serde_json::Value {
     let issuer = settings.issuer.as_str();
@@ -71,9 +90,9 @@ pub fn document(settings: &Settings, keys: &KeySet) -> serde_json::Value {
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "jwks_uri": format!("{issuer}/jwks"),
         "scopes_supported": SCOPES_SUPPORTED,
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "response_types_supported": response_types(settings),
+        "response_modes_supported": ResponseMode::SUPPORTED,
+        "grant_types_supported": grant_types(settings),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],

@@ -199,6 +199,7 @@ pub fn code_grant(client_id: &str, scopes: &[&str]) -> CodeGrant {
         nonce: Some("n-0S6_WzA2Mj".to_owned()),
         code_challenge: None,
         credential_epoch: Some(1),
+        grant_recorded: false,
     }
 }
 

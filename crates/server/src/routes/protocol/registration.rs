@@ -105,7 +105,7 @@ fn describe(state: &AppState, client: &Client) -> Value {
         "client_name": client.name,
         "redirect_uris": client.redirect_uris,
         "grant_types": metadata.grant_types,
-        "response_types": if metadata.grant_types.iter().any(|g| g == "authorization_code") { vec!["code"] } else { Vec::new() },
+        "response_types": client_metadata::response_types_for(&metadata.grant_types),
         "token_endpoint_auth_method": client.token_endpoint_auth_method.as_str(),
         "id_token_signed_response_alg": client.id_token_signed_response_alg.as_str(),
         "post_logout_redirect_uris": metadata.post_logout_redirect_uris,
@@ -170,7 +170,7 @@ async fn handle_register(
         None
     };
     let request = parse_body(headers, body)?;
-    let checked = client_metadata::check(&request)?;
+    let checked = client_metadata::check(&request, state.protocol())?;
     // Counted once the request is valid (junk from a shared address uses up nothing), and
     // before the token is spent (a refused registration keeps it).
     if let throttle::Verdict::Wait(seconds) =
@@ -278,7 +278,7 @@ pub async fn update(
                 description: "client_id must be given and match (RFC 7592 §2.2)".into(),
             }));
         }
-        let checked = client_metadata::check(&request)?;
+        let checked = client_metadata::check(&request, state.protocol())?;
         // The secret stays unless the method changes between having one and not.
         let (secret_hash, new_secret) =
             match (client.secret_hash.clone(), secret_for(checked.auth_method)) {
