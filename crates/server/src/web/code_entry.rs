@@ -51,6 +51,8 @@ pub struct CodeScreen {
     pub app: Option<String>,
     /// A passkey ceremony that may stand in for the code (`web::passkey::ceremony`).
     pub passkey: Option<serde_json::Value>,
+    /// The sign-in's way back to the relying party (`web::sign_in::cancel`), on its pages.
+    pub cancel: Option<serde_json::Value>,
 }
 
 impl CodeScreen {
@@ -88,6 +90,7 @@ impl CodeScreen {
                 "questions": questions,
                 "app": self.app,
                 "passkey": self.passkey.clone(),
+                "cancel": self.cancel,
                 "error": error,
             }),
         );

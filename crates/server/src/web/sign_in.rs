@@ -154,6 +154,16 @@ pub async fn load(state: &AppState, jar: &CookieJar, id: &str) -> Result<Loaded,
     }
 }
 
+/// What a sign-in page's "Cancel" needs (`forms.cancel`): where it posts, and the relying
+/// party it goes back to (none for the account pages' own sign-in). The relying party hears
+/// `access_denied` (the machine's `Event::Cancelled`).
+pub fn cancel(interaction: &Interaction) -> serde_json::Value {
+    serde_json::json!({
+        "action": format!("{}/cancel", interaction.path()),
+        "client": (!interaction.is_for_account()).then_some(interaction.client_name.as_str()),
+    })
+}
+
 /// Stores the interaction for the configured lifetime of a sign-in.
 pub async fn save(state: &AppState, interaction: &Interaction) -> Result<(), StoreError> {
     let lifetime = state.settings.session.interaction_ttl;

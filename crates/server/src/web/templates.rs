@@ -117,4 +117,23 @@ mod tests {
         }
         assert!(pages > 10, "only {pages} pages found");
     }
+
+    /// Every form's button has an `id` (`<page>-submit`, `<page>-cancel`, ...), so that
+    /// browser automation (the OpenID conformance suite's scripts) can press it.
+    #[test]
+    fn every_button_has_an_id() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/templates");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let source = std::fs::read_to_string(&path).unwrap();
+            for button in source.split("<button").skip(1) {
+                let tag = &button[..button.find('>').unwrap()];
+                assert!(
+                    tag.contains(" id=\""),
+                    "{}: a button without an id: <button{tag}>",
+                    path.display()
+                );
+            }
+        }
+    }
 }

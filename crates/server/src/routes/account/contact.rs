@@ -131,6 +131,7 @@ fn code_form(
         questions: Vec::new(),
         app: None,
         passkey: None,
+        cancel: None,
     }
     .render(state, jar, status, error)
 }

@@ -83,6 +83,7 @@ async fn code_form(
         questions: Vec::new(),
         app: app_counts.then(|| format!("{}/app", device_path(interaction))),
         passkey,
+        cancel: Some(crate::web::sign_in::cancel(interaction)),
     }
     .render(state, jar, status, error))
 }

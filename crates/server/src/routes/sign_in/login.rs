@@ -224,6 +224,7 @@ fn pin_page_response(
             "client_name": interaction.client_name,
             "username": user.username,
             "action": steps::page_of(interaction),
+            "cancel": sign_in::cancel(interaction),
             "recover": format!("{}/recover", interaction.path()),
             "reset": is_reset(interaction),
             // A step-up of the browser's session: the relying party asks again.
@@ -393,7 +394,7 @@ pub async fn pin_submit(
 pub(super) fn new_pin_form(
     state: &AppState,
     jar: CookieJar,
-    action: &str,
+    interaction: &Interaction,
     status: StatusCode,
     error: Option<FieldError>,
 ) -> Response {
@@ -404,7 +405,8 @@ pub(super) fn new_pin_form(
         status,
         "pin_create.html",
         json!({
-            "action": action,
+            "action": new_pin_path(interaction),
+            "cancel": sign_in::cancel(interaction),
             "pin_min": policy.min_length,
             "pin_max": policy.max_length,
             "submit": Text::new("pin-create-save"),
@@ -428,7 +430,7 @@ pub async fn new_pin_page(
     Ok(new_pin_form(
         &state,
         jar,
-        &new_pin_path(&loaded.interaction),
+        &loaded.interaction,
         StatusCode::OK,
         None,
     ))
@@ -460,7 +462,6 @@ pub async fn new_pin_submit(
             ..
         }
     );
-    let action = new_pin_path(&loaded.interaction);
     let (pin, confirmation) = (form.pin.trim(), form.pin_confirm.trim());
     if let Err(why) = state
         .pins
@@ -470,7 +471,7 @@ pub async fn new_pin_submit(
         return Ok(new_pin_form(
             &state,
             jar,
-            &action,
+            &loaded.interaction,
             StatusCode::BAD_REQUEST,
             Some(FieldError::on(i18n::pin_field(why), why.into())),
         ));
@@ -482,7 +483,7 @@ pub async fn new_pin_submit(
         return Ok(new_pin_form(
             &state,
             jar,
-            &action,
+            &loaded.interaction,
             StatusCode::BAD_REQUEST,
             Some(message),
         ));

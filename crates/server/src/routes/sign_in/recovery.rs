@@ -65,6 +65,7 @@ fn choose_form(
         "recover_choose.html",
         json!({
             "action": recover_path(&loaded.interaction),
+            "cancel": crate::web::sign_in::cancel(&loaded.interaction),
             "options": options,
             "saved_code": loaded.accepts(state, saved_code_used()),
             "error": error,
@@ -227,6 +228,7 @@ fn code_form(
         questions,
         app: None,
         passkey: None,
+        cancel: Some(crate::web::sign_in::cancel(interaction)),
     }
     .render(state, jar, status, error)
 }

@@ -60,6 +60,7 @@ fn username_form(
         "reset_username.html",
         json!({
             "action": start_path(interaction),
+            "cancel": crate::web::sign_in::cancel(interaction),
             "back": interaction.path(),
             "username": username,
             "error": error,
@@ -147,6 +148,7 @@ fn channel_form(
         "reset_channel.html",
         json!({
             "action": format!("{}/channel", start_path(interaction)),
+            "cancel": crate::web::sign_in::cancel(interaction),
             "back": start_path(interaction),
             "error": error,
         }),
@@ -286,6 +288,7 @@ fn code_form(
         questions: Vec::new(),
         app: None,
         passkey: None,
+        cancel: Some(crate::web::sign_in::cancel(interaction)),
     }
     .render(state, jar, status, error)
 }
@@ -424,6 +427,7 @@ fn new_password_form(
         "reset_password.html",
         json!({
             "action": format!("{}/new", start_path(interaction)),
+            "cancel": crate::web::sign_in::cancel(interaction),
             "password_min": state.password_policy.min_length,
             "error": error,
         }),

@@ -138,6 +138,7 @@ async fn page(
             "passkey": passkey,
             "passkey_needed": choices.passkey_needed,
             "decline": format!("{}/decline", path(loaded)),
+            "cancel": crate::web::sign_in::cancel(&loaded.interaction),
             "essential": essential,
             "error": error,
         }),
