@@ -3,7 +3,8 @@ written independently of it, the way a Python relying party would use it.
 
 Starts `target/debug/idp` (or $IDP_BIN) on a free port with a fresh database, registers a
 client over HTTP, and covers discovery, registration, code + PKCE, ID token validation,
-refresh, revocation, introspection, logout and step-up.
+refresh, revocation, introspection, logout and step-up; then, on a provider with the
+implicit and hybrid response types on, the form post response mode and those response types.
 """
 
 import html
@@ -26,7 +27,7 @@ from authlib.oidc.discovery import OpenIDProviderMetadata
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from authlib.jose import JsonWebKey, jwt
-    from authlib.oidc.core import CodeIDToken
+    from authlib.oidc.core import CodeIDToken, HybridIDToken, ImplicitIDToken
 
 os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"  # the provider runs on http://127.0.0.1
 
@@ -47,7 +48,7 @@ def free_port():
 class Provider:
     """A provider process of its own."""
 
-    def __init__(self):
+    def __init__(self, **settings):
         self.dir = tempfile.TemporaryDirectory()
         port = free_port()
         self.issuer = f"http://127.0.0.1:{port}"
@@ -61,6 +62,7 @@ class Provider:
             # No SMTP here: the device check would need its code from the outbox.
             IDP_NEW_DEVICE__ENABLED="false",
         )
+        self.env.update(settings)
         self.process = subprocess.Popen([IDP, "serve"], env=self.env, cwd=self.dir.name)
         for _ in range(300):
             try:
@@ -96,12 +98,16 @@ class Browser:
             response = self.get(response.headers["location"])
         return response
 
-    def submit(self, page, **answers):
+    def hidden(self, page):
+        """The inputs of the page's first form, as found."""
         form = re.search(r"<form[^>]*action=\"([^\"]*)\"(.*?)</form>", page.text, re.S)
         fields = {name: html.unescape(value)
                   for name, value in re.findall(r"<input[^>]*name=\"([^\"]+)\"[^>]*value=\"([^\"]*)\"", form.group(2))}
+        return html.unescape(form.group(1)), fields
+
+    def submit(self, page, **answers):
+        action, fields = self.hidden(page)
         fields.update(answers)
-        action = html.unescape(form.group(1))
         return self.follow(self.http.post(urljoin(self.base, action), data=fields, allow_redirects=False))
 
 
@@ -213,6 +219,116 @@ class AuthlibInterop(unittest.TestCase):
                                                         code_verifier="x" * 43, prompt="none")[0]
         answer = browser.get(silent)
         self.assertIn("error=login_required", answer.headers["location"])
+
+
+class AuthlibResponseModes(unittest.TestCase):
+    """A provider with `protocol.implicit_and_hybrid` on, and a client registered for the code,
+    hybrid and implicit response types."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.idp = Provider(IDP_PROTOCOL__IMPLICIT_AND_HYBRID="true")
+        cls.idp.cli("user", "create", "--username", "alice", "--email", "alice@example.com",
+                    stdin=f"{PASSWORD}\n{PIN}\n")
+        cls.metadata = requests.get(cls.idp.issuer + "/.well-known/openid-configuration").json()
+        cls.jwks = JsonWebKey.import_key_set(requests.get(cls.metadata["jwks_uri"]).json())
+        token = cls.idp.cli("registration-token", "create")["initial_access_token"]
+        registered = requests.post(
+            cls.metadata["registration_endpoint"],
+            headers={"Authorization": f"Bearer {token}"},
+            json={"client_name": "Python RP", "redirect_uris": [REDIRECT],
+                  "grant_types": ["authorization_code", "implicit"],
+                  "response_types": ["code", "code id_token token", "id_token token"]},
+        )
+        assert registered.status_code == 201, registered.text
+        cls.client = registered.json()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.idp.stop()
+
+    def authorize(self, browser, response_type, **extra):
+        """Signs in (or answers from the session) for `response_type`: the last answer, the
+        Authlib session, its state, nonce and PKCE verifier."""
+        session = OAuth2Session(self.client["client_id"], self.client["client_secret"],
+                                scope="openid profile", redirect_uri=REDIRECT,
+                                code_challenge_method="S256")
+        verifier = "v" * 20 + os.urandom(24).hex()
+        nonce = os.urandom(12).hex()
+        url, state = session.create_authorization_url(
+            self.metadata["authorization_endpoint"], response_type=response_type,
+            code_verifier=verifier, nonce=nonce, **extra)
+        page = browser.follow(browser.get(url))
+        if 'name="password"' in page.text:
+            page = browser.submit(page, username="alice", password=PASSWORD)
+            page = browser.submit(page, pin=PIN)
+        if "Allow Python RP?" in page.text:
+            page = browser.submit(page, decision="allow")
+        return page, session, state, nonce, verifier
+
+    def claims(self, id_token, claims_cls, nonce, **params):
+        claims = jwt.decode(id_token, self.jwks, claims_cls=claims_cls,
+                            claims_options={"iss": {"value": self.idp.issuer}},
+                            claims_params={"nonce": nonce, "client_id": self.client["client_id"],
+                                           **params})
+        claims.validate()
+        return claims
+
+    def test_discovery_lists_the_modes_and_types(self):
+        OpenIDProviderMetadata(self.metadata).validate()
+        self.assertIn("form_post", self.metadata["response_modes_supported"])
+        self.assertIn("code id_token token", self.metadata["response_types_supported"])
+        self.assertIn("implicit", self.metadata["grant_types_supported"])
+
+    def test_form_post_delivers_a_code_that_exchanges(self):
+        browser = Browser(self.idp.issuer)
+        page, session, state, nonce, verifier = self.authorize(browser, "code", response_mode="form_post")
+        self.assertEqual(page.status_code, 200, page.text)
+        self.assertEqual(page.headers["cache-control"], "no-store")
+        self.assertIn("form-action http://127.0.0.1:9", page.headers["content-security-policy"])
+        action, fields = browser.hidden(page)
+        self.assertEqual(action, REDIRECT)
+        self.assertEqual(fields["state"], state)
+        self.assertEqual(fields["iss"], self.idp.issuer)
+        token = session.fetch_token(self.metadata["token_endpoint"], code=fields["code"],
+                                    code_verifier=verifier)
+        self.claims(token["id_token"], CodeIDToken, nonce, access_token=token["access_token"])
+
+    def test_hybrid_in_the_fragment_with_c_hash_and_at_hash(self):
+        browser = Browser(self.idp.issuer)
+        page, session, state, nonce, verifier = self.authorize(browser, "code id_token token")
+        self.assertTrue(page.is_redirect, page.text)
+        location = urlparse(page.headers["location"])
+        self.assertEqual(location.query, "")
+        answer = {k: v[0] for k, v in parse_qs(location.fragment).items()}
+        self.assertEqual(answer["state"], state)
+        self.assertEqual(answer["token_type"], "Bearer")
+        self.claims(answer["id_token"], HybridIDToken, nonce,
+                    access_token=answer["access_token"], code=answer["code"])
+        info = requests.get(self.metadata["userinfo_endpoint"],
+                            headers={"Authorization": f"Bearer {answer['access_token']}"})
+        self.assertEqual(info.json()["preferred_username"], "alice")
+        token = session.fetch_token(self.metadata["token_endpoint"], code=answer["code"],
+                                    code_verifier=verifier)
+        self.claims(token["id_token"], CodeIDToken, nonce, access_token=token["access_token"])
+
+    def test_implicit_by_form_post(self):
+        browser = Browser(self.idp.issuer)
+        page, _, state, nonce, _ = self.authorize(browser, "id_token token", response_mode="form_post")
+        self.assertEqual(page.status_code, 200, page.text)
+        _, fields = browser.hidden(page)
+        self.assertEqual(fields["state"], state)
+        self.claims(fields["id_token"], ImplicitIDToken, nonce, access_token=fields["access_token"])
+
+    def test_an_id_token_needs_a_nonce(self):
+        browser = Browser(self.idp.issuer)
+        url = self.metadata["authorization_endpoint"] + "?" + requests.compat.urlencode({
+            "client_id": self.client["client_id"], "redirect_uri": REDIRECT,
+            "response_type": "id_token", "scope": "openid", "state": "s1"})
+        answer = browser.get(url)
+        fragment = parse_qs(urlparse(answer.headers["location"]).fragment)
+        self.assertEqual(fragment["error"], ["invalid_request"])
+        self.assertEqual(fragment["state"], ["s1"])
 
 
 if __name__ == "__main__":

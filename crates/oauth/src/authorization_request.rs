@@ -456,14 +456,74 @@ mod tests {
     use crate::test_stores::{OneClient, client};
 
     async fn refusal(pairs: &[(&str, &str)]) -> Rejection {
+        refusal_with(pairs, ProtocolOptions::default()).await
+    }
+
+    async fn refusal_with(pairs: &[(&str, &str)], options: ProtocolOptions) -> Rejection {
         let clients = OneClient(client("c1", TokenEndpointAuthMethod::None, None));
         let pairs = pairs
             .iter()
             .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
             .collect();
-        match check(pairs, &clients, Arrival::Direct, ProtocolOptions::default()).await {
+        match check(pairs, &clients, Arrival::Direct, options).await {
             Ok(_) => panic!("accepted"),
             Err(rejection) => rejection,
+        }
+    }
+
+    #[tokio::test]
+    async fn errors_travel_in_a_mode_the_response_type_allows() {
+        let on = ProtocolOptions {
+            implicit_and_hybrid: true,
+        };
+        let base = [
+            ("client_id", "c1"),
+            ("redirect_uri", "https://rp.example/cb"),
+            ("scope", "openid"),
+        ];
+        let cases: [(&[(&str, &str)], ProtocolOptions, ResponseMode, ErrorCode); 5] = [
+            // Tokens never go in the query, not even to refuse it.
+            (
+                &[("response_type", "id_token"), ("response_mode", "query"), ("nonce", "n")],
+                on,
+                ResponseMode::Fragment,
+                ErrorCode::InvalidRequest,
+            ),
+            (
+                &[("response_type", "code id_token")],
+                on,
+                ResponseMode::Fragment,
+                ErrorCode::InvalidRequest,
+            ),
+            (
+                &[("response_type", "code"), ("response_mode", "jwt")],
+                on,
+                ResponseMode::Query,
+                ErrorCode::InvalidRequest,
+            ),
+            (
+                &[("response_type", "id_token"), ("response_mode", "form_post")],
+                ProtocolOptions::default(),
+                ResponseMode::FormPost,
+                ErrorCode::UnsupportedResponseType,
+            ),
+            (
+                &[("response_type", "id_token"), ("nonce", "n")],
+                ProtocolOptions::default(),
+                ResponseMode::Query,
+                ErrorCode::UnsupportedResponseType,
+            ),
+        ];
+        for (extra, options, expected_mode, expected_code) in cases {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            match refusal_with(&pairs, options).await {
+                Rejection::Redirect { mode, error, .. } => {
+                    assert_eq!(mode, expected_mode, "{extra:?}");
+                    assert_eq!(error.code, expected_code, "{extra:?}");
+                }
+                other => panic!("{extra:?}: {other:?}"),
+            }
         }
     }
 
