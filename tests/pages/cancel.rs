@@ -81,7 +81,12 @@ async fn cancel_on_the_second_factor_page() {
     let mut browser = Browser::new(&idp);
     // Signed in on a browser now known, then a request for a second factor: the PIN again,
     // then the second-factor page.
-    assert!(browser.sign_in(&authorize("rp", &[]), "ana").await.gives_code());
+    assert!(
+        browser
+            .sign_in(&authorize("rp", &[]), "ana")
+            .await
+            .gives_code()
+    );
     let (pin_path, pin) = browser
         .open(&authorize("rp", &[("acr_values", "urn:idp:acr:aal2")]))
         .await;

@@ -40,7 +40,10 @@ fn posted_fields(page: &Page, headers: &axum::http::HeaderMap) -> Vec<(String, S
     assert!(page.is("form-post"), "{page:?}");
     let (action, fields) = page.form();
     assert_eq!(action, REDIRECT);
-    assert!(page.contains("id=\"form-post-submit\""), "a button to press");
+    assert!(
+        page.contains("id=\"form-post-submit\""),
+        "a button to press"
+    );
     let start = page.body.find("<script>").unwrap() + "<script>".len();
     let end = start + page.body[start..].find("</script>").unwrap();
     let script = &page.body[start..end];
@@ -50,7 +53,11 @@ fn posted_fields(page: &Page, headers: &axum::http::HeaderMap) -> Vec<(String, S
         policy.contains(&format!("script-src 'sha256-{hash}'")),
         "{policy}"
     );
-    assert!(policy.contains("form-action https://rp.example;") || policy.ends_with("form-action https://rp.example"), "{policy}");
+    assert!(
+        policy.contains("form-action https://rp.example;")
+            || policy.ends_with("form-action https://rp.example"),
+        "{policy}"
+    );
     assert!(policy.contains("default-src 'none'"), "{policy}");
     assert_eq!(headers[header::CACHE_CONTROL], "no-store");
     fields
@@ -185,7 +192,12 @@ async fn each_implicit_and_hybrid_response_type_answers_in_the_fragment() {
     let idp = provider(true).await;
     let mut browser = Browser::new(&idp);
     // Signed in once with the code flow; each request below is answered from the session.
-    assert!(browser.sign_in(&authorize("rp", &[]), "ana").await.gives_code());
+    assert!(
+        browser
+            .sign_in(&authorize("rp", &[]), "ana")
+            .await
+            .gives_code()
+    );
     for response_type in [
         "id_token",
         "token id_token",
@@ -201,7 +213,11 @@ async fn each_implicit_and_hybrid_response_type_answers_in_the_fragment() {
         assert_eq!(answer["iss"], idp.state.issuer());
         let access_token = answer.get("access_token");
         let code = answer.get("code");
-        assert_eq!(access_token.is_some(), words.contains(&"token"), "{response_type}");
+        assert_eq!(
+            access_token.is_some(),
+            words.contains(&"token"),
+            "{response_type}"
+        );
         assert_eq!(code.is_some(), words.contains(&"code"), "{response_type}");
         if let Some(token) = access_token {
             assert_eq!(answer["token_type"], "Bearer");
@@ -253,7 +269,10 @@ async fn each_implicit_and_hybrid_response_type_answers_in_the_fragment() {
     // The helper hashes as the provider does for ES256.
     assert_eq!(
         half_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
-        idp_token_issuer::at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y", SigningAlg::ES256)
+        idp_token_issuer::at_hash(
+            "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y",
+            SigningAlg::ES256
+        )
     );
 }
 
@@ -266,15 +285,32 @@ async fn an_id_token_from_the_authorization_endpoint_needs_a_nonce_and_never_the
     let answer = answer_of(&page);
     assert_eq!(answer["error"], "invalid_request");
     assert_eq!(answer["state"], "st");
-    let in_query = authorize("rp", &[("response_type", "code id_token"), ("response_mode", "query")]);
+    let in_query = authorize(
+        "rp",
+        &[
+            ("response_type", "code id_token"),
+            ("response_mode", "query"),
+        ],
+    );
     let page = browser.get(&in_query).await;
     let answer = answer_of(&page);
-    assert_eq!(answer["error"], "invalid_request", "refused, in the fragment");
+    assert_eq!(
+        answer["error"], "invalid_request",
+        "refused, in the fragment"
+    );
     // form_post is allowed, and carries the tokens.
-    assert!(browser.sign_in(&authorize("rp", &[]), "ana").await.gives_code());
+    assert!(
+        browser
+            .sign_in(&authorize("rp", &[]), "ana")
+            .await
+            .gives_code()
+    );
     let posted = authorize(
         "rp",
-        &[("response_type", "id_token token"), ("response_mode", "form_post")],
+        &[
+            ("response_type", "id_token token"),
+            ("response_mode", "form_post"),
+        ],
     );
     let page = browser.get(&posted).await;
     let fields = posted_fields(&page, &browser.headers);
@@ -299,7 +335,12 @@ async fn exchange(idp: &Idp, code: &str) -> (StatusCode, Value) {
 async fn tokens_from_the_authorization_endpoint_belong_to_a_recorded_grant() {
     let idp = provider(true).await;
     let mut browser = Browser::new(&idp);
-    assert!(browser.sign_in(&authorize("rp", &[]), "ana").await.gives_code());
+    assert!(
+        browser
+            .sign_in(&authorize("rp", &[]), "ana")
+            .await
+            .gives_code()
+    );
     let hybrid = authorize("rp", &[("response_type", "code id_token token")]);
     // An access token revoked on its own (RFC 7009) is no good, like the token endpoint's.
     let answer = answer_of(&browser.get(&hybrid).await);
@@ -308,23 +349,31 @@ async fn tokens_from_the_authorization_endpoint_belong_to_a_recorded_grant() {
         .post_form("/revoke", &[("token", &token), ("client_id", "rp")])
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = idp.json_request("GET", "/userinfo", Some(&token), None).await;
+    let (status, _) = idp
+        .json_request("GET", "/userinfo", Some(&token), None)
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // The code issued beside an access token shares its grant: a replayed code revokes the
     // grant (RFC 6749 §4.1.2), and with it the access token the authorization endpoint gave.
     let answer = answer_of(&browser.get(&hybrid).await);
     let token = answer["access_token"].clone();
-    let (status, _) = idp.json_request("GET", "/userinfo", Some(&token), None).await;
+    let (status, _) = idp
+        .json_request("GET", "/userinfo", Some(&token), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (status, tokens) = exchange(&idp, &answer["code"]).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     let (status, refused) = exchange(&idp, &answer["code"]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
     assert_eq!(refused["error"], "invalid_grant");
-    let (status, _) = idp.json_request("GET", "/userinfo", Some(&token), None).await;
+    let (status, _) = idp
+        .json_request("GET", "/userinfo", Some(&token), None)
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked with its grant");
     let exchanged = tokens["access_token"].as_str().unwrap();
-    let (status, _) = idp.json_request("GET", "/userinfo", Some(exchanged), None).await;
+    let (status, _) = idp
+        .json_request("GET", "/userinfo", Some(exchanged), None)
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 

@@ -3,11 +3,11 @@
 //! token (OpenID Connect Core §3.2.2.5, §3.3.2.5), signed by the same functions as the token
 //! endpoint's.
 
+use idp_core::StoreError;
 use idp_core::clock::UnixTime;
 use idp_core::model::{Client, EphemeralKind, Grant, Session};
 use idp_core::random::{random_token, sha256_b64};
 use idp_core::store::{EphemeralStore, GrantStore};
-use idp_core::StoreError;
 use idp_signin::Authorization;
 
 use crate::authorization_code::CodeGrant;

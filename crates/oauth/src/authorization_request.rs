@@ -272,9 +272,7 @@ fn supported_response_type(params: &Params, options: ProtocolOptions) -> Option<
 fn answer_mode(params: &Params, options: ProtocolOptions) -> ResponseMode {
     let response_type = supported_response_type(params, options).unwrap_or_default();
     match params.get("response_mode").and_then(ResponseMode::parse) {
-        Some(ResponseMode::Query) if response_type.returns_tokens() => {
-            response_type.default_mode()
-        }
+        Some(ResponseMode::Query) if response_type.returns_tokens() => response_type.default_mode(),
         Some(mode) => mode,
         None => response_type.default_mode(),
     }
@@ -484,7 +482,11 @@ mod tests {
         let cases: [(&[(&str, &str)], ProtocolOptions, ResponseMode, ErrorCode); 5] = [
             // Tokens never go in the query, not even to refuse it.
             (
-                &[("response_type", "id_token"), ("response_mode", "query"), ("nonce", "n")],
+                &[
+                    ("response_type", "id_token"),
+                    ("response_mode", "query"),
+                    ("nonce", "n"),
+                ],
                 on,
                 ResponseMode::Fragment,
                 ErrorCode::InvalidRequest,
@@ -502,7 +504,10 @@ mod tests {
                 ErrorCode::InvalidRequest,
             ),
             (
-                &[("response_type", "id_token"), ("response_mode", "form_post")],
+                &[
+                    ("response_type", "id_token"),
+                    ("response_mode", "form_post"),
+                ],
                 ProtocolOptions::default(),
                 ResponseMode::FormPost,
                 ErrorCode::UnsupportedResponseType,

@@ -256,7 +256,14 @@ mod tests {
         for each in ResponseType::ALL {
             assert!(ResponseType::parse(each).is_some(), "{each}");
         }
-        for refused in ["", "token", "none", "code code", "code bogus", "id_token id_token"] {
+        for refused in [
+            "",
+            "token",
+            "none",
+            "code code",
+            "code bogus",
+            "id_token id_token",
+        ] {
             assert_eq!(ResponseType::parse(refused), None, "{refused}");
         }
         let implicit = ResponseType::parse("id_token token").unwrap();

@@ -271,9 +271,7 @@ fn check_grant_types(
             .map(|value| {
                 ResponseType::parse(value)
                     .filter(|parsed| parsed.is_code() || options.implicit_and_hybrid)
-                    .ok_or_else(|| {
-                        invalid(format!("response type `{value}` is not supported"))
-                    })
+                    .ok_or_else(|| invalid(format!("response type `{value}` is not supported")))
             })
             .collect::<Result<Vec<_>, _>>()?,
         None => Vec::new(),
@@ -386,9 +384,16 @@ mod tests {
             "response_types": ["code id_token"],
         }));
         assert!(super::check(&mismatched, on).is_err());
-        assert!(super::check(&request(serde_json::json!({
-            "redirect_uris": ["https://rp.example/cb"], "response_types": ["token"],
-        })), on).is_err(), "a bare token has no ID token");
+        assert!(
+            super::check(
+                &request(serde_json::json!({
+                    "redirect_uris": ["https://rp.example/cb"], "response_types": ["token"],
+                })),
+                on
+            )
+            .is_err(),
+            "a bare token has no ID token"
+        );
     }
 
     #[test]

@@ -8,15 +8,15 @@ use async_trait::async_trait;
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
 use idp_core::model::{Client, EphemeralKind, Rotated, RotationCheck, Session};
+use idp_oauth::authorization_answer::AuthorizationAnswers;
+use idp_oauth::authorization_code::{CodeExchange, CodeRequest};
 use idp_oauth::authorization_request::AuthorizationRequest;
 use idp_oauth::authorization_response::AuthorizationResponse;
 use idp_oauth::grant_error::GrantError;
-use idp_signin::Authorization;
-use idp_oauth::authorization_code::{CodeExchange, CodeRequest};
-use idp_oauth::authorization_answer::AuthorizationAnswers;
 use idp_oauth::issuer::{IssuedToken, Issuer, KeySource, Lifetimes, TokenCounter};
 use idp_oauth::refresh_token::{Durable, RefreshExchange, RefreshRotation};
 use idp_oauth::tokens::{self, TokenResponse};
+use idp_signin::Authorization;
 use idp_token_issuer::KeySet;
 
 use crate::error::JsonError;
