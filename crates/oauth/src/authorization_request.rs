@@ -479,7 +479,14 @@ mod tests {
             ("redirect_uri", "https://rp.example/cb"),
             ("scope", "openid"),
         ];
-        let cases: [(&[(&str, &str)], ProtocolOptions, ResponseMode, ErrorCode); 5] = [
+        /// The extra parameters, the settings, and the mode and error of the refusal.
+        type Case<'a> = (
+            &'a [(&'a str, &'a str)],
+            ProtocolOptions,
+            ResponseMode,
+            ErrorCode,
+        );
+        let cases: [Case<'_>; 5] = [
             // Tokens never go in the query, not even to refuse it.
             (
                 &[

@@ -333,8 +333,7 @@ pub fn response_types_for(grant_types: &[String]) -> Vec<&'static str> {
     ResponseType::ALL
         .into_iter()
         .filter(|name| {
-            ResponseType::parse(name)
-                .is_some_and(|parsed| parsed.grant_types().all(|grant| has(grant)))
+            ResponseType::parse(name).is_some_and(|parsed| parsed.grant_types().all(&has))
         })
         .collect()
 }

@@ -107,6 +107,7 @@ fn code_exchange(c: &mut Criterion) {
                     nonce: Some("bench-nonce".into()),
                     code_challenge: Some(challenge.clone()),
                     credential_epoch: Some(0),
+                    grant_recorded: false,
                 };
                 let payload = serde_json::to_value(&record).unwrap();
                 let id = idp_core::random::sha256_b64(&code);
