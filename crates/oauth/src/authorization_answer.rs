@@ -58,16 +58,19 @@ impl AuthorizationAnswers<'_> {
         };
         let response_type = request.response_type;
         let mut params = Vec::new();
-        // An access token issued here belongs to a grant recorded now, so that revoking it,
-        // a replayed code and logout reach it as they reach the code flow's.
-        let access_token = if response_type.token {
+        // Tokens issued here belong to a grant recorded now, so that revoking it, a replayed
+        // code and logout (back-channel included: the grant names the session) reach them as
+        // they reach the code flow's.
+        let recorded = response_type.returns_tokens();
+        if recorded {
             self.record(now, client, &grant).await?;
+        }
+        let access_token = if response_type.token {
             Some(tokens::sign_access_token(self.issuer, now, client, &grant)?)
         } else {
             None
         };
         let code = if response_type.code {
-            let recorded = access_token.is_some();
             Some(
                 self.store_code(now, request, grant.clone(), credential_epoch, recorded)
                     .await?,

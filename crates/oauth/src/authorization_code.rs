@@ -27,8 +27,8 @@ pub struct CodeGrant {
     /// recovery or unlock since then voids the code (codes of earlier releases carry none).
     #[serde(default)]
     pub credential_epoch: Option<i64>,
-    /// The grant was recorded when the code was issued, with the access token the
-    /// authorization endpoint returned beside it (hybrid flow).
+    /// The grant was recorded when the code was issued, with the tokens the authorization
+    /// endpoint returned beside it (hybrid flow).
     #[serde(default)]
     pub grant_recorded: bool,
 }
