@@ -95,6 +95,16 @@ async fn cancel_on_the_second_factor_page() {
     let next = browser.submit(&pin, &[("pin", PIN)]).await;
     let factor = browser.follow(next).await;
     cancel(&idp, &mut browser, &factor, "second-factor", &login).await;
+    // Again, this time from the page that adds an authenticator app there.
+    let (pin_path, pin) = browser
+        .open(&authorize("rp", &[("acr_values", "urn:idp:acr:aal2")]))
+        .await;
+    let login = pin_path.strip_suffix("/pin").unwrap().to_owned();
+    let next = browser.submit(&pin, &[("pin", PIN)]).await;
+    let factor = browser.follow(next).await;
+    let add_app = browser.get(&factor.link("/add-app")).await;
+    assert!(add_app.contains("id=\"add-app-submit\""));
+    cancel(&idp, &mut browser, &add_app, "add-app", &login).await;
 }
 
 #[tokio::test]

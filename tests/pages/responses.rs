@@ -269,7 +269,10 @@ async fn each_implicit_and_hybrid_response_type_answers_in_the_fragment() {
     // One grant recorded for each of the five answers, naming the session (so back-channel
     // logout reaches the client); the codes exchanged added none (the first sign-in's code
     // was never exchanged).
-    assert_eq!(idp.count("grants", "client_id = 'rp' AND sid IS NOT NULL"), 5);
+    assert_eq!(
+        idp.count("grants", "client_id = 'rp' AND sid IS NOT NULL"),
+        5
+    );
     // The helper hashes as the provider does for ES256.
     assert_eq!(
         half_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),

@@ -151,6 +151,7 @@ pub async fn add_app_page(
         ADD_APP_PATH.to_owned(),
         "",
         None,
+        None,
     ))
 }
 
@@ -187,6 +188,7 @@ pub async fn add_app_submit(
             ADD_APP_PATH.to_owned(),
             &form.name,
             Some(error),
+            None,
         )
     };
     if !kept {

@@ -390,6 +390,7 @@ pub fn add_app_screen(
     action: String,
     name: &str,
     error: Option<FieldError>,
+    cancel: Option<serde_json::Value>,
 ) -> Response {
     let uri = app.uri(state, user);
     csrf::form_page(
@@ -405,6 +406,7 @@ pub fn add_app_screen(
             "uri": uri,
             "name": name,
             "error": error,
+            "cancel": cancel,
         }),
     )
 }
@@ -427,6 +429,7 @@ pub async fn add_app_page(
         action,
         "",
         None,
+        Some(crate::web::sign_in::cancel(&loaded.interaction)),
     ))
 }
 
@@ -460,6 +463,7 @@ pub async fn add_app_submit(
             action,
             &form.name,
             Some(error),
+            Some(crate::web::sign_in::cancel(&loaded.interaction)),
         ));
     }
     loaded.interaction.pending_app = None;
