@@ -147,3 +147,26 @@ async fn cancel_answers_in_the_requests_response_mode() {
     let (_, fields) = answer.form();
     assert!(fields.iter().any(|(name, _)| name == "iss"));
 }
+
+#[tokio::test]
+async fn cancel_on_the_recovery_code_and_new_pin_pages() {
+    let idp = provider(false).await;
+    let mut browser = Browser::new(&idp);
+    // The PIN recovery's code, sent by e-mail.
+    async fn code_page(browser: &mut Browser<'_>) -> (String, Page) {
+        let (login, _) = pin_page(browser, &[]).await;
+        let (_, choose) = browser.open(&format!("{login}/recover")).await;
+        let next = browser.submit(&choose, &[("channel", "email")]).await;
+        (login, browser.follow(next).await)
+    }
+    let (login, code) = code_page(&mut browser).await;
+    assert!(code.contains("id=\"recovery-code-submit\""));
+    cancel(&idp, &mut browser, &code, "recovery-code", &login).await;
+    // Past the code, at the choice of a new PIN.
+    let (login, code) = code_page(&mut browser).await;
+    let sent = idp.code_sent_to("ana@example.com").await.unwrap();
+    let next = browser.submit(&code, &[("code", &sent)]).await;
+    let new_pin = browser.follow(next).await;
+    assert!(new_pin.contains("id=\"new-pin-submit\""), "{new_pin:?}");
+    cancel(&idp, &mut browser, &new_pin, "new-pin", &login).await;
+}
