@@ -25,6 +25,7 @@ mod cookies;
 mod crash;
 mod faults;
 mod hostile;
+mod hybrid;
 mod keys;
 mod levels;
 mod lifecycle;
