@@ -121,6 +121,8 @@ pub struct RegistrationRequest {
     pub backchannel_logout_uri: Option<String>,
     #[serde(default)]
     pub require_pushed_authorization_requests: Option<bool>,
+    #[serde(default)]
+    pub request_object_signing_alg: Option<String>,
 }
 
 /// What a checked registration becomes.
@@ -189,13 +191,14 @@ pub fn check(request: &RegistrationRequest) -> Result<Registration, MetadataErro
     {
         return Err(invalid("a public client cannot use client_credentials"));
     }
-    if auth_method == TokenEndpointAuthMethod::PrivateKeyJwt && request.jwks.is_none() {
+    crate::client_keys::check_registered(request).map_err(invalid)?;
+    if auth_method == TokenEndpointAuthMethod::PrivateKeyJwt
+        && request.jwks.is_none()
+        && request.jwks_uri.is_none()
+    {
         return Err(invalid(
-            "private_key_jwt needs the client's public keys in jwks",
+            "private_key_jwt needs the client's public keys in jwks or at jwks_uri",
         ));
-    }
-    if request.jwks_uri.is_some() {
-        return Err(invalid("jwks_uri is not supported: send the keys as jwks"));
     }
     if let Some(jwks) = &request.jwks
         && jwks["keys"].as_array().is_none_or(|keys| keys.is_empty())
@@ -267,6 +270,8 @@ pub fn check(request: &RegistrationRequest) -> Result<Registration, MetadataErro
         metadata: ClientMetadata {
             grant_types,
             jwks: request.jwks.clone(),
+            jwks_uri: request.jwks_uri.clone(),
+            request_object_signing_alg: request.request_object_signing_alg.clone(),
             post_logout_redirect_uris,
             backchannel_logout_uri: request.backchannel_logout_uri.clone(),
             require_pushed_authorization_requests: request
@@ -401,7 +406,7 @@ mod tests {
                 "invalid_client_metadata",
             ),
             (
-                serde_json::json!({ "redirect_uris": ["https://rp.example/cb"], "jwks_uri": "https://rp.example/jwks" }),
+                serde_json::json!({ "redirect_uris": ["https://rp.example/cb"], "jwks_uri": "http://rp.example/jwks" }),
                 "invalid_client_metadata",
             ),
             (
