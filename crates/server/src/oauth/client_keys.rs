@@ -41,6 +41,8 @@ struct Slot {
     /// When the last fetch was made, and why it failed if it did.
     fetched_at: Option<i64>,
     failure: Option<String>,
+    /// When a signature by a key the copy lacked last made it fetch again.
+    refetched_at: Option<i64>,
 }
 
 impl KeyCache {
@@ -79,17 +81,16 @@ impl ClientKeys for ClientKeysOf<'_> {
             };
         }
         let now = state.now();
-        let current = slot.keys.clone().filter(|_| now < slot.expires_at);
-        let recent = slot
-            .fetched_at
-            .is_some_and(|at| now - at < REFETCH_INTERVAL_SECS);
-        match (current, fresh, recent) {
-            (Some(keys), false, _) | (Some(keys), true, true) => return Ok(keys),
-            (None, _, true) => {
+        let recent = |at: Option<i64>| at.is_some_and(|at| now - at < REFETCH_INTERVAL_SECS);
+        match slot.keys.clone().filter(|_| now < slot.expires_at) {
+            Some(keys) if !fresh || recent(slot.refetched_at) => return Ok(keys),
+            Some(_) => slot.refetched_at = Some(now),
+            // A failed fetch is not repeated at once either.
+            None if recent(slot.fetched_at) && slot.failure.is_some() => {
                 let why = slot.failure.clone().unwrap_or_default();
                 return Err(KeysUnavailable(why));
             }
-            _ => {}
+            None => {}
         }
         slot.fetched_at = Some(now);
         match fetch(state, client, uri).await {
