@@ -169,7 +169,10 @@ async fn a_request_object_signed_with_each_algorithm_carries_the_request() {
         let claims = idp.id_token_claims(&tokens);
         assert_eq!(claims["nonce"], "nonce-inside", "{alg}");
         let scope = tokens["scope"].as_str().unwrap_or_default();
-        assert!(scope.contains("email"), "{alg}: scope from inside: {tokens}");
+        assert!(
+            scope.contains("email"),
+            "{alg}: scope from inside: {tokens}"
+        );
     }
 }
 
