@@ -367,6 +367,43 @@ mod tests {
     }
 
     #[test]
+    fn keys_are_registered_by_value_or_at_a_public_https_url() {
+        let keys = serde_json::json!({ "keys": [{ "kty": "EC" }] });
+        let with = |extra: Value| {
+            let mut body = serde_json::json!({
+                "redirect_uris": ["https://rp.example/cb"],
+                "token_endpoint_auth_method": "private_key_jwt",
+            });
+            for (k, v) in extra.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            check(&request(body))
+        };
+        let checked = with(serde_json::json!({
+            "jwks_uri": "https://rp.example/jwks", "request_object_signing_alg": "ES256",
+        }))
+        .unwrap();
+        assert_eq!(
+            checked.metadata.jwks_uri.as_deref(),
+            Some("https://rp.example/jwks")
+        );
+        assert_eq!(
+            checked.metadata.request_object_signing_alg.as_deref(),
+            Some("ES256")
+        );
+        for refused in [
+            serde_json::json!({ "jwks_uri": "https://rp.example/jwks", "jwks": keys }),
+            serde_json::json!({ "jwks_uri": "https://localhost/jwks" }),
+            serde_json::json!({ "jwks_uri": "https://10.0.0.1/jwks" }),
+            serde_json::json!({ "jwks": keys, "request_object_signing_alg": "HS256" }),
+            serde_json::json!({}),
+        ] {
+            let error = with(refused.clone()).unwrap_err();
+            assert_eq!(error.code, "invalid_client_metadata", "{refused}");
+        }
+    }
+
+    #[test]
     fn a_minimal_registration_gets_the_defaults() {
         let checked = check(&request(
             serde_json::json!({ "redirect_uris": ["https://rp.example/cb"] }),
