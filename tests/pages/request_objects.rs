@@ -379,7 +379,8 @@ async fn a_pushed_request_may_carry_a_request_object() {
     let key = TestKey::new("EdDSA", "k1");
     let secret = client_with_keys(&idp, "rp", TestKey::set(&[&key]), |_| {}).await;
     let object = key.sign(&request_claims(&idp, "rp"));
-    let form = [("response_type", "code"), ("request", object.as_str())];
+    // RFC 9126 §3: the object alone (the client is known from its authentication).
+    let form = [("request", object.as_str())];
     let (status, _, pushed) = idp
         .post_as_client("/par", Some(("rp", &secret)), &form)
         .await;
@@ -395,9 +396,7 @@ async fn a_pushed_request_may_carry_a_request_object() {
     assert_eq!(status, StatusCode::OK, "{tokens}");
     assert_eq!(idp.id_token_claims(&tokens)["nonce"], "nonce-inside");
 
-    let expired = key.sign(&json!({
-        "exp": idp.state.now() - 1, "client_id": "rp", "redirect_uri": REDIRECT,
-    }));
+    let expired = key.sign(&json!({ "exp": idp.state.now() - 1, "client_id": "rp" }));
     let form = [("response_type", "code"), ("request", expired.as_str())];
     let (status, _, body) = idp
         .post_as_client("/par", Some(("rp", &secret)), &form)

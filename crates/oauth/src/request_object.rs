@@ -82,7 +82,7 @@ pub async fn resolve(
         Ok(jwt) => {
             let verified = verify(&jwt, &client, keys, expected).await;
             object = Some(jwt);
-            verified.and_then(|claims| merge(&params.pairs, claims))
+            verified.and_then(|claims| merge(&params.pairs, claims, &OUTSIDE_TOO))
         }
         Err(error) => Err(error),
     };
@@ -115,6 +115,31 @@ pub async fn resolve(
         state,
         error,
     })
+}
+
+/// The parameters of a pushed request (RFC 9126 §3) from the authenticated `client`, with
+/// those of its request object (`request`) in place when it has one. Errors are answered to
+/// the client directly, so none needs a redirect URI.
+pub async fn resolve_pushed(
+    pairs: Vec<(String, String)>,
+    client: &Client,
+    keys: &dyn ClientKeys,
+    expected: Expected<'_>,
+) -> Result<Vec<(String, String)>, OAuthError> {
+    let objects: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "request")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    match objects.as_slice() {
+        [] => Ok(pairs),
+        [object] => {
+            // RFC 9126 §3: a pushed request object may come with no more than client_id.
+            let claims = verify(object, client, keys, expected).await?;
+            merge(&pairs, claims, &["client_id"])
+        }
+        _ => Err(OAuthError::invalid_request("request is repeated")),
+    }
 }
 
 /// The request object: given by value, or fetched from the client's `request_uri`.
@@ -255,12 +280,15 @@ fn check_claims(
     Ok(())
 }
 
-/// The query's parameters with the object's in their place (Core §6.3.3). `client_id` and
-/// `response_type` must also be in the query, and equal where the object repeats them
-/// (Core §6.1).
+/// What must be in the query as well as in a request object (Core §6.1).
+const OUTSIDE_TOO: [&str; 2] = ["client_id", "response_type"];
+
+/// The query's parameters with the object's in their place (Core §6.3.3). Those named in
+/// `outside_too` must also be in the query; any the object repeats must be equal.
 pub fn merge(
     query: &[(String, String)],
     claims: Map<String, Value>,
+    outside_too: &[&str],
 ) -> Result<Vec<(String, String)>, OAuthError> {
     let in_query = |name: &str| {
         query
@@ -269,13 +297,14 @@ pub fn merge(
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
     };
-    for name in ["client_id", "response_type"] {
-        let Some(outside) = in_query(name) else {
+    for name in OUTSIDE_TOO {
+        let outside = in_query(name);
+        if outside.is_none() && outside_too.contains(&name) {
             return Err(OAuthError::invalid_request(format!(
                 "{name} is required outside the request object too (OpenID Connect Core §6.1)"
             )));
-        };
-        if let Some(inside) = claims.get(name)
+        }
+        if let (Some(outside), Some(inside)) = (outside, claims.get(name))
             && inside.as_str() != Some(outside)
         {
             return Err(invalid_object(format!(
@@ -339,7 +368,7 @@ mod tests {
             "client_id": "c1", "response_type": "code", "state": "inside",
             "max_age": 60, "claims": { "id_token": { "acr": null } }, "nonce": null,
         }));
-        let mut merged = merge(&query, inside).unwrap();
+        let mut merged = merge(&query, inside, &OUTSIDE_TOO).unwrap();
         merged.sort();
         assert_eq!(
             merged,
@@ -357,12 +386,22 @@ mod tests {
     #[test]
     fn client_id_and_response_type_stay_in_the_query_and_agree() {
         let query = pairs(&[("client_id", "c1"), ("response_type", "code")]);
-        let other = merge(&query, claims(json!({ "client_id": "c2" }))).unwrap_err();
+        let other = merge(&query, claims(json!({ "client_id": "c2" })), &OUTSIDE_TOO).unwrap_err();
         assert_eq!(other.code, ErrorCode::InvalidRequestObject);
-        let other = merge(&query, claims(json!({ "response_type": "token" }))).unwrap_err();
+        let other = merge(
+            &query,
+            claims(json!({ "response_type": "token" })),
+            &OUTSIDE_TOO,
+        )
+        .unwrap_err();
         assert_eq!(other.code, ErrorCode::InvalidRequestObject);
         let bare = pairs(&[("client_id", "c1")]);
-        let missing = merge(&bare, claims(json!({ "response_type": "code" }))).unwrap_err();
+        let missing = merge(
+            &bare,
+            claims(json!({ "response_type": "code" })),
+            &OUTSIDE_TOO,
+        )
+        .unwrap_err();
         assert_eq!(missing.code, ErrorCode::InvalidRequest);
     }
 }

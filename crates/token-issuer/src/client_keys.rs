@@ -2,7 +2,7 @@
 //! its `jwks_uri`): client assertions (`private_key_jwt`, RFC 7523) and request objects
 //! (RFC 9101). One verifier, so that both accept the same keys and algorithms.
 
-use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 /// The algorithms a client may sign with: asymmetric ones only, never `none` and never HMAC.
@@ -79,10 +79,16 @@ pub fn verify(
     if !accepted.contains(&alg) {
         return Err(SignatureError::Algorithm);
     }
-    let set: JwkSet = serde_json::from_value(jwks.clone()).map_err(|_| SignatureError::KeySet)?;
-    let candidates: Vec<DecodingKey> = set
-        .keys
+    let keys = jwks["keys"].as_array().ok_or(SignatureError::KeySet)?;
+    // Keys this library cannot read (other key types, encryption-only algorithms) are
+    // skipped, not fatal: a set may hold keys for other purposes.
+    let keys: Vec<Jwk> = keys
         .iter()
+        .filter_map(|key| serde_json::from_value(key.clone()).ok())
+        .collect();
+    let candidates: Vec<DecodingKey> = keys
+        .iter()
+        .filter(|k| k.common.public_key_use != Some(PublicKeyUse::Encryption))
         .filter(|k| header.kid.is_none() || k.common.key_id == header.kid)
         .filter_map(|jwk| DecodingKey::from_jwk(jwk).ok())
         .collect();

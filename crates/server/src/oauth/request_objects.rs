@@ -42,17 +42,32 @@ impl RequestUris for RequestUrisOf<'_> {
     }
 }
 
+fn expected(state: &AppState) -> Expected<'_> {
+    Expected {
+        issuer: state.issuer(),
+        now: state.now(),
+        allow_unsigned: state.settings.protocol.unsigned_request_objects,
+    }
+}
+
+/// A pushed request's parameters with those of its request object in place (see
+/// [`request_object::resolve_pushed`]).
+pub async fn resolve_pushed(
+    state: &AppState,
+    client: &Client,
+    pairs: Vec<(String, String)>,
+) -> Result<Vec<(String, String)>, OAuthError> {
+    let keys = ClientKeysOf(state);
+    request_object::resolve_pushed(pairs, client, &keys, expected(state)).await
+}
+
 /// The authorization request's parameters with those of its request object in place (see
 /// [`request_object::resolve`]).
 pub async fn resolve(
     state: &AppState,
     pairs: Vec<(String, String)>,
 ) -> Result<Vec<(String, String)>, Rejection> {
-    let expected = Expected {
-        issuer: state.issuer(),
-        now: state.now(),
-        allow_unsigned: state.settings.protocol.unsigned_request_objects,
-    };
+    let expected = expected(state);
     request_object::resolve(
         pairs,
         state.stores.clients.as_ref(),

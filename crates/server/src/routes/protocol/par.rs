@@ -62,15 +62,9 @@ async fn handle(
     }
     // A request object pushed (RFC 9126 §3) is verified now and kept as its parameters.
     // Checked now, so the client hears of a bad request at once and in JSON.
-    let checked = match crate::oauth::request_objects::resolve(state, pairs.clone()).await {
-        Ok(resolved) => {
-            pairs = resolved;
-            let clients = state.stores.clients.as_ref();
-            authorization_request::check(pairs.clone(), clients, Arrival::Pushed).await
-        }
-        Err(rejection) => Err(rejection),
-    };
-    match checked {
+    let pairs = crate::oauth::request_objects::resolve_pushed(state, &client, pairs).await?;
+    let clients = state.stores.clients.as_ref();
+    match authorization_request::check(pairs.clone(), clients, Arrival::Pushed).await {
         Ok(_) => {}
         Err(Rejection::Page(problem)) => {
             let message = Text::from(problem).in_locale(crate::i18n::Locale::En);
