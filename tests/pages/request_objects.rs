@@ -357,6 +357,36 @@ async fn a_request_uri_is_fetched_from_the_client() {
 }
 
 #[tokio::test]
+async fn only_the_request_uris_a_client_registered_are_fetched() {
+    let idp = Idp::with(|s| s.new_device.enabled = false).await;
+    idp.user("alice").await;
+    let key = TestKey::new("ES256", "k1");
+    let object = key.sign(&request_claims(&idp, "rp"));
+    let fetched = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = fetched.clone();
+    let router = axum::Router::new().fallback(axum::routing::get(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let object = object.clone();
+        async move { object }
+    }));
+    let base = serve(router).await;
+    let registered = format!("{base}/registered");
+    let list = vec![format!("{registered}#sha256-of-the-object")];
+    client_with_keys(&idp, "rp", TestKey::set(&[&key]), |c| {
+        c.metadata.request_uris = list;
+    })
+    .await;
+    let extra = [("redirect_uri", REDIRECT), ("state", "s")];
+    let url = authorize_with("rp", "request_uri", &format!("{base}/other"), &extra);
+    let (error, _, description) = refused(&idp, &url).await;
+    assert_eq!(error, "invalid_request_uri", "{description}");
+    assert_eq!(fetched.load(std::sync::atomic::Ordering::SeqCst), 0);
+    let url = authorize_with("rp", "request_uri", &format!("{registered}#v2"), &[]);
+    let done = Browser::new(&idp).sign_in(&url, "alice").await;
+    assert_eq!(param(done.to(), "state").as_deref(), Some("inside"));
+}
+
+#[tokio::test]
 async fn a_registered_clients_request_uri_must_be_https_at_a_public_address() {
     let idp = Idp::start().await;
     let key = TestKey::new("ES256", "k1");

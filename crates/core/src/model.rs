@@ -160,6 +160,10 @@ pub struct ClientMetadata {
     /// (OpenID Connect Dynamic Registration §2); `none` for unsigned ones.
     #[serde(default)]
     pub request_object_signing_alg: Option<String>,
+    /// The only `request_uri`s fetched for the client, when it registered some (compared
+    /// without their fragments).
+    #[serde(default)]
+    pub request_uris: Vec<String>,
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
     #[serde(default)]

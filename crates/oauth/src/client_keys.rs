@@ -90,6 +90,9 @@ pub fn check_registered(
     if let Some(uri) = &request.jwks_uri {
         check_jwks_uri(uri, false)?;
     }
+    for uri in request.request_uris.iter().flatten() {
+        check_fetched_url("request_uris", uri, false)?;
+    }
     if let Some(alg) = &request.request_object_signing_alg
         && alg != "none"
         && !client_keys::ALGORITHMS.contains(&alg.as_str())
@@ -105,15 +108,24 @@ pub fn check_registered(
 /// A `jwks_uri`: an absolute http(s) URL without a fragment; https to a public host unless
 /// `trusted` (a client an administrator sets up).
 pub fn check_jwks_uri(uri: &str, trusted: bool) -> Result<(), String> {
-    let parsed = url::Url::parse(uri).map_err(|e| format!("jwks_uri: {e}"))?;
-    if parsed.fragment().is_some() || !matches!(parsed.scheme(), "https" | "http") {
-        return Err("jwks_uri must be an http(s) URL without a fragment".into());
+    if uri.contains('#') {
+        return Err("jwks_uri may not have a fragment".into());
+    }
+    check_fetched_url("jwks_uri", uri, trusted)
+}
+
+/// A URL the provider fetches for a client (`name` says which): absolute http(s); https to a
+/// public host unless `trusted`.
+pub fn check_fetched_url(name: &str, uri: &str, trusted: bool) -> Result<(), String> {
+    let parsed = url::Url::parse(uri).map_err(|e| format!("{name}: {e}"))?;
+    if !matches!(parsed.scheme(), "https" | "http") {
+        return Err(format!("{name} must be an http(s) URL"));
     }
     if trusted {
         return Ok(());
     }
     if parsed.scheme() != "https" {
-        return Err("jwks_uri must use https".into());
+        return Err(format!("{name} must use https"));
     }
     let internal = match parsed.host() {
         Some(url::Host::Domain(name)) => name == "localhost" || name.ends_with(".localhost"),
@@ -122,7 +134,7 @@ pub fn check_jwks_uri(uri: &str, trusted: bool) -> Result<(), String> {
         None => true,
     };
     if internal {
-        return Err("jwks_uri must name a public host".into());
+        return Err(format!("{name} must name a public host"));
     }
     Ok(())
 }

@@ -123,6 +123,8 @@ pub struct RegistrationRequest {
     pub require_pushed_authorization_requests: Option<bool>,
     #[serde(default)]
     pub request_object_signing_alg: Option<String>,
+    #[serde(default)]
+    pub request_uris: Option<Vec<String>>,
 }
 
 /// What a checked registration becomes.
@@ -272,6 +274,7 @@ pub fn check(request: &RegistrationRequest) -> Result<Registration, MetadataErro
             jwks: request.jwks.clone(),
             jwks_uri: request.jwks_uri.clone(),
             request_object_signing_alg: request.request_object_signing_alg.clone(),
+            request_uris: request.request_uris.clone().unwrap_or_default(),
             post_logout_redirect_uris,
             backchannel_logout_uri: request.backchannel_logout_uri.clone(),
             require_pushed_authorization_requests: request
@@ -396,6 +399,8 @@ mod tests {
             serde_json::json!({ "jwks_uri": "https://localhost/jwks" }),
             serde_json::json!({ "jwks_uri": "https://10.0.0.1/jwks" }),
             serde_json::json!({ "jwks": keys, "request_object_signing_alg": "HS256" }),
+            serde_json::json!({ "jwks": keys, "request_uris": ["http://rp.example/r"] }),
+            serde_json::json!({ "jwks_uri": "https://rp.example/jwks#k" }),
             serde_json::json!({}),
         ] {
             let error = with(refused.clone()).unwrap_err();

@@ -28,6 +28,17 @@ impl RequestUris for RequestUrisOf<'_> {
         if !matches!(parsed.scheme(), "https" | "http") {
             return Err(refused("must be an https URL".into()));
         }
+        let without_fragment = |uri: &str| uri.split('#').next().unwrap_or_default().to_owned();
+        let registered = &client.metadata.request_uris;
+        if !registered.is_empty()
+            && !registered
+                .iter()
+                .any(|r| without_fragment(r) == without_fragment(uri))
+        {
+            return Err(refused(
+                "not one of the request_uris the client registered".into(),
+            ));
+        }
         let caller = if client.metadata.first_party {
             Caller::Trusted
         } else {

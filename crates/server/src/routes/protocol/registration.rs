@@ -121,6 +121,9 @@ fn describe(state: &AppState, client: &Client) -> Value {
     if let Some(alg) = &metadata.request_object_signing_alg {
         out["request_object_signing_alg"] = json!(alg);
     }
+    if !metadata.request_uris.is_empty() {
+        out["request_uris"] = json!(metadata.request_uris);
+    }
     if let Some(uri) = &metadata.backchannel_logout_uri {
         out["backchannel_logout_uri"] = json!(uri);
     }
