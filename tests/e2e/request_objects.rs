@@ -123,3 +123,42 @@ async fn a_relying_party_signs_its_request_object_and_its_client_assertion() {
     );
     assert_eq!(claims.subject().as_str(), sub);
 }
+
+#[tokio::test]
+async fn client_create_takes_the_keys_by_value_or_at_a_url() {
+    let idp = TestIdp::start().await;
+    let der = SigningKey::generate(SigningAlg::EdDSA).unwrap();
+    let jwk = Jwk::from_encoding_key(&EncodingKey::from_ed_der(&der), Algorithm::EdDSA).unwrap();
+    let jwks = json!({ "keys": [jwk] }).to_string();
+    let base = ["--name", "Keys", "--redirect-uri", REDIRECT];
+    let with = |extra: &[&str]| {
+        let mut args = vec!["client", "create"];
+        args.extend_from_slice(&base);
+        args.extend_from_slice(&["--token-endpoint-auth-method", "private_key_jwt"]);
+        args.extend_from_slice(extra);
+        idp.cli(&args, "")
+    };
+    let made = with(&["--jwks", &jwks]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let made: serde_json::Value = serde_json::from_slice(&made.stdout).unwrap();
+    assert_eq!(made["token_endpoint_auth_method"], "private_key_jwt");
+    assert!(made["client_secret"].is_null());
+    for (refused, says) in [
+        (vec![], "--jwks or --jwks-uri"),
+        (vec!["--jwks", "{\"keys\":[]}"], "at least one key"),
+        (vec!["--jwks-uri", "ftp://rp.example/jwks"], "--jwks-uri"),
+        (
+            vec!["--jwks", &jwks, "--jwks-uri", "https://rp.example/jwks"],
+            "cannot be used with",
+        ),
+    ] {
+        let out = with(&refused);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{refused:?}");
+        assert!(stderr.contains(says), "{refused:?}: {stderr}");
+    }
+}
