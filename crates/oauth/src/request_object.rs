@@ -158,7 +158,7 @@ async fn obtain(
     }
     let uri = params
         .get("request_uri")
-        .ok_or_else(|| OAuthError::invalid_request("request_uri is empty"))?;
+        .ok_or_else(|| OAuthError::invalid_request("request or request_uri is empty"))?;
     if uri.len() > 512 {
         return Err(OAuthError::new(
             ErrorCode::InvalidRequestUri,
