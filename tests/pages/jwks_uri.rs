@@ -195,3 +195,46 @@ async fn a_client_registers_a_jwks_uri_or_jwks_not_both() {
         assert_eq!(body["error"], "invalid_client_metadata", "{refused}");
     }
 }
+
+#[tokio::test]
+async fn a_slow_jwks_uri_delays_no_other_client() {
+    let idp = Idp::start().await;
+    let (slow_key, fast_key) = (TestKey::new("ES256", "s1"), TestKey::new("ES256", "f1"));
+    let (slow_keys, fast_keys) = (TestKey::set(&[&slow_key]), TestKey::set(&[&fast_key]));
+    // The slow relying party answers only once the other client has had its token.
+    let release = Arc::new(tokio::sync::Notify::new());
+    let held = release.clone();
+    let router = axum::Router::new()
+        .route(
+            "/slow",
+            axum::routing::get(move || {
+                let (held, keys) = (held.clone(), slow_keys.to_string());
+                async move {
+                    held.notified().await;
+                    keys
+                }
+            }),
+        )
+        .route(
+            "/fast",
+            axum::routing::get(move || {
+                let keys = fast_keys.to_string();
+                async move { keys }
+            }),
+        );
+    let base = serve(router).await;
+    key_client(&idp, "slow", &format!("{base}/slow"), true).await;
+    key_client(&idp, "fast", &format!("{base}/fast"), true).await;
+    let slow = token_with(&idp, "slow", &slow_key, "j1");
+    let fast = async {
+        let answer = token_with(&idp, "fast", &fast_key, "j2").await;
+        release.notify_one();
+        answer
+    };
+    let both = async { tokio::join!(slow, fast) };
+    let ((slow, _), (fast, body)) = tokio::time::timeout(std::time::Duration::from_secs(4), both)
+        .await
+        .expect("the fast client waited for the slow one");
+    assert_eq!(fast, StatusCode::OK, "{body}");
+    assert_eq!(slow, StatusCode::OK);
+}
