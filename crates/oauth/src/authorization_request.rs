@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::SCOPES_SUPPORTED;
 
 /// Longest accepted value of the free-form parameters.
-const MAX_STATE_LENGTH: usize = 2048;
+pub(crate) const MAX_STATE_LENGTH: usize = 2048;
 const MAX_NONCE_LENGTH: usize = 512;
 const MAX_HINT_LENGTH: usize = 256;
 
@@ -79,6 +79,8 @@ pub enum RequestProblem {
     NoRedirectUri,
     /// The client did not register that `redirect_uri`.
     UnknownRedirectUri,
+    /// The request object is not valid and no registered redirect URI was given outside it.
+    BadRequestObject,
 }
 
 impl From<StoreError> for Rejection {
@@ -88,12 +90,12 @@ impl From<StoreError> for Rejection {
 }
 
 /// The request's parameters, each at most once (RFC 6749 §3.1).
-struct Params {
-    pairs: Vec<(String, String)>,
+pub(crate) struct Params {
+    pub(crate) pairs: Vec<(String, String)>,
 }
 
 impl Params {
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
             .find(|(key, _)| key == name)
@@ -101,7 +103,7 @@ impl Params {
             .filter(|value| !value.is_empty())
     }
 
-    fn count(&self, name: &str) -> usize {
+    pub(crate) fn count(&self, name: &str) -> usize {
         self.pairs.iter().filter(|(key, _)| key == name).count()
     }
 
@@ -179,7 +181,10 @@ pub async fn check(
     Ok((request, client))
 }
 
-async fn check_client(params: &Params, clients: &dyn ClientStore) -> Result<Client, Rejection> {
+pub(crate) async fn check_client(
+    params: &Params,
+    clients: &dyn ClientStore,
+) -> Result<Client, Rejection> {
     if params.count("client_id") > 1 {
         return Err(Rejection::Page(RequestProblem::TwoClients));
     }
@@ -194,7 +199,7 @@ async fn check_client(params: &Params, clients: &dyn ClientStore) -> Result<Clie
 
 /// The redirect URI must be given and equal, character for character, to a registered one
 /// (OpenID Connect Core §3.1.2.1; RFC 9700 §2.1 forbids pattern matching).
-fn check_redirect_uri(params: &Params, client: &Client) -> Result<String, Rejection> {
+pub(crate) fn check_redirect_uri(params: &Params, client: &Client) -> Result<String, Rejection> {
     if params.count("redirect_uri") > 1 {
         return Err(Rejection::Page(RequestProblem::TwoRedirectUris));
     }
