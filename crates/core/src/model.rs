@@ -153,6 +153,17 @@ pub struct ClientMetadata {
     /// The client's public keys, for `private_key_jwt` (a JWK Set).
     #[serde(default)]
     pub jwks: Option<serde_json::Value>,
+    /// Where the client publishes its public keys instead (a JWK Set at a URL; never both).
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// The one algorithm the client signs its request objects with, when it registered one
+    /// (OpenID Connect Dynamic Registration §2); `none` for unsigned ones.
+    #[serde(default)]
+    pub request_object_signing_alg: Option<String>,
+    /// The only `request_uri`s fetched for the client, when it registered some (compared
+    /// without their fragments).
+    #[serde(default)]
+    pub request_uris: Vec<String>,
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
     #[serde(default)]

@@ -14,7 +14,7 @@ pub use crate::authorization_response::append_query;
 use crate::authorization_response::{ResponseMode, ResponseType};
 
 /// Longest accepted value of the free-form parameters.
-const MAX_STATE_LENGTH: usize = 2048;
+pub(crate) const MAX_STATE_LENGTH: usize = 2048;
 const MAX_NONCE_LENGTH: usize = 512;
 const MAX_HINT_LENGTH: usize = 256;
 
@@ -96,6 +96,8 @@ pub enum RequestProblem {
     NoRedirectUri,
     /// The client did not register that `redirect_uri`.
     UnknownRedirectUri,
+    /// The request object is not valid and no registered redirect URI was given outside it.
+    BadRequestObject,
 }
 
 impl From<StoreError> for Rejection {
@@ -105,12 +107,12 @@ impl From<StoreError> for Rejection {
 }
 
 /// The request's parameters, each at most once (RFC 6749 §3.1).
-struct Params {
-    pairs: Vec<(String, String)>,
+pub(crate) struct Params {
+    pub(crate) pairs: Vec<(String, String)>,
 }
 
 impl Params {
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
             .find(|(key, _)| key == name)
@@ -118,7 +120,7 @@ impl Params {
             .filter(|value| !value.is_empty())
     }
 
-    fn count(&self, name: &str) -> usize {
+    pub(crate) fn count(&self, name: &str) -> usize {
         self.pairs.iter().filter(|(key, _)| key == name).count()
     }
 
@@ -201,7 +203,10 @@ pub async fn check(
     Ok((request, client))
 }
 
-async fn check_client(params: &Params, clients: &dyn ClientStore) -> Result<Client, Rejection> {
+pub(crate) async fn check_client(
+    params: &Params,
+    clients: &dyn ClientStore,
+) -> Result<Client, Rejection> {
     if params.count("client_id") > 1 {
         return Err(Rejection::Page(RequestProblem::TwoClients));
     }
@@ -216,7 +221,7 @@ async fn check_client(params: &Params, clients: &dyn ClientStore) -> Result<Clie
 
 /// The redirect URI must be given and equal, character for character, to a registered one
 /// (OpenID Connect Core §3.1.2.1; RFC 9700 §2.1 forbids pattern matching).
-fn check_redirect_uri(params: &Params, client: &Client) -> Result<String, Rejection> {
+pub(crate) fn check_redirect_uri(params: &Params, client: &Client) -> Result<String, Rejection> {
     if params.count("redirect_uri") > 1 {
         return Err(Rejection::Page(RequestProblem::TwoRedirectUris));
     }
@@ -269,7 +274,7 @@ fn supported_response_type(params: &Params, options: ProtocolOptions) -> Option<
 /// How an answer to this request travels, errors included: the mode asked for when it is one
 /// this provider has and the response type allows, else the response type's default
 /// (Multiple Response Types §5: never the query once tokens are in the answer).
-fn answer_mode(params: &Params, options: ProtocolOptions) -> ResponseMode {
+pub(crate) fn answer_mode(params: &Params, options: ProtocolOptions) -> ResponseMode {
     let response_type = supported_response_type(params, options).unwrap_or_default();
     match params.get("response_mode").and_then(ResponseMode::parse) {
         Some(ResponseMode::Query) if response_type.returns_tokens() => response_type.default_mode(),

@@ -124,6 +124,10 @@ pub struct RegistrationRequest {
     pub backchannel_logout_uri: Option<String>,
     #[serde(default)]
     pub require_pushed_authorization_requests: Option<bool>,
+    #[serde(default)]
+    pub request_object_signing_alg: Option<String>,
+    #[serde(default)]
+    pub request_uris: Option<Vec<String>>,
 }
 
 /// What a checked registration becomes.
@@ -168,13 +172,14 @@ pub fn check(
     {
         return Err(invalid("a public client cannot use client_credentials"));
     }
-    if auth_method == TokenEndpointAuthMethod::PrivateKeyJwt && request.jwks.is_none() {
+    crate::client_keys::check_registered(request).map_err(invalid)?;
+    if auth_method == TokenEndpointAuthMethod::PrivateKeyJwt
+        && request.jwks.is_none()
+        && request.jwks_uri.is_none()
+    {
         return Err(invalid(
-            "private_key_jwt needs the client's public keys in jwks",
+            "private_key_jwt needs the client's public keys in jwks or at jwks_uri",
         ));
-    }
-    if request.jwks_uri.is_some() {
-        return Err(invalid("jwks_uri is not supported: send the keys as jwks"));
     }
     if let Some(jwks) = &request.jwks
         && jwks["keys"].as_array().is_none_or(|keys| keys.is_empty())
@@ -246,6 +251,9 @@ pub fn check(
         metadata: ClientMetadata {
             grant_types,
             jwks: request.jwks.clone(),
+            jwks_uri: request.jwks_uri.clone(),
+            request_object_signing_alg: request.request_object_signing_alg.clone(),
+            request_uris: request.request_uris.clone().unwrap_or_default(),
             post_logout_redirect_uris,
             backchannel_logout_uri: request.backchannel_logout_uri.clone(),
             require_pushed_authorization_requests: request
@@ -473,6 +481,45 @@ mod tests {
     }
 
     #[test]
+    fn keys_are_registered_by_value_or_at_a_public_https_url() {
+        let keys = serde_json::json!({ "keys": [{ "kty": "EC" }] });
+        let with = |extra: Value| {
+            let mut body = serde_json::json!({
+                "redirect_uris": ["https://rp.example/cb"],
+                "token_endpoint_auth_method": "private_key_jwt",
+            });
+            for (k, v) in extra.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            check(&request(body))
+        };
+        let checked = with(serde_json::json!({
+            "jwks_uri": "https://rp.example/jwks", "request_object_signing_alg": "ES256",
+        }))
+        .unwrap();
+        assert_eq!(
+            checked.metadata.jwks_uri.as_deref(),
+            Some("https://rp.example/jwks")
+        );
+        assert_eq!(
+            checked.metadata.request_object_signing_alg.as_deref(),
+            Some("ES256")
+        );
+        for refused in [
+            serde_json::json!({ "jwks_uri": "https://rp.example/jwks", "jwks": keys }),
+            serde_json::json!({ "jwks_uri": "https://localhost/jwks" }),
+            serde_json::json!({ "jwks_uri": "https://10.0.0.1/jwks" }),
+            serde_json::json!({ "jwks": keys, "request_object_signing_alg": "HS256" }),
+            serde_json::json!({ "jwks": keys, "request_uris": ["http://rp.example/r"] }),
+            serde_json::json!({ "jwks_uri": "https://rp.example/jwks#k" }),
+            serde_json::json!({}),
+        ] {
+            let error = with(refused.clone()).unwrap_err();
+            assert_eq!(error.code, "invalid_client_metadata", "{refused}");
+        }
+    }
+
+    #[test]
     fn a_minimal_registration_gets_the_defaults() {
         let checked = check(&request(
             serde_json::json!({ "redirect_uris": ["https://rp.example/cb"] }),
@@ -512,7 +559,7 @@ mod tests {
                 "invalid_client_metadata",
             ),
             (
-                serde_json::json!({ "redirect_uris": ["https://rp.example/cb"], "jwks_uri": "https://rp.example/jwks" }),
+                serde_json::json!({ "redirect_uris": ["https://rp.example/cb"], "jwks_uri": "http://rp.example/jwks" }),
                 "invalid_client_metadata",
             ),
             (

@@ -364,6 +364,7 @@ authorize-unknown-client = The site that sent you here is not registered with us
 authorize-two-redirects = The request names more than one redirect_uri.
 authorize-no-redirect = The request does not say where to return to (no redirect_uri).
 authorize-unknown-redirect = The address to return to (redirect_uri) is not registered for this site, so we will not send you there.
+authorize-bad-request-object = The site sent a request (a request object) that could not be verified, and no registered address to return to, so we will not send you back.
 
 ## E-mail and text messages
 

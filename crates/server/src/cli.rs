@@ -291,8 +291,15 @@ pub enum ClientCommand {
         backchannel_logout_uri: Option<String>,
         /// How a confidential client authenticates at the token endpoint.
         #[arg(long, value_name = "METHOD", default_value = "client_secret_basic",
-              value_parser = ["client_secret_basic", "client_secret_post"])]
+              value_parser = ["client_secret_basic", "client_secret_post", "private_key_jwt"])]
         token_endpoint_auth_method: String,
+        /// The client's public keys, a JWK Set (JSON): for private_key_jwt and signed request
+        /// objects.
+        #[arg(long, value_name = "JSON", conflicts_with = "jwks_uri")]
+        jwks: Option<String>,
+        /// Where the client publishes its public keys (a JWK Set), fetched when needed.
+        #[arg(long, value_name = "URL")]
+        jwks_uri: Option<String>,
         /// Algorithm of the client's ID tokens.
         #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = ["ES256", "RS256", "EdDSA"])]
         id_token_alg: String,
@@ -415,6 +422,9 @@ pub struct NewClient<'a> {
     pub resource_server: bool,
     pub auth_method: &'a str,
     pub id_token_alg: &'a str,
+    /// A JWK Set, as JSON text.
+    pub jwks: Option<&'a str>,
+    pub jwks_uri: Option<&'a str>,
 }
 
 pub async fn create_client(
@@ -467,7 +477,14 @@ pub async fn create_client(
             "--id-token-alg: `{id_token_alg}` is not ES256, RS256 or EdDSA"
         ))
     })?;
-    let secret = (!public).then(|| random_token(32));
+    let (jwks, jwks_uri) = client_keys(&new)?;
+    let key_auth = auth_method == "private_key_jwt";
+    if key_auth && jwks.is_none() && jwks_uri.is_none() {
+        return Err(CliError(
+            "private_key_jwt needs the client's keys: --jwks or --jwks-uri".into(),
+        ));
+    }
+    let secret = (!public && !key_auth).then(|| random_token(32));
     let client = Client {
         id: random_token(16),
         name: name.trim().to_owned(),
@@ -479,7 +496,7 @@ pub async fn create_client(
             TokenEndpointAuthMethod::parse(auth_method)
                 .filter(|m| *m != TokenEndpointAuthMethod::None)
                 .ok_or_else(|| {
-                    CliError(format!("--token-endpoint-auth-method: `{auth_method}` is not client_secret_basic or client_secret_post"))
+                    CliError(format!("--token-endpoint-auth-method: `{auth_method}` is not client_secret_basic, client_secret_post or private_key_jwt"))
                 })?
         },
         id_token_signed_response_alg: alg,
@@ -490,6 +507,8 @@ pub async fn create_client(
             resource_server,
             post_logout_redirect_uris: new.post_logout_redirect_uris.to_vec(),
             backchannel_logout_uri: new.backchannel_logout_uri.map(str::to_owned),
+            jwks,
+            jwks_uri: jwks_uri.clone(),
             ..ClientMetadata::default()
         },
     };
@@ -504,7 +523,35 @@ pub async fn create_client(
     if let Some(secret) = secret {
         out["client_secret"] = json!(secret);
     }
+    if let Some(uri) = jwks_uri {
+        out["jwks_uri"] = json!(uri);
+    }
     Ok(out)
+}
+
+/// `--jwks` (a JWK Set with at least one key) or `--jwks-uri` (an http(s) URL: an
+/// administrator may name any host).
+fn client_keys(
+    new: &NewClient<'_>,
+) -> Result<(Option<serde_json::Value>, Option<String>), CliError> {
+    let jwks = match new.jwks {
+        Some(text) => {
+            let set: serde_json::Value = serde_json::from_str(text)
+                .map_err(|e| CliError(format!("--jwks is not JSON: {e}")))?;
+            if set["keys"].as_array().is_none_or(|keys| keys.is_empty()) {
+                return Err(CliError(
+                    "--jwks must be a JWK Set with at least one key".into(),
+                ));
+            }
+            Some(set)
+        }
+        None => None,
+    };
+    if let Some(uri) = new.jwks_uri {
+        idp_oauth::client_keys::check_jwks_uri(uri, true)
+            .map_err(|e| CliError(format!("--jwks-uri: {e}")))?;
+    }
+    Ok((jwks, new.jwks_uri.map(str::to_owned)))
 }
 
 async fn find_user(state: &AppState, username: &str) -> Result<idp_core::model::User, CliError> {

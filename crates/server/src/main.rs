@@ -213,6 +213,8 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             resource_server,
             token_endpoint_auth_method,
             id_token_alg,
+            jwks,
+            jwks_uri,
         }) => {
             let new = idp_server::cli::NewClient {
                 name: &name,
@@ -225,6 +227,8 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                 resource_server,
                 auth_method: &token_endpoint_auth_method,
                 id_token_alg: &id_token_alg,
+                jwks: jwks.as_deref(),
+                jwks_uri: jwks_uri.as_deref(),
             };
             let out = idp_server::cli::create_client(&state, new)
                 .await

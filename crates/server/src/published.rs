@@ -107,8 +107,11 @@ pub fn document(settings: &Settings, keys: &KeySet) -> serde_json::Value {
         ],
         "claims_parameter_supported": true,
         "ui_locales_supported": crate::i18n::Locale::ALL.map(crate::i18n::Locale::code),
-        "request_parameter_supported": false,
-        "request_uri_parameter_supported": false,
+        "request_parameter_supported": true,
+        "request_uri_parameter_supported": true,
+        "require_request_uri_registration": false,
+        "request_object_signing_alg_values_supported":
+            idp_oauth::request_object::algorithms(settings.protocol.unsigned_request_objects),
         "authorization_response_iss_parameter_supported": true,
     })
 }

@@ -73,12 +73,22 @@ pub struct Settings {
     pub factors: FactorSettings,
     pub keys: KeySettings,
     pub registration: RegistrationSettings,
-    pub protocol: ProtocolSettings,
     pub codes: CodeSettings,
     pub tokens: TokenSettings,
     pub session: SessionSettings,
     pub limits: LimitSettings,
     pub brand: BrandSettings,
+    pub protocol: ProtocolSettings,
+}
+
+/// Choices about which parts of the protocol are offered.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolSettings {
+    /// Whether request objects may be unsigned (`alg: none`, OpenID Connect Core §6.1).
+    pub unsigned_request_objects: bool,
+    /// The implicit and hybrid response types (`id_token`, `code id_token token`, ...).
+    pub implicit_and_hybrid: bool,
 }
 
 /// How often one client IP may do what an attacker would repeat (each 0: no limit, and no
@@ -172,14 +182,6 @@ pub struct KeySettings {
 #[serde(deny_unknown_fields)]
 pub struct RegistrationSettings {
     pub require_initial_access_token: bool,
-}
-
-/// Parts of OpenID Connect that are off unless the operator turns them on.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProtocolSettings {
-    /// The implicit and hybrid response types (`id_token`, `code id_token token`, ...).
-    pub implicit_and_hybrid: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -4,8 +4,10 @@
 //! the checks that need no more than a store and a clock, are in `idp-oauth`.
 
 pub mod backchannel_logout;
+pub mod client_keys;
 pub mod consent;
 pub mod grants;
 pub mod outbound;
+pub mod request_objects;
 
 pub use idp_oauth::{authorization_request, interaction};

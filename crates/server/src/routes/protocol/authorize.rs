@@ -66,7 +66,10 @@ async fn authorize(
 ) -> Result<Response, PageError> {
     let (pairs, arrival) = super::par::resolve(&state, pairs).await?;
     let clients = state.stores.clients.as_ref();
-    let checked = authorization_request::check(pairs, clients, arrival, state.protocol()).await;
+    let checked = match crate::oauth::request_objects::resolve(&state, pairs).await {
+        Ok(pairs) => authorization_request::check(pairs, clients, arrival, state.protocol()).await,
+        Err(rejection) => Err(rejection),
+    };
     let (request, client) = match checked {
         Ok(checked) => checked,
         Err(Rejection::Page(problem)) => {
@@ -112,6 +115,7 @@ impl From<RequestProblem> for Text {
             RequestProblem::TwoRedirectUris => "authorize-two-redirects",
             RequestProblem::NoRedirectUri => "authorize-no-redirect",
             RequestProblem::UnknownRedirectUri => "authorize-unknown-redirect",
+            RequestProblem::BadRequestObject => "authorize-bad-request-object",
         })
     }
 }

@@ -115,6 +115,15 @@ fn describe(state: &AppState, client: &Client) -> Value {
     if let Some(jwks) = &metadata.jwks {
         out["jwks"] = jwks.clone();
     }
+    if let Some(uri) = &metadata.jwks_uri {
+        out["jwks_uri"] = json!(uri);
+    }
+    if let Some(alg) = &metadata.request_object_signing_alg {
+        out["request_object_signing_alg"] = json!(alg);
+    }
+    if !metadata.request_uris.is_empty() {
+        out["request_uris"] = json!(metadata.request_uris);
+    }
     if let Some(uri) = &metadata.backchannel_logout_uri {
         out["backchannel_logout_uri"] = json!(uri);
     }
