@@ -119,6 +119,15 @@ async fn form_post_delivers_errors_too() {
     let answer = browser.get(&request).await;
     let fields = posted_fields(&answer, &browser.headers);
     assert_eq!(field(&fields, "error"), Some("invalid_scope"));
+    // Refused with its request object, in the mode the query asked for.
+    let request = authorize(
+        "rp",
+        &[("response_mode", "form_post"), ("request", "not.a.jwt")],
+    );
+    let answer = browser.get(&request).await;
+    let fields = posted_fields(&answer, &browser.headers);
+    assert_eq!(field(&fields, "error"), Some("invalid_request_object"));
+    assert_eq!(field(&fields, "state"), Some("st"));
 }
 
 #[tokio::test]
