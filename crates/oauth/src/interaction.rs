@@ -4,7 +4,7 @@
 
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
-use idp_core::model::{EphemeralKind, Session};
+use idp_core::model::{ClientLinks, EphemeralKind, Session};
 use idp_core::random::{random_token, sha256_b64};
 use idp_core::store::EphemeralStore;
 use idp_signin::{Authorization, Level, LiveSession, Policy, SignIn};
@@ -21,6 +21,9 @@ pub struct Interaction {
     pub browser: String,
     pub request: AuthorizationRequest,
     pub client_name: String,
+    /// The client's logo and links, for the sign-in and consent pages.
+    #[serde(default)]
+    pub client_links: ClientLinks,
     pub created_at: UnixTime,
     /// What this sign-in has proven so far: the state machine's one source of truth.
     pub signin: SignIn,
@@ -61,6 +64,7 @@ impl Interaction {
             browser,
             request,
             client_name,
+            client_links: ClientLinks::default(),
             created_at: now,
             signin,
             decoy_code: None,

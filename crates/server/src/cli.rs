@@ -4,7 +4,7 @@
 use std::io::BufRead as _;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use idp_core::StoreError;
 use idp_core::model::{Client, ClientMetadata, NewUser, SigningAlg, TokenEndpointAuthMethod};
 use idp_core::random::{random_token, sha256_b64};
@@ -296,7 +296,46 @@ pub enum ClientCommand {
         /// Algorithm of the client's ID tokens.
         #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = ["ES256", "RS256", "EdDSA"])]
         id_token_alg: String,
+        #[command(flatten)]
+        links: LinkArgs,
     },
+}
+
+/// The logo and links the sign-in and consent pages show for a client (https URLs).
+#[derive(Debug, Clone, Default, Args)]
+pub struct LinkArgs {
+    /// The client's logo, shown beside its name.
+    #[arg(long, value_name = "URL")]
+    pub logo_uri: Option<String>,
+    /// The client's home page: its name links there.
+    #[arg(long, value_name = "URL")]
+    pub client_uri: Option<String>,
+    /// The client's privacy policy.
+    #[arg(long, value_name = "URL")]
+    pub policy_uri: Option<String>,
+    /// The client's terms of service.
+    #[arg(long, value_name = "URL")]
+    pub tos_uri: Option<String>,
+}
+
+impl LinkArgs {
+    /// The links, each checked as registration checks them.
+    fn checked(&self) -> Result<idp_core::model::ClientLinks, CliError> {
+        let check = |flag: &str, uri: &Option<String>| {
+            uri.as_deref()
+                .map(|uri| {
+                    idp_oauth::client_metadata::check_shown_uri(uri)
+                        .map_err(|why| CliError(format!("--{flag}: `{uri}` {why}")))
+                })
+                .transpose()
+        };
+        Ok(idp_core::model::ClientLinks {
+            logo_uri: check("logo-uri", &self.logo_uri)?,
+            client_uri: check("client-uri", &self.client_uri)?,
+            policy_uri: check("policy-uri", &self.policy_uri)?,
+            tos_uri: check("tos-uri", &self.tos_uri)?,
+        })
+    }
 }
 
 /// A command failure, printed as one line on stderr.
@@ -415,6 +454,7 @@ pub struct NewClient<'a> {
     pub resource_server: bool,
     pub auth_method: &'a str,
     pub id_token_alg: &'a str,
+    pub links: &'a LinkArgs,
 }
 
 pub async fn create_client(
@@ -467,6 +507,7 @@ pub async fn create_client(
             "--id-token-alg: `{id_token_alg}` is not ES256, RS256 or EdDSA"
         ))
     })?;
+    let links = new.links.checked()?;
     let secret = (!public).then(|| random_token(32));
     let client = Client {
         id: random_token(16),
@@ -490,6 +531,7 @@ pub async fn create_client(
             resource_server,
             post_logout_redirect_uris: new.post_logout_redirect_uris.to_vec(),
             backchannel_logout_uri: new.backchannel_logout_uri.map(str::to_owned),
+            links,
             ..ClientMetadata::default()
         },
     };
@@ -501,6 +543,12 @@ pub async fn create_client(
         "token_endpoint_auth_method": client.token_endpoint_auth_method.as_str(),
         "id_token_signed_response_alg": alg.as_str(),
     });
+    if let (Ok(serde_json::Value::Object(links)), Some(out)) = (
+        serde_json::to_value(&client.metadata.links),
+        out.as_object_mut(),
+    ) {
+        out.extend(links);
+    }
     if let Some(secret) = secret {
         out["client_secret"] = json!(secret);
     }

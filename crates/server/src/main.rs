@@ -213,6 +213,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             resource_server,
             token_endpoint_auth_method,
             id_token_alg,
+            links,
         }) => {
             let new = idp_server::cli::NewClient {
                 name: &name,
@@ -225,6 +226,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                 resource_server,
                 auth_method: &token_endpoint_auth_method,
                 id_token_alg: &id_token_alg,
+                links: &links,
             };
             let out = idp_server::cli::create_client(&state, new)
                 .await

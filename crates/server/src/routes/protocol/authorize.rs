@@ -83,13 +83,14 @@ async fn authorize(
         }
         Err(Rejection::Store(error)) => return Err(error.into()),
     };
-    let interaction = Interaction::new(
+    let mut interaction = Interaction::new(
         state.now(),
         String::new(),
         request,
         client.name.clone(),
         SignIn::AwaitingPassword { recover: false },
     );
+    interaction.client_links = client.metadata.links.clone();
     crate::routes::sign_in::steps::begin(&state, jar, interaction, &client, &from).await
 }
 

@@ -118,6 +118,17 @@ fn describe(state: &AppState, client: &Client) -> Value {
     if let Some(uri) = &metadata.backchannel_logout_uri {
         out["backchannel_logout_uri"] = json!(uri);
     }
+    let links = &metadata.links;
+    for (name, uri) in [
+        ("logo_uri", &links.logo_uri),
+        ("client_uri", &links.client_uri),
+        ("policy_uri", &links.policy_uri),
+        ("tos_uri", &links.tos_uri),
+    ] {
+        if let Some(uri) = uri {
+            out[name] = json!(uri);
+        }
+    }
     if client.secret_hash.is_some() {
         out["client_secret_expires_at"] = json!(0);
     }

@@ -18,6 +18,7 @@ use crate::i18n::Text;
 use crate::oauth::consent::describe;
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
+use crate::web::client_logo;
 use crate::web::csrf;
 use crate::web::extract::{Step, StepForm};
 use crate::web::sign_in::Loaded;
@@ -48,7 +49,7 @@ pub async fn consent_page(
         .iter()
         .map(|s| describe(s))
         .collect();
-    Ok(csrf::form_page(
+    let page = csrf::form_page(
         &state,
         jar,
         StatusCode::OK,
@@ -56,9 +57,11 @@ pub async fn consent_page(
         json!({
             "action": format!("{}/consent", interaction.path()),
             "client_name": client.name,
+            "client": client_logo::view(&client.name, &client.metadata.links),
             "scopes": scopes,
         }),
-    ))
+    );
+    Ok(client_logo::allow(page, &client.metadata.links))
 }
 
 #[derive(Deserialize)]
