@@ -81,12 +81,13 @@ impl Interaction {
             state: None,
             nonce: None,
             code_challenge: None,
-            prompt: None,
+            prompt: Vec::new(),
             max_age: None,
             login_hint: None,
             ui_locales: None,
             acr: None,
             acr_essential: false,
+            hinted_user: None,
         };
         Self::new(
             now,
@@ -156,8 +157,12 @@ pub struct Operator {
 /// settings.
 pub fn policy(request: &AuthorizationRequest, operator: Operator) -> Policy {
     Policy {
-        force_login: request.prompt == Some(Prompt::Login),
-        no_prompt: request.prompt == Some(Prompt::None),
+        // `select_account` asks what `login` asks: see `Prompt::SelectAccount`.
+        force_login: request.prompt.contains(&Prompt::Login)
+            || request.prompt.contains(&Prompt::SelectAccount),
+        no_prompt: request.prompt.contains(&Prompt::None),
+        force_consent: request.prompt.contains(&Prompt::Consent),
+        hinted_user: request.hinted_user.clone(),
         max_age: request.max_age,
         level: request.acr.as_deref().and_then(Level::from_acr),
         level_essential: request.acr_essential,
@@ -252,7 +257,7 @@ mod tests {
         acr: Option<&str>,
     ) -> AuthorizationRequest {
         AuthorizationRequest {
-            prompt,
+            prompt: prompt.into_iter().collect(),
             max_age,
             acr: acr.map(str::to_owned),
             ..Interaction::for_account(0, String::new()).request

@@ -6,6 +6,7 @@
 pub mod backchannel_logout;
 pub mod consent;
 pub mod grants;
+pub mod id_token_hint;
 pub mod outbound;
 
 pub use idp_oauth::{authorization_request, interaction};
