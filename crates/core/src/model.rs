@@ -301,7 +301,8 @@ pub enum EphemeralKind {
     RefreshToken,
     /// The `jti` of a revoked access token, kept until the token would have expired.
     RevokedAccessToken,
-    /// An initial access token for dynamic client registration, used once.
+    /// Initial access tokens were kept here before they could serve several registrations
+    /// (now `ClientStore::create_initial_access_token`); none is written any more.
     InitialAccessToken,
     /// A client assertion's `jti`, kept until the assertion expires so it is accepted once.
     AssertionJti,

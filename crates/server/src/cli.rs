@@ -145,11 +145,15 @@ async fn rewrap(state: &AppState) -> Result<serde_json::Value, CliError> {
 
 #[derive(Debug, Subcommand)]
 pub enum RegistrationTokenCommand {
-    /// Print a new initial access token for one registration at POST /register.
+    /// Print a new initial access token for registrations at POST /register.
     Create {
         /// How long it stays valid: seconds, or a number with s, m, h or d (default 24h).
         #[arg(long, value_name = "DUR", default_value = "24h")]
         expires_in: String,
+        /// How many registrations it serves (a test suite registers many clients).
+        #[arg(long, value_name = "N", default_value_t = 1,
+              value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        uses: u32,
     },
 }
 
@@ -179,22 +183,19 @@ pub fn parse_duration(text: &str) -> Result<i64, CliError> {
 pub async fn create_registration_token(
     state: &AppState,
     expires_in: &str,
+    uses: u32,
 ) -> Result<serde_json::Value, CliError> {
     let seconds = parse_duration(expires_in)?;
     let token = random_token(32);
     let expires_at = state.now() + seconds;
     state
         .stores
-        .ephemeral
-        .put(
-            idp_core::model::EphemeralKind::InitialAccessToken,
-            &sha256_b64(&token),
-            &json!({ "created_by": "cli" }),
-            expires_at,
-        )
+        .clients
+        .create_initial_access_token(&sha256_b64(&token), uses, expires_at, state.now())
         .await?;
     Ok(json!({
         "initial_access_token": token,
+        "uses": uses,
         "expires_at": expires_at,
         "expiry": crate::timestamps::rfc3339(expires_at),
     }))

@@ -156,8 +156,8 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             print(out);
             Ok(())
         }
-        Command::RegistrationToken(RegistrationTokenCommand::Create { expires_in }) => {
-            let out = idp_server::cli::create_registration_token(&state, &expires_in)
+        Command::RegistrationToken(RegistrationTokenCommand::Create { expires_in, uses }) => {
+            let out = idp_server::cli::create_registration_token(&state, &expires_in, uses)
                 .await
                 .map_err(|e| e.to_string())?;
             print(out);
