@@ -26,6 +26,7 @@ mod limits;
 mod login;
 mod par;
 mod passkeys;
+mod prompts;
 mod pin_life;
 mod registration;
 mod reset;
