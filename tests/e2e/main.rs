@@ -33,6 +33,7 @@ mod logout;
 mod operations;
 mod outage;
 mod pin_life;
+mod registration;
 mod signup;
 mod tax_portal;
 mod tls_links;

@@ -29,6 +29,7 @@ mod passkeys;
 mod prompts;
 mod pin_life;
 mod registration;
+mod registration_links;
 mod reset;
 mod second_factor;
 mod signup;
