@@ -56,7 +56,11 @@ async fn a_client_registered_without_an_algorithm_gets_rs256_id_tokens_it_can_ve
     let code = param(&location, "code").expect("a code");
     let tokens = rp.exchange(&code, start.verifier).await.expect("exchange");
     // Verified with the provider's published RS256 key, and RS256 only.
-    let claims = rp.verify_id_token(&tokens, &start.nonce, CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256);
+    let claims = rp.verify_id_token(
+        &tokens,
+        &start.nonce,
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+    );
     assert_eq!(claims.subject().as_str(), sub);
 }
 
@@ -111,7 +115,16 @@ async fn client_create_takes_the_logo_and_links_and_refuses_unsafe_ones() {
         "data:image/png;base64,AAAA",
     ] {
         let out = idp.cli(
-            &["client", "create", "--name", "X", "--redirect-uri", REDIRECT, "--logo-uri", bad],
+            &[
+                "client",
+                "create",
+                "--name",
+                "X",
+                "--redirect-uri",
+                REDIRECT,
+                "--logo-uri",
+                bad,
+            ],
             "",
         );
         assert!(!out.status.success(), "{bad}");

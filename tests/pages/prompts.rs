@@ -76,9 +76,7 @@ async fn prompt_select_account_shows_the_sign_in_page_and_none_combines_with_not
     let done = browser.post(pin.to(), &[("pin", PIN)]).await;
     assert!(done.gives_code(), "{done:?}");
     for prompt in ["none consent", "select_account none"] {
-        let page = browser
-            .get(&authorize("tax", &[("prompt", prompt)]))
-            .await;
+        let page = browser.get(&authorize("tax", &[("prompt", prompt)])).await;
         assert_eq!(
             param(page.to(), "error").as_deref(),
             Some("invalid_request"),
@@ -184,10 +182,11 @@ async fn display_values_are_accepted_and_unknown_ones_refused() {
             .await;
         assert!(page.is("login"), "{display}: {page:?}");
     }
-    let page = browser
-        .get(&authorize("tax", &[("display", "tv")]))
-        .await;
-    assert_eq!(param(page.to(), "error").as_deref(), Some("invalid_request"));
+    let page = browser.get(&authorize("tax", &[("display", "tv")])).await;
+    assert_eq!(
+        param(page.to(), "error").as_deref(),
+        Some("invalid_request")
+    );
     // claims_locales is accepted (and claims keep the one language they are stored in).
     let (_, page) = browser
         .open(&authorize("tax", &[("claims_locales", "es fr")]))

@@ -109,7 +109,11 @@ async fn the_sign_in_and_consent_pages_show_the_logo_and_links_and_allow_that_lo
         r#"<a href="https://budget.example/privacy" target="_blank" rel="noopener noreferrer" id="client-policy">Privacy policy</a>"#,
         r#"<a href="https://budget.example/terms" target="_blank" rel="noopener noreferrer" id="client-tos">Terms of service</a>"#,
     ] {
-        assert!(unescape(&login.body).contains(shown), "{shown} in {}", login.body);
+        assert!(
+            unescape(&login.body).contains(shown),
+            "{shown} in {}",
+            login.body
+        );
     }
     let policy = csp(&browser);
     assert!(
@@ -123,8 +127,14 @@ async fn the_sign_in_and_consent_pages_show_the_logo_and_links_and_allow_that_lo
         .await;
     // A page that shows no logo allows none.
     browser.get(pin.to()).await;
-    assert!(csp(&browser).contains("img-src 'self';"), "{}", csp(&browser));
-    let next = browser.post(pin.to(), &[("pin", crate::support::PIN)]).await;
+    assert!(
+        csp(&browser).contains("img-src 'self';"),
+        "{}",
+        csp(&browser)
+    );
+    let next = browser
+        .post(pin.to(), &[("pin", crate::support::PIN)])
+        .await;
     let consent = browser.follow(next).await;
     assert!(consent.is("consent"), "{consent:?}");
     assert!(consent.contains(r#"alt="Logo of Budget App""#));

@@ -303,7 +303,10 @@ pub fn check_shown_uri(uri: &str) -> Result<String, String> {
     if uri.len() > MAX_SHOWN_URI_LENGTH {
         return Err(format!("is longer than {MAX_SHOWN_URI_LENGTH} characters"));
     }
-    if uri.chars().any(|c| c.is_control() || c.is_whitespace() || hides_text(c)) {
+    if uri
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || hides_text(c))
+    {
         return Err("has spaces, control or text-direction characters".into());
     }
     let parsed = url::Url::parse(uri).map_err(|e| format!("is not an absolute URL: {e}"))?;
@@ -379,6 +382,48 @@ mod tests {
             };
             assert_eq!(error.code, "invalid_client_metadata", "{hostile}");
         }
+    }
+
+    #[test]
+    fn shown_links_are_absolute_https_without_credentials_or_fragments() {
+        assert_eq!(
+            check_shown_uri("https://Budget.example/logo.png").unwrap(),
+            "https://budget.example/logo.png"
+        );
+        assert!(check_shown_uri("https://budget.example:8443/a?b=c").is_ok());
+        for bad in [
+            "http://budget.example/",
+            "javascript:alert(1)",
+            "data:image/png;base64,AAAA",
+            "https://user:pw@budget.example/",
+            "https://bank.example@budget.example/",
+            "https://budget.example/#x",
+            "//budget.example/",
+            "https://budget.example/a b",
+            "https://budget.example/\u{202E}x",
+        ] {
+            assert!(check_shown_uri(bad).is_err(), "{bad}");
+        }
+        let long = format!("https://budget.example/{}", "a".repeat(2000));
+        assert!(check_shown_uri(&long).is_err());
+        let checked = check(&request(serde_json::json!({
+            "redirect_uris": ["https://rp.example/cb"],
+            "tos_uri": "https://rp.example/terms",
+            "policy_uri": "",
+        })))
+        .unwrap();
+        assert_eq!(
+            checked.metadata.links.tos_uri.as_deref(),
+            Some("https://rp.example/terms")
+        );
+        assert_eq!(checked.metadata.links.policy_uri, None);
+        let refused = check(&request(serde_json::json!({
+            "redirect_uris": ["https://rp.example/cb"],
+            "logo_uri": "http://rp.example/logo.png",
+        })))
+        .unwrap_err();
+        assert_eq!(refused.code, "invalid_client_metadata");
+        assert!(refused.description.starts_with("logo_uri"), "{refused:?}");
     }
 
     #[test]

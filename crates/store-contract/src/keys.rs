@@ -116,7 +116,13 @@ pub async fn initial_access_tokens_are_spent_exactly_their_uses(stores: &Stores)
         .create_initial_access_token("iat-3", 3, 2000, 1000)
         .await
         .unwrap();
-    assert_eq!(clients.initial_access_token_uses("iat-3", 1000).await.unwrap(), 3);
+    assert_eq!(
+        clients
+            .initial_access_token_uses("iat-3", 1000)
+            .await
+            .unwrap(),
+        3
+    );
     let spenders = (0..12).map(|_| {
         let clients = stores.clients.clone();
         tokio::spawn(async move { clients.spend_initial_access_token("iat-3", 1500).await })
@@ -128,18 +134,56 @@ pub async fn initial_access_tokens_are_spent_exactly_their_uses(stores: &Stores)
         }
     }
     assert_eq!(spent, 3, "three uses, spent three times");
-    assert_eq!(clients.initial_access_token_uses("iat-3", 1500).await.unwrap(), 0);
-    assert!(!clients.spend_initial_access_token("iat-3", 1500).await.unwrap());
+    assert_eq!(
+        clients
+            .initial_access_token_uses("iat-3", 1500)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        !clients
+            .spend_initial_access_token("iat-3", 1500)
+            .await
+            .unwrap()
+    );
     // An unknown token has nothing to spend; an expired one neither.
-    assert!(!clients.spend_initial_access_token("nobody", 1500).await.unwrap());
+    assert!(
+        !clients
+            .spend_initial_access_token("nobody", 1500)
+            .await
+            .unwrap()
+    );
     clients
         .create_initial_access_token("iat-late", 5, 2000, 1000)
         .await
         .unwrap();
-    assert!(clients.spend_initial_access_token("iat-late", 1999).await.unwrap());
-    assert_eq!(clients.initial_access_token_uses("iat-late", 2000).await.unwrap(), 0);
-    assert!(!clients.spend_initial_access_token("iat-late", 2000).await.unwrap());
+    assert!(
+        clients
+            .spend_initial_access_token("iat-late", 1999)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        clients
+            .initial_access_token_uses("iat-late", 2000)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        !clients
+            .spend_initial_access_token("iat-late", 2000)
+            .await
+            .unwrap()
+    );
     // Purged once expired.
     stores.ephemeral.purge_expired(2001).await.unwrap();
-    assert_eq!(clients.initial_access_token_uses("iat-late", 1500).await.unwrap(), 0);
+    assert_eq!(
+        clients
+            .initial_access_token_uses("iat-late", 1500)
+            .await
+            .unwrap(),
+        0
+    );
 }

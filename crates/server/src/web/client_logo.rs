@@ -76,7 +76,10 @@ mod tests {
 
     #[test]
     fn only_a_checked_https_logo_opens_img_src_to_its_origin() {
-        let response = allow(Response::default(), &links("https://rp.example:8443/l.png?x=1"));
+        let response = allow(
+            Response::default(),
+            &links("https://rp.example:8443/l.png?x=1"),
+        );
         let policy = policy_for(&response, None).unwrap();
         let policy = policy.to_str().unwrap();
         assert!(
