@@ -41,7 +41,7 @@ pub struct AuthorizationRequest {
     /// S256 code challenge (RFC 7636).
     pub code_challenge: Option<String>,
     /// The `prompt` values, each once; `none` only alone.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "stored_prompts")]
     pub prompt: Vec<Prompt>,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
@@ -58,6 +58,22 @@ pub struct AuthorizationRequest {
     /// `idp_signin::Policy::hinted_user`); never set from the query directly.
     #[serde(default)]
     pub hinted_user: Option<String>,
+}
+
+/// `prompt` as stored: a list, or (by sign-ins begun before several values were kept) one
+/// value or none, so that a sign-in in progress across an upgrade goes on.
+fn stored_prompts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Prompt>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        One(Prompt),
+        Many(Vec<Prompt>),
+    }
+    Ok(match Option::<Stored>::deserialize(d)? {
+        None => Vec::new(),
+        Some(Stored::One(prompt)) => vec![prompt],
+        Some(Stored::Many(prompts)) => prompts,
+    })
 }
 
 /// Why a request was refused, and so how to answer it.
@@ -515,6 +531,27 @@ mod tests {
         assert!(check_prompt(&params("none login")).is_err());
         assert!(check_prompt(&params("consent none")).is_err());
         assert!(check_prompt(&params("create")).is_err());
+    }
+
+    #[test]
+    fn prompts_stored_by_an_earlier_release_read_back() {
+        let stored = |prompt: serde_json::Value| {
+            let mut request = serde_json::json!({
+                "client_id": "c1", "redirect_uri": "https://rp.example/cb", "scopes": ["openid"],
+                "state": null, "nonce": null, "code_challenge": null, "max_age": null,
+                "login_hint": null,
+            });
+            request["prompt"] = prompt;
+            serde_json::from_value::<AuthorizationRequest>(request)
+                .unwrap()
+                .prompt
+        };
+        assert_eq!(stored(serde_json::json!("login")), [Prompt::Login]);
+        assert_eq!(stored(serde_json::Value::Null), []);
+        assert_eq!(
+            stored(serde_json::json!(["consent", "select_account"])),
+            [Prompt::Consent, Prompt::SelectAccount]
+        );
     }
 
     #[test]

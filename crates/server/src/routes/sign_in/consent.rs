@@ -1,7 +1,9 @@
 //! Consent: before a third-party client (one registered over HTTP) first receives a person's
 //! data, the person sees what it asks for and allows or refuses it. The answer is remembered
 //! per person and client, covers exactly the scopes shown, and can be withdrawn on the
-//! account page. Clients an administrator created are first-party and skip this.
+//! account page. Clients an administrator created are first-party and skip this, unless the
+//! request says `prompt=consent` (the sign-in machine's `Policy::force_consent`): a relying
+//! party that asks to have the person confirm again is answered alike, first-party or not.
 
 use axum::extract::State;
 use axum::http::StatusCode;
