@@ -35,6 +35,7 @@ mod operations;
 mod outage;
 mod pin_life;
 mod request_objects;
+mod registration;
 mod signup;
 mod tax_portal;
 mod tls_links;

@@ -8,6 +8,7 @@ refresh, revocation, introspection, logout, step-up, and a client that signs its
 implicit and hybrid response types on, the form post response mode and those response types.
 """
 
+import base64
 import html
 import json
 import os
@@ -277,6 +278,24 @@ class AuthlibInterop(unittest.TestCase):
         refused = browser.get(self.metadata["authorization_endpoint"] + "?" + requests.compat.urlencode({
             "client_id": client_id, "response_type": "code", "scope": "openid", "request": other}))
         self.assertIn("error=invalid_request_object", refused.headers["location"])
+    def test_a_registered_client_gets_rs256_and_its_hint_and_prompts_are_honoured(self):
+        # OpenID Connect Dynamic Registration §2: RS256 unless the client named another.
+        self.assertEqual(self.client["id_token_signed_response_alg"], "RS256")
+        browser = Browser(self.idp.issuer)
+        token, nonce = self.sign_in(browser)
+        header = json.loads(base64.urlsafe_b64decode(token["id_token"].split(".")[0] + "=="))
+        self.assertEqual(header["alg"], "RS256")
+        self.id_claims(token, nonce)
+        # The person's own ID token as a hint answers silently.
+        url = self.session().create_authorization_url(
+            self.metadata["authorization_endpoint"], code_verifier="h" * 43, prompt="none",
+            id_token_hint=token["id_token"], nonce="n1")[0]
+        self.assertIn("code=", browser.get(url).headers["location"])
+        # prompt=consent asks again, though the person allowed this client before.
+        url = self.session().create_authorization_url(
+            self.metadata["authorization_endpoint"], code_verifier="c" * 43, prompt="consent",
+            nonce="n2")[0]
+        self.assertIn("Allow Python RP?", browser.follow(browser.get(url)).text)
 
 
 class AuthlibResponseModes(unittest.TestCase):

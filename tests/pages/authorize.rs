@@ -90,7 +90,7 @@ async fn bad_requests_from_a_known_client_go_back_with_an_error() {
             "invalid_request",
         ),
         (
-            replace_param(&start, "prompt", Some("consent")),
+            replace_param(&start, "prompt", Some("consent create")),
             "invalid_request",
         ),
         (

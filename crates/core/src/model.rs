@@ -184,6 +184,23 @@ pub struct ClientMetadata {
     /// Disabled by an administrator: treated as unknown everywhere.
     #[serde(default)]
     pub disabled: bool,
+    /// The logo and links shown on the sign-in and consent pages.
+    #[serde(default, flatten)]
+    pub links: ClientLinks,
+}
+
+/// What the sign-in and consent pages show of a client besides its name (RFC 7591 §2): each
+/// an absolute https URL, checked when registered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientLinks {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
 }
 
 /// A signed-in browser: what the SSO cookie points at.
@@ -295,7 +312,8 @@ pub enum EphemeralKind {
     RefreshToken,
     /// The `jti` of a revoked access token, kept until the token would have expired.
     RevokedAccessToken,
-    /// An initial access token for dynamic client registration, used once.
+    /// Initial access tokens were kept here before they could serve several registrations
+    /// (now `ClientStore::create_initial_access_token`); none is written any more.
     InitialAccessToken,
     /// A client assertion's `jti`, kept until the assertion expires so it is accepted once.
     AssertionJti,

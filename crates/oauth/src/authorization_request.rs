@@ -25,6 +25,11 @@ pub enum Prompt {
     None,
     /// Sign in again even with a session.
     Login,
+    /// Ask for consent again, even where the person already gave it.
+    Consent,
+    /// Let the person choose the account. A browser holds one session, of one person, so
+    /// choosing an account means signing in (as anyone): it asks what `login` asks.
+    SelectAccount,
 }
 
 /// A checked authorization request, as kept through the sign-in steps.
@@ -37,7 +42,9 @@ pub struct AuthorizationRequest {
     pub nonce: Option<String>,
     /// S256 code challenge (RFC 7636).
     pub code_challenge: Option<String>,
-    pub prompt: Option<Prompt>,
+    /// The `prompt` values, each once; `none` only alone.
+    #[serde(default, deserialize_with = "stored_prompts")]
+    pub prompt: Vec<Prompt>,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     /// The languages the relying party would like the pages in (OpenID Connect Core §3.1.2.1).
@@ -55,6 +62,26 @@ pub struct AuthorizationRequest {
     /// How the answer travels to the redirect URI.
     #[serde(default)]
     pub response_mode: ResponseMode,
+    /// The person an `id_token_hint` names, as the authorization endpoint resolved it (see
+    /// `idp_signin::Policy::hinted_user`); never set from the query directly.
+    #[serde(default)]
+    pub hinted_user: Option<String>,
+}
+
+/// `prompt` as stored: a list, or (by sign-ins begun before several values were kept) one
+/// value or none, so that a sign-in in progress across an upgrade goes on.
+fn stored_prompts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Prompt>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        One(Prompt),
+        Many(Vec<Prompt>),
+    }
+    Ok(match Option::<Stored>::deserialize(d)? {
+        None => Vec::new(),
+        Some(Stored::One(prompt)) => vec![prompt],
+        Some(Stored::Many(prompts)) => prompts,
+    })
 }
 
 /// The operator's protocol settings the checks read.
@@ -179,6 +206,7 @@ pub async fn check(
     };
     let prompt = check_prompt(&params).map_err(refuse)?;
     let max_age = check_max_age(&params).map_err(refuse)?;
+    check_display(&params).map_err(refuse)?;
     check_lengths(&params).map_err(refuse)?;
     let required =
         crate::acr::required(params.get("acr_values"), params.get("claims")).map_err(refuse)?;
@@ -199,6 +227,7 @@ pub async fn check(
         acr_essential,
         response_type,
         response_mode,
+        hinted_user: None,
     };
     Ok((request, client))
 }
@@ -398,9 +427,10 @@ fn check_pkce(params: &Params, client: &Client) -> Result<Option<String>, OAuthE
     }
 }
 
-fn check_prompt(params: &Params) -> Result<Option<Prompt>, OAuthError> {
+/// `prompt` (OpenID Connect Core §3.1.2.1): space-separated values, `none` only alone.
+fn check_prompt(params: &Params) -> Result<Vec<Prompt>, OAuthError> {
     let Some(value) = params.get("prompt") else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let values: Vec<&str> = value.split(' ').filter(|v| !v.is_empty()).collect();
     if values.contains(&"none") && values.len() > 1 {
@@ -408,20 +438,36 @@ fn check_prompt(params: &Params) -> Result<Option<Prompt>, OAuthError> {
             "prompt=none cannot be combined with other values",
         ));
     }
-    let mut prompt = None;
+    let mut prompt = Vec::new();
     for value in values {
-        prompt = Some(match value {
+        let one = match value {
             "none" => Prompt::None,
             "login" => Prompt::Login,
+            "consent" => Prompt::Consent,
+            "select_account" => Prompt::SelectAccount,
             _ => {
                 return Err(OAuthError::invalid_request(format!(
                     "prompt `{}` is not supported",
                     value.chars().take(32).collect::<String>()
                 )));
             }
-        });
+        };
+        if !prompt.contains(&one) {
+            prompt.push(one);
+        }
     }
     Ok(prompt)
+}
+
+/// `display` (OpenID Connect Core §3.1.2.1): the pages are the same whichever is asked (they
+/// fit any screen), but an unknown value is an error.
+fn check_display(params: &Params) -> Result<(), OAuthError> {
+    match params.get("display") {
+        None | Some("page" | "popup" | "touch" | "wap") => Ok(()),
+        Some(_) => Err(OAuthError::invalid_request(
+            "display must be page, popup, touch or wap",
+        )),
+    }
 }
 
 fn check_max_age(params: &Params) -> Result<Option<i64>, OAuthError> {
@@ -441,6 +487,8 @@ fn check_lengths(params: &Params) -> Result<(), OAuthError> {
         ("nonce", MAX_NONCE_LENGTH),
         ("login_hint", MAX_HINT_LENGTH),
         ("ui_locales", MAX_HINT_LENGTH),
+        // Accepted and otherwise ignored: claims come in the one language they are stored in.
+        ("claims_locales", MAX_HINT_LENGTH),
     ] {
         if params.get(name).is_some_and(|value| value.len() > limit) {
             return Err(OAuthError::invalid_request(format!(
@@ -595,10 +643,51 @@ mod tests {
         let params = |v: &str| Params {
             pairs: vec![("prompt".into(), v.into())],
         };
-        assert_eq!(check_prompt(&params("login")).unwrap(), Some(Prompt::Login));
-        assert_eq!(check_prompt(&params("none")).unwrap(), Some(Prompt::None));
+        assert_eq!(check_prompt(&params("login")).unwrap(), [Prompt::Login]);
+        assert_eq!(check_prompt(&params("none")).unwrap(), [Prompt::None]);
+        assert_eq!(
+            check_prompt(&params("login  consent login")).unwrap(),
+            [Prompt::Login, Prompt::Consent]
+        );
+        assert_eq!(
+            check_prompt(&params("select_account")).unwrap(),
+            [Prompt::SelectAccount]
+        );
         assert!(check_prompt(&params("none login")).is_err());
-        assert!(check_prompt(&params("select_account")).is_err());
+        assert!(check_prompt(&params("consent none")).is_err());
+        assert!(check_prompt(&params("create")).is_err());
+    }
+
+    #[test]
+    fn prompts_stored_by_an_earlier_release_read_back() {
+        let stored = |prompt: serde_json::Value| {
+            let mut request = serde_json::json!({
+                "client_id": "c1", "redirect_uri": "https://rp.example/cb", "scopes": ["openid"],
+                "state": null, "nonce": null, "code_challenge": null, "max_age": null,
+                "login_hint": null,
+            });
+            request["prompt"] = prompt;
+            serde_json::from_value::<AuthorizationRequest>(request)
+                .unwrap()
+                .prompt
+        };
+        assert_eq!(stored(serde_json::json!("login")), [Prompt::Login]);
+        assert_eq!(stored(serde_json::Value::Null), []);
+        assert_eq!(
+            stored(serde_json::json!(["consent", "select_account"])),
+            [Prompt::Consent, Prompt::SelectAccount]
+        );
+    }
+
+    #[test]
+    fn display_values_are_checked() {
+        let params = |v: &str| Params {
+            pairs: vec![("display".into(), v.into())],
+        };
+        for value in ["page", "popup", "touch", "wap"] {
+            assert!(check_display(&params(value)).is_ok(), "{value}");
+        }
+        assert!(check_display(&params("tv")).is_err());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::io::BufRead as _;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use idp_core::StoreError;
 use idp_core::model::{Client, ClientMetadata, NewUser, SigningAlg, TokenEndpointAuthMethod};
 use idp_core::random::{random_token, sha256_b64};
@@ -145,11 +145,15 @@ async fn rewrap(state: &AppState) -> Result<serde_json::Value, CliError> {
 
 #[derive(Debug, Subcommand)]
 pub enum RegistrationTokenCommand {
-    /// Print a new initial access token for one registration at POST /register.
+    /// Print a new initial access token for registrations at POST /register.
     Create {
         /// How long it stays valid: seconds, or a number with s, m, h or d (default 24h).
         #[arg(long, value_name = "DUR", default_value = "24h")]
         expires_in: String,
+        /// How many registrations it serves (a test suite registers many clients).
+        #[arg(long, value_name = "N", default_value_t = 1,
+              value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        uses: u32,
     },
 }
 
@@ -179,22 +183,19 @@ pub fn parse_duration(text: &str) -> Result<i64, CliError> {
 pub async fn create_registration_token(
     state: &AppState,
     expires_in: &str,
+    uses: u32,
 ) -> Result<serde_json::Value, CliError> {
     let seconds = parse_duration(expires_in)?;
     let token = random_token(32);
     let expires_at = state.now() + seconds;
     state
         .stores
-        .ephemeral
-        .put(
-            idp_core::model::EphemeralKind::InitialAccessToken,
-            &sha256_b64(&token),
-            &json!({ "created_by": "cli" }),
-            expires_at,
-        )
+        .clients
+        .create_initial_access_token(&sha256_b64(&token), uses, expires_at, state.now())
         .await?;
     Ok(json!({
         "initial_access_token": token,
+        "uses": uses,
         "expires_at": expires_at,
         "expiry": crate::timestamps::rfc3339(expires_at),
     }))
@@ -303,7 +304,46 @@ pub enum ClientCommand {
         /// Algorithm of the client's ID tokens.
         #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = ["ES256", "RS256", "EdDSA"])]
         id_token_alg: String,
+        #[command(flatten)]
+        links: LinkArgs,
     },
+}
+
+/// The logo and links the sign-in and consent pages show for a client (https URLs).
+#[derive(Debug, Clone, Default, Args)]
+pub struct LinkArgs {
+    /// The client's logo, shown beside its name.
+    #[arg(long, value_name = "URL")]
+    pub logo_uri: Option<String>,
+    /// The client's home page: its name links there.
+    #[arg(long, value_name = "URL")]
+    pub client_uri: Option<String>,
+    /// The client's privacy policy.
+    #[arg(long, value_name = "URL")]
+    pub policy_uri: Option<String>,
+    /// The client's terms of service.
+    #[arg(long, value_name = "URL")]
+    pub tos_uri: Option<String>,
+}
+
+impl LinkArgs {
+    /// The links, each checked as registration checks them.
+    fn checked(&self) -> Result<idp_core::model::ClientLinks, CliError> {
+        let check = |flag: &str, uri: &Option<String>| {
+            uri.as_deref()
+                .map(|uri| {
+                    idp_oauth::client_metadata::check_shown_uri(uri)
+                        .map_err(|why| CliError(format!("--{flag}: `{uri}` {why}")))
+                })
+                .transpose()
+        };
+        Ok(idp_core::model::ClientLinks {
+            logo_uri: check("logo-uri", &self.logo_uri)?,
+            client_uri: check("client-uri", &self.client_uri)?,
+            policy_uri: check("policy-uri", &self.policy_uri)?,
+            tos_uri: check("tos-uri", &self.tos_uri)?,
+        })
+    }
 }
 
 /// A command failure, printed as one line on stderr.
@@ -425,6 +465,7 @@ pub struct NewClient<'a> {
     /// A JWK Set, as JSON text.
     pub jwks: Option<&'a str>,
     pub jwks_uri: Option<&'a str>,
+    pub links: &'a LinkArgs,
 }
 
 pub async fn create_client(
@@ -484,6 +525,7 @@ pub async fn create_client(
             "private_key_jwt needs the client's keys: --jwks or --jwks-uri".into(),
         ));
     }
+    let links = new.links.checked()?;
     let secret = (!public && !key_auth).then(|| random_token(32));
     let client = Client {
         id: random_token(16),
@@ -509,6 +551,7 @@ pub async fn create_client(
             backchannel_logout_uri: new.backchannel_logout_uri.map(str::to_owned),
             jwks,
             jwks_uri: jwks_uri.clone(),
+            links,
             ..ClientMetadata::default()
         },
     };
@@ -520,6 +563,12 @@ pub async fn create_client(
         "token_endpoint_auth_method": client.token_endpoint_auth_method.as_str(),
         "id_token_signed_response_alg": alg.as_str(),
     });
+    if let (Ok(serde_json::Value::Object(links)), Some(out)) = (
+        serde_json::to_value(&client.metadata.links),
+        out.as_object_mut(),
+    ) {
+        out.extend(links);
+    }
     if let Some(secret) = secret {
         out["client_secret"] = json!(secret);
     }

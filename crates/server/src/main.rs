@@ -156,8 +156,8 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             print(out);
             Ok(())
         }
-        Command::RegistrationToken(RegistrationTokenCommand::Create { expires_in }) => {
-            let out = idp_server::cli::create_registration_token(&state, &expires_in)
+        Command::RegistrationToken(RegistrationTokenCommand::Create { expires_in, uses }) => {
+            let out = idp_server::cli::create_registration_token(&state, &expires_in, uses)
                 .await
                 .map_err(|e| e.to_string())?;
             print(out);
@@ -215,6 +215,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             id_token_alg,
             jwks,
             jwks_uri,
+            links,
         }) => {
             let new = idp_server::cli::NewClient {
                 name: &name,
@@ -229,6 +230,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                 id_token_alg: &id_token_alg,
                 jwks: jwks.as_deref(),
                 jwks_uri: jwks_uri.as_deref(),
+                links: &links,
             };
             let out = idp_server::cli::create_client(&state, new)
                 .await

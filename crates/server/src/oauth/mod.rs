@@ -7,6 +7,7 @@ pub mod backchannel_logout;
 pub mod client_keys;
 pub mod consent;
 pub mod grants;
+pub mod id_token_hint;
 pub mod outbound;
 pub mod request_objects;
 

@@ -2,6 +2,7 @@
 
 pub mod authorization_response;
 pub mod client_info;
+pub mod client_logo;
 pub mod code_entry;
 pub mod cookies;
 pub mod csrf;
