@@ -80,6 +80,12 @@ pub trait UserStore: Send + Sync {
         phone: Option<&str>,
         verified: bool,
     ) -> Result<(), StoreError>;
+    /// Replaces the person's names and address (see [`crate::model::Profile`]).
+    async fn set_profile(
+        &self,
+        user_id: &str,
+        profile: &crate::model::Profile,
+    ) -> Result<(), StoreError>;
 }
 
 /// The PIN try counter. Correctness under concurrency lives here, so it is its own trait.

@@ -75,6 +75,7 @@ mod tests {
             acr: None,
             amr: None,
             grant_id: grant_id.map(str::to_owned),
+            userinfo_claims: None,
         }
     }
 

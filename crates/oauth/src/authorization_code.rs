@@ -122,6 +122,7 @@ impl CodeExchange<'_> {
             self.clock,
             client,
             grant,
+            &user,
             record.nonce.clone(),
         )
         .await
@@ -180,6 +181,7 @@ mod tests {
                 amr: vec![],
                 sid: "s".into(),
                 grant_id: "g".into(),
+                claims: None,
             },
             redirect_uri: "https://rp.example/cb".into(),
             nonce: None,

@@ -10,6 +10,7 @@ use idp_core::{ErrorCode, OAuthError, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::SCOPES_SUPPORTED;
+use crate::claims::ClaimsRequest;
 
 /// Longest accepted value of the free-form parameters.
 const MAX_STATE_LENGTH: usize = 2048;
@@ -47,6 +48,9 @@ pub struct AuthorizationRequest {
     /// `acr` came from an essential `acr` claim: not reaching it is an error.
     #[serde(default)]
     pub acr_essential: bool,
+    /// The `claims` parameter (see [`crate::claims`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<ClaimsRequest>,
 }
 
 /// Why a request was refused, and so how to answer it.
@@ -158,8 +162,9 @@ pub async fn check(
     let prompt = check_prompt(&params).map_err(refuse)?;
     let max_age = check_max_age(&params).map_err(refuse)?;
     check_lengths(&params).map_err(refuse)?;
+    let claims = ClaimsRequest::from_param(params.get("claims")).map_err(refuse)?;
     let required =
-        crate::acr::required(params.get("acr_values"), params.get("claims")).map_err(refuse)?;
+        crate::acr::required(params.get("acr_values"), claims.as_ref()).map_err(refuse)?;
     let acr_essential = required.as_ref().is_some_and(|r| r.essential);
     let acr = required.map(|r| r.acr);
     let request = AuthorizationRequest {
@@ -175,6 +180,7 @@ pub async fn check(
         ui_locales: params.get("ui_locales").map(str::to_owned),
         acr,
         acr_essential,
+        claims,
     };
     Ok((request, client))
 }

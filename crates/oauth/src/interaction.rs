@@ -83,6 +83,7 @@ impl Interaction {
             ui_locales: None,
             acr: None,
             acr_essential: false,
+            claims: None,
         };
         Self::new(
             now,
@@ -210,6 +211,7 @@ impl AuthorizationCodes<'_> {
                 amr: session.amr.clone(),
                 sid: session.sid.clone(),
                 grant_id: random_token(16),
+                claims: request.claims.clone(),
             },
             redirect_uri: request.redirect_uri.clone(),
             nonce: request.nonce.clone(),

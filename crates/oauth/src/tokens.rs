@@ -2,15 +2,17 @@
 //! a client acting on its own behalf (client credentials).
 
 use idp_core::clock::UnixTime;
-use idp_core::model::{Client, EphemeralKind, SigningAlg};
+use idp_core::model::{Client, EphemeralKind, SigningAlg, User};
 use idp_core::random::{random_token, sha256_b64};
 use idp_core::store::EphemeralStore;
 use idp_core::{Clock, OAuthError, StoreError};
 use idp_token_issuer::{AccessTokenClaims, IdTokenClaims, TokenError, at_hash};
 use serde::{Deserialize, Serialize};
 
+use crate::claims::{ClaimsRequest, released};
 use crate::grant_error::GrantError;
 use crate::issuer::{IssuedToken, Issuer};
+use crate::subject::subject_for;
 
 /// The scope that asks for a refresh token (OpenID Connect Core §11).
 pub const OFFLINE_ACCESS: &str = "offline_access";
@@ -27,6 +29,9 @@ pub struct UserGrant {
     pub sid: String,
     /// Every token issued under this authorization; revoking it revokes them all.
     pub grant_id: String,
+    /// The request's `claims` parameter (none in records made before it was honoured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<ClaimsRequest>,
 }
 
 #[derive(Debug, Serialize)]
@@ -57,6 +62,7 @@ pub async fn issue_for_user(
     clock: &dyn Clock,
     client: &Client,
     grant: &UserGrant,
+    user: &User,
     nonce: Option<String>,
 ) -> Result<TokenResponse, GrantError> {
     let refresh_token = if grant.scopes.iter().any(|s| s == OFFLINE_ACCESS) {
@@ -69,18 +75,75 @@ pub async fn issue_for_user(
         clock.now(),
         client,
         grant,
+        Some(user),
         nonce,
         refresh_token,
     )?)
 }
 
+/// What an ID token says beyond the grant.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IdTokenFor<'a> {
+    /// The person, for the claims about them it carries; none: the protocol's claims only.
+    pub user: Option<&'a User>,
+    pub nonce: Option<&'a str>,
+    /// The access token issued with it, hashed into `at_hash`.
+    pub access_token: Option<&'a str>,
+    /// No access token is issued with it (`response_type=id_token`): the claims of the
+    /// granted scopes go into the ID token (OpenID Connect Core §5.4).
+    pub scope_claims: bool,
+}
+
+/// The ID token for `grant`, issued at `now`: the protocol's claims, `sub` as `client` sees
+/// the person (see [`crate::subject`]), and the claims about the person that the request's
+/// `claims` parameter asked the ID token for (and the scopes', with `scope_claims`).
+pub fn id_token(
+    issuer: &Issuer<'_>,
+    now: UnixTime,
+    client: &Client,
+    grant: &UserGrant,
+    with: IdTokenFor<'_>,
+) -> Result<String, TokenError> {
+    let alg = client.id_token_signed_response_alg;
+    let named = grant
+        .claims
+        .iter()
+        .flat_map(|c| c.id_token.keys().map(String::as_str));
+    let extra = match with.user {
+        Some(user) => released(user, &grant.scopes, with.scope_claims, named),
+        None => Default::default(),
+    };
+    let signed = issuer.keys.current().sign(
+        alg,
+        "JWT",
+        &IdTokenClaims {
+            iss: issuer.issuer.to_owned(),
+            sub: subject_for(issuer.pairwise_key, client, &grant.user_id),
+            aud: client.id.clone(),
+            exp: now + issuer.lifetimes.id_token,
+            iat: now,
+            auth_time: grant.auth_time,
+            nonce: with.nonce.map(str::to_owned),
+            acr: grant.acr.clone(),
+            amr: grant.amr.clone(),
+            sid: grant.sid.clone(),
+            at_hash: with.access_token.map(|token| at_hash(token, alg)),
+            extra,
+        },
+    )?;
+    issuer.counter.issued(IssuedToken::Id);
+    Ok(signed)
+}
+
 /// The access and ID tokens for a user, issued at `now`, with `refresh_token` (already
-/// stored) when given.
+/// stored) when given. `user` is the person, for the claims the request asked the ID token
+/// for; it may be left out when the request asked it for none.
 pub fn sign_for_user(
     issuer: &Issuer<'_>,
     now: UnixTime,
     client: &Client,
     grant: &UserGrant,
+    user: Option<&User>,
     nonce: Option<String>,
     refresh_token: Option<String>,
 ) -> Result<TokenResponse, TokenError> {
@@ -90,7 +153,7 @@ pub fn sign_for_user(
         issuer,
         &AccessTokenClaims {
             iss: issuer.issuer.to_owned(),
-            sub: grant.user_id.clone(),
+            sub: subject_for(issuer.pairwise_key, client, &grant.user_id),
             aud: issuer.issuer.to_owned(),
             exp: now + lifetimes.access_token,
             iat: now,
@@ -101,28 +164,26 @@ pub fn sign_for_user(
             acr: Some(grant.acr.clone()),
             amr: Some(grant.amr.clone()),
             grant_id: Some(grant.grant_id.clone()),
+            userinfo_claims: grant
+                .claims
+                .as_ref()
+                .map(ClaimsRequest::userinfo_names)
+                .filter(|names| !names.is_empty()),
         },
     )?;
-    let alg = client.id_token_signed_response_alg;
-    let id_token = issuer.keys.current().sign(
-        alg,
-        "JWT",
-        &IdTokenClaims {
-            iss: issuer.issuer.to_owned(),
-            sub: grant.user_id.clone(),
-            aud: client.id.clone(),
-            exp: now + lifetimes.id_token,
-            iat: now,
-            auth_time: grant.auth_time,
-            nonce,
-            acr: grant.acr.clone(),
-            amr: grant.amr.clone(),
-            sid: grant.sid.clone(),
-            at_hash: Some(at_hash(&access_token, alg)),
+    let id_token = id_token(
+        issuer,
+        now,
+        client,
+        grant,
+        IdTokenFor {
+            user,
+            nonce: nonce.as_deref(),
+            access_token: Some(&access_token),
+            scope_claims: false,
         },
     )?;
     issuer.counter.issued(IssuedToken::Access);
-    issuer.counter.issued(IssuedToken::Id);
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -131,6 +192,12 @@ pub fn sign_for_user(
         refresh_token,
         scope,
     })
+}
+
+/// Whether the ID token of `grant` carries claims about the person (so the person must be
+/// read before it is signed).
+pub fn id_token_names_claims(grant: &UserGrant) -> bool {
+    grant.claims.as_ref().is_some_and(|c| !c.id_token.is_empty())
 }
 
 /// A new refresh token for the grant, stored as its digest; single use (each use rotates it).
@@ -221,6 +288,7 @@ pub fn issue_for_client(
             acr: None,
             amr: None,
             grant_id: None,
+            userinfo_claims: None,
         },
     )?;
     issuer.counter.issued(IssuedToken::Access);

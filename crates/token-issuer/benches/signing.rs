@@ -33,6 +33,7 @@ fn id_token() -> IdTokenClaims {
         amr: vec!["pwd".into(), "pin".into()],
         sid: "sid-8f2a".into(),
         at_hash: Some("77QmUPtjPfzWtF2AnpK9RQ".into()),
+        extra: Default::default(),
     }
 }
 
@@ -50,6 +51,7 @@ fn access_token() -> AccessTokenClaims {
         acr: None,
         amr: None,
         grant_id: None,
+        userinfo_claims: None,
     }
 }
 
