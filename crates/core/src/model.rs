@@ -10,7 +10,7 @@ mod profile;
 
 pub use audit::{AuditEvent, AuditKind, chain_start};
 pub use factors::{Factor, FactorKind};
-pub use profile::{Address, Profile};
+pub use profile::{Address, Profile, ProfileError};
 
 /// A person who signs in. `id` is the stable, opaque OIDC subject (`sub`).
 #[derive(Debug, Clone, PartialEq, Eq)]

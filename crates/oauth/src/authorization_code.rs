@@ -102,7 +102,8 @@ impl CodeExchange<'_> {
                 .consented_scopes(&grant.user_id, &client.id)
                 .await?
                 .unwrap_or_default();
-            if !grant.scopes.iter().all(|s| consented.contains(s)) {
+            let needed = crate::claims::consent_scopes(&grant.scopes, grant.claims.as_ref());
+            if !needed.iter().all(|s| consented.contains(s)) {
                 return Err(OAuthError::invalid_grant("the user withdrew their consent").into());
             }
         }

@@ -107,7 +107,7 @@ pub async fn run_keys(
     Ok(crate::keys::describe(&records))
 }
 
-async fn record_cli(state: &AppState, detail: String) {
+pub(crate) async fn record_cli(state: &AppState, detail: String) {
     let event =
         idp_core::model::AuditEvent::new(idp_core::model::AuditKind::AdminAction, state.now())
             .actor("cli")
@@ -243,6 +243,14 @@ pub enum UserCommand {
         /// The username.
         username: String,
     },
+    /// Set the person's names and postal address, which the standard claims carry: each flag
+    /// given replaces that field (an empty value removes it). Prints the claims as JSON.
+    Profile {
+        /// The username.
+        username: String,
+        #[command(flatten)]
+        fields: crate::cli_person::ProfileArgs,
+    },
     /// Print the person's second factors (id, kind, name, when added and last used) and how
     /// many saved recovery codes they have left, as JSON.
     Factors {
@@ -296,6 +304,8 @@ pub enum ClientCommand {
         /// Algorithm of the client's ID tokens.
         #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = ["ES256", "RS256", "EdDSA"])]
         id_token_alg: String,
+        #[command(flatten)]
+        person: crate::cli_person::ClientPersonArgs,
     },
 }
 
@@ -415,6 +425,8 @@ pub struct NewClient<'a> {
     pub resource_server: bool,
     pub auth_method: &'a str,
     pub id_token_alg: &'a str,
+    /// Subject type, sector and UserInfo signing.
+    pub person: &'a crate::cli_person::ClientPersonArgs,
 }
 
 pub async fn create_client(
@@ -467,6 +479,14 @@ pub async fn create_client(
             "--id-token-alg: `{id_token_alg}` is not ES256, RS256 or EdDSA"
         ))
     })?;
+    let mut metadata = ClientMetadata {
+        first_party: !new.third_party,
+        resource_server,
+        post_logout_redirect_uris: new.post_logout_redirect_uris.to_vec(),
+        backchannel_logout_uri: new.backchannel_logout_uri.map(str::to_owned),
+        ..ClientMetadata::default()
+    };
+    crate::cli_person::apply(state, new.person, redirect_uris, &mut metadata).await?;
     let secret = (!public).then(|| random_token(32));
     let client = Client {
         id: random_token(16),
@@ -485,13 +505,7 @@ pub async fn create_client(
         id_token_signed_response_alg: alg,
         admin,
         created_at: state.now(),
-        metadata: ClientMetadata {
-            first_party: !new.third_party,
-            resource_server,
-            post_logout_redirect_uris: new.post_logout_redirect_uris.to_vec(),
-            backchannel_logout_uri: new.backchannel_logout_uri.map(str::to_owned),
-            ..ClientMetadata::default()
-        },
+        metadata,
     };
     state.stores.clients.create_client(&client).await?;
     let mut out = json!({
@@ -500,14 +514,18 @@ pub async fn create_client(
         "redirect_uris": client.redirect_uris,
         "token_endpoint_auth_method": client.token_endpoint_auth_method.as_str(),
         "id_token_signed_response_alg": alg.as_str(),
+        "subject_type": client.metadata.subject_type.as_str(),
     });
+    if let Some(alg) = client.metadata.userinfo_signed_response_alg {
+        out["userinfo_signed_response_alg"] = json!(alg.as_str());
+    }
     if let Some(secret) = secret {
         out["client_secret"] = json!(secret);
     }
     Ok(out)
 }
 
-async fn find_user(state: &AppState, username: &str) -> Result<idp_core::model::User, CliError> {
+pub(crate) async fn find_user(state: &AppState, username: &str) -> Result<idp_core::model::User, CliError> {
     let name = validate::username(username).map_err(|e| CliError(format!("username: {e}")))?;
     state
         .stores

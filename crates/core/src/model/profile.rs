@@ -90,18 +90,24 @@ impl Profile {
 
     /// Each value trimmed, empty ones dropped; refused when one is too long or has control
     /// characters (other than the street address's line breaks).
-    pub fn cleaned(self) -> Result<Self, String> {
-        let clean = |field: &str, value: Option<String>, lines: bool| -> Result<_, String> {
+    pub fn cleaned(self) -> Result<Self, ProfileError> {
+        let clean = |field: &'static str, value: Option<String>, lines: bool| {
             let Some(value) = value else { return Ok(None) };
             let value = value.trim().replace("\r\n", "\n");
             if value.is_empty() {
                 return Ok(None);
             }
             if value.chars().count() > MAX_FIELD_CHARS {
-                return Err(format!("{field} is longer than {MAX_FIELD_CHARS} characters"));
+                return Err(ProfileError {
+                    field,
+                    too_long: true,
+                });
             }
             if value.chars().any(|c| c.is_control() && !(lines && c == '\n')) {
-                return Err(format!("{field} has control characters"));
+                return Err(ProfileError {
+                    field,
+                    too_long: false,
+                });
             }
             Ok(Some(value))
         };
@@ -119,6 +125,24 @@ impl Profile {
             },
             updated_at: self.updated_at,
         })
+    }
+}
+
+/// A field refused: too long, or with control characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileError {
+    /// Its claim name.
+    pub field: &'static str,
+    pub too_long: bool,
+}
+
+impl std::fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.too_long {
+            write!(f, "{} is longer than {MAX_FIELD_CHARS} characters", self.field)
+        } else {
+            write!(f, "{} has control characters", self.field)
+        }
     }
 }
 

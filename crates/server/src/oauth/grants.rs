@@ -61,6 +61,7 @@ pub fn issuer(state: &AppState) -> Issuer<'_> {
             refresh_token: tokens.refresh_token_ttl,
         },
         counter: &state.metrics,
+        pairwise_key: &state.pairwise_key,
     }
 }
 
@@ -102,6 +103,7 @@ pub async fn exchange_refresh_token(
     let exchange = RefreshExchange {
         rotation: &EarlyRotation(state.rotations.as_ref()),
         grants: state.stores.grants.as_ref(),
+        users: state.stores.users.as_ref(),
         clock: state.clock.as_ref(),
         issuer: &issuer,
     };

@@ -7,5 +7,6 @@ pub mod backchannel_logout;
 pub mod consent;
 pub mod grants;
 pub mod outbound;
+pub mod sector;
 
 pub use idp_oauth::{authorization_request, interaction};

@@ -115,6 +115,7 @@ fn describe(state: &AppState, client: &Client) -> Value {
     if let Some(jwks) = &metadata.jwks {
         out["jwks"] = jwks.clone();
     }
+    crate::oauth::sector::describe(client, &mut out);
     if let Some(uri) = &metadata.backchannel_logout_uri {
         out["backchannel_logout_uri"] = json!(uri);
     }
@@ -122,6 +123,26 @@ fn describe(state: &AppState, client: &Client) -> Value {
         out["client_secret_expires_at"] = json!(0);
     }
     out
+}
+
+/// A registration's `sector_identifier_uri`, fetched as the client's (https, public
+/// addresses) and checked against its redirect URIs.
+async fn check_sector(
+    state: &AppState,
+    checked: &client_metadata::Registration,
+) -> Result<(), RegistrationError> {
+    let Some(uri) = &checked.metadata.sector_identifier_uri else {
+        return Ok(());
+    };
+    let caller = crate::oauth::outbound::Caller::Registered;
+    crate::oauth::sector::check(state, uri, caller, &checked.redirect_uris)
+        .await
+        .map_err(|description| {
+            RegistrationError::Metadata(MetadataError {
+                code: "invalid_client_metadata",
+                description,
+            })
+        })
 }
 
 fn secret_for(method: TokenEndpointAuthMethod) -> Option<String> {
@@ -171,6 +192,7 @@ async fn handle_register(
     };
     let request = parse_body(headers, body)?;
     let checked = client_metadata::check(&request)?;
+    check_sector(state, &checked).await?;
     // Counted once the request is valid (junk from a shared address uses up nothing), and
     // before the token is spent (a refused registration keeps it).
     if let throttle::Verdict::Wait(seconds) =
@@ -279,6 +301,7 @@ pub async fn update(
             }));
         }
         let checked = client_metadata::check(&request)?;
+        check_sector(&state, &checked).await?;
         // The secret stays unless the method changes between having one and not.
         let (secret_hash, new_secret) =
             match (client.secret_hash.clone(), secret_for(checked.auth_method)) {

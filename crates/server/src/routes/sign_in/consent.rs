@@ -3,6 +3,7 @@
 //! per person and client, covers exactly the scopes shown, and can be withdrawn on the
 //! account page. Clients an administrator created are first-party and skip this.
 
+use idp_oauth::claims::consent_scopes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -42,9 +43,9 @@ pub async fn consent_page(
 ) -> Result<Response, PageError> {
     let (loaded, client) = at_consent_step(&state, loaded).await?;
     let interaction = &loaded.interaction;
-    let scopes: Vec<_> = interaction
-        .request
-        .scopes
+    // The claims asked for by name are shown as their scopes (see idp_oauth::claims).
+    let request = &interaction.request;
+    let scopes: Vec<_> = consent_scopes(&request.scopes, request.claims.as_ref())
         .iter()
         .map(|s| describe(s))
         .collect();
@@ -77,11 +78,12 @@ pub async fn consent_submit(
     let event = match form.decision.as_str() {
         "allow" => {
             let user_id = loaded.user()?.id.clone();
-            let scopes = &loaded.interaction.request.scopes;
+            let request = &loaded.interaction.request;
+            let scopes = consent_scopes(&request.scopes, request.claims.as_ref());
             state
                 .stores
                 .consents
-                .grant_consent(&user_id, &client.id, scopes, state.now())
+                .grant_consent(&user_id, &client.id, &scopes, state.now())
                 .await?;
             Event::ConsentGiven
         }
