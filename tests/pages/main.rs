@@ -17,6 +17,7 @@ mod account_factors;
 mod admin;
 mod authorize;
 mod brand;
+mod claims;
 mod consent;
 mod expired;
 mod faults;

@@ -128,7 +128,7 @@ async fn page(
             "email_verified": user.email_verified,
             "phone": user.phone,
             "phone_verified": user.phone_verified,
-            "profile": user.profile,
+            "profile": profile::fields(&user.profile),
             "sessions": sessions,
             "devices": devices,
             "consents": consents,

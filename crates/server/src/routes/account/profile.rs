@@ -54,6 +54,15 @@ impl ProfileForm {
     }
 }
 
+/// The form's values: every field by its claim name, empty when unset.
+pub fn fields(profile: &Profile) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for (name, value) in profile.names().into_iter().chain(profile.address.parts()) {
+        out.insert(name.into(), value.unwrap_or_default().into());
+    }
+    serde_json::Value::Object(out)
+}
+
 /// The page's text for a refused field.
 pub fn refusal(error: ProfileError) -> FieldError {
     let text = if error.too_long {

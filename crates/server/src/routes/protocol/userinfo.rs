@@ -69,7 +69,12 @@ async fn handle(state: &AppState, headers: &HeaderMap) -> Result<Answer, BearerE
     };
     body.insert("iss".into(), json!(state.issuer()));
     body.insert("aud".into(), json!(client.id));
+    // Good as long as an ID token is: a relying party that keeps it checks it as one.
     body.insert("iat".into(), json!(state.now()));
+    body.insert(
+        "exp".into(),
+        json!(state.now() + state.settings.tokens.id_token_ttl),
+    );
     let signed = state
         .keys()
         .sign(alg, "JWT", &body)
