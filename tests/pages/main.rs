@@ -25,6 +25,7 @@ mod front;
 mod language;
 mod limits;
 mod login;
+mod pairwise;
 mod par;
 mod passkeys;
 mod pin_life;
