@@ -324,6 +324,7 @@ async fn a_person_sets_their_name_and_address_on_the_account_page() {
         .await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     assert!(refused.contains("control characters"), "{refused:?}");
+    assert!(refused.contains("id=\"profile-change\" open>"), "its form comes back open");
     let after = idp.state.stores.users.find_user(&alice).await.unwrap();
     assert_eq!(after.unwrap().profile, stored);
 }
