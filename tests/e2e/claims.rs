@@ -3,8 +3,8 @@
 //! for with `claims`, in the ID token; and a pairwise client's `sub`, the same in the ID token
 //! and in its signed UserInfo.
 
-use openidconnect::core::{CoreJwsSigningAlgorithm, CoreUserInfoClaims};
 use openidconnect::OAuth2TokenResponse as _;
+use openidconnect::core::{CoreJwsSigningAlgorithm, CoreUserInfoClaims};
 
 use crate::support::*;
 
@@ -50,7 +50,10 @@ async fn the_operator_describes_a_person_and_a_relying_party_reads_every_claim()
     let sub = idp.create_user("alice");
     let printed = describe_alice(&idp);
     assert_eq!(printed["sub"], sub.as_str());
-    assert_eq!(printed["address"]["formatted"], "1 Main St\nApt 2\nSpringfield IL 62701\nUS");
+    assert_eq!(
+        printed["address"]["formatted"],
+        "1 Main St\nApt 2\nSpringfield IL 62701\nUS"
+    );
 
     // A refused value changes nothing.
     let refused = idp.cli(&["user", "profile", "alice", "--name", "A\u{7}"], "");
@@ -62,7 +65,11 @@ async fn the_operator_describes_a_person_and_a_relying_party_reads_every_claim()
     let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
     let browser = Browser::new(&idp);
     let claims = r#"{"id_token":{"name":null,"address":{"essential":true}}}"#;
-    let mut start = rp.start(&["profile", "address", "email"], &[("claims", claims)], true);
+    let mut start = rp.start(
+        &["profile", "address", "email"],
+        &[("claims", claims)],
+        true,
+    );
     let tokens = rp.sign_in(&browser, "alice", &mut start).await;
     let id = rp.verify_id_token(
         &tokens,
@@ -70,10 +77,16 @@ async fn the_operator_describes_a_person_and_a_relying_party_reads_every_claim()
         CoreJwsSigningAlgorithm::EcdsaP256Sha256,
     );
     assert_eq!(id.subject().as_str(), sub);
-    let name = id.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned());
+    let name = id
+        .name()
+        .and_then(|n| n.get(None))
+        .map(|n| n.as_str().to_owned());
     assert_eq!(name.as_deref(), Some("Alice Example"));
     let address = id.address().expect("the address asked for in the ID token");
-    assert_eq!(address.locality.as_ref().map(|l| l.as_str()), Some("Springfield"));
+    assert_eq!(
+        address.locality.as_ref().map(|l| l.as_str()),
+        Some("Springfield")
+    );
     assert!(id.email().is_none(), "not asked of the ID token");
 
     let userinfo: CoreUserInfoClaims = rp
@@ -84,9 +97,15 @@ async fn the_operator_describes_a_person_and_a_relying_party_reads_every_claim()
         .await
         .expect("userinfo");
     assert_eq!(userinfo.subject().as_str(), sub);
-    let given = userinfo.given_name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned());
+    let given = userinfo
+        .given_name()
+        .and_then(|n| n.get(None))
+        .map(|n| n.as_str().to_owned());
     assert_eq!(given.as_deref(), Some("Alice"));
-    let family = userinfo.family_name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned());
+    let family = userinfo
+        .family_name()
+        .and_then(|n| n.get(None))
+        .map(|n| n.as_str().to_owned());
     assert_eq!(family.as_deref(), Some("Example"));
     assert_eq!(userinfo.preferred_username().unwrap().as_str(), "alice");
     assert!(userinfo.updated_at().is_some());
@@ -95,7 +114,10 @@ async fn the_operator_describes_a_person_and_a_relying_party_reads_every_claim()
         address.formatted.as_ref().map(|f| f.as_str()),
         Some("1 Main St\nApt 2\nSpringfield IL 62701\nUS")
     );
-    assert_eq!(address.postal_code.as_ref().map(|p| p.as_str()), Some("62701"));
+    assert_eq!(
+        address.postal_code.as_ref().map(|p| p.as_str()),
+        Some("62701")
+    );
     assert_eq!(address.country.as_ref().map(|c| c.as_str()), Some("US"));
     assert_eq!(userinfo.email().unwrap().as_str(), "alice@example.com");
 }

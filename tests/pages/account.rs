@@ -80,10 +80,12 @@ async fn the_account_page_groups_its_sections_and_opens_one_form_at_a_time() {
     let idp = setup().await;
     let mut browser = Browser::new(&idp);
     let account = browser.open_account("alice", PIN).await;
-    let order: Vec<usize> = ["security", "profile", "contact", "sessions", "activity", "apps"]
-        .iter()
-        .map(|id| account.body.find(&format!("<h2 id=\"{id}\"")).unwrap())
-        .collect();
+    let order: Vec<usize> = [
+        "security", "profile", "contact", "sessions", "activity", "apps",
+    ]
+    .iter()
+    .map(|id| account.body.find(&format!("<h2 id=\"{id}\"")).unwrap())
+    .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
     let security = section(&account, "security");
     for form in ["/account/password", "/account/pin", "/account/questions"] {

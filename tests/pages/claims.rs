@@ -75,7 +75,10 @@ impl Portal {
 
     async fn userinfo_json(&self, tokens: &Value) -> Value {
         let (status, kind, body) = self.userinfo(tokens).await;
-        assert_eq!((status, kind.as_str()), (StatusCode::OK, "application/json"));
+        assert_eq!(
+            (status, kind.as_str()),
+            (StatusCode::OK, "application/json")
+        );
         serde_json::from_str(&body).unwrap()
     }
 }
@@ -117,7 +120,10 @@ async fn each_scope_releases_every_standard_claim_the_person_has_at_userinfo() {
     );
     // With the code flow the ID token carries the protocol's claims, not the scopes'.
     let id = portal.idp.id_token_claims(&all);
-    assert!(id.get("email").is_none() && id.get("name").is_none(), "{id}");
+    assert!(
+        id.get("email").is_none() && id.get("name").is_none(),
+        "{id}"
+    );
 
     for (scope, expected) in [
         ("openid", vec!["sub"]),
@@ -190,9 +196,7 @@ async fn a_malformed_claims_parameter_is_refused_and_issues_nothing() {
         r#"{"id_token":{"email":{"essential":"yes"}}}"#,
     ] {
         let mut browser = Browser::new(&portal.idp);
-        let answer = browser
-            .get(&authorize("portal", &[("claims", bad)]))
-            .await;
+        let answer = browser.get(&authorize("portal", &[("claims", bad)])).await;
         assert_eq!(
             param(answer.to(), "error").as_deref(),
             Some("invalid_request"),
@@ -227,7 +231,10 @@ async fn a_client_that_asks_for_signed_userinfo_gets_a_jwt_of_its_algorithm() {
     };
     assert_eq!(header["alg"], "RS256");
     let published = jwks["keys"].as_array().unwrap();
-    assert!(published.iter().any(|k| k["kid"] == header["kid"]), "{jwks}");
+    assert!(
+        published.iter().any(|k| k["kid"] == header["kid"]),
+        "{jwks}"
+    );
     let state = &portal.idp.state;
     let claims: Value = state
         .keys()
@@ -310,21 +317,33 @@ async fn a_person_sets_their_name_and_address_on_the_account_page() {
         ("country", "US"),
     ];
     let saved = browser.submit(&profile, &fields).await;
-    assert!(saved.contains("Your name and address are saved."), "{saved:?}");
+    assert!(
+        saved.contains("Your name and address are saved."),
+        "{saved:?}"
+    );
     let stored = idp.state.stores.users.find_user(&alice).await.unwrap();
     let stored = stored.unwrap().profile;
     assert_eq!(stored.given_name.as_deref(), Some("Alice"));
-    assert_eq!(stored.address.street_address.as_deref(), Some("1 Main St\nApt 2"));
+    assert_eq!(
+        stored.address.street_address.as_deref(),
+        Some("1 Main St\nApt 2")
+    );
     assert_eq!(stored.address.region, None);
     assert_eq!(stored.updated_at, Some(idp.state.now()));
     // The page shows what is stored, and a refused value changes nothing.
     assert!(saved.contains("Springfield"));
     let refused = browser
-        .submit(&saved.form_to("/account/profile"), &[("name", "A\u{7}lice")])
+        .submit(
+            &saved.form_to("/account/profile"),
+            &[("name", "A\u{7}lice")],
+        )
         .await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     assert!(refused.contains("control characters"), "{refused:?}");
-    assert!(refused.contains("id=\"profile-change\" open>"), "its form comes back open");
+    assert!(
+        refused.contains("id=\"profile-change\" open>"),
+        "its form comes back open"
+    );
     let after = idp.state.stores.users.find_user(&alice).await.unwrap();
     assert_eq!(after.unwrap().profile, stored);
 }

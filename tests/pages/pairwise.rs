@@ -45,8 +45,14 @@ async fn userinfo_sub(idp: &Idp, tokens: &Value) -> Value {
 
 async fn introspected_sub(idp: &Idp, id: &str, secret: &str, token: &str) -> Value {
     let form = [("token", token)];
-    let (status, _, body) = idp.post_as_client("/introspect", Some((id, secret)), &form).await;
-    assert_eq!((status, &body["active"]), (StatusCode::OK, &json!(true)), "{body}");
+    let (status, _, body) = idp
+        .post_as_client("/introspect", Some((id, secret)), &form)
+        .await;
+    assert_eq!(
+        (status, &body["active"]),
+        (StatusCode::OK, &json!(true)),
+        "{body}"
+    );
     body["sub"].clone()
 }
 
@@ -56,7 +62,13 @@ async fn clients_in_different_sectors_see_different_subs_and_each_sees_one_every
     let alice = idp.user("alice").await;
     let a = client(&idp, "books", true, None).await;
     let b = client(&idp, "ledger", true, None).await;
-    let c = client(&idp, "payroll", true, Some("https://sector.example/uris.json")).await;
+    let c = client(
+        &idp,
+        "payroll",
+        true,
+        Some("https://sector.example/uris.json"),
+    )
+    .await;
     let public = client(&idp, "portal", false, None).await;
     let sub = |tokens: &Value| idp.id_token_claims(tokens)["sub"].clone();
     let books = tokens(&idp, "books", &a, "openid offline_access").await;
@@ -68,7 +80,11 @@ async fn clients_in_different_sectors_see_different_subs_and_each_sees_one_every
     assert_ne!(sub(&payroll), pairwise, "another sector, another sub");
     assert_eq!(sub(&portal), json!(alice), "public: the person's own id");
     assert_ne!(pairwise, json!(alice));
-    assert_eq!(pairwise.as_str().unwrap().len(), 43, "base64url HMAC-SHA-256");
+    assert_eq!(
+        pairwise.as_str().unwrap().len(),
+        43,
+        "base64url HMAC-SHA-256"
+    );
 
     // The same sub at UserInfo, in introspection (access and refresh token), in the access
     // token itself, and after a refresh.
@@ -84,13 +100,21 @@ async fn clients_in_different_sectors_see_different_subs_and_each_sees_one_every
         .unwrap();
     assert_eq!(json!(claims.sub), pairwise);
     let form = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
-    let (status, _, refreshed) = idp.post_as_client("/token", Some(("books", &a)), &form).await;
+    let (status, _, refreshed) = idp
+        .post_as_client("/token", Some(("books", &a)), &form)
+        .await;
     assert_eq!(status, StatusCode::OK, "{refreshed}");
     assert_eq!(sub(&refreshed), pairwise);
     assert_eq!(userinfo_sub(&idp, &refreshed).await, pairwise);
 
     // The one function every place uses, for the helpers that compare an id_token_hint.
-    let books_client = state.stores.clients.find_client("books").await.unwrap().unwrap();
+    let books_client = state
+        .stores
+        .clients
+        .find_client("books")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(json!(state.subject_for(&books_client, &alice)), pairwise);
 }
 
@@ -129,7 +153,12 @@ fn new_client<'a>(
 async fn an_administrators_pairwise_client_must_list_its_redirect_uris_at_its_sector_uri() {
     let idp = Idp::start().await;
     let redirects = vec![REDIRECT.to_owned(), "https://other.example/cb".to_owned()];
-    let good = serve(json!([REDIRECT, "https://other.example/cb", "https://more.example/x"])).await;
+    let good = serve(json!([
+        REDIRECT,
+        "https://other.example/cb",
+        "https://more.example/x"
+    ]))
+    .await;
     let bad = serve(json!([REDIRECT])).await;
     let pairwise = |uri: Option<&str>| idp_server::cli_person::ClientPersonArgs {
         subject_type: Some("pairwise".into()),
@@ -137,24 +166,37 @@ async fn an_administrators_pairwise_client_must_list_its_redirect_uris_at_its_se
         userinfo_alg: None,
     };
 
-    let refused = idp_server::cli::create_client(&idp.state, new_client(&redirects, &pairwise(Some(&bad))))
-        .await
-        .unwrap_err();
+    let refused =
+        idp_server::cli::create_client(&idp.state, new_client(&redirects, &pairwise(Some(&bad))))
+            .await
+            .unwrap_err();
     assert!(refused.0.contains("https://other.example/cb"), "{refused}");
-    let refused = idp_server::cli::create_client(&idp.state, new_client(&redirects, &pairwise(None)))
-        .await
-        .unwrap_err();
+    let refused =
+        idp_server::cli::create_client(&idp.state, new_client(&redirects, &pairwise(None)))
+            .await
+            .unwrap_err();
     assert!(refused.0.contains("more than one host"), "{refused}");
     assert_eq!(idp.count("clients", "TRUE"), 0);
 
-    let made = idp_server::cli::create_client(&idp.state, new_client(&redirects, &pairwise(Some(&good))))
-        .await
-        .unwrap();
+    let made =
+        idp_server::cli::create_client(&idp.state, new_client(&redirects, &pairwise(Some(&good))))
+            .await
+            .unwrap();
     assert_eq!(made["subject_type"], "pairwise");
     let id = made["client_id"].as_str().unwrap();
-    let client = idp.state.stores.clients.find_client(id).await.unwrap().unwrap();
+    let client = idp
+        .state
+        .stores
+        .clients
+        .find_client(id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(client.metadata.subject_type, SubjectType::Pairwise);
-    assert_eq!(idp_oauth::subject::sector(&client).as_deref(), Some("127.0.0.1"));
+    assert_eq!(
+        idp_oauth::subject::sector(&client).as_deref(),
+        Some("127.0.0.1")
+    );
 }
 
 #[tokio::test]

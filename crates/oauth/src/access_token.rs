@@ -111,11 +111,21 @@ mod tests {
                 .is_some()
         };
         assert!(active(claims("t1", "c1", Some("g1"))).await);
-        let found = active_claims(claims("t1", "c1", Some("g1")), &revoked, &grants, &clients, &clock)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(found.user_id.as_deref(), Some("u1"), "the person, from the grant");
+        let found = active_claims(
+            claims("t1", "c1", Some("g1")),
+            &revoked,
+            &grants,
+            &clients,
+            &clock,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            found.user_id.as_deref(),
+            Some("u1"),
+            "the person, from the grant"
+        );
         assert!(active(claims("t2", "c1", None)).await, "client credentials");
         assert!(!active(claims("t3", "gone", None)).await, "unknown client");
 

@@ -156,13 +156,18 @@ mod tests {
             })
         );
         // A voluntary lower level keeps the request voluntary.
-        let both = required(Some(PASSWORD_PIN), parsed(claims).as_ref()).unwrap().unwrap();
+        let both = required(Some(PASSWORD_PIN), parsed(claims).as_ref())
+            .unwrap()
+            .unwrap();
         assert_eq!((both.acr.as_str(), both.essential), (PASSWORD_PIN, false));
         let essential_aal2 =
             r#"{"id_token":{"acr":{"essential":true,"values":["urn:idp:acr:aal2"]}}}"#;
-        let r = required(Some(AAL2_PHISHING_RESISTANT), parsed(essential_aal2).as_ref())
-            .unwrap()
-            .unwrap();
+        let r = required(
+            Some(AAL2_PHISHING_RESISTANT),
+            parsed(essential_aal2).as_ref(),
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!((r.acr.as_str(), r.essential), (AAL2, true));
         let voluntary = r#"{"id_token":{"acr":{"values":["urn:other:loa:4"]}}}"#;
         assert_eq!(required(None, parsed(voluntary).as_ref()).unwrap(), None);

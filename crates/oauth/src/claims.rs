@@ -83,8 +83,7 @@ impl ClaimsRequest {
             return Ok(None);
         };
         let malformed = |why: &str| OAuthError::invalid_request(format!("claims: {why}"));
-        let parsed: Value =
-            serde_json::from_str(text).map_err(|_| malformed("not valid JSON"))?;
+        let parsed: Value = serde_json::from_str(text).map_err(|_| malformed("not valid JSON"))?;
         let Value::Object(top) = parsed else {
             return Err(malformed("must be a JSON object"));
         };
@@ -106,9 +105,8 @@ impl ClaimsRequest {
                 }
                 let asked = match asked {
                     Value::Null => ClaimRequest::default(),
-                    Value::Object(fields) => claim_request(fields).map_err(|why| {
-                        malformed(&format!("`{target}.{name}`: {why}"))
-                    })?,
+                    Value::Object(fields) => claim_request(fields)
+                        .map_err(|why| malformed(&format!("`{target}.{name}`: {why}")))?,
                     _ => {
                         return Err(malformed(&format!(
                             "`{target}.{name}` must be null or an object"
@@ -279,7 +277,12 @@ mod tests {
     #[test]
     fn named_claims_come_without_their_scope_and_unknown_names_are_ignored() {
         let user = person();
-        let out = released(&user, &scopes(&["openid"]), false, ["email", "nonce", "sub"]);
+        let out = released(
+            &user,
+            &scopes(&["openid"]),
+            false,
+            ["email", "nonce", "sub"],
+        );
         assert_eq!(out.keys().collect::<Vec<_>>(), ["email"]);
         let scoped = released(&user, &scopes(&["email"]), false, []);
         assert!(scoped.is_empty(), "scopes only where the target takes them");

@@ -69,8 +69,7 @@ pub fn check_pairwise(
     redirect_uris: &[String],
 ) -> Result<(), String> {
     if let Some(uri) = sector_identifier_uri {
-        let parsed =
-            url::Url::parse(uri).map_err(|e| format!("sector_identifier_uri: {e}"))?;
+        let parsed = url::Url::parse(uri).map_err(|e| format!("sector_identifier_uri: {e}"))?;
         if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
             return Err("sector_identifier_uri must be an https URL".into());
         }
@@ -145,12 +144,21 @@ mod tests {
         let a = client("a", "https://one.example/cb", None, true);
         let b = client("b", "https://one.example/other", None, true);
         let c = client("c", "https://two.example/cb", None, true);
-        let d = client("d", "https://two.example/cb", Some("https://one.example/s.json"), true);
+        let d = client(
+            "d",
+            "https://two.example/cb",
+            Some("https://one.example/s.json"),
+            true,
+        );
         let public = client("p", "https://one.example/cb", None, false);
         let sub = |c: &Client| subject_for(&key, c, "u1");
         assert_eq!(sub(&a), sub(&b), "same sector, same sub");
         assert_ne!(sub(&a), sub(&c), "another sector, another sub");
-        assert_eq!(sub(&a), sub(&d), "the sector identifier's host is the sector");
+        assert_eq!(
+            sub(&a),
+            sub(&d),
+            "the sector identifier's host is the sector"
+        );
         assert_eq!(sub(&public), "u1");
         assert_ne!(sub(&a), subject_for(&key, &a, "u2"));
         assert_ne!(sub(&a), subject_for(&PairwiseKey([8; 32]), &a, "u1"));

@@ -197,7 +197,10 @@ pub fn sign_for_user(
 /// Whether the ID token of `grant` carries claims about the person (so the person must be
 /// read before it is signed).
 pub fn id_token_names_claims(grant: &UserGrant) -> bool {
-    grant.claims.as_ref().is_some_and(|c| !c.id_token.is_empty())
+    grant
+        .claims
+        .as_ref()
+        .is_some_and(|c| !c.id_token.is_empty())
 }
 
 /// A new refresh token for the grant, stored as its digest; single use (each use rotates it).

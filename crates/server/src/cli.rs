@@ -525,7 +525,10 @@ pub async fn create_client(
     Ok(out)
 }
 
-pub(crate) async fn find_user(state: &AppState, username: &str) -> Result<idp_core::model::User, CliError> {
+pub(crate) async fn find_user(
+    state: &AppState,
+    username: &str,
+) -> Result<idp_core::model::User, CliError> {
     let name = validate::username(username).map_err(|e| CliError(format!("username: {e}")))?;
     state
         .stores

@@ -103,7 +103,10 @@ impl Profile {
                     too_long: true,
                 });
             }
-            if value.chars().any(|c| c.is_control() && !(lines && c == '\n')) {
+            if value
+                .chars()
+                .any(|c| c.is_control() && !(lines && c == '\n'))
+            {
                 return Err(ProfileError {
                     field,
                     too_long: false,
@@ -139,7 +142,11 @@ pub struct ProfileError {
 impl std::fmt::Display for ProfileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.too_long {
-            write!(f, "{} is longer than {MAX_FIELD_CHARS} characters", self.field)
+            write!(
+                f,
+                "{} is longer than {MAX_FIELD_CHARS} characters",
+                self.field
+            )
         } else {
             write!(f, "{} has control characters", self.field)
         }

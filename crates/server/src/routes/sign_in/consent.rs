@@ -3,12 +3,12 @@
 //! per person and client, covers exactly the scopes shown, and can be withdrawn on the
 //! account page. Clients an administrator created are first-party and skip this.
 
-use idp_oauth::claims::consent_scopes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use idp_core::model::Client;
+use idp_oauth::claims::consent_scopes;
 use idp_signin::{Event, SignIn};
 use serde::Deserialize;
 use serde_json::json;

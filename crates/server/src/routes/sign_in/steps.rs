@@ -317,7 +317,8 @@ pub async fn begin(
             };
             // The client the request was checked against, not looked up again.
             let request = &loaded.interaction.request;
-            let scopes = idp_oauth::claims::consent_scopes(&request.scopes, request.claims.as_ref());
+            let scopes =
+                idp_oauth::claims::consent_scopes(&request.scopes, request.claims.as_ref());
             let needed =
                 consent::needed(state.stores.consents.as_ref(), client, &user_id, &scopes).await?;
             advance(state, jar, loaded, Event::ConsentChecked { needed }, from).await
