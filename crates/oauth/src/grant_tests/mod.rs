@@ -4,6 +4,7 @@
 
 mod authorization_code;
 mod client_credentials;
+mod id_token;
 mod refresh_token;
 
 use std::sync::Arc;
