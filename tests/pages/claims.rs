@@ -347,3 +347,25 @@ async fn a_person_sets_their_name_and_address_on_the_account_page() {
     let after = idp.state.stores.users.find_user(&alice).await.unwrap();
     assert_eq!(after.unwrap().profile, stored);
 }
+
+#[tokio::test]
+async fn userinfo_takes_the_access_token_from_a_form_body_but_not_two_ways_at_once() {
+    let portal = Portal::start().await;
+    let tokens = portal.tokens(&[("scope", "openid profile")]).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let form = serde_urlencoded::to_string([("access_token", access)]).unwrap();
+    let post = |bearer: Option<&str>| {
+        let mut request = Request::post("/userinfo")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(bearer) = bearer {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {bearer}"));
+        }
+        request.body(Body::from(form.clone())).unwrap()
+    };
+    let (status, _, body) = portal.idp.call(post(None)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["preferred_username"], "alice");
+    let (status, _, body) = portal.idp.call(post(Some(access))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_request");
+}

@@ -3,6 +3,7 @@
 //! JWT signed with the client's `userinfo_signed_response_alg` (§5.3.2).
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
@@ -21,8 +22,8 @@ pub enum Answer {
     Signed(String),
 }
 
-pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match Traffic::Token.scope(handle(&state, &headers)).await {
+pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match Traffic::Token.scope(handle(&state, &headers, &body)).await {
         Ok(Answer::Json(claims)) => Json(claims).into_response(),
         Ok(Answer::Signed(jwt)) => ([(header::CONTENT_TYPE, JWT)], jwt).into_response(),
         Err(error) => error.into_response(),
@@ -37,9 +38,43 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .then_some(token.trim())
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap) -> Result<Answer, BearerError> {
+/// The access token of a form-encoded POST body (RFC 6750 §2.2).
+fn in_body(headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if !form {
+        return None;
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
+    pairs
+        .into_iter()
+        .find(|(name, _)| name == "access_token")
+        .map(|(_, token)| token)
+}
+
+/// The access token, from the `Authorization` header or a form body, never both (RFC 6750
+/// §2: a client uses one method).
+fn access_token(headers: &HeaderMap, body: &[u8]) -> Result<String, BearerError> {
+    let invalid = |why: &'static str| BearerError::OAuth(OAuthError::invalid_request(why));
+    match (bearer(headers), in_body(headers, body)) {
+        (Some(_), Some(_)) => Err(invalid("send the access token one way only")),
+        (Some(token), None) => Ok(token.to_owned()),
+        (None, Some(token)) => Ok(token),
+        (None, None) => Err(BearerError::OAuth(OAuthError::invalid_token(
+            "a bearer access token is required",
+        ))),
+    }
+}
+
+async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Answer, BearerError> {
     let invalid = |why: &'static str| BearerError::OAuth(OAuthError::invalid_token(why));
-    let token = bearer(headers).ok_or_else(|| invalid("a bearer access token is required"))?;
+    let token = access_token(headers, body)?;
+    let token = token.as_str();
     let active = state
         .active_token(token)
         .await?
