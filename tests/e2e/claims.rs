@@ -175,3 +175,37 @@ async fn a_pairwise_client_sees_its_own_sub_in_the_id_token_and_in_signed_userin
     );
     assert_eq!(id.subject().as_str(), own);
 }
+
+#[tokio::test]
+async fn a_pairwise_clients_logout_token_names_the_person_by_its_sub() {
+    let (backchannel, received) = crate::sinks::logout_sink().await;
+    let idp = TestIdp::start().await;
+    let client = idp.create_client(&[
+        "--name",
+        "Books",
+        "--redirect-uri",
+        REDIRECT,
+        "--subject-type",
+        "pairwise",
+        "--backchannel-logout-uri",
+        &backchannel,
+    ]);
+    let own = idp.create_user("alice");
+    let rp = RelyingParty::of_client(&idp, &client, REDIRECT).await;
+    let browser = Browser::new(&idp);
+    let mut start = rp.start(&[], &[], true);
+    let tokens = rp.sign_in(&browser, "alice", &mut start).await;
+    let id = rp.verify_id_token(
+        &tokens,
+        &start.nonce,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    );
+    let sub = id.subject().as_str().to_owned();
+    assert_ne!(sub, own);
+
+    let confirm = browser.get(&format!("{}/logout", idp.issuer)).await;
+    browser.submit(&confirm, &[]).await;
+    let token = received.wait_for("rp", ".", 0).await.text;
+    let claims = crate::code_flow::decode_payload(&token);
+    assert_eq!(claims["sub"], sub.as_str(), "the sub the client knows");
+}
