@@ -330,6 +330,13 @@ async fn a_person_sets_their_name_and_address_on_the_account_page() {
     );
     assert_eq!(stored.address.region, None);
     assert_eq!(stored.updated_at, Some(idp.state.now()));
+    assert_eq!(
+        idp.count(
+            "audit_log",
+            &format!("kind = 'profile_changed' AND user_id = '{alice}'")
+        ),
+        1
+    );
     // The page shows what is stored, and a refused value changes nothing.
     assert!(saved.contains("Springfield"));
     let refused = browser

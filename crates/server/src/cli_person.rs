@@ -65,7 +65,11 @@ pub async fn set_profile(
         .cleaned()
         .map_err(|e| CliError(format!("--{}: {e}", e.field.replace('_', "-"))))?;
     state.stores.users.set_profile(&user.id, &profile).await?;
-    crate::cli::record_cli(state, format!("user profile {}", user.username)).await;
+    let event =
+        idp_core::model::AuditEvent::new(idp_core::model::AuditKind::ProfileChanged, state.now())
+            .user(&user.id)
+            .actor("cli");
+    crate::audit::record(state, event).await;
     let user = crate::cli::find_user(state, username).await?;
     let mut out = idp_oauth::claims::standard_claims(&user);
     out.insert("sub".into(), json!(user.id));

@@ -6,13 +6,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
-use idp_core::model::{Address, Profile, ProfileError};
+use idp_core::model::{Address, AuditKind, Profile, ProfileError};
 use serde::Deserialize;
 
 use super::{done, refused};
+use crate::audit;
 use crate::error::{Expired, PageError};
 use crate::i18n::{FieldError, Text};
 use crate::state::AppState;
+use crate::web::client_info::ClientInfo;
 use crate::web::extract::SignedInForm;
 
 /// The form: its field names are the claims' names.
@@ -76,6 +78,7 @@ pub fn refusal(error: ProfileError) -> FieldError {
 pub async fn set_profile(
     State(state): State<AppState>,
     jar: CookieJar,
+    from: ClientInfo,
     SignedInForm {
         session,
         user,
@@ -105,6 +108,8 @@ pub async fn set_profile(
         return done(&state, jar, &session, &user, "account-profile-saved").await;
     }
     state.stores.users.set_profile(&user.id, &profile).await?;
+    let event = audit::event(&state, AuditKind::ProfileChanged, &from).user(&user.id);
+    audit::record(&state, event).await;
     let user = state
         .stores
         .users
