@@ -248,3 +248,48 @@ async fn a_registered_pairwise_client_needs_an_https_public_sector_uri_that_list
     assert_eq!(body["subject_type"], "pairwise");
     assert_eq!(body["userinfo_signed_response_alg"], "ES256");
 }
+
+#[tokio::test]
+async fn a_registered_pairwise_client_keeps_its_sector() {
+    let idp = Idp::start().await;
+    let initial = idp_server::cli::create_registration_token(&idp.state, "1h")
+        .await
+        .unwrap();
+    let token = initial["initial_access_token"].as_str().unwrap();
+    let metadata = json!({ "redirect_uris": [REDIRECT], "subject_type": "pairwise" });
+    let (status, client) = idp
+        .json_request("POST", "/register", Some(token), Some(&metadata))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{client}");
+    let id = client["client_id"].as_str().unwrap();
+    let path = format!("/register/{id}");
+    let manage = client["registration_access_token"].as_str().unwrap();
+    let same_host = json!({ "client_id": id, "redirect_uris": [REDIRECT, "https://rp.example/other"], "subject_type": "pairwise" });
+    let (status, body) = idp
+        .json_request("PUT", &path, Some(manage), Some(&same_host))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for moved in [
+        json!({ "client_id": id, "redirect_uris": ["https://elsewhere.example/cb"], "subject_type": "pairwise" }),
+        json!({ "client_id": id, "redirect_uris": [REDIRECT] }),
+    ] {
+        let (status, body) = idp
+            .json_request("PUT", &path, Some(manage), Some(&moved))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{moved}: {body}");
+        assert_eq!(body["error"], "invalid_client_metadata");
+    }
+    let stored = idp
+        .state
+        .stores
+        .clients
+        .find_client(id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.redirect_uris.len(),
+        2,
+        "the refused changes changed nothing"
+    );
+}

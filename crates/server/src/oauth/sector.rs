@@ -31,3 +31,23 @@ pub fn describe(client: &idp_core::model::Client, out: &mut serde_json::Value) {
         out["userinfo_signed_response_alg"] = serde_json::json!(alg.as_str());
     }
 }
+
+/// A change of registration that would move a pairwise client to another sector, and so
+/// change the `sub` of everyone it knows: refused (RFC 7592 §2.2 lets the server refuse
+/// changes it cannot make).
+pub fn check_same_sector(
+    before: &idp_core::model::Client,
+    after: &idp_core::model::Client,
+) -> Result<(), String> {
+    use idp_core::model::SubjectType;
+    let pairwise = |c: &idp_core::model::Client| c.metadata.subject_type == SubjectType::Pairwise;
+    if pairwise(before)
+        && (!pairwise(after)
+            || idp_oauth::subject::sector(before) != idp_oauth::subject::sector(after))
+    {
+        return Err(
+            "a pairwise client keeps its subject type and sector: the people it knows would change their sub".into(),
+        );
+    }
+    Ok(())
+}

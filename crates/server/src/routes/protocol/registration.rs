@@ -309,6 +309,7 @@ pub async fn update(
                 (_, Some(secret)) => (Some(sha256_b64(&secret)), Some(secret)),
                 (_, None) => (None, None),
             };
+        let before = client.clone();
         let updated = Client {
             name: checked.name,
             secret_hash,
@@ -322,6 +323,12 @@ pub async fn update(
             },
             ..client
         };
+        crate::oauth::sector::check_same_sector(&before, &updated).map_err(|description| {
+            RegistrationError::Metadata(MetadataError {
+                code: "invalid_client_metadata",
+                description,
+            })
+        })?;
         state.stores.clients.update_client(&updated).await?;
         let mut answer = describe(&state, &updated);
         // A method that now needs a secret gets one, returned this once (RFC 7592 §2.2).
