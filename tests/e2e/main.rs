@@ -34,6 +34,8 @@ mod logout;
 mod operations;
 mod outage;
 mod pin_life;
+mod registration;
+mod request_objects;
 mod signup;
 mod tax_portal;
 mod tls_links;

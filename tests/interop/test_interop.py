@@ -3,9 +3,11 @@ written independently of it, the way a Python relying party would use it.
 
 Starts `target/debug/idp` (or $IDP_BIN) on a free port with a fresh database, registers a
 client over HTTP, and covers discovery, registration, code + PKCE, ID token validation,
-refresh, revocation, introspection, logout and step-up.
+refresh, revocation, introspection, logout, step-up, and a client that signs its request
+(a request object) and authenticates with private_key_jwt.
 """
 
+import base64
 import html
 import json
 import os
@@ -21,6 +23,8 @@ from urllib.parse import parse_qs, urljoin, urlparse
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.discovery import OpenIDProviderMetadata
 
 with warnings.catch_warnings():
@@ -159,11 +163,11 @@ class AuthlibInterop(unittest.TestCase):
                                     code_verifier=verifier)
         return token, nonce
 
-    def id_claims(self, token, nonce, client=None):
-        client = client or self.client
+    def id_claims(self, token, nonce, client_id=None):
         claims = jwt.decode(token["id_token"], self.jwks, claims_cls=CodeIDToken,
                             claims_options={"iss": {"value": self.idp.issuer}},
-                            claims_params={"nonce": nonce, "client_id": client["client_id"],
+                            claims_params={"nonce": nonce,
+                                           "client_id": client_id or self.client["client_id"],
                                            "access_token": token["access_token"]})
         claims.validate()
         return claims
@@ -216,6 +220,78 @@ class AuthlibInterop(unittest.TestCase):
         answer = browser.get(silent)
         self.assertIn("error=login_required", answer.headers["location"])
 
+    def test_signed_request_object_and_private_key_jwt(self):
+        key = JsonWebKey.generate_key("RSA", 2048, is_private=True, options={"kid": "py-key"})
+        public = key.as_dict(is_private=False)
+        token = self.idp.cli("registration-token", "create")["initial_access_token"]
+        registered = requests.post(
+            self.metadata["registration_endpoint"],
+            headers={"Authorization": f"Bearer {token}"},
+            json={"client_name": "Python RP", "redirect_uris": [REDIRECT],
+                  "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [public]},
+                  "request_object_signing_alg": "PS256"},
+        )
+        self.assertEqual(registered.status_code, 201, registered.text)
+        client_id = registered.json()["client_id"]
+        self.assertNotIn("client_secret", registered.json())
+        self.assertIn("PS256", self.metadata["request_object_signing_alg_values_supported"])
+
+        verifier = "v" * 20 + os.urandom(24).hex()
+        nonce, state = os.urandom(12).hex(), os.urandom(12).hex()
+        claims = {"iss": client_id, "aud": self.idp.issuer, "exp": int(time.time()) + 300,
+                  "client_id": client_id, "response_type": "code", "redirect_uri": REDIRECT,
+                  "scope": "openid profile", "state": state, "nonce": nonce,
+                  "code_challenge": create_s256_code_challenge(verifier),
+                  "code_challenge_method": "S256"}
+        header = {"alg": "PS256", "kid": "py-key", "typ": "oauth-authz-req+jwt"}
+        request_object = jwt.encode(header, claims, key).decode()
+        url = self.metadata["authorization_endpoint"] + "?" + requests.compat.urlencode({
+            "client_id": client_id, "response_type": "code", "scope": "openid",
+            "request": request_object})
+        browser = Browser(self.idp.issuer)
+        page = browser.follow(browser.get(url))
+        page = browser.submit(page, username="alice", password=PASSWORD)
+        page = browser.submit(page, pin=PIN)
+        if "Allow Python RP?" in page.text:
+            page = browser.submit(page, decision="allow")
+        self.assertTrue(page.is_redirect, page.text)
+        location = page.headers["location"]
+        self.assertEqual(parse_qs(urlparse(location).query)["state"], [state])
+
+        session = OAuth2Session(client_id, key.as_dict(is_private=True),
+                                token_endpoint_auth_method="private_key_jwt",
+                                redirect_uri=REDIRECT)
+        # Authlib's assertions live an hour unless told; the provider takes at most ten minutes.
+        short = {"exp": int(time.time()) + 60}
+        session.register_client_auth_method(PrivateKeyJWT(self.metadata["token_endpoint"], claims=short))
+        token = session.fetch_token(self.metadata["token_endpoint"], authorization_response=location,
+                                    code_verifier=verifier)
+        self.assertEqual(self.id_claims(token, nonce, client_id)["nonce"], nonce)
+
+        # A request object signed with an algorithm other than the registered one is refused.
+        other = jwt.encode({"alg": "RS256", "kid": "py-key"}, claims, key).decode()
+        refused = browser.get(self.metadata["authorization_endpoint"] + "?" + requests.compat.urlencode({
+            "client_id": client_id, "response_type": "code", "scope": "openid", "request": other}))
+        self.assertIn("error=invalid_request_object", refused.headers["location"])
+    def test_a_registered_client_gets_rs256_and_its_hint_and_prompts_are_honoured(self):
+        # OpenID Connect Dynamic Registration §2: RS256 unless the client named another.
+        self.assertEqual(self.client["id_token_signed_response_alg"], "RS256")
+        browser = Browser(self.idp.issuer)
+        token, nonce = self.sign_in(browser)
+        header = json.loads(base64.urlsafe_b64decode(token["id_token"].split(".")[0] + "=="))
+        self.assertEqual(header["alg"], "RS256")
+        self.id_claims(token, nonce)
+        # The person's own ID token as a hint answers silently.
+        url = self.session().create_authorization_url(
+            self.metadata["authorization_endpoint"], code_verifier="h" * 43, prompt="none",
+            id_token_hint=token["id_token"], nonce="n1")[0]
+        self.assertIn("code=", browser.get(url).headers["location"])
+        # prompt=consent asks again, though the person allowed this client before.
+        url = self.session().create_authorization_url(
+            self.metadata["authorization_endpoint"], code_verifier="c" * 43, prompt="consent",
+            nonce="n2")[0]
+        self.assertIn("Allow Python RP?", browser.follow(browser.get(url)).text)
+
     def test_signed_userinfo_of_a_pairwise_client(self):
         token = self.idp.cli("registration-token", "create")["initial_access_token"]
         registered = requests.post(
@@ -232,7 +308,7 @@ class AuthlibInterop(unittest.TestCase):
         self.assertIn("RS256", self.metadata["userinfo_signing_alg_values_supported"])
         browser = Browser(self.idp.issuer)
         token, nonce = self.sign_in(browser, client=client)
-        sub = self.id_claims(token, nonce, client=client)["sub"]
+        sub = self.id_claims(token, nonce, client["client_id"])["sub"]
         self.assertNotEqual(sub, self.alice)
         answer = self.session(client, token=token).get(self.metadata["userinfo_endpoint"])
         self.assertEqual(answer.headers["content-type"], "application/jwt")

@@ -90,7 +90,7 @@ async fn bad_requests_from_a_known_client_go_back_with_an_error() {
             "invalid_request",
         ),
         (
-            replace_param(&start, "prompt", Some("consent")),
+            replace_param(&start, "prompt", Some("consent create")),
             "invalid_request",
         ),
         (
@@ -99,11 +99,11 @@ async fn bad_requests_from_a_known_client_go_back_with_an_error() {
         ),
         (
             replace_param(&start, "request", Some("eyJhbGciOiJub25lIn0.e30.")),
-            "request_not_supported",
+            "invalid_request_object",
         ),
         (
-            replace_param(&start, "request_uri", Some("https://rp.example/r")),
-            "request_uri_not_supported",
+            replace_param(&start, "request_uri", Some("https://127.0.0.1:9/r")),
+            "invalid_request_uri",
         ),
         (
             replace_param(&start, "response_mode", Some("fragment")),

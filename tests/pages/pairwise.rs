@@ -130,6 +130,9 @@ async fn serve(body: Value) -> String {
     format!("http://{address}/uris.json")
 }
 
+static LINKS: std::sync::LazyLock<idp_server::cli::LinkArgs> =
+    std::sync::LazyLock::new(Default::default);
+
 fn new_client<'a>(
     redirect_uris: &'a [String],
     person: &'a idp_server::cli_person::ClientPersonArgs,
@@ -145,6 +148,9 @@ fn new_client<'a>(
         resource_server: false,
         auth_method: "client_secret_basic",
         id_token_alg: "ES256",
+        jwks: None,
+        jwks_uri: None,
+        links: &LINKS,
         person,
     }
 }
@@ -202,7 +208,7 @@ async fn an_administrators_pairwise_client_must_list_its_redirect_uris_at_its_se
 #[tokio::test]
 async fn a_registered_pairwise_client_needs_an_https_public_sector_uri_that_lists_its_redirects() {
     let idp = Idp::start().await;
-    let initial = idp_server::cli::create_registration_token(&idp.state, "1h")
+    let initial = idp_server::cli::create_registration_token(&idp.state, "1h", 1)
         .await
         .unwrap();
     let token = initial["initial_access_token"].as_str().unwrap();
@@ -252,7 +258,7 @@ async fn a_registered_pairwise_client_needs_an_https_public_sector_uri_that_list
 #[tokio::test]
 async fn a_registered_pairwise_client_keeps_its_sector() {
     let idp = Idp::start().await;
-    let initial = idp_server::cli::create_registration_token(&idp.state, "1h")
+    let initial = idp_server::cli::create_registration_token(&idp.state, "1h", 1)
         .await
         .unwrap();
     let token = initial["initial_access_token"].as_str().unwrap();
@@ -291,5 +297,29 @@ async fn a_registered_pairwise_client_keeps_its_sector() {
         stored.redirect_uris.len(),
         2,
         "the refused changes changed nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_pairwise_clients_id_token_hint_names_the_person_of_the_session() {
+    let idp = Idp::with(|s| s.new_device.enabled = false).await;
+    idp.user("alice").await;
+    let secret = client(&idp, "books", true, None).await;
+    let mut browser = Browser::new(&idp);
+    let answer = browser
+        .sign_in(&authorize("books", &[("scope", "openid")]), "alice")
+        .await;
+    let (status, tokens) = exchange_code(&idp, Some(("books", &secret)), &answer).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let hint = tokens["id_token"].as_str().unwrap();
+    let silent = browser
+        .get(&authorize(
+            "books",
+            &[("prompt", "none"), ("id_token_hint", hint)],
+        ))
+        .await;
+    assert!(
+        silent.gives_code(),
+        "the hint's pairwise sub is the session's person: {silent:?}"
     );
 }

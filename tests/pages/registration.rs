@@ -7,7 +7,7 @@ use crate::support::{Browser, Idp, REDIRECT, authorize, exchange_code};
 
 /// An initial access token, as `idp registration-token create` makes one.
 async fn initial_token(idp: &Idp) -> String {
-    let made = idp_server::cli::create_registration_token(&idp.state, "1h")
+    let made = idp_server::cli::create_registration_token(&idp.state, "1h", 1)
         .await
         .unwrap();
     made["initial_access_token"].as_str().unwrap().to_owned()

@@ -20,6 +20,10 @@ pub enum ErrorCode {
     InteractionRequired,
     RequestNotSupported,
     RequestUriNotSupported,
+    /// The request object is not valid (OpenID Connect Core §6.4, RFC 9101 §6.3).
+    InvalidRequestObject,
+    /// The `request_uri` could not be used (OpenID Connect Core §6.4).
+    InvalidRequestUri,
     InvalidToken,
     UnmetAuthenticationRequirements,
     ConsentRequired,
@@ -43,6 +47,8 @@ impl ErrorCode {
             Self::InteractionRequired => "interaction_required",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InvalidRequestObject => "invalid_request_object",
+            Self::InvalidRequestUri => "invalid_request_uri",
             Self::InvalidToken => "invalid_token",
             Self::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
             Self::ConsentRequired => "consent_required",

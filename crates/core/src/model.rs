@@ -157,6 +157,17 @@ pub struct ClientMetadata {
     /// The client's public keys, for `private_key_jwt` (a JWK Set).
     #[serde(default)]
     pub jwks: Option<serde_json::Value>,
+    /// Where the client publishes its public keys instead (a JWK Set at a URL; never both).
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// The one algorithm the client signs its request objects with, when it registered one
+    /// (OpenID Connect Dynamic Registration §2); `none` for unsigned ones.
+    #[serde(default)]
+    pub request_object_signing_alg: Option<String>,
+    /// The only `request_uri`s fetched for the client, when it registered some (compared
+    /// without their fragments).
+    #[serde(default)]
+    pub request_uris: Vec<String>,
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
     #[serde(default)]
@@ -177,6 +188,9 @@ pub struct ClientMetadata {
     /// Disabled by an administrator: treated as unknown everywhere.
     #[serde(default)]
     pub disabled: bool,
+    /// The logo and links shown on the sign-in and consent pages.
+    #[serde(default, flatten)]
+    pub links: ClientLinks,
     /// Whether the client sees people by their own id or by one made for its sector (OpenID
     /// Connect Core §8).
     #[serde(default, skip_serializing_if = "SubjectType::is_public")]
@@ -189,6 +203,20 @@ pub struct ClientMetadata {
     /// plain JSON when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_signed_response_alg: Option<SigningAlg>,
+}
+
+/// What the sign-in and consent pages show of a client besides its name (RFC 7591 §2): each
+/// an absolute https URL, checked when registered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientLinks {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
 }
 
 /// How a client sees a person's `sub` (OpenID Connect Core §8).
@@ -333,7 +361,8 @@ pub enum EphemeralKind {
     RefreshToken,
     /// The `jti` of a revoked access token, kept until the token would have expired.
     RevokedAccessToken,
-    /// An initial access token for dynamic client registration, used once.
+    /// Initial access tokens were kept here before they could serve several registrations
+    /// (now `ClientStore::create_initial_access_token`); none is written any more.
     InitialAccessToken,
     /// A client assertion's `jti`, kept until the assertion expires so it is accepted once.
     AssertionJti,

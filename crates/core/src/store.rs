@@ -119,6 +119,30 @@ pub trait ClientStore: Send + Sync {
     async fn update_client(&self, client: &Client) -> Result<(), StoreError>;
     /// False when there was no such client.
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError>;
+    /// Stores an initial access token for dynamic registration (by its SHA-256), good for
+    /// `uses` registrations until `expires_at`.
+    async fn create_initial_access_token(
+        &self,
+        id_hash: &str,
+        uses: u32,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// The registrations the token is still good for at `now`: 0 when it is unknown, expired
+    /// or used up. Only reads.
+    async fn initial_access_token_uses(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> Result<u32, StoreError>;
+    /// Atomically spends one use of the token: true when it had one left at `now`. Exact
+    /// under concurrent registrations, also between nodes: a token good for N registrations
+    /// is spent N times, never more.
+    async fn spend_initial_access_token(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
 }
 
 #[async_trait]

@@ -13,7 +13,7 @@ use crate::SCOPES_SUPPORTED;
 use crate::claims::ClaimsRequest;
 
 /// Longest accepted value of the free-form parameters.
-const MAX_STATE_LENGTH: usize = 2048;
+pub(crate) const MAX_STATE_LENGTH: usize = 2048;
 const MAX_NONCE_LENGTH: usize = 512;
 const MAX_HINT_LENGTH: usize = 256;
 
@@ -24,6 +24,11 @@ pub enum Prompt {
     None,
     /// Sign in again even with a session.
     Login,
+    /// Ask for consent again, even where the person already gave it.
+    Consent,
+    /// Let the person choose the account. A browser holds one session, of one person, so
+    /// choosing an account means signing in (as anyone): it asks what `login` asks.
+    SelectAccount,
 }
 
 /// A checked authorization request, as kept through the sign-in steps.
@@ -36,7 +41,9 @@ pub struct AuthorizationRequest {
     pub nonce: Option<String>,
     /// S256 code challenge (RFC 7636).
     pub code_challenge: Option<String>,
-    pub prompt: Option<Prompt>,
+    /// The `prompt` values, each once; `none` only alone.
+    #[serde(default, deserialize_with = "stored_prompts")]
+    pub prompt: Vec<Prompt>,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     /// The languages the relying party would like the pages in (OpenID Connect Core §3.1.2.1).
@@ -51,6 +58,26 @@ pub struct AuthorizationRequest {
     /// The `claims` parameter (see [`crate::claims`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<ClaimsRequest>,
+    /// The person an `id_token_hint` names, as the authorization endpoint resolved it (see
+    /// `idp_signin::Policy::hinted_user`); never set from the query directly.
+    #[serde(default)]
+    pub hinted_user: Option<String>,
+}
+
+/// `prompt` as stored: a list, or (by sign-ins begun before several values were kept) one
+/// value or none, so that a sign-in in progress across an upgrade goes on.
+fn stored_prompts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Prompt>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        One(Prompt),
+        Many(Vec<Prompt>),
+    }
+    Ok(match Option::<Stored>::deserialize(d)? {
+        None => Vec::new(),
+        Some(Stored::One(prompt)) => vec![prompt],
+        Some(Stored::Many(prompts)) => prompts,
+    })
 }
 
 /// Why a request was refused, and so how to answer it.
@@ -83,6 +110,8 @@ pub enum RequestProblem {
     NoRedirectUri,
     /// The client did not register that `redirect_uri`.
     UnknownRedirectUri,
+    /// The request object is not valid and no registered redirect URI was given outside it.
+    BadRequestObject,
 }
 
 impl From<StoreError> for Rejection {
@@ -92,12 +121,12 @@ impl From<StoreError> for Rejection {
 }
 
 /// The request's parameters, each at most once (RFC 6749 §3.1).
-struct Params {
-    pairs: Vec<(String, String)>,
+pub(crate) struct Params {
+    pub(crate) pairs: Vec<(String, String)>,
 }
 
 impl Params {
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
             .find(|(key, _)| key == name)
@@ -105,7 +134,7 @@ impl Params {
             .filter(|value| !value.is_empty())
     }
 
-    fn count(&self, name: &str) -> usize {
+    pub(crate) fn count(&self, name: &str) -> usize {
         self.pairs.iter().filter(|(key, _)| key == name).count()
     }
 
@@ -161,6 +190,7 @@ pub async fn check(
     let code_challenge = check_pkce(&params, &client).map_err(refuse)?;
     let prompt = check_prompt(&params).map_err(refuse)?;
     let max_age = check_max_age(&params).map_err(refuse)?;
+    check_display(&params).map_err(refuse)?;
     check_lengths(&params).map_err(refuse)?;
     let claims = ClaimsRequest::from_param(params.get("claims")).map_err(refuse)?;
     let required =
@@ -181,11 +211,15 @@ pub async fn check(
         acr,
         acr_essential,
         claims,
+        hinted_user: None,
     };
     Ok((request, client))
 }
 
-async fn check_client(params: &Params, clients: &dyn ClientStore) -> Result<Client, Rejection> {
+pub(crate) async fn check_client(
+    params: &Params,
+    clients: &dyn ClientStore,
+) -> Result<Client, Rejection> {
     if params.count("client_id") > 1 {
         return Err(Rejection::Page(RequestProblem::TwoClients));
     }
@@ -200,7 +234,7 @@ async fn check_client(params: &Params, clients: &dyn ClientStore) -> Result<Clie
 
 /// The redirect URI must be given and equal, character for character, to a registered one
 /// (OpenID Connect Core §3.1.2.1; RFC 9700 §2.1 forbids pattern matching).
-fn check_redirect_uri(params: &Params, client: &Client) -> Result<String, Rejection> {
+pub(crate) fn check_redirect_uri(params: &Params, client: &Client) -> Result<String, Rejection> {
     if params.count("redirect_uri") > 1 {
         return Err(Rejection::Page(RequestProblem::TwoRedirectUris));
     }
@@ -312,9 +346,10 @@ fn check_pkce(params: &Params, client: &Client) -> Result<Option<String>, OAuthE
     }
 }
 
-fn check_prompt(params: &Params) -> Result<Option<Prompt>, OAuthError> {
+/// `prompt` (OpenID Connect Core §3.1.2.1): space-separated values, `none` only alone.
+fn check_prompt(params: &Params) -> Result<Vec<Prompt>, OAuthError> {
     let Some(value) = params.get("prompt") else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let values: Vec<&str> = value.split(' ').filter(|v| !v.is_empty()).collect();
     if values.contains(&"none") && values.len() > 1 {
@@ -322,20 +357,36 @@ fn check_prompt(params: &Params) -> Result<Option<Prompt>, OAuthError> {
             "prompt=none cannot be combined with other values",
         ));
     }
-    let mut prompt = None;
+    let mut prompt = Vec::new();
     for value in values {
-        prompt = Some(match value {
+        let one = match value {
             "none" => Prompt::None,
             "login" => Prompt::Login,
+            "consent" => Prompt::Consent,
+            "select_account" => Prompt::SelectAccount,
             _ => {
                 return Err(OAuthError::invalid_request(format!(
                     "prompt `{}` is not supported",
                     value.chars().take(32).collect::<String>()
                 )));
             }
-        });
+        };
+        if !prompt.contains(&one) {
+            prompt.push(one);
+        }
     }
     Ok(prompt)
+}
+
+/// `display` (OpenID Connect Core §3.1.2.1): the pages are the same whichever is asked (they
+/// fit any screen), but an unknown value is an error.
+fn check_display(params: &Params) -> Result<(), OAuthError> {
+    match params.get("display") {
+        None | Some("page" | "popup" | "touch" | "wap") => Ok(()),
+        Some(_) => Err(OAuthError::invalid_request(
+            "display must be page, popup, touch or wap",
+        )),
+    }
 }
 
 fn check_max_age(params: &Params) -> Result<Option<i64>, OAuthError> {
@@ -355,6 +406,8 @@ fn check_lengths(params: &Params) -> Result<(), OAuthError> {
         ("nonce", MAX_NONCE_LENGTH),
         ("login_hint", MAX_HINT_LENGTH),
         ("ui_locales", MAX_HINT_LENGTH),
+        // Accepted and otherwise ignored: claims come in the one language they are stored in.
+        ("claims_locales", MAX_HINT_LENGTH),
     ] {
         if params.get(name).is_some_and(|value| value.len() > limit) {
             return Err(OAuthError::invalid_request(format!(
@@ -476,10 +529,51 @@ mod tests {
         let params = |v: &str| Params {
             pairs: vec![("prompt".into(), v.into())],
         };
-        assert_eq!(check_prompt(&params("login")).unwrap(), Some(Prompt::Login));
-        assert_eq!(check_prompt(&params("none")).unwrap(), Some(Prompt::None));
+        assert_eq!(check_prompt(&params("login")).unwrap(), [Prompt::Login]);
+        assert_eq!(check_prompt(&params("none")).unwrap(), [Prompt::None]);
+        assert_eq!(
+            check_prompt(&params("login  consent login")).unwrap(),
+            [Prompt::Login, Prompt::Consent]
+        );
+        assert_eq!(
+            check_prompt(&params("select_account")).unwrap(),
+            [Prompt::SelectAccount]
+        );
         assert!(check_prompt(&params("none login")).is_err());
-        assert!(check_prompt(&params("select_account")).is_err());
+        assert!(check_prompt(&params("consent none")).is_err());
+        assert!(check_prompt(&params("create")).is_err());
+    }
+
+    #[test]
+    fn prompts_stored_by_an_earlier_release_read_back() {
+        let stored = |prompt: serde_json::Value| {
+            let mut request = serde_json::json!({
+                "client_id": "c1", "redirect_uri": "https://rp.example/cb", "scopes": ["openid"],
+                "state": null, "nonce": null, "code_challenge": null, "max_age": null,
+                "login_hint": null,
+            });
+            request["prompt"] = prompt;
+            serde_json::from_value::<AuthorizationRequest>(request)
+                .unwrap()
+                .prompt
+        };
+        assert_eq!(stored(serde_json::json!("login")), [Prompt::Login]);
+        assert_eq!(stored(serde_json::Value::Null), []);
+        assert_eq!(
+            stored(serde_json::json!(["consent", "select_account"])),
+            [Prompt::Consent, Prompt::SelectAccount]
+        );
+    }
+
+    #[test]
+    fn display_values_are_checked() {
+        let params = |v: &str| Params {
+            pairs: vec![("display".into(), v.into())],
+        };
+        for value in ["page", "popup", "touch", "wap"] {
+            assert!(check_display(&params(value)).is_ok(), "{value}");
+        }
+        assert!(check_display(&params("tv")).is_err());
     }
 
     #[test]

@@ -9,6 +9,9 @@ use idp_core::random::{constant_time_eq, sha256_b64};
 use idp_core::store::{ClientStore, EphemeralStore};
 use idp_core::{Clock, OAuthError, StoreError};
 use idp_token_issuer::client_assertion;
+use idp_token_issuer::client_keys::ALGORITHMS;
+
+use crate::client_keys::{ClientKeys, VerifyError};
 
 /// The credentials a request presented.
 #[derive(Debug, Default)]
@@ -56,19 +59,28 @@ fn parse_basic(header: &str) -> Result<(String, String), AuthError> {
     Ok((unescape(id)?, unescape(secret)?))
 }
 
-/// The client the request authenticates as. `used_assertions` remembers the `jti` of each
-/// client assertion until it expires; `audiences` are those a client assertion may name: the
-/// issuer and the token endpoint (RFC 7523 §3).
+/// The client the request authenticates as. `keys` gives a client's public keys (registered
+/// or at its `jwks_uri`); `used_assertions` remembers the `jti` of each client assertion until
+/// it expires; `audiences` are those a client assertion may name: the issuer and the token
+/// endpoint (RFC 7523 §3).
 pub async fn authenticate(
     presented: Presented<'_>,
     clients: &dyn ClientStore,
+    keys: &dyn ClientKeys,
     used_assertions: &dyn EphemeralStore,
     clock: &dyn Clock,
     audiences: &[&str],
 ) -> Result<Client, AuthError> {
     if presented.client_assertion.is_some() || presented.client_assertion_type.is_some() {
-        return authenticate_with_assertion(presented, clients, used_assertions, clock, audiences)
-            .await;
+        return authenticate_with_assertion(
+            presented,
+            clients,
+            keys,
+            used_assertions,
+            clock,
+            audiences,
+        )
+        .await;
     }
     let method = match (presented.authorization, presented.form_client_secret) {
         (Some(_), _) => TokenEndpointAuthMethod::ClientSecretBasic,
@@ -133,6 +145,7 @@ pub async fn authenticate(
 async fn authenticate_with_assertion(
     presented: Presented<'_>,
     clients: &dyn ClientStore,
+    keys: &dyn ClientKeys,
     used_assertions: &dyn EphemeralStore,
     clock: &dyn Clock,
     audiences: &[&str],
@@ -161,9 +174,20 @@ async fn authenticate_with_assertion(
     if client.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
         return Err(failed());
     }
-    let jwks = client.metadata.jwks.as_ref().ok_or_else(failed)?;
-    let verified = client_assertion::verify(assertion, &client.id, jwks, audiences, clock.now())
-        .map_err(|_| failed())?;
+    if client.metadata.jwks.is_none() && client.metadata.jwks_uri.is_none() {
+        return Err(failed());
+    }
+    let signed = crate::client_keys::verify(keys, &client, assertion, &ALGORITHMS)
+        .await
+        .map_err(|error| match error {
+            VerifyError::Unavailable(why) => AuthError::OAuth(OAuthError::invalid_client(format!(
+                "the client's keys (jwks_uri) could not be fetched: {why}"
+            ))),
+            VerifyError::Signature(_) => failed(),
+        })?;
+    let verified =
+        client_assertion::check_claims(signed.claims, &client.id, audiences, clock.now())
+            .map_err(|_| failed())?;
     let key = format!("{}:{}", client.id, verified.jti);
     used_assertions
         .put(
@@ -208,7 +232,9 @@ mod tests {
         clock: &ManualClock,
     ) -> Result<String, ErrorCode> {
         let clients = OneClient(client.clone());
-        match authenticate(presented, &clients, used, clock, &[ISSUER, TOKEN_ENDPOINT]).await {
+        let keys = crate::client_keys::RegisteredKeys;
+        let audiences = [ISSUER, TOKEN_ENDPOINT];
+        match authenticate(presented, &clients, &keys, used, clock, &audiences).await {
             Ok(client) => Ok(client.id),
             Err(AuthError::OAuth(error)) => Err(error.code),
             Err(AuthError::Store(error)) => panic!("{error:?}"),

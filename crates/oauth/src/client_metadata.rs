@@ -1,7 +1,7 @@
 //! Client metadata as relying parties register it (RFC 7591 §2), checked before anything is
 //! stored; refusals use the codes of RFC 7591 §3.2.2.
 
-use idp_core::model::{ClientMetadata, SigningAlg, TokenEndpointAuthMethod};
+use idp_core::model::{ClientLinks, ClientMetadata, SigningAlg, TokenEndpointAuthMethod};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -122,6 +122,17 @@ pub struct RegistrationRequest {
     #[serde(default)]
     pub require_pushed_authorization_requests: Option<bool>,
     #[serde(default)]
+    pub request_object_signing_alg: Option<String>,
+    #[serde(default)]
+    pub request_uris: Option<Vec<String>>,
+    pub logo_uri: Option<String>,
+    #[serde(default)]
+    pub client_uri: Option<String>,
+    #[serde(default)]
+    pub policy_uri: Option<String>,
+    #[serde(default)]
+    pub tos_uri: Option<String>,
+    #[serde(default)]
     pub subject_type: Option<String>,
     #[serde(default)]
     pub sector_identifier_uri: Option<String>,
@@ -195,21 +206,24 @@ pub fn check(request: &RegistrationRequest) -> Result<Registration, MetadataErro
     {
         return Err(invalid("a public client cannot use client_credentials"));
     }
-    if auth_method == TokenEndpointAuthMethod::PrivateKeyJwt && request.jwks.is_none() {
+    crate::client_keys::check_registered(request).map_err(invalid)?;
+    if auth_method == TokenEndpointAuthMethod::PrivateKeyJwt
+        && request.jwks.is_none()
+        && request.jwks_uri.is_none()
+    {
         return Err(invalid(
-            "private_key_jwt needs the client's public keys in jwks",
+            "private_key_jwt needs the client's public keys in jwks or at jwks_uri",
         ));
-    }
-    if request.jwks_uri.is_some() {
-        return Err(invalid("jwks_uri is not supported: send the keys as jwks"));
     }
     if let Some(jwks) = &request.jwks
         && jwks["keys"].as_array().is_none_or(|keys| keys.is_empty())
     {
         return Err(invalid("jwks must be a JWK Set with at least one key"));
     }
+    // OpenID Connect Dynamic Client Registration §2: a client that names no algorithm gets
+    // RS256 (clients an administrator creates keep ES256).
     let id_token_alg = match request.id_token_signed_response_alg.as_deref() {
-        None => SigningAlg::ES256,
+        None => SigningAlg::RS256,
         Some(alg) => SigningAlg::parse(alg).ok_or_else(|| {
             invalid(format!(
                 "id_token_signed_response_alg `{alg}` is not supported"
@@ -264,16 +278,17 @@ pub fn check(request: &RegistrationRequest) -> Result<Registration, MetadataErro
         return Err(invalid("client_name is longer than 100 characters"));
     }
     // People read the name on the consent page: nothing that hides or reorders text.
-    let hidden = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-                | '\u{2060}'..='\u{2069}' | '\u{061C}' | '\u{FEFF}')
-    };
-    if name.chars().any(hidden) {
+    if name.chars().any(hides_text) {
         return Err(invalid(
             "client_name has control or text-direction characters",
         ));
     }
+    let links = ClientLinks {
+        logo_uri: shown_uri("logo_uri", request.logo_uri.as_deref())?,
+        client_uri: shown_uri("client_uri", request.client_uri.as_deref())?,
+        policy_uri: shown_uri("policy_uri", request.policy_uri.as_deref())?,
+        tos_uri: shown_uri("tos_uri", request.tos_uri.as_deref())?,
+    };
     Ok(Registration {
         name: name.to_owned(),
         redirect_uris,
@@ -282,6 +297,9 @@ pub fn check(request: &RegistrationRequest) -> Result<Registration, MetadataErro
         metadata: ClientMetadata {
             grant_types,
             jwks: request.jwks.clone(),
+            jwks_uri: request.jwks_uri.clone(),
+            request_object_signing_alg: request.request_object_signing_alg.clone(),
+            request_uris: request.request_uris.clone().unwrap_or_default(),
             post_logout_redirect_uris,
             backchannel_logout_uri: request.backchannel_logout_uri.clone(),
             require_pushed_authorization_requests: request
@@ -294,8 +312,58 @@ pub fn check(request: &RegistrationRequest) -> Result<Registration, MetadataErro
             subject_type,
             sector_identifier_uri: request.sector_identifier_uri.clone(),
             userinfo_signed_response_alg: userinfo_alg,
+            links,
         },
     })
+}
+
+/// Longest URL a client may register for its logo and links.
+const MAX_SHOWN_URI_LENGTH: usize = 2000;
+
+/// A URL people see or their browser loads on the sign-in and consent pages (`logo_uri`,
+/// `client_uri`, `policy_uri`, `tos_uri`; RFC 7591 §2): absolute https, no user name or
+/// password (`https://bank.example@evil.example/` reads as the bank), no fragment, nothing that
+/// hides or reorders text, and of a sane length. Empty counts as not given.
+pub fn check_shown_uri(uri: &str) -> Result<String, String> {
+    if uri.len() > MAX_SHOWN_URI_LENGTH {
+        return Err(format!("is longer than {MAX_SHOWN_URI_LENGTH} characters"));
+    }
+    if uri
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || hides_text(c))
+    {
+        return Err("has spaces, control or text-direction characters".into());
+    }
+    let parsed = url::Url::parse(uri).map_err(|e| format!("is not an absolute URL: {e}"))?;
+    if parsed.scheme() != "https" {
+        return Err("must use https".into());
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("may not carry a user name or password".into());
+    }
+    if parsed.fragment().is_some() {
+        return Err("may not have a fragment".into());
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("must name a host".into());
+    }
+    Ok(parsed.to_string())
+}
+
+fn shown_uri(field: &str, uri: Option<&str>) -> Result<Option<String>, MetadataError> {
+    match uri.map(str::trim).filter(|u| !u.is_empty()) {
+        None => Ok(None),
+        Some(uri) => check_shown_uri(uri)
+            .map(Some)
+            .map_err(|why| invalid(format!("{field} {why}"))),
+    }
+}
+
+/// Characters that hide or reorder text where people read it.
+fn hides_text(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}' | '\u{061C}' | '\u{FEFF}')
 }
 
 #[cfg(test)]
@@ -342,6 +410,48 @@ mod tests {
     }
 
     #[test]
+    fn shown_links_are_absolute_https_without_credentials_or_fragments() {
+        assert_eq!(
+            check_shown_uri("https://Budget.example/logo.png").unwrap(),
+            "https://budget.example/logo.png"
+        );
+        assert!(check_shown_uri("https://budget.example:8443/a?b=c").is_ok());
+        for bad in [
+            "http://budget.example/",
+            "javascript:alert(1)",
+            "data:image/png;base64,AAAA",
+            "https://user:pw@budget.example/",
+            "https://bank.example@budget.example/",
+            "https://budget.example/#x",
+            "//budget.example/",
+            "https://budget.example/a b",
+            "https://budget.example/\u{202E}x",
+        ] {
+            assert!(check_shown_uri(bad).is_err(), "{bad}");
+        }
+        let long = format!("https://budget.example/{}", "a".repeat(2000));
+        assert!(check_shown_uri(&long).is_err());
+        let checked = check(&request(serde_json::json!({
+            "redirect_uris": ["https://rp.example/cb"],
+            "tos_uri": "https://rp.example/terms",
+            "policy_uri": "",
+        })))
+        .unwrap();
+        assert_eq!(
+            checked.metadata.links.tos_uri.as_deref(),
+            Some("https://rp.example/terms")
+        );
+        assert_eq!(checked.metadata.links.policy_uri, None);
+        let refused = check(&request(serde_json::json!({
+            "redirect_uris": ["https://rp.example/cb"],
+            "logo_uri": "http://rp.example/logo.png",
+        })))
+        .unwrap_err();
+        assert_eq!(refused.code, "invalid_client_metadata");
+        assert!(refused.description.starts_with("logo_uri"), "{refused:?}");
+    }
+
+    #[test]
     fn only_public_addresses_are_public() {
         for ip in [
             "127.0.0.1",
@@ -380,6 +490,45 @@ mod tests {
     }
 
     #[test]
+    fn keys_are_registered_by_value_or_at_a_public_https_url() {
+        let keys = serde_json::json!({ "keys": [{ "kty": "EC" }] });
+        let with = |extra: Value| {
+            let mut body = serde_json::json!({
+                "redirect_uris": ["https://rp.example/cb"],
+                "token_endpoint_auth_method": "private_key_jwt",
+            });
+            for (k, v) in extra.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            check(&request(body))
+        };
+        let checked = with(serde_json::json!({
+            "jwks_uri": "https://rp.example/jwks", "request_object_signing_alg": "ES256",
+        }))
+        .unwrap();
+        assert_eq!(
+            checked.metadata.jwks_uri.as_deref(),
+            Some("https://rp.example/jwks")
+        );
+        assert_eq!(
+            checked.metadata.request_object_signing_alg.as_deref(),
+            Some("ES256")
+        );
+        for refused in [
+            serde_json::json!({ "jwks_uri": "https://rp.example/jwks", "jwks": keys }),
+            serde_json::json!({ "jwks_uri": "https://localhost/jwks" }),
+            serde_json::json!({ "jwks_uri": "https://10.0.0.1/jwks" }),
+            serde_json::json!({ "jwks": keys, "request_object_signing_alg": "HS256" }),
+            serde_json::json!({ "jwks": keys, "request_uris": ["http://rp.example/r"] }),
+            serde_json::json!({ "jwks_uri": "https://rp.example/jwks#k" }),
+            serde_json::json!({}),
+        ] {
+            let error = with(refused.clone()).unwrap_err();
+            assert_eq!(error.code, "invalid_client_metadata", "{refused}");
+        }
+    }
+
+    #[test]
     fn a_minimal_registration_gets_the_defaults() {
         let checked = check(&request(
             serde_json::json!({ "redirect_uris": ["https://rp.example/cb"] }),
@@ -390,7 +539,7 @@ mod tests {
             TokenEndpointAuthMethod::ClientSecretBasic
         );
         assert_eq!(checked.metadata.grant_types, ["authorization_code"]);
-        assert_eq!(checked.id_token_alg, SigningAlg::ES256);
+        assert_eq!(checked.id_token_alg, SigningAlg::RS256);
         assert!(!checked.metadata.first_party);
     }
 
@@ -419,7 +568,7 @@ mod tests {
                 "invalid_client_metadata",
             ),
             (
-                serde_json::json!({ "redirect_uris": ["https://rp.example/cb"], "jwks_uri": "https://rp.example/jwks" }),
+                serde_json::json!({ "redirect_uris": ["https://rp.example/cb"], "jwks_uri": "http://rp.example/jwks" }),
                 "invalid_client_metadata",
             ),
             (

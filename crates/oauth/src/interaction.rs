@@ -4,7 +4,7 @@
 
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
-use idp_core::model::{EphemeralKind, Session};
+use idp_core::model::{ClientLinks, EphemeralKind, Session};
 use idp_core::random::{random_token, sha256_b64};
 use idp_core::store::EphemeralStore;
 use idp_signin::{Authorization, Level, LiveSession, Policy, SignIn};
@@ -21,6 +21,9 @@ pub struct Interaction {
     pub browser: String,
     pub request: AuthorizationRequest,
     pub client_name: String,
+    /// The client's logo and links, for the sign-in and consent pages.
+    #[serde(default)]
+    pub client_links: ClientLinks,
     pub created_at: UnixTime,
     /// What this sign-in has proven so far: the state machine's one source of truth.
     pub signin: SignIn,
@@ -61,6 +64,7 @@ impl Interaction {
             browser,
             request,
             client_name,
+            client_links: ClientLinks::default(),
             created_at: now,
             signin,
             decoy_code: None,
@@ -77,13 +81,14 @@ impl Interaction {
             state: None,
             nonce: None,
             code_challenge: None,
-            prompt: None,
+            prompt: Vec::new(),
             max_age: None,
             login_hint: None,
             ui_locales: None,
             acr: None,
             acr_essential: false,
             claims: None,
+            hinted_user: None,
         };
         Self::new(
             now,
@@ -153,8 +158,12 @@ pub struct Operator {
 /// settings.
 pub fn policy(request: &AuthorizationRequest, operator: Operator) -> Policy {
     Policy {
-        force_login: request.prompt == Some(Prompt::Login),
-        no_prompt: request.prompt == Some(Prompt::None),
+        // `select_account` asks what `login` asks: see `Prompt::SelectAccount`.
+        force_login: request.prompt.contains(&Prompt::Login)
+            || request.prompt.contains(&Prompt::SelectAccount),
+        no_prompt: request.prompt.contains(&Prompt::None),
+        force_consent: request.prompt.contains(&Prompt::Consent),
+        hinted_user: request.hinted_user.clone(),
         max_age: request.max_age,
         level: request.acr.as_deref().and_then(Level::from_acr),
         level_essential: request.acr_essential,
@@ -250,7 +259,7 @@ mod tests {
         acr: Option<&str>,
     ) -> AuthorizationRequest {
         AuthorizationRequest {
-            prompt,
+            prompt: prompt.into_iter().collect(),
             max_age,
             acr: acr.map(str::to_owned),
             ..Interaction::for_account(0, String::new()).request

@@ -13,6 +13,7 @@ pub mod authorization_request;
 pub mod claims;
 pub mod client_auth;
 pub mod client_credentials;
+pub mod client_keys;
 pub mod client_metadata;
 pub mod consent;
 pub mod form_body;
@@ -22,6 +23,7 @@ mod grant_tests;
 pub mod interaction;
 pub mod issuer;
 pub mod refresh_token;
+pub mod request_object;
 pub mod single_use;
 pub mod subject;
 #[cfg(test)]

@@ -170,6 +170,9 @@ consent-title = Allow access?
 consent-heading = Allow { $client }?
 consent-would-like = { $client } would like to:
 consent-withdraw-hint = You can withdraw this at any time on your account page.
+client-logo = Logo of { $client }
+client-privacy-policy = Privacy policy
+client-terms = Terms of service
 consent-allow = Allow
 consent-deny = Do not allow
 consent-choose-title = Choose allow or deny
@@ -365,6 +368,7 @@ authorize-unknown-client = The site that sent you here is not registered with us
 authorize-two-redirects = The request names more than one redirect_uri.
 authorize-no-redirect = The request does not say where to return to (no redirect_uri).
 authorize-unknown-redirect = The address to return to (redirect_uri) is not registered for this site, so we will not send you there.
+authorize-bad-request-object = The site sent a request (a request object) that could not be verified, and no registered address to return to, so we will not send you back.
 
 ## E-mail and text messages
 

@@ -170,6 +170,9 @@ consent-title = ¿Permitir el acceso?
 consent-heading = ¿Permitir a { $client }?
 consent-would-like = { $client } quiere:
 consent-withdraw-hint = Puede retirar este permiso cuando quiera en la página de su cuenta.
+client-logo = Logotipo de { $client }
+client-privacy-policy = Política de privacidad
+client-terms = Condiciones del servicio
 consent-allow = Permitir
 consent-deny = No permitir
 consent-choose-title = Elija permitir o no permitir
@@ -371,6 +374,7 @@ authorize-unknown-client = El sitio que le envió aquí no está registrado con 
 authorize-two-redirects = La solicitud nombra más de un redirect_uri.
 authorize-no-redirect = La solicitud no dice adónde volver (falta redirect_uri).
 authorize-unknown-redirect = La dirección a la que volver (redirect_uri) no está registrada para este sitio, así que no le enviaremos allí.
+authorize-bad-request-object = El sitio envió una solicitud (un objeto de solicitud) que no se pudo verificar, y ninguna dirección registrada a la que volver, así que no le enviaremos de vuelta.
 
 ## Correos electrónicos y mensajes de texto
 

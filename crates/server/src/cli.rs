@@ -4,7 +4,7 @@
 use std::io::BufRead as _;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use idp_core::StoreError;
 use idp_core::model::{Client, ClientMetadata, NewUser, SigningAlg, TokenEndpointAuthMethod};
 use idp_core::random::{random_token, sha256_b64};
@@ -145,11 +145,15 @@ async fn rewrap(state: &AppState) -> Result<serde_json::Value, CliError> {
 
 #[derive(Debug, Subcommand)]
 pub enum RegistrationTokenCommand {
-    /// Print a new initial access token for one registration at POST /register.
+    /// Print a new initial access token for registrations at POST /register.
     Create {
         /// How long it stays valid: seconds, or a number with s, m, h or d (default 24h).
         #[arg(long, value_name = "DUR", default_value = "24h")]
         expires_in: String,
+        /// How many registrations it serves (a test suite registers many clients).
+        #[arg(long, value_name = "N", default_value_t = 1,
+              value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        uses: u32,
     },
 }
 
@@ -179,22 +183,19 @@ pub fn parse_duration(text: &str) -> Result<i64, CliError> {
 pub async fn create_registration_token(
     state: &AppState,
     expires_in: &str,
+    uses: u32,
 ) -> Result<serde_json::Value, CliError> {
     let seconds = parse_duration(expires_in)?;
     let token = random_token(32);
     let expires_at = state.now() + seconds;
     state
         .stores
-        .ephemeral
-        .put(
-            idp_core::model::EphemeralKind::InitialAccessToken,
-            &sha256_b64(&token),
-            &json!({ "created_by": "cli" }),
-            expires_at,
-        )
+        .clients
+        .create_initial_access_token(&sha256_b64(&token), uses, expires_at, state.now())
         .await?;
     Ok(json!({
         "initial_access_token": token,
+        "uses": uses,
         "expires_at": expires_at,
         "expiry": crate::timestamps::rfc3339(expires_at),
     }))
@@ -299,14 +300,60 @@ pub enum ClientCommand {
         backchannel_logout_uri: Option<String>,
         /// How a confidential client authenticates at the token endpoint.
         #[arg(long, value_name = "METHOD", default_value = "client_secret_basic",
-              value_parser = ["client_secret_basic", "client_secret_post"])]
+              value_parser = ["client_secret_basic", "client_secret_post", "private_key_jwt"])]
         token_endpoint_auth_method: String,
+        /// The client's public keys, a JWK Set (JSON): for private_key_jwt and signed request
+        /// objects.
+        #[arg(long, value_name = "JSON", conflicts_with = "jwks_uri")]
+        jwks: Option<String>,
+        /// Where the client publishes its public keys (a JWK Set), fetched when needed.
+        #[arg(long, value_name = "URL")]
+        jwks_uri: Option<String>,
         /// Algorithm of the client's ID tokens.
         #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = ["ES256", "RS256", "EdDSA"])]
         id_token_alg: String,
         #[command(flatten)]
         person: crate::cli_person::ClientPersonArgs,
+        #[command(flatten)]
+        links: LinkArgs,
     },
+}
+
+/// The logo and links the sign-in and consent pages show for a client (https URLs).
+#[derive(Debug, Clone, Default, Args)]
+pub struct LinkArgs {
+    /// The client's logo, shown beside its name.
+    #[arg(long, value_name = "URL")]
+    pub logo_uri: Option<String>,
+    /// The client's home page: its name links there.
+    #[arg(long, value_name = "URL")]
+    pub client_uri: Option<String>,
+    /// The client's privacy policy.
+    #[arg(long, value_name = "URL")]
+    pub policy_uri: Option<String>,
+    /// The client's terms of service.
+    #[arg(long, value_name = "URL")]
+    pub tos_uri: Option<String>,
+}
+
+impl LinkArgs {
+    /// The links, each checked as registration checks them.
+    fn checked(&self) -> Result<idp_core::model::ClientLinks, CliError> {
+        let check = |flag: &str, uri: &Option<String>| {
+            uri.as_deref()
+                .map(|uri| {
+                    idp_oauth::client_metadata::check_shown_uri(uri)
+                        .map_err(|why| CliError(format!("--{flag}: `{uri}` {why}")))
+                })
+                .transpose()
+        };
+        Ok(idp_core::model::ClientLinks {
+            logo_uri: check("logo-uri", &self.logo_uri)?,
+            client_uri: check("client-uri", &self.client_uri)?,
+            policy_uri: check("policy-uri", &self.policy_uri)?,
+            tos_uri: check("tos-uri", &self.tos_uri)?,
+        })
+    }
 }
 
 /// A command failure, printed as one line on stderr.
@@ -427,6 +474,10 @@ pub struct NewClient<'a> {
     pub id_token_alg: &'a str,
     /// Subject type, sector and UserInfo signing.
     pub person: &'a crate::cli_person::ClientPersonArgs,
+    /// A JWK Set, as JSON text.
+    pub jwks: Option<&'a str>,
+    pub jwks_uri: Option<&'a str>,
+    pub links: &'a LinkArgs,
 }
 
 pub async fn create_client(
@@ -479,15 +530,26 @@ pub async fn create_client(
             "--id-token-alg: `{id_token_alg}` is not ES256, RS256 or EdDSA"
         ))
     })?;
+    let (jwks, jwks_uri) = client_keys(&new)?;
+    let key_auth = auth_method == "private_key_jwt";
+    if key_auth && jwks.is_none() && jwks_uri.is_none() {
+        return Err(CliError(
+            "private_key_jwt needs the client's keys: --jwks or --jwks-uri".into(),
+        ));
+    }
+    let links = new.links.checked()?;
+    let secret = (!public && !key_auth).then(|| random_token(32));
     let mut metadata = ClientMetadata {
         first_party: !new.third_party,
         resource_server,
         post_logout_redirect_uris: new.post_logout_redirect_uris.to_vec(),
         backchannel_logout_uri: new.backchannel_logout_uri.map(str::to_owned),
+        jwks,
+        jwks_uri: jwks_uri.clone(),
+        links,
         ..ClientMetadata::default()
     };
     crate::cli_person::apply(state, new.person, redirect_uris, &mut metadata).await?;
-    let secret = (!public).then(|| random_token(32));
     let client = Client {
         id: random_token(16),
         name: name.trim().to_owned(),
@@ -499,7 +561,7 @@ pub async fn create_client(
             TokenEndpointAuthMethod::parse(auth_method)
                 .filter(|m| *m != TokenEndpointAuthMethod::None)
                 .ok_or_else(|| {
-                    CliError(format!("--token-endpoint-auth-method: `{auth_method}` is not client_secret_basic or client_secret_post"))
+                    CliError(format!("--token-endpoint-auth-method: `{auth_method}` is not client_secret_basic, client_secret_post or private_key_jwt"))
                 })?
         },
         id_token_signed_response_alg: alg,
@@ -519,10 +581,44 @@ pub async fn create_client(
     if let Some(alg) = client.metadata.userinfo_signed_response_alg {
         out["userinfo_signed_response_alg"] = json!(alg.as_str());
     }
+    if let (Ok(serde_json::Value::Object(links)), Some(out)) = (
+        serde_json::to_value(&client.metadata.links),
+        out.as_object_mut(),
+    ) {
+        out.extend(links);
+    }
     if let Some(secret) = secret {
         out["client_secret"] = json!(secret);
     }
+    if let Some(uri) = jwks_uri {
+        out["jwks_uri"] = json!(uri);
+    }
     Ok(out)
+}
+
+/// `--jwks` (a JWK Set with at least one key) or `--jwks-uri` (an http(s) URL: an
+/// administrator may name any host).
+fn client_keys(
+    new: &NewClient<'_>,
+) -> Result<(Option<serde_json::Value>, Option<String>), CliError> {
+    let jwks = match new.jwks {
+        Some(text) => {
+            let set: serde_json::Value = serde_json::from_str(text)
+                .map_err(|e| CliError(format!("--jwks is not JSON: {e}")))?;
+            if set["keys"].as_array().is_none_or(|keys| keys.is_empty()) {
+                return Err(CliError(
+                    "--jwks must be a JWK Set with at least one key".into(),
+                ));
+            }
+            Some(set)
+        }
+        None => None,
+    };
+    if let Some(uri) = new.jwks_uri {
+        idp_oauth::client_keys::check_jwks_uri(uri, true)
+            .map_err(|e| CliError(format!("--jwks-uri: {e}")))?;
+    }
+    Ok((jwks, new.jwks_uri.map(str::to_owned)))
 }
 
 pub(crate) async fn find_user(

@@ -163,8 +163,8 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             print(out);
             Ok(())
         }
-        Command::RegistrationToken(RegistrationTokenCommand::Create { expires_in }) => {
-            let out = idp_server::cli::create_registration_token(&state, &expires_in)
+        Command::RegistrationToken(RegistrationTokenCommand::Create { expires_in, uses }) => {
+            let out = idp_server::cli::create_registration_token(&state, &expires_in, uses)
                 .await
                 .map_err(|e| e.to_string())?;
             print(out);
@@ -221,6 +221,9 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             token_endpoint_auth_method,
             id_token_alg,
             person,
+            jwks,
+            jwks_uri,
+            links,
         }) => {
             let new = idp_server::cli::NewClient {
                 name: &name,
@@ -234,6 +237,9 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                 auth_method: &token_endpoint_auth_method,
                 id_token_alg: &id_token_alg,
                 person: &person,
+                jwks: jwks.as_deref(),
+                jwks_uri: jwks_uri.as_deref(),
+                links: &links,
             };
             let out = idp_server::cli::create_client(&state, new)
                 .await

@@ -80,7 +80,8 @@ pub fn document(settings: &Settings, keys: &KeySet) -> serde_json::Value {
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "RS256", "PS256", "EdDSA"],
         "code_challenge_methods_supported": ["S256"],
-        "prompt_values_supported": ["none", "login"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "display_values_supported": ["page", "popup", "touch", "wap"],
         "acr_values_supported": acr::LEVELS,
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
@@ -89,8 +90,11 @@ pub fn document(settings: &Settings, keys: &KeySet) -> serde_json::Value {
         ],
         "claims_parameter_supported": true,
         "ui_locales_supported": crate::i18n::Locale::ALL.map(crate::i18n::Locale::code),
-        "request_parameter_supported": false,
-        "request_uri_parameter_supported": false,
+        "request_parameter_supported": true,
+        "request_uri_parameter_supported": true,
+        "require_request_uri_registration": false,
+        "request_object_signing_alg_values_supported":
+            idp_oauth::request_object::algorithms(settings.protocol.unsigned_request_objects),
         "authorization_response_iss_parameter_supported": true,
     })
 }

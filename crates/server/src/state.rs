@@ -58,6 +58,8 @@ pub struct Inner {
     pub notifier: crate::notify::Notifier,
     /// For calls to relying parties (back-channel logout): short timeout, no redirects.
     pub http: reqwest::Client,
+    /// Clients' keys fetched from their `jwks_uri`.
+    pub client_keys: crate::oauth::client_keys::KeyCache,
     pub metrics: crate::metrics::Metrics,
     /// The last readiness probe (see `routes::readyz`).
     pub readiness: crate::readiness::Readiness,
@@ -159,6 +161,7 @@ impl AppState {
                 .map_err(|e| {
                     crate::config::ConfigError(format!("cannot build the HTTP client: {e}"))
                 })?,
+            client_keys: crate::oauth::client_keys::KeyCache::default(),
             metrics: crate::metrics::Metrics::default(),
             readiness: crate::readiness::Readiness::default(),
             settings,

@@ -12,6 +12,13 @@ pub struct Policy {
     pub force_login: bool,
     /// `prompt=none`: nothing may be asked.
     pub no_prompt: bool,
+    /// `prompt=consent`: the person is asked to consent even where they already did.
+    pub force_consent: bool,
+    /// The person an `id_token_hint` names (OpenID Connect Core §3.1.2.1): only a session of
+    /// that person may answer the request or be stepped up; a session of anyone else is not
+    /// reused (and under `prompt=none` the answer is `login_required`). The hint names a
+    /// `sub`; whoever resolved it to this user id compared it with the session's person.
+    pub hinted_user: Option<String>,
     /// `max_age`: the most seconds since the authentication a session may be reused for.
     pub max_age: Option<i64>,
     /// The lowest level the request accepts (`acr_values`, an essential `acr` claim).

@@ -39,10 +39,10 @@ use idp_core::clock::UnixTime;
 use idp_core::model::Channel;
 
 /// Whether a live session answers the request without asking anything: not under
-/// `prompt=login`, only at the level the request requires, and under `max_age` only with an
-/// authentication at most that old.
+/// `prompt=login`, only a session of the person an `id_token_hint` names, only at the level
+/// the request requires, and under `max_age` only with an authentication at most that old.
 pub fn session_answers(policy: &Policy, session: &LiveSession, now: UnixTime) -> bool {
-    if policy.force_login {
+    if policy.force_login || !hint_allows(policy, session) {
         return false;
     }
     if let Some(required) = policy.level
@@ -53,6 +53,14 @@ pub fn session_answers(policy: &Policy, session: &LiveSession, now: UnixTime) ->
     policy
         .max_age
         .is_none_or(|max_age| now - session.auth_time <= max_age)
+}
+
+/// Whether the request's `id_token_hint`, if any, names the session's person.
+fn hint_allows(policy: &Policy, session: &LiveSession) -> bool {
+    policy
+        .hinted_user
+        .as_deref()
+        .is_none_or(|hinted| hinted == session.user_id)
 }
 
 fn live(session: Option<&LiveSession>, sid: &str, user_id: &str) -> bool {
@@ -67,7 +75,8 @@ fn session_stands(session: &LiveSession, account: Option<&Account>) -> bool {
 }
 
 /// How a sign-in starts at the authorization endpoint: from the browser's session when it
-/// answers the request, as a step-up of it when it does not, else at the password.
+/// answers the request, as a step-up of it when it does not (and it is of the person a hint
+/// names), else at the password.
 /// `ctx.account` is the session's person, needed for a step-up only.
 pub fn begin(ctx: Context<'_>) -> Result<SignIn, Refusal> {
     let policy = ctx.policy;
@@ -85,6 +94,7 @@ pub fn begin(ctx: Context<'_>) -> Result<SignIn, Refusal> {
     }
     if let (Some(session), Some(account)) = (session, ctx.account)
         && !policy.force_login
+        && hint_allows(policy, session)
         && account.has_pin
     {
         return Ok(SignIn::AwaitingPin {
@@ -522,7 +532,7 @@ pub fn advance(state: &SignIn, event: Event, ctx: Context<'_>) -> Result<Step, R
             Ok(Step::to(SignIn::SignedIn { user_id, sid }))
         }
         (SignIn::SignedIn { user_id, sid }, Event::ConsentChecked { needed }) => {
-            if !needed {
+            if !needed && !ctx.policy.force_consent {
                 return Ok(issue(user_id, sid));
             }
             if ctx.policy.no_prompt {

@@ -107,3 +107,83 @@ pub async fn key_fingerprints_are_recorded_once_and_moved_by_a_rewrap(stores: &S
         Some("a".to_owned())
     );
 }
+
+/// An initial access token good for N registrations is spent exactly N times, also when many
+/// registrations race for its last uses; then, or once expired, it is refused.
+pub async fn initial_access_tokens_are_spent_exactly_their_uses(stores: &Stores) {
+    let clients = &stores.clients;
+    clients
+        .create_initial_access_token("iat-3", 3, 2000, 1000)
+        .await
+        .unwrap();
+    assert_eq!(
+        clients
+            .initial_access_token_uses("iat-3", 1000)
+            .await
+            .unwrap(),
+        3
+    );
+    let spenders = (0..12).map(|_| {
+        let clients = stores.clients.clone();
+        tokio::spawn(async move { clients.spend_initial_access_token("iat-3", 1500).await })
+    });
+    let mut spent = 0;
+    for spender in spenders {
+        if spender.await.unwrap().unwrap() {
+            spent += 1;
+        }
+    }
+    assert_eq!(spent, 3, "three uses, spent three times");
+    assert_eq!(
+        clients
+            .initial_access_token_uses("iat-3", 1500)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        !clients
+            .spend_initial_access_token("iat-3", 1500)
+            .await
+            .unwrap()
+    );
+    // An unknown token has nothing to spend; an expired one neither.
+    assert!(
+        !clients
+            .spend_initial_access_token("nobody", 1500)
+            .await
+            .unwrap()
+    );
+    clients
+        .create_initial_access_token("iat-late", 5, 2000, 1000)
+        .await
+        .unwrap();
+    assert!(
+        clients
+            .spend_initial_access_token("iat-late", 1999)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        clients
+            .initial_access_token_uses("iat-late", 2000)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        !clients
+            .spend_initial_access_token("iat-late", 2000)
+            .await
+            .unwrap()
+    );
+    // Purged once expired.
+    stores.ephemeral.purge_expired(2001).await.unwrap();
+    assert_eq!(
+        clients
+            .initial_access_token_uses("iat-late", 1500)
+            .await
+            .unwrap(),
+        0
+    );
+}

@@ -74,6 +74,7 @@ macro_rules! database_contract {
             grants::rotations_are_checked_and_store_one_successor,
             keys::clients_and_keys_round_trip,
             keys::key_fingerprints_are_recorded_once_and_moved_by_a_rewrap,
+            keys::initial_access_tokens_are_spent_exactly_their_uses,
             records::expired_records_are_purged,
             records::expired_sessions_are_purged,
             operations::audit_events_are_kept_newest_first,

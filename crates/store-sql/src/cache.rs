@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use idp_core::StoreError;
+use idp_core::clock::UnixTime;
 use idp_core::model::Client;
 use idp_core::store::ClientStore;
 
@@ -90,5 +91,33 @@ impl ClientStore for CachedClients {
         let result = self.inner.delete_client(id).await;
         self.forget(id);
         result
+    }
+
+    async fn create_initial_access_token(
+        &self,
+        id_hash: &str,
+        uses: u32,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .create_initial_access_token(id_hash, uses, expires_at, now)
+            .await
+    }
+
+    async fn initial_access_token_uses(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> Result<u32, StoreError> {
+        self.inner.initial_access_token_uses(id_hash, now).await
+    }
+
+    async fn spend_initial_access_token(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.inner.spend_initial_access_token(id_hash, now).await
     }
 }

@@ -2,8 +2,6 @@
 //! Connect Core §9): the client signs an assertion about itself with a key it registered.
 
 use idp_core::clock::UnixTime;
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use crate::TokenError;
@@ -43,10 +41,9 @@ pub fn claimed_client(assertion: &str) -> Option<String> {
     value["sub"].as_str().map(str::to_owned)
 }
 
-/// Verifies an assertion from `client_id` against its registered `jwks`: a known key (by
-/// `kid`, or any of the header's algorithm), an asymmetric algorithm (never `none` or HMAC),
-/// `iss` and `sub` equal to the client, an audience naming this provider, and a short, unexpired
-/// lifetime. The caller checks that the `jti` was not used before.
+/// Verifies an assertion from `client_id` against its `jwks`: a known key (by `kid`, or any
+/// of the header's algorithm), an asymmetric algorithm (never `none` or HMAC), then
+/// [`check_claims`]. The caller checks that the `jti` was not used before.
 pub fn verify(
     assertion: &str,
     client_id: &str,
@@ -54,34 +51,21 @@ pub fn verify(
     audiences: &[&str],
     now: UnixTime,
 ) -> Result<VerifiedAssertion, TokenError> {
-    let header = jsonwebtoken::decode_header(assertion)?;
-    if !matches!(
-        header.alg,
-        Algorithm::ES256
-            | Algorithm::ES384
-            | Algorithm::RS256
-            | Algorithm::PS256
-            | Algorithm::EdDSA
-    ) {
-        return Err(TokenError::Invalid("unsupported assertion algorithm"));
-    }
-    let set: JwkSet =
-        serde_json::from_value(jwks.clone()).map_err(|_| TokenError::Invalid("registered jwks"))?;
-    let candidates: Vec<_> = set
-        .keys
-        .iter()
-        .filter(|k| header.kid.is_none() || k.common.key_id == header.kid)
-        .collect();
-    let mut validation = Validation::new(header.alg);
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-    let claims = candidates
-        .iter()
-        .filter_map(|jwk| DecodingKey::from_jwk(jwk).ok())
-        .find_map(|key| jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &validation).ok())
-        .ok_or(TokenError::Invalid("assertion signature"))?
-        .claims;
+    let signed = crate::client_keys::verify(assertion, jwks, &crate::client_keys::ALGORITHMS)
+        .map_err(|_| TokenError::Invalid("assertion signature"))?;
+    check_claims(signed.claims, client_id, audiences, now)
+}
+
+/// What a signed assertion must say: `iss` and `sub` equal to the client, an audience naming
+/// this provider, and a short, unexpired lifetime.
+pub fn check_claims(
+    claims: serde_json::Map<String, serde_json::Value>,
+    client_id: &str,
+    audiences: &[&str],
+    now: UnixTime,
+) -> Result<VerifiedAssertion, TokenError> {
+    let claims: AssertionClaims = serde_json::from_value(serde_json::Value::Object(claims))
+        .map_err(|_| TokenError::Invalid("assertion claims"))?;
     if claims.iss != client_id || claims.sub != client_id {
         return Err(TokenError::Invalid(
             "assertion iss and sub must be the client",

@@ -9,6 +9,7 @@ mod records;
 
 use async_trait::async_trait;
 use idp_core::StoreError;
+use idp_core::clock::UnixTime;
 use idp_core::model::{Client, ClientMetadata, SigningAlg, TokenEndpointAuthMethod};
 use idp_core::store::ClientStore;
 
@@ -49,6 +50,21 @@ impl ClientStore for OneClient {
         Err(StoreError::Conflict("read only"))
     }
     async fn delete_client(&self, _: &str) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    async fn create_initial_access_token(
+        &self,
+        _: &str,
+        _: u32,
+        _: UnixTime,
+        _: UnixTime,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::Conflict("read only"))
+    }
+    async fn initial_access_token_uses(&self, _: &str, _: UnixTime) -> Result<u32, StoreError> {
+        Ok(0)
+    }
+    async fn spend_initial_access_token(&self, _: &str, _: UnixTime) -> Result<bool, StoreError> {
         Ok(false)
     }
 }

@@ -78,6 +78,15 @@ pub struct Settings {
     pub session: SessionSettings,
     pub limits: LimitSettings,
     pub brand: BrandSettings,
+    pub protocol: ProtocolSettings,
+}
+
+/// Choices about which parts of the protocol are offered.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolSettings {
+    /// Whether request objects may be unsigned (`alg: none`, OpenID Connect Core §6.1).
+    pub unsigned_request_objects: bool,
 }
 
 /// How often one client IP may do what an attacker would repeat (each 0: no limit, and no

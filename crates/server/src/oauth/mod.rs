@@ -4,9 +4,12 @@
 //! the checks that need no more than a store and a clock, are in `idp-oauth`.
 
 pub mod backchannel_logout;
+pub mod client_keys;
 pub mod consent;
 pub mod grants;
+pub mod id_token_hint;
 pub mod outbound;
+pub mod request_objects;
 pub mod sector;
 
 pub use idp_oauth::{authorization_request, interaction};

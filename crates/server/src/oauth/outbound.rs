@@ -135,7 +135,13 @@ pub async fn fetch(
             content_type: headers
                 .get(reqwest::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
-                .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase()),
+                .map(|v| {
+                    v.split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_ascii_lowercase()
+                }),
             max_age: headers
                 .get(reqwest::header::CACHE_CONTROL)
                 .and_then(|v| v.to_str().ok())
@@ -156,7 +162,11 @@ fn max_age(cache_control: &str) -> Option<Duration> {
             return Some(Duration::ZERO);
         }
         if let Some(seconds) = lower.strip_prefix("max-age=") {
-            found = seconds.trim_matches('"').parse().ok().map(Duration::from_secs);
+            found = seconds
+                .trim_matches('"')
+                .parse()
+                .ok()
+                .map(Duration::from_secs);
         }
     }
     found
@@ -240,9 +250,15 @@ mod tests {
     #[test]
     fn cache_lifetimes_are_read_from_cache_control() {
         assert_eq!(max_age("max-age=60"), Some(Duration::from_secs(60)));
-        assert_eq!(max_age("public, max-age=\"30\""), Some(Duration::from_secs(30)));
+        assert_eq!(
+            max_age("public, max-age=\"30\""),
+            Some(Duration::from_secs(30))
+        );
         assert_eq!(max_age("no-store"), Some(Duration::ZERO));
-        assert_eq!(max_age("private, no-cache, max-age=60"), Some(Duration::ZERO));
+        assert_eq!(
+            max_age("private, no-cache, max-age=60"),
+            Some(Duration::ZERO)
+        );
         assert_eq!(max_age("public"), None);
     }
 }

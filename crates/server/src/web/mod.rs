@@ -1,6 +1,7 @@
 //! What pages share: templates, cookies and CSRF protection.
 
 pub mod client_info;
+pub mod client_logo;
 pub mod code_entry;
 pub mod cookies;
 pub mod csrf;

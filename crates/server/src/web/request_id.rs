@@ -112,6 +112,7 @@ pub async fn around(State(state): State<AppState>, request: Request, next: Next)
         );
     });
     let script = crate::web::passkey::policy_for(&response);
+    let script = crate::web::client_logo::policy_for(&response, script.as_ref()).or(script);
     finish(&state, response.headers_mut(), id);
     if let Some(policy) = script {
         response

@@ -20,6 +20,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let pages = pages!(
         "layout.html",
         "forms.html",
+        "client.html",
         "passkey.html",
         "error.html",
         "front.html",

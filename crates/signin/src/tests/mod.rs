@@ -10,6 +10,7 @@ use super::*;
 mod factors;
 mod findings;
 mod ops;
+mod prompts;
 mod property;
 mod reset;
 

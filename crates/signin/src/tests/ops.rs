@@ -146,20 +146,30 @@ pub(super) fn level() -> impl Strategy<Value = Level> {
 
 pub(super) fn policy() -> impl Strategy<Value = Policy> {
     (
-        (any::<bool>(), any::<bool>()),
+        (any::<bool>(), any::<bool>(), any::<bool>()),
+        // A hint naming either person, or someone with no session here.
+        prop_oneof![
+            Just(None),
+            Just(Some("alice")),
+            Just(Some("bob")),
+            Just(Some("carol"))
+        ],
         prop_oneof![Just(None), Just(Some(0)), Just(Some(300))],
         proptest::option::of(level()),
         (any::<bool>(), any::<bool>(), any::<bool>()),
     )
         .prop_map(
             |(
-                (force_login, no_prompt),
+                (force_login, no_prompt, force_consent),
+                hinted_user,
                 max_age,
                 level,
                 (new_device_check, level_essential, texted_codes_count),
             )| Policy {
                 force_login,
                 no_prompt,
+                force_consent,
+                hinted_user: hinted_user.map(str::to_owned),
                 max_age,
                 level,
                 level_essential,

@@ -75,6 +75,8 @@ struct Ghost {
     reused: Option<String>,
     /// Sessions this sign-in opened.
     opened: BTreeSet<String>,
+    /// The person allowed the client on the consent page in this sign-in.
+    consented: bool,
     codes: usize,
 }
 
@@ -163,13 +165,29 @@ fn run(
         SignIn::SignedIn { sid, .. } => {
             let live = world.browser.as_ref().unwrap();
             prop_assert!(session_answers(policy, live, world.now));
+            // No session of another person ever answers a hinted request.
+            prop_assert!(
+                policy
+                    .hinted_user
+                    .as_ref()
+                    .is_none_or(|hinted| *hinted == live.user_id),
+                "another person's session answered an id_token_hint"
+            );
             ghost.reused = Some(sid.clone());
         }
         SignIn::AwaitingPin {
             basis: Basis::Session { sid },
-            ..
+            user,
         } => {
             prop_assert!(!policy.force_login);
+            // Nor is it stepped up.
+            prop_assert!(
+                policy
+                    .hinted_user
+                    .as_ref()
+                    .is_none_or(|hinted| *hinted == user.user_id),
+                "another person's session was stepped up for an id_token_hint"
+            );
             ghost.step_up_of = Some(sid.clone());
         }
         SignIn::AwaitingPassword { .. } => {}
@@ -400,6 +418,7 @@ fn run(
                 }
             }
             Event::SecondFactorDeclined { .. } => ghost.declined = true,
+            Event::ConsentGiven => ghost.consented = true,
             _ => {}
         }
         state = step.state.clone();
@@ -470,6 +489,12 @@ fn run(
                     );
                     let account = world.account(authorization.user_id()).unwrap();
                     prop_assert!(!account.disabled);
+                    // `prompt=consent`: no code without the consent page, whatever was
+                    // allowed before.
+                    prop_assert!(
+                        !policy.force_consent || ghost.consented,
+                        "prompt=consent and a code without asking"
+                    );
                     ghost.codes += 1;
                     prop_assert!(ghost.codes == 1, "two codes from one sign-in");
                 }

@@ -99,4 +99,58 @@ impl ClientStore for SqlStore {
             .await?;
         Ok(affected > 0)
     }
+
+    async fn create_initial_access_token(
+        &self,
+        id_hash: &str,
+        uses: u32,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO initial_access_tokens (id_hash, uses_left, expires_at, created_at)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id_hash)
+        .bind(i64::from(uses))
+        .bind(expires_at)
+        .bind(now)
+        .run(self)
+        .await
+        .map(drop)
+    }
+
+    async fn initial_access_token_uses(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> Result<u32, StoreError> {
+        let left: Option<i64> = sqlx::query_scalar(
+            "SELECT uses_left FROM initial_access_tokens WHERE id_hash = $1 AND expires_at > $2",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(backend)?;
+        Ok(left.map_or(0, |n| u32::try_from(n.max(0)).unwrap_or(u32::MAX)))
+    }
+
+    async fn spend_initial_access_token(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        // One statement with its guard: concurrent spenders are ordered by the row's lock,
+        // and the last use goes to exactly one of them.
+        let spent = sqlx::query(
+            "UPDATE initial_access_tokens SET uses_left = uses_left - 1
+             WHERE id_hash = $1 AND uses_left > 0 AND expires_at > $2",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .run(self)
+        .await?;
+        Ok(spent == 1)
+    }
 }

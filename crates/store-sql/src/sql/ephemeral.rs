@@ -48,9 +48,15 @@ impl EphemeralStore for SqlStore {
     }
 
     async fn purge_expired(&self, before: UnixTime) -> Result<u64, StoreError> {
-        sqlx::query("DELETE FROM ephemeral WHERE expires_at < $1")
+        let records = sqlx::query("DELETE FROM ephemeral WHERE expires_at < $1")
             .bind(before)
             .run(self)
-            .await
+            .await?;
+        // Initial access tokens live with the clients, and expire alike.
+        let tokens = sqlx::query("DELETE FROM initial_access_tokens WHERE expires_at < $1")
+            .bind(before)
+            .run(self)
+            .await?;
+        Ok(records + tokens)
     }
 }

@@ -6,11 +6,13 @@ use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 
+use idp_core::OAuthError;
 use idp_oauth::authorization_request::{self, Rejection, RequestProblem, error_redirect};
 use idp_signin::SignIn;
 
 use crate::error::PageError;
 use crate::i18n::Text;
+use crate::oauth::id_token_hint;
 use crate::oauth::interaction::Interaction;
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
@@ -65,7 +67,20 @@ async fn authorize(
 ) -> Result<Response, PageError> {
     let (pairs, arrival) = super::par::resolve(&state, pairs).await?;
     let clients = state.stores.clients.as_ref();
-    let (request, client) = match authorization_request::check(pairs, clients, arrival).await {
+    let checked = match crate::oauth::request_objects::resolve(&state, pairs).await {
+        Ok(pairs) => {
+            // Read from the request as its request object left it: values inside win.
+            let hint = pairs
+                .iter()
+                .find(|(name, value)| name == "id_token_hint" && !value.is_empty())
+                .map(|(_, value)| value.clone());
+            authorization_request::check(pairs, clients, arrival)
+                .await
+                .map(|(request, client)| (request, client, hint))
+        }
+        Err(rejection) => Err(rejection),
+    };
+    let (mut request, client, hint) = match checked {
         Ok(checked) => checked,
         Err(Rejection::Page(problem)) => {
             return Err(PageError::bad_request(
@@ -83,13 +98,37 @@ async fn authorize(
         }
         Err(Rejection::Store(error)) => return Err(error.into()),
     };
-    let interaction = Interaction::new(
+    if let Some(hint) = hint {
+        // OpenID Connect Core §3.1.2.1: an ID token this provider issued to this client; the
+        // sign-in machine decides what the person it names may reuse.
+        let Some(sub) = id_token_hint::hinted_subject(&state, &client, &hint) else {
+            let error = OAuthError::invalid_request(
+                "id_token_hint is not an ID token this provider issued to this client",
+            );
+            let target = error_redirect(
+                &request.redirect_uri,
+                request.state.as_deref(),
+                &error,
+                state.issuer(),
+            );
+            return Ok(Redirect::to(&target).into_response());
+        };
+        let session = crate::session::current(&state, &jar).await?;
+        request.hinted_user = Some(id_token_hint::hinted_user(
+            &state,
+            &client,
+            sub,
+            session.as_ref(),
+        ));
+    }
+    let mut interaction = Interaction::new(
         state.now(),
         String::new(),
         request,
         client.name.clone(),
         SignIn::AwaitingPassword { recover: false },
     );
+    interaction.client_links = client.metadata.links.clone();
     crate::routes::sign_in::steps::begin(&state, jar, interaction, &client, &from).await
 }
 
@@ -103,6 +142,7 @@ impl From<RequestProblem> for Text {
             RequestProblem::TwoRedirectUris => "authorize-two-redirects",
             RequestProblem::NoRedirectUri => "authorize-no-redirect",
             RequestProblem::UnknownRedirectUri => "authorize-unknown-redirect",
+            RequestProblem::BadRequestObject => "authorize-bad-request-object",
         })
     }
 }

@@ -33,6 +33,7 @@ pub async fn read(
     let authenticated = client_auth::authenticate(
         presented,
         state.stores.clients.as_ref(),
+        &crate::oauth::client_keys::ClientKeysOf(state),
         state.stores.ephemeral.as_ref(),
         state.clock.as_ref(),
         &[issuer, token_endpoint],

@@ -60,14 +60,11 @@ async fn handle(
         Some(_) => {}
         None => pairs.push(("client_id".to_owned(), client.id.clone())),
     }
+    // A request object pushed (RFC 9126 §3) is verified now and kept as its parameters.
     // Checked now, so the client hears of a bad request at once and in JSON.
-    match authorization_request::check(
-        pairs.clone(),
-        state.stores.clients.as_ref(),
-        Arrival::Pushed,
-    )
-    .await
-    {
+    let pairs = crate::oauth::request_objects::resolve_pushed(state, &client, pairs).await?;
+    let clients = state.stores.clients.as_ref();
+    match authorization_request::check(pairs.clone(), clients, Arrival::Pushed).await {
         Ok(_) => {}
         Err(Rejection::Page(problem)) => {
             let message = Text::from(problem).in_locale(crate::i18n::Locale::En);
@@ -111,7 +108,7 @@ pub async fn resolve(
             Text::new("authorize-request-used"),
         )
     };
-    // Any other request_uri is refused by the request checks (request_uri_not_supported).
+    // Any other request_uri is a request object at a URL (`oauth::request_objects`).
     let Some(id) = reference.strip_prefix(REQUEST_URI_PREFIX) else {
         return Ok((pairs, Arrival::Direct));
     };

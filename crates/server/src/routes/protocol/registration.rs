@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use idp_core::model::{Client, Consumed, EphemeralKind, TokenEndpointAuthMethod};
+use idp_core::model::{Client, TokenEndpointAuthMethod};
 use idp_core::random::{constant_time_eq, random_token, sha256_b64};
 use idp_core::{OAuthError, StoreError};
 use idp_oauth::client_metadata::{self, MetadataError, RegistrationRequest};
@@ -115,9 +115,29 @@ fn describe(state: &AppState, client: &Client) -> Value {
     if let Some(jwks) = &metadata.jwks {
         out["jwks"] = jwks.clone();
     }
+    if let Some(uri) = &metadata.jwks_uri {
+        out["jwks_uri"] = json!(uri);
+    }
+    if let Some(alg) = &metadata.request_object_signing_alg {
+        out["request_object_signing_alg"] = json!(alg);
+    }
+    if !metadata.request_uris.is_empty() {
+        out["request_uris"] = json!(metadata.request_uris);
+    }
     crate::oauth::sector::describe(client, &mut out);
     if let Some(uri) = &metadata.backchannel_logout_uri {
         out["backchannel_logout_uri"] = json!(uri);
+    }
+    let links = &metadata.links;
+    for (name, uri) in [
+        ("logo_uri", &links.logo_uri),
+        ("client_uri", &links.client_uri),
+        ("policy_uri", &links.policy_uri),
+        ("tos_uri", &links.tos_uri),
+    ] {
+        if let Some(uri) = uri {
+            out[name] = json!(uri);
+        }
     }
     if client.secret_hash.is_some() {
         out["client_secret_expires_at"] = json!(0);
@@ -176,12 +196,13 @@ async fn handle_register(
             "an initial access token is required",
         ))?;
         let id = sha256_b64(token);
-        let known = state
+        let uses = state
             .stores
-            .ephemeral
-            .get(EphemeralKind::InitialAccessToken, &id, state.now())
+            .clients
+            .initial_access_token_uses(&id, state.now())
             .await?;
-        if known.is_none() {
+        // Unknown, expired and used up all answer alike (RFC 7591 §3.2.2, RFC 6750 §3.1).
+        if uses == 0 {
             return Err(RegistrationError::Token(
                 "the initial access token is not valid",
             ));
@@ -209,19 +230,20 @@ async fn handle_register(
     registered
 }
 
-/// Creates the client that `checked` describes, spending the initial access token `token`.
+/// Creates the client that `checked` describes, spending one use of the initial access token
+/// `token` (a token made with `--uses N` serves N registrations).
 async fn register_client(
     state: &AppState,
     token: Option<String>,
     checked: client_metadata::Registration,
 ) -> Result<Value, RegistrationError> {
     if let Some(id) = token {
-        let consumed = state
+        let spent = state
             .stores
-            .ephemeral
-            .consume(EphemeralKind::InitialAccessToken, &id, state.now())
+            .clients
+            .spend_initial_access_token(&id, state.now())
             .await?;
-        if !matches!(consumed, Consumed::Fresh(_)) {
+        if !spent {
             return Err(RegistrationError::Token(
                 "the initial access token is not valid",
             ));

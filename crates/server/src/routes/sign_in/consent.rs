@@ -1,7 +1,9 @@
 //! Consent: before a third-party client (one registered over HTTP) first receives a person's
 //! data, the person sees what it asks for and allows or refuses it. The answer is remembered
 //! per person and client, covers exactly the scopes shown, and can be withdrawn on the
-//! account page. Clients an administrator created are first-party and skip this.
+//! account page. Clients an administrator created are first-party and skip this, unless the
+//! request says `prompt=consent` (the sign-in machine's `Policy::force_consent`): a relying
+//! party that asks to have the person confirm again is answered alike, first-party or not.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,6 +21,7 @@ use crate::i18n::Text;
 use crate::oauth::consent::describe;
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
+use crate::web::client_logo;
 use crate::web::csrf;
 use crate::web::extract::{Step, StepForm};
 use crate::web::sign_in::Loaded;
@@ -49,7 +52,7 @@ pub async fn consent_page(
         .iter()
         .map(|s| describe(s))
         .collect();
-    Ok(csrf::form_page(
+    let page = csrf::form_page(
         &state,
         jar,
         StatusCode::OK,
@@ -57,9 +60,11 @@ pub async fn consent_page(
         json!({
             "action": format!("{}/consent", interaction.path()),
             "client_name": client.name,
+            "client": client_logo::view(&client.name, &client.metadata.links),
             "scopes": scopes,
         }),
-    ))
+    );
+    Ok(client_logo::allow(page, &client.metadata.links))
 }
 
 #[derive(Deserialize)]

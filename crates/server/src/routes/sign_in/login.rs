@@ -23,6 +23,7 @@ use crate::state::AppState;
 use crate::throttle;
 use crate::trusted_device;
 use crate::web::client_info::ClientInfo;
+use crate::web::client_logo;
 use crate::web::csrf;
 use crate::web::extract::{Step, StepForm};
 use crate::web::sign_in::{self, Loaded};
@@ -36,13 +37,14 @@ fn login_page(
     username: &str,
     error: Option<FieldError>,
 ) -> Response {
-    csrf::form_page(
+    let page = csrf::form_page(
         state,
         jar,
         status,
         "login.html",
         json!({
             "client_name": interaction.client_name,
+            "client": client_logo::view(&interaction.client_name, &interaction.client_links),
             "action": interaction.path(),
             "interaction": interaction.id,
             "forgot_password": super::reset::start_path(interaction),
@@ -51,7 +53,8 @@ fn login_page(
             "username": username,
             "error": error,
         }),
-    )
+    );
+    client_logo::allow(page, &interaction.client_links)
 }
 
 pub async fn password_page(

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use idp_core::model::Client;
 use idp_oauth::authorization_request::append_query;
-use idp_token_issuer::IdTokenClaims;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -47,10 +46,8 @@ async fn check(
 ) -> Result<(Option<Client>, Option<String>), PageError> {
     let hinted = match request.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
         Some(hint) => Some(
-            state
-                .keys()
-                .verify_ignoring_expiry::<IdTokenClaims>(hint, "JWT", state.issuer())
-                .map_err(|_| refused("logout-bad-id-token"))?
+            crate::oauth::id_token_hint::verify(state, hint)
+                .ok_or_else(|| refused("logout-bad-id-token"))?
                 .aud,
         ),
         None => None,
