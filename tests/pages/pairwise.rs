@@ -323,3 +323,29 @@ async fn a_pairwise_clients_id_token_hint_names_the_person_of_the_session() {
         "the hint's pairwise sub is the session's person: {silent:?}"
     );
 }
+
+#[tokio::test]
+async fn a_sub_asked_for_with_a_value_answers_only_for_that_persons_session() {
+    let idp = Idp::with(|s| s.new_device.enabled = false).await;
+    idp.user("alice").await;
+    let secret = client(&idp, "books", true, None).await;
+    let mut browser = Browser::new(&idp);
+    let answer = browser
+        .sign_in(&authorize("books", &[("scope", "openid")]), "alice")
+        .await;
+    let (_, tokens) = exchange_code(&idp, Some(("books", &secret)), &answer).await;
+    let sub = idp.id_token_claims(&tokens)["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let asking = |value: &str| json!({ "id_token": { "sub": { "value": value } } }).to_string();
+    let silent = |claims: String| authorize("books", &[("prompt", "none"), ("claims", &claims)]);
+    let same = browser.get(&silent(asking(&sub))).await;
+    assert!(same.gives_code(), "{same:?}");
+    let other = browser.get(&silent(asking("someone-else"))).await;
+    assert_eq!(
+        crate::page::param(other.to(), "error").as_deref(),
+        Some("login_required"),
+        "{other:?}"
+    );
+}
