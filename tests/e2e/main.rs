@@ -16,6 +16,7 @@ mod support;
 mod admin;
 mod audit;
 mod audit_spool;
+mod claims;
 mod cli;
 mod cluster;
 mod code_flow;

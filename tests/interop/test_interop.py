@@ -119,8 +119,8 @@ class AuthlibInterop(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.idp = Provider()
-        cls.idp.cli("user", "create", "--username", "alice", "--email", "alice@example.com",
-                    stdin=f"{PASSWORD}\n{PIN}\n")
+        cls.alice = cls.idp.cli("user", "create", "--username", "alice", "--email", "alice@example.com",
+                                stdin=f"{PASSWORD}\n{PIN}\n")["sub"]
         cls.metadata = requests.get(cls.idp.issuer + "/.well-known/openid-configuration").json()
         cls.jwks = JsonWebKey.import_key_set(requests.get(cls.metadata["jwks_uri"]).json())
         token = cls.idp.cli("registration-token", "create")["initial_access_token"]
@@ -138,14 +138,15 @@ class AuthlibInterop(unittest.TestCase):
     def tearDownClass(cls):
         cls.idp.stop()
 
-    def session(self, **kwargs):
-        return OAuth2Session(self.client["client_id"], self.client["client_secret"],
+    def session(self, client=None, **kwargs):
+        client = client or self.client
+        return OAuth2Session(client["client_id"], client["client_secret"],
                              scope="openid profile offline_access", redirect_uri=REDIRECT,
                              code_challenge_method="S256", **kwargs)
 
-    def sign_in(self, browser, extra=None, expect_password=True):
+    def sign_in(self, browser, extra=None, expect_password=True, client=None):
         """The authorization code flow with PKCE: returns the token response and the nonce."""
-        session = self.session()
+        session = self.session(client)
         verifier = "v" * 20 + os.urandom(24).hex()
         nonce = os.urandom(12).hex()
         url, state = session.create_authorization_url(
@@ -158,7 +159,7 @@ class AuthlibInterop(unittest.TestCase):
             self.assertNotIn('name="password"', page.text)
         self.assertIn('name="pin"', page.text)
         page = browser.submit(page, pin=PIN)
-        if "Allow Python RP?" in page.text:
+        if 'name="decision"' in page.text:
             page = browser.submit(page, decision="allow")
         self.assertTrue(page.is_redirect, page.text)
         location = page.headers["location"]
@@ -296,6 +297,34 @@ class AuthlibInterop(unittest.TestCase):
             self.metadata["authorization_endpoint"], code_verifier="c" * 43, prompt="consent",
             nonce="n2")[0]
         self.assertIn("Allow Python RP?", browser.follow(browser.get(url)).text)
+
+    def test_signed_userinfo_of_a_pairwise_client(self):
+        token = self.idp.cli("registration-token", "create")["initial_access_token"]
+        registered = requests.post(
+            self.metadata["registration_endpoint"],
+            headers={"Authorization": f"Bearer {token}"},
+            json={"client_name": "Signed RP", "redirect_uris": [REDIRECT],
+                  "grant_types": ["authorization_code"], "subject_type": "pairwise",
+                  "userinfo_signed_response_alg": "RS256"},
+        )
+        self.assertEqual(registered.status_code, 201, registered.text)
+        client = registered.json()
+        self.assertEqual(client["subject_type"], "pairwise")
+        self.assertIn("pairwise", self.metadata["subject_types_supported"])
+        self.assertIn("RS256", self.metadata["userinfo_signing_alg_values_supported"])
+        browser = Browser(self.idp.issuer)
+        token, nonce = self.sign_in(browser, client=client)
+        sub = self.id_claims(token, nonce, client["client_id"])["sub"]
+        self.assertNotEqual(sub, self.alice)
+        answer = self.session(client, token=token).get(self.metadata["userinfo_endpoint"])
+        self.assertEqual(answer.headers["content-type"], "application/jwt")
+        info = jwt.decode(answer.text, self.jwks, claims_options={
+            "iss": {"essential": True, "value": self.idp.issuer},
+            "aud": {"essential": True, "value": client["client_id"]},
+            "sub": {"essential": True, "value": sub}})
+        info.validate()
+        self.assertEqual(info.header["alg"], "RS256")
+        self.assertEqual(info["preferred_username"], "alice")
 
 
 class AuthlibResponseModes(unittest.TestCase):

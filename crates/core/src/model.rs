@@ -6,9 +6,11 @@ use crate::clock::UnixTime;
 
 mod audit;
 mod factors;
+mod profile;
 
 pub use audit::{AuditEvent, AuditKind, chain_start};
 pub use factors::{Factor, FactorKind};
+pub use profile::{Address, Profile, ProfileError};
 
 /// A person who signs in. `id` is the stable, opaque OIDC subject (`sub`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +36,8 @@ pub struct User {
     /// Moves on at every credential change (PIN, password, unlock, disabling); a sign-in in
     /// progress ends when it does.
     pub credential_epoch: i64,
+    /// Names and address, for the standard claims.
+    pub profile: Profile,
 }
 
 /// What sign-up (web or CLI) stores, all of it at once.
@@ -187,6 +191,18 @@ pub struct ClientMetadata {
     /// The logo and links shown on the sign-in and consent pages.
     #[serde(default, flatten)]
     pub links: ClientLinks,
+    /// Whether the client sees people by their own id or by one made for its sector (OpenID
+    /// Connect Core §8).
+    #[serde(default, skip_serializing_if = "SubjectType::is_public")]
+    pub subject_type: SubjectType,
+    /// A pairwise client's list of redirect URIs at a URL of its own (Core §8.1): its host is
+    /// the client's sector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector_identifier_uri: Option<String>,
+    /// UserInfo answers this client with a JWT signed with this algorithm (Core §5.3.2);
+    /// plain JSON when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_signed_response_alg: Option<SigningAlg>,
 }
 
 /// What the sign-in and consent pages show of a client besides its name (RFC 7591 §2): each
@@ -201,6 +217,39 @@ pub struct ClientLinks {
     pub policy_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tos_uri: Option<String>,
+}
+
+/// How a client sees a person's `sub` (OpenID Connect Core §8).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectType {
+    /// The person's own id, the same for every client.
+    #[default]
+    Public,
+    /// An id made for the client's sector, so that clients of different sectors cannot
+    /// correlate people.
+    Pairwise,
+}
+
+impl SubjectType {
+    pub fn is_public(&self) -> bool {
+        *self == Self::Public
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Pairwise => "pairwise",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "public" => Some(Self::Public),
+            "pairwise" => Some(Self::Pairwise),
+            _ => None,
+        }
+    }
 }
 
 /// A signed-in browser: what the SSO cookie points at.

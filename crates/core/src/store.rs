@@ -80,6 +80,12 @@ pub trait UserStore: Send + Sync {
         phone: Option<&str>,
         verified: bool,
     ) -> Result<(), StoreError>;
+    /// Replaces the person's names and address (see [`crate::model::Profile`]).
+    async fn set_profile(
+        &self,
+        user_id: &str,
+        profile: &crate::model::Profile,
+    ) -> Result<(), StoreError>;
 }
 
 /// The PIN try counter. Correctness under concurrency lives here, so it is its own trait.
@@ -166,6 +172,9 @@ pub trait GrantStore: Send + Sync {
     async fn revoke_grant(&self, id: &str, now: UnixTime) -> Result<(), StoreError>;
     /// Whether the grant exists and has not been revoked.
     async fn grant_is_active(&self, id: &str) -> Result<bool, StoreError>;
+    /// The person an active grant belongs to; `None` when it is revoked or unknown. (The
+    /// access token names the person only as its client sees them, see pairwise subjects.)
+    async fn active_grant_user(&self, id: &str) -> Result<Option<String>, StoreError>;
     /// Rotates the single-use record `id` of `kind` (a refresh token) in one step. It reads
     /// the record; when it is live and `check` accepts it, and the grant `check` names is
     /// active and belongs to its user, who is not disabled, it uses the record up and stores

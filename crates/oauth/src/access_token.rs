@@ -6,6 +6,15 @@ use idp_core::store::{ClientStore, EphemeralStore, GrantStore};
 use idp_core::{Clock, StoreError};
 use idp_token_issuer::AccessTokenClaims;
 
+/// An active access token: its claims, and the person it was issued for (none for a client
+/// acting on its own behalf). The token's `sub` is the person as its client sees them
+/// (see [`crate::subject`]); `user_id` is the person's own id, from the grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveToken {
+    pub claims: AccessTokenClaims,
+    pub user_id: Option<String>,
+}
+
 /// The token's claims if it is active, `None` if it is not (for any reason). `claims` are
 /// those of a token whose signature, type and issuer were verified; `revoked` holds the tokens
 /// revoked on their own.
@@ -15,7 +24,7 @@ pub async fn active_claims(
     grants: &dyn GrantStore,
     clients: &dyn ClientStore,
     clock: &dyn Clock,
-) -> Result<Option<AccessTokenClaims>, StoreError> {
+) -> Result<Option<ActiveToken>, StoreError> {
     if claims.exp <= clock.now() {
         return Ok(None);
     }
@@ -26,16 +35,18 @@ pub async fn active_claims(
     if revoked {
         return Ok(None);
     }
-    if let Some(grant_id) = &claims.grant_id
-        && !grants.grant_is_active(grant_id).await?
-    {
-        return Ok(None);
-    }
+    let user_id = match &claims.grant_id {
+        Some(grant_id) => match grants.active_grant_user(grant_id).await? {
+            Some(user_id) => Some(user_id),
+            None => return Ok(None),
+        },
+        None => None,
+    };
     // A client disabled since (or deleted) takes its tokens with it.
     if clients.find_client(&claims.client_id).await?.is_none() {
         return Ok(None);
     }
-    Ok(Some(claims))
+    Ok(Some(ActiveToken { claims, user_id }))
 }
 
 /// Revokes one access token until it would have expired.
@@ -75,6 +86,7 @@ mod tests {
             acr: None,
             amr: None,
             grant_id: grant_id.map(str::to_owned),
+            userinfo_claims: None,
         }
     }
 
@@ -99,6 +111,21 @@ mod tests {
                 .is_some()
         };
         assert!(active(claims("t1", "c1", Some("g1"))).await);
+        let found = active_claims(
+            claims("t1", "c1", Some("g1")),
+            &revoked,
+            &grants,
+            &clients,
+            &clock,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            found.user_id.as_deref(),
+            Some("u1"),
+            "the person, from the grant"
+        );
         assert!(active(claims("t2", "c1", None)).await, "client credentials");
         assert!(!active(claims("t3", "gone", None)).await, "unknown client");
 

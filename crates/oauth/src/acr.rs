@@ -5,6 +5,8 @@
 use idp_core::{ErrorCode, OAuthError};
 use idp_signin::Level;
 
+use crate::claims::ClaimsRequest;
+
 /// Password and PIN.
 pub const PASSWORD_PIN: &str = Level::PasswordPin.acr();
 /// Password and PIN on a verified device: a browser the user already trusted, or one that
@@ -50,7 +52,7 @@ pub fn satisfies(achieved: &str, required: Option<&str>) -> bool {
 /// essential when it came from an essential `acr` claim alone.
 pub fn required(
     acr_values: Option<&str>,
-    claims: Option<&str>,
+    claims: Option<&ClaimsRequest>,
 ) -> Result<Option<Required>, OAuthError> {
     let voluntary: Vec<String> = acr_values
         .unwrap_or_default()
@@ -67,23 +69,18 @@ pub fn required(
     }))
 }
 
-/// The known levels of the `claims` parameter's `acr`, and whether it is essential.
-fn claimed(claims: Option<&str>) -> Result<(Vec<String>, bool), OAuthError> {
-    let Some(claims) = claims else {
+/// The known levels of the `claims` parameter's `acr` (for the ID token), and whether it is
+/// essential.
+fn claimed(claims: Option<&ClaimsRequest>) -> Result<(Vec<String>, bool), OAuthError> {
+    let Some(acr) = claims.and_then(|c| c.id_token.get("acr")) else {
         return Ok((Vec::new(), false));
     };
-    let parsed: serde_json::Value = serde_json::from_str(claims)
-        .map_err(|_| OAuthError::invalid_request("claims is not valid JSON"))?;
-    let acr = &parsed["id_token"]["acr"];
-    let mut values: Vec<String> = acr["values"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    if let Some(value) = acr["value"].as_str() {
+    let mut values: Vec<String> = acr
+        .values
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    if let Some(value) = acr.value.as_ref().and_then(|v| v.as_str()) {
         values.push(value.to_owned());
     }
     let known: Vec<String> = values
@@ -91,14 +88,13 @@ fn claimed(claims: Option<&str>) -> Result<(Vec<String>, bool), OAuthError> {
         .filter(|v| level(v).is_some())
         .cloned()
         .collect();
-    let essential = acr["essential"].as_bool() == Some(true);
-    if essential && !values.is_empty() && known.is_empty() {
+    if acr.essential && !values.is_empty() && known.is_empty() {
         return Err(OAuthError::new(
             ErrorCode::UnmetAuthenticationRequirements,
             "none of the essential acr values can be met",
         ));
     }
-    let essential = essential && !known.is_empty();
+    let essential = acr.essential && !known.is_empty();
     Ok((known, essential))
 }
 
@@ -139,33 +135,41 @@ mod tests {
         );
     }
 
+    fn parsed(claims: &str) -> Option<ClaimsRequest> {
+        ClaimsRequest::from_param(Some(claims)).unwrap()
+    }
+
     #[test]
     fn an_essential_unknown_acr_is_unmet() {
         let claims = r#"{"id_token":{"acr":{"essential":true,"values":["urn:other:loa:4"]}}}"#;
         assert_eq!(
-            required(None, Some(claims)).unwrap_err().code,
+            required(None, parsed(claims).as_ref()).unwrap_err().code,
             ErrorCode::UnmetAuthenticationRequirements
         );
         let claims =
             r#"{"id_token":{"acr":{"essential":true,"value":"urn:idp:acr:password-pin-device"}}}"#;
         assert_eq!(
-            required(None, Some(claims)).unwrap(),
+            required(None, parsed(claims).as_ref()).unwrap(),
             Some(Required {
                 acr: PASSWORD_PIN_DEVICE.into(),
                 essential: true
             })
         );
         // A voluntary lower level keeps the request voluntary.
-        let both = required(Some(PASSWORD_PIN), Some(claims)).unwrap().unwrap();
+        let both = required(Some(PASSWORD_PIN), parsed(claims).as_ref())
+            .unwrap()
+            .unwrap();
         assert_eq!((both.acr.as_str(), both.essential), (PASSWORD_PIN, false));
         let essential_aal2 =
             r#"{"id_token":{"acr":{"essential":true,"values":["urn:idp:acr:aal2"]}}}"#;
-        let r = required(Some(AAL2_PHISHING_RESISTANT), Some(essential_aal2))
-            .unwrap()
-            .unwrap();
+        let r = required(
+            Some(AAL2_PHISHING_RESISTANT),
+            parsed(essential_aal2).as_ref(),
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!((r.acr.as_str(), r.essential), (AAL2, true));
         let voluntary = r#"{"id_token":{"acr":{"values":["urn:other:loa:4"]}}}"#;
-        assert_eq!(required(None, Some(voluntary)).unwrap(), None);
-        assert!(required(None, Some("{not json")).is_err());
+        assert_eq!(required(None, parsed(voluntary).as_ref()).unwrap(), None);
     }
 }

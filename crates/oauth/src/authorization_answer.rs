@@ -5,7 +5,7 @@
 
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
-use idp_core::model::{Client, EphemeralKind, Grant, Session};
+use idp_core::model::{Client, EphemeralKind, Grant, Session, User};
 use idp_core::random::{random_token, sha256_b64};
 use idp_core::store::{EphemeralStore, GrantStore};
 use idp_signin::Authorization;
@@ -15,7 +15,7 @@ use crate::authorization_request::AuthorizationRequest;
 use crate::authorization_response::AuthorizationResponse;
 use crate::grant_error::GrantError;
 use crate::issuer::Issuer;
-use crate::tokens::{self, IdTokenBinding, UserGrant};
+use crate::tokens::{self, IdTokenFor, UserGrant};
 
 /// Where codes are kept until they are exchanged, where grants are recorded, and the issuer
 /// that signs the tokens the authorization endpoint returns.
@@ -30,11 +30,14 @@ pub struct AuthorizationAnswers<'a> {
 impl AuthorizationAnswers<'_> {
     /// Issues what the request's response type asks for, at `now`, and returns the answer
     /// that delivers it (with `state` and `iss`, in the request's response mode). Only the
-    /// sign-in machine grants the [`Authorization`], for the session it names.
+    /// sign-in machine grants the [`Authorization`], for the session it names. `user` is the
+    /// session's person, for the claims an ID token from here carries.
+    #[allow(clippy::too_many_arguments)]
     pub async fn answer(
         &self,
         now: UnixTime,
         client: &Client,
+        user: &User,
         request: &AuthorizationRequest,
         authorization: &Authorization,
         session: &Session,
@@ -43,6 +46,7 @@ impl AuthorizationAnswers<'_> {
         if authorization.sid() != session.sid
             || authorization.user_id() != session.user_id
             || client.id != request.client_id
+            || user.id != session.user_id
         {
             return Err(StoreError::Corrupt("an authorization for another session".into()).into());
         }
@@ -55,6 +59,7 @@ impl AuthorizationAnswers<'_> {
             amr: session.amr.clone(),
             sid: session.sid.clone(),
             grant_id: random_token(16),
+            claims: request.claims.clone(),
         };
         let response_type = request.response_type;
         let mut params = Vec::new();
@@ -79,18 +84,16 @@ impl AuthorizationAnswers<'_> {
             None
         };
         let id_token = if response_type.id_token {
-            let binding = IdTokenBinding {
-                nonce: request.nonce.clone(),
+            let with = IdTokenFor {
+                user: Some(user),
+                nonce: request.nonce.as_deref(),
                 access_token: access_token.as_deref(),
                 code: code.as_deref(),
+                // The ID token is all the relying party gets: the scopes' claims go in it
+                // (OpenID Connect Core §5.4).
+                scope_claims: !response_type.token && !response_type.code,
             };
-            Some(tokens::sign_id_token(
-                self.issuer,
-                now,
-                client,
-                &grant,
-                binding,
-            )?)
+            Some(tokens::id_token(self.issuer, now, client, &grant, with)?)
         } else {
             None
         };

@@ -106,7 +106,8 @@ impl CodeExchange<'_> {
                 .consented_scopes(&grant.user_id, &client.id)
                 .await?
                 .unwrap_or_default();
-            if !grant.scopes.iter().all(|s| consented.contains(s)) {
+            let needed = crate::claims::consent_scopes(&grant.scopes, grant.claims.as_ref());
+            if !needed.iter().all(|s| consented.contains(s)) {
                 return Err(OAuthError::invalid_grant("the user withdrew their consent").into());
             }
         }
@@ -131,6 +132,7 @@ impl CodeExchange<'_> {
             self.clock,
             client,
             grant,
+            &user,
             record.nonce.clone(),
         )
         .await
@@ -189,6 +191,7 @@ mod tests {
                 amr: vec![],
                 sid: "s".into(),
                 grant_id: "g".into(),
+                claims: None,
             },
             redirect_uri: "https://rp.example/cb".into(),
             nonce: None,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::SCOPES_SUPPORTED;
 pub use crate::authorization_response::append_query;
 use crate::authorization_response::{ResponseMode, ResponseType};
+use crate::claims::ClaimsRequest;
 
 /// Longest accepted value of the free-form parameters.
 pub(crate) const MAX_STATE_LENGTH: usize = 2048;
@@ -62,6 +63,9 @@ pub struct AuthorizationRequest {
     /// How the answer travels to the redirect URI.
     #[serde(default)]
     pub response_mode: ResponseMode,
+    /// The `claims` parameter (see [`crate::claims`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<ClaimsRequest>,
     /// The person an `id_token_hint` names, as the authorization endpoint resolved it (see
     /// `idp_signin::Policy::hinted_user`); never set from the query directly.
     #[serde(default)]
@@ -208,8 +212,9 @@ pub async fn check(
     let max_age = check_max_age(&params).map_err(refuse)?;
     check_display(&params).map_err(refuse)?;
     check_lengths(&params).map_err(refuse)?;
+    let claims = ClaimsRequest::from_param(params.get("claims")).map_err(refuse)?;
     let required =
-        crate::acr::required(params.get("acr_values"), params.get("claims")).map_err(refuse)?;
+        crate::acr::required(params.get("acr_values"), claims.as_ref()).map_err(refuse)?;
     let acr_essential = required.as_ref().is_some_and(|r| r.essential);
     let acr = required.map(|r| r.acr);
     let request = AuthorizationRequest {
@@ -227,6 +232,7 @@ pub async fn check(
         acr_essential,
         response_type,
         response_mode,
+        claims,
         hinted_user: None,
     };
     Ok((request, client))

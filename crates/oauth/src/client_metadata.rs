@@ -92,7 +92,7 @@ pub struct MetadataError {
     pub description: String,
 }
 
-fn invalid(description: impl Into<String>) -> MetadataError {
+pub(crate) fn invalid(description: impl Into<String>) -> MetadataError {
     MetadataError {
         code: "invalid_client_metadata",
         description: description.into(),
@@ -135,6 +135,12 @@ pub struct RegistrationRequest {
     pub policy_uri: Option<String>,
     #[serde(default)]
     pub tos_uri: Option<String>,
+    #[serde(default)]
+    pub subject_type: Option<String>,
+    #[serde(default)]
+    pub sector_identifier_uri: Option<String>,
+    #[serde(default)]
+    pub userinfo_signed_response_alg: Option<String>,
 }
 
 /// What a checked registration becomes.
@@ -202,6 +208,15 @@ pub fn check(
                 "id_token_signed_response_alg `{alg}` is not supported"
             ))
         })?,
+    };
+    let subject_type = crate::subject::checked_subject_type(request, &redirect_uris)?;
+    let userinfo_alg = match request.userinfo_signed_response_alg.as_deref() {
+        None => None,
+        Some(alg) => Some(SigningAlg::parse(alg).ok_or_else(|| {
+            invalid(format!(
+                "userinfo_signed_response_alg `{alg}` is not supported"
+            ))
+        })?),
     };
     let post_logout_redirect_uris = request
         .post_logout_redirect_uris
@@ -273,6 +288,9 @@ pub fn check(
             resource_server: false,
             registration_token_hash: None,
             disabled: false,
+            subject_type,
+            sector_identifier_uri: request.sector_identifier_uri.clone(),
+            userinfo_signed_response_alg: userinfo_alg,
             links,
         },
     })

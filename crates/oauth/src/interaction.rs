@@ -88,6 +88,7 @@ impl Interaction {
             acr_essential: false,
             response_type: ResponseType::CODE,
             response_mode: ResponseMode::Query,
+            claims: None,
             hinted_user: None,
         };
         Self::new(

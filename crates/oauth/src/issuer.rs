@@ -55,10 +55,13 @@ pub struct Lifetimes {
 }
 
 /// The issuing context: the issuer identifier (`iss`, and `aud` of access tokens), where the
-/// keys that sign come from, the tokens' lifetimes and their counter.
+/// keys that sign come from, the tokens' lifetimes, their counter, and the key of pairwise
+/// subjects.
 pub struct Issuer<'a> {
     pub issuer: &'a str,
     pub keys: &'a dyn KeySource,
     pub lifetimes: Lifetimes,
     pub counter: &'a dyn TokenCounter,
+    /// Makes the `sub` pairwise clients see (see [`crate::subject`]).
+    pub pairwise_key: &'a crate::subject::PairwiseKey,
 }

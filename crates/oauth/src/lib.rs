@@ -12,6 +12,7 @@ pub mod authorization_answer;
 pub mod authorization_code;
 pub mod authorization_request;
 pub mod authorization_response;
+pub mod claims;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod client_keys;
@@ -26,9 +27,17 @@ pub mod issuer;
 pub mod refresh_token;
 pub mod request_object;
 pub mod single_use;
+pub mod subject;
 #[cfg(test)]
 mod test_stores;
 pub mod tokens;
 
 /// Scopes this provider understands; others are ignored (OpenID Connect Core §3.1.2.1).
-pub const SCOPES_SUPPORTED: [&str; 5] = ["openid", "profile", "email", "phone", "offline_access"];
+pub const SCOPES_SUPPORTED: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];

@@ -7,13 +7,15 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use idp_core::clock::UnixTime;
 use idp_core::model::{Client, EphemeralKind, GrantOwner, Rotated, RotationCheck};
-use idp_core::store::GrantStore;
+use idp_core::store::{GrantStore, UserStore};
 use idp_core::{Clock, OAuthError, StoreError};
 
 use crate::grant_error::GrantError;
 use crate::issuer::{IssuedToken, Issuer};
 use crate::single_use::{Redeemable, invalid, used_again};
-use crate::tokens::{RefreshToken, TokenResponse, UserGrant, narrowed_scopes, sign_for_user};
+use crate::tokens::{
+    RefreshToken, TokenResponse, UserGrant, id_token_names_claims, narrowed_scopes, sign_for_user,
+};
 
 impl Redeemable for UserGrant {
     fn grant(&self) -> &UserGrant {
@@ -60,11 +62,38 @@ fn judge(payload: &str, client_id: &str, scope: Option<&str>) -> Verdict {
 pub struct RefreshExchange<'a> {
     pub rotation: &'a dyn RefreshRotation,
     pub grants: &'a dyn GrantStore,
+    /// Read only when the ID token carries claims about the person.
+    pub users: &'a dyn UserStore,
     pub clock: &'a dyn Clock,
     pub issuer: &'a Issuer<'a>,
 }
 
 impl RefreshExchange<'_> {
+    /// The new tokens of `grant`, with the claims about the person its request asked the ID
+    /// token for.
+    async fn sign(
+        &self,
+        client: &Client,
+        grant: &UserGrant,
+        refresh_token: String,
+    ) -> Result<TokenResponse, GrantError> {
+        let user = if id_token_names_claims(grant) {
+            self.users.find_user(&grant.user_id).await?
+        } else {
+            None
+        };
+        let now = self.clock.now();
+        Ok(sign_for_user(
+            self.issuer,
+            now,
+            client,
+            grant,
+            user.as_ref(),
+            None,
+            Some(refresh_token),
+        )?)
+    }
+
     /// Exchanges `refresh_token`, presented by `client` and asking for `scope`, for new tokens.
     pub async fn exchange(
         &self,
@@ -106,21 +135,16 @@ impl RefreshExchange<'_> {
         // The answer is made while the rotation reaches the disk (a replay's payload is set
         // aside).
         let made = match rotated {
-            Rotated::Done(payload) => Ok(verdict(&payload).and_then(|(grant, narrowed)| {
-                let signed = UserGrant {
-                    scopes: narrowed,
-                    ..grant
-                };
-                let now = self.clock.now();
-                Ok(sign_for_user(
-                    self.issuer,
-                    now,
-                    client,
-                    &signed,
-                    None,
-                    Some(next.token),
-                )?)
-            })),
+            Rotated::Done(payload) => Ok(match verdict(&payload) {
+                Ok((grant, narrowed)) => {
+                    let signed = UserGrant {
+                        scopes: narrowed,
+                        ..grant
+                    };
+                    self.sign(client, &signed, next.token).await
+                }
+                Err(error) => Err(error),
+            }),
             Rotated::Replayed(payload) => Err(payload),
             Rotated::Refused(payload) => Ok(Err(match verdict(&payload) {
                 Err(error) => error,

@@ -2,15 +2,17 @@
 //! a client acting on its own behalf (client credentials).
 
 use idp_core::clock::UnixTime;
-use idp_core::model::{Client, EphemeralKind, SigningAlg};
+use idp_core::model::{Client, EphemeralKind, SigningAlg, User};
 use idp_core::random::{random_token, sha256_b64};
 use idp_core::store::EphemeralStore;
 use idp_core::{Clock, OAuthError, StoreError};
 use idp_token_issuer::{AccessTokenClaims, IdTokenClaims, TokenError, at_hash, c_hash};
 use serde::{Deserialize, Serialize};
 
+use crate::claims::{ClaimsRequest, released};
 use crate::grant_error::GrantError;
 use crate::issuer::{IssuedToken, Issuer};
+use crate::subject::subject_for;
 
 /// The scope that asks for a refresh token (OpenID Connect Core §11).
 pub const OFFLINE_ACCESS: &str = "offline_access";
@@ -27,6 +29,9 @@ pub struct UserGrant {
     pub sid: String,
     /// Every token issued under this authorization; revoking it revokes them all.
     pub grant_id: String,
+    /// The request's `claims` parameter (none in records made before it was honoured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<ClaimsRequest>,
 }
 
 #[derive(Debug, Serialize)]
@@ -57,6 +62,7 @@ pub async fn issue_for_user(
     clock: &dyn Clock,
     client: &Client,
     grant: &UserGrant,
+    user: &User,
     nonce: Option<String>,
 ) -> Result<TokenResponse, GrantError> {
     let refresh_token = if grant.scopes.iter().any(|s| s == OFFLINE_ACCESS) {
@@ -69,40 +75,105 @@ pub async fn issue_for_user(
         clock.now(),
         client,
         grant,
+        Some(user),
         nonce,
         refresh_token,
     )?)
 }
 
+/// What an ID token says beyond the grant.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IdTokenFor<'a> {
+    /// The person, for the claims about them it carries; none: the protocol's claims only.
+    pub user: Option<&'a User>,
+    pub nonce: Option<&'a str>,
+    /// The access token issued with it, hashed into `at_hash`.
+    pub access_token: Option<&'a str>,
+    /// The code issued with it at the authorization endpoint (hybrid flow), hashed into
+    /// `c_hash` (OpenID Connect Core §3.3.2.11).
+    pub code: Option<&'a str>,
+    /// No access token is issued with it (`response_type=id_token`): the claims of the
+    /// granted scopes go into the ID token (OpenID Connect Core §5.4).
+    pub scope_claims: bool,
+}
+
+/// The ID token for `grant`, issued at `now`: the protocol's claims, `sub` as `client` sees
+/// the person (see [`crate::subject`]), and the claims about the person that the request's
+/// `claims` parameter asked the ID token for (and the scopes', with `scope_claims`).
+pub fn id_token(
+    issuer: &Issuer<'_>,
+    now: UnixTime,
+    client: &Client,
+    grant: &UserGrant,
+    with: IdTokenFor<'_>,
+) -> Result<String, TokenError> {
+    let alg = client.id_token_signed_response_alg;
+    let named = grant
+        .claims
+        .iter()
+        .flat_map(|c| c.id_token.keys().map(String::as_str));
+    let extra = match with.user {
+        Some(user) => released(user, &grant.scopes, with.scope_claims, named),
+        None => Default::default(),
+    };
+    let signed = issuer.keys.current().sign(
+        alg,
+        "JWT",
+        &IdTokenClaims {
+            iss: issuer.issuer.to_owned(),
+            sub: subject_for(issuer.pairwise_key, client, &grant.user_id),
+            aud: client.id.clone(),
+            exp: now + issuer.lifetimes.id_token,
+            iat: now,
+            auth_time: grant.auth_time,
+            nonce: with.nonce.map(str::to_owned),
+            acr: grant.acr.clone(),
+            amr: grant.amr.clone(),
+            sid: grant.sid.clone(),
+            at_hash: with.access_token.map(|token| at_hash(token, alg)),
+            c_hash: with.code.map(|code| c_hash(code, alg)),
+            extra,
+        },
+    )?;
+    issuer.counter.issued(IssuedToken::Id);
+    Ok(signed)
+}
+
 /// The access and ID tokens for a user, issued at `now`, with `refresh_token` (already
-/// stored) when given.
+/// stored) when given. `user` is the person, for the claims the request asked the ID token
+/// for; it may be left out when the request asked it for none.
 pub fn sign_for_user(
     issuer: &Issuer<'_>,
     now: UnixTime,
     client: &Client,
     grant: &UserGrant,
+    user: Option<&User>,
     nonce: Option<String>,
     refresh_token: Option<String>,
 ) -> Result<TokenResponse, TokenError> {
+    let lifetimes = &issuer.lifetimes;
+    let scope = grant.scopes.join(" ");
     let access_token = sign_access_token(issuer, now, client, grant)?;
-    let id_token = sign_id_token(
+    let id_token = id_token(
         issuer,
         now,
         client,
         grant,
-        IdTokenBinding {
-            nonce,
+        IdTokenFor {
+            user,
+            nonce: nonce.as_deref(),
             access_token: Some(&access_token),
             code: None,
+            scope_claims: false,
         },
     )?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: issuer.lifetimes.access_token,
+        expires_in: lifetimes.access_token,
         id_token: Some(id_token),
         refresh_token,
-        scope: grant.scopes.join(" "),
+        scope,
     })
 }
 
@@ -118,7 +189,7 @@ pub fn sign_access_token(
         issuer,
         &AccessTokenClaims {
             iss: issuer.issuer.to_owned(),
-            sub: grant.user_id.clone(),
+            sub: subject_for(issuer.pairwise_key, client, &grant.user_id),
             aud: issuer.issuer.to_owned(),
             exp: now + issuer.lifetimes.access_token,
             iat: now,
@@ -129,53 +200,24 @@ pub fn sign_access_token(
             acr: Some(grant.acr.clone()),
             amr: Some(grant.amr.clone()),
             grant_id: Some(grant.grant_id.clone()),
+            userinfo_claims: grant
+                .claims
+                .as_ref()
+                .map(ClaimsRequest::userinfo_names)
+                .filter(|names| !names.is_empty()),
         },
     )?;
     issuer.counter.issued(IssuedToken::Access);
     Ok(token)
 }
 
-/// What an ID token is bound to besides its user: the request's `nonce`, and the access token
-/// and code issued with it, whose hashes it carries (`at_hash`, `c_hash`: OpenID Connect
-/// Core §3.3.2.11). An ID token with no access token beside it is the only answer the relying
-/// party gets about the person (`response_type=id_token`, Core §5.4).
-#[derive(Debug, Clone, Default)]
-pub struct IdTokenBinding<'a> {
-    pub nonce: Option<String>,
-    pub access_token: Option<&'a str>,
-    pub code: Option<&'a str>,
-}
-
-/// The ID token for `grant`, issued at `now`, in the client's algorithm: the one signer of ID
-/// tokens for the token endpoint and the authorization endpoint.
-pub fn sign_id_token(
-    issuer: &Issuer<'_>,
-    now: UnixTime,
-    client: &Client,
-    grant: &UserGrant,
-    binding: IdTokenBinding<'_>,
-) -> Result<String, TokenError> {
-    let alg = client.id_token_signed_response_alg;
-    let id_token = issuer.keys.current().sign(
-        alg,
-        "JWT",
-        &IdTokenClaims {
-            iss: issuer.issuer.to_owned(),
-            sub: grant.user_id.clone(),
-            aud: client.id.clone(),
-            exp: now + issuer.lifetimes.id_token,
-            iat: now,
-            auth_time: grant.auth_time,
-            nonce: binding.nonce,
-            acr: grant.acr.clone(),
-            amr: grant.amr.clone(),
-            sid: grant.sid.clone(),
-            at_hash: binding.access_token.map(|token| at_hash(token, alg)),
-            c_hash: binding.code.map(|code| c_hash(code, alg)),
-        },
-    )?;
-    issuer.counter.issued(IssuedToken::Id);
-    Ok(id_token)
+/// Whether the ID token of `grant` carries claims about the person (so the person must be
+/// read before it is signed).
+pub fn id_token_names_claims(grant: &UserGrant) -> bool {
+    grant
+        .claims
+        .as_ref()
+        .is_some_and(|c| !c.id_token.is_empty())
 }
 
 /// A new refresh token for the grant, stored as its digest; single use (each use rotates it).
@@ -266,6 +308,7 @@ pub fn issue_for_client(
             acr: None,
             amr: None,
             grant_id: None,
+            userinfo_claims: None,
         },
     )?;
     issuer.counter.issued(IssuedToken::Access);

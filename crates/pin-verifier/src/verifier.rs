@@ -243,6 +243,7 @@ mod tests {
             created_at: 0,
             disabled_at: None,
             credential_epoch: 0,
+            profile: Default::default(),
         };
         (verifier, user)
     }

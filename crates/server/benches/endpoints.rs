@@ -102,6 +102,7 @@ fn code_exchange(c: &mut Criterion) {
                         amr: vec!["pwd".into(), "pin".into()],
                         sid: "bench-sid".into(),
                         grant_id: format!("bench-grant-{n}"),
+                        claims: None,
                     },
                     redirect_uri: REDIRECT.into(),
                     nonce: Some("bench-nonce".into()),

@@ -178,9 +178,10 @@ consent-deny = Do not allow
 consent-choose-title = Choose allow or deny
 consent-choose = Please choose one of the two buttons.
 scope-openid = Know that it is you (an identifier for your account, nothing else)
-scope-profile = See your username
+scope-profile = See your name and username
 scope-email = See your e-mail address
 scope-phone = See your phone number
+scope-address = See your postal address
 scope-offline_access = Keep access while you are not using it, until you withdraw it
 scope-other = Other access
 
@@ -535,6 +536,24 @@ saved-codes-title = Your saved recovery codes
 saved-codes-keep = Print these codes or write them down, and keep them somewhere safe. Each one signs you in once when you cannot use your authenticator app.
 saved-codes-once = This is the only time they are shown. Earlier saved codes, if you had any, no longer work.
 account-questions-off = Security questions are not used on this site.
+
+account-profile = Name and address
+account-profile-hint = Apps you allow to see your profile or address read these. Leave a field empty to remove it.
+account-profile-change = Change your name or address
+account-profile-name = Full name
+account-profile-given-name = Given name
+account-profile-family-name = Family name
+account-profile-address = Postal address
+account-profile-street = Street address
+account-profile-locality = City or town
+account-profile-region = State, province or region
+account-profile-postal-code = Postal code
+account-profile-country = Country
+account-profile-save = Save name and address
+account-profile-saved = Your name and address are saved.
+account-profile-too-long = This is too long: at most 200 characters.
+account-profile-bad-characters = This has characters that cannot be shown (control characters).
+account-optional = (optional)
 
 # The page that carries the sign-in's answer to the application (response_mode=form_post).
 form-post-title = Returning to the application

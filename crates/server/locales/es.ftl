@@ -178,9 +178,10 @@ consent-deny = No permitir
 consent-choose-title = Elija permitir o no permitir
 consent-choose = Pulse uno de los dos botones.
 scope-openid = Saber que es usted (un identificador de su cuenta, nada más)
-scope-profile = Ver su nombre de usuario
+scope-profile = Ver su nombre y su nombre de usuario
 scope-email = Ver su correo electrónico
 scope-phone = Ver su número de teléfono
+scope-address = Ver su dirección postal
 scope-offline_access = Mantener el acceso aunque no lo esté usando, hasta que lo retire
 scope-other = Otro acceso
 
@@ -541,6 +542,24 @@ saved-codes-title = Sus códigos de recuperación guardados
 saved-codes-keep = Imprima estos códigos o anótelos, y guárdelos en un lugar seguro. Cada uno le permite iniciar sesión una vez cuando no puede usar su aplicación de autenticación.
 saved-codes-once = Es la única vez que se muestran. Los códigos guardados anteriores, si los tenía, ya no funcionan.
 account-questions-off = En este sitio no se usan preguntas de seguridad.
+
+account-profile = Nombre y dirección
+account-profile-hint = Las aplicaciones a las que permita ver su perfil o su dirección leen estos datos. Deje un campo vacío para quitarlo.
+account-profile-change = Cambiar su nombre o dirección
+account-profile-name = Nombre completo
+account-profile-given-name = Nombre
+account-profile-family-name = Apellidos
+account-profile-address = Dirección postal
+account-profile-street = Calle y número
+account-profile-locality = Ciudad o localidad
+account-profile-region = Provincia, estado o región
+account-profile-postal-code = Código postal
+account-profile-country = País
+account-profile-save = Guardar nombre y dirección
+account-profile-saved = Su nombre y su dirección están guardados.
+account-profile-too-long = Es demasiado largo: 200 caracteres como máximo.
+account-profile-bad-characters = Tiene caracteres que no se pueden mostrar (caracteres de control).
+account-optional = (opcional)
 
 # La página que lleva la respuesta del inicio de sesión a la aplicación (response_mode=form_post).
 form-post-title = Volviendo a la aplicación

@@ -107,7 +107,7 @@ pub async fn run_keys(
     Ok(crate::keys::describe(&records))
 }
 
-async fn record_cli(state: &AppState, detail: String) {
+pub(crate) async fn record_cli(state: &AppState, detail: String) {
     let event =
         idp_core::model::AuditEvent::new(idp_core::model::AuditKind::AdminAction, state.now())
             .actor("cli")
@@ -244,6 +244,14 @@ pub enum UserCommand {
         /// The username.
         username: String,
     },
+    /// Set the person's names and postal address, which the standard claims carry: each flag
+    /// given replaces that field (an empty value removes it). Prints the claims as JSON.
+    Profile {
+        /// The username.
+        username: String,
+        #[command(flatten)]
+        fields: crate::cli_person::ProfileArgs,
+    },
     /// Print the person's second factors (id, kind, name, when added and last used) and how
     /// many saved recovery codes they have left, as JSON.
     Factors {
@@ -304,6 +312,8 @@ pub enum ClientCommand {
         /// Algorithm of the client's ID tokens.
         #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = ["ES256", "RS256", "EdDSA"])]
         id_token_alg: String,
+        #[command(flatten)]
+        person: crate::cli_person::ClientPersonArgs,
         #[command(flatten)]
         links: LinkArgs,
     },
@@ -462,6 +472,8 @@ pub struct NewClient<'a> {
     pub resource_server: bool,
     pub auth_method: &'a str,
     pub id_token_alg: &'a str,
+    /// Subject type, sector and UserInfo signing.
+    pub person: &'a crate::cli_person::ClientPersonArgs,
     /// A JWK Set, as JSON text.
     pub jwks: Option<&'a str>,
     pub jwks_uri: Option<&'a str>,
@@ -527,6 +539,17 @@ pub async fn create_client(
     }
     let links = new.links.checked()?;
     let secret = (!public && !key_auth).then(|| random_token(32));
+    let mut metadata = ClientMetadata {
+        first_party: !new.third_party,
+        resource_server,
+        post_logout_redirect_uris: new.post_logout_redirect_uris.to_vec(),
+        backchannel_logout_uri: new.backchannel_logout_uri.map(str::to_owned),
+        jwks,
+        jwks_uri: jwks_uri.clone(),
+        links,
+        ..ClientMetadata::default()
+    };
+    crate::cli_person::apply(state, new.person, redirect_uris, &mut metadata).await?;
     let client = Client {
         id: random_token(16),
         name: name.trim().to_owned(),
@@ -544,16 +567,7 @@ pub async fn create_client(
         id_token_signed_response_alg: alg,
         admin,
         created_at: state.now(),
-        metadata: ClientMetadata {
-            first_party: !new.third_party,
-            resource_server,
-            post_logout_redirect_uris: new.post_logout_redirect_uris.to_vec(),
-            backchannel_logout_uri: new.backchannel_logout_uri.map(str::to_owned),
-            jwks,
-            jwks_uri: jwks_uri.clone(),
-            links,
-            ..ClientMetadata::default()
-        },
+        metadata,
     };
     state.stores.clients.create_client(&client).await?;
     let mut out = json!({
@@ -562,7 +576,11 @@ pub async fn create_client(
         "redirect_uris": client.redirect_uris,
         "token_endpoint_auth_method": client.token_endpoint_auth_method.as_str(),
         "id_token_signed_response_alg": alg.as_str(),
+        "subject_type": client.metadata.subject_type.as_str(),
     });
+    if let Some(alg) = client.metadata.userinfo_signed_response_alg {
+        out["userinfo_signed_response_alg"] = json!(alg.as_str());
+    }
     if let (Ok(serde_json::Value::Object(links)), Some(out)) = (
         serde_json::to_value(&client.metadata.links),
         out.as_object_mut(),
@@ -603,7 +621,10 @@ fn client_keys(
     Ok((jwks, new.jwks_uri.map(str::to_owned)))
 }
 
-async fn find_user(state: &AppState, username: &str) -> Result<idp_core::model::User, CliError> {
+pub(crate) async fn find_user(
+    state: &AppState,
+    username: &str,
+) -> Result<idp_core::model::User, CliError> {
     let name = validate::username(username).map_err(|e| CliError(format!("username: {e}")))?;
     state
         .stores

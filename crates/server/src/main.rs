@@ -142,6 +142,13 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             print(out);
             Ok(())
         }
+        Command::User(UserCommand::Profile { username, fields }) => {
+            let out = idp_server::cli_person::set_profile(&state, &username, fields)
+                .await
+                .map_err(|e| e.to_string())?;
+            print(out);
+            Ok(())
+        }
         Command::User(UserCommand::Factors { username }) => {
             let out = idp_server::cli::list_factors(&state, &username)
                 .await
@@ -213,6 +220,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             resource_server,
             token_endpoint_auth_method,
             id_token_alg,
+            person,
             jwks,
             jwks_uri,
             links,
@@ -228,6 +236,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                 resource_server,
                 auth_method: &token_endpoint_auth_method,
                 id_token_alg: &id_token_alg,
+                person: &person,
                 jwks: jwks.as_deref(),
                 jwks_uri: jwks_uri.as_deref(),
                 links: &links,

@@ -93,8 +93,9 @@ pub fn document(settings: &Settings, keys: &KeySet) -> serde_json::Value {
         "response_types_supported": response_types(settings),
         "response_modes_supported": ResponseMode::SUPPORTED,
         "grant_types_supported": grant_types(settings),
-        "subject_types_supported": ["public"],
+        "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": algs,
+        "userinfo_signing_alg_values_supported": algs,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "RS256", "PS256", "EdDSA"],
         "code_challenge_methods_supported": ["S256"],
@@ -103,8 +104,8 @@ pub fn document(settings: &Settings, keys: &KeySet) -> serde_json::Value {
         "acr_values_supported": acr::LEVELS,
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
-            "at_hash", "preferred_username", "email", "email_verified", "phone_number",
-            "phone_number_verified"
+            "at_hash", "name", "given_name", "family_name", "preferred_username", "updated_at",
+            "email", "email_verified", "phone_number", "phone_number_verified", "address"
         ],
         "claims_parameter_supported": true,
         "ui_locales_supported": crate::i18n::Locale::ALL.map(crate::i18n::Locale::code),

@@ -44,6 +44,9 @@ pub struct Inner {
     /// Seals authenticator-app secrets and keys saved codes' hashes (derived from the PIN
     /// key, which is never replaced, so that a master-key rewrap leaves every factor working).
     pub factor_key: [u8; 32],
+    /// Makes pairwise subjects (derived from the PIN key, which is never replaced: a
+    /// master-key rewrap must not change the `sub` any client knows people by).
+    pub pairwise_key: idp_oauth::subject::PairwiseKey,
     /// Passkeys' relying party: the issuer's host as RP ID. `None` where the issuer's host is
     /// an IP address, which WebAuthn does not allow: passkeys are then not offered.
     pub passkeys: Option<idp_factors::passkey::RelyingParty>,
@@ -135,6 +138,10 @@ impl AppState {
             // whole.
             audit_key: crate::secrets::derive(&secrets.pin_key, "audit-chain"),
             factor_key: crate::secrets::derive(&secrets.pin_key, "second-factors"),
+            pairwise_key: idp_oauth::subject::PairwiseKey(crate::secrets::derive(
+                &secrets.pin_key,
+                "pairwise-subjects",
+            )),
             passkeys: crate::factors::relying_party(&settings),
             audit_spool: std::sync::OnceLock::new(),
             codes: idp_recovery::CodeIssuer::new(
@@ -222,6 +229,15 @@ impl AppState {
         &self,
         token: &str,
     ) -> Result<Option<idp_token_issuer::AccessTokenClaims>, idp_core::StoreError> {
+        Ok(self.active_token(token).await?.map(|active| active.claims))
+    }
+
+    /// An access token this provider issued, if it is active, with the person it was issued
+    /// for (from its grant: the token's `sub` may be pairwise).
+    pub async fn active_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<idp_oauth::access_token::ActiveToken>, idp_core::StoreError> {
         let Some(claims) = self.published().access_token_claims(token, self.issuer()) else {
             return Ok(None);
         };
@@ -233,5 +249,12 @@ impl AppState {
             self.clock.as_ref(),
         )
         .await
+    }
+
+    /// The `sub` that `client` sees for the person `user_id`: their id, or a pairwise
+    /// identifier for the client's sector (OpenID Connect Core §8). Every place that shows a
+    /// client a person, or checks an `id_token_hint` against one, goes through here.
+    pub fn subject_for(&self, client: &idp_core::model::Client, user_id: &str) -> String {
+        idp_oauth::subject::subject_for(&self.pairwise_key, client, user_id)
     }
 }

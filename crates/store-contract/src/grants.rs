@@ -172,6 +172,15 @@ pub async fn grants_revoke(stores: &Stores) {
     };
     stores.grants.create_grant(&grant).await.unwrap();
     assert!(stores.grants.grant_is_active("g1").await.unwrap());
+    assert_eq!(
+        stores
+            .grants
+            .active_grant_user("g1")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("u1")
+    );
     stores.users.set_disabled("u1", Some(1200)).await.unwrap();
     assert!(
         stores.grants.grant_is_active("g1").await.unwrap(),
@@ -193,4 +202,9 @@ pub async fn grants_revoke(stores: &Stores) {
     stores.grants.revoke_grant("g1", 1500).await.unwrap();
     assert!(!stores.grants.grant_is_active("g1").await.unwrap());
     assert!(!stores.grants.grant_is_active("unknown").await.unwrap());
+    assert_eq!(stores.grants.active_grant_user("g1").await.unwrap(), None);
+    assert_eq!(
+        stores.grants.active_grant_user("unknown").await.unwrap(),
+        None
+    );
 }

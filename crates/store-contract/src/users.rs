@@ -133,6 +133,43 @@ pub async fn users_change_their_secrets_and_contacts(stores: &Stores) {
         (None, false),
         "no number, nothing confirmed"
     );
+    assert_eq!(changed.profile, idp_core::model::Profile::default());
+    let profile = idp_core::model::Profile {
+        name: Some("Ann Example".into()),
+        given_name: Some("Ann".into()),
+        family_name: Some("Example".into()),
+        address: idp_core::model::Address {
+            street_address: Some("1 Main St\nApt 2".into()),
+            locality: Some("Springfield".into()),
+            region: None,
+            postal_code: Some("62701".into()),
+            country: Some("US".into()),
+        },
+        updated_at: Some(1_234),
+    };
+    users.set_profile("u-change", &profile).await.unwrap();
+    let changed = users.find_user("u-change").await.unwrap().unwrap();
+    assert_eq!(changed.profile, profile, "names and address read back");
+    assert_eq!(
+        users
+            .find_user_by_username(&changed.username)
+            .await
+            .unwrap()
+            .unwrap()
+            .profile,
+        profile
+    );
+    let cleared = idp_core::model::Profile {
+        updated_at: Some(1_235),
+        ..Default::default()
+    };
+    users.set_profile("u-change", &cleared).await.unwrap();
+    let changed = users.find_user("u-change").await.unwrap().unwrap();
+    assert_eq!(changed.profile, cleared, "fields removed");
+    assert!(
+        users.set_profile("nobody", &profile).await.is_err(),
+        "an unknown user is an error"
+    );
     assert!(
         users.set_password("nobody", "$pw").await.is_err(),
         "an unknown user is an error"

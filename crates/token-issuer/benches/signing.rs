@@ -34,6 +34,7 @@ fn id_token() -> IdTokenClaims {
         sid: "sid-8f2a".into(),
         at_hash: Some("77QmUPtjPfzWtF2AnpK9RQ".into()),
         c_hash: None,
+        extra: Default::default(),
     }
 }
 
@@ -51,6 +52,7 @@ fn access_token() -> AccessTokenClaims {
         acr: None,
         amr: None,
         grant_id: None,
+        userinfo_claims: None,
     }
 }
 

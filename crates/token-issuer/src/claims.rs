@@ -29,6 +29,9 @@ pub struct IdTokenClaims {
     /// flow, OpenID Connect Core §3.3.2.11).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub c_hash: Option<String>,
+    /// Claims about the person (OpenID Connect Core §5.1) the request asked for, by name.
+    #[serde(flatten, default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The JWT access token (RFC 9068 §2.2), with the grant it belongs to so that revoking the
@@ -54,6 +57,9 @@ pub struct AccessTokenClaims {
     /// The grant this token was issued under (none for client credentials).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<String>,
+    /// The claims the `claims` request parameter asked UserInfo for, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_claims: Option<Vec<String>>,
 }
 
 /// How long a logout token is accepted after it is issued: long enough for the relying party

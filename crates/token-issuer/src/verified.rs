@@ -104,6 +104,7 @@ mod tests {
             acr: None,
             amr: None,
             grant_id: Some("g1".into()),
+            userinfo_claims: None,
         };
         let token = keys.sign(SigningAlg::ES256, "at+jwt", &claims).unwrap();
         (token, claims)

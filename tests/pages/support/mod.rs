@@ -290,6 +290,20 @@ impl Idp {
         (status, headers, body)
     }
 
+    /// The answer to `request` as it is: status, headers and body text (a JWT, a page).
+    pub async fn call_text(
+        &self,
+        request: Request<Body>,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
     /// The claims of the ID token in a token response, once its signature, issuer and expiry
     /// check out with the provider's keys.
     pub fn id_token_claims(&self, tokens: &serde_json::Value) -> serde_json::Value {

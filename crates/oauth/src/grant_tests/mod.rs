@@ -4,6 +4,7 @@
 
 mod authorization_code;
 mod client_credentials;
+mod id_token;
 mod refresh_token;
 
 use std::sync::Arc;
@@ -73,6 +74,7 @@ impl Endpoint {
             keys: &self.keys,
             lifetimes: LIFETIMES,
             counter: &self.counted,
+            pairwise_key: &PAIRWISE_KEY,
         }
     }
 
@@ -134,6 +136,7 @@ impl Endpoint {
         let exchange = RefreshExchange {
             rotation: &rotation,
             grants: &self.grants,
+            users: &self.users,
             clock: &self.clock,
             issuer: &issuer,
         };
@@ -194,6 +197,7 @@ pub fn code_grant(client_id: &str, scopes: &[&str]) -> CodeGrant {
             amr: vec!["pwd".to_owned(), "pin".to_owned()],
             sid: "sid-1".to_owned(),
             grant_id: random_token(16),
+            claims: None,
         },
         redirect_uri: REDIRECT_URI.to_owned(),
         nonce: Some("n-0S6_WzA2Mj".to_owned()),
@@ -216,3 +220,6 @@ pub fn refusal(result: Result<TokenResponse, GrantError>) -> (ErrorCode, String)
 pub fn invalid_grant(description: &str) -> (ErrorCode, String) {
     (ErrorCode::InvalidGrant, description.to_owned())
 }
+
+/// The key of the tests' pairwise subjects.
+pub static PAIRWISE_KEY: crate::subject::PairwiseKey = crate::subject::PairwiseKey([9; 32]);

@@ -44,6 +44,12 @@ impl GrantStore for MemoryGrants {
     async fn grant_is_active(&self, id: &str) -> Result<bool, StoreError> {
         Ok(self.get(id).is_some_and(|grant| grant.revoked_at.is_none()))
     }
+    async fn active_grant_user(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get(id)
+            .filter(|grant| grant.revoked_at.is_none())
+            .map(|grant| grant.user_id))
+    }
     async fn rotate(
         &self,
         _: EphemeralKind,

@@ -26,6 +26,7 @@ pub fn person(id: &str) -> User {
         created_at: 0,
         disabled_at: None,
         credential_epoch: 1,
+        profile: Default::default(),
     }
 }
 
@@ -103,6 +104,9 @@ impl UserStore for MemoryUsers {
         unreachable!("not used by these tests")
     }
     async fn set_phone(&self, _: &str, _: Option<&str>, _: bool) -> Result<(), StoreError> {
+        unreachable!("not used by these tests")
+    }
+    async fn set_profile(&self, _: &str, _: &idp_core::model::Profile) -> Result<(), StoreError> {
         unreachable!("not used by these tests")
     }
 }

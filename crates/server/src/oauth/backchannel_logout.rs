@@ -20,7 +20,7 @@ pub async fn notify(state: &AppState, session: &Session) -> Result<(), StoreErro
         let claims = LogoutTokenClaims::new(
             state.issuer(),
             &client.id,
-            &session.user_id,
+            &state.subject_for(&client, &session.user_id),
             &session.sid,
             state.now(),
         );

@@ -9,6 +9,7 @@ pub fn describe(scope: &str) -> Text {
         "profile" => "scope-profile",
         "email" => "scope-email",
         "phone" => "scope-phone",
+        "address" => "scope-address",
         "offline_access" => "scope-offline_access",
         _ => "scope-other",
     })

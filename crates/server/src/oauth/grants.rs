@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
-use idp_core::model::{Client, EphemeralKind, Rotated, RotationCheck, Session};
+use idp_core::model::{Client, EphemeralKind, Rotated, RotationCheck, Session, User};
 use idp_oauth::authorization_answer::AuthorizationAnswers;
 use idp_oauth::authorization_code::{CodeExchange, CodeRequest};
 use idp_oauth::authorization_request::AuthorizationRequest;
@@ -65,6 +65,7 @@ pub fn issuer(state: &AppState) -> Issuer<'_> {
             refresh_token: tokens.refresh_token_ttl,
         },
         counter: &state.metrics,
+        pairwise_key: &state.pairwise_key,
     }
 }
 
@@ -73,6 +74,7 @@ pub fn issuer(state: &AppState) -> Issuer<'_> {
 pub async fn answer_authorized(
     state: &AppState,
     client: &Client,
+    user: &User,
     request: &AuthorizationRequest,
     authorization: &Authorization,
     session: &Session,
@@ -89,6 +91,7 @@ pub async fn answer_authorized(
         .answer(
             state.now(),
             client,
+            user,
             request,
             authorization,
             session,
@@ -126,6 +129,7 @@ pub async fn exchange_refresh_token(
     let exchange = RefreshExchange {
         rotation: &EarlyRotation(state.rotations.as_ref()),
         grants: state.stores.grants.as_ref(),
+        users: state.stores.users.as_ref(),
         clock: state.clock.as_ref(),
         issuer: &issuer,
     };

@@ -27,17 +27,21 @@ pub fn hinted_subject(state: &AppState, client: &Client, hint: &str) -> Option<S
 /// Whether `hinted_sub`, the `sub` an ID token for `client` carried, is the person `user_id`.
 /// The one place a hint is compared with a person: where subjects differ per client, this is
 /// where the client's `sub` for `user_id` is worked out.
-pub fn hint_matches(client: &Client, user_id: &str, hinted_sub: &str) -> bool {
-    let _ = client;
-    user_id == hinted_sub
+pub fn hint_matches(state: &AppState, client: &Client, user_id: &str, hinted_sub: &str) -> bool {
+    state.subject_for(client, user_id) == hinted_sub
 }
 
 /// The person a hint names, for the sign-in machine (`Policy::hinted_user`): the browser's
 /// session's person when the hint names them; otherwise the hinted `sub` stands in, which is
 /// no session's person here (only this browser's session is ever compared with it).
-pub fn hinted_user(client: &Client, hinted_sub: String, session: Option<&Session>) -> String {
+pub fn hinted_user(
+    state: &AppState,
+    client: &Client,
+    hinted_sub: String,
+    session: Option<&Session>,
+) -> String {
     match session {
-        Some(session) if hint_matches(client, &session.user_id, &hinted_sub) => {
+        Some(session) if hint_matches(state, client, &session.user_id, &hinted_sub) => {
             session.user_id.clone()
         }
         _ => hinted_sub,

@@ -10,5 +10,6 @@ pub mod grants;
 pub mod id_token_hint;
 pub mod outbound;
 pub mod request_objects;
+pub mod sector;
 
 pub use idp_oauth::{authorization_request, interaction};

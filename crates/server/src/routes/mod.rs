@@ -145,6 +145,7 @@ pub fn router(state: AppState) -> Router {
             "/account/devices/forget",
             post(account::sessions::forget_device),
         )
+        .route("/account/profile", post(account::profile::set_profile))
         .route(
             "/account/questions",
             post(account::questions::set_questions),

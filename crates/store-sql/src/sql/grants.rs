@@ -206,6 +206,11 @@ impl GrantStore for SqlStore {
             .is_some())
     }
 
+    async fn active_grant_user(&self, id: &str) -> Result<Option<String>, StoreError> {
+        const USER: &str = "SELECT user_id FROM grants WHERE id = $1 AND revoked_at IS NULL";
+        self.hot_value::<String>(USER, &[Arg::Text(id)]).await
+    }
+
     async fn rotate(
         &self,
         kind: EphemeralKind,

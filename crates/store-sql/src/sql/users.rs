@@ -17,6 +17,7 @@ pub(super) struct UserRow {
     created_at: i64,
     disabled_at: Option<i64>,
     credential_epoch: i64,
+    profile: Option<String>,
 }
 
 impl FromRow for UserRow {
@@ -36,6 +37,7 @@ impl FromRow for UserRow {
             created_at: row.get("created_at")?,
             disabled_at: row.get("disabled_at")?,
             credential_epoch: row.get("credential_epoch")?,
+            profile: row.get("profile")?,
         })
     }
 }
@@ -62,6 +64,10 @@ impl UserRow {
             created_at: self.created_at,
             disabled_at: self.disabled_at,
             credential_epoch: self.credential_epoch,
+            profile: match self.profile {
+                Some(json) => serde_json::from_str(&json).map_err(|_| corrupt("users.profile"))?,
+                None => idp_core::model::Profile::default(),
+            },
         })
     }
 }
@@ -217,6 +223,19 @@ impl UserStore for SqlStore {
         sqlx::query("UPDATE users SET phone = $1, phone_verified = $2 WHERE id = $3")
             .bind(phone)
             .bind(verified && phone.is_some())
+            .bind(user_id)
+            .run_one(self)
+            .await
+    }
+
+    async fn set_profile(
+        &self,
+        user_id: &str,
+        profile: &idp_core::model::Profile,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(profile).map_err(StoreError::backend)?;
+        sqlx::query("UPDATE users SET profile = $1 WHERE id = $2")
+            .bind(json)
             .bind(user_id)
             .run_one(self)
             .await

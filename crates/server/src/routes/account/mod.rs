@@ -11,6 +11,7 @@ pub mod contact;
 pub mod factors;
 pub mod password;
 pub mod pin;
+pub mod profile;
 pub mod questions;
 pub mod sessions;
 
@@ -127,6 +128,7 @@ async fn page(
             "email_verified": user.email_verified,
             "phone": user.phone,
             "phone_verified": user.phone_verified,
+            "profile": profile::fields(&user.profile),
             "sessions": sessions,
             "devices": devices,
             "consents": consents,
@@ -188,6 +190,10 @@ fn section_of(error: &FieldError) -> Option<&'static str> {
         Some("current_pin" | "new_pin" | "new_pin_confirm") => "pin",
         Some("value" | "contact_password") => "contact",
         Some("questions_password") => "questions",
+        Some(
+            "name" | "given_name" | "family_name" | "street_address" | "locality" | "region"
+            | "postal_code" | "country",
+        ) => "profile",
         Some("factor_pin" | "factor_name") => "factors",
         Some(_) => return None,
         None => match error.text.id() {

@@ -123,7 +123,32 @@ async fn authorize(
             return crate::web::authorization_response::respond(&answer);
         };
         let session = crate::session::current(&state, &jar).await?;
-        request.hinted_user = Some(id_token_hint::hinted_user(&client, sub, session.as_ref()));
+        request.hinted_user = Some(id_token_hint::hinted_user(
+            &state,
+            &client,
+            sub,
+            session.as_ref(),
+        ));
+    }
+    // A `sub` asked for with a value in the ID token names the person as a hint does (OpenID
+    // Connect Core §3.1.2.2, §5.5.1): only their session answers.
+    let claimed_sub = request
+        .claims
+        .as_ref()
+        .and_then(|claims| claims.id_token.get("sub"))
+        .and_then(|sub| sub.value.as_ref())
+        .and_then(|value| value.as_str())
+        .map(str::to_owned);
+    if request.hinted_user.is_none()
+        && let Some(sub) = claimed_sub
+    {
+        let session = crate::session::current(&state, &jar).await?;
+        request.hinted_user = Some(id_token_hint::hinted_user(
+            &state,
+            &client,
+            sub,
+            session.as_ref(),
+        ));
     }
     let mut interaction = Interaction::new(
         state.now(),

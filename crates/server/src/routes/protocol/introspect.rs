@@ -88,7 +88,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Va
             "token_type": "refresh_token",
             "scope": grant.scopes.join(" "),
             "client_id": grant.client_id,
-            "sub": grant.user_id,
+            "sub": state.subject_for(&client, &grant.user_id),
             "iss": state.issuer(),
             "auth_time": grant.auth_time,
             "acr": grant.acr,

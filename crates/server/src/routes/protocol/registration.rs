@@ -124,6 +124,7 @@ fn describe(state: &AppState, client: &Client) -> Value {
     if !metadata.request_uris.is_empty() {
         out["request_uris"] = json!(metadata.request_uris);
     }
+    crate::oauth::sector::describe(client, &mut out);
     if let Some(uri) = &metadata.backchannel_logout_uri {
         out["backchannel_logout_uri"] = json!(uri);
     }
@@ -142,6 +143,26 @@ fn describe(state: &AppState, client: &Client) -> Value {
         out["client_secret_expires_at"] = json!(0);
     }
     out
+}
+
+/// A registration's `sector_identifier_uri`, fetched as the client's (https, public
+/// addresses) and checked against its redirect URIs.
+async fn check_sector(
+    state: &AppState,
+    checked: &client_metadata::Registration,
+) -> Result<(), RegistrationError> {
+    let Some(uri) = &checked.metadata.sector_identifier_uri else {
+        return Ok(());
+    };
+    let caller = crate::oauth::outbound::Caller::Registered;
+    crate::oauth::sector::check(state, uri, caller, &checked.redirect_uris)
+        .await
+        .map_err(|description| {
+            RegistrationError::Metadata(MetadataError {
+                code: "invalid_client_metadata",
+                description,
+            })
+        })
 }
 
 fn secret_for(method: TokenEndpointAuthMethod) -> Option<String> {
@@ -192,6 +213,7 @@ async fn handle_register(
     };
     let request = parse_body(headers, body)?;
     let checked = client_metadata::check(&request, state.protocol())?;
+    check_sector(state, &checked).await?;
     // Counted once the request is valid (junk from a shared address uses up nothing), and
     // before the token is spent (a refused registration keeps it).
     if let throttle::Verdict::Wait(seconds) =
@@ -301,6 +323,7 @@ pub async fn update(
             }));
         }
         let checked = client_metadata::check(&request, state.protocol())?;
+        check_sector(&state, &checked).await?;
         // The secret stays unless the method changes between having one and not.
         let (secret_hash, new_secret) =
             match (client.secret_hash.clone(), secret_for(checked.auth_method)) {
@@ -308,6 +331,7 @@ pub async fn update(
                 (_, Some(secret)) => (Some(sha256_b64(&secret)), Some(secret)),
                 (_, None) => (None, None),
             };
+        let before = client.clone();
         let updated = Client {
             name: checked.name,
             secret_hash,
@@ -321,6 +345,12 @@ pub async fn update(
             },
             ..client
         };
+        crate::oauth::sector::check_same_sector(&before, &updated).map_err(|description| {
+            RegistrationError::Metadata(MetadataError {
+                code: "invalid_client_metadata",
+                description,
+            })
+        })?;
         state.stores.clients.update_client(&updated).await?;
         let mut answer = describe(&state, &updated);
         // A method that now needs a secret gets one, returned this once (RFC 7592 §2.2).

@@ -1,6 +1,9 @@
-//! The UserInfo endpoint (OpenID Connect Core §5.3): the claims the access token's scopes allow.
+//! The UserInfo endpoint (OpenID Connect Core §5.3): the claims the access token's scopes
+//! allow and those its request asked for by name (`idp_oauth::claims`), as JSON, or as a
+//! JWT signed with the client's `userinfo_signed_response_alg` (§5.3.2).
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
@@ -11,9 +14,18 @@ use crate::error::BearerError;
 use crate::state::AppState;
 use idp_store_sql::Traffic;
 
-pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match Traffic::Token.scope(handle(&state, &headers)).await {
-        Ok(claims) => Json(claims).into_response(),
+/// The media type of a signed answer.
+pub const JWT: &str = "application/jwt";
+
+pub enum Answer {
+    Json(Map<String, Value>),
+    Signed(String),
+}
+
+pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match Traffic::Token.scope(handle(&state, &headers, &body)).await {
+        Ok(Answer::Json(claims)) => Json(claims).into_response(),
+        Ok(Answer::Signed(jwt)) => ([(header::CONTENT_TYPE, JWT)], jwt).into_response(),
         Err(error) => error.into_response(),
     }
 }
@@ -26,37 +38,81 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .then_some(token.trim())
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap) -> Result<Map<String, Value>, BearerError> {
+/// The access token of a form-encoded POST body (RFC 6750 §2.2).
+fn in_body(headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if !form {
+        return None;
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
+    pairs
+        .into_iter()
+        .find(|(name, _)| name == "access_token")
+        .map(|(_, token)| token)
+}
+
+/// The access token, from the `Authorization` header or a form body, never both (RFC 6750
+/// §2: a client uses one method).
+fn access_token(headers: &HeaderMap, body: &[u8]) -> Result<String, BearerError> {
+    let invalid = |why: &'static str| BearerError::OAuth(OAuthError::invalid_request(why));
+    match (bearer(headers), in_body(headers, body)) {
+        (Some(_), Some(_)) => Err(invalid("send the access token one way only")),
+        (Some(token), None) => Ok(token.to_owned()),
+        (None, Some(token)) => Ok(token),
+        (None, None) => Err(BearerError::OAuth(OAuthError::invalid_token(
+            "a bearer access token is required",
+        ))),
+    }
+}
+
+async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Answer, BearerError> {
     let invalid = |why: &'static str| BearerError::OAuth(OAuthError::invalid_token(why));
-    let token = bearer(headers).ok_or_else(|| invalid("a bearer access token is required"))?;
-    let claims = state
-        .active_access_token(token)
+    let token = access_token(headers, body)?;
+    let token = token.as_str();
+    let active = state
+        .active_token(token)
         .await?
         .ok_or_else(|| invalid("the access token is invalid, expired or revoked"))?;
-    if claims.grant_id.is_none() {
-        return Err(invalid("this access token was not issued for a user"));
-    }
+    let user_id = active
+        .user_id
+        .ok_or_else(|| invalid("this access token was not issued for a user"))?;
+    let claims = active.claims;
     let user = state
         .stores
         .users
-        .find_user(&claims.sub)
+        .find_user(&user_id)
         .await?
         .ok_or_else(|| invalid("the user no longer exists"))?;
-    let scopes: Vec<&str> = claims.scope.split(' ').collect();
-    let mut body = Map::new();
-    body.insert("sub".into(), json!(user.id));
-    if scopes.contains(&"profile") {
-        body.insert("preferred_username".into(), json!(user.username));
-    }
-    if scopes.contains(&"email") {
-        body.insert("email".into(), json!(user.email));
-        body.insert("email_verified".into(), json!(user.email_verified));
-    }
-    if scopes.contains(&"phone")
-        && let Some(phone) = &user.phone
-    {
-        body.insert("phone_number".into(), json!(phone));
-        body.insert("phone_number_verified".into(), json!(user.phone_verified));
-    }
-    Ok(body)
+    let client = state
+        .stores
+        .clients
+        .find_client(&claims.client_id)
+        .await?
+        .ok_or_else(|| invalid("the client no longer exists"))?;
+    let scopes: Vec<String> = claims.scope.split(' ').map(str::to_owned).collect();
+    let named = claims.userinfo_claims.iter().flatten().map(String::as_str);
+    let mut body = idp_oauth::claims::released(&user, &scopes, true, named);
+    body.insert("sub".into(), json!(state.subject_for(&client, &user.id)));
+    let Some(alg) = client.metadata.userinfo_signed_response_alg else {
+        return Ok(Answer::Json(body));
+    };
+    body.insert("iss".into(), json!(state.issuer()));
+    body.insert("aud".into(), json!(client.id));
+    // Good as long as an ID token is: a relying party that keeps it checks it as one.
+    body.insert("iat".into(), json!(state.now()));
+    body.insert(
+        "exp".into(),
+        json!(state.now() + state.settings.tokens.id_token_ttl),
+    );
+    let signed = state
+        .keys()
+        .sign(alg, "JWT", &body)
+        .map_err(|error| BearerError::Fault(crate::error::Fault::internal(error)))?;
+    Ok(Answer::Signed(signed))
 }

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use idp_core::model::Client;
+use idp_oauth::claims::consent_scopes;
 use idp_signin::{Event, SignIn};
 use serde::Deserialize;
 use serde_json::json;
@@ -45,9 +46,9 @@ pub async fn consent_page(
 ) -> Result<Response, PageError> {
     let (loaded, client) = at_consent_step(&state, loaded).await?;
     let interaction = &loaded.interaction;
-    let scopes: Vec<_> = interaction
-        .request
-        .scopes
+    // The claims asked for by name are shown as their scopes (see idp_oauth::claims).
+    let request = &interaction.request;
+    let scopes: Vec<_> = consent_scopes(&request.scopes, request.claims.as_ref())
         .iter()
         .map(|s| describe(s))
         .collect();
@@ -82,11 +83,12 @@ pub async fn consent_submit(
     let event = match form.decision.as_str() {
         "allow" => {
             let user_id = loaded.user()?.id.clone();
-            let scopes = &loaded.interaction.request.scopes;
+            let request = &loaded.interaction.request;
+            let scopes = consent_scopes(&request.scopes, request.claims.as_ref());
             state
                 .stores
                 .consents
-                .grant_consent(&user_id, &client.id, scopes, state.now())
+                .grant_consent(&user_id, &client.id, &scopes, state.now())
                 .await?;
             Event::ConsentGiven
         }

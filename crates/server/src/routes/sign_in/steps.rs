@@ -178,6 +178,7 @@ pub async fn advance(
                             crate::oauth::grants::answer_authorized(
                                 state,
                                 &client,
+                                loaded.user()?,
                                 request,
                                 &authorization,
                                 session,
@@ -280,7 +281,10 @@ pub async fn consent_needed(
         state.stores.consents.as_ref(),
         &client,
         user_id,
-        &interaction.request.scopes,
+        &idp_oauth::claims::consent_scopes(
+            &interaction.request.scopes,
+            interaction.request.claims.as_ref(),
+        ),
     )
     .await?)
 }
@@ -346,9 +350,11 @@ pub async fn begin(
                 sid,
             };
             // The client the request was checked against, not looked up again.
-            let scopes = &loaded.interaction.request.scopes;
+            let request = &loaded.interaction.request;
+            let scopes =
+                idp_oauth::claims::consent_scopes(&request.scopes, request.claims.as_ref());
             let needed =
-                consent::needed(state.stores.consents.as_ref(), client, &user_id, scopes).await?;
+                consent::needed(state.stores.consents.as_ref(), client, &user_id, &scopes).await?;
             advance(state, jar, loaded, Event::ConsentChecked { needed }, from).await
         }
         Ok(signin) => {
