@@ -244,6 +244,14 @@ async fn each_implicit_and_hybrid_response_type_answers_in_the_fragment() {
                 assert_eq!(claims["nonce"], "n-1");
                 assert_eq!(claims["aud"], "rp");
                 assert_eq!(claims["sub"], "id-ana");
+                // With no access token beside it the ID token is all the relying party gets:
+                // the scopes' claims are in it (OpenID Connect Core §5.4), and only then.
+                let alone = words == ["id_token"];
+                assert_eq!(
+                    claims.get("email").and_then(Value::as_str),
+                    alone.then_some("ana@example.com"),
+                    "{response_type}"
+                );
                 assert_eq!(
                     claims.get("at_hash").and_then(Value::as_str),
                     access_token.map(|t| half_hash(t)).as_deref(),

@@ -31,13 +31,14 @@ impl AuthorizationAnswers<'_> {
     /// Issues what the request's response type asks for, at `now`, and returns the answer
     /// that delivers it (with `state` and `iss`, in the request's response mode). Only the
     /// sign-in machine grants the [`Authorization`], for the session it names. `user` is the
-    /// session's person, for the claims an ID token from here carries.
+    /// session's person, for the claims an ID token from here carries (needed only when the
+    /// response type has `id_token`).
     #[allow(clippy::too_many_arguments)]
     pub async fn answer(
         &self,
         now: UnixTime,
         client: &Client,
-        user: &User,
+        user: Option<&User>,
         request: &AuthorizationRequest,
         authorization: &Authorization,
         session: &Session,
@@ -46,7 +47,7 @@ impl AuthorizationAnswers<'_> {
         if authorization.sid() != session.sid
             || authorization.user_id() != session.user_id
             || client.id != request.client_id
-            || user.id != session.user_id
+            || user.is_some_and(|user| user.id != session.user_id)
         {
             return Err(StoreError::Corrupt("an authorization for another session".into()).into());
         }
@@ -85,7 +86,7 @@ impl AuthorizationAnswers<'_> {
         };
         let id_token = if response_type.id_token {
             let with = IdTokenFor {
-                user: Some(user),
+                user,
                 nonce: request.nonce.as_deref(),
                 access_token: access_token.as_deref(),
                 code: code.as_deref(),

@@ -74,7 +74,7 @@ pub fn issuer(state: &AppState) -> Issuer<'_> {
 pub async fn answer_authorized(
     state: &AppState,
     client: &Client,
-    user: &User,
+    user: Option<&User>,
     request: &AuthorizationRequest,
     authorization: &Authorization,
     session: &Session,

@@ -174,11 +174,25 @@ pub async fn advance(
                             .find_client(&request.client_id)
                             .await?
                             .ok_or(PageError::expired(Expired::ClientGone))?;
+                        // An ID token from here carries claims about the person: read them
+                        // as they are now (a session's answer has not looked the person up).
+                        let person = match &loaded.user {
+                            _ if !request.response_type.id_token => None,
+                            Some(user) if user.id == session.user_id => Some(user.clone()),
+                            _ => Some(
+                                state
+                                    .stores
+                                    .users
+                                    .find_user(&session.user_id)
+                                    .await?
+                                    .ok_or(PageError::expired(Expired::PersonGone))?,
+                            ),
+                        };
                         Answer::Client(
                             crate::oauth::grants::answer_authorized(
                                 state,
                                 &client,
-                                loaded.user()?,
+                                person.as_ref(),
                                 request,
                                 &authorization,
                                 session,
