@@ -104,7 +104,7 @@ pub fn document(settings: &Settings, keys: &KeySet) -> serde_json::Value {
         "acr_values_supported": acr::LEVELS,
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
-            "at_hash", "name", "given_name", "family_name", "preferred_username", "updated_at",
+            "at_hash", "c_hash", "name", "given_name", "family_name", "preferred_username", "updated_at",
             "email", "email_verified", "phone_number", "phone_number_verified", "address"
         ],
         "claims_parameter_supported": true,
