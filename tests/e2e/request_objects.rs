@@ -63,6 +63,8 @@ async fn a_relying_party_signs_its_request_object_and_its_client_assertion() {
         "private_key_jwt",
         "--jwks-uri",
         &format!("{base}/jwks"),
+        "--request-uri",
+        &format!("{base}/request.jwt"),
     ]);
     assert!(client["client_secret"].is_null(), "{client}");
     let client_id = client["client_id"].as_str().unwrap().to_owned();

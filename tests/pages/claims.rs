@@ -236,10 +236,23 @@ async fn a_client_that_asks_for_signed_userinfo_gets_a_jwt_of_its_algorithm() {
         "{jwks}"
     );
     let state = &portal.idp.state;
-    let claims: Value = state
-        .keys()
-        .verify(&jwt, "JWT", state.issuer(), state.now())
+    // Verified with the published key, as a relying party does; no `exp`, so that it never
+    // passes for an ID token.
+    let jwk = published
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
         .unwrap();
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk.clone()).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.set_audience(&["portal"]);
+    validation.set_issuer(&[state.issuer()]);
+    let claims: Value = jsonwebtoken::decode(&jwt, &key, &validation)
+        .unwrap()
+        .claims;
+    assert!(claims.get("exp").is_none(), "{claims}");
     assert_eq!(claims["iss"], state.issuer());
     assert_eq!(claims["aud"], "portal");
     assert_eq!(claims["sub"], portal.alice);

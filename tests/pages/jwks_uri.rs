@@ -238,3 +238,24 @@ async fn a_slow_jwks_uri_delays_no_other_client() {
     assert_eq!(fast, StatusCode::OK, "{body}");
     assert_eq!(slow, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_failed_refetch_keeps_the_keys_the_client_still_has() {
+    let idp = Idp::start().await;
+    let first = TestKey::new("ES256", "k1");
+    let published = Published::start(TestKey::set(&[&first])).await;
+    key_client(&idp, "rp", &published.url, true).await;
+    let (status, body) = token_with(&idp, "rp", &first, "j1").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The client's URL breaks, and an assertion with a key it never had (anyone can send
+    // one) makes the provider look again: that fails.
+    published.replace(json!("not a key set"));
+    let stranger = TestKey::new("ES256", "other");
+    let (status, body) = token_with(&idp, "rp", &stranger, "j2").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(published.fetches(), 2);
+    // The client's own key goes on working for the rest of its keys' lifetime.
+    let (status, body) = token_with(&idp, "rp", &first, "j3").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

@@ -150,6 +150,7 @@ fn new_client<'a>(
         id_token_alg: "ES256",
         jwks: None,
         jwks_uri: None,
+        request_uris: &[],
         links: &LINKS,
         person,
     }

@@ -329,7 +329,6 @@ async fn a_request_uri_is_fetched_from_the_client() {
     let idp = Idp::with(|s| s.new_device.enabled = false).await;
     idp.user("alice").await;
     let key = TestKey::new("PS256", "k1");
-    client_with_keys(&idp, "rp", TestKey::set(&[&key]), |_| {}).await;
     let object = key.sign(&request_claims(&idp, "rp"));
     let router = axum::Router::new().route(
         "/object",
@@ -341,6 +340,12 @@ async fn a_request_uri_is_fetched_from_the_client() {
         }),
     );
     let base = serve(router).await;
+    // An administrator's client, its URLs registered: fetched at any address (loopback here).
+    let listed = vec![format!("{base}/object"), format!("{base}/gone")];
+    client_with_keys(&idp, "rp", TestKey::set(&[&key]), |c| {
+        c.metadata.request_uris = listed;
+    })
+    .await;
     let url = authorize_with("rp", "request_uri", &format!("{base}/object"), &[]);
     let done = Browser::new(&idp).sign_in(&url, "alice").await;
     assert!(done.gives_code(), "{done:?}");
@@ -399,6 +404,18 @@ async fn a_registered_clients_request_uri_must_be_https_at_a_public_address() {
         let (error, _, description) =
             refused(&idp, &authorize_with("rp", "request_uri", uri, &extra)).await;
         assert_eq!(error, "invalid_request_uri", "{uri}: {description}");
+    }
+    // An administrator's client is no different for a URL it did not register: the URL comes
+    // with the request, from anyone, and must not reach into the provider's network.
+    client_with_keys(&idp, "admin-rp", TestKey::set(&[&key]), |_| {}).await;
+    for uri in ["http://127.0.0.1:9/object", "https://10.0.0.7/object"] {
+        let url = authorize_with("admin-rp", "request_uri", uri, &extra);
+        let (error, _, description) = refused(&idp, &url).await;
+        assert_eq!(error, "invalid_request_uri", "{uri}: {description}");
+        assert!(
+            description.contains("https") || description.contains("public"),
+            "{description}"
+        );
     }
 }
 

@@ -30,11 +30,18 @@ fn host(uri: &str) -> Option<String> {
 }
 
 /// The client's sector, for a pairwise client: the host of its `sector_identifier_uri`, else
-/// of its (first) redirect URI.
+/// of its (first) redirect URI when that is https. The host of a private-use scheme
+/// (`com.example.app://bank.example/cb`) or of loopback is anyone's to name, so it never makes
+/// a sector: such a client is a sector of its own.
 pub fn sector(client: &Client) -> Option<String> {
     match &client.metadata.sector_identifier_uri {
         Some(uri) => host(uri),
-        None => client.redirect_uris.first().and_then(|uri| host(uri)),
+        None => client
+            .redirect_uris
+            .first()
+            .filter(|uri| uri.starts_with("https://"))
+            .and_then(|uri| host(uri))
+            .filter(|host| host != "localhost" && host.parse::<std::net::IpAddr>().is_err()),
     }
 }
 

@@ -309,6 +309,11 @@ pub enum ClientCommand {
         /// Where the client publishes its public keys (a JWK Set), fetched when needed.
         #[arg(long, value_name = "URL")]
         jwks_uri: Option<String>,
+        /// A URL the client keeps request objects at (RFC 9101 `request_uri`), repeatable:
+        /// only these are then fetched for it, and at any address (others must be https at a
+        /// public address).
+        #[arg(long = "request-uri", value_name = "URL")]
+        request_uris: Vec<String>,
         /// Algorithm of the client's ID tokens.
         #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = ["ES256", "RS256", "EdDSA"])]
         id_token_alg: String,
@@ -477,6 +482,7 @@ pub struct NewClient<'a> {
     /// A JWK Set, as JSON text.
     pub jwks: Option<&'a str>,
     pub jwks_uri: Option<&'a str>,
+    pub request_uris: &'a [String],
     pub links: &'a LinkArgs,
 }
 
@@ -537,6 +543,14 @@ pub async fn create_client(
             "private_key_jwt needs the client's keys: --jwks or --jwks-uri".into(),
         ));
     }
+    for uri in new.request_uris {
+        let parsed = url::Url::parse(uri).map_err(|e| CliError(format!("--request-uri: {e}")))?;
+        if !matches!(parsed.scheme(), "https" | "http") {
+            return Err(CliError(format!(
+                "--request-uri: `{uri}` is not an http(s) URL"
+            )));
+        }
+    }
     let links = new.links.checked()?;
     let secret = (!public && !key_auth).then(|| random_token(32));
     let mut metadata = ClientMetadata {
@@ -546,6 +560,7 @@ pub async fn create_client(
         backchannel_logout_uri: new.backchannel_logout_uri.map(str::to_owned),
         jwks,
         jwks_uri: jwks_uri.clone(),
+        request_uris: new.request_uris.to_vec(),
         links,
         ..ClientMetadata::default()
     };

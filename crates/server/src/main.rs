@@ -223,6 +223,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             person,
             jwks,
             jwks_uri,
+            request_uris,
             links,
         }) => {
             let new = idp_server::cli::NewClient {
@@ -239,6 +240,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                 person: &person,
                 jwks: jwks.as_deref(),
                 jwks_uri: jwks_uri.as_deref(),
+                request_uris: &request_uris,
                 links: &links,
             };
             let out = idp_server::cli::create_client(&state, new)

@@ -103,9 +103,16 @@ impl ClientKeys for ClientKeysOf<'_> {
             }
             Err(why) => {
                 tracing::info!(client_id = %client.id, "jwks_uri: {why}");
-                slot.keys = None;
                 slot.failure = Some(why.clone());
-                Err(KeysUnavailable(why))
+                // A refetch for an unknown `kid` (which anyone can ask for) that fails keeps
+                // the keys still within their lifetime: the client's own keys go on working.
+                match slot.keys.clone().filter(|_| now < slot.expires_at) {
+                    Some(keys) => Ok(keys),
+                    None => {
+                        slot.keys = None;
+                        Err(KeysUnavailable(why))
+                    }
+                }
             }
         }
     }

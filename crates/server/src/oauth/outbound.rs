@@ -101,8 +101,9 @@ pub async fn fetch(
     caller: Caller,
     accept: &str,
 ) -> Result<Fetched, FetchError> {
-    let http = client_for(shared, uri, caller).await?;
     let call = async {
+        // Within the time limit, resolving the name included.
+        let http = client_for(shared, uri, caller).await?;
         let mut response = http
             .get(uri)
             .header(reqwest::header::ACCEPT, accept)

@@ -39,7 +39,13 @@ impl RequestUris for RequestUrisOf<'_> {
                 "not one of the request_uris the client registered".into(),
             ));
         }
-        let caller = if client.metadata.first_party {
+        // The URL comes with the request, from anyone: it is called at any address only when
+        // an administrator registered it for their own client; otherwise, like every URL a
+        // client gave, over https at a public address.
+        let listed = registered
+            .iter()
+            .any(|r| without_fragment(r) == without_fragment(uri));
+        let caller = if client.metadata.first_party && listed {
             Caller::Trusted
         } else {
             Caller::Registered

@@ -104,12 +104,9 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<An
     };
     body.insert("iss".into(), json!(state.issuer()));
     body.insert("aud".into(), json!(client.id));
-    // Good as long as an ID token is: a relying party that keeps it checks it as one.
+    // No `exp` and no authentication claims: a signed UserInfo answer is never taken for an
+    // ID token (Core §3.1.3.7 requires `exp`), though it has the same `iss` and `aud`.
     body.insert("iat".into(), json!(state.now()));
-    body.insert(
-        "exp".into(),
-        json!(state.now() + state.settings.tokens.id_token_ttl),
-    );
     let signed = state
         .keys()
         .sign(alg, "JWT", &body)
