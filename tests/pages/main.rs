@@ -19,6 +19,7 @@ mod authorize;
 mod brand;
 mod cancel;
 mod claims;
+mod conformance;
 mod consent;
 mod expired;
 mod faults;
