@@ -66,9 +66,14 @@ impl TestKey {
 
     /// `claims` signed with this key, its `kid` in the header.
     pub fn sign(&self, claims: &Value) -> String {
+        self.sign_typed(claims, "oauth-authz-req+jwt")
+    }
+
+    /// `claims` signed with this key, the header's `typ` as given.
+    pub fn sign_typed(&self, claims: &Value, typ: &str) -> String {
         let mut header = Header::new(self.alg);
         header.kid = Some(self.kid.clone());
-        header.typ = Some("oauth-authz-req+jwt".into());
+        header.typ = Some(typ.into());
         jsonwebtoken::encode(&header, claims, &self.encoding).unwrap()
     }
 }
@@ -240,6 +245,10 @@ async fn a_bad_request_object_is_refused_at_the_redirect_uri() {
         ),
         ("unsigned", unsigned(&good)),
         ("encrypted", jwe),
+        (
+            "a JWT made for something else",
+            key.sign_typed(&good, "logout+jwt"),
+        ),
     ];
     for (what, object) in cases {
         let extra = [("state", "s"), ("redirect_uri", REDIRECT)];
@@ -450,4 +459,27 @@ async fn a_pushed_request_may_carry_a_request_object() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_request_object", "{body}");
+}
+
+#[tokio::test]
+async fn request_uris_one_address_has_fetched_stop_at_the_limit() {
+    let idp = Idp::with(|s| s.limits.request_uri_fetches_per_hour = 2).await;
+    let key = TestKey::new("ES256", "k1");
+    client_with_keys(&idp, "rp", TestKey::set(&[&key]), |c| {
+        c.metadata.first_party = false;
+    })
+    .await;
+    let extra = [("redirect_uri", REDIRECT), ("state", "s")];
+    let url = authorize_with("rp", "request_uri", "https://127.0.0.1:9/object", &extra);
+    for _ in 0..2 {
+        let (error, _, _) = refused(&idp, &url).await;
+        assert_eq!(error, "invalid_request_uri");
+    }
+    let page = Browser::new(&idp).get(&url).await;
+    assert_eq!(
+        page.status,
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "{page:?}"
+    );
+    assert!(page.location.is_none(), "{page:?}");
 }

@@ -197,6 +197,17 @@ pub async fn verify(
     }
     let alg = client_keys::header_alg(object)
         .ok_or_else(|| invalid_object("the request object's header cannot be read"))?;
+    // A JWT made for something else (an access token, a logout token, a DPoP proof) never
+    // passes for a request object (RFC 9101 §10.8).
+    if let Some(typ) = client_keys::header_field(object, "typ")
+        && !typ.eq_ignore_ascii_case("oauth-authz-req+jwt")
+        && !typ.eq_ignore_ascii_case("jwt")
+    {
+        return Err(invalid_object(format!(
+            "a request object's typ is oauth-authz-req+jwt or JWT, not {}",
+            typ.chars().take(32).collect::<String>()
+        )));
+    }
     let registered = client.metadata.request_object_signing_alg.as_deref();
     if registered.is_some_and(|registered| registered != alg) {
         return Err(invalid_object(format!(

@@ -186,6 +186,8 @@ pub enum Action {
     SignUp,
     Registration,
     Recovery,
+    /// A request object fetched from the `request_uri` an authorization request names.
+    RequestUriFetch,
     PinTry,
     CodeTry,
 }
@@ -198,6 +200,7 @@ impl Action {
             Self::SignUp => (limits.signups_per_hour, 3600),
             Self::Registration => (limits.registrations_per_hour, 3600),
             Self::Recovery => (limits.recoveries_per_hour, 3600),
+            Self::RequestUriFetch => (limits.request_uri_fetches_per_hour, 3600),
             Self::PinTry => (limits.pin_tries_per_15_minutes, 900),
             Self::CodeTry => (limits.code_tries_per_15_minutes, 900),
         }
@@ -213,6 +216,7 @@ impl Action {
             Self::SignUp => "signup",
             Self::Registration => "register",
             Self::Recovery => "recovery",
+            Self::RequestUriFetch => "request-uri",
             Self::PinTry => "pin",
             Self::CodeTry => "code",
         }

@@ -43,11 +43,17 @@ pub struct Signed {
 /// The algorithm the JOSE header of `jws` names, read without verifying anything (so `none`
 /// too); `None` when the header cannot be read.
 pub fn header_alg(jws: &str) -> Option<String> {
+    header_field(jws, "alg")
+}
+
+/// A member of the JOSE header of `jws` that is a string (`alg`, `typ`), read without
+/// verifying anything.
+pub fn header_field(jws: &str, name: &str) -> Option<String> {
     let header = jws.split('.').next()?;
     let bytes =
         base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).ok()?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    value["alg"].as_str().map(str::to_owned)
+    value[name].as_str().map(str::to_owned)
 }
 
 /// The claims of `jws`, read without verifying its signature: only to find who it claims to

@@ -101,6 +101,7 @@ pub struct LimitSettings {
     pub signups_per_hour: u32,
     pub registrations_per_hour: u32,
     pub recoveries_per_hour: u32,
+    pub request_uri_fetches_per_hour: u32,
     pub pin_tries_per_15_minutes: u32,
     pub code_tries_per_15_minutes: u32,
 }

@@ -67,6 +67,19 @@ async fn authorize(
     pairs: Vec<(String, String)>,
 ) -> Result<Response, PageError> {
     let (pairs, arrival) = super::par::resolve(&state, pairs).await?;
+    if pairs
+        .iter()
+        .any(|(name, value)| name == "request_uri" && !value.is_empty())
+    {
+        // The provider is about to call the address the request names: counted per address,
+        // whatever the answer, so no one turns it into a caller of other people's servers.
+        let action = crate::throttle::Action::RequestUriFetch;
+        if let crate::throttle::Verdict::Wait(seconds) =
+            crate::throttle::per_ip(&state, action, from.ip()).await?
+        {
+            return Err(PageError::TooMany(seconds));
+        }
+    }
     let clients = state.stores.clients.as_ref();
     let checked = match crate::oauth::request_objects::resolve(&state, pairs).await {
         Ok(pairs) => {

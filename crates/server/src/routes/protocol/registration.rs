@@ -213,15 +213,16 @@ async fn handle_register(
     };
     let request = parse_body(headers, body)?;
     let checked = client_metadata::check(&request, state.protocol())?;
-    check_sector(state, &checked).await?;
-    // Counted once the request is valid (junk from a shared address uses up nothing), and
-    // before the token is spent (a refused registration keeps it).
+    // Counted once the request is valid (junk from a shared address uses up nothing), before
+    // the sector identifier is fetched (each fetch counts), and before the token is spent (a
+    // refused registration keeps it).
     if let throttle::Verdict::Wait(seconds) =
         throttle::per_ip(state, throttle::Action::Registration, from.ip()).await?
     {
         return Err(RegistrationError::TooMany(seconds));
     }
     let counted = throttle::counted(state, throttle::Action::Registration, from.ip());
+    check_sector(state, &checked).await?;
     let registered = register_client(state, token, checked).await;
     if matches!(&registered, Err(RegistrationError::Store(error)) if error.is_outage()) {
         // Refused for our own outage: it does not count against the address.
