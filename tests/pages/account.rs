@@ -80,19 +80,18 @@ async fn the_account_page_groups_its_sections_and_opens_one_form_at_a_time() {
     let idp = setup().await;
     let mut browser = Browser::new(&idp);
     let account = browser.open_account("alice", PIN).await;
-    let order: Vec<usize> = [
-        "security", "profile", "contact", "sessions", "activity", "apps",
-    ]
-    .iter()
-    .map(|id| account.body.find(&format!("<h2 id=\"{id}\"")).unwrap())
-    .collect();
+    let order: Vec<usize> = ["security", "contact", "sessions", "activity", "apps"]
+        .iter()
+        .map(|id| account.body.find(&format!("<h2 id=\"{id}\"")).unwrap())
+        .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
     let security = section(&account, "security");
     for form in ["/account/password", "/account/pin", "/account/questions"] {
         assert!(security.contains(&format!("action=\"{form}\"")), "{form}");
     }
     assert!(section(&account, "contact").contains("action=\"/account/contact\""));
-    assert!(section(&account, "profile").contains("action=\"/account/profile\""));
+    // The name and address are kept with the contact details.
+    assert!(section(&account, "contact").contains("action=\"/account/profile\""));
     // Every change form folded, in one exclusive group; none open on arrival.
     assert_eq!(account.body.matches("<details name=\"account\"").count(), 6);
     assert!(!account.body.contains(" open>"), "{}", account.body);

@@ -539,7 +539,6 @@ account-questions-off = Security questions are not used on this site.
 
 account-profile = Name and address
 account-profile-hint = Apps you allow to see your profile or address read these. Leave a field empty to remove it.
-account-profile-change = Change your name or address
 account-profile-name = Full name
 account-profile-given-name = Given name
 account-profile-family-name = Family name

@@ -247,7 +247,7 @@ account-unknown-browser = Navegador desconocido
 account-last-used = Último uso:
 account-forget = Olvidar
 account-none-yet = Ninguno todavía.
-account-apps = Aplicaciones a las que dio permiso
+account-apps = Aplicaciones con permiso
 account-withdraw = Retirar
 account-none = Ninguna.
 account-activity = Inicios de sesión recientes
@@ -545,7 +545,6 @@ account-questions-off = En este sitio no se usan preguntas de seguridad.
 
 account-profile = Nombre y dirección
 account-profile-hint = Las aplicaciones a las que permita ver su perfil o su dirección leen estos datos. Deje un campo vacío para quitarlo.
-account-profile-change = Cambiar su nombre o dirección
 account-profile-name = Nombre completo
 account-profile-given-name = Nombre
 account-profile-family-name = Apellidos
