@@ -18,6 +18,7 @@ pub mod client_credentials;
 pub mod client_keys;
 pub mod client_metadata;
 pub mod consent;
+pub mod fapi;
 pub mod form_body;
 pub mod grant_error;
 #[cfg(test)]
@@ -27,6 +28,7 @@ pub mod issuer;
 pub mod refresh_token;
 pub mod request_object;
 pub mod single_use;
+pub mod steady_refresh;
 pub mod subject;
 #[cfg(test)]
 mod test_stores;

@@ -79,6 +79,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub brand: BrandSettings,
     pub protocol: ProtocolSettings,
+    pub fapi2: Fapi2Settings,
 }
 
 /// Choices about which parts of the protocol are offered.
@@ -89,6 +90,15 @@ pub struct ProtocolSettings {
     pub unsigned_request_objects: bool,
     /// The implicit and hybrid response types (`id_token`, `code id_token token`, ...).
     pub implicit_and_hybrid: bool,
+}
+
+/// The FAPI 2.0 Security Profile (see `idp_oauth::fapi`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fapi2Settings {
+    /// Every client is under the profile, not only those registered with
+    /// `fapi2_security_profile: true`.
+    pub all_clients: bool,
 }
 
 /// How often one client IP may do what an attacker would repeat (each 0: no limit, and no
