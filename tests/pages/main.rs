@@ -22,6 +22,7 @@ mod claims;
 mod conformance;
 mod consent;
 mod expired;
+mod fapi;
 mod faults;
 mod front;
 mod jwks_uri;

@@ -416,7 +416,11 @@ fn check_scope(params: &Params) -> Result<Vec<String>, OAuthError> {
 
 /// PKCE (RFC 7636): S256 only, never `plain`; required for public clients (RFC 9700 §2.1.1)
 /// and for every client under the FAPI 2.0 profile.
-fn check_pkce(params: &Params, client: &Client, rules: Rules) -> Result<Option<String>, OAuthError> {
+fn check_pkce(
+    params: &Params,
+    client: &Client,
+    rules: Rules,
+) -> Result<Option<String>, OAuthError> {
     let challenge = params.get("code_challenge");
     let method = params.get("code_challenge_method");
     match (challenge, method) {

@@ -272,7 +272,11 @@ mod tests {
         let keys = crate::client_keys::RegisteredKeys;
         let audiences = [ISSUER, TOKEN_ENDPOINT];
         let protocol = ProtocolOptions::default();
-        match authenticate(presented, &clients, &keys, used, clock, &audiences, protocol).await {
+        match authenticate(
+            presented, &clients, &keys, used, clock, &audiences, protocol,
+        )
+        .await
+        {
             Ok(client) => Ok(client.id),
             Err(AuthError::OAuth(error)) => Err(error.code),
             Err(AuthError::Store(error)) => panic!("{error:?}"),

@@ -164,13 +164,29 @@ impl Rules {
         let method_allowed =
             |m: &str| TokenEndpointAuthMethod::parse(m).is_some_and(|m| self.allows_auth_method(m));
         let alg_allowed = |alg: &str| ASSERTION_ALGORITHMS.contains(&alg);
-        for endpoint in ["token_endpoint", "revocation_endpoint", "introspection_endpoint"] {
-            keep(document, &format!("{endpoint}_auth_methods_supported"), &method_allowed);
-            keep(document, &format!("{endpoint}_auth_signing_alg_values_supported"), &alg_allowed);
+        for endpoint in [
+            "token_endpoint",
+            "revocation_endpoint",
+            "introspection_endpoint",
+        ] {
+            keep(
+                document,
+                &format!("{endpoint}_auth_methods_supported"),
+                &method_allowed,
+            );
+            keep(
+                document,
+                &format!("{endpoint}_auth_signing_alg_values_supported"),
+                &alg_allowed,
+            );
         }
         keep(document, "response_types_supported", &|t| t == "code");
         keep(document, "grant_types_supported", &|g| g != "implicit");
-        keep(document, "request_object_signing_alg_values_supported", &|a| a != "none");
+        keep(
+            document,
+            "request_object_signing_alg_values_supported",
+            &|a| a != "none",
+        );
         document["code_challenge_methods_supported"] = serde_json::json!(["S256"]);
     }
 

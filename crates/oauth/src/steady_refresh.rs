@@ -11,9 +11,7 @@ use crate::grant_error::GrantError;
 use crate::issuer::Issuer;
 use crate::refresh_token::{WHAT, judge};
 use crate::single_use::invalid;
-use crate::tokens::{
-    RefreshToken, TokenResponse, UserGrant, id_token_names_claims, sign_for_user,
-};
+use crate::tokens::{RefreshToken, TokenResponse, UserGrant, id_token_names_claims, sign_for_user};
 
 /// What a refresh that keeps its token reads: the refresh tokens, the grants, the people, the
 /// clock, and the issuer that signs.
@@ -39,7 +37,11 @@ impl SteadyRefresh<'_> {
         let now = self.clock.now();
         let Some(payload) = self
             .tokens
-            .get(EphemeralKind::RefreshToken, &RefreshToken::id_of(token), now)
+            .get(
+                EphemeralKind::RefreshToken,
+                &RefreshToken::id_of(token),
+                now,
+            )
             .await?
         else {
             return Err(invalid(WHAT));

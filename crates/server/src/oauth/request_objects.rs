@@ -76,8 +76,9 @@ pub async fn resolve_pushed(
 ) -> Result<Vec<(String, String)>, OAuthError> {
     let keys = ClientKeysOf(state);
     let mut expected = expected(state);
-    expected.allow_unsigned &= idp_oauth::fapi::Rules::for_client(&client.metadata, state.protocol())
-        .allows_unsigned_request_objects();
+    expected.allow_unsigned &=
+        idp_oauth::fapi::Rules::for_client(&client.metadata, state.protocol())
+            .allows_unsigned_request_objects();
     request_object::resolve_pushed(pairs, client, &keys, expected).await
 }
 
