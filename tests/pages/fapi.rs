@@ -432,6 +432,22 @@ async fn all_clients_puts_every_client_under_the_profile_and_discovery_says_so()
     )
     .await;
     assert_eq!(body["error"], "unsupported_response_type", "{status}");
+    // A redirect URI registered before the setting was turned on must now be https.
+    let loopback = "http://127.0.0.1:9000/cb";
+    idp.confidential_client_with("local", |client| {
+        client.secret_hash = None;
+        client.token_endpoint_auth_method = TokenEndpointAuthMethod::PrivateKeyJwt;
+        client.metadata.jwks = Some(TestKey::set(&[&key]));
+        client.redirect_uris = vec![loopback.to_owned()];
+    })
+    .await;
+    let pairs = request_of("local", &[("redirect_uri", loopback)], &[]);
+    let (status, body) = push(&idp, "local", &key, &pairs).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request")),
+        "{body}"
+    );
     let done = signed_in_through_par(&idp, "shop", &key).await;
     let token_endpoint = Value::from(format!("{}/token", idp.state.issuer()));
     let (status, _) = exchange_signed(&idp, &done, ("shop", &key, token_endpoint)).await;
