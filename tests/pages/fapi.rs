@@ -252,6 +252,21 @@ async fn a_fapi_client_authenticates_only_with_ps256_es256_or_eddsa_assertions_f
             "{what}: {body}"
         );
     }
+    // The same at PAR: neither the PAR endpoint nor the token endpoint, alone or in an array.
+    let pairs = request_of("bank", &[], &[]);
+    let form: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let par_endpoint = format!("{}/par", idp.state.issuer());
+    for aud in [
+        Value::from(par_endpoint.as_str()),
+        json!([par_endpoint]),
+        token_endpoint.clone(),
+    ] {
+        let (status, body) = post_signed(&idp, "/par", ("bank", &es, aud.clone()), &form).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{aud}: {body}");
+    }
     // Another client keeps RFC 7523's leniency.
     for (key, aud) in [(&es, token_endpoint), (&es, as_array), (&rs, issuer(&idp))] {
         let (status, body) = post_signed(&idp, "/token", ("shop", key, aud), &grant).await;
