@@ -401,6 +401,7 @@ async fn all_clients_puts_every_client_under_the_profile_and_discovery_says_so()
     let idp = fapi_idp(|s| {
         s.fapi2.all_clients = true;
         s.protocol.implicit_and_hybrid = true;
+        s.registration.require_initial_access_token = false;
     })
     .await;
     let (_, _, document) = idp
@@ -431,7 +432,17 @@ async fn all_clients_puts_every_client_under_the_profile_and_discovery_says_so()
         json!(["S256"])
     );
 
-    // A client registered without the flag is under the profile all the same.
+    // A client registered without the flag is under the profile all the same, and told so.
+    let (status, registered) = idp
+        .post_json(
+            "/register",
+            &json!({ "redirect_uris": [REDIRECT], "jwks": TestKey::set(&[&TestKey::new("ES256", "r")]) }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{registered}");
+    assert_eq!(registered["fapi2_security_profile"], false);
+    assert_eq!(registered["token_endpoint_auth_method"], "private_key_jwt");
+    assert_eq!(registered["require_pushed_authorization_requests"], true);
     let key = TestKey::new("ES256", "k");
     key_client(&idp, "shop", &[&key], false).await;
     let direct = Browser::new(&idp).get(&authorize("shop", &[])).await;

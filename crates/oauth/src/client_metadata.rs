@@ -308,7 +308,9 @@ pub fn check(
             request_uris: request.request_uris.clone().unwrap_or_default(),
             post_logout_redirect_uris,
             backchannel_logout_uri: request.backchannel_logout_uri.clone(),
-            require_pushed_authorization_requests: rules.requires_par()
+            // Asked for, or implied by the profile the client asked for (`fapi2.all_clients`
+            // is the operator's, and goes with the setting).
+            require_pushed_authorization_requests: Rules::new(fapi2).requires_par()
                 || request
                     .require_pushed_authorization_requests
                     .unwrap_or(false),
