@@ -317,6 +317,8 @@ async fn registration_for_the_profile_asks_for_https_and_private_key_jwt() {
     assert_eq!(client["token_endpoint_auth_method"], "private_key_jwt");
     assert_eq!(client["require_pushed_authorization_requests"], true);
     assert!(client.get("client_secret").is_none());
+    // Its ID tokens are never RS256 (FAPI 2.0 §5.4.1): ES256 when it names none.
+    assert_eq!(client["id_token_signed_response_alg"], "ES256");
     let uri = client["registration_client_uri"].as_str().unwrap();
     let path = uri.strip_prefix(idp.state.issuer()).unwrap();
     let token = client["registration_access_token"].as_str().unwrap();
@@ -337,6 +339,14 @@ async fn registration_for_the_profile_asks_for_https_and_private_key_jwt() {
         ),
         (
             json!({ "token_endpoint_auth_method": "none" }),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({ "id_token_signed_response_alg": "RS256" }),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({ "userinfo_signed_response_alg": "RS256" }),
             "invalid_client_metadata",
         ),
     ] {

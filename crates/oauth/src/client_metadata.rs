@@ -228,14 +228,17 @@ pub fn check(
     }
     // OpenID Connect Dynamic Client Registration §2: a client that names no algorithm gets
     // RS256 (clients an administrator creates keep ES256).
-    let id_token_alg = match request.id_token_signed_response_alg.as_deref() {
-        None => SigningAlg::RS256,
-        Some(alg) => SigningAlg::parse(alg).ok_or_else(|| {
+    let named = match request.id_token_signed_response_alg.as_deref() {
+        None => None,
+        Some(alg) => Some(SigningAlg::parse(alg).ok_or_else(|| {
             invalid(format!(
                 "id_token_signed_response_alg `{alg}` is not supported"
             ))
-        })?,
+        })?),
     };
+    let id_token_alg = rules
+        .signing_alg(named, SigningAlg::RS256)
+        .map_err(|e| invalid(format!("id_token_signed_response_alg: {e}")))?;
     let subject_type = crate::subject::checked_subject_type(request, &redirect_uris)?;
     let userinfo_alg = match request.userinfo_signed_response_alg.as_deref() {
         None => None,
@@ -245,6 +248,11 @@ pub fn check(
             ))
         })?),
     };
+    if let Some(alg) = userinfo_alg {
+        rules
+            .signing_alg(Some(alg), alg)
+            .map_err(|e| invalid(format!("userinfo_signed_response_alg: {e}")))?;
+    }
     let post_logout_redirect_uris = request
         .post_logout_redirect_uris
         .clone()

@@ -16,7 +16,7 @@
 //!   token);
 //! - tokens are sender-constrained ([`Rules::requires_sender_constraint`]: DPoP or mTLS).
 
-use idp_core::model::{ClientMetadata, TokenEndpointAuthMethod};
+use idp_core::model::{ClientMetadata, SigningAlg, TokenEndpointAuthMethod};
 use serde_json::Value;
 
 use crate::authorization_request::ProtocolOptions;
@@ -83,10 +83,12 @@ impl Rules {
         self,
         redirect_uris: &[String],
         method: TokenEndpointAuthMethod,
+        id_token_alg: SigningAlg,
     ) -> Result<(), String> {
         for uri in redirect_uris {
             self.check_redirect_uri(uri)?;
         }
+        self.signing_alg(Some(id_token_alg), id_token_alg)?;
         if !self.allows_auth_method(method) {
             return Err(format!(
                 "the client must authenticate with private_key_jwt, not {}",
@@ -94,6 +96,26 @@ impl Rules {
             ));
         }
         Ok(())
+    }
+
+    /// The algorithm the provider signs the client's ID tokens (or UserInfo answers) with: the
+    /// one it `named`, else `default`. Under the profile only PS256, ES256 or EdDSA (FAPI 2.0
+    /// §5.4.1), and ES256 when the client names none.
+    pub fn signing_alg(
+        self,
+        named: Option<SigningAlg>,
+        default: SigningAlg,
+    ) -> Result<SigningAlg, String> {
+        if !self.fapi2 {
+            return Ok(named.unwrap_or(default));
+        }
+        match named {
+            None => Ok(SigningAlg::ES256),
+            Some(SigningAlg::RS256) => {
+                Err("tokens for the client are signed ES256 or EdDSA, never RS256 (FAPI 2.0)".into())
+            }
+            Some(alg) => Ok(alg),
+        }
     }
 
     /// How long the client's authorization codes live, when the operator set `configured`.

@@ -593,7 +593,11 @@ pub async fn create_client(
         metadata,
     };
     idp_oauth::fapi::Rules::new(new.fapi2)
-        .check_client(&client.redirect_uris, client.token_endpoint_auth_method)
+        .check_client(
+            &client.redirect_uris,
+            client.token_endpoint_auth_method,
+            client.id_token_signed_response_alg,
+        )
         .map_err(|e| CliError(format!("--fapi2: {e}")))?;
     state.stores.clients.create_client(&client).await?;
     let mut out = json!({
