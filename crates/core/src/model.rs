@@ -373,6 +373,9 @@ pub enum EphemeralKind {
     /// A second factor being added on the account page (its secret sealed), keyed to the
     /// session adding it, until its first code is right.
     PendingFactor,
+    /// A DPoP proof's `jti` (RFC 9449 §11.1), remembered while the proof's `iat` would still
+    /// be accepted, so that each proof is used once. Every node shares it.
+    DpopJti,
 }
 
 impl EphemeralKind {
@@ -388,6 +391,7 @@ impl EphemeralKind {
             Self::PushedRequest => "pushed_request",
             Self::PasskeyCeremony => "passkey_ceremony",
             Self::PendingFactor => "pending_factor",
+            Self::DpopJti => "dpop_jti",
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod claims;
 pub mod client_assertion;
 pub mod client_keys;
+pub mod dpop;
 pub mod keys;
 pub mod lifecycle;
 pub mod sealing;
