@@ -21,6 +21,7 @@ mod cancel;
 mod claims;
 mod conformance;
 mod consent;
+mod dpop;
 mod expired;
 mod faults;
 mod front;

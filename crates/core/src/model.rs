@@ -203,6 +203,10 @@ pub struct ClientMetadata {
     /// plain JSON when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_signed_response_alg: Option<SigningAlg>,
+    /// Every access token of this client is bound to a DPoP key: a token request without a
+    /// proof is refused (RFC 9449 §5.2).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// What the sign-in and consent pages show of a client besides its name (RFC 7591 §2): each

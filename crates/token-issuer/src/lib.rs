@@ -12,7 +12,9 @@ pub mod sealing;
 pub mod stored;
 pub mod verified;
 
-pub use claims::{AccessTokenClaims, IdTokenClaims, LogoutTokenClaims, at_hash, c_hash};
+pub use claims::{
+    AccessTokenClaims, Confirmation, IdTokenClaims, LogoutTokenClaims, at_hash, c_hash,
+};
 pub use keys::{KeySet, SigningKey};
 pub use verified::VerifiedTokens;
 

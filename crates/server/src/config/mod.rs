@@ -79,6 +79,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub brand: BrandSettings,
     pub protocol: ProtocolSettings,
+    pub dpop: DpopSettings,
 }
 
 /// Choices about which parts of the protocol are offered.
@@ -89,6 +90,16 @@ pub struct ProtocolSettings {
     pub unsigned_request_objects: bool,
     /// The implicit and hybrid response types (`id_token`, `code id_token token`, ...).
     pub implicit_and_hybrid: bool,
+}
+
+/// DPoP (RFC 9449): proof-of-possession of a key for access and refresh tokens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DpopSettings {
+    /// Whether every proof must carry a nonce this server gave (`DPoP-Nonce`, RFC 9449 §8):
+    /// it bounds how far ahead a stolen key can sign proofs. Nonces rotate every five minutes,
+    /// from a key every node derives alike, so any node accepts any node's nonce.
+    pub nonces: bool,
 }
 
 /// How often one client IP may do what an attacker would repeat (each 0: no limit, and no

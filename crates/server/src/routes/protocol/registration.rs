@@ -110,6 +110,7 @@ fn describe(state: &AppState, client: &Client) -> Value {
         "id_token_signed_response_alg": client.id_token_signed_response_alg.as_str(),
         "post_logout_redirect_uris": metadata.post_logout_redirect_uris,
         "require_pushed_authorization_requests": metadata.require_pushed_authorization_requests,
+        "dpop_bound_access_tokens": metadata.dpop_bound_access_tokens,
         "registration_client_uri": format!("{}/register/{}", state.issuer(), client.id),
     });
     if let Some(jwks) = &metadata.jwks {
