@@ -22,6 +22,7 @@ mod claims;
 mod conformance;
 mod consent;
 mod dpop;
+mod dpop_par;
 mod expired;
 mod faults;
 mod front;

@@ -91,6 +91,37 @@ pub fn normalise_url(url: &str) -> Option<String> {
     Some(parsed.to_string())
 }
 
+/// The `dpop_jkt` of an authorization request (RFC 9449 §10), when it has one: a JWK SHA-256
+/// thumbprint, base64url (43 characters).
+pub fn requested_key(dpop_jkt: Option<&str>) -> Result<Option<String>, OAuthError> {
+    let Some(jkt) = dpop_jkt else {
+        return Ok(None);
+    };
+    let decoded = URL_SAFE_NO_PAD.decode(jkt).ok();
+    if decoded.is_none_or(|bytes| bytes.len() != 32) {
+        return Err(OAuthError::invalid_request(
+            "dpop_jkt must be the base64url SHA-256 thumbprint of a JWK",
+        ));
+    }
+    Ok(Some(jkt.to_owned()))
+}
+
+/// The key a pushed authorization request binds its code to (RFC 9449 §10.1): the proof's
+/// (`proven`), the `dpop_jkt` parameter's, which must then be the same, or none.
+pub fn pushed_key(
+    proven: Option<&str>,
+    dpop_jkt: Option<&str>,
+) -> Result<Option<String>, DpopError> {
+    let requested = requested_key(dpop_jkt).map_err(DpopError::OAuth)?;
+    match (proven, requested) {
+        (Some(proven), Some(requested)) if proven != requested => Err(invalid(
+            "dpop_jkt is not the thumbprint of the DPoP proof's key",
+        )),
+        (Some(proven), _) => Ok(Some(proven.to_owned())),
+        (None, requested) => Ok(requested),
+    }
+}
+
 /// Checks `proof` for the request `expected`, then records its `jti` so that no node accepts
 /// it again. The answer carries the key's thumbprint.
 pub async fn check(

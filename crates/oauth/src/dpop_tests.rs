@@ -201,3 +201,22 @@ fn only_one_proof_is_taken() {
     let (code, _) = refusal(one_proof(&["a", "b"]));
     assert_eq!(code, ErrorCode::InvalidDpopProof);
 }
+
+#[test]
+fn a_pushed_request_is_bound_to_the_proofs_key_or_its_dpop_jkt() {
+    let jkt = URL_SAFE_NO_PAD.encode([7u8; 32]);
+    let other = URL_SAFE_NO_PAD.encode([8u8; 32]);
+    assert_eq!(pushed_key(None, None).unwrap(), None);
+    assert_eq!(pushed_key(Some(&jkt), None).unwrap(), Some(jkt.clone()));
+    assert_eq!(pushed_key(None, Some(&jkt)).unwrap(), Some(jkt.clone()));
+    assert_eq!(
+        pushed_key(Some(&jkt), Some(&jkt)).unwrap(),
+        Some(jkt.clone())
+    );
+    let (code, _) = refusal(pushed_key(Some(&jkt), Some(&other)));
+    assert_eq!(code, ErrorCode::InvalidDpopProof);
+    for bad in ["", "short", &"A".repeat(44)] {
+        let (code, _) = refusal(pushed_key(None, Some(bad)));
+        assert_eq!(code, ErrorCode::InvalidRequest, "{bad}");
+    }
+}

@@ -68,7 +68,7 @@ impl IntoResponse for Refused {
 }
 
 /// The proof's refusal with the nonce the client should use, when it is asked for one.
-fn refused(state: &AppState, error: DpopError) -> Refused {
+pub fn refused(state: &AppState, error: DpopError) -> Refused {
     match error {
         DpopError::Store(error) => JsonError::Fault(Fault::store(error)).into(),
         DpopError::OAuth(error) => Refused {
@@ -145,6 +145,17 @@ pub async fn proven_key(
     .await
     .map_err(|e| refused(state, e))?;
     Ok(Some(proof.jkt))
+}
+
+/// The DPoP key a pushed authorization request binds its code to (RFC 9449 §10.1): its
+/// proof's, or its `dpop_jkt`'s (the same when both come), or none.
+pub async fn at_par_endpoint(
+    state: &AppState,
+    headers: &HeaderMap,
+    dpop_jkt: Option<&str>,
+) -> Result<Option<String>, Refused> {
+    let proven = proven_key(state, headers, "POST", "/par", None).await?;
+    dpop::pushed_key(proven.as_deref(), dpop_jkt).map_err(|e| refused(state, e))
 }
 
 /// The DPoP key the token endpoint binds this request's tokens to: the proof's, or none; a
