@@ -363,3 +363,57 @@ async fn with_nonces_on_a_proof_must_carry_the_servers_nonce() {
     assert_dpop_refusal(&answer, "use_dpop_nonce", "an old nonce");
     assert_ne!(answer.1["dpop-nonce"].to_str().unwrap(), nonce);
 }
+
+/// Two nodes with their own databases and one Redis: a proof one node took is refused at the
+/// other (the replay cache is shared). Needs `IDP_TEST_REDIS_URL`.
+#[tokio::test]
+async fn a_proof_used_at_one_node_is_refused_at_another() {
+    let Ok(redis) = std::env::var("IDP_TEST_REDIS_URL") else {
+        eprintln!("skipped: IDP_TEST_REDIS_URL is not set");
+        return;
+    };
+    let prefix = format!("dpop-{}:", idp_core::random::random_token(6));
+    let node = || {
+        let (redis, prefix) = (redis.clone(), prefix.clone());
+        Idp::with(move |s| {
+            s.redis_url = Some(redis);
+            s.redis_key_prefix = prefix;
+        })
+    };
+    let (first, second) = (node().await, node().await);
+    let form = [("grant_type", "client_credentials")];
+    let secret = first.confidential_client("batch").await;
+    assert_eq!(second.confidential_client("batch").await, secret);
+    let auth = Some(("batch", secret.as_str()));
+    let key = ProofKey::new();
+    let proof = key.proof(&first, "POST", "/token", None);
+    let (status, _, body) = post_with_proofs(&first, "/token", auth, &form, &[&proof]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, body) = post_with_proofs(&second, "/token", auth, &form, &[&proof]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_dpop_proof");
+    let fresh = key.proof(&second, "POST", "/token", None);
+    let (status, _, body) = post_with_proofs(&second, "/token", auth, &form, &[&fresh]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn a_dead_token_with_the_dpop_scheme_gets_a_dpop_challenge() {
+    let idp = start().await;
+    let key = ProofKey::new();
+    let tokens = bound_tokens(&idp, &key, "openid").await;
+    let token = tokens["access_token"].as_str().unwrap();
+    idp.clock.advance(601);
+    let proof = key.proof(&idp, "GET", "/userinfo", Some(token));
+    let answer = userinfo(&idp, &format!("DPoP {token}"), Some(&proof)).await;
+    assert_dpop_refusal(&answer, "invalid_token", "expired");
+    // An unbound token is not taken with the DPoP scheme.
+    let secret = idp.confidential_client("plain").await;
+    let form = [("grant_type", "client_credentials")];
+    let auth = Some(("plain", secret.as_str()));
+    let (_, _, body) = post_with_proofs(&idp, "/token", auth, &form, &[]).await;
+    let plain = body["access_token"].as_str().unwrap();
+    let proof = key.proof(&idp, "GET", "/userinfo", Some(plain));
+    let answer = userinfo(&idp, &format!("DPoP {plain}"), Some(&proof)).await;
+    assert_dpop_refusal(&answer, "invalid_token", "unbound");
+}

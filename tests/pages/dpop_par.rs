@@ -135,3 +135,79 @@ async fn dpop_jkt_binds_the_code_and_must_agree_with_a_proof() {
         (StatusCode::BAD_REQUEST, &json!("invalid_dpop_proof"))
     );
 }
+
+/// A client asks for bound tokens when it registers (RFC 9449 §5.2), or an administrator
+/// creates it so (`idp client create --dpop-bound-access-tokens`): then a token request
+/// without a proof is refused.
+#[tokio::test]
+async fn bound_tokens_are_asked_for_at_registration_and_by_the_cli() {
+    let idp = Idp::with(|s| s.registration.require_initial_access_token = false).await;
+    let metadata = json!({
+        "client_name": "Batch",
+        "redirect_uris": [REDIRECT],
+        "grant_types": ["client_credentials"],
+        "dpop_bound_access_tokens": true,
+    });
+    let (status, client) = idp
+        .json_request("POST", "/register", None, Some(&metadata))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{client}");
+    assert_eq!(client["dpop_bound_access_tokens"], true);
+    let (id, secret) = (
+        client["client_id"].as_str().unwrap(),
+        client["client_secret"].as_str().unwrap(),
+    );
+    let form = [("grant_type", "client_credentials")];
+    let (status, _, body) = post_with_proofs(&idp, "/token", Some((id, secret)), &form, &[]).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::BAD_REQUEST, &json!("invalid_dpop_proof"))
+    );
+    let proof = ProofKey::new().proof(&idp, "POST", "/token", None);
+    let (status, _, body) =
+        post_with_proofs(&idp, "/token", Some((id, secret)), &form, &[&proof]).await;
+    assert_eq!(
+        (status, &body["token_type"]),
+        (StatusCode::OK, &json!("DPoP")),
+        "{body}"
+    );
+
+    let person = idp_server::cli_person::ClientPersonArgs {
+        dpop_bound_access_tokens: true,
+        ..Default::default()
+    };
+    let links = idp_server::cli::LinkArgs::default();
+    let redirect_uris = [REDIRECT.to_owned()];
+    let created = idp_server::cli::create_client(
+        &idp.state,
+        idp_server::cli::NewClient {
+            name: "Batch",
+            redirect_uris: &redirect_uris,
+            post_logout_redirect_uris: &[],
+            backchannel_logout_uri: None,
+            public: false,
+            admin: false,
+            third_party: false,
+            resource_server: false,
+            auth_method: "client_secret_basic",
+            id_token_alg: "ES256",
+            jwks: None,
+            jwks_uri: None,
+            request_uris: &[],
+            links: &links,
+            person: &person,
+        },
+    )
+    .await
+    .unwrap();
+    let id = created["client_id"].as_str().unwrap();
+    let stored = idp
+        .state
+        .stores
+        .clients
+        .find_client(id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.metadata.dpop_bound_access_tokens);
+}

@@ -94,10 +94,15 @@ async fn handle(
     let invalid = |why: &'static str| BearerError::OAuth(OAuthError::invalid_token(why));
     let (token, dpop_scheme) = access_token(headers, body)?;
     let token = token.as_str();
-    let active = state
-        .active_token(token)
-        .await?
-        .ok_or_else(|| invalid("the access token is invalid, expired or revoked"))?;
+    // A token presented with the DPoP scheme is answered with a DPoP challenge (RFC 9449 §7.1).
+    let dead = "the access token is invalid, expired or revoked";
+    let active = state.active_token(token).await?.ok_or_else(|| {
+        if dpop_scheme {
+            BearerError::Dpop(OAuthError::invalid_token(dead), None)
+        } else {
+            invalid(dead)
+        }
+    })?;
     let bound = active.claims.cnf.as_ref().and_then(|c| c.jkt.as_deref());
     let endpoint = (method, "/userinfo");
     crate::oauth::dpop::at_resource(state, headers, endpoint, token, dpop_scheme, bound).await?;
