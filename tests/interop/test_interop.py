@@ -3,9 +3,10 @@ written independently of it, the way a Python relying party would use it.
 
 Starts `target/debug/idp` (or $IDP_BIN) on a free port with a fresh database, registers a
 client over HTTP, and covers discovery, registration, code + PKCE, ID token validation,
-refresh, revocation, introspection, logout, step-up, and a client that signs its request
-(a request object) and authenticates with private_key_jwt, and DPoP proofs Authlib signs; then, on a provider with the
-implicit and hybrid response types on, the form post response mode and those response types.
+refresh, revocation, introspection, logout, step-up, a client that signs its request (a
+request object) and authenticates with private_key_jwt, and DPoP proofs Authlib signs; then,
+on a provider with the implicit and hybrid response types on, the form post response mode and
+those response types.
 """
 
 import base64
