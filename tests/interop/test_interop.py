@@ -6,7 +6,8 @@ client over HTTP, and covers discovery, registration, code + PKCE, ID token vali
 refresh, revocation, introspection, logout, step-up, a client that signs its request (a
 request object) and authenticates with private_key_jwt, and DPoP proofs Authlib signs; then,
 on a provider with the implicit and hybrid response types on, the form post response mode and
-those response types.
+those response types; then, on a provider with every client under the FAPI 2.0 Security
+Profile, a pushed sign-in.
 """
 
 import base64
@@ -28,6 +29,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.discovery import OpenIDProviderMetadata
+from joserfc.jwk import ECKey
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -472,6 +474,98 @@ class AuthlibResponseModes(unittest.TestCase):
         fragment = parse_qs(urlparse(answer.headers["location"]).fragment)
         self.assertEqual(fragment["error"], ["invalid_request"])
         self.assertEqual(fragment["state"], ["s1"])
+
+
+class ShortPrivateKeyJWT(PrivateKeyJWT):
+    """Assertions that live a minute, each with a jti of its own: Authlib adds its jti to the
+    `claims` it was given and so would send it again with the next one (a replay, refused)."""
+
+    def sign(self, auth, token_endpoint):
+        self.claims = {"exp": int(time.time()) + 60}
+        return super().sign(auth, token_endpoint)
+
+
+class FapiInterop(unittest.TestCase):
+    """A provider with every client under the FAPI 2.0 Security Profile (`fapi2.all_clients`),
+    driven by Authlib: PAR, PKCE, private_key_jwt signed ES256 for the issuer, refresh."""
+
+    BANK = "https://bank.example/callback"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.idp = Provider(IDP_FAPI2__ALL_CLIENTS="true")
+        cls.idp.cli("user", "create", "--username", "alice", "--email", "alice@example.com",
+                    stdin=f"{PASSWORD}\n{PIN}\n")
+        cls.metadata = requests.get(cls.idp.issuer + "/.well-known/openid-configuration").json()
+        cls.jwks = JsonWebKey.import_key_set(requests.get(cls.metadata["jwks_uri"]).json())
+        cls.key = JsonWebKey.generate_key("EC", "P-256", is_private=True, options={"kid": "bank"})
+        cls.client_id = cls.idp.cli(
+            "client", "create", "--name", "Bank", "--redirect-uri", cls.BANK, "--fapi2",
+            "--token-endpoint-auth-method", "private_key_jwt",
+            "--jwks", json.dumps({"keys": [cls.key.as_dict(is_private=False)]}))["client_id"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.idp.stop()
+
+    def session(self, audience):
+        """An Authlib session whose assertions (ES256, a minute long) name `audience`."""
+        # Authlib takes a key other than RSA as a joserfc key (joserfc comes with it).
+        key = ECKey.import_key(self.key.as_dict(is_private=True))
+        session = OAuth2Session(self.client_id, key,
+                                token_endpoint_auth_method="private_key_jwt",
+                                redirect_uri=self.BANK, scope="openid offline_access")
+        session.register_client_auth_method(ShortPrivateKeyJWT(audience, alg="ES256"))
+        return session
+
+    def test_discovery_says_what_the_profile_asks(self):
+        OpenIDProviderMetadata(self.metadata).validate()
+        self.assertTrue(self.metadata["require_pushed_authorization_requests"])
+        self.assertEqual(self.metadata["token_endpoint_auth_methods_supported"], ["private_key_jwt"])
+        self.assertNotIn("RS256", self.metadata["token_endpoint_auth_signing_alg_values_supported"])
+        self.assertEqual(self.metadata["response_types_supported"], ["code"])
+
+    def test_pushed_sign_in_code_exchange_and_a_refresh_that_keeps_its_token(self):
+        session = self.session(self.idp.issuer)
+        verifier = "v" * 20 + os.urandom(24).hex()
+        nonce, state = os.urandom(12).hex(), os.urandom(12).hex()
+        pushed = session.post(
+            self.metadata["pushed_authorization_request_endpoint"], withhold_token=True,
+            auth=session.client_auth("private_key_jwt"),
+            data={"client_id": self.client_id, "response_type": "code", "redirect_uri": self.BANK,
+                  "scope": "openid offline_access", "state": state, "nonce": nonce,
+                  "code_challenge": create_s256_code_challenge(verifier),
+                  "code_challenge_method": "S256"})
+        self.assertEqual(pushed.status_code, 201, pushed.text)
+        self.assertLessEqual(pushed.json()["expires_in"], 600)
+        browser = Browser(self.idp.issuer)
+        page = browser.follow(browser.get(self.metadata["authorization_endpoint"] + "?" +
+                                          requests.compat.urlencode({
+                                              "client_id": self.client_id,
+                                              "request_uri": pushed.json()["request_uri"]})))
+        page = browser.submit(page, username="alice", password=PASSWORD)
+        page = browser.submit(page, pin=PIN)
+        self.assertTrue(page.is_redirect, page.text)
+        answer = parse_qs(urlparse(page.headers["location"]).query)
+        self.assertEqual(answer["state"], [state])
+        self.assertEqual(answer["iss"], [self.idp.issuer])
+
+        # Authlib's default audience, the token endpoint, is refused; the code stays good.
+        with self.assertRaises(Exception) as refused:
+            self.session(self.metadata["token_endpoint"]).fetch_token(
+                self.metadata["token_endpoint"], code=answer["code"][0], code_verifier=verifier)
+        self.assertIn("invalid_client", str(refused.exception))
+        token = session.fetch_token(self.metadata["token_endpoint"], code=answer["code"][0],
+                                    code_verifier=verifier)
+        claims = jwt.decode(token["id_token"], self.jwks, claims_cls=CodeIDToken,
+                            claims_options={"iss": {"value": self.idp.issuer}},
+                            claims_params={"nonce": nonce, "client_id": self.client_id,
+                                           "access_token": token["access_token"]})
+        claims.validate()
+        for _ in range(2):
+            refreshed = session.refresh_token(self.metadata["token_endpoint"],
+                                              refresh_token=token["refresh_token"])
+            self.assertEqual(refreshed["refresh_token"], token["refresh_token"])
 
 
 if __name__ == "__main__":

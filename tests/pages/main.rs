@@ -24,6 +24,7 @@ mod consent;
 mod dpop;
 mod dpop_par;
 mod expired;
+mod fapi;
 mod faults;
 mod front;
 mod jwks_uri;

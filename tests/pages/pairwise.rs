@@ -153,6 +153,7 @@ fn new_client<'a>(
         request_uris: &[],
         links: &LINKS,
         person,
+        fapi2: false,
     }
 }
 

@@ -175,6 +175,10 @@ pub struct ClientMetadata {
     /// Authorization requests must come through PAR (RFC 9126 §6).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Under the FAPI 2.0 Security Profile (see `idp_oauth::fapi`): registered as
+    /// `fapi2_security_profile: true`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fapi2_security_profile: bool,
     /// Created by an administrator: trusted, so no consent page.
     #[serde(default)]
     pub first_party: bool,

@@ -13,6 +13,7 @@ use crate::SCOPES_SUPPORTED;
 pub use crate::authorization_response::append_query;
 use crate::authorization_response::{ResponseMode, ResponseType};
 use crate::claims::ClaimsRequest;
+use crate::fapi::Rules;
 
 /// Longest accepted value of the free-form parameters.
 pub(crate) const MAX_STATE_LENGTH: usize = 2048;
@@ -98,6 +99,9 @@ pub struct ProtocolOptions {
     /// The implicit and hybrid response types are accepted (RFC 9700 §2.1.2 advises against
     /// them; OpenID Connect Dynamic certification asks for them).
     pub implicit_and_hybrid: bool,
+    /// Every client is under the FAPI 2.0 Security Profile (`fapi2.all_clients`; see
+    /// [`crate::fapi`]).
+    pub fapi2_all_clients: bool,
 }
 
 /// Why a request was refused, and so how to answer it.
@@ -188,6 +192,12 @@ pub async fn check(
     let client = check_client(&params, clients).await?;
     let redirect_uri = check_redirect_uri(&params, &client)?;
     let state = params.get("state").map(str::to_owned);
+    let rules = Rules::for_client(&client.metadata, options);
+    let options = ProtocolOptions {
+        // Only `code` under the FAPI 2.0 profile, whatever the setting.
+        implicit_and_hybrid: options.implicit_and_hybrid && rules.allows_implicit_and_hybrid(),
+        ..options
+    };
     let mode = answer_mode(&params, options);
     let refuse = |error: OAuthError| Rejection::Redirect {
         redirect_uri: redirect_uri.clone(),
@@ -196,11 +206,16 @@ pub async fn check(
         error,
     };
     check_no_duplicates(&params).map_err(refuse)?;
-    if arrival == Arrival::Direct && client.metadata.require_pushed_authorization_requests {
+    if arrival == Arrival::Direct
+        && (client.metadata.require_pushed_authorization_requests || rules.requires_par())
+    {
         return Err(refuse(OAuthError::invalid_request(
             "this client must push its authorization requests (PAR, RFC 9126)",
         )));
     }
+    rules
+        .check_redirect_uri(&redirect_uri)
+        .map_err(|why| refuse(OAuthError::invalid_request(why)))?;
     let response_type = check_response_type(&params, options).map_err(refuse)?;
     check_client_may_use(&client, response_type).map_err(refuse)?;
     check_request_objects(&params).map_err(refuse)?;
@@ -208,7 +223,7 @@ pub async fn check(
     check_nonce(&params, response_type).map_err(refuse)?;
     let scopes = check_scope(&params).map_err(refuse)?;
     let code_challenge = if response_type.code {
-        check_pkce(&params, &client).map_err(refuse)?
+        check_pkce(&params, &client, rules).map_err(refuse)?
     } else {
         None
     };
@@ -405,11 +420,19 @@ fn check_scope(params: &Params) -> Result<Vec<String>, OAuthError> {
         .collect())
 }
 
-/// PKCE (RFC 7636): S256 only, never `plain`; required for public clients (RFC 9700 §2.1.1).
-fn check_pkce(params: &Params, client: &Client) -> Result<Option<String>, OAuthError> {
+/// PKCE (RFC 7636): S256 only, never `plain`; required for public clients (RFC 9700 §2.1.1)
+/// and for every client under the FAPI 2.0 profile.
+fn check_pkce(
+    params: &Params,
+    client: &Client,
+    rules: Rules,
+) -> Result<Option<String>, OAuthError> {
     let challenge = params.get("code_challenge");
     let method = params.get("code_challenge_method");
     match (challenge, method) {
+        (None, None) if rules.requires_pkce() => Err(OAuthError::invalid_request(
+            "PKCE is required under the FAPI 2.0 profile: send code_challenge with code_challenge_method=S256",
+        )),
         (None, None) if client.is_public() => Err(OAuthError::invalid_request(
             "PKCE is required for public clients: send code_challenge with code_challenge_method=S256",
         )),
@@ -538,6 +561,7 @@ mod tests {
     async fn errors_travel_in_a_mode_the_response_type_allows() {
         let on = ProtocolOptions {
             implicit_and_hybrid: true,
+            ..ProtocolOptions::default()
         };
         let base = [
             ("client_id", "c1"),

@@ -11,7 +11,9 @@ use idp_core::{Clock, OAuthError, StoreError};
 use idp_token_issuer::client_assertion;
 use idp_token_issuer::client_keys::ALGORITHMS;
 
+use crate::authorization_request::ProtocolOptions;
 use crate::client_keys::{ClientKeys, VerifyError};
+use crate::fapi::{self, Rules};
 
 /// The credentials a request presented.
 #[derive(Debug, Default)]
@@ -61,8 +63,10 @@ fn parse_basic(header: &str) -> Result<(String, String), AuthError> {
 
 /// The client the request authenticates as. `keys` gives a client's public keys (registered
 /// or at its `jwks_uri`); `used_assertions` remembers the `jti` of each client assertion until
-/// it expires; `audiences` are those a client assertion may name: the issuer and the token
-/// endpoint (RFC 7523 §3).
+/// it expires; `audiences` are those a client assertion may name: the issuer first, then the
+/// token endpoint (RFC 7523 §3). A client under the FAPI 2.0 profile (`protocol`, see
+/// [`crate::fapi`]) authenticates only with an assertion, signed PS256, ES256 or EdDSA, whose
+/// `aud` is the issuer alone.
 pub async fn authenticate(
     presented: Presented<'_>,
     clients: &dyn ClientStore,
@@ -70,6 +74,7 @@ pub async fn authenticate(
     used_assertions: &dyn EphemeralStore,
     clock: &dyn Clock,
     audiences: &[&str],
+    protocol: ProtocolOptions,
 ) -> Result<Client, AuthError> {
     if presented.client_assertion.is_some() || presented.client_assertion_type.is_some() {
         return authenticate_with_assertion(
@@ -79,6 +84,7 @@ pub async fn authenticate(
             used_assertions,
             clock,
             audiences,
+            protocol,
         )
         .await;
     }
@@ -126,18 +132,23 @@ pub async fn authenticate(
     if method != client.token_endpoint_auth_method {
         return Err(failed());
     }
-    match (&client.secret_hash, secret) {
+    let client = match (&client.secret_hash, secret) {
         // A public client presents no secret; PKCE binds its code instead.
-        (None, None) if client.is_public() => Ok(client),
-        (Some(stored), Some(secret)) => {
-            if constant_time_eq(sha256_b64(&secret).as_bytes(), stored.as_bytes()) {
-                Ok(client)
-            } else {
-                Err(failed())
-            }
+        (None, None) if client.is_public() => client,
+        (Some(stored), Some(secret))
+            if constant_time_eq(sha256_b64(&secret).as_bytes(), stored.as_bytes()) =>
+        {
+            client
         }
-        _ => Err(failed()),
+        _ => return Err(failed()),
+    };
+    // Said only to a client that proved who it is.
+    if !Rules::for_client(&client.metadata, protocol).allows_auth_method(method) {
+        return Err(AuthError::OAuth(OAuthError::invalid_client(
+            "under the FAPI 2.0 profile the client authenticates with private_key_jwt",
+        )));
     }
+    Ok(client)
 }
 
 /// `private_key_jwt` (RFC 7523 §2.2): the assertion must verify against the client's
@@ -149,6 +160,7 @@ async fn authenticate_with_assertion(
     used_assertions: &dyn EphemeralStore,
     clock: &dyn Clock,
     audiences: &[&str],
+    protocol: ProtocolOptions,
 ) -> Result<Client, AuthError> {
     if presented.authorization.is_some() || presented.form_client_secret.is_some() {
         return Err(
@@ -185,6 +197,23 @@ async fn authenticate_with_assertion(
             ))),
             VerifyError::Signature(_) => failed(),
         })?;
+    // What the FAPI 2.0 profile adds is said only to a client whose signature verified.
+    let rules = Rules::for_client(&client.metadata, protocol);
+    if !rules
+        .assertion_algorithms(&ALGORITHMS)
+        .contains(&signed.alg)
+    {
+        return Err(AuthError::OAuth(OAuthError::invalid_client(format!(
+            "under the FAPI 2.0 profile client assertions are signed with {}",
+            fapi::ASSERTION_ALGORITHMS.join(", ")
+        ))));
+    }
+    let issuer = audiences.first().copied().unwrap_or_default();
+    if !rules.assertion_audience_ok(signed.claims.get("aud"), issuer) {
+        return Err(AuthError::OAuth(OAuthError::invalid_client(
+            "under the FAPI 2.0 profile the client assertion's aud must be the issuer, as one string",
+        )));
+    }
     let verified =
         client_assertion::check_claims(signed.claims, &client.id, audiences, clock.now())
             .map_err(|_| failed())?;
@@ -234,7 +263,12 @@ mod tests {
         let clients = OneClient(client.clone());
         let keys = crate::client_keys::RegisteredKeys;
         let audiences = [ISSUER, TOKEN_ENDPOINT];
-        match authenticate(presented, &clients, &keys, used, clock, &audiences).await {
+        let protocol = ProtocolOptions::default();
+        match authenticate(
+            presented, &clients, &keys, used, clock, &audiences, protocol,
+        )
+        .await
+        {
             Ok(client) => Ok(client.id),
             Err(AuthError::OAuth(error)) => Err(error.code),
             Err(AuthError::Store(error)) => panic!("{error:?}"),

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::authorization_request::ProtocolOptions;
 use crate::authorization_response::ResponseType;
+use crate::fapi::Rules;
 
 /// Grant types a client may register: those the token endpoint implements.
 pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
@@ -144,6 +145,9 @@ pub struct RegistrationRequest {
     pub sector_identifier_uri: Option<String>,
     #[serde(default)]
     pub userinfo_signed_response_alg: Option<String>,
+    /// Put the client under the FAPI 2.0 Security Profile (see [`crate::fapi`]).
+    #[serde(default)]
+    pub fapi2_security_profile: Option<bool>,
 }
 
 /// What a checked registration becomes.
@@ -160,6 +164,13 @@ pub fn check(
     request: &RegistrationRequest,
     options: ProtocolOptions,
 ) -> Result<Registration, MetadataError> {
+    let fapi2 = request.fapi2_security_profile.unwrap_or(false);
+    let rules = Rules::new(fapi2 || options.fapi2_all_clients);
+    let options = ProtocolOptions {
+        // Only `code` under the profile, whatever the setting.
+        implicit_and_hybrid: options.implicit_and_hybrid && rules.allows_implicit_and_hybrid(),
+        ..options
+    };
     let grant_types = check_grant_types(request, options)?;
     let uses_code = grant_types.iter().any(|g| g == "authorization_code");
     let redirect_uris = request.redirect_uris.clone().unwrap_or_default();
@@ -170,12 +181,15 @@ pub fn check(
         });
     }
     for uri in &redirect_uris {
-        check_redirect_uri(uri).map_err(|description| MetadataError {
-            code: "invalid_redirect_uri",
-            description,
-        })?;
+        check_redirect_uri(uri)
+            .and_then(|()| rules.check_redirect_uri(uri))
+            .map_err(|description| MetadataError {
+                code: "invalid_redirect_uri",
+                description,
+            })?;
     }
     let auth_method = match request.token_endpoint_auth_method.as_deref() {
+        None if rules.applies() => TokenEndpointAuthMethod::PrivateKeyJwt,
         None => TokenEndpointAuthMethod::ClientSecretBasic,
         Some(method) => TokenEndpointAuthMethod::parse(method).ok_or_else(|| {
             invalid(format!(
@@ -183,6 +197,19 @@ pub fn check(
             ))
         })?,
     };
+    if !rules.allows_auth_method(auth_method) {
+        return Err(invalid(format!(
+            "token_endpoint_auth_method `{}` is not allowed under the FAPI 2.0 profile: use private_key_jwt",
+            auth_method.as_str()
+        )));
+    }
+    if !rules.allows_unsigned_request_objects()
+        && request.request_object_signing_alg.as_deref() == Some("none")
+    {
+        return Err(invalid(
+            "request objects must be signed under the FAPI 2.0 profile",
+        ));
+    }
     if auth_method == TokenEndpointAuthMethod::None
         && grant_types.iter().any(|g| g == "client_credentials")
     {
@@ -284,9 +311,13 @@ pub fn check(
             request_uris: request.request_uris.clone().unwrap_or_default(),
             post_logout_redirect_uris,
             backchannel_logout_uri: request.backchannel_logout_uri.clone(),
-            require_pushed_authorization_requests: request
-                .require_pushed_authorization_requests
-                .unwrap_or(false),
+            // Asked for, or implied by the profile the client asked for (`fapi2.all_clients`
+            // is the operator's, and goes with the setting).
+            require_pushed_authorization_requests: Rules::new(fapi2).requires_par()
+                || request
+                    .require_pushed_authorization_requests
+                    .unwrap_or(false),
+            fapi2_security_profile: fapi2,
             dpop_bound_access_tokens: request.dpop_bound_access_tokens.unwrap_or(false),
             first_party: false,
             resource_server: false,
@@ -441,6 +472,7 @@ mod tests {
     fn implicit_and_hybrid_response_types_register_only_when_allowed() {
         let on = ProtocolOptions {
             implicit_and_hybrid: true,
+            ..ProtocolOptions::default()
         };
         let hybrid = request(serde_json::json!({
             "redirect_uris": ["https://rp.example/cb"],

@@ -19,6 +19,7 @@ pub mod client_keys;
 pub mod client_metadata;
 pub mod consent;
 pub mod dpop;
+pub mod fapi;
 pub mod form_body;
 pub mod grant_error;
 #[cfg(test)]
@@ -28,6 +29,7 @@ pub mod issuer;
 pub mod refresh_token;
 pub mod request_object;
 pub mod single_use;
+pub mod steady_refresh;
 pub mod subject;
 #[cfg(test)]
 mod test_stores;

@@ -41,13 +41,18 @@ pub trait RefreshRotation: Send + Sync {
     ) -> Result<(Rotated, Durable), StoreError>;
 }
 
-const WHAT: &str = "refresh token";
+pub(crate) const WHAT: &str = "refresh token";
 
 /// A refresh token's grant, and the scopes this refresh answers; or why it may not be used.
 type Verdict = Result<(UserGrant, Vec<String>), GrantError>;
 
 /// Judges a live refresh token's record for `client_id`, asking for `scope`.
-fn judge(payload: &str, client_id: &str, scope: Option<&str>, jkt: Option<&str>) -> Verdict {
+pub(crate) fn judge(
+    payload: &str,
+    client_id: &str,
+    scope: Option<&str>,
+    jkt: Option<&str>,
+) -> Verdict {
     let grant: UserGrant = serde_json::from_str(payload)
         .map_err(|_| GrantError::from(StoreError::Corrupt(WHAT.to_owned())))?;
     if grant.client_id != client_id {

@@ -116,6 +116,7 @@ pub async fn resolve(
     // setting (Multiple Response Types §5); the request's checks refuse it later if it is off.
     let implicit_and_hybrid = ProtocolOptions {
         implicit_and_hybrid: true,
+        ..ProtocolOptions::default()
     };
     Err(Rejection::Redirect {
         redirect_uri,

@@ -314,6 +314,10 @@ pub enum ClientCommand {
         /// public address).
         #[arg(long = "request-uri", value_name = "URL")]
         request_uris: Vec<String>,
+        /// Put the client under the FAPI 2.0 Security Profile: needs https redirect URIs and
+        /// --token-endpoint-auth-method private_key_jwt.
+        #[arg(long)]
+        fapi2: bool,
         /// Algorithm of the client's ID tokens.
         #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = ["ES256", "RS256", "EdDSA"])]
         id_token_alg: String,
@@ -484,6 +488,8 @@ pub struct NewClient<'a> {
     pub jwks_uri: Option<&'a str>,
     pub request_uris: &'a [String],
     pub links: &'a LinkArgs,
+    /// Under the FAPI 2.0 Security Profile (`--fapi2`).
+    pub fapi2: bool,
 }
 
 pub async fn create_client(
@@ -562,6 +568,8 @@ pub async fn create_client(
         jwks_uri: jwks_uri.clone(),
         request_uris: new.request_uris.to_vec(),
         links,
+        fapi2_security_profile: new.fapi2,
+        require_pushed_authorization_requests: new.fapi2,
         ..ClientMetadata::default()
     };
     crate::cli_person::apply(state, new.person, redirect_uris, &mut metadata).await?;
@@ -584,6 +592,9 @@ pub async fn create_client(
         created_at: state.now(),
         metadata,
     };
+    idp_oauth::fapi::Rules::new(new.fapi2)
+        .check_client(&client.redirect_uris, client.token_endpoint_auth_method)
+        .map_err(|e| CliError(format!("--fapi2: {e}")))?;
     state.stores.clients.create_client(&client).await?;
     let mut out = json!({
         "client_id": client.id,
@@ -592,6 +603,7 @@ pub async fn create_client(
         "token_endpoint_auth_method": client.token_endpoint_auth_method.as_str(),
         "id_token_signed_response_alg": alg.as_str(),
         "subject_type": client.metadata.subject_type.as_str(),
+        "fapi2_security_profile": client.metadata.fapi2_security_profile,
     });
     if let Some(alg) = client.metadata.userinfo_signed_response_alg {
         out["userinfo_signed_response_alg"] = json!(alg.as_str());

@@ -224,6 +224,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             jwks,
             jwks_uri,
             request_uris,
+            fapi2,
             links,
         }) => {
             let new = idp_server::cli::NewClient {
@@ -242,6 +243,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                 jwks_uri: jwks_uri.as_deref(),
                 request_uris: &request_uris,
                 links: &links,
+                fapi2,
             };
             let out = idp_server::cli::create_client(&state, new)
                 .await

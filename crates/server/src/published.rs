@@ -73,7 +73,7 @@ fn grant_types(settings: &Settings) -> Vec<&'static str> {
 pub fn document(settings: &Settings, keys: &KeySet) -> serde_json::Value {
     let issuer = settings.issuer.as_str();
     let algs: Vec<&str> = keys.algorithms().iter().map(|a| a.as_str()).collect();
-    json!({
+    let mut document = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
@@ -116,5 +116,7 @@ pub fn document(settings: &Settings, keys: &KeySet) -> serde_json::Value {
         "request_object_signing_alg_values_supported":
             idp_oauth::request_object::algorithms(settings.protocol.unsigned_request_objects),
         "authorization_response_iss_parameter_supported": true,
-    })
+    });
+    idp_oauth::fapi::Rules::new(settings.fapi2.all_clients).restrict_discovery(&mut document);
+    document
 }

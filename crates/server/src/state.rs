@@ -226,6 +226,7 @@ impl AppState {
     pub fn protocol(&self) -> idp_oauth::authorization_request::ProtocolOptions {
         idp_oauth::authorization_request::ProtocolOptions {
             implicit_and_hybrid: self.settings.protocol.implicit_and_hybrid,
+            fapi2_all_clients: self.settings.fapi2.all_clients,
         }
     }
 

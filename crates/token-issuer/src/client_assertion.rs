@@ -11,6 +11,8 @@ pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 
 /// The longest an assertion may live: a client signs one per request.
 const MAX_LIFETIME_SECS: i64 = 600;
+/// How far ahead of this server's clock a client's clock may be.
+const MAX_SKEW_SECS: i64 = 60;
 
 #[derive(Debug, Deserialize)]
 struct AssertionClaims {
@@ -20,6 +22,8 @@ struct AssertionClaims {
     exp: i64,
     #[serde(default)]
     iat: Option<i64>,
+    #[serde(default)]
+    nbf: Option<i64>,
     jti: String,
 }
 
@@ -85,7 +89,9 @@ pub fn check_claims(
     if claims.exp <= now {
         return Err(TokenError::Invalid("assertion expired"));
     }
-    if claims.exp - now > MAX_LIFETIME_SECS || claims.iat.is_some_and(|iat| iat > now + 60) {
+    // Made, or valid from, at most a minute ahead of this clock (RFC 7523 §3, a little skew).
+    let ahead = |at: Option<i64>| at.is_some_and(|at| at > now + MAX_SKEW_SECS);
+    if claims.exp - now > MAX_LIFETIME_SECS || ahead(claims.iat) || ahead(claims.nbf) {
         return Err(TokenError::Invalid("assertion lifetime"));
     }
     if claims.jti.is_empty() || claims.jti.len() > 256 {
@@ -129,6 +135,10 @@ mod tests {
         let jwks = serde_json::to_value(keys.jwks()).unwrap();
         let verified = verify(&assertion(&keys, good(1100)), "c1", &jwks, &[AUD], 1000).unwrap();
         assert_eq!(verified.jti, "j1");
+        let skewed = json!({
+            "iss": "c1", "sub": "c1", "aud": AUD, "exp": 1100, "iat": 1008, "nbf": 1008, "jti": "j2",
+        });
+        assert!(verify(&assertion(&keys, skewed), "c1", &jwks, &[AUD], 1000).is_ok());
         assert_eq!(
             claimed_client(&assertion(&keys, good(1100))).as_deref(),
             Some("c1")
@@ -145,6 +155,8 @@ mod tests {
             json!({ "iss": "c1", "sub": "c1", "aud": AUD, "exp": 999, "jti": "j" }),
             json!({ "iss": "c1", "sub": "c1", "aud": AUD, "exp": 99_999, "jti": "j" }),
             json!({ "iss": "c1", "sub": "c1", "aud": AUD, "exp": 1100, "jti": "" }),
+            json!({ "iss": "c1", "sub": "c1", "aud": AUD, "exp": 1100, "nbf": 1061, "jti": "j" }),
+            json!({ "iss": "c1", "sub": "c1", "aud": AUD, "exp": 1100, "iat": 1061, "jti": "j" }),
         ];
         cases.push(json!({ "iss": "c1", "sub": "c1", "aud": [AUD], "exp": 1100 }));
         for claims in cases {

@@ -79,6 +79,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub brand: BrandSettings,
     pub protocol: ProtocolSettings,
+    pub fapi2: Fapi2Settings,
     pub dpop: DpopSettings,
 }
 
@@ -90,6 +91,15 @@ pub struct ProtocolSettings {
     pub unsigned_request_objects: bool,
     /// The implicit and hybrid response types (`id_token`, `code id_token token`, ...).
     pub implicit_and_hybrid: bool,
+}
+
+/// The FAPI 2.0 Security Profile (see `idp_oauth::fapi`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fapi2Settings {
+    /// Every client is under the profile, not only those registered with
+    /// `fapi2_security_profile: true`.
+    pub all_clients: bool,
 }
 
 /// DPoP (RFC 9449): proof-of-possession of a key for access and refresh tokens.

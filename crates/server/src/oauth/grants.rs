@@ -12,9 +12,11 @@ use idp_oauth::authorization_answer::AuthorizationAnswers;
 use idp_oauth::authorization_code::{CodeExchange, CodeRequest};
 use idp_oauth::authorization_request::AuthorizationRequest;
 use idp_oauth::authorization_response::AuthorizationResponse;
+use idp_oauth::fapi::Rules;
 use idp_oauth::grant_error::GrantError;
 use idp_oauth::issuer::{IssuedToken, Issuer, KeySource, Lifetimes, TokenCounter};
 use idp_oauth::refresh_token::{Durable, RefreshExchange, RefreshRotation};
+use idp_oauth::steady_refresh::SteadyRefresh;
 use idp_oauth::tokens::{self, TokenResponse};
 use idp_signin::Authorization;
 use idp_token_issuer::KeySet;
@@ -86,7 +88,8 @@ pub async fn answer_authorized(
         ephemeral: state.stores.ephemeral.as_ref(),
         grants: state.stores.grants.as_ref(),
         issuer: &issuer,
-        code_lifetime: state.settings.tokens.authorization_code_ttl,
+        code_lifetime: Rules::for_client(&client.metadata, state.protocol())
+            .code_lifetime(state.settings.tokens.authorization_code_ttl),
     };
     answers
         .answer(
@@ -138,6 +141,16 @@ pub async fn exchange_refresh_token(
     dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse, JsonError> {
     let issuer = bound_issuer(state, dpop_jkt);
+    if !Rules::for_client(&client.metadata, state.protocol()).rotates_refresh_tokens() {
+        let exchange = SteadyRefresh {
+            tokens: state.stores.ephemeral.as_ref(),
+            grants: state.stores.grants.as_ref(),
+            users: state.stores.users.as_ref(),
+            clock: state.clock.as_ref(),
+            issuer: &issuer,
+        };
+        return Ok(exchange.exchange(client, refresh_token, scope).await?);
+    }
     let exchange = RefreshExchange {
         rotation: &EarlyRotation(state.rotations.as_ref()),
         grants: state.stores.grants.as_ref(),

@@ -75,7 +75,11 @@ pub async fn resolve_pushed(
     pairs: Vec<(String, String)>,
 ) -> Result<Vec<(String, String)>, OAuthError> {
     let keys = ClientKeysOf(state);
-    request_object::resolve_pushed(pairs, client, &keys, expected(state)).await
+    let mut expected = expected(state);
+    expected.allow_unsigned &=
+        idp_oauth::fapi::Rules::for_client(&client.metadata, state.protocol())
+            .allows_unsigned_request_objects();
+    request_object::resolve_pushed(pairs, client, &keys, expected).await
 }
 
 /// The authorization request's parameters with those of its request object in place (see

@@ -37,6 +37,7 @@ pub async fn read(
         state.stores.ephemeral.as_ref(),
         state.clock.as_ref(),
         &[issuer, token_endpoint],
+        state.protocol(),
     )
     .await;
     match authenticated {

@@ -77,6 +77,8 @@ async fn handle(
         Err(Rejection::Redirect { error, .. }) => return Err(error.into()),
         Err(Rejection::Store(error)) => return Err(JsonError::from(error).into()),
     }
+    let lifetime = idp_oauth::fapi::Rules::for_client(&client.metadata, protocol)
+        .request_uri_lifetime(LIFETIME_SECS);
     let id = random_token(24);
     let payload =
         serde_json::to_value(&pairs).map_err(|e| idp_core::StoreError::Corrupt(e.to_string()))?;
@@ -87,10 +89,10 @@ async fn handle(
             EphemeralKind::PushedRequest,
             &id,
             &payload,
-            state.now() + LIFETIME_SECS,
+            state.now() + lifetime,
         )
         .await?;
-    Ok(json!({ "request_uri": format!("{REQUEST_URI_PREFIX}{id}"), "expires_in": LIFETIME_SECS }))
+    Ok(json!({ "request_uri": format!("{REQUEST_URI_PREFIX}{id}"), "expires_in": lifetime }))
 }
 
 /// The parameters of an authorization request: the pushed ones when `request_uri` refers to a

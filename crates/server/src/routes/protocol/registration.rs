@@ -109,7 +109,9 @@ fn describe(state: &AppState, client: &Client) -> Value {
         "token_endpoint_auth_method": client.token_endpoint_auth_method.as_str(),
         "id_token_signed_response_alg": client.id_token_signed_response_alg.as_str(),
         "post_logout_redirect_uris": metadata.post_logout_redirect_uris,
-        "require_pushed_authorization_requests": metadata.require_pushed_authorization_requests,
+        "require_pushed_authorization_requests": metadata.require_pushed_authorization_requests
+            || idp_oauth::fapi::Rules::for_client(metadata, state.protocol()).requires_par(),
+        "fapi2_security_profile": metadata.fapi2_security_profile,
         "dpop_bound_access_tokens": metadata.dpop_bound_access_tokens,
         "registration_client_uri": format!("{}/register/{}", state.issuer(), client.id),
     });
