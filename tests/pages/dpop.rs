@@ -349,12 +349,15 @@ async fn with_nonces_on_a_proof_must_carry_the_servers_nonce() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["token_type"], "DPoP");
 
-    // Still good in the next slot; not two slots on, when UserInfo asks for a fresh one.
+    // Still good in the next slot (where a token answer hands out the new one); not two slots
+    // on, when UserInfo asks for a fresh one.
     idp.clock.advance(300);
-    let (status, _, body) =
+    let (status, headers, body) =
         post_with_proofs(&idp, "/token", auth, &form, &[&with_nonce(&nonce)]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let token = body["access_token"].as_str().unwrap().to_owned();
+    let next = headers["dpop-nonce"].to_str().unwrap().to_owned();
+    assert_ne!(next, nonce, "the new slot's nonce");
     idp.clock.advance(300);
     let mut claims = key.claims(&idp, "GET", "/userinfo", Some(&token));
     claims["nonce"] = json!(nonce);
@@ -362,6 +365,13 @@ async fn with_nonces_on_a_proof_must_carry_the_servers_nonce() {
     let answer = userinfo(&idp, &format!("DPoP {token}"), Some(&stale)).await;
     assert_dpop_refusal(&answer, "use_dpop_nonce", "an old nonce");
     assert_ne!(answer.1["dpop-nonce"].to_str().unwrap(), nonce);
+    // The nonce handed out a slot ago is still good (here at revocation, which checks a proof).
+    let mut claims = key.claims(&idp, "POST", "/revoke", None);
+    claims["nonce"] = json!(next);
+    let proof = key.sign(&key.header(), &claims);
+    let form = [("token", token.as_str())];
+    let (status, _, body) = post_with_proofs(&idp, "/revoke", auth, &form, &[&proof]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 /// Two nodes with their own databases and one Redis: a proof one node took is refused at the

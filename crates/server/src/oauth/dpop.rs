@@ -106,6 +106,15 @@ impl From<Refused> for BearerError {
     }
 }
 
+/// `response` with the nonce the next proof should carry, when the deployment asks for nonces
+/// (RFC 9449 §8.2): clients move to a new nonce without being refused first.
+pub fn with_nonce(state: &AppState, mut response: Response) -> Response {
+    if let Some(nonce) = current_nonce(state).and_then(|n| HeaderValue::from_str(&n).ok()) {
+        response.headers_mut().insert(DPOP_NONCE, nonce);
+    }
+    response
+}
+
 /// The nonce proofs should carry now, when the deployment asks for nonces.
 pub fn current_nonce(state: &AppState) -> Option<String> {
     state.dpop_nonces.as_ref().map(|n| n.current(state.now()))

@@ -20,7 +20,7 @@ use idp_store_sql::Traffic;
 
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match handle(&state, &headers, &body).await {
-        Ok(response) => response,
+        Ok(response) => dpop::with_nonce(&state, response),
         Err(error) => error.into_response(),
     }
 }
