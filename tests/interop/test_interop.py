@@ -3,10 +3,11 @@ written independently of it, the way a Python relying party would use it.
 
 Starts `target/debug/idp` (or $IDP_BIN) on a free port with a fresh database, registers a
 client over HTTP, and covers discovery, registration, code + PKCE, ID token validation,
-refresh, revocation, introspection, logout, step-up, and a client that signs its request
-(a request object) and authenticates with private_key_jwt; then, on a provider with the
-implicit and hybrid response types on, the form post response mode and those response types;
-then, on a provider with every client under the FAPI 2.0 Security Profile, a pushed sign-in.
+refresh, revocation, introspection, logout, step-up, a client that signs its request (a
+request object) and authenticates with private_key_jwt, and DPoP proofs Authlib signs; then,
+on a provider with the implicit and hybrid response types on, the form post response mode and
+those response types; then, on a provider with every client under the FAPI 2.0 Security
+Profile, a pushed sign-in.
 """
 
 import base64
@@ -327,6 +328,41 @@ class AuthlibInterop(unittest.TestCase):
         info.validate()
         self.assertEqual(info.header["alg"], "RS256")
         self.assertEqual(info["preferred_username"], "alice")
+
+
+    def test_dpop_binds_a_token_to_the_key_authlib_made(self):
+        """RFC 9449: proofs signed by Authlib; the key's thumbprint computed by Authlib."""
+        token = self.idp.cli("registration-token", "create")["initial_access_token"]
+        registered = requests.post(
+            self.metadata["registration_endpoint"], headers={"Authorization": f"Bearer {token}"},
+            json={"client_name": "Batch", "redirect_uris": [REDIRECT], "grant_types": ["client_credentials"],
+                  "dpop_bound_access_tokens": True})
+        self.assertEqual(registered.status_code, 201, registered.text)
+        client = registered.json()
+        self.assertTrue(client["dpop_bound_access_tokens"])
+        self.assertEqual(self.metadata["dpop_signing_alg_values_supported"], ["ES256", "PS256", "EdDSA"])
+        key = JsonWebKey.generate_key("EC", "P-256", is_private=True)
+
+        def proof(method, url):
+            header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(is_private=False)}
+            claims = {"jti": os.urandom(12).hex(), "htm": method, "htu": url, "iat": int(time.time())}
+            return jwt.encode(header, claims, key).decode()
+
+        endpoint = self.metadata["token_endpoint"]
+        auth = (client["client_id"], client["client_secret"])
+        form = {"grant_type": "client_credentials"}
+        refused = requests.post(endpoint, auth=auth, data=form)
+        self.assertEqual((refused.status_code, refused.json()["error"]), (400, "invalid_dpop_proof"))
+        good = proof("POST", endpoint)
+        answer = requests.post(endpoint, auth=auth, data=form, headers={"DPoP": good})
+        self.assertEqual(answer.status_code, 200, answer.text)
+        self.assertEqual(answer.json()["token_type"], "DPoP")
+        replayed = requests.post(endpoint, auth=auth, data=form, headers={"DPoP": good})
+        self.assertEqual((replayed.status_code, replayed.json()["error"]), (400, "invalid_dpop_proof"))
+        introspected = requests.post(self.metadata["introspection_endpoint"], auth=auth,
+                                     data={"token": answer.json()["access_token"]}).json()
+        self.assertEqual(introspected["token_type"], "DPoP")
+        self.assertEqual(introspected["cnf"], {"jkt": key.thumbprint()})
 
 
 class AuthlibResponseModes(unittest.TestCase):

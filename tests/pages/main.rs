@@ -21,6 +21,8 @@ mod cancel;
 mod claims;
 mod conformance;
 mod consent;
+mod dpop;
+mod dpop_par;
 mod expired;
 mod fapi;
 mod faults;

@@ -172,6 +172,7 @@ async fn an_administrators_pairwise_client_must_list_its_redirect_uris_at_its_se
         subject_type: Some("pairwise".into()),
         sector_identifier_uri: uri.map(str::to_owned),
         userinfo_alg: None,
+        ..Default::default()
     };
 
     let refused =

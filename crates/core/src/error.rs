@@ -28,6 +28,10 @@ pub enum ErrorCode {
     UnmetAuthenticationRequirements,
     ConsentRequired,
     InsufficientScope,
+    /// A DPoP proof is missing where one is required, or is not valid (RFC 9449 §5, §7.1).
+    InvalidDpopProof,
+    /// The server wants a DPoP proof carrying the nonce it sends (RFC 9449 §8, §9).
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -53,6 +57,8 @@ impl ErrorCode {
             Self::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
             Self::ConsentRequired => "consent_required",
             Self::InsufficientScope => "insufficient_scope",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }

@@ -207,6 +207,10 @@ pub struct ClientMetadata {
     /// plain JSON when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_signed_response_alg: Option<SigningAlg>,
+    /// Every access token of this client is bound to a DPoP key: a token request without a
+    /// proof is refused (RFC 9449 §5.2).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// What the sign-in and consent pages show of a client besides its name (RFC 7591 §2): each
@@ -377,6 +381,9 @@ pub enum EphemeralKind {
     /// A second factor being added on the account page (its secret sealed), keyed to the
     /// session adding it, until its first code is right.
     PendingFactor,
+    /// A DPoP proof's `jti` (RFC 9449 §11.1), remembered while the proof's `iat` would still
+    /// be accepted, so that each proof is used once. Every node shares it.
+    DpopJti,
 }
 
 impl EphemeralKind {
@@ -392,6 +399,7 @@ impl EphemeralKind {
             Self::PushedRequest => "pushed_request",
             Self::PasskeyCeremony => "passkey_ceremony",
             Self::PendingFactor => "pending_factor",
+            Self::DpopJti => "dpop_jti",
         }
     }
 

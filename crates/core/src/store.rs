@@ -272,6 +272,23 @@ pub trait EphemeralStore: Send + Sync {
         now: UnixTime,
     ) -> Result<Consumed, StoreError>;
     async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError>;
+    /// Remembers `id` of `kind` as used until `expires_at`: true for the first caller only,
+    /// however many race (a replay cache, such as DPoP proofs' `jti`). A backend with a
+    /// cheaper atomic insert-if-absent may answer in one step.
+    async fn first_use(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.put(kind, id, &serde_json::json!({}), expires_at)
+            .await?;
+        Ok(matches!(
+            self.consume(kind, id, now).await?,
+            crate::model::Consumed::Fresh(_)
+        ))
+    }
     /// Deletes records that expired before `before`; returns how many. Callers keep consumed
     /// codes a while past their expiry so that a late replay is still recognised.
     async fn purge_expired(&self, before: UnixTime) -> Result<u64, StoreError>;

@@ -87,6 +87,7 @@ mod tests {
             amr: None,
             grant_id: grant_id.map(str::to_owned),
             userinfo_claims: None,
+            cnf: None,
         }
     }
 

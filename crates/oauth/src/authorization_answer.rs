@@ -61,6 +61,7 @@ impl AuthorizationAnswers<'_> {
             sid: session.sid.clone(),
             grant_id: random_token(16),
             claims: request.claims.clone(),
+            dpop_jkt: request.dpop_jkt.clone(),
         };
         let response_type = request.response_type;
         let mut params = Vec::new();

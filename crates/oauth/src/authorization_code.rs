@@ -81,7 +81,8 @@ impl CodeExchange<'_> {
                 client,
                 |record: &CodeGrant| {
                     check_redirect_uri(record, request.redirect_uri)?;
-                    check_pkce(record, request.code_verifier)
+                    check_pkce(record, request.code_verifier)?;
+                    record.grant.check_dpop_key(self.issuer.dpop_jkt)
                 },
             )
             .await?;
@@ -192,6 +193,7 @@ mod tests {
                 sid: "s".into(),
                 grant_id: "g".into(),
                 claims: None,
+                dpop_jkt: None,
             },
             redirect_uri: "https://rp.example/cb".into(),
             nonce: None,

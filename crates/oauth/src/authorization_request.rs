@@ -71,6 +71,10 @@ pub struct AuthorizationRequest {
     /// `idp_signin::Policy::hinted_user`); never set from the query directly.
     #[serde(default)]
     pub hinted_user: Option<String>,
+    /// The DPoP key the code is bound to (`dpop_jkt`, or the proof a pushed request came
+    /// with; RFC 9449 §10): its exchange needs a proof made with that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 /// `prompt` as stored: a list, or (by sign-ins begun before several values were kept) one
@@ -232,6 +236,7 @@ pub async fn check(
         crate::acr::required(params.get("acr_values"), claims.as_ref()).map_err(refuse)?;
     let acr_essential = required.as_ref().is_some_and(|r| r.essential);
     let acr = required.map(|r| r.acr);
+    let dpop_jkt = crate::dpop::requested_key(params.get("dpop_jkt")).map_err(refuse)?;
     let request = AuthorizationRequest {
         client_id: client.id.clone(),
         redirect_uri,
@@ -249,6 +254,7 @@ pub async fn check(
         response_mode,
         claims,
         hinted_user: None,
+        dpop_jkt,
     };
     Ok((request, client))
 }

@@ -125,6 +125,9 @@ pub struct RegistrationRequest {
     pub backchannel_logout_uri: Option<String>,
     #[serde(default)]
     pub require_pushed_authorization_requests: Option<bool>,
+    /// RFC 9449 §5.2.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: Option<bool>,
     #[serde(default)]
     pub request_object_signing_alg: Option<String>,
     #[serde(default)]
@@ -323,6 +326,7 @@ pub fn check(
                     .require_pushed_authorization_requests
                     .unwrap_or(false),
             fapi2_security_profile: fapi2,
+            dpop_bound_access_tokens: request.dpop_bound_access_tokens.unwrap_or(false),
             first_party: false,
             resource_server: false,
             registration_token_hash: None,

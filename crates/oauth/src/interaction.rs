@@ -90,6 +90,7 @@ impl Interaction {
             response_mode: ResponseMode::Query,
             claims: None,
             hinted_user: None,
+            dpop_jkt: None,
         };
         Self::new(
             now,

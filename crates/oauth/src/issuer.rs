@@ -64,4 +64,18 @@ pub struct Issuer<'a> {
     pub counter: &'a dyn TokenCounter,
     /// Makes the `sub` pairwise clients see (see [`crate::subject`]).
     pub pairwise_key: &'a crate::subject::PairwiseKey,
+    /// The DPoP key this request proved it holds (its thumbprint): the access tokens issued
+    /// are bound to it (RFC 9449 §5).
+    pub dpop_jkt: Option<&'a str>,
+}
+
+impl Issuer<'_> {
+    /// The `token_type` of the access tokens issued (RFC 9449 §5.1).
+    pub fn token_type(&self) -> &'static str {
+        if self.dpop_jkt.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        }
+    }
 }

@@ -18,6 +18,7 @@ pub mod client_credentials;
 pub mod client_keys;
 pub mod client_metadata;
 pub mod consent;
+pub mod dpop;
 pub mod fapi;
 pub mod form_body;
 pub mod grant_error;

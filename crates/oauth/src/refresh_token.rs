@@ -47,12 +47,18 @@ pub(crate) const WHAT: &str = "refresh token";
 type Verdict = Result<(UserGrant, Vec<String>), GrantError>;
 
 /// Judges a live refresh token's record for `client_id`, asking for `scope`.
-pub(crate) fn judge(payload: &str, client_id: &str, scope: Option<&str>) -> Verdict {
+pub(crate) fn judge(
+    payload: &str,
+    client_id: &str,
+    scope: Option<&str>,
+    jkt: Option<&str>,
+) -> Verdict {
     let grant: UserGrant = serde_json::from_str(payload)
         .map_err(|_| GrantError::from(StoreError::Corrupt(WHAT.to_owned())))?;
     if grant.client_id != client_id {
         return Err(invalid(WHAT));
     }
+    grant.check_dpop_key(jkt)?;
     let narrowed = narrowed_scopes(&grant.scopes, scope)?;
     Ok((grant, narrowed))
 }
@@ -112,8 +118,10 @@ impl RefreshExchange<'_> {
         // gives the same verdict.
         let check: RotationCheck = {
             let (client_id, scope) = (client.id.clone(), scope.map(str::to_owned));
+            let jkt = self.issuer.dpop_jkt.map(str::to_owned);
             Box::new(move |payload: &str| {
-                let (grant, _) = judge(payload, &client_id, scope.as_deref()).ok()?;
+                let (grant, _) =
+                    judge(payload, &client_id, scope.as_deref(), jkt.as_deref()).ok()?;
                 Some(GrantOwner {
                     grant_id: grant.grant_id,
                     user_id: grant.user_id,
@@ -131,7 +139,7 @@ impl RefreshExchange<'_> {
                 check,
             )
             .await?;
-        let verdict = |payload: &str| judge(payload, &client.id, scope);
+        let verdict = |payload: &str| judge(payload, &client.id, scope, self.issuer.dpop_jkt);
         // The answer is made while the rotation reaches the disk (a replay's payload is set
         // aside).
         let made = match rotated {

@@ -2,11 +2,13 @@
 //! a client acting on its own behalf (client credentials).
 
 use idp_core::clock::UnixTime;
-use idp_core::model::{Client, EphemeralKind, SigningAlg, User};
+use idp_core::model::{Client, EphemeralKind, SigningAlg, TokenEndpointAuthMethod, User};
 use idp_core::random::{random_token, sha256_b64};
 use idp_core::store::EphemeralStore;
 use idp_core::{Clock, OAuthError, StoreError};
-use idp_token_issuer::{AccessTokenClaims, IdTokenClaims, TokenError, at_hash, c_hash};
+use idp_token_issuer::{
+    AccessTokenClaims, Confirmation, IdTokenClaims, TokenError, at_hash, c_hash,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::claims::{ClaimsRequest, released};
@@ -32,6 +34,30 @@ pub struct UserGrant {
     /// The request's `claims` parameter (none in records made before it was honoured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<ClaimsRequest>,
+    /// The DPoP key (thumbprint) whoever redeems this code or refresh token must prove they
+    /// hold: a public client's refresh tokens, and a code whose pushed request named a key
+    /// (RFC 9449 §5, §10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
+}
+
+impl UserGrant {
+    /// Whether `proven` (the thumbprint of the request's DPoP key) satisfies the key this
+    /// record is bound to, if any.
+    pub fn check_dpop_key(&self, proven: Option<&str>) -> Result<(), OAuthError> {
+        match (self.dpop_jkt.as_deref(), proven) {
+            (None, _) => Ok(()),
+            (Some(bound), Some(proven)) if bound == proven => Ok(()),
+            (Some(_), None) => Err(OAuthError::new(
+                idp_core::ErrorCode::InvalidDpopProof,
+                "this grant is bound to a DPoP key: a DPoP proof is required",
+            )),
+            (Some(_), Some(_)) => Err(OAuthError::new(
+                idp_core::ErrorCode::InvalidDpopProof,
+                "the DPoP proof is not made with the key this grant is bound to",
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -66,7 +92,14 @@ pub async fn issue_for_user(
     nonce: Option<String>,
 ) -> Result<TokenResponse, GrantError> {
     let refresh_token = if grant.scopes.iter().any(|s| s == OFFLINE_ACCESS) {
-        Some(store_refresh_token(refresh_tokens, issuer, clock, grant).await?)
+        // A public client's refresh tokens are bound to its DPoP key (RFC 9449 §5): it has no
+        // other proof that it is the one presenting them.
+        let public = client.token_endpoint_auth_method == TokenEndpointAuthMethod::None;
+        let bound = UserGrant {
+            dpop_jkt: issuer.dpop_jkt.filter(|_| public).map(str::to_owned),
+            ..grant.clone()
+        };
+        Some(store_refresh_token(refresh_tokens, issuer, clock, &bound).await?)
     } else {
         None
     };
@@ -169,7 +202,7 @@ pub fn sign_for_user(
     )?;
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
+        token_type: issuer.token_type(),
         expires_in: lifetimes.access_token,
         id_token: Some(id_token),
         refresh_token,
@@ -205,6 +238,7 @@ pub fn sign_access_token(
                 .as_ref()
                 .map(ClaimsRequest::userinfo_names)
                 .filter(|names| !names.is_empty()),
+            cnf: Confirmation::dpop(issuer.dpop_jkt),
         },
     )?;
     issuer.counter.issued(IssuedToken::Access);
@@ -309,12 +343,13 @@ pub fn issue_for_client(
             amr: None,
             grant_id: None,
             userinfo_claims: None,
+            cnf: Confirmation::dpop(issuer.dpop_jkt),
         },
     )?;
     issuer.counter.issued(IssuedToken::Access);
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
+        token_type: issuer.token_type(),
         expires_in: ttl,
         id_token: None,
         refresh_token: None,

@@ -103,6 +103,7 @@ fn code_exchange(c: &mut Criterion) {
                         sid: "bench-sid".into(),
                         grant_id: format!("bench-grant-{n}"),
                         claims: None,
+                        dpop_jkt: None,
                     },
                     redirect_uri: REDIRECT.into(),
                     nonce: Some("bench-nonce".into()),
@@ -129,7 +130,7 @@ fn code_exchange(c: &mut Criterion) {
                     redirect_uri: Some(REDIRECT),
                     code_verifier: Some(VERIFIER),
                 };
-                let tokens = runtime.block_on(exchange_code(&state, &client, request));
+                let tokens = runtime.block_on(exchange_code(&state, &client, request, None));
                 assert!(tokens.is_ok(), "the code is exchanged");
                 tokens
             },

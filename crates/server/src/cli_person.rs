@@ -76,7 +76,8 @@ pub async fn set_profile(
     Ok(serde_json::Value::Object(out))
 }
 
-/// `idp client create`'s flags for the person's identifiers and claims.
+/// `idp client create`'s flags for the person's identifiers and claims, and for how its
+/// tokens are bound.
 #[derive(Debug, Default, clap::Args)]
 pub struct ClientPersonArgs {
     /// `public` (people's own ids) or `pairwise` (ids made for the client's sector).
@@ -89,6 +90,10 @@ pub struct ClientPersonArgs {
     /// UserInfo answers as a JWT signed with this algorithm.
     #[arg(long, value_name = "ALG", value_parser = ["ES256", "RS256", "EdDSA"])]
     pub userinfo_alg: Option<String>,
+    /// Every access token of the client is bound to a DPoP key (RFC 9449 §5.2): a token
+    /// request without a DPoP proof is refused.
+    #[arg(long)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// Checks `args` against the client's redirect URIs (fetching the sector document, trusted:
@@ -114,6 +119,7 @@ pub async fn apply(
     }
     metadata.subject_type = subject_type;
     metadata.sector_identifier_uri = sector_uri.map(str::to_owned);
+    metadata.dpop_bound_access_tokens = args.dpop_bound_access_tokens;
     metadata.userinfo_signed_response_alg = args
         .userinfo_alg
         .as_deref()

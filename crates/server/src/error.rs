@@ -432,6 +432,9 @@ impl IntoResponse for JsonError {
 pub enum BearerError {
     /// Refused for the request: the client is told as it is.
     OAuth(OAuthError),
+    /// Refused for its DPoP proof or binding (RFC 9449 §7.1): a `DPoP` challenge, with the
+    /// nonce to use when one is asked for.
+    Dpop(OAuthError, Option<String>),
     /// A failure of ours: logged as it is answered.
     Fault(Fault),
 }
@@ -446,6 +449,7 @@ impl IntoResponse for BearerError {
     fn into_response(self) -> Response {
         let error = match self {
             Self::OAuth(error) => error,
+            Self::Dpop(error, nonce) => return crate::oauth::dpop::resource_refusal(error, nonce),
             Self::Fault(fault) => fault.logged(),
         };
         let status = oauth_status(error.code);

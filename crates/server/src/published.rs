@@ -99,6 +99,7 @@ pub fn document(settings: &Settings, keys: &KeySet) -> serde_json::Value {
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "RS256", "PS256", "EdDSA"],
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": idp_oauth::dpop::ALGORITHMS,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "display_values_supported": ["page", "popup", "touch", "wap"],
         "acr_values_supported": acr::LEVELS,

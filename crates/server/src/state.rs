@@ -47,6 +47,8 @@ pub struct Inner {
     /// Makes pairwise subjects (derived from the PIN key, which is never replaced: a
     /// master-key rewrap must not change the `sub` any client knows people by).
     pub pairwise_key: idp_oauth::subject::PairwiseKey,
+    /// The DPoP nonces every proof must carry, when `dpop.nonces` asks for them.
+    pub dpop_nonces: Option<idp_oauth::dpop::Nonces>,
     /// Passkeys' relying party: the issuer's host as RP ID. `None` where the issuer's host is
     /// an IP address, which WebAuthn does not allow: passkeys are then not offered.
     pub passkeys: Option<idp_factors::passkey::RelyingParty>,
@@ -142,6 +144,10 @@ impl AppState {
                 &secrets.pin_key,
                 "pairwise-subjects",
             )),
+            dpop_nonces: settings
+                .dpop
+                .nonces
+                .then(|| idp_oauth::dpop::Nonces::new(&secrets.derive("dpop-nonces"))),
             passkeys: crate::factors::relying_party(&settings),
             audit_spool: std::sync::OnceLock::new(),
             codes: idp_recovery::CodeIssuer::new(

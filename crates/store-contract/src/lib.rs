@@ -98,6 +98,7 @@ macro_rules! cache_contract {
     ($open:path) => {
         $crate::rules!($open;
             records::single_use_records_are_consumed_once,
+            records::a_jti_is_used_first_exactly_once,
             records::records_expire,
             records::sessions_expire_and_end,
             records::sessions_are_listed_and_ended_by_sid,

@@ -225,3 +225,40 @@ pub async fn sessions_are_listed_and_ended_by_sid(stores: &Stores) {
         "expired ones are not listed"
     );
 }
+
+/// The replay cache of DPoP proofs: of many nodes racing with one `jti`, exactly one is first,
+/// and the `jti` stays used until it expires.
+pub async fn a_jti_is_used_first_exactly_once(stores: &Stores) {
+    let kind = EphemeralKind::DpopJti;
+    let racers = (0..20).map(|_| {
+        let store = stores.ephemeral.clone();
+        tokio::spawn(async move { store.first_use(kind, "jti-1", 1600, 1500).await.unwrap() })
+    });
+    let mut first = 0;
+    for racer in racers {
+        first += usize::from(racer.await.unwrap());
+    }
+    assert_eq!(first, 1);
+    assert!(
+        !stores
+            .ephemeral
+            .first_use(kind, "jti-1", 1600, 1550)
+            .await
+            .unwrap()
+    );
+    // Another jti, or the same id of another kind, is a different record.
+    assert!(
+        stores
+            .ephemeral
+            .first_use(kind, "jti-2", 1600, 1500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        stores
+            .ephemeral
+            .first_use(EphemeralKind::AssertionJti, "jti-1", 1600, 1500)
+            .await
+            .unwrap()
+    );
+}

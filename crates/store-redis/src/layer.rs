@@ -80,6 +80,16 @@ impl EphemeralStore for SplitEphemeral {
         self.store(kind).delete(kind, id).await
     }
 
+    async fn first_use(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.store(kind).first_use(kind, id, expires_at, now).await
+    }
+
     async fn purge_expired(&self, before: UnixTime) -> Result<u64, StoreError> {
         Ok(self.durable.purge_expired(before).await? + self.cache.purge_expired(before).await?)
     }

@@ -133,6 +133,26 @@ impl EphemeralStore for RedisStore {
         Ok(())
     }
 
+    /// One `SET NX`: the first caller creates the key, every other finds it.
+    async fn first_use(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let set: Option<String> = redis::cmd("SET")
+            .arg(self.record_key(kind, id))
+            .arg("1")
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl(expires_at, now))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        Ok(set.is_some())
+    }
+
     /// Redis expires records by itself.
     async fn purge_expired(&self, _before: UnixTime) -> Result<u64, StoreError> {
         Ok(0)

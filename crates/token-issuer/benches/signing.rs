@@ -53,6 +53,7 @@ fn access_token() -> AccessTokenClaims {
         amr: None,
         grant_id: None,
         userinfo_claims: None,
+        cnf: None,
     }
 }
 

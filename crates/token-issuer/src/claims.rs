@@ -60,6 +60,27 @@ pub struct AccessTokenClaims {
     /// The claims the `claims` request parameter asked UserInfo for, by name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_claims: Option<Vec<String>>,
+    /// The key the token is bound to (RFC 7800 §3.1): whoever presents it must prove they
+    /// hold that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The confirmation of a sender-constrained token.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The JWK SHA-256 thumbprint of a DPoP key (RFC 9449 §6.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
+}
+
+impl Confirmation {
+    /// The confirmation of a DPoP key, by its thumbprint.
+    pub fn dpop(jkt: Option<&str>) -> Option<Self> {
+        jkt.map(|jkt| Self {
+            jkt: Some(jkt.to_owned()),
+        })
+    }
 }
 
 /// How long a logout token is accepted after it is issued: long enough for the relying party

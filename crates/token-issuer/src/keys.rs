@@ -199,7 +199,7 @@ mod erased {
     }
 }
 
-fn pkcs8_pem(der: &[u8]) -> String {
+pub(crate) fn pkcs8_pem(der: &[u8]) -> String {
     let body = STANDARD.encode(der);
     let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
     for line in body.as_bytes().chunks(64) {

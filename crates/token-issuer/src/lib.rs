@@ -5,13 +5,16 @@
 pub mod claims;
 pub mod client_assertion;
 pub mod client_keys;
+pub mod dpop;
 pub mod keys;
 pub mod lifecycle;
 pub mod sealing;
 pub mod stored;
 pub mod verified;
 
-pub use claims::{AccessTokenClaims, IdTokenClaims, LogoutTokenClaims, at_hash, c_hash};
+pub use claims::{
+    AccessTokenClaims, Confirmation, IdTokenClaims, LogoutTokenClaims, at_hash, c_hash,
+};
 pub use keys::{KeySet, SigningKey};
 pub use verified::VerifiedTokens;
 

@@ -105,6 +105,7 @@ mod tests {
             amr: None,
             grant_id: Some("g1".into()),
             userinfo_claims: None,
+            cnf: None,
         };
         let token = keys.sign(SigningAlg::ES256, "at+jwt", &claims).unwrap();
         (token, claims)

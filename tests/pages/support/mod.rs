@@ -18,6 +18,7 @@ use sha2::{Digest as _, Sha256};
 use tower::ServiceExt as _;
 
 mod browser;
+pub mod dpop;
 pub use browser::Browser;
 
 pub const PASSWORD: &str = "correct horse battery staple";

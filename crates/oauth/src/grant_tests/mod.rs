@@ -75,6 +75,7 @@ impl Endpoint {
             lifetimes: LIFETIMES,
             counter: &self.counted,
             pairwise_key: &PAIRWISE_KEY,
+            dpop_jkt: None,
         }
     }
 
@@ -198,6 +199,7 @@ pub fn code_grant(client_id: &str, scopes: &[&str]) -> CodeGrant {
             sid: "sid-1".to_owned(),
             grant_id: random_token(16),
             claims: None,
+            dpop_jkt: None,
         },
         redirect_uri: REDIRECT_URI.to_owned(),
         nonce: Some("n-0S6_WzA2Mj".to_owned()),

@@ -80,6 +80,7 @@ pub struct Settings {
     pub brand: BrandSettings,
     pub protocol: ProtocolSettings,
     pub fapi2: Fapi2Settings,
+    pub dpop: DpopSettings,
 }
 
 /// Choices about which parts of the protocol are offered.
@@ -99,6 +100,16 @@ pub struct Fapi2Settings {
     /// Every client is under the profile, not only those registered with
     /// `fapi2_security_profile: true`.
     pub all_clients: bool,
+}
+
+/// DPoP (RFC 9449): proof-of-possession of a key for access and refresh tokens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DpopSettings {
+    /// Whether every proof must carry a nonce this server gave (`DPoP-Nonce`, RFC 9449 §8):
+    /// it bounds how far ahead a stolen key can sign proofs. Nonces rotate every five minutes,
+    /// from a key every node derives alike, so any node accepts any node's nonce.
+    pub nonces: bool,
 }
 
 /// How often one client IP may do what an attacker would repeat (each 0: no limit, and no

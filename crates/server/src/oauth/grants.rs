@@ -68,6 +68,7 @@ pub fn issuer(state: &AppState) -> Issuer<'_> {
         },
         counter: &state.metrics,
         pairwise_key: &state.pairwise_key,
+        dpop_jkt: None,
     }
 }
 
@@ -103,13 +104,23 @@ pub async fn answer_authorized(
         .await
 }
 
+/// The issuing context of a token request, its tokens bound to the DPoP key it proved it holds
+/// (the key's thumbprint), if any.
+pub fn bound_issuer<'a>(state: &'a AppState, dpop_jkt: Option<&'a str>) -> Issuer<'a> {
+    Issuer {
+        dpop_jkt,
+        ..issuer(state)
+    }
+}
+
 /// The authorization-code grant (RFC 6749 §4.1.3).
 pub async fn exchange_code(
     state: &AppState,
     client: &Client,
     request: CodeRequest<'_>,
+    dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse, JsonError> {
-    let issuer = issuer(state);
+    let issuer = bound_issuer(state, dpop_jkt);
     let exchange = CodeExchange {
         ephemeral: state.stores.ephemeral.as_ref(),
         grants: state.stores.grants.as_ref(),
@@ -127,8 +138,9 @@ pub async fn exchange_refresh_token(
     client: &Client,
     refresh_token: Option<&str>,
     scope: Option<&str>,
+    dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse, JsonError> {
-    let issuer = issuer(state);
+    let issuer = bound_issuer(state, dpop_jkt);
     if !Rules::for_client(&client.metadata, state.protocol()).rotates_refresh_tokens() {
         let exchange = SteadyRefresh {
             tokens: state.stores.ephemeral.as_ref(),
@@ -154,9 +166,10 @@ pub fn issue_for_client(
     state: &AppState,
     client: &Client,
     scopes: &[String],
+    dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse, JsonError> {
     Ok(tokens::issue_for_client(
-        &issuer(state),
+        &bound_issuer(state, dpop_jkt),
         state.now(),
         client,
         scopes,

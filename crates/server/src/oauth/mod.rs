@@ -6,6 +6,7 @@
 pub mod backchannel_logout;
 pub mod client_keys;
 pub mod consent;
+pub mod dpop;
 pub mod grants;
 pub mod id_token_hint;
 pub mod outbound;

@@ -38,6 +38,24 @@ impl EphemeralStore for SqlStore {
         self.spent(kind, id, fresh.map(|(payload,)| payload)).await
     }
 
+    /// One insert that only the first caller's lands (the primary key decides); the record is
+    /// born used, and stays until it is purged.
+    async fn first_use(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let args = [
+            Arg::Text(kind.as_str()),
+            Arg::Text(id),
+            Arg::Int(expires_at),
+            Arg::Int(now),
+        ];
+        Ok(self.write_one(FIRST_USE, &args).await? == 1)
+    }
+
     async fn delete(&self, kind: EphemeralKind, id: &str) -> Result<(), StoreError> {
         self.write_one(
             "DELETE FROM ephemeral WHERE kind = $1 AND id = $2",

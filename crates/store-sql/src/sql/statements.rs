@@ -8,6 +8,12 @@ pub(super) const PUT_EPHEMERAL: &str = "INSERT INTO ephemeral (kind, id, payload
      VALUES ($1, $2, $3, $4)
      ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at";
 
+/// Records an id as used: a row only the first insert makes.
+pub(super) const FIRST_USE: &str =
+    "INSERT INTO ephemeral (kind, id, payload, expires_at, consumed_at)
+     VALUES ($1, $2, '{}', $3, $4)
+     ON CONFLICT (kind, id) DO NOTHING";
+
 pub(super) const GET_EPHEMERAL: &str = "SELECT payload FROM ephemeral
      WHERE kind = $1 AND id = $2 AND expires_at > $3 AND consumed_at IS NULL";
 

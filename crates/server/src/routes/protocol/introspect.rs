@@ -51,7 +51,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Va
     {
         let mut answer = json!({
             "active": true,
-            "token_type": "Bearer",
+            "token_type": if claims.cnf.is_some() { "DPoP" } else { "Bearer" },
             "scope": claims.scope,
             "client_id": claims.client_id,
             "sub": claims.sub,
@@ -66,6 +66,9 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Va
         }
         if let Some(acr) = claims.acr {
             answer["acr"] = json!(acr);
+        }
+        if let Some(cnf) = claims.cnf {
+            answer["cnf"] = json!(cnf);
         }
         return Ok(answer);
     }

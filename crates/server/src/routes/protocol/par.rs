@@ -16,6 +16,7 @@ use serde_json::json;
 use super::client_request;
 use crate::error::{JsonError, PageError};
 use crate::i18n::Text;
+use crate::oauth::dpop::{self, Refused};
 use crate::state::AppState;
 
 /// The prefix of the references PAR hands out (RFC 9126 §2.2).
@@ -39,17 +40,19 @@ async fn handle(
     state: &AppState,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<serde_json::Value, JsonError> {
+) -> Result<serde_json::Value, Refused> {
     let (form, client) = client_request::read(state, headers, body).await?;
+    let dpop_jkt = dpop::at_par_endpoint(state, headers, form.get("dpop_jkt")).await?;
     if form.get("request_uri").is_some() {
         return Err(OAuthError::invalid_request("request_uri may not be pushed").into());
     }
     let mut pairs: Vec<(String, String)> = form
         .pairs()
         .iter()
-        .filter(|(key, _)| !CLIENT_AUTH_PARAMS.contains(&key.as_str()))
+        .filter(|(key, _)| !CLIENT_AUTH_PARAMS.contains(&key.as_str()) && key != "dpop_jkt")
         .cloned()
         .collect();
+    pairs.extend(dpop_jkt.map(|jkt| ("dpop_jkt".to_owned(), jkt)));
     match form.get("client_id") {
         Some(id) if id != client.id => {
             return Err(OAuthError::invalid_request(
@@ -72,7 +75,7 @@ async fn handle(
             return Err(OAuthError::invalid_request(message).into());
         }
         Err(Rejection::Redirect { error, .. }) => return Err(error.into()),
-        Err(Rejection::Store(error)) => return Err(error.into()),
+        Err(Rejection::Store(error)) => return Err(JsonError::from(error).into()),
     }
     let lifetime = idp_oauth::fapi::Rules::for_client(&client.metadata, protocol)
         .request_uri_lifetime(LIFETIME_SECS);

@@ -112,6 +112,7 @@ fn describe(state: &AppState, client: &Client) -> Value {
         "require_pushed_authorization_requests": metadata.require_pushed_authorization_requests
             || idp_oauth::fapi::Rules::for_client(metadata, state.protocol()).requires_par(),
         "fapi2_security_profile": metadata.fapi2_security_profile,
+        "dpop_bound_access_tokens": metadata.dpop_bound_access_tokens,
         "registration_client_uri": format!("{}/register/{}", state.issuer(), client.id),
     });
     if let Some(jwks) = &metadata.jwks {

@@ -12,7 +12,6 @@ use idp_oauth::access_token;
 use idp_oauth::tokens::{RefreshToken, UserGrant};
 
 use super::client_request;
-use crate::error::JsonError;
 use crate::state::AppState;
 use idp_store_sql::Traffic;
 
@@ -23,8 +22,15 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Byt
     }
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), JsonError> {
+async fn handle(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), crate::oauth::dpop::Refused> {
     let (form, client) = client_request::read(state, headers, body).await?;
+    // A client that proves a DPoP key here sends a good proof (RFC 9449 leaves revocation to
+    // the server: a proof is checked when one comes, never required).
+    crate::oauth::dpop::proven_key(state, headers, "POST", "/revoke", None).await?;
     let token = form
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;

@@ -13,19 +13,22 @@ use idp_oauth::client_metadata::GRANT_TYPES;
 
 use super::client_request;
 use crate::error::JsonError;
+use crate::oauth::dpop::{self, Refused};
 use crate::oauth::grants;
 use crate::state::AppState;
 use idp_store_sql::Traffic;
 
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match handle(&state, &headers, &body).await {
-        Ok(response) => response,
+        Ok(response) => dpop::with_nonce(&state, response),
         Err(error) => error.into_response(),
     }
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, JsonError> {
+async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, Refused> {
     let (form, client) = client_request::read(state, headers, body).await?;
+    let jkt = dpop::at_token_endpoint(state, headers, &client).await?;
+    let jkt = jkt.as_deref();
     // A grant type this server does not implement is `unsupported_grant_type` below, whatever
     // the client registered; one it does but the client may not use is `unauthorized_client`
     // (RFC 6749 §5.2).
@@ -46,7 +49,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
                 redirect_uri: form.get("redirect_uri"),
                 code_verifier: form.get("code_verifier"),
             };
-            grants::exchange_code(state, &client, request).await?
+            grants::exchange_code(state, &client, request, jkt).await?
         }
         // Token traffic: many, quick, retried by machines; it waits for connections of its
         // own (a code exchange, the last step of a person's sign-in, does not).
@@ -56,12 +59,14 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
                 &client,
                 form.get("refresh_token"),
                 form.get("scope"),
+                jkt,
             );
             Traffic::Token.scope(refresh).await?
         }
         Some("client_credentials") => {
-            let scopes = client_credentials::granted_scopes(&client, form.get("scope"))?;
-            grants::issue_for_client(state, &client, &scopes)?
+            let scopes = client_credentials::granted_scopes(&client, form.get("scope"))
+                .map_err(JsonError::from)?;
+            grants::issue_for_client(state, &client, &scopes, jkt)?
         }
         Some(_) => {
             return Err(OAuthError::new(

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
 use idp_core::OAuthError;
 use serde_json::{Map, Value, json};
@@ -22,20 +22,34 @@ pub enum Answer {
     Signed(String),
 }
 
-pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match Traffic::Token.scope(handle(&state, &headers, &body)).await {
+pub async fn userinfo(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match Traffic::Token
+        .scope(handle(&state, method.as_str(), &headers, &body))
+        .await
+    {
         Ok(Answer::Json(claims)) => Json(claims).into_response(),
         Ok(Answer::Signed(jwt)) => ([(header::CONTENT_TYPE, JWT)], jwt).into_response(),
         Err(error) => error.into_response(),
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// The token of the `Authorization` header, and whether its scheme is `DPoP` (RFC 9449 §7.1)
+/// rather than `Bearer`.
+fn bearer(headers: &HeaderMap) -> Option<(&str, bool)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some((token.trim(), false))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some((token.trim(), true))
+    } else {
+        None
+    }
 }
 
 /// The access token of a form-encoded POST body (RFC 6750 §2.2).
@@ -58,27 +72,40 @@ fn in_body(headers: &HeaderMap, body: &[u8]) -> Option<String> {
 }
 
 /// The access token, from the `Authorization` header or a form body, never both (RFC 6750
-/// §2: a client uses one method).
-fn access_token(headers: &HeaderMap, body: &[u8]) -> Result<String, BearerError> {
+/// §2: a client uses one method), and whether it came with the `DPoP` scheme.
+fn access_token(headers: &HeaderMap, body: &[u8]) -> Result<(String, bool), BearerError> {
     let invalid = |why: &'static str| BearerError::OAuth(OAuthError::invalid_request(why));
     match (bearer(headers), in_body(headers, body)) {
         (Some(_), Some(_)) => Err(invalid("send the access token one way only")),
-        (Some(token), None) => Ok(token.to_owned()),
-        (None, Some(token)) => Ok(token),
+        (Some((token, dpop)), None) => Ok((token.to_owned(), dpop)),
+        (None, Some(token)) => Ok((token, false)),
         (None, None) => Err(BearerError::OAuth(OAuthError::invalid_token(
             "a bearer access token is required",
         ))),
     }
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Answer, BearerError> {
+async fn handle(
+    state: &AppState,
+    method: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Answer, BearerError> {
     let invalid = |why: &'static str| BearerError::OAuth(OAuthError::invalid_token(why));
-    let token = access_token(headers, body)?;
+    let (token, dpop_scheme) = access_token(headers, body)?;
     let token = token.as_str();
-    let active = state
-        .active_token(token)
-        .await?
-        .ok_or_else(|| invalid("the access token is invalid, expired or revoked"))?;
+    // A token presented with the DPoP scheme is answered with a DPoP challenge (RFC 9449 §7.1).
+    let dead = "the access token is invalid, expired or revoked";
+    let active = state.active_token(token).await?.ok_or_else(|| {
+        if dpop_scheme {
+            BearerError::Dpop(OAuthError::invalid_token(dead), None)
+        } else {
+            invalid(dead)
+        }
+    })?;
+    let bound = active.claims.cnf.as_ref().and_then(|c| c.jkt.as_deref());
+    let endpoint = (method, "/userinfo");
+    crate::oauth::dpop::at_resource(state, headers, endpoint, token, dpop_scheme, bound).await?;
     let user_id = active
         .user_id
         .ok_or_else(|| invalid("this access token was not issued for a user"))?;
