@@ -344,9 +344,7 @@ class AuthlibInterop(unittest.TestCase):
         key = JsonWebKey.generate_key("EC", "P-256", is_private=True)
 
         def proof(method, url):
-            header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(is_private=False)}
-            claims = {"jti": os.urandom(12).hex(), "htm": method, "htu": url, "iat": int(time.time())}
-            return jwt.encode(header, claims, key).decode()
+            return dpop_proof(key, method, url)
 
         endpoint = self.metadata["token_endpoint"]
         auth = (client["client_id"], client["client_secret"])
@@ -485,9 +483,17 @@ class ShortPrivateKeyJWT(PrivateKeyJWT):
         return super().sign(auth, token_endpoint)
 
 
+def dpop_proof(key, method, url):
+    """A DPoP proof (RFC 9449) that Authlib signs with the EC `key`, for `method` at `url`."""
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(is_private=False)}
+    claims = {"jti": os.urandom(12).hex(), "htm": method, "htu": url, "iat": int(time.time())}
+    return jwt.encode(header, claims, key).decode()
+
+
 class FapiInterop(unittest.TestCase):
     """A provider with every client under the FAPI 2.0 Security Profile (`fapi2.all_clients`),
-    driven by Authlib: PAR, PKCE, private_key_jwt signed ES256 for the issuer, refresh."""
+    driven by Authlib: PAR, PKCE, private_key_jwt signed ES256 for the issuer, DPoP-bound
+    tokens, refresh."""
 
     BANK = "https://bank.example/callback"
 
@@ -550,21 +556,30 @@ class FapiInterop(unittest.TestCase):
         self.assertEqual(answer["state"], [state])
         self.assertEqual(answer["iss"], [self.idp.issuer])
 
-        # Authlib's default audience, the token endpoint, is refused; the code stays good.
+        # Authlib's default audience, the token endpoint, is refused; so is a request without
+        # a DPoP proof (the profile's tokens are sender-constrained); the code stays good.
+        endpoint = self.metadata["token_endpoint"]
+        dpop_key = JsonWebKey.generate_key("EC", "P-256", is_private=True)
         with self.assertRaises(Exception) as refused:
-            self.session(self.metadata["token_endpoint"]).fetch_token(
-                self.metadata["token_endpoint"], code=answer["code"][0], code_verifier=verifier)
+            self.session(endpoint).fetch_token(
+                endpoint, code=answer["code"][0], code_verifier=verifier,
+                headers={"DPoP": dpop_proof(dpop_key, "POST", endpoint)})
         self.assertIn("invalid_client", str(refused.exception))
-        token = session.fetch_token(self.metadata["token_endpoint"], code=answer["code"][0],
-                                    code_verifier=verifier)
+        with self.assertRaises(Exception) as refused:
+            session.fetch_token(endpoint, code=answer["code"][0], code_verifier=verifier)
+        self.assertIn("invalid_dpop_proof", str(refused.exception))
+        token = session.fetch_token(endpoint, code=answer["code"][0], code_verifier=verifier,
+                                    headers={"DPoP": dpop_proof(dpop_key, "POST", endpoint)})
+        self.assertEqual(token["token_type"], "DPoP")
         claims = jwt.decode(token["id_token"], self.jwks, claims_cls=CodeIDToken,
                             claims_options={"iss": {"value": self.idp.issuer}},
                             claims_params={"nonce": nonce, "client_id": self.client_id,
                                            "access_token": token["access_token"]})
         claims.validate()
         for _ in range(2):
-            refreshed = session.refresh_token(self.metadata["token_endpoint"],
-                                              refresh_token=token["refresh_token"])
+            refreshed = session.refresh_token(
+                endpoint, refresh_token=token["refresh_token"],
+                headers={"DPoP": dpop_proof(dpop_key, "POST", endpoint)})
             self.assertEqual(refreshed["refresh_token"], token["refresh_token"])
 
 

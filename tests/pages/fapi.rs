@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::page::param;
 use crate::request_objects::TestKey;
+use crate::support::dpop::{ProofKey, access_claims, post_with_proofs};
 use crate::support::{Browser, Idp, Page, REDIRECT, VERIFIER, authorize};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -46,11 +47,25 @@ async fn post_signed(
     (id, key, aud): (&str, &TestKey, Value),
     form: &[(&str, &str)],
 ) -> (StatusCode, Value) {
+    let proof = (path == "/token").then(|| ProofKey::new().proof(idp, "POST", "/token", None));
+    post_signed_with(idp, path, (id, key, aud), form, proof.as_deref()).await
+}
+
+/// `post_signed` with the DPoP proof given (none when `None`); a token request carries one
+/// otherwise, as the profile's tokens are sender-constrained.
+async fn post_signed_with(
+    idp: &Idp,
+    path: &str,
+    (id, key, aud): (&str, &TestKey, Value),
+    form: &[(&str, &str)],
+    proof: Option<&str>,
+) -> (StatusCode, Value) {
     let assertion = assertion(idp, id, key, aud);
     let mut form = form.to_vec();
     form.push(("client_assertion_type", JWT_BEARER));
     form.push(("client_assertion", &assertion));
-    let (status, _, body) = idp.post_form(path, &form).await;
+    let proofs: Vec<&str> = proof.into_iter().collect();
+    let (status, _, body) = post_with_proofs(idp, path, None, &form, &proofs).await;
     (status, body)
 }
 
@@ -139,8 +154,29 @@ async fn a_fapi_client_signs_in_through_par_and_its_refresh_token_does_not_rotat
         Some(idp.state.issuer()),
         "iss in the authorization response (RFC 9207)"
     );
-    let (status, tokens) = exchange_signed(&idp, &done, ("bank", &key, issuer(&idp))).await;
+    // The profile's tokens are sender-constrained: a code exchange without a DPoP proof is
+    // refused (and the code stays good), one with a proof gets tokens bound to its key.
+    let code = param(done.to(), "code").unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let client = ("bank", &key, issuer(&idp));
+    let (status, refused) = post_signed_with(&idp, "/token", client.clone(), &form, None).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_dpop_proof")),
+        "{refused}"
+    );
+    let holder = ProofKey::new();
+    let proof = holder.proof(&idp, "POST", "/token", None);
+    let (status, tokens) = post_signed_with(&idp, "/token", client, &form, Some(&proof)).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["token_type"], "DPoP");
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(access_claims(&idp, access)["cnf"]["jkt"], holder.jkt());
     assert_eq!(idp.id_token_claims(&tokens)["aud"], "bank");
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
 

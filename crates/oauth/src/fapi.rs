@@ -111,9 +111,9 @@ impl Rules {
         }
         match named {
             None => Ok(SigningAlg::ES256),
-            Some(SigningAlg::RS256) => {
-                Err("tokens for the client are signed ES256 or EdDSA, never RS256 (FAPI 2.0)".into())
-            }
+            Some(SigningAlg::RS256) => Err(
+                "tokens for the client are signed ES256 or EdDSA, never RS256 (FAPI 2.0)".into(),
+            ),
             Some(alg) => Ok(alg),
         }
     }
@@ -213,9 +213,8 @@ impl Rules {
     }
 
     /// Whether the client's access (and refresh) tokens must be sender-constrained (DPoP,
-    /// RFC 9449, or mTLS, RFC 8705; FAPI 2.0 §5.3.2.1). The token endpoint refuses a client
-    /// under the profile that presents no proof once sender-constrained tokens exist; until
-    /// then nothing calls this.
+    /// RFC 9449, and later mTLS, RFC 8705; FAPI 2.0 §5.3.2.1): the token endpoint refuses a
+    /// client under the profile that presents no proof.
     pub fn requires_sender_constraint(self) -> bool {
         self.fapi2
     }

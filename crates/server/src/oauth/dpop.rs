@@ -182,6 +182,14 @@ pub async fn at_token_endpoint(
         )
         .into());
     }
+    let rules = idp_oauth::fapi::Rules::for_client(&client.metadata, state.protocol());
+    if jkt.is_none() && rules.requires_sender_constraint() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidDpopProof,
+            "under the FAPI 2.0 Security Profile tokens are sender-constrained: a DPoP proof is required",
+        )
+        .into());
+    }
     Ok(jkt)
 }
 
