@@ -575,33 +575,39 @@ async fn the_cli_creates_fapi_clients_only_with_https_and_private_key_jwt() {
     let idp = fapi_idp(|_| {}).await;
     let key = TestKey::new("ES256", "k");
     let jwks = TestKey::set(&[&key]).to_string();
-    let person = idp_server::cli_person::ClientPersonArgs::default();
     let links = idp_server::cli::LinkArgs::default();
-    let create = |redirect: &'static str, auth_method: &'static str| {
-        let redirect_uris = vec![redirect.to_owned()];
-        let (state, person, links, jwks) = (&idp.state, &person, &links, &jwks);
-        async move {
-            let new = idp_server::cli::NewClient {
-                name: "Bank",
-                redirect_uris: &redirect_uris,
-                post_logout_redirect_uris: &[],
-                backchannel_logout_uri: None,
-                public: false,
-                admin: false,
-                third_party: false,
-                resource_server: false,
-                auth_method,
-                id_token_alg: "ES256",
-                person,
-                jwks: Some(jwks),
-                jwks_uri: None,
-                request_uris: &[],
-                links,
-                fapi2: true,
-            };
-            idp_server::cli::create_client(state, new).await
-        }
-    };
+    let create_with =
+        |redirect: &'static str, auth_method: &'static str, userinfo_alg: Option<&'static str>| {
+            let redirect_uris = vec![redirect.to_owned()];
+            let (state, links, jwks) = (&idp.state, &links, &jwks);
+            async move {
+                let person = idp_server::cli_person::ClientPersonArgs {
+                    userinfo_alg: userinfo_alg.map(str::to_owned),
+                    ..Default::default()
+                };
+                let person = &person;
+                let new = idp_server::cli::NewClient {
+                    name: "Bank",
+                    redirect_uris: &redirect_uris,
+                    post_logout_redirect_uris: &[],
+                    backchannel_logout_uri: None,
+                    public: false,
+                    admin: false,
+                    third_party: false,
+                    resource_server: false,
+                    auth_method,
+                    id_token_alg: "ES256",
+                    person,
+                    jwks: Some(jwks),
+                    jwks_uri: None,
+                    request_uris: &[],
+                    links,
+                    fapi2: true,
+                };
+                idp_server::cli::create_client(state, new).await
+            }
+        };
+    let create = |redirect, auth_method| create_with(redirect, auth_method, None);
     let created = create(REDIRECT, "private_key_jwt").await.unwrap();
     assert_eq!(created["fapi2_security_profile"], true);
     let id = created["client_id"].as_str().unwrap();
@@ -620,4 +626,12 @@ async fn the_cli_creates_fapi_clients_only_with_https_and_private_key_jwt() {
             .is_err()
     );
     assert!(create(REDIRECT, "client_secret_basic").await.is_err());
+    // Nothing the provider signs for it is RS256, UserInfo included.
+    let refused = create_with(REDIRECT, "private_key_jwt", Some("RS256")).await;
+    assert!(refused.unwrap_err().0.contains("RS256"));
+    assert!(
+        create_with(REDIRECT, "private_key_jwt", Some("ES256"))
+            .await
+            .is_ok()
+    );
 }

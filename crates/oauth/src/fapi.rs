@@ -83,12 +83,14 @@ impl Rules {
         self,
         redirect_uris: &[String],
         method: TokenEndpointAuthMethod,
-        id_token_alg: SigningAlg,
+        (id_token_alg, userinfo_alg): (SigningAlg, Option<SigningAlg>),
     ) -> Result<(), String> {
         for uri in redirect_uris {
             self.check_redirect_uri(uri)?;
         }
-        self.signing_alg(Some(id_token_alg), id_token_alg)?;
+        for alg in std::iter::once(id_token_alg).chain(userinfo_alg) {
+            self.signing_alg(Some(alg), alg)?;
+        }
         if !self.allows_auth_method(method) {
             return Err(format!(
                 "the client must authenticate with private_key_jwt, not {}",

@@ -596,7 +596,10 @@ pub async fn create_client(
         .check_client(
             &client.redirect_uris,
             client.token_endpoint_auth_method,
-            client.id_token_signed_response_alg,
+            (
+                client.id_token_signed_response_alg,
+                client.metadata.userinfo_signed_response_alg,
+            ),
         )
         .map_err(|e| CliError(format!("--fapi2: {e}")))?;
     state.stores.clients.create_client(&client).await?;
