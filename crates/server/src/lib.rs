@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod brand;
 pub mod cli;
+pub mod cli_client;
 pub mod cli_person;
 pub mod codes;
 pub mod config;
