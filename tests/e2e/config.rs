@@ -52,7 +52,7 @@ async fn with_no_configuration_it_uses_sqlite_under_data() {
 
 #[tokio::test]
 async fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
-    let cases: [(&[(&str, &str)], &str); 16] = [
+    let cases: [(&[(&str, &str)], &str); 19] = [
         (
             &[("IDP_KEYS__PREPUBLISH_SECS", "300")],
             "keys.prepublish_secs",
@@ -95,6 +95,25 @@ async fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
         (
             &[("IDP_DATABASE_MAX_CONNECTIONS", "0")],
             "database_max_connections",
+        ),
+        // The certificate header is read only from a trusted proxy: one must be named.
+        (
+            &[("IDP_MTLS__CERTIFICATE_HEADER", "X-Client-Cert")],
+            "`mtls.certificate_header` (IDP_MTLS__CERTIFICATE_HEADER): is read only from trusted_proxies",
+        ),
+        (
+            &[
+                ("IDP_MTLS__CERTIFICATE_HEADER", "X Client Cert"),
+                ("IDP_TRUSTED_PROXIES", "[\"127.0.0.1\"]"),
+            ],
+            "mtls.certificate_header",
+        ),
+        (
+            &[(
+                "IDP_MTLS__ENDPOINT_ALIASES_BASE",
+                "https://mtls.idp.example",
+            )],
+            "mtls.endpoint_aliases_base",
         ),
     ];
     for (env, names) in cases {

@@ -32,6 +32,7 @@ mod levels;
 mod lifecycle;
 mod limits;
 mod logout;
+mod mtls;
 mod operations;
 mod outage;
 mod pin_life;

@@ -31,6 +31,7 @@ mod jwks_uri;
 mod language;
 mod limits;
 mod login;
+mod mtls;
 mod pairwise;
 mod par;
 mod passkeys;

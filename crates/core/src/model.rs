@@ -64,6 +64,12 @@ pub enum TokenEndpointAuthMethod {
     ClientSecretPost,
     /// A JWT signed with a key the client registered (RFC 7523).
     PrivateKeyJwt,
+    /// A TLS client certificate from a certificate authority, naming the client as it
+    /// registered (RFC 8705 §2.1).
+    TlsClientAuth,
+    /// A self-signed TLS client certificate, one of those the client registered in its JWK
+    /// Set (RFC 8705 §2.2).
+    SelfSignedTlsClientAuth,
     None,
 }
 
@@ -73,6 +79,8 @@ impl TokenEndpointAuthMethod {
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
             Self::PrivateKeyJwt => "private_key_jwt",
+            Self::TlsClientAuth => "tls_client_auth",
+            Self::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
             Self::None => "none",
         }
     }
@@ -82,9 +90,16 @@ impl TokenEndpointAuthMethod {
             "client_secret_basic" => Some(Self::ClientSecretBasic),
             "client_secret_post" => Some(Self::ClientSecretPost),
             "private_key_jwt" => Some(Self::PrivateKeyJwt),
+            "tls_client_auth" => Some(Self::TlsClientAuth),
+            "self_signed_tls_client_auth" => Some(Self::SelfSignedTlsClientAuth),
             "none" => Some(Self::None),
             _ => None,
         }
+    }
+
+    /// Whether the client authenticates with its TLS certificate (RFC 8705 §2).
+    pub fn is_tls(self) -> bool {
+        matches!(self, Self::TlsClientAuth | Self::SelfSignedTlsClientAuth)
     }
 }
 
@@ -211,6 +226,32 @@ pub struct ClientMetadata {
     /// proof is refused (RFC 9449 §5.2).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dpop_bound_access_tokens: bool,
+    /// How the client's certificate names it, for `tls_client_auth` (RFC 8705 §2.1.2).
+    #[serde(default, flatten)]
+    pub tls_client_auth: TlsClientAuthName,
+    /// Every access token of this client is bound to its TLS client certificate: a token
+    /// request without one is refused (RFC 8705 §3.4).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls_client_certificate_bound_access_tokens: bool,
+}
+
+/// The one name a `tls_client_auth` client's certificate must carry (RFC 8705 §2.1.2): its
+/// subject's distinguished name, or a subject alternative name of one kind. Exactly one is
+/// set for such a client.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsClientAuthName {
+    /// RFC 4514 string representation, e.g. `CN=portal,O=Example,C=GB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_subject_dn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_dns: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_uri: Option<String>,
+    /// An IPv4 or IPv6 address, in its usual text form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_email: Option<String>,
 }
 
 /// What the sign-in and consent pages show of a client besides its name (RFC 7591 §2): each

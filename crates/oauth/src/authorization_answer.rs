@@ -62,6 +62,7 @@ impl AuthorizationAnswers<'_> {
             grant_id: random_token(16),
             claims: request.claims.clone(),
             dpop_jkt: request.dpop_jkt.clone(),
+            certificate: None,
         };
         let response_type = request.response_type;
         let mut params = Vec::new();

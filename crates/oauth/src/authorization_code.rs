@@ -82,7 +82,7 @@ impl CodeExchange<'_> {
                 |record: &CodeGrant| {
                     check_redirect_uri(record, request.redirect_uri)?;
                     check_pkce(record, request.code_verifier)?;
-                    record.grant.check_dpop_key(self.issuer.dpop_jkt)
+                    record.grant.check_possession(self.issuer.proven)
                 },
             )
             .await?;
@@ -194,6 +194,7 @@ mod tests {
                 grant_id: "g".into(),
                 claims: None,
                 dpop_jkt: None,
+                certificate: None,
             },
             redirect_uri: "https://rp.example/cb".into(),
             nonce: None,

@@ -102,6 +102,9 @@ pub struct ProtocolOptions {
     /// Every client is under the FAPI 2.0 Security Profile (`fapi2.all_clients`; see
     /// [`crate::fapi`]).
     pub fapi2_all_clients: bool,
+    /// Client certificates reach the server (a trusted proxy forwards them), so clients may
+    /// authenticate with them and have tokens bound to them (RFC 8705).
+    pub mtls: bool,
 }
 
 /// Why a request was refused, and so how to answer it.

@@ -1,6 +1,7 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3): `client_secret_basic`,
-//! `client_secret_post`, `private_key_jwt` (RFC 7523), or `none` for a public client (which
-//! must then use PKCE).
+//! `client_secret_post`, `private_key_jwt` (RFC 7523), a TLS client certificate
+//! (`tls_client_auth`, `self_signed_tls_client_auth`, RFC 8705), or `none` for a public client
+//! (which must then use PKCE).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -24,6 +25,8 @@ pub struct Presented<'a> {
     pub form_client_secret: Option<&'a str>,
     pub client_assertion_type: Option<&'a str>,
     pub client_assertion: Option<&'a str>,
+    /// The TLS client certificate a trusted proxy forwarded (RFC 8705).
+    pub certificate: Option<&'a crate::mtls::ClientCertificate>,
 }
 
 #[derive(Debug)]
@@ -125,6 +128,9 @@ pub async fn authenticate(
         .await
         .map_err(AuthError::Store)?
         .ok_or_else(failed)?;
+    if method == TokenEndpointAuthMethod::None && client.token_endpoint_auth_method.is_tls() {
+        return authenticate_with_certificate(client, presented.certificate, keys).await;
+    }
     // Only the method the client registered (RFC 7591 §2): a secret registered for the
     // Authorization header is never accepted from a form body that proxies may log.
     // The answer is the same as for a wrong secret: it tells nobody which clients exist or
@@ -149,6 +155,32 @@ pub async fn authenticate(
         )));
     }
     Ok(client)
+}
+
+/// `tls_client_auth` and `self_signed_tls_client_auth` (RFC 8705 §2): the certificate names
+/// the client as it registered, or is one in its JWK Set (fetched again once from its
+/// `jwks_uri` when none matches, as for a rotated signing key).
+async fn authenticate_with_certificate(
+    client: Client,
+    certificate: Option<&crate::mtls::ClientCertificate>,
+    keys: &dyn ClientKeys,
+) -> Result<Client, AuthError> {
+    let self_signed =
+        client.token_endpoint_auth_method == TokenEndpointAuthMethod::SelfSignedTlsClientAuth;
+    let jwks = match self_signed && certificate.is_some() {
+        true => keys.jwks(&client, false).await.ok(),
+        false => None,
+    };
+    if crate::mtls::authenticates(&client, certificate, jwks.as_deref()) {
+        return Ok(client);
+    }
+    if self_signed && certificate.is_some() && client.metadata.jwks_uri.is_some() {
+        let fresh = keys.jwks(&client, true).await.ok();
+        if crate::mtls::authenticates(&client, certificate, fresh.as_deref()) {
+            return Ok(client);
+        }
+    }
+    Err(failed())
 }
 
 /// `private_key_jwt` (RFC 7523 §2.2): the assertion must verify against the client's

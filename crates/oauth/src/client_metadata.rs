@@ -148,6 +148,12 @@ pub struct RegistrationRequest {
     /// Put the client under the FAPI 2.0 Security Profile (see [`crate::fapi`]).
     #[serde(default)]
     pub fapi2_security_profile: Option<bool>,
+    /// The name a `tls_client_auth` client's certificate carries (RFC 8705 §2.1.2).
+    #[serde(default, flatten)]
+    pub tls_client_auth: idp_core::model::TlsClientAuthName,
+    /// RFC 8705 §3.4.
+    #[serde(default)]
+    pub tls_client_certificate_bound_access_tokens: Option<bool>,
 }
 
 /// What a checked registration becomes.
@@ -199,7 +205,7 @@ pub fn check(
     };
     if !rules.allows_auth_method(auth_method) {
         return Err(invalid(format!(
-            "token_endpoint_auth_method `{}` is not allowed under the FAPI 2.0 profile: use private_key_jwt",
+            "token_endpoint_auth_method `{}` is not allowed under the FAPI 2.0 profile: use private_key_jwt, tls_client_auth or self_signed_tls_client_auth",
             auth_method.as_str()
         )));
     }
@@ -216,6 +222,17 @@ pub fn check(
         return Err(invalid("a public client cannot use client_credentials"));
     }
     crate::client_keys::check_registered(request).map_err(invalid)?;
+    let bound_to_certificate = request
+        .tls_client_certificate_bound_access_tokens
+        .unwrap_or(false);
+    crate::mtls::check_registration(
+        auth_method,
+        &request.tls_client_auth,
+        bound_to_certificate,
+        (request.jwks.as_ref(), request.jwks_uri.is_some()),
+        options.mtls,
+    )
+    .map_err(invalid)?;
     if auth_method == TokenEndpointAuthMethod::PrivateKeyJwt
         && request.jwks.is_none()
         && request.jwks_uri.is_none()
@@ -327,6 +344,8 @@ pub fn check(
                     .unwrap_or(false),
             fapi2_security_profile: fapi2,
             dpop_bound_access_tokens: request.dpop_bound_access_tokens.unwrap_or(false),
+            tls_client_auth: request.tls_client_auth.clone(),
+            tls_client_certificate_bound_access_tokens: bound_to_certificate,
             first_party: false,
             resource_server: false,
             registration_token_hash: None,

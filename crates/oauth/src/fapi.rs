@@ -9,8 +9,9 @@
 //! - only `response_type=code` (never implicit or hybrid, whatever `protocol.implicit_and_hybrid`
 //!   says); redirect URIs are https;
 //! - authorization codes live at most 60 s, pushed requests at most 600 s;
-//! - the client authenticates with `private_key_jwt` only, signed PS256, ES256 or EdDSA, whose
-//!   `aud` is exactly the issuer (one string; the 2025 OpenID audience advisory);
+//! - the client authenticates with `private_key_jwt`, signed PS256, ES256 or EdDSA, whose
+//!   `aud` is exactly the issuer (one string; the 2025 OpenID audience advisory), or with a
+//!   TLS client certificate (`tls_client_auth`, `self_signed_tls_client_auth`, RFC 8705);
 //! - request objects, when used, are signed;
 //! - refresh tokens do not rotate (FAPI 2.0 §5.3.2.1: the refresh grant answers with the same
 //!   token);
@@ -28,8 +29,13 @@ pub const MAX_REQUEST_URI_LIFETIME_SECS: i64 = 600;
 /// The algorithms a client assertion of a client under the profile may be signed with (FAPI
 /// 2.0 §5.4.1: PS256, ES256 or EdDSA with Ed25519; never RS256).
 pub const ASSERTION_ALGORITHMS: [&str; 3] = ["PS256", "ES256", "EdDSA"];
-/// The token endpoint authentication methods of clients under the profile.
-pub const AUTH_METHODS: [TokenEndpointAuthMethod; 1] = [TokenEndpointAuthMethod::PrivateKeyJwt];
+/// The token endpoint authentication methods of clients under the profile (FAPI 2.0
+/// §5.3.2.1: mutual TLS or `private_key_jwt`).
+pub const AUTH_METHODS: [TokenEndpointAuthMethod; 3] = [
+    TokenEndpointAuthMethod::PrivateKeyJwt,
+    TokenEndpointAuthMethod::TlsClientAuth,
+    TokenEndpointAuthMethod::SelfSignedTlsClientAuth,
+];
 
 /// What the profile asks of one client: derived from its metadata and the operator's setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +99,7 @@ impl Rules {
         }
         if !self.allows_auth_method(method) {
             return Err(format!(
-                "the client must authenticate with private_key_jwt, not {}",
+                "the client must authenticate with private_key_jwt, tls_client_auth or self_signed_tls_client_auth, not {}",
                 method.as_str()
             ));
         }
@@ -215,8 +221,8 @@ impl Rules {
     }
 
     /// Whether the client's access (and refresh) tokens must be sender-constrained (DPoP,
-    /// RFC 9449, and later mTLS, RFC 8705; FAPI 2.0 §5.3.2.1): the token endpoint refuses a
-    /// client under the profile that presents no proof.
+    /// RFC 9449, or mTLS, RFC 8705; FAPI 2.0 §5.3.2.1): the token endpoint refuses a client
+    /// under the profile that presents neither a DPoP proof nor a TLS client certificate.
     pub fn requires_sender_constraint(self) -> bool {
         self.fapi2
     }

@@ -64,15 +64,23 @@ pub struct Issuer<'a> {
     pub counter: &'a dyn TokenCounter,
     /// Makes the `sub` pairwise clients see (see [`crate::subject`]).
     pub pairwise_key: &'a crate::subject::PairwiseKey,
-    /// The DPoP key this request proved it holds (its thumbprint): the access tokens issued
-    /// are bound to it (RFC 9449 §5).
+    /// What this request proved it holds: the access tokens issued are bound to it.
+    pub proven: Proven<'a>,
+}
+
+/// What a token request proved it holds, each by its thumbprint: a DPoP key (RFC 9449 §5)
+/// and a TLS client certificate (RFC 8705 §3). Tokens issued to it are bound to both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Proven<'a> {
     pub dpop_jkt: Option<&'a str>,
+    /// `x5t#S256`.
+    pub certificate: Option<&'a str>,
 }
 
 impl Issuer<'_> {
     /// The `token_type` of the access tokens issued (RFC 9449 §5.1).
     pub fn token_type(&self) -> &'static str {
-        if self.dpop_jkt.is_some() {
+        if self.proven.dpop_jkt.is_some() {
             "DPoP"
         } else {
             "Bearer"

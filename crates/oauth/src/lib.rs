@@ -26,6 +26,7 @@ pub mod grant_error;
 mod grant_tests;
 pub mod interaction;
 pub mod issuer;
+pub mod mtls;
 pub mod refresh_token;
 pub mod request_object;
 pub mod single_use;

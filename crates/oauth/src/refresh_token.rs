@@ -11,7 +11,7 @@ use idp_core::store::{GrantStore, UserStore};
 use idp_core::{Clock, OAuthError, StoreError};
 
 use crate::grant_error::GrantError;
-use crate::issuer::{IssuedToken, Issuer};
+use crate::issuer::{IssuedToken, Issuer, Proven};
 use crate::single_use::{Redeemable, invalid, used_again};
 use crate::tokens::{
     RefreshToken, TokenResponse, UserGrant, id_token_names_claims, narrowed_scopes, sign_for_user,
@@ -51,14 +51,14 @@ pub(crate) fn judge(
     payload: &str,
     client_id: &str,
     scope: Option<&str>,
-    jkt: Option<&str>,
+    proven: Proven<'_>,
 ) -> Verdict {
     let grant: UserGrant = serde_json::from_str(payload)
         .map_err(|_| GrantError::from(StoreError::Corrupt(WHAT.to_owned())))?;
     if grant.client_id != client_id {
         return Err(invalid(WHAT));
     }
-    grant.check_dpop_key(jkt)?;
+    grant.check_possession(proven)?;
     let narrowed = narrowed_scopes(&grant.scopes, scope)?;
     Ok((grant, narrowed))
 }
@@ -118,10 +118,15 @@ impl RefreshExchange<'_> {
         // gives the same verdict.
         let check: RotationCheck = {
             let (client_id, scope) = (client.id.clone(), scope.map(str::to_owned));
-            let jkt = self.issuer.dpop_jkt.map(str::to_owned);
+            let proven = self.issuer.proven;
+            let jkt = proven.dpop_jkt.map(str::to_owned);
+            let certificate = proven.certificate.map(str::to_owned);
             Box::new(move |payload: &str| {
-                let (grant, _) =
-                    judge(payload, &client_id, scope.as_deref(), jkt.as_deref()).ok()?;
+                let proven = Proven {
+                    dpop_jkt: jkt.as_deref(),
+                    certificate: certificate.as_deref(),
+                };
+                let (grant, _) = judge(payload, &client_id, scope.as_deref(), proven).ok()?;
                 Some(GrantOwner {
                     grant_id: grant.grant_id,
                     user_id: grant.user_id,
@@ -139,7 +144,7 @@ impl RefreshExchange<'_> {
                 check,
             )
             .await?;
-        let verdict = |payload: &str| judge(payload, &client.id, scope, self.issuer.dpop_jkt);
+        let verdict = |payload: &str| judge(payload, &client.id, scope, self.issuer.proven);
         // The answer is made while the rotation reaches the disk (a replay's payload is set
         // aside).
         let made = match rotated {

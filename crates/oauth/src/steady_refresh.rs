@@ -48,7 +48,7 @@ impl SteadyRefresh<'_> {
         };
         let payload = serde_json::to_string(&payload)
             .map_err(|_| GrantError::from(StoreError::Corrupt(WHAT.to_owned())))?;
-        let (grant, narrowed) = judge(&payload, &client.id, scope, self.issuer.dpop_jkt)?;
+        let (grant, narrowed) = judge(&payload, &client.id, scope, self.issuer.proven)?;
         // The grant must be active, and belong to a person who is not disabled.
         let active_user = self.grants.active_grant_user(&grant.grant_id).await?;
         if active_user.as_deref() != Some(grant.user_id.as_str()) {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::claims::{ClaimsRequest, released};
 use crate::grant_error::GrantError;
-use crate::issuer::{IssuedToken, Issuer};
+use crate::issuer::{IssuedToken, Issuer, Proven};
 use crate::subject::subject_for;
 
 /// The scope that asks for a refresh token (OpenID Connect Core §11).
@@ -39,13 +39,24 @@ pub struct UserGrant {
     /// (RFC 9449 §5, §10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// The TLS client certificate (`x5t#S256`) whoever redeems this refresh token must
+    /// present: a public client's, when its tokens are certificate-bound (RFC 8705 §4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
 }
 
 impl UserGrant {
-    /// Whether `proven` (the thumbprint of the request's DPoP key) satisfies the key this
-    /// record is bound to, if any.
-    pub fn check_dpop_key(&self, proven: Option<&str>) -> Result<(), OAuthError> {
-        match (self.dpop_jkt.as_deref(), proven) {
+    /// Whether what the request `proven` holds satisfies what this record is bound to: its
+    /// DPoP key and its TLS client certificate, where it is bound to them.
+    pub fn check_possession(&self, proven: Proven<'_>) -> Result<(), OAuthError> {
+        if let Some(bound) = self.certificate.as_deref()
+            && proven.certificate != Some(bound)
+        {
+            return Err(OAuthError::invalid_grant(
+                "this grant is bound to a TLS client certificate: connect with it",
+            ));
+        }
+        match (self.dpop_jkt.as_deref(), proven.dpop_jkt) {
             (None, _) => Ok(()),
             (Some(bound), Some(proven)) if bound == proven => Ok(()),
             (Some(_), None) => Err(OAuthError::new(
@@ -96,7 +107,12 @@ pub async fn issue_for_user(
         // other proof that it is the one presenting them.
         let public = client.token_endpoint_auth_method == TokenEndpointAuthMethod::None;
         let bound = UserGrant {
-            dpop_jkt: issuer.dpop_jkt.filter(|_| public).map(str::to_owned),
+            dpop_jkt: issuer.proven.dpop_jkt.filter(|_| public).map(str::to_owned),
+            certificate: issuer
+                .proven
+                .certificate
+                .filter(|_| public)
+                .map(str::to_owned),
             ..grant.clone()
         };
         Some(store_refresh_token(refresh_tokens, issuer, clock, &bound).await?)
@@ -238,7 +254,7 @@ pub fn sign_access_token(
                 .as_ref()
                 .map(ClaimsRequest::userinfo_names)
                 .filter(|names| !names.is_empty()),
-            cnf: Confirmation::dpop(issuer.dpop_jkt),
+            cnf: Confirmation::of(issuer.proven.dpop_jkt, issuer.proven.certificate),
         },
     )?;
     issuer.counter.issued(IssuedToken::Access);
@@ -343,7 +359,7 @@ pub fn issue_for_client(
             amr: None,
             grant_id: None,
             userinfo_claims: None,
-            cnf: Confirmation::dpop(issuer.dpop_jkt),
+            cnf: Confirmation::of(issuer.proven.dpop_jkt, issuer.proven.certificate),
         },
     )?;
     issuer.counter.issued(IssuedToken::Access);

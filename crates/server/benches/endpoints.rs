@@ -16,6 +16,7 @@ use idp_core::model::{
     Client, ClientMetadata, EphemeralKind, NewUser, SigningAlg, TokenEndpointAuthMethod,
 };
 use idp_oauth::authorization_code::{CodeGrant, CodeRequest};
+use idp_oauth::issuer::Proven;
 use idp_oauth::tokens::UserGrant;
 use idp_server::config::Settings;
 use idp_server::oauth::grants::exchange_code;
@@ -104,6 +105,7 @@ fn code_exchange(c: &mut Criterion) {
                         grant_id: format!("bench-grant-{n}"),
                         claims: None,
                         dpop_jkt: None,
+                        certificate: None,
                     },
                     redirect_uri: REDIRECT.into(),
                     nonce: Some("bench-nonce".into()),
@@ -130,7 +132,8 @@ fn code_exchange(c: &mut Criterion) {
                     redirect_uri: Some(REDIRECT),
                     code_verifier: Some(VERIFIER),
                 };
-                let tokens = runtime.block_on(exchange_code(&state, &client, request, None));
+                let tokens =
+                    runtime.block_on(exchange_code(&state, &client, request, Proven::default()));
                 assert!(tokens.is_ok(), "the code is exchanged");
                 tokens
             },

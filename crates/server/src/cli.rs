@@ -301,10 +301,11 @@ pub enum ClientCommand {
         backchannel_logout_uri: Option<String>,
         /// How a confidential client authenticates at the token endpoint.
         #[arg(long, value_name = "METHOD", default_value = "client_secret_basic",
-              value_parser = ["client_secret_basic", "client_secret_post", "private_key_jwt"])]
+              value_parser = ["client_secret_basic", "client_secret_post", "private_key_jwt",
+                              "tls_client_auth", "self_signed_tls_client_auth"])]
         token_endpoint_auth_method: String,
-        /// The client's public keys, a JWK Set (JSON): for private_key_jwt and signed request
-        /// objects.
+        /// The client's public keys, a JWK Set (JSON): for private_key_jwt, signed request
+        /// objects, and the certificates of self_signed_tls_client_auth (`x5c`).
         #[arg(long, value_name = "JSON", conflicts_with = "jwks_uri")]
         jwks: Option<String>,
         /// Where the client publishes its public keys (a JWK Set), fetched when needed.
@@ -316,14 +317,15 @@ pub enum ClientCommand {
         #[arg(long = "request-uri", value_name = "URL")]
         request_uris: Vec<String>,
         /// Put the client under the FAPI 2.0 Security Profile: needs https redirect URIs and
-        /// --token-endpoint-auth-method private_key_jwt.
+        /// --token-endpoint-auth-method private_key_jwt, tls_client_auth or
+        /// self_signed_tls_client_auth.
         #[arg(long)]
         fapi2: bool,
         /// Algorithm of the client's ID tokens.
         #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = ["ES256", "RS256", "EdDSA"])]
         id_token_alg: String,
         #[command(flatten)]
-        person: crate::cli_person::ClientPersonArgs,
+        person: Box<crate::cli_person::ClientPersonArgs>,
         #[command(flatten)]
         links: LinkArgs,
     },

@@ -120,7 +120,16 @@ pub async fn create_client(
         ))
     })?;
     let (jwks, jwks_uri) = client_keys(&new)?;
-    let key_auth = auth_method == "private_key_jwt";
+    let method = if public {
+        TokenEndpointAuthMethod::None
+    } else {
+        TokenEndpointAuthMethod::parse(auth_method)
+            .filter(|m| *m != TokenEndpointAuthMethod::None)
+            .ok_or_else(|| {
+                CliError(format!("--token-endpoint-auth-method: `{auth_method}` is not client_secret_basic, client_secret_post, private_key_jwt, tls_client_auth or self_signed_tls_client_auth"))
+            })?
+    };
+    let key_auth = method == TokenEndpointAuthMethod::PrivateKeyJwt;
     if key_auth && jwks.is_none() && jwks_uri.is_none() {
         return Err(CliError(
             "private_key_jwt needs the client's keys: --jwks or --jwks-uri".into(),
@@ -135,7 +144,11 @@ pub async fn create_client(
         }
     }
     let links = new.links.checked()?;
-    let secret = (!public && !key_auth).then(|| random_token(32));
+    let secret = matches!(
+        method,
+        TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost
+    )
+    .then(|| random_token(32));
     let mut metadata = ClientMetadata {
         first_party: !new.third_party,
         resource_server,
@@ -150,20 +163,25 @@ pub async fn create_client(
         ..ClientMetadata::default()
     };
     crate::cli_person::apply(state, new.person, redirect_uris, &mut metadata).await?;
+    idp_oauth::mtls::check_registration(
+        method,
+        &metadata.tls_client_auth,
+        metadata.tls_client_certificate_bound_access_tokens,
+        (metadata.jwks.as_ref(), metadata.jwks_uri.is_some()),
+        state.settings.mtls.offered(),
+    )
+    .map_err(|e| {
+        CliError(format!(
+            "--token-endpoint-auth-method {}: {e}",
+            method.as_str()
+        ))
+    })?;
     let client = Client {
         id: random_token(16),
         name: name.trim().to_owned(),
         secret_hash: secret.as_deref().map(sha256_b64),
         redirect_uris: redirect_uris.to_vec(),
-        token_endpoint_auth_method: if public {
-            TokenEndpointAuthMethod::None
-        } else {
-            TokenEndpointAuthMethod::parse(auth_method)
-                .filter(|m| *m != TokenEndpointAuthMethod::None)
-                .ok_or_else(|| {
-                    CliError(format!("--token-endpoint-auth-method: `{auth_method}` is not client_secret_basic, client_secret_post or private_key_jwt"))
-                })?
-        },
+        token_endpoint_auth_method: method,
         id_token_signed_response_alg: alg,
         admin,
         created_at: state.now(),
@@ -203,6 +221,15 @@ pub async fn create_client(
     }
     if let Some(uri) = jwks_uri {
         out["jwks_uri"] = json!(uri);
+    }
+    if let (Ok(serde_json::Value::Object(names)), Some(out)) = (
+        serde_json::to_value(&client.metadata.tls_client_auth),
+        out.as_object_mut(),
+    ) {
+        out.extend(names);
+    }
+    if client.metadata.tls_client_certificate_bound_access_tokens {
+        out["tls_client_certificate_bound_access_tokens"] = json!(true);
     }
     Ok(out)
 }

@@ -94,6 +94,27 @@ pub struct ClientPersonArgs {
     /// request without a DPoP proof is refused.
     #[arg(long)]
     pub dpop_bound_access_tokens: bool,
+    /// For `tls_client_auth`: the subject of the client's certificate (RFC 4514, e.g.
+    /// `CN=portal,O=Example,C=GB`).
+    #[arg(long, value_name = "DN")]
+    pub tls_client_auth_subject_dn: Option<String>,
+    /// For `tls_client_auth`: a DNS name in the certificate's subject alternative names.
+    #[arg(long, value_name = "NAME")]
+    pub tls_client_auth_san_dns: Option<String>,
+    /// For `tls_client_auth`: a URI in the certificate's subject alternative names.
+    #[arg(long, value_name = "URI")]
+    pub tls_client_auth_san_uri: Option<String>,
+    /// For `tls_client_auth`: an IP address in the certificate's subject alternative names.
+    #[arg(long, value_name = "IP")]
+    pub tls_client_auth_san_ip: Option<String>,
+    /// For `tls_client_auth`: an e-mail address in the certificate's subject alternative
+    /// names.
+    #[arg(long, value_name = "ADDRESS")]
+    pub tls_client_auth_san_email: Option<String>,
+    /// Every access token of the client is bound to its TLS client certificate (RFC 8705
+    /// §3.4): a token request without one is refused.
+    #[arg(long)]
+    pub tls_client_certificate_bound_access_tokens: bool,
 }
 
 /// Checks `args` against the client's redirect URIs (fetching the sector document, trusted:
@@ -120,6 +141,15 @@ pub async fn apply(
     metadata.subject_type = subject_type;
     metadata.sector_identifier_uri = sector_uri.map(str::to_owned);
     metadata.dpop_bound_access_tokens = args.dpop_bound_access_tokens;
+    metadata.tls_client_auth = idp_core::model::TlsClientAuthName {
+        tls_client_auth_subject_dn: args.tls_client_auth_subject_dn.clone(),
+        tls_client_auth_san_dns: args.tls_client_auth_san_dns.clone(),
+        tls_client_auth_san_uri: args.tls_client_auth_san_uri.clone(),
+        tls_client_auth_san_ip: args.tls_client_auth_san_ip.clone(),
+        tls_client_auth_san_email: args.tls_client_auth_san_email.clone(),
+    };
+    metadata.tls_client_certificate_bound_access_tokens =
+        args.tls_client_certificate_bound_access_tokens;
     metadata.userinfo_signed_response_alg = args
         .userinfo_alg
         .as_deref()

@@ -117,6 +117,7 @@ pub fn document(settings: &Settings, keys: &KeySet) -> serde_json::Value {
             idp_oauth::request_object::algorithms(settings.protocol.unsigned_request_objects),
         "authorization_response_iss_parameter_supported": true,
     });
+    crate::oauth::mtls::describe(settings, &mut document);
     idp_oauth::fapi::Rules::new(settings.fapi2.all_clients).restrict_discovery(&mut document);
     document
 }

@@ -72,13 +72,18 @@ pub struct Confirmation {
     /// The JWK SHA-256 thumbprint of a DPoP key (RFC 9449 §6.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jkt: Option<String>,
+    /// The SHA-256 thumbprint of a TLS client certificate (RFC 8705 §3.1).
+    #[serde(rename = "x5t#S256", default, skip_serializing_if = "Option::is_none")]
+    pub x5t_s256: Option<String>,
 }
 
 impl Confirmation {
-    /// The confirmation of a DPoP key, by its thumbprint.
-    pub fn dpop(jkt: Option<&str>) -> Option<Self> {
-        jkt.map(|jkt| Self {
-            jkt: Some(jkt.to_owned()),
+    /// The confirmation of a DPoP key and a TLS client certificate, by their thumbprints;
+    /// none when the token is bound to neither.
+    pub fn of(jkt: Option<&str>, certificate: Option<&str>) -> Option<Self> {
+        (jkt.is_some() || certificate.is_some()).then(|| Self {
+            jkt: jkt.map(str::to_owned),
+            x5t_s256: certificate.map(str::to_owned),
         })
     }
 }

@@ -19,7 +19,7 @@ use idp_token_issuer::{AccessTokenClaims, IdTokenClaims, KeySet};
 
 use crate::authorization_code::{CodeExchange, CodeGrant, CodeRequest};
 use crate::grant_error::GrantError;
-use crate::issuer::{Issuer, Lifetimes};
+use crate::issuer::{Issuer, Lifetimes, Proven};
 use crate::refresh_token::RefreshExchange;
 use crate::test_stores::{
     CountedTokens, MemoryConsents, MemoryEphemeral, MemoryGrants, MemoryRotation, MemoryUsers,
@@ -75,7 +75,7 @@ impl Endpoint {
             lifetimes: LIFETIMES,
             counter: &self.counted,
             pairwise_key: &PAIRWISE_KEY,
-            dpop_jkt: None,
+            proven: Proven::default(),
         }
     }
 
@@ -200,6 +200,7 @@ pub fn code_grant(client_id: &str, scopes: &[&str]) -> CodeGrant {
             grant_id: random_token(16),
             claims: None,
             dpop_jkt: None,
+            certificate: None,
         },
         redirect_uri: REDIRECT_URI.to_owned(),
         nonce: Some("n-0S6_WzA2Mj".to_owned()),

@@ -81,6 +81,7 @@ pub struct Settings {
     pub protocol: ProtocolSettings,
     pub fapi2: Fapi2Settings,
     pub dpop: DpopSettings,
+    pub mtls: MtlsSettings,
 }
 
 /// Choices about which parts of the protocol are offered.
@@ -110,6 +111,26 @@ pub struct DpopSettings {
     /// it bounds how far ahead a stolen key can sign proofs. Nonces rotate every five minutes,
     /// from a key every node derives alike, so any node accepts any node's nonce.
     pub nonces: bool,
+}
+
+/// Mutual TLS (RFC 8705), with TLS ended at a trusted proxy that forwards the client's
+/// certificate (see `idp_oauth::mtls`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MtlsSettings {
+    /// The request header a proxy in `trusted_proxies` forwards the client certificate in;
+    /// empty: mutual TLS is not offered.
+    pub certificate_header: String,
+    /// The base URL where the proxy asks for client certificates, when not the issuer's:
+    /// discovery's `mtls_endpoint_aliases` are there. Empty: none.
+    pub endpoint_aliases_base: String,
+}
+
+impl MtlsSettings {
+    /// Whether mutual TLS is offered: a certificate header is named.
+    pub fn offered(&self) -> bool {
+        !self.certificate_header.trim().is_empty()
+    }
 }
 
 /// How often one client IP may do what an attacker would repeat (each 0: no limit, and no

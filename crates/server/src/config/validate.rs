@@ -27,6 +27,7 @@ impl Settings {
             }
         }
         crate::brand::check(&self.brand).map_err(|(name, why)| invalid(name, why))?;
+        self.validate_mtls()?;
         if let Some(path) = self.factors.passkey_attestation_cas_file() {
             crate::factors::attestation_cas(path)
                 .map_err(|why| invalid("factors.passkey_attestation_cas", why))?;
@@ -174,6 +175,48 @@ impl Settings {
                 "tokens.authorization_code_ttl",
                 "must be at most 600 (RFC 6749 §4.1.2)",
             ));
+        }
+        Ok(())
+    }
+}
+
+impl Settings {
+    /// Mutual TLS: the certificate header is a header name, read only from trusted proxies
+    /// (so some must be listed), and the aliases' base is an https URL of its own.
+    fn validate_mtls(&self) -> Result<(), ConfigError> {
+        let mtls = &self.mtls;
+        if !mtls.offered() {
+            if !mtls.endpoint_aliases_base.is_empty() {
+                return Err(invalid(
+                    "mtls.endpoint_aliases_base",
+                    "needs mtls.certificate_header: without it no client certificate is read",
+                ));
+            }
+            return Ok(());
+        }
+        if axum::http::HeaderName::from_bytes(mtls.certificate_header.as_bytes()).is_err() {
+            return Err(invalid("mtls.certificate_header", "is not a header name"));
+        }
+        if self.trusted_proxies.is_empty() {
+            return Err(invalid(
+                "mtls.certificate_header",
+                "is read only from trusted_proxies, and none is listed: name the proxy that ends TLS",
+            ));
+        }
+        if !mtls.endpoint_aliases_base.is_empty() {
+            let base = Url::parse(&mtls.endpoint_aliases_base)
+                .map_err(|e| invalid("mtls.endpoint_aliases_base", e))?;
+            let loopback = self.issuer_is_loopback() && base.scheme() == "http";
+            if (base.scheme() != "https" && !loopback)
+                || base.query().is_some()
+                || base.fragment().is_some()
+                || mtls.endpoint_aliases_base.ends_with('/')
+            {
+                return Err(invalid(
+                    "mtls.endpoint_aliases_base",
+                    "must be an https URL without a query, a fragment or a trailing `/`",
+                ));
+            }
         }
         Ok(())
     }

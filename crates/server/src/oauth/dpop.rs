@@ -167,13 +167,16 @@ pub async fn at_par_endpoint(
     dpop::pushed_key(proven.as_deref(), dpop_jkt).map_err(|e| refused(state, e))
 }
 
-/// The DPoP key the token endpoint binds this request's tokens to: the proof's, or none; a
-/// client registered for bound tokens must send one (RFC 9449 §5.2).
+/// What the token endpoint binds this request's tokens to: the DPoP key of its proof, or
+/// none, and the TLS client certificate it came with (`certificate`) where the client asked
+/// for that (each by its thumbprint). A client registered for DPoP-bound tokens must send a
+/// proof (RFC 9449 §5.2); one under the FAPI 2.0 profile a proof or a certificate.
 pub async fn at_token_endpoint(
     state: &AppState,
     headers: &HeaderMap,
     client: &Client,
-) -> Result<Option<String>, Refused> {
+    certificate: Option<&idp_oauth::mtls::ClientCertificate>,
+) -> Result<(Option<String>, Option<String>), Refused> {
     let jkt = proven_key(state, headers, "POST", "/token", None).await?;
     if jkt.is_none() && client.metadata.dpop_bound_access_tokens {
         return Err(OAuthError::new(
@@ -183,14 +186,13 @@ pub async fn at_token_endpoint(
         .into());
     }
     let rules = idp_oauth::fapi::Rules::for_client(&client.metadata, state.protocol());
-    if jkt.is_none() && rules.requires_sender_constraint() {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidDpopProof,
-            "under the FAPI 2.0 Security Profile tokens are sender-constrained: a DPoP proof is required",
-        )
-        .into());
-    }
-    Ok(jkt)
+    let x5t = idp_oauth::mtls::binding(
+        client,
+        certificate,
+        rules.requires_sender_constraint(),
+        jkt.is_some(),
+    )?;
+    Ok((jkt, x5t))
 }
 
 /// Whether a resource endpoint (`method` at `path`) may serve `token`, presented with the

@@ -14,7 +14,7 @@ use idp_oauth::authorization_request::AuthorizationRequest;
 use idp_oauth::authorization_response::AuthorizationResponse;
 use idp_oauth::fapi::Rules;
 use idp_oauth::grant_error::GrantError;
-use idp_oauth::issuer::{IssuedToken, Issuer, KeySource, Lifetimes, TokenCounter};
+use idp_oauth::issuer::{IssuedToken, Issuer, KeySource, Lifetimes, Proven, TokenCounter};
 use idp_oauth::refresh_token::{Durable, RefreshExchange, RefreshRotation};
 use idp_oauth::steady_refresh::SteadyRefresh;
 use idp_oauth::tokens::{self, TokenResponse};
@@ -68,7 +68,7 @@ pub fn issuer(state: &AppState) -> Issuer<'_> {
         },
         counter: &state.metrics,
         pairwise_key: &state.pairwise_key,
-        dpop_jkt: None,
+        proven: Proven::default(),
     }
 }
 
@@ -104,11 +104,11 @@ pub async fn answer_authorized(
         .await
 }
 
-/// The issuing context of a token request, its tokens bound to the DPoP key it proved it holds
-/// (the key's thumbprint), if any.
-pub fn bound_issuer<'a>(state: &'a AppState, dpop_jkt: Option<&'a str>) -> Issuer<'a> {
+/// The issuing context of a token request, its tokens bound to what it proved it holds (a
+/// DPoP key, a TLS client certificate).
+pub fn bound_issuer<'a>(state: &'a AppState, proven: Proven<'a>) -> Issuer<'a> {
     Issuer {
-        dpop_jkt,
+        proven,
         ..issuer(state)
     }
 }
@@ -118,9 +118,9 @@ pub async fn exchange_code(
     state: &AppState,
     client: &Client,
     request: CodeRequest<'_>,
-    dpop_jkt: Option<&str>,
+    proven: Proven<'_>,
 ) -> Result<TokenResponse, JsonError> {
-    let issuer = bound_issuer(state, dpop_jkt);
+    let issuer = bound_issuer(state, proven);
     let exchange = CodeExchange {
         ephemeral: state.stores.ephemeral.as_ref(),
         grants: state.stores.grants.as_ref(),
@@ -138,9 +138,9 @@ pub async fn exchange_refresh_token(
     client: &Client,
     refresh_token: Option<&str>,
     scope: Option<&str>,
-    dpop_jkt: Option<&str>,
+    proven: Proven<'_>,
 ) -> Result<TokenResponse, JsonError> {
-    let issuer = bound_issuer(state, dpop_jkt);
+    let issuer = bound_issuer(state, proven);
     if !Rules::for_client(&client.metadata, state.protocol()).rotates_refresh_tokens() {
         let exchange = SteadyRefresh {
             tokens: state.stores.ephemeral.as_ref(),
@@ -166,10 +166,10 @@ pub fn issue_for_client(
     state: &AppState,
     client: &Client,
     scopes: &[String],
-    dpop_jkt: Option<&str>,
+    proven: Proven<'_>,
 ) -> Result<TokenResponse, JsonError> {
     Ok(tokens::issue_for_client(
-        &bound_issuer(state, dpop_jkt),
+        &bound_issuer(state, proven),
         state.now(),
         client,
         scopes,

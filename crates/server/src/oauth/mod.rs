@@ -9,6 +9,7 @@ pub mod consent;
 pub mod dpop;
 pub mod grants;
 pub mod id_token_hint;
+pub mod mtls;
 pub mod outbound;
 pub mod request_objects;
 pub mod sector;

@@ -7,6 +7,7 @@ use idp_oauth::client_auth::{self, AuthError, Presented};
 use idp_oauth::form_body::FormBody;
 
 use crate::error::JsonError;
+use crate::oauth::mtls::Certificate;
 use crate::state::AppState;
 
 /// The request's form body (RFC 6749 §3.2, parsed by `idp_oauth::form_body`) and the client
@@ -14,6 +15,7 @@ use crate::state::AppState;
 pub async fn read(
     state: &AppState,
     headers: &HeaderMap,
+    certificate: &Certificate,
     body: &[u8],
 ) -> Result<(FormBody, Client), JsonError> {
     let content_type = headers
@@ -28,6 +30,7 @@ pub async fn read(
         form_client_secret: form.get("client_secret"),
         client_assertion_type: form.get("client_assertion_type"),
         client_assertion: form.get("client_assertion"),
+        certificate: certificate.get(),
     };
     let [issuer, token_endpoint] = &state.assertion_audiences;
     let authenticated = client_auth::authenticate(

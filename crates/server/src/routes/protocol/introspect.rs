@@ -20,22 +20,32 @@ use serde_json::{Value, json};
 
 use super::client_request;
 use crate::error::JsonError;
+use crate::oauth::mtls::Certificate;
 use crate::state::AppState;
 use idp_store_sql::Traffic;
 
 pub async fn introspect(
     State(state): State<AppState>,
+    certificate: Certificate,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match Traffic::Token.scope(handle(&state, &headers, &body)).await {
+    match Traffic::Token
+        .scope(handle(&state, &headers, &certificate, &body))
+        .await
+    {
         Ok(answer) => Json(answer).into_response(),
         Err(error) => error.into_response(),
     }
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Value, JsonError> {
-    let (form, client) = client_request::read(state, headers, body).await?;
+async fn handle(
+    state: &AppState,
+    headers: &HeaderMap,
+    certificate: &Certificate,
+    body: &[u8],
+) -> Result<Value, JsonError> {
+    let (form, client) = client_request::read(state, headers, certificate, body).await?;
     if client.is_public() {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -51,7 +61,9 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Va
     {
         let mut answer = json!({
             "active": true,
-            "token_type": if claims.cnf.is_some() { "DPoP" } else { "Bearer" },
+            // RFC 9449 §6.2; a token bound to a certificate alone is a Bearer token
+            // (RFC 8705 §3).
+            "token_type": if claims.cnf.as_ref().is_some_and(|c| c.jkt.is_some()) { "DPoP" } else { "Bearer" },
             "scope": claims.scope,
             "client_id": claims.client_id,
             "sub": claims.sub,

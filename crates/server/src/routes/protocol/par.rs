@@ -17,6 +17,7 @@ use super::client_request;
 use crate::error::{JsonError, PageError};
 use crate::i18n::Text;
 use crate::oauth::dpop::{self, Refused};
+use crate::oauth::mtls::Certificate;
 use crate::state::AppState;
 
 /// The prefix of the references PAR hands out (RFC 9126 §2.2).
@@ -29,8 +30,13 @@ const LIFETIME_SECS: i64 = 90;
 const CLIENT_AUTH_PARAMS: [&str; 3] =
     ["client_secret", "client_assertion", "client_assertion_type"];
 
-pub async fn push(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&state, &headers, &body).await {
+pub async fn push(
+    State(state): State<AppState>,
+    certificate: Certificate,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&state, &headers, &certificate, &body).await {
         Ok(answer) => (StatusCode::CREATED, Json(answer)).into_response(),
         Err(error) => error.into_response(),
     }
@@ -39,9 +45,10 @@ pub async fn push(State(state): State<AppState>, headers: HeaderMap, body: Bytes
 async fn handle(
     state: &AppState,
     headers: &HeaderMap,
+    certificate: &Certificate,
     body: &[u8],
 ) -> Result<serde_json::Value, Refused> {
-    let (form, client) = client_request::read(state, headers, body).await?;
+    let (form, client) = client_request::read(state, headers, certificate, body).await?;
     let dpop_jkt = dpop::at_par_endpoint(state, headers, form.get("dpop_jkt")).await?;
     if form.get("request_uri").is_some() {
         return Err(OAuthError::invalid_request("request_uri may not be pushed").into());

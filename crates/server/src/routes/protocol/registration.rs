@@ -113,8 +113,14 @@ fn describe(state: &AppState, client: &Client) -> Value {
             || idp_oauth::fapi::Rules::for_client(metadata, state.protocol()).requires_par(),
         "fapi2_security_profile": metadata.fapi2_security_profile,
         "dpop_bound_access_tokens": metadata.dpop_bound_access_tokens,
+        "tls_client_certificate_bound_access_tokens": metadata.tls_client_certificate_bound_access_tokens,
         "registration_client_uri": format!("{}/register/{}", state.issuer(), client.id),
     });
+    if let Value::Object(names) = json!(metadata.tls_client_auth)
+        && let Value::Object(out) = &mut out
+    {
+        out.extend(names);
+    }
     if let Some(jwks) = &metadata.jwks {
         out["jwks"] = jwks.clone();
     }

@@ -12,11 +12,20 @@ use idp_oauth::access_token;
 use idp_oauth::tokens::{RefreshToken, UserGrant};
 
 use super::client_request;
+use crate::oauth::mtls::Certificate;
 use crate::state::AppState;
 use idp_store_sql::Traffic;
 
-pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match Traffic::Token.scope(handle(&state, &headers, &body)).await {
+pub async fn revoke(
+    State(state): State<AppState>,
+    certificate: Certificate,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match Traffic::Token
+        .scope(handle(&state, &headers, &certificate, &body))
+        .await
+    {
         Ok(()) => StatusCode::OK.into_response(),
         Err(error) => error.into_response(),
     }
@@ -25,9 +34,10 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Byt
 async fn handle(
     state: &AppState,
     headers: &HeaderMap,
+    certificate: &Certificate,
     body: &[u8],
 ) -> Result<(), crate::oauth::dpop::Refused> {
-    let (form, client) = client_request::read(state, headers, body).await?;
+    let (form, client) = client_request::read(state, headers, certificate, body).await?;
     // A client that proves a DPoP key here sends a good proof (RFC 9449 leaves revocation to
     // the server: a proof is checked when one comes, never required).
     crate::oauth::dpop::proven_key(state, headers, "POST", "/revoke", None).await?;

@@ -10,25 +10,40 @@ use idp_core::{ErrorCode, OAuthError};
 use idp_oauth::authorization_code::CodeRequest;
 use idp_oauth::client_credentials;
 use idp_oauth::client_metadata::GRANT_TYPES;
+use idp_oauth::issuer::Proven;
 
 use super::client_request;
 use crate::error::JsonError;
 use crate::oauth::dpop::{self, Refused};
 use crate::oauth::grants;
+use crate::oauth::mtls::Certificate;
 use crate::state::AppState;
 use idp_store_sql::Traffic;
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&state, &headers, &body).await {
+pub async fn token(
+    State(state): State<AppState>,
+    certificate: Certificate,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&state, &headers, &certificate, &body).await {
         Ok(response) => dpop::with_nonce(&state, response),
         Err(error) => error.into_response(),
     }
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, Refused> {
-    let (form, client) = client_request::read(state, headers, body).await?;
-    let jkt = dpop::at_token_endpoint(state, headers, &client).await?;
-    let jkt = jkt.as_deref();
+async fn handle(
+    state: &AppState,
+    headers: &HeaderMap,
+    certificate: &Certificate,
+    body: &[u8],
+) -> Result<Response, Refused> {
+    let (form, client) = client_request::read(state, headers, certificate, body).await?;
+    let (jkt, x5t) = dpop::at_token_endpoint(state, headers, &client, certificate.get()).await?;
+    let proven = Proven {
+        dpop_jkt: jkt.as_deref(),
+        certificate: x5t.as_deref(),
+    };
     // A grant type this server does not implement is `unsupported_grant_type` below, whatever
     // the client registered; one it does but the client may not use is `unauthorized_client`
     // (RFC 6749 §5.2).
@@ -49,7 +64,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
                 redirect_uri: form.get("redirect_uri"),
                 code_verifier: form.get("code_verifier"),
             };
-            grants::exchange_code(state, &client, request, jkt).await?
+            grants::exchange_code(state, &client, request, proven).await?
         }
         // Token traffic: many, quick, retried by machines; it waits for connections of its
         // own (a code exchange, the last step of a person's sign-in, does not).
@@ -59,14 +74,14 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
                 &client,
                 form.get("refresh_token"),
                 form.get("scope"),
-                jkt,
+                proven,
             );
             Traffic::Token.scope(refresh).await?
         }
         Some("client_credentials") => {
             let scopes = client_credentials::granted_scopes(&client, form.get("scope"))
                 .map_err(JsonError::from)?;
-            grants::issue_for_client(state, &client, &scopes, jkt)?
+            grants::issue_for_client(state, &client, &scopes, proven)?
         }
         Some(_) => {
             return Err(OAuthError::new(

@@ -11,6 +11,7 @@ use idp_core::OAuthError;
 use serde_json::{Map, Value, json};
 
 use crate::error::BearerError;
+use crate::oauth::mtls::Certificate;
 use crate::state::AppState;
 use idp_store_sql::Traffic;
 
@@ -25,11 +26,17 @@ pub enum Answer {
 pub async fn userinfo(
     State(state): State<AppState>,
     method: Method,
+    certificate: Certificate,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     match Traffic::Token
-        .scope(handle(&state, method.as_str(), &headers, &body))
+        .scope(handle(
+            &state,
+            method.as_str(),
+            (&headers, &certificate),
+            &body,
+        ))
         .await
     {
         Ok(Answer::Json(claims)) => Json(claims).into_response(),
@@ -88,7 +95,7 @@ fn access_token(headers: &HeaderMap, body: &[u8]) -> Result<(String, bool), Bear
 async fn handle(
     state: &AppState,
     method: &str,
-    headers: &HeaderMap,
+    (headers, certificate): (&HeaderMap, &Certificate),
     body: &[u8],
 ) -> Result<Answer, BearerError> {
     let invalid = |why: &'static str| BearerError::OAuth(OAuthError::invalid_token(why));
@@ -103,9 +110,12 @@ async fn handle(
             invalid(dead)
         }
     })?;
-    let bound = active.claims.cnf.as_ref().and_then(|c| c.jkt.as_deref());
+    let cnf = active.claims.cnf.as_ref();
+    let bound = cnf.and_then(|c| c.jkt.as_deref());
     let endpoint = (method, "/userinfo");
     crate::oauth::dpop::at_resource(state, headers, endpoint, token, dpop_scheme, bound).await?;
+    let bound = cnf.and_then(|c| c.x5t_s256.as_deref());
+    idp_oauth::mtls::check_bound(bound, certificate.get()).map_err(BearerError::OAuth)?;
     let user_id = active
         .user_id
         .ok_or_else(|| invalid("this access token was not issued for a user"))?;
