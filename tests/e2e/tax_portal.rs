@@ -1,6 +1,7 @@
 //! The sample relying party, `examples/tax-portal`, end to end: sign in, then step up with a
 //! fresh PIN to view the transcript, with a second factor to file a return, and with a
-//! passkey (which nobody can have yet) to change the bank details.
+//! passkey (which nobody can have yet) to change the bank details; and in DPoP mode, with
+//! tokens bound to the portal's own key, with and without the provider's DPoP nonces.
 
 use idp_factors::totp;
 use reqwest::StatusCode;
@@ -12,15 +13,18 @@ const AAL2: &str = "urn:idp:acr:aal2";
 
 /// The portal, started against `idp` with a client of its own; its base URL.
 async fn start_portal(idp: &TestIdp) -> String {
+    start_portal_with(idp, &[], false).await
+}
+
+/// The portal, its client registered with `client_flags` too, in DPoP mode when `dpop`.
+async fn start_portal_with(idp: &TestIdp, client_flags: &[&str], dpop: bool) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let portal = format!("http://{}", listener.local_addr().unwrap());
-    let client = idp.create_client(&[
-        "--name",
-        "Tax Portal",
-        "--redirect-uri",
-        &format!("{portal}/callback"),
-    ]);
-    let config = tax_portal::PortalConfig::new(
+    let redirect_uri = format!("{portal}/callback");
+    let mut args = vec!["--name", "Tax Portal", "--redirect-uri", &redirect_uri];
+    args.extend_from_slice(client_flags);
+    let client = idp.create_client(&args);
+    let mut config = tax_portal::PortalConfig::new(
         &idp.issuer,
         client["client_id"].as_str().unwrap(),
         client["client_secret"].as_str().unwrap(),
@@ -28,6 +32,8 @@ async fn start_portal(idp: &TestIdp) -> String {
     );
     assert_eq!(config.transcript_max_age_secs, 300);
     assert_eq!(config.filing_max_age_secs, 600);
+    assert!(!config.dpop, "off unless asked for");
+    config.dpop = dpop;
     tokio::spawn(async move { tax_portal::serve(config, listener).await });
     portal
 }
@@ -35,6 +41,12 @@ async fn start_portal(idp: &TestIdp) -> String {
 /// Signs alice in to the portal with password and PIN (and the new-device code the
 /// provider e-mails): she lands on the portal's home page.
 async fn sign_in(idp: &TestIdp, browser: &Browser, portal: &str) {
+    let after = sign_in_to_callback(idp, browser, portal).await;
+    assert_eq!(after.location.as_deref(), Some("/"), "{}", after.body);
+}
+
+/// Signs alice in at the provider: the portal's answer at its redirect URI.
+async fn sign_in_to_callback(idp: &TestIdp, browser: &Browser, portal: &str) -> Page {
     let to_provider = browser
         .get(&format!("{portal}/login"))
         .await
@@ -49,8 +61,7 @@ async fn sign_in(idp: &TestIdp, browser: &Browser, portal: &str) {
         .location
         .expect("back to the portal");
     assert!(back.starts_with(&format!("{portal}/callback")), "{back}");
-    let after = browser.get(&back).await;
-    assert_eq!(after.location.as_deref(), Some("/"));
+    browser.get(&back).await
 }
 
 /// From a portal page that needs more, through its step-up, to the provider's
@@ -342,4 +353,63 @@ async fn changing_bank_details_without_a_passkey_is_explained() {
         "{}",
         refused.body
     );
+}
+
+/// A portal in DPoP mode, whose client must send proofs, signs alice in: the token endpoint
+/// took its proof, UserInfo its DPoP-bound token and proof (her name comes from there), and
+/// the home page says the tokens are bound.
+async fn signs_in_with_dpop(idp: &TestIdp) {
+    let subject = idp.create_user("alice");
+    assert_ne!(
+        subject, "alice",
+        "so the name on the page can only come from UserInfo"
+    );
+    let portal = start_portal_with(idp, &["--dpop-bound-access-tokens"], true).await;
+    let browser = Browser::new(idp);
+    sign_in(idp, &browser, &portal).await;
+    let home = browser.get(&format!("{portal}/")).await;
+    assert!(
+        home.contains("Signed in as <strong>alice</strong>"),
+        "the name from UserInfo: {}",
+        home.body
+    );
+    assert!(home.contains("DPoP-bound"), "{}", home.body);
+    assert!(!home.contains("bearer tokens"), "{}", home.body);
+}
+
+#[tokio::test]
+async fn the_tax_portal_in_dpop_mode_binds_its_tokens_and_without_it_is_refused() {
+    let idp = TestIdp::start().await;
+    signs_in_with_dpop(&idp).await;
+
+    // The same kind of client, but a portal that sends no proofs: the provider refuses to
+    // exchange the code, and the portal says why.
+    let portal = start_portal_with(&idp, &["--dpop-bound-access-tokens"], false).await;
+    let refused = sign_in_to_callback(&idp, &Browser::new(&idp), &portal).await;
+    assert_eq!(refused.status, StatusCode::OK);
+    assert!(refused.contains("Sign-in failed"), "{}", refused.body);
+    assert!(
+        refused.contains("the provider answered invalid_dpop_proof"),
+        "{}",
+        refused.body
+    );
+
+    // A portal without DPoP says its tokens are bearer tokens.
+    let portal = start_portal(&idp).await;
+    let browser = Browser::new(&idp);
+    sign_in(&idp, &browser, &portal).await;
+    let home = browser.get(&format!("{portal}/")).await;
+    assert!(
+        home.contains("bearer tokens, not bound to a key"),
+        "{}",
+        home.body
+    );
+}
+
+#[tokio::test]
+async fn the_tax_portal_in_dpop_mode_uses_the_nonce_the_provider_asks_for() {
+    // Every proof must carry a nonce of the provider: the portal's first has none, is
+    // answered `use_dpop_nonce`, and goes again with the nonce given.
+    let idp = TestIdp::start_with(&[("IDP_DPOP__NONCES", "true")]).await;
+    signs_in_with_dpop(&idp).await;
 }

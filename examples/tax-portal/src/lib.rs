@@ -18,6 +18,9 @@
 //! with `error=unmet_authentication_requirements` at `/callback`, and the portal explains that
 //! changing bank details needs a passkey, added on the account page at the provider
 //! (`/bank/not-changed`). Every other error answer at `/callback` is explained in words too.
+//!
+//! In DPoP mode ([`PortalConfig::dpop`]) the portal's tokens are bound to a key of its own
+//! (RFC 9449): see [`dpop`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -36,16 +39,18 @@ use openidconnect::core::{
 use openidconnect::{
     AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
     EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse as _,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse as _,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse as _,
 };
 use rand::RngCore as _;
 use serde::Deserialize;
 
 mod actions;
+pub mod dpop;
 mod words;
 use actions::{bank_form, bank_not_changed, change_bank, file, filing_form, not_filed};
+use dpop::{Backchannel, DpopKey, tokens_in_words};
 pub use words::{acr_in_words, amr_in_words};
-use words::{ago, escape, page, utc};
+use words::{ago, escape, failed, page, provider_said_no, utc};
 
 /// The provider's levels (`acr`), lowest first.
 pub const PASSWORD_PIN: &str = "urn:idp:acr:password-pin";
@@ -87,6 +92,10 @@ pub struct PortalConfig {
     pub filing_max_age_secs: i64,
     /// How recent a sign-in with a passkey must be to change the bank details.
     pub bank_max_age_secs: i64,
+    /// Whether tokens are bound to a key of this instance (DPoP, RFC 9449): every token
+    /// request and UserInfo call then carries a proof. The provider's client must be
+    /// registered for it (`idp client create --dpop-bound-access-tokens`).
+    pub dpop: bool,
 }
 
 impl PortalConfig {
@@ -101,6 +110,7 @@ impl PortalConfig {
             transcript_max_age_secs: 300,
             filing_max_age_secs: 600,
             bank_max_age_secs: 600,
+            dpop: false,
         }
     }
 }
@@ -189,6 +199,8 @@ struct Signed {
     auth_time: i64,
     acr: String,
     amr: Vec<String>,
+    /// The thumbprint of the key the tokens are bound to, in DPoP mode.
+    dpop_jkt: Option<String>,
     /// What the last sign-in was made for.
     purpose: Purpose,
     /// Sent back with every form the portal shows this session.
@@ -206,7 +218,8 @@ struct Filing {
 struct Portal {
     config: PortalConfig,
     client: Client,
-    http: openidconnect::reqwest::Client,
+    /// The token endpoint and UserInfo, with DPoP proofs in DPoP mode.
+    backchannel: Backchannel,
     pending: Mutex<HashMap<String, Pending>>,
     sessions: Mutex<HashMap<String, Signed>>,
     /// Returns filed, by subject.
@@ -275,10 +288,12 @@ pub async fn app(config: PortalConfig) -> Result<Router, PortalError> {
         Some(ClientSecret::new(config.client_secret.clone())),
     )
     .set_redirect_uri(redirect);
+    // One key for the life of this instance, made before anything is served.
+    let dpop = config.dpop.then(DpopKey::generate).transpose()?;
     let portal = Arc::new(Portal {
         config,
         client,
-        http,
+        backchannel: Backchannel::new(http, dpop),
         pending: Mutex::new(HashMap::new()),
         sessions: Mutex::new(HashMap::new()),
         filings: Mutex::new(HashMap::new()),
@@ -334,7 +349,7 @@ async fn home(State(portal): State<Arc<Portal>>, jar: CookieJar) -> Response {
         &format!(
             "<h1>Welcome back</h1><p>Signed in as <strong>{name}</strong>, {when}.</p>\
 <dl><dt>Signed in with</dt><dd>{methods}</dd><dt>Assurance</dt><dd>{level}</dd>\
-<dt>Return for 2025</dt><dd id=\"return\">{filed}</dd></dl>\
+<dt>Tokens</dt><dd id=\"tokens\">{tokens}</dd><dt>Return for 2025</dt><dd id=\"return\">{filed}</dd></dl>\
 <p class=\"actions\"><a class=\"button\" href=\"/transcript\">View transcript</a> \
 <a class=\"button\" href=\"/file\">File a return</a> \
 <a class=\"button\" href=\"/bank\">Change bank details</a></p>{raw}",
@@ -342,6 +357,7 @@ async fn home(State(portal): State<Arc<Portal>>, jar: CookieJar) -> Response {
             when = escape(&ago(user.auth_time, now())),
             methods = escape(&amr_in_words(&user.amr)),
             level = escape(&acr_in_words(&user.acr)),
+            tokens = tokens_in_words(user.dpop_jkt.as_deref()),
             raw = for_developers(&user),
         ),
     )
@@ -358,46 +374,6 @@ fn for_developers(user: &Signed) -> String {
         escape(&user.amr.join(" ")),
         user.auth_time,
         escape(&utc(user.auth_time)),
-    )
-}
-
-fn failed(why: &str) -> Response {
-    page(
-        "Sign-in failed",
-        &format!(
-            "<h1>Sign-in failed</h1><p>{}</p><p><a href=\"/\">Back to the start</a></p>",
-            escape(why)
-        ),
-    )
-}
-
-/// An error answer from the provider (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6), in
-/// words, with the raw answer folded away for developers.
-fn provider_said_no(error: &str, description: Option<&str>) -> Response {
-    let words = match error {
-        "access_denied" => "The sign-in was cancelled, or the provider refused it.",
-        "login_required"
-        | "interaction_required"
-        | "consent_required"
-        | "account_selection_required" => "The provider needs you to sign in again.",
-        "unmet_authentication_requirements" => {
-            "The sign-in could not reach the level of assurance this page needs."
-        }
-        "temporarily_unavailable" | "server_error" => {
-            "The provider could not finish the sign-in just now. Please try again in a moment."
-        }
-        _ => "The provider did not sign you in.",
-    };
-    page(
-        "Sign-in failed",
-        &format!(
-            "<h1>Sign-in failed</h1><p>{}</p><p><a class=\"button\" href=\"/login\">Sign in again</a> \
-<a href=\"/\">Back to the start</a></p><details><summary>For developers: the provider's answer</summary>\
-<dl><dt>error</dt><dd><code>{}</code></dd><dt>error_description</dt><dd>{}</dd></dl></details>",
-            escape(words),
-            escape(error),
-            escape(description.unwrap_or("(none)")),
-        ),
     )
 }
 
@@ -490,16 +466,26 @@ async fn callback(
         Ok(request) => {
             request
                 .set_pkce_verifier(pending.verifier)
-                .request_async(&portal.http)
+                .request_async(&portal.backchannel)
                 .await
         }
         Err(error) => {
             return failed(&error.to_string());
         }
     };
-    let Ok(tokens) = exchanged else {
-        return failed("The code could not be exchanged.");
+    let tokens = match exchanged {
+        Ok(tokens) => tokens,
+        Err(RequestTokenError::ServerResponse(said)) => {
+            return failed(&format!(
+                "The code could not be exchanged: the provider answered {}.",
+                said.error()
+            ));
+        }
+        Err(_) => return failed("The code could not be exchanged."),
     };
+    if let Some(why) = portal.backchannel.unbound(tokens.token_type().as_ref()) {
+        return failed(why);
+    }
     let verifier = portal.client.id_token_verifier().set_allowed_algs(vec![
         CoreJwsSigningAlgorithm::EcdsaP256Sha256,
         CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
@@ -513,7 +499,7 @@ async fn callback(
     // The name comes from UserInfo (scope `profile`); the ID token says who and how.
     let userinfo: Option<CoreUserInfoClaims> =
         match portal.client.user_info(tokens.access_token().clone(), None) {
-            Ok(request) => request.request_async(&portal.http).await.ok(),
+            Ok(request) => request.request_async(&portal.backchannel).await.ok(),
             Err(_) => None,
         };
     let signed = Signed {
@@ -532,6 +518,7 @@ async fn callback(
             .auth_context_ref()
             .map(|a| a.as_str().to_owned())
             .unwrap_or_default(),
+        dpop_jkt: portal.backchannel.dpop().map(|key| key.jkt().to_owned()),
         purpose: pending.purpose,
         form_token: random_id(),
     };

@@ -2,7 +2,8 @@
 //! (default 127.0.0.1:3000) and PORTAL_URL (default http://127.0.0.1:3000); how recent a
 //! sign-in must be, in seconds, for the transcript (PORTAL_TRANSCRIPT_MAX_AGE, default 300),
 //! for filing a return (PORTAL_FILING_MAX_AGE, default 600) and for changing the bank details
-//! (PORTAL_BANK_MAX_AGE, default 600).
+//! (PORTAL_BANK_MAX_AGE, default 600). PORTAL_DPOP=1 binds the portal's tokens to a key it makes
+//! at start-up (DPoP, RFC 9449); its client must be registered with `--dpop-bound-access-tokens`.
 
 use std::process::ExitCode;
 
@@ -50,6 +51,15 @@ async fn main() -> ExitCode {
             }
         }
     }
+    match var("PORTAL_DPOP").as_deref() {
+        None | Some("" | "0" | "false") => {}
+        Some("1" | "true") => config.dpop = true,
+        Some(other) => {
+            eprintln!("tax-portal: PORTAL_DPOP must be 1 or 0, not {other:?}");
+            return ExitCode::from(2);
+        }
+    }
+    let dpop = config.dpop;
     let app = match app(config).await {
         Ok(app) => app,
         Err(error) => {
@@ -60,7 +70,12 @@ async fn main() -> ExitCode {
     let bound = listener
         .local_addr()
         .map_or_else(|_| listen.clone(), |a| a.to_string());
-    println!("tax-portal: listening on http://{bound}, open {base_url}/ in a browser");
+    let mode = if dpop {
+        ", tokens bound to its DPoP key"
+    } else {
+        ""
+    };
+    println!("tax-portal: listening on http://{bound}{mode}, open {base_url}/ in a browser");
     match axum::serve(listener, app).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -1,5 +1,5 @@
 //! What the portal shows people: its page frame and stylesheet, how a sign-in was made and
-//! when, in words. The raw values stay on the page, folded, for developers.
+//! when, in words, and why one failed. The raw values stay on the page, folded, for developers.
 
 use axum::response::{Html, IntoResponse, Response};
 
@@ -144,6 +144,46 @@ pub fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+pub(crate) fn failed(why: &str) -> Response {
+    page(
+        "Sign-in failed",
+        &format!(
+            "<h1>Sign-in failed</h1><p>{}</p><p><a href=\"/\">Back to the start</a></p>",
+            escape(why)
+        ),
+    )
+}
+
+/// An error answer from the provider (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6), in
+/// words, with the raw answer folded away for developers.
+pub(crate) fn provider_said_no(error: &str, description: Option<&str>) -> Response {
+    let words = match error {
+        "access_denied" => "The sign-in was cancelled, or the provider refused it.",
+        "login_required"
+        | "interaction_required"
+        | "consent_required"
+        | "account_selection_required" => "The provider needs you to sign in again.",
+        "unmet_authentication_requirements" => {
+            "The sign-in could not reach the level of assurance this page needs."
+        }
+        "temporarily_unavailable" | "server_error" => {
+            "The provider could not finish the sign-in just now. Please try again in a moment."
+        }
+        _ => "The provider did not sign you in.",
+    };
+    page(
+        "Sign-in failed",
+        &format!(
+            "<h1>Sign-in failed</h1><p>{}</p><p><a class=\"button\" href=\"/login\">Sign in again</a> \
+<a href=\"/\">Back to the start</a></p><details><summary>For developers: the provider's answer</summary>\
+<dl><dt>error</dt><dd><code>{}</code></dd><dt>error_description</dt><dd>{}</dd></dl></details>",
+            escape(words),
+            escape(error),
+            escape(description.unwrap_or("(none)")),
+        ),
+    )
 }
 
 #[cfg(test)]
