@@ -13,11 +13,11 @@ use crate::request_objects::TestKey;
 use crate::support::dpop::{ProofKey, access_claims, post_with_proofs};
 use crate::support::{Browser, Idp, Page, REDIRECT, VERIFIER, authorize};
 
-const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// A first-party client `id` under the profile (unless `fapi2` is false) that authenticates
 /// with `private_key_jwt` using `keys`.
-async fn key_client(idp: &Idp, id: &str, keys: &[&TestKey], fapi2: bool) {
+pub(crate) async fn key_client(idp: &Idp, id: &str, keys: &[&TestKey], fapi2: bool) {
     idp.confidential_client_with(id, |client| {
         client.secret_hash = None;
         client.token_endpoint_auth_method = TokenEndpointAuthMethod::PrivateKeyJwt;
@@ -28,7 +28,7 @@ async fn key_client(idp: &Idp, id: &str, keys: &[&TestKey], fapi2: bool) {
 }
 
 /// A client assertion for `id` signed by `key`, naming `aud`.
-fn assertion(idp: &Idp, id: &str, key: &TestKey, aud: Value) -> String {
+pub(crate) fn assertion(idp: &Idp, id: &str, key: &TestKey, aud: Value) -> String {
     let jti = idp_core::random::random_token(12);
     let claims = json!({
         "iss": id, "sub": id, "aud": aud, "exp": idp.state.now() + 60, "jti": jti,
@@ -36,12 +36,12 @@ fn assertion(idp: &Idp, id: &str, key: &TestKey, aud: Value) -> String {
     key.sign_typed(&claims, "JWT")
 }
 
-fn issuer(idp: &Idp) -> Value {
+pub(crate) fn issuer(idp: &Idp) -> Value {
     Value::from(idp.state.issuer())
 }
 
 /// `form` posted to `path`, authenticated by an assertion for `id` that `key` signed for `aud`.
-async fn post_signed(
+pub(crate) async fn post_signed(
     idp: &Idp,
     path: &str,
     (id, key, aud): (&str, &TestKey, Value),
@@ -53,7 +53,7 @@ async fn post_signed(
 
 /// `post_signed` with the DPoP proof given (none when `None`); a token request carries one
 /// otherwise, as the profile's tokens are sender-constrained.
-async fn post_signed_with(
+pub(crate) async fn post_signed_with(
     idp: &Idp,
     path: &str,
     (id, key, aud): (&str, &TestKey, Value),
@@ -71,7 +71,11 @@ async fn post_signed_with(
 
 /// The parameters of the authorization request `authorize` makes for `client_id` (PKCE,
 /// `redirect_uri`, `offline_access`), changed by `extra`, without those named in `without`.
-fn request_of(client_id: &str, extra: &[(&str, &str)], without: &[&str]) -> Vec<(String, String)> {
+pub(crate) fn request_of(
+    client_id: &str,
+    extra: &[(&str, &str)],
+    without: &[&str],
+) -> Vec<(String, String)> {
     let mut extra = extra.to_vec();
     if !extra.iter().any(|(k, _)| *k == "scope") {
         extra.push(("scope", "openid email offline_access"));
@@ -85,7 +89,7 @@ fn request_of(client_id: &str, extra: &[(&str, &str)], without: &[&str]) -> Vec<
 }
 
 /// Pushes `pairs` (PAR) as `id`, authenticated with an assertion `key` signed for the issuer.
-async fn push(
+pub(crate) async fn push(
     idp: &Idp,
     id: &str,
     key: &TestKey,
@@ -98,14 +102,14 @@ async fn push(
     post_signed(idp, "/par", (id, key, issuer(idp)), &form).await
 }
 
-fn authorize_uri(client_id: &str, request_uri: &str) -> String {
+pub(crate) fn authorize_uri(client_id: &str, request_uri: &str) -> String {
     let query =
         serde_urlencoded::to_string([("client_id", client_id), ("request_uri", request_uri)]);
     format!("/authorize?{}", query.unwrap())
 }
 
 /// Signs alice in through a pushed request of `id`; the redirect back to the client.
-async fn signed_in_through_par(idp: &Idp, id: &str, key: &TestKey) -> Page {
+pub(crate) async fn signed_in_through_par(idp: &Idp, id: &str, key: &TestKey) -> Page {
     let (status, pushed) = push(idp, id, key, &request_of(id, &[], &[])).await;
     assert_eq!(status, StatusCode::CREATED, "{pushed}");
     assert!(pushed["expires_in"].as_i64().unwrap() <= 600);
@@ -118,7 +122,7 @@ async fn signed_in_through_par(idp: &Idp, id: &str, key: &TestKey) -> Page {
 }
 
 /// The code in `done` exchanged by `id` with an assertion `key` signed for `aud`.
-async fn exchange_signed(
+pub(crate) async fn exchange_signed(
     idp: &Idp,
     done: &Page,
     (id, key, aud): (&str, &TestKey, Value),
@@ -133,7 +137,7 @@ async fn exchange_signed(
     post_signed(idp, "/token", (id, key, aud), &form).await
 }
 
-async fn fapi_idp(adjust: impl FnOnce(&mut idp_server::config::Settings)) -> Idp {
+pub(crate) async fn fapi_idp(adjust: impl FnOnce(&mut idp_server::config::Settings)) -> Idp {
     let idp = Idp::with(|s| {
         s.new_device.enabled = false;
         adjust(s);

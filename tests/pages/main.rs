@@ -25,6 +25,8 @@ mod dpop;
 mod dpop_par;
 mod expired;
 mod fapi;
+mod fapi_plan;
+mod fapi_plan_tokens;
 mod faults;
 mod front;
 mod jwks_uri;
