@@ -52,7 +52,7 @@ async fn with_no_configuration_it_uses_sqlite_under_data() {
 
 #[tokio::test]
 async fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
-    let cases: [(&[(&str, &str)], &str); 19] = [
+    let cases: [(&[(&str, &str)], &str); 20] = [
         (
             &[("IDP_KEYS__PREPUBLISH_SECS", "300")],
             "keys.prepublish_secs",
@@ -114,6 +114,13 @@ async fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
                 "https://mtls.idp.example",
             )],
             "mtls.endpoint_aliases_base",
+        ),
+        (
+            &[
+                ("IDP_MTLS__CERTIFICATE_HEADER", "Authorization"),
+                ("IDP_TRUSTED_PROXIES", "[\"127.0.0.1\"]"),
+            ],
+            "is a header clients send",
         ),
     ];
     for (env, names) in cases {

@@ -10,8 +10,9 @@ use sha2::{Digest as _, Sha256};
 
 use crate::support::*;
 
-const MTLS: [(&str, &str); 2] = [
+const MTLS: [(&str, &str); 3] = [
     ("IDP_MTLS__CERTIFICATE_HEADER", "X-Client-Cert"),
+    ("IDP_MTLS__VERIFY_HEADER", "X-Client-Verify"),
     ("IDP_TRUSTED_PROXIES", "[\"127.0.0.1\"]"),
 ];
 
@@ -65,7 +66,9 @@ async fn a_client_the_cli_created_authenticates_with_its_certificate() {
             .post(format!("{}/token", idp.address))
             .form(&[("grant_type", "client_credentials"), ("client_id", id)]);
         if with_cert {
-            request = request.header("X-Client-Cert", escaped.replace('+', "%20"));
+            request = request
+                .header("X-Client-Cert", escaped.replace('+', "%20"))
+                .header("X-Client-Verify", "SUCCESS");
         }
         request.send()
     };
@@ -84,7 +87,10 @@ async fn a_client_the_cli_created_authenticates_with_its_certificate() {
 
     // A provider that reads no certificates refuses to create such a client.
     let out = idp.cli_with(
-        &[("IDP_MTLS__CERTIFICATE_HEADER", "")],
+        &[
+            ("IDP_MTLS__CERTIFICATE_HEADER", ""),
+            ("IDP_MTLS__VERIFY_HEADER", ""),
+        ],
         &[
             "client",
             "create",

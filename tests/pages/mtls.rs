@@ -21,6 +21,9 @@ use crate::support::dpop::{ProofKey, access_claims};
 use crate::support::{Browser, Idp, Page, REDIRECT, VERIFIER, authorize};
 
 const HEADER: &str = "x-client-cert";
+const VERIFY: &str = "x-client-verify";
+/// Where the proxy asks for certificates, when the aliases are set.
+const ALIAS_HOST: &str = "mtls.idp.example";
 const PROXY: &str = "127.0.0.1:40000";
 
 /// A certificate the tests make: DER, and as nginx's `$ssl_client_escaped_cert` forwards it.
@@ -64,11 +67,13 @@ impl Cert {
     }
 }
 
-/// How a request reaches the provider: from the trusted proxy with a certificate (or none),
-/// or straight from somewhere else with a header it wrote itself.
+/// How a request reaches the provider: from the trusted proxy with a certificate it verified
+/// against an authority it trusts (or none), or with one it let through unverified
+/// (`optional_no_ca`), or straight from somewhere else with headers the sender wrote itself.
 #[derive(Clone, Copy)]
 enum Via<'a> {
     Proxy(Option<&'a Cert>),
+    Unverified(&'a Cert),
     Elsewhere(&'a Cert),
 }
 
@@ -78,13 +83,16 @@ async fn send(
     request: axum::http::request::Builder,
     body: Body,
 ) -> (StatusCode, HeaderMap, Value) {
-    let (peer, cert) = match via {
-        Via::Proxy(cert) => (PROXY, cert),
-        Via::Elsewhere(cert) => ("203.0.113.9:5000", Some(cert)),
+    let (peer, cert, verdict) = match via {
+        Via::Proxy(cert) => (PROXY, cert, "SUCCESS"),
+        Via::Unverified(cert) => (PROXY, Some(cert), "FAILED:self signed certificate"),
+        Via::Elsewhere(cert) => ("203.0.113.9:5000", Some(cert), "SUCCESS"),
     };
     let mut request = request;
     if let Some(cert) = cert {
-        request = request.header(HEADER, &cert.escaped);
+        request = request
+            .header(HEADER, &cert.escaped)
+            .header(VERIFY, verdict);
     }
     let mut request = request.body(body).unwrap();
     let peer: SocketAddr = peer.parse().unwrap();
@@ -104,6 +112,21 @@ async fn post(
     send(idp, via, request, body).await
 }
 
+/// `post` to the host `host` (the `Host` the proxy passes on).
+async fn post_at(
+    idp: &Idp,
+    host: &str,
+    via: Via<'_>,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, Value) {
+    let request = Request::post(path)
+        .header(header::HOST, host)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    let body = Body::from(serde_urlencoded::to_string(form).unwrap());
+    send(idp, via, request, body).await
+}
+
 async fn userinfo(idp: &Idp, via: Via<'_>, token: &str) -> (StatusCode, HeaderMap, Value) {
     let request =
         Request::get("/userinfo").header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -115,6 +138,7 @@ async fn start(adjust: impl FnOnce(&mut idp_server::config::Settings)) -> Idp {
         s.new_device.enabled = false;
         s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
         s.mtls.certificate_header = "X-Client-Cert".into();
+        s.mtls.verify_header = "X-Client-Verify".into();
         adjust(s);
     })
     .await;
@@ -172,6 +196,10 @@ async fn a_client_signs_in_with_its_certificate_and_its_tokens_work_only_with_it
     for (via, case) in [
         (Via::Proxy(None), "no certificate"),
         (Via::Proxy(Some(&stranger)), "another certificate"),
+        (
+            Via::Unverified(&cert),
+            "a certificate no trusted authority issued",
+        ),
         (Via::Elsewhere(&cert), "a header not from the proxy"),
     ] {
         let (status, _, body) = post(&idp, via, "/token", &form).await;
@@ -262,7 +290,8 @@ async fn a_self_signed_client_uses_a_certificate_of_its_jwks() {
     })
     .await;
     let form = [("grant_type", "client_credentials"), ("client_id", "batch")];
-    let (status, _, tokens) = post(&idp, Via::Proxy(Some(&cert)), "/token", &form).await;
+    // A self-signed certificate is one no authority vouches for: the proxy lets it through.
+    let (status, _, tokens) = post(&idp, Via::Unverified(&cert), "/token", &form).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     // Not registered for bound tokens: the token is a plain bearer token.
     let token = tokens["access_token"].as_str().unwrap();
@@ -424,7 +453,7 @@ async fn discovery_and_registration_offer_mutual_tls_only_when_it_is_configured(
 
     let on = start(|s| {
         s.registration.require_initial_access_token = false;
-        s.mtls.endpoint_aliases_base = "https://mtls.idp.example".into();
+        s.mtls.endpoint_aliases_base = format!("https://{ALIAS_HOST}");
     })
     .await;
     let document = discovery(&on).await;
@@ -461,7 +490,8 @@ async fn discovery_and_registration_offer_mutual_tls_only_when_it_is_configured(
     let id = client["client_id"].as_str().unwrap();
     let cert = Cert::new("portal");
     let form = [("grant_type", "client_credentials"), ("client_id", id)];
-    let (status, _, tokens) = post(&on, Via::Proxy(Some(&cert)), "/token", &form).await;
+    let (status, _, tokens) =
+        post_at(&on, ALIAS_HOST, Via::Proxy(Some(&cert)), "/token", &form).await;
     // Registered over HTTP for the code flow only: not for client_credentials.
     assert_eq!(tokens["error"], "unauthorized_client", "{tokens}");
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -488,4 +518,153 @@ async fn discovery_and_registration_offer_mutual_tls_only_when_it_is_configured(
             "{case}: {answer}"
         );
     }
+}
+
+#[tokio::test]
+async fn with_endpoint_aliases_certificates_count_only_at_their_host_and_proofs_name_it() {
+    let idp = start(|s| s.mtls.endpoint_aliases_base = format!("https://{ALIAS_HOST}")).await;
+    tls_client(&idp, "svc", "svc", false).await;
+    let cert = Cert::new("svc");
+    let form = [("grant_type", "client_credentials"), ("client_id", "svc")];
+    // At the issuer's host no certificate is asked for: whatever the header says is not one.
+    let (status, _, body) = post(&idp, Via::Proxy(Some(&cert)), "/token", &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client")),
+        "{body}"
+    );
+    let host = idp.state.issuer().trim_start_matches("http://").to_owned();
+    let (status, _, body) = post_at(&idp, &host, Via::Proxy(Some(&cert)), "/token", &form).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, _, body) =
+        post_at(&idp, ALIAS_HOST, Via::Proxy(Some(&cert)), "/token", &form).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // A DPoP proof sent to the alias names the alias's URL (RFC 9449 §4.2), not the issuer's.
+    let key = ProofKey::new();
+    let proof_for = |url: &str| {
+        let mut claims = key.claims(&idp, "POST", "/token", None);
+        claims["htu"] = json!(url);
+        key.sign(&key.header(), &claims)
+    };
+    for (url, expected) in [
+        (format!("https://{ALIAS_HOST}/token"), StatusCode::OK),
+        (
+            format!("{}/token", idp.state.issuer()),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let request = Request::post("/token")
+            .header(header::HOST, ALIAS_HOST)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("DPoP", proof_for(&url));
+        let body = Body::from(serde_urlencoded::to_string(form).unwrap());
+        let (status, _, tokens) = send(&idp, Via::Proxy(Some(&cert)), request, body).await;
+        assert_eq!(status, expected, "{url}: {tokens}");
+        if status == StatusCode::OK {
+            assert_eq!(tokens["token_type"], "DPoP");
+        } else {
+            assert_eq!(tokens["error"], "invalid_dpop_proof");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_admin_api_takes_a_certificate_bound_token_only_with_its_certificate() {
+    let idp = start(|_| {}).await;
+    idp.confidential_client_with("ops", |client| {
+        client.secret_hash = None;
+        client.admin = true;
+        client.token_endpoint_auth_method = TokenEndpointAuthMethod::TlsClientAuth;
+        client.metadata.tls_client_auth = TlsClientAuthName {
+            tls_client_auth_san_dns: Some("ops.example".into()),
+            ..TlsClientAuthName::default()
+        };
+        client.metadata.tls_client_certificate_bound_access_tokens = true;
+    })
+    .await;
+    let cert = Cert::new("ops");
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", "ops"),
+        ("scope", "admin"),
+    ];
+    let (status, _, tokens) = post(&idp, Via::Proxy(Some(&cert)), "/token", &form).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let token = tokens["access_token"].as_str().unwrap();
+    assert_eq!(
+        access_claims(&idp, token)["cnf"]["x5t#S256"],
+        cert.thumbprint()
+    );
+    let keys = |via| {
+        let request =
+            Request::get("/admin/keys").header(header::AUTHORIZATION, format!("Bearer {token}"));
+        send(&idp, via, request, Body::empty())
+    };
+    let (status, _, body) = keys(Via::Proxy(Some(&cert))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let stranger = Cert::new("stranger");
+    for (via, case) in [
+        (Via::Proxy(None), "no certificate"),
+        (Via::Proxy(Some(&stranger)), "another certificate"),
+        (Via::Elsewhere(&cert), "a header not from the proxy"),
+    ] {
+        let (status, _, body) = keys(via).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_token")),
+            "{case}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_admin_api_takes_a_dpop_bound_token_only_with_a_proof_from_its_key() {
+    let idp = start(|_| {}).await;
+    let secret = idp
+        .confidential_client_with("ops", |client| client.admin = true)
+        .await;
+    let key = ProofKey::new();
+    let request = Request::post("/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(
+            header::AUTHORIZATION,
+            format!("Basic {}", STANDARD.encode(format!("ops:{secret}"))),
+        )
+        .header("DPoP", key.proof(&idp, "POST", "/token", None));
+    let form = [("grant_type", "client_credentials"), ("scope", "admin")];
+    let body = Body::from(serde_urlencoded::to_string(form).unwrap());
+    let (status, _, tokens) = send(&idp, Via::Proxy(None), request, body).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let token = tokens["access_token"].as_str().unwrap();
+    let keys = |scheme: &str, proof: Option<String>| {
+        let mut request =
+            Request::get("/admin/keys").header(header::AUTHORIZATION, format!("{scheme} {token}"));
+        if let Some(proof) = proof {
+            request = request.header("DPoP", proof);
+        }
+        send(&idp, Via::Proxy(None), request, Body::empty())
+    };
+    let (status, headers, body) = keys("Bearer", None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_token")),
+        "{body}"
+    );
+    assert!(
+        headers[header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .starts_with("DPoP")
+    );
+    let thief = ProofKey::new().proof(&idp, "GET", "/admin/keys", Some(token));
+    let (status, _, body) = keys("DPoP", Some(thief)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_dpop_proof")),
+        "{body}"
+    );
+    let proof = key.proof(&idp, "GET", "/admin/keys", Some(token));
+    let (status, _, body) = keys("DPoP", Some(proof)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }

@@ -102,9 +102,8 @@ pub struct ProtocolOptions {
     /// Every client is under the FAPI 2.0 Security Profile (`fapi2.all_clients`; see
     /// [`crate::fapi`]).
     pub fapi2_all_clients: bool,
-    /// Client certificates reach the server (a trusted proxy forwards them), so clients may
-    /// authenticate with them and have tokens bound to them (RFC 8705).
-    pub mtls: bool,
+    /// What mutual TLS (RFC 8705) this deployment offers.
+    pub mtls: crate::mtls::Offer,
 }
 
 /// Why a request was refused, and so how to answer it.
@@ -372,6 +371,16 @@ fn check_client_may_use(client: &Client, response_type: ResponseType) -> Result<
             ErrorCode::UnauthorizedClient,
             format!("this client is not registered for the {grant} grant"),
         )),
+        None if response_type.token
+            && (client.metadata.dpop_bound_access_tokens
+                || client.metadata.tls_client_certificate_bound_access_tokens) =>
+        {
+            // An access token from the authorization endpoint is bound to nothing.
+            Err(OAuthError::new(
+                ErrorCode::UnsupportedResponseType,
+                "this client's access tokens are sender-constrained: they come from the token endpoint only",
+            ))
+        }
         None => Ok(()),
     }
 }

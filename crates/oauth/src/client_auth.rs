@@ -151,7 +151,7 @@ pub async fn authenticate(
     // Said only to a client that proved who it is.
     if !Rules::for_client(&client.metadata, protocol).allows_auth_method(method) {
         return Err(AuthError::OAuth(OAuthError::invalid_client(
-            "under the FAPI 2.0 profile the client authenticates with private_key_jwt",
+            "under the FAPI 2.0 profile the client authenticates with private_key_jwt, tls_client_auth or self_signed_tls_client_auth",
         )));
     }
     Ok(client)

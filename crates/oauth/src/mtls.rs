@@ -4,9 +4,11 @@
 //! to it (`cnf.x5t#S256`).
 //!
 //! The proxy checks that the client holds the certificate's private key (the TLS handshake)
-//! and, for `tls_client_auth`, that a certificate authority the operator trusts issued it.
-//! What is left is here: whether the certificate names the client as it registered, or is one
-//! of the certificates in its JWK Set.
+//! and says, in a second header, whether a certificate authority the operator trusts issued
+//! it: `tls_client_auth` takes only a certificate the proxy verified so ([`Offer`]), since the
+//! proxy must let self-signed ones through for `self_signed_tls_client_auth`. What is left is
+//! here: whether the certificate names the client as it registered, or is one of the
+//! certificates in its JWK Set.
 
 use std::net::IpAddr;
 
@@ -21,14 +23,34 @@ use x509_parser::prelude::{FromDer as _, X509Certificate};
 /// The longest header value read: a certificate with a long chain of names is a few KiB.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
+/// What mutual TLS a deployment offers: none, self-signed certificates only (the proxy
+/// forwards certificates), or certificates of an authority too (the proxy also says which
+/// ones it verified).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Offer {
+    /// The proxy forwards client certificates: `self_signed_tls_client_auth` and
+    /// certificate-bound tokens.
+    pub certificates: bool,
+    /// The proxy says whether a certificate chains to an authority it trusts:
+    /// `tls_client_auth` too.
+    pub verified: bool,
+}
+
+/// A distinguished name: its relative distinguished names, each a list of attributes (type,
+/// value); `None` for a value that is not text this reads.
+type Name = Vec<Vec<(String, Option<String>)>>;
+
 /// A client's TLS certificate, as the proxy forwarded it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientCertificate {
     der: Vec<u8>,
     /// The certificate's SHA-256 thumbprint, base64url: `x5t#S256` (RFC 8705 §3.1).
     pub thumbprint: String,
-    /// The subject's attributes in RFC 4514 order (the last of the certificate's first).
-    subject: Vec<Vec<(String, String)>>,
+    /// Whether the proxy verified that the certificate chains to an authority it trusts.
+    pub verified: bool,
+    /// The subject's attributes in RFC 4514 order (the last of the certificate's first);
+    /// `None` for a value that is not text this reads (it then matches no registered name).
+    subject: Name,
     san_dns: Vec<String>,
     san_uri: Vec<String>,
     san_ip: Vec<IpAddr>,
@@ -51,14 +73,13 @@ impl ClientCertificate {
         let text = percent_decoded(value).ok_or(Unreadable("bad percent-encoding"))?;
         const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
         const END: &str = "-----END CERTIFICATE-----";
-        let body = match text.find(BEGIN) {
-            Some(start) => {
-                let rest = &text[start + BEGIN.len()..];
-                let end = rest
-                    .find(END)
-                    .ok_or(Unreadable("no END CERTIFICATE line"))?;
-                &rest[..end]
-            }
+        // Exactly one certificate and nothing around it: a value that two headers were
+        // folded into, the client's and the proxy's, is refused.
+        let body = match text.trim().strip_prefix(BEGIN) {
+            Some(rest) => rest
+                .strip_suffix(END)
+                .filter(|body| !body.contains('-'))
+                .ok_or(Unreadable("not one PEM certificate"))?,
             None => text.as_str(),
         };
         let base64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
@@ -75,14 +96,14 @@ impl ClientCertificate {
         if !rest.is_empty() {
             return Err(Unreadable("bytes after the certificate"));
         }
-        let mut subject: Vec<Vec<(String, String)>> = certificate
+        let mut subject: Name = certificate
             .subject()
             .iter()
             .map(|rdn| {
                 rdn.iter()
                     .map(|attribute| {
                         let oid = attribute.attr_type().to_id_string();
-                        let value = attribute.as_str().unwrap_or_default().to_owned();
+                        let value = attribute.as_str().ok().map(str::to_owned);
                         (short_name(&oid), value)
                     })
                     .collect()
@@ -106,12 +127,18 @@ impl ClientCertificate {
         Ok(Self {
             der,
             thumbprint,
+            verified: false,
             subject,
             san_dns,
             san_uri,
             san_ip,
             san_email,
         })
+    }
+
+    /// The certificate, marked as verified by the proxy (or not).
+    pub fn verified(self, verified: bool) -> Self {
+        Self { verified, ..self }
     }
 
     /// Whether the certificate carries the name a `tls_client_auth` client registered
@@ -165,7 +192,7 @@ pub fn authenticates(
     };
     match client.token_endpoint_auth_method {
         TokenEndpointAuthMethod::TlsClientAuth => {
-            certificate.names(&client.metadata.tls_client_auth)
+            certificate.verified && certificate.names(&client.metadata.tls_client_auth)
         }
         TokenEndpointAuthMethod::SelfSignedTlsClientAuth => {
             jwks.is_some_and(|j| certificate.is_in(j))
@@ -235,7 +262,7 @@ pub fn check_registration(
     name: &TlsClientAuthName,
     bound_tokens: bool,
     (jwks, jwks_uri): (Option<&serde_json::Value>, bool),
-    offered: bool,
+    offered: Offer,
 ) -> Result<(), String> {
     let given = [
         name.tls_client_auth_subject_dn.is_some(),
@@ -247,8 +274,13 @@ pub fn check_registration(
     .into_iter()
     .filter(|&set| set)
     .count();
-    if (method.is_tls() || bound_tokens) && !offered {
+    if (method.is_tls() || bound_tokens) && !offered.certificates {
         return Err("mutual TLS is not offered by this server".into());
+    }
+    if method == TokenEndpointAuthMethod::TlsClientAuth && !offered.verified {
+        return Err(
+            "tls_client_auth is not offered by this server (self_signed_tls_client_auth is)".into(),
+        );
     }
     if method == TokenEndpointAuthMethod::TlsClientAuth && given != 1 {
         return Err("tls_client_auth needs exactly one of tls_client_auth_subject_dn, tls_client_auth_san_dns, tls_client_auth_san_uri, tls_client_auth_san_ip and tls_client_auth_san_email".into());
@@ -352,7 +384,7 @@ fn short_name(oid: &str) -> String {
 
 /// An RFC 4514 string: relative distinguished names split at unescaped commas (or
 /// semicolons), their attributes at unescaped pluses, escapes undone.
-fn parse_dn(text: &str) -> Option<Vec<Vec<(String, String)>>> {
+fn parse_dn(text: &str) -> Option<Name> {
     let mut rdns = vec![];
     for rdn in split_unescaped(text, &[',', ';']) {
         let mut attributes = vec![];
@@ -373,7 +405,11 @@ fn parse_dn(text: &str) -> Option<Vec<Vec<(String, String)>>> {
             } else {
                 kind
             };
-            attributes.push((kind, unescape(value.trim())?));
+            let value = unescape(value.trim())?;
+            if kind.is_empty() || value.trim().is_empty() {
+                return None;
+            }
+            attributes.push((kind, Some(value)));
         }
         rdns.push(attributes);
     }
@@ -426,20 +462,22 @@ fn unescape(value: &str) -> Option<String> {
 }
 
 /// The same names: the same relative distinguished names in the same order, each with the
-/// same attributes in any order, types and values compared without regard to case.
-fn same_dn(a: &[Vec<(String, String)>], b: &[Vec<(String, String)>]) -> bool {
-    let normal = |rdn: &[(String, String)]| {
-        let mut rdn: Vec<(String, String)> = rdn
-            .iter()
-            .map(|(k, v)| {
-                let words: Vec<&str> = v.split_whitespace().collect();
-                (k.to_ascii_uppercase(), words.join(" ").to_lowercase())
-            })
-            .collect();
-        rdn.sort();
-        rdn
+/// same attributes in any order, types and values compared without regard to case; a value
+/// that could not be read matches nothing.
+fn same_dn(a: &Name, b: &Name) -> bool {
+    let normal = |rdn: &[(String, Option<String>)]| {
+        let mut out = Vec::with_capacity(rdn.len());
+        for (kind, value) in rdn {
+            let words: Vec<&str> = value.as_deref()?.split_whitespace().collect();
+            out.push((kind.to_ascii_uppercase(), words.join(" ").to_lowercase()));
+        }
+        out.sort();
+        Some(out)
     };
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| normal(x) == normal(y))
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| matches!((normal(x), normal(y)), (Some(x), Some(y)) if x == y))
 }
 
 #[cfg(test)]

@@ -51,11 +51,18 @@ fn a_certificate_is_read_in_every_form_proxies_forward() {
         from_der.thumbprint,
         URL_SAFE_NO_PAD.encode(Sha256::digest(&der))
     );
+    // Two certificates folded into one value, or text around one: refused.
+    let folded = format!("{pem}, {pem}");
+    let prefixed = format!("junk{pem}");
+    let bare_twice = format!("{bare}, {bare}");
     for bad in [
         "",
         "not base64!",
         "%zz",
         &STANDARD.encode(b"not a certificate"),
+        &folded,
+        &prefixed,
+        &bare_twice,
     ] {
         assert!(ClientCertificate::from_header(bad).is_err(), "{bad}");
     }
@@ -138,7 +145,8 @@ fn client(method: TokenEndpointAuthMethod, metadata: ClientMetadata) -> Client {
 fn a_client_authenticates_with_the_certificate_it_registered() {
     let (_, der) = certificate();
     let (_, other_der) = certificate();
-    let cert = ClientCertificate::from_der(der.clone()).unwrap();
+    let unverified = ClientCertificate::from_der(der.clone()).unwrap();
+    let cert = unverified.clone().verified(true);
     let other = ClientCertificate::from_der(other_der).unwrap();
     let by_name = client(
         TokenEndpointAuthMethod::TlsClientAuth,
@@ -149,12 +157,15 @@ fn a_client_authenticates_with_the_certificate_it_registered() {
     );
     assert!(authenticates(&by_name, Some(&cert), None));
     assert!(!authenticates(&by_name, None, None));
+    // The right names, but no authority the proxy trusts vouched for them.
+    assert!(!authenticates(&by_name, Some(&unverified), None));
     let jwks = json!({ "keys": [ { "kty": "EC", "x5c": [STANDARD.encode(&der)] } ] });
     let self_signed = client(
         TokenEndpointAuthMethod::SelfSignedTlsClientAuth,
         ClientMetadata::default(),
     );
     assert!(authenticates(&self_signed, Some(&cert), Some(&jwks)));
+    assert!(authenticates(&self_signed, Some(&unverified), Some(&jwks)));
     // Another certificate with the same names is not the one registered.
     assert!(!authenticates(&self_signed, Some(&other), Some(&jwks)));
     assert!(!authenticates(&self_signed, Some(&cert), None));
@@ -227,8 +238,12 @@ fn registration_checks_the_mutual_tls_metadata() {
     let none = TlsClientAuthName::default();
     let jwks = json!({ "keys": [ { "kty": "EC", "x5c": [STANDARD.encode(&der)] } ] });
     let no_x5c = json!({ "keys": [ { "kty": "EC" } ] });
+    let both = Offer {
+        certificates: true,
+        verified: true,
+    };
     let ok = |method, name: &TlsClientAuthName, bound, keys: (Option<&serde_json::Value>, bool)| {
-        check_registration(method, name, bound, keys, true)
+        check_registration(method, name, bound, keys, both)
     };
     assert_eq!(ok(TlsClientAuth, &dns, true, (None, false)), Ok(()));
     assert_eq!(
@@ -277,9 +292,31 @@ fn registration_checks_the_mutual_tls_metadata() {
             (Some(&no_x5c), false),
         ),
         ok(SelfSignedTlsClientAuth, &none, false, (None, false)),
-        // Not offered here: no certificate header is configured.
-        check_registration(TlsClientAuth, &dns, false, (None, false), false),
-        check_registration(ClientSecretBasic, &none, true, (None, false), false),
+        ok(
+            TlsClientAuth,
+            &named(|n| n.tls_client_auth_subject_dn = Some("CN=,O=Bank".into())),
+            false,
+            (None, false),
+        ),
+        // Not offered here: no certificate header is configured, or no verdict header.
+        check_registration(TlsClientAuth, &dns, false, (None, false), Offer::default()),
+        check_registration(
+            ClientSecretBasic,
+            &none,
+            true,
+            (None, false),
+            Offer::default(),
+        ),
+        check_registration(
+            TlsClientAuth,
+            &dns,
+            false,
+            (None, false),
+            Offer {
+                certificates: true,
+                verified: false,
+            },
+        ),
     ];
     for (i, result) in refused.iter().enumerate() {
         assert!(result.is_err(), "case {i}: {result:?}");

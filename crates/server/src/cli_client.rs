@@ -168,7 +168,7 @@ pub async fn create_client(
         &metadata.tls_client_auth,
         metadata.tls_client_certificate_bound_access_tokens,
         (metadata.jwks.as_ref(), metadata.jwks_uri.is_some()),
-        state.settings.mtls.offered(),
+        state.settings.mtls.offer(),
     )
     .map_err(|e| {
         CliError(format!(

@@ -227,7 +227,7 @@ impl AppState {
         idp_oauth::authorization_request::ProtocolOptions {
             implicit_and_hybrid: self.settings.protocol.implicit_and_hybrid,
             fapi2_all_clients: self.settings.fapi2.all_clients,
-            mtls: self.settings.mtls.offered(),
+            mtls: self.settings.mtls.offer(),
         }
     }
 

@@ -121,8 +121,13 @@ pub struct MtlsSettings {
     /// The request header a proxy in `trusted_proxies` forwards the client certificate in;
     /// empty: mutual TLS is not offered.
     pub certificate_header: String,
+    /// The request header in which that proxy says whether the certificate chains to an
+    /// authority it trusts (`SUCCESS`, as nginx's `$ssl_client_verify`); empty: no certificate
+    /// counts as verified, and `tls_client_auth` is not offered.
+    pub verify_header: String,
     /// The base URL where the proxy asks for client certificates, when not the issuer's:
-    /// discovery's `mtls_endpoint_aliases` are there. Empty: none.
+    /// discovery's `mtls_endpoint_aliases` are there, and certificates are read only on
+    /// requests to its host. Empty: none.
     pub endpoint_aliases_base: String,
 }
 
@@ -130,6 +135,14 @@ impl MtlsSettings {
     /// Whether mutual TLS is offered: a certificate header is named.
     pub fn offered(&self) -> bool {
         !self.certificate_header.trim().is_empty()
+    }
+
+    /// What mutual TLS is offered (see `idp_oauth::mtls::Offer`).
+    pub fn offer(&self) -> idp_oauth::mtls::Offer {
+        idp_oauth::mtls::Offer {
+            certificates: self.offered(),
+            verified: self.offered() && !self.verify_header.trim().is_empty(),
+        }
     }
 }
 

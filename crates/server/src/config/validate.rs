@@ -180,22 +180,66 @@ impl Settings {
     }
 }
 
+/// Headers a client sends or the protocol reads: never a proxy's certificate header.
+const CLIENT_HEADERS: [&str; 12] = [
+    "authorization",
+    "cookie",
+    "dpop",
+    "host",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "content-type",
+    "content-length",
+    "user-agent",
+    "accept",
+];
+
 impl Settings {
     /// Mutual TLS: the certificate header is a header name, read only from trusted proxies
     /// (so some must be listed), and the aliases' base is an https URL of its own.
     fn validate_mtls(&self) -> Result<(), ConfigError> {
         let mtls = &self.mtls;
         if !mtls.offered() {
-            if !mtls.endpoint_aliases_base.is_empty() {
-                return Err(invalid(
-                    "mtls.endpoint_aliases_base",
-                    "needs mtls.certificate_header: without it no client certificate is read",
-                ));
+            for (name, value) in [
+                ("mtls.endpoint_aliases_base", &mtls.endpoint_aliases_base),
+                ("mtls.verify_header", &mtls.verify_header),
+            ] {
+                if !value.is_empty() {
+                    return Err(invalid(
+                        name,
+                        "needs mtls.certificate_header: without it no client certificate is read",
+                    ));
+                }
             }
             return Ok(());
         }
-        if axum::http::HeaderName::from_bytes(mtls.certificate_header.as_bytes()).is_err() {
-            return Err(invalid("mtls.certificate_header", "is not a header name"));
+        let headers = [
+            ("mtls.certificate_header", mtls.certificate_header.as_str()),
+            ("mtls.verify_header", mtls.verify_header.as_str()),
+        ];
+        for (name, value) in headers {
+            if value.is_empty() && name == "mtls.verify_header" {
+                continue;
+            }
+            let header = axum::http::HeaderName::from_bytes(value.as_bytes())
+                .map_err(|_| invalid(name, "is not a header name"))?;
+            if CLIENT_HEADERS.contains(&header.as_str()) {
+                return Err(invalid(
+                    name,
+                    format!("`{value}` is a header clients send: name one the proxy sets"),
+                ));
+            }
+        }
+        if mtls
+            .certificate_header
+            .eq_ignore_ascii_case(&mtls.verify_header)
+        {
+            return Err(invalid(
+                "mtls.verify_header",
+                "must differ from mtls.certificate_header",
+            ));
         }
         if self.trusted_proxies.is_empty() {
             return Err(invalid(

@@ -138,7 +138,10 @@ pub async fn proven_key(
     let Some(proof) = dpop::one_proof(&values).map_err(|e| refused(state, e))? else {
         return Ok(None);
     };
-    let url = format!("{}{path}", state.issuer());
+    let url = format!(
+        "{}{path}",
+        crate::oauth::mtls::endpoint_base(state, headers)
+    );
     let expected = Expected {
         method,
         url: &url,

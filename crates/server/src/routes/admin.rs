@@ -3,17 +3,79 @@
 //! Every change is recorded in the audit log with the acting client. `/admin/openapi.json`
 //! describes it.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use idp_core::model::{AuditEvent, AuditKind, Client, User};
 use idp_core::{ErrorCode, OAuthError, StoreError, validate};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{BearerError, Fault};
+use crate::oauth::mtls::Certificate;
+use crate::routes::protocol::userinfo::bearer;
 use crate::state::AppState;
+
+/// The admin API's routes. A token bound to a DPoP key (RFC 9449 §7) or a TLS client
+/// certificate (RFC 8705 §3) is checked for it before any of them runs.
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/admin/openapi.json", get(openapi))
+        .route("/admin/keys", get(list_keys))
+        .route("/admin/keys/rotate", post(rotate_keys))
+        .route("/admin/keys/{kid}/retire", post(retire_key))
+        .route("/admin/keys/{kid}/revoke", post(revoke_key))
+        .route("/admin/users/{username}", get(get_user))
+        .route("/admin/users/{username}/unlock", post(unlock_user))
+        .route("/admin/users/{username}/disable", post(disable_user))
+        .route("/admin/users/{username}/enable", post(enable_user))
+        .route("/admin/clients", get(list_clients))
+        .route("/admin/clients/{id}/disable", post(disable_client))
+        .route("/admin/audit", get(audit_log))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            sender_constrained,
+        ))
+}
+
+async fn sender_constrained(
+    State(state): State<AppState>,
+    certificate: Certificate,
+    request: Request,
+    next: Next,
+) -> Response {
+    let endpoint = (request.method().clone(), request.uri().path().to_owned());
+    match check_binding(&state, &certificate, request.headers(), endpoint).await {
+        Ok(()) => next.run(request).await,
+        Err(error) => AdminError::Bearer(error).into_response(),
+    }
+}
+
+/// Whether the request presents its token as the token's binding asks: a bound token only
+/// with a proof from its key, or with its certificate. An unbound or dead token passes here;
+/// [`admin`] decides what it may do.
+async fn check_binding(
+    state: &AppState,
+    certificate: &Certificate,
+    headers: &HeaderMap,
+    (method, path): (axum::http::Method, String),
+) -> Result<(), BearerError> {
+    let Some((token, dpop_scheme)) = bearer(headers) else {
+        return Ok(());
+    };
+    let Some(claims) = state.active_access_token(token).await? else {
+        return Ok(());
+    };
+    let cnf = claims.cnf.as_ref();
+    let endpoint = (method.as_str(), path.as_str());
+    let jkt = cnf.and_then(|c| c.jkt.as_deref());
+    crate::oauth::dpop::at_resource(state, headers, endpoint, token, dpop_scheme, jkt).await?;
+    let x5t = cnf.and_then(|c| c.x5t_s256.as_deref());
+    idp_oauth::mtls::check_bound(x5t, certificate.get()).map_err(BearerError::OAuth)
+}
 
 pub enum AdminError {
     /// Refused, or failed, as any bearer-token endpoint.
@@ -71,12 +133,7 @@ async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Client, AdminErr
     let refuse = |code, why: &'static str| {
         AdminError::Bearer(BearerError::OAuth(OAuthError::new(code, why)))
     };
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
+    let (token, _) = bearer(headers)
         .ok_or_else(|| refuse(ErrorCode::InvalidToken, "a bearer access token is required"))?;
     let claims = state.active_access_token(token).await?.ok_or_else(|| {
         refuse(

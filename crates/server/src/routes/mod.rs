@@ -175,18 +175,7 @@ pub fn router(state: AppState) -> Router {
             post(account::factors::remove_factor),
         )
         .route("/account/step-up", get(account::factors::step_up))
-        .route("/admin/openapi.json", get(admin::openapi))
-        .route("/admin/keys", get(admin::list_keys))
-        .route("/admin/keys/rotate", post(admin::rotate_keys))
-        .route("/admin/keys/{kid}/retire", post(admin::retire_key))
-        .route("/admin/keys/{kid}/revoke", post(admin::revoke_key))
-        .route("/admin/users/{username}", get(admin::get_user))
-        .route("/admin/users/{username}/unlock", post(admin::unlock_user))
-        .route("/admin/users/{username}/disable", post(admin::disable_user))
-        .route("/admin/users/{username}/enable", post(admin::enable_user))
-        .route("/admin/clients", get(admin::list_clients))
-        .route("/admin/clients/{id}/disable", post(admin::disable_client))
-        .route("/admin/audit", get(admin::audit_log))
+        .merge(admin::routes(state.clone()))
         // Token traffic: the statements of these wait for connections of their own (see
         // `Traffic`); the token endpoint chooses by grant.
         .route("/token", post(token::token))

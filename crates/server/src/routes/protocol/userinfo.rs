@@ -47,7 +47,7 @@ pub async fn userinfo(
 
 /// The token of the `Authorization` header, and whether its scheme is `DPoP` (RFC 9449 §7.1)
 /// rather than `Bearer`.
-fn bearer(headers: &HeaderMap) -> Option<(&str, bool)> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<(&str, bool)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     if scheme.eq_ignore_ascii_case("bearer") {
