@@ -440,3 +440,34 @@ async fn registration_and_discovery_offer_implicit_and_hybrid_only_when_on() {
         assert_eq!(grants.contains(&json!("implicit")), on);
     }
 }
+
+#[tokio::test]
+async fn a_client_whose_tokens_are_bound_gets_no_access_token_from_the_authorization_endpoint() {
+    let idp = provider(true).await;
+    idp.confidential_client_with("bound", |client| {
+        client.metadata.dpop_bound_access_tokens = true;
+    })
+    .await;
+    idp.confidential_client_with("certified", |client| {
+        client.metadata.tls_client_certificate_bound_access_tokens = true;
+    })
+    .await;
+    let mut browser = Browser::new(&idp);
+    for client in ["bound", "certified"] {
+        for response_type in ["code token", "id_token token", "code id_token token"] {
+            let page = browser
+                .get(&authorize(client, &[("response_type", response_type)]))
+                .await;
+            assert_eq!(
+                fragment(page.to(), "error").as_deref(),
+                Some("unsupported_response_type"),
+                "{client} {response_type}: {page:?}"
+            );
+        }
+        // An ID token alone, or a code, binds nothing and is still answered.
+        let page = browser
+            .get(&authorize(client, &[("response_type", "code id_token")]))
+            .await;
+        assert_eq!(fragment(page.to(), "error"), None, "{client}: {page:?}");
+    }
+}
