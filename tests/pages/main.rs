@@ -34,6 +34,7 @@ mod language;
 mod limits;
 mod login;
 mod mtls;
+mod mtls_bound;
 mod pairwise;
 mod par;
 mod passkeys;

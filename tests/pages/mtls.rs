@@ -20,21 +20,21 @@ use crate::page::param;
 use crate::support::dpop::{ProofKey, access_claims};
 use crate::support::{Browser, Idp, Page, REDIRECT, VERIFIER, authorize};
 
-const HEADER: &str = "x-client-cert";
-const VERIFY: &str = "x-client-verify";
+pub(crate) const HEADER: &str = "x-client-cert";
+pub(crate) const VERIFY: &str = "x-client-verify";
 /// Where the proxy asks for certificates, when the aliases are set.
-const ALIAS_HOST: &str = "mtls.idp.example";
-const PROXY: &str = "127.0.0.1:40000";
+pub(crate) const ALIAS_HOST: &str = "mtls.idp.example";
+pub(crate) const PROXY: &str = "127.0.0.1:40000";
 
 /// A certificate the tests make: DER, and as nginx's `$ssl_client_escaped_cert` forwards it.
-struct Cert {
+pub(crate) struct Cert {
     der: Vec<u8>,
     escaped: String,
 }
 
 impl Cert {
     /// For `CN={cn},O=Example,C=GB`, with the DNS name `{cn}.example`.
-    fn new(cn: &str) -> Self {
+    pub(crate) fn new(cn: &str) -> Self {
         let key = KeyPair::generate().unwrap();
         let mut params = CertificateParams::default();
         params.distinguished_name = DistinguishedName::new();
@@ -57,7 +57,7 @@ impl Cert {
     }
 
     /// `x5t#S256`.
-    fn thumbprint(&self) -> String {
+    pub(crate) fn thumbprint(&self) -> String {
         URL_SAFE_NO_PAD.encode(Sha256::digest(&self.der))
     }
 
@@ -71,13 +71,13 @@ impl Cert {
 /// against an authority it trusts (or none), or with one it let through unverified
 /// (`optional_no_ca`), or straight from somewhere else with headers the sender wrote itself.
 #[derive(Clone, Copy)]
-enum Via<'a> {
+pub(crate) enum Via<'a> {
     Proxy(Option<&'a Cert>),
     Unverified(&'a Cert),
     Elsewhere(&'a Cert),
 }
 
-async fn send(
+pub(crate) async fn send(
     idp: &Idp,
     via: Via<'_>,
     request: axum::http::request::Builder,
@@ -100,7 +100,7 @@ async fn send(
     idp.call(request).await
 }
 
-async fn post(
+pub(crate) async fn post(
     idp: &Idp,
     via: Via<'_>,
     path: &str,
@@ -113,7 +113,7 @@ async fn post(
 }
 
 /// `post` to the host `host` (the `Host` the proxy passes on).
-async fn post_at(
+pub(crate) async fn post_at(
     idp: &Idp,
     host: &str,
     via: Via<'_>,
@@ -133,7 +133,7 @@ async fn userinfo(idp: &Idp, via: Via<'_>, token: &str) -> (StatusCode, HeaderMa
     send(idp, via, request, Body::empty()).await
 }
 
-async fn start(adjust: impl FnOnce(&mut idp_server::config::Settings)) -> Idp {
+pub(crate) async fn start(adjust: impl FnOnce(&mut idp_server::config::Settings)) -> Idp {
     let idp = Idp::with(|s| {
         s.new_device.enabled = false;
         s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
@@ -148,7 +148,7 @@ async fn start(adjust: impl FnOnce(&mut idp_server::config::Settings)) -> Idp {
 
 /// A first-party client `id` that authenticates with a certificate naming `{cn}.example`,
 /// its tokens bound to it when `bound`.
-async fn tls_client(idp: &Idp, id: &str, cn: &str, bound: bool) {
+pub(crate) async fn tls_client(idp: &Idp, id: &str, cn: &str, bound: bool) {
     idp.confidential_client_with(id, |client| {
         client.secret_hash = None;
         client.token_endpoint_auth_method = TokenEndpointAuthMethod::TlsClientAuth;
@@ -518,153 +518,4 @@ async fn discovery_and_registration_offer_mutual_tls_only_when_it_is_configured(
             "{case}: {answer}"
         );
     }
-}
-
-#[tokio::test]
-async fn with_endpoint_aliases_certificates_count_only_at_their_host_and_proofs_name_it() {
-    let idp = start(|s| s.mtls.endpoint_aliases_base = format!("https://{ALIAS_HOST}")).await;
-    tls_client(&idp, "svc", "svc", false).await;
-    let cert = Cert::new("svc");
-    let form = [("grant_type", "client_credentials"), ("client_id", "svc")];
-    // At the issuer's host no certificate is asked for: whatever the header says is not one.
-    let (status, _, body) = post(&idp, Via::Proxy(Some(&cert)), "/token", &form).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("invalid_client")),
-        "{body}"
-    );
-    let host = idp.state.issuer().trim_start_matches("http://").to_owned();
-    let (status, _, body) = post_at(&idp, &host, Via::Proxy(Some(&cert)), "/token", &form).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    let (status, _, body) =
-        post_at(&idp, ALIAS_HOST, Via::Proxy(Some(&cert)), "/token", &form).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-
-    // A DPoP proof sent to the alias names the alias's URL (RFC 9449 §4.2), not the issuer's.
-    let key = ProofKey::new();
-    let proof_for = |url: &str| {
-        let mut claims = key.claims(&idp, "POST", "/token", None);
-        claims["htu"] = json!(url);
-        key.sign(&key.header(), &claims)
-    };
-    for (url, expected) in [
-        (format!("https://{ALIAS_HOST}/token"), StatusCode::OK),
-        (
-            format!("{}/token", idp.state.issuer()),
-            StatusCode::BAD_REQUEST,
-        ),
-    ] {
-        let request = Request::post("/token")
-            .header(header::HOST, ALIAS_HOST)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header("DPoP", proof_for(&url));
-        let body = Body::from(serde_urlencoded::to_string(form).unwrap());
-        let (status, _, tokens) = send(&idp, Via::Proxy(Some(&cert)), request, body).await;
-        assert_eq!(status, expected, "{url}: {tokens}");
-        if status == StatusCode::OK {
-            assert_eq!(tokens["token_type"], "DPoP");
-        } else {
-            assert_eq!(tokens["error"], "invalid_dpop_proof");
-        }
-    }
-}
-
-#[tokio::test]
-async fn the_admin_api_takes_a_certificate_bound_token_only_with_its_certificate() {
-    let idp = start(|_| {}).await;
-    idp.confidential_client_with("ops", |client| {
-        client.secret_hash = None;
-        client.admin = true;
-        client.token_endpoint_auth_method = TokenEndpointAuthMethod::TlsClientAuth;
-        client.metadata.tls_client_auth = TlsClientAuthName {
-            tls_client_auth_san_dns: Some("ops.example".into()),
-            ..TlsClientAuthName::default()
-        };
-        client.metadata.tls_client_certificate_bound_access_tokens = true;
-    })
-    .await;
-    let cert = Cert::new("ops");
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", "ops"),
-        ("scope", "admin"),
-    ];
-    let (status, _, tokens) = post(&idp, Via::Proxy(Some(&cert)), "/token", &form).await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
-    let token = tokens["access_token"].as_str().unwrap();
-    assert_eq!(
-        access_claims(&idp, token)["cnf"]["x5t#S256"],
-        cert.thumbprint()
-    );
-    let keys = |via| {
-        let request =
-            Request::get("/admin/keys").header(header::AUTHORIZATION, format!("Bearer {token}"));
-        send(&idp, via, request, Body::empty())
-    };
-    let (status, _, body) = keys(Via::Proxy(Some(&cert))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let stranger = Cert::new("stranger");
-    for (via, case) in [
-        (Via::Proxy(None), "no certificate"),
-        (Via::Proxy(Some(&stranger)), "another certificate"),
-        (Via::Elsewhere(&cert), "a header not from the proxy"),
-    ] {
-        let (status, _, body) = keys(via).await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (StatusCode::UNAUTHORIZED, Some("invalid_token")),
-            "{case}: {body}"
-        );
-    }
-}
-
-#[tokio::test]
-async fn the_admin_api_takes_a_dpop_bound_token_only_with_a_proof_from_its_key() {
-    let idp = start(|_| {}).await;
-    let secret = idp
-        .confidential_client_with("ops", |client| client.admin = true)
-        .await;
-    let key = ProofKey::new();
-    let request = Request::post("/token")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(
-            header::AUTHORIZATION,
-            format!("Basic {}", STANDARD.encode(format!("ops:{secret}"))),
-        )
-        .header("DPoP", key.proof(&idp, "POST", "/token", None));
-    let form = [("grant_type", "client_credentials"), ("scope", "admin")];
-    let body = Body::from(serde_urlencoded::to_string(form).unwrap());
-    let (status, _, tokens) = send(&idp, Via::Proxy(None), request, body).await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
-    let token = tokens["access_token"].as_str().unwrap();
-    let keys = |scheme: &str, proof: Option<String>| {
-        let mut request =
-            Request::get("/admin/keys").header(header::AUTHORIZATION, format!("{scheme} {token}"));
-        if let Some(proof) = proof {
-            request = request.header("DPoP", proof);
-        }
-        send(&idp, Via::Proxy(None), request, Body::empty())
-    };
-    let (status, headers, body) = keys("Bearer", None).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("invalid_token")),
-        "{body}"
-    );
-    assert!(
-        headers[header::WWW_AUTHENTICATE]
-            .to_str()
-            .unwrap()
-            .starts_with("DPoP")
-    );
-    let thief = ProofKey::new().proof(&idp, "GET", "/admin/keys", Some(token));
-    let (status, _, body) = keys("DPoP", Some(thief)).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("invalid_dpop_proof")),
-        "{body}"
-    );
-    let proof = key.proof(&idp, "GET", "/admin/keys", Some(token));
-    let (status, _, body) = keys("DPoP", Some(proof)).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
 }
