@@ -83,16 +83,25 @@ impl Shared {
     }
 
     pub async fn token(&self, params: &[(&str, &str)]) -> Result<Value, Failure> {
+        self.token_with_proof(params, None).await
+    }
+
+    /// A token request as the bench client, with a `DPoP` header when `proof` is given.
+    pub async fn token_with_proof(
+        &self,
+        params: &[(&str, &str)],
+        proof: Option<&str>,
+    ) -> Result<Value, Failure> {
+        let mut request = self
+            .http
+            .post(&self.endpoints.token)
+            .basic_auth(&self.args.client_id, Some(&self.args.client_secret))
+            .form(params);
+        if let Some(proof) = proof {
+            request = request.header("DPoP", proof);
+        }
         let mut jar = Jar::default();
-        let (status, _, body) = self
-            .send(
-                self.http
-                    .post(&self.endpoints.token)
-                    .basic_auth(&self.args.client_id, Some(&self.args.client_secret))
-                    .form(params),
-                &mut jar,
-            )
-            .await?;
+        let (status, _, body) = self.send(request, &mut jar).await?;
         if status != StatusCode::OK {
             return Err(format!("token endpoint answered {status}"));
         }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::Failure;
 use crate::browser::Jar;
 use crate::client::{Lean, Shared};
+use crate::dpop::ProofKey;
 
 /// What one worker keeps between iterations.
 #[derive(Default)]
@@ -18,6 +19,7 @@ pub struct Worker {
     refresh_token: Option<String>,
     access_token: Option<String>,
     lean: Option<Lean>,
+    proof_key: Option<ProofKey>,
 }
 
 pub async fn prepare(shared: &Shared, worker: &mut Worker) -> Result<(), Failure> {
@@ -49,6 +51,7 @@ pub async fn prepare(shared: &Shared, worker: &mut Worker) -> Result<(), Failure
             let tokens = shared.token(&params).await?;
             worker.access_token = tokens["access_token"].as_str().map(str::to_owned);
         }
+        "dpop-client-credentials" => worker.proof_key = Some(ProofKey::new()?),
         _ => {}
     }
     Ok(())
@@ -95,6 +98,21 @@ pub async fn iterate(shared: &Shared, worker: &mut Worker) -> Result<(), Failure
                 .as_str()
                 .map(drop)
                 .ok_or_else(|| "no access token".into())
+        }
+        "dpop-client-credentials" => {
+            let key = worker.proof_key.as_ref().ok_or("no DPoP key")?;
+            let proof = key.proof("POST", &e.token)?;
+            let tokens = shared
+                .token_with_proof(&[("grant_type", "client_credentials")], Some(&proof))
+                .await?;
+            match (
+                tokens["access_token"].as_str(),
+                tokens["token_type"].as_str(),
+            ) {
+                (Some(_), Some("DPoP")) => Ok(()),
+                (None, _) => Err("no access token".into()),
+                (Some(_), other) => Err(format!("token_type {other:?}, not DPoP")),
+            }
         }
         "introspect" => {
             let token = worker
