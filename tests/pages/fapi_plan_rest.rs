@@ -1,8 +1,9 @@
 //! The authorization request and token endpoint modules of the FAPI 2.0 Security Profile test
 //! plan (`docs/fapi2.md` §5) that `fapi_plan.rs` leaves: pushed requests without `state`, with
 //! a long one, or carrying a `request_uri`; PAR by another method than POST; the `claims`
-//! parameter through PAR; a code redeemed under another client's name. As the suite drives
-//! them: `bank`, under the profile, pushes with `private_key_jwt` and redeems with DPoP.
+//! parameter through PAR; a code redeemed under another client's name; a refresh's binding.
+//! As the suite drives them: `bank`, under the profile, pushes with `private_key_jwt` and
+//! redeems with DPoP.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -13,7 +14,7 @@ use crate::fapi::{JWT_BEARER, assertion, issuer, key_client, post_signed_with, p
 use crate::fapi_plan::{bank, pushed, redeem, signed_in_at};
 use crate::page::param;
 use crate::request_objects::TestKey;
-use crate::support::dpop::{ProofKey, userinfo};
+use crate::support::dpop::{ProofKey, access_claims, userinfo};
 use crate::support::{Idp, Page, REDIRECT, VERIFIER};
 
 /// `bank` pushes its usual request changed by `extra` and without the parameters in
@@ -269,4 +270,34 @@ async fn a_code_redeemed_as_another_client_with_the_first_clients_key_is_invalid
     assert_refused(&answer, StatusCode::UNAUTHORIZED, "invalid_client", "bank2");
     let tokens = tokens(&idp, &key, &done, &ProofKey::new()).await;
     assert_eq!(idp.id_token_claims(&tokens)["aud"], "bank");
+}
+
+/// #42 `refresh-token` with DPoP: `bank`'s refresh token is bound to its authentication, so a
+/// refresh with another key's proof is taken, answers the same refresh token, and binds the
+/// new access token to that key: UserInfo takes it with that key's proof, not the first's.
+#[tokio::test]
+async fn a_refresh_binds_the_new_access_token_to_the_key_of_its_proof() {
+    let (idp, key) = bank().await;
+    let done = signed_in(&idp, &key, (&[], &[]), &[]).await;
+    let first = ProofKey::new();
+    let tokens = tokens(&idp, &key, &done, &first).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let second = ProofKey::new();
+    let proof = second.proof(&idp, "POST", "/token", None);
+    let form = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
+    let client = ("bank", &key, issuer(&idp));
+    let (status, refreshed) = post_signed_with(&idp, "/token", client, &form, Some(&proof)).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    assert_eq!(refreshed["refresh_token"], refresh, "not rotated");
+    assert_eq!(refreshed["token_type"], "DPoP");
+    let access = refreshed["access_token"].as_str().unwrap();
+    assert_eq!(access_claims(&idp, access)["cnf"]["jkt"], second.jkt());
+    for (holder, status) in [
+        (&second, StatusCode::OK),
+        (&first, StatusCode::UNAUTHORIZED),
+    ] {
+        let proof = holder.proof(&idp, "GET", "/userinfo", Some(access));
+        let (answer, _, body) = userinfo(&idp, &format!("DPoP {access}"), Some(&proof)).await;
+        assert_eq!(answer, status, "{body}");
+    }
 }
