@@ -26,6 +26,8 @@ mod dpop_par;
 mod expired;
 mod fapi;
 mod fapi_plan;
+mod fapi_plan_bound;
+mod fapi_plan_rest;
 mod fapi_plan_tokens;
 mod faults;
 mod front;
