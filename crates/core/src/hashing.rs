@@ -173,6 +173,28 @@ impl HashPool {
         }
     }
 
+    /// A hash in this pool's current form that no secret matches: the stand-in verified for
+    /// a person who does not exist, so that a wrong username costs the same Argon2id work as a
+    /// wrong password (no enumeration by timing). It is made without running Argon2id, from a
+    /// random salt and a random output: verifying against it runs the whole computation at
+    /// these parameters and compares with the output, which no secret gives but by chance
+    /// (2^-256). So nothing is hashed at start-up, and no hash's memory is held by an idle
+    /// server.
+    pub fn decoy(&self) -> String {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::STANDARD_NO_PAD;
+        let random = crate::random::random_key();
+        let salt = STANDARD_NO_PAD.encode(&random[..16]);
+        let output = STANDARD_NO_PAD.encode(crate::random::random_key());
+        let p = &self.params;
+        format!(
+            "$argon2id$v=19$m={},t={},p={}${salt}${output}",
+            p.m_cost(),
+            p.t_cost(),
+            p.p_cost()
+        )
+    }
+
     /// Whether `phc` is what [`HashPool::hash`] makes now: Argon2id, version 0x13, and this
     /// pool's memory, iterations and lanes.
     pub fn is_current(&self, phc: &str) -> bool {

@@ -32,8 +32,8 @@ pub struct Inner {
     pub hasher: HashPool,
     pub pins: PinVerifier,
     pub password_policy: PasswordPolicy,
-    /// A hash of a random password, verified when the username is unknown so that an unknown
-    /// username costs the same time as a wrong password.
+    /// A hash no password matches (`HashPool::decoy`), verified when the username is unknown
+    /// so that an unknown username costs the same time as a wrong password.
     pub dummy_password_hash: String,
     /// The audiences a client assertion may name: the issuer and the token endpoint (RFC 7523
     /// §3), made once.
@@ -125,9 +125,7 @@ impl AppState {
                 max_length: settings.pin.max_length,
             },
         );
-        let dummy_password_hash = hasher
-            .hash(idp_core::random::random_token(32), None)
-            .await?;
+        let dummy_password_hash = hasher.decoy();
         let published = Published::new(&settings, keys);
         let settings_issuer = settings.issuer.clone();
         Ok(Self(Arc::new(Inner {

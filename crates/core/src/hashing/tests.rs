@@ -313,3 +313,23 @@ async fn continuing_work_goes_ahead_of_new_work_in_the_queue() {
     let order = done.lock().expect("lock").clone();
     assert_eq!(order, ["new 1", "continuing", "new 2", "new 3"]);
 }
+
+#[tokio::test]
+async fn a_decoy_is_a_current_hash_that_nothing_matches() {
+    let pool = small_pool(2);
+    let decoy = pool.decoy();
+    assert!(pool.is_current(&decoy), "{decoy}");
+    assert_ne!(decoy, pool.decoy());
+    let real = pool.hash("correct horse".into(), None).await.expect("hash");
+    // The same form as a real hash: the parameters, a 16-byte salt and a 32-byte output.
+    let shape = |phc: &str| phc.split('$').map(str::len).collect::<Vec<_>>();
+    assert_eq!(shape(&decoy), shape(&real));
+    for secret in ["correct horse", "", "482916"] {
+        assert!(
+            !pool
+                .verify(Turn::New, secret.into(), decoy.clone(), None)
+                .await
+                .expect("a decoy verifies like any hash")
+        );
+    }
+}
