@@ -168,15 +168,17 @@ impl ClientCertificate {
     /// Whether the certificate is the first of an `x5c` chain of a key in `jwks`
     /// (`self_signed_tls_client_auth`, RFC 8705 §2.2).
     pub fn is_in(&self, jwks: &serde_json::Value) -> bool {
-        jwks["keys"].as_array().is_some_and(|keys| {
-            keys.iter().any(|key| {
-                key["x5c"][0]
-                    .as_str()
-                    .and_then(|cert| STANDARD.decode(cert).ok())
-                    .is_some_and(|der| idp_core::random::constant_time_eq(&der, &self.der))
-            })
-        })
+        registered_certificates(jwks).any(|der| idp_core::random::constant_time_eq(&der, &self.der))
     }
+}
+
+/// The certificates of a JWK Set: the first of each key's `x5c` chain (standard base64 DER).
+fn registered_certificates(jwks: &serde_json::Value) -> impl Iterator<Item = Vec<u8>> + '_ {
+    jwks["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|key| STANDARD.decode(key["x5c"][0].as_str()?).ok())
 }
 
 /// A client that authenticates with its certificate, checked against `presented`; `jwks` gives
@@ -313,14 +315,8 @@ pub fn check_registration(
     if method == TokenEndpointAuthMethod::SelfSignedTlsClientAuth {
         match jwks {
             Some(jwks)
-                if !jwks["keys"].as_array().is_some_and(|keys| {
-                    keys.iter().any(|k| {
-                        k["x5c"][0]
-                            .as_str()
-                            .and_then(|c| STANDARD.decode(c).ok())
-                            .is_some_and(|der| ClientCertificate::from_der(der).is_ok())
-                    })
-                }) =>
+                if !registered_certificates(jwks)
+                    .any(|der| ClientCertificate::from_der(der).is_ok()) =>
             {
                 return Err("self_signed_tls_client_auth needs a key in jwks whose x5c holds the client's certificate".into());
             }
