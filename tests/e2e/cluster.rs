@@ -1,8 +1,11 @@
 //! Several identical `idp serve` nodes sharing PostgreSQL and Redis behind a load balancer, as
 //! operators run them: a sign-in whose steps land on different nodes, PIN tries counted across
-//! nodes, a key change seen by every node, and a node killed during a sign-up load.
+//! nodes, a key change seen by every node, a node killed during a sign-up load, and
+//! revocations refused by every node at once (`revocation`).
 //!
 //! These need `IDP_TEST_POSTGRES_URL` and `IDP_TEST_REDIS_URL` (`.ci/run` sets both).
+
+mod revocation;
 
 use std::net::SocketAddr;
 use std::process::{Child, Output, Stdio};

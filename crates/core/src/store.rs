@@ -264,6 +264,16 @@ pub trait EphemeralStore: Send + Sync {
         id: &str,
         now: UnixTime,
     ) -> Result<Option<serde_json::Value>, StoreError>;
+    /// Whether [`EphemeralStore::get`] would find the record: cheaper where a node holds the
+    /// records of `kind` in memory (revoked tokens' `jti`s).
+    async fn contains(
+        &self,
+        kind: EphemeralKind,
+        id: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        Ok(self.get(kind, id, now).await?.is_some())
+    }
     /// Atomically marks the record consumed; exactly one caller ever sees `Consumed::Fresh`.
     async fn consume(
         &self,
@@ -292,6 +302,17 @@ pub trait EphemeralStore: Send + Sync {
     /// Deletes records that expired before `before`; returns how many. Callers keep consumed
     /// codes a while past their expiry so that a late replay is still recognised.
     async fn purge_expired(&self, before: UnixTime) -> Result<u64, StoreError>;
+    /// Every live record of `kind` (unexpired at `now`, not consumed) as its id and expiry,
+    /// for a node that holds them all in memory (the revoked tokens' `jti`s); `None` when
+    /// there are more than `limit`, or the store cannot list them.
+    async fn live_ids(
+        &self,
+        _kind: EphemeralKind,
+        _now: UnixTime,
+        _limit: usize,
+    ) -> Result<Option<Vec<(String, UnixTime)>>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// Makes an audit row's chain value from the value of the row before it.

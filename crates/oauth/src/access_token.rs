@@ -29,9 +29,8 @@ pub async fn active_claims(
         return Ok(None);
     }
     let revoked = revoked
-        .get(EphemeralKind::RevokedAccessToken, &claims.jti, clock.now())
-        .await?
-        .is_some();
+        .contains(EphemeralKind::RevokedAccessToken, &claims.jti, clock.now())
+        .await?;
     if revoked {
         return Ok(None);
     }

@@ -24,7 +24,7 @@ pub struct Inner {
     pub stores: Stores,
     /// Refresh-token rotations that answer before they are durable (see `EarlyRotation`).
     pub rotations: Arc<dyn idp_store_sql::EarlyRotation>,
-    /// Redis, where configured: it also carries key-change notices between nodes.
+    /// Redis, where configured: it also carries the notices of key changes and revocations between nodes.
     pub redis: Option<Arc<idp_store_redis::RedisStore>>,
     published: std::sync::RwLock<Arc<Published>>,
     /// Seals private signing keys at rest.

@@ -16,7 +16,7 @@ pub struct Opened {
     pub stores: Stores,
     /// Refresh-token rotations that answer before they are durable (the database's).
     pub rotations: Arc<dyn EarlyRotation>,
-    /// Redis, where configured: it also carries key-change notices between nodes.
+    /// Redis, where configured: it also carries the notices of key changes and revocations between nodes.
     pub redis: Option<Arc<RedisStore>>,
 }
 

@@ -76,6 +76,7 @@ macro_rules! database_contract {
             keys::key_fingerprints_are_recorded_once_and_moved_by_a_rewrap,
             keys::initial_access_tokens_are_spent_exactly_their_uses,
             records::expired_records_are_purged,
+            records::live_records_are_listed_up_to_a_limit,
             records::expired_sessions_are_purged,
             operations::audit_events_are_kept_newest_first,
             operations::an_event_appended_twice_is_stored_once,

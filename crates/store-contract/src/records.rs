@@ -121,6 +121,39 @@ pub async fn expired_records_are_purged(stores: &Stores) {
     );
 }
 
+/// Revoked tokens' `jti`s are listed whole (for a node that holds them in memory), or not at
+/// all when there are more than asked for; expired and consumed records are not live.
+pub async fn live_records_are_listed_up_to_a_limit(stores: &Stores) {
+    let kind = EphemeralKind::RevokedAccessToken;
+    let ephemeral = &stores.ephemeral;
+    ephemeral
+        .put(kind, "j-old", &json!({}), 2000)
+        .await
+        .unwrap();
+    ephemeral.put(kind, "j-1", &json!({}), 4000).await.unwrap();
+    ephemeral.put(kind, "j-2", &json!({}), 5000).await.unwrap();
+    ephemeral
+        .put(kind, "j-used", &json!({}), 5000)
+        .await
+        .unwrap();
+    ephemeral.consume(kind, "j-used", 1000).await.unwrap();
+    let other = EphemeralKind::AssertionJti;
+    ephemeral.put(other, "a-1", &json!({}), 5000).await.unwrap();
+    assert!(ephemeral.contains(kind, "j-1", 3000).await.unwrap());
+    assert!(!ephemeral.contains(kind, "j-old", 3000).await.unwrap());
+    assert!(!ephemeral.contains(kind, "a-1", 3000).await.unwrap());
+    let Some(mut live) = ephemeral.live_ids(kind, 3000, 2).await.unwrap() else {
+        panic!("a database lists them");
+    };
+    live.sort();
+    assert_eq!(live, [("j-1".to_owned(), 4000), ("j-2".to_owned(), 5000)]);
+    assert_eq!(
+        ephemeral.live_ids(kind, 3000, 1).await.unwrap(),
+        None,
+        "too many"
+    );
+}
+
 pub async fn sessions_expire_and_end(stores: &Stores) {
     given_users(stores, &[("u1", "alice")]).await;
     let session = Session {

@@ -1,6 +1,7 @@
 //! Redis, shared by every node: SSO sessions, the short-lived single-use records
 //! (interactions, pending sign-ups, authorization codes, client-assertion `jti`s, pushed
-//! requests), throttling counters, and key-change notifications. Every read-modify-write is
+//! requests), throttling counters, and the notices that tell every node of a change (signing
+//! keys; revocations, see [`revocations`]). Every read-modify-write is
 //! one Lua script or one MULTI, so it is atomic across nodes.
 //!
 //! Records the provider cannot afford to lose (users, PIN tries, refresh tokens, revocations,
@@ -27,9 +28,12 @@ use sha2::Sha256;
 
 mod layer;
 mod records;
+pub mod revocations;
 mod sessions;
 mod throttle;
+mod watched;
 pub use layer::layer;
+use revocations::{Notice, View};
 
 /// How long a consumed authorization code is remembered past its expiry, so that a late
 /// replay is still recognised and revokes what the code issued.
@@ -43,6 +47,10 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How often the subscription to notices is checked (a PING on it); one that does not answer
+/// within this is dropped, and the node reads the database until it has subscribed again.
+const HEARTBEAT: Duration = Duration::from_millis(500);
+
 pub struct RedisStore {
     /// Seals what is stored (see the module's documentation).
     seal_key: [u8; 32],
@@ -50,6 +58,8 @@ pub struct RedisStore {
     client: redis::Client,
     conn: ConnectionManager,
     prefix: String,
+    /// What this node holds of revocations while it hears of them.
+    view: std::sync::Arc<View>,
 }
 
 fn redis_error(error: redis::RedisError) -> StoreError {
@@ -107,6 +117,7 @@ impl RedisStore {
             client,
             conn,
             prefix: prefix.to_owned(),
+            view: std::sync::Arc::default(),
         })
     }
 
@@ -185,29 +196,84 @@ impl RedisStore {
         Ok(())
     }
 
-    /// Calls `on_change` whenever a node says the signing keys changed, and once after each
-    /// (re)subscription, since notices sent while unsubscribed are lost. Runs until the
-    /// process ends, resubscribing after a lost connection.
-    pub async fn watch_key_changes<F, Fut>(&self, on_change: F)
+    fn revocation_channel(&self) -> String {
+        self.key(&["revoked"])
+    }
+
+    /// Applies a revocation (a change already in the database) here, and tells every other
+    /// node. A notice that cannot be sent is logged: the others see the change within
+    /// [`revocations::STALE_AT_MOST`].
+    pub(crate) async fn announce(&self, notice: Notice) {
+        self.view.hear(&notice);
+        let sent: Result<i64, _> = self
+            .conn()
+            .publish(self.revocation_channel(), notice.encode())
+            .await;
+        if let Err(error) = sent {
+            tracing::error!(
+                %error,
+                "could not tell the other nodes of a revocation; they see it within {}s",
+                revocations::STALE_AT_MOST.as_secs()
+            );
+        }
+    }
+
+    /// Whether this node hears of revocations now (and so holds what it read of them).
+    pub fn hears_revocations(&self) -> bool {
+        self.view.is_live()
+    }
+
+    /// Listens for the notices of every node: calls `on_key_change` whenever one says the
+    /// signing keys changed, and once after each (re)subscription, since notices sent while
+    /// unsubscribed are lost; applies revocations to this node's view, which holds nothing
+    /// while unsubscribed. Runs until the process ends, resubscribing after a lost
+    /// connection or a subscription that stops answering.
+    pub async fn watch<F, Fut>(&self, on_key_change: F)
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
+        let (keys, revoked) = (self.key_channel(), self.revocation_channel());
         loop {
             match self.client.get_async_pubsub().await {
-                Ok(mut pubsub) => {
-                    if let Err(error) = pubsub.subscribe(self.key_channel()).await {
-                        tracing::warn!(%error, "subscribing to key changes failed");
+                Ok(pubsub) => {
+                    let (mut sink, mut messages) = pubsub.split();
+                    if let Err(error) = sink.subscribe(&[&keys, &revoked]).await {
+                        tracing::warn!(%error, "subscribing to the notices failed");
                     } else {
-                        on_change().await;
-                        let mut messages = pubsub.on_message();
-                        while messages.next().await.is_some() {
-                            on_change().await;
+                        self.view.set_live(true);
+                        on_key_change().await;
+                        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+                        loop {
+                            tokio::select! {
+                                message = messages.next() => {
+                                    let Some(message) = message else { break };
+                                    if message.get_channel_name() == keys {
+                                        on_key_change().await;
+                                    } else if let Some(notice) = message
+                                        .get_payload::<String>()
+                                        .ok()
+                                        .and_then(|text| Notice::decode(&text))
+                                    {
+                                        self.view.hear(&notice);
+                                    } else {
+                                        tracing::warn!("an unreadable revocation notice; reading the database until resubscribed");
+                                        break;
+                                    }
+                                }
+                                _ = heartbeat.tick() => {
+                                    let pong = tokio::time::timeout(HEARTBEAT, sink.ping::<redis::Value>()).await;
+                                    if !matches!(pong, Ok(Ok(_))) {
+                                        break;
+                                    }
+                                }
+                            }
                         }
-                        tracing::warn!("lost the key-change subscription; resubscribing");
+                        self.view.set_live(false);
+                        tracing::warn!("lost the subscription to the notices; resubscribing");
                     }
                 }
-                Err(error) => tracing::warn!(%error, "cannot subscribe to key changes"),
+                Err(error) => tracing::warn!(%error, "cannot subscribe to the notices"),
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }

@@ -231,6 +231,23 @@ impl Browser {
         done
     }
 
+    /// From the account page, changes the password from [`PASSWORD`] to `new`; asserts that
+    /// it changed.
+    pub async fn change_password(&self, account: &Page, new: &str) {
+        let done = self
+            .submit_to(
+                account,
+                "/account/password",
+                &[
+                    ("current_password", PASSWORD),
+                    ("password", new),
+                    ("password_confirm", new),
+                ],
+            )
+            .await;
+        assert!(done.contains("Your password is changed."), "{}", done.body);
+    }
+
     /// From the account page, asks for a code texted to the account's phone, to confirm it.
     pub async fn ask_to_confirm_phone(&self, account: &Page) -> Page {
         let page = self

@@ -298,7 +298,7 @@ pub async fn run_lifecycle(state: AppState) {
         let watcher = state.clone();
         tokio::spawn(async move {
             redis
-                .watch_key_changes(move || {
+                .watch(move || {
                     let state = watcher.clone();
                     async move {
                         if let Err(error) = reload(&state).await {

@@ -57,7 +57,15 @@ pub fn exposition_text(state: &AppState) -> String {
             state.hasher.takes().as_secs_f64().to_string(),
         ),
     ];
-    for (name, help, value) in gauges {
+    let heard = state.redis.as_ref().map(|redis| {
+        (
+            "idp_revocations_heard",
+            "Whether this node hears of revocations from the other nodes now (1), and so checks \
+             access tokens from memory, or reads the database for each (0).",
+            u8::from(redis.hears_revocations()).to_string(),
+        )
+    });
+    for (name, help, value) in gauges.into_iter().chain(heard) {
         let _ = writeln!(
             out,
             "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"

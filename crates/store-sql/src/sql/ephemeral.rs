@@ -65,6 +65,25 @@ impl EphemeralStore for SqlStore {
         .map(drop)
     }
 
+    async fn live_ids(
+        &self,
+        kind: EphemeralKind,
+        now: UnixTime,
+        limit: usize,
+    ) -> Result<Option<Vec<(String, UnixTime)>>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT id, expires_at FROM ephemeral
+             WHERE kind = $1 AND expires_at > $2 AND consumed_at IS NULL LIMIT $3",
+        )
+        .bind(kind.as_str())
+        .bind(now)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1))
+        .fetch_all(self.pool())
+        .await
+        .map_err(backend)?;
+        Ok((rows.len() <= limit).then_some(rows))
+    }
+
     async fn purge_expired(&self, before: UnixTime) -> Result<u64, StoreError> {
         let records = sqlx::query("DELETE FROM ephemeral WHERE expires_at < $1")
             .bind(before)
