@@ -170,11 +170,16 @@ pub trait SessionStore: Send + Sync {
 pub trait GrantStore: Send + Sync {
     async fn create_grant(&self, grant: &Grant) -> Result<(), StoreError>;
     async fn revoke_grant(&self, id: &str, now: UnixTime) -> Result<(), StoreError>;
-    /// Whether the grant exists and has not been revoked.
+    /// Whether the grant exists and has not been revoked, read from the store itself.
     async fn grant_is_active(&self, id: &str) -> Result<bool, StoreError>;
     /// The person an active grant belongs to; `None` when it is revoked or unknown. (The
     /// access token names the person only as its client sees them, see pairwise subjects.)
     async fn active_grant_user(&self, id: &str) -> Result<Option<String>, StoreError>;
+    /// Like [`GrantStore::active_grant_user`], read from the store itself: for decisions that
+    /// issue tokens, which must not rest on what a node holds in memory.
+    async fn active_grant_user_now(&self, id: &str) -> Result<Option<String>, StoreError> {
+        self.active_grant_user(id).await
+    }
     /// Rotates the single-use record `id` of `kind` (a refresh token) in one step. It reads
     /// the record; when it is live and `check` accepts it, and the grant `check` names is
     /// active and belongs to its user, who is not disabled, it uses the record up and stores

@@ -50,7 +50,7 @@ impl SteadyRefresh<'_> {
             .map_err(|_| GrantError::from(StoreError::Corrupt(WHAT.to_owned())))?;
         let (grant, narrowed) = judge(&payload, &client.id, scope, self.issuer.proven)?;
         // The grant must be active, and belong to a person who is not disabled.
-        let active_user = self.grants.active_grant_user(&grant.grant_id).await?;
+        let active_user = self.grants.active_grant_user_now(&grant.grant_id).await?;
         if active_user.as_deref() != Some(grant.user_id.as_str()) {
             return Err(inactive());
         }

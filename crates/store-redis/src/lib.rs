@@ -11,12 +11,12 @@
 //! Every session and record is sealed with an HMAC (a key derived from the master key) over
 //! its Redis key and its content, so that whoever can write to Redis still cannot forge a
 //! session, move one to another cookie, or change a sign-in in progress: a record that does
-//! not verify is refused as corrupt.
+//! not verify is refused as corrupt. Revocation notices are sealed alike (`notices`); a notice
+//! that the signing keys changed is not, since all it does is have nodes read them again.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures_util::StreamExt as _;
 use hmac::{Hmac, Mac as _};
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
@@ -27,13 +27,14 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sha2::Sha256;
 
 mod layer;
+mod notices;
 mod records;
 pub mod revocations;
 mod sessions;
 mod throttle;
 mod watched;
 pub use layer::layer;
-use revocations::{Notice, View};
+use revocations::View;
 
 /// How long a consumed authorization code is remembered past its expiry, so that a late
 /// replay is still recognised and revokes what the code issued.
@@ -46,10 +47,6 @@ const MAX_PER_KEY: i64 = 64;
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// How often the subscription to notices is checked (a PING on it); one that does not answer
-/// within this is dropped, and the node reads the database until it has subscribed again.
-const HEARTBEAT: Duration = Duration::from_millis(500);
 
 pub struct RedisStore {
     /// Seals what is stored (see the module's documentation).
@@ -180,103 +177,6 @@ impl RedisStore {
 
     fn conn(&self) -> ConnectionManager {
         self.conn.clone()
-    }
-
-    fn key_channel(&self) -> String {
-        self.key(&["keys-changed"])
-    }
-
-    /// Tells every node that the signing keys changed.
-    pub async fn publish_key_change(&self) -> Result<(), StoreError> {
-        let _receivers: i64 = self
-            .conn()
-            .publish(self.key_channel(), "changed")
-            .await
-            .map_err(redis_error)?;
-        Ok(())
-    }
-
-    fn revocation_channel(&self) -> String {
-        self.key(&["revoked"])
-    }
-
-    /// Applies a revocation (a change already in the database) here, and tells every other
-    /// node. A notice that cannot be sent is logged: the others see the change within
-    /// [`revocations::STALE_AT_MOST`].
-    pub(crate) async fn announce(&self, notice: Notice) {
-        self.view.hear(&notice);
-        let sent: Result<i64, _> = self
-            .conn()
-            .publish(self.revocation_channel(), notice.encode())
-            .await;
-        if let Err(error) = sent {
-            tracing::error!(
-                %error,
-                "could not tell the other nodes of a revocation; they see it within {}s",
-                revocations::STALE_AT_MOST.as_secs()
-            );
-        }
-    }
-
-    /// Whether this node hears of revocations now (and so holds what it read of them).
-    pub fn hears_revocations(&self) -> bool {
-        self.view.is_live()
-    }
-
-    /// Listens for the notices of every node: calls `on_key_change` whenever one says the
-    /// signing keys changed, and once after each (re)subscription, since notices sent while
-    /// unsubscribed are lost; applies revocations to this node's view, which holds nothing
-    /// while unsubscribed. Runs until the process ends, resubscribing after a lost
-    /// connection or a subscription that stops answering.
-    pub async fn watch<F, Fut>(&self, on_key_change: F)
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = ()>,
-    {
-        let (keys, revoked) = (self.key_channel(), self.revocation_channel());
-        loop {
-            match self.client.get_async_pubsub().await {
-                Ok(pubsub) => {
-                    let (mut sink, mut messages) = pubsub.split();
-                    if let Err(error) = sink.subscribe(&[&keys, &revoked]).await {
-                        tracing::warn!(%error, "subscribing to the notices failed");
-                    } else {
-                        self.view.set_live(true);
-                        on_key_change().await;
-                        let mut heartbeat = tokio::time::interval(HEARTBEAT);
-                        loop {
-                            tokio::select! {
-                                message = messages.next() => {
-                                    let Some(message) = message else { break };
-                                    if message.get_channel_name() == keys {
-                                        on_key_change().await;
-                                    } else if let Some(notice) = message
-                                        .get_payload::<String>()
-                                        .ok()
-                                        .and_then(|text| Notice::decode(&text))
-                                    {
-                                        self.view.hear(&notice);
-                                    } else {
-                                        tracing::warn!("an unreadable revocation notice; reading the database until resubscribed");
-                                        break;
-                                    }
-                                }
-                                _ = heartbeat.tick() => {
-                                    let pong = tokio::time::timeout(HEARTBEAT, sink.ping::<redis::Value>()).await;
-                                    if !matches!(pong, Ok(Ok(_))) {
-                                        break;
-                                    }
-                                }
-                            }
-                        }
-                        self.view.set_live(false);
-                        tracing::warn!("lost the subscription to the notices; resubscribing");
-                    }
-                }
-                Err(error) => tracing::warn!(%error, "cannot subscribe to the notices"),
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
     }
 
     fn session_key(&self, id_hash: &str) -> String {

@@ -2,12 +2,17 @@
 //! not revoked, its grant active, its client enabled) reads no shared store.
 //!
 //! The database stays the truth. A node that changes one of them tells every node at once, on
-//! a Redis channel ([`Notice`]); a node holds what it read only while it is subscribed to that
-//! channel, and forgets everything when it loses the subscription, so that a node that cannot
-//! hear of changes reads the database each time (as it would without Redis). A read that
-//! started before a notice is not kept (the view's generation moved). Were a notice lost all
-//! the same (its sender could not reach Redis while the others could), nothing read is kept
-//! longer than [`STALE_AT_MOST`].
+//! a Redis channel ([`Notice`], sealed: see `crate::notices`); a node holds what it read only
+//! while it hears that channel (its own heartbeat comes back), and forgets everything when it
+//! stops hearing it, so that a node that cannot hear of changes reads the database each time
+//! (as it would without Redis). A read that started before a notice is not kept (the view's
+//! generation moved). Were a notice lost all the same (its sender could not reach Redis while
+//! the others could), nothing is served from memory longer than [`STALE_AT_MOST`] after its
+//! read began.
+//!
+//! What issues tokens (a client authenticating, a grant refreshed without rotation, a code
+//! exchanged) does not rely on the view for grants: it reads the database
+//! (`GrantStore::active_grant_user_now`, `grant_is_active`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,7 +22,7 @@ use idp_core::clock::UnixTime;
 use idp_core::model::Client;
 
 /// The longest anything read is served from memory, should its change's notice be lost.
-pub const STALE_AT_MOST: Duration = Duration::from_secs(10);
+pub const STALE_AT_MOST: Duration = Duration::from_secs(2);
 /// Revoked `jti`s held at most; past it, each check reads the database.
 pub const MAX_REVOKED: usize = 100_000;
 /// Grants and clients held at most; past it, the view starts over.
@@ -87,16 +92,12 @@ pub enum Revoked {
 
 /// Taken before a read from the database: the read may be kept only if the view was
 /// subscribed when it started and heard nothing since.
-#[derive(Debug, Clone, Copy)]
-pub struct Ticket(Option<u64>);
-
-impl PartialEq for Ticket {
-    fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
-    }
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    generation: Option<u64>,
+    /// When the read began: what it read is as old as that.
+    at: Instant,
 }
-
-impl Eq for Ticket {}
 
 #[derive(Default)]
 struct Held {
@@ -145,7 +146,10 @@ impl View {
 
     pub fn ticket(&self) -> Ticket {
         let held = self.held();
-        Ticket(held.live.then_some(held.generation))
+        Ticket {
+            generation: held.live.then_some(held.generation),
+            at: Instant::now(),
+        }
     }
 
     /// Applies a change, heard on the channel or made by this node.
@@ -157,7 +161,9 @@ impl View {
                 if let Some((_, all @ Some(_))) = &mut held.revoked {
                     match all {
                         Some(revoked) if revoked.len() < MAX_REVOKED => {
-                            revoked.insert(jti.clone(), *expires_at);
+                            // A later notice never shortens a revocation.
+                            let until = revoked.entry(jti.clone()).or_insert(*expires_at);
+                            *until = (*until).max(*expires_at);
                         }
                         _ => *all = None,
                     }
@@ -195,7 +201,10 @@ impl View {
             }
             _ => {
                 held.loading = Some(Instant::now());
-                Revoked::ReadAll(Ticket(Some(held.generation)))
+                Revoked::ReadAll(Ticket {
+                    generation: Some(held.generation),
+                    at: Instant::now(),
+                })
             }
         }
     }
@@ -206,7 +215,7 @@ impl View {
         held.loading = None;
         if current(&held, ticket) {
             let revoked = revoked.map(|all| all.into_iter().collect());
-            held.revoked = Some((Instant::now(), revoked));
+            held.revoked = Some((ticket.at, revoked));
         }
     }
 
@@ -225,7 +234,7 @@ impl View {
             if held.grants.len() >= MAX_HELD {
                 held.grants.clear();
             }
-            held.grants.insert(id.to_owned(), (Instant::now(), user));
+            held.grants.insert(id.to_owned(), (ticket.at, user));
         }
     }
 
@@ -245,14 +254,14 @@ impl View {
                 held.clients.clear();
             }
             held.clients
-                .insert(client.id.clone(), (Instant::now(), client.clone()));
+                .insert(client.id.clone(), (ticket.at, client.clone()));
         }
     }
 }
 
 /// Whether what was read under `ticket` may be kept: subscribed then and now, nothing heard.
 fn current(held: &Held, ticket: Ticket) -> bool {
-    held.live && ticket.0 == Some(held.generation)
+    held.live && ticket.generation == Some(held.generation)
 }
 
 #[cfg(test)]
@@ -311,6 +320,15 @@ mod tests {
             expires_at: 200,
         });
         assert_eq!(view.revoked("j2", 0), Revoked::Known(true));
+        view.hear(&Notice::Token {
+            jti: "j2".into(),
+            expires_at: 0,
+        });
+        assert_eq!(
+            view.revoked("j2", 100),
+            Revoked::Known(true),
+            "a later notice never shortens a revocation"
+        );
         view.hear(&Notice::GrantsOfUser("u1".into()));
         assert_eq!(view.grant("g1"), None, "read again");
         assert_eq!(view.grant("g2"), Some(Some("u2".into())));

@@ -43,7 +43,11 @@ impl GrantStore for WatchedGrants {
     }
 
     async fn grant_is_active(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.active_grant_user(id).await?.is_some())
+        self.inner.grant_is_active(id).await
+    }
+
+    async fn active_grant_user_now(&self, id: &str) -> Result<Option<String>, StoreError> {
+        self.inner.active_grant_user(id).await
     }
 
     async fn active_grant_user(&self, id: &str) -> Result<Option<String>, StoreError> {

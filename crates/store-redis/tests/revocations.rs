@@ -42,6 +42,16 @@ async fn within(limit: Duration, what: &str, mut done: impl AsyncFnMut() -> bool
     }
 }
 
+/// Whether `node` takes the grant `id` for active, as an access token's check does.
+async fn active(node: &Node, id: &str) -> bool {
+    node.stores
+        .grants
+        .active_grant_user(id)
+        .await
+        .unwrap()
+        .is_some()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_one_node_revokes_every_node_refuses_at_once() {
     let Ok(redis_url) = std::env::var("IDP_TEST_REDIS_URL") else {
@@ -84,13 +94,10 @@ async fn what_one_node_revokes_every_node_refuses_at_once() {
             .unwrap();
     }
     for id in ["g1", "g2", "g3", "g4"] {
-        assert!(b.stores.grants.grant_is_active(id).await.unwrap(), "{id}");
+        assert!(active(&b, id).await, "{id}");
     }
     a.stores.grants.revoke_grant("g1", 1100).await.unwrap();
-    within(fast, "a grant revoked", async || {
-        !b.stores.grants.grant_is_active("g1").await.unwrap()
-    })
-    .await;
+    within(fast, "a grant revoked", async || !active(&b, "g1").await).await;
     // Every grant of a person (a password change).
     a.stores
         .grants
@@ -122,7 +129,7 @@ async fn what_one_node_revokes_every_node_refuses_at_once() {
         .await
         .unwrap();
     within(fast, "a client's grants revoked", async || {
-        !b.stores.grants.grant_is_active("g3").await.unwrap()
+        !active(&b, "g3").await
     })
     .await;
 
@@ -180,13 +187,42 @@ async fn what_one_node_revokes_every_node_refuses_at_once() {
         .create_grant(&grant("g5", "u5", "c9"))
         .await
         .unwrap();
-    assert!(b.stores.grants.grant_is_active("g5").await.unwrap());
+    assert!(active(&b, "g5").await);
     let behind = idp_store_sql::open(&database_url, 1).await.unwrap();
     behind.grants.revoke_grant("g5", 1200).await.unwrap();
-    assert!(b.stores.grants.grant_is_active("g5").await.unwrap(), "held");
-    // ...but once it cannot hear (its subscription dropped), it reads the database itself.
+    assert!(active(&b, "g5").await, "held");
+    // What issues tokens reads the database all the same.
+    assert!(!b.stores.grants.grant_is_active("g5").await.unwrap());
+    assert_eq!(
+        b.stores.grants.active_grant_user_now("g5").await.unwrap(),
+        None
+    );
+    // A notice without the nodes' seal is ignored: whoever can publish on Redis cannot make a
+    // node forget (or learn) anything.
     let client = ::redis::Client::open(redis_url.as_str()).unwrap();
     let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let channel = format!("{prefix}revoked");
+    for forged in ["grant g5", "0000.grant g5", "grants"] {
+        let _: i64 = ::redis::AsyncCommands::publish(&mut raw, &channel, forged)
+            .await
+            .unwrap();
+    }
+    a.stores
+        .grants
+        .create_grant(&grant("g6", "u5", "c9"))
+        .await
+        .unwrap();
+    assert!(active(&b, "g6").await);
+    a.stores.grants.revoke_grant("g6", 1200).await.unwrap();
+    within(fast, "a sealed notice after the forged ones", async || {
+        !active(&b, "g6").await
+    })
+    .await;
+    assert!(
+        active(&b, "g5").await,
+        "still held: the forged notices were ignored"
+    );
+    // ...but once it cannot hear (its subscription dropped), it reads the database itself.
     let _: i64 = ::redis::cmd("CLIENT")
         .arg("KILL")
         .arg("TYPE")
@@ -198,11 +234,11 @@ async fn what_one_node_revokes_every_node_refuses_at_once() {
         !b.redis.hears_revocations()
     })
     .await;
-    assert!(!b.stores.grants.grant_is_active("g5").await.unwrap());
+    assert!(!active(&b, "g5").await);
     // It subscribes again, and holds nothing from before.
     within(Duration::from_secs(5), "resubscribed", async || {
         b.redis.hears_revocations()
     })
     .await;
-    assert!(!b.stores.grants.grant_is_active("g5").await.unwrap());
+    assert!(!active(&b, "g5").await);
 }
