@@ -96,6 +96,16 @@ mod postgres {
         drop(stores);
         drop_it.await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn rotations_that_all_read_a_live_record_spend_it_once() {
+        let Some((stores, url, drop_it)) = open_with_url().await else {
+            return;
+        };
+        super::racing_past_the_read(&stores, &url).await;
+        drop(stores);
+        drop_it.await;
+    }
 }
 
 /// A revocation under way in another connection (another node, the command line) holds up a
@@ -287,4 +297,89 @@ async fn changes_after_the_check(stores: &Stores, url: &str) {
         );
         stores.users.set_disabled("u-gap", None).await.unwrap();
     }
+}
+
+/// Rotations of one record that all read it live and passed their checks before any of them
+/// wrote (another connection holds the record's row meanwhile, changing nothing): one is
+/// `Done`, every other finds it `Replayed`, and only the winner's successor is stored.
+async fn racing_past_the_read(stores: &Stores, url: &str) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let kind = EphemeralKind::RefreshToken;
+    stores
+        .users
+        .create_user(&user("u-many", "many"))
+        .await
+        .unwrap();
+    stores
+        .clients
+        .create_client(&client("c-many"))
+        .await
+        .unwrap();
+    let grant = grant("g-many", "u-many", "c-many");
+    stores.grants.create_grant(&grant).await.unwrap();
+    let payload = json!({"grant": "g-many"});
+    let ephemeral = &stores.ephemeral;
+    ephemeral
+        .put(kind, "rt-many", &payload, 2000)
+        .await
+        .unwrap();
+
+    let mut other = sqlx::AnyConnection::connect(url).await.unwrap();
+    let mut holding = other.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM ephemeral WHERE id = 'rt-many' FOR UPDATE")
+        .execute(&mut *holding)
+        .await
+        .unwrap();
+    let checked = Arc::new(AtomicUsize::new(0));
+    // As many as the pool's connections for interactive traffic (four of sixteen): each holds
+    // one while it waits.
+    let rotations: Vec<_> = (0..4)
+        .map(|n| {
+            let (grants, checked) = (stores.grants.clone(), checked.clone());
+            let check = Box::new(move |_: &str| {
+                checked.fetch_add(1, Ordering::SeqCst);
+                Some(GrantOwner {
+                    grant_id: "g-many".into(),
+                    user_id: "u-many".into(),
+                })
+            });
+            tokio::spawn(async move {
+                let next = format!("rt-many-{n}");
+                let done = grants.rotate(kind, "rt-many", 1500, (&next, 3000), check);
+                let rotated = settled(done).await;
+                (next, rotated)
+            })
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while checked.load(Ordering::SeqCst) < 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "every rotation reads the record while its row is held"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    holding.rollback().await.unwrap();
+
+    let mut done = Vec::new();
+    for rotation in rotations {
+        let (next, rotated) = rotation.await.unwrap();
+        let successor = ephemeral.get(kind, &next, 1500).await.unwrap();
+        match rotated {
+            Rotated::Done(accepted) => {
+                assert_eq!(accepted, payload.to_string());
+                assert_eq!(successor.as_ref(), Some(&payload));
+                done.push(next);
+            }
+            Rotated::Replayed(seen) => {
+                assert_eq!(seen, payload);
+                assert_eq!(successor, None, "a losing rotation stored its successor");
+            }
+            other => panic!("a rotation that lost the race came to {other:?}"),
+        }
+    }
+    assert_eq!(done.len(), 1, "one rotation spent the record");
+    assert_eq!(checked.load(Ordering::SeqCst), 4, "each checked it once");
+    assert_eq!(ephemeral.get(kind, "rt-many", 1500).await.unwrap(), None);
 }

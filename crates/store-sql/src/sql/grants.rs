@@ -53,7 +53,8 @@ pub(super) const ROTATE_CHECKED: &str = concat!(
 );
 
 /// A rotation under way: what it rotates into, and its check; its steps run on either driver
-/// (the calling thread's connection in a batch, or sqlx's in a transaction of its own).
+/// (the calling thread's connection in a batch, or sqlx's in a transaction of its own, which
+/// PostgreSQL needs only when its two statements did not settle it).
 pub(super) struct Rotation {
     kind: EphemeralKind,
     id: String,
