@@ -43,36 +43,38 @@ pub async fn rotations_are_checked_and_store_one_successor(stores: &Stores) {
     let payload = json!({"grant": "g-rot"});
     let ephemeral = &stores.ephemeral;
     ephemeral.put(kind, "rt-1", &payload, 2000).await.unwrap();
-    let ran = Arc::new(AtomicUsize::new(0));
+    // Each rotation's check counts its own runs: the winner's ran; a loser's ran at most once
+    // (it may have read the record before the winner spent it), and never let it write.
     let rotations = (0..12).map(|n| {
+        let ran = Arc::new(AtomicUsize::new(0));
         let (grants, check) = (stores.grants.clone(), accepting("g-rot", "u-rot", &ran));
         tokio::spawn(async move {
             let next = format!("rt-1-{n}");
             let done = grants.rotate(kind, "rt-1", 1500, (&next, 3000), check);
-            (n, settled(done).await)
+            (n, settled(done).await, ran.load(Ordering::SeqCst))
         })
     });
     let mut winners = Vec::new();
     for rotation in rotations {
         match rotation.await.unwrap() {
-            (n, Rotated::Done(accepted)) => {
+            (n, Rotated::Done(accepted), ran) => {
                 assert_eq!(
                     accepted,
                     payload.to_string(),
                     "the record the check accepted"
                 );
+                assert_eq!(ran, 1, "the winner's check ran once");
                 winners.push(n);
             }
-            (_, Rotated::Replayed(seen)) => assert_eq!(seen, payload),
-            (_, other) => panic!("a rotation of a spent record came to {other:?}"),
+            (_, Rotated::Replayed(seen), ran) => {
+                assert_eq!(seen, payload);
+                assert!(ran <= 1, "a loser's check ran {ran} times");
+            }
+            (_, other, _) => panic!("a rotation of a spent record came to {other:?}"),
         }
     }
     assert_eq!(winners.len(), 1);
-    assert_eq!(
-        ran.load(Ordering::SeqCst),
-        1,
-        "the check ran for the winner alone"
-    );
+    let ran = Arc::new(AtomicUsize::new(0));
     for n in 0..12 {
         let successor = ephemeral
             .get(kind, &format!("rt-1-{n}"), 1500)

@@ -3,9 +3,10 @@
 use super::*;
 
 /// A rotation's statements (see `GrantStore::rotate`): the record, live, spent or expired; the
-/// grant it belongs to, active, of its user, who is not disabled; spending it. PostgreSQL locks
-/// the record and the grant for the transaction, so that a second rotation of the record waits
-/// and finds it spent, and a revocation waits or is seen; on SQLite the writers take turns.
+/// grant it belongs to, active, of its user, who is not disabled; spending it. In a transaction
+/// that locks the record and the grant, a second rotation of the record waits and finds it
+/// spent, and a revocation waits or is seen; on SQLite the writers take turns. PostgreSQL
+/// first tries the rotation in two statements and no transaction (see `ROTATE_CHECKED`).
 macro_rules! rotation_read {
     () => {
         "SELECT payload, consumed_at, expires_at FROM ephemeral WHERE kind = $1 AND id = $2"
@@ -28,8 +29,32 @@ pub(super) const GRANT_ACTIVE: [&str; 2] =
 pub(super) const SPEND_LIVE: &str =
     "UPDATE ephemeral SET consumed_at = $1 WHERE kind = $2 AND id = $3 AND consumed_at IS NULL";
 
+/// PostgreSQL: the rest of a rotation in one statement, once the record has been read (not
+/// locked) and its payload checked. It spends the record only while it is live, unspent and
+/// holds the payload checked ($6), and only while the grant is active and its user not
+/// disabled; then stores that payload under the new id ($7, expiring at $8). The grant's and
+/// the user's rows are locked to its end: a revocation under way is waited for, and then
+/// seen; one that comes meanwhile waits for the rotation. A second rotation of the record
+/// waits for the first to end, and then finds the record spent. It inserts the successor (one
+/// row) or changes nothing.
+pub(super) const ROTATE_CHECKED: &str = concat!(
+    "WITH active AS (",
+    grant_active!(),
+    " FOR SHARE),
+     spent AS (
+         UPDATE ephemeral SET consumed_at = $3
+         WHERE kind = $4 AND id = $5 AND consumed_at IS NULL AND expires_at > $3
+           AND payload = $6 AND EXISTS (SELECT 1 FROM active)
+         RETURNING payload
+     )
+     INSERT INTO ephemeral (kind, id, payload, expires_at)
+     SELECT $4, $7, payload, $8 FROM spent
+     ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at"
+);
+
 /// A rotation under way: what it rotates into, and its check; its steps run on either driver
-/// (the calling thread's connection in a batch, or sqlx's in a transaction of its own).
+/// (the calling thread's connection in a batch, or sqlx's in a transaction of its own, which
+/// PostgreSQL needs only when its two statements did not settle it).
 pub(super) struct Rotation {
     kind: EphemeralKind,
     id: String,
@@ -92,8 +117,14 @@ impl HotWrite for Rotation {
         Ok(Found::Settled(Rotated::Done(payload)))
     }
 
-    /// Through sqlx, in a transaction of its own.
+    /// Through sqlx: on PostgreSQL in two statements when nothing stands in the way (see
+    /// `checked_then_written`), else in a transaction of its own.
     async fn pooled(&self, store: &SqlStore) -> Result<Found, StoreError> {
+        if store.backend == Backend::Postgres
+            && let Some(found) = self.checked_then_written(store).await?
+        {
+            return Ok(found);
+        }
         let mut transaction = store.begin_writing().await?;
         let found = match store.backend {
             Backend::Postgres => {
@@ -107,6 +138,41 @@ impl HotWrite for Rotation {
         };
         transaction.commit().await.map_err(backend)?;
         Ok(found)
+    }
+}
+
+impl Rotation {
+    /// PostgreSQL: reads the record, unlocked, and judges it; a live record its check accepts
+    /// is rotated in one more statement (`ROTATE_CHECKED`), which commits by itself. `None`
+    /// when that statement changed nothing: the record was spent, changed or dropped meanwhile,
+    /// or its grant is not active. Which of these it was is then learnt in a transaction (a
+    /// rare path), where the rotation starts over. Each outcome is durable when returned: the
+    /// read sees only what was committed, and the statement commits before it answers.
+    async fn checked_then_written(&self, store: &SqlStore) -> Result<Option<Found>, StoreError> {
+        let mut connection = store.pool().acquire().await.map_err(backend)?;
+        let mut on = OnPool::new(Backend::Postgres, &mut connection);
+        let kind = self.kind.as_str();
+        let record = [Arg::Text(kind), Arg::Text(&self.id)];
+        let row = on.first(ROTATION_READ[0], &record).await?;
+        let (owner, payload) = match self.judge(row) {
+            Ok(go) => go,
+            Err(found) => return Ok(Some(found)),
+        };
+        let (next, expires_at) = (&self.next.0, self.next.1);
+        let rotate = [
+            Arg::Text(&owner.grant_id),
+            Arg::Text(&owner.user_id),
+            Arg::Int(self.now),
+            Arg::Text(kind),
+            Arg::Text(&self.id),
+            Arg::Text(&payload),
+            Arg::Text(next),
+            Arg::Int(expires_at),
+        ];
+        if on.execute(ROTATE_CHECKED, &rotate).await? == 1 {
+            return Ok(Some(Found::Settled(Rotated::Done(payload))));
+        }
+        Ok(None)
     }
 }
 
