@@ -103,6 +103,7 @@ macro_rules! cache_contract {
             records::sessions_expire_and_end,
             records::sessions_are_listed_and_ended_by_sid,
             throttle::throttle_counts_failures_in_a_window,
+            throttle::throttle_counts_several_keys_at_once,
             throttle::throttle_backlogs_drain_in_real_time,
         );
     };
