@@ -155,6 +155,11 @@ pub trait SessionStore: Send + Sync {
         now: UnixTime,
     ) -> Result<Option<Session>, StoreError>;
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+    /// Deletes a session the caller found (or made) in this store, as `delete_session` does,
+    /// without looking it up again where the backend would have to.
+    async fn delete_found_session(&self, session: &Session) -> Result<(), StoreError> {
+        self.delete_session(&session.id_hash).await
+    }
     /// Marks a live session as opened under `credential_epoch` (a credential change made in it,
     /// which it outlives); nothing when it is gone.
     async fn restamp_session(&self, id_hash: &str, credential_epoch: i64)

@@ -89,6 +89,19 @@ impl SessionStore for RedisStore {
             .map_err(redis_error)
     }
 
+    /// The session's person is known (it was read sealed, or made here): one MULTI.
+    async fn delete_found_session(&self, session: &Session) -> Result<(), StoreError> {
+        redis::pipe()
+            .atomic()
+            .del(self.session_key(&session.id_hash))
+            .ignore()
+            .zrem(self.user_sessions_key(&session.user_id), &session.id_hash)
+            .ignore()
+            .query_async::<()>(&mut self.conn())
+            .await
+            .map_err(redis_error)
+    }
+
     async fn list_sessions(
         &self,
         user_id: &str,

@@ -158,6 +158,23 @@ async fn records_sessions_and_their_index_expire_in_redis() {
     let mut ids: Vec<_> = listed.iter().map(|s| s.id_hash.as_str()).collect();
     ids.sort_unstable();
     assert_eq!(ids, ["long", "longer"]);
+    // A session deleted as found leaves its person's index at once.
+    let found = stores
+        .sessions
+        .find_session("long", 1200)
+        .await
+        .unwrap()
+        .unwrap();
+    stores.sessions.delete_found_session(&found).await.unwrap();
+    let index = format!("{prefix}user-sessions:ttl-user");
+    let listed: Vec<String> = ::redis::cmd("ZRANGE")
+        .arg(&index)
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(listed, ["longer"]);
 }
 
 async fn seconds_left(raw: &mut ::redis::aio::MultiplexedConnection, key: &str) -> i64 {
