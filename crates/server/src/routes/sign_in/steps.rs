@@ -340,12 +340,12 @@ pub async fn begin(
     let policy = interaction.policy(state.operator());
     // A session that answers the request stands for its person (credential changes and
     // disabling end sessions, and its code carries the credentials it was opened under); the
-    // person is looked up for a step-up only.
-    let answers = session
+    // person is looked up for a step-up only, where the machine could make one.
+    let needs_account = session
         .as_ref()
-        .is_some_and(|s| idp_signin::session_answers(&policy, &live_session(s), state.now()));
+        .is_some_and(|s| idp_signin::begin_needs_account(&policy, &live_session(s), state.now()));
     let user = match &session {
-        Some(session) if !answers => state.stores.users.find_user(&session.user_id).await?,
+        Some(session) if needs_account => state.stores.users.find_user(&session.user_id).await?,
         _ => None,
     };
     let mut loaded = Loaded {
