@@ -173,3 +173,46 @@ async fn proofs_do_not_carry_over_when_another_user_signs_in_on_the_same_page() 
     );
     assert_eq!(idp.count("devices", "TRUE"), 0);
 }
+
+/// On Redis (`IDP_TEST_REDIS_URL`), where an attempt's two counts (the username's and the
+/// address's) are taken in one step and given back in one: the free failures, then a wait;
+/// an attempt refused to wait is not counted (the wait does not grow); the right password
+/// after the wait clears the username's failures, so the next wrong one is free again.
+#[tokio::test]
+async fn wrong_passwords_are_slowed_alike_on_redis() {
+    let Ok(redis) = std::env::var("IDP_TEST_REDIS_URL") else {
+        eprintln!("skipped: IDP_TEST_REDIS_URL is not set");
+        return;
+    };
+    let prefix = format!("pin-life-{}:", idp_core::random::random_token(6));
+    let idp = setup(move |s| {
+        s.redis_url = Some(redis);
+        s.redis_key_prefix = prefix;
+    })
+    .await;
+    let mut browser = Browser::new(&idp);
+    let (login, _) = browser.open(&authorize("rp", &[])).await;
+    let wrong = [("username", "alice"), ("password", "wrong password!")];
+    for _ in 0..5 {
+        let page = browser.post(&login, &wrong).await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{page:?}");
+    }
+    for _ in 0..3 {
+        let page = browser.post(&login, &wrong).await;
+        assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{page:?}");
+        assert_eq!(wait_of(&page), 1, "a refused attempt is given back");
+    }
+    idp.clock.advance(2);
+    let right = [("username", "alice"), ("password", PASSWORD)];
+    let page = browser.post(&login, &right).await;
+    assert!(page.to().ends_with("/pin"), "{page:?}");
+    let mut other = Browser::new(&idp);
+    let (login, _) = other.open(&authorize("rp", &[])).await;
+    let page = other.post(&login, &wrong).await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNAUTHORIZED,
+        "the username's failures were cleared: {page:?}"
+    );
+    assert_eq!(idp.count("audit_log", "kind = 'password_throttled'"), 3);
+}

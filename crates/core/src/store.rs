@@ -155,6 +155,11 @@ pub trait SessionStore: Send + Sync {
         now: UnixTime,
     ) -> Result<Option<Session>, StoreError>;
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+    /// Deletes a session the caller found (or made) in this store, as `delete_session` does,
+    /// without looking it up again where the backend would have to.
+    async fn delete_found_session(&self, session: &Session) -> Result<(), StoreError> {
+        self.delete_session(&session.id_hash).await
+    }
     /// Marks a live session as opened under `credential_epoch` (a credential change made in it,
     /// which it outlives); nothing when it is gone.
     async fn restamp_session(&self, id_hash: &str, credential_epoch: i64)
@@ -372,9 +377,38 @@ pub trait ThrottleStore: Send + Sync {
         now: UnixTime,
         window: i64,
     ) -> Result<(u32, Option<UnixTime>), StoreError>;
+    /// [`ThrottleStore::record_attempt`] under each of `keys` at once (each atomically), with
+    /// the answers in the order of `keys`. A backend that can send them together does.
+    async fn record_attempts(
+        &self,
+        keys: &[&str],
+        now: UnixTime,
+        window: i64,
+    ) -> Result<Vec<(u32, Option<UnixTime>)>, StoreError> {
+        let mut answers = Vec::with_capacity(keys.len());
+        for key in keys {
+            answers.push(self.record_attempt(key, now, window).await?);
+        }
+        Ok(answers)
+    }
     /// Takes back the latest attempt (it succeeded, or was refused without being tried).
     async fn forget_latest(&self, key: &str) -> Result<(), StoreError>;
     async fn clear(&self, key: &str) -> Result<(), StoreError>;
+    /// [`ThrottleStore::clear`] each of `cleared` and [`ThrottleStore::forget_latest`] under
+    /// each of `forgotten`, at once where the backend can send them together.
+    async fn clear_and_forget_latest(
+        &self,
+        cleared: &[&str],
+        forgotten: &[&str],
+    ) -> Result<(), StoreError> {
+        for key in cleared {
+            self.clear(key).await?;
+        }
+        for key in forgotten {
+            self.forget_latest(key).await?;
+        }
+        Ok(())
+    }
     /// A backlog that drains in real time (the generic cell rate algorithm), one number per
     /// key however high a limit is set: atomically adds `cost` to the key's backlog, unless
     /// `most` is given and the backlog would then last past it. Times are milliseconds.

@@ -3,7 +3,7 @@
 
 use axum_extra::extract::CookieJar;
 use idp_core::StoreError;
-use idp_core::model::{AuditKind, Session};
+use idp_core::model::{AuditKind, Session, User};
 use idp_core::random::{random_token, sha256_b64};
 
 use crate::audit;
@@ -33,24 +33,31 @@ pub async fn current(state: &AppState, jar: &CookieJar) -> Result<Option<Session
 
 /// Starts a session for `user_id` after a sign-in with password and PIN (and the methods of
 /// `amr`, RFC 8176). Always a new session id (no fixation); the one the browser had before, if
-/// any, ends.
+/// any, ends. `known`: the browser's session as this request already found it, not looked up
+/// again (unless the browser's cookie no longer names it).
+#[allow(clippy::too_many_arguments)]
 pub async fn start(
     state: &AppState,
     jar: CookieJar,
+    known: Option<&Session>,
     user_id: &str,
     credential_epoch: i64,
     acr: &str,
     amr: &[&str],
     from: &ClientInfo,
 ) -> Result<(CookieJar, Session), StoreError> {
-    let previous = match cookie_value(state, &jar) {
-        Some(old) => {
-            state
-                .stores
-                .sessions
-                .find_session(&sha256_b64(&old), state.now())
-                .await?
-        }
+    let previous = match cookie_value(state, &jar).map(|old| sha256_b64(&old)) {
+        Some(id_hash) => match known.filter(|s| s.id_hash == id_hash && s.expires_at > state.now())
+        {
+            Some(session) => Some(session.clone()),
+            None => {
+                state
+                    .stores
+                    .sessions
+                    .find_session(&id_hash, state.now())
+                    .await?
+            }
+        },
         None => None,
     };
     let now = state.now();
@@ -77,7 +84,7 @@ pub async fn start(
             state
                 .stores
                 .sessions
-                .delete_session(&previous.id_hash)
+                .delete_found_session(&previous)
                 .await?;
             state
                 .stores
@@ -100,11 +107,7 @@ pub async fn start(
 /// Ends a session: deleted at once, and every relying party it signed in to that registered a
 /// `backchannel_logout_uri` is sent a logout token (in the background).
 pub async fn end(state: &AppState, session: &Session, from: &ClientInfo) -> Result<(), StoreError> {
-    state
-        .stores
-        .sessions
-        .delete_session(&session.id_hash)
-        .await?;
+    state.stores.sessions.delete_found_session(session).await?;
     let event = audit::event(state, AuditKind::SessionEnded, from).user(&session.user_id);
     audit::record(state, event).await;
     backchannel_logout::notify(state, session).await
@@ -115,13 +118,14 @@ pub async fn end(state: &AppState, session: &Session, from: &ClientInfo) -> Resu
 /// ends (their relying parties are told) and every other browser they trusted is forgotten.
 /// The browser making the change keeps its session and device, when they are the person's.
 /// Sign-ins in progress and codes not yet exchanged end by themselves: the change moved the
-/// person's credential epoch on.
+/// person's credential epoch on. Returns the person as read after the change, when a kept
+/// session needed them read (so that the caller need not read them again).
 pub async fn credentials_changed(
     state: &AppState,
     jar: &CookieJar,
     user_id: &str,
     from: &ClientInfo,
-) -> Result<(), StoreError> {
+) -> Result<Option<User>, StoreError> {
     let keep = current(state, jar).await?.filter(|s| s.user_id == user_id);
     let this_device = trusted_device::this_device(state, jar);
     let kept = Kept {
@@ -134,23 +138,38 @@ pub async fn credentials_changed(
         // The session the change was made in goes on, under the credentials it now holds;
         // if it cannot be marked so, it ends too (the person signs in again).
         let restamped = match state.stores.users.find_user(user_id).await {
-            Ok(Some(user)) => {
-                state
-                    .stores
-                    .sessions
-                    .restamp_session(&kept.id_hash, user.credential_epoch)
-                    .await
-            }
+            Ok(Some(user)) => state
+                .stores
+                .sessions
+                .restamp_session(&kept.id_hash, user.credential_epoch)
+                .await
+                .map(|()| user),
             Ok(None) => Err(StoreError::Corrupt("the person is gone".into())),
             Err(error) => Err(error),
         };
-        if let Err(error) = restamped {
-            tracing::warn!(%error, "the session a credential change was made in is ended");
-            state.stores.sessions.delete_session(&kept.id_hash).await?;
-            return Err(error);
-        }
+        return match restamped {
+            Ok(user) => Ok(Some(user)),
+            Err(error) => {
+                tracing::warn!(%error, "the session a credential change was made in is ended");
+                state.stores.sessions.delete_found_session(kept).await?;
+                Err(error)
+            }
+        };
     }
-    Ok(())
+    Ok(None)
+}
+
+/// The person as they are after a change of their credentials: as `credentials_changed`
+/// read them, or read now.
+pub async fn after_change(
+    state: &AppState,
+    read: Option<User>,
+    user_id: &str,
+) -> Result<Option<User>, StoreError> {
+    match read {
+        Some(user) => Ok(Some(user)),
+        None => state.stores.users.find_user(user_id).await,
+    }
 }
 
 /// An administrator acted on the account (unlock, disabling): every grant is revoked, every

@@ -100,13 +100,15 @@ pub async fn password_attempt(
     if let Some(ip) = ip {
         keys.push((ip_key(ip), FREE_PER_IP));
     }
+    let names: Vec<&str> = keys.iter().map(|(key, _)| key.as_str()).collect();
+    // Both counts in one step (one round trip where the store can send them together).
+    let recorded = state
+        .stores
+        .throttle
+        .record_attempts(&names, now, WINDOW_SECS)
+        .await?;
     let mut wait = 0;
-    for (key, free) in &keys {
-        let (before, last) = state
-            .stores
-            .throttle
-            .record_attempt(key, now, WINDOW_SECS)
-            .await?;
+    for ((before, last), (_, free)) in recorded.into_iter().zip(&keys) {
         if let Some(last) = last {
             wait = wait.max(last + wait_after(before, *free) - now);
         }
@@ -114,9 +116,11 @@ pub async fn password_attempt(
     if wait <= 0 {
         return Ok(Verdict::Go);
     }
-    for (key, _) in &keys {
-        state.stores.throttle.forget_latest(key).await?;
-    }
+    state
+        .stores
+        .throttle
+        .clear_and_forget_latest(&[], &names)
+        .await?;
     Ok(Verdict::Wait(wait))
 }
 
@@ -126,10 +130,14 @@ pub async fn password_attempt(
 pub async fn password_unchecked(state: &AppState, username: &str, ip: Option<&str>) {
     let mut keys = vec![account_key(username)];
     keys.extend(ip.map(ip_key));
-    for key in keys {
-        if let Err(error) = state.stores.throttle.forget_latest(&key).await {
-            tracing::warn!(%error, "cannot forget a password attempt turned away unchecked");
-        }
+    let names: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let forgotten = state
+        .stores
+        .throttle
+        .clear_and_forget_latest(&[], &names)
+        .await;
+    if let Err(error) = forgotten {
+        tracing::warn!(%error, "cannot forget a password attempt turned away unchecked");
     }
 }
 
@@ -146,11 +154,14 @@ pub async fn password_succeeded(
     username: &str,
     ip: Option<&str>,
 ) -> Result<(), StoreError> {
-    state.stores.throttle.clear(&account_key(username)).await?;
-    if let Some(ip) = ip {
-        state.stores.throttle.forget_latest(&ip_key(ip)).await?;
-    }
-    Ok(())
+    let account = account_key(username);
+    let ip = ip.map(ip_key);
+    let forgotten: Vec<&str> = ip.iter().map(String::as_str).collect();
+    state
+        .stores
+        .throttle
+        .clear_and_forget_latest(&[account.as_str()], &forgotten)
+        .await
 }
 
 /// Records a code about to be sent for the user, as a try to give back should it not go out;

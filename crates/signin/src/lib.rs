@@ -55,6 +55,20 @@ pub fn session_answers(policy: &Policy, session: &LiveSession, now: UnixTime) ->
         .is_none_or(|max_age| now - session.auth_time <= max_age)
 }
 
+/// Whether [`begin`] reads the session's person (`ctx.account`): only to judge a step-up of a
+/// session that does not answer the request by itself, which `prompt=none`, `prompt=login`
+/// and a hint naming someone else rule out. Otherwise `begin` answers the same without them,
+/// and the person need not be looked up.
+pub fn begin_needs_account(policy: &Policy, session: &LiveSession, now: UnixTime) -> bool {
+    !session_answers(policy, session, now) && !policy.no_prompt && may_step_up(policy, session)
+}
+
+/// Whether the request lets a live session be stepped up (with its person's PIN) rather
+/// than signed in to again.
+fn may_step_up(policy: &Policy, session: &LiveSession) -> bool {
+    !policy.force_login && hint_allows(policy, session)
+}
+
 /// Whether the request's `id_token_hint`, if any, names the session's person.
 fn hint_allows(policy: &Policy, session: &LiveSession) -> bool {
     policy
@@ -93,8 +107,7 @@ pub fn begin(ctx: Context<'_>) -> Result<SignIn, Refusal> {
         return Err(Refusal::LoginRequired);
     }
     if let (Some(session), Some(account)) = (session, ctx.account)
-        && !policy.force_login
-        && hint_allows(policy, session)
+        && may_step_up(policy, session)
         && account.has_pin
     {
         return Ok(SignIn::AwaitingPin {

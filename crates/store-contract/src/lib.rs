@@ -103,7 +103,9 @@ macro_rules! cache_contract {
             records::records_expire,
             records::sessions_expire_and_end,
             records::sessions_are_listed_and_ended_by_sid,
+            records::a_found_session_is_deleted_without_its_siblings,
             throttle::throttle_counts_failures_in_a_window,
+            throttle::throttle_counts_several_keys_at_once,
             throttle::throttle_backlogs_drain_in_real_time,
         );
     };

@@ -259,6 +259,41 @@ pub async fn sessions_are_listed_and_ended_by_sid(stores: &Stores) {
     );
 }
 
+pub async fn a_found_session_is_deleted_without_its_siblings(stores: &Stores) {
+    given_users(stores, &[("u-found", "finder")]).await;
+    let sessions = &stores.sessions;
+    for (hash, created) in [("f1", 1000), ("f2", 1100)] {
+        let session = Session {
+            id_hash: hash.into(),
+            sid: format!("sid-{hash}"),
+            user_id: "u-found".into(),
+            auth_time: created,
+            acr: "acr".into(),
+            amr: vec![],
+            created_at: created,
+            expires_at: 5000,
+            ip: None,
+            user_agent: None,
+            credential_epoch: 1,
+        };
+        sessions.create_session(&session).await.unwrap();
+    }
+    let found = sessions.find_session("f1", 1500).await.unwrap().unwrap();
+    sessions.delete_found_session(&found).await.unwrap();
+    assert!(sessions.find_session("f1", 1500).await.unwrap().is_none());
+    let listed: Vec<String> = sessions
+        .list_sessions("u-found", 1500)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id_hash)
+        .collect();
+    assert_eq!(listed, ["f2"], "the other session stays");
+    // Gone already (another node, a logout meanwhile): nothing to do, and no error.
+    sessions.delete_found_session(&found).await.unwrap();
+    assert!(sessions.find_session("f2", 1500).await.unwrap().is_some());
+}
+
 /// The replay cache of DPoP proofs: of many nodes racing with one `jti`, exactly one is first,
 /// and the `jti` stays used until it expires.
 pub async fn a_jti_is_used_first_exactly_once(stores: &Stores) {

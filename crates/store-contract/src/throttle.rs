@@ -108,3 +108,61 @@ pub async fn throttle_backlogs_drain_in_real_time(stores: &Stores) {
     );
     assert_eq!(throttle.backlog_until("other", 7).await.unwrap(), 7);
 }
+
+pub async fn throttle_counts_several_keys_at_once(stores: &Stores) {
+    let throttle = &stores.throttle;
+    assert_eq!(
+        throttle.record_attempts(&[], 100, 60).await.unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        throttle
+            .record_attempts(&["a", "b"], 100, 60)
+            .await
+            .unwrap(),
+        vec![(0, None), (0, None)]
+    );
+    assert_eq!(
+        throttle.record_attempts(&["b"], 130, 60).await.unwrap(),
+        vec![(1, Some(100))]
+    );
+    assert_eq!(
+        throttle
+            .record_attempts(&["a", "b"], 150, 60)
+            .await
+            .unwrap(),
+        vec![(1, Some(100)), (2, Some(130))],
+        "each key answers for itself, in the order asked"
+    );
+    // As one key alone: a key counted twice in one step sees its first attempt.
+    assert_eq!(
+        throttle
+            .record_attempts(&["c", "c"], 150, 60)
+            .await
+            .unwrap(),
+        vec![(0, None), (1, Some(150))]
+    );
+    throttle
+        .clear_and_forget_latest(&["a"], &["b", "c"])
+        .await
+        .unwrap();
+    assert_eq!(
+        throttle
+            .record_attempts(&["a", "b", "c"], 151, 60)
+            .await
+            .unwrap(),
+        vec![(0, None), (2, Some(130)), (1, Some(150))],
+        "`a` was cleared; the latest of `b` and of `c` were taken back"
+    );
+    throttle.clear_and_forget_latest(&[], &[]).await.unwrap();
+    assert_eq!(
+        throttle.record_attempts(&["b"], 300, 60).await.unwrap(),
+        vec![(0, None)],
+        "every earlier attempt fell out of the window"
+    );
+    // A single attempt is counted as one of many is.
+    assert_eq!(
+        throttle.record_attempt("b", 301, 60).await.unwrap(),
+        (1, Some(300))
+    );
+}

@@ -13,6 +13,14 @@ redis.call('HSET', KEYS[1], 'c', ARGV[1])
 return {1, v[1], v[2], v[3]}
 ";
 
+/// Stores a record's payload, expiry and seal (ARGV[1..3]) and keeps the key ARGV[4] seconds;
+/// a consumed mark (`c`) stays. One script: atomic as a MULTI, with two commands fewer.
+pub(super) const PUT: &str = r"
+redis.call('HSET', KEYS[1], 'p', ARGV[1], 'e', ARGV[2], 'm', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+";
+
 /// A record's fields as HMGET returns them: payload, expiry, seal, consumed.
 pub(super) type Fields = (
     Option<String>,
@@ -54,25 +62,17 @@ impl EphemeralStore for RedisStore {
             expires_at
         };
         // A consumed record stays consumed (a replayed assertion `jti` is put again first).
-        redis::pipe()
-            .atomic()
-            .hset_multiple(
-                &key,
-                &[
-                    ("p", payload.clone()),
-                    ("e", expires.clone()),
-                    ("m", self.seal(&key, &[&payload, &expires])),
-                ],
-            )
-            .ignore()
-            .expire(
-                &key,
-                i64::try_from(ttl(keep_until, now)).unwrap_or(i64::MAX),
-            )
-            .ignore()
-            .query_async::<()>(&mut self.conn())
+        let seal = self.seal(&key, &[&payload, &expires]);
+        redis::Script::new(PUT)
+            .key(&key)
+            .arg(payload)
+            .arg(expires)
+            .arg(seal)
+            .arg(ttl(keep_until, now))
+            .invoke_async::<i64>(&mut self.conn())
             .await
             .map_err(redis_error)
+            .map(drop)
     }
 
     async fn get(

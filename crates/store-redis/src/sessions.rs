@@ -2,6 +2,18 @@
 
 use super::*;
 
+/// Stores a sealed session (KEYS[1], ARGV[1], for ARGV[2] seconds) and lists it in its
+/// person's index (KEYS[2]: ARGV[3] scored by its expiry ARGV[4]), atomically. The index lives
+/// as long as the longest session in it: its expiry is set when it has none and only ever
+/// lengthened.
+pub(super) const CREATE: &str = r"
+local seconds = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', seconds)
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+if redis.call('TTL', KEYS[2]) < seconds then redis.call('EXPIRE', KEYS[2], seconds) end
+return 1
+";
+
 #[async_trait]
 impl SessionStore for RedisStore {
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
@@ -10,27 +22,17 @@ impl SessionStore for RedisStore {
         let key = self.session_key(&session.id_hash);
         let sealed = format!("{}.{json}", self.seal(&key, &[&json]));
         let index = self.user_sessions_key(&session.user_id);
-        // The index lives as long as the longest session in it: its expiry only ever grows
-        // (NX sets the first, GT lengthens it).
-        redis::pipe()
-            .atomic()
-            .set_ex(&key, sealed, seconds)
-            .ignore()
-            .zadd(&index, &session.id_hash, session.expires_at)
-            .ignore()
-            .cmd("EXPIRE")
-            .arg(&index)
+        redis::Script::new(CREATE)
+            .key(&key)
+            .key(&index)
+            .arg(sealed)
             .arg(seconds)
-            .arg("NX")
-            .ignore()
-            .cmd("EXPIRE")
-            .arg(&index)
-            .arg(seconds)
-            .arg("GT")
-            .ignore()
-            .query_async::<()>(&mut self.conn())
+            .arg(&session.id_hash)
+            .arg(session.expires_at)
+            .invoke_async::<i64>(&mut self.conn())
             .await
             .map_err(redis_error)
+            .map(drop)
     }
 
     async fn find_session(
@@ -87,6 +89,19 @@ impl SessionStore for RedisStore {
             .map_err(redis_error)
     }
 
+    /// The session's person is known (it was read sealed, or made here): one MULTI.
+    async fn delete_found_session(&self, session: &Session) -> Result<(), StoreError> {
+        redis::pipe()
+            .atomic()
+            .del(self.session_key(&session.id_hash))
+            .ignore()
+            .zrem(self.user_sessions_key(&session.user_id), &session.id_hash)
+            .ignore()
+            .query_async::<()>(&mut self.conn())
+            .await
+            .map_err(redis_error)
+    }
+
     async fn list_sessions(
         &self,
         user_id: &str,
@@ -94,12 +109,12 @@ impl SessionStore for RedisStore {
     ) -> Result<Vec<Session>, StoreError> {
         let index = self.user_sessions_key(user_id);
         let mut conn = self.conn();
-        let _: i64 = conn
+        // Ended sessions leave the index and the live ones are read in one round trip.
+        let (ids,): (Vec<String>,) = redis::pipe()
             .zrembyscore(&index, "-inf", now)
-            .await
-            .map_err(redis_error)?;
-        let ids: Vec<String> = conn
+            .ignore()
             .zrangebyscore(&index, format!("({now}"), "+inf")
+            .query_async(&mut conn)
             .await
             .map_err(redis_error)?;
         if ids.is_empty() {

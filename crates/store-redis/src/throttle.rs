@@ -2,17 +2,26 @@
 
 use super::*;
 
-/// Records an attempt in a sorted set scored by time: drops what fell out of the window,
-/// returns `{count before, latest time or false}`, keeps at most MAX_PER_KEY.
-pub(super) const RECORD_ATTEMPT: &str = r"
-local now, window, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local n = redis.call('ZCARD', KEYS[1])
-local latest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-redis.call('ZADD', KEYS[1], now, ARGV[3])
-if n + 1 > max then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - max) end
-redis.call('EXPIRE', KEYS[1], window)
-return {n, latest[2] or false}
+/// Records an attempt under each key, a sorted set scored by time: drops what fell out of
+/// the window, keeps at most ARGV[3], and answers `{count before, latest time or false}` per
+/// key, in order; ARGV[3 + i] is the member added under KEYS[i]. A key with nothing recorded
+/// (the usual case: a right password clears its keys) costs no more than its ZADD and EXPIRE.
+pub(super) const RECORD_ATTEMPTS: &str = r"
+local now, window, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local answers = {}
+for i, key in ipairs(KEYS) do
+  local n = redis.call('ZCARD', key)
+  local latest = false
+  if n > 0 then
+    n = n - redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+    if n > 0 then latest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2] end
+  end
+  redis.call('ZADD', key, now, ARGV[3 + i])
+  if n + 1 > max then redis.call('ZREMRANGEBYRANK', key, 0, n - max) end
+  redis.call('EXPIRE', key, window)
+  answers[i] = {n, latest}
+end
+return answers
 ";
 
 /// Adds ARGV[2] ms to a backlog that drains in real time, unless ARGV[3] (not negative) is
@@ -44,25 +53,52 @@ impl ThrottleStore for RedisStore {
         now: UnixTime,
         window: i64,
     ) -> Result<(u32, Option<UnixTime>), StoreError> {
-        let member = format!("{now}:{}", idp_core::random::random_token(9));
-        let (count, latest): (i64, Option<String>) = redis::Script::new(RECORD_ATTEMPT)
-            .key(self.key(&["throttle", key]))
-            .arg(now)
-            .arg(window.max(1))
-            .arg(member)
-            .arg(MAX_PER_KEY)
+        let mut answers = self.record_attempts(&[key], now, window).await?;
+        answers
+            .pop()
+            .ok_or_else(|| corrupt("a Redis throttle answer"))
+    }
+
+    /// One script for every key: one round trip, each key's count atomic as one alone is.
+    async fn record_attempts(
+        &self,
+        keys: &[&str],
+        now: UnixTime,
+        window: i64,
+    ) -> Result<Vec<(u32, Option<UnixTime>)>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let script = redis::Script::new(RECORD_ATTEMPTS);
+        let mut invocation = script.prepare_invoke();
+        for key in keys {
+            invocation.key(self.key(&["throttle", key]));
+        }
+        invocation.arg(now).arg(window.max(1)).arg(MAX_PER_KEY);
+        for _ in keys {
+            invocation.arg(format!("{now}:{}", idp_core::random::random_token(9)));
+        }
+        let answers: Vec<(i64, Option<String>)> = invocation
             .invoke_async(&mut self.conn())
             .await
             .map_err(redis_error)?;
-        let latest = latest
-            .map(|score| {
-                score
-                    .parse::<f64>()
-                    .map(|s| s as UnixTime)
-                    .map_err(|_| corrupt("redis throttle score"))
+        if answers.len() != keys.len() {
+            return Err(corrupt("a Redis throttle answer"));
+        }
+        answers
+            .into_iter()
+            .map(|(count, latest)| {
+                let latest = latest
+                    .map(|score| {
+                        score
+                            .parse::<f64>()
+                            .map(|s| s as UnixTime)
+                            .map_err(|_| corrupt("redis throttle score"))
+                    })
+                    .transpose()?;
+                Ok((u32::try_from(count).unwrap_or(u32::MAX), latest))
             })
-            .transpose()?;
-        Ok((u32::try_from(count).unwrap_or(u32::MAX), latest))
+            .collect()
     }
 
     async fn forget_latest(&self, key: &str) -> Result<(), StoreError> {
@@ -81,6 +117,27 @@ impl ThrottleStore for RedisStore {
             .await
             .map_err(redis_error)?;
         Ok(())
+    }
+
+    /// One pipeline: each command stands alone (a DEL, a ZPOPMAX), so nothing needs MULTI.
+    async fn clear_and_forget_latest(
+        &self,
+        cleared: &[&str],
+        forgotten: &[&str],
+    ) -> Result<(), StoreError> {
+        if cleared.is_empty() && forgotten.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for key in cleared {
+            pipe.del(self.key(&["throttle", key])).ignore();
+        }
+        for key in forgotten {
+            pipe.zpopmax(self.key(&["throttle", key]), 1).ignore();
+        }
+        pipe.query_async::<()>(&mut self.conn())
+            .await
+            .map_err(redis_error)
     }
 
     async fn add_to_backlog(

@@ -51,3 +51,57 @@ fn a_hint_naming_another_person_never_reuses_the_session() {
         );
     }
 }
+
+#[test]
+fn begin_reads_the_person_only_to_step_a_session_up() {
+    let live = session("alice", "s1", NOW - 60);
+    let disabled = Account {
+        disabled: true,
+        ..account("alice")
+    };
+    let moved_on = Account {
+        epoch: 1,
+        ..account("alice")
+    };
+    let policies = [
+        Policy::default(),
+        Policy {
+            max_age: Some(0),
+            ..Policy::default()
+        },
+        Policy {
+            force_login: true,
+            ..Policy::default()
+        },
+        Policy {
+            no_prompt: true,
+            max_age: Some(0),
+            ..Policy::default()
+        },
+        Policy {
+            hinted_user: Some("bob".to_owned()),
+            max_age: Some(0),
+            ..Policy::default()
+        },
+        Policy {
+            level: Some(Level::PasswordPinDevice),
+            ..Policy::default()
+        },
+    ];
+    let needed: Vec<bool> = policies
+        .iter()
+        .map(|p| begin_needs_account(p, &live, NOW))
+        .collect();
+    assert_eq!(needed, [false, true, false, false, false, true]);
+    // A session that does not answer and cannot be stepped up: whoever the person turns out
+    // to be changes nothing. (One that answers stands for its person by itself.)
+    for (policy, needed) in policies.iter().zip(needed) {
+        if needed || session_answers(policy, &live, NOW) {
+            continue;
+        }
+        let unread = begin(ctx(policy, Some(&live), None));
+        for person in [account("alice"), disabled.clone(), moved_on.clone()] {
+            assert_eq!(begin(ctx(policy, Some(&live), Some(&person))), unread);
+        }
+    }
+}

@@ -136,15 +136,11 @@ fn run(
     }
     let mut ghost = Ghost::default();
     // As the handler does: the person is looked up only when the session does not answer the
-    // request by itself.
-    let answers = world
-        .browser
-        .as_ref()
-        .is_some_and(|s| session_answers(policy, s, world.now));
+    // request by itself and could be stepped up.
     let starting_account = world
         .browser
         .as_ref()
-        .filter(|_| !answers)
+        .filter(|s| begin_needs_account(policy, s, world.now))
         .and_then(|s| world.account(&s.user_id))
         .cloned();
     let begun = begin(Context {

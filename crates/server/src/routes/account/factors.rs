@@ -431,5 +431,6 @@ pub async fn step_up(
     let (jar, browser) = csrf::browser_binding(&state, jar);
     let mut interaction = Interaction::for_account(state.now(), browser);
     interaction.request.acr = Some(level.acr().to_owned());
-    steps::begin(&state, jar, interaction, &account_client(), &from).await
+    let session = crate::session::current(&state, &jar).await?;
+    steps::begin(&state, jar, session, interaction, &account_client(), &from).await
 }

@@ -119,6 +119,8 @@ async fn authorize(
         }
         Err(Rejection::Store(error)) => return Err(error.into()),
     };
+    // The browser's session, once looked up: the hint and the sign-in both ask for it.
+    let mut looked_up = None;
     if let Some(hint) = hint {
         // OpenID Connect Core §3.1.2.1: an ID token this provider issued to this client; the
         // sign-in machine decides what the person it names may reuse.
@@ -135,12 +137,12 @@ async fn authorize(
             );
             return crate::web::authorization_response::respond(&answer);
         };
-        let session = crate::session::current(&state, &jar).await?;
+        let found = looked_up.insert(crate::session::current(&state, &jar).await?);
         request.hinted_user = Some(id_token_hint::hinted_user(
             &state,
             &client,
             sub,
-            session.as_ref(),
+            found.as_ref(),
         ));
     }
     // A `sub` asked for with a value in the ID token names the person as a hint does (OpenID
@@ -155,12 +157,12 @@ async fn authorize(
     if request.hinted_user.is_none()
         && let Some(sub) = claimed_sub
     {
-        let session = crate::session::current(&state, &jar).await?;
+        let found = looked_up.insert(crate::session::current(&state, &jar).await?);
         request.hinted_user = Some(id_token_hint::hinted_user(
             &state,
             &client,
             sub,
-            session.as_ref(),
+            found.as_ref(),
         ));
     }
     let mut interaction = Interaction::new(
@@ -171,7 +173,11 @@ async fn authorize(
         SignIn::AwaitingPassword { recover: false },
     );
     interaction.client_links = client.metadata.links.clone();
-    crate::routes::sign_in::steps::begin(&state, jar, interaction, &client, &from).await
+    let session = match looked_up {
+        Some(found) => found,
+        None => crate::session::current(&state, &jar).await?,
+    };
+    crate::routes::sign_in::steps::begin(&state, jar, session, interaction, &client, &from).await
 }
 
 /// The words for a request whose client or redirect URI cannot be trusted.

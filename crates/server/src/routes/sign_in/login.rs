@@ -494,7 +494,7 @@ pub async fn new_pin_submit(
     state.stores.users.set_pin(&user.id, Some(&hash)).await?;
     // The PIN may have been known to someone else: every grant made with it ends, with every
     // other session of the person and every other browser they trusted.
-    session::credentials_changed(&state, &jar, &user.id, &from).await?;
+    let read = session::credentials_changed(&state, &jar, &user.id, &from).await?;
     let kind = if recovered {
         AuditKind::RecoveryCompleted
     } else {
@@ -515,10 +515,7 @@ pub async fn new_pin_submit(
         messages::pin_changed(&user)
     };
     state.notifier.send_later(notice);
-    let changed = state
-        .stores
-        .users
-        .find_user(&user.id)
+    let changed = session::after_change(&state, read, &user.id)
         .await?
         .ok_or(PageError::expired(Expired::PersonGone))?;
     let event = Event::NewPinChosen {

@@ -489,7 +489,7 @@ pub async fn new_password_submit(
     state.stores.users.set_password(&user.id, &hash).await?;
     // The old password may be known to someone else: whatever was issued under it goes, with
     // every other session and trusted browser of the person.
-    session::credentials_changed(&state, &jar, &user.id, &from).await?;
+    let read = session::credentials_changed(&state, &jar, &user.id, &from).await?;
     // Tries at the old password no longer hold the new one back.
     throttle::password_reset(&state, &user.username).await?;
     let event = audit::event(&state, AuditKind::PasswordReset, &from)
@@ -497,10 +497,7 @@ pub async fn new_password_submit(
         .client(&loaded.interaction.request.client_id);
     audit::record(&state, event).await;
     state.notifier.send_later(messages::password_reset(&user));
-    let changed = state
-        .stores
-        .users
-        .find_user(&user.id)
+    let changed = session::after_change(&state, read, &user.id)
         .await?
         .ok_or(PageError::expired(Expired::PersonGone))?;
     let event = Event::NewPasswordChosen {

@@ -342,6 +342,7 @@ pub async fn pin_submit(
     let (jar, session) = session::start(
         &state,
         jar,
+        None,
         &user.id,
         0, // a new account's first credentials
         Level::PasswordPinDevice.acr(),
@@ -352,11 +353,7 @@ pub async fn pin_submit(
     // Disabled between its creation and now: the session does not stand.
     let current = state.stores.users.find_user(&user.id).await?;
     if current.is_none_or(|u| u.disabled_at.is_some() || u.credential_epoch != 0) {
-        state
-            .stores
-            .sessions
-            .delete_session(&session.id_hash)
-            .await?;
+        state.stores.sessions.delete_found_session(&session).await?;
         return Err(PageError::Forbidden(Text::new("login-account-disabled")));
     }
     // The browser that created the account is the user's first trusted device.

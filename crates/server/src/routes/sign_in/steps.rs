@@ -5,7 +5,7 @@
 
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use idp_core::model::{AuditKind, Client, EphemeralKind};
+use idp_core::model::{AuditKind, Client, EphemeralKind, Session};
 use idp_core::{ErrorCode, OAuthError};
 use idp_oauth::authorization_response::AuthorizationResponse;
 use idp_oauth::consent;
@@ -132,19 +132,17 @@ pub async fn advance(
                     let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
                     let (acr, user_id) = (proof.level.acr(), proof.user_id.as_str());
                     let epoch = proof.credential_epoch;
+                    let browser = loaded.session.as_ref();
                     let (with_session, opened) =
-                        session::start(state, jar, user_id, epoch, acr, &amr, from).await?;
+                        session::start(state, jar, browser, user_id, epoch, acr, &amr, from)
+                            .await?;
                     // The person as they are now, read after the session exists: a credential
                     // change that ended the person's sessions before this one was made has
                     // moved their epoch on, and this session ends too (the machine's check on
                     // the next event refuses it).
                     loaded.user = state.stores.users.find_user(&proof.user_id).await?;
                     if loaded.user.as_ref().map(|u| u.credential_epoch) != Some(epoch) {
-                        state
-                            .stores
-                            .sessions
-                            .delete_session(&opened.id_hash)
-                            .await?;
+                        state.stores.sessions.delete_found_session(&opened).await?;
                         return Err(PageError::expired(Expired::CredentialsChangedMeanwhile));
                     }
                     jar = with_session;
@@ -329,24 +327,25 @@ async fn refused(
 }
 
 /// Starts a sign-in for a checked authorization request: answered at once from the browser's
-/// session when the machine allows it, otherwise at the step it begins with.
+/// session (`session`, as the caller looked it up for this request) when the machine allows
+/// it, otherwise at the step it begins with.
 pub async fn begin(
     state: &AppState,
     jar: CookieJar,
+    session: Option<Session>,
     interaction: Interaction,
     client: &Client,
     from: &ClientInfo,
 ) -> Result<Response, PageError> {
-    let session = session::current(state, &jar).await?;
     let policy = interaction.policy(state.operator());
     // A session that answers the request stands for its person (credential changes and
     // disabling end sessions, and its code carries the credentials it was opened under); the
-    // person is looked up for a step-up only.
-    let answers = session
+    // person is looked up for a step-up only, where the machine could make one.
+    let needs_account = session
         .as_ref()
-        .is_some_and(|s| idp_signin::session_answers(&policy, &live_session(s), state.now()));
+        .is_some_and(|s| idp_signin::begin_needs_account(&policy, &live_session(s), state.now()));
     let user = match &session {
-        Some(session) if !answers => state.stores.users.find_user(&session.user_id).await?,
+        Some(session) if needs_account => state.stores.users.find_user(&session.user_id).await?,
         _ => None,
     };
     let mut loaded = Loaded {
