@@ -36,6 +36,12 @@ pub trait UserStore: Send + Sync {
     /// Stores the whole user in one write. `StoreError::Conflict` when the username is taken.
     async fn create_user(&self, user: &NewUser) -> Result<(), StoreError>;
     async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError>;
+    /// The person whose claims an access token's holder reads (UserInfo): where a node holds
+    /// people in memory while it hears of their changes, from there, as fresh as the token's
+    /// own check. Never for a decision about signing in: that reads [`UserStore::find_user`].
+    async fn find_user_for_claims(&self, id: &str) -> Result<Option<User>, StoreError> {
+        self.find_user(id).await
+    }
     /// `username` must already be normalised.
     async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
     /// Sets a new PIN hash, or none (a new PIN must be chosen at the next sign-in), and gives

@@ -10,7 +10,7 @@ use idp_core::store::{EphemeralStore, HealthCheck, Stores};
 
 use crate::RedisStore;
 use crate::revocations::{MAX_REVOKED, Notice, Revoked};
-use crate::watched::{WatchedClients, WatchedGrants};
+use crate::watched::{WatchedClients, WatchedGrants, WatchedUsers};
 
 /// Moves sessions, short-lived records and throttling to Redis, shared by every node;
 /// durable records stay in the database.
@@ -28,6 +28,10 @@ pub fn layer(stores: Stores, redis: Arc<RedisStore>) -> Stores {
         }),
         clients: Arc::new(WatchedClients {
             inner: stores.clients,
+            redis: redis.clone(),
+        }),
+        users: Arc::new(WatchedUsers {
+            inner: stores.users,
             redis: redis.clone(),
         }),
         throttle: redis.clone(),

@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use idp_core::clock::UnixTime;
-use idp_core::model::Client;
+use idp_core::model::{Client, User};
 
 /// The longest anything read is served from memory, should its change's notice be lost.
 pub const STALE_AT_MOST: Duration = Duration::from_secs(2);
@@ -27,6 +27,8 @@ pub const STALE_AT_MOST: Duration = Duration::from_secs(2);
 pub const MAX_REVOKED: usize = 100_000;
 /// Grants and clients held at most; past it, the view starts over.
 const MAX_HELD: usize = 100_000;
+/// People held at most (their claims, for UserInfo); past it, the view starts over.
+const MAX_PEOPLE: usize = 10_000;
 
 /// A change that every node must hear of, as it travels on the channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +43,8 @@ pub enum Notice {
     Grants,
     /// A client changed, was disabled or deleted.
     Client(String),
+    /// A person's account changed (their claims, credentials or state).
+    Person(String),
 }
 
 impl Notice {
@@ -51,6 +55,7 @@ impl Notice {
             Self::GrantsOfUser(user_id) => format!("user {user_id}"),
             Self::Grants => "grants".to_owned(),
             Self::Client(id) => format!("client {id}"),
+            Self::Person(id) => format!("person {id}"),
         }
     }
 
@@ -70,6 +75,7 @@ impl Notice {
             "grant" => Self::Grant(rest.to_owned()),
             "user" => Self::GrantsOfUser(rest.to_owned()),
             "client" => Self::Client(rest.to_owned()),
+            "person" => Self::Person(rest.to_owned()),
             _ => return None,
         })
     }
@@ -112,6 +118,7 @@ struct Held {
     /// An active grant's person, or `None` for a grant that is not active.
     grants: HashMap<String, (Instant, Option<String>)>,
     clients: HashMap<String, (Instant, Client)>,
+    people: HashMap<String, (Instant, User)>,
 }
 
 #[derive(Default)]
@@ -178,6 +185,9 @@ impl View {
             Notice::Grants => held.grants.clear(),
             Notice::Client(id) => {
                 held.clients.remove(id);
+            }
+            Notice::Person(id) => {
+                held.people.remove(id);
             }
         }
     }
@@ -259,6 +269,28 @@ impl View {
     }
 }
 
+impl View {
+    /// A person, when the view holds them (unknown ids are never held).
+    pub fn person(&self, id: &str) -> Option<User> {
+        let held = self.held();
+        match held.people.get(id) {
+            Some((at, person)) if held.live && fresh(*at) => Some(person.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn keep_person(&self, ticket: Ticket, person: &User) {
+        let mut held = self.held();
+        if current(&held, ticket) {
+            if held.people.len() >= MAX_PEOPLE {
+                held.people.clear();
+            }
+            held.people
+                .insert(person.id.clone(), (ticket.at, person.clone()));
+        }
+    }
+}
+
 /// Whether what was read under `ticket` may be kept: subscribed then and now, nothing heard.
 fn current(held: &Held, ticket: Ticket) -> bool {
     held.live && ticket.generation == Some(held.generation)
@@ -279,6 +311,7 @@ mod tests {
             Notice::GrantsOfUser("u1".into()),
             Notice::Grants,
             Notice::Client("https://rp.example/ c".into()),
+            Notice::Person("u-1".into()),
         ];
         for notice in notices {
             assert_eq!(Notice::decode(&notice.encode()), Some(notice));

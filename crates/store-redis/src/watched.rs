@@ -1,14 +1,18 @@
-//! The database's grants and clients, read through this node's view of revocations (see
-//! [`crate::revocations`]): a check that a grant is active or a client enabled reads memory
-//! while the node hears of changes; every change is announced to every node.
+//! The database's grants, clients and people, read through this node's view of revocations
+//! (see [`crate::revocations`]): a check that a grant is active or a client enabled, and the
+//! claims UserInfo releases, read memory while the node hears of changes; every change is
+//! announced to every node.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
-use idp_core::model::{Client, EphemeralKind, Grant, Rotated, RotationCheck};
-use idp_core::store::{ClientStore, GrantStore};
+use idp_core::model::{
+    Client, EphemeralKind, Grant, NewUser, Profile, Rotated, RotationCheck, User,
+};
+use idp_core::security_questions::SecurityAnswer;
+use idp_core::store::{ClientStore, GrantStore, UserStore};
 
 use crate::RedisStore;
 use crate::revocations::Notice;
@@ -188,5 +192,131 @@ impl ClientStore for WatchedClients {
         now: UnixTime,
     ) -> Result<bool, StoreError> {
         self.inner.spend_initial_access_token(id_hash, now).await
+    }
+}
+
+/// People, read for their claims through the view (see `UserStore::find_user_for_claims`);
+/// every change to an account is announced. Everything else reads the database.
+pub struct WatchedUsers {
+    pub inner: Arc<dyn UserStore>,
+    pub redis: Arc<RedisStore>,
+}
+
+impl WatchedUsers {
+    /// Announces a change to `user_id`'s account, even when the database answered with an
+    /// error (it may have been made all the same).
+    async fn changed<T>(
+        &self,
+        user_id: &str,
+        done: Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.redis
+            .announce(Notice::Person(user_id.to_owned()))
+            .await;
+        done
+    }
+}
+
+#[async_trait]
+impl UserStore for WatchedUsers {
+    async fn create_user(&self, user: &NewUser) -> Result<(), StoreError> {
+        self.inner.create_user(user).await
+    }
+
+    async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        self.inner.find_user(id).await
+    }
+
+    async fn find_user_for_claims(&self, id: &str) -> Result<Option<User>, StoreError> {
+        let view = &self.redis.view;
+        if let Some(person) = view.person(id) {
+            return Ok(Some(person));
+        }
+        let ticket = view.ticket();
+        let person = self.inner.find_user(id).await?;
+        if let Some(person) = &person {
+            view.keep_person(ticket, person);
+        }
+        Ok(person)
+    }
+
+    async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.inner.find_user_by_username(username).await
+    }
+
+    async fn set_pin(&self, user_id: &str, pin_hash: Option<&str>) -> Result<(), StoreError> {
+        let done = self.inner.set_pin(user_id, pin_hash).await;
+        self.changed(user_id, done).await
+    }
+
+    async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError> {
+        let done = self.inner.set_password(user_id, password_hash).await;
+        self.changed(user_id, done).await
+    }
+
+    async fn upgrade_password_hash(
+        &self,
+        user_id: &str,
+        current: &str,
+        upgraded: &str,
+    ) -> Result<bool, StoreError> {
+        // The same password, hashed anew: nothing anyone reads from memory changes.
+        self.inner
+            .upgrade_password_hash(user_id, current, upgraded)
+            .await
+    }
+
+    async fn upgrade_pin_hash(
+        &self,
+        user_id: &str,
+        current: &str,
+        upgraded: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .upgrade_pin_hash(user_id, current, upgraded)
+            .await
+    }
+
+    async fn set_disabled(
+        &self,
+        user_id: &str,
+        disabled_at: Option<UnixTime>,
+    ) -> Result<(), StoreError> {
+        let done = self.inner.set_disabled(user_id, disabled_at).await;
+        self.changed(user_id, done).await
+    }
+
+    async fn set_security_questions(
+        &self,
+        user_id: &str,
+        answers: &[SecurityAnswer],
+    ) -> Result<(), StoreError> {
+        let done = self.inner.set_security_questions(user_id, answers).await;
+        self.changed(user_id, done).await
+    }
+
+    async fn set_email(
+        &self,
+        user_id: &str,
+        email: &str,
+        verified: bool,
+    ) -> Result<(), StoreError> {
+        let done = self.inner.set_email(user_id, email, verified).await;
+        self.changed(user_id, done).await
+    }
+
+    async fn set_phone(
+        &self,
+        user_id: &str,
+        phone: Option<&str>,
+        verified: bool,
+    ) -> Result<(), StoreError> {
+        let done = self.inner.set_phone(user_id, phone, verified).await;
+        self.changed(user_id, done).await
+    }
+
+    async fn set_profile(&self, user_id: &str, profile: &Profile) -> Result<(), StoreError> {
+        let done = self.inner.set_profile(user_id, profile).await;
+        self.changed(user_id, done).await
     }
 }

@@ -180,6 +180,23 @@ async fn what_one_node_revokes_every_node_refuses_at_once() {
     })
     .await;
 
+    // A person's claims (UserInfo) changed.
+    let email = async |node: &Node| {
+        let person = node.stores.users.find_user_for_claims("u3").await.unwrap();
+        person.unwrap().email
+    };
+    let before = email(&b).await;
+    a.stores
+        .users
+        .set_email("u3", "new@example.com", true)
+        .await
+        .unwrap();
+    within(fast, "a changed e-mail address", async || {
+        email(&b).await == "new@example.com"
+    })
+    .await;
+    assert_ne!(before, "new@example.com");
+
     // While it hears of changes, a node answers from memory: a change made behind the
     // notices' back (straight in the database) is not seen...
     b.stores

@@ -123,7 +123,7 @@ async fn handle(
     let user = state
         .stores
         .users
-        .find_user(&user_id)
+        .find_user_for_claims(&user_id)
         .await?
         .ok_or_else(|| invalid("the user no longer exists"))?;
     let client = state
