@@ -54,6 +54,12 @@ const jwks = {
 // audience), unless the request names `urn:bench:opaque`: the package's introspection refuses
 // JWT access tokens, so that one issues opaque access tokens to introspect.
 const OPAQUE_RESOURCE = 'urn:bench:opaque';
+// A request for the person's claims (scope `email` or `profile`) names no resource: the
+// package then issues the opaque access token for its UserInfo endpoint, the only kind that
+// endpoint accepts (it refuses any token with an audience, so every JWT above).
+const USERINFO_SCOPES = new Set(['email', 'profile']);
+const forUserinfo = (ctx) => String(ctx.oidc?.params?.scope ?? '').split(' ')
+  .some((scope) => USERINFO_SCOPES.has(scope));
 function resourceServer(indicator) {
   switch (indicator) {
     case issuer:
@@ -101,6 +107,18 @@ const configuration = {
     pushed_authorization_request: '/par',
   },
   scopes: ['openid', 'offline_access'],
+  // Ours releases these by scope (OpenID Connect Core §5.4); each person has a username and
+  // an email address, as the benchmark's people on ours do.
+  claims: {
+    acr: null,
+    sid: null,
+    auth_time: null,
+    iss: null,
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['name', 'family_name', 'given_name', 'middle_name', 'nickname', 'preferred_username',
+      'profile', 'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at'],
+  },
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
@@ -119,7 +137,7 @@ const configuration = {
     },
     resourceIndicators: {
       enabled: true,
-      defaultResource: async (ctx, client, oneOf) => oneOf ?? issuer,
+      defaultResource: async (ctx, client, oneOf) => oneOf ?? (forUserinfo(ctx) ? undefined : issuer),
       // The code exchange and refreshes use the resource of the authorization (the issuer),
       // not the userinfo-only opaque token the package would otherwise give an openid request.
       useGrantedResource: async () => true,
@@ -142,7 +160,12 @@ const configuration = {
   interactions: { url: async (ctx, interaction) => `/interaction/${interaction.uid}` },
   clientBasedCORS: () => false,
   async findAccount(ctx, sub) {
-    return { accountId: sub, async claims() { return { sub }; } };
+    return {
+      accountId: sub,
+      async claims() {
+        return { sub, preferred_username: sub, email: `${sub}@example.com`, email_verified: false };
+      },
+    };
   },
   async renderError(ctx, out) {
     ctx.type = 'text/plain; charset=utf-8';

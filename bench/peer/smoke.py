@@ -71,14 +71,16 @@ def expect(response, status, what):
     return response
 
 
-def sign_in(base, http=None, offline=True, trace=None):
-    """authorize -> login form -> POST -> resume -> code. Returns (http, code, verifier, nonce)."""
+def sign_in(base, http=None, offline=True, trace=None, scope=None):
+    """authorize -> login form -> POST -> resume -> code. Returns (http, code, verifier, nonce).
+
+    `scope` replaces the scope `offline` chooses (`openid offline_access` or `openid`)."""
     http = http or requests.Session()
     verifier, challenge = pkce()
     state, nonce = os.urandom(8).hex(), os.urandom(8).hex()
     params = {
         "response_type": "code", "client_id": CLIENT[0], "redirect_uri": REDIRECT,
-        "scope": "openid offline_access" if offline else "openid",
+        "scope": scope or ("openid offline_access" if offline else "openid"),
         "state": state, "nonce": nonce,
         "code_challenge": challenge, "code_challenge_method": "S256",
     }
@@ -199,6 +201,22 @@ def check(base):
         "grant_type": "refresh_token", "refresh_token": refreshed["refresh_token"]})
     assert after.status_code == 400, after.text
     say("refresh token reuse: 400 invalid_grant, and the rotated one is revoked with the grant")
+
+    # UserInfo: refused to a JWT access token (it has an audience); served to the opaque token
+    # of a request for the person's claims (email, profile), which names no resource.
+    jwt_at = refreshed["access_token"]
+    refused = http.get(f"{base}/userinfo", headers={"Authorization": f"Bearer {jwt_at}"})
+    assert refused.status_code == 401, refused.text
+    _, code4, verifier4, _, _ = sign_in(base, offline=False, scope="openid email profile")
+    person = exchange(http, base, code4, verifier4)
+    assert "." not in person["access_token"], person
+    info = expect(http.get(f"{base}/userinfo",
+                           headers={"Authorization": f"Bearer {person['access_token']}"}),
+                  200, "userinfo").json()
+    assert info == {"sub": "alice", "email": "alice@example.com", "email_verified": False,
+                    "preferred_username": "alice"}, info
+    say("userinfo: 401 to a JWT access token; with the opaque token of scope openid email "
+        "profile:", info)
 
 
     # The same browser again: its session skips the form. prompt=consent still asks for

@@ -19,6 +19,7 @@ pub struct Endpoints {
     pub token: String,
     pub jwks: String,
     pub introspection: String,
+    pub userinfo: String,
 }
 
 pub async fn discover(http: &reqwest::Client, base: &str) -> Result<Endpoints, Failure> {
@@ -41,6 +42,7 @@ pub async fn discover(http: &reqwest::Client, base: &str) -> Result<Endpoints, F
         token: field("token_endpoint")?,
         jwks: field("jwks_uri")?,
         introspection: field("introspection_endpoint")?,
+        userinfo: field("userinfo_endpoint")?,
     })
 }
 

@@ -3,11 +3,11 @@
 //!
 //! The same program loads our provider and the peer, so both are measured alike. Scenarios:
 //! `discovery`, `jwks`, `client-credentials`, `dpop-client-credentials` (the same with a fresh
-//! DPoP proof each time), `introspect`, `refresh`, `code` (a signed-in browser's authorization
-//! request and its code exchange) and `sign-in` (authorize, password, PIN where asked, code,
-//! token, in a fresh browser each time). `--rate` turns a scenario into an open loop: new
-//! iterations start at that rate whether or not earlier ones finished (a flood), up to
-//! `--concurrency` at once.
+//! DPoP proof each time), `introspect`, `userinfo` (a signed-in person's access token at
+//! UserInfo), `refresh`, `code` (a signed-in browser's authorization request and its code
+//! exchange) and `sign-in` (authorize, password, PIN where asked, code, token, in a fresh
+//! browser each time). `--rate` turns a scenario into an open loop: new iterations start at
+//! that rate whether or not earlier ones finished (a flood), up to `--concurrency` at once.
 
 mod args;
 mod browser;

@@ -12,6 +12,9 @@ use crate::browser::Jar;
 use crate::client::{Lean, Shared};
 use crate::dpop::ProofKey;
 
+/// The scopes of the `userinfo` scenario's sign-in: the person's claims at UserInfo.
+const USERINFO_SCOPE: &str = "openid email profile";
+
 /// What one worker keeps between iterations.
 #[derive(Default)]
 pub struct Worker {
@@ -39,6 +42,17 @@ pub async fn prepare(shared: &Shared, worker: &mut Worker) -> Result<(), Failure
             worker.refresh_token = tokens["refresh_token"].as_str().map(str::to_owned);
             if worker.refresh_token.is_none() {
                 return Err("no refresh token".into());
+            }
+        }
+        "userinfo" => {
+            // Signed in once, as a person, for the scopes whose claims UserInfo answers with.
+            let (code, verifier) = shared
+                .authorize(&mut worker.jar, USERINFO_SCOPE, "")
+                .await?;
+            let tokens = shared.exchange(&code, &verifier).await?;
+            worker.access_token = tokens["access_token"].as_str().map(str::to_owned);
+            if worker.access_token.is_none() {
+                return Err("no access token".into());
             }
         }
         "introspect" => {
@@ -135,6 +149,23 @@ pub async fn iterate(shared: &Shared, worker: &mut Worker) -> Result<(), Failure
                 Ok(())
             } else {
                 Err(format!("introspection answered {status}: {body}"))
+            }
+        }
+        "userinfo" => {
+            let token = worker.access_token.as_deref().ok_or("no access token")?;
+            let mut jar = Jar::default();
+            let (status, _, body) = shared
+                .send(shared.http.get(&e.userinfo).bearer_auth(token), &mut jar)
+                .await?;
+            if status != StatusCode::OK {
+                return Err(format!("UserInfo answered {status}: {body}"));
+            }
+            let claims: Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+            // The person's claims: who they are and the email address the scope asked for.
+            if claims["sub"].is_string() && claims["email"].is_string() {
+                Ok(())
+            } else {
+                Err(format!("UserInfo answered without sub and email: {body}"))
             }
         }
         "refresh" => {
