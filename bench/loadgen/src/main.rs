@@ -4,10 +4,12 @@
 //! The same program loads our provider and the peer, so both are measured alike. Scenarios:
 //! `discovery`, `jwks`, `client-credentials`, `dpop-client-credentials` (the same with a fresh
 //! DPoP proof each time), `introspect`, `refresh`, `code` (a signed-in browser's authorization
-//! request and its code exchange) and `sign-in` (authorize, password, PIN where asked, code,
-//! token, in a fresh browser each time). `--rate` turns a scenario into an open loop: new
-//! iterations start at that rate whether or not earlier ones finished (a flood), up to
-//! `--concurrency` at once.
+//! request and its code exchange), `sign-in` (authorize, password, PIN where asked, code,
+//! token, in a fresh browser each time) and `mix` (a sign-in asking for a refresh token, then
+//! the capacity model's token traffic with the tokens it got: refreshes, introspections).
+//! `--rate` turns a scenario into an open loop: new iterations start at that rate whether or
+//! not earlier ones finished (a flood), up to `--concurrency` at once. The balancer in front
+//! of several nodes (`bench/cluster`) is the crate's second binary, `balancer`.
 
 mod args;
 mod browser;
