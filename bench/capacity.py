@@ -43,6 +43,11 @@ def cores(us_per_sign_in, rate):
     return us_per_sign_in * rate / 1e6 / BUSY
 
 
+def sign_ins_per_second(us_per_sign_in, busy_cores):
+    """The inverse of `cores` for cores kept fully busy: what `bench/cluster` checks."""
+    return busy_cores * 1e6 / us_per_sign_in if us_per_sign_in else math.inf
+
+
 def report(results):
     cost = per_sign_in(results)
     if cost is None:

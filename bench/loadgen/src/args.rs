@@ -45,4 +45,10 @@ pub struct Args {
     /// introspects only opaque tokens: `resource=urn:bench:opaque`).
     #[arg(long, default_value = "")]
     pub introspect_extra: String,
+    /// In the `mix` scenario, the refreshes after each sign-in.
+    #[arg(long, default_value_t = 2)]
+    pub mix_refreshes: usize,
+    /// In the `mix` scenario, the introspections of the newest access token after them.
+    #[arg(long, default_value_t = 10)]
+    pub mix_introspections: usize,
 }

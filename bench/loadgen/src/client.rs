@@ -126,6 +126,37 @@ impl Shared {
         }
     }
 
+    /// A rotating refresh: the new access token and the new refresh token.
+    pub async fn refresh(&self, token: &str) -> Result<(String, String), Failure> {
+        let tokens = self
+            .token(&[("grant_type", "refresh_token"), ("refresh_token", token)])
+            .await?;
+        let field = |name: &str| tokens[name].as_str().map(str::to_owned);
+        let access = field("access_token").ok_or("no access token from the refresh")?;
+        let refresh = field("refresh_token").ok_or("no rotated refresh token")?;
+        Ok((access, refresh))
+    }
+
+    /// Introspects `token` as the bench client; it must be active.
+    pub async fn introspect(&self, token: &str) -> Result<(), Failure> {
+        let mut jar = Jar::default();
+        let (status, _, body) = self
+            .send(
+                self.http
+                    .post(&self.endpoints.introspection)
+                    .basic_auth(&self.args.client_id, Some(&self.args.client_secret))
+                    .form(&[("token", token)]),
+                &mut jar,
+            )
+            .await?;
+        let answer: Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+        if status == StatusCode::OK && answer["active"] == true {
+            Ok(())
+        } else {
+            Err(format!("introspection answered {status}: {body}"))
+        }
+    }
+
     pub async fn get(&self, url: &str) -> Result<(), Failure> {
         let mut jar = Jar::default();
         let (status, _, _) = self.send(self.http.get(url), &mut jar).await?;

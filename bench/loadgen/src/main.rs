@@ -5,9 +5,12 @@
 //! `discovery`, `jwks`, `client-credentials`, `dpop-client-credentials` (the same with a fresh
 //! DPoP proof each time), `introspect`, `userinfo` (a signed-in person's access token at
 //! UserInfo), `refresh`, `code` (a signed-in browser's authorization request and its code
-//! exchange) and `sign-in` (authorize, password, PIN where asked, code, token, in a fresh
-//! browser each time). `--rate` turns a scenario into an open loop: new iterations start at
-//! that rate whether or not earlier ones finished (a flood), up to `--concurrency` at once.
+//! exchange), `sign-in` (authorize, password, PIN where asked, code, token, in a fresh
+//! browser each time) and `mix` (a sign-in asking for a refresh token, then the capacity
+//! model's token traffic with the tokens it got: refreshes, introspections). `--rate` turns a
+//! scenario into an open loop: new iterations start at that rate whether or not earlier ones
+//! finished (a flood), up to `--concurrency` at once. The balancer in front of several nodes
+//! (`bench/cluster`) is the crate's second binary, `balancer`.
 
 mod args;
 mod browser;

@@ -133,23 +133,7 @@ pub async fn iterate(shared: &Shared, worker: &mut Worker) -> Result<(), Failure
                 .access_token
                 .clone()
                 .ok_or("no token to introspect")?;
-            let mut jar = Jar::default();
-            let (status, _, body) = shared
-                .send(
-                    shared
-                        .http
-                        .post(&e.introspection)
-                        .basic_auth(&shared.args.client_id, Some(&shared.args.client_secret))
-                        .form(&[("token", token.as_str())]),
-                    &mut jar,
-                )
-                .await?;
-            let answer: Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
-            if status == StatusCode::OK && answer["active"] == true {
-                Ok(())
-            } else {
-                Err(format!("introspection answered {status}: {body}"))
-            }
+            shared.introspect(&token).await
         }
         "userinfo" => {
             let token = worker.access_token.as_deref().ok_or("no access token")?;
@@ -170,15 +154,8 @@ pub async fn iterate(shared: &Shared, worker: &mut Worker) -> Result<(), Failure
         }
         "refresh" => {
             let token = worker.refresh_token.clone().ok_or("no refresh token")?;
-            let tokens = shared
-                .token(&[("grant_type", "refresh_token"), ("refresh_token", &token)])
-                .await?;
-            worker.refresh_token = tokens["refresh_token"].as_str().map(str::to_owned);
-            worker
-                .refresh_token
-                .as_ref()
-                .map(drop)
-                .ok_or_else(|| "no rotated refresh token".into())
+            worker.refresh_token = Some(shared.refresh(&token).await?.1);
+            Ok(())
         }
         "code" => {
             let (code, verifier) = shared.authorize(&mut worker.jar, "openid", "").await?;
@@ -189,8 +166,37 @@ pub async fn iterate(shared: &Shared, worker: &mut Worker) -> Result<(), Failure
             let (code, verifier) = shared.authorize(&mut jar, "openid", "").await?;
             shared.exchange(&code, &verifier).await.map(drop)
         }
+        "mix" => mix(shared).await,
         other => Err(format!("no scenario `{other}`")),
     }
+}
+
+/// One sign-in with the token traffic it brings (the capacity model's mix, `bench/capacity.py`):
+/// a fresh browser signs in asking for a refresh token, then the client refreshes
+/// `--mix-refreshes` times and introspects the newest access token `--mix-introspections`
+/// times. The iteration counts as one; its requests are in the answers by status.
+async fn mix(shared: &Shared) -> Result<(), Failure> {
+    let mut jar = shared.browser();
+    let extra = shared.args.offline_extra.clone();
+    let (code, verifier) = shared
+        .authorize(&mut jar, "openid offline_access", &extra)
+        .await?;
+    let tokens = shared.exchange(&code, &verifier).await?;
+    let mut access = tokens["access_token"]
+        .as_str()
+        .ok_or("no access token")?
+        .to_owned();
+    let mut refresh = tokens["refresh_token"]
+        .as_str()
+        .ok_or("no refresh token")?
+        .to_owned();
+    for _ in 0..shared.args.mix_refreshes {
+        (access, refresh) = shared.refresh(&refresh).await?;
+    }
+    for _ in 0..shared.args.mix_introspections {
+        shared.introspect(&access).await?;
+    }
+    Ok(())
 }
 
 /// Argon2id verifications per second on this core at the provider's default parameters: the
