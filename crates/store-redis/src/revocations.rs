@@ -7,8 +7,9 @@
 //! stops hearing it, so that a node that cannot hear of changes reads the database each time
 //! (as it would without Redis). A read that started before a notice is not kept (the view's
 //! generation moved). Were a notice lost all the same (its sender could not reach Redis while
-//! the others could), nothing is served from memory longer than [`STALE_AT_MOST`] after its
-//! read began.
+//! the others could), nothing is served from memory longer than [`STALE_AT_MOST`] after it
+//! was read. (Dated from when the read ended, not when it began: a database slow to answer
+//! must not make every read useless, and so every request a read.)
 //!
 //! What issues tokens (a client authenticating, a grant refreshed without rotation, a code
 //! exchanged) does not rely on the view for grants: it reads the database
@@ -101,8 +102,13 @@ pub enum Revoked {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ticket {
     generation: Option<u64>,
-    /// When the read began: what it read is as old as that.
-    at: Instant,
+}
+
+impl Ticket {
+    /// Whether the view heard of changes when the ticket was taken.
+    pub fn is_live(self) -> bool {
+        self.generation.is_some()
+    }
 }
 
 #[derive(Default)]
@@ -155,7 +161,6 @@ impl View {
         let held = self.held();
         Ticket {
             generation: held.live.then_some(held.generation),
-            at: Instant::now(),
         }
     }
 
@@ -213,7 +218,6 @@ impl View {
                 held.loading = Some(Instant::now());
                 Revoked::ReadAll(Ticket {
                     generation: Some(held.generation),
-                    at: Instant::now(),
                 })
             }
         }
@@ -225,7 +229,7 @@ impl View {
         held.loading = None;
         if current(&held, ticket) {
             let revoked = revoked.map(|all| all.into_iter().collect());
-            held.revoked = Some((ticket.at, revoked));
+            held.revoked = Some((Instant::now(), revoked));
         }
     }
 
@@ -244,7 +248,7 @@ impl View {
             if held.grants.len() >= MAX_HELD {
                 held.grants.clear();
             }
-            held.grants.insert(id.to_owned(), (ticket.at, user));
+            held.grants.insert(id.to_owned(), (Instant::now(), user));
         }
     }
 
@@ -264,7 +268,7 @@ impl View {
                 held.clients.clear();
             }
             held.clients
-                .insert(client.id.clone(), (ticket.at, client.clone()));
+                .insert(client.id.clone(), (Instant::now(), client.clone()));
         }
     }
 }
@@ -286,7 +290,7 @@ impl View {
                 held.people.clear();
             }
             held.people
-                .insert(person.id.clone(), (ticket.at, person.clone()));
+                .insert(person.id.clone(), (Instant::now(), person.clone()));
         }
     }
 }

@@ -136,13 +136,18 @@ impl ClientStore for WatchedClients {
         self.inner.list_clients().await
     }
 
-    /// From memory while this node hears of changes; from the database itself otherwise.
+    /// From memory while this node hears of changes (read from the database itself when it
+    /// is not held); otherwise as the store below keeps clients (a per-node cache of a
+    /// couple of seconds), as without Redis.
     async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
         let view = &self.redis.view;
         if let Some(client) = view.client(id) {
             return Ok(Some(client));
         }
         let ticket = view.ticket();
+        if !ticket.is_live() {
+            return self.inner.find_client(id).await;
+        }
         let client = self.inner.find_client_now(id).await?;
         if let Some(client) = &client {
             view.keep_client(ticket, client);
