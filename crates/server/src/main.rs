@@ -17,6 +17,14 @@ use tracing_subscriber::EnvFilter;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // No transparent huge pages for this process: where the kernel gives them to every large
+    // mapping (`always`), the allocator's arena is backed by 2 MiB pages as soon as any of it
+    // is touched, 12 of an idle node's 32 MiB. Without them an idle node holds about 22 MiB,
+    // and sign-ins (Argon2id's 19 MiB) run as fast within the machine's drift (BENCHMARKS.md).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(error) = rustix::thread::disable_transparent_huge_pages(true) {
+        eprintln!("idp: transparent huge pages stay on: {error}");
+    }
     let cli = Cli::parse();
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,
