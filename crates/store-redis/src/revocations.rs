@@ -122,9 +122,33 @@ struct Held {
     /// Since when one request reads every revoked `jti` for the others.
     loading: Option<Instant>,
     /// An active grant's person, or `None` for a grant that is not active.
-    grants: HashMap<String, (Instant, Option<String>)>,
-    clients: HashMap<String, (Instant, Client)>,
-    people: HashMap<String, (Instant, User)>,
+    grants: Shelf<Option<String>>,
+    clients: Shelf<Client>,
+    people: Shelf<User>,
+}
+
+/// What was read of one kind, by id, each with when it was read.
+struct Shelf<T>(HashMap<String, (Instant, T)>);
+
+impl<T> Default for Shelf<T> {
+    fn default() -> Self {
+        Self(HashMap::new())
+    }
+}
+
+impl<T: Clone> Shelf<T> {
+    fn get(&self, id: &str) -> Option<T> {
+        let (at, value) = self.0.get(id)?;
+        fresh(*at).then(|| value.clone())
+    }
+
+    /// Keeps `value`; past `most`, everything held before is let go.
+    fn keep(&mut self, id: &str, value: T, most: usize) {
+        if self.0.len() >= most {
+            self.0.clear();
+        }
+        self.0.insert(id.to_owned(), (Instant::now(), value));
+    }
 }
 
 #[derive(Default)]
@@ -182,17 +206,18 @@ impl View {
                 }
             }
             Notice::Grant(id) => {
-                held.grants.remove(id);
+                held.grants.0.remove(id);
             }
             Notice::GrantsOfUser(user_id) => held
                 .grants
+                .0
                 .retain(|_, (_, user)| user.as_deref() != Some(user_id.as_str())),
-            Notice::Grants => held.grants.clear(),
+            Notice::Grants => held.grants.0.clear(),
             Notice::Client(id) => {
-                held.clients.remove(id);
+                held.clients.0.remove(id);
             }
             Notice::Person(id) => {
-                held.people.remove(id);
+                held.people.0.remove(id);
             }
         }
     }
@@ -236,61 +261,39 @@ impl View {
     /// An active grant's person (`Some(None)`: not active), when the view knows.
     pub fn grant(&self, id: &str) -> Option<Option<String>> {
         let held = self.held();
-        match held.grants.get(id) {
-            Some((at, user)) if held.live && fresh(*at) => Some(user.clone()),
-            _ => None,
-        }
+        held.live.then(|| held.grants.get(id)).flatten()
     }
 
     pub fn keep_grant(&self, ticket: Ticket, id: &str, user: Option<String>) {
         let mut held = self.held();
         if current(&held, ticket) {
-            if held.grants.len() >= MAX_HELD {
-                held.grants.clear();
-            }
-            held.grants.insert(id.to_owned(), (Instant::now(), user));
+            held.grants.keep(id, user, MAX_HELD);
         }
     }
 
     /// An enabled client, when the view holds it (unknown ids are never held).
     pub fn client(&self, id: &str) -> Option<Client> {
         let held = self.held();
-        match held.clients.get(id) {
-            Some((at, client)) if held.live && fresh(*at) => Some(client.clone()),
-            _ => None,
-        }
+        held.live.then(|| held.clients.get(id)).flatten()
     }
 
     pub fn keep_client(&self, ticket: Ticket, client: &Client) {
         let mut held = self.held();
         if current(&held, ticket) {
-            if held.clients.len() >= MAX_HELD {
-                held.clients.clear();
-            }
-            held.clients
-                .insert(client.id.clone(), (Instant::now(), client.clone()));
+            held.clients.keep(&client.id, client.clone(), MAX_HELD);
         }
     }
-}
 
-impl View {
     /// A person, when the view holds them (unknown ids are never held).
     pub fn person(&self, id: &str) -> Option<User> {
         let held = self.held();
-        match held.people.get(id) {
-            Some((at, person)) if held.live && fresh(*at) => Some(person.clone()),
-            _ => None,
-        }
+        held.live.then(|| held.people.get(id)).flatten()
     }
 
     pub fn keep_person(&self, ticket: Ticket, person: &User) {
         let mut held = self.held();
         if current(&held, ticket) {
-            if held.people.len() >= MAX_PEOPLE {
-                held.people.clear();
-            }
-            held.people
-                .insert(person.id.clone(), (Instant::now(), person.clone()));
+            held.people.keep(&person.id, person.clone(), MAX_PEOPLE);
         }
     }
 }
