@@ -497,6 +497,104 @@ for (const language of ["en", "es"]) {
   });
 }
 
+for (const language of ["en", "es"]) {
+  test(`support unlocks a locked PIN from the console, and the person sets a new one (${language})`, async () => {
+    const suffix = `${language}${randomBytes(3).toString("hex")}`;
+    const staff = `sam${suffix}`;
+    const locked = `lou${suffix}`;
+    createPerson(staff);
+    createPerson(locked);
+    const given = cli("user", "role", staff, "--grant", "support", "--reason", "on call");
+    assert.deepEqual(given.roles, ["support"]);
+    const ui = language === "es" ? { ui_locales: "es" } : {};
+
+    // Lou locks the PIN.
+    const lou = await person(language);
+    await lou.page.goto(authorizeUrl(ui));
+    await lou.page.fill("#username", locked);
+    await lou.page.fill("#password", PASSWORD);
+    await submit(lou.page, "username");
+    for (let i = 0; i < 5; i++) {
+      await lou.page.fill("#pin", "909192");
+      await submit(lou.page, "pin");
+    }
+
+    // Someone without the role is refused.
+    const other = await person(language);
+    createPerson(`ola${suffix}`);
+    await other.page.goto(`${issuer}/admin`);
+    await other.page.fill("#username", `ola${suffix}`);
+    await other.page.fill("#password", PASSWORD);
+    await submit(other.page, "username");
+    await other.page.fill("#pin", "482916");
+    await submit(other.page, "pin");
+    await other.page.fill("#code", codeFor(`ola${suffix}@example.com`));
+    await submit(other.page, "code");
+    assert.match(await other.page.getAttribute("main", "data-page"), /^error-/);
+    await check(other.page, "admin-forbidden", language);
+    await other.context.close();
+
+    // Sam signs in at the console, then steps up to aal2, adding an authenticator app.
+    const { context, page } = await person(language);
+    await page.goto(`${issuer}/admin`);
+    await page.fill("#username", staff);
+    await page.fill("#password", PASSWORD);
+    await submit(page, "username");
+    await page.fill("#pin", "482916");
+    await submit(page, "pin");
+    await page.fill("#code", codeFor(`${staff}@example.com`));
+    await submit(page, "code");
+    assert.equal(await page.getAttribute("main", "data-page"), "console-step-up");
+    await check(page, "console-step-up", language);
+    await page.locator("#console-step-up").click();
+    await page.fill("#pin", "482916");
+    await submit(page, "pin");
+    await page.locator('a[href$="/second-factor/add-app"]').click();
+    const key = await page.locator("#secret").innerText();
+    await page.fill("#otp", appCode(key));
+    await page.fill("#name", "Phone");
+    await submit(page, "otp");
+    assert.equal(await page.getAttribute("main", "data-page"), "admin");
+    await check(page, "admin", language);
+    await page.fill("#q", locked.slice(0, 6));
+    await page.locator("#admin-search").click();
+    await check(page, "admin-search", language);
+    await page.locator(`#person-${locked}`).click();
+    assert.equal(await page.getAttribute("main", "data-page"), "admin-person");
+    await check(page, "admin-person", language);
+    await page.locator("#admin-unlock").click();
+    assert.equal(await page.getAttribute("#unlock-reason", "aria-invalid"), "true");
+    await check(page, "admin-person-error", language);
+    await page.fill("#unlock-reason", "called in; identity checked");
+    await page.locator("#admin-unlock").click();
+    assert.ok(await page.locator("#console-notice").count(), "the unlock is confirmed");
+    await check(page, "admin-person-unlocked", language);
+    await context.close();
+
+    // Lou proves it is them with a code and chooses a new PIN.
+    await lou.page.goto(authorizeUrl(ui));
+    await lou.page.fill("#username", locked);
+    await lou.page.fill("#password", PASSWORD);
+    await submit(lou.page, "username");
+    await submit(lou.page, "channel");
+    await lou.page.fill("#code", codeFor(`${locked}@example.com`));
+    await submit(lou.page, "code");
+    await lou.page.fill("#pin", "602717");
+    await lou.page.fill("#pin_confirm", "602717");
+    await submit(lou.page, "pin");
+    if (await lou.page.locator("#code").count()) {
+      await lou.page.fill("#code", codeFor(`${locked}@example.com`));
+      await submit(lou.page, "code");
+    }
+    await lou.page.locator('button[value="allow"]').click();
+    assert.match(await lou.page.locator("#outcome").innerText(), /signed in: /);
+    const told = cli("outbox", "list")
+      .filter((m) => m.to === `${locked}@example.com` && /support|soporte/i.test(m.subject));
+    assert.equal(told.length, 1, "the person is told of the unlock");
+    await lou.context.close();
+  });
+}
+
 test("the language switch on every page changes the language and is remembered", async () => {
   const { context, page } = await person("en");
   await page.goto(`${issuer}/help`);
@@ -514,7 +612,7 @@ test("the language switch on every page changes the language and is remembered",
 
 test("every page was scanned in both languages", () => {
   for (const language of ["en", "es"]) {
-    assert.ok(scanned.filter((name) => name.startsWith(`${language}/`)).length >= 32,
+    assert.ok(scanned.filter((name) => name.startsWith(`${language}/`)).length >= 38,
       `${language}: only ${scanned.join(", ")}`);
   }
 });

@@ -21,6 +21,7 @@ mod cancel;
 mod claims;
 mod conformance;
 mod consent;
+mod console;
 mod dpop;
 mod dpop_par;
 mod expired;

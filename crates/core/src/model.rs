@@ -7,10 +7,12 @@ use crate::clock::UnixTime;
 mod audit;
 mod factors;
 mod profile;
+mod roles;
 
 pub use audit::{AuditEvent, AuditKind, chain_start};
 pub use factors::{Factor, FactorKind};
 pub use profile::{Address, Profile, ProfileError};
+pub use roles::{Role, Roles};
 
 /// A person who signs in. `id` is the stable, opaque OIDC subject (`sub`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +40,8 @@ pub struct User {
     pub credential_epoch: i64,
     /// Names and address, for the standard claims.
     pub profile: Profile,
+    /// What the person may do in the consoles.
+    pub roles: Roles,
 }
 
 /// What sign-up (web or CLI) stores, all of it at once.

@@ -49,6 +49,10 @@ pub struct DecoyCode {
 /// steps as a relying party but continue to `/account` instead of receiving a code.
 pub const ACCOUNT_CLIENT: &str = "account";
 
+/// The provider's own pages that sign people in through the account pages' client and come
+/// back to where they began: the account page and the consoles.
+pub const OWN_PAGES: [&str; 3] = ["/account", "/admin", "/developer"];
+
 impl Interaction {
     /// A new interaction at `signin`, begun `now` (not stored yet: see [`Interaction::save`]).
     pub fn new(
@@ -73,9 +77,15 @@ impl Interaction {
 
     /// An interaction that signs the user in for the account page (not stored yet).
     pub fn for_account(now: UnixTime, browser: String) -> Self {
+        Self::for_own_page(now, browser, OWN_PAGES[0])
+    }
+
+    /// An interaction that signs the user in for one of [`OWN_PAGES`] (not stored yet); it
+    /// ends back there.
+    pub fn for_own_page(now: UnixTime, browser: String, page: &'static str) -> Self {
         let request = AuthorizationRequest {
             client_id: ACCOUNT_CLIENT.to_owned(),
-            redirect_uri: "/account".to_owned(),
+            redirect_uri: page.to_owned(),
             scopes: Vec::new(),
             state: None,
             nonce: None,
@@ -103,6 +113,15 @@ impl Interaction {
 
     pub fn is_for_account(&self) -> bool {
         self.request.client_id == ACCOUNT_CLIENT
+    }
+
+    /// Where an own pages' sign-in ends: the page it began for, one of [`OWN_PAGES`] (the
+    /// account page for anything else).
+    pub fn own_page(&self) -> &'static str {
+        OWN_PAGES
+            .into_iter()
+            .find(|page| *page == self.request.redirect_uri)
+            .unwrap_or(OWN_PAGES[0])
     }
 
     /// What the request asks of the sign-in, with the operator's settings.

@@ -244,6 +244,7 @@ mod tests {
             disabled_at: None,
             credential_epoch: 0,
             profile: Default::default(),
+            roles: Default::default(),
         };
         (verifier, user)
     }

@@ -82,27 +82,23 @@ pub async fn run_keys(
     command: KeysCommand,
 ) -> Result<serde_json::Value, CliError> {
     let refused = |e: crate::keys::KeyLoadError| CliError(e.to_string());
-    match command {
-        KeysCommand::List => {}
-        KeysCommand::Rotate => {
-            crate::keys::rotate(state).await.map_err(refused)?;
-            record_cli(state, "keys rotate".into()).await;
-        }
-        KeysCommand::Retire { kid } => {
-            crate::keys::retire(state, &kid).await.map_err(refused)?;
-            record_cli(state, format!("keys retire {kid}")).await;
-        }
+    let change = match &command {
+        KeysCommand::List => None,
+        KeysCommand::Rotate => Some(crate::staff::KeyChange::Rotate),
+        KeysCommand::Retire { kid } => Some(crate::staff::KeyChange::Retire(kid)),
+        KeysCommand::Revoke { kid } => Some(crate::staff::KeyChange::Revoke(kid)),
         KeysCommand::Rewrap => return rewrap(state).await,
-        KeysCommand::Revoke { kid } => {
-            crate::keys::revoke(state, &kid).await.map_err(refused)?;
-            let event = idp_core::model::AuditEvent::new(
-                idp_core::model::AuditKind::KeyRevoked,
-                state.now(),
-            )
-            .actor("cli")
-            .detail(format!("kid {kid}"));
-            crate::audit::record(state, event).await;
-        }
+    };
+    if let Some(change) = change {
+        let from = crate::web::client_info::ClientInfo::default();
+        let acting = crate::staff::Acting {
+            by: &crate::staff::Actor::Cli,
+            reason: None,
+            from: &from,
+        };
+        crate::staff::change_keys(state, change, &acting)
+            .await
+            .map_err(refused)?;
     }
     let records = state.stores.keys.list_signing_keys().await?;
     Ok(crate::keys::describe(&records))
@@ -266,6 +262,21 @@ pub enum UserCommand {
         username: String,
         /// The factor's id as `idp user factors` prints it.
         id: String,
+    },
+    /// Give the person a role (admin, support, developer) or take one away; audited, and the
+    /// person is told. Without --grant or --revoke, prints their roles.
+    Role {
+        /// The username.
+        username: String,
+        /// The role to give: admin, support or developer.
+        #[arg(long, value_name = "ROLE", conflicts_with = "revoke")]
+        grant: Option<String>,
+        /// The role to take away.
+        #[arg(long, value_name = "ROLE")]
+        revoke: Option<String>,
+        /// Why, for the audit log.
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 
@@ -450,19 +461,57 @@ pub(crate) async fn find_user(
 
 pub async fn unlock_user(state: &AppState, username: &str) -> Result<serde_json::Value, CliError> {
     let user = find_user(state, username).await?;
-    state.stores.users.set_pin(&user.id, None).await?;
-    // Every session ends and every trusted browser is forgotten: the next sign-in gives the
-    // password before choosing the new PIN.
     let from = crate::web::client_info::ClientInfo::default();
-    crate::session::account_reset(state, &user.id, &from).await?;
-    state.stores.codes.reset_code_failures(&user.id).await?;
-    let event =
-        idp_core::model::AuditEvent::new(idp_core::model::AuditKind::PinUnlocked, state.now())
-            .user(&user.id)
-            .actor("cli")
-            .detail("support-assisted unlock; a new PIN is required at the next sign-in");
-    crate::audit::record(state, event).await;
-    Ok(json!({ "sub": user.id, "username": user.username, "pin": "reset" }))
+    let acting = crate::staff::Acting {
+        by: &crate::staff::Actor::Cli,
+        reason: None,
+        from: &from,
+    };
+    let told = crate::staff::unlock_pin(state, &user, &acting).await?;
+    Ok(json!({ "sub": user.id, "username": user.username, "pin": "reset", "notified": told }))
+}
+
+/// `idp user role`: gives or takes away `role` (neither: changes nothing) and prints the
+/// person's roles.
+pub async fn set_role(
+    state: &AppState,
+    username: &str,
+    change: Option<(&str, bool)>,
+    reason: Option<&str>,
+) -> Result<serde_json::Value, CliError> {
+    let user = find_user(state, username).await?;
+    let mut out = json!({ "sub": user.id, "username": user.username });
+    let mut roles = user.roles;
+    if let Some((name, grant)) = change {
+        let role = idp_core::model::Role::parse(name).ok_or_else(|| {
+            CliError(format!(
+                "no role `{name}`: give admin, support or developer"
+            ))
+        })?;
+        let from = crate::web::client_info::ClientInfo::default();
+        let acting = crate::staff::Acting {
+            by: &crate::staff::Actor::Cli,
+            reason,
+            from: &from,
+        };
+        let told = crate::staff::set_role(state, &user, role, grant, &acting).await?;
+        out["changed"] = json!(told.is_some());
+        if let Some(told) = told {
+            out["notified"] = json!(told);
+        }
+        roles = if grant {
+            roles.with(role)
+        } else {
+            roles.without(role)
+        };
+    }
+    out["roles"] = json!(
+        roles
+            .iter()
+            .map(idp_core::model::Role::as_str)
+            .collect::<Vec<_>>()
+    );
+    Ok(out)
 }
 
 /// The person's second factors and saved codes, for support.
@@ -501,7 +550,12 @@ pub async fn remove_factor(
 ) -> Result<serde_json::Value, CliError> {
     let user = find_user(state, username).await?;
     let from = crate::web::client_info::ClientInfo::default();
-    let told = crate::factors::remove_and_tell(state, &user, id, &from, Some("cli"))
+    let acting = crate::staff::Acting {
+        by: &crate::staff::Actor::Cli,
+        reason: None,
+        from: &from,
+    };
+    let told = crate::factors::remove_and_tell(state, &user, id, &acting)
         .await?
         .ok_or_else(|| CliError(format!("`{}` has no factor `{id}`", user.username)))?;
     Ok(json!({

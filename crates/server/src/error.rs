@@ -161,6 +161,10 @@ pub enum PageError {
         cause: Expired,
     },
     Forbidden(Text),
+    /// The person may not see this page (a console without its role).
+    NoAccess(Text),
+    /// What the path names does not exist.
+    NotFound(Text),
     /// The user has had too many wrong one-time codes in a row: only support unlocks them.
     CodesBlocked,
     /// Too many of these from this address: wait this many seconds.
@@ -213,7 +217,9 @@ impl PageError {
         let id = match self {
             Self::BadRequest { heading, .. } => heading.id(),
             Self::Expired { heading, .. } => heading,
-            Self::Forbidden(message) => message.id(),
+            Self::Forbidden(message) | Self::NoAccess(message) | Self::NotFound(message) => {
+                message.id()
+            }
             Self::CodesBlocked => "codes-blocked",
             Self::TooMany(_) => "too-many",
             Self::Busy => "busy",
@@ -293,6 +299,18 @@ impl IntoResponse for PageError {
             Self::Forbidden(message) => (
                 StatusCode::FORBIDDEN,
                 Text::new("error-form-title"),
+                message,
+                None,
+            ),
+            Self::NoAccess(message) => (
+                StatusCode::FORBIDDEN,
+                Text::new("error-no-access-title"),
+                message,
+                None,
+            ),
+            Self::NotFound(message) => (
+                StatusCode::NOT_FOUND,
+                Text::new("error-not-found-title"),
                 message,
                 None,
             ),

@@ -379,63 +379,46 @@ pub async fn new_saved_codes(
     Ok(codes)
 }
 
-/// Removes the person's factor `id`; `by` names who did (support's reason, or nobody for the
-/// person themself). False when they have no such factor. The person is told in the
-/// background.
+/// Removes the person's own factor `id`, at their request. False when they have no such
+/// factor. The person is told in the background.
 pub async fn remove(
     state: &AppState,
     user: &User,
     id: &str,
     from: &ClientInfo,
-    by: Option<&str>,
 ) -> Result<bool, StoreError> {
-    let Some(notice) = take_away(state, user, id, from, by).await? else {
+    let Some(notice) = take_away(state, user, id, from, None).await? else {
         return Ok(false);
     };
     state.notifier.send_later(notice);
     Ok(true)
 }
 
-/// How long a command waits for a notice to go out.
-const NOTICE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// [`remove`] for a command that exits once it answers: the person is told before this
-/// returns (a notice sent in the background could die with the process). `None` when they
-/// have no such factor; else whether the notice went out (the factor is gone either way).
+/// Removes a factor the person lost, for staff (`acting`): the person is told before this
+/// returns (a command exits once it answers, and a notice sent in the background could die
+/// with it). `None` when they have no such factor; else whether the notice went out (the
+/// factor is gone either way).
 pub async fn remove_and_tell(
     state: &AppState,
     user: &User,
     id: &str,
-    from: &ClientInfo,
-    by: Option<&str>,
+    acting: &crate::staff::Acting<'_>,
 ) -> Result<Option<bool>, StoreError> {
-    let Some(notice) = take_away(state, user, id, from, by).await? else {
+    let Some(notice) = take_away(state, user, id, acting.from, Some(acting)).await? else {
         return Ok(None);
     };
-    // Bounded besides the transport's own timeouts: a mail server that accepts and then says
-    // nothing must not hold the command forever.
-    let sent = tokio::time::timeout(NOTICE_WAIT, state.notifier.send(&notice)).await;
-    let told = match sent {
-        Ok(Ok(())) => true,
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "notice of a removed factor not delivered");
-            false
-        }
-        Err(_) => {
-            tracing::warn!("notice of a removed factor not delivered: no answer in time");
-            false
-        }
-    };
+    let told = crate::staff::tell(state, &notice).await;
     Ok(Some(told))
 }
 
-/// Removes and audits the factor; the notice to send, or `None` when there is no such factor.
+/// Removes and audits the factor (as staff's action when `by` names one); the notice to send,
+/// or `None` when there is no such factor.
 async fn take_away(
     state: &AppState,
     user: &User,
     id: &str,
     from: &ClientInfo,
-    by: Option<&str>,
+    by: Option<&crate::staff::Acting<'_>>,
 ) -> Result<Option<Message>, StoreError> {
     let factors = state.stores.factors.list_factors(&user.id).await?;
     let Some(factor) = factors.into_iter().find(|f| f.id == id) else {
@@ -444,12 +427,13 @@ async fn take_away(
     if !state.stores.factors.remove_factor(&user.id, id).await? {
         return Ok(None);
     }
-    let mut event = audit::event(state, AuditKind::FactorRemoved, from)
-        .user(&user.id)
-        .detail(format!("{} {}", factor.kind.as_str(), factor.id));
-    if let Some(actor) = by {
-        event = event.actor(actor);
-    }
+    let what = format!("{} {}", factor.kind.as_str(), factor.id);
+    let event = match by {
+        Some(acting) => acting.event(state, AuditKind::FactorRemoved, user, &what),
+        None => audit::event(state, AuditKind::FactorRemoved, from)
+            .user(&user.id)
+            .detail(what),
+    };
     audit::record(state, event).await;
     Ok(Some(messages::factor_removed(user, &factor, from)))
 }

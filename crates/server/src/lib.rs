@@ -24,6 +24,7 @@ pub mod rehash;
 pub mod routes;
 pub mod secrets;
 pub mod session;
+pub mod staff;
 pub mod start;
 pub mod state;
 pub mod store;

@@ -164,6 +164,23 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             print(out);
             Ok(())
         }
+        Command::User(UserCommand::Role {
+            username,
+            grant,
+            revoke,
+            reason,
+        }) => {
+            let change = match (&grant, &revoke) {
+                (Some(role), _) => Some((role.as_str(), true)),
+                (None, Some(role)) => Some((role.as_str(), false)),
+                (None, None) => None,
+            };
+            let out = idp_server::cli::set_role(&state, &username, change, reason.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            print(out);
+            Ok(())
+        }
         Command::User(UserCommand::RemoveFactor { username, id }) => {
             let out = idp_server::cli::remove_factor(&state, &username, &id)
                 .await

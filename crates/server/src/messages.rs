@@ -51,6 +51,32 @@ pub fn pin_changed(user: &User) -> Message {
     )
 }
 
+pub fn pin_unlocked(user: &User) -> Message {
+    notice(
+        user,
+        "mail-pin-unlocked-subject",
+        Text::new("mail-pin-unlocked"),
+    )
+}
+
+pub fn sessions_ended(user: &User) -> Message {
+    notice(
+        user,
+        "mail-sessions-ended-subject",
+        Text::new("mail-sessions-ended"),
+    )
+}
+
+/// A role given (`granted`) or taken away.
+pub fn role_changed(user: &User, role: idp_core::model::Role, granted: bool) -> Message {
+    let (subject, body) = if granted {
+        ("mail-role-granted-subject", "mail-role-granted")
+    } else {
+        ("mail-role-revoked-subject", "mail-role-revoked")
+    };
+    notice(user, subject, Text::new(body).with("role", role.as_str()))
+}
+
 pub fn password_changed(user: &User) -> Message {
     notice(
         user,

@@ -287,11 +287,28 @@ pub async fn per_ip(
     let Some((key, pace)) = limited(state, action, ip) else {
         return Ok(Verdict::Go);
     };
+    add(state, &key, pace).await
+}
+
+/// Searches one person may make in the consoles a minute: enough to work, too few to walk the
+/// directory of people.
+const CONSOLE_SEARCHES_PER_MINUTE: u32 = 30;
+
+/// Records a console search by the person `user_id`, as [`per_ip`] records an action.
+pub async fn console_search(state: &AppState, user_id: &str) -> Result<Verdict, StoreError> {
+    let Some(pace) = Pace::of(CONSOLE_SEARCHES_PER_MINUTE, 60) else {
+        return Ok(Verdict::Go);
+    };
+    add(state, &format!("console-search:user:{user_id}"), pace).await
+}
+
+/// Adds one to `key`'s backlog at `pace`: go, or the seconds to wait.
+async fn add(state: &AppState, key: &str, pace: Pace) -> Result<Verdict, StoreError> {
     let now = now_ms(state);
     let (added, until) = state
         .stores
         .throttle
-        .add_to_backlog(&key, now, pace.cost, Some(pace.most(now)))
+        .add_to_backlog(key, now, pace.cost, Some(pace.most(now)))
         .await?;
     if added {
         return Ok(Verdict::Go);

@@ -70,6 +70,7 @@ macro_rules! database_contract {
             users::users_change_their_secrets_and_contacts,
             users::hashes_are_upgraded_only_while_unchanged,
             users::devices_are_trusted_per_user,
+            users::people_have_roles_and_are_found_by_part_of_a_contact,
             grants::grants_revoke,
             grants::rotations_are_checked_and_store_one_successor,
             keys::clients_and_keys_round_trip,

@@ -327,3 +327,52 @@ pub async fn devices_are_trusted_per_user(stores: &Stores) {
         1
     );
 }
+
+/// Roles are kept with the person; a search finds people by part of their username, e-mail
+/// address (any case) or phone number (its digits), in username order, a page at a time, and
+/// takes what is typed literally (`%` and `_` are no wildcards).
+pub async fn people_have_roles_and_are_found_by_part_of_a_contact(stores: &Stores) {
+    use idp_core::model::{Role, Roles};
+    let users = &stores.users;
+    given_users(stores, &[("u-b", "bea"), ("u-a", "abe"), ("u-c", "cal_1")]).await;
+    users
+        .set_email("u-b", "Bea.Smith@Example.org", true)
+        .await
+        .unwrap();
+    users
+        .set_phone("u-c", Some("+15550100"), false)
+        .await
+        .unwrap();
+    let support: Roles = [Role::Support, Role::Admin].into_iter().collect();
+    users.set_roles("u-a", support).await.unwrap();
+    assert!(users.set_roles("nobody", support).await.is_err());
+    let abe = users.find_user("u-a").await.unwrap().unwrap();
+    assert_eq!(abe.roles, support);
+    let bea = users.find_user("u-b").await.unwrap().unwrap();
+    assert!(bea.roles.is_empty());
+    users.set_roles("u-a", Roles::default()).await.unwrap();
+    assert!(
+        users
+            .find_user("u-a")
+            .await
+            .unwrap()
+            .unwrap()
+            .roles
+            .is_empty()
+    );
+
+    let names = |found: Vec<User>| found.into_iter().map(|u| u.username).collect::<Vec<_>>();
+    let search = |text: &'static str, after: Option<&'static str>, limit| async move {
+        names(users.search_users(text, after, limit).await.unwrap())
+    };
+    assert_eq!(search("SMITH@example", None, 10).await, ["bea"]);
+    assert_eq!(search("example", None, 10).await, ["abe", "bea", "cal_1"]);
+    assert_eq!(search("example", None, 2).await, ["abe", "bea"]);
+    assert_eq!(search("example", Some("bea"), 2).await, ["cal_1"]);
+    assert_eq!(search("555 01", None, 10).await, ["cal_1"]);
+    assert_eq!(search("+1 555-0100", None, 10).await, ["cal_1"]);
+    assert_eq!(search("l_1", None, 10).await, ["cal_1"]);
+    assert!(search("a%e", None, 10).await.is_empty(), "% is no wildcard");
+    assert!(search("b_a", None, 10).await.is_empty(), "_ is no wildcard");
+    assert!(search("nobody", None, 10).await.is_empty());
+}

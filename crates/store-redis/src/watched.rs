@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
 use idp_core::model::{
-    Client, EphemeralKind, Grant, NewUser, Profile, Rotated, RotationCheck, User,
+    Client, EphemeralKind, Grant, NewUser, Profile, Roles, Rotated, RotationCheck, User,
 };
 use idp_core::security_questions::SecurityAnswer;
 use idp_core::store::{ClientStore, GrantStore, UserStore};
@@ -323,5 +323,19 @@ impl UserStore for WatchedUsers {
     async fn set_profile(&self, user_id: &str, profile: &Profile) -> Result<(), StoreError> {
         let done = self.inner.set_profile(user_id, profile).await;
         self.changed(user_id, done).await
+    }
+
+    async fn set_roles(&self, user_id: &str, roles: Roles) -> Result<(), StoreError> {
+        let done = self.inner.set_roles(user_id, roles).await;
+        self.changed(user_id, done).await
+    }
+
+    async fn search_users(
+        &self,
+        text: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError> {
+        self.inner.search_users(text, after, limit).await
     }
 }

@@ -112,6 +112,8 @@ pub enum AuditKind {
     SecondFactorWrong,
     SavedCodesCreated,
     SavedCodeUsed,
+    RoleGranted,
+    RoleRevoked,
 }
 
 impl AuditKind {
@@ -148,6 +150,8 @@ impl AuditKind {
             Self::SecondFactorWrong => "second_factor_wrong",
             Self::SavedCodesCreated => "saved_codes_created",
             Self::SavedCodeUsed => "saved_code_used",
+            Self::RoleGranted => "role_granted",
+            Self::RoleRevoked => "role_revoked",
         }
     }
 
@@ -184,6 +188,8 @@ impl AuditKind {
             Self::SecondFactorWrong,
             Self::SavedCodesCreated,
             Self::SavedCodeUsed,
+            Self::RoleGranted,
+            Self::RoleRevoked,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == value)

@@ -27,6 +27,7 @@ pub fn person(id: &str) -> User {
         disabled_at: None,
         credential_epoch: 1,
         profile: Default::default(),
+        roles: Default::default(),
     }
 }
 
@@ -107,6 +108,17 @@ impl UserStore for MemoryUsers {
         unreachable!("not used by these tests")
     }
     async fn set_profile(&self, _: &str, _: &idp_core::model::Profile) -> Result<(), StoreError> {
+        unreachable!("not used by these tests")
+    }
+    async fn set_roles(&self, _: &str, _: idp_core::model::Roles) -> Result<(), StoreError> {
+        unreachable!("not used by these tests")
+    }
+    async fn search_users(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: usize,
+    ) -> Result<Vec<User>, StoreError> {
         unreachable!("not used by these tests")
     }
 }

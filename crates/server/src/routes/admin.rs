@@ -188,18 +188,25 @@ pub async fn list_keys(State(state): State<AppState>, headers: HeaderMap) -> Ans
     keys_answer(&state).await
 }
 
+/// Makes `change` to the signing keys for the admin client `actor`; the keys after it.
+async fn change_keys(
+    state: &AppState,
+    actor: &Client,
+    change: crate::staff::KeyChange<'_>,
+) -> Answer {
+    let from = crate::web::client_info::ClientInfo::default();
+    let acting = crate::staff::Acting {
+        by: &crate::staff::Actor::Client(actor.id.clone()),
+        reason: None,
+        from: &from,
+    };
+    crate::staff::change_keys(state, change, &acting).await?;
+    keys_answer(state).await
+}
+
 pub async fn rotate_keys(State(state): State<AppState>, headers: HeaderMap) -> Answer {
     let actor = admin(&state, &headers).await?;
-    crate::keys::rotate(&state).await?;
-    record(
-        &state,
-        &actor,
-        AuditKind::AdminAction,
-        None,
-        "keys rotate".into(),
-    )
-    .await;
-    keys_answer(&state).await
+    change_keys(&state, &actor, crate::staff::KeyChange::Rotate).await
 }
 
 pub async fn retire_key(
@@ -208,16 +215,7 @@ pub async fn retire_key(
     Path(kid): Path<String>,
 ) -> Answer {
     let actor = admin(&state, &headers).await?;
-    crate::keys::retire(&state, &kid).await?;
-    record(
-        &state,
-        &actor,
-        AuditKind::AdminAction,
-        None,
-        format!("keys retire {kid}"),
-    )
-    .await;
-    keys_answer(&state).await
+    change_keys(&state, &actor, crate::staff::KeyChange::Retire(&kid)).await
 }
 
 pub async fn revoke_key(
@@ -226,16 +224,7 @@ pub async fn revoke_key(
     Path(kid): Path<String>,
 ) -> Answer {
     let actor = admin(&state, &headers).await?;
-    crate::keys::revoke(&state, &kid).await?;
-    record(
-        &state,
-        &actor,
-        AuditKind::KeyRevoked,
-        None,
-        format!("kid {kid}"),
-    )
-    .await;
-    keys_answer(&state).await
+    change_keys(&state, &actor, crate::staff::KeyChange::Revoke(&kid)).await
 }
 
 fn describe_user(state: &AppState, user: &User) -> Value {
@@ -282,18 +271,13 @@ pub async fn unlock_user(
 ) -> Answer {
     let actor = admin(&state, &headers).await?;
     let user = find_user(&state, &username).await?;
-    state.stores.users.set_pin(&user.id, None).await?;
     let from = crate::web::client_info::ClientInfo::default();
-    crate::session::account_reset(&state, &user.id, &from).await?;
-    state.stores.codes.reset_code_failures(&user.id).await?;
-    record(
-        &state,
-        &actor,
-        AuditKind::PinUnlocked,
-        Some(&user.id),
-        "a new PIN is required at the next sign-in".into(),
-    )
-    .await;
+    let acting = crate::staff::Acting {
+        by: &crate::staff::Actor::Client(actor.id.clone()),
+        reason: None,
+        from: &from,
+    };
+    crate::staff::unlock_pin(&state, &user, &acting).await?;
     let user = find_user(&state, &username).await?;
     Ok(Json(describe_user(&state, &user)))
 }

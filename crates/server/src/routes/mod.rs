@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod console;
 pub mod metrics;
 pub mod protocol;
 pub(crate) mod readiness;
@@ -175,6 +176,12 @@ pub fn router(state: AppState) -> Router {
             post(account::factors::remove_factor),
         )
         .route("/account/step-up", get(account::factors::step_up))
+        .route("/admin", get(console::support::home))
+        .route("/admin/step-up", get(console::admin_step_up))
+        .route("/admin/people/{id}", get(console::support::person_page))
+        .route("/admin/people/{id}/{action}", post(console::support::act))
+        .route("/admin/signing-keys", get(console::keys::page))
+        .route("/admin/signing-keys/{action}", post(console::keys::change))
         .merge(admin::routes(state.clone()))
         // Token traffic: the statements of these wait for connections of their own (see
         // `Traffic`); the token endpoint chooses by grant.

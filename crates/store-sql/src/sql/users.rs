@@ -18,6 +18,7 @@ pub(super) struct UserRow {
     disabled_at: Option<i64>,
     credential_epoch: i64,
     profile: Option<String>,
+    roles: Option<String>,
 }
 
 impl FromRow for UserRow {
@@ -38,6 +39,7 @@ impl FromRow for UserRow {
             disabled_at: row.get("disabled_at")?,
             credential_epoch: row.get("credential_epoch")?,
             profile: row.get("profile")?,
+            roles: row.get("roles")?,
         })
     }
 }
@@ -67,6 +69,12 @@ impl UserRow {
             profile: match self.profile {
                 Some(json) => serde_json::from_str(&json).map_err(|_| corrupt("users.profile"))?,
                 None => idp_core::model::Profile::default(),
+            },
+            roles: match self.roles {
+                Some(stored) => {
+                    Roles::from_stored(&stored).ok_or_else(|| corrupt("users.roles"))?
+                }
+                None => Roles::default(),
             },
         })
     }
@@ -239,6 +247,60 @@ impl UserStore for SqlStore {
             .bind(user_id)
             .run_one(self)
             .await
+    }
+
+    async fn set_roles(&self, user_id: &str, roles: Roles) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET roles = $1 WHERE id = $2")
+            .bind(roles.stored())
+            .bind(user_id)
+            .run_one(self)
+            .await
+    }
+
+    async fn search_users(
+        &self,
+        text: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError> {
+        // `LIKE` with its wildcards escaped: what is typed matches as it is. A phone number is
+        // matched on its digits (stored numbers are E.164: `+` and digits).
+        let like = |text: &str| {
+            let escaped: String = text
+                .chars()
+                .flat_map(|c| match c {
+                    '\\' | '%' | '_' => vec!['\\', c],
+                    c => vec![c],
+                })
+                .collect();
+            format!("%{escaped}%")
+        };
+        let words = like(&text.to_lowercase());
+        // Digits match phone numbers only where what was typed is a phone number (digits,
+        // spaces, `+-().`), and at least three of them.
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        let phone_like = text
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        let phone = (phone_like && digits.len() >= 3).then(|| like(&digits));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = sqlx::query(
+            "SELECT * FROM users
+             WHERE (username LIKE $1 ESCAPE '\\' OR lower(email) LIKE $1 ESCAPE '\\'
+                    OR phone LIKE $2 ESCAPE '\\')
+               AND username > $3
+             ORDER BY username LIMIT $4",
+        )
+        .bind(words)
+        .bind(phone)
+        .bind(after.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|row| UserRow::from_row(row)?.into_user())
+            .collect()
     }
 }
 

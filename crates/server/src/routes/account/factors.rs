@@ -375,7 +375,7 @@ pub async fn remove_factor(
     {
         return Ok(refusal);
     }
-    if !factors::remove(&state, &user, &form.id, &from, None).await? {
+    if !factors::remove(&state, &user, &form.id, &from).await? {
         return unknown_factor(&state, jar, &session, &user).await;
     }
     done(&state, jar, &session, &user, "account-factor-removed").await
@@ -399,7 +399,7 @@ pub struct StepUpQuery {
 
 /// The provider's own account pages as the client of their sign-in: first party, so never
 /// asked for consent.
-fn account_client() -> Client {
+pub(crate) fn account_client() -> Client {
     Client {
         id: ACCOUNT_CLIENT.to_owned(),
         name: "your account".to_owned(),

@@ -19,6 +19,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
+use idp_core::StoreError;
 use idp_core::model::{AuditKind, Session, User};
 use idp_core::security_questions;
 use serde_json::json;
@@ -38,6 +39,52 @@ const SIGN_IN_EVENTS: [AuditKind; 5] = [
     AuditKind::PinLocked,
 ];
 
+/// A person's live sessions as pages show them (`current`: the one of the browser showing
+/// the page), newest first.
+pub(crate) async fn sessions_shown(
+    state: &AppState,
+    user_id: &str,
+    current: Option<&str>,
+) -> Result<Vec<serde_json::Value>, StoreError> {
+    let now = state.now();
+    let zone = state.settings.time_zone();
+    let sessions = state.stores.sessions.list_sessions(user_id, now).await?;
+    Ok(sessions
+        .into_iter()
+        .map(|s| {
+            json!({
+                "sid": s.sid,
+                "current": Some(s.sid.as_str()) == current,
+                "created_at": when::moment(s.created_at, now, zone),
+                "acr": s.acr,
+                "ip": s.ip,
+                "device": device::name(s.user_agent.as_deref()),
+            })
+        })
+        .collect())
+}
+
+/// The browsers a person trusts, as pages show them.
+pub(crate) async fn devices_shown(
+    state: &AppState,
+    user_id: &str,
+) -> Result<Vec<serde_json::Value>, StoreError> {
+    let now = state.now();
+    let zone = state.settings.time_zone();
+    let devices = state.stores.devices.list_devices(user_id).await?;
+    Ok(devices
+        .into_iter()
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "last_seen_at": when::moment(d.last_seen_at, now, zone),
+                "ip": d.ip,
+                "device": device::name(d.user_agent.as_deref()),
+            })
+        })
+        .collect())
+}
+
 /// The account page, with a notice or an error from the last action.
 async fn page(
     state: &AppState,
@@ -51,22 +98,7 @@ async fn page(
     let now = state.now();
     let zone = state.settings.time_zone();
     let at = |at: i64| when::moment(at, now, zone);
-    let sessions: Vec<_> = state
-        .stores
-        .sessions
-        .list_sessions(&user.id, now)
-        .await?
-        .into_iter()
-        .map(|s| {
-            json!({
-                "sid": s.sid,
-                "current": s.sid == session.sid,
-                "created_at": at(s.created_at),
-                "ip": s.ip,
-                "device": device::name(s.user_agent.as_deref()),
-            })
-        })
-        .collect();
+    let sessions = sessions_shown(state, &user.id, Some(&session.sid)).await?;
     let events: Vec<_> = state
         .stores
         .audit
@@ -82,21 +114,7 @@ async fn page(
             })
         })
         .collect();
-    let devices: Vec<_> = state
-        .stores
-        .devices
-        .list_devices(&user.id)
-        .await?
-        .into_iter()
-        .map(|d| {
-            json!({
-                "id": d.id,
-                "last_seen_at": at(d.last_seen_at),
-                "ip": d.ip,
-                "device": device::name(d.user_agent.as_deref()),
-            })
-        })
-        .collect();
+    let devices = devices_shown(state, &user.id).await?;
     let mut consents = Vec::new();
     for (client_id, scopes, granted_at) in state.stores.consents.list_consents(&user.id).await? {
         let name = state
@@ -124,6 +142,9 @@ async fn page(
         "account.html",
         json!({
             "username": user.username,
+            "roles": user.roles.iter().map(idp_core::model::Role::as_str).collect::<Vec<_>>(),
+            "console": user.roles.has(idp_core::model::Role::Admin)
+                || user.roles.has(idp_core::model::Role::Support),
             "email": user.email,
             "email_verified": user.email_verified,
             "phone": user.phone,

@@ -163,7 +163,7 @@ pub async fn advance(
                     // The code carries the credentials its session was opened under.
                     let epoch = session.credential_epoch;
                     answer = Some(if loaded.interaction.is_for_account() {
-                        Answer::Own("/account")
+                        Answer::Own(loaded.interaction.own_page())
                     } else {
                         let request = &loaded.interaction.request;
                         let client = state

@@ -1,0 +1,193 @@
+//! What staff do to a person's account, written once for every way they do it: the command
+//! line, the admin API and the consoles. Each action is audited with who did it and why, and
+//! the person is told by e-mail.
+
+use std::time::Duration;
+
+use idp_core::StoreError;
+use idp_core::model::{AuditEvent, AuditKind, Message, Role, User};
+
+use crate::state::AppState;
+use crate::web::client_info::ClientInfo;
+
+/// How long an action waits for its notice to be handed to the mail server: a server that
+/// accepts and then says nothing must not hold a page or a command forever.
+const NOTICE_WAIT: Duration = Duration::from_secs(30);
+
+/// Who acted, as the audit log names them.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    /// The command line on a machine of the deployment.
+    Cli,
+    /// An admin client, through the admin API.
+    Client(String),
+    /// A person with a role, through a console.
+    Staff(String),
+}
+
+impl Actor {
+    /// The audit log's `actor`: `cli`, the client's id, or `user:` and the person's id.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Cli => "cli".to_owned(),
+            Self::Client(id) => id.clone(),
+            Self::Staff(user_id) => format!("user:{user_id}"),
+        }
+    }
+}
+
+/// One action: who did it, why, and from where.
+pub struct Acting<'a> {
+    pub by: &'a Actor,
+    /// Why, in the actor's words; required in the consoles, optional elsewhere.
+    pub reason: Option<&'a str>,
+    pub from: &'a ClientInfo,
+}
+
+impl Acting<'_> {
+    /// An audit event of `kind` about `user`, its detail `what` and the reason.
+    pub(crate) fn event(
+        &self,
+        state: &AppState,
+        kind: AuditKind,
+        user: &User,
+        what: &str,
+    ) -> AuditEvent {
+        self.about_nobody(state, kind, what).user(&user.id)
+    }
+
+    /// An audit event of `kind` about no person (signing keys, clients).
+    fn about_nobody(&self, state: &AppState, kind: AuditKind, what: &str) -> AuditEvent {
+        let detail = match self.reason {
+            Some(reason) => format!("{what}; reason: {reason}"),
+            None => what.to_owned(),
+        };
+        crate::audit::event(state, kind, self.from)
+            .actor(&self.by.name())
+            .detail(detail)
+    }
+}
+
+/// Sends `notice`; whether it was handed over.
+pub async fn tell(state: &AppState, notice: &Message) -> bool {
+    match tokio::time::timeout(NOTICE_WAIT, state.notifier.send(notice)).await {
+        Ok(Ok(())) => true,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "notice to a person not delivered");
+            false
+        }
+        Err(_) => {
+            tracing::warn!("notice to a person not delivered: no answer in time");
+            false
+        }
+    }
+}
+
+/// Opens a locked (or forgotten) PIN after staff confirmed who the person is: the PIN is
+/// cleared, so the next sign-in gives the password and then chooses a new PIN; every grant is
+/// revoked, every session ends and every trusted browser is forgotten. Whether the person was
+/// told.
+pub async fn unlock_pin(
+    state: &AppState,
+    user: &User,
+    acting: &Acting<'_>,
+) -> Result<bool, StoreError> {
+    state.stores.users.set_pin(&user.id, None).await?;
+    crate::session::account_reset(state, &user.id, acting.from).await?;
+    state.stores.codes.reset_code_failures(&user.id).await?;
+    let what = "support-assisted unlock; a new PIN is required at the next sign-in";
+    let event = acting.event(state, AuditKind::PinUnlocked, user, what);
+    crate::audit::record(state, event).await;
+    Ok(tell(state, &crate::messages::pin_unlocked(user)).await)
+}
+
+/// Ends every session of the person (their relying parties are told) and revokes their
+/// grants; trusted browsers stay trusted. Whether the person was told.
+pub async fn end_sessions(
+    state: &AppState,
+    user: &User,
+    acting: &Acting<'_>,
+) -> Result<bool, StoreError> {
+    state
+        .stores
+        .grants
+        .revoke_all_grants_of_user(&user.id, state.now())
+        .await?;
+    let sessions = state
+        .stores
+        .sessions
+        .list_sessions(&user.id, state.now())
+        .await?;
+    for session in &sessions {
+        crate::session::end(state, session, acting.from).await?;
+    }
+    let what = format!("every session ended ({})", sessions.len());
+    let event = acting.event(state, AuditKind::AdminAction, user, &what);
+    crate::audit::record(state, event).await;
+    Ok(tell(state, &crate::messages::sessions_ended(user)).await)
+}
+
+/// Gives the person `role` (`grant`) or takes it away. `None` when they already had it (or
+/// did not): nothing changed and nothing is recorded; else whether the person was told.
+pub async fn set_role(
+    state: &AppState,
+    user: &User,
+    role: Role,
+    grant: bool,
+    acting: &Acting<'_>,
+) -> Result<Option<bool>, StoreError> {
+    if user.roles.has(role) == grant {
+        return Ok(None);
+    }
+    let roles = if grant {
+        user.roles.with(role)
+    } else {
+        user.roles.without(role)
+    };
+    state.stores.users.set_roles(&user.id, roles).await?;
+    let kind = if grant {
+        AuditKind::RoleGranted
+    } else {
+        AuditKind::RoleRevoked
+    };
+    let event = acting.event(state, kind, user, role.as_str());
+    crate::audit::record(state, event).await;
+    let notice = crate::messages::role_changed(user, role, grant);
+    Ok(Some(tell(state, &notice).await))
+}
+
+/// A change to the signing keys (see `crate::keys`).
+#[derive(Debug, Clone, Copy)]
+pub enum KeyChange<'a> {
+    /// A `next` key per algorithm, signing after the pre-publication window.
+    Rotate,
+    /// An active key retired now, its `next` key taking over.
+    Retire(&'a str),
+    /// A key removed at once (it leaked).
+    Revoke(&'a str),
+}
+
+/// Makes `change` to the signing keys, audited.
+pub async fn change_keys(
+    state: &AppState,
+    change: KeyChange<'_>,
+    acting: &Acting<'_>,
+) -> Result<(), crate::keys::KeyLoadError> {
+    let (kind, what) = match change {
+        KeyChange::Rotate => {
+            crate::keys::rotate(state).await?;
+            (AuditKind::AdminAction, "keys rotate".to_owned())
+        }
+        KeyChange::Retire(kid) => {
+            crate::keys::retire(state, kid).await?;
+            (AuditKind::AdminAction, format!("keys retire {kid}"))
+        }
+        KeyChange::Revoke(kid) => {
+            crate::keys::revoke(state, kid).await?;
+            (AuditKind::KeyRevoked, format!("kid {kid}"))
+        }
+    };
+    let event = acting.about_nobody(state, kind, &what);
+    crate::audit::record(state, event).await;
+    Ok(())
+}

@@ -1,0 +1,409 @@
+//! The support console (`/admin`): roles given on the command line, the console's guard
+//! (a role, a session at aal2, a recent sign-in for changes, CSRF), and support's journey:
+//! find a locked person, unlock their PIN with a reason, and the person sets a new PIN.
+
+use axum::http::StatusCode;
+use idp_core::Clock as _;
+use idp_core::model::AuditKind;
+use idp_factors::totp;
+
+use crate::support::{Browser, Idp, PASSWORD, PIN, Page, authorize};
+
+const ALICE: &str = "id-alice";
+const SAM: &str = "id-sam";
+
+async fn setup() -> Idp {
+    let idp = Idp::start().await;
+    idp.client("rp", true).await;
+    idp.user("alice").await;
+    idp.user("sam").await;
+    idp
+}
+
+/// Gives (or takes away) `role` as `idp user role` does; its JSON answer.
+async fn role(idp: &Idp, username: &str, role: &str, grant: bool) -> serde_json::Value {
+    idp_server::cli::set_role(&idp.state, username, Some((role, grant)), Some("on call"))
+        .await
+        .unwrap()
+}
+
+/// Signs `sam` in to the account page, adds an authenticator app, and steps up to aal2 at the
+/// console: the console's first page and the app's secret.
+async fn staff_at_aal2(idp: &Idp, browser: &mut Browser<'_>) -> (Page, totp::Secret) {
+    let account = browser.open_account("sam", PIN).await;
+    assert!(account.contains("id=\"account-roles\""), "{}", account.body);
+    assert_eq!(account.link("/admin"), "/admin");
+    let add = browser.get("/account/factors/app").await;
+    let secret = add.shown_key();
+    let code = totp::code_at(&secret, idp.clock.now());
+    let done = browser
+        .submit(&add, &[("otp", &code), ("name", "phone")])
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+
+    // The session is at password and PIN: the console offers the step-up.
+    let short = browser.get("/admin").await;
+    assert_eq!(short.status, StatusCode::FORBIDDEN);
+    assert!(short.is("console-step-up"), "{short:?}");
+    idp.clock.advance(30);
+    let admin = step_up(idp, browser, &short.link("/admin/step-up"), &secret).await;
+    (admin, secret)
+}
+
+/// Runs the console's step-up at `link`: the PIN, then the app's code; the console's page it
+/// ends on.
+async fn step_up(idp: &Idp, browser: &mut Browser<'_>, link: &str, secret: &totp::Secret) -> Page {
+    let started = browser.get(link).await;
+    let pin = browser.follow(started).await;
+    assert!(pin.is("pin"), "{pin:?}");
+    let next = browser.submit(&pin, &[("pin", PIN)]).await;
+    let factor = browser.follow(next).await;
+    assert!(factor.is("second-factor"), "{factor:?}");
+    let code = totp::code_at(secret, idp.clock.now());
+    let answer = browser.submit(&factor, &[("otp", &code)]).await;
+    assert_eq!(answer.to(), "/admin", "{answer:?}");
+    let admin = browser.follow(answer).await;
+    assert!(admin.is("admin"), "{admin:?}");
+    admin
+}
+
+/// Locks alice's PIN with wrong tries from a browser of her own.
+async fn lock_alice(idp: &Idp) {
+    let mut browser = Browser::new(idp);
+    let (login, _) = browser.open(&authorize("rp", &[])).await;
+    let pin = browser
+        .post(&login, &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    for _ in 0..5 {
+        browser.post(pin.to(), &[("pin", "909192")]).await;
+    }
+    let user = idp
+        .state
+        .stores
+        .users
+        .find_user(ALICE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.pin_failures, 5, "locked");
+}
+
+async fn events(idp: &Idp, kind: AuditKind) -> Vec<idp_core::model::AuditEvent> {
+    idp.state
+        .stores
+        .audit
+        .recent_for_user(ALICE, &[kind], 10)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn support_finds_a_locked_person_and_unlocks_their_pin_with_a_reason() {
+    let idp = setup().await;
+    let granted = role(&idp, "sam", "support", true).await;
+    assert_eq!(granted["roles"], serde_json::json!(["support"]));
+    assert_eq!(granted["changed"], true);
+    lock_alice(&idp).await;
+    let mut browser = Browser::new(&idp);
+    let (admin, _) = staff_at_aal2(&idp, &mut browser).await;
+    assert!(admin.contains("Find a person"), "{}", admin.body);
+
+    // Partial, by e-mail address: the person, masked, with the PIN's state.
+    let found = browser.get("/admin?q=ALICE%40example").await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    assert!(found.contains("id=\"person-alice\""), "{}", found.body);
+    assert!(!found.contains("alice@example.com"), "masked");
+    assert!(found.contains("Locked"), "{}", found.body);
+    let nobody = browser.get("/admin?q=zzz").await;
+    assert!(nobody.contains("id=\"people-none\""), "{}", nobody.body);
+
+    let person = browser.get(&found.link("/admin/people/")).await;
+    assert!(person.is("admin-person"), "{person:?}");
+    assert!(
+        person.contains("pin_wrong"),
+        "recent events: {}",
+        person.body
+    );
+
+    // No reason: refused, and nothing changes.
+    let refused = browser
+        .submit_to(
+            &person,
+            &format!("/admin/people/{ALICE}/unlock"),
+            &[("reason", " ")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.contains("Give a reason"), "{}", refused.body);
+    assert!(idp.pin_hash_of(ALICE).await.is_some());
+
+    let reason = "called from a new phone; identity checked by the usual questions";
+    let done = browser
+        .submit_to(
+            &person,
+            &format!("/admin/people/{ALICE}/unlock"),
+            &[("reason", reason)],
+        )
+        .await;
+    assert_eq!(done.to(), format!("/admin/people/{ALICE}?done=unlocked"));
+    let after = browser.follow(done).await;
+    assert!(after.contains("id=\"console-notice\""), "{}", after.body);
+    assert!(after.contains("Not set"), "{}", after.body);
+    assert!(idp.pin_hash_of(ALICE).await.is_none());
+    let unlocked = events(&idp, AuditKind::PinUnlocked).await;
+    assert_eq!(unlocked.len(), 1);
+    assert_eq!(unlocked[0].actor.as_deref(), Some("user:id-sam"));
+    assert!(unlocked[0].detail.contains(reason), "{:?}", unlocked[0]);
+    assert_eq!(
+        idp.notice("alice@example.com", "Support unlocked the PIN")
+            .await,
+        1
+    );
+
+    // Alice signs in with her password, proves it is her with a code sent to her confirmed
+    // address, and chooses a new PIN.
+    let mut hers = Browser::new(&idp);
+    let (login, _) = hers.open(&authorize("rp", &[])).await;
+    let next = hers
+        .post(&login, &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    let choose = hers.follow(next).await;
+    assert!(choose.is("recover-choose"), "{choose:?}");
+    let sent = hers.submit(&choose, &[("channel", "email")]).await;
+    let code_page = hers.follow(sent).await;
+    let code = idp.code_sent_to("alice@example.com").await.unwrap();
+    let next = hers.submit(&code_page, &[("code", &code)]).await;
+    let create = hers.follow(next).await;
+    assert!(create.is("new-pin"), "{create:?}");
+    let answer = hers
+        .submit(&create, &[("pin", "602717"), ("pin_confirm", "602717")])
+        .await;
+    assert!(answer.gives_code(), "{answer:?}");
+    assert!(idp.pin_hash_of(ALICE).await.is_some());
+}
+
+#[tokio::test]
+async fn a_person_without_the_role_is_refused() {
+    let idp = setup().await;
+    let mut browser = Browser::new(&idp);
+    browser.open_account("alice", PIN).await;
+    let refused = browser.get("/admin").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        refused.contains("support or administrator role"),
+        "{}",
+        refused.body
+    );
+    let post = browser
+        .post(&format!("/admin/people/{SAM}/unlock"), &[("reason", "me")])
+        .await;
+    assert_eq!(post.status, StatusCode::FORBIDDEN);
+    assert!(idp.pin_hash_of(SAM).await.is_some());
+}
+
+#[tokio::test]
+async fn a_role_taken_away_closes_the_console() {
+    let idp = setup().await;
+    role(&idp, "sam", "support", true).await;
+    let mut browser = Browser::new(&idp);
+    staff_at_aal2(&idp, &mut browser).await;
+    let revoked = role(&idp, "sam", "support", false).await;
+    assert_eq!(revoked["roles"], serde_json::json!([]));
+    let again = role(&idp, "sam", "support", false).await;
+    assert_eq!(again["changed"], false, "nothing to take away");
+    let refused = browser.get("/admin").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let audit = &idp.state.stores.audit;
+    let granted = audit
+        .recent_for_user(SAM, &[AuditKind::RoleGranted], 5)
+        .await
+        .unwrap();
+    let taken = audit
+        .recent_for_user(SAM, &[AuditKind::RoleRevoked], 5)
+        .await
+        .unwrap();
+    assert_eq!((granted.len(), taken.len()), (1, 1));
+    assert_eq!(granted[0].actor.as_deref(), Some("cli"));
+    assert!(
+        granted[0].detail.contains("support; reason: on call"),
+        "{granted:?}"
+    );
+    assert_eq!(idp.notice("sam@example.com", "given the role").await, 1);
+    assert_eq!(idp.notice("sam@example.com", "was taken away").await, 1);
+    let unknown = idp_server::cli::set_role(&idp.state, "sam", Some(("root", true)), None).await;
+    assert!(unknown.unwrap_err().to_string().contains("no role `root`"));
+}
+
+#[tokio::test]
+async fn a_change_needs_a_recent_sign_in_and_the_form_token() {
+    let idp = setup().await;
+    role(&idp, "sam", "support", true).await;
+    let mut browser = Browser::new(&idp);
+    let (_, secret) = staff_at_aal2(&idp, &mut browser).await;
+    let person = browser.get(&format!("/admin/people/{ALICE}")).await;
+    assert!(person.is("admin-person"), "{person:?}");
+
+    // A forged post (no form token) changes nothing.
+    let forged = browser
+        .post_as_is(
+            &format!("/admin/people/{ALICE}/end-sessions"),
+            &[("reason".into(), "forged".into())],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    // Sixteen minutes on, looking is still allowed, changing is not.
+    idp.clock.advance(16 * 60);
+    let person = browser.get(&format!("/admin/people/{ALICE}")).await;
+    assert!(person.is("admin-person"), "{person:?}");
+    let stale = browser
+        .submit_to(
+            &person,
+            &format!("/admin/people/{ALICE}/unlock"),
+            &[("reason", "x")],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::FORBIDDEN);
+    assert!(stale.is("console-step-up"), "{stale:?}");
+    assert!(stale.contains("last 15 minutes"), "{}", stale.body);
+    assert!(idp.pin_hash_of(ALICE).await.is_some());
+    assert!(events(&idp, AuditKind::PinUnlocked).await.is_empty());
+
+    // After the step-up, the same change goes through.
+    step_up(
+        &idp,
+        &mut browser,
+        &stale.link("/admin/step-up?fresh=1"),
+        &secret,
+    )
+    .await;
+    let person = browser.get(&format!("/admin/people/{ALICE}")).await;
+    let done = browser
+        .submit_to(
+            &person,
+            &format!("/admin/people/{ALICE}/unlock"),
+            &[("reason", "x")],
+        )
+        .await;
+    assert_eq!(done.to(), format!("/admin/people/{ALICE}?done=unlocked"));
+    assert!(idp.pin_hash_of(ALICE).await.is_none());
+}
+
+/// The `kid` in a JWT's header.
+fn kid_of(jwt: &str) -> String {
+    use base64::Engine as _;
+    let part = jwt.split('.').next().unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+/// The key ids the JWKS publishes.
+async fn published(idp: &Idp) -> Vec<String> {
+    let request = axum::http::Request::get("/jwks")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (status, _, jwks) = idp.call_text(request).await;
+    assert_eq!(status, StatusCode::OK);
+    let jwks: serde_json::Value = serde_json::from_str(&jwks).unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_admin_rotates_and_revokes_signing_keys_and_support_may_not() {
+    let idp = setup().await;
+    role(&idp, "sam", "admin", true).await;
+    // A relying party holds an ID token signed before any change.
+    let mut hers = Browser::new(&idp);
+    let answer = hers.sign_in(&authorize("rp", &[]), "alice").await;
+    let (status, tokens) = crate::support::exchange(&idp, "rp", &answer).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let signer = kid_of(tokens["id_token"].as_str().unwrap());
+
+    let mut browser = Browser::new(&idp);
+    let (admin, _) = staff_at_aal2(&idp, &mut browser).await;
+    let keys = browser.get(&admin.link("/admin/signing-keys")).await;
+    assert!(keys.is("admin-keys"), "{keys:?}");
+    assert!(keys.contains(&signer), "{}", keys.body);
+    let before = idp
+        .state
+        .stores
+        .keys
+        .list_signing_keys()
+        .await
+        .unwrap()
+        .len();
+
+    let rotated = browser
+        .submit_to(&keys, "/admin/signing-keys/rotate", &[("reason", "yearly")])
+        .await;
+    assert_eq!(rotated.to(), "/admin/signing-keys?done=rotate");
+    let after = idp.state.stores.keys.list_signing_keys().await.unwrap();
+    assert!(after.len() > before, "a next key per algorithm");
+    assert!(after.iter().any(|k| k.state.as_str() == "next"));
+    // Relying parties keep verifying what the old key signed: it is still published.
+    idp.id_token_claims(&tokens);
+    let kids = published(&idp).await;
+    assert!(kids.contains(&signer), "{kids:?}");
+
+    // A revocation asks for the key typed again.
+    let keys = browser.follow(rotated).await;
+    assert!(keys.contains("id=\"console-notice\""), "{}", keys.body);
+    let mistyped = browser
+        .submit_to(
+            &keys,
+            "/admin/signing-keys/revoke",
+            &[
+                ("kid", &signer),
+                ("confirm", "not it"),
+                ("reason", "leaked"),
+            ],
+        )
+        .await;
+    assert_eq!(mistyped.status, StatusCode::BAD_REQUEST);
+    assert!(published(&idp).await.contains(&signer));
+    let revoked = browser
+        .submit_to(
+            &keys,
+            "/admin/signing-keys/revoke",
+            &[("kid", &signer), ("confirm", &signer), ("reason", "leaked")],
+        )
+        .await;
+    assert_eq!(revoked.to(), "/admin/signing-keys?done=revoke");
+    assert!(!published(&idp).await.contains(&signer));
+    let state = &idp.state;
+    let token = tokens["id_token"].as_str().unwrap();
+    let verified: Result<serde_json::Value, _> =
+        state
+            .keys()
+            .verify(token, "JWT", state.issuer(), state.now());
+    assert!(
+        verified.is_err(),
+        "what a revoked key signed no longer verifies"
+    );
+    let audit = state
+        .stores
+        .audit
+        .query(None, Some(AuditKind::KeyRevoked), 5)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].actor.as_deref(), Some("user:id-sam"));
+    assert!(audit[0].detail.contains("reason: leaked"), "{audit:?}");
+
+    // Support sees people, not keys.
+    role(&idp, "sam", "admin", false).await;
+    role(&idp, "sam", "support", true).await;
+    let refused = browser.get("/admin/signing-keys").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.contains("administrator role"), "{}", refused.body);
+    let home = browser.get("/admin").await;
+    assert!(!home.contains("/admin/signing-keys"), "{}", home.body);
+}
