@@ -108,14 +108,51 @@ async fn support_finds_a_locked_person_and_unlocks_their_pin_with_a_reason() {
     let (admin, _) = staff_at_aal2(&idp, &mut browser).await;
     assert!(admin.contains("Find a person"), "{}", admin.body);
 
-    // Partial, by e-mail address: the person, masked, with the PIN's state.
-    let found = browser.get("/admin?q=ALICE%40example").await;
+    // By the whole e-mail address, in any case: the person, masked, with the PIN's state.
+    let found = browser.get("/admin?q=ALICE%40example.COM").await;
     assert_eq!(found.status, StatusCode::OK, "{}", found.body);
     assert!(found.contains("id=\"person-alice\""), "{}", found.body);
     assert!(!found.contains("alice@example.com"), "masked");
     assert!(found.contains("Locked"), "{}", found.body);
     let nobody = browser.get("/admin?q=zzz").await;
     assert!(nobody.contains("id=\"people-none\""), "{}", nobody.body);
+    let part = browser.get("/admin?q=alice%40example").await;
+    assert!(
+        part.contains("id=\"people-none\""),
+        "part of an address finds no one"
+    );
+    let short = browser.get("/admin?q=al").await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    let by_name = browser.get("/admin?q=lic").await;
+    assert!(by_name.contains("id=\"person-alice\""), "{}", by_name.body);
+
+    // Support acts neither on their own account nor on another person with a role.
+    let own = browser.get(&format!("/admin/people/{SAM}")).await;
+    let refused = browser
+        .submit_to(
+            &own,
+            &format!("/admin/people/{SAM}/unlock"),
+            &[("reason", "me")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    role(&idp, "alice", "developer", true).await;
+    let hers = browser.get(&format!("/admin/people/{ALICE}")).await;
+    let refused = browser
+        .submit_to(
+            &hers,
+            &format!("/admin/people/{ALICE}/unlock"),
+            &[("reason", "x")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        refused.contains("Only an administrator"),
+        "{}",
+        refused.body
+    );
+    role(&idp, "alice", "developer", false).await;
+    assert!(idp.pin_hash_of(SAM).await.is_some());
 
     let person = browser.get(&found.link("/admin/people/")).await;
     assert!(person.is("admin-person"), "{person:?}");
@@ -135,6 +172,15 @@ async fn support_finds_a_locked_person_and_unlocks_their_pin_with_a_reason() {
         .await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     assert!(refused.contains("Give a reason"), "{}", refused.body);
+    let forged_line = "ok\nINFO a line of our own";
+    let refused = browser
+        .submit_to(
+            &person,
+            &format!("/admin/people/{ALICE}/unlock"),
+            &[("reason", forged_line)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     assert!(idp.pin_hash_of(ALICE).await.is_some());
 
     let reason = "called from a new phone; identity checked by the usual questions";
@@ -391,7 +437,13 @@ async fn an_admin_rotates_and_revokes_signing_keys_and_support_may_not() {
     let audit = state
         .stores
         .audit
-        .query(None, Some(AuditKind::KeyRevoked), 5)
+        .query(
+            &idp_core::model::AuditFilter {
+                kind: Some(AuditKind::KeyRevoked),
+                ..Default::default()
+            },
+            5,
+        )
         .await
         .unwrap();
     assert_eq!(audit.len(), 1);
@@ -406,4 +458,55 @@ async fn an_admin_rotates_and_revokes_signing_keys_and_support_may_not() {
     assert!(refused.contains("administrator role"), "{}", refused.body);
     let home = browser.get("/admin").await;
     assert!(!home.contains("/admin/signing-keys"), "{}", home.body);
+}
+
+#[tokio::test]
+async fn an_admin_reads_the_audit_log_by_person_kind_and_day_and_checks_its_chain() {
+    let idp = setup().await;
+    role(&idp, "sam", "admin", true).await;
+    let mut browser = Browser::new(&idp);
+    let (admin, _) = staff_at_aal2(&idp, &mut browser).await;
+    let log = browser.get(&admin.link("/admin/audit-log")).await;
+    assert!(log.is("admin-audit"), "{log:?}");
+
+    let granted = browser
+        .get("/admin/audit-log?person=sam&kind=role_granted&client=&from=&until=")
+        .await;
+    assert_eq!(granted.status, StatusCode::OK, "{}", granted.body);
+    assert!(granted.contains("reason: on call"), "{}", granted.body);
+    let theirs = browser
+        .get("/admin/audit-log?person=alice&kind=role_granted")
+        .await;
+    assert!(theirs.contains("id=\"no-events\""), "{}", theirs.body);
+    let later = browser.get("/admin/audit-log?from=2099-01-01").await;
+    assert!(later.contains("id=\"no-events\""), "{}", later.body);
+    let today = idp.clock.now() - idp.clock.now() % 86_400;
+    let day = time::OffsetDateTime::from_unix_timestamp(today)
+        .unwrap()
+        .date();
+    let on_the_day = browser
+        .get(&format!(
+            "/admin/audit-log?from={day}&until={day}&kind=role_granted"
+        ))
+        .await;
+    assert!(
+        on_the_day.contains("reason: on call"),
+        "{}",
+        on_the_day.body
+    );
+    for bad in ["kind=nonsense", "from=2027-13-01", "person=nobody"] {
+        let refused = browser.get(&format!("/admin/audit-log?{bad}")).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+
+    let checked = browser
+        .submit_to(&log, "/admin/audit-log/verify", &[])
+        .await;
+    assert_eq!(checked.status, StatusCode::OK, "{}", checked.body);
+    assert!(checked.contains("id=\"audit-intact\""), "{}", checked.body);
+
+    role(&idp, "sam", "admin", false).await;
+    role(&idp, "sam", "support", true).await;
+    let refused = browser.get("/admin/audit-log").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }

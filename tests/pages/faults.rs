@@ -169,11 +169,10 @@ impl AuditStore for AnswerLost {
 
     async fn query(
         &self,
-        user_id: Option<&str>,
-        kind: Option<AuditKind>,
+        filter: &idp_core::model::AuditFilter,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        self.inner.query(user_id, kind, limit).await
+        self.inner.query(filter, limit).await
     }
 
     async fn recent_for_user(

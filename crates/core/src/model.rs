@@ -9,7 +9,7 @@ mod factors;
 mod profile;
 mod roles;
 
-pub use audit::{AuditEvent, AuditKind, chain_start};
+pub use audit::{AuditEvent, AuditFilter, AuditKind, chain_start};
 pub use factors::{Factor, FactorKind};
 pub use profile::{Address, Profile, ProfileError};
 pub use roles::{Role, Roles};

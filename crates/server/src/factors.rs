@@ -435,5 +435,8 @@ async fn take_away(
             .detail(what),
     };
     audit::record(state, event).await;
+    // Staff's browser and address are not the person's business: their notice names neither.
+    let unnamed = ClientInfo::default();
+    let from = if by.is_some() { &unnamed } else { from };
     Ok(Some(messages::factor_removed(user, &factor, from)))
 }

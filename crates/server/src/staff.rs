@@ -93,11 +93,12 @@ pub async fn unlock_pin(
     acting: &Acting<'_>,
 ) -> Result<bool, StoreError> {
     state.stores.users.set_pin(&user.id, None).await?;
-    crate::session::account_reset(state, &user.id, acting.from).await?;
-    state.stores.codes.reset_code_failures(&user.id).await?;
+    // Recorded as soon as the PIN is cleared: a failure below leaves no change unrecorded.
     let what = "support-assisted unlock; a new PIN is required at the next sign-in";
     let event = acting.event(state, AuditKind::PinUnlocked, user, what);
     crate::audit::record(state, event).await;
+    crate::session::account_reset(state, &user.id, acting.from).await?;
+    state.stores.codes.reset_code_failures(&user.id).await?;
     Ok(tell(state, &crate::messages::pin_unlocked(user)).await)
 }
 
@@ -108,22 +109,23 @@ pub async fn end_sessions(
     user: &User,
     acting: &Acting<'_>,
 ) -> Result<bool, StoreError> {
-    state
-        .stores
-        .grants
-        .revoke_all_grants_of_user(&user.id, state.now())
-        .await?;
     let sessions = state
         .stores
         .sessions
         .list_sessions(&user.id, state.now())
         .await?;
-    for session in &sessions {
-        crate::session::end(state, session, acting.from).await?;
-    }
+    // Recorded before the first change: a failure part-way leaves none unrecorded.
     let what = format!("every session ended ({})", sessions.len());
     let event = acting.event(state, AuditKind::AdminAction, user, &what);
     crate::audit::record(state, event).await;
+    state
+        .stores
+        .grants
+        .revoke_all_grants_of_user(&user.id, state.now())
+        .await?;
+    for session in &sessions {
+        crate::session::end(state, session, acting.from).await?;
+    }
     Ok(tell(state, &crate::messages::sessions_ended(user)).await)
 }
 

@@ -15,9 +15,10 @@ use async_trait::async_trait;
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
 use idp_core::model::{
-    AuditEvent, AuditKind, Channel, Client, CodePurpose, Consumed, Device, EphemeralKind, Factor,
-    FactorKind, Grant, GrantOwner, KeyState, Message, NewUser, OneTimeCode, Roles, Rotated,
-    RotationCheck, Session, SigningAlg, SigningKeyRecord, TokenEndpointAuthMethod, User,
+    AuditEvent, AuditFilter, AuditKind, Channel, Client, CodePurpose, Consumed, Device,
+    EphemeralKind, Factor, FactorKind, Grant, GrantOwner, KeyState, Message, NewUser, OneTimeCode,
+    Roles, Rotated, RotationCheck, Session, SigningAlg, SigningKeyRecord, TokenEndpointAuthMethod,
+    User,
 };
 use idp_core::store::{
     AuditLink, AuditStore, ClientStore, CodeStore, ConsentStore, DeviceStore, EphemeralStore,

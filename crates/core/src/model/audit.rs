@@ -77,6 +77,18 @@ impl AuditEvent {
     }
 }
 
+/// Which events a search of the audit log asks for: each field given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    pub kind: Option<AuditKind>,
+    /// At or after.
+    pub from: Option<UnixTime>,
+    /// At or before.
+    pub until: Option<UnixTime>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditKind {
@@ -117,6 +129,43 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
+    /// Every kind, in the order they were added.
+    pub const ALL: [AuditKind; 33] = [
+        Self::SignUp,
+        Self::SignInSucceeded,
+        Self::PasswordWrong,
+        Self::PasswordThrottled,
+        Self::PinWrong,
+        Self::PinLocked,
+        Self::PinChanged,
+        Self::PasswordChanged,
+        Self::PinUnlocked,
+        Self::RecoveryStarted,
+        Self::RecoveryCodeWrong,
+        Self::RecoveryCompleted,
+        Self::PasswordResetStarted,
+        Self::PasswordReset,
+        Self::ContactConfirmed,
+        Self::ContactChanged,
+        Self::SessionEnded,
+        Self::NewDeviceCodeSent,
+        Self::NewDeviceVerified,
+        Self::DeviceForgotten,
+        Self::SecurityQuestionsChanged,
+        Self::ProfileChanged,
+        Self::KeyRevoked,
+        Self::AdminAction,
+        Self::FactorAdded,
+        Self::FactorRemoved,
+        Self::FactorRenamed,
+        Self::SecondFactorVerified,
+        Self::SecondFactorWrong,
+        Self::SavedCodesCreated,
+        Self::SavedCodeUsed,
+        Self::RoleGranted,
+        Self::RoleRevoked,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::SignUp => "sign_up",
@@ -156,42 +205,6 @@ impl AuditKind {
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [
-            Self::SignUp,
-            Self::SignInSucceeded,
-            Self::PasswordWrong,
-            Self::PasswordThrottled,
-            Self::PinWrong,
-            Self::PinLocked,
-            Self::PinChanged,
-            Self::PasswordChanged,
-            Self::PinUnlocked,
-            Self::RecoveryStarted,
-            Self::RecoveryCodeWrong,
-            Self::RecoveryCompleted,
-            Self::PasswordResetStarted,
-            Self::PasswordReset,
-            Self::ContactConfirmed,
-            Self::ContactChanged,
-            Self::SessionEnded,
-            Self::NewDeviceCodeSent,
-            Self::NewDeviceVerified,
-            Self::DeviceForgotten,
-            Self::SecurityQuestionsChanged,
-            Self::ProfileChanged,
-            Self::KeyRevoked,
-            Self::AdminAction,
-            Self::FactorAdded,
-            Self::FactorRemoved,
-            Self::FactorRenamed,
-            Self::SecondFactorVerified,
-            Self::SecondFactorWrong,
-            Self::SavedCodesCreated,
-            Self::SavedCodeUsed,
-            Self::RoleGranted,
-            Self::RoleRevoked,
-        ]
-        .into_iter()
-        .find(|kind| kind.as_str() == value)
+        Self::ALL.into_iter().find(|kind| kind.as_str() == value)
     }
 }

@@ -274,11 +274,10 @@ pub trait AuditStore: Send + Sync {
         after: i64,
         limit: u32,
     ) -> Result<Vec<(i64, AuditEvent, Option<String>)>, StoreError>;
-    /// The most recent events, newest first, optionally of one user and one kind.
+    /// The most recent events `filter` asks for, newest first, at most `limit`.
     async fn query(
         &self,
-        user_id: Option<&str>,
-        kind: Option<crate::model::AuditKind>,
+        filter: &crate::model::AuditFilter,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError>;
     /// The user's most recent events of the given kinds (all kinds when empty), newest first.

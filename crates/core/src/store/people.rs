@@ -69,10 +69,10 @@ pub trait UserStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Replaces the person's roles; an error when there is no such person.
     async fn set_roles(&self, user_id: &str, roles: Roles) -> Result<(), StoreError>;
-    /// People whose username or e-mail address holds `text` (letters in any case, `%` and `_`
-    /// as typed), or whose phone number holds its digits when `text` is written as a phone
-    /// number (digits, spaces, `+-().`; three digits at least), ordered by username, those
-    /// after `after` only (a page's last username), at most `limit`.
+    /// People whose username holds `text` (any case; `%` and `_` as typed), or whose whole
+    /// e-mail address (any case) or phone number (however written) it is: a search never tells
+    /// more of a contact than its masked form shows. Ordered by username, those after `after`
+    /// only (a page's last username), at most `limit`.
     async fn search_users(
         &self,
         text: &str,

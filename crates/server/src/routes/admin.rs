@@ -419,14 +419,15 @@ pub async fn audit_log(
         Some(username) => Some(find_user(&state, username).await?.id),
         None => None,
     };
+    let filter = idp_core::model::AuditFilter {
+        user_id,
+        kind,
+        ..Default::default()
+    };
     let events = state
         .stores
         .audit
-        .query(
-            user_id.as_deref(),
-            kind,
-            query.limit.unwrap_or(100).min(1000),
-        )
+        .query(&filter, query.limit.unwrap_or(100).min(1000))
         .await?;
     let mut events =
         serde_json::to_value(events).map_err(|e| StoreError::Corrupt(e.to_string()))?;

@@ -182,6 +182,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/people/{id}/{action}", post(console::support::act))
         .route("/admin/signing-keys", get(console::keys::page))
         .route("/admin/signing-keys/{action}", post(console::keys::change))
+        .route("/admin/audit-log", get(console::audit::page))
+        .route("/admin/audit-log/verify", post(console::audit::verify))
         .merge(admin::routes(state.clone()))
         // Token traffic: the statements of these wait for connections of their own (see
         // `Traffic`); the token endpoint chooses by grant.

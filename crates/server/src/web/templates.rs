@@ -43,6 +43,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "admin.html",
         "admin_person.html",
         "admin_keys.html",
+        "admin_audit.html",
         "console_step_up.html",
         "saved_codes.html",
         "consent.html",

@@ -130,20 +130,25 @@ impl AuditStore for SqlStore {
             .collect()
     }
 
-    async fn query(
-        &self,
-        user_id: Option<&str>,
-        kind: Option<AuditKind>,
-        limit: u32,
-    ) -> Result<Vec<AuditEvent>, StoreError> {
+    async fn query(&self, filter: &AuditFilter, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
+        let kind = filter.kind.map(AuditKind::as_str);
         let rows = sqlx::query(
-            "SELECT * FROM audit_log WHERE ($1 IS NULL OR user_id = $2) AND ($3 IS NULL OR kind = $4)
-             ORDER BY at DESC, id DESC LIMIT $5",
+            "SELECT * FROM audit_log
+             WHERE ($1 IS NULL OR user_id = $2) AND ($3 IS NULL OR client_id = $4)
+               AND ($5 IS NULL OR kind = $6) AND ($7 IS NULL OR at >= $8)
+               AND ($9 IS NULL OR at <= $10)
+             ORDER BY at DESC, id DESC LIMIT $11",
         )
-        .bind(user_id)
-        .bind(user_id)
-        .bind(kind.map(AuditKind::as_str))
-        .bind(kind.map(AuditKind::as_str))
+        .bind(filter.user_id.as_deref())
+        .bind(filter.user_id.as_deref())
+        .bind(filter.client_id.as_deref())
+        .bind(filter.client_id.as_deref())
+        .bind(kind)
+        .bind(kind)
+        .bind(filter.from)
+        .bind(filter.from)
+        .bind(filter.until)
+        .bind(filter.until)
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await

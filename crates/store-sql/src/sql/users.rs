@@ -263,35 +263,27 @@ impl UserStore for SqlStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<User>, StoreError> {
-        // `LIKE` with its wildcards escaped: what is typed matches as it is. A phone number is
-        // matched on its digits (stored numbers are E.164: `+` and digits).
-        let like = |text: &str| {
-            let escaped: String = text
-                .chars()
-                .flat_map(|c| match c {
-                    '\\' | '%' | '_' => vec!['\\', c],
-                    c => vec![c],
-                })
-                .collect();
-            format!("%{escaped}%")
-        };
-        let words = like(&text.to_lowercase());
-        // Digits match phone numbers only where what was typed is a phone number (digits,
-        // spaces, `+-().`), and at least three of them.
-        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-        let phone_like = text
+        // Part of a username, with `LIKE`'s wildcards escaped: what is typed matches as it is.
+        // Contacts match only whole, so that a search never tells more of one than its masked
+        // form shows.
+        let escaped: String = text
+            .to_lowercase()
             .chars()
-            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
-        let phone = (phone_like && digits.len() >= 3).then(|| like(&digits));
+            .flat_map(|c| match c {
+                '\\' | '%' | '_' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let phone = idp_core::validate::phone(text).ok();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = sqlx::query(
             "SELECT * FROM users
-             WHERE (username LIKE $1 ESCAPE '\\' OR lower(email) LIKE $1 ESCAPE '\\'
-                    OR phone LIKE $2 ESCAPE '\\')
-               AND username > $3
-             ORDER BY username LIMIT $4",
+             WHERE (username LIKE $1 ESCAPE '\\' OR lower(email) = $2 OR phone = $3)
+               AND username > $4
+             ORDER BY username LIMIT $5",
         )
-        .bind(words)
+        .bind(format!("%{escaped}%"))
+        .bind(text.trim().to_lowercase())
         .bind(phone)
         .bind(after.unwrap_or(""))
         .bind(limit)

@@ -19,6 +19,7 @@ macro_rules! admitted {
     };
 }
 
+pub mod audit;
 pub mod keys;
 pub mod support;
 
@@ -178,12 +179,19 @@ async fn sign_in(
     let (jar, browser) = csrf::browser_binding(state, jar);
     let mut interaction = Interaction::for_own_page(state.now(), browser, console.path());
     if ask != Ask::Nothing {
+        // Essential: a sign-in that does not reach the level ends without a session, rather
+        // than replacing the one the browser has with a weaker one.
         interaction.request.acr = Some(LEVEL.acr().to_owned());
+        interaction.request.acr_essential = true;
     }
     if ask == Ask::Fresh {
         interaction.request.max_age = Some(0);
     }
-    let session = crate::session::current(state, &jar).await?;
+    let session = match ask {
+        // Only a session of a person who may sign in answers for them (see `admit`).
+        Ask::Nothing => None,
+        Ask::Level | Ask::Fresh => crate::session::current(state, &jar).await?,
+    };
     let client = crate::routes::account::factors::account_client();
     steps::begin(state, jar, session, interaction, &client, from).await
 }
@@ -218,6 +226,8 @@ const MAX_REASON: usize = 500;
 pub fn reason_problem(reason: &str) -> Option<&'static str> {
     if reason.is_empty() {
         Some("console-reason-needed")
+    } else if reason.chars().any(char::is_control) {
+        Some("console-reason-one-line")
     } else if reason.chars().count() > MAX_REASON {
         Some("console-reason-too-long")
     } else {

@@ -24,7 +24,8 @@ use crate::web::extract::CsrfForm;
 
 /// People listed on one page of a search.
 const PAGE: usize = 20;
-/// The longest search taken.
+/// The shortest and the longest search taken: a letter or two would list everyone.
+const MIN_SEARCH: usize = 3;
 const MAX_SEARCH: usize = 100;
 /// Security events shown on a person's page.
 const EVENTS: u32 = 20;
@@ -51,8 +52,16 @@ pub async fn home(
         "is_admin": staff.is_admin(),
         "username": staff.user.username,
     });
-    if text.chars().count() > MAX_SEARCH {
-        let error = FieldError::on("q", Text::new("console-search-too-long"));
+    let length = text.chars().count();
+    let problem = if length > MAX_SEARCH {
+        Some("console-search-too-long")
+    } else if (1..MIN_SEARCH).contains(&length) {
+        Some("console-search-too-short")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        let error = FieldError::on("q", Text::new(problem));
         context["error"] = json!(error);
         return Ok(render(
             &state,
@@ -66,7 +75,11 @@ pub async fn home(
         if let Verdict::Wait(seconds) = throttle::console_search(&state, &staff.user.id).await? {
             return Err(PageError::TooMany(seconds));
         }
-        let after = query.after.as_deref().filter(|a| !a.is_empty());
+        // A page's last username: no longer than any username.
+        let after = query
+            .after
+            .as_deref()
+            .filter(|a| !a.is_empty() && a.len() <= MAX_SEARCH);
         let mut found = state
             .stores
             .users
@@ -242,6 +255,19 @@ pub struct ActionForm {
     factor: String,
 }
 
+/// Why `staff` may not act on `user`, or `None`: nobody acts on their own account here (their
+/// own PIN and factors have the account page and recovery, which ask for what those ask for),
+/// and only an administrator acts on a person who holds a role.
+fn out_of_reach(staff: &Staff, user: &User) -> Option<&'static str> {
+    if staff.user.id == user.id {
+        Some("console-not-yourself")
+    } else if !user.roles.is_empty() && !staff.is_admin() {
+        Some("console-staff-for-admins")
+    } else {
+        None
+    }
+}
+
 /// The actions support takes on a person, by the last part of their path.
 #[derive(Debug, Clone, Copy)]
 enum Action {
@@ -273,6 +299,9 @@ pub async fn act(
         Action::parse(&action).ok_or_else(|| PageError::NotFound(Text::new("error-not-found")))?;
     let (jar, staff) = admitted!(admit(&state, jar, &from, Console::People, Intent::Change).await);
     let user = person(&state, &id).await?;
+    if let Some(refusal) = out_of_reach(&staff, &user) {
+        return Err(PageError::NoAccess(Text::new(refusal)));
+    }
     let reason = form.reason.trim();
     if let Some(refusal) = super::reason_problem(reason) {
         let error = FieldError::on("reason", Text::new(refusal));
