@@ -11,7 +11,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { createHash, createHmac, randomBytes } from "node:crypto";
+import { createHash, createHmac, createPublicKey, randomBytes, verify as cryptoVerify } from "node:crypto";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
@@ -107,6 +107,7 @@ before(async () => {
           code_verifier: verifier,
         }),
       }).then((r) => r.json());
+      rp.lastIdToken = answer.id_token;
       const claims = JSON.parse(Buffer.from(answer.id_token.split(".")[1], "base64url"));
       outcome = `signed in: ${claims.amr.join(",")} ${claims.acr}`;
     }
@@ -536,25 +537,7 @@ for (const language of ["en", "es"]) {
 
     // Sam signs in at the console, then steps up to aal2, adding an authenticator app.
     const { context, page } = await person(language);
-    await page.goto(`${issuer}/admin`);
-    await page.fill("#username", staff);
-    await page.fill("#password", PASSWORD);
-    await submit(page, "username");
-    await page.fill("#pin", "482916");
-    await submit(page, "pin");
-    await page.fill("#code", codeFor(`${staff}@example.com`));
-    await submit(page, "code");
-    assert.equal(await page.getAttribute("main", "data-page"), "console-step-up");
-    await check(page, "console-step-up", language);
-    await page.locator("#console-step-up").click();
-    await page.fill("#pin", "482916");
-    await submit(page, "pin");
-    await page.locator('a[href$="/second-factor/add-app"]').click();
-    const key = await page.locator("#secret").innerText();
-    await page.fill("#otp", appCode(key));
-    await page.fill("#name", "Phone");
-    await submit(page, "otp");
-    assert.equal(await page.getAttribute("main", "data-page"), "admin");
+    await consoleSignIn(page, staff, () => check(page, "console-step-up", language));
     await check(page, "admin", language);
     await page.fill("#q", locked.slice(0, 6));
     await page.locator("#admin-search").click();
@@ -595,6 +578,99 @@ for (const language of ["en", "es"]) {
   });
 }
 
+/** Whether `jwt` verifies with a key the provider's JWKS publishes now (ES256), as a relying
+ * party checks an ID token. */
+async function verifiesNow(jwt) {
+  const [head, body, signature] = jwt.split(".");
+  const { kid } = JSON.parse(Buffer.from(head, "base64url"));
+  const { keys } = await fetch(`${issuer}/jwks`).then((r) => r.json());
+  const jwk = keys.find((k) => k.kid === kid);
+  if (!jwk) return false;
+  const key = createPublicKey({ key: jwk, format: "jwk" });
+  return cryptoVerify("sha256", Buffer.from(`${head}.${body}`), { key, dsaEncoding: "ieee-p1363" },
+    Buffer.from(signature, "base64url"));
+}
+
+/** Signs `username` in at the console and steps up to aal2, adding an authenticator app;
+ * `atStepUp` runs on the page that offers the step-up. */
+async function consoleSignIn(page, username, atStepUp = async () => {}) {
+  await page.goto(`${issuer}/admin`);
+  await page.fill("#username", username);
+  await page.fill("#password", PASSWORD);
+  await submit(page, "username");
+  await page.fill("#pin", "482916");
+  await submit(page, "pin");
+  await page.fill("#code", codeFor(`${username}@example.com`));
+  await submit(page, "code");
+  assert.equal(await page.getAttribute("main", "data-page"), "console-step-up");
+  await atStepUp();
+  await page.locator("#console-step-up").click();
+  await page.fill("#pin", "482916");
+  await submit(page, "pin");
+  await page.locator('a[href$="/second-factor/add-app"]').click();
+  const key = await page.locator("#secret").innerText();
+  await page.fill("#otp", appCode(key));
+  await page.fill("#name", "Phone");
+  await submit(page, "otp");
+  assert.equal(await page.getAttribute("main", "data-page"), "admin");
+}
+
+for (const language of ["en", "es"]) {
+  test(`an admin rotates the signing keys, registers a client and checks the audit log (${language})`, async () => {
+    const suffix = `${language}${randomBytes(3).toString("hex")}`;
+    const admin = `ada${suffix}`;
+    const rita = `rit${suffix}`;
+    createPerson(admin);
+    createPerson(rita);
+    cli("user", "role", admin, "--grant", "admin");
+    const ui = language === "es" ? { ui_locales: "es" } : {};
+
+    // A relying party holds an ID token signed before the rotation.
+    const rp1 = await person(language);
+    await rp1.page.goto(authorizeUrl(ui));
+    await rp1.page.fill("#username", rita);
+    await rp1.page.fill("#password", PASSWORD);
+    await submit(rp1.page, "username");
+    await rp1.page.fill("#pin", "482916");
+    await submit(rp1.page, "pin");
+    await rp1.page.fill("#code", codeFor(`${rita}@example.com`));
+    await submit(rp1.page, "code");
+    await rp1.page.locator('button[value="allow"]').click();
+    assert.match(await rp1.page.locator("#outcome").innerText(), /signed in: /);
+    const before = rp.lastIdToken;
+    assert.ok(await verifiesNow(before));
+    await rp1.context.close();
+
+    const { context, page } = await person(language);
+    await consoleSignIn(page, admin);
+    await page.locator("#admin-keys-link").click();
+    await check(page, "admin-keys", language);
+    await page.fill("#rotate-reason", "yearly rotation");
+    await page.locator("#admin-keys-rotate").click();
+    assert.ok(await page.locator("#console-notice").count(), "the rotation is confirmed");
+    await check(page, "admin-keys-rotated", language);
+    assert.ok(await verifiesNow(before), "what the old key signed still verifies");
+
+    await page.goto(`${issuer}/admin`);
+    await page.locator("#admin-clients-link").click();
+    await check(page, "admin-clients", language);
+    await page.fill("#name", `Portal ${suffix}`);
+    await page.fill("#redirect_uris", "https://portal.example/callback");
+    await page.fill("#new-reason", "a new portal");
+    await page.locator("#admin-client-create").click();
+    assert.equal(await page.getAttribute("main", "data-page"), "admin-client-created");
+    assert.ok((await page.locator("#client-secret").innerText()).length >= 40);
+    await check(page, "admin-client-created", language);
+
+    await page.goto(`${issuer}/admin/audit-log?kind=admin_action`);
+    await check(page, "admin-audit", language);
+    await page.locator("#audit-verify").click();
+    assert.ok(await page.locator("#audit-intact").count(), "the chain is intact");
+    await check(page, "admin-audit-verified", language);
+    await context.close();
+  });
+}
+
 test("the language switch on every page changes the language and is remembered", async () => {
   const { context, page } = await person("en");
   await page.goto(`${issuer}/help`);
@@ -612,7 +688,7 @@ test("the language switch on every page changes the language and is remembered",
 
 test("every page was scanned in both languages", () => {
   for (const language of ["en", "es"]) {
-    assert.ok(scanned.filter((name) => name.startsWith(`${language}/`)).length >= 38,
+    assert.ok(scanned.filter((name) => name.startsWith(`${language}/`)).length >= 44,
       `${language}: only ${scanned.join(", ")}`);
   }
 });

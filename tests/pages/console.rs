@@ -510,3 +510,137 @@ async fn an_admin_reads_the_audit_log_by_person_kind_and_day_and_checks_its_chai
     let refused = browser.get("/admin/audit-log").await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn an_admin_registers_a_client_changes_its_uris_rotates_its_secret_and_disables_it() {
+    let idp = setup().await;
+    role(&idp, "sam", "admin", true).await;
+    let mut browser = Browser::new(&idp);
+    let (admin, _) = staff_at_aal2(&idp, &mut browser).await;
+    let list = browser.get(&admin.link("/admin/applications")).await;
+    assert!(list.is("admin-clients"), "{list:?}");
+
+    // A redirect URI with a fragment is refused, with the reason, and nothing is stored.
+    let clients = || async { idp.state.stores.clients.list_clients().await.unwrap() };
+    let before = clients().await.len();
+    let refused = browser
+        .submit_to(
+            &list,
+            "/admin/applications",
+            &[
+                ("name", "Tax portal"),
+                ("redirect_uris", "https://portal.example/cb#x"),
+                ("kind", "confidential"),
+                ("reason", "new portal"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.contains("fragment"), "{}", refused.body);
+    assert_eq!(clients().await.len(), before);
+
+    let made = browser
+        .submit_to(
+            &list,
+            "/admin/applications",
+            &[
+                ("name", "Tax portal"),
+                (
+                    "redirect_uris",
+                    "https://portal.example/cb\n\nhttps://portal.example/cb2",
+                ),
+                ("kind", "confidential"),
+                ("reason", "new portal"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let client = clients()
+        .await
+        .into_iter()
+        .find(|c| c.name == "Tax portal")
+        .unwrap();
+    assert_eq!(client.redirect_uris.len(), 2);
+    assert!(made.contains(&client.id));
+    let secret = made.body.split("id=\"client-secret\">").nth(1).unwrap();
+    let secret = secret.split('<').next().unwrap().to_owned();
+    assert_eq!(
+        client.secret_hash.as_deref(),
+        Some(idp_core::random::sha256_b64(&secret).as_str())
+    );
+
+    let page = browser
+        .get(&format!("/admin/applications/{}", client.id))
+        .await;
+    assert!(page.is("admin-client"), "{page:?}");
+    assert!(!page.contains(&secret), "the secret is shown once");
+    let saved = browser
+        .submit_to(
+            &page,
+            &format!("/admin/applications/{}/uris", client.id),
+            &[
+                ("redirect_uris", "https://portal.example/new"),
+                ("post_logout_redirect_uris", "https://portal.example/bye"),
+                ("reason", "moved"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        saved.to(),
+        format!("/admin/applications/{}?done=uris", client.id)
+    );
+    let changed = idp.state.stores.clients.find_client_now(&client.id).await;
+    let changed = changed.unwrap().unwrap();
+    assert_eq!(changed.redirect_uris, ["https://portal.example/new"]);
+    assert_eq!(
+        changed.metadata.post_logout_redirect_uris,
+        ["https://portal.example/bye"]
+    );
+
+    let rotated = browser
+        .submit_to(
+            &page,
+            &format!("/admin/applications/{}/rotate-secret", client.id),
+            &[("reason", "leaked in a ticket")],
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+    let new_secret = rotated.body.split("id=\"client-secret\">").nth(1).unwrap();
+    let new_secret = new_secret.split('<').next().unwrap();
+    assert_ne!(new_secret, secret);
+    let stored = idp.state.stores.clients.find_client_now(&client.id).await;
+    assert_eq!(
+        stored.unwrap().unwrap().secret_hash.as_deref(),
+        Some(idp_core::random::sha256_b64(new_secret).as_str())
+    );
+
+    let disabled = browser
+        .submit_to(
+            &page,
+            &format!("/admin/applications/{}/disable", client.id),
+            &[("reason", "retired")],
+        )
+        .await;
+    assert_eq!(
+        disabled.to(),
+        format!("/admin/applications/{}?done=disable", client.id)
+    );
+    let gone = idp.state.stores.clients.find_client_now(&client.id).await;
+    assert!(
+        gone.unwrap().is_none(),
+        "a disabled client is found no more"
+    );
+    let filter = idp_core::model::AuditFilter {
+        client_id: Some(client.id.clone()),
+        ..Default::default()
+    };
+    let events = idp.state.stores.audit.query(&filter, 10).await.unwrap();
+    let details: Vec<_> = events.iter().map(|e| e.detail.as_str()).collect();
+    assert_eq!(events.len(), 4, "{details:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.actor.as_deref() == Some("user:id-sam"))
+    );
+    assert!(details[0].contains("reason: retired"), "{details:?}");
+}

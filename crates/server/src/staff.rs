@@ -193,3 +193,138 @@ pub async fn change_keys(
     crate::audit::record(state, event).await;
     Ok(())
 }
+
+/// Why a change to a client was refused, in words for the operator; or the store failed.
+#[derive(Debug)]
+pub enum ClientRefusal {
+    /// No such client.
+    Missing,
+    /// A URI that is not one a client may register (the reason in English, as registration
+    /// gives it).
+    Uri(String),
+    /// The client has no secret to rotate (a public client, or one that signs with its keys).
+    NoSecret,
+    Store(StoreError),
+}
+
+impl From<StoreError> for ClientRefusal {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+/// The client `id` as stored now, disabled or not.
+async fn client(state: &AppState, id: &str) -> Result<idp_core::model::Client, ClientRefusal> {
+    // Listed rather than found: a disabled client is still the operator's to see and change.
+    let clients = state.stores.clients.list_clients().await?;
+    clients
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or(ClientRefusal::Missing)
+}
+
+/// Disables the client: it can no longer authenticate or sign anyone in, and every grant it
+/// holds is revoked (its refresh tokens die with them).
+pub async fn disable_client(
+    state: &AppState,
+    id: &str,
+    acting: &Acting<'_>,
+) -> Result<idp_core::model::Client, ClientRefusal> {
+    let mut client = client(state, id).await?;
+    client.metadata.disabled = true;
+    state.stores.clients.update_client(&client).await?;
+    let event = acting.about_nobody(
+        state,
+        AuditKind::AdminAction,
+        &format!("client disabled {id}"),
+    );
+    crate::audit::record(state, event.client(id)).await;
+    state
+        .stores
+        .grants
+        .revoke_grants_of_client(&client.id, state.now())
+        .await?;
+    Ok(client)
+}
+
+/// A new secret for the client (shown once); the old one stops working at once.
+pub async fn rotate_client_secret(
+    state: &AppState,
+    id: &str,
+    acting: &Acting<'_>,
+) -> Result<String, ClientRefusal> {
+    use idp_core::model::TokenEndpointAuthMethod as Method;
+    let mut client = client(state, id).await?;
+    if !matches!(
+        client.token_endpoint_auth_method,
+        Method::ClientSecretBasic | Method::ClientSecretPost
+    ) {
+        return Err(ClientRefusal::NoSecret);
+    }
+    let secret = idp_core::random::random_token(32);
+    client.secret_hash = Some(idp_core::random::sha256_b64(&secret));
+    state.stores.clients.update_client(&client).await?;
+    let event = acting.about_nobody(
+        state,
+        AuditKind::AdminAction,
+        &format!("client secret rotated {id}"),
+    );
+    crate::audit::record(state, event.client(id)).await;
+    Ok(secret)
+}
+
+/// Replaces the client's redirect URIs, and where people go after logging out (checked as
+/// registration checks them).
+pub async fn set_client_uris(
+    state: &AppState,
+    id: &str,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    acting: &Acting<'_>,
+) -> Result<(), ClientRefusal> {
+    let mut client = client(state, id).await?;
+    if client.metadata.sector_identifier_uri.is_some() {
+        // The sector's document lists the redirect URIs: it is fetched at registration.
+        return Err(ClientRefusal::Uri(
+            "a client with a sector_identifier_uri changes its redirect URIs through registration management".to_owned(),
+        ));
+    }
+    if redirect_uris.is_empty() && !client.admin {
+        return Err(ClientRefusal::Uri(
+            "at least one redirect URI is needed".to_owned(),
+        ));
+    }
+    for uri in redirect_uris.iter().chain(&post_logout_redirect_uris) {
+        idp_oauth::client_metadata::check_redirect_uri(uri).map_err(ClientRefusal::Uri)?;
+    }
+    idp_oauth::fapi::Rules::new(client.metadata.fapi2_security_profile)
+        .check_client(
+            &redirect_uris,
+            client.token_endpoint_auth_method,
+            (
+                client.id_token_signed_response_alg,
+                client.metadata.userinfo_signed_response_alg,
+            ),
+        )
+        .map_err(ClientRefusal::Uri)?;
+    client.redirect_uris = redirect_uris;
+    client.metadata.post_logout_redirect_uris = post_logout_redirect_uris;
+    state.stores.clients.update_client(&client).await?;
+    let event = acting.about_nobody(
+        state,
+        AuditKind::AdminAction,
+        &format!("client URIs changed {id}"),
+    );
+    crate::audit::record(state, event.client(id)).await;
+    Ok(())
+}
+
+/// Records a client made through a console.
+pub async fn client_created(state: &AppState, id: &str, acting: &Acting<'_>) {
+    let event = acting.about_nobody(
+        state,
+        AuditKind::AdminAction,
+        &format!("client created {id}"),
+    );
+    crate::audit::record(state, event.client(id)).await;
+}

@@ -364,30 +364,17 @@ pub async fn disable_client(
             OAuthError::invalid_request("a client cannot disable itself"),
         )));
     }
-    let mut client = state
-        .stores
-        .clients
-        .list_clients()
-        .await?
-        .into_iter()
-        .find(|c| c.id == id)
-        .ok_or_else(|| not_found("such client"))?;
-    client.metadata.disabled = true;
-    state.stores.clients.update_client(&client).await?;
-    // Its refresh tokens die with its grants; its access tokens fail the client check.
-    state
-        .stores
-        .grants
-        .revoke_grants_of_client(&client.id, state.now())
-        .await?;
-    record(
-        &state,
-        &actor,
-        AuditKind::AdminAction,
-        None,
-        format!("client disabled {id}"),
-    )
-    .await;
+    let from = crate::web::client_info::ClientInfo::default();
+    let acting = crate::staff::Acting {
+        by: &crate::staff::Actor::Client(actor.id.clone()),
+        reason: None,
+        from: &from,
+    };
+    let client = match crate::staff::disable_client(&state, &id, &acting).await {
+        Ok(client) => client,
+        Err(crate::staff::ClientRefusal::Store(error)) => return Err(error.into()),
+        Err(_) => return Err(not_found("such client")),
+    };
     Ok(Json(describe_client(&client)))
 }
 

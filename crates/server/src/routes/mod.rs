@@ -183,6 +183,15 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/signing-keys", get(console::keys::page))
         .route("/admin/signing-keys/{action}", post(console::keys::change))
         .route("/admin/audit-log", get(console::audit::page))
+        .route(
+            "/admin/applications",
+            get(console::clients::list).post(console::clients::create),
+        )
+        .route("/admin/applications/{id}", get(console::clients::page))
+        .route(
+            "/admin/applications/{id}/{action}",
+            post(console::clients::change),
+        )
         .route("/admin/audit-log/verify", post(console::audit::verify))
         .merge(admin::routes(state.clone()))
         // Token traffic: the statements of these wait for connections of their own (see
