@@ -91,13 +91,13 @@ before(async () => {
   rp = createServer(async (request, response) => {
     const url = new URL(request.url, rpBase);
     const code = url.searchParams.get("code");
-    const verifier = rp.verifiers.get(url.searchParams.get("state"));
+    const { verifier, by } = rp.verifiers.get(url.searchParams.get("state")) ?? {};
     let outcome = `error: ${url.searchParams.get("error")}`;
     if (code && verifier) {
       const answer = await fetch(`${issuer}/token`, {
         method: "POST",
         headers: {
-          authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString("base64")}`,
+          authorization: `Basic ${Buffer.from(`${by.client_id}:${by.client_secret}`).toString("base64")}`,
           "content-type": "application/x-www-form-urlencoded",
         },
         body: new URLSearchParams({
@@ -185,13 +185,15 @@ async function check(page, name, language) {
   return height;
 }
 
-function authorizeUrl(extra = {}) {
+/** An authorization request of the relying party, as the client `by` (the one made at the
+ * start unless another is given). */
+function authorizeUrl(extra = {}, by = client) {
   const verifier = randomBytes(32).toString("base64url");
   const state = randomBytes(8).toString("base64url");
-  rp.verifiers.set(state, verifier);
+  rp.verifiers.set(state, { verifier, by });
   const params = new URLSearchParams({
     response_type: "code",
-    client_id: client.client_id,
+    client_id: by.client_id,
     redirect_uri: `${rpBase}/callback`,
     scope: "openid email",
     state,
@@ -591,10 +593,10 @@ async function verifiesNow(jwt) {
     Buffer.from(signature, "base64url"));
 }
 
-/** Signs `username` in at the console and steps up to aal2, adding an authenticator app;
- * `atStepUp` runs on the page that offers the step-up. */
-async function consoleSignIn(page, username, atStepUp = async () => {}) {
-  await page.goto(`${issuer}/admin`);
+/** Signs `username` in at the console at `path` and steps up to aal2, adding an
+ * authenticator app; `atStepUp` runs on the page that offers the step-up. */
+async function consoleSignIn(page, username, atStepUp = async () => {}, path = "/admin") {
+  await page.goto(`${issuer}${path}`);
   await page.fill("#username", username);
   await page.fill("#password", PASSWORD);
   await submit(page, "username");
@@ -612,7 +614,7 @@ async function consoleSignIn(page, username, atStepUp = async () => {}) {
   await page.fill("#otp", appCode(key));
   await page.fill("#name", "Phone");
   await submit(page, "otp");
-  assert.equal(await page.getAttribute("main", "data-page"), "admin");
+  assert.equal(await page.getAttribute("main", "data-page"), path.slice(1));
 }
 
 for (const language of ["en", "es"]) {
@@ -671,6 +673,46 @@ for (const language of ["en", "es"]) {
   });
 }
 
+for (const language of ["en", "es"]) {
+  test(`a developer registers a client and signs someone in with it (${language})`, async () => {
+    const suffix = `${language}${randomBytes(3).toString("hex")}`;
+    const dev = `dev${suffix}`;
+    const rita = `rdv${suffix}`;
+    createPerson(dev);
+    createPerson(rita);
+    cli("user", "role", dev, "--grant", "developer");
+    const { context, page } = await person(language);
+    await consoleSignIn(page, dev, async () => {}, "/developer");
+    await check(page, "developer", language);
+    await page.fill("#name", `Budget app ${suffix}`);
+    await page.fill("#redirect_uris", `${rpBase}/callback`);
+    await page.locator("#admin-client-create").click();
+    assert.equal(await page.getAttribute("main", "data-page"), "developer-client-created");
+    await check(page, "developer-client-created", language);
+    const mine = {
+      client_id: await page.locator("#client-id").innerText(),
+      client_secret: await page.locator("#client-secret").innerText(),
+    };
+    assert.match(await page.locator("#snippet-rust").innerText(), new RegExp(mine.client_id));
+    await context.close();
+
+    // Someone signs in to the new client, and its callback exchanges the code.
+    const her = await person(language);
+    const ui = language === "es" ? { ui_locales: "es" } : {};
+    await her.page.goto(authorizeUrl(ui, mine));
+    await her.page.fill("#username", rita);
+    await her.page.fill("#password", PASSWORD);
+    await submit(her.page, "username");
+    await her.page.fill("#pin", "482916");
+    await submit(her.page, "pin");
+    await her.page.fill("#code", codeFor(`${rita}@example.com`));
+    await submit(her.page, "code");
+    await her.page.locator('button[value="allow"]').click();
+    assert.match(await her.page.locator("#outcome").innerText(), /signed in: pwd,pin/);
+    await her.context.close();
+  });
+}
+
 test("the language switch on every page changes the language and is remembered", async () => {
   const { context, page } = await person("en");
   await page.goto(`${issuer}/help`);
@@ -688,7 +730,7 @@ test("the language switch on every page changes the language and is remembered",
 
 test("every page was scanned in both languages", () => {
   for (const language of ["en", "es"]) {
-    assert.ok(scanned.filter((name) => name.startsWith(`${language}/`)).length >= 44,
+    assert.ok(scanned.filter((name) => name.startsWith(`${language}/`)).length >= 46,
       `${language}: only ${scanned.join(", ")}`);
   }
 });

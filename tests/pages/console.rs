@@ -7,7 +7,7 @@ use idp_core::Clock as _;
 use idp_core::model::AuditKind;
 use idp_factors::totp;
 
-use crate::support::{Browser, Idp, PASSWORD, PIN, Page, authorize};
+use crate::support::{Browser, Idp, PASSWORD, PIN, Page, REDIRECT, authorize};
 
 const ALICE: &str = "id-alice";
 const SAM: &str = "id-sam";
@@ -30,9 +30,19 @@ async fn role(idp: &Idp, username: &str, role: &str, grant: bool) -> serde_json:
 /// Signs `sam` in to the account page, adds an authenticator app, and steps up to aal2 at the
 /// console: the console's first page and the app's secret.
 async fn staff_at_aal2(idp: &Idp, browser: &mut Browser<'_>) -> (Page, totp::Secret) {
+    at_aal2(idp, browser, "/admin", "admin").await
+}
+
+/// [`staff_at_aal2`] at the console at `path`, whose first page is `page`.
+async fn at_aal2(
+    idp: &Idp,
+    browser: &mut Browser<'_>,
+    path: &str,
+    page: &str,
+) -> (Page, totp::Secret) {
     let account = browser.open_account("sam", PIN).await;
     assert!(account.contains("id=\"account-roles\""), "{}", account.body);
-    assert_eq!(account.link("/admin"), "/admin");
+    assert_eq!(account.link(path), path);
     let add = browser.get("/account/factors/app").await;
     let secret = add.shown_key();
     let code = totp::code_at(&secret, idp.clock.now());
@@ -42,17 +52,29 @@ async fn staff_at_aal2(idp: &Idp, browser: &mut Browser<'_>) -> (Page, totp::Sec
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
 
     // The session is at password and PIN: the console offers the step-up.
-    let short = browser.get("/admin").await;
+    let short = browser.get(path).await;
     assert_eq!(short.status, StatusCode::FORBIDDEN);
     assert!(short.is("console-step-up"), "{short:?}");
     idp.clock.advance(30);
-    let admin = step_up(idp, browser, &short.link("/admin/step-up"), &secret).await;
-    (admin, secret)
+    let link = short.link(&format!("{path}/step-up"));
+    let first = step_up_to(idp, browser, &link, &secret, (path, page)).await;
+    (first, secret)
 }
 
-/// Runs the console's step-up at `link`: the PIN, then the app's code; the console's page it
-/// ends on.
+/// Runs the admin console's step-up at `link`: the PIN, then the app's code; the console's
+/// page it ends on.
 async fn step_up(idp: &Idp, browser: &mut Browser<'_>, link: &str, secret: &totp::Secret) -> Page {
+    step_up_to(idp, browser, link, secret, ("/admin", "admin")).await
+}
+
+/// [`step_up`] for the console at `path`, whose first page is `page`.
+async fn step_up_to(
+    idp: &Idp,
+    browser: &mut Browser<'_>,
+    link: &str,
+    secret: &totp::Secret,
+    (path, page): (&str, &str),
+) -> Page {
     let started = browser.get(link).await;
     let pin = browser.follow(started).await;
     assert!(pin.is("pin"), "{pin:?}");
@@ -61,10 +83,10 @@ async fn step_up(idp: &Idp, browser: &mut Browser<'_>, link: &str, secret: &totp
     assert!(factor.is("second-factor"), "{factor:?}");
     let code = totp::code_at(secret, idp.clock.now());
     let answer = browser.submit(&factor, &[("otp", &code)]).await;
-    assert_eq!(answer.to(), "/admin", "{answer:?}");
-    let admin = browser.follow(answer).await;
-    assert!(admin.is("admin"), "{admin:?}");
-    admin
+    assert_eq!(answer.to(), path, "{answer:?}");
+    let first = browser.follow(answer).await;
+    assert!(first.is(page), "{first:?}");
+    first
 }
 
 /// Locks alice's PIN with wrong tries from a browser of her own.
@@ -530,7 +552,7 @@ async fn an_admin_registers_a_client_changes_its_uris_rotates_its_secret_and_dis
             &[
                 ("name", "Tax portal"),
                 ("redirect_uris", "https://portal.example/cb#x"),
-                ("kind", "confidential"),
+                ("method", "client_secret_basic"),
                 ("reason", "new portal"),
             ],
         )
@@ -549,7 +571,7 @@ async fn an_admin_registers_a_client_changes_its_uris_rotates_its_secret_and_dis
                     "redirect_uris",
                     "https://portal.example/cb\n\nhttps://portal.example/cb2",
                 ),
-                ("kind", "confidential"),
+                ("method", "client_secret_basic"),
                 ("reason", "new portal"),
             ],
         )
@@ -643,4 +665,114 @@ async fn an_admin_registers_a_client_changes_its_uris_rotates_its_secret_and_dis
             .all(|e| e.actor.as_deref() == Some("user:id-sam"))
     );
     assert!(details[0].contains("reason: retired"), "{details:?}");
+}
+
+#[tokio::test]
+async fn a_developer_registers_a_client_signs_someone_in_with_it_and_sees_only_their_own() {
+    let idp = setup().await;
+    role(&idp, "sam", "developer", true).await;
+    // Another developer's client, which sam must not see or change.
+    idp.user("dee").await;
+    role(&idp, "dee", "developer", true).await;
+    let theirs = {
+        let person = idp_server::cli_person::ClientPersonArgs::default();
+        let links = idp_server::cli::LinkArgs::default();
+        let made = idp_server::cli::create_client(
+            &idp.state,
+            idp_server::cli::NewClient {
+                name: "Dee's app",
+                redirect_uris: &[REDIRECT.to_owned()],
+                post_logout_redirect_uris: &[],
+                backchannel_logout_uri: None,
+                public: true,
+                admin: false,
+                third_party: true,
+                resource_server: false,
+                auth_method: "none",
+                id_token_alg: "ES256",
+                person: &person,
+                jwks: None,
+                jwks_uri: None,
+                request_uris: &[],
+                links: &links,
+                fapi2: false,
+                owner: Some("id-dee"),
+            },
+        )
+        .await
+        .unwrap();
+        made["client_id"].as_str().unwrap().to_owned()
+    };
+
+    let mut browser = Browser::new(&idp);
+    let (home, _) = at_aal2(&idp, &mut browser, "/developer", "developer").await;
+    assert!(!home.contains(&theirs), "{}", home.body);
+    let made = browser
+        .submit_to(
+            &home,
+            "/developer/clients",
+            &[
+                ("name", "Sam's app"),
+                ("redirect_uris", REDIRECT),
+                ("method", "none"),
+                ("reason", ""),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    assert!(made.is("developer-client-created"), "{made:?}");
+    let clients = idp.state.stores.clients.list_clients().await.unwrap();
+    let mine = clients.iter().find(|c| c.name == "Sam's app").unwrap();
+    assert_eq!(mine.metadata.owner.as_deref(), Some(SAM));
+    // The ready configuration names this provider and this client.
+    let snippet = crate::page::unescape(&made.body);
+    assert!(
+        snippet.contains(&format!("ClientId::new(\"{}\"", mine.id)),
+        "{snippet}"
+    );
+    assert!(
+        snippet.contains(&format!("new URL(\"{}\")", idp.state.issuer())),
+        "{snippet}"
+    );
+
+    // Someone signs in to it: a third party, so they are asked to consent first.
+    let mut hers = Browser::new(&idp);
+    let consent = hers.sign_in(&authorize(&mine.id, &[]), "alice").await;
+    let consent = hers.follow(consent).await;
+    assert!(consent.is("consent"), "{consent:?}");
+    let answer = hers.submit(&consent, &[("decision", "allow")]).await;
+    assert!(answer.gives_code(), "{answer:?}");
+    let (status, tokens) = crate::support::exchange(&idp, &mine.id, &answer).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(idp.id_token_claims(&tokens)["aud"], mine.id.as_str());
+
+    // Another developer's client is not there for sam.
+    let other = browser.get(&format!("/developer/clients/{theirs}")).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    let page = browser
+        .get(&format!("/developer/clients/{}", mine.id))
+        .await;
+    assert!(page.is("developer-client"), "{page:?}");
+    let deleted = browser
+        .submit_to(
+            &page,
+            &format!("/developer/clients/{}/delete", mine.id),
+            &[],
+        )
+        .await;
+    assert_eq!(deleted.to(), "/developer?done=deleted", "{deleted:?}");
+    let not_theirs = browser
+        .post(&format!("/developer/clients/{theirs}/delete"), &[])
+        .await;
+    assert_eq!(not_theirs.status, StatusCode::NOT_FOUND);
+    let clients = idp.state.stores.clients.list_clients().await.unwrap();
+    assert!(clients.iter().all(|c| c.id != mine.id), "deleted");
+    assert!(
+        clients.iter().any(|c| c.id == theirs),
+        "not sam's to delete"
+    );
+
+    // Developers do not see the admin console, nor admins' clients pages.
+    let refused = browser.get("/admin/applications").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }

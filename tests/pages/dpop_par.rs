@@ -197,6 +197,7 @@ async fn bound_tokens_are_asked_for_at_registration_and_by_the_cli() {
             links: &links,
             person: &person,
             fapi2: false,
+            owner: None,
         },
     )
     .await

@@ -607,6 +607,7 @@ async fn the_cli_creates_fapi_clients_only_with_https_and_private_key_jwt() {
                     request_uris: &[],
                     links,
                     fapi2: true,
+                    owner: None,
                 };
                 idp_server::cli::create_client(state, new).await
             }

@@ -154,6 +154,7 @@ fn new_client<'a>(
         links: &LINKS,
         person,
         fapi2: false,
+        owner: None,
     }
 }
 

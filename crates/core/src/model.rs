@@ -173,6 +173,10 @@ pub struct ClientMetadata {
     /// Empty: every grant type (clients created by an administrator).
     #[serde(default)]
     pub grant_types: Vec<String>,
+    /// The person who registered the client in the developer console, who alone manages it
+    /// there (`None`: an administrator's or a registration's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     /// The client's public keys, for `private_key_jwt` (a JWK Set).
     #[serde(default)]
     pub jwks: Option<serde_json::Value>,

@@ -330,6 +330,7 @@ pub fn check(
         id_token_alg,
         metadata: ClientMetadata {
             grant_types,
+            owner: None,
             jwks: request.jwks.clone(),
             jwks_uri: request.jwks_uri.clone(),
             request_object_signing_alg: request.request_object_signing_alg.clone(),

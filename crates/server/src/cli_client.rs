@@ -67,6 +67,8 @@ pub struct NewClient<'a> {
     pub links: &'a LinkArgs,
     /// Under the FAPI 2.0 Security Profile (`--fapi2`).
     pub fapi2: bool,
+    /// The developer who registered it in the developer console (`None`: an administrator).
+    pub owner: Option<&'a str>,
 }
 
 pub async fn create_client(
@@ -160,6 +162,7 @@ pub async fn create_client(
         links,
         fapi2_security_profile: new.fapi2,
         require_pushed_authorization_requests: new.fapi2,
+        owner: new.owner.map(str::to_owned),
         ..ClientMetadata::default()
     };
     crate::cli_person::apply(state, new.person, redirect_uris, &mut metadata).await?;
@@ -253,7 +256,8 @@ fn client_keys(
         None => None,
     };
     if let Some(uri) = new.jwks_uri {
-        idp_oauth::client_keys::check_jwks_uri(uri, true)
+        // An administrator may name any host; a developer only what registration allows.
+        idp_oauth::client_keys::check_jwks_uri(uri, new.owner.is_none())
             .map_err(|e| CliError(format!("--jwks-uri: {e}")))?;
     }
     Ok((jwks, new.jwks_uri.map(str::to_owned)))

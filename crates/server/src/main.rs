@@ -269,6 +269,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                 request_uris: &request_uris,
                 links: &links,
                 fapi2,
+                owner: None,
             };
             let out = idp_server::cli::create_client(&state, new)
                 .await

@@ -328,3 +328,28 @@ pub async fn client_created(state: &AppState, id: &str, acting: &Acting<'_>) {
     );
     crate::audit::record(state, event.client(id)).await;
 }
+
+/// Deletes the client (its developer's choice): every grant it holds is revoked first, so
+/// that nothing it was given outlives it.
+pub async fn delete_client(
+    state: &AppState,
+    id: &str,
+    acting: &Acting<'_>,
+) -> Result<(), ClientRefusal> {
+    let client = client(state, id).await?;
+    let event = acting.about_nobody(
+        state,
+        AuditKind::AdminAction,
+        &format!("client deleted {id}"),
+    );
+    crate::audit::record(state, event.client(id)).await;
+    state
+        .stores
+        .grants
+        .revoke_grants_of_client(&client.id, state.now())
+        .await?;
+    if !state.stores.clients.delete_client(&client.id).await? {
+        return Err(ClientRefusal::Missing);
+    }
+    Ok(())
+}

@@ -183,16 +183,33 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/signing-keys", get(console::keys::page))
         .route("/admin/signing-keys/{action}", post(console::keys::change))
         .route("/admin/audit-log", get(console::audit::page))
+        .route("/admin/audit-log/verify", post(console::audit::verify))
         .route(
             "/admin/applications",
-            get(console::clients::list).post(console::clients::create),
+            get(console::clients::admin_list).post(console::clients::admin_create),
         )
-        .route("/admin/applications/{id}", get(console::clients::page))
+        .route(
+            "/admin/applications/{id}",
+            get(console::clients::admin_page),
+        )
         .route(
             "/admin/applications/{id}/{action}",
-            post(console::clients::change),
+            post(console::clients::admin_change),
         )
-        .route("/admin/audit-log/verify", post(console::audit::verify))
+        .route("/developer", get(console::clients::developer_list))
+        .route("/developer/step-up", get(console::developer_step_up))
+        .route(
+            "/developer/clients",
+            post(console::clients::developer_create),
+        )
+        .route(
+            "/developer/clients/{id}",
+            get(console::clients::developer_page),
+        )
+        .route(
+            "/developer/clients/{id}/{action}",
+            post(console::clients::developer_change),
+        )
         .merge(admin::routes(state.clone()))
         // Token traffic: the statements of these wait for connections of their own (see
         // `Traffic`); the token endpoint chooses by grant.

@@ -47,6 +47,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "admin_clients.html",
         "admin_client.html",
         "admin_client_created.html",
+        "client_snippets.html",
         "console_step_up.html",
         "saved_codes.html",
         "consent.html",

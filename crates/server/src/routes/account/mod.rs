@@ -145,6 +145,7 @@ async fn page(
             "roles": user.roles.iter().map(idp_core::model::Role::as_str).collect::<Vec<_>>(),
             "console": user.roles.has(idp_core::model::Role::Admin)
                 || user.roles.has(idp_core::model::Role::Support),
+            "developer": user.roles.has(idp_core::model::Role::Developer),
             "email": user.email,
             "email_verified": user.email_verified,
             "phone": user.phone,

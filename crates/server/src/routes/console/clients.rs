@@ -1,7 +1,10 @@
-//! The administrators' part of `/admin` for clients (relying parties): the list, a new client
-//! (checked as `idp client create` checks one; its secret shown once), and for each its
-//! redirect and logout URIs, a new secret, or disabling it. Each change asks for a reason,
-//! kept in the audit log with the client.
+//! Clients (relying parties) in the consoles: administrators see and manage every client at
+//! `/admin/applications`, developers their own at `/developer` (SPEC "Consoles"). One list,
+//! one form and one page serve both; only whose clients, the path, and what a change needs
+//! differ ([`Scope`]). A new client is checked as `idp client create` checks one, its secret
+//! shown once; then its redirect and logout URIs change, its secret is replaced, and an
+//! administrator disables it or a developer deletes it. Every change is audited with the
+//! client; an administrator's also asks for a reason.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -11,7 +14,7 @@ use idp_core::model::{Client, TokenEndpointAuthMethod};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Console, DoneQuery, Intent, admit, after_change, no_store};
+use super::{Console, DoneQuery, Intent, Staff, admit, after_change, no_store};
 use crate::error::PageError;
 use crate::i18n::{FieldError, Text, when};
 use crate::staff::{Acting, ClientRefusal};
@@ -20,8 +23,50 @@ use crate::web::client_info::ClientInfo;
 use crate::web::csrf;
 use crate::web::extract::CsrfForm;
 
-/// The list's path.
-const LIST: &str = "/admin/applications";
+/// Whose clients a page manages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every client: administrators.
+    All,
+    /// The developer's own.
+    Own,
+}
+
+impl Scope {
+    fn console(self) -> Console {
+        match self {
+            Self::All => Console::Operations,
+            Self::Own => Console::Developer,
+        }
+    }
+
+    /// The list's path; a client's page is below it.
+    fn base(self) -> &'static str {
+        match self {
+            Self::All => "/admin/applications",
+            Self::Own => "/developer/clients",
+        }
+    }
+
+    /// Whether `staff` manages `client` here.
+    fn covers(self, staff: &Staff, client: &Client) -> bool {
+        match self {
+            Self::All => true,
+            Self::Own => client.metadata.owner.as_deref() == Some(staff.user.id.as_str()),
+        }
+    }
+
+    /// The reason given, or why it is refused: administrators give one; a developer changing
+    /// their own client may.
+    fn reason(self, given: &str) -> Result<Option<&str>, &'static str> {
+        let given = given.trim();
+        match (self, super::reason_problem(given)) {
+            (_, None) => Ok(Some(given)),
+            (Self::Own, Some(_)) if given.is_empty() => Ok(None),
+            (_, Some(problem)) => Err(problem),
+        }
+    }
+}
 
 /// One URI a line; blank lines dropped.
 fn lines(text: &str) -> Vec<String> {
@@ -32,6 +77,13 @@ fn lines(text: &str) -> Vec<String> {
         .collect()
 }
 
+fn has_secret(client: &Client) -> bool {
+    matches!(
+        client.token_endpoint_auth_method,
+        TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost
+    )
+}
+
 fn shown(client: &Client, state: &AppState) -> Value {
     let now = state.now();
     let zone = state.settings.time_zone();
@@ -39,31 +91,58 @@ fn shown(client: &Client, state: &AppState) -> Value {
         "id": client.id,
         "name": client.name,
         "method": client.token_endpoint_auth_method.as_str(),
-        "has_secret": matches!(
-            client.token_endpoint_auth_method,
-            TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost
-        ),
-        "admin": client.admin,
+        "has_secret": has_secret(client),
         "disabled": client.metadata.disabled,
         "created_at": when::moment(client.created_at, now, zone),
         "redirect_uris": client.redirect_uris.join("\n"),
+        "first_redirect_uri": client.redirect_uris.first(),
         "post_logout_redirect_uris": client.metadata.post_logout_redirect_uris.join("\n"),
     })
 }
 
-/// GET `/admin/applications`: every client, and the form for a new one.
-pub async fn list(
-    State(state): State<AppState>,
+/// What every page of the scope's templates needs.
+fn frame(scope: Scope) -> Value {
+    json!({
+        "base": scope.base(),
+        "developer": scope == Scope::Own,
+        "console": scope.console().path(),
+    })
+}
+
+/// GET `/admin/applications`.
+pub async fn admin_list(
+    state: State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
 ) -> Result<Response, PageError> {
-    let (jar, _) = admitted!(admit(&state, jar, &from, Console::Operations, Intent::Look).await);
-    list_page(&state, jar, StatusCode::OK, &NewForm::default(), None).await
+    list(state, jar, from, Scope::All).await
+}
+
+/// GET `/developer`.
+pub async fn developer_list(
+    state: State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+) -> Result<Response, PageError> {
+    list(state, jar, from, Scope::Own).await
+}
+
+async fn list(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    scope: Scope,
+) -> Result<Response, PageError> {
+    let (jar, staff) = admitted!(admit(&state, jar, &from, scope.console(), Intent::Look).await);
+    let form = NewForm::default();
+    list_page(&state, jar, scope, &staff, StatusCode::OK, &form, None).await
 }
 
 async fn list_page(
     state: &AppState,
     jar: CookieJar,
+    scope: Scope,
+    staff: &Staff,
     status: StatusCode,
     form: &NewForm,
     error: Option<FieldError>,
@@ -74,6 +153,7 @@ async fn list_page(
         .list_clients()
         .await?
         .iter()
+        .filter(|c| scope.covers(staff, c))
         .map(|c| shown(c, state))
         .collect();
     Ok(no_store(csrf::form_page(
@@ -81,7 +161,7 @@ async fn list_page(
         jar,
         status,
         "admin_clients.html",
-        json!({ "clients": clients, "form": form, "error": error }),
+        json!({ "clients": clients, "form": form, "error": error, "scope": frame(scope) }),
     )))
 }
 
@@ -95,33 +175,68 @@ pub struct NewForm {
     redirect_uris: String,
     #[serde(default)]
     post_logout_redirect_uris: String,
-    /// `confidential` (a secret) or `public` (PKCE, no secret).
     #[serde(default)]
-    kind: String,
+    backchannel_logout_uri: String,
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt`, or `none` (a public
+    /// client: PKCE, no secret).
+    #[serde(default)]
+    method: String,
+    /// A JWK Set (JSON), for `private_key_jwt`.
+    #[serde(default)]
+    jwks: String,
+    #[serde(default)]
+    jwks_uri: String,
     #[serde(default)]
     reason: String,
 }
 
-/// POST `/admin/applications`: registers the client; its id and secret, shown this once.
-pub async fn create(
+/// POST `/admin/applications`.
+pub async fn admin_create(
+    state: State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    form: CsrfForm<NewForm>,
+) -> Result<Response, PageError> {
+    create(state, jar, from, form, Scope::All).await
+}
+
+/// POST `/developer/clients`.
+pub async fn developer_create(
+    state: State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    form: CsrfForm<NewForm>,
+) -> Result<Response, PageError> {
+    create(state, jar, from, form, Scope::Own).await
+}
+
+/// Registers the client; its id and secret (shown this once) and ready configuration.
+async fn create(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
     CsrfForm(form): CsrfForm<NewForm>,
+    scope: Scope,
 ) -> Result<Response, PageError> {
-    let (jar, staff) =
-        admitted!(admit(&state, jar, &from, Console::Operations, Intent::Change).await);
+    let (jar, staff) = admitted!(admit(&state, jar, &from, scope.console(), Intent::Change).await);
+    const METHODS: [&str; 4] = [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    ];
     let refused = |field, text: Text| Some(FieldError::on(field, text));
-    let reason = form.reason.trim();
-    let problem = match super::reason_problem(reason) {
-        Some(key) => refused("reason", Text::new(key)),
-        None if !matches!(form.kind.as_str(), "confidential" | "public") => {
-            refused("kind", Text::new("console-clients-kind"))
+    let reason = scope.reason(&form.reason);
+    let problem = match reason {
+        Err(key) => refused("reason", Text::new(key)),
+        Ok(_) if !METHODS.contains(&form.method.as_str()) => {
+            refused("method", Text::new("console-clients-method-choose"))
         }
-        None => None,
+        Ok(_) => None,
     };
     if let Some(error) = problem {
-        return list_page(&state, jar, StatusCode::BAD_REQUEST, &form, Some(error)).await;
+        let status = StatusCode::BAD_REQUEST;
+        return list_page(&state, jar, scope, &staff, status, &form, Some(error)).await;
     }
     let (redirect_uris, logout_uris) = (
         lines(&form.redirect_uris),
@@ -129,62 +244,139 @@ pub async fn create(
     );
     let person = crate::cli_person::ClientPersonArgs::default();
     let links = crate::cli::LinkArgs::default();
+    let owner = (scope == Scope::Own).then_some(staff.user.id.as_str());
     let new = crate::cli::NewClient {
         name: &form.name,
         redirect_uris: &redirect_uris,
         post_logout_redirect_uris: &logout_uris,
-        backchannel_logout_uri: None,
-        public: form.kind == "public",
+        backchannel_logout_uri: given(&form.backchannel_logout_uri),
+        public: form.method == "none",
         admin: false,
-        third_party: false,
+        third_party: scope == Scope::Own,
         resource_server: false,
-        auth_method: "client_secret_basic",
+        auth_method: &form.method,
         id_token_alg: "ES256",
         person: &person,
-        jwks: None,
-        jwks_uri: None,
+        jwks: given(&form.jwks),
+        jwks_uri: given(&form.jwks_uri),
         request_uris: &[],
         links: &links,
         fapi2: false,
+        owner,
     };
     let made = match crate::cli::create_client(&state, new).await {
         Ok(made) => made,
         Err(refusal) => {
             let why = Text::new("console-clients-refused").with("why", refusal.0);
             let error = refused("redirect_uris", why);
-            return list_page(&state, jar, StatusCode::BAD_REQUEST, &form, error).await;
+            let status = StatusCode::BAD_REQUEST;
+            return list_page(&state, jar, scope, &staff, status, &form, error).await;
         }
     };
     let id = made["client_id"].as_str().unwrap_or_default().to_owned();
     let by = staff.actor();
     let acting = Acting {
         by: &by,
-        reason: Some(reason),
+        reason: reason.ok().flatten(),
         from: &from,
     };
     crate::staff::client_created(&state, &id, &acting).await;
+    let mut context = json!({
+        "client_id": id,
+        "client_secret": made.get("client_secret"),
+        "issuer": state.issuer(),
+        "redirect_uri": redirect_uris.first(),
+        "scope": frame(scope),
+    });
+    context["snippets"] = snippets(
+        state.issuer(),
+        &id,
+        redirect_uris.first(),
+        has_secret_method(&form.method),
+    );
     Ok(no_store(csrf::form_page(
         &state,
         jar,
         StatusCode::CREATED,
         "admin_client_created.html",
-        json!({
-            "client_id": id,
-            "client_secret": made.get("client_secret"),
-            "issuer": state.issuer(),
-        }),
+        context,
     )))
 }
 
+/// A field given, trimmed; `None` when left empty.
+fn given(value: &str) -> Option<&str> {
+    Some(value.trim()).filter(|v| !v.is_empty())
+}
+
+fn has_secret_method(method: &str) -> bool {
+    matches!(method, "client_secret_basic" | "client_secret_post")
+}
+
+/// Ready configuration for the `openidconnect` crate and for `openid-client` (JavaScript):
+/// the issuer, the client id and the first redirect URI filled in, the secret read from the
+/// environment (never written into code).
+fn snippets(issuer: &str, client_id: &str, redirect: Option<&String>, secret: bool) -> Value {
+    let redirect = redirect.map_or("https://your.app/callback", String::as_str);
+    let rust_secret = if secret {
+        "Some(ClientSecret::new(std::env::var(\"CLIENT_SECRET\")?))"
+    } else {
+        "None"
+    };
+    let js_secret = if secret {
+        ", process.env.CLIENT_SECRET"
+    } else {
+        ""
+    };
+    let rust = format!(
+        "use openidconnect::core::{{CoreClient, CoreProviderMetadata}};\n\
+         use openidconnect::{{ClientId, ClientSecret, IssuerUrl, RedirectUrl}};\n\n\
+         let provider = CoreProviderMetadata::discover_async(\n    \
+         IssuerUrl::new(\"{issuer}\".to_string())?,\n    &http_client,\n).await?;\n\
+         let client = CoreClient::from_provider_metadata(\n    provider,\n    \
+         ClientId::new(\"{client_id}\".to_string()),\n    {rust_secret},\n)\n\
+         .set_redirect_uri(RedirectUrl::new(\"{redirect}\".to_string())?);\n\
+         // Ask for the scopes \"openid\" (and \"email\", \"profile\" as needed), with PKCE.\n"
+    );
+    let js = format!(
+        "import * as oidc from \"openid-client\";\n\n\
+         const config = await oidc.discovery(\n  new URL(\"{issuer}\"),\n  \
+         \"{client_id}\"{js_secret},\n);\n\
+         // redirect_uri: \"{redirect}\"; scope: \"openid\"; with PKCE (S256).\n"
+    );
+    json!({ "rust": rust, "js": js })
+}
+
 /// GET `/admin/applications/{id}`.
-pub async fn page(
+pub async fn admin_page(
+    state: State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    id: Path<String>,
+    query: Query<DoneQuery>,
+) -> Result<Response, PageError> {
+    page(state, jar, from, id, query, Scope::All).await
+}
+
+/// GET `/developer/clients/{id}`.
+pub async fn developer_page(
+    state: State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    id: Path<String>,
+    query: Query<DoneQuery>,
+) -> Result<Response, PageError> {
+    page(state, jar, from, id, query, Scope::Own).await
+}
+
+async fn page(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
     Path(id): Path<String>,
     Query(query): Query<DoneQuery>,
+    scope: Scope,
 ) -> Result<Response, PageError> {
-    let (jar, _) = admitted!(admit(&state, jar, &from, Console::Operations, Intent::Look).await);
+    let (jar, staff) = admitted!(admit(&state, jar, &from, scope.console(), Intent::Look).await);
     let notice = query.done.as_deref().and_then(|done| {
         Some(Text::new(match done {
             "uris" => "console-clients-uris-changed",
@@ -192,23 +384,37 @@ pub async fn page(
             _ => return None,
         }))
     });
-    client_page(&state, jar, &id, StatusCode::OK, notice, None, None).await
+    let shown = Shown {
+        notice,
+        ..Shown::default()
+    };
+    client_page(&state, jar, scope, &staff, &id, StatusCode::OK, shown).await
+}
+
+/// What a client's page shows beside the client.
+#[derive(Default)]
+struct Shown {
+    notice: Option<Text>,
+    error: Option<FieldError>,
+    /// A new secret, shown on this answer only.
+    secret: Option<String>,
 }
 
 async fn client_page(
     state: &AppState,
     jar: CookieJar,
+    scope: Scope,
+    staff: &Staff,
     id: &str,
     status: StatusCode,
-    notice: Option<Text>,
-    error: Option<FieldError>,
-    secret: Option<String>,
+    shown_too: Shown,
 ) -> Result<Response, PageError> {
     let clients = state.stores.clients.list_clients().await?;
     let client = clients
         .iter()
-        .find(|c| c.id == id)
+        .find(|c| c.id == id && scope.covers(staff, c))
         .ok_or_else(|| PageError::NotFound(Text::new("console-clients-none")))?;
+    let first = client.redirect_uris.first();
     Ok(no_store(csrf::form_page(
         state,
         jar,
@@ -216,9 +422,11 @@ async fn client_page(
         "admin_client.html",
         json!({
             "client": shown(client, state),
-            "notice": notice.map(|n| n.words()),
-            "error": error,
-            "secret": secret,
+            "notice": shown_too.notice.map(|n| n.words()),
+            "error": shown_too.error,
+            "secret": shown_too.secret,
+            "scope": frame(scope),
+            "snippets": snippets(state.issuer(), &client.id, first, has_secret(client)),
         }),
     )))
 }
@@ -235,36 +443,67 @@ pub struct ChangeForm {
 }
 
 /// POST `/admin/applications/{id}/uris`, `.../rotate-secret` and `.../disable`.
-pub async fn change(
+pub async fn admin_change(
+    state: State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    path: Path<(String, String)>,
+    form: CsrfForm<ChangeForm>,
+) -> Result<Response, PageError> {
+    change(state, jar, from, path, form, Scope::All).await
+}
+
+/// POST `/developer/clients/{id}/uris`, `.../rotate-secret` and `.../delete`.
+pub async fn developer_change(
+    state: State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    path: Path<(String, String)>,
+    form: CsrfForm<ChangeForm>,
+) -> Result<Response, PageError> {
+    change(state, jar, from, path, form, Scope::Own).await
+}
+
+async fn change(
     State(state): State<AppState>,
     jar: CookieJar,
     from: ClientInfo,
     Path((id, action)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<ChangeForm>,
+    scope: Scope,
 ) -> Result<Response, PageError> {
-    if !["uris", "rotate-secret", "disable"].contains(&action.as_str()) {
+    let ends = match scope {
+        Scope::All => "disable",
+        Scope::Own => "delete",
+    };
+    if !["uris", "rotate-secret", ends].contains(&action.as_str()) {
         return Err(PageError::NotFound(Text::new("error-not-found")));
     }
-    let (jar, staff) =
-        admitted!(admit(&state, jar, &from, Console::Operations, Intent::Change).await);
-    let reason = form.reason.trim();
-    if let Some(key) = super::reason_problem(reason) {
-        let error = FieldError::on("reason", Text::new(key));
-        return client_page(
-            &state,
-            jar,
-            &id,
-            StatusCode::BAD_REQUEST,
-            None,
-            Some(error),
-            None,
-        )
-        .await;
+    let (jar, staff) = admitted!(admit(&state, jar, &from, scope.console(), Intent::Change).await);
+    // Another developer's client is no more there than one that does not exist.
+    let clients = state.stores.clients.list_clients().await?;
+    if !clients
+        .iter()
+        .any(|c| c.id == id && scope.covers(&staff, c))
+    {
+        return Err(PageError::NotFound(Text::new("console-clients-none")));
     }
+    let reason = match scope.reason(&form.reason) {
+        Ok(reason) => reason,
+        Err(key) => {
+            let error = Some(FieldError::on("reason", Text::new(key)));
+            let shown = Shown {
+                error,
+                ..Shown::default()
+            };
+            let status = StatusCode::BAD_REQUEST;
+            return client_page(&state, jar, scope, &staff, &id, status, shown).await;
+        }
+    };
     let by = staff.actor();
     let acting = Acting {
         by: &by,
-        reason: Some(reason),
+        reason,
         from: &from,
     };
     let done = match action.as_str() {
@@ -280,53 +519,50 @@ pub async fn change(
         "rotate-secret" => crate::staff::rotate_client_secret(&state, &id, &acting)
             .await
             .map(Some),
+        "delete" => {
+            return match crate::staff::delete_client(&state, &id, &acting).await {
+                Ok(()) => Ok(after_change(&format!(
+                    "{}?done=deleted",
+                    scope.console().path()
+                ))),
+                Err(ClientRefusal::Store(error)) => Err(error.into()),
+                Err(_) => Err(PageError::NotFound(Text::new("console-clients-none"))),
+            };
+        }
         _ => crate::staff::disable_client(&state, &id, &acting)
             .await
             .map(|_| None),
     };
+    let answer = |status, shown| client_page(&state, jar, scope, &staff, &id, status, shown);
     match done {
         // The new secret is shown on this answer only, never stored where it could be read.
         Ok(Some(secret)) => {
-            let notice = Text::new("console-clients-secret-rotated");
-            client_page(
-                &state,
-                jar,
-                &id,
-                StatusCode::OK,
-                Some(notice),
-                None,
-                Some(secret),
-            )
-            .await
+            let shown = Shown {
+                notice: Some(Text::new("console-clients-secret-rotated")),
+                secret: Some(secret),
+                ..Shown::default()
+            };
+            answer(StatusCode::OK, shown).await
         }
-        Ok(None) => Ok(after_change(&format!("{LIST}/{id}?done={action}"))),
+        Ok(None) => Ok(after_change(&format!(
+            "{}/{id}?done={action}",
+            scope.base()
+        ))),
         Err(ClientRefusal::Missing) => Err(PageError::NotFound(Text::new("console-clients-none"))),
         Err(ClientRefusal::Uri(why)) => {
             let text = Text::new("console-clients-refused").with("why", why);
-            let error = FieldError::on("redirect_uris", text);
-            client_page(
-                &state,
-                jar,
-                &id,
-                StatusCode::BAD_REQUEST,
-                None,
-                Some(error),
-                None,
-            )
-            .await
+            let shown = Shown {
+                error: Some(FieldError::on("redirect_uris", text)),
+                ..Shown::default()
+            };
+            answer(StatusCode::BAD_REQUEST, shown).await
         }
         Err(ClientRefusal::NoSecret) => {
-            let error = FieldError::general(Text::new("console-clients-no-secret"));
-            client_page(
-                &state,
-                jar,
-                &id,
-                StatusCode::CONFLICT,
-                None,
-                Some(error),
-                None,
-            )
-            .await
+            let shown = Shown {
+                error: Some(FieldError::general(Text::new("console-clients-no-secret"))),
+                ..Shown::default()
+            };
+            answer(StatusCode::CONFLICT, shown).await
         }
         Err(ClientRefusal::Store(error)) => Err(error.into()),
     }

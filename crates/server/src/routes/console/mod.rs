@@ -54,12 +54,15 @@ pub enum Console {
     People,
     /// Signing keys, clients, registration tokens, the audit log: administrators.
     Operations,
+    /// A developer's own clients.
+    Developer,
 }
 
 impl Console {
     pub fn path(self) -> &'static str {
         match self {
             Self::People | Self::Operations => "/admin",
+            Self::Developer => "/developer",
         }
     }
 
@@ -67,6 +70,7 @@ impl Console {
         match self {
             Self::People => roles.has(Role::Admin) || roles.has(Role::Support),
             Self::Operations => roles.has(Role::Admin),
+            Self::Developer => roles.has(Role::Developer),
         }
     }
 }
@@ -119,6 +123,7 @@ pub async fn admit(
         let only = match console {
             Console::People => "console-forbidden",
             Console::Operations => "console-admins-only",
+            Console::Developer => "console-developers-only",
         };
         return Err(PageError::NoAccess(Text::new(only)));
     }
@@ -211,12 +216,27 @@ pub async fn admin_step_up(
     from: ClientInfo,
     Query(query): Query<StepUpQuery>,
 ) -> Result<Response, PageError> {
-    let ask = if query.fresh.is_some() {
-        Ask::Fresh
-    } else {
-        Ask::Level
-    };
-    sign_in(&state, jar, &from, Console::People, ask).await
+    sign_in(&state, jar, &from, Console::People, query.ask()).await
+}
+
+/// GET `/developer/step-up`: the same for the developer console.
+pub async fn developer_step_up(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    Query(query): Query<StepUpQuery>,
+) -> Result<Response, PageError> {
+    sign_in(&state, jar, &from, Console::Developer, query.ask()).await
+}
+
+impl StepUpQuery {
+    fn ask(&self) -> Ask {
+        if self.fresh.is_some() {
+            Ask::Fresh
+        } else {
+            Ask::Level
+        }
+    }
 }
 
 /// The longest reason taken.
