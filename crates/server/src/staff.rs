@@ -353,3 +353,26 @@ pub async fn delete_client(
     }
     Ok(())
 }
+
+/// Disables the account (`disable`): its grants are revoked, its sessions end, its trusted
+/// browsers are forgotten and it cannot sign in; or enables it again.
+pub async fn set_disabled(
+    state: &AppState,
+    user: &User,
+    disable: bool,
+    acting: &Acting<'_>,
+) -> Result<(), StoreError> {
+    let at = disable.then(|| state.now());
+    state.stores.users.set_disabled(&user.id, at).await?;
+    let what = if disable {
+        "user disabled"
+    } else {
+        "user enabled"
+    };
+    let event = acting.event(state, AuditKind::AdminAction, user, what);
+    crate::audit::record(state, event).await;
+    if disable {
+        crate::session::account_reset(state, &user.id, acting.from).await?;
+    }
+    Ok(())
+}

@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use idp_core::model::{AuditEvent, AuditKind, Client, User};
+use idp_core::model::{AuditKind, Client, User};
 use idp_core::{ErrorCode, OAuthError, StoreError, validate};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -161,22 +161,6 @@ async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Client, AdminErr
         })
 }
 
-async fn record(
-    state: &AppState,
-    actor: &Client,
-    kind: AuditKind,
-    user_id: Option<&str>,
-    detail: String,
-) {
-    let mut event = AuditEvent::new(kind, state.now())
-        .actor(&actor.id)
-        .detail(detail);
-    if let Some(user_id) = user_id {
-        event = event.user(user_id);
-    }
-    crate::audit::record(state, event).await;
-}
-
 async fn keys_answer(state: &AppState) -> Answer {
     Ok(Json(crate::keys::describe(
         &state.stores.keys.list_signing_keys().await?,
@@ -285,47 +269,36 @@ pub async fn unlock_user(
 /// Disables an account: its sessions end (relying parties are told), its grants are revoked,
 /// and it cannot sign in until enabled again.
 pub async fn disable_user(
-    State(state): State<AppState>,
+    state: State<AppState>,
     headers: HeaderMap,
-    Path(username): Path<String>,
+    username: Path<String>,
 ) -> Answer {
-    let actor = admin(&state, &headers).await?;
-    let user = find_user(&state, &username).await?;
-    state
-        .stores
-        .users
-        .set_disabled(&user.id, Some(state.now()))
-        .await?;
-    let from = crate::web::client_info::ClientInfo::default();
-    crate::session::account_reset(&state, &user.id, &from).await?;
-    record(
-        &state,
-        &actor,
-        AuditKind::AdminAction,
-        Some(&user.id),
-        "user disabled".into(),
-    )
-    .await;
-    let user = find_user(&state, &username).await?;
-    Ok(Json(describe_user(&state, &user)))
+    set_disabled(state, headers, username, true).await
 }
 
 pub async fn enable_user(
+    state: State<AppState>,
+    headers: HeaderMap,
+    username: Path<String>,
+) -> Answer {
+    set_disabled(state, headers, username, false).await
+}
+
+async fn set_disabled(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(username): Path<String>,
+    disable: bool,
 ) -> Answer {
     let actor = admin(&state, &headers).await?;
     let user = find_user(&state, &username).await?;
-    state.stores.users.set_disabled(&user.id, None).await?;
-    record(
-        &state,
-        &actor,
-        AuditKind::AdminAction,
-        Some(&user.id),
-        "user enabled".into(),
-    )
-    .await;
+    let from = crate::web::client_info::ClientInfo::default();
+    let acting = crate::staff::Acting {
+        by: &crate::staff::Actor::Client(actor.id.clone()),
+        reason: None,
+        from: &from,
+    };
+    crate::staff::set_disabled(&state, &user, disable, &acting).await?;
     let user = find_user(&state, &username).await?;
     Ok(Json(describe_user(&state, &user)))
 }

@@ -168,6 +168,8 @@ fn done_notice(done: &str) -> Option<Text> {
         "unlocked" => "console-done-unlocked",
         "sessions" => "console-done-sessions",
         "factor" => "console-done-factor",
+        "disabled" => "console-done-disabled",
+        "enabled" => "console-done-enabled",
         _ => return None,
     }))
 }
@@ -274,6 +276,9 @@ enum Action {
     Unlock,
     EndSessions,
     RemoveFactor,
+    /// Administrators only, as in the admin API.
+    Disable,
+    Enable,
 }
 
 impl Action {
@@ -282,6 +287,8 @@ impl Action {
             "unlock" => Self::Unlock,
             "end-sessions" => Self::EndSessions,
             "remove-factor" => Self::RemoveFactor,
+            "disable" => Self::Disable,
+            "enable" => Self::Enable,
             _ => return None,
         })
     }
@@ -301,6 +308,9 @@ pub async fn act(
     let user = person(&state, &id).await?;
     if let Some(refusal) = out_of_reach(&staff, &user) {
         return Err(PageError::NoAccess(Text::new(refusal)));
+    }
+    if matches!(action, Action::Disable | Action::Enable) && !staff.is_admin() {
+        return Err(PageError::NoAccess(Text::new("console-admins-only")));
     }
     let reason = form.reason.trim();
     if let Some(refusal) = super::reason_problem(reason) {
@@ -330,6 +340,11 @@ pub async fn act(
         Action::EndSessions => {
             crate::staff::end_sessions(&state, &user, &acting).await?;
             "sessions"
+        }
+        Action::Disable | Action::Enable => {
+            let disable = matches!(action, Action::Disable);
+            crate::staff::set_disabled(&state, &user, disable, &acting).await?;
+            if disable { "disabled" } else { "enabled" }
         }
         Action::RemoveFactor => {
             let removed =
