@@ -281,26 +281,7 @@ pub fn check(
         check_redirect_uri(uri).map_err(|e| invalid(format!("post_logout_redirect_uris: {e}")))?;
     }
     if let Some(uri) = &request.backchannel_logout_uri {
-        let parsed =
-            url::Url::parse(uri).map_err(|e| invalid(format!("backchannel_logout_uri: {e}")))?;
-        if parsed.fragment().is_some() || !matches!(parsed.scheme(), "https" | "http") {
-            return Err(invalid(
-                "backchannel_logout_uri must be an http(s) URL without a fragment",
-            ));
-        }
-        // Registered by a third party and called by the server: https to a public host only.
-        if parsed.scheme() != "https" {
-            return Err(invalid("backchannel_logout_uri must use https"));
-        }
-        let internal = match parsed.host() {
-            Some(url::Host::Domain(name)) => name == "localhost" || name.ends_with(".localhost"),
-            Some(url::Host::Ipv4(ip)) => !is_public_address(ip.into()),
-            Some(url::Host::Ipv6(ip)) => !is_public_address(ip.into()),
-            None => true,
-        };
-        if internal {
-            return Err(invalid("backchannel_logout_uri must name a public host"));
-        }
+        check_backchannel_logout_uri(uri).map_err(invalid)?;
     }
     let name = request
         .client_name
@@ -485,6 +466,28 @@ fn hides_text(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
             | '\u{2060}'..='\u{2069}' | '\u{061C}' | '\u{FEFF}')
+}
+
+/// A `backchannel_logout_uri` a third party registers, which the server will call: https, to
+/// a public host, without a fragment.
+pub fn check_backchannel_logout_uri(uri: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(uri).map_err(|e| format!("backchannel_logout_uri: {e}"))?;
+    if parsed.fragment().is_some() || !matches!(parsed.scheme(), "https" | "http") {
+        return Err("backchannel_logout_uri must be an http(s) URL without a fragment".into());
+    }
+    if parsed.scheme() != "https" {
+        return Err("backchannel_logout_uri must use https".into());
+    }
+    let internal = match parsed.host() {
+        Some(url::Host::Domain(name)) => name == "localhost" || name.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => !is_public_address(ip.into()),
+        Some(url::Host::Ipv6(ip)) => !is_public_address(ip.into()),
+        None => true,
+    };
+    if internal {
+        return Err("backchannel_logout_uri must name a public host".into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

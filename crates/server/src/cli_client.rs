@@ -94,6 +94,11 @@ pub async fn create_client(
         idp_oauth::client_metadata::check_redirect_uri(uri)
             .map_err(|e| CliError(format!("logout URI: {e}")))?;
     }
+    // A developer's client is a third party's: the server will call its back-channel URI, so it
+    // is checked as dynamic registration checks one.
+    if let (Some(_), Some(uri)) = (new.owner, new.backchannel_logout_uri) {
+        idp_oauth::client_metadata::check_backchannel_logout_uri(uri).map_err(CliError)?;
+    }
     if name.trim().is_empty() {
         return Err(CliError("--name may not be empty".into()));
     }

@@ -223,6 +223,16 @@ async fn client(state: &AppState, id: &str) -> Result<idp_core::model::Client, C
         .ok_or(ClientRefusal::Missing)
 }
 
+/// Records `what` was done to the client `id`.
+async fn record_client(state: &AppState, id: &str, what: &str, acting: &Acting<'_>) {
+    let event = acting.about_nobody(
+        state,
+        AuditKind::AdminAction,
+        &format!("client {what} {id}"),
+    );
+    crate::audit::record(state, event.client(id)).await;
+}
+
 /// Disables the client: it can no longer authenticate or sign anyone in, and every grant it
 /// holds is revoked (its refresh tokens die with them).
 pub async fn disable_client(
@@ -233,12 +243,7 @@ pub async fn disable_client(
     let mut client = client(state, id).await?;
     client.metadata.disabled = true;
     state.stores.clients.update_client(&client).await?;
-    let event = acting.about_nobody(
-        state,
-        AuditKind::AdminAction,
-        &format!("client disabled {id}"),
-    );
-    crate::audit::record(state, event.client(id)).await;
+    record_client(state, id, "disabled", acting).await;
     state
         .stores
         .grants
@@ -264,12 +269,7 @@ pub async fn rotate_client_secret(
     let secret = idp_core::random::random_token(32);
     client.secret_hash = Some(idp_core::random::sha256_b64(&secret));
     state.stores.clients.update_client(&client).await?;
-    let event = acting.about_nobody(
-        state,
-        AuditKind::AdminAction,
-        &format!("client secret rotated {id}"),
-    );
-    crate::audit::record(state, event.client(id)).await;
+    record_client(state, id, "secret rotated", acting).await;
     Ok(secret)
 }
 
@@ -310,23 +310,13 @@ pub async fn set_client_uris(
     client.redirect_uris = redirect_uris;
     client.metadata.post_logout_redirect_uris = post_logout_redirect_uris;
     state.stores.clients.update_client(&client).await?;
-    let event = acting.about_nobody(
-        state,
-        AuditKind::AdminAction,
-        &format!("client URIs changed {id}"),
-    );
-    crate::audit::record(state, event.client(id)).await;
+    record_client(state, id, "URIs changed", acting).await;
     Ok(())
 }
 
 /// Records a client made through a console.
 pub async fn client_created(state: &AppState, id: &str, acting: &Acting<'_>) {
-    let event = acting.about_nobody(
-        state,
-        AuditKind::AdminAction,
-        &format!("client created {id}"),
-    );
-    crate::audit::record(state, event.client(id)).await;
+    record_client(state, id, "created", acting).await;
 }
 
 /// Deletes the client (its developer's choice): every grant it holds is revoked first, so
@@ -337,12 +327,7 @@ pub async fn delete_client(
     acting: &Acting<'_>,
 ) -> Result<(), ClientRefusal> {
     let client = client(state, id).await?;
-    let event = acting.about_nobody(
-        state,
-        AuditKind::AdminAction,
-        &format!("client deleted {id}"),
-    );
-    crate::audit::record(state, event.client(id)).await;
+    record_client(state, id, "deleted", acting).await;
     state
         .stores
         .grants

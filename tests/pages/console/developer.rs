@@ -45,6 +45,26 @@ async fn a_developer_registers_a_client_signs_someone_in_with_it_and_sees_only_t
     let mut browser = Browser::new(&idp);
     let (home, _) = at_aal2(&idp, &mut browser, "/developer", "developer").await;
     assert!(!home.contains(&theirs), "{}", home.body);
+    // The server will call a back-channel logout URI: a developer's names a public host.
+    let internal = browser
+        .submit_to(
+            &home,
+            "/developer/clients",
+            &[
+                ("name", "Sam's app"),
+                ("redirect_uris", REDIRECT),
+                ("backchannel_logout_uri", "https://169.254.169.254/logout"),
+                ("method", "none"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        internal.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        internal.body
+    );
+    assert!(internal.contains("public host"), "{}", internal.body);
     let made = browser
         .submit_to(
             &home,
