@@ -489,7 +489,37 @@ pub struct GrantOwner {
 /// A rotation's check of the live record it found (its payload, as stored: JSON), made before
 /// anything changes: the grant the record belongs to, or `None` to leave the record as it is.
 /// A store may run it again when it has to start the rotation over.
-pub type RotationCheck = Box<dyn Fn(&str) -> Option<GrantOwner> + Send + Sync>;
+pub type RecordCheck = Box<dyn Fn(&str) -> Option<GrantOwner> + Send + Sync>;
+
+/// How a rotation judges the record it rotates: by `judge` once it has read it, or, where the
+/// caller already knows the record passes (`judged`: the grant it belongs to), without reading
+/// it first. A record is known to pass when what was judged is bound to the record's id (a
+/// refresh token carries what its check needs, and its id is its digest), or was read from
+/// the record itself (records never change under their id). `judge` still settles every case
+/// the rotation without a read does not.
+pub struct RotationCheck {
+    pub judge: RecordCheck,
+    pub judged: Option<String>,
+}
+
+impl RotationCheck {
+    /// A check that reads the record before it judges it.
+    pub fn reading(judge: impl Fn(&str) -> Option<GrantOwner> + Send + Sync + 'static) -> Self {
+        Self {
+            judge: Box::new(judge),
+            judged: None,
+        }
+    }
+
+    /// This check, for a record known to pass it, of grant `grant_id`.
+    #[must_use]
+    pub fn passed(self, grant_id: String) -> Self {
+        Self {
+            judged: Some(grant_id),
+            ..self
+        }
+    }
+}
 
 /// What a rotation came to (see `GrantStore::rotate`). Its `Debug` leaves the records out:
 /// they describe a person's grant.

@@ -27,6 +27,7 @@ mod grant_tests;
 pub mod interaction;
 pub mod issuer;
 pub mod mtls;
+pub mod refresh_format;
 pub mod refresh_token;
 pub mod request_object;
 pub mod single_use;

@@ -7,15 +7,14 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use idp_core::clock::UnixTime;
 use idp_core::model::{Client, EphemeralKind, GrantOwner, Rotated, RotationCheck};
-use idp_core::store::{GrantStore, UserStore};
+use idp_core::store::{EphemeralStore, GrantStore, UserStore};
 use idp_core::{Clock, OAuthError, StoreError};
 
 use crate::grant_error::GrantError;
 use crate::issuer::{IssuedToken, Issuer, Proven};
+use crate::refresh_format::{Binding, RefreshToken};
 use crate::single_use::{Redeemable, invalid, used_again};
-use crate::tokens::{
-    RefreshToken, TokenResponse, UserGrant, id_token_names_claims, narrowed_scopes, sign_for_user,
-};
+use crate::tokens::{TokenResponse, UserGrant, id_token_names_claims, sign_for_user};
 
 impl Redeemable for UserGrant {
     fn grant(&self) -> &UserGrant {
@@ -55,11 +54,7 @@ pub(crate) fn judge(
 ) -> Verdict {
     let grant: UserGrant = serde_json::from_str(payload)
         .map_err(|_| GrantError::from(StoreError::Corrupt(WHAT.to_owned())))?;
-    if grant.client_id != client_id {
-        return Err(invalid(WHAT));
-    }
-    grant.check_possession(proven)?;
-    let narrowed = narrowed_scopes(&grant.scopes, scope)?;
+    let narrowed = Binding::of(&grant).admits(client_id, scope, proven)?;
     Ok((grant, narrowed))
 }
 
@@ -67,6 +62,8 @@ pub(crate) fn judge(
 /// revokes, the clock, and the issuer that signs.
 pub struct RefreshExchange<'a> {
     pub rotation: &'a dyn RefreshRotation,
+    /// Read only for a token of the form that carries nothing.
+    pub tokens: &'a dyn EphemeralStore,
     pub grants: &'a dyn GrantStore,
     /// Read only when the ID token carries claims about the person.
     pub users: &'a dyn UserStore,
@@ -116,12 +113,13 @@ impl RefreshExchange<'_> {
         // under offline_access); only the access and ID tokens answer the narrowed scope.
         // The outcome carries the payload the check judged; judging it again (a pure function)
         // gives the same verdict.
-        let check: RotationCheck = {
+        let (id, now) = (RefreshToken::id_of(token), self.clock.now());
+        let check = {
             let (client_id, scope) = (client.id.clone(), scope.map(str::to_owned));
             let proven = self.issuer.proven;
             let jkt = proven.dpop_jkt.map(str::to_owned);
             let certificate = proven.certificate.map(str::to_owned);
-            Box::new(move |payload: &str| {
+            RotationCheck::reading(move |payload: &str| {
                 let proven = Proven {
                     dpop_jkt: jkt.as_deref(),
                     certificate: certificate.as_deref(),
@@ -133,13 +131,34 @@ impl RefreshExchange<'_> {
                 })
             })
         };
-        let next = RefreshToken::new(self.clock, self.issuer.lifetimes.refresh_token);
+        // What the check needs is what the token carries (bound to its record's id), or,
+        // for a token of an earlier form, its record read first. A token judged so is refused
+        // before anything is written, and rotated without its record being read again; its
+        // successor carries the same.
+        let binding = match RefreshToken::binding(token) {
+            Some(binding) => Some(binding),
+            None => self
+                .tokens
+                .get(EphemeralKind::RefreshToken, &id, now)
+                .await?
+                .and_then(|payload| serde_json::from_value::<UserGrant>(payload).ok())
+                .map(|grant| Binding::of(&grant)),
+        };
+        let check = match &binding {
+            Some(binding) => {
+                binding.admits(&client.id, scope, self.issuer.proven)?;
+                check.passed(binding.grant_id.clone())
+            }
+            None => check,
+        };
+        let ttl = self.issuer.lifetimes.refresh_token;
+        let next = RefreshToken::new(self.clock, ttl, binding.as_ref());
         let (rotated, durable) = self
             .rotation
             .rotate_early(
                 EphemeralKind::RefreshToken,
-                &RefreshToken::id_of(token),
-                self.clock.now(),
+                &id,
+                now,
                 (&next.id, next.expires_at),
                 check,
             )

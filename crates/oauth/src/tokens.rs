@@ -3,7 +3,7 @@
 
 use idp_core::clock::UnixTime;
 use idp_core::model::{Client, EphemeralKind, SigningAlg, TokenEndpointAuthMethod, User};
-use idp_core::random::{random_token, sha256_b64};
+use idp_core::random::random_token;
 use idp_core::store::EphemeralStore;
 use idp_core::{Clock, OAuthError, StoreError};
 use idp_token_issuer::{
@@ -15,6 +15,8 @@ use crate::claims::{ClaimsRequest, released};
 use crate::grant_error::GrantError;
 use crate::issuer::{IssuedToken, Issuer, Proven};
 use crate::subject::subject_for;
+
+pub use crate::refresh_format::RefreshToken;
 
 /// The scope that asks for a refresh token (OpenID Connect Core §11).
 pub const OFFLINE_ACCESS: &str = "offline_access";
@@ -49,25 +51,39 @@ impl UserGrant {
     /// Whether what the request `proven` holds satisfies what this record is bound to: its
     /// DPoP key and its TLS client certificate, where it is bound to them.
     pub fn check_possession(&self, proven: Proven<'_>) -> Result<(), OAuthError> {
-        if let Some(bound) = self.certificate.as_deref()
-            && proven.certificate != Some(bound)
-        {
-            return Err(OAuthError::invalid_grant(
-                "this grant is bound to a TLS client certificate: connect with it",
-            ));
-        }
-        match (self.dpop_jkt.as_deref(), proven.dpop_jkt) {
-            (None, _) => Ok(()),
-            (Some(bound), Some(proven)) if bound == proven => Ok(()),
-            (Some(_), None) => Err(OAuthError::new(
-                idp_core::ErrorCode::InvalidDpopProof,
-                "this grant is bound to a DPoP key: a DPoP proof is required",
-            )),
-            (Some(_), Some(_)) => Err(OAuthError::new(
-                idp_core::ErrorCode::InvalidDpopProof,
-                "the DPoP proof is not made with the key this grant is bound to",
-            )),
-        }
+        check_possession(
+            self.certificate.as_deref(),
+            self.dpop_jkt.as_deref(),
+            proven,
+        )
+    }
+}
+
+/// Whether what the request `proven` holds satisfies a record bound to `certificate` and
+/// `dpop_jkt`, where it is bound to them.
+pub fn check_possession(
+    certificate: Option<&str>,
+    dpop_jkt: Option<&str>,
+    proven: Proven<'_>,
+) -> Result<(), OAuthError> {
+    if let Some(bound) = certificate
+        && proven.certificate != Some(bound)
+    {
+        return Err(OAuthError::invalid_grant(
+            "this grant is bound to a TLS client certificate: connect with it",
+        ));
+    }
+    match (dpop_jkt, proven.dpop_jkt) {
+        (None, _) => Ok(()),
+        (Some(bound), Some(proven)) if bound == proven => Ok(()),
+        (Some(_), None) => Err(OAuthError::new(
+            idp_core::ErrorCode::InvalidDpopProof,
+            "this grant is bound to a DPoP key: a DPoP proof is required",
+        )),
+        (Some(_), Some(_)) => Err(OAuthError::new(
+            idp_core::ErrorCode::InvalidDpopProof,
+            "the DPoP proof is not made with the key this grant is bound to",
+        )),
     }
 }
 
@@ -277,7 +293,8 @@ pub async fn store_refresh_token(
     clock: &dyn Clock,
     grant: &UserGrant,
 ) -> Result<String, StoreError> {
-    let next = RefreshToken::new(clock, issuer.lifetimes.refresh_token);
+    let binding = crate::refresh_format::Binding::of(grant);
+    let next = RefreshToken::new(clock, issuer.lifetimes.refresh_token, Some(&binding));
     let payload = serde_json::to_value(grant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     refresh_tokens
         .put(
@@ -289,48 +306,6 @@ pub async fn store_refresh_token(
         .await?;
     issuer.counter.issued(IssuedToken::Refresh);
     Ok(next.token)
-}
-
-/// A new refresh token, before it is stored: the token, the key it is stored under, and
-/// when it expires. Counted in the metrics once stored.
-pub struct RefreshToken {
-    pub token: String,
-    pub id: String,
-    pub expires_at: UnixTime,
-}
-
-/// A refresh token begins with when it was made (microseconds since the epoch, 16 hex
-/// digits), then 32 random bytes (43 base64url characters).
-const STAMP: usize = 16;
-const TOKEN_LEN: usize = STAMP + 43;
-
-impl RefreshToken {
-    /// A new token, made now by `clock`, that lives `ttl` seconds.
-    pub fn new(clock: &dyn Clock, ttl: i64) -> Self {
-        let token = Self::made_at(clock.now_micros());
-        Self {
-            id: Self::id_of(&token),
-            token,
-            expires_at: clock.now() + ttl,
-        }
-    }
-
-    /// A new token, stamped `micros`.
-    fn made_at(micros: u64) -> String {
-        format!("{micros:016x}{}", random_token(32))
-    }
-
-    /// The key a presented refresh token is stored under: its stamp, then the digest of the
-    /// whole token. Keys made one after another sort one after another, so the store adds
-    /// each new one at the end of its index rather than in a page of its own at random (a
-    /// rotation writes a third of the pages it did). A token of the earlier form (the 43
-    /// random characters alone) is stored under its digest alone.
-    pub fn id_of(token: &str) -> String {
-        match token.get(..STAMP) {
-            Some(stamp) if token.len() == TOKEN_LEN => format!("{stamp}{}", sha256_b64(token)),
-            _ => sha256_b64(token),
-        }
-    }
 }
 
 /// An access token for the client itself (RFC 6749 §4.4), issued at `now`: no user, no ID
@@ -394,44 +369,4 @@ pub fn narrowed_scopes(
         }
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use idp_core::random::sha256_b64;
-
-    use super::RefreshToken;
-
-    #[test]
-    fn refresh_tokens_are_stored_in_the_order_they_were_made() {
-        let micros = 1_790_000_000_000_000;
-        let first = RefreshToken::made_at(micros);
-        let next = RefreshToken::made_at(micros + 1);
-        assert_eq!(first.len(), 59);
-        assert!(first.starts_with("00065bfeda25e000"), "{first}");
-        let (first_id, next_id) = (RefreshToken::id_of(&first), RefreshToken::id_of(&next));
-        assert!(first_id < next_id, "{first_id} then {next_id}");
-        // The key holds the stamp and a digest of the whole token, none of its secret part.
-        assert_eq!(first_id, format!("{}{}", &first[..16], sha256_b64(&first)));
-        assert!(!first_id.contains(&first[16..]));
-        // Tokens made in the same microsecond still differ.
-        assert_ne!(
-            RefreshToken::id_of(&RefreshToken::made_at(micros)),
-            first_id
-        );
-    }
-
-    #[test]
-    fn tokens_of_the_earlier_form_and_stray_input_are_looked_up_by_digest() {
-        let earlier = idp_core::random::random_token(32);
-        assert_eq!(RefreshToken::id_of(&earlier), sha256_b64(&earlier));
-        // Whatever is presented gives a key and never a panic: a multi-byte character where
-        // the stamp would end, or the wrong length.
-        let stray = format!("{}é{}", "a".repeat(15), "b".repeat(42));
-        assert_eq!(stray.len(), 59);
-        assert_eq!(RefreshToken::id_of(&stray), sha256_b64(&stray));
-        for presented in ["", "0123456789abcdef", &"x".repeat(60)] {
-            assert_eq!(RefreshToken::id_of(presented), sha256_b64(presented));
-        }
-    }
 }

@@ -16,7 +16,7 @@ fn accepting(grant_id: &str, user_id: &str, ran: &Arc<AtomicUsize>) -> RotationC
         },
         ran.clone(),
     );
-    Box::new(move |payload: &str| {
+    RotationCheck::reading(move |payload: &str| {
         assert_eq!(payload, r#"{"grant":"g-rot"}"#, "the check sees the record");
         ran.fetch_add(1, Ordering::SeqCst);
         Some(owner.clone())
@@ -96,9 +96,13 @@ pub async fn rotations_are_checked_and_store_one_successor(stores: &Stores) {
 
     // Live, but refused: by the check, or because the grant is not active for this user.
     ephemeral.put(kind, "rt-3", &payload, 2000).await.unwrap();
-    let refused = stores
-        .grants
-        .rotate(kind, "rt-3", 1500, ("rt-3-a", 3000), Box::new(|_| None));
+    let refused = stores.grants.rotate(
+        kind,
+        "rt-3",
+        1500,
+        ("rt-3-a", 3000),
+        RotationCheck::reading(|_| None),
+    );
     assert_eq!(
         settled(refused).await,
         Rotated::Refused(payload.to_string()),
@@ -159,6 +163,87 @@ pub async fn rotations_are_checked_and_store_one_successor(stores: &Stores) {
         assert_eq!(ephemeral.get(kind, next, 1500).await.unwrap(), None);
     }
     assert_eq!(ran.load(Ordering::SeqCst), before);
+}
+
+/// A rotation whose check is known to pass (the presented token carried what it needs) comes
+/// to what one that reads its record first comes to: of many at once, one succeeds and stores
+/// the payload under its new id; a spent record is replayed; a record of a revoked grant or a
+/// disabled user stays live, with no successor; a record not live is missing.
+pub async fn rotations_known_to_pass_settle_alike(stores: &Stores) {
+    let kind = EphemeralKind::RefreshToken;
+    let (ephemeral, grants) = (&stores.ephemeral, &stores.grants);
+    stores
+        .users
+        .create_user(&user("u-rot", "rota"))
+        .await
+        .unwrap();
+    stores
+        .clients
+        .create_client(&client("c-rot"))
+        .await
+        .unwrap();
+    grants
+        .create_grant(&grant("g-rot", "u-rot", "c-rot"))
+        .await
+        .unwrap();
+    let payload = json!({"grant": "g-rot"});
+    let passed = |ran: &Arc<AtomicUsize>| accepting("g-rot", "u-rot", ran).passed("g-rot".into());
+    ephemeral.put(kind, "rt-1", &payload, 2000).await.unwrap();
+    let rotations = (0..12).map(|n| {
+        let (grants, check) = (grants.clone(), passed(&Arc::default()));
+        tokio::spawn(async move {
+            let next = format!("rt-1-{n}");
+            (
+                n,
+                settled(grants.rotate(kind, "rt-1", 1500, (&next, 3000), check)).await,
+            )
+        })
+    });
+    let mut winners = Vec::new();
+    for rotation in rotations {
+        match rotation.await.unwrap() {
+            (n, Rotated::Done(accepted)) => {
+                assert_eq!(accepted, payload.to_string());
+                winners.push(n);
+            }
+            (_, Rotated::Replayed(seen)) => assert_eq!(seen, payload),
+            (_, other) => panic!("a rotation of a spent record came to {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    for n in 0..12 {
+        let successor = ephemeral
+            .get(kind, &format!("rt-1-{n}"), 1500)
+            .await
+            .unwrap();
+        let expected = (n == winners[0]).then_some(&payload);
+        assert_eq!(successor.as_ref(), expected, "successor {n}");
+    }
+
+    ephemeral.put(kind, "rt-3", &payload, 2000).await.unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let rotate = |next: &'static str| grants.rotate(kind, "rt-3", 1500, (next, 3000), passed(&ran));
+    stores
+        .users
+        .set_disabled("u-rot", Some(1200))
+        .await
+        .unwrap();
+    assert_eq!(settled(rotate("rt-3-a")).await, Rotated::Inactive);
+    stores.users.set_disabled("u-rot", None).await.unwrap();
+    grants.revoke_grant("g-rot", 1400).await.unwrap();
+    assert_eq!(settled(rotate("rt-3-b")).await, Rotated::Inactive);
+    for next in ["rt-3-a", "rt-3-b"] {
+        assert_eq!(ephemeral.get(kind, next, 1500).await.unwrap(), None);
+    }
+    let still = ephemeral.get(kind, "rt-3", 1500).await.unwrap();
+    assert_eq!(still, Some(payload.clone()), "still live");
+
+    ephemeral.put(kind, "rt-2", &payload, 1200).await.unwrap();
+    for (id, next) in [("rt-2", "rt-2-next"), ("rt-unknown", "rt-unknown-next")] {
+        let done = grants.rotate(kind, id, 1500, (next, 3000), passed(&ran));
+        assert_eq!(settled(done).await, Rotated::Missing, "{id}");
+        assert_eq!(ephemeral.get(kind, next, 1500).await.unwrap(), None);
+    }
 }
 
 pub async fn grants_revoke(stores: &Stores) {

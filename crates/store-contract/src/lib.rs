@@ -73,6 +73,7 @@ macro_rules! database_contract {
             users::people_have_roles_and_are_found_by_part_of_a_contact,
             grants::grants_revoke,
             grants::rotations_are_checked_and_store_one_successor,
+            grants::rotations_known_to_pass_settle_alike,
             keys::clients_and_keys_round_trip,
             keys::key_fingerprints_are_recorded_once_and_moved_by_a_rewrap,
             keys::initial_access_tokens_are_spent_exactly_their_uses,

@@ -110,7 +110,8 @@ mod postgres {
 
 /// A revocation under way in another connection (another node, the command line) holds up a
 /// rotation of a token of its grant, which then finds the grant revoked: a token is never
-/// rotated between a revocation and its commit. `url` names the stores' database.
+/// rotated between a revocation and its commit, whether the rotation reads the record first
+/// or its check is known to pass. `url` names the stores' database.
 async fn revocation_under_way(stores: &Stores, url: &str) {
     let kind = EphemeralKind::RefreshToken;
     stores
@@ -123,49 +124,52 @@ async fn revocation_under_way(stores: &Stores, url: &str) {
         .create_client(&client("c-race"))
         .await
         .unwrap();
-    let grant = grant("g-race", "u-race", "c-race");
-    stores.grants.create_grant(&grant).await.unwrap();
-    let payload = json!({"grant": "g-race"});
-    stores
-        .ephemeral
-        .put(kind, "rt-race", &payload, 2000)
-        .await
-        .unwrap();
-
     let mut other = sqlx::AnyConnection::connect(url).await.unwrap();
-    let mut revoking = other.begin().await.unwrap();
-    sqlx::query("UPDATE grants SET revoked_at = 1400 WHERE id = 'g-race'")
-        .execute(&mut *revoking)
-        .await
-        .unwrap();
-    let rotating = {
-        let grants = stores.grants.clone();
-        tokio::spawn(async move {
-            let check = Box::new(|_: &str| {
-                Some(GrantOwner {
-                    grant_id: "g-race".into(),
+    for (grant_id, passed) in [("g-race", false), ("g-race-judged", true)] {
+        let grant = grant(grant_id, "u-race", "c-race");
+        stores.grants.create_grant(&grant).await.unwrap();
+        let payload = json!({"grant": grant_id});
+        let (record, next) = (format!("rt-{grant_id}"), format!("rt-{grant_id}-next"));
+        stores
+            .ephemeral
+            .put(kind, &record, &payload, 2000)
+            .await
+            .unwrap();
+
+        let mut revoking = other.begin().await.unwrap();
+        let revoke = format!("UPDATE grants SET revoked_at = 1400 WHERE id = '{grant_id}'");
+        sqlx::query(sqlx::AssertSqlSafe(revoke))
+            .execute(&mut *revoking)
+            .await
+            .unwrap();
+        let rotating = {
+            let (grants, owned) = (stores.grants.clone(), grant_id.to_owned());
+            let (record, next) = (record.clone(), next.clone());
+            tokio::spawn(async move {
+                let owner = GrantOwner {
+                    grant_id: owned.clone(),
                     user_id: "u-race".into(),
-                })
-            });
-            settled(grants.rotate(kind, "rt-race", 1500, ("rt-race-next", 3000), check)).await
-        })
-    };
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(
-        !rotating.is_finished(),
-        "the rotation waits for the revocation"
-    );
-    revoking.commit().await.unwrap();
-    assert_eq!(rotating.await.unwrap(), Rotated::Inactive);
-    let ephemeral = &stores.ephemeral;
-    assert_eq!(
-        ephemeral.get(kind, "rt-race", 1500).await.unwrap(),
-        Some(payload)
-    );
-    assert_eq!(
-        ephemeral.get(kind, "rt-race-next", 1500).await.unwrap(),
-        None
-    );
+                };
+                let check =
+                    idp_core::model::RotationCheck::reading(move |_: &str| Some(owner.clone()));
+                let check = if passed { check.passed(owned) } else { check };
+                settled(grants.rotate(kind, &record, 1500, (&next, 3000), check)).await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !rotating.is_finished(),
+            "the rotation waits for the revocation (passed: {passed})"
+        );
+        revoking.commit().await.unwrap();
+        assert_eq!(rotating.await.unwrap(), Rotated::Inactive);
+        let ephemeral = &stores.ephemeral;
+        assert_eq!(
+            ephemeral.get(kind, &record, 1500).await.unwrap(),
+            Some(payload)
+        );
+        assert_eq!(ephemeral.get(kind, &next, 1500).await.unwrap(), None);
+    }
 }
 
 /// Runs `sql` on a connection of its own to `url`, from a thread of its own: another node
@@ -196,7 +200,7 @@ fn meddling(
     seen: &std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 ) -> idp_core::model::RotationCheck {
     let (url, seen) = (url.to_owned(), seen.clone());
-    Box::new(move |payload: &str| {
+    idp_core::model::RotationCheck::reading(move |payload: &str| {
         let first = {
             let mut seen = seen.lock().unwrap();
             seen.push(payload.to_owned());
@@ -337,7 +341,7 @@ async fn racing_past_the_read(stores: &Stores, url: &str) {
     let rotations: Vec<_> = (0..4)
         .map(|n| {
             let (grants, checked) = (stores.grants.clone(), checked.clone());
-            let check = Box::new(move |_: &str| {
+            let check = idp_core::model::RotationCheck::reading(move |_: &str| {
                 checked.fetch_add(1, Ordering::SeqCst);
                 Some(GrantOwner {
                     grant_id: "g-many".into(),

@@ -175,22 +175,30 @@ async fn refresh_needs_offline_access_its_own_client_and_no_wider_scope() {
     assert_eq!(body["error"], "invalid_request");
 }
 
-/// Renames the stored refresh token `issued` to a token of the earlier form (43 random
-/// characters, stored under their digest alone), and returns that token.
-async fn as_earlier_form(f: &TaxPortal, issued: &str) -> String {
+/// Renames the stored refresh token `issued` to a token of an earlier form, and returns that
+/// token: the stamp and 43 random characters, stored under the stamp and their digest
+/// (`stamped`), or before that the 43 random characters alone, stored under their digest.
+async fn as_earlier_form(f: &TaxPortal, issued: &str, stamped: bool) -> String {
     use idp_core::random::{random_token, sha256_b64};
     assert_eq!(
-        issued.len(),
-        59,
-        "a stamp and 43 random characters: {issued}"
+        issued.as_bytes().get(59),
+        Some(&b'.'),
+        "a stamp, 43 random characters, then what the token carries: {issued}"
     );
-    let earlier = random_token(32);
+    let (earlier, id) = if stamped {
+        let earlier = format!("{}{}", &issued[..16], random_token(32));
+        let id = format!("{}{}", &issued[..16], sha256_b64(&earlier));
+        (earlier, id)
+    } else {
+        let earlier = random_token(32);
+        let id = sha256_b64(&earlier);
+        (earlier, id)
+    };
     let stored = format!("{}{}", &issued[..16], sha256_b64(issued));
     let renamed = f
         .idp
         .execute(&format!(
-            "UPDATE ephemeral SET id = '{}' WHERE kind = 'refresh' AND id = '{stored}'",
-            sha256_b64(&earlier)
+            "UPDATE ephemeral SET id = '{id}' WHERE kind = 'refresh' AND id = '{stored}'"
         ))
         .await;
     assert_eq!(renamed, 1, "the token is stored under its stamp and digest");
@@ -200,19 +208,27 @@ async fn as_earlier_form(f: &TaxPortal, issued: &str) -> String {
 #[tokio::test]
 async fn refresh_tokens_of_the_earlier_form_still_refresh_introspect_and_revoke() {
     let f = TaxPortal::start().await;
-    let tokens = signed_in(&f, &["offline_access"]).await;
-    let earlier = as_earlier_form(&f, tokens.refresh_token().unwrap().secret()).await;
-    assert_eq!(f.introspect(&earlier).await["active"], true);
-    let (status, body) = f.refresh(&earlier).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let next = body["refresh_token"].as_str().unwrap().to_owned();
-    // Spent, it is known as spent: presenting it again revokes the grant.
-    let (_, again) = f.refresh(&earlier).await;
-    assert_eq!(again["error"], "invalid_grant");
-    assert_eq!(f.introspect(&next).await["active"], false);
+    for stamped in [false, true] {
+        let tokens = signed_in(&f, &["offline_access"]).await;
+        let issued = tokens.refresh_token().unwrap().secret();
+        let earlier = as_earlier_form(&f, issued, stamped).await;
+        assert_eq!(f.introspect(&earlier).await["active"], true);
+        let (status, body) = f.refresh(&earlier).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let next = body["refresh_token"].as_str().unwrap().to_owned();
+        assert_eq!(
+            next.split_once('.').map(|(_, carried)| carried),
+            issued.split_once('.').map(|(_, carried)| carried),
+            "the successor carries what the sign-in's token carried"
+        );
+        // Spent, it is known as spent: presenting it again revokes the grant.
+        let (_, again) = f.refresh(&earlier).await;
+        assert_eq!(again["error"], "invalid_grant");
+        assert_eq!(f.introspect(&next).await["active"], false);
+    }
 
     let tokens = signed_in(&f, &["offline_access"]).await;
-    let earlier = as_earlier_form(&f, tokens.refresh_token().unwrap().secret()).await;
+    let earlier = as_earlier_form(&f, tokens.refresh_token().unwrap().secret(), false).await;
     let (status, _) = post(
         &f,
         "/revoke",

@@ -20,6 +20,7 @@ use idp_token_issuer::{AccessTokenClaims, IdTokenClaims, KeySet};
 use crate::authorization_code::{CodeExchange, CodeGrant, CodeRequest};
 use crate::grant_error::GrantError;
 use crate::issuer::{Issuer, Lifetimes, Proven};
+use crate::refresh_format::RefreshToken;
 use crate::refresh_token::RefreshExchange;
 use crate::test_stores::{
     CountedTokens, MemoryConsents, MemoryEphemeral, MemoryGrants, MemoryRotation, MemoryUsers,
@@ -136,6 +137,7 @@ impl Endpoint {
         };
         let exchange = RefreshExchange {
             rotation: &rotation,
+            tokens: &self.records,
             grants: &self.grants,
             users: &self.users,
             clock: &self.clock,

@@ -111,6 +111,85 @@ async fn a_refresh_by_another_client_is_refused_without_spoiling_the_token() {
     assert_eq!(endpoint.access_claims(&refreshed).client_id, "rp");
 }
 
+/// A refresh token carries what its check needs (nothing about the person), bound to its
+/// record's id: what it carries changed names no record, and the token itself still works.
+#[tokio::test]
+async fn a_token_is_judged_by_what_it_carries_and_a_changed_one_names_no_record() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    let endpoint = Endpoint::new();
+    let (rp, other) = (relying_party("rp", true), relying_party("other", true));
+    let (record, token) = signed_in(&endpoint, &rp).await;
+    let carried = token
+        .split_once('.')
+        .expect("a token carries its binding")
+        .1;
+    let json: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(carried).unwrap()).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"g": record.grant.grant_id, "c": "rp", "s": SCOPES}),
+        "the grant, the client and the scopes; no person"
+    );
+
+    // Rewritten for another client: well formed, and of no record.
+    let forged = serde_json::json!({"g": record.grant.grant_id, "c": "other", "s": SCOPES});
+    let head = token.split_once('.').unwrap().0;
+    let changed = format!("{head}.{}", URL_SAFE_NO_PAD.encode(forged.to_string()));
+    assert_eq!(
+        refusal(endpoint.refresh(&other, &changed, None).await),
+        invalid_grant("the refresh token is invalid or expired")
+    );
+    assert!(!endpoint.grant_is_revoked(&record.grant.grant_id));
+    let refreshed = endpoint.refresh(&rp, &token, None).await.unwrap();
+    let next = refreshed.refresh_token.expect("a new refresh token");
+    assert_eq!(
+        next.split_once('.').unwrap().1,
+        carried,
+        "its successor carries the same"
+    );
+}
+
+/// A token of the form that carried nothing is judged by its record, read first, and rotates
+/// into one that carries its binding; spent, it is a replay as before.
+#[tokio::test]
+async fn a_token_of_the_earlier_form_still_refreshes_into_one_that_carries_its_binding() {
+    let endpoint = Endpoint::new();
+    let rp = relying_party("rp", true);
+    let (record, token) = signed_in(&endpoint, &rp).await;
+    let kind = EphemeralKind::RefreshToken;
+    let now = endpoint.now();
+    let payload = endpoint
+        .records
+        .get(kind, &RefreshToken::id_of(&token), now)
+        .await
+        .unwrap()
+        .expect("the sign-in's refresh token");
+    let earlier = format!("{:016x}{}", endpoint.clock.now_micros(), random_token(32));
+    let id = RefreshToken::id_of(&earlier);
+    endpoint
+        .records
+        .put(kind, &id, &payload, now + 60)
+        .await
+        .unwrap();
+
+    let other = relying_party("other", true);
+    assert_eq!(
+        refusal(endpoint.refresh(&other, &earlier, None).await),
+        invalid_grant("the refresh token is invalid or expired")
+    );
+    let refreshed = endpoint.refresh(&rp, &earlier, None).await.unwrap();
+    let next = refreshed.refresh_token.expect("a new refresh token");
+    let binding = RefreshToken::binding(&next).expect("it carries its binding");
+    assert_eq!(binding.grant_id, record.grant.grant_id);
+    assert_eq!(
+        refusal(endpoint.refresh(&rp, &earlier, None).await),
+        invalid_grant("the refresh token was already used")
+    );
+    assert!(endpoint.grant_is_revoked(&record.grant.grant_id));
+}
+
 #[tokio::test]
 async fn an_unknown_expired_or_disabled_persons_token_gives_nothing() {
     let endpoint = Endpoint::new();

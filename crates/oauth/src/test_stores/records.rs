@@ -104,7 +104,7 @@ impl RefreshRotation for MemoryRotation<'_> {
             Some((_, expires_at, false)) if expires_at <= now => Rotated::Missing,
             Some((payload, _, false)) => {
                 let payload = payload.to_string();
-                match check(&payload) {
+                match (check.judge)(&payload) {
                     None => Rotated::Refused(payload),
                     Some(owner) => {
                         let active = self.grants.is_of(&owner.grant_id, &owner.user_id)

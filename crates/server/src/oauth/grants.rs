@@ -153,6 +153,7 @@ pub async fn exchange_refresh_token(
     }
     let exchange = RefreshExchange {
         rotation: &EarlyRotation(state.rotations.as_ref()),
+        tokens: state.stores.ephemeral.as_ref(),
         grants: state.stores.grants.as_ref(),
         users: state.stores.users.as_ref(),
         clock: state.clock.as_ref(),

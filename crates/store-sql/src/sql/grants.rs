@@ -52,6 +52,25 @@ pub(super) const ROTATE_CHECKED: &str = concat!(
      ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at"
 );
 
+/// PostgreSQL: a whole rotation in one statement, for a record whose check is known to pass
+/// (`RotationCheck::judged`, grant $1): it spends the record only while it is live and unspent
+/// and its grant active and the grant's user not disabled, and stores its payload under the
+/// new id ($5, expiring at $6), answering that payload. The rows are locked as in
+/// `ROTATE_CHECKED`; it inserts the successor or changes nothing.
+pub(super) const ROTATE_JUDGED: &str = "WITH active AS (
+         SELECT 1 FROM grants g JOIN users u ON u.id = g.user_id
+         WHERE g.id = $1 AND g.revoked_at IS NULL AND u.disabled_at IS NULL FOR SHARE),
+     spent AS (
+         UPDATE ephemeral SET consumed_at = $2
+         WHERE kind = $3 AND id = $4 AND consumed_at IS NULL AND expires_at > $2
+           AND EXISTS (SELECT 1 FROM active)
+         RETURNING payload
+     )
+     INSERT INTO ephemeral (kind, id, payload, expires_at)
+     SELECT $3, $5, payload, $6 FROM spent
+     ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at
+     RETURNING payload";
+
 /// A rotation under way: what it rotates into, and its check; its steps run on either driver
 /// (the calling thread's connection in a batch, or sqlx's in a transaction of its own, which
 /// PostgreSQL needs only when its two statements did not settle it).
@@ -83,7 +102,7 @@ impl Rotation {
             Some((_, None, expires_at)) if expires_at <= self.now => {
                 Err(Found::Settled(Rotated::Missing))
             }
-            Some((payload, None, _)) => match (self.check)(&payload) {
+            Some((payload, None, _)) => match (self.check.judge)(&payload) {
                 Some(owner) => Ok((owner, payload)),
                 None => Err(Found::Settled(Rotated::Refused(payload))),
             },
@@ -142,8 +161,9 @@ impl HotWrite for Rotation {
 }
 
 impl Rotation {
-    /// PostgreSQL: reads the record, unlocked, and judges it; a live record its check accepts
-    /// is rotated in one more statement (`ROTATE_CHECKED`), which commits by itself. `None`
+    /// PostgreSQL: a record whose check is known to pass is rotated in one statement
+    /// (`ROTATE_JUDGED`). Any other is read, unlocked, and judged; a live record its check
+    /// accepts is rotated in one more statement (`ROTATE_CHECKED`); each commits by itself. `None`
     /// when that statement changed nothing: the record was spent, changed or dropped meanwhile,
     /// or its grant is not active. Which of these it was is then learnt in a transaction (a
     /// rare path), where the rotation starts over. Each outcome is durable when returned: the
@@ -152,13 +172,25 @@ impl Rotation {
         let mut connection = store.pool().acquire().await.map_err(backend)?;
         let mut on = OnPool::new(Backend::Postgres, &mut connection);
         let kind = self.kind.as_str();
+        let (next, expires_at) = (&self.next.0, self.next.1);
+        if let Some(grant_id) = &self.check.judged {
+            let rotate = [
+                Arg::Text(grant_id),
+                Arg::Int(self.now),
+                Arg::Text(kind),
+                Arg::Text(&self.id),
+                Arg::Text(next),
+                Arg::Int(expires_at),
+            ];
+            let done = on.first::<(String,)>(ROTATE_JUDGED, &rotate).await?;
+            return Ok(done.map(|(payload,)| Found::Settled(Rotated::Done(payload))));
+        }
         let record = [Arg::Text(kind), Arg::Text(&self.id)];
         let row = on.first(ROTATION_READ[0], &record).await?;
         let (owner, payload) = match self.judge(row) {
             Ok(go) => go,
             Err(found) => return Ok(Some(found)),
         };
-        let (next, expires_at) = (&self.next.0, self.next.1);
         let rotate = [
             Arg::Text(&owner.grant_id),
             Arg::Text(&owner.user_id),

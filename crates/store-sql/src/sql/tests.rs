@@ -230,7 +230,7 @@ async fn with_live_token(dir: &tempfile::TempDir) -> (Arc<SqlStore>, std::path::
 
 /// A check that accepts a token of grant "g" of user "u".
 fn accepting_g() -> idp_core::model::RotationCheck {
-    Box::new(|_: &str| {
+    idp_core::model::RotationCheck::reading(|_: &str| {
         Some(GrantOwner {
             grant_id: "g".into(),
             user_id: "u".into(),
@@ -318,7 +318,7 @@ async fn sqlite_writes_wait_their_turn_while_another_process_writes() {
     let writing = {
         let (store, checked) = (store.clone(), checked.clone());
         tokio::spawn(async move {
-            let check = Box::new(move |payload: &str| {
+            let check = idp_core::model::RotationCheck::reading(move |payload: &str| {
                 assert_eq!(payload, "1");
                 checked.fetch_add(1, Ordering::SeqCst);
                 Some(GrantOwner {
