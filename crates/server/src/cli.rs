@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use idp_core::StoreError;
 use idp_core::model::NewUser;
-use idp_core::random::{random_token, sha256_b64};
+use idp_core::random::random_token;
 use idp_core::validate;
 use serde_json::json;
 
@@ -183,13 +183,14 @@ pub async fn create_registration_token(
     uses: u32,
 ) -> Result<serde_json::Value, CliError> {
     let seconds = parse_duration(expires_in)?;
-    let token = random_token(32);
     let expires_at = state.now() + seconds;
-    state
-        .stores
-        .clients
-        .create_initial_access_token(&sha256_b64(&token), uses, expires_at, state.now())
-        .await?;
+    let from = crate::web::client_info::ClientInfo::default();
+    let acting = crate::staff::Acting {
+        by: &crate::staff::Actor::Cli,
+        reason: None,
+        from: &from,
+    };
+    let token = crate::staff::create_registration_token(state, uses, expires_at, &acting).await?;
     Ok(json!({
         "initial_access_token": token,
         "uses": uses,

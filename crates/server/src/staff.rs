@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use idp_core::StoreError;
 use idp_core::model::{AuditEvent, AuditKind, Message, Role, User};
+use idp_core::random::{random_token, sha256_b64};
 
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
@@ -192,6 +193,29 @@ pub async fn change_keys(
     let event = acting.about_nobody(state, kind, &what);
     crate::audit::record(state, event).await;
     Ok(())
+}
+
+/// Makes an initial access token for dynamic registration (RFC 7591 §3), good for `uses`
+/// registrations until `expires_at`, audited (never the token itself): the token, to be shown
+/// once.
+pub async fn create_registration_token(
+    state: &AppState,
+    uses: u32,
+    expires_at: i64,
+    acting: &Acting<'_>,
+) -> Result<String, StoreError> {
+    let token = random_token(32);
+    let now = state.now();
+    state
+        .stores
+        .clients
+        .create_initial_access_token(&sha256_b64(&token), uses, expires_at, now)
+        .await?;
+    let until = crate::timestamps::rfc3339(expires_at).unwrap_or_else(|| expires_at.to_string());
+    let what = format!("registration token made for {uses} registrations until {until}");
+    let event = acting.about_nobody(state, AuditKind::AdminAction, &what);
+    crate::audit::record(state, event).await;
+    Ok(token)
 }
 
 /// Why a change to a client was refused, in words for the operator; or the store failed.

@@ -316,3 +316,111 @@ async fn an_admin_registers_a_client_changes_its_uris_rotates_its_secret_and_dis
     );
     assert!(details[0].contains("reason: retired"), "{details:?}");
 }
+
+#[tokio::test]
+async fn an_admin_makes_a_registration_token_that_registers_as_many_clients_as_it_says() {
+    let idp = setup().await;
+    role(&idp, "sam", "admin", true).await;
+    let mut browser = Browser::new(&idp);
+    let (admin, _) = staff_at_aal2(&idp, &mut browser).await;
+    let home = browser.get(&admin.link("/admin")).await;
+    assert!(home.contains("/admin/registration-tokens"), "{}", home.body);
+    let page = browser.get("/admin/registration-tokens").await;
+    assert!(page.is("admin-registration"), "{page:?}");
+
+    // Bad input is named and makes nothing.
+    for (uses, expires_in, reason, field) in [
+        ("0", "24h", "partner", "uses"),
+        ("100001", "24h", "partner", "uses"),
+        ("two", "24h", "partner", "uses"),
+        ("2", "1y", "partner", "expires_in"),
+        ("2", "24h", "", "reason"),
+    ] {
+        let refused = browser
+            .submit_to(
+                &page,
+                "/admin/registration-tokens",
+                &[
+                    ("uses", uses),
+                    ("expires_in", expires_in),
+                    ("reason", reason),
+                ],
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{uses} {expires_in}"
+        );
+        assert!(
+            refused.contains(&format!("{field}-error")),
+            "{}",
+            refused.body
+        );
+        assert!(!refused.contains("id=\"registration-token\""));
+    }
+
+    let made = browser
+        .submit_to(
+            &page,
+            "/admin/registration-tokens",
+            &[
+                ("uses", "2"),
+                ("expires_in", "1h"),
+                ("reason", "partner onboarding"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let token = made
+        .body
+        .split("id=\"registration-token\">")
+        .nth(1)
+        .unwrap();
+    let token = token.split('<').next().unwrap().to_owned();
+    let metadata = serde_json::json!({ "client_name": "Partner", "redirect_uris": [crate::support::REDIRECT] });
+    for _ in 0..2 {
+        let (status, body) = idp
+            .json_request("POST", "/register", Some(&token), Some(&metadata))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, _) = idp
+        .json_request("POST", "/register", Some(&token), Some(&metadata))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "two uses, spent");
+    // Shown once: the page again has no token.
+    let again = browser.get("/admin/registration-tokens").await;
+    assert!(!again.contains(&token));
+
+    let audit = idp
+        .state
+        .stores
+        .audit
+        .query(
+            &idp_core::model::AuditFilter {
+                kind: Some(AuditKind::AdminAction),
+                ..Default::default()
+            },
+            20,
+        )
+        .await
+        .unwrap();
+    let event = audit
+        .iter()
+        .find(|e| e.detail.contains("registration token"))
+        .expect("audited");
+    assert_eq!(event.actor.as_deref(), Some("user:id-sam"));
+    assert!(event.detail.contains("for 2 registrations"), "{event:?}");
+    assert!(
+        event.detail.contains("reason: partner onboarding"),
+        "{event:?}"
+    );
+    assert!(!event.detail.contains(&token), "never the token");
+
+    // Support may not.
+    role(&idp, "sam", "admin", false).await;
+    role(&idp, "sam", "support", true).await;
+    let refused = browser.get("/admin/registration-tokens").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}

@@ -182,6 +182,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/people/{id}/{action}", post(console::support::act))
         .route("/admin/signing-keys", get(console::keys::page))
         .route("/admin/signing-keys/{action}", post(console::keys::change))
+        .route(
+            "/admin/registration-tokens",
+            get(console::registration::page).post(console::registration::create),
+        )
         .route("/admin/audit-log", get(console::audit::page))
         .route("/admin/audit-log/verify", post(console::audit::verify))
         .route(

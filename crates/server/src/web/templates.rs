@@ -43,6 +43,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "admin.html",
         "admin_person.html",
         "admin_keys.html",
+        "admin_registration.html",
         "admin_audit.html",
         "admin_clients.html",
         "admin_client.html",

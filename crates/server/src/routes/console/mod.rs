@@ -22,6 +22,7 @@ macro_rules! admitted {
 pub mod audit;
 pub mod clients;
 pub mod keys;
+pub mod registration;
 pub mod support;
 
 use axum::extract::{Query, State};
