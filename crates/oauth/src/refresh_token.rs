@@ -132,9 +132,8 @@ impl RefreshExchange<'_> {
             })
         };
         // What the check needs is what the token carries (bound to its record's id), or,
-        // for a token of an earlier form, its record read first. A token judged so is refused
-        // before anything is written, and rotated without its record being read again; its
-        // successor carries the same.
+        // for a token of an earlier form, its record read first. A token that passes is
+        // rotated without its record being read again; its successor carries the same.
         let binding = match RefreshToken::binding(token) {
             Some(binding) => Some(binding),
             None => self
@@ -144,12 +143,17 @@ impl RefreshExchange<'_> {
                 .and_then(|payload| serde_json::from_value::<UserGrant>(payload).ok())
                 .map(|grant| Binding::of(&grant)),
         };
+        // One its binding does not admit is left to the rotation's own read, which refuses it
+        // as it stands, or finds it spent: a replay, whoever presents it.
         let check = match &binding {
-            Some(binding) => {
-                binding.admits(&client.id, scope, self.issuer.proven)?;
+            Some(binding)
+                if binding
+                    .admits(&client.id, scope, self.issuer.proven)
+                    .is_ok() =>
+            {
                 check.passed(binding.grant_id.clone())
             }
-            None => check,
+            _ => check,
         };
         let ttl = self.issuer.lifetimes.refresh_token;
         let next = RefreshToken::new(self.clock, ttl, binding.as_ref());

@@ -45,15 +45,18 @@ pub async fn rotations_are_checked_and_store_one_successor(stores: &Stores) {
     ephemeral.put(kind, "rt-1", &payload, 2000).await.unwrap();
     // Each rotation's check counts its own runs: the winner's ran; a loser's ran at most once
     // (it may have read the record before the winner spent it), and never let it write.
-    let rotations = (0..12).map(|n| {
-        let ran = Arc::new(AtomicUsize::new(0));
-        let (grants, check) = (stores.grants.clone(), accepting("g-rot", "u-rot", &ran));
-        tokio::spawn(async move {
-            let next = format!("rt-1-{n}");
-            let done = grants.rotate(kind, "rt-1", 1500, (&next, 3000), check);
-            (n, settled(done).await, ran.load(Ordering::SeqCst))
+    // Spawned all at once, then awaited.
+    let rotations: Vec<_> = (0..12)
+        .map(|n| {
+            let ran = Arc::new(AtomicUsize::new(0));
+            let (grants, check) = (stores.grants.clone(), accepting("g-rot", "u-rot", &ran));
+            tokio::spawn(async move {
+                let next = format!("rt-1-{n}");
+                let done = grants.rotate(kind, "rt-1", 1500, (&next, 3000), check);
+                (n, settled(done).await, ran.load(Ordering::SeqCst))
+            })
         })
-    });
+        .collect();
     let mut winners = Vec::new();
     for rotation in rotations {
         match rotation.await.unwrap() {
@@ -189,16 +192,16 @@ pub async fn rotations_known_to_pass_settle_alike(stores: &Stores) {
     let payload = json!({"grant": "g-rot"});
     let passed = |ran: &Arc<AtomicUsize>| accepting("g-rot", "u-rot", ran).passed("g-rot".into());
     ephemeral.put(kind, "rt-1", &payload, 2000).await.unwrap();
-    let rotations = (0..12).map(|n| {
-        let (grants, check) = (grants.clone(), passed(&Arc::default()));
-        tokio::spawn(async move {
-            let next = format!("rt-1-{n}");
-            (
-                n,
-                settled(grants.rotate(kind, "rt-1", 1500, (&next, 3000), check)).await,
-            )
+    let rotations: Vec<_> = (0..12)
+        .map(|n| {
+            let (grants, check) = (grants.clone(), passed(&Arc::default()));
+            tokio::spawn(async move {
+                let next = format!("rt-1-{n}");
+                let done = grants.rotate(kind, "rt-1", 1500, (&next, 3000), check);
+                (n, settled(done).await)
+            })
         })
-    });
+        .collect();
     let mut winners = Vec::new();
     for rotation in rotations {
         match rotation.await.unwrap() {

@@ -85,6 +85,19 @@ mod postgres {
         drop_it.await;
     }
 
+    /// A record whose check is known to pass is rotated in one statement, without being read
+    /// or judged again: a check that would refuse it is never asked. (SQLite reads and judges
+    /// every record in its transaction.)
+    #[tokio::test]
+    async fn a_record_known_to_pass_is_rotated_unread() {
+        let Some((stores, _url, drop_it)) = open_with_url().await else {
+            return;
+        };
+        super::rotated_unread(&stores).await;
+        drop(stores);
+        drop_it.await;
+    }
+
     /// PostgreSQL reads and checks a record before the statement that rotates it (SQLite does
     /// both in one transaction that holds the database): what changes in between is seen.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -170,6 +183,48 @@ async fn revocation_under_way(stores: &Stores, url: &str) {
         );
         assert_eq!(ephemeral.get(kind, &next, 1500).await.unwrap(), None);
     }
+}
+
+/// A rotation known to pass, with a check that refuses every record and counts its runs:
+/// done, and the check never ran.
+async fn rotated_unread(stores: &Stores) {
+    let kind = EphemeralKind::RefreshToken;
+    stores
+        .users
+        .create_user(&user("u-one", "one"))
+        .await
+        .unwrap();
+    stores
+        .clients
+        .create_client(&client("c-one"))
+        .await
+        .unwrap();
+    let grant = grant("g-one", "u-one", "c-one");
+    stores.grants.create_grant(&grant).await.unwrap();
+    let payload = json!({"grant": "g-one"});
+    stores
+        .ephemeral
+        .put(kind, "rt-one", &payload, 2000)
+        .await
+        .unwrap();
+    let ran = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = ran.clone();
+    let check = idp_core::model::RotationCheck::reading(move |_: &str| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        None
+    })
+    .passed("g-one".into());
+    let done = stores
+        .grants
+        .rotate(kind, "rt-one", 1500, ("rt-one-next", 3000), check);
+    assert_eq!(settled(done).await, Rotated::Done(payload.to_string()));
+    assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 0);
+    let next = stores
+        .ephemeral
+        .get(kind, "rt-one-next", 1500)
+        .await
+        .unwrap();
+    assert_eq!(next, Some(payload));
 }
 
 /// Runs `sql` on a connection of its own to `url`, from a thread of its own: another node

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use idp_core::StoreError;
 use idp_core::clock::UnixTime;
-use idp_core::model::{Consumed, EphemeralKind, Rotated, RotationCheck};
+use idp_core::model::{Consumed, EphemeralKind, GrantOwner, Rotated, RotationCheck};
 use idp_core::store::EphemeralStore;
 
 use super::{MemoryGrants, MemoryUsers};
@@ -104,7 +104,16 @@ impl RefreshRotation for MemoryRotation<'_> {
             Some((_, expires_at, false)) if expires_at <= now => Rotated::Missing,
             Some((payload, _, false)) => {
                 let payload = payload.to_string();
-                match (check.judge)(&payload) {
+                // As the database does: a record known to pass is not judged again, only its
+                // grant and user checked.
+                let owner = match &check.judged {
+                    Some(grant_id) => self.grants.get(grant_id).map(|grant| GrantOwner {
+                        grant_id: grant.id,
+                        user_id: grant.user_id,
+                    }),
+                    None => (check.judge)(&payload),
+                };
+                match owner {
                     None => Rotated::Refused(payload),
                     Some(owner) => {
                         let active = self.grants.is_of(&owner.grant_id, &owner.user_id)

@@ -75,7 +75,7 @@ impl HotWrite for AuditAppend {
                 .await
                 .map_err(backend)?;
         }
-        let mut on = OnPool::new(store.backend, &mut transaction);
+        let mut on = OnPool::new(&mut transaction);
         self.steps(&mut on).await?;
         transaction.commit().await.map_err(backend)
     }

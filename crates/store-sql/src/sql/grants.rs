@@ -151,7 +151,7 @@ impl HotWrite for Rotation {
                 self.steps(&mut on).await?
             }
             Backend::Sqlite => {
-                let mut on = OnPool::new(Backend::Sqlite, &mut transaction);
+                let mut on = OnPool::new(&mut transaction);
                 self.steps(&mut on).await?
             }
         };
@@ -162,15 +162,16 @@ impl HotWrite for Rotation {
 
 impl Rotation {
     /// PostgreSQL: a record whose check is known to pass is rotated in one statement
-    /// (`ROTATE_JUDGED`). Any other is read, unlocked, and judged; a live record its check
-    /// accepts is rotated in one more statement (`ROTATE_CHECKED`); each commits by itself. `None`
+    /// (`ROTATE_JUDGED`). Any other, or one that statement did not rotate, is read, unlocked,
+    /// and judged; a live record its check accepts is rotated in one more statement
+    /// (`ROTATE_CHECKED`); each commits by itself. `None`
     /// when that statement changed nothing: the record was spent, changed or dropped meanwhile,
     /// or its grant is not active. Which of these it was is then learnt in a transaction (a
     /// rare path), where the rotation starts over. Each outcome is durable when returned: the
     /// read sees only what was committed, and the statement commits before it answers.
     async fn checked_then_written(&self, store: &SqlStore) -> Result<Option<Found>, StoreError> {
         let mut connection = store.pool().acquire().await.map_err(backend)?;
-        let mut on = OnPool::new(Backend::Postgres, &mut connection);
+        let mut on = OnPool::new(&mut connection);
         let kind = self.kind.as_str();
         let (next, expires_at) = (&self.next.0, self.next.1);
         if let Some(grant_id) = &self.check.judged {
@@ -182,8 +183,12 @@ impl Rotation {
                 Arg::Text(next),
                 Arg::Int(expires_at),
             ];
-            let done = on.first::<(String,)>(ROTATE_JUDGED, &rotate).await?;
-            return Ok(done.map(|(payload,)| Found::Settled(Rotated::Done(payload))));
+            if let Some((payload,)) = on.first::<(String,)>(ROTATE_JUDGED, &rotate).await? {
+                return Ok(Some(Found::Settled(Rotated::Done(payload))));
+            }
+            // Nothing changed: the record is not live (unknown, expired, spent), or its grant
+            // not active, or a rotation of it is under way. The read below settles the first
+            // without a transaction, as for any record.
         }
         let record = [Arg::Text(kind), Arg::Text(&self.id)];
         let row = on.first(ROTATION_READ[0], &record).await?;

@@ -190,15 +190,13 @@ impl Statements for OnThread<'_> {
 /// Statements through sqlx on one connection (a transaction's, or one taken from the pool).
 pub(super) struct OnPool<'c> {
     connection: &'c mut sqlx::AnyConnection,
-    backend: Backend,
     locking: usize,
 }
 
 impl<'c> OnPool<'c> {
-    pub(super) fn new(backend: Backend, connection: &'c mut sqlx::AnyConnection) -> Self {
+    pub(super) fn new(connection: &'c mut sqlx::AnyConnection) -> Self {
         Self {
             connection,
-            backend,
             locking: 0,
         }
     }
@@ -207,7 +205,6 @@ impl<'c> OnPool<'c> {
     pub(super) fn locking_reads(connection: &'c mut sqlx::AnyConnection) -> Self {
         Self {
             connection,
-            backend: Backend::Postgres,
             locking: 1,
         }
     }
@@ -221,21 +218,13 @@ impl Statements for OnPool<'_> {
         sql: &'static str,
         args: &[Arg<'_>],
     ) -> Result<Option<R>, StoreError> {
-        let query = pooled(sql, args);
-        let row = match self.backend {
-            // Every row is read: sqlx's SQLite driver would stop a `RETURNING` statement after
-            // the first, and a failure to commit it then would pass unseen.
-            Backend::Sqlite => {
-                let rows = query.fetch_all(&mut *self.connection).await;
-                rows.map_err(backend)?.into_iter().next()
-            }
-            // PostgreSQL runs a statement that writes to its end before the first row comes
-            // back, and reports its failure; reading one row spares collecting them.
-            Backend::Postgres => {
-                let row = query.fetch_optional(&mut *self.connection).await;
-                row.map_err(backend)?
-            }
-        };
+        // Every row is read, to the statement's end: a statement that writes outside a
+        // transaction commits only then (sqlx's SQLite driver would stop a `RETURNING`
+        // statement after the first row, and PostgreSQL may send the first row before it
+        // commits), and a failure to commit must not pass unseen, nor an answer that depends
+        // on the write leave before it is durable.
+        let rows = pooled(sql, args).fetch_all(&mut *self.connection).await;
+        let row = rows.map_err(backend)?.into_iter().next();
         row.map(|row| R::from_row(&row)).transpose()
     }
 
@@ -279,8 +268,7 @@ pub(super) trait HotWrite: Send + Sync + 'static {
     /// The steps through sqlx: on a pooled connection, or in a transaction they need.
     async fn pooled(&self, store: &SqlStore) -> Result<Self::Output, StoreError> {
         let mut connection = store.pool().acquire().await.map_err(backend)?;
-        self.steps(&mut OnPool::new(store.backend, &mut connection))
-            .await
+        self.steps(&mut OnPool::new(&mut connection)).await
     }
 }
 
@@ -381,9 +369,7 @@ impl SqlStore {
     ) -> Result<Option<R>, StoreError> {
         self.hot(|c| at_once(OnThread(c).first(sql, args)), async {
             let mut connection = self.pool().acquire().await.map_err(backend)?;
-            OnPool::new(self.backend, &mut connection)
-                .first(sql, args)
-                .await
+            OnPool::new(&mut connection).first(sql, args).await
         })
         .await
     }
