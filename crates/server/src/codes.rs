@@ -7,6 +7,8 @@
 use idp_core::StoreError;
 use idp_core::model::{Channel, CodePurpose};
 
+use serde::{Deserialize, Serialize};
+
 use crate::messages;
 use crate::state::AppState;
 use crate::throttle;
@@ -62,4 +64,36 @@ pub async fn send(
         return Ok(Sent::NotDelivered);
     }
     Ok(Sent::Delivered)
+}
+
+/// What a contact code confirms: the data kept with the code.
+#[derive(Serialize, Deserialize)]
+pub struct PendingContact {
+    pub channel: Channel,
+    pub value: String,
+}
+
+/// Sends a code that confirms `value` as the person's contact over `channel` once it comes
+/// back on `/account/contact/code` (where the person is signed in); also what support sends.
+pub async fn send_contact_confirmation(
+    state: &AppState,
+    user_id: &str,
+    channel: Channel,
+    value: String,
+) -> Result<Sent, StoreError> {
+    let pending = PendingContact { channel, value };
+    let data = serde_json::to_value(&pending).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let purpose = match channel {
+        Channel::Email => messages::Purpose::ConfirmEmail,
+        Channel::Sms => messages::Purpose::ConfirmPhone,
+    };
+    send(
+        state,
+        user_id,
+        CodePurpose::Contact,
+        data,
+        (channel, &pending.value),
+        (purpose, Delivery::Now),
+    )
+    .await
 }

@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use idp_core::StoreError;
-use idp_core::model::{AuditEvent, AuditKind, Message, Role, User};
+use idp_core::model::{AuditEvent, AuditKind, Channel, Message, Role, User};
 use idp_core::random::{random_token, sha256_b64};
 
+use crate::codes::Sent;
 use crate::state::AppState;
 use crate::web::client_info::ClientInfo;
 
@@ -193,6 +194,35 @@ pub async fn change_keys(
     let event = acting.about_nobody(state, kind, &what);
     crate::audit::record(state, event).await;
     Ok(())
+}
+
+/// Sends the person a new code that confirms their e-mail address or phone number (`channel`),
+/// one not confirmed yet, which they enter on their account page; audited. What became of the
+/// code, or `None` when that contact is confirmed already or missing.
+pub async fn resend_confirmation(
+    state: &AppState,
+    user: &User,
+    channel: Channel,
+    acting: &Acting<'_>,
+) -> Result<Option<Sent>, StoreError> {
+    let value = match channel {
+        Channel::Email => (!user.email_verified).then(|| user.email.clone()),
+        Channel::Sms => user.phone.clone().filter(|_| !user.phone_verified),
+    };
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let sent = crate::codes::send_contact_confirmation(state, &user.id, channel, value).await?;
+    // Recorded with what became of it: a code made is one more to guess, delivered or not.
+    let outcome = match sent {
+        Sent::Delivered => "sent",
+        Sent::NotDelivered => "made, not delivered",
+        Sent::TooMany => "not made: as many codes this hour as allowed",
+    };
+    let what = format!("contact confirmation code {outcome} ({})", channel.as_str());
+    let event = acting.event(state, AuditKind::AdminAction, user, &what);
+    crate::audit::record(state, event).await;
+    Ok(Some(sent))
 }
 
 /// Makes an initial access token for dynamic registration (RFC 7591 §3), good for `uses`

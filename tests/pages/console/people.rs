@@ -348,3 +348,87 @@ async fn an_admin_disables_and_enables_an_account_and_support_may_not() {
     );
     assert!(details.iter().any(|d| d == "user enabled; reason: cleared"));
 }
+
+#[tokio::test]
+async fn support_sends_a_new_confirmation_code_that_the_person_enters_on_their_account_page() {
+    let idp = setup().await;
+    role(&idp, "sam", "support", true).await;
+    // Alice is signed in already (a sign-in from a new browser may confirm her address).
+    let mut hers = Browser::new(&idp);
+    hers.sign_in(&authorize("rp", &[]), "alice").await;
+    let users = &idp.state.stores.users;
+    users
+        .set_email(ALICE, "alice@example.com", false)
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&idp);
+    staff_at_aal2(&idp, &mut browser).await;
+    let person = browser.get(&format!("/admin/people/{ALICE}")).await;
+    assert!(
+        person.contains("id=\"admin-resend-confirmation\""),
+        "{}",
+        person.body
+    );
+    let action = format!("/admin/people/{ALICE}/resend-confirmation");
+
+    // A reason is needed, and a contact that is not confirmed.
+    let no_reason = browser
+        .submit_to(&person, &action, &[("channel", "email"), ("reason", "")])
+        .await;
+    assert_eq!(no_reason.status, StatusCode::BAD_REQUEST);
+    let no_phone = browser
+        .submit_to(
+            &person,
+            &action,
+            &[("channel", "sms"), ("reason", "no mail")],
+        )
+        .await;
+    assert_eq!(no_phone.status, StatusCode::CONFLICT, "{}", no_phone.body);
+    assert_eq!(idp.code_sent_to("alice@example.com").await, None);
+
+    let sent = browser
+        .submit_to(
+            &person,
+            &action,
+            &[("channel", "email"), ("reason", "caller says no mail came")],
+        )
+        .await;
+    assert_eq!(
+        sent.to(),
+        format!("/admin/people/{ALICE}?done=confirmation")
+    );
+    let code = idp
+        .code_sent_to("alice@example.com")
+        .await
+        .expect("a code went to the unconfirmed address");
+    let audit = events(&idp, AuditKind::AdminAction).await;
+    let event = audit
+        .iter()
+        .find(|e| e.detail.contains("contact confirmation code sent (email)"))
+        .expect("audited");
+    assert_eq!(event.actor.as_deref(), Some("user:id-sam"));
+    assert!(event.detail.contains("reason: caller says no mail came"));
+
+    // Alice, signed in, finds where the code goes and confirms her address with it.
+    let account = hers.get("/account").await;
+    assert!(
+        account.contains("id=\"account-enter-code\""),
+        "{}",
+        account.body
+    );
+    let entry = hers.get("/account/contact/code").await;
+    assert_eq!(entry.status, StatusCode::OK);
+    let confirmed = hers
+        .submit_to(&entry, "/account/contact/code", &[("code", &code)])
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK);
+    assert!(
+        confirmed.contains("e-mail address is confirmed"),
+        "{}",
+        confirmed.body
+    );
+    let alice = users.find_user(ALICE).await.unwrap().unwrap();
+    assert!(alice.email_verified, "confirmed by the code support sent");
+    let person = browser.get(&format!("/admin/people/{ALICE}")).await;
+    assert!(!person.contains("id=\"admin-resend-confirmation\""));
+}

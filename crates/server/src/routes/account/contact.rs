@@ -8,12 +8,12 @@ use axum_extra::extract::CookieJar;
 use idp_core::model::{AuditKind, Channel, CodePurpose};
 use idp_core::{StoreError, validate};
 use idp_recovery::CodeCheck;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::password::wrong_current_password;
 use super::{done, refused};
 use crate::audit;
-use crate::codes::{self, Sent};
+use crate::codes::{self, PendingContact, Sent};
 use crate::error::{Expired, PageError};
 use crate::i18n::{FieldError, Text};
 use crate::messages;
@@ -22,13 +22,6 @@ use crate::throttle;
 use crate::web::client_info::ClientInfo;
 use crate::web::code_entry::{self, CodePage, CodeScreen, Resend};
 use crate::web::extract::{SignedIn, SignedInForm};
-
-/// What a contact code confirms: the data kept with the code.
-#[derive(Serialize, Deserialize)]
-struct PendingContact {
-    channel: Channel,
-    value: String,
-}
 
 #[derive(Deserialize)]
 pub struct ContactForm {
@@ -91,21 +84,7 @@ pub async fn start_contact_change(
             return refused(&state, jar, &session, &user, status, message).await;
         }
     };
-    let pending = PendingContact { channel, value };
-    let data = serde_json::to_value(&pending).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let purpose = match channel {
-        Channel::Email => messages::Purpose::ConfirmEmail,
-        Channel::Sms => messages::Purpose::ConfirmPhone,
-    };
-    let sent = codes::send(
-        &state,
-        &user.id,
-        CodePurpose::Contact,
-        data,
-        (channel, &pending.value),
-        (purpose, codes::Delivery::Now),
-    )
-    .await?;
+    let sent = codes::send_contact_confirmation(&state, &user.id, channel, value).await?;
     let (status, message) = match sent {
         Sent::Delivered => return Ok((jar, Redirect::to("/account/contact/code")).into_response()),
         Sent::TooMany => (StatusCode::TOO_MANY_REQUESTS, "recover-too-many-codes"),

@@ -8,12 +8,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
-use idp_core::model::{Role, User};
+use idp_core::model::{Channel, Role, User};
 use idp_recovery::mask;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Console, DoneQuery, Intent, Staff, admit, after_change};
+use crate::codes::Sent;
 use crate::error::PageError;
 use crate::i18n::{FieldError, Text, when};
 use crate::state::AppState;
@@ -168,6 +169,7 @@ fn done_notice(done: &str) -> Option<Text> {
         "unlocked" => "console-done-unlocked",
         "sessions" => "console-done-sessions",
         "factor" => "console-done-factor",
+        "confirmation" => "console-done-confirmation",
         "disabled" => "console-done-disabled",
         "enabled" => "console-done-enabled",
         _ => return None,
@@ -255,6 +257,8 @@ pub struct ActionForm {
     reason: String,
     #[serde(default)]
     factor: String,
+    #[serde(default)]
+    channel: String,
 }
 
 /// Why `staff` may not act on `user`, or `None`: nobody acts on their own account here (their
@@ -276,6 +280,8 @@ enum Action {
     Unlock,
     EndSessions,
     RemoveFactor,
+    /// A new code for a contact not confirmed yet (`channel` in the form).
+    ResendConfirmation,
     /// Administrators only, as in the admin API.
     Disable,
     Enable,
@@ -287,6 +293,7 @@ impl Action {
             "unlock" => Self::Unlock,
             "end-sessions" => Self::EndSessions,
             "remove-factor" => Self::RemoveFactor,
+            "resend-confirmation" => Self::ResendConfirmation,
             "disable" => Self::Disable,
             "enable" => Self::Enable,
             _ => return None,
@@ -345,6 +352,29 @@ pub async fn act(
             let disable = matches!(action, Action::Disable);
             crate::staff::set_disabled(&state, &user, disable, &acting).await?;
             if disable { "disabled" } else { "enabled" }
+        }
+        Action::ResendConfirmation => {
+            let refusal = match Channel::parse(&form.channel) {
+                None => Some((StatusCode::BAD_REQUEST, "account-choose-channel")),
+                Some(channel) => {
+                    match crate::staff::resend_confirmation(&state, &user, channel, &acting).await?
+                    {
+                        Some(Sent::Delivered) => None,
+                        Some(Sent::TooMany) => {
+                            Some((StatusCode::TOO_MANY_REQUESTS, "recover-too-many-codes"))
+                        }
+                        Some(Sent::NotDelivered) => {
+                            Some((StatusCode::SERVICE_UNAVAILABLE, "code-not-sent"))
+                        }
+                        None => Some((StatusCode::CONFLICT, "console-nothing-to-confirm")),
+                    }
+                }
+            };
+            if let Some((status, text)) = refusal {
+                let error = FieldError::general(Text::new(text));
+                return page(&state, jar, &staff, &user, status, None, Some(error)).await;
+            }
+            "confirmation"
         }
         Action::RemoveFactor => {
             let removed =
