@@ -27,6 +27,14 @@ impl Page {
         let mut fields = Vec::new();
         for input in form.split("<input").skip(1) {
             let tag = &input[..input.find('>').unwrap_or(input.len())];
+            // As a browser sends it: a checkbox or radio button only when it is checked.
+            let choice = matches!(
+                attribute(tag, "type").as_deref(),
+                Some("checkbox" | "radio")
+            );
+            if choice && !tag.contains(" checked") {
+                continue;
+            }
             if let (Some(name), Some(value)) = (attribute(tag, "name"), attribute(tag, "value")) {
                 fields.push((name, value));
             }

@@ -424,3 +424,118 @@ async fn an_admin_makes_a_registration_token_that_registers_as_many_clients_as_i
     let refused = browser.get("/admin/registration-tokens").await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn an_admin_sets_what_the_command_line_sets_on_a_new_client_and_a_developer_cannot() {
+    let idp = setup().await;
+    role(&idp, "sam", "admin", true).await;
+    let mut browser = Browser::new(&idp);
+    staff_at_aal2(&idp, &mut browser).await;
+    let list = browser.get("/admin/applications").await;
+    assert!(list.contains("id=\"more-options\""), "{}", list.body);
+    let base = [
+        ("name", "Resource API"),
+        ("redirect_uris", "https://api.example/cb"),
+        ("method", "client_secret_post"),
+        ("reason", "partner API"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut fields = base.to_vec();
+        fields.extend_from_slice(extra);
+        fields
+    };
+    let bad_alg = browser
+        .submit_to(
+            &list,
+            "/admin/applications",
+            &with(&[("id_token_alg", "HS256")]),
+        )
+        .await;
+    assert_eq!(bad_alg.status, StatusCode::BAD_REQUEST);
+    assert!(bad_alg.contains("id_token_alg-error"), "{}", bad_alg.body);
+    let bad_link = browser
+        .submit_to(
+            &list,
+            "/admin/applications",
+            &with(&[("policy_uri", "http://api.example/p")]),
+        )
+        .await;
+    assert_eq!(
+        bad_link.status,
+        StatusCode::BAD_REQUEST,
+        "checked as the command line checks it"
+    );
+    let clients = || async { idp.state.stores.clients.list_clients().await.unwrap() };
+    assert!(clients().await.iter().all(|c| c.name != "Resource API"));
+
+    let made = browser
+        .submit_to(
+            &list,
+            "/admin/applications",
+            &with(&[
+                ("third_party", "on"),
+                ("resource_server", "on"),
+                ("id_token_alg", "RS256"),
+                ("subject_type", "pairwise"),
+                ("policy_uri", "https://api.example/privacy"),
+            ]),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let client = clients()
+        .await
+        .into_iter()
+        .find(|c| c.name == "Resource API")
+        .unwrap();
+    assert!(!client.metadata.first_party, "asks for consent");
+    assert!(client.metadata.resource_server);
+    assert!(!client.admin);
+    assert_eq!(client.id_token_signed_response_alg.as_str(), "RS256");
+    assert_eq!(client.metadata.subject_type.as_str(), "pairwise");
+    assert_eq!(
+        client.metadata.links.policy_uri.as_deref(),
+        Some("https://api.example/privacy")
+    );
+
+    // A developer's form has none of it, and what it sends of it anyway is ignored.
+    role(&idp, "sam", "developer", true).await;
+    let mine = browser.get("/developer").await;
+    assert!(!mine.contains("id=\"more-options\""), "{}", mine.body);
+    let own = browser
+        .submit_to(
+            &mine,
+            "/developer/clients",
+            &[
+                ("name", "My app"),
+                ("redirect_uris", "https://app.example/cb"),
+                ("method", "client_secret_basic"),
+                ("admin_api", "on"),
+                ("resource_server", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::CREATED, "{}", own.body);
+    let client = clients()
+        .await
+        .into_iter()
+        .find(|c| c.name == "My app")
+        .unwrap();
+    assert!(!client.admin && !client.metadata.resource_server);
+    assert!(!client.metadata.first_party);
+    let tls = browser
+        .submit_to(
+            &mine,
+            "/developer/clients",
+            &[
+                ("name", "Mutual"),
+                ("redirect_uris", "https://app.example/cb"),
+                ("method", "tls_client_auth"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        tls.status,
+        StatusCode::BAD_REQUEST,
+        "mutual TLS is the administrators'"
+    );
+}

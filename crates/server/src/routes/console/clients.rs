@@ -14,6 +14,7 @@ use idp_core::model::{Client, TokenEndpointAuthMethod};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::client_options::AdminOptions;
 use super::{Console, DoneQuery, Intent, Staff, admit, after_change, no_store};
 use crate::error::PageError;
 use crate::i18n::{FieldError, Text, when};
@@ -56,6 +57,23 @@ impl Scope {
         }
     }
 
+    /// The authentication methods a new client may use here: mutual TLS, which needs the
+    /// deployment's proxy set up for it, only from administrators.
+    fn methods(self) -> &'static [&'static str] {
+        const METHODS: [&str; 6] = [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none",
+            "tls_client_auth",
+            "self_signed_tls_client_auth",
+        ];
+        match self {
+            Self::All => &METHODS,
+            Self::Own => &METHODS[..4],
+        }
+    }
+
     /// The reason given, or why it is refused: administrators give one; a developer changing
     /// their own client may.
     fn reason(self, given: &str) -> Result<Option<&str>, &'static str> {
@@ -69,7 +87,7 @@ impl Scope {
 }
 
 /// One URI a line; blank lines dropped.
-fn lines(text: &str) -> Vec<String> {
+pub(super) fn lines(text: &str) -> Vec<String> {
     text.lines()
         .map(str::trim)
         .filter(|line| !line.is_empty())
@@ -106,6 +124,7 @@ fn frame(scope: Scope) -> Value {
         "base": scope.base(),
         "developer": scope == Scope::Own,
         "console": scope.console().path(),
+        "methods": scope.methods(),
     })
 }
 
@@ -188,6 +207,9 @@ pub struct NewForm {
     jwks_uri: String,
     #[serde(default)]
     reason: String,
+    /// Read for administrators only.
+    #[serde(flatten)]
+    more: AdminOptions,
 }
 
 /// POST `/admin/applications`.
@@ -219,31 +241,33 @@ async fn create(
     scope: Scope,
 ) -> Result<Response, PageError> {
     let (jar, staff) = admitted!(admit(&state, jar, &from, scope.console(), Intent::Change).await);
-    const METHODS: [&str; 4] = [
-        "client_secret_basic",
-        "client_secret_post",
-        "private_key_jwt",
-        "none",
-    ];
     let refused = |field, text: Text| Some(FieldError::on(field, text));
     let reason = scope.reason(&form.reason);
-    let problem = match reason {
-        Err(key) => refused("reason", Text::new(key)),
-        Ok(_) if !METHODS.contains(&form.method.as_str()) => {
+    // A developer's client is a third party, and takes none of the administrators' options.
+    let chosen = match scope {
+        Scope::All => form.more.chosen(),
+        Scope::Own => AdminOptions {
+            third_party: "on".into(),
+            ..AdminOptions::default()
+        }
+        .chosen(),
+    };
+    let problem = match (reason, &chosen) {
+        (Err(key), _) => refused("reason", Text::new(key)),
+        _ if !scope.methods().contains(&form.method.as_str()) => {
             refused("method", Text::new("console-clients-method-choose"))
         }
-        Ok(_) => None,
+        (_, Err((field, key))) => refused(field, Text::new(key)),
+        _ => None,
     };
-    if let Some(error) = problem {
+    let (Some(reason), Ok(chosen), None) = (reason.ok(), chosen, problem.as_ref()) else {
         let status = StatusCode::BAD_REQUEST;
-        return list_page(&state, jar, scope, &staff, status, &form, Some(error)).await;
-    }
+        return list_page(&state, jar, scope, &staff, status, &form, problem).await;
+    };
     let (redirect_uris, logout_uris) = (
         lines(&form.redirect_uris),
         lines(&form.post_logout_redirect_uris),
     );
-    let person = crate::cli_person::ClientPersonArgs::default();
-    let links = crate::cli::LinkArgs::default();
     let owner = (scope == Scope::Own).then_some(staff.user.id.as_str());
     let new = crate::cli::NewClient {
         name: &form.name,
@@ -251,17 +275,17 @@ async fn create(
         post_logout_redirect_uris: &logout_uris,
         backchannel_logout_uri: given(&form.backchannel_logout_uri),
         public: form.method == "none",
-        admin: false,
-        third_party: scope == Scope::Own,
-        resource_server: false,
+        admin: chosen.admin,
+        third_party: chosen.third_party,
+        resource_server: chosen.resource_server,
         auth_method: &form.method,
-        id_token_alg: "ES256",
-        person: &person,
+        id_token_alg: chosen.id_token_alg,
+        person: &chosen.person,
         jwks: given(&form.jwks),
         jwks_uri: given(&form.jwks_uri),
-        request_uris: &[],
-        links: &links,
-        fapi2: false,
+        request_uris: &chosen.request_uris,
+        links: &chosen.links,
+        fapi2: chosen.fapi2,
         owner,
     };
     let made = match crate::cli::create_client(&state, new).await {
@@ -277,7 +301,7 @@ async fn create(
     let by = staff.actor();
     let acting = Acting {
         by: &by,
-        reason: reason.ok().flatten(),
+        reason,
         from: &from,
     };
     crate::staff::client_created(&state, &id, &acting).await;

@@ -20,6 +20,7 @@ macro_rules! admitted {
 }
 
 pub mod audit;
+mod client_options;
 pub mod clients;
 pub mod keys;
 pub mod registration;
