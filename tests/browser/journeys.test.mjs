@@ -659,10 +659,22 @@ for (const language of ["en", "es"]) {
     await page.fill("#name", `Portal ${suffix}`);
     await page.fill("#redirect_uris", "https://portal.example/callback");
     await page.fill("#new-reason", "a new portal");
+    await page.locator("#more-options > summary").click();
+    await page.locator("#third_party").check();
+    await check(page, "admin-clients-more", language);
     await page.locator("#admin-client-create").click();
     assert.equal(await page.getAttribute("main", "data-page"), "admin-client-created");
     assert.ok((await page.locator("#client-secret").innerText()).length >= 40);
     await check(page, "admin-client-created", language);
+
+    await page.goto(`${issuer}/admin`);
+    await page.locator("#admin-registration-link").click();
+    await check(page, "admin-registration", language);
+    await page.fill("#uses", "3");
+    await page.fill("#reason", "partner onboarding");
+    await page.locator("#admin-registration-make").click();
+    assert.ok((await page.locator("#registration-token").innerText()).length >= 40);
+    await check(page, "admin-registration-made", language);
 
     await page.goto(`${issuer}/admin/audit-log?kind=admin_action`);
     await check(page, "admin-audit", language);

@@ -372,6 +372,11 @@ async fn an_admin_makes_a_registration_token_that_registers_as_many_clients_as_i
         )
         .await;
     assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    assert!(
+        made.contains("datetime=\"2027-01-15T09:00"),
+        "an hour on: {}",
+        made.body
+    );
     let token = made
         .body
         .split("id=\"registration-token\">")
