@@ -64,12 +64,13 @@ pub async fn set_profile(
     let profile = profile
         .cleaned()
         .map_err(|e| CliError(format!("--{}: {e}", e.field.replace('_', "-"))))?;
-    state.stores.users.set_profile(&user.id, &profile).await?;
-    let event =
-        idp_core::model::AuditEvent::new(idp_core::model::AuditKind::ProfileChanged, state.now())
-            .user(&user.id)
-            .actor("cli");
-    crate::audit::record(state, event).await;
+    let from = crate::web::client_info::ClientInfo::default();
+    let acting = crate::staff::Acting {
+        by: &crate::staff::Actor::Cli,
+        reason: None,
+        from: &from,
+    };
+    crate::staff::set_profile(state, &user, &profile, &acting).await?;
     let user = crate::cli::find_user(state, username).await?;
     let mut out = idp_oauth::claims::standard_claims(&user);
     out.insert("sub".into(), json!(user.id));

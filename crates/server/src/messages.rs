@@ -93,6 +93,14 @@ pub fn contact_changed(user: &User) -> Message {
     )
 }
 
+pub fn profile_changed(user: &User) -> Message {
+    notice(
+        user,
+        "mail-profile-changed-subject",
+        Text::new("mail-profile-changed"),
+    )
+}
+
 pub fn password_reset(user: &User) -> Message {
     notice(
         user,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use idp_core::StoreError;
-use idp_core::model::{AuditEvent, AuditKind, Channel, Message, Role, User};
+use idp_core::model::{AuditEvent, AuditKind, Channel, Message, Profile, Role, User};
 use idp_core::random::{random_token, sha256_b64};
 
 use crate::codes::Sent;
@@ -194,6 +194,30 @@ pub async fn change_keys(
     let event = acting.about_nobody(state, kind, &what);
     crate::audit::record(state, event).await;
     Ok(())
+}
+
+/// Replaces the person's names and postal address with `profile` (checked already), audited,
+/// and the person told: whether they were told, or `None` when nothing changed.
+pub async fn set_profile(
+    state: &AppState,
+    user: &User,
+    profile: &Profile,
+    acting: &Acting<'_>,
+) -> Result<Option<bool>, StoreError> {
+    let unchanged = Profile {
+        updated_at: user.profile.updated_at,
+        ..profile.clone()
+    } == user.profile;
+    if unchanged {
+        return Ok(None);
+    }
+    state.stores.users.set_profile(&user.id, profile).await?;
+    let what = "names and address changed";
+    let event = acting.event(state, AuditKind::ProfileChanged, user, what);
+    crate::audit::record(state, event).await;
+    Ok(Some(
+        tell(state, &crate::messages::profile_changed(user)).await,
+    ))
 }
 
 /// Sends the person a new code that confirms their e-mail address or phone number (`channel`),

@@ -432,3 +432,71 @@ async fn support_sends_a_new_confirmation_code_that_the_person_enters_on_their_a
     let person = browser.get(&format!("/admin/people/{ALICE}")).await;
     assert!(!person.contains("id=\"admin-resend-confirmation\""));
 }
+
+#[tokio::test]
+async fn support_changes_a_persons_name_and_address_and_the_person_is_told() {
+    let idp = setup().await;
+    role(&idp, "sam", "support", true).await;
+    let mut browser = Browser::new(&idp);
+    staff_at_aal2(&idp, &mut browser).await;
+    let person = browser.get(&format!("/admin/people/{ALICE}")).await;
+    assert!(
+        person.contains("id=\"admin-profile-save\""),
+        "{}",
+        person.body
+    );
+    let action = format!("/admin/people/{ALICE}/profile");
+
+    let too_long = "x".repeat(201);
+    let refused = browser
+        .submit_to(
+            &person,
+            &action,
+            &[("name", &too_long), ("reason", "caller moved")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.contains("name-error"), "{}", refused.body);
+    let no_reason = browser
+        .submit_to(
+            &person,
+            &action,
+            &[("name", "Alice Example"), ("reason", "")],
+        )
+        .await;
+    assert_eq!(no_reason.status, StatusCode::BAD_REQUEST);
+    let users = &idp.state.stores.users;
+    let alice = users.find_user(ALICE).await.unwrap().unwrap();
+    assert_eq!(alice.profile.name, None, "nothing changed");
+
+    let saved = browser
+        .submit_to(
+            &person,
+            &action,
+            &[
+                ("name", "Alice Example"),
+                ("locality", "Springfield"),
+                ("country", "US"),
+                ("reason", "caller moved; identity checked"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.to(), format!("/admin/people/{ALICE}?done=profile"));
+    let alice = users.find_user(ALICE).await.unwrap().unwrap();
+    assert_eq!(alice.profile.name.as_deref(), Some("Alice Example"));
+    assert_eq!(
+        alice.profile.address.locality.as_deref(),
+        Some("Springfield")
+    );
+    assert_eq!(idp.notice("alice@example.com", "name or address").await, 1);
+    let audit = events(&idp, AuditKind::ProfileChanged).await;
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].actor.as_deref(), Some("user:id-sam"));
+    assert!(
+        audit[0]
+            .detail
+            .contains("reason: caller moved; identity checked")
+    );
+    let shown = browser.follow(saved).await;
+    assert!(shown.contains("value=\"Springfield\""), "{}", shown.body);
+}

@@ -179,6 +179,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin", get(console::support::home))
         .route("/admin/step-up", get(console::admin_step_up))
         .route("/admin/people/{id}", get(console::support::person_page))
+        .route(
+            "/admin/people/{id}/profile",
+            post(console::support::change_profile),
+        )
         .route("/admin/people/{id}/{action}", post(console::support::act))
         .route("/admin/signing-keys", get(console::keys::page))
         .route("/admin/signing-keys/{action}", post(console::keys::change))

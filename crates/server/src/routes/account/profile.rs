@@ -39,7 +39,7 @@ pub struct ProfileForm {
 }
 
 impl ProfileForm {
-    fn profile(self, now: i64) -> Profile {
+    pub(crate) fn profile(self, now: i64) -> Profile {
         Profile {
             name: Some(self.name),
             given_name: Some(self.given_name),

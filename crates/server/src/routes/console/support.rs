@@ -170,6 +170,7 @@ fn done_notice(done: &str) -> Option<Text> {
         "sessions" => "console-done-sessions",
         "factor" => "console-done-factor",
         "confirmation" => "console-done-confirmation",
+        "profile" => "console-done-profile",
         "disabled" => "console-done-disabled",
         "enabled" => "console-done-enabled",
         _ => return None,
@@ -246,8 +247,61 @@ async fn page(
             "notice": notice.map(|n| n.words()),
             "error": error,
             "is_admin": staff.is_admin(),
+            "profile": crate::routes::account::profile::fields(&user.profile),
         }),
     ))
+}
+
+/// The form that changes a person's names and address: the account page's fields, and why.
+#[derive(Deserialize)]
+pub struct ProfileChange {
+    #[serde(flatten)]
+    profile: crate::routes::account::profile::ProfileForm,
+    #[serde(default)]
+    reason: String,
+}
+
+/// POST `/admin/people/{id}/profile`: the person's names and postal address, as
+/// `idp user profile` sets them; the person is told.
+pub async fn change_profile(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    from: ClientInfo,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<ProfileChange>,
+) -> Result<Response, PageError> {
+    let (jar, staff) = admitted!(admit(&state, jar, &from, Console::People, Intent::Change).await);
+    let user = person(&state, &id).await?;
+    if let Some(refusal) = out_of_reach(&staff, &user) {
+        return Err(PageError::NoAccess(Text::new(refusal)));
+    }
+    let reason = form.reason.trim();
+    let checked = match super::reason_problem(reason) {
+        Some(refusal) => Err(FieldError::on("reason", Text::new(refusal))),
+        None => form
+            .profile
+            .profile(state.now())
+            .cleaned()
+            .map_err(crate::routes::account::profile::refusal),
+    };
+    let profile = match checked {
+        Ok(profile) => profile,
+        Err(error) => {
+            let status = StatusCode::BAD_REQUEST;
+            return page(&state, jar, &staff, &user, status, None, Some(error)).await;
+        }
+    };
+    let by = staff.actor();
+    let acting = crate::staff::Acting {
+        by: &by,
+        reason: Some(reason),
+        from: &from,
+    };
+    crate::staff::set_profile(&state, &user, &profile, &acting).await?;
+    Ok(after_change(&format!(
+        "/admin/people/{}?done=profile",
+        user.id
+    )))
 }
 
 /// A support action's form: why, and for removing a factor, which.
