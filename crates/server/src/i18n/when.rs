@@ -83,15 +83,16 @@ fn local(at: i64, zone: Zone) -> Option<OffsetDateTime> {
 /// `at` (Unix seconds) in words, as seen at `now`, in `locale`.
 pub fn describe(at: i64, now: i64, zone: Zone, locale: Locale) -> String {
     let ago = now.saturating_sub(at);
-    // A moment slightly in the future (clocks of two nodes) is "just now" as well.
-    if ago < JUST_NOW {
+    // A moment slightly in the future (clocks of two nodes) is "just now" as well; one further
+    // ahead (a key that signs from tomorrow, a token's expiry) has its day and time.
+    if ago.unsigned_abs() < JUST_NOW.unsigned_abs() {
         return translate(locale, "account-time-just-now", &[]);
     }
-    if ago < 3600 {
+    if (JUST_NOW..3600).contains(&ago) {
         let n = Arg::Number(ago / 60);
         return translate(locale, "account-time-minutes-ago", &[("n", n)]);
     }
-    if ago < HOURS {
+    if (3600..HOURS).contains(&ago) {
         let n = Arg::Number(ago / 3600);
         return translate(locale, "account-time-hours-ago", &[("n", n)]);
     }
@@ -202,6 +203,20 @@ mod tests {
         assert_eq!(en(AT, AT + 59), "just now");
         assert_eq!(en(AT + 30, AT), "just now");
         assert_eq!(es(AT, AT + 59), "hace un momento");
+    }
+
+    #[test]
+    fn a_moment_to_come_has_its_day_and_time() {
+        // 14:05 on 3 March: seen an hour before, and two days before.
+        assert_eq!(en(AT, AT - 3600), "today at 14:05");
+        assert_eq!(es(AT, AT - 3600), "hoy a las 14:05");
+        assert_eq!(en(AT, AT - 2 * 86_400), en(AT, AT + 3 * 86_400));
+        assert!(en(AT, AT - 2 * 86_400).contains("2027"));
+        assert_eq!(
+            en(i64::MAX, AT),
+            i64::MAX.to_string(),
+            "past the calendar, and no panic"
+        );
     }
 
     #[test]
