@@ -9,9 +9,10 @@ use idp_core::{Clock, OAuthError, StoreError};
 
 use crate::grant_error::GrantError;
 use crate::issuer::Issuer;
+use crate::refresh_format::RefreshToken;
 use crate::refresh_token::{WHAT, judge};
 use crate::single_use::invalid;
-use crate::tokens::{RefreshToken, TokenResponse, UserGrant, id_token_names_claims, sign_for_user};
+use crate::tokens::{TokenResponse, UserGrant, id_token_names_claims, sign_for_user};
 
 /// What a refresh that keeps its token reads: the refresh tokens, the grants, the people, the
 /// clock, and the issuer that signs.

@@ -14,9 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::claims::{ClaimsRequest, released};
 use crate::grant_error::GrantError;
 use crate::issuer::{IssuedToken, Issuer, Proven};
+use crate::refresh_format::RefreshToken;
 use crate::subject::subject_for;
-
-pub use crate::refresh_format::RefreshToken;
 
 /// The scope that asks for a refresh token (OpenID Connect Core §11).
 pub const OFFLINE_ACCESS: &str = "offline_access";

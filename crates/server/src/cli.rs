@@ -140,6 +140,9 @@ async fn rewrap(state: &AppState) -> Result<serde_json::Value, CliError> {
     Ok(out)
 }
 
+/// The most registrations one registration token serves.
+pub const MAX_REGISTRATION_USES: u32 = 100_000;
+
 #[derive(Debug, Subcommand)]
 pub enum RegistrationTokenCommand {
     /// Print a new initial access token for registrations at POST /register.
@@ -149,7 +152,7 @@ pub enum RegistrationTokenCommand {
         expires_in: String,
         /// How many registrations it serves (a test suite registers many clients).
         #[arg(long, value_name = "N", default_value_t = 1,
-              value_parser = clap::value_parser!(u32).range(1..=100_000))]
+              value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_REGISTRATION_USES)))]
         uses: u32,
     },
 }

@@ -6,7 +6,6 @@
 
 use idp_core::StoreError;
 use idp_core::model::{Channel, CodePurpose};
-
 use serde::{Deserialize, Serialize};
 
 use crate::messages;

@@ -204,11 +204,7 @@ pub async fn set_profile(
     profile: &Profile,
     acting: &Acting<'_>,
 ) -> Result<Option<bool>, StoreError> {
-    let unchanged = Profile {
-        updated_at: user.profile.updated_at,
-        ..profile.clone()
-    } == user.profile;
-    if unchanged {
+    if profile.same_as(&user.profile) {
         return Ok(None);
     }
     state.stores.users.set_profile(&user.id, profile).await?;

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use idp_core::model::{EphemeralKind, Grant, GrantOwner, Rotated, RotationCheck};
 use serde_json::json;
 
-use crate::{client, given_users, grant, settled, user};
+use crate::{client, given_grant, given_users, grant, settled};
 
 /// A check that accepts the record for grant `grant_id` of `user_id`, and notes that it ran.
 fn accepting(grant_id: &str, user_id: &str, ran: &Arc<AtomicUsize>) -> RotationCheck {
@@ -28,18 +28,7 @@ fn accepting(grant_id: &str, user_id: &str, ran: &Arc<AtomicUsize>) -> RotationC
 /// or whose grant is revoked or user disabled is left as it was, with no successor.
 pub async fn rotations_are_checked_and_store_one_successor(stores: &Stores) {
     let kind = EphemeralKind::RefreshToken;
-    stores
-        .users
-        .create_user(&user("u-rot", "rota"))
-        .await
-        .unwrap();
-    stores
-        .clients
-        .create_client(&client("c-rot"))
-        .await
-        .unwrap();
-    let grant = grant("g-rot", "u-rot", "c-rot");
-    stores.grants.create_grant(&grant).await.unwrap();
+    given_grant(stores, ("u-rot", "rota"), "c-rot", "g-rot").await;
     let payload = json!({"grant": "g-rot"});
     let ephemeral = &stores.ephemeral;
     ephemeral.put(kind, "rt-1", &payload, 2000).await.unwrap();
@@ -175,20 +164,7 @@ pub async fn rotations_are_checked_and_store_one_successor(stores: &Stores) {
 pub async fn rotations_known_to_pass_settle_alike(stores: &Stores) {
     let kind = EphemeralKind::RefreshToken;
     let (ephemeral, grants) = (&stores.ephemeral, &stores.grants);
-    stores
-        .users
-        .create_user(&user("u-rot", "rota"))
-        .await
-        .unwrap();
-    stores
-        .clients
-        .create_client(&client("c-rot"))
-        .await
-        .unwrap();
-    grants
-        .create_grant(&grant("g-rot", "u-rot", "c-rot"))
-        .await
-        .unwrap();
+    given_grant(stores, ("u-rot", "rota"), "c-rot", "g-rot").await;
     let payload = json!({"grant": "g-rot"});
     let passed = |ran: &Arc<AtomicUsize>| accepting("g-rot", "u-rot", ran).passed("g-rot".into());
     ephemeral.put(kind, "rt-1", &payload, 2000).await.unwrap();

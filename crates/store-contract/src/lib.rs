@@ -52,6 +52,28 @@ impl Fixture {
 }
 
 /// The people a rule's records belong to, as the database's references need them.
+/// The user `user_id` (username `username`), the client `client_id` and a grant `grant_id` of
+/// the user's to the client.
+pub async fn given_grant(
+    stores: &Stores,
+    (user_id, username): (&str, &str),
+    client_id: &str,
+    grant_id: &str,
+) {
+    stores
+        .users
+        .create_user(&user(user_id, username))
+        .await
+        .unwrap();
+    stores
+        .clients
+        .create_client(&client(client_id))
+        .await
+        .unwrap();
+    let grant = grant(grant_id, user_id, client_id);
+    stores.grants.create_grant(&grant).await.unwrap();
+}
+
 pub async fn given_users(stores: &Stores, users: &[(&str, &str)]) {
     for (id, username) in users {
         stores.users.create_user(&user(id, username)).await.unwrap();

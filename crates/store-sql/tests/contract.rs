@@ -5,7 +5,7 @@
 
 use idp_core::model::{EphemeralKind, GrantOwner, Rotated};
 use idp_core::store::Stores;
-use idp_store_contract::{Fixture, client, grant, settled, user};
+use idp_store_contract::{Fixture, client, given_grant, grant, settled, user};
 use serde_json::json;
 use sqlx::Connection as _;
 
@@ -189,18 +189,7 @@ async fn revocation_under_way(stores: &Stores, url: &str) {
 /// done, and the check never ran.
 async fn rotated_unread(stores: &Stores) {
     let kind = EphemeralKind::RefreshToken;
-    stores
-        .users
-        .create_user(&user("u-one", "one"))
-        .await
-        .unwrap();
-    stores
-        .clients
-        .create_client(&client("c-one"))
-        .await
-        .unwrap();
-    let grant = grant("g-one", "u-one", "c-one");
-    stores.grants.create_grant(&grant).await.unwrap();
+    given_grant(stores, ("u-one", "one"), "c-one", "g-one").await;
     let payload = json!({"grant": "g-one"});
     stores
         .ephemeral

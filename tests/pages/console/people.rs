@@ -17,15 +17,14 @@ async fn lock_alice(idp: &Idp) {
     for _ in 0..5 {
         browser.post(pin.to(), &[("pin", "909192")]).await;
     }
-    let user = idp
-        .state
-        .stores
-        .users
-        .find_user(ALICE)
-        .await
-        .unwrap()
-        .unwrap();
+    let user = stored_alice(idp).await;
     assert_eq!(user.pin_failures, 5, "locked");
+}
+
+/// Alice as stored now.
+async fn stored_alice(idp: &Idp) -> idp_core::model::User {
+    let users = &idp.state.stores.users;
+    users.find_user(ALICE).await.unwrap().unwrap()
 }
 
 async fn events(idp: &Idp, kind: AuditKind) -> Vec<idp_core::model::AuditEvent> {
@@ -307,14 +306,7 @@ async fn an_admin_disables_and_enables_an_account_and_support_may_not() {
         )
         .await;
     assert_eq!(done.to(), format!("/admin/people/{ALICE}?done=disabled"));
-    let alice = idp
-        .state
-        .stores
-        .users
-        .find_user(ALICE)
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = stored_alice(&idp).await;
     assert!(alice.disabled_at.is_some());
     assert_eq!(idp.sessions_of(ALICE).await, 0, "her sessions ended");
     let page = browser.follow(done).await;
@@ -326,14 +318,7 @@ async fn an_admin_disables_and_enables_an_account_and_support_may_not() {
         )
         .await;
     assert_eq!(done.to(), format!("/admin/people/{ALICE}?done=enabled"));
-    let alice = idp
-        .state
-        .stores
-        .users
-        .find_user(ALICE)
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = stored_alice(&idp).await;
     assert!(alice.disabled_at.is_none());
     let details: Vec<String> = events(&idp, AuditKind::AdminAction)
         .await
@@ -427,7 +412,7 @@ async fn support_sends_a_new_confirmation_code_that_the_person_enters_on_their_a
         "{}",
         confirmed.body
     );
-    let alice = users.find_user(ALICE).await.unwrap().unwrap();
+    let alice = stored_alice(&idp).await;
     assert!(alice.email_verified, "confirmed by the code support sent");
     let person = browser.get(&format!("/admin/people/{ALICE}")).await;
     assert!(!person.contains("id=\"admin-resend-confirmation\""));
@@ -465,8 +450,7 @@ async fn support_changes_a_persons_name_and_address_and_the_person_is_told() {
         )
         .await;
     assert_eq!(no_reason.status, StatusCode::BAD_REQUEST);
-    let users = &idp.state.stores.users;
-    let alice = users.find_user(ALICE).await.unwrap().unwrap();
+    let alice = stored_alice(&idp).await;
     assert_eq!(alice.profile.name, None, "nothing changed");
 
     let saved = browser
@@ -482,7 +466,7 @@ async fn support_changes_a_persons_name_and_address_and_the_person_is_told() {
         )
         .await;
     assert_eq!(saved.to(), format!("/admin/people/{ALICE}?done=profile"));
-    let alice = users.find_user(ALICE).await.unwrap().unwrap();
+    let alice = stored_alice(&idp).await;
     assert_eq!(alice.profile.name.as_deref(), Some("Alice Example"));
     assert_eq!(
         alice.profile.address.locality.as_deref(),

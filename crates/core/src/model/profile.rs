@@ -79,6 +79,14 @@ impl Address {
 }
 
 impl Profile {
+    /// Whether `other` holds the same names and address (when each was last changed aside).
+    pub fn same_as(&self, other: &Profile) -> bool {
+        Profile {
+            updated_at: other.updated_at,
+            ..self.clone()
+        } == *other
+    }
+
     /// The names by their claim names.
     pub fn names(&self) -> [(&'static str, Option<&str>); 3] {
         [

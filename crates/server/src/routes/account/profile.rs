@@ -99,11 +99,7 @@ pub async fn set_profile(
             .await;
         }
     };
-    let unchanged = Profile {
-        updated_at: user.profile.updated_at,
-        ..profile.clone()
-    } == user.profile;
-    if unchanged {
+    if profile.same_as(&user.profile) {
         // Nothing changed: `updated_at` stays as it was.
         return done(&state, jar, &session, &user, "account-profile-saved").await;
     }

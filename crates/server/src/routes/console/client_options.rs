@@ -59,7 +59,7 @@ pub struct Chosen {
 }
 
 fn owned(value: &str) -> Option<String> {
-    Some(value.trim().to_owned()).filter(|v| !v.is_empty())
+    super::clients::given(value).map(str::to_owned)
 }
 
 impl AdminOptions {

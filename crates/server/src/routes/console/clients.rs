@@ -328,7 +328,7 @@ async fn create(
 }
 
 /// A field given, trimmed; `None` when left empty.
-fn given(value: &str) -> Option<&str> {
+pub(super) fn given(value: &str) -> Option<&str> {
     Some(value.trim()).filter(|v| !v.is_empty())
 }
 

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Console, Intent, admit, no_store};
+use crate::cli::MAX_REGISTRATION_USES as MAX_USES;
 use crate::error::PageError;
 use crate::i18n::{FieldError, Text, when};
 use crate::state::AppState;
@@ -18,16 +19,9 @@ use crate::web::client_info::ClientInfo;
 use crate::web::csrf;
 use crate::web::extract::CsrfForm;
 
-/// How long a token may stay valid: the form's choices, in seconds (the first is the default).
-const LIFETIMES: [(&str, i64); 4] = [
-    ("24h", 86_400),
-    ("1h", 3_600),
-    ("7d", 7 * 86_400),
-    ("30d", 30 * 86_400),
-];
-
-/// The most registrations one token serves, as on the command line.
-const MAX_USES: u32 = 100_000;
+/// How long a token may stay valid: the form's choices, as the command line reads them (the
+/// first is the default).
+const LIFETIMES: [&str; 4] = ["24h", "1h", "7d", "30d"];
 
 /// GET `/admin/registration-tokens`.
 pub async fn page(
@@ -46,13 +40,12 @@ fn render(
     made: Option<Value>,
     error: Option<FieldError>,
 ) -> Result<Response, PageError> {
-    let lifetimes: Vec<&str> = LIFETIMES.iter().map(|(name, _)| *name).collect();
     Ok(no_store(csrf::form_page(
         state,
         jar,
         status,
         "admin_registration.html",
-        json!({ "lifetimes": lifetimes, "made": made, "error": error, "max_uses": MAX_USES }),
+        json!({ "lifetimes": LIFETIMES, "made": made, "error": error, "max_uses": MAX_USES }),
     )))
 }
 
@@ -80,14 +73,15 @@ pub async fn create(
     let reason = form.reason.trim();
     let uses = form.uses.trim().parse::<u32>().ok();
     let uses = uses.filter(|n| (1..=MAX_USES).contains(n));
-    let lifetime = LIFETIMES.iter().find(|(name, _)| *name == form.expires_in);
+    let lifetime = LIFETIMES.iter().find(|name| **name == form.expires_in);
+    let lifetime = lifetime.and_then(|name| crate::cli::parse_duration(name).ok());
     let problem = match (uses, lifetime, super::reason_problem(reason)) {
         (None, _, _) => refused("uses", "console-registration-uses-invalid"),
         (_, None, _) => refused("expires_in", "console-registration-expires-invalid"),
         (_, _, Some(text)) => refused("reason", text),
         _ => None,
     };
-    let (Some(uses), Some((_, seconds)), None) = (uses, lifetime, problem.as_ref()) else {
+    let (Some(uses), Some(seconds), None) = (uses, lifetime, problem.as_ref()) else {
         return render(&state, jar, StatusCode::BAD_REQUEST, None, problem);
     };
     let expires_at = state.now() + seconds;

@@ -15,7 +15,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use idp_core::model::{Client, EphemeralKind};
 use idp_core::{ErrorCode, OAuthError};
-use idp_oauth::tokens::{RefreshToken, UserGrant};
+use idp_oauth::refresh_format::RefreshToken;
+use idp_oauth::tokens::UserGrant;
 use serde_json::{Value, json};
 
 use super::client_request;

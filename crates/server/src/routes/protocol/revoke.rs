@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use idp_core::OAuthError;
 use idp_core::model::EphemeralKind;
 use idp_oauth::access_token;
-use idp_oauth::tokens::{RefreshToken, UserGrant};
+use idp_oauth::refresh_format::RefreshToken;
+use idp_oauth::tokens::UserGrant;
 
 use super::client_request;
 use crate::oauth::mtls::Certificate;
